@@ -1,0 +1,51 @@
+# Lion Rock: every target builds .venv if it is missing, then installs the package into it.
+# Python: 3.13 preferred (the newest benchmark peers need it), 3.12 accepted.
+SHELL := /bin/bash
+PYTHON ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
+            if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1; then command -v $$p; break; fi; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+OUT ?= out/demo
+SEED ?= 7
+SCALE ?= default
+
+.PHONY: demo test bench serve sim soak lint typecheck clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer not found (install python3.13)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[service,parquet,dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/lionrock demo --out $(OUT) --seed $(SEED) --scale $(SCALE)
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -n 2 -W error
+
+bench: $(STAMP)
+	$(PY) -m bench all
+
+serve: $(STAMP)
+	$(VENV)/bin/lionrock serve
+
+sim: $(STAMP)
+	$(VENV)/bin/lionrock demo --out out/sim-$(SEED) --seed $(SEED) --scale small
+
+soak: $(STAMP)
+	$(PY) -m pytest -n 2 -m slow tests --soak
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) out build *.egg-info

@@ -1,0 +1,1 @@
+"""The ``lionrock`` command line (typer + rich)."""

@@ -1,0 +1,1 @@
+"""Stock Connect southbound: eligibility and the daily quota."""

@@ -1,0 +1,199 @@
+"""The sequencer: stamps, journals, applies and publishes; recovery is the ordinary start-up path.
+
+``submit(command, at_ns)`` gives the command the next sequence number and a time no earlier than
+the previous command's, appends it to the journal, routes it to the one context that executes its
+type, lets other contexts observe the events it produced, and publishes the lot to subscribers
+(projections). Everything the contexts do is deterministic, so replaying the journal rebuilds the
+same state, and `state_hash` proves it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import msgspec
+
+from lionrock.engine.journal import GENESIS, Journal, JournalRecord, MemoryJournal
+from lionrock.kernel.context import Context
+from lionrock.kernel.errors import EngineCode, InvariantError, Reject, Rejection
+from lionrock.kernel.messages import Codec, Command, CommandRejected, Event, Stamp
+
+MAX_EVENTS_PER_COMMAND = 10_000_000
+
+
+class Outcome(msgspec.Struct, frozen=True, gc=False):
+    """What one command did: its stamp, the events (its own and the reactions), any rejection."""
+
+    seq: int
+    at_ns: int
+    events: list[Event]
+    rejection: Rejection | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.rejection is None
+
+
+Subscriber = Callable[[Stamp, Command, list[Event]], None]
+
+
+class DeterminismError(Exception):
+    """A regenerated command differs from the one journaled at the same sequence number."""
+
+
+class Engine:
+    """One shard's sequencer over a set of bounded contexts."""
+
+    def __init__(
+        self,
+        contexts: Iterable[Context],
+        journal: Journal | None = None,
+        *,
+        snapshot_every: int = 0,
+    ) -> None:
+        self.contexts: dict[str, Context] = {}
+        self._routes: dict[type, Context] = {}
+        self._observers: dict[type, list[Context]] = {}
+        for ctx in contexts:
+            if ctx.name in self.contexts:
+                raise InvariantError(f"Invariant: two contexts named {ctx.name}")
+            self.contexts[ctx.name] = ctx
+            for ctype in ctx.command_types:
+                if ctype in self._routes:
+                    raise InvariantError(f"Invariant: {ctype.__name__} routed to {self._routes[ctype].name} and {ctx.name}")
+                self._routes[ctype] = ctx
+            for etype in ctx.observed_event_types:
+                self._observers.setdefault(etype, []).append(ctx)
+        self.journal: Journal = journal if journal is not None else MemoryJournal()
+        self.codec = Codec()
+        self.snapshot_every = snapshot_every
+        self.seq = 0
+        self.last_at_ns = 0
+        self._subscribers: list[Subscriber] = []
+        self._catch_up: Iterator[JournalRecord] | None = None
+        self._catch_up_until = 0
+
+    # -- start-up ----------------------------------------------------------------------------
+    def recover(self, *, use_snapshot: bool = True) -> Engine:
+        """Rebuild state from the journal: latest snapshot (if any, and wanted) plus the tail."""
+        after, chain = 0, GENESIS
+        snap = self.journal.latest_snapshot() if use_snapshot else None
+        if snap is not None:
+            self._restore(snap.state)
+            if self.state_hash() != snap.state_hash:
+                raise InvariantError(f"Invariant: snapshot at seq {snap.seq} restores to a different state hash")
+            after, chain = snap.seq, snap.chain
+        for rec in self.journal.records(after, chain):
+            self._replay_record(rec)
+        return self
+
+    def catch_up(self) -> Engine:
+        """Resume a deterministic driver: it re-submits from the start; commands already in the
+        journal are checked byte for byte against it and applied without being journaled again."""
+        self._catch_up_until = self.journal.last_seq
+        self._catch_up = iter(self.journal.records())
+        return self
+
+    @property
+    def catching_up(self) -> bool:
+        return self.seq < self._catch_up_until
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.append(subscriber)
+
+    # -- the command path ----------------------------------------------------------------------
+    def submit(self, command: Command, at_ns: int) -> Outcome:
+        seq = self.seq + 1
+        at = at_ns if at_ns > self.last_at_ns else self.last_at_ns
+        body = self.codec.encode(command)
+        if seq <= self._catch_up_until:
+            assert self._catch_up is not None
+            rec = next(self._catch_up)
+            if rec.seq != seq or rec.body != body or rec.at_ns != at:
+                raise DeterminismError(
+                    f"seq {seq}: the driver produced {type(command).__name__} at {at}, "
+                    f"the journal has {self.codec.decode_command(rec.body)!r} at {rec.at_ns}"
+                )
+        else:
+            self.journal.append(seq, at, body)
+        return self._apply(command, seq, at)
+
+    def _replay_record(self, rec: JournalRecord) -> None:
+        self._apply(self.codec.decode_command(rec.body), rec.seq, rec.at_ns)
+
+    def _apply(self, command: Command, seq: int, at: int) -> Outcome:
+        self.seq = seq
+        self.last_at_ns = at
+        stamp = Stamp(seq, at)
+        ctx = self._routes.get(type(command))
+        rejection: Rejection | None = None
+        if ctx is None:
+            rejection = Rejection(
+                code=int(EngineCode.UNKNOWN_COMMAND),
+                reason=EngineCode.UNKNOWN_COMMAND.name,
+                field="type",
+                message=f"no context executes {type(command).__name__}",
+            )
+            events: list[Event] = [CommandRejected(command_type=type(command).__name__, rejection=rejection)]
+        else:
+            try:
+                events = ctx.execute(command, stamp)
+            except Reject as r:
+                rejection = r.rejection
+                events = [CommandRejected(command_type=type(command).__name__, rejection=rejection)]
+        if self._observers:
+            i = 0
+            while i < len(events):
+                for observer in self._observers.get(type(events[i]), ()):
+                    events.extend(observer.observe(events[i], stamp))
+                i += 1
+                if i > MAX_EVENTS_PER_COMMAND:
+                    raise InvariantError(f"Invariant: command {seq} produced more than {MAX_EVENTS_PER_COMMAND} events")
+        for subscriber in self._subscribers:
+            subscriber(stamp, command, events)
+        if self.snapshot_every and seq % self.snapshot_every == 0 and not self.catching_up:
+            self.snapshot()
+        return Outcome(seq, at, events, rejection)
+
+    def flush(self) -> None:
+        """Make every journaled command durable (call before acknowledging outcomes)."""
+        self.journal.flush()
+
+    # -- state -----------------------------------------------------------------------------
+    def snapshot(self) -> str:
+        state = msgspec.msgpack.encode(
+            {"seq": self.seq, "at_ns": self.last_at_ns, "contexts": {n: c.snapshot() for n, c in self.contexts.items()}}
+        )
+        digest = self.state_hash()
+        self.journal.save_snapshot(self.seq, self.last_at_ns, state, digest)
+        return digest
+
+    def _restore(self, state: bytes) -> None:
+        data: dict[str, Any] = msgspec.msgpack.decode(state)
+        self.seq, self.last_at_ns = int(data["seq"]), int(data["at_ns"])
+        for name, ctx in self.contexts.items():
+            ctx.restore(data["contexts"][name])
+
+    def state_hash(self) -> str:
+        """SHA-256 over a canonical encoding of the whole state (sorted keys, implementation-free)."""
+        return state_hash_of(self.seq, self.last_at_ns, {n: c.canonical_state() for n, c in self.contexts.items()})
+
+    def close(self) -> None:
+        self.journal.close()
+
+
+_CANONICAL = msgspec.msgpack.Encoder(order="sorted")
+
+
+def state_hash_of(seq: int, at_ns: int, contexts: dict[str, Any]) -> str:
+    h = hashlib.sha256()
+    h.update(_CANONICAL.encode({"seq": seq, "at_ns": at_ns}))
+    for name in sorted(contexts):
+        h.update(name.encode())
+        h.update(_CANONICAL.encode(contexts[name]))
+    return h.hexdigest()
+
+
+__all__ = ["DeterminismError", "Engine", "Outcome", "Subscriber", "state_hash_of"]

@@ -1,0 +1,392 @@
+"""The journal: an append-only, sequence-numbered, CRC-checked, hash-chained log of commands.
+
+Commands are journaled before they are applied; state is rebuilt by replaying them (snapshots cut
+the replay short). Each record carries ``crc32(header + body)`` and a chain value
+``blake2b(previous chain + header + body)``, so a flipped bit, a torn record or a missing one is
+found. Damage confined to the tail (every record from the first bad one to the end is bad: a
+crash mid-write, a torn page) is cut off with a message saying how many records went; damage in
+the middle (a bad record followed by intact ones) is refused, never skipped.
+
+Durability policies: ``every`` commits and fsyncs each append; ``group:<ms>`` batches appends and
+commits when the oldest pending record is ``ms`` old (or on `flush`). A record is durable, and
+may be acknowledged, once ``durable_seq`` has reached it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from hashlib import blake2b
+from pathlib import Path
+from typing import NamedTuple, Protocol
+
+from lionrock.kernel.messages import SCHEMA_VERSION
+
+_HEADER = struct.Struct("<qq")
+GENESIS = bytes(16)
+MAX_PENDING = 65_536
+
+
+class JournalRecord(NamedTuple):
+    seq: int
+    at_ns: int
+    body: bytes
+
+
+class SnapshotRecord(NamedTuple):
+    seq: int
+    at_ns: int
+    chain: bytes
+    state: bytes
+    state_hash: str
+
+
+class JournalCorrupted(Exception):
+    """The journal is damaged somewhere other than its tail; it will not be repaired silently."""
+
+
+class JournalIncompatible(Exception):
+    """The journal was written under another message schema."""
+
+
+@dataclass(frozen=True)
+class Durability:
+    mode: str  # "every" | "group"
+    group_ms: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str) -> Durability:
+        t = text.strip().lower()
+        if t == "every":
+            return cls("every")
+        if t.startswith("group:"):
+            try:
+                ms = float(t.split(":", 1)[1])
+            except ValueError:
+                ms = -1
+            if ms > 0:
+                return cls("group", ms)
+        raise ValueError(f"durability {text!r}: expected 'every' or 'group:<ms>' with ms > 0, e.g. 'group:5'")
+
+    def __str__(self) -> str:
+        return "every" if self.mode == "every" else f"group:{self.group_ms:g}"
+
+
+@dataclass
+class RecoveryReport:
+    records_verified: int = 0
+    dropped_records: int = 0
+    dropped_from_seq: int | None = None
+    reason: str = ""
+    messages: list[str] = field(default_factory=list)
+
+
+def record_crc(seq: int, at_ns: int, body: bytes) -> int:
+    return zlib.crc32(body, zlib.crc32(_HEADER.pack(seq, at_ns)))
+
+
+def next_chain(previous: bytes, seq: int, at_ns: int, body: bytes) -> bytes:
+    h = blake2b(previous, digest_size=16)
+    h.update(_HEADER.pack(seq, at_ns))
+    h.update(body)
+    return h.digest()
+
+
+class Journal(Protocol):
+    """What the engine needs of a journal. `MemoryJournal` and `SqliteJournal` implement it."""
+
+    durability: Durability
+    report: RecoveryReport
+
+    @property
+    def last_seq(self) -> int: ...
+    @property
+    def durable_seq(self) -> int: ...
+    def append(self, seq: int, at_ns: int, body: bytes) -> None: ...
+    def flush(self) -> None: ...
+    def records(self, after: int = 0, start_chain: bytes = GENESIS) -> Iterator[JournalRecord]: ...
+    def save_snapshot(self, seq: int, at_ns: int, state: bytes, state_hash: str) -> None: ...
+    def latest_snapshot(self) -> SnapshotRecord | None: ...
+    def get_meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+    def chain_at(self, seq: int) -> bytes: ...
+    def close(self) -> None: ...
+
+
+class _Verifier:
+    """Checks sequence continuity, CRC and chain over a stream of stored rows."""
+
+    def __init__(self, after: int, start_chain: bytes) -> None:
+        self.expected = after + 1
+        self.chain = start_chain
+
+    def check(self, seq: int, at_ns: int, crc: int, chain: bytes, body: bytes) -> str:
+        if seq != self.expected:
+            return f"record {self.expected} is missing (next stored is {seq})"
+        if record_crc(seq, at_ns, body) != crc:
+            return f"record {seq} fails its CRC"
+        want = next_chain(self.chain, seq, at_ns, body)
+        if want != chain:
+            return f"record {seq} breaks the hash chain"
+        self.chain = want
+        self.expected += 1
+        return ""
+
+
+class MemoryJournal:
+    """In-process journal with the same contract; for tests and throwaway simulations."""
+
+    def __init__(self, durability: Durability | str = "every") -> None:
+        self.durability = Durability.parse(durability) if isinstance(durability, str) else durability
+        self.report = RecoveryReport()
+        self._rows: list[tuple[int, int, int, bytes, bytes]] = []
+        self._chain = GENESIS
+        self._snapshots: list[SnapshotRecord] = []
+        self._meta: dict[str, str] = {"schema_version": str(SCHEMA_VERSION)}
+
+    @property
+    def last_seq(self) -> int:
+        return self._rows[-1][0] if self._rows else 0
+
+    @property
+    def durable_seq(self) -> int:
+        return self.last_seq
+
+    def append(self, seq: int, at_ns: int, body: bytes) -> None:
+        if seq != self.last_seq + 1:
+            raise ValueError(f"append out of sequence: {seq} after {self.last_seq}")
+        self._chain = next_chain(self._chain, seq, at_ns, body)
+        self._rows.append((seq, at_ns, record_crc(seq, at_ns, body), self._chain, body))
+
+    def flush(self) -> None:
+        pass
+
+    def records(self, after: int = 0, start_chain: bytes = GENESIS) -> Iterator[JournalRecord]:
+        v = _Verifier(after, start_chain)
+        for seq, at_ns, crc, chain, body in self._rows[after:]:
+            problem = v.check(seq, at_ns, crc, chain, body)
+            if problem:
+                raise JournalCorrupted(problem)
+            yield JournalRecord(seq, at_ns, body)
+
+    def chain_at(self, seq: int) -> bytes:
+        return self._rows[seq - 1][3] if seq else GENESIS
+
+    def save_snapshot(self, seq: int, at_ns: int, state: bytes, state_hash: str) -> None:
+        self._snapshots.append(SnapshotRecord(seq, at_ns, self.chain_at(seq), state, state_hash))
+
+    def latest_snapshot(self) -> SnapshotRecord | None:
+        return self._snapshots[-1] if self._snapshots else None
+
+    def get_meta(self, key: str) -> str | None:
+        return self._meta.get(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._meta[key] = value
+
+    def close(self) -> None:
+        pass
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (
+  seq INTEGER PRIMARY KEY, at_ns INTEGER NOT NULL, crc INTEGER NOT NULL, chain BLOB NOT NULL, body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+  seq INTEGER PRIMARY KEY, at_ns INTEGER NOT NULL, chain BLOB NOT NULL, state BLOB NOT NULL,
+  state_hash TEXT NOT NULL, crc INTEGER NOT NULL
+);
+"""
+
+
+class SqliteJournal:
+    """The embedded journal: one SQLite file in WAL mode, ``synchronous=FULL``.
+
+    Opening it checks the tail after the latest snapshot (CRC, chain, continuity), cuts off a
+    damaged tail and refuses a damaged middle; ``report`` says what was found.
+    """
+
+    def __init__(self, path: str | Path, durability: Durability | str = "group:5", *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.durability = Durability.parse(durability) if isinstance(durability, str) else durability
+        self.readonly = readonly
+        self.report = RecoveryReport()
+        if readonly:
+            if not self.path.exists():
+                raise FileNotFoundError(f"journal {self.path} does not exist")
+            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            if self.get_meta("schema_version") is None:
+                self.set_meta("schema_version", str(SCHEMA_VERSION))
+        try:
+            version = self.get_meta("schema_version")
+        except sqlite3.DatabaseError as exc:
+            raise JournalCorrupted(f"{self.path} is not a readable Lion Rock journal: {exc}") from exc
+        if version != str(SCHEMA_VERSION):
+            raise JournalIncompatible(f"{self.path} was written with message schema {version}; this build reads schema {SCHEMA_VERSION}")
+        self._pending: list[tuple[int, int, int, bytes, bytes]] = []
+        self._pending_since = 0.0
+        self._last_seq, self._chain = self._tail()
+        self._durable_seq = self._last_seq
+
+    # -- writing ---------------------------------------------------------------------------
+    @property
+    def last_seq(self) -> int:
+        return self._last_seq
+
+    @property
+    def durable_seq(self) -> int:
+        return self._durable_seq
+
+    def append(self, seq: int, at_ns: int, body: bytes) -> None:
+        if seq != self._last_seq + 1:
+            raise ValueError(f"append out of sequence: {seq} after {self._last_seq}")
+        self._chain = next_chain(self._chain, seq, at_ns, body)
+        self._pending.append((seq, at_ns, record_crc(seq, at_ns, body), self._chain, body))
+        self._last_seq = seq
+        if self.durability.mode == "every":
+            self.flush()
+        elif len(self._pending) == 1:
+            self._pending_since = time.monotonic()
+        elif len(self._pending) >= MAX_PENDING or (time.monotonic() - self._pending_since) * 1000.0 >= self.durability.group_ms:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit and fsync everything appended so far."""
+        if not self._pending:
+            return
+        db = self._db
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO journal (seq, at_ns, crc, chain, body) VALUES (?, ?, ?, ?, ?)", self._pending)
+        db.execute("COMMIT")
+        self._durable_seq = self._pending[-1][0]
+        self._pending.clear()
+
+    # -- reading ---------------------------------------------------------------------------
+    def records(self, after: int = 0, start_chain: bytes = GENESIS) -> Iterator[JournalRecord]:
+        """Verified records with ``seq > after``; ``start_chain`` is the chain value at ``after``."""
+        v = _Verifier(after, start_chain)
+        cur = self._db.execute(
+            "SELECT seq, at_ns, crc, chain, body FROM journal WHERE seq > ? AND seq <= ? ORDER BY seq", (after, self._last_seq)
+        )
+        while rows := cur.fetchmany(4096):
+            for seq, at_ns, crc, chain, body in rows:
+                problem = v.check(seq, at_ns, crc, chain, body)
+                if problem:
+                    raise JournalCorrupted(f"{self.path}: {problem}")
+                yield JournalRecord(seq, at_ns, body)
+
+    def chain_at(self, seq: int) -> bytes:
+        if seq == 0:
+            return GENESIS
+        row = self._db.execute("SELECT chain FROM journal WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
+            raise JournalCorrupted(f"{self.path}: record {seq} is missing")
+        return bytes(row[0])
+
+    # -- snapshots and meta ----------------------------------------------------------------
+    def save_snapshot(self, seq: int, at_ns: int, state: bytes, state_hash: str) -> None:
+        self.flush()
+        chain = self.chain_at(seq)
+        crc = zlib.crc32(state, zlib.crc32(chain + state_hash.encode()))
+        self._db.execute(
+            "INSERT OR REPLACE INTO snapshots (seq, at_ns, chain, state, state_hash, crc) VALUES (?, ?, ?, ?, ?, ?)",
+            (seq, at_ns, chain, state, state_hash, crc),
+        )
+
+    def latest_snapshot(self) -> SnapshotRecord | None:
+        """The newest snapshot whose CRC holds and whose records are still in the journal."""
+        rows = self._db.execute(
+            "SELECT seq, at_ns, chain, state, state_hash, crc FROM snapshots WHERE seq <= ? ORDER BY seq DESC",
+            (self._last_seq,),
+        )
+        for seq, at_ns, chain, state, state_hash, crc in rows:
+            if zlib.crc32(state, zlib.crc32(bytes(chain) + state_hash.encode())) == crc:
+                return SnapshotRecord(seq, at_ns, bytes(chain), bytes(state), state_hash)
+            self.report.messages.append(f"snapshot at seq {seq} fails its CRC; using an older one")
+        return None
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def close(self) -> None:
+        if not self.readonly:
+            self.flush()
+        self._db.close()
+
+    # -- recovery --------------------------------------------------------------------------
+    def _tail(self) -> tuple[int, bytes]:
+        """Verify the records after the latest snapshot; cut a damaged tail, refuse a damaged middle."""
+        snap_rows = self._db.execute("SELECT seq, chain FROM snapshots ORDER BY seq DESC LIMIT 1").fetchall()
+        after, chain = (int(snap_rows[0][0]), bytes(snap_rows[0][1])) if snap_rows else (0, GENESIS)
+        v = _Verifier(after, chain)
+        bad_seq: int | None = None
+        problem = ""
+        later_intact = 0
+        later_total = 0
+        cur = self._db.execute("SELECT seq, at_ns, crc, chain, body FROM journal WHERE seq > ? ORDER BY seq", (after,))
+        verified = 0
+        while rows := cur.fetchmany(4096):
+            for seq, at_ns, crc, row_chain, body in rows:
+                if bad_seq is None:
+                    problem = v.check(seq, at_ns, crc, bytes(row_chain), bytes(body))
+                    if problem:
+                        bad_seq = min(seq, v.expected)
+                    else:
+                        verified += 1
+                    continue
+                later_total += 1
+                if record_crc(seq, at_ns, bytes(body)) == crc:
+                    later_intact += 1
+        self.report.records_verified = verified
+        if bad_seq is None:
+            return v.expected - 1, v.chain
+        if later_intact:
+            raise JournalCorrupted(
+                f"{self.path}: {problem}, and {later_intact} intact records follow it: the journal is damaged in "
+                "the middle, not at its tail. Refusing to recover; restore the journal from a replica or backup."
+            )
+        dropped = self._db.execute("SELECT COUNT(*) FROM journal WHERE seq >= ?", (bad_seq,)).fetchone()[0]
+        self.report.dropped_records = int(dropped)
+        self.report.dropped_from_seq = bad_seq
+        self.report.reason = problem
+        msg = f"journal tail damaged ({problem}): dropped {dropped} record(s) from seq {bad_seq}; recovered to seq {bad_seq - 1}"
+        self.report.messages.append(msg)
+        if not self.readonly:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM journal WHERE seq >= ?", (bad_seq,))
+            self._db.execute("DELETE FROM snapshots WHERE seq >= ?", (bad_seq,))
+            self._db.execute("COMMIT")
+        return bad_seq - 1, v.chain
+
+
+def open_journal(path: str | Path, durability: str = "group:5", *, readonly: bool = False) -> Journal:
+    return SqliteJournal(path, durability, readonly=readonly)
+
+
+__all__ = [
+    "Durability",
+    "Journal",
+    "JournalCorrupted",
+    "JournalIncompatible",
+    "JournalRecord",
+    "MemoryJournal",
+    "RecoveryReport",
+    "SnapshotRecord",
+    "SqliteJournal",
+    "open_journal",
+]

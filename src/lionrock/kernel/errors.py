@@ -1,0 +1,119 @@
+"""Business rejections (bad input: coded, journaled, never fatal) and invariants (bugs: fatal).
+
+A `Rejection` names a stable numeric code, the field at fault, what was expected and the rule
+cited. Codes are grouped by context and never reused:
+
+====== ==========
+range  context
+====== ==========
+1000s  engine / kernel (envelope, decoding, sequencing)
+2000s  trading
+3000s  offering
+4000s  listing
+5000s  clearing
+6000s  connect
+7000s  service (authentication, roles, tenancy)
+====== ==========
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import NoReturn
+
+import msgspec
+
+CODE_RANGES: dict[str, range] = {
+    "engine": range(1000, 2000),
+    "trading": range(2000, 3000),
+    "offering": range(3000, 4000),
+    "listing": range(4000, 5000),
+    "clearing": range(5000, 6000),
+    "connect": range(6000, 7000),
+    "service": range(7000, 8000),
+}
+_REGISTERED: dict[int, str] = {}
+REJECT_CODE_ENUMS: list[type[IntEnum]] = []
+
+
+def reject_codes(context: str):  # type: ignore[no-untyped-def]
+    """Class decorator registering a context's `IntEnum` of reject codes; checks range and reuse."""
+
+    def register(enum: type[IntEnum]) -> type[IntEnum]:
+        allowed = CODE_RANGES[context]
+        for member in enum:
+            if int(member) not in allowed:
+                raise InvariantError(f"Invariant: reject code {enum.__name__}.{member.name}={int(member)} outside {context} range {allowed.start}-{allowed.stop - 1}")
+            owner = _REGISTERED.get(int(member))
+            name = f"{enum.__name__}.{member.name}"
+            if owner is not None and owner != name:
+                raise InvariantError(f"Invariant: reject code {int(member)} used by both {owner} and {name}")
+            _REGISTERED[int(member)] = name
+        REJECT_CODE_ENUMS.append(enum)
+        return enum
+
+    return register
+
+
+class Rejection(msgspec.Struct, frozen=True, kw_only=True):
+    """Why a command was refused: machine-readable code and reason, the field, a message, the rule."""
+
+    code: int
+    reason: str
+    field: str
+    message: str
+    rule: str = ""
+
+    def __str__(self) -> str:
+        rule = f" [{self.rule}]" if self.rule else ""
+        return f"rejected {self.code} {self.reason}: {self.field}: {self.message}{rule}"
+
+
+class Reject(Exception):
+    """Raised inside a context before it mutates anything; the engine journals it as an event."""
+
+    def __init__(self, code: IntEnum, field: str, message: str, rule: str = "") -> None:
+        self.rejection = Rejection(code=int(code), reason=code.name, field=field, message=message, rule=rule)
+        super().__init__(str(self.rejection))
+
+
+class InvariantError(AssertionError):
+    """A broken invariant: a bug. Crashes the engine; recovery is the ordinary start-up path."""
+
+
+def require(condition: object, code: IntEnum, field: str, message: str, rule: str = "") -> None:
+    """Condition failed on input: reject with a coded reason (works under ``python -O``)."""
+    if not condition:
+        raise Reject(code, field, message, rule)
+
+
+def fail(code: IntEnum, field: str, message: str, rule: str = "") -> NoReturn:
+    raise Reject(code, field, message, rule)
+
+
+def invariant(condition: object, message: str) -> None:
+    """Invariant of the core; unlike ``assert`` it survives ``python -O``."""
+    if not condition:
+        raise InvariantError(f"Invariant: {message}")
+
+
+@reject_codes("engine")
+class EngineCode(IntEnum):
+    UNKNOWN_COMMAND = 1001
+    MALFORMED_COMMAND = 1002
+    TIME_BEFORE_EPOCH = 1003
+    LIMIT_EXCEEDED = 1004
+
+
+__all__ = [
+    "CODE_RANGES",
+    "REJECT_CODE_ENUMS",
+    "EngineCode",
+    "InvariantError",
+    "Reject",
+    "Rejection",
+    "fail",
+    "invariant",
+    "reject_codes",
+    "require",
+]

@@ -1,0 +1,151 @@
+"""Exchange time: Asia/Hong_Kong clock and XHKG business days from `exchange-calendars`.
+
+The calendar is built once, over a fixed window, so that the answer for a date never depends on
+the day the program runs (exchange-calendars' default window moves with the wall clock). Lookups
+after that are bisections over plain `datetime.date` lists: no pandas on hot paths.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+HK_TZ = ZoneInfo("Asia/Hong_Kong")
+CALENDAR_START = date(2015, 1, 1)
+CALENDAR_END = date(2030, 12, 31)
+NS_PER_SECOND = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class TradingDay:
+    """One XHKG session in Hong Kong local time. A half day has no lunch break."""
+
+    day: date
+    open: datetime  # continuous trading starts (09:30)
+    close: datetime  # continuous trading ends (16:00, or 12:00 on a half day)
+    break_start: datetime | None  # 12:00
+    break_end: datetime | None  # 13:00
+
+    @property
+    def half_day(self) -> bool:
+        return self.break_start is None
+
+
+@dataclass(frozen=True, slots=True)
+class _Calendar:
+    days: list[date]
+    schedule: dict[date, TradingDay]
+
+
+@lru_cache(maxsize=1)
+def _calendar() -> _Calendar:
+    import exchange_calendars as xcals  # heavy (pandas): imported on first use only
+
+    cal = xcals.get_calendar("XHKG", start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat())
+    sched = cal.schedule
+    days: list[date] = []
+    schedule: dict[date, TradingDay] = {}
+    for label, row in sched.iterrows():
+        d = label.date()
+        bs, be = row["break_start"], row["break_end"]
+        has_break = bs == bs and be == be  # NaT != NaT
+        td = TradingDay(
+            day=d,
+            open=row["open"].tz_convert(HK_TZ).to_pydatetime(),
+            close=row["close"].tz_convert(HK_TZ).to_pydatetime(),
+            break_start=bs.tz_convert(HK_TZ).to_pydatetime() if has_break else None,
+            break_end=be.tz_convert(HK_TZ).to_pydatetime() if has_break else None,
+        )
+        days.append(d)
+        schedule[d] = td
+    return _Calendar(days, schedule)
+
+
+def _check_range(d: date) -> None:
+    if not CALENDAR_START <= d <= CALENDAR_END:
+        raise ValueError(f"date {d} outside the XHKG calendar window {CALENDAR_START}..{CALENDAR_END}")
+
+
+def is_business_day(d: date) -> bool:
+    _check_range(d)
+    return d in _calendar().schedule
+
+
+def trading_day(d: date) -> TradingDay:
+    """The session on ``d``; raises ``ValueError`` naming the date if XHKG is closed."""
+    _check_range(d)
+    try:
+        return _calendar().schedule[d]
+    except KeyError:
+        raise ValueError(f"{d} is not an XHKG business day") from None
+
+
+def add_business_days(d: date, n: int) -> date:
+    """T+n: the n-th business day after ``d`` (before it for negative n).
+
+    ``n == 0`` gives ``d`` itself if it is a business day, else the next one.
+    """
+    _check_range(d)
+    days = _calendar().days
+    if n >= 0:
+        i = bisect.bisect_left(days, d)
+        if n > 0 and i < len(days) and days[i] == d:
+            i += 1
+        i += max(n - 1, 0) if n > 0 else 0
+    else:
+        i = bisect.bisect_left(days, d) + n
+    if not 0 <= i < len(days):
+        raise ValueError(f"{d} {n:+d} business days leaves the calendar window")
+    return days[i]
+
+
+def business_days_between(start: date, end: date) -> int:
+    """Number of business days in ``(start, end]``: how many T+1 steps lead from start to end."""
+    days = _calendar().days
+    return bisect.bisect_right(days, end) - bisect.bisect_right(days, start)
+
+
+def business_days(start: date, end: date) -> list[date]:
+    """Business days in ``[start, end]``."""
+    days = _calendar().days
+    return days[bisect.bisect_left(days, start) : bisect.bisect_right(days, end)]
+
+
+def to_ns(moment: datetime) -> int:
+    """A timezone-aware datetime to UTC epoch nanoseconds (the engine's time unit)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment}: give a timezone (Asia/Hong_Kong)")
+    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1000
+
+
+def hk_time(at_ns: int) -> datetime:
+    """UTC epoch nanoseconds to a Hong Kong local datetime (microsecond precision)."""
+    return datetime(1970, 1, 1, tzinfo=UTC).astimezone(HK_TZ) + timedelta(microseconds=at_ns // 1000)
+
+
+def hk_ns(d: date, t: time) -> int:
+    """Epoch nanoseconds of local time ``t`` on ``d`` in Hong Kong."""
+    return to_ns(datetime.combine(d, t, tzinfo=HK_TZ))
+
+
+def hk_date(at_ns: int) -> date:
+    return hk_time(at_ns).date()
+
+
+__all__ = [
+    "HK_TZ",
+    "TradingDay",
+    "add_business_days",
+    "business_days",
+    "business_days_between",
+    "hk_date",
+    "hk_ns",
+    "hk_time",
+    "is_business_day",
+    "to_ns",
+    "trading_day",
+]

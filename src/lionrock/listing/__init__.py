@@ -1,0 +1,1 @@
+"""Listing gateway: issuer profiles, eligibility (Main Board, 18C, 18A, WVR), the application workflow."""

@@ -1,0 +1,1 @@
+"""IPO offering: bookbuilding, price setting, tranches and clawback, balloting, settlement timetable."""
