@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from lionrock.engine.journal import GENESIS, Journal, JournalRecord, MemoryJournal
+from lionrock.engine.journal import Journal, JournalRecord, MemoryJournal
 from lionrock.kernel.context import Context
 from lionrock.kernel.errors import EngineCode, InvariantError, Reject, Rejection
 from lionrock.kernel.messages import Codec, Command, CommandRejected, Event, Stamp
@@ -78,14 +78,14 @@ class Engine:
     # -- start-up ----------------------------------------------------------------------------
     def recover(self, *, use_snapshot: bool = True) -> Engine:
         """Rebuild state from the journal: latest snapshot (if any, and wanted) plus the tail."""
-        after, chain = 0, GENESIS
+        after = 0
         snap = self.journal.latest_snapshot() if use_snapshot else None
         if snap is not None:
             self._restore(snap.state)
             if self.state_hash() != snap.state_hash:
                 raise InvariantError(f"Invariant: snapshot at seq {snap.seq} restores to a different state hash")
-            after, chain = snap.seq, snap.chain
-        for rec in self.journal.records(after, chain):
+            after = snap.seq
+        for rec in self.journal.records(after):
             self._replay_record(rec)
         return self
 

@@ -24,6 +24,8 @@ from hashlib import blake2b
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
+import msgspec
+
 from lionrock.kernel.messages import SCHEMA_VERSION
 
 _HEADER = struct.Struct("<qq")
@@ -34,6 +36,7 @@ MAX_PENDING = 65_536
 class JournalRecord(NamedTuple):
     seq: int
     at_ns: int
+    crc: int
     body: bytes
 
 
@@ -108,8 +111,10 @@ class Journal(Protocol):
     def durable_seq(self) -> int: ...
     def append(self, seq: int, at_ns: int, body: bytes) -> None: ...
     def flush(self) -> None: ...
-    def records(self, after: int = 0, start_chain: bytes = GENESIS) -> Iterator[JournalRecord]: ...
-    def save_snapshot(self, seq: int, at_ns: int, state: bytes, state_hash: str) -> None: ...
+    def records(self, after: int = 0) -> Iterator[JournalRecord]: ...
+    def save_snapshot(self, seq: int, at_ns: int, state: bytes, state_hash: str) -> None:
+        """Store the state as of ``seq``, which must be the last appended record."""
+        ...
     def latest_snapshot(self) -> SnapshotRecord | None: ...
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
@@ -165,13 +170,13 @@ class MemoryJournal:
     def flush(self) -> None:
         pass
 
-    def records(self, after: int = 0, start_chain: bytes = GENESIS) -> Iterator[JournalRecord]:
-        v = _Verifier(after, start_chain)
+    def records(self, after: int = 0) -> Iterator[JournalRecord]:
+        v = _Verifier(after, self.chain_at(after))
         for seq, at_ns, crc, chain, body in self._rows[after:]:
             problem = v.check(seq, at_ns, crc, chain, body)
             if problem:
                 raise JournalCorrupted(problem)
-            yield JournalRecord(seq, at_ns, body)
+            yield JournalRecord(seq, at_ns, crc, body)
 
     def chain_at(self, seq: int) -> bytes:
         return self._rows[seq - 1][3] if seq else GENESIS
@@ -194,8 +199,8 @@ class MemoryJournal:
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS journal (
-  seq INTEGER PRIMARY KEY, at_ns INTEGER NOT NULL, crc INTEGER NOT NULL, chain BLOB NOT NULL, body BLOB NOT NULL
+CREATE TABLE IF NOT EXISTS blocks (
+  first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, chain BLOB NOT NULL, crc INTEGER NOT NULL, data BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS snapshots (
   seq INTEGER PRIMARY KEY, at_ns INTEGER NOT NULL, chain BLOB NOT NULL, state BLOB NOT NULL,
@@ -203,12 +208,23 @@ CREATE TABLE IF NOT EXISTS snapshots (
 );
 """
 
+_BLOCK_ENCODER = msgspec.msgpack.Encoder()
+_BLOCK_DECODER = msgspec.msgpack.Decoder(list[JournalRecord])
+
+
+def _block_chain(previous: bytes, data: bytes) -> bytes:
+    return blake2b(data, digest_size=16, key=previous).digest() if previous != GENESIS else blake2b(data, digest_size=16).digest()
+
 
 class SqliteJournal:
     """The embedded journal: one SQLite file in WAL mode, ``synchronous=FULL``.
 
-    Opening it checks the tail after the latest snapshot (CRC, chain, continuity), cuts off a
-    damaged tail and refuses a damaged middle; ``report`` says what was found.
+    Each commit writes one *block* row holding the records appended since the last commit, as a
+    MessagePack list of ``(seq, at_ns, crc32, body)``. A block carries its own CRC and a chain
+    value keyed by the previous block's, so one SQLite row per group commit keeps appends and
+    replay fast while every record still has its CRC. Opening the journal checks the blocks after
+    the latest snapshot, cuts a damaged tail (whole blocks) and refuses a damaged middle;
+    ``report`` says what was found.
     """
 
     def __init__(self, path: str | Path, durability: Durability | str = "group:5", *, readonly: bool = False) -> None:
@@ -223,21 +239,29 @@ class SqliteJournal:
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-            if self.get_meta("schema_version") is None:
-                self.set_meta("schema_version", str(SCHEMA_VERSION))
+        self._pending: list[tuple[int, int, int, bytes]] = []
+        self._pending_since = 0.0
+        try:
+            if not readonly:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.executescript(_SCHEMA)
+                if self.get_meta("schema_version") is None:
+                    self.set_meta("schema_version", str(SCHEMA_VERSION))
+            self._check_schema()
+            self._last_seq, self._chain = self._tail()
+        except BaseException:
+            self._db.close()
+            raise
+        self._durable_seq = self._last_seq
+
+    def _check_schema(self) -> None:
         try:
             version = self.get_meta("schema_version")
         except sqlite3.DatabaseError as exc:
             raise JournalCorrupted(f"{self.path} is not a readable Lion Rock journal: {exc}") from exc
         if version != str(SCHEMA_VERSION):
             raise JournalIncompatible(f"{self.path} was written with message schema {version}; this build reads schema {SCHEMA_VERSION}")
-        self._pending: list[tuple[int, int, int, bytes, bytes]] = []
-        self._pending_since = 0.0
-        self._last_seq, self._chain = self._tail()
-        self._durable_seq = self._last_seq
 
     # -- writing ---------------------------------------------------------------------------
     @property
@@ -251,8 +275,7 @@ class SqliteJournal:
     def append(self, seq: int, at_ns: int, body: bytes) -> None:
         if seq != self._last_seq + 1:
             raise ValueError(f"append out of sequence: {seq} after {self._last_seq}")
-        self._chain = next_chain(self._chain, seq, at_ns, body)
-        self._pending.append((seq, at_ns, record_crc(seq, at_ns, body), self._chain, body))
+        self._pending.append((seq, at_ns, zlib.crc32(body, zlib.crc32(_HEADER.pack(seq, at_ns))), body))
         self._last_seq = seq
         if self.durability.mode == "every":
             self.flush()
@@ -262,40 +285,69 @@ class SqliteJournal:
             self.flush()
 
     def flush(self) -> None:
-        """Commit and fsync everything appended so far."""
+        """Commit and fsync everything appended so far, as one block."""
         if not self._pending:
             return
-        db = self._db
-        db.execute("BEGIN")
-        db.executemany("INSERT INTO journal (seq, at_ns, crc, chain, body) VALUES (?, ?, ?, ?, ?)", self._pending)
-        db.execute("COMMIT")
-        self._durable_seq = self._pending[-1][0]
+        data = _BLOCK_ENCODER.encode(self._pending)
+        chain = _block_chain(self._chain, data)
+        first, last = self._pending[0][0], self._pending[-1][0]
+        self._db.execute(
+            "INSERT INTO blocks (first_seq, last_seq, chain, crc, data) VALUES (?, ?, ?, ?, ?)",
+            (first, last, chain, zlib.crc32(data), data),
+        )  # autocommit: one transaction, fsync'd (synchronous=FULL)
+        self._chain = chain
+        self._durable_seq = last
         self._pending.clear()
 
     # -- reading ---------------------------------------------------------------------------
-    def records(self, after: int = 0, start_chain: bytes = GENESIS) -> Iterator[JournalRecord]:
-        """Verified records with ``seq > after``; ``start_chain`` is the chain value at ``after``."""
-        v = _Verifier(after, start_chain)
+    def records(self, after: int = 0) -> Iterator[JournalRecord]:
+        """Verified records with ``seq > after``; verification starts at the block holding
+        ``after + 1``, from its predecessor's stored chain value."""
         cur = self._db.execute(
-            "SELECT seq, at_ns, crc, chain, body FROM journal WHERE seq > ? AND seq <= ? ORDER BY seq", (after, self._last_seq)
+            "SELECT first_seq, last_seq, chain, crc, data FROM blocks WHERE last_seq > ? AND first_seq <= ? ORDER BY first_seq",
+            (after, self._last_seq),
         )
-        while rows := cur.fetchmany(4096):
-            for seq, at_ns, crc, chain, body in rows:
-                problem = v.check(seq, at_ns, crc, chain, body)
-                if problem:
-                    raise JournalCorrupted(f"{self.path}: {problem}")
-                yield JournalRecord(seq, at_ns, body)
+        prev_chain = self._chain_before(after)
+        expected = None
+        for first, last, chain, crc, data in cur:
+            problem = _check_block(prev_chain, first, last, bytes(chain), crc, data, expected)
+            if problem:
+                raise JournalCorrupted(f"{self.path}: {problem}")
+            prev_chain = bytes(chain)
+            expected = last + 1
+            # The block CRC covers every byte of its records, so their own CRCs hold too; they
+            # are checked one by one only to name the record when a block is damaged.
+            block = _BLOCK_DECODER.decode(data)
+            if first > after:
+                yield from block
+            else:
+                yield from block[after - first + 1 :]
+
+    def _chain_before(self, after: int) -> bytes:
+        """Chain value of the block that ends before the one holding record ``after + 1``."""
+        row = self._db.execute("SELECT chain FROM blocks WHERE last_seq <= ? ORDER BY first_seq DESC LIMIT 1", (after,)).fetchone()
+        if row is None:
+            return GENESIS
+        # if `after` falls inside a block, verification restarts at that block's predecessor
+        inner = self._db.execute("SELECT first_seq FROM blocks WHERE first_seq <= ? AND last_seq > ?", (after, after)).fetchone()
+        if inner is not None:
+            row = self._db.execute("SELECT chain FROM blocks WHERE last_seq < ? ORDER BY first_seq DESC LIMIT 1", (inner[0],)).fetchone()
+            return GENESIS if row is None else bytes(row[0])
+        return bytes(row[0])
 
     def chain_at(self, seq: int) -> bytes:
+        """Chain value of the block ending at ``seq`` (snapshots are taken at block ends)."""
         if seq == 0:
             return GENESIS
-        row = self._db.execute("SELECT chain FROM journal WHERE seq = ?", (seq,)).fetchone()
+        row = self._db.execute("SELECT chain FROM blocks WHERE last_seq = ?", (seq,)).fetchone()
         if row is None:
-            raise JournalCorrupted(f"{self.path}: record {seq} is missing")
+            raise JournalCorrupted(f"{self.path}: no block ends at record {seq}")
         return bytes(row[0])
 
     # -- snapshots and meta ----------------------------------------------------------------
     def save_snapshot(self, seq: int, at_ns: int, state: bytes, state_hash: str) -> None:
+        if seq != self._last_seq:
+            raise ValueError(f"a snapshot is taken at the last appended record ({self._last_seq}), not at {seq}")
         self.flush()
         chain = self.chain_at(seq)
         crc = zlib.crc32(state, zlib.crc32(chain + state_hash.encode()))
@@ -330,48 +382,67 @@ class SqliteJournal:
 
     # -- recovery --------------------------------------------------------------------------
     def _tail(self) -> tuple[int, bytes]:
-        """Verify the records after the latest snapshot; cut a damaged tail, refuse a damaged middle."""
-        snap_rows = self._db.execute("SELECT seq, chain FROM snapshots ORDER BY seq DESC LIMIT 1").fetchall()
-        after, chain = (int(snap_rows[0][0]), bytes(snap_rows[0][1])) if snap_rows else (0, GENESIS)
-        v = _Verifier(after, chain)
-        bad_seq: int | None = None
-        problem = ""
+        """Verify the blocks after the latest snapshot; cut a damaged tail, refuse a damaged middle."""
+        snap = self._db.execute("SELECT seq, chain FROM snapshots ORDER BY seq DESC LIMIT 1").fetchone()
+        after, chain = (int(snap[0]), bytes(snap[1])) if snap else (0, GENESIS)
+        expected = after + 1
+        bad: tuple[int, str] | None = None
         later_intact = 0
-        later_total = 0
-        cur = self._db.execute("SELECT seq, at_ns, crc, chain, body FROM journal WHERE seq > ? ORDER BY seq", (after,))
         verified = 0
-        while rows := cur.fetchmany(4096):
-            for seq, at_ns, crc, row_chain, body in rows:
-                if bad_seq is None:
-                    problem = v.check(seq, at_ns, crc, bytes(row_chain), bytes(body))
-                    if problem:
-                        bad_seq = min(seq, v.expected)
-                    else:
-                        verified += 1
-                    continue
-                later_total += 1
-                if record_crc(seq, at_ns, bytes(body)) == crc:
-                    later_intact += 1
+        cur = self._db.execute("SELECT first_seq, last_seq, chain, crc, data FROM blocks WHERE first_seq > ? ORDER BY first_seq", (after,))
+        for first, last, row_chain, crc, data in cur:
+            if bad is None:
+                problem = _check_block(chain, first, last, bytes(row_chain), crc, data, expected)
+                if problem:
+                    bad = (min(first, expected), problem)
+                else:
+                    chain, expected = bytes(row_chain), last + 1
+                    verified += last - first + 1
+            elif zlib.crc32(data) == crc:
+                later_intact += last - first + 1
         self.report.records_verified = verified
-        if bad_seq is None:
-            return v.expected - 1, v.chain
+        if bad is None:
+            return expected - 1, chain
+        bad_seq, problem = bad
         if later_intact:
             raise JournalCorrupted(
                 f"{self.path}: {problem}, and {later_intact} intact records follow it: the journal is damaged in "
                 "the middle, not at its tail. Refusing to recover; restore the journal from a replica or backup."
             )
-        dropped = self._db.execute("SELECT COUNT(*) FROM journal WHERE seq >= ?", (bad_seq,)).fetchone()[0]
-        self.report.dropped_records = int(dropped)
+        row = self._db.execute("SELECT COALESCE(MAX(last_seq), 0) FROM blocks").fetchone()
+        dropped = max(int(row[0]) - bad_seq + 1, 1)
+        self.report.dropped_records = dropped
         self.report.dropped_from_seq = bad_seq
         self.report.reason = problem
-        msg = f"journal tail damaged ({problem}): dropped {dropped} record(s) from seq {bad_seq}; recovered to seq {bad_seq - 1}"
-        self.report.messages.append(msg)
+        self.report.messages.append(
+            f"journal tail damaged ({problem}): dropped {dropped} record(s) from seq {bad_seq}; recovered to seq {bad_seq - 1}"
+        )
         if not self.readonly:
             self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM journal WHERE seq >= ?", (bad_seq,))
+            self._db.execute("DELETE FROM blocks WHERE first_seq >= ?", (bad_seq,))
             self._db.execute("DELETE FROM snapshots WHERE seq >= ?", (bad_seq,))
             self._db.execute("COMMIT")
-        return bad_seq - 1, v.chain
+        return bad_seq - 1, chain
+
+
+def _check_block(prev_chain: bytes, first: int, last: int, chain: bytes, crc: int, data: bytes, expected: int | None) -> str:
+    if expected is not None and first != expected:
+        return f"record {expected} is missing (next stored is {first})"
+    if zlib.crc32(data) != crc:
+        for seq, at_ns, rcrc, body in _safe_records(data):
+            if zlib.crc32(body, zlib.crc32(_HEADER.pack(seq, at_ns))) != rcrc:
+                return f"record {seq} fails its CRC"
+        return f"block of records {first}-{last} fails its CRC"
+    if _block_chain(prev_chain, data) != chain:
+        return f"block of records {first}-{last} breaks the hash chain"
+    return ""
+
+
+def _safe_records(data: bytes) -> list[JournalRecord]:
+    try:
+        return _BLOCK_DECODER.decode(data)
+    except msgspec.DecodeError:
+        return []
 
 
 def open_journal(path: str | Path, durability: str = "group:5", *, readonly: bool = False) -> Journal:

@@ -18,6 +18,7 @@ range  context
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import IntEnum
 from typing import NoReturn
 
@@ -36,7 +37,7 @@ _REGISTERED: dict[int, str] = {}
 REJECT_CODE_ENUMS: list[type[IntEnum]] = []
 
 
-def reject_codes(context: str):  # type: ignore[no-untyped-def]
+def reject_codes(context: str) -> Callable[[type[IntEnum]], type[IntEnum]]:
     """Class decorator registering a context's `IntEnum` of reject codes; checks range and reuse."""
 
     def register(enum: type[IntEnum]) -> type[IntEnum]:

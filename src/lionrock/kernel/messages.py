@@ -45,7 +45,7 @@ class Stamp(msgspec.Struct, frozen=True, gc=False):
     at_ns: int
 
 
-class CommandRejected(Event):
+class CommandRejected(Event, frozen=True):
     """The command was refused and changed nothing; ``command_type`` names it."""
 
     command_type: str
@@ -97,18 +97,18 @@ class Codec:
     def decode_command(self, data: bytes) -> Command:
         self._build()
         assert self._command_decoder is not None
-        return self._command_decoder.decode(data)  # type: ignore[no-any-return]
+        return self._command_decoder.decode(data)
 
     def decode_event(self, data: bytes) -> Event:
         self._build()
         assert self._event_decoder is not None
-        return self._event_decoder.decode(data)  # type: ignore[no-any-return]
+        return self._event_decoder.decode(data)
 
     def command_from_json(self, data: bytes | str) -> Command:
         """Decode and type-check a command from JSON (edge validation; errors name the field)."""
         self._build()
         assert self._json_command_decoder is not None
-        return self._json_command_decoder.decode(data)  # type: ignore[no-any-return]
+        return self._json_command_decoder.decode(data)
 
 
 __all__ = ["SCHEMA_VERSION", "Codec", "Command", "CommandRejected", "Event", "Stamp", "command_types", "event_types"]

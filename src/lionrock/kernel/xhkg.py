@@ -42,9 +42,15 @@ class _Calendar:
 
 @lru_cache(maxsize=1)
 def _calendar() -> _Calendar:
+    import warnings
+
     import exchange_calendars as xcals  # heavy (pandas): imported on first use only
 
-    cal = xcals.get_calendar("XHKG", start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat())
+    with warnings.catch_warnings():
+        # exchange-calendars 4.x still calls pandas APIs that pandas 3 deprecates; not ours to fix.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        cal = xcals.get_calendar("XHKG", start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat())
     sched = cal.schedule
     days: list[date] = []
     schedule: dict[date, TradingDay] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -13,7 +13,7 @@ _SCHEDULES: dict[str, Schedule[object]] = {}
 
 
 @dataclass(frozen=True, slots=True)
-class Provision(Generic[T]):
+class Provision[T]:
     """One version of a rule parameter set: in force from ``effective_from`` until superseded."""
 
     effective_from: date
@@ -26,7 +26,7 @@ class Provision(Generic[T]):
 
 
 @dataclass(frozen=True)
-class Schedule(Generic[T]):
+class Schedule[T]:
     """A named, ordered list of provisions. ``in_force(d)`` answers with the one that applies."""
 
     name: str
@@ -40,7 +40,7 @@ class Schedule(Generic[T]):
         object.__setattr__(self, "_starts", starts)
         if self.name in _SCHEDULES:
             raise ValueError(f"schedule {self.name} defined twice")
-        _SCHEDULES[self.name] = self  # type: ignore[assignment]
+        _SCHEDULES[self.name] = self
 
     def provision(self, on: date) -> Provision[T]:
         i = bisect.bisect_right(self._starts, on) - 1

@@ -1,0 +1,147 @@
+"""The sequencer: journal before apply, rejections change nothing, replay and snapshots (issue 2)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lionrock.engine import DeterminismError, Engine, MemoryJournal, SqliteJournal
+from lionrock.kernel.messages import Codec, CommandRejected
+from testkit import T0, Audited, Credit, Debit, Debited, tally_contexts
+
+
+def _engine(journal=None, **kw) -> Engine:  # type: ignore[no-untyped-def]
+    return Engine(tally_contexts(), journal or MemoryJournal(), **kw)
+
+
+def test_command_is_sequenced_applied_and_observed() -> None:
+    e = _engine()
+    e.submit(Credit(account="a", amount=10), T0)
+    out = e.submit(Debit(account="a", amount=4), T0 + 1)
+    assert out.accepted and out.seq == 2
+    assert out.events == [Debited(account="a", amount=4, balance=6), Audited(account="a")]
+
+
+def test_rejected_command_is_journaled_and_changes_nothing() -> None:
+    e = _engine()
+    e.submit(Credit(account="a", amount=10), T0)
+    before = e.contexts["tally"].canonical_state(), e.contexts["audit"].canonical_state()
+    out = e.submit(Debit(account="a", amount=11), T0 + 1)
+    assert not out.accepted and out.rejection is not None
+    assert (out.rejection.code, out.rejection.field) == (1901, "amount")
+    assert "a holds 10, cannot debit 11" in out.rejection.message
+    assert isinstance(out.events[0], CommandRejected)
+    assert (e.contexts["tally"].canonical_state(), e.contexts["audit"].canonical_state()) == before
+    assert e.journal.last_seq == 2  # the rejection is part of the record
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(-3, 20)), max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_rejections_leave_state_hash_unchanged_and_replay_matches(ops: list[tuple[bool, int]]) -> None:
+    e = _engine()
+    for i, (credit, amount) in enumerate(ops):
+        cmd = Credit(account="a", amount=amount) if credit else Debit(account="a", amount=amount)
+        contexts_before = {n: c.canonical_state() for n, c in e.contexts.items()}
+        out = e.submit(cmd, T0 + i)
+        if not out.accepted:
+            assert {n: c.canonical_state() for n, c in e.contexts.items()} == contexts_before
+        assert e.contexts["tally"].balances.get("a", 0) >= 0
+    replayed = _engine(e.journal).recover()
+    assert replayed.state_hash() == e.state_hash()
+
+
+def test_time_never_goes_backwards() -> None:
+    e = _engine()
+    e.submit(Credit(account="a", amount=1), T0 + 100)
+    out = e.submit(Credit(account="a", amount=1), T0)
+    assert out.at_ns == T0 + 100
+
+
+def test_recovery_from_snapshot_plus_tail_equals_full_replay(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    e = _engine(SqliteJournal(path, "group:5"), snapshot_every=7)
+    for i in range(30):
+        e.submit(Credit(account=f"a{i % 3}", amount=i + 1), T0 + i)
+        if i % 4 == 0:
+            e.submit(Debit(account=f"a{i % 3}", amount=2), T0 + i)
+    live = e.state_hash()
+    e.close()
+    from_snapshot = _engine(SqliteJournal(path)).recover()
+    from_scratch = _engine(SqliteJournal(path, readonly=True)).recover(use_snapshot=False)
+    assert from_snapshot.state_hash() == from_scratch.state_hash() == live
+    assert from_snapshot.journal.latest_snapshot() is not None
+    from_snapshot.close()
+    from_scratch.close()
+
+
+def test_catch_up_checks_regenerated_commands_against_the_journal() -> None:
+    j = MemoryJournal()
+    e = _engine(j)
+    for i in range(5):
+        e.submit(Credit(account="a", amount=i + 1), T0 + i)
+    resumed = _engine(j).catch_up()
+    for i in range(5):
+        resumed.submit(Credit(account="a", amount=i + 1), T0 + i)
+    assert not resumed.catching_up and resumed.state_hash() == e.state_hash()
+    diverged = _engine(j).catch_up()
+    diverged.submit(Credit(account="a", amount=1), T0)
+    with pytest.raises(DeterminismError, match="seq 2"):
+        diverged.submit(Credit(account="a", amount=99), T0 + 1)
+
+
+def test_commands_round_trip_through_the_codec() -> None:
+    codec = Codec()
+    for msg in (Credit(account="x", amount=3), Debit(account="y", amount=4)):
+        assert codec.decode_command(codec.encode(msg)) == msg
+        assert codec.command_from_json(msgspec.json.encode(msg)) == msg
+    with pytest.raises(msgspec.ValidationError, match=r"Expected `int`, got `str` - at `\$.amount`"):
+        codec.command_from_json(b'{"type":"Credit","account":"x","amount":"many"}')
+
+
+_KILL_DRIVER = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {tests!r})
+    from testkit import T0, Credit, Debit, tally_contexts
+    from lionrock.engine import Engine, SqliteJournal
+    e = Engine(tally_contexts(), SqliteJournal(sys.argv[1], "group:2")).catch_up()
+    for i in range(int(sys.argv[2])):
+        e.submit(Credit(account=f"a{{i % 7}}", amount=i % 13 + 1), T0 + i)
+        if i % 5 == 0:
+            e.submit(Debit(account=f"a{{i % 7}}", amount=3), T0 + i)
+    e.close()
+    print(e.state_hash())
+    """
+)
+
+
+def test_sigkill_at_random_points_then_resume_reaches_the_uninterrupted_hash(tmp_path: Path) -> None:
+    script = tmp_path / "driver.py"
+    script.write_text(_KILL_DRIVER.format(tests=str(Path(__file__).parents[1])))
+    n = "30000"
+    clean = subprocess.run([sys.executable, str(script), str(tmp_path / "clean.sqlite"), n], capture_output=True, text=True, check=True)
+    want = clean.stdout.strip()
+    path = tmp_path / "killed.sqlite"
+    import random
+
+    rng = random.Random(1234)
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, str(script), str(path), n], stdout=subprocess.PIPE)
+        try:
+            proc.wait(timeout=rng.uniform(0.6, 2.0))
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+    resumed = subprocess.run([sys.executable, str(script), str(path), n], capture_output=True, text=True, check=True)
+    assert resumed.stdout.strip() == want
