@@ -1,0 +1,180 @@
+"""The engine runner: one writer thread owns the single-threaded `Engine`.
+
+Adapters (REST, WebSocket, FIX, CLI) never touch the engine. They put commands on the runner's
+queue and get a future back. The writer thread drains the queue in batches, submits each command
+(the sequencer stamps it with the adapter clock, the only clock read on the command path), then
+calls ``engine.flush()`` once per batch (group commit) and only then resolves the futures and
+fans the outcomes out to listeners (projections, WebSocket hubs, the FIX gateway). So nothing is
+acknowledged or published before it is durable, and projections are updated before the caller
+sees its answer (read-your-writes).
+
+A broken invariant or a determinism error inside the engine stops the runner (crash-only): every
+pending and later command fails with `RunnerStopped`, and recovery is the ordinary start-up path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+from lionrock.engine import Engine, Outcome
+from lionrock.kernel.messages import Command
+
+BatchListener = Callable[[Sequence[tuple[Command, Outcome]]], None]
+"""Called on the writer thread with each durable batch, in sequence order."""
+
+_STOP = object()
+
+
+class RunnerStopped(RuntimeError):
+    """The runner is not accepting commands (stopped, or the engine crashed)."""
+
+
+class EngineRunner:
+    """Single writer over an `Engine`, with a command queue and group commit."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Callable[[], int] = time.time_ns,
+        max_batch: int = 1024,
+    ) -> None:
+        self.engine = engine
+        self._clock = clock
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._listeners: list[BatchListener] = []
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+        self._stopped = threading.Event()
+        self.batches = 0
+        self.commands = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def add_listener(self, listener: BatchListener) -> None:
+        """Register before `start`; listeners run on the writer thread and must be quick."""
+        self._listeners.append(listener)
+
+    def start(self) -> EngineRunner:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="lionrock-engine", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+        self._stopped.set()
+
+    @property
+    def failure(self) -> BaseException | None:
+        return self._failure
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._failure is None
+
+    # -- submitting --------------------------------------------------------------------------
+    def submit(self, command: Command) -> Future[Outcome]:
+        fut: Future[Outcome] = Future()
+        if self._stopped.is_set() or self._failure is not None:
+            fut.set_exception(RunnerStopped(f"engine runner stopped: {self._failure or 'shut down'}"))
+            return fut
+        self._queue.put((command, fut))
+        return fut
+
+    async def submit_async(self, command: Command) -> Outcome:
+        return await asyncio.wrap_future(self.submit(command))
+
+    def submit_wait(self, command: Command, timeout: float | None = 30.0) -> Outcome:
+        return self.submit(command).result(timeout)
+
+    def call(self, fn: Callable[[Engine], Any]) -> Future[Any]:
+        """Run ``fn(engine)`` on the writer thread between batches (snapshot, state hash)."""
+        fut: Future[Any] = Future()
+        if self._stopped.is_set() or self._failure is not None:
+            fut.set_exception(RunnerStopped("engine runner stopped"))
+            return fut
+        self._queue.put((fn, fut))
+        return fut
+
+    # -- the writer thread -------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                break
+            batch = [item]
+            stop_after = False
+            while len(batch) < self._max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop_after = True
+                    break
+                batch.append(nxt)
+            try:
+                self._process(batch)
+            except BaseException as exc:  # crash-only: fail everything, accept nothing more
+                self._failure = exc
+                self._drain_with(exc, batch)
+                break
+            if stop_after:
+                break
+        self._stopped.set()
+        self._drain_with(RunnerStopped("engine runner stopped"), [])
+
+    def _process(self, batch: list[tuple[Any, Future[Any]]]) -> None:
+        done: list[tuple[Command, Outcome, Future[Outcome]]] = []
+        calls: list[tuple[Any, Future[Any]]] = []
+        for target, fut in batch:
+            if not fut.set_running_or_notify_cancel():
+                continue
+            if isinstance(target, Command):
+                outcome = self.engine.submit(target, self._clock())
+                done.append((target, outcome, fut))
+            else:
+                calls.append((target, fut))
+        if done:
+            self.engine.flush()  # group commit: nothing below runs before the batch is durable
+            last = done[-1][1].seq
+            if self.engine.journal.durable_seq < last:
+                raise RuntimeError(f"Invariant: journal durable to {self.engine.journal.durable_seq} after flush, batch ends at {last}")
+            pairs = [(c, o) for c, o, _ in done]
+            for listener in self._listeners:
+                listener(pairs)
+            self.batches += 1
+            self.commands += len(done)
+            for _, outcome, fut in done:
+                fut.set_result(outcome)
+        for fn, fut in calls:
+            try:
+                fut.set_result(fn(self.engine))
+            except Exception as exc:  # a failing query does not stop the engine
+                fut.set_exception(exc)
+
+    def _drain_with(self, exc: BaseException, batch: list[tuple[Any, Future[Any]]]) -> None:
+        for _, fut in batch:
+            if not fut.done():
+                fut.set_exception(RunnerStopped(f"engine runner stopped: {exc!r}"))
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _STOP:
+                fut = item[1]
+                if fut.set_running_or_notify_cancel():
+                    fut.set_exception(RunnerStopped(f"engine runner stopped: {exc!r}"))
+
+
+__all__ = ["BatchListener", "EngineRunner", "RunnerStopped"]
