@@ -90,9 +90,11 @@ def fmt_hkd(minor: int) -> str:
     major = Decimal(abs(minor)) / 100
     for unit, scale in (("bn", 10**9), ("m", 10**6)):
         if major >= scale:
-            value = (major / scale).quantize(Decimal("0.001")).normalize()
-            return f"{sign}HK${value:f}{unit}"
-    return f"{sign}HK${major.quantize(Decimal('0.01')).normalize():,f}"
+            value = major / scale
+            if value == value.quantize(Decimal("0.001")):  # short form only when exact
+                return f"{sign}HK${value.normalize():f}{unit}"
+            break
+    return f"{sign}HK${major.quantize(Decimal('0.01')):,f}".replace(".00", "")
 
 
 def fmt_pct(value: Fraction) -> str:
