@@ -1,0 +1,106 @@
+"""Commands the trading venue executes (imports only `lionrock.kernel`; other contexts may import it).
+
+Prices are integer ticks of 0.001 (``12.34`` is ``12_340``); quantities are shares. Time is never
+a field: it is the sequencer's stamp. Timers arrive as `TradingTick` commands.
+"""
+
+from __future__ import annotations
+
+from lionrock.kernel.messages import Command
+
+BUY = "B"
+SELL = "S"
+SIDES = (BUY, SELL)
+
+LIMIT = "LIMIT"
+"""Continuous trading: matches only at its own price (one price queue); the rest queues there."""
+ENHANCED_LIMIT = "ENHANCED_LIMIT"
+"""Continuous trading: matches up to ten price queues; the rest queues at its price."""
+SPECIAL_LIMIT = "SPECIAL_LIMIT"
+"""Continuous trading: matches up to ten price queues; the rest is cancelled."""
+AT_AUCTION = "AT_AUCTION"
+"""Auctions: no price (``price=0``); matched first, at the final equilibrium price."""
+AT_AUCTION_LIMIT = "AT_AUCTION_LIMIT"
+"""Auctions: priced; never matched at a price worse than its own."""
+ORDER_TYPES = (LIMIT, ENHANCED_LIMIT, SPECIAL_LIMIT, AT_AUCTION, AT_AUCTION_LIMIT)
+
+
+class ListInstrument(Command):
+    """Open a book for a stock code (one counter). ``nominal_price`` is the previous close, or the
+    IPO price on the first day. ``vcm_class`` is ``""`` (not covered) or LARGE / MID / SMALL.
+    ``counter_of`` names the paired counter of a dual-counter stock (``"02525"`` for ``"82525"``).
+    ``closing_auction`` says whether the instrument takes part in the closing auction session."""
+
+    instrument: str
+    board_lot: int
+    nominal_price: int
+    currency: str = "HKD"
+    vcm_class: str = ""
+    counter_of: str = ""
+    name: str = ""
+    closing_auction: bool = True
+
+
+class StartTradingDay(Command):
+    """Set the day's timetable from the XHKG calendar (``day`` is an ISO date). ``seed`` draws the
+    random matching (pre-opening) and random close (closing auction) moments of each instrument."""
+
+    day: str
+    seed: int = 0
+
+
+class TradingTick(Command):
+    """Run every timer due at or before the stamp's time: phase changes, auctions, the end of a
+    volatility cooling-off period. Other commands are refused while a timer is overdue."""
+
+
+class PlaceOrder(Command):
+    instrument: str
+    participant: str
+    account: str
+    client_order_id: str
+    side: str
+    order_type: str
+    price: int
+    quantity: int
+    channel: str = ""
+
+
+class CancelOrder(Command):
+    """Cancel by venue ``order_id``, or (``order_id=0``) by the participant's ``client_order_id``."""
+
+    instrument: str
+    participant: str
+    order_id: int = 0
+    client_order_id: str = ""
+
+
+class AmendOrder(Command):
+    """Change an order's outstanding ``quantity`` and/or ``price`` (``price=0``: unchanged).
+    Reducing the quantity keeps time priority; any other change loses it."""
+
+    instrument: str
+    participant: str
+    quantity: int
+    price: int = 0
+    order_id: int = 0
+    client_order_id: str = ""
+
+
+__all__ = [
+    "AT_AUCTION",
+    "AT_AUCTION_LIMIT",
+    "BUY",
+    "ENHANCED_LIMIT",
+    "LIMIT",
+    "ORDER_TYPES",
+    "SELL",
+    "SIDES",
+    "SPECIAL_LIMIT",
+    "AmendOrder",
+    "CancelOrder",
+    "ListInstrument",
+    "PlaceOrder",
+    "StartTradingDay",
+    "TradingTick",
+]

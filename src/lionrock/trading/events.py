@@ -1,0 +1,206 @@
+"""Events the trading venue emits (imports only `lionrock.kernel`; other contexts may import it).
+
+Market-data events carry ``md_seq``, a per-instrument sequence number that rises by one with each
+market-data event of that instrument, so a subscriber can detect a gap.
+"""
+
+from __future__ import annotations
+
+from lionrock.kernel.errors import Rejection
+from lionrock.kernel.messages import Event
+
+
+class InstrumentListed(Event):
+    instrument: str
+    board_lot: int
+    nominal_price: int
+    currency: str
+    vcm_class: str
+    counter_of: str
+    name: str
+    closing_auction: bool
+
+
+class TradingDayStarted(Event):
+    """The day's timers: ``timers`` lists ``(at_ns, what, instrument)`` in the order they run;
+    ``what`` is a phase name, ``"AUCTION"`` (an instrument's random match or close) or ``"VCM_END"``."""
+
+    day: str
+    half_day: bool
+    timers: list[tuple[int, str, str]]
+
+
+class TradingPhaseChanged(Event):
+    day: str
+    phase: str
+    previous: str
+
+
+class OrderAccepted(Event):
+    order_id: int
+    instrument: str
+    participant: str
+    account: str
+    client_order_id: str
+    side: str
+    order_type: str
+    price: int
+    quantity: int
+    channel: str
+
+
+class OrderRejected(Event):
+    """An order that arrived by an observed event (southbound) and failed; direct commands reject."""
+
+    instrument: str
+    participant: str
+    client_order_id: str
+    channel: str
+    rejection: Rejection
+
+
+class OrderRetryAcknowledged(Event):
+    """An exact retry of an order already accepted: nothing new happened."""
+
+    order_id: int
+    instrument: str
+    participant: str
+    client_order_id: str
+    remaining: int
+
+
+class OrderCancelled(Event):
+    """``reason``: CLIENT, SPECIAL_LIMIT_REMAINDER, AT_AUCTION_UNMATCHED, NOMINAL_PRICE_DEVIATION,
+    CAS_PRICE_LIMIT, VCM_TRIGGERED or END_OF_DAY."""
+
+    order_id: int
+    instrument: str
+    participant: str
+    client_order_id: str
+    remaining: int
+    reason: str
+
+
+class OrderAmended(Event):
+    order_id: int
+    instrument: str
+    participant: str
+    client_order_id: str
+    price: int
+    quantity: int
+    priority_kept: bool
+
+
+class TradeExecuted(Event):
+    """One fill. ``aggressor`` is the incoming side (B/S) in continuous trading, ``A`` in auctions."""
+
+    instrument: str
+    trade_id: int
+    price: int
+    quantity: int
+    currency: str
+    buyer: str
+    buyer_participant: str
+    buy_order_id: int
+    seller: str
+    seller_participant: str
+    sell_order_id: int
+    aggressor: str
+    buy_remaining: int = 0
+    sell_remaining: int = 0
+    md_seq: int = 0
+
+
+class MarketDepthUpdated(Event):
+    """Price levels changed by one command: ``bids``/``asks`` list ``(price, quantity, orders)``
+    with quantity 0 for a level that emptied; ``bid_*``/``ask_*`` are the new top of book (0 if
+    empty). At-auction orders (no price) are not shown as levels; see the indicative price."""
+
+    instrument: str
+    md_seq: int
+    bid_price: int
+    bid_quantity: int
+    ask_price: int
+    ask_quantity: int
+    bids: list[tuple[int, int, int]]
+    asks: list[tuple[int, int, int]]
+
+
+class AuctionIndicativeUpdated(Event):
+    """Indicative equilibrium price and volume during an auction (``price`` 0 when there is none)."""
+
+    instrument: str
+    md_seq: int
+    session: str
+    price: int
+    quantity: int
+    surplus: int
+    surplus_side: str
+
+
+class AuctionCompleted(Event):
+    instrument: str
+    md_seq: int
+    session: str
+    price: int
+    quantity: int
+    method: str
+
+
+class ClosingAuctionReferenceSet(Event):
+    instrument: str
+    md_seq: int
+    price: int
+    lower_price: int
+    upper_price: int
+
+
+class VolatilityCoolingOffStarted(Event):
+    instrument: str
+    md_seq: int
+    reference_price: int
+    lower_price: int
+    upper_price: int
+    trigger_price: int
+    ends_at_ns: int
+
+
+class VolatilityCoolingOffEnded(Event):
+    instrument: str
+    md_seq: int
+    reason: str
+
+
+class ClosingPriceSet(Event):
+    """``method``: CAS_FINAL (the closing auction's price), CAS_REFERENCE (no auction trade: the
+    reference price), MEDIAN_NOMINAL (no closing auction for this instrument), PREVIOUS_CLOSE."""
+
+    instrument: str
+    md_seq: int
+    day: str
+    price: int
+    method: str
+    open_price: int
+    high_price: int
+    low_price: int
+    volume: int
+
+
+__all__ = [
+    "AuctionCompleted",
+    "AuctionIndicativeUpdated",
+    "ClosingAuctionReferenceSet",
+    "ClosingPriceSet",
+    "InstrumentListed",
+    "MarketDepthUpdated",
+    "OrderAccepted",
+    "OrderAmended",
+    "OrderCancelled",
+    "OrderRejected",
+    "OrderRetryAcknowledged",
+    "TradeExecuted",
+    "TradingDayStarted",
+    "TradingPhaseChanged",
+    "VolatilityCoolingOffEnded",
+    "VolatilityCoolingOffStarted",
+]
