@@ -44,9 +44,13 @@ class EngineRunner:
         *,
         clock: Callable[[], int] = time.time_ns,
         max_batch: int = 1024,
+        ticker: Callable[[Engine, int], Command | None] | None = None,
+        idle_tick_s: float = 0.5,
     ) -> None:
         self.engine = engine
         self._clock = clock
+        self._ticker = ticker
+        self._idle_tick_s = idle_tick_s
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._listeners: list[BatchListener] = []
@@ -108,10 +112,13 @@ class EngineRunner:
     # -- the writer thread -------------------------------------------------------------------
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=self._idle_tick_s) if self._ticker is not None else self._queue.get()
+            except queue.Empty:
+                item = None  # idle: only run timers that are due
             if item is _STOP:
                 break
-            batch = [item]
+            batch = [] if item is None else [item]
             stop_after = False
             while len(batch) < self._max_batch:
                 try:
@@ -134,13 +141,17 @@ class EngineRunner:
         self._drain_with(RunnerStopped("engine runner stopped"), [])
 
     def _process(self, batch: list[tuple[Any, Future[Any]]]) -> None:
-        done: list[tuple[Command, Outcome, Future[Outcome]]] = []
+        done: list[tuple[Command, Outcome, Future[Outcome] | None]] = []
         calls: list[tuple[Any, Future[Any]]] = []
+        if not batch:
+            self._tick(done, self._clock())
         for target, fut in batch:
             if not fut.set_running_or_notify_cancel():
                 continue
             if isinstance(target, Command):
-                outcome = self.engine.submit(target, self._clock())
+                at = self._clock()
+                self._tick(done, at)
+                outcome = self.engine.submit(target, at)
                 done.append((target, outcome, fut))
             else:
                 calls.append((target, fut))
@@ -155,16 +166,27 @@ class EngineRunner:
             self.batches += 1
             self.commands += len(done)
             for _, outcome, fut in done:
-                fut.set_result(outcome)
+                if fut is not None:
+                    fut.set_result(outcome)
         for fn, fut in calls:
             try:
                 fut.set_result(fn(self.engine))
             except Exception as exc:  # a failing query does not stop the engine
                 fut.set_exception(exc)
 
+    def _tick(self, done: list[tuple[Command, Outcome, Future[Outcome] | None]], at: int) -> None:
+        """Run the timers due at ``at`` (a context's clock commands) before the next command."""
+        if self._ticker is None:
+            return
+        for _ in range(64):
+            tick = self._ticker(self.engine, at)
+            if tick is None:
+                return
+            done.append((tick, self.engine.submit(tick, at), None))
+
     def _drain_with(self, exc: BaseException, batch: list[tuple[Any, Future[Any]]]) -> None:
         for _, fut in batch:
-            if not fut.done():
+            if fut is not None and not fut.done():
                 fut.set_exception(RunnerStopped(f"engine runner stopped: {exc!r}"))
         while True:
             try:

@@ -1,0 +1,307 @@
+"""Users, roles, API keys, browser sessions and the append-only audit log.
+
+- Passwords and API keys are hashed with argon2id (``argon2-cffi``). An API key is
+  ``lr_<key id>_<secret>``; only its argon2 hash is stored. A verified key is remembered in memory
+  by its SHA-256 for ten minutes, so a trading client does not pay argon2 on every request;
+  revoking a key clears that cache.
+- Browser sessions are a signed cookie (HMAC-SHA256 over ``username|expiry``, with a per-server
+  secret); nothing about the session is trusted unless the signature holds and it has not expired.
+- Roles: issuer, sponsor, investor, broker, operator, regulator. Tenancy is by what a user owns:
+  an investor its client accounts, a broker its participant's accounts, a sponsor its offerings,
+  an issuer its issuer ids. Operators and regulators see everything; regulators change nothing.
+- The audit log is append-only: triggers refuse UPDATE and DELETE, and each row carries a SHA-256
+  chained over the previous row's, so removing or editing a row is detectable.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from lionrock.adapters.sql import SqlStore
+
+
+class Role(StrEnum):
+    ISSUER = "issuer"
+    SPONSOR = "sponsor"
+    INVESTOR = "investor"
+    BROKER = "broker"
+    OPERATOR = "operator"
+    REGULATOR = "regulator"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling and what they own."""
+
+    username: str
+    role: Role
+    participant: str = ""
+    accounts: tuple[str, ...] = ()
+    offerings: tuple[str, ...] = ()
+    issuers: tuple[str, ...] = ()
+    via: str = "session"
+
+    @property
+    def sees_all(self) -> bool:
+        return self.role in (Role.OPERATOR, Role.REGULATOR)
+
+    def can_read_account(self, account: str) -> bool:
+        return self.sees_all or self.can_trade_account(account)
+
+    def can_trade_account(self, account: str) -> bool:
+        """Place or cancel orders on ``account`` (operators may act on any; regulators never)."""
+        if self.role == Role.OPERATOR:
+            return True
+        if self.role == Role.INVESTOR:
+            return account in self.accounts
+        if self.role == Role.BROKER:
+            return account == f"P:{self.participant}" or account.startswith(f"C:{self.participant}:") or account in self.accounts
+        return False
+
+    def can_read_offering(self, offering_id: str) -> bool:
+        if self.sees_all:
+            return True
+        if self.role == Role.SPONSOR:
+            return offering_id in self.offerings
+        if self.role == Role.ISSUER:
+            return offering_id in self.offerings
+        return False
+
+    def can_read_issuer(self, issuer_id: str) -> bool:
+        if self.sees_all:
+            return True
+        return self.role in (Role.ISSUER, Role.SPONSOR) and issuer_id in self.issuers
+
+    def parties(self) -> list[str]:
+        """Accounts (and the participant) whose events this user may see."""
+        out = list(self.accounts)
+        if self.role == Role.BROKER and self.participant:
+            out.append(f"P:{self.participant}")
+        return out
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "username": self.username, "role": str(self.role), "participant": self.participant,
+            "accounts": list(self.accounts), "offerings": list(self.offerings), "issuers": list(self.issuers),
+        }
+
+
+class AuthError(Exception):
+    """Bad credentials, or an unknown, revoked or expired key or session."""
+
+
+_DDL = [
+    """CREATE TABLE IF NOT EXISTS users (
+         username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL,
+         participant TEXT NOT NULL, accounts TEXT NOT NULL, offerings TEXT NOT NULL,
+         issuers TEXT NOT NULL, created_ns BIGINT NOT NULL, disabled BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS api_keys (
+         key_id TEXT PRIMARY KEY, username TEXT NOT NULL, key_hash TEXT NOT NULL, label TEXT NOT NULL,
+         created_ns BIGINT NOT NULL, revoked BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS audit (
+         id BIGINT PRIMARY KEY, at_ns BIGINT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL,
+         via TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, outcome TEXT NOT NULL,
+         detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""",
+]
+_SQLITE_TRIGGERS = [
+    """CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+         BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+         BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+]
+_PG_TRIGGERS = [
+    """CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
+         BEGIN RAISE EXCEPTION 'audit log is append-only'; END; $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS audit_no_change ON audit",
+    """CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
+         FOR EACH ROW EXECUTE FUNCTION audit_append_only()""",
+]
+_KEY_CACHE_SECONDS = 600.0
+SESSION_COOKIE = "lr_session"
+
+
+@dataclass
+class AuthStore:
+    """Users, API keys, sessions and the audit log over one `SqlStore`."""
+
+    store: SqlStore
+    session_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    session_ttl_s: int = 8 * 3600
+    hasher: PasswordHasher = field(default_factory=PasswordHasher)
+
+    def __post_init__(self) -> None:
+        self.store.script(_DDL)
+        self.store.script(_PG_TRIGGERS if self.store.postgres else _SQLITE_TRIGGERS)
+        self._key_cache: dict[str, tuple[float, Principal]] = {}
+        self._audit_lock = threading.Lock()
+
+    # -- users --------------------------------------------------------------------------------
+    def create_user(
+        self,
+        username: str,
+        password: str,
+        role: Role | str,
+        *,
+        participant: str = "",
+        accounts: list[str] | tuple[str, ...] = (),
+        offerings: list[str] | tuple[str, ...] = (),
+        issuers: list[str] | tuple[str, ...] = (),
+    ) -> Principal:
+        role = Role(role)
+        if not username or len(password) < 8:
+            raise ValueError("username required; password of at least 8 characters")
+        if self.store.one("SELECT 1 FROM users WHERE username = ?", (username,)):
+            raise ValueError(f"user {username!r} exists")
+        self.store.execute(
+            "INSERT INTO users (username, password_hash, role, participant, accounts, offerings, issuers, created_ns, disabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            (username, self.hasher.hash(password), str(role), participant, json.dumps(list(accounts)),
+             json.dumps(list(offerings)), json.dumps(list(issuers)), time.time_ns()),
+        )
+        return self.principal(username)
+
+    def grant(self, username: str, *, accounts: list[str] = (), offerings: list[str] = (), issuers: list[str] = ()) -> Principal:  # type: ignore[assignment]
+        p = self.principal(username)
+        self.store.execute(
+            "UPDATE users SET accounts = ?, offerings = ?, issuers = ? WHERE username = ?",
+            (json.dumps(sorted({*p.accounts, *accounts})), json.dumps(sorted({*p.offerings, *offerings})),
+             json.dumps(sorted({*p.issuers, *issuers})), username),
+        )
+        self._key_cache.clear()
+        return self.principal(username)
+
+    def principal(self, username: str, via: str = "session") -> Principal:
+        row = self.store.one("SELECT role, participant, accounts, offerings, issuers, disabled FROM users WHERE username = ?", (username,))
+        if row is None or row[5]:
+            raise AuthError(f"no active user {username!r}")
+        return Principal(
+            username=username, role=Role(row[0]), participant=row[1], accounts=tuple(json.loads(row[2])),
+            offerings=tuple(json.loads(row[3])), issuers=tuple(json.loads(row[4])), via=via,
+        )
+
+    def users(self) -> list[Principal]:
+        return [self.principal(r[0]) for r in self.store.execute("SELECT username FROM users WHERE disabled = 0 ORDER BY username")]
+
+    def verify_password(self, username: str, password: str, via: str = "session") -> Principal:
+        row = self.store.one("SELECT password_hash FROM users WHERE username = ? AND disabled = 0", (username,))
+        if row is None:
+            self.hasher.hash(password)  # same work either way: no user enumeration by timing
+            raise AuthError("unknown user or wrong password")
+        try:
+            self.hasher.verify(row[0], password)
+        except (VerificationError, InvalidHashError) as exc:
+            raise AuthError("unknown user or wrong password") from exc
+        return self.principal(username, via)
+
+    # -- API keys -------------------------------------------------------------------------------
+    def create_api_key(self, username: str, label: str = "") -> str:
+        self.principal(username)
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(24)
+        self.store.execute(
+            "INSERT INTO api_keys (key_id, username, key_hash, label, created_ns, revoked) VALUES (?, ?, ?, ?, ?, 0)",
+            (key_id, username, self.hasher.hash(secret), label, time.time_ns()),
+        )
+        return f"lr_{key_id}_{secret}"
+
+    def revoke_api_key(self, username: str, key_id: str) -> bool:
+        rows = self.store.execute("SELECT 1 FROM api_keys WHERE key_id = ? AND username = ? AND revoked = 0", (key_id, username))
+        if not rows:
+            return False
+        self.store.execute("UPDATE api_keys SET revoked = 1 WHERE key_id = ?", (key_id,))
+        self._key_cache.clear()
+        return True
+
+    def api_keys(self, username: str) -> list[dict[str, Any]]:
+        rows = self.store.execute("SELECT key_id, label, created_ns FROM api_keys WHERE username = ? AND revoked = 0 ORDER BY created_ns", (username,))
+        return [{"key_id": r[0], "label": r[1], "created_ns": r[2]} for r in rows]
+
+    def verify_api_key(self, key: str) -> Principal:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        hit = self._key_cache.get(digest)
+        now = time.monotonic()
+        if hit is not None and now - hit[0] < _KEY_CACHE_SECONDS:
+            return hit[1]
+        parts = key.split("_", 2)
+        if len(parts) != 3 or parts[0] != "lr":
+            raise AuthError("malformed API key")
+        row = self.store.one("SELECT username, key_hash FROM api_keys WHERE key_id = ? AND revoked = 0", (parts[1],))
+        if row is None:
+            raise AuthError("unknown or revoked API key")
+        try:
+            self.hasher.verify(row[1], parts[2])
+        except (VerificationError, InvalidHashError) as exc:
+            raise AuthError("unknown or revoked API key") from exc
+        principal = self.principal(row[0], via="api_key")
+        self._key_cache[digest] = (now, principal)
+        return principal
+
+    # -- sessions -------------------------------------------------------------------------------
+    def issue_session(self, username: str) -> str:
+        expiry = int(time.time()) + self.session_ttl_s
+        payload = f"{username}|{expiry}".encode()
+        sig = hmac.new(self.session_secret, payload, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + base64.urlsafe_b64encode(sig).decode().rstrip("=")
+
+    def verify_session(self, token: str) -> Principal:
+        try:
+            p64, s64 = token.split(".", 1)
+            payload = base64.urlsafe_b64decode(p64 + "=" * (-len(p64) % 4))
+            sig = base64.urlsafe_b64decode(s64 + "=" * (-len(s64) % 4))
+        except (ValueError, TypeError) as exc:
+            raise AuthError("malformed session") from exc
+        want = hmac.new(self.session_secret, payload, hashlib.sha256).digest()
+        if not hmac.compare_digest(sig, want):
+            raise AuthError("session signature does not hold")
+        username, _, expiry = payload.decode().rpartition("|")
+        if not expiry.isdigit() or int(expiry) < time.time():
+            raise AuthError("session expired")
+        return self.principal(username, via="session")
+
+    # -- audit ----------------------------------------------------------------------------------
+    def audit(self, actor: str, role: str, via: str, action: str, target: str, outcome: str, detail: str = "") -> None:
+        with self._audit_lock, self.store.transaction():
+            last = self.store.one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+            new_id, prev = (int(last[0]) + 1, str(last[1])) if last else (1, "")
+            at_ns = time.time_ns()
+            h = hashlib.sha256("\x1f".join([prev, str(new_id), str(at_ns), actor, role, via, action, target, outcome, detail]).encode()).hexdigest()
+            self.store.execute(
+                "INSERT INTO audit (id, at_ns, actor, role, via, action, target, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (new_id, at_ns, actor, role, via, action, target, outcome, detail, prev, h),
+            )
+
+    def audit_log(self, *, actor: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        cols = ("id", "at_ns", "actor", "role", "via", "action", "target", "outcome", "detail", "hash")
+        sql = f"SELECT {', '.join(cols)} FROM audit"
+        args: tuple[Any, ...] = ()
+        if actor is not None:
+            sql += " WHERE actor = ?"
+            args = (actor,)
+        rows = self.store.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+
+    def verify_audit_chain(self) -> int:
+        """Recompute the chain; returns the number of rows, raises if any row was altered."""
+        prev = ""
+        n = 0
+        for row in self.store.execute("SELECT id, at_ns, actor, role, via, action, target, outcome, detail, prev_hash, hash FROM audit ORDER BY id"):
+            parts = [prev, *(str(x) for x in row[:9])]
+            if row[9] != prev or hashlib.sha256("\x1f".join(parts).encode()).hexdigest() != row[10]:
+                raise AuthError(f"audit row {row[0]} does not match its chain")
+            prev = row[10]
+            n += 1
+        return n
+
+
+__all__ = ["SESSION_COOKIE", "AuthError", "AuthStore", "Principal", "Role"]

@@ -1,0 +1,552 @@
+"""FIX 4.4 order entry: an asyncio TCP acceptor (loopback by default) on `simplefix`.
+
+Session layer: Logon (35=A) must come first and carry Username (553) and Password (554) of a
+broker, investor or operator user (argon2-verified; failures are audited and answered with a
+Logout); HeartBtInt (108) drives Heartbeats and TestRequests; MsgSeqNum (34) is checked on every
+message: a gap triggers a ResendRequest (35=2), a number too low without PossDupFlag (43=Y) ends
+the session; a ResendRequest from the client is answered by resending application messages with
+PossDupFlag and OrigSendingTime and by SequenceReset-GapFill (35=4, 123=Y) over admin messages;
+a SequenceReset moves the expected number. Bad checksum or body length: the message is dropped
+(as the FIX spec says for garbled messages); missing or malformed fields: Reject (35=3) with
+SessionRejectReason (373) and RefTagID (371); unsupported types: BusinessMessageReject (35=j).
+
+Application layer: NewOrderSingle (D) -> `PlaceOrder`, OrderCancelRequest (F) -> `CancelOrder`,
+OrderCancelReplaceRequest (G) -> `AmendOrder`. Every order event for the session's participant
+(and, for an investor, its accounts) comes back as an ExecutionReport (8) after it is durable:
+New, Trade (one per fill, LastQty/LastPx), Canceled, Replaced, Rejected (OrdRejReason 99 and
+Text naming the code, field and rule). A refused cancel or replace is an OrderCancelReject (9).
+
+OrdType mapping (HKEX order types): 40=2 Limit -> LIMIT; 40=2 with TimeInForce 59=3 (IOC) ->
+SPECIAL_LIMIT; 40=2 with ExecInst 18=e -> ENHANCED_LIMIT; 40=1 Market -> AT_AUCTION (price 0);
+40=2 with 59=2 (At the Opening) or 59=7 (At the Close) -> AT_AUCTION_LIMIT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import simplefix
+
+from lionrock.adapters.auth import AuthError, Principal, Role
+from lionrock.adapters.policy import Denied
+from lionrock.adapters.runner import RunnerStopped
+from lionrock.adapters.service import Published, Service
+from lionrock.kernel.errors import Rejection
+from lionrock.kernel.messages import Command
+from lionrock.kernel.price import PRICE_SCALE, parse_price
+
+SOH = b"\x01"
+ADMIN_TYPES = {b"0", b"1", b"2", b"3", b"4", b"5", b"A"}
+SIDE_IN = {b"1": "B", b"2": "S"}
+SIDE_OUT = {"B": b"1", "S": b"2"}
+
+
+def _px(ticks: int) -> str:
+    whole, frac = divmod(ticks, PRICE_SCALE)
+    return f"{whole}.{frac:03d}"
+
+
+def checksum_ok(msg: simplefix.FixMessage) -> bool:
+    """Recompute BodyLength (9) and CheckSum (10) from the parsed fields, in order."""
+    raw = b"".join(bytes(t) + b"=" + bytes(v) + SOH for t, v in msg.pairs if bytes(t) != b"10")
+    got = msg.get(10)
+    if got is None or int(got) != sum(raw) % 256:
+        return False
+    body_start = raw.index(SOH, raw.index(SOH) + 1) + 1  # after 8= and 9=
+    length = msg.get(9)
+    return length is not None and int(length) == len(raw) - body_start
+
+
+class SessionReject(Exception):
+    def __init__(self, reason: int, tag: int, text: str) -> None:
+        super().__init__(text)
+        self.reason, self.tag, self.text = reason, tag, text
+
+
+@dataclass
+class _OrderView:
+    order_id: int
+    cl_ord_id: str
+    instrument: str
+    side: str
+    quantity: int
+    price: int
+    account: str
+    cum_qty: int = 0
+    cum_value: int = 0
+
+
+@dataclass(eq=False)
+class FixSession:
+    gateway: FixGateway
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    principal: Principal | None = None
+    their_comp: str = ""
+    in_seq: int = 1
+    out_seq: int = 1
+    heartbeat_s: int = 30
+    sent: dict[int, tuple[bytes, list[tuple[int, bytes]], str]] = field(default_factory=dict)
+    orders: dict[int, _OrderView] = field(default_factory=dict)
+    pending_cl: dict[str, str] = field(default_factory=dict)  # orig ClOrdID -> new ClOrdID of a cancel/replace
+    last_recv: float = 0.0
+    last_send: float = 0.0
+    test_req_out: str | None = None
+    closed: bool = False
+
+    # -- sending --------------------------------------------------------------------------------
+    def send(self, msg_type: bytes, fields: list[tuple[int, Any]], *, resend_of: int | None = None, orig_time: str = "") -> None:
+        seq = resend_of if resend_of is not None else self.out_seq
+        norm = [(t, v if isinstance(v, bytes) else str(v).encode()) for t, v in fields]
+        now = _utc_now()
+        m = simplefix.FixMessage()
+        m.append_pair(8, b"FIX.4.4", header=True)
+        m.append_pair(35, msg_type, header=True)
+        m.append_pair(49, self.gateway.comp_id.encode(), header=True)
+        m.append_pair(56, self.their_comp.encode() or b"CLIENT", header=True)
+        m.append_pair(34, str(seq).encode(), header=True)
+        if resend_of is not None:
+            m.append_pair(43, b"Y", header=True)
+            m.append_pair(122, orig_time.encode(), header=True)
+        m.append_pair(52, now.encode(), header=True)
+        for t, v in norm:
+            m.append_pair(t, v)
+        if resend_of is None:
+            self.sent[seq] = (msg_type, norm, now)
+            self.out_seq += 1
+            if len(self.sent) > self.gateway.resend_window:
+                self.sent.pop(min(self.sent))
+        self.writer.write(m.encode())
+        self.last_send = time.monotonic()
+
+    def logout(self, text: str) -> None:
+        with contextlib.suppress(Exception):
+            self.send(b"5", [(58, text)])
+        self.closed = True
+
+    # -- main loop ------------------------------------------------------------------------------
+    async def run(self) -> None:
+        parser = simplefix.FixParser()
+        timer = asyncio.ensure_future(self._timer())
+        sub_id = None
+        try:
+            while not self.closed:
+                data = await self.reader.read(65536)
+                if not data:
+                    break
+                self.last_recv = time.monotonic()
+                parser.append_buffer(data)
+                while not self.closed:
+                    msg = parser.get_message()
+                    if msg is None:
+                        break
+                    await self._on_message(msg)
+                    if sub_id is None and self.principal is not None:
+                        sub_id, queue = self.gateway.service.hub.subscribe(self._mine)
+                        self._pump = asyncio.ensure_future(self._events(queue))
+                await self.writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.closed = True
+            timer.cancel()
+            if sub_id is not None:
+                self.gateway.service.hub.unsubscribe(sub_id)
+                self._pump.cancel()
+            with contextlib.suppress(Exception):
+                await self.writer.drain()
+            self.writer.close()
+
+    async def _timer(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(min(1.0, self.heartbeat_s / 4))
+            if self.principal is None:
+                if time.monotonic() - self.last_recv > self.gateway.logon_timeout_s:
+                    self.closed = True
+                    self.writer.close()
+                continue
+            now = time.monotonic()
+            if now - self.last_send >= self.heartbeat_s:
+                self.send(b"0", [])
+            silent = now - self.last_recv
+            if self.test_req_out is None and silent >= self.heartbeat_s * 1.2 + 1:
+                self.test_req_out = f"TR{int(now * 1000)}"
+                self.send(b"1", [(112, self.test_req_out)])
+            elif self.test_req_out is not None and silent >= self.heartbeat_s * 2.4 + 2:
+                self.logout("no answer to TestRequest")
+                self.writer.close()
+
+    async def _events(self, queue: asyncio.Queue[Published | None]) -> None:
+        while not self.closed:
+            pub = await queue.get()
+            if pub is None:
+                self.logout("too slow: event queue overflowed")
+                return
+            self._report(pub)
+            with contextlib.suppress(ConnectionError):
+                await self.writer.drain()
+
+    # -- session layer --------------------------------------------------------------------------
+    async def _on_message(self, msg: simplefix.FixMessage) -> None:
+        if msg.get(8) != b"FIX.4.4" or not checksum_ok(msg):
+            return  # garbled: ignore (the counterparty will see the gap)
+        msg_type = msg.get(35)
+        seq_raw = msg.get(34)
+        if msg_type is None or seq_raw is None or not seq_raw.isdigit():
+            return
+        seq = int(seq_raw)
+        if self.principal is None:
+            if msg_type != b"A":
+                self.logout("first message must be Logon")
+                return
+            await self._logon(msg, seq)
+            return
+        if msg_type == b"4" and msg.get(123) != b"Y":  # SequenceReset-Reset: ignores MsgSeqNum
+            self._sequence_reset(msg)
+            return
+        if seq > self.in_seq:
+            if msg_type == b"2":
+                self._resend(msg)
+            self.send(b"2", [(7, self.in_seq), (16, 0)])
+            return
+        if seq < self.in_seq:
+            if msg.get(43) != b"Y":
+                self.logout(f"MsgSeqNum too low, expecting {self.in_seq} but received {seq}")
+            return
+        self.in_seq += 1
+        try:
+            await self._dispatch(msg_type, msg, seq)
+        except SessionReject as r:
+            self.send(b"3", [(45, seq), (371, r.tag), (372, msg_type), (373, r.reason), (58, r.text)])
+
+    async def _logon(self, msg: simplefix.FixMessage, seq: int) -> None:
+        username = (msg.get(553) or b"").decode(errors="replace")
+        password = (msg.get(554) or b"").decode(errors="replace")
+        self.their_comp = (msg.get(49) or b"").decode(errors="replace")
+        service = self.gateway.service
+        try:
+            if not username or not password:
+                raise AuthError("Logon needs Username (553) and Password (554)")
+            loop = asyncio.get_running_loop()
+            p = await loop.run_in_executor(None, service.auth.verify_password, username, password, "fix")
+            if p.role not in (Role.BROKER, Role.INVESTOR, Role.OPERATOR):
+                raise AuthError(f"role {p.role} may not enter orders")
+        except AuthError as exc:
+            service.auth.audit(username, "", "fix", "logon", self.their_comp, "failed", str(exc))
+            self.logout(f"logon refused: {exc}")
+            return
+        hb = msg.get(108)
+        self.heartbeat_s = max(1, min(int(hb), 300)) if hb and hb.isdigit() else 30
+        if msg.get(141) == b"Y":
+            self.out_seq = 1
+            self.sent.clear()
+        self.principal = p
+        service.auth.audit(p.username, str(p.role), "fix", "logon", self.their_comp, "ok")
+        self.send(b"A", [(98, 0), (108, self.heartbeat_s)] + ([(141, b"Y")] if msg.get(141) == b"Y" else []))
+        self.in_seq = seq + 1 if seq >= self.in_seq else self.in_seq
+        if seq > 1 and msg.get(141) != b"Y" and seq > self.in_seq:
+            self.send(b"2", [(7, self.in_seq), (16, 0)])
+
+    def _sequence_reset(self, msg: simplefix.FixMessage) -> None:
+        new = msg.get(36)
+        if new is None or not new.isdigit():
+            self.send(b"3", [(45, msg.get(34) or b"0"), (371, 36), (373, 1), (58, "SequenceReset needs NewSeqNo (36)")])
+            return
+        if int(new) >= self.in_seq:
+            self.in_seq = int(new)
+
+    def _resend(self, msg: simplefix.FixMessage) -> None:
+        begin = int(msg.get(7) or b"1")
+        end_raw = int(msg.get(16) or b"0")
+        end = self.out_seq - 1 if end_raw == 0 else min(end_raw, self.out_seq - 1)
+        gap_start: int | None = None
+        for seq in range(begin, end + 1):
+            stored = self.sent.get(seq)
+            if stored is None or stored[0] in ADMIN_TYPES:
+                gap_start = seq if gap_start is None else gap_start
+                continue
+            if gap_start is not None:
+                self.send(b"4", [(123, b"Y"), (36, seq)], resend_of=gap_start, orig_time=_utc_now())
+                gap_start = None
+            self.send(stored[0], stored[1], resend_of=seq, orig_time=stored[2])
+        if gap_start is not None:
+            self.send(b"4", [(123, b"Y"), (36, end + 1)], resend_of=gap_start, orig_time=_utc_now())
+
+    async def _dispatch(self, msg_type: bytes, msg: simplefix.FixMessage, seq: int) -> None:
+        if msg_type == b"0":
+            if self.test_req_out is not None and msg.get(112) == self.test_req_out.encode():
+                self.test_req_out = None
+        elif msg_type == b"1":
+            self.send(b"0", [(112, msg.get(112) or b"")])
+        elif msg_type == b"2":
+            self._resend(msg)
+        elif msg_type == b"4":
+            self._sequence_reset(msg)
+        elif msg_type == b"5":
+            self.logout("logout acknowledged")
+        elif msg_type == b"3":
+            pass
+        elif msg_type == b"A":
+            raise SessionReject(10, 35, "already logged on")
+        elif msg_type == b"D":
+            await self._new_order(msg)
+        elif msg_type == b"F":
+            await self._cancel(msg)
+        elif msg_type == b"G":
+            await self._replace(msg)
+        else:
+            self.send(b"j", [(45, seq), (372, msg_type), (380, 3), (58, f"unsupported message type {msg_type.decode(errors='replace')}")])
+
+    # -- application layer -------------------------------------------------------------------------
+    async def _submit(self, command: Command) -> tuple[Rejection | None, str]:
+        assert self.principal is not None
+        try:
+            outcome = await self.gateway.service.submit(self.principal, command)
+        except Denied as d:
+            return Rejection(code=int(d.code), reason=d.code.name, field=d.field, message=d.message, rule="service access policy"), "denied"
+        except RunnerStopped as exc:
+            return Rejection(code=7007, reason="ENGINE_UNAVAILABLE", field="", message=str(exc)), "stopped"
+        if outcome.rejection is not None:
+            return outcome.rejection, "rejected"
+        for e in outcome.events:
+            r = getattr(e, "rejection", None)
+            if isinstance(r, Rejection) and type(e).__name__ == "OrderRejected":
+                return r, "rejected"
+        return None, "ok"
+
+    async def _new_order(self, msg: simplefix.FixMessage) -> None:
+        p = self.principal
+        assert p is not None
+        cl = _req(msg, 11).decode()
+        symbol = _req(msg, 55).decode()
+        side = SIDE_IN.get(_req(msg, 54))
+        if side is None:
+            raise SessionReject(5, 54, "Side (54) must be 1 (buy) or 2 (sell)")
+        qty = _int(msg, 38)
+        ord_type = _req(msg, 40)
+        tif, exec_inst = msg.get(59), msg.get(18) or b""
+        if ord_type == b"1":
+            order_type, price = "AT_AUCTION", 0
+        elif ord_type == b"2":
+            price = _price(msg)
+            order_type = {b"3": "SPECIAL_LIMIT", b"2": "AT_AUCTION_LIMIT", b"7": "AT_AUCTION_LIMIT"}.get(tif or b"", "ENHANCED_LIMIT" if b"e" in exec_inst else "LIMIT")
+        else:
+            raise SessionReject(5, 40, "OrdType (40) must be 1 (market: at-auction) or 2 (limit)")
+        account = (msg.get(1) or b"").decode() or (p.accounts[0] if p.accounts else f"P:{p.participant}")
+        from lionrock.api.queries import participant_of
+        from lionrock.trading.commands import PlaceOrder
+
+        command = PlaceOrder(
+            instrument=symbol, participant=participant_of(account) or p.participant, account=account, client_order_id=cl,
+            side=side, order_type=order_type, price=price, quantity=qty, channel="FIX",
+        )
+        rejection, _ = await self._submit(command)
+        if rejection is not None:
+            self.send(b"8", [
+                (37, "NONE"), (11, cl), (17, f"R{self.out_seq}"), (150, b"8"), (39, b"8"), (55, symbol), (54, SIDE_OUT[side]),
+                (38, qty), (151, 0), (14, 0), (6, 0), (103, 99), (58, _text(rejection)), (1, account), (60, _utc_now()),
+            ])
+
+    def _lookup(self, msg: simplefix.FixMessage) -> tuple[int, str]:
+        order_id = msg.get(37)
+        orig = _req(msg, 41).decode()
+        oid = int(order_id) if order_id and order_id.isdigit() else 0
+        return oid, orig
+
+    async def _cancel(self, msg: simplefix.FixMessage) -> None:
+        p = self.principal
+        assert p is not None
+        cl = _req(msg, 11).decode()
+        oid, orig = self._lookup(msg)
+        symbol = _req(msg, 55).decode()
+        from lionrock.trading.commands import CancelOrder
+
+        self.pending_cl[orig] = cl
+        rejection, _ = await self._submit(CancelOrder(instrument=symbol, participant=p.participant, order_id=oid, client_order_id=orig if not oid else ""))
+        if rejection is not None:
+            self.pending_cl.pop(orig, None)
+            self.send(b"9", [(37, oid or "NONE"), (11, cl), (41, orig), (39, b"8"), (434, b"1"), (102, b"1" if rejection.code in (7004,) else b"99"), (58, _text(rejection))])
+
+    async def _replace(self, msg: simplefix.FixMessage) -> None:
+        p = self.principal
+        assert p is not None
+        cl = _req(msg, 11).decode()
+        oid, orig = self._lookup(msg)
+        symbol = _req(msg, 55).decode()
+        total = _int(msg, 38)
+        price = _price(msg) if msg.get(44) is not None else 0
+        view = self._view(oid, orig)
+        filled = view.cum_qty if view is not None else 0
+        from lionrock.trading.commands import AmendOrder
+
+        self.pending_cl[orig] = cl
+        command = AmendOrder(instrument=symbol, participant=p.participant, quantity=max(total - filled, 0), price=price,
+                             order_id=oid, client_order_id=orig if not oid else "")
+        rejection, _ = await self._submit(command)
+        if rejection is not None:
+            self.pending_cl.pop(orig, None)
+            self.send(b"9", [(37, oid or "NONE"), (11, cl), (41, orig), (39, b"8"), (434, b"2"), (102, b"1" if rejection.code in (7004,) else b"99"), (58, _text(rejection))])
+
+    def _view(self, order_id: int, cl: str) -> _OrderView | None:
+        if order_id and order_id in self.orders:
+            return self.orders[order_id]
+        for v in self.orders.values():
+            if v.cl_ord_id == cl:
+                return v
+        service = self.gateway.service
+        row = service.read.one(
+            "SELECT order_id, client_order_id, instrument, side, quantity, price, account, filled FROM orders WHERE order_id = ? OR (participant = ? AND client_order_id = ?) ORDER BY order_id DESC LIMIT 1",
+            (order_id, self.principal.participant if self.principal else "", cl),
+        )
+        if row is None:
+            return None
+        v = _OrderView(int(row[0]), row[1], row[2], row[3], int(row[4]), int(row[5]), row[6], int(row[7]), int(row[7]) * int(row[5]))
+        self.orders[v.order_id] = v
+        return v
+
+    # -- execution reports ------------------------------------------------------------------------
+    def _mine(self, pub: Published) -> bool:
+        p = self.principal
+        if p is None:
+            return False
+        name = type(pub.event).__name__
+        if name not in ("OrderAccepted", "TradeExecuted", "OrderCancelled", "OrderAmended", "OrderRejected"):
+            return False
+        if p.role == Role.OPERATOR:
+            return True
+        return f"P:{p.participant}" in pub.parties or bool(set(p.accounts) & pub.parties)
+
+    def _report(self, pub: Published) -> None:
+        e: Any = pub.event
+        name = type(e).__name__
+        exec_id = f"{pub.seq}-{pub.index}"
+        p = self.principal
+        if name == "OrderAccepted":
+            if p is None or not p.can_trade_account(e.account) or (p.role == Role.OPERATOR and e.channel != "FIX"):
+                return
+            v = _OrderView(e.order_id, e.client_order_id, e.instrument, e.side, e.quantity, e.price, e.account)
+            self.orders[e.order_id] = v
+            self._er(v, exec_id, b"0", b"0")
+        elif name == "TradeExecuted":
+            for oid in (e.buy_order_id, e.sell_order_id):
+                v = self.orders.get(oid)
+                if v is None:
+                    continue
+                v.cum_qty += e.quantity
+                v.cum_value += e.quantity * e.price
+                status = b"2" if v.cum_qty >= v.quantity else b"1"
+                self._er(v, f"{exec_id}-{v.side}", b"F", status, last=(e.quantity, e.price))
+        elif name == "OrderCancelled":
+            v = self.orders.get(e.order_id)
+            if v is None:
+                return
+            cl = self.pending_cl.pop(v.cl_ord_id, v.cl_ord_id)
+            self._er(v, exec_id, b"4", b"4", leaves=0, cl=cl, orig=v.cl_ord_id, text=e.reason)
+        elif name == "OrderAmended":
+            v = self.orders.get(e.order_id)
+            if v is None:
+                return
+            orig = v.cl_ord_id
+            cl = self.pending_cl.pop(orig, orig)
+            v.quantity = v.cum_qty + e.quantity
+            if e.price:
+                v.price = e.price
+            v.cl_ord_id = cl
+            self._er(v, exec_id, b"5", b"1" if v.cum_qty else b"0", cl=cl, orig=orig)
+        elif name == "OrderRejected" and e.channel == "FIX":
+            r = e.rejection
+            self.send(b"8", [
+                (37, "NONE"), (11, e.client_order_id), (17, exec_id), (150, b"8"), (39, b"8"), (55, e.instrument), (151, 0),
+                (14, 0), (6, 0), (103, 99), (58, _text(r)), (60, _utc_now()),
+            ])
+
+    def _er(self, v: _OrderView, exec_id: str, exec_type: bytes, status: bytes, *, last: tuple[int, int] | None = None,
+            leaves: int | None = None, cl: str | None = None, orig: str | None = None, text: str = "") -> None:
+        remaining = max(v.quantity - v.cum_qty, 0) if leaves is None else leaves
+        avg = _px(v.cum_value // v.cum_qty) if v.cum_qty else "0"
+        fields: list[tuple[int, Any]] = [
+            (37, v.order_id), (11, cl or v.cl_ord_id), (17, exec_id), (150, exec_type), (39, status), (55, v.instrument),
+            (54, SIDE_OUT[v.side]), (38, v.quantity), (40, b"2" if v.price else b"1"), (151, remaining), (14, v.cum_qty), (6, avg),
+            (1, v.account), (60, _utc_now()),
+        ]
+        if v.price:
+            fields.append((44, _px(v.price)))
+        if orig is not None:
+            fields.append((41, orig))
+        if last is not None:
+            fields += [(32, last[0]), (31, _px(last[1]))]
+        if text:
+            fields.append((58, text))
+        self.send(b"8", fields)
+
+
+def _req(msg: simplefix.FixMessage, tag: int) -> bytes:
+    value = msg.get(tag)
+    if value is None or value == b"":
+        raise SessionReject(1, tag, f"required tag {tag} missing")
+    return bytes(value)
+
+
+def _int(msg: simplefix.FixMessage, tag: int) -> int:
+    raw = _req(msg, tag)
+    if not raw.isdigit() or int(raw) <= 0:
+        raise SessionReject(5, tag, f"tag {tag} must be a positive whole number, got {raw.decode(errors='replace')}")
+    return int(raw)
+
+
+def _price(msg: simplefix.FixMessage) -> int:
+    raw = _req(msg, 44)
+    try:
+        return parse_price(raw.decode())
+    except ValueError as exc:
+        raise SessionReject(5, 44, str(exc)) from exc
+
+
+def _text(r: Rejection) -> str:
+    rule = f" [{r.rule}]" if r.rule else ""
+    return f"{r.code} {r.reason}: {r.field}: {r.message}{rule}"
+
+
+def _utc_now() -> str:
+    t = time.time()
+    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}"
+
+
+class FixGateway:
+    """Accepts FIX 4.4 sessions on ``host:port`` for one `Service`."""
+
+    def __init__(self, service: Service, host: str = "127.0.0.1", port: int = 9878, *, comp_id: str = "LIONROCK",
+                 resend_window: int = 100_000, logon_timeout_s: float = 10.0) -> None:
+        self.service, self.host, self.port = service, host, port
+        self.comp_id = comp_id
+        self.resend_window = resend_window
+        self.logon_timeout_s = logon_timeout_s
+        self._server: asyncio.Server | None = None
+        self.sessions: set[FixSession] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, self.host, self.port)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = FixSession(self, reader, writer, last_recv=time.monotonic(), last_send=time.monotonic())
+        self.sessions.add(session)
+        try:
+            await session.run()
+        finally:
+            self.sessions.discard(session)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for s in list(self.sessions):
+                s.closed = True
+                s.writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+
+
+__all__ = ["FixGateway", "FixSession", "checksum_ok"]

@@ -1,0 +1,143 @@
+"""Who may send which command: roles by context, tenancy by the fields a command carries.
+
+The rule is generic so a new context's commands are covered the day they land:
+
+1. a role may send commands of the contexts listed for it (`ROLE_CONTEXTS`); operators any;
+   regulators none (they read);
+2. investors and brokers may send only commands that name an account or an order (so venue
+   controls such as listing an instrument stay with the operator), and every account-like field
+   must be one they trade (`Principal.can_trade_account`); a ``participant`` field must be their
+   own participant; an ``order_id`` must be an order of an account they trade (looked up in the
+   read model: another tenant's order answers "not found", never "forbidden", so ids do not leak);
+3. sponsors and issuers: an ``offering_id`` / ``issuer_id`` must be one of theirs, except on a
+   command that creates it (its name starts with a creating verb and no event names that id yet);
+   the service then grants the new id to its creator;
+4. nested structs (``PlaceSouthboundOrder.order``) are checked the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import IntEnum
+from typing import Any
+
+import msgspec
+
+from lionrock.adapters.auth import Principal, Role
+from lionrock.adapters.projections import PARTY_FIELDS
+from lionrock.kernel.errors import reject_codes
+from lionrock.kernel.messages import Command
+
+
+@reject_codes("service")
+class ServiceCode(IntEnum):
+    """Reject codes of the service edge (authentication, roles, tenancy, request shape)."""
+
+    UNAUTHENTICATED = 7001
+    ROLE_NOT_ALLOWED = 7002
+    NOT_YOUR_ACCOUNT = 7003
+    NOT_FOUND = 7004
+    MALFORMED_REQUEST = 7005
+    UNKNOWN_COMMAND_TYPE = 7006
+    ENGINE_UNAVAILABLE = 7007
+    NOT_YOUR_OFFERING = 7008
+    NOT_YOUR_ISSUER = 7009
+    NOT_YOUR_PARTICIPANT = 7010
+    CONTEXT_NOT_BUILT = 7011
+
+
+ROLE_CONTEXTS: dict[Role, frozenset[str]] = {
+    Role.INVESTOR: frozenset({"trading", "connect", "offering"}),
+    Role.BROKER: frozenset({"trading", "connect", "offering"}),
+    Role.SPONSOR: frozenset({"offering", "listing"}),
+    Role.ISSUER: frozenset({"listing"}),
+    Role.REGULATOR: frozenset(),
+}
+CREATING_VERBS = ("Create", "Register", "Open", "Launch", "Submit", "File", "Apply")
+
+
+class Denied(Exception):
+    """The caller may not do this; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, code: ServiceCode, field: str, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.code, self.field, self.message, self.status = code, field, message, status
+
+    def body(self) -> dict[str, Any]:
+        return {"code": int(self.code), "reason": self.code.name, "field": self.field, "message": self.message, "rule": "service access policy (docs/service.md)"}
+
+
+def context_of(command: Command | type[Command]) -> str:
+    cls = command if isinstance(command, type) else type(command)
+    parts = cls.__module__.split(".")
+    return parts[1] if len(parts) > 2 and parts[0] == "lionrock" else parts[0]
+
+
+class Policy:
+    """Decides whether a principal may submit a command; see the module docstring."""
+
+    def __init__(
+        self,
+        order_owner: Callable[[int, str, str], str | None],
+        known_id: Callable[[str, str], bool],
+        extra_role_contexts: dict[Role, set[str]] | None = None,
+    ) -> None:
+        self.order_owner = order_owner
+        self.known_id = known_id
+        self.role_contexts = {r: set(c) for r, c in ROLE_CONTEXTS.items()}
+        for role, ctxs in (extra_role_contexts or {}).items():
+            self.role_contexts.setdefault(role, set()).update(ctxs)
+
+    def check(self, p: Principal, command: Command) -> list[tuple[str, str]]:
+        """Raise `Denied`, or return the (kind, id) pairs to grant the caller if it succeeds."""
+        if p.role == Role.OPERATOR:
+            return []
+        ctx = context_of(command)
+        name = type(command).__name__
+        if ctx not in self.role_contexts.get(p.role, set()):
+            raise Denied(ServiceCode.ROLE_NOT_ALLOWED, "type", f"role {p.role} may not send {name} ({ctx} commands)")
+        grants: list[tuple[str, str]] = []
+        self._check_struct(p, command, name, grants, top=True)
+        return grants
+
+    def _check_struct(self, p: Principal, obj: msgspec.Struct, name: str, grants: list[tuple[str, str]], *, top: bool) -> None:
+        names_party = False
+        for field in obj.__struct_fields__:
+            value = getattr(obj, field)
+            if isinstance(value, msgspec.Struct):
+                self._check_struct(p, value, name, grants, top=False)
+                names_party = True
+            elif field in PARTY_FIELDS or field.endswith("_account"):
+                names_party = True
+                if p.role in (Role.INVESTOR, Role.BROKER) and isinstance(value, str) and not p.can_trade_account(value):
+                    raise Denied(ServiceCode.NOT_YOUR_ACCOUNT, field, f"{field} {value!r} is not an account of {p.username}")
+            elif field == "participant" and p.role in (Role.INVESTOR, Role.BROKER):
+                if value != p.participant:
+                    raise Denied(ServiceCode.NOT_YOUR_PARTICIPANT, field, f"participant {value!r} is not {p.username}'s ({p.participant!r})")
+            elif field == "order_id" and isinstance(value, int):
+                names_party = True
+                participant, client_id = str(getattr(obj, "participant", "")), str(getattr(obj, "client_order_id", ""))
+                owner = self.order_owner(value, participant, client_id)
+                if owner is None or not p.can_trade_account(owner):
+                    ref = value or f"client order id {client_id!r}"
+                    raise Denied(ServiceCode.NOT_FOUND, field, f"no order {ref} of yours", status=404)
+            elif field == "offering_id" and p.role in (Role.SPONSOR, Role.ISSUER):
+                self._check_scoped(p, "offering", str(value), p.offerings, name, grants, ServiceCode.NOT_YOUR_OFFERING, field)
+            elif field == "issuer_id" and p.role in (Role.SPONSOR, Role.ISSUER):
+                self._check_scoped(p, "issuer", str(value), p.issuers, name, grants, ServiceCode.NOT_YOUR_ISSUER, field)
+        if top and p.role in (Role.INVESTOR, Role.BROKER) and not names_party:
+            raise Denied(ServiceCode.ROLE_NOT_ALLOWED, "type", f"{name} names no account or order: an operator command")
+
+    def _check_scoped(
+        self, p: Principal, kind: str, value: str, owned: tuple[str, ...], name: str,
+        grants: list[tuple[str, str]], code: ServiceCode, field: str,
+    ) -> None:
+        if value in owned:
+            return
+        if name.startswith(CREATING_VERBS) and not self.known_id(kind, value):
+            grants.append((kind, value))
+            return
+        raise Denied(code, field, f"{kind} {value!r} is not one of {p.username}'s", status=404)
+
+
+__all__ = ["CREATING_VERBS", "ROLE_CONTEXTS", "Denied", "Policy", "ServiceCode", "context_of"]

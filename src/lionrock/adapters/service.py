@@ -1,0 +1,242 @@
+"""The service: journal, engine, runner, read models, auth and the event hub, wired together.
+
+`Service` is what ``lionrock serve`` runs and what the REST API and the FIX gateway share. Start-up
+is recovery: open the journal, replay it (the projector catches the read models up on the way),
+then start the writer thread. Every command from outside goes through `Service.submit`, which
+checks the caller's role and tenancy, audits the attempt, and waits for the durable outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lionrock.adapters.auth import AuthStore, Principal, Role
+from lionrock.adapters.policy import Policy
+from lionrock.adapters.projections import Projector, parties_of
+from lionrock.adapters.runner import EngineRunner
+from lionrock.adapters.sql import SqlStore
+from lionrock.adapters.storage import StorageSpec, is_postgres
+from lionrock.engine import Engine, Outcome
+from lionrock.engine.registry import default_contexts
+from lionrock.kernel.context import Context
+from lionrock.kernel.messages import Command, Event, Stamp
+
+
+@dataclass(frozen=True)
+class Published:
+    """One event as the hub hands it to subscribers."""
+
+    seq: int
+    at_ns: int
+    index: int
+    event: Event
+    parties: frozenset[str]
+    instrument: str | None
+
+
+class EventHub:
+    """Fans durable events out to asyncio subscribers (WebSockets, FIX sessions).
+
+    The engine thread calls `publish`; each subscriber has a bounded queue on its own loop. A
+    subscriber that falls 10,000 events behind is dropped (its queue gets ``None``) rather than
+    slowing the engine.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._subs: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Queue[Published | None], Callable[[Published], bool]]] = {}
+        self._lock = threading.Lock()
+        self._next = 0
+        self.limit = limit
+
+    def subscribe(self, accept: Callable[[Published], bool]) -> tuple[int, asyncio.Queue[Published | None]]:
+        loop = asyncio.get_running_loop()
+        q: asyncio.Queue[Published | None] = asyncio.Queue(self.limit)
+        with self._lock:
+            self._next += 1
+            self._subs[self._next] = (loop, q, accept)
+            return self._next, q
+
+    def unsubscribe(self, sub_id: int) -> None:
+        with self._lock:
+            self._subs.pop(sub_id, None)
+
+    def publish(self, batch: Sequence[tuple[Command, Outcome]]) -> None:
+        with self._lock:
+            subs = list(self._subs.items())
+        if not subs:
+            return
+        for _, outcome in batch:
+            for i, event in enumerate(outcome.events):
+                pub = Published(outcome.seq, outcome.at_ns, i, event, frozenset(parties_of(event)), getattr(event, "instrument", None))
+                for sub_id, (loop, q, accept) in subs:
+                    if accept(pub):
+                        loop.call_soon_threadsafe(self._put, sub_id, q, pub)
+
+    def _put(self, sub_id: int, q: asyncio.Queue[Published | None], pub: Published) -> None:
+        try:
+            q.put_nowait(pub)
+        except asyncio.QueueFull:
+            self.unsubscribe(sub_id)
+            while not q.empty():
+                q.get_nowait()
+            q.put_nowait(None)
+
+
+def _auth_url(spec: StorageSpec) -> str:
+    if spec.db == "memory:":
+        return ":memory:"
+    if is_postgres(spec.db):
+        return spec.read_model_url.replace("_read", "_auth")
+    path = Path(spec.db)
+    return str(path.with_name(path.stem + ".auth.db"))
+
+
+class Service:
+    """Everything ``lionrock serve`` runs, minus the network listeners."""
+
+    def __init__(
+        self,
+        db: str = "memory:",
+        *,
+        contexts: Iterable[Context] | None = None,
+        durability: str = "group:2",
+        snapshot_every: int = 0,
+        clock: Callable[[], int] = time.time_ns,
+        session_secret: bytes | None = None,
+        extra_role_contexts: dict[Role, set[str]] | None = None,
+    ) -> None:
+        spec = StorageSpec(db)
+        self.spec = spec
+        self.journal = spec.open_journal(durability)
+        self.engine = Engine(list(contexts) if contexts is not None else default_contexts(), self.journal, snapshot_every=snapshot_every)
+        self.read = SqlStore(spec.read_model_url)
+        self.projector = Projector(self.read)
+        self._replaying = True
+        self.engine.subscribe(self._replay_feed)
+        self.engine.recover()
+        self._replaying = False
+        self.projector.finish_replay()
+        auth_store = self.read if spec.db == "memory:" else SqlStore(_auth_url(spec))
+        self.auth = AuthStore(auth_store, **({"session_secret": session_secret} if session_secret else {}))
+        self.hub = EventHub()
+        self.policy = Policy(self.order_owner, self.known_id, extra_role_contexts)
+        self.runner = EngineRunner(self.engine, clock=clock, ticker=trading_ticker if "trading" in self.engine.contexts else None)
+        self.runner.add_listener(self.projector.on_batch)
+        self.runner.add_listener(self.hub.publish)
+        self.started_ns = time.time_ns()
+
+    def _replay_feed(self, stamp: Stamp, command: Command, events: list[Event]) -> None:
+        if self._replaying:
+            self.projector.on_replay(stamp, command, events)
+
+    def start(self) -> Service:
+        self.runner.start()
+        return self
+
+    def close(self) -> None:
+        self.runner.stop()
+        self.engine.close()
+        self.read.close()
+        if self.auth.store is not self.read:
+            self.auth.store.close()
+
+    # -- commands ---------------------------------------------------------------------------------
+    def authorize(self, principal: Principal, command: Command) -> list[tuple[str, str]]:
+        """Raise `Denied` (audited) or return the grants to apply if the command is accepted."""
+        from lionrock.adapters.policy import Denied
+
+        try:
+            return self.policy.check(principal, command)
+        except Denied as d:
+            self.auth.audit(principal.username, str(principal.role), principal.via, f"command:{type(command).__name__}", _target(command), "denied", d.message)
+            raise
+
+    async def submit(self, principal: Principal, command: Command) -> Outcome:
+        grants = self.authorize(principal, command)
+        outcome = await self.runner.submit_async(command)
+        self._after(principal, command, outcome, grants)
+        return outcome
+
+    def submit_sync(self, principal: Principal, command: Command, timeout: float = 30.0) -> Outcome:
+        grants = self.authorize(principal, command)
+        outcome = self.runner.submit_wait(command, timeout)
+        self._after(principal, command, outcome, grants)
+        return outcome
+
+    def _after(self, principal: Principal, command: Command, outcome: Outcome, grants: list[tuple[str, str]]) -> None:
+        result = f"accepted seq {outcome.seq}" if outcome.rejection is None else f"rejected {outcome.rejection.code} {outcome.rejection.reason}"
+        self.auth.audit(principal.username, str(principal.role), principal.via, f"command:{type(command).__name__}", _target(command), result)
+        if outcome.rejection is None and grants:
+            self.auth.grant(
+                principal.username,
+                offerings=[v for k, v in grants if k == "offering"],
+                issuers=[v for k, v in grants if k == "issuer"],
+            )
+
+    # -- read-model lookups used by the policy --------------------------------------------------
+    def order_owner(self, order_id: int, participant: str = "", client_order_id: str = "") -> str | None:
+        """The account of an order, by venue id or (id 0) by participant and client order id."""
+        if order_id:
+            row = self.read.one("SELECT account FROM orders WHERE order_id = ?", (order_id,))
+        else:
+            row = self.read.one(
+                "SELECT account FROM orders WHERE participant = ? AND client_order_id = ? ORDER BY order_id DESC LIMIT 1",
+                (participant, client_order_id),
+            )
+        return None if row is None else str(row[0])
+
+    def known_id(self, kind: str, value: str) -> bool:
+        column = {"offering": "offering_id", "issuer": "issuer_id"}[kind]
+        return self.read.one(f"SELECT 1 FROM events WHERE {column} = ? LIMIT 1", (value,)) is not None
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "running": self.runner.running,
+            "failure": repr(self.runner.failure) if self.runner.failure else None,
+            "seq": self.engine.seq,
+            "durable_seq": self.journal.durable_seq,
+            "projected_seq": self.projector.projected_seq,
+            "contexts": list(self.engine.contexts),
+            "storage": "postgresql" if is_postgres(self.spec.db) else ("memory" if self.spec.db == "memory:" else "sqlite"),
+        }
+
+
+def trading_ticker(engine: Engine, at_ns: int) -> Command | None:
+    """A `TradingTick` when one of the trading venue's timers is due at ``at_ns`` (the venue
+    refuses other commands while a timer is overdue; timers arrive as commands, never by clock)."""
+    ctx: Any = engine.contexts.get("trading")
+    timers = getattr(ctx, "timers", None)
+    index = getattr(ctx, "timer_index", None)
+    if not timers or index is None or index >= len(timers) or timers[index][0] > at_ns:
+        return None
+    from lionrock.trading.commands import TradingTick
+
+    return TradingTick()
+
+
+def market_clock(start_ns: int, speed: float = 1.0) -> Callable[[], int]:
+    """A clock that starts at ``start_ns`` (e.g. a trading day's 09:30 HKT) and runs at ``speed``."""
+    origin = time.monotonic_ns()
+
+    def now() -> int:
+        return start_ns + int((time.monotonic_ns() - origin) * speed)
+
+    return now
+
+
+def _target(command: Command) -> str:
+    for name in ("order_id", "client_order_id", "offering_id", "issuer_id", "account", "instrument"):
+        value = getattr(command, name, None)
+        if value not in (None, ""):
+            return f"{name}={value}"
+    inner = getattr(command, "order", None)
+    return _target(inner) if isinstance(inner, Command) else type(command).__name__
+
+
+__all__ = ["EventHub", "Published", "Service", "market_clock", "trading_ticker"]

@@ -1,0 +1,278 @@
+"""Read-side queries over the projections, with tenancy, and builders of order commands.
+
+Tenancy on reads: operators and regulators see everything; an investor the rows naming its
+accounts; a broker its participant's; a sponsor (or issuer) its offerings (and issuers). Another
+tenant's object answers 404, exactly like an unknown one. Offering events that name no account
+(price fixed, results published) are public to signed-in users; events naming an account (an IOI,
+an application, an allotment) are visible only to that account's owner, the offering's sponsor,
+operators and regulators.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+
+from lionrock.adapters.auth import Principal, Role
+from lionrock.adapters.policy import ServiceCode
+from lionrock.adapters.projections import OPEN_STATUSES
+from lionrock.adapters.service import Service
+from lionrock.engine import Outcome
+from lionrock.kernel.errors import Rejection
+from lionrock.kernel.messages import Command
+from lionrock.kernel.price import format_price, parse_price
+
+_ORDER_COLS = (
+    "order_id", "instrument", "participant", "account", "client_order_id", "side", "order_type", "price",
+    "quantity", "filled", "status", "channel", "reason", "created_seq", "updated_seq", "at_ns",
+)
+
+
+def _api_error(status: int, code: ServiceCode, field: str, message: str) -> Exception:
+    from lionrock.api.app import ApiError
+
+    return ApiError(status, int(code), code.name, field, message, "service access policy (docs/service.md)")
+
+
+def _order_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    d = dict(zip(_ORDER_COLS, row, strict=True))
+    d["remaining"] = max(d["quantity"] - d["filled"], 0) if d["status"] in OPEN_STATUSES else 0
+    d["price_text"] = format_price(d["price"]) if d["price"] else ""
+    return d
+
+
+# -- orders -------------------------------------------------------------------------------------
+def orders(service: Service, p: Principal, *, status: str | None = None, instrument: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    where, args = [], []
+    if not p.sees_all:
+        parties = [a for a in p.parties() if not a.startswith("P:")]
+        clauses = [f"account IN ({', '.join('?' * len(parties))})"] if parties else []
+        args.extend(parties)
+        if p.role == Role.BROKER and p.participant:
+            clauses.append("participant = ?")
+            args.append(p.participant)
+        if not clauses:
+            return []
+        where.append("(" + " OR ".join(clauses) + ")")
+    if status:
+        where.append("status = ?")
+        args.append(status)
+    if instrument:
+        where.append("instrument = ?")
+        args.append(instrument)
+    sql = f"SELECT {', '.join(_ORDER_COLS)} FROM orders" + (" WHERE " + " AND ".join(where) if where else "")
+    rows = service.read.execute(sql + " ORDER BY order_id DESC LIMIT ?", (*args, limit))
+    return [_order_dict(r) for r in rows]
+
+
+def order_for(service: Service, p: Principal, order_id: int, *, write: bool = False) -> dict[str, Any]:
+    row = service.read.one(f"SELECT {', '.join(_ORDER_COLS)} FROM orders WHERE order_id = ?", (order_id,))
+    allowed = row is not None and (p.can_trade_account(row[3]) if write else p.can_read_account(row[3]) or (p.role == Role.BROKER and row[2] == p.participant))
+    if row is None or not allowed:
+        raise _api_error(404, ServiceCode.NOT_FOUND, "order_id", f"no order {order_id} of yours")
+    return _order_dict(row)
+
+
+def order_from_outcome(service: Service, outcome: Outcome, command: Command) -> dict[str, Any] | None:
+    for e in outcome.events:
+        if type(e).__name__ in ("OrderAccepted", "OrderRetryAcknowledged") and getattr(e, "client_order_id", None) == getattr(command, "client_order_id", None):
+            row = service.read.one(f"SELECT {', '.join(_ORDER_COLS)} FROM orders WHERE order_id = ?", (e.order_id,))  # type: ignore[attr-defined]
+            return None if row is None else _order_dict(row)
+    return None
+
+
+def order_rejection(outcome: Outcome) -> Rejection | None:
+    for e in outcome.events:
+        r = getattr(e, "rejection", None)
+        if isinstance(r, Rejection):
+            return r
+    return None
+
+
+def _trading() -> Any:
+    try:
+        from lionrock.trading import commands
+    except ImportError as exc:
+        raise _api_error(503, ServiceCode.CONTEXT_NOT_BUILT, "", f"the trading context is not built: {exc}") from exc
+    return commands
+
+
+def build(cls: type[Command], values: dict[str, Any]) -> Command:
+    """Construct ``cls`` from the values it declares (so the builder follows the class's fields)."""
+    kwargs = {}
+    for f in msgspec.structs.fields(cls):
+        if f.name in values:
+            kwargs[f.name] = values[f.name]
+        elif f.required:
+            raise _api_error(400, ServiceCode.MALFORMED_REQUEST, f.name, f"{cls.__name__} needs {f.name}")
+    return cls(**kwargs)
+
+
+def participant_of(account: str) -> str:
+    parts = account.split(":")
+    return parts[1] if len(parts) >= 2 and parts[0] in ("C", "P") else ""
+
+
+def _ticks(text: str | None, field: str) -> int:
+    if text is None or text == "":
+        return 0
+    try:
+        return parse_price(text)
+    except ValueError as exc:
+        raise _api_error(400, ServiceCode.MALFORMED_REQUEST, field, str(exc)) from exc
+
+
+def place_order_command(p: Principal, body: Any, channel: str = "REST") -> Command:
+    account = body.account or (p.accounts[0] if p.accounts else (f"P:{p.participant}" if p.participant else ""))
+    if not account:
+        raise _api_error(400, ServiceCode.MALFORMED_REQUEST, "account", "no account given and the caller has none")
+    values = {
+        "instrument": body.instrument, "participant": participant_of(account) or p.participant, "account": account,
+        "client_order_id": body.client_order_id, "side": body.side, "order_type": body.order_type,
+        "price": _ticks(body.price, "price"), "quantity": body.quantity, "channel": channel,
+    }
+    return build(_trading().PlaceOrder, values)
+
+
+def cancel_order_command(order: dict[str, Any]) -> Command:
+    return build(_trading().CancelOrder, dict(order))
+
+
+def amend_order_command(order: dict[str, Any], body: Any) -> Command:
+    """``quantity`` is the new outstanding quantity (unchanged if omitted); ``price`` 0 = unchanged."""
+    values = dict(order)
+    values["price"] = _ticks(body.price, "price") if body.price is not None else 0
+    values["quantity"] = body.quantity if body.quantity is not None else order["remaining"]
+    return build(_trading().AmendOrder, values)
+
+
+# -- accounts and market data ------------------------------------------------------------------
+def holdings(service: Service, accounts: list[str]) -> list[dict[str, Any]]:
+    if not accounts:
+        return []
+    rows = service.read.execute(
+        f"SELECT account, asset, amount FROM holdings WHERE account IN ({', '.join('?' * len(accounts))}) ORDER BY account, asset",
+        accounts,
+    )
+    return [{"account": a, "asset": s, "amount": n} for a, s, n in rows]
+
+
+def accounts(service: Service, p: Principal) -> dict[str, Any]:
+    own = list(p.accounts)
+    if p.role == Role.BROKER and p.participant:
+        rows = service.read.execute("SELECT DISTINCT account FROM orders WHERE participant = ?", (p.participant,))
+        own = sorted({*own, f"P:{p.participant}", *(r[0] for r in rows)})
+    if p.sees_all:
+        own = sorted({r[0] for r in service.read.execute("SELECT DISTINCT account FROM holdings")} | set(own))
+    return {"accounts": own, "holdings": holdings(service, own), "basis": "executed trades (shares and consideration)"}
+
+
+def instruments(service: Service) -> list[dict[str, Any]]:
+    rows = service.read.execute("SELECT DISTINCT instrument FROM events WHERE instrument IS NOT NULL ORDER BY instrument")
+    out = []
+    for (code,) in rows:
+        last = service.read.one("SELECT price, quantity, at_ns FROM trades WHERE instrument = ? ORDER BY seq DESC, trade_id DESC LIMIT 1", (code,))
+        out.append({"instrument": code, "last_price": last[0] if last else None, "last_price_text": format_price(last[0]) if last else ""})
+    return out
+
+
+def depth(service: Service, instrument: str, levels: int = 10) -> dict[str, Any]:
+    out: dict[str, Any] = {"instrument": instrument}
+    for side, name, order in (("B", "bids", "DESC"), ("S", "asks", "ASC")):
+        rows = service.read.execute(
+            f"""SELECT price, SUM(quantity - filled), COUNT(*) FROM orders
+                WHERE instrument = ? AND side = ? AND status IN ('new', 'partially_filled') AND price > 0
+                GROUP BY price ORDER BY price {order} LIMIT ?""",
+            (instrument, side, levels),
+        )
+        out[name] = [{"price": int(pr), "price_text": format_price(int(pr)), "quantity": int(q), "orders": int(n)} for pr, q, n in rows]
+    return out
+
+
+def trades(service: Service, instrument: str, limit: int = 100) -> list[dict[str, Any]]:
+    rows = service.read.execute(
+        "SELECT trade_id, price, quantity, currency, aggressor, seq, at_ns FROM trades WHERE instrument = ? ORDER BY seq DESC, trade_id DESC LIMIT ?",
+        (instrument, limit),
+    )
+    return [
+        {"trade_id": t, "price": pr, "price_text": format_price(pr), "quantity": q, "currency": c, "aggressor": a, "seq": s, "at_ns": at}
+        for t, pr, q, c, a, s, at in rows
+    ]
+
+
+# -- events, offerings, issuers ----------------------------------------------------------------
+def _event_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return [{"seq": s, "idx": i, "at_ns": at, "type": t, "event": json.loads(b)} for s, i, at, t, b in rows]
+
+
+def events(service: Service, p: Principal, *, after: int = 0, type_: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    args: list[Any] = [after]
+    type_sql = ""
+    if type_:
+        type_sql = " AND e.type = ?"
+        args.append(type_)
+    if p.sees_all:
+        rows = service.read.execute(f"SELECT e.seq, e.idx, e.at_ns, e.type, e.body FROM events e WHERE e.seq > ?{type_sql} ORDER BY e.seq, e.idx LIMIT ?", (*args, limit))
+        return _event_rows(rows)
+    parties = p.parties()
+    if not parties:
+        return []
+    rows = service.read.execute(
+        f"""SELECT DISTINCT e.seq, e.idx, e.at_ns, e.type, e.body FROM events e JOIN event_parties ep ON ep.seq = e.seq AND ep.idx = e.idx
+            WHERE e.seq > ?{type_sql} AND ep.party IN ({', '.join('?' * len(parties))}) ORDER BY e.seq, e.idx LIMIT ?""",
+        (*args, *parties, limit),
+    )
+    return _event_rows(rows)
+
+
+def offerings(service: Service, p: Principal) -> list[dict[str, Any]]:
+    rows = service.read.execute(
+        "SELECT offering_id, MIN(seq), MAX(seq), COUNT(*) FROM events WHERE offering_id IS NOT NULL GROUP BY offering_id ORDER BY offering_id"
+    )
+    out = []
+    for oid, first, last, n in rows:
+        full = p.can_read_offering(oid)
+        if not full and p.role not in (Role.INVESTOR, Role.BROKER):
+            continue
+        latest = service.read.one("SELECT type FROM events WHERE offering_id = ? ORDER BY seq DESC, idx DESC LIMIT 1", (oid,))
+        out.append({"offering_id": oid, "first_seq": first, "last_seq": last, "events": n if full else None, "last_event": latest[0] if latest else "", "yours": full})
+    return out
+
+
+def offering(service: Service, p: Principal, offering_id: str) -> dict[str, Any]:
+    exists = service.read.one("SELECT 1 FROM events WHERE offering_id = ? LIMIT 1", (offering_id,)) is not None
+    full = p.can_read_offering(offering_id)
+    if not exists or not (full or p.role in (Role.INVESTOR, Role.BROKER)):
+        raise _api_error(404, ServiceCode.NOT_FOUND, "offering_id", f"no offering {offering_id} visible to you")
+    rows = service.read.execute("SELECT seq, idx, at_ns, type, body FROM events WHERE offering_id = ? ORDER BY seq, idx", (offering_id,))
+    if not full:
+        mine = set(p.parties())
+        visible = []
+        for r in rows:
+            parties = {x[0] for x in service.read.execute("SELECT party FROM event_parties WHERE seq = ? AND idx = ?", (r[0], r[1]))}
+            if not parties or parties & mine:
+                visible.append(r)
+        rows = visible
+    return {"offering_id": offering_id, "scope": "full" if full else "public and your own", "events": _event_rows(rows)}
+
+
+def issuers(service: Service, p: Principal) -> list[dict[str, Any]]:
+    rows = service.read.execute("SELECT issuer_id, MIN(seq), MAX(seq), COUNT(*) FROM events WHERE issuer_id IS NOT NULL GROUP BY issuer_id ORDER BY issuer_id")
+    out = []
+    for iid, first, last, n in rows:
+        if not p.can_read_issuer(iid):
+            continue
+        latest = service.read.one("SELECT type FROM events WHERE issuer_id = ? ORDER BY seq DESC, idx DESC LIMIT 1", (iid,))
+        out.append({"issuer_id": iid, "first_seq": first, "last_seq": last, "events": n, "last_event": latest[0] if latest else ""})
+    return out
+
+
+def issuer(service: Service, p: Principal, issuer_id: str) -> dict[str, Any]:
+    if not p.can_read_issuer(issuer_id):
+        raise _api_error(404, ServiceCode.NOT_FOUND, "issuer_id", f"no issuer {issuer_id} visible to you")
+    rows = service.read.execute("SELECT seq, idx, at_ns, type, body FROM events WHERE issuer_id = ? ORDER BY seq, idx", (issuer_id,))
+    if not rows:
+        raise _api_error(404, ServiceCode.NOT_FOUND, "issuer_id", f"no issuer {issuer_id} visible to you")
+    return {"issuer_id": issuer_id, "events": _event_rows(rows)}
