@@ -76,8 +76,10 @@ class Engine:
         self._catch_up_until = 0
 
     # -- start-up ----------------------------------------------------------------------------
-    def recover(self, *, use_snapshot: bool = True) -> Engine:
-        """Rebuild state from the journal: latest snapshot (if any, and wanted) plus the tail."""
+    def recover(self, *, use_snapshot: bool = True, on_record: Callable[[int], None] | None = None) -> Engine:
+        """Rebuild state from the journal: latest snapshot (if any, and wanted) plus the tail.
+
+        ``on_record(seq)`` is called after each replayed record (progress display)."""
         after = 0
         snap = self.journal.latest_snapshot() if use_snapshot else None
         if snap is not None:
@@ -87,6 +89,8 @@ class Engine:
             after = snap.seq
         for rec in self.journal.records(after):
             self._replay_record(rec)
+            if on_record is not None:
+                on_record(rec.seq)
         return self
 
     def catch_up(self) -> Engine:

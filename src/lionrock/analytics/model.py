@@ -1,0 +1,109 @@
+"""The read model a run's report is drawn from: plain records, filled by `RunProjection`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class IssuerRow:
+    issuer_id: str
+    name: str
+    sub_sector: str
+    routes_open: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    """Why routes are closed (the figures compared, the rule), or the pass reasons."""
+    eligible: bool = False
+    last_round_name: str = ""
+    last_round_post_money_minor: int = 0
+    filed_on: str = ""
+    listed_on: str = ""
+    stage: str = "profile"
+
+
+@dataclass
+class BandRow:
+    pool: str
+    band: str
+    applications: int
+    basis: str
+    allotted_pct: str
+
+
+@dataclass
+class OfferingRow:
+    offering_id: str
+    issuer_id: str
+    name: str
+    instrument: str
+    sub_sector: str = ""
+    regime: str = ""
+    currency: str = "HKD"
+    price_low: int = 0
+    price_high: int = 0
+    offer_price: int = 0
+    price_reason: str = ""
+    shares_offered: int = 0
+    shares_allotted: int = 0
+    gross_proceeds_minor: int = 0
+    market_cap_minor: int = 0
+    institutional_coverage: float = 0.0
+    public_multiple: float = 0.0
+    public_initial_pct: float = 0.0
+    public_final_pct: float = 0.0
+    clawback: str = ""
+    one_lot_success_pct: float = 0.0
+    applications: int = 0
+    seed: int = 0
+    price_fixed_on: str = ""
+    listed_on: str = ""
+    bands: list[BandRow] = field(default_factory=list)
+    allocation_by_origin: dict[str, int] = field(default_factory=dict)
+    """Shares allotted by investor origin (international, mainland, hong-kong, retail)."""
+    cornerstone_shares: int = 0
+
+
+@dataclass
+class Bar:
+    day: str
+    open: int
+    high: int
+    low: int
+    close: int
+    volume: int
+    turnover_minor: int
+
+
+@dataclass
+class InstrumentTape:
+    instrument: str
+    name: str
+    currency: str = "HKD"
+    shares_outstanding: int = 0
+    bars: list[Bar] = field(default_factory=list)
+    first_day_prices: list[tuple[int, int]] = field(default_factory=list)
+    """(seconds after 09:00 of the first day, price ticks) per trade, sampled."""
+    close_depth: list[tuple[int, int, int]] = field(default_factory=list)
+    """(price ticks, bid quantity, ask quantity) at the end of the first day."""
+    vcm_triggers: int = 0
+
+
+@dataclass
+class RunData:
+    scenario: str = ""
+    title: str = ""
+    seed: int = 0
+    scale: str = ""
+    state_hash: str = ""
+    commands: int = 0
+    events: int = 0
+    rejections: int = 0
+    issuers: dict[str, IssuerRow] = field(default_factory=dict)
+    offerings: dict[str, OfferingRow] = field(default_factory=dict)
+    tapes: dict[str, InstrumentTape] = field(default_factory=dict)
+    flows_by_origin: dict[str, dict[str, int]] = field(default_factory=dict)
+    """instrument -> origin -> net buy value (minor units) in secondary trading."""
+    southbound: list[tuple[str, str, int, int]] = field(default_factory=list)
+    """(day, link, quota used, daily quota) in RMB minor units."""
+    settlement_failures: int = 0
+    fees_collected_minor: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,276 @@
+"""`RunProjection`: the read model of a run, folded from the engine's published events.
+
+It sees only what any subscriber sees (stamp, command, events), so a replay of the journal
+rebuilds exactly the same report (``lionrock replay JOURNAL --report FILE``). Investor origin is
+read from the account naming convention of the simulator (``C:<participant>:<origin>.<kind>.<n>``)
+and from the origins the offering events carry.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from lionrock.analytics.model import BandRow, Bar, InstrumentTape, IssuerRow, OfferingRow, RunData
+from lionrock.kernel.messages import Command, CommandRejected, Event, Stamp
+from lionrock.kernel.xhkg import hk_date, hk_time
+from lionrock.listing import commands as lc
+from lionrock.listing import events as le
+from lionrock.offering import events as oe
+from lionrock.trading import events as te
+
+MAX_FIRST_DAY_POINTS = 1500
+
+
+def account_origin(account: str) -> str:
+    """``C:BRK:mainland.southbound.12`` → ``mainland``; other accounts → their kind."""
+    parts = account.split(":")
+    if len(parts) >= 3 and "." in parts[2]:
+        return parts[2].split(".", 1)[0]
+    return {"I": "issuer", "P": "participant", "F": "fees", "H": "clearing house", "X": "external"}.get(parts[0], "other")
+
+
+class RunProjection:
+    def __init__(self, scenario: str = "", title: str = "", seed: int = 0, scale: str = "") -> None:
+        self.data = RunData(scenario=scenario, title=title, seed=seed, scale=scale)
+        self.trades = 0
+        self._investor_origin: dict[str, str] = {}
+        self._offering_by_instrument: dict[str, str] = {}
+        self._first_day: dict[str, str] = {}
+        self._turnover: dict[tuple[str, str], int] = defaultdict(int)
+        self._last_depth: dict[str, te.MarketDepthUpdated] = {}
+        self._profiles: dict[str, lc.IssuerProfile] = {}
+
+    @classmethod
+    def from_journal_meta(cls, journal: Any) -> RunProjection:
+        return cls(
+            scenario=journal.get_meta("scenario") or "",
+            title=journal.get_meta("title") or "",
+            seed=int(journal.get_meta("seed") or 0),
+            scale=journal.get_meta("scale") or "",
+        )
+
+    # -- the subscriber ----------------------------------------------------------------------
+    def on_events(self, stamp: Stamp, command: Command, events: list[Event]) -> None:
+        d = self.data
+        d.commands += 1
+        d.events += len(events)
+        if isinstance(command, lc.SubmitIssuerProfile):
+            self._profiles[command.profile.issuer_id] = command.profile
+        for ev in events:
+            handler = _HANDLERS.get(type(ev))
+            if handler is not None:
+                handler(self, stamp, ev)
+
+    def finish(self, state_hash: str) -> RunData:
+        d = self.data
+        d.state_hash = state_hash
+        for instrument, tape in d.tapes.items():
+            depth = self._last_depth.get(instrument)
+            if depth is not None and not tape.close_depth:
+                self._set_depth(tape, depth)
+            for bar in tape.bars:
+                bar.turnover_minor = self._turnover.get((instrument, bar.day), 0)
+        return d
+
+    # -- handlers ----------------------------------------------------------------------------
+    def _rejected(self, stamp: Stamp, ev: Event) -> None:
+        self.data.rejections += 1
+
+    def _profile(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, le.IssuerProfileSubmitted)
+        from lionrock.listing.eligibility import assess
+
+        profile = self._profiles[ev.issuer_id]
+        assessment = assess(profile, ev.assessed_on)
+        reasons: list[str] = []
+        for route in assessment.routes:
+            if route.open:
+                reasons.append(f"{route.route} open: {route.title}")
+            else:
+                reasons.extend(f"{route.route}: {c}" for c in route.changes_needed[:2])
+        rounds = sorted(profile.funding_rounds, key=lambda r: r.on)
+        last = rounds[-1] if rounds else None
+        self.data.issuers[ev.issuer_id] = IssuerRow(
+            issuer_id=ev.issuer_id,
+            name=ev.name,
+            sub_sector=ev.sub_sector,
+            routes_open=list(ev.routes_open),
+            reasons=reasons,
+            eligible=bool(ev.routes_open),
+            last_round_name=f"{last.name} ({last.on:%b %Y})" if last else "",
+            last_round_post_money_minor=last.post_money_valuation_hkd if last else 0,
+        )
+
+    def _filed(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, le.ListingApplicationFiled)
+        row = self.data.issuers.get(ev.issuer_id)
+        if row:
+            row.filed_on = ev.filed_on.isoformat()
+            row.stage = "filed"
+
+    def _advanced(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, le.ListingAdvanced)
+        row = self.data.issuers.get(ev.issuer_id)
+        if row:
+            row.stage = ev.to_state
+
+    def _lapsed(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, le.ListingApplicationLapsed)
+        row = self.data.issuers.get(ev.issuer_id)
+        if row:
+            row.stage = "lapsed"
+
+    def _listed(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, le.IssuerListed)
+        row = self.data.issuers.get(ev.issuer_id)
+        if row:
+            row.listed_on = ev.listed_on.isoformat()
+            row.stage = "listed"
+
+    def _offering_defined(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, oe.OfferingDefined)
+        issuer = self.data.issuers.get(ev.issuer_id)
+        self.data.offerings[ev.offering_id] = OfferingRow(
+            offering_id=ev.offering_id,
+            issuer_id=ev.issuer_id,
+            name=issuer.name if issuer else ev.issuer_id,
+            instrument=ev.instrument,
+            sub_sector=issuer.sub_sector if issuer else "",
+            regime=ev.regime,
+            currency=ev.currency,
+            price_low=ev.price_low,
+            price_high=ev.price_high,
+            shares_offered=ev.shares_offered,
+            price_fixed_on=ev.timetable.price_fixing.isoformat(),
+        )
+        self._offering_by_instrument[ev.instrument] = ev.offering_id
+
+    def _ioi(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, oe.IoiReceived)
+        self._investor_origin[ev.investor] = ev.origin
+
+    def _price_fixed(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, oe.OfferPriceFixed)
+        row = self.data.offerings[ev.offering_id]
+        row.offer_price = ev.price
+        row.institutional_coverage = ev.coverage_bp / 10_000
+        row.price_reason = "; ".join(ev.reasons)
+
+    def _allocated(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, oe.OfferingAllocated)
+        s = ev.summary
+        row = self.data.offerings[ev.offering_id]
+        row.shares_allotted = s.offer_shares + s.over_allocated_shares
+        row.gross_proceeds_minor = s.gross_proceeds_minor
+        row.public_multiple = s.subscription_multiple_bp / 10_000
+        row.public_initial_pct = s.initial_public_shares / s.offer_shares * 100 if s.offer_shares else 0.0
+        row.public_final_pct = s.final_public_shares / s.offer_shares * 100 if s.offer_shares else 0.0
+        row.clawback = s.clawback_reason
+        row.regime = s.regime
+        row.applications = s.valid_applications
+        row.seed = s.seed
+        row.cornerstone_shares = s.cornerstone_shares
+        issuer = self._profiles.get(row.issuer_id)
+        if issuer is not None and issuer.offering.shares_in_issue_after_listing:
+            row.market_cap_minor = issuer.offering.shares_in_issue_after_listing * s.price // 10
+        row.bands = [
+            BandRow(pool=b.pool, band=f"{b.shares_applied:,}", applications=b.applications, basis=b.basis,
+                    allotted_pct=f"{b.allotted_bp / 100:.2f}%")
+            for b in s.bands
+        ]
+        pool_a = [b for b in s.bands if b.pool == "A" and b.applications]
+        if pool_a:
+            one_lot = min(pool_a, key=lambda b: b.shares_applied)
+            won = one_lot.applications if one_lot.guaranteed_lots else one_lot.ballot_winners
+            row.one_lot_success_pct = won / one_lot.applications * 100
+        by_origin: dict[str, int] = defaultdict(int)
+        for c in ev.cornerstones:
+            by_origin[self._investor_origin.get(c.investor, account_origin(c.account))] += c.shares
+        for p in ev.placees:
+            by_origin[self._investor_origin.get(p.investor, account_origin(p.account))] += p.shares
+        by_origin["retail (public offer)"] += s.final_public_shares
+        row.allocation_by_origin = dict(by_origin)
+
+    def _settled(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, oe.OfferingSettled)
+        row = self.data.offerings[ev.offering_id]
+        row.listed_on = ev.listing_date.isoformat()
+
+    def _instrument_listed(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, te.InstrumentListed)
+        oid = self._offering_by_instrument.get(ev.instrument)
+        shares = 0
+        if oid is not None:
+            issuer = self._profiles.get(self.data.offerings[oid].issuer_id)
+            if issuer is not None:
+                shares = issuer.offering.shares_in_issue_after_listing
+        self.data.tapes[ev.instrument] = InstrumentTape(ev.instrument, ev.name or ev.instrument, ev.currency, shares)
+
+    def _trade(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, te.TradeExecuted)
+        self.trades += 1
+        value = ev.price * ev.quantity // 10
+        day = hk_date(stamp.at_ns).isoformat()
+        self._turnover[(ev.instrument, day)] += value
+        first = self._first_day.setdefault(ev.instrument, day)
+        tape = self.data.tapes.get(ev.instrument)
+        if tape is not None and first == day and len(tape.first_day_prices) < MAX_FIRST_DAY_POINTS:
+            t = hk_time(stamp.at_ns)
+            tape.first_day_prices.append(((t.hour - 9) * 3600 + t.minute * 60 + t.second, ev.price))
+        flows = self.data.flows_by_origin.setdefault(ev.instrument, {})
+        buyer, seller = account_origin(ev.buyer), account_origin(ev.seller)
+        if buyer != seller:
+            flows[buyer] = flows.get(buyer, 0) + value
+            flows[seller] = flows.get(seller, 0) - value
+
+    def _depth(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, te.MarketDepthUpdated)
+        self._last_depth[ev.instrument] = ev
+
+    def _set_depth(self, tape: InstrumentTape, depth: te.MarketDepthUpdated) -> None:
+        levels: dict[int, list[int]] = {}
+        for price, qty, *_ in depth.bids:
+            levels.setdefault(price, [0, 0])[0] += qty
+        for price, qty, *_ in depth.asks:
+            levels.setdefault(price, [0, 0])[1] += qty
+        tape.close_depth = [(p, b, a) for p, (b, a) in sorted(levels.items())]
+
+    def _close(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, te.ClosingPriceSet)
+        tape = self.data.tapes.get(ev.instrument)
+        if tape is None:
+            return
+        if not tape.bars:
+            depth = self._last_depth.get(ev.instrument)
+            if depth is not None:
+                self._set_depth(tape, depth)
+        tape.bars.append(Bar(ev.day, ev.open_price or ev.price, ev.high_price or ev.price, ev.low_price or ev.price, ev.price, ev.volume, 0))
+
+    def _vcm(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, te.VolatilityCoolingOffStarted)
+        tape = self.data.tapes.get(ev.instrument)
+        if tape is not None:
+            tape.vcm_triggers += 1
+
+
+_HANDLERS: dict[type, Any] = {
+    CommandRejected: RunProjection._rejected,
+    le.IssuerProfileSubmitted: RunProjection._profile,
+    le.ListingApplicationFiled: RunProjection._filed,
+    le.ListingAdvanced: RunProjection._advanced,
+    le.ListingApplicationLapsed: RunProjection._lapsed,
+    le.IssuerListed: RunProjection._listed,
+    oe.OfferingDefined: RunProjection._offering_defined,
+    oe.IoiReceived: RunProjection._ioi,
+    oe.OfferPriceFixed: RunProjection._price_fixed,
+    oe.OfferingAllocated: RunProjection._allocated,
+    oe.OfferingSettled: RunProjection._settled,
+    te.InstrumentListed: RunProjection._instrument_listed,
+    te.TradeExecuted: RunProjection._trade,
+    te.MarketDepthUpdated: RunProjection._depth,
+    te.ClosingPriceSet: RunProjection._close,
+    te.VolatilityCoolingOffStarted: RunProjection._vcm,
+}
+
+__all__ = ["RunProjection", "account_origin"]

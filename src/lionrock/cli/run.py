@@ -1,0 +1,152 @@
+"""``lionrock demo``, ``lionrock simulate`` and ``lionrock replay``: run scenarios, rebuild state."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+console = Console(stderr=False)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal and "--progress" not in sys.argv,
+    )
+
+
+def demo(
+    out: Path = typer.Option(Path("out/demo"), "--out", help="Directory for journal.sqlite and report.html."),
+    seed: int = typer.Option(7, "--seed", help="Seed of every random draw in the run (published in the report)."),
+    scenario: str = typer.Option("hk-ai-wave", "--scenario", help="Scenario name (scenarios/NAME.toml) or path."),
+    scale: str = typer.Option("default", "--scale", help="small | default | large"),
+    durability: str = typer.Option("group:5", "--durability", help="Journal fsync policy: every | group:<ms>."),
+    fresh: bool = typer.Option(False, "--fresh", help="Discard an earlier run in --out instead of resuming it."),
+) -> None:
+    """Run a scenario end to end through the engine and journal; write the HTML report.
+
+    Re-running with the same --out resumes an interrupted run: commands already journaled are
+    regenerated, checked against the journal and not written twice.
+    """
+    from lionrock.sim.runner import RunConfig, run_scenario
+
+    journal_path = out / "journal.sqlite"
+    if fresh and out.exists():
+        for name in ("journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm", "report.html"):
+            (out / name).unlink(missing_ok=True)
+    config = RunConfig(scenario=scenario, seed=seed, scale=scale, durability=durability)
+    try:
+        with _progress() as progress:
+            result = run_scenario(config, journal_path, progress)
+    except (ValueError, FileNotFoundError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    report_path = out / "report.html"
+    report_path.write_text(result.report_html, encoding="utf-8")
+    _print_summary(result.summary)
+    console.print(f"journal: {journal_path} ({result.commands:,} commands, {result.events:,} events)")
+    console.print(f"report:  {report_path}")
+    typer.echo(f"state hash: {result.state_hash}")
+
+
+def _print_summary(summary: list[tuple[str, str]]) -> None:
+    table = Table(title="Lion Rock run", show_header=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in summary:
+        table.add_row(key, value)
+    console.print(table)
+
+
+def simulate(
+    runs: int = typer.Option(8, "--runs", min=1, help="Number of seeds to run."),
+    seed: int = typer.Option(1, "--seed", help="First seed; runs use seed, seed+1, ..."),
+    scenario: str = typer.Option("hk-ai-wave", "--scenario"),
+    scale: str = typer.Option("small", "--scale"),
+    workers: int = typer.Option(2, "--workers", min=1, help="Dask worker processes."),
+    out: Path = typer.Option(Path("out/simulate"), "--out"),
+) -> None:
+    """Run a scenario under many seeds (fanned out on Dask) and summarise the distributions."""
+    from lionrock.sim.many import run_many
+
+    with _progress() as progress:
+        summary_html, table_rows = run_many(scenario, scale, list(range(seed, seed + runs)), workers, out, progress)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.html").write_text(summary_html, encoding="utf-8")
+    table = Table(title=f"{runs} runs of {scenario} ({scale})")
+    for col in ("figure", "mean", "p10", "p50", "p90"):
+        table.add_column(col)
+    for row in table_rows:
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"summary: {out / 'summary.html'}")
+
+
+def replay(
+    journal: Path = typer.Argument(..., help="A journal.sqlite written by lionrock."),
+    from_scratch: bool = typer.Option(False, "--from-scratch", help="Ignore snapshots; replay every record."),
+    repair: bool = typer.Option(False, "--repair", help="Cut a damaged tail off the journal file (otherwise read-only)."),
+    report: Path | None = typer.Option(None, "--report", help="Also rebuild the HTML report from the journal."),
+) -> None:
+    """Rebuild state from a journal (snapshot + tail, or every record) and print its state hash."""
+    from lionrock.engine import Engine, JournalCorrupted, SqliteJournal
+    from lionrock.engine.registry import default_contexts
+
+    if not journal.exists():
+        console.print(f"[red]error:[/red] no journal at {journal}")
+        raise typer.Exit(2)
+    try:
+        j = SqliteJournal(journal, readonly=not repair)
+    except JournalCorrupted as exc:
+        console.print(f"[red]journal corrupted:[/red] {exc}")
+        raise typer.Exit(3) from exc
+    for message in j.report.messages:
+        console.print(f"[yellow]{message}[/yellow]")
+    engine = Engine(default_contexts(), j)
+    projection = None
+    if report is not None:
+        from lionrock.analytics.projection import RunProjection
+
+        projection = RunProjection.from_journal_meta(j)
+        engine.subscribe(projection.on_events)
+    total = j.last_seq
+    with _progress() as progress:
+        task = progress.add_task("replaying", total=total)
+        step = max(total // 200, 1)
+
+        def tick(seq: int) -> None:
+            if seq % step == 0 or seq == total:
+                progress.update(task, completed=seq)
+
+        try:
+            engine.recover(use_snapshot=not from_scratch and report is None, on_record=tick)
+        except JournalCorrupted as exc:
+            console.print(f"[red]journal corrupted:[/red] {exc}")
+            raise typer.Exit(3) from exc
+    if projection is not None and report is not None:
+        from lionrock.analytics.report import render_report
+
+        report.write_text(render_report(projection), encoding="utf-8")
+        console.print(f"report: {report}")
+    console.print(f"replayed {engine.seq:,} commands")
+    engine.close()
+    typer.echo(f"state hash: {engine.state_hash()}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)
+    app.command()(simulate)
+    app.command()(replay)
+
+
+__all__ = ["register"]

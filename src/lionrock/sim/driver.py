@@ -1,0 +1,534 @@
+"""The scenario driver: seeded agent processes that submit every command of a run, in time order.
+
+Each actor is a generator (an issuer's listing, the venue's day, one stock's order flow for a
+day) that yields the Hong Kong time at which it next wants to act; `Driver.run` merges them on a
+heap and resumes the earliest. Agents learn only from the events the engine returns, as any
+client would. All randomness comes from the run seed, so a run is reproducible command for
+command, which is also what lets an interrupted run resume (`Engine.catch_up`).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, time
+from typing import Any
+
+import numpy as np
+
+from lionrock.engine import Engine, Outcome
+from lionrock.kernel.messages import Command, Event
+from lionrock.kernel.money import Rounding
+from lionrock.kernel.xhkg import add_business_days, hk_ns
+from lionrock.listing import commands as lc
+from lionrock.listing import events as le
+from lionrock.listing.profile import load_profile
+from lionrock.offering import commands as oc
+from lionrock.offering import events as oe
+from lionrock.rules.trading import SPREAD_TABLE
+from lionrock.sim import population
+from lionrock.sim.scenario import ListingPlan, Scenario, resolve
+from lionrock.trading import commands as tc
+from lionrock.trading import events as te
+from lionrock.trading._grid import Grid
+
+Gen = Iterator[int]
+APPLICATION_BATCH = 20_000
+LOT_CHOICES = np.array([1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 40, 50, 80, 100, 150, 200, 300, 500, 800, 1000, 2000, 3000, 5000])
+
+
+@dataclass
+class Stock:
+    """What the agents know about one listed stock."""
+
+    instrument: str
+    name: str
+    board_lot: int
+    offer_price: int
+    fair: float
+    """The agents' shared view of value, in ticks (a belief, not a price)."""
+    grid: Grid
+    listed_on: date
+    days_traded: int = 0
+    bid: int = 0
+    ask: int = 0
+    last: int = 0
+    cas_low: int = 0
+    cas_high: int = 0
+    live: dict[int, tuple[str, str, str, int]] = field(default_factory=dict)
+    """order id -> (account, participant, side, remaining) of the agents' resting orders."""
+    mm_orders: list[int] = field(default_factory=list)
+    holders: list[str] = field(default_factory=list)
+
+
+class Driver:
+    def __init__(self, scenario: Scenario, seed: int, scale: str, engine: Engine, projection: Any, progress: Any = None) -> None:
+        self.scenario = scenario
+        self.scale = scenario.scales[scale]
+        self.seed = seed
+        self.engine = engine
+        self.progress = progress
+        self.rng = random.Random(seed)
+        self.now = 0
+        self._heap: list[tuple[int, int, int, Gen]] = []
+        self._order = itertools.count()
+        self.stocks: dict[str, Stock] = {}
+        self.holdings: dict[str, dict[str, int]] = {}
+        self.reserved: dict[tuple[str, str], int] = {}
+        self.outcomes: dict[str, list[Event]] = {}
+        self.lapsed: set[str] = set()
+        self.institutions = population.institutions(self.rng, self.scale.institutions)
+        self.traders = population.traders(self.rng, self.scale.retail_traders)
+        self.end_day: date | None = None
+        self._task: Any = None
+        self._coid = itertools.count(1)
+        self._over_allocated: dict[str, int] = {}
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def submit(self, command: Command) -> Outcome:
+        out = self.engine.submit(command, self.now)
+        for ev in out.events:
+            learn = _LEARN.get(type(ev))
+            if learn is not None:
+                learn(self, ev)
+        return out
+
+    def spawn(self, gen: Gen, at_ns: int, priority: int = 1) -> None:
+        heapq.heappush(self._heap, (at_ns, priority, next(self._order), gen))
+
+    def run(self) -> None:
+        first = min(p.filed for p in self.scenario.listings)
+        last_fix = max(p.price_fixing for p in self.scenario.listings)
+        self.end_day = add_business_days(add_business_days(last_fix, 2), self.scenario.trading_days - 1)
+        for i, plan in enumerate(self.scenario.listings):
+            self.spawn(self._listing(i, plan), hk_ns(plan.filed, time(8, 0)))
+        self.spawn(self._calendar(first), hk_ns(first, time(7, 0)))
+        total_days = max((self.end_day - first).days, 1)
+        if self.progress is not None:
+            self._task = self.progress.add_task("simulating", total=total_days)
+        while self._heap:
+            at, priority, _, gen = heapq.heappop(self._heap)
+            self.now = at
+            try:
+                nxt = next(gen)
+            except StopIteration:
+                continue
+            heapq.heappush(self._heap, (nxt, priority, next(self._order), gen))
+        if self._task is not None:
+            self.progress.update(self._task, completed=total_days)
+
+    # -- the calendar: daily timers, the venue's day ---------------------------------------
+    def _calendar(self, first: date) -> Gen:
+        day = add_business_days(first, 0)
+        assert self.end_day is not None
+        while day <= self.end_day:
+            self.submit(lc.ExpireListingApplications())
+            if self._task is not None:
+                self.progress.update(self._task, completed=(day - first).days)
+            if self.stocks:
+                yield hk_ns(day, time(8, 50))
+                out = self.submit(tc.StartTradingDay(day=day.isoformat(), seed=self.rng.randrange(2**31)))
+                timers = sorted({t[0] for ev in out.events if isinstance(ev, te.TradingDayStarted) for t in ev.timers})
+                if timers:
+                    self.spawn(self._ticks(timers), timers[0], priority=0)
+                for stock in list(self.stocks.values()):
+                    if stock.listed_on <= day:
+                        self.spawn(self._order_flow(stock, day), hk_ns(day, time(9, 0, 1)))
+            day = add_business_days(day, 1)
+            yield hk_ns(day, time(7, 0))
+
+    def _ticks(self, timers: list[int]) -> Gen:
+        for i, at in enumerate(timers):
+            if i:
+                yield at
+            self.submit(tc.TradingTick())
+
+    # -- an issuer: profile, application, CSRC, hearing, offering, listing --------------------
+    def _listing(self, index: int, plan: ListingPlan) -> Gen:
+        profile = load_profile(resolve(plan.profile))
+        issuer = profile.issuer_id
+        out = self.submit(lc.SubmitIssuerProfile(profile=profile))
+        routes = [r for ev in out.events if isinstance(ev, le.IssuerProfileSubmitted) for r in ev.routes_open]
+        if not routes:
+            return
+        route = _choose_route(routes, plan)
+        if route.startswith("18"):
+            self.submit(lc.EngageTechChannel(issuer_id=issuer))
+        out = self.submit(lc.FileListingApplication(issuer_id=issuer, route=route))
+        csrc = any(ev.csrc_required for ev in out.events if isinstance(ev, le.ListingApplicationFiled))
+        T = plan.price_fixing
+        day = add_business_days(plan.filed, 1)
+        yield hk_ns(day, time(8, 0))
+        if csrc:
+            self.submit(lc.FileCsrc(issuer_id=issuer))
+        hearing = add_business_days(T, -12)
+        vetting = add_business_days(plan.filed, 15)
+        csrc_done = add_business_days(plan.filed, 40) if csrc else None
+        while vetting < hearing:
+            yield hk_ns(vetting, time(8, 0))
+            if issuer in self.lapsed:  # the application lapsed: file again (a new Form A1)
+                self.lapsed.discard(issuer)
+                self.submit(lc.FileListingApplication(issuer_id=issuer, route=route))
+                vetting = add_business_days(vetting, 10)
+                continue
+            self.submit(lc.AdvanceListing(issuer_id=issuer, trigger="vetting_round"))
+            if csrc_done is not None and vetting >= csrc_done:
+                self.submit(lc.CompleteCsrcFiling(issuer_id=issuer))
+                csrc_done = None
+            vetting = add_business_days(vetting, 20)
+        yield hk_ns(hearing, time(8, 0))
+        if csrc_done is not None:
+            self.submit(lc.CompleteCsrcFiling(issuer_id=issuer))
+        if not self.submit(lc.AdvanceListing(issuer_id=issuer, trigger="pass_hearing")).accepted:
+            return
+        yield from self._offering(index, plan, profile, route)
+
+    def _offering(self, index: int, plan: ListingPlan, profile: lc.IssuerProfile, route: str) -> Gen:
+        issuer = profile.issuer_id
+        T = plan.price_fixing
+        launch = add_business_days(T, -5)
+        yield hk_ns(launch, time(8, 0))
+        spec = self._offering_spec(plan, profile, route, launch)
+        self.submit(lc.AdvanceListing(issuer_id=issuer, trigger="launch"))
+        if not self.submit(oc.DefineOffering(offering=spec)).accepted:
+            self.submit(lc.AdvanceListing(issuer_id=issuer, trigger="withdraw"))
+            return
+        self.submit(lc.AdvanceListing(issuer_id=issuer, trigger="open_book"))
+        iois = self._iois(plan, spec)
+        batches = self._applications(index, plan, spec)
+        book_days = [add_business_days(launch, k) for k in range(5)]
+        for k, day in enumerate(book_days):
+            todays = iois[k::len(book_days)]
+            for j, ioi in enumerate(todays):
+                yield hk_ns(day, time(10, 0)) + j * 7_000_000_000
+                self.submit(oc.SubmitIoi(offering_id=spec.offering_id, ioi=ioi))
+            if k >= 1:  # the public offer runs T-4 .. noon T-1
+                for batch in batches[k - 1 :: 4]:
+                    yield hk_ns(day, time(11, 30))
+                    self.submit(oc.LodgePublicApplications(offering_id=spec.offering_id, batch=batch))
+        yield hk_ns(add_business_days(T, -1), time(12, 0))
+        self.submit(oc.ClosePublicOffer(offering_id=spec.offering_id))
+        yield hk_ns(T, time(11, 0))
+        fixed = self.submit(oc.FixOfferPrice(offering_id=spec.offering_id))
+        if not fixed.accepted:
+            self.submit(lc.AdvanceListing(issuer_id=issuer, trigger="withdraw"))
+            return
+        price = next(ev.price for ev in fixed.events if isinstance(ev, oe.OfferPriceFixed))
+        self.submit(lc.AdvanceListing(issuer_id=issuer, trigger="fix_price"))
+        yield hk_ns(add_business_days(T, 1), time(10, 0))
+        self.submit(oc.AllocateOffering(offering_id=spec.offering_id, seed=self.seed * 1000 + index))
+        self.submit(lc.AdvanceListing(issuer_id=issuer, trigger="allot"))
+        listing_day = add_business_days(T, 2)
+        yield hk_ns(listing_day, time(7, 30))
+        self.submit(oc.SettleOffering(offering_id=spec.offering_id))
+        yield hk_ns(listing_day, time(8, 30))
+        self.submit(tc.ListInstrument(instrument=plan.instrument, board_lot=spec.board_lot, nominal_price=price,
+                                      currency="HKD", vcm_class=plan.vcm_class, name=profile.name.split(" ")[0]))
+        self.submit(lc.AdvanceListing(issuer_id=issuer, trigger="list"))
+        grid = Grid(SPREAD_TABLE.in_force(listing_day))
+        fair = price * math.exp(self.rng.gauss(plan.pop_fraction, 0.08))
+        stock = Stock(plan.instrument, profile.name.split(" ")[0], spec.board_lot, price, fair, grid, listing_day)
+        stock.holders = sorted(a for a, h in self.holdings.items() if h.get(plan.instrument, 0) > 0)
+        self.stocks[plan.instrument] = stock
+        stab_end = add_business_days(listing_day, 21)
+        if self.end_day is not None and stab_end <= self.end_day:
+            yield hk_ns(stab_end, time(17, 0))
+            below = stock.last and stock.last < price
+            over = self._over_allocated.get(spec.offering_id, 0)
+            self.submit(oc.CloseStabilisation(offering_id=spec.offering_id, shares_bought_back=over if below else 0,
+                                              average_price=stock.last if below else 0))
+
+    def _offering_spec(self, plan: ListingPlan, profile: lc.IssuerProfile, route: str, launch: date) -> oc.OfferingSpec:
+        o = profile.offering
+        mid = (o.price_range_low + o.price_range_high) // 2
+        lot = o.board_lot
+        shares = o.planned_offering_size * 10 // mid // lot * lot  # cents -> ticks: x10
+        value_minor = shares * mid // 10
+        corner_total = plan.rate("cornerstone_share").apply(value_minor, Rounding.DOWN)
+        tier1 = [i for i in self.institutions if i.tier == 1] or self.institutions
+        picks = self.rng.sample(tier1, k=min(3, len(tier1)))
+        parts = [0.5, 0.3, 0.2][: len(picks)]
+        cornerstones = [
+            oc.CornerstoneSpec(investor=inst.investor, name=inst.name, account=inst.account, participant=inst.participant,
+                               origin=inst.origin, amount_minor=int(corner_total * w))
+            for inst, w in zip(picks, parts, strict=True)
+            if corner_total
+        ]
+        chapter = "18C" if route.startswith("18c") else ("18A" if route.startswith("18a") else "main")
+        return oc.OfferingSpec(
+            offering_id=f"IPO-{plan.instrument}",
+            issuer_id=profile.issuer_id,
+            issuer_name=profile.name,
+            instrument=plan.instrument,
+            rmb_counter=plan.rmb_counter,
+            chapter=chapter,
+            pre_commercial=route == "18c_pre_commercial",
+            shares_offered=shares,
+            board_lot=lot,
+            price_low=o.price_range_low,
+            price_high=o.price_range_high,
+            prospectus_date=launch,
+            public_offer_open=add_business_days(launch, 1),
+            price_fixing_date=plan.price_fixing,
+            mechanism=plan.mechanism if chapter == "main" else "",
+            public_share=plan.rate("public_share") if plan.public_share and chapter == "main" else None,
+            offer_size_adjustment=plan.rate("offer_size_adjustment"),
+            over_allotment=plan.rate("over_allotment"),
+            cornerstones=cornerstones,
+            shares_outstanding_after=o.shares_in_issue_after_listing,
+        )
+
+    def _iois(self, plan: ListingPlan, spec: oc.OfferingSpec) -> list[oc.Ioi]:
+        heat = float(plan.rate("institutional_heat").numerator) / plan.rate("institutional_heat").denominator
+        corner = {c.investor for c in spec.cornerstones}
+        pool = [i for i in self.institutions if i.investor not in corner]
+        chosen = [i for i in pool if self.rng.random() < 0.7] or pool[:1]
+        total = heat * spec.shares_offered
+        weight = sum(i.size for i in chosen)
+        lot = spec.board_lot
+        grid = Grid(SPREAD_TABLE.in_force(spec.price_fixing_date))
+        mid = (spec.price_low + spec.price_high) / 2
+        iois = []
+        for n, inst in enumerate(chosen):
+            ticket = int(total * inst.size / weight) // lot * lot
+            if ticket < lot:
+                continue
+            view = mid * (1 + inst.valuation_bias + plan.pop_fraction / 2)
+            limit = min(max(int(view), spec.price_low), spec.price_high)
+            limit = grid.neighbours(limit)[0] if not grid.is_valid(limit) else limit
+            firm = ticket * 2 // 5 // lot * lot
+            steps = [oc.IoiStep(0, firm)] if firm else []
+            steps.append(oc.IoiStep(max(limit, spec.price_low), ticket - firm))
+            iois.append(oc.Ioi(ioi_id=f"{spec.offering_id}-{n}", investor=inst.investor, account=inst.account,
+                               participant=inst.participant, investor_type=inst.investor_type, origin=inst.origin,
+                               tier=inst.tier, steps=steps))
+        return iois
+
+    def _applications(self, index: int, plan: ListingPlan, spec: oc.OfferingSpec) -> list[oc.ApplicationBatch]:
+        rng = np.random.Generator(np.random.PCG64([self.seed, index, 7]))
+        heat = plan.rate("retail_heat").numerator / plan.rate("retail_heat").denominator
+        n = max(int(self.scale.retail_applications * min(max(heat, 0.2), 4.0)), 10)
+        mean_lots = max(1.5, 2.0 * heat)
+        raw = rng.lognormal(mean=math.log(mean_lots), sigma=1.25, size=n)
+        idx = np.searchsorted(LOT_CHOICES, raw, side="right") - 1
+        lots = LOT_CHOICES[np.clip(idx, 0, len(LOT_CHOICES) - 1)]
+        shares = (lots * spec.board_lot).astype(np.int64)
+        people = rng.choice(n * 3, size=n, replace=False)
+        dup = rng.random(n) < 0.001  # a few multiple applications, which the registrar must reject
+        people[dup] = people[np.roll(dup, 1)][: int(dup.sum())] if dup.any() else people[dup]
+        brokers = population.BROKERS
+        applicants = [f"HKID{p:08d}" for p in people.tolist()]
+        origins = ["hong_kong", "hong_kong", "hong_kong", "mainland"]
+        accounts = [f"C:{brokers[p % len(brokers)]}:{origins[p % 4]}.retail.{p}" for p in people.tolist()]
+        participants = [brokers[p % len(brokers)] for p in people.tolist()]
+        share_list = shares.tolist()
+        return [
+            oc.ApplicationBatch(applicants=applicants[s : s + APPLICATION_BATCH], accounts=accounts[s : s + APPLICATION_BATCH],
+                                participants=participants[s : s + APPLICATION_BATCH], shares=share_list[s : s + APPLICATION_BATCH])
+            for s in range(0, n, APPLICATION_BATCH)
+        ]
+
+    # -- one stock's order flow for one day ------------------------------------------------
+    def _order_flow(self, stock: Stock, day: date) -> Gen:
+        rng = self.rng
+        first_day = stock.days_traded == 0
+        stock.days_traded += 1
+        if not first_day:
+            stock.fair *= math.exp(rng.gauss(0.0, 0.03))
+        n = self.scale.orders_per_day
+        # pre-opening order input: at-auction limit orders around the agents' view
+        for _ in range(max(n // 20, 4) * (3 if first_day else 1)):
+            yield hk_ns(day, time(9, 0, 1)) + rng.randrange(14 * 60 * 10**9)
+            self._auction_order(stock, spread=0.04)
+        times = sorted(rng.randrange(150 * 60 * 10**9) if rng.random() < 0.45 else 150 * 60 * 10**9 + rng.randrange(180 * 60 * 10**9) for _ in range(n))
+        base_am, base_pm = hk_ns(day, time(9, 30, 0, 1)), hk_ns(day, time(13, 0, 0, 1))
+        for i, t in enumerate(times):
+            yield (base_am + t) if t < 150 * 60 * 10**9 else (base_pm + t - 150 * 60 * 10**9)
+            stock.fair *= math.exp(rng.gauss(0.0, 0.0015))
+            if i % 40 == 0:
+                self._requote(stock)
+            else:
+                self._continuous_order(stock)
+        # closing auction order input (16:01-16:06) inside the reference band
+        for _ in range(max(n // 30, 3)):
+            yield hk_ns(day, time(16, 1, 1)) + rng.randrange(4 * 60 * 10**9)
+            self._auction_order(stock, spread=0.02, closing=True)
+
+    def _auction_order(self, stock: Stock, spread: float, closing: bool = False) -> None:
+        rng = self.rng
+        side = tc.BUY if rng.random() < 0.5 else tc.SELL
+        price = stock.fair * (1 + rng.uniform(-spread, spread))
+        if closing and stock.cas_low:
+            price = min(max(price, stock.cas_low), stock.cas_high)
+        self._place(stock, side, self._on_grid(stock, price, side), tc.AT_AUCTION_LIMIT, rng.randint(1, 8))
+
+    def _continuous_order(self, stock: Stock) -> None:
+        rng = self.rng
+        r = rng.random()
+        mid = (stock.bid + stock.ask) / 2 if stock.bid and stock.ask else stock.fair
+        buy_bias = 0.5 + max(min((stock.fair - mid) / max(mid, 1) * 8, 0.3), -0.3)
+        side = tc.BUY if rng.random() < buy_bias else tc.SELL
+        if r < 0.2 and stock.live:
+            order_id = rng.choice(list(stock.live))
+            _, participant, _, _ = stock.live[order_id]
+            self.submit(tc.CancelOrder(instrument=stock.instrument, participant=participant, order_id=order_id))
+            return
+        if r < 0.55:  # take liquidity at the touch
+            price = stock.ask if side == tc.BUY else stock.bid
+            if not price:
+                price = self._on_grid(stock, stock.fair, side)
+            self._place(stock, side, price, tc.LIMIT, rng.randint(1, 6))
+            return
+        touch = stock.bid if side == tc.BUY else stock.ask
+        anchor = touch or self._on_grid(stock, stock.fair * (0.995 if side == tc.BUY else 1.005), side)
+        price = stock.grid.step(anchor, -rng.randint(0, 4) if side == tc.BUY else rng.randint(0, 4))
+        if side == tc.BUY and stock.ask and price >= stock.ask:
+            price = stock.grid.step(stock.ask, -1)
+        if side == tc.SELL and stock.bid and price <= stock.bid:
+            price = stock.grid.step(stock.bid, 1)
+        self._place(stock, side, price, tc.LIMIT, rng.randint(1, 10))
+
+    def _requote(self, stock: Stock) -> None:
+        mm = population.MARKET_MAKER
+        for order_id in stock.mm_orders:
+            if order_id in stock.live:
+                self.submit(tc.CancelOrder(instrument=stock.instrument, participant=mm.participant, order_id=order_id))
+        stock.mm_orders = []
+        bid = self._on_grid(stock, stock.fair * 0.996, tc.BUY)
+        ask = max(self._on_grid(stock, stock.fair * 1.004, tc.SELL), stock.grid.step(bid, 1))
+        for level in range(3):
+            for side, price in ((tc.BUY, stock.grid.step(bid, -level)), (tc.SELL, stock.grid.step(ask, level))):
+                order_id = self._place(stock, side, price, tc.LIMIT, 5 + level * 5, trader=mm)
+                if order_id:
+                    stock.mm_orders.append(order_id)
+
+    def _place(self, stock: Stock, side: str, price: int, order_type: str, lots: int, trader: population.Trader | None = None) -> int:
+        qty = lots * stock.board_lot
+        if trader is None:
+            if side == tc.SELL:
+                seller = self._seller(stock, qty)
+                if seller is None:
+                    return 0
+                account, participant = seller
+            else:
+                t = self.rng.choice(self.traders)
+                account, participant = t.account, t.participant
+        else:
+            account, participant = trader.account, trader.participant
+            if side == tc.SELL and trader is not population.MARKET_MAKER and self._available(account, stock.instrument) < qty:
+                return 0
+        if side == tc.SELL and trader is None:
+            self.reserved[(account, stock.instrument)] = self.reserved.get((account, stock.instrument), 0) + qty
+        out = self.submit(tc.PlaceOrder(instrument=stock.instrument, participant=participant, account=account,
+                                        client_order_id=f"{next(self._coid)}", side=side, order_type=order_type,
+                                        price=price, quantity=qty))
+        for ev in out.events:
+            if isinstance(ev, te.OrderAccepted):
+                return ev.order_id
+        if side == tc.SELL and trader is None:
+            self.reserved[(account, stock.instrument)] -= qty
+        return 0
+
+    def _seller(self, stock: Stock, qty: int) -> tuple[str, str] | None:
+        if not stock.holders:
+            return None
+        for _ in range(6):
+            account = self.rng.choice(stock.holders)
+            if self._available(account, stock.instrument) >= qty:
+                return account, account.split(":")[1]
+        return None
+
+    def _available(self, account: str, instrument: str) -> int:
+        return self.holdings.get(account, {}).get(instrument, 0) - self.reserved.get((account, instrument), 0)
+
+    def _on_grid(self, stock: Stock, price: float, side: str) -> int:
+        p = int(price)
+        p = min(max(p, stock.grid.min_price), stock.grid.max_price)
+        if stock.grid.is_valid(p):
+            return p
+        below, above = stock.grid.neighbours(p)
+        return below if side == tc.BUY else above
+
+    # -- learning from events ------------------------------------------------------------------
+    def _learn_settlement(self, ev: oe.IpoSettlementInstructed) -> None:
+        for account, shares, _ in ev.allotments:
+            h = self.holdings.setdefault(account, {})
+            h[ev.instrument] = h.get(ev.instrument, 0) + shares
+
+    def _learn_allocated(self, ev: oe.OfferingAllocated) -> None:
+        self._over_allocated[ev.offering_id] = ev.summary.over_allocated_shares
+
+    def _learn_trade(self, ev: te.TradeExecuted) -> None:
+        stock = self.stocks.get(ev.instrument)
+        for account, sign in ((ev.buyer, 1), (ev.seller, -1)):
+            h = self.holdings.setdefault(account, {})
+            h[ev.instrument] = h.get(ev.instrument, 0) + sign * ev.quantity
+        key = (ev.seller, ev.instrument)
+        if key in self.reserved:
+            self.reserved[key] = max(self.reserved[key] - ev.quantity, 0)
+        if stock is not None:
+            stock.last = ev.price
+            if ev.buyer not in stock.holders and not ev.buyer.startswith("C:MM"):
+                stock.holders.append(ev.buyer)
+            for order_id, remaining in ((ev.buy_order_id, ev.buy_remaining), (ev.sell_order_id, ev.sell_remaining)):
+                if order_id in stock.live:
+                    if remaining:
+                        a, p, s, _ = stock.live[order_id]
+                        stock.live[order_id] = (a, p, s, remaining)
+                    else:
+                        del stock.live[order_id]
+
+    def _learn_accepted(self, ev: te.OrderAccepted) -> None:
+        stock = self.stocks.get(ev.instrument)
+        if stock is not None and ev.order_type in (tc.LIMIT, tc.ENHANCED_LIMIT, tc.AT_AUCTION_LIMIT):
+            stock.live[ev.order_id] = (ev.account, ev.participant, ev.side, ev.quantity)
+
+    def _learn_cancelled(self, ev: te.OrderCancelled) -> None:
+        stock = self.stocks.get(ev.instrument)
+        if stock is None:
+            return
+        entry = stock.live.pop(ev.order_id, None)
+        if entry is not None and entry[2] == tc.SELL:
+            key = (entry[0], ev.instrument)
+            if key in self.reserved:
+                self.reserved[key] = max(self.reserved[key] - ev.remaining, 0)
+
+    def _learn_depth(self, ev: te.MarketDepthUpdated) -> None:
+        stock = self.stocks.get(ev.instrument)
+        if stock is not None:
+            stock.bid, stock.ask = ev.bid_price, ev.ask_price
+
+    def _learn_cas(self, ev: te.ClosingAuctionReferenceSet) -> None:
+        stock = self.stocks.get(ev.instrument)
+        if stock is not None:
+            stock.cas_low, stock.cas_high = ev.lower_price, ev.upper_price
+
+    def _learn_lapsed(self, ev: le.ListingApplicationLapsed) -> None:
+        self.lapsed.add(ev.issuer_id)
+
+
+_LEARN: dict[type, Any] = {
+    oe.IpoSettlementInstructed: Driver._learn_settlement,
+    oe.OfferingAllocated: Driver._learn_allocated,
+    te.TradeExecuted: Driver._learn_trade,
+    te.OrderAccepted: Driver._learn_accepted,
+    te.OrderCancelled: Driver._learn_cancelled,
+    te.MarketDepthUpdated: Driver._learn_depth,
+    te.ClosingAuctionReferenceSet: Driver._learn_cas,
+    le.ListingApplicationLapsed: Driver._learn_lapsed,
+}
+
+
+def _choose_route(routes: list[str], plan: ListingPlan) -> str:
+    main = [r for r in routes if r.startswith("main_board")]
+    if plan.mechanism and main:
+        return main[0]
+    specialist = [r for r in routes if r.startswith("18c")]
+    return (specialist or main or routes)[0]
+
+
+__all__ = ["Driver"]

@@ -1,0 +1,92 @@
+"""The investor population of a run: institutions, retail applicants and traders, seeded.
+
+Account ids follow ``C:<participant>:<origin>.<kind>.<n>`` so any read model can tell an
+investor's origin (international, mainland, hong_kong) from the account alone.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+BROKERS = [f"B{n:02d}" for n in range(1, 21)]
+INSTITUTION_KINDS = [
+    # (investor type, origin, tier, weight)
+    ("long_only", "international", 1, 0.26),
+    ("hedge_fund", "international", 2, 0.16),
+    ("sovereign", "international", 1, 0.06),
+    ("pension", "international", 1, 0.06),
+    ("qdii", "mainland", 2, 0.16),
+    ("mainland_fund", "mainland", 2, 0.10),
+    ("hk_asset_manager", "hong_kong", 2, 0.12),
+    ("family_office", "hong_kong", 3, 0.08),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Institution:
+    investor: str
+    name: str
+    account: str
+    participant: str
+    investor_type: str
+    origin: str
+    tier: int
+    size: float
+    """Relative ticket size (lognormal); an agent belief, not an amount."""
+    valuation_bias: float
+    """How far above (+) or below (-) the range midpoint this investor values IPOs."""
+
+
+@dataclass(frozen=True, slots=True)
+class Trader:
+    account: str
+    participant: str
+    origin: str
+    kind: str
+
+
+def institutions(rng: random.Random, count: int) -> list[Institution]:
+    kinds = [k for k in INSTITUTION_KINDS]
+    weights = [k[3] for k in kinds]
+    out = []
+    for i in range(count):
+        itype, origin, tier, _ = rng.choices(kinds, weights)[0]
+        broker = BROKERS[i % len(BROKERS)]
+        out.append(
+            Institution(
+                investor=f"INST{i:04d}",
+                name=f"{itype.replace('_', ' ').title()} {i:04d}",
+                account=f"C:{broker}:{origin}.{itype}.{i}",
+                participant=broker,
+                investor_type=itype,
+                origin=origin,
+                tier=tier,
+                size=math.exp(rng.gauss(0.0, 1.0)),
+                valuation_bias=rng.gauss(0.0, 0.08),
+            )
+        )
+    return out
+
+
+def traders(rng: random.Random, count: int) -> list[Trader]:
+    out = []
+    for i in range(count):
+        origin = rng.choices(["hong_kong", "international", "mainland"], [0.6, 0.28, 0.12])[0]
+        broker = BROKERS[rng.randrange(len(BROKERS))]
+        out.append(Trader(f"C:{broker}:{origin}.trader.{i}", broker, origin, "trader"))
+    return out
+
+
+def southbound_investors(rng: random.Random, count: int) -> list[Trader]:
+    # Mainland investors trade through mainland brokers routed by the SSE / SZSE subsidiaries.
+    return [
+        Trader(f"C:SB{'SH' if i % 2 == 0 else 'SZ'}:mainland.southbound.{i}", f"SB{'SH' if i % 2 == 0 else 'SZ'}", "mainland", "southbound")
+        for i in range(count)
+    ]
+
+
+MARKET_MAKER = Trader("C:MM01:hong_kong.marketmaker.1", "MM01", "hong_kong", "marketmaker")
+
+__all__ = ["BROKERS", "MARKET_MAKER", "Institution", "Trader", "institutions", "southbound_investors", "traders"]

@@ -1,0 +1,87 @@
+"""Run a scenario through the engine and journal, resumably, and build its report.
+
+A run is keyed by (scenario, seed, scale) stored in the journal's meta table. Running again into
+the same journal resumes it: the driver regenerates every command from the start (it is
+deterministic), the engine checks each one already journaled byte for byte and applies it
+without writing it again, and new commands are journaled from where the old run stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lionrock.analytics.projection import RunProjection
+from lionrock.analytics.report import render_report
+from lionrock.engine import Engine, SqliteJournal
+from lionrock.engine.registry import default_contexts
+from lionrock.kernel.money import format_minor
+from lionrock.sim.scenario import load_scenario
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    scenario: str = "hk-ai-wave"
+    seed: int = 7
+    scale: str = "default"
+    durability: str = "group:5"
+
+
+@dataclass
+class RunResult:
+    state_hash: str
+    commands: int
+    events: int
+    report_html: str
+    summary: list[tuple[str, str]]
+    projection: RunProjection
+
+
+def _check_or_set_meta(journal: SqliteJournal, meta: dict[str, str]) -> None:
+    if journal.last_seq == 0:
+        for key, value in meta.items():
+            journal.set_meta(key, value)
+        return
+    for key, value in meta.items():
+        have = journal.get_meta(key)
+        if have != value:
+            raise ValueError(
+                f"{journal.path} holds a run with {key}={have!r}, not {value!r}: use another --out, or --fresh to discard it"
+            )
+
+
+def run_scenario(config: RunConfig, journal_path: Path, progress: Any = None) -> RunResult:
+    from lionrock.sim.driver import Driver
+
+    scenario = load_scenario(config.scenario)
+    if config.scale not in scenario.scales:
+        raise ValueError(f"scale {config.scale!r} not in scenario {scenario.name}: choose from {', '.join(scenario.scales)}")
+    journal = SqliteJournal(journal_path, config.durability)
+    try:
+        meta = {"scenario": scenario.name, "seed": str(config.seed), "scale": config.scale}
+        _check_or_set_meta(journal, meta)
+        engine = Engine(default_contexts(), journal).catch_up()
+        projection = RunProjection(scenario=scenario.name, title=scenario.title, seed=config.seed, scale=config.scale)
+        engine.subscribe(projection.on_events)
+        Driver(scenario, config.seed, config.scale, engine, projection, progress).run()
+        engine.flush()
+        state_hash = engine.state_hash()
+    finally:
+        journal.close()
+    data = projection.finish(state_hash)
+    raised = sum(o.gross_proceeds_minor for o in data.offerings.values())
+    summary = [
+        ("scenario", f"{scenario.name} ({config.scale}, seed {config.seed})"),
+        ("issuers assessed", str(len(data.issuers))),
+        ("eligible", str(sum(1 for i in data.issuers.values() if i.eligible))),
+        ("IPOs priced", str(sum(1 for o in data.offerings.values() if o.offer_price))),
+        ("capital raised", f"HK$ {format_minor(raised)}"),
+        ("trades", f"{projection.trades:,}"),
+        ("rejected commands", f"{data.rejections:,}"),
+        ("settlement failures", f"{data.settlement_failures:,}"),
+    ]
+    return RunResult(state_hash, data.commands, data.events, render_report(data), summary, projection)
+
+
+__all__ = ["RunConfig", "RunResult", "run_scenario"]

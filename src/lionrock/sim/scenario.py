@@ -1,0 +1,114 @@
+"""Scenario files (TOML): which issuers list when, under which regime, and how big the run is."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import msgspec
+
+from lionrock.kernel.money import Rate
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SCENARIO_DIRS = (Path.cwd() / "scenarios", REPO_ROOT / "scenarios")
+
+
+class Scale(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    retail_applications: int
+    """Public-offer applications per IPO (before the heat multiplier)."""
+    institutions: int
+    """Institutional investors in the bookbuilding universe."""
+    orders_per_day: int
+    """Order-entry events per instrument per trading day (noise traders and market makers)."""
+    southbound_investors: int = 0
+    retail_traders: int = 200
+
+
+class ListingPlan(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    profile: str
+    """Path of the issuer profile, relative to the repository (``examples/issuers/…``)."""
+    filed: date
+    """Form A1 filing date (the profile is submitted and assessed that day)."""
+    price_fixing: date
+    """T: the price determination date; trading starts T+2."""
+    instrument: str
+    mechanism: str = ""
+    """``A`` or ``B`` from 4 Aug 2025 (Main Board); empty for the rulebook's default."""
+    public_share: str = ""
+    """Initial public share, e.g. ``"10%"`` (Mechanism B's fixed share)."""
+    waiver: bool = False
+    """Apply the typical large-offering waiver schedule (HKEx-LD60-2) before August 2025."""
+    cornerstone_share: str = "30%"
+    """Share of the offer value taken by cornerstones."""
+    institutional_heat: str = "3"
+    """Bookbuilding demand at the top of the range, as a multiple of the shares offered."""
+    retail_heat: str = "1"
+    """Multiplier of the public-offer demand (1 = the scale's applications at typical sizes)."""
+    pop: str = "10%"
+    """Expected first-day return of the fair-value model (the market's view on the IPO price)."""
+    vcm_class: str = "MID"
+    rmb_counter: str = ""
+    """Stock code of an RMB counter to list beside the HKD counter (dual counter)."""
+    offer_size_adjustment: str = "0%"
+    over_allotment: str = "15%"
+
+    def rate(self, field: str) -> Rate:
+        return Rate.parse(getattr(self, field))
+
+    @property
+    def pop_fraction(self) -> float:
+        """The fair-value model's expected first-day return (an agent belief, not money)."""
+        text = self.pop.strip()
+        return float(Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text))
+
+
+class Scenario(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    title: str
+    trading_days: int = 20
+    scales: dict[str, Scale]
+    listings: list[ListingPlan]
+
+
+def find_scenario(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.suffix == ".toml" and path.exists():
+        return path
+    for folder in SCENARIO_DIRS:
+        candidate = folder / f"{name_or_path}.toml"
+        if candidate.exists():
+            return candidate
+    known = sorted({p.stem for folder in SCENARIO_DIRS if folder.exists() for p in folder.glob("*.toml")})
+    raise FileNotFoundError(f"no scenario {name_or_path!r}: give a .toml path or one of {', '.join(known) or '(none found)'}")
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    path = find_scenario(name_or_path)
+    try:
+        scenario = msgspec.toml.decode(path.read_bytes(), type=Scenario)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+    for plan in scenario.listings:
+        for field in ("cornerstone_share", "institutional_heat", "retail_heat", "offer_size_adjustment", "over_allotment", "pop"):
+            try:
+                plan.pop_fraction if field == "pop" else plan.rate(field)  # noqa: B018
+            except (ValueError, ArithmeticError) as exc:
+                raise ValueError(f"{path}: listing {plan.profile}: {field}: {exc}") from exc
+        if plan.price_fixing <= plan.filed:
+            raise ValueError(f"{path}: listing {plan.profile}: price_fixing {plan.price_fixing} must follow filed {plan.filed}")
+    return scenario
+
+
+def resolve(path: str) -> Path:
+    """A repository-relative path (examples, scenarios) from the working directory or the checkout."""
+    p = Path(path)
+    if p.exists():
+        return p
+    q = REPO_ROOT / path
+    if q.exists():
+        return q
+    raise FileNotFoundError(f"{path} not found (looked in {Path.cwd()} and {REPO_ROOT})")
+
+
+__all__ = ["ListingPlan", "Scale", "Scenario", "find_scenario", "load_scenario", "resolve"]
