@@ -1,0 +1,506 @@
+"""Allocation: cornerstones, the placing tranche, clawback, pools A/B, bands and the seeded ballot.
+
+`allocate` is a pure function of (resolved offering, pricing decision, IOI book, application book,
+seed). The CLI calls it directly; `OfferingContext` calls the same function inside the engine.
+Every share count is an integer; the only floating-point arithmetic is in solving the policy's
+proportional targets (IEEE-correctly-rounded operations and `math.fsum`, so the result is the same
+on every platform), after which all allotments are exact integers in whole board lots, checked
+by invariants. The ballot draws from ``numpy.random.Generator(PCG64(seed))`` in a documented order:
+pool A then pool B, bands in ascending application size, applications in lodging order within a
+band, one ``Generator.choice(n, winners, replace=False)`` per balloted band.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from lionrock.kernel.errors import invariant
+from lionrock.kernel.money import Rate
+from lionrock.kernel.price import consideration_minor
+from lionrock.offering.books import ApplicationBook, IoiBook
+from lionrock.offering.commands import CornerstoneSpec
+from lionrock.offering.definition import ResolvedOffering, add_months, cornerstone_shares, share_of
+from lionrock.offering.events import AllotmentSummary, BandBasis, CornerstoneAllotment
+from lionrock.offering.pricing import PricingDecision
+from lionrock.rules.offering import ApplicationCharges
+
+
+class ApplicationStatus(IntEnum):
+    VALID = 0
+    MULTIPLE = 1
+    """Multiple or suspected multiple applications (same identity): all rejected (PN18 para 3.1)."""
+    OVER_CAP = 2
+    """More shares than originally in one pool (half the initial public tranche) (PN18 para 3.1)."""
+    NOT_BOARD_LOTS = 3
+    DOUBLE_DIPPING = 4
+    """The applicant also indicated interest in the placing or is a cornerstone investor."""
+    NON_POSITIVE = 5
+
+
+POOL_NONE, POOL_A, POOL_B = 0, 1, 2
+BISECTION_STEPS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationResult:
+    summary: AllotmentSummary
+    cornerstones: list[CornerstoneAllotment]
+    placee_shares: np.ndarray
+    """Shares allotted to each investor of the IOI book (includes over-allocated shares)."""
+    app_status: np.ndarray
+    app_pool: np.ndarray
+    app_allotted: np.ndarray
+
+
+# ------------------------------------------------------------------------------------------------
+# amounts payable
+# ------------------------------------------------------------------------------------------------
+def _charge(amount: np.ndarray, rate: Rate) -> np.ndarray:
+    """``amount x rate`` rounded half up to the cent, elementwise (exact integers)."""
+    return (2 * amount * rate.numerator + rate.denominator) // (2 * rate.denominator)
+
+
+def charges_on(consideration: np.ndarray, charges: ApplicationCharges) -> dict[str, np.ndarray]:
+    """Brokerage, SFC levy, trading fee and AFRC levy on each consideration, each rounded to the cent."""
+    return {
+        "brokerage": _charge(consideration, charges.brokerage),
+        "sfc_levy": _charge(consideration, charges.sfc_levy),
+        "trading_fee": _charge(consideration, charges.trading_fee),
+        "afrc_levy": _charge(consideration, charges.afrc_levy),
+    }
+
+
+def consideration_array(price: int, shares: np.ndarray) -> np.ndarray:
+    """`consideration_minor` (half up) for an array of share counts."""
+    return (price * shares + 5) // 10
+
+
+def amount_payable(price: int, shares: np.ndarray, charges: ApplicationCharges) -> np.ndarray:
+    """What an application for ``shares`` must pay at ``price``: price x shares plus each charge."""
+    cons = consideration_array(price, shares)
+    total = cons.copy()
+    for part in charges_on(cons, charges).values():
+        total += part
+    return total
+
+
+# ------------------------------------------------------------------------------------------------
+# public applications: validity
+# ------------------------------------------------------------------------------------------------
+def application_status(ro: ResolvedOffering, apps: ApplicationBook, iois: IoiBook) -> np.ndarray:
+    """Status of each application (`ApplicationStatus`); later checks do not overwrite earlier ones."""
+    lot = ro.lot
+    shares = apps.shares
+    status = np.zeros(len(apps), dtype=np.int8)
+    if not len(apps):
+        return status
+    if ro.pools.reject_multiple_applications:
+        counts = np.bincount(apps.applicant, minlength=len(apps.applicant_values))
+        status[counts[apps.applicant] > 1] = ApplicationStatus.MULTIPLE
+    if ro.pools.reject_double_dipping:
+        placing_ids = set(iois.investor) | {c.investor for c in ro.spec.cornerstones}
+        if placing_ids:
+            flagged = np.fromiter(map(placing_ids.__contains__, apps.applicant_values), dtype=bool, count=len(apps.applicant_values))
+            if flagged.any():
+                status[(status == 0) & flagged[apps.applicant]] = ApplicationStatus.DOUBLE_DIPPING
+    status[(status == 0) & (shares <= 0)] = ApplicationStatus.NON_POSITIVE
+    status[(status == 0) & (shares % lot != 0)] = ApplicationStatus.NOT_BOARD_LOTS
+    status[(status == 0) & (shares > ro.max_application_shares)] = ApplicationStatus.OVER_CAP
+    return status
+
+
+# ------------------------------------------------------------------------------------------------
+# pools and bands
+# ------------------------------------------------------------------------------------------------
+def taper_weight(lots: float, eighths: int) -> float:
+    """``lots ** (eighths / 8)`` from square roots only (correctly rounded: same on every platform)."""
+    s1 = math.sqrt(lots)
+    s2 = math.sqrt(s1)
+    s3 = math.sqrt(s2)
+    w = lots if eighths == 8 else 1.0
+    if eighths < 8:
+        if eighths & 4:
+            w *= s1
+        if eighths & 2:
+            w *= s2
+        if eighths & 1:
+            w *= s3
+    return w
+
+
+@dataclass(frozen=True, slots=True)
+class PoolBasis:
+    sizes: np.ndarray  # lots applied for, per band
+    counts: np.ndarray  # applications per band
+    guaranteed: np.ndarray  # lots every application in the band receives
+    winners: np.ndarray  # applications in the band that win one more lot
+
+
+def pool_basis(lots: np.ndarray, pool_lots: int, taper_eighths: int) -> PoolBasis:
+    """The basis of allocation for one pool: per band, guaranteed lots and ballot winners.
+
+    Bands are the distinct application sizes. Each band's expected allotment per application is
+    ``min(a, c x a ** (taper/8))`` lots with ``c`` chosen so the pool is used exactly; the whole
+    part is guaranteed, the fraction becomes a ballot for one more lot among the band's
+    applications; lots left by rounding go to the bands with the largest remainders (smaller
+    applications first on ties). So small bands get a ballot for one lot, middle bands guaranteed
+    lots, large bands several lots plus a ballot for one more; the totals are exact.
+    """
+    counts_by_size = np.bincount(lots) if len(lots) else np.zeros(1, dtype=np.int64)
+    sizes = np.flatnonzero(counts_by_size).astype(np.int64)
+    counts = counts_by_size[sizes].astype(np.int64)
+    demand = int((sizes * counts).sum())
+    if demand <= pool_lots:
+        return PoolBasis(sizes, counts, sizes.copy(), np.zeros_like(sizes))
+    a = [float(s) for s in sizes.tolist()]
+    n = [float(c) for c in counts.tolist()]
+    w = [taper_weight(x, taper_eighths) for x in a]
+
+    def used(c: float) -> float:
+        return math.fsum(nk * min(ak, c * wk) for ak, nk, wk in zip(a, n, w, strict=True))
+
+    lo, hi = 0.0, max(ak / wk for ak, wk in zip(a, w, strict=True))
+    for _ in range(BISECTION_STEPS):
+        mid = (lo + hi) / 2
+        if mid <= lo or mid >= hi:
+            break
+        if used(mid) <= pool_lots:
+            lo = mid
+        else:
+            hi = mid
+    expected = [min(ak, lo * wk) for ak, wk in zip(a, w, strict=True)]
+    guaranteed = np.asarray([math.floor(e) for e in expected], dtype=np.int64)
+    extra = [nk * (e - math.floor(e)) for nk, e in zip(n, expected, strict=True)]
+    winners = np.asarray([math.floor(x) for x in extra], dtype=np.int64)
+    remainder = [x - math.floor(x) for x in extra]
+    left = pool_lots - int((guaranteed * counts).sum()) - int(winners.sum())
+    invariant(left >= 0, f"pool basis over-allots by {-left} lots")
+    order = sorted(range(len(a)), key=lambda k: (-remainder[k], a[k]))
+    while left > 0:
+        given = 0
+        for k in order:
+            if left == 0:
+                break
+            if winners[k] < counts[k] and guaranteed[k] + 1 <= sizes[k]:
+                winners[k] += 1
+                left -= 1
+                given += 1
+            if winners[k] == counts[k] and guaranteed[k] < sizes[k]:
+                guaranteed[k] += 1
+                winners[k] = 0
+        invariant(given > 0 or left == 0, f"pool basis cannot place {left} lots")
+    invariant(int((guaranteed * counts).sum() + winners.sum()) == pool_lots, "pool basis does not use the pool exactly")
+    return PoolBasis(sizes, counts, guaranteed, winners)
+
+
+def ballot(lots: np.ndarray, basis: PoolBasis, rng: np.random.Generator) -> np.ndarray:
+    """Lots allotted to each application of the pool (``lots`` in lodging order)."""
+    if not len(lots):
+        return np.zeros(0, dtype=np.int64)
+    band_of_size = np.zeros(int(basis.sizes[-1]) + 1, dtype=np.int64)
+    band_of_size[basis.sizes] = np.arange(len(basis.sizes))
+    band = band_of_size[lots]
+    small = band.astype(np.int16) if len(basis.sizes) < 2**15 else band
+    order = np.argsort(small, kind="stable")
+    won = np.zeros(len(lots), dtype=np.int64)
+    start = 0
+    for k in range(len(basis.sizes)):
+        count, w = int(basis.counts[k]), int(basis.winners[k])
+        if 0 < w < count:
+            won[order[start + rng.choice(count, size=w, replace=False)]] = 1
+        elif w == count and w:
+            won[order[start : start + count]] = 1
+        start += count
+    return basis.guaranteed[band] + won
+
+
+def _basis_text(size: int, count: int, g: int, w: int, lot: int) -> str:
+    if g == size:
+        return f"{g * lot:,} shares (in full)"
+    if w == 0:
+        return f"{g * lot:,} shares"
+    if w == count:
+        return f"{(g + 1) * lot:,} shares"
+    if g == 0:
+        return f"{w:,} out of {count:,} applicants to receive {lot:,} shares"
+    return f"{g * lot:,} shares plus {w:,} out of {count:,} applicants to receive an additional {lot:,} shares"
+
+
+def _bands(pool: str, basis: PoolBasis, lot: int) -> list[BandBasis]:
+    out = []
+    for size, count, g, w in zip(basis.sizes.tolist(), basis.counts.tolist(), basis.guaranteed.tolist(), basis.winners.tolist(), strict=True):
+        allotted = (g * count + w) * lot
+        applied = size * count * lot
+        out.append(BandBasis(pool=pool, shares_applied=size * lot, applications=count, guaranteed_lots=g, ballot_winners=w,
+                             shares_allotted=allotted, basis=_basis_text(size, count, g, w, lot), allotted_bp=allotted * 10_000 // applied))
+    return out
+
+
+def split_pools(public_lots: int, demand_a: int, demand_b: int) -> tuple[int, int]:
+    """Pool sizes in lots: equal halves (pool A takes an odd lot), then an undersubscribed pool's
+    surplus to the other (PN18 para 3.1)."""
+    a, b = (public_lots + 1) // 2, public_lots // 2
+    fa, fb = min(a, demand_a), min(b, demand_b)
+    spare = public_lots - fa - fb
+    ga = min(demand_a, fa + spare)
+    spare -= ga - fa
+    gb = min(demand_b, fb + spare)
+    return ga, gb
+
+
+# ------------------------------------------------------------------------------------------------
+# placing
+# ------------------------------------------------------------------------------------------------
+def _placing_weights(ro: ResolvedOffering, book: IoiBook, price: int) -> np.ndarray:
+    policy = ro.spec.placing
+    tiers = [w.numerator / w.denominator for w in policy.tier_weights]
+    tier_idx = np.clip(book.tier - 1, 0, len(tiers) - 1)
+    weights = np.asarray(tiers, dtype=np.float64)[tier_idx]
+    if policy.early_before_seq > 0 and policy.early_bonus.numerator:
+        weights = weights * np.where(book.first_seq < policy.early_before_seq, 1.0 + policy.early_bonus.numerator / policy.early_bonus.denominator, 1.0)
+    if policy.price_setting_bonus.numerator:
+        priced = book.priced_demand_at(price) > 0
+        weights = weights * np.where(priced, 1.0 + policy.price_setting_bonus.numerator / policy.price_setting_bonus.denominator, 1.0)
+    return weights
+
+
+def allocate_placing(ro: ResolvedOffering, book: IoiBook, price: int, demand_lots: np.ndarray, total_lots: int) -> tuple[np.ndarray, list[str]]:
+    """Lots for each investor: weighted pro rata (tier, timing, price leadership), capped per
+    placee; lots left by rounding go by largest remainder, then tier, then arrival."""
+    notes: list[str] = []
+    n = book.investors
+    if total_lots <= 0 or n == 0:
+        return np.zeros(n, dtype=np.int64), notes
+    if int(demand_lots.sum()) <= total_lots:
+        return demand_lots.copy(), notes
+    cap_share = ro.spec.placing.max_share_per_placee
+    cap_lots = total_lots * cap_share.numerator // cap_share.denominator
+    caps = np.minimum(demand_lots, max(cap_lots, 1))
+    if int(caps.sum()) < total_lots:
+        caps = demand_lots.copy()
+        notes.append(f"the {cap_share} cap per placee was lifted: capped demand could not take up the placing tranche")
+    dw = demand_lots.astype(np.float64) * _placing_weights(ro, book, price)
+    capf = caps.astype(np.float64)
+    live = dw > 0
+    lo, hi = 0.0, float(np.max(capf[live] / dw[live])) if live.any() else 0.0
+    for _ in range(BISECTION_STEPS):
+        mid = (lo + hi) / 2
+        if mid <= lo or mid >= hi:
+            break
+        if math.fsum(np.minimum(capf, mid * dw).tolist()) <= total_lots:
+            lo = mid
+        else:
+            hi = mid
+    target = np.minimum(capf, lo * dw)
+    lots = np.floor(target).astype(np.int64)
+    left = total_lots - int(lots.sum())
+    invariant(left >= 0, "placing over-allotted")
+    remainder = target - lots
+    order = np.lexsort((np.arange(n), book.first_seq, book.tier, -remainder))
+    while left > 0:
+        room = order[lots[order] < caps[order]]
+        invariant(len(room) > 0, f"placing cannot place {left} lots")
+        take = room[:left]
+        lots[take] += 1
+        left -= len(take)
+    return lots, notes
+
+
+# ------------------------------------------------------------------------------------------------
+# the whole allocation
+# ------------------------------------------------------------------------------------------------
+def _pool_assignment(ro: ResolvedOffering, apps: ApplicationBook, status: np.ndarray) -> np.ndarray:
+    valid = status == ApplicationStatus.VALID
+    payable = amount_payable(ro.spec.price_high, apps.shares, ro.charges) if ro.pools.amount_includes_charges else consideration_array(ro.spec.price_high, apps.shares)
+    return np.where(valid, np.where(payable > ro.pools.pool_a_max_amount_minor, POOL_B, POOL_A), POOL_NONE).astype(np.int8)
+
+
+def _allocate_public(ro: ResolvedOffering, apps: ApplicationBook, pool: np.ndarray, public_lots: int, seed: int) -> tuple[np.ndarray, list[BandBasis], tuple[int, int, int, int]]:
+    lot = ro.lot
+    lots = apps.shares // lot
+    idx_a = np.flatnonzero(pool == POOL_A)
+    idx_b = np.flatnonzero(pool == POOL_B)
+    lots_a, lots_b = lots[idx_a], lots[idx_b]
+    demand_a, demand_b = int(lots_a.sum()), int(lots_b.sum())
+    size_a, size_b = split_pools(public_lots, demand_a, demand_b)
+    rng = np.random.Generator(np.random.PCG64(seed))
+    allotted = np.zeros(len(apps), dtype=np.int64)
+    bands: list[BandBasis] = []
+    for name, idx, pl, size, taper in (("A", idx_a, lots_a, size_a, ro.spec.public.pool_a_taper_eighths),
+                                       ("B", idx_b, lots_b, size_b, ro.spec.public.pool_b_taper_eighths)):
+        if not len(idx):
+            continue
+        basis = pool_basis(pl, size, taper)
+        allotted[idx] = ballot(pl, basis, rng) * lot
+        bands.extend(_bands(name, basis, lot))
+    return allotted, bands, (size_a * lot, size_b * lot, demand_a * lot, demand_b * lot)
+
+
+def _top_placees(shares: list[int], international: int, offer: int) -> dict[str, int]:
+    ranked = sorted(shares, reverse=True)
+    out: dict[str, int] = {}
+    for k in (1, 5, 10, 25):
+        top = sum(ranked[:k])
+        out[f"top{k}_international"] = top * 10_000 // international if international else 0
+        out[f"top{k}_offer"] = top * 10_000 // offer if offer else 0
+    return out
+
+
+def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps: ApplicationBook, seed: int) -> AllocationResult:
+    """Allot the whole offering at the decided price; see docs/offering.md for each step and rule."""
+    spec, lot, price = ro.spec, ro.lot, pricing.price
+    n0 = spec.shares_offered
+    offer = n0 + pricing.upsize_shares
+    notes: list[str] = []
+    # 1. cornerstones: fixed amounts at the offer price, rounded down to board lots
+    cs = [(c, cornerstone_shares(c.amount_minor, price, lot)) for c in spec.cornerstones]
+    cs_total = sum(s for _, s in cs)
+    invariant(cs_total + ro.initial_public_shares <= offer, "cornerstones and the public tranche exceed the offer")
+    # 2. public applications: validity, demand, clawback
+    status = application_status(ro, apps, iois)
+    pool = _pool_assignment(ro, apps, status)
+    public_demand = int(apps.shares[status == ApplicationStatus.VALID].sum())
+    initial_public = ro.initial_public_shares
+    share, why = ro.ladder.share_at(ro.initial_share, public_demand, initial_public)
+    ladder_public = max(initial_public, share_of(share, n0, lot))
+    public_final = min(ladder_public, public_demand)
+    if public_demand < initial_public:
+        notes.append(f"public offer undersubscribed: {initial_public - public_demand:,} unsubscribed shares reallocated to the placing")
+    # 3. placing tranche at the price (price-limited demand, whole lots)
+    demand_lots = book_demand_lots(iois, price, lot)
+    placing_demand = int(demand_lots.sum()) * lot
+    placing_avail = offer - cs_total - public_final
+    underwriters = 0
+    if placing_demand < placing_avail:
+        shortfall = placing_avail - placing_demand
+        if spec.placing.reallocate_undersubscribed_placing and public_demand > public_final:
+            move = min(shortfall, public_demand - public_final)
+            public_final += move
+            shortfall -= move
+            notes.append(f"placing undersubscribed: {move:,} shares reallocated to the public offer (coordinators' discretion)")
+        placing_avail -= shortfall
+        underwriters = shortfall
+        if shortfall:
+            notes.append(f"{shortfall:,} shares not taken up by investors were taken up by the underwriters")
+    over_allocated = 0
+    if spec.placing.over_allocate and spec.over_allotment.numerator:
+        over_allocated = min(share_of(spec.over_allotment, offer, lot), max(placing_demand - placing_avail, 0) // lot * lot)
+    placing_total = placing_avail + over_allocated
+    placee_lots, placing_notes = allocate_placing(ro, iois, price, demand_lots, placing_total // lot)
+    notes.extend(placing_notes)
+    placee_shares = placee_lots * lot
+    # 4. public tranche: pools, bands, ballot
+    allotted, bands, (pool_a, pool_b, demand_a, demand_b) = _allocate_public(ro, apps, pool, public_final // lot, seed)
+    # 5. invariants: every share of the offer (plus over-allocation) placed exactly once, lots only
+    public_allotted = int(allotted.sum())
+    placed = int(placee_shares.sum())
+    invariant(public_allotted == public_final, f"public allotted {public_allotted} != tranche {public_final}")
+    invariant(placed == placing_total, f"placing allotted {placed} != tranche {placing_total}")
+    invariant(cs_total + public_allotted + placed + underwriters == offer + over_allocated, "allotted != offered + over-allocated")
+    invariant(bool(np.all(allotted <= np.where(status == 0, apps.shares, 0))), "an application got more than it applied for")
+    invariant(bool(np.all(allotted % lot == 0)) and bool(np.all(placee_shares % lot == 0)), "allotment not in whole board lots")
+    tally = _Tally(status=status, pool=pool, allotted=allotted, placee_shares=placee_shares, cornerstones=cs, offer=offer,
+                   cs_total=cs_total, placing_total=placing_total, placing_demand=placing_demand, over_allocated=over_allocated,
+                   underwriters=underwriters, public_demand=public_demand, public_final=public_final, clawback_reason=why,
+                   pools=(pool_a, pool_b, demand_a, demand_b), bands=bands, notes=notes)
+    return _result(ro, pricing, iois, seed, tally)
+
+
+def book_demand_lots(book: IoiBook, price: int, lot: int) -> np.ndarray:
+    return book.demand_at(price) // lot
+
+
+@dataclass(slots=True)
+class _Tally:
+    status: np.ndarray
+    pool: np.ndarray
+    allotted: np.ndarray
+    placee_shares: np.ndarray
+    cornerstones: list[tuple[CornerstoneSpec, int]]
+    offer: int
+    cs_total: int
+    placing_total: int
+    placing_demand: int
+    over_allocated: int
+    underwriters: int
+    public_demand: int
+    public_final: int
+    clawback_reason: str
+    pools: tuple[int, int, int, int]
+    bands: list[BandBasis]
+    notes: list[str]
+
+
+def _ipsi(ro: ResolvedOffering, iois: IoiBook, t: _Tally) -> tuple[int, int]:
+    """Shares taken by independent price-setting investors, and the Rule 18C.08 minimum."""
+    if ro.chapter_18c is None:
+        return 0, 0
+    r = ro.chapter_18c.independent_price_setting_min
+    required = -(-ro.spec.shares_offered * r.numerator // r.denominator)
+    placed = min(int(t.placee_shares[iois.independent].sum()), t.placing_total - t.over_allocated)
+    ipsi = sum(s for c, s in t.cornerstones if c.independent) + placed
+    if ipsi < required:
+        t.notes.append(f"independent price-setting investors took {ipsi:,} shares, below the {required:,} Rule 18C.08 requires")
+    return ipsi, required
+
+
+def _digest(t: _Tally) -> str:
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(t.allotted, dtype="<i8").tobytes())
+    h.update(np.ascontiguousarray(t.placee_shares, dtype="<i8").tobytes())
+    h.update(np.asarray([s for _, s in t.cornerstones], dtype="<i8").tobytes())
+    return h.hexdigest()
+
+
+def _result(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, seed: int, t: _Tally) -> AllocationResult:
+    spec = ro.spec
+    n0 = spec.shares_offered
+    rejected = {s.name.lower(): c for s in ApplicationStatus if s and (c := int((t.status == s).sum()))}
+    bookbuilding_min = -(-n0 * ro.bookbuilding_min.numerator // ro.bookbuilding_min.denominator)
+    ipsi, ipsi_required = _ipsi(ro, iois, t)
+    months = ro.options.cornerstone_lockup_months
+    cornerstones = [CornerstoneAllotment(investor=c.investor, name=c.name, account=c.account, shares=s,
+                                         lockup_end=add_months(ro.timetable.listing, c.lockup_months or months))
+                    for c, s in t.cornerstones]
+    gross = consideration_minor(pricing.price, t.offer)
+    commission = gross * spec.underwriting_commission.numerator // spec.underwriting_commission.denominator
+    pool_a, pool_b, demand_a, demand_b = t.pools
+    placee_list = [s for _, s in t.cornerstones] + t.placee_shares[t.placee_shares > 0].tolist()
+    summary = AllotmentSummary(
+        price=pricing.price, offer_shares=t.offer, upsize_shares=pricing.upsize_shares, over_allocated_shares=t.over_allocated,
+        gross_proceeds_minor=gross, net_proceeds_minor=gross - commission - spec.listing_expenses_minor,
+        initial_public_shares=ro.initial_public_shares, public_demand_shares=t.public_demand,
+        subscription_multiple_bp=t.public_demand * 10_000 // ro.initial_public_shares,
+        clawback_reason=t.clawback_reason, regime=ro.regime, final_public_shares=t.public_final,
+        pool_a_shares=pool_a, pool_b_shares=pool_b, pool_a_demand_shares=demand_a, pool_b_demand_shares=demand_b,
+        valid_applications=int((t.status == 0).sum()), rejected=rejected,
+        placing_shares=t.placing_total, placing_demand_shares=t.placing_demand,
+        placees=int((t.placee_shares > 0).sum()), cornerstone_shares=t.cs_total, underwriter_shares=t.underwriters,
+        bookbuilding_min_shares=bookbuilding_min, bookbuilding_ok=n0 - ro.initial_public_shares - t.cs_total >= bookbuilding_min,
+        ipsi_shares=ipsi, ipsi_required_shares=ipsi_required,
+        top_placees_bp=_top_placees(placee_list, t.cs_total + t.placing_total, t.offer + t.over_allocated),
+        bands=t.bands, seed=seed, allotment_digest=_digest(t), notes=t.notes,
+    )
+    return AllocationResult(summary, cornerstones, t.placee_shares, t.status, t.pool, t.allotted)
+
+
+__all__ = [
+    "AllocationResult",
+    "ApplicationStatus",
+    "PoolBasis",
+    "allocate",
+    "allocate_placing",
+    "amount_payable",
+    "application_status",
+    "ballot",
+    "charges_on",
+    "consideration_array",
+    "pool_basis",
+    "split_pools",
+    "taper_weight",
+]

@@ -1,0 +1,250 @@
+"""Commands of the offering context, and the offering definition they carry.
+
+Prices are integer ticks of 0.001 (`lionrock.kernel.price`), amounts integer minor units, shares
+integers, ratios exact `Rate` fractions. Imports only the kernel, so other contexts may import it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import msgspec
+
+from lionrock.kernel.messages import Command
+from lionrock.kernel.money import Rate
+
+
+class CornerstoneSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """A cornerstone investor: a fixed investment amount taken at the offer price."""
+
+    investor: str
+    """Identity key (the same key space as IOI investors and public applicants)."""
+    name: str
+    account: str
+    participant: str = ""
+    origin: str = "international"
+    amount_minor: int
+    """Investment amount excluding brokerage and levies, in minor units of the offer currency."""
+    lockup_months: int = 0
+    """0 means the rulebook's cornerstone lock-up."""
+    independent: bool = True
+    """Counts as an independent price-setting investor (Chapter 18C, Rule 18C.08)."""
+
+
+class ClawbackWaiverSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """An explicit public-tranche schedule granted by waiver (replaces the rulebook's ladder)."""
+
+    reference: str
+    """What the waiver is, e.g. ``"HKEx-LD60-2 typical waiver"``."""
+    initial: Rate
+    steps: list[tuple[int, Rate]] = []
+    """(minimum subscription multiple, public share of the offer) pairs."""
+
+
+class PricingPolicySpec(msgspec.Struct, frozen=True, kw_only=True):
+    """How the offer price is chosen (docs/offering.md, "Price setting")."""
+
+    kind: str = "coverage"
+    """``coverage``: the highest candidate price at which bookbuilding demand covers the
+    bookbuilding tranche ``coverage_times`` times; ``max_proceeds``: the price maximising price
+    x min(demand, tranche); ``fixed``: ``fixed_price``."""
+    coverage_times: Rate = Rate(3, 1)
+    fixed_price: int = 0
+    upsize_at_coverage: Rate = Rate(0, 1)
+    """Exercise the offer size adjustment option in full when coverage at the price reaches this
+    (0: never, unless the pricing command asks)."""
+
+
+class PlacingPolicySpec(msgspec.Struct, frozen=True, kw_only=True):
+    """How the bookbuilding placing tranche is allocated (docs/offering.md, "Placing")."""
+
+    tier_weights: list[Rate] = msgspec.field(default_factory=lambda: [Rate(1, 1), Rate(7, 10), Rate(4, 10)])
+    """Weight of quality tier 1, 2, 3, ... (an investor's tier indexes this list)."""
+    early_bonus: Rate = Rate(1, 10)
+    early_before_seq: int = 0
+    """IOIs first received with sequence number below this get the early bonus (0: none)."""
+    price_setting_bonus: Rate = Rate(2, 10)
+    """Bonus for investors whose demand at the offer price came from priced (limit) steps."""
+    max_share_per_placee: Rate = Rate(1, 10)
+    """Cap per placee as a share of the placing tranche (lifted only if demand runs out)."""
+    over_allocate: bool = True
+    reallocate_undersubscribed_placing: bool = True
+    """Move unplaced placing shares to the public tranche when it is oversubscribed."""
+
+
+class PublicPolicySpec(msgspec.Struct, frozen=True, kw_only=True):
+    """The registrar's basis of allocation within each pool (docs/offering.md, "Pools and bands")."""
+
+    pool_a_taper_eighths: int = 6
+    """Expected allotment of a band applying for ``a`` lots is proportional to ``a ** (k/8)``
+    (8 = pro rata; lower favours small applications)."""
+    pool_b_taper_eighths: int = 8
+
+
+class OfferingSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything an offering file defines (validated by `lionrock.offering.definition`)."""
+
+    offering_id: str
+    issuer_id: str
+    issuer_name: str
+    instrument: str
+    currency: str = "HKD"
+    rmb_counter: str = ""
+    chapter: str = "main"
+    """``main`` (Main Board Chapter 8), ``18C`` (specialist technology) or ``18A`` (biotech)."""
+    pre_commercial: bool = False
+    shares_offered: int
+    """Shares initially offered (before the offer size adjustment and over-allotment options)."""
+    board_lot: int
+    price_low: int
+    price_high: int
+    prospectus_date: date
+    public_offer_open: date
+    price_fixing_date: date
+    mechanism: str = ""
+    """Main Board from 4 Aug 2025: ``A`` or ``B``; empty means the rulebook's default."""
+    public_share: Rate | None = None
+    """Initial public share (Mechanism B's fixed share; PN18 initial if above the minimum)."""
+    waiver: ClawbackWaiverSpec | None = None
+    downward_flexibility: bool = False
+    offer_size_adjustment: Rate = Rate(0, 1)
+    over_allotment: Rate = Rate(0, 1)
+    cornerstones: list[CornerstoneSpec] = []
+    underwriter_account: str = "P:UNDERWRITERS"
+    stabilising_manager_account: str = "P:STABILISING_MANAGER"
+    stock_lender_account: str = ""
+    """Lends the over-allocated shares (default: the issuer's controlling shareholder account
+    ``C:LENDER:<issuer_id>``)."""
+    shares_outstanding_after: int = 0
+    """Issued shares upon listing (for the announcement's percentages; 0 = unknown)."""
+    underwriting_commission: Rate = Rate(25, 1000)
+    listing_expenses_minor: int = 0
+    pricing: PricingPolicySpec = PricingPolicySpec()
+    placing: PlacingPolicySpec = PlacingPolicySpec()
+    public: PublicPolicySpec = PublicPolicySpec()
+
+    @property
+    def issuer_account(self) -> str:
+        return f"I:{self.issuer_id}"
+
+    @property
+    def lender_account(self) -> str:
+        return self.stock_lender_account or f"C:LENDER:{self.issuer_id}"
+
+
+class IoiStep(msgspec.Struct, frozen=True, array_like=True):
+    """Demand for ``shares`` at any offer price up to ``limit_price`` ticks (0: at any price)."""
+
+    limit_price: int
+    shares: int
+
+
+class Ioi(msgspec.Struct, frozen=True, kw_only=True):
+    """An institutional indication of interest: price-limited demand steps (cumulative)."""
+
+    ioi_id: str
+    investor: str
+    account: str
+    participant: str = ""
+    investor_type: str = "long_only"
+    origin: str = "international"
+    """``international``, ``mainland`` or ``hong_kong``."""
+    tier: int = 1
+    independent: bool = True
+    steps: list[IoiStep]
+
+
+class ApplicationBatch(msgspec.Struct, frozen=True, kw_only=True):
+    """Public applications in columns (one entry per application, all lists the same length)."""
+
+    applicants: list[str]
+    """Identity keys (FINI investor identity): two applications with one key are multiple."""
+    accounts: list[str]
+    participants: list[str]
+    shares: list[int]
+
+
+class DefineOffering(Command):
+    offering: OfferingSpec
+
+
+class SubmitIoi(Command):
+    offering_id: str
+    ioi: Ioi
+
+
+class WithdrawIoi(Command):
+    offering_id: str
+    ioi_id: str
+
+
+class LodgePublicApplications(Command):
+    offering_id: str
+    batch: ApplicationBatch
+
+
+class ClosePublicOffer(Command):
+    offering_id: str
+
+
+class FixOfferPrice(Command):
+    offering_id: str
+    price: int = 0
+    """0: the offering's pricing policy decides; otherwise the price agreed (checked against the
+    range and the downward flexibility)."""
+    upsize_shares: int = -1
+    """-1: the policy decides; otherwise the offer size adjustment shares exercised."""
+
+
+class AllocateOffering(Command):
+    offering_id: str
+    seed: int
+    """The ballot seed, published with the results."""
+    applications_digest: str = ""
+    """If given, the SHA-256 of the lodged application book must equal it (the registrar's file)."""
+
+
+class SettleOffering(Command):
+    offering_id: str
+
+
+class CloseStabilisation(Command):
+    offering_id: str
+    shares_bought_back: int
+    """Shares the stabilising manager bought in the market during the stabilisation period."""
+    average_price: int = 0
+
+
+OFFERING_COMMANDS: tuple[type[Command], ...] = (
+    DefineOffering,
+    SubmitIoi,
+    WithdrawIoi,
+    LodgePublicApplications,
+    ClosePublicOffer,
+    FixOfferPrice,
+    AllocateOffering,
+    SettleOffering,
+    CloseStabilisation,
+)
+
+__all__ = [
+    "OFFERING_COMMANDS",
+    "AllocateOffering",
+    "ApplicationBatch",
+    "ClawbackWaiverSpec",
+    "ClosePublicOffer",
+    "CloseStabilisation",
+    "CornerstoneSpec",
+    "DefineOffering",
+    "FixOfferPrice",
+    "Ioi",
+    "IoiStep",
+    "LodgePublicApplications",
+    "OfferingSpec",
+    "PlacingPolicySpec",
+    "PricingPolicySpec",
+    "PublicPolicySpec",
+    "SettleOffering",
+    "SubmitIoi",
+    "WithdrawIoi",
+]

@@ -1,0 +1,347 @@
+"""`OfferingContext`: IPOs driven through the engine, from definition to stabilisation.
+
+Stages (a command outside its row is rejected with ``WRONG_STAGE``)::
+
+    DefineOffering        -> bookbuilding
+    SubmitIoi / WithdrawIoi            bookbuilding, closed
+    LodgePublicApplications            bookbuilding
+    ClosePublicOffer      bookbuilding -> closed      (IpoApplicationsFunded)
+    FixOfferPrice         closed       -> priced      (by 12:00 on the price determination date)
+    AllocateOffering      priced       -> allocated   (seeded ballot; same code as the CLI)
+    SettleOffering        allocated    -> settled     (on or after the listing date, T+2)
+    CloseStabilisation    settled      -> stabilised
+
+The heavy books are rebuilt from the journaled commands (IOIs and application batches) and cached;
+the allocation is recomputed from (price, upsize, seed) after a restore, so a snapshot holds only
+the messages. Everything is deterministic: no clock, no I/O, randomness only from the seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time
+from typing import Any, ClassVar
+
+import msgspec
+
+from lionrock.kernel.errors import fail, require
+from lionrock.kernel.messages import Command, Event, Stamp
+from lionrock.kernel.xhkg import hk_date, hk_ns
+from lionrock.offering._codes import OfferingCode
+from lionrock.offering.allocation import AllocationResult, allocate
+from lionrock.offering.books import (
+    ApplicationBook,
+    IoiBook,
+    application_book_from_batches,
+    check_batch,
+    ioi_book_from_iois,
+)
+from lionrock.offering.commands import (
+    OFFERING_COMMANDS,
+    AllocateOffering,
+    ApplicationBatch,
+    ClosePublicOffer,
+    CloseStabilisation,
+    DefineOffering,
+    FixOfferPrice,
+    Ioi,
+    LodgePublicApplications,
+    OfferingSpec,
+    SettleOffering,
+    SubmitIoi,
+    WithdrawIoi,
+)
+from lionrock.offering.definition import ORIGINS, ResolvedOffering, validate_offering
+from lionrock.offering.events import (
+    IoiReceived,
+    IoiWithdrawn,
+    IpoApplicationsFunded,
+    OfferingAllocated,
+    OfferingDefined,
+    OfferingSettled,
+    OfferingStabilisationClosed,
+    OfferPriceFixed,
+    PlaceeAllotment,
+    PublicApplicationsLodged,
+    PublicOfferClosed,
+)
+from lionrock.offering.pricing import PricingDecision, set_price
+from lionrock.offering.settlement import (
+    exercise_instruction,
+    holds_by_account,
+    settlement_instructions,
+)
+
+MAX_OFFERINGS = 10_000
+MAX_IOIS_PER_OFFERING = 100_000
+MAX_APPLICATIONS_PER_OFFERING = 5_000_000
+MAX_STEPS_PER_IOI = 50
+PRICING_DEADLINE = time(12, 0)
+
+
+@dataclass
+class _Offering:
+    spec: OfferingSpec
+    resolved: ResolvedOffering
+    stage: str = "bookbuilding"
+    iois: dict[str, Ioi] = field(default_factory=dict)
+    batches: list[ApplicationBatch] = field(default_factory=list)
+    applications: int = 0
+    applied_shares: int = 0
+    price: int = 0
+    upsize: int = 0
+    seed: int = -1
+    bought_back: int = -1
+    _ioi_book: IoiBook | None = None
+    _app_book: ApplicationBook | None = None
+    _allocation: AllocationResult | None = None
+    _pricing: PricingDecision | None = None
+
+    def ioi_book(self) -> IoiBook:
+        if self._ioi_book is None:
+            self._ioi_book = ioi_book_from_iois(list(self.iois.values()))
+        return self._ioi_book
+
+    def app_book(self) -> ApplicationBook:
+        if self._app_book is None:
+            self._app_book = application_book_from_batches(self.batches)
+        return self._app_book
+
+    def pricing(self) -> PricingDecision:
+        if self._pricing is None:
+            self._pricing = set_price(self.resolved, self.ioi_book(), self.price, self.upsize)
+        return self._pricing
+
+    def allocation(self) -> AllocationResult:
+        if self._allocation is None:
+            self._allocation = allocate(self.resolved, self.pricing(), self.ioi_book(), self.app_book(), self.seed)
+        return self._allocation
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "spec": msgspec.to_builtins(self.spec),
+            "stage": self.stage,
+            "iois": [msgspec.to_builtins(i) for i in self.iois.values()],
+            "batches": [msgspec.to_builtins(b) for b in self.batches],
+            "price": self.price,
+            "upsize": self.upsize,
+            "seed": self.seed,
+            "bought_back": self.bought_back,
+        }
+
+
+class OfferingContext:
+    """The offering bounded context (see the module docstring for the stage table)."""
+
+    name: ClassVar[str] = "offering"
+    command_types: ClassVar[tuple[type[Command], ...]] = OFFERING_COMMANDS
+    observed_event_types: ClassVar[tuple[type[Event], ...]] = ()
+
+    def __init__(self) -> None:
+        self.offerings: dict[str, _Offering] = {}
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _get(self, offering_id: str, *stages: str) -> _Offering:
+        o = self.offerings.get(offering_id)
+        if o is None:
+            fail(OfferingCode.UNKNOWN_OFFERING, "offering_id", f"no offering {offering_id!r}")
+        require(o.stage in stages, OfferingCode.WRONG_STAGE, "offering_id", f"{offering_id} is {o.stage}; this needs {' or '.join(stages)}")
+        return o
+
+    def offering(self, offering_id: str) -> ResolvedOffering:
+        """The resolved definition (read-only; for projections and the simulator)."""
+        return self.offerings[offering_id].resolved
+
+    def allocation(self, offering_id: str) -> AllocationResult:
+        """The allocation arrays of an allocated offering (read-only; for reports)."""
+        return self.offerings[offering_id].allocation()
+
+    def books(self, offering_id: str) -> tuple[IoiBook, ApplicationBook]:
+        o = self.offerings[offering_id]
+        return o.ioi_book(), o.app_book()
+
+    # -- commands --------------------------------------------------------------------------------
+    def execute(self, command: Command, stamp: Stamp) -> list[Event]:
+        match command:
+            case DefineOffering():
+                return self._define(command)
+            case SubmitIoi():
+                return self._submit_ioi(command)
+            case WithdrawIoi():
+                return self._withdraw_ioi(command)
+            case LodgePublicApplications():
+                return self._lodge(command)
+            case ClosePublicOffer():
+                return self._close(command)
+            case FixOfferPrice():
+                return self._price(command, stamp)
+            case AllocateOffering():
+                return self._allocate(command)
+            case SettleOffering():
+                return self._settle(command, stamp)
+            case CloseStabilisation():
+                return self._stabilisation(command)
+        raise AssertionError(f"unrouted command {type(command).__name__}")
+
+    def _define(self, c: DefineOffering) -> list[Event]:
+        spec = c.offering
+        require(spec.offering_id not in self.offerings, OfferingCode.DUPLICATE_OFFERING, "offering.id", f"{spec.offering_id!r} already defined")
+        require(len(self.offerings) < MAX_OFFERINGS, OfferingCode.LIMIT_EXCEEDED, "offering.id", f"at most {MAX_OFFERINGS} offerings")
+        ro = validate_offering(spec)
+        self.offerings[spec.offering_id] = _Offering(spec, ro)
+        return [OfferingDefined(
+            offering_id=spec.offering_id, issuer_id=spec.issuer_id, instrument=spec.instrument, currency=spec.currency,
+            shares_offered=spec.shares_offered, board_lot=spec.board_lot, price_low=spec.price_low, price_high=spec.price_high,
+            price_floor=ro.price_floor, regime=ro.regime, regime_rule=ro.regime_rule, initial_public_shares=ro.initial_public_shares,
+            timetable=ro.timetable,
+        )]
+
+    def _submit_ioi(self, c: SubmitIoi) -> list[Event]:
+        o = self._get(c.offering_id, "bookbuilding", "closed")
+        ioi = c.ioi
+        require(ioi.ioi_id not in o.iois, OfferingCode.DUPLICATE_IOI, "ioi.ioi_id", f"{ioi.ioi_id!r} already received")
+        require(len(o.iois) < MAX_IOIS_PER_OFFERING, OfferingCode.LIMIT_EXCEEDED, "ioi", f"at most {MAX_IOIS_PER_OFFERING} IOIs")
+        require(ioi.investor and ioi.account, OfferingCode.INVALID_IOI, "ioi.investor", "investor and account must not be empty")
+        require(ioi.origin in ORIGINS, OfferingCode.INVALID_IOI, "ioi.origin", f"expected one of {ORIGINS}, got {ioi.origin!r}")
+        require(ioi.tier >= 1, OfferingCode.INVALID_IOI, "ioi.tier", f"expected 1 or more, got {ioi.tier}")
+        require(0 < len(ioi.steps) <= MAX_STEPS_PER_IOI, OfferingCode.INVALID_IOI, "ioi.steps", f"expected 1..{MAX_STEPS_PER_IOI} steps")
+        for i, s in enumerate(ioi.steps):
+            require(s.shares > 0 and s.limit_price >= 0, OfferingCode.INVALID_IOI, f"ioi.steps[{i}]", "expected shares > 0 and a limit price >= 0 (0: any price)")
+        cornerstone_ids = {cs.investor for cs in o.spec.cornerstones}
+        require(ioi.investor not in cornerstone_ids, OfferingCode.INVALID_IOI, "ioi.investor",
+                f"{ioi.investor!r} is a cornerstone investor (fixed amount, not in the bookbuilding)")
+        o.iois[ioi.ioi_id] = ioi
+        o._ioi_book = None
+        book = o.ioi_book()
+        return [IoiReceived(
+            offering_id=c.offering_id, ioi_id=ioi.ioi_id, investor=ioi.investor, investor_type=ioi.investor_type, origin=ioi.origin,
+            tier=ioi.tier, steps=[(s.limit_price, s.shares) for s in ioi.steps], book_investors=book.investors,
+            book_demand_at_top=int(book.demand_at(o.spec.price_high).sum()),
+        )]
+
+    def _withdraw_ioi(self, c: WithdrawIoi) -> list[Event]:
+        o = self._get(c.offering_id, "bookbuilding", "closed")
+        ioi = o.iois.get(c.ioi_id)
+        if ioi is None:
+            fail(OfferingCode.UNKNOWN_IOI, "ioi_id", f"no IOI {c.ioi_id!r} in {c.offering_id}")
+        del o.iois[c.ioi_id]
+        o._ioi_book = None
+        return [IoiWithdrawn(offering_id=c.offering_id, ioi_id=c.ioi_id, investor=ioi.investor)]
+
+    def _lodge(self, c: LodgePublicApplications) -> list[Event]:
+        o = self._get(c.offering_id, "bookbuilding")
+        problem = check_batch(c.batch)
+        require(not problem, OfferingCode.INVALID_APPLICATIONS, "batch", problem)
+        n = len(c.batch.shares)
+        require(o.applications + n <= MAX_APPLICATIONS_PER_OFFERING, OfferingCode.LIMIT_EXCEEDED, "batch",
+                f"at most {MAX_APPLICATIONS_PER_OFFERING:,} applications per offering")
+        shares = sum(max(s, 0) for s in c.batch.shares)
+        o.batches.append(c.batch)
+        o.applications += n
+        o.applied_shares += shares
+        o._app_book = None
+        return [PublicApplicationsLodged(offering_id=c.offering_id, count=n, shares=shares, total_count=o.applications, total_shares=o.applied_shares)]
+
+    def _close(self, c: ClosePublicOffer) -> list[Event]:
+        o = self._get(c.offering_id, "bookbuilding")
+        book = o.app_book()
+        holds = holds_by_account(o.resolved, book)
+        o.stage = "closed"
+        return [
+            PublicOfferClosed(offering_id=c.offering_id, applications=len(book), shares_applied=o.applied_shares, book_digest=book.digest),
+            IpoApplicationsFunded(offering_id=c.offering_id, currency=o.spec.currency, holds=holds),
+        ]
+
+    def _price(self, c: FixOfferPrice, stamp: Stamp) -> list[Event]:
+        o = self._get(c.offering_id, "closed")
+        deadline = hk_ns(o.spec.price_fixing_date, PRICING_DEADLINE)
+        require(stamp.at_ns <= deadline, OfferingCode.PRICING_DEADLINE_PASSED, "offering_id",
+                f"the offer price must be agreed by 12:00 on {o.spec.price_fixing_date}; the offering lapses",
+                "prospectus: the global offering lapses if the price is not agreed by noon on the price determination date")
+        decision = set_price(o.resolved, o.ioi_book(), c.price, c.upsize_shares)
+        o.price, o.upsize, o._pricing, o.stage = decision.price, decision.upsize_shares, decision, "priced"
+        return [OfferPriceFixed(
+            offering_id=c.offering_id, price=decision.price, upsize_shares=decision.upsize_shares,
+            offer_shares=o.spec.shares_offered + decision.upsize_shares, policy=decision.policy, reasons=list(decision.reasons),
+            coverage_bp=decision.coverage_bp, demand_curve=decision.curve_for_event(),
+        )]
+
+    def _allocate(self, c: AllocateOffering) -> list[Event]:
+        o = self._get(c.offering_id, "priced")
+        require(c.seed >= 0, OfferingCode.INVALID_FIELD, "seed", f"expected a non-negative integer, got {c.seed}")
+        book = o.app_book()
+        require(not c.applications_digest or c.applications_digest == book.digest, OfferingCode.BOOK_DIGEST_MISMATCH, "applications_digest",
+                f"the lodged application book has digest {book.digest}, not {c.applications_digest}")
+        o.seed = c.seed
+        o._allocation = None
+        result = o.allocation()
+        o.stage = "allocated"
+        iois = o.ioi_book()
+        placees = [PlaceeAllotment(iois.investor[i], iois.account[i], int(result.placee_shares[i])) for i in range(iois.investors) if result.placee_shares[i]]
+        return [OfferingAllocated(offering_id=c.offering_id, summary=result.summary, cornerstones=result.cornerstones, placees=placees)]
+
+    def _settle(self, c: SettleOffering, stamp: Stamp) -> list[Event]:
+        o = self._get(c.offering_id, "allocated")
+        listing = o.resolved.timetable.listing
+        require(hk_date(stamp.at_ns) >= listing, OfferingCode.TOO_EARLY, "offering_id",
+                f"settlement is on the listing date {listing} (T+2 from price fixing)", "FINI timetable")
+        result = o.allocation()
+        instructions = settlement_instructions(o.resolved, o.ioi_book(), o.app_book(), result)
+        o.stage = "settled"
+        refunds = sum(r for ins in instructions for _, r in ins.refunds)
+        return [*instructions, OfferingSettled(
+            offering_id=c.offering_id, listing_date=listing, shares_issued=result.summary.offer_shares,
+            gross_proceeds_minor=result.summary.gross_proceeds_minor, refunds_minor=refunds,
+        )]
+
+    def _stabilisation(self, c: CloseStabilisation) -> list[Event]:
+        o = self._get(c.offering_id, "settled")
+        over = o.allocation().summary.over_allocated_shares
+        require(0 <= c.shares_bought_back <= over and c.shares_bought_back % o.spec.board_lot == 0, OfferingCode.INVALID_STABILISATION,
+                "shares_bought_back", f"expected 0..{over:,} shares in whole board lots, got {c.shares_bought_back:,}")
+        require(c.average_price >= 0, OfferingCode.INVALID_STABILISATION, "average_price", "must not be negative")
+        exercised = over - c.shares_bought_back
+        o.bought_back, o.stage = c.shares_bought_back, "stabilised"
+        events: list[Event] = []
+        if exercised:
+            events.append(exercise_instruction(o.resolved, o.price, exercised))
+        events.append(OfferingStabilisationClosed(
+            offering_id=c.offering_id, over_allocated_shares=over, shares_bought_back=c.shares_bought_back,
+            over_allotment_exercised=exercised, average_price=c.average_price,
+        ))
+        return events
+
+    # -- engine port -----------------------------------------------------------------------------
+    def observe(self, event: Event, stamp: Stamp) -> list[Event]:
+        return []
+
+    def snapshot(self) -> Any:
+        return {k: o.state() for k, o in sorted(self.offerings.items())}
+
+    def restore(self, data: Any) -> None:
+        self.offerings = {}
+        for key, s in data.items():
+            spec = msgspec.convert(s["spec"], OfferingSpec)
+            o = _Offering(spec, validate_offering(spec), stage=s["stage"])
+            for i in s["iois"]:
+                ioi = msgspec.convert(i, Ioi)
+                o.iois[ioi.ioi_id] = ioi
+            o.batches = [msgspec.convert(b, ApplicationBatch) for b in s["batches"]]
+            o.applications = sum(len(b.shares) for b in o.batches)
+            o.applied_shares = sum(max(x, 0) for b in o.batches for x in b.shares)
+            o.price, o.upsize, o.seed, o.bought_back = int(s["price"]), int(s["upsize"]), int(s["seed"]), int(s["bought_back"])
+            self.offerings[str(key)] = o
+
+    def canonical_state(self) -> Any:
+        out: dict[str, Any] = {}
+        for key, o in sorted(self.offerings.items()):
+            state = o.state()
+            state.pop("batches")
+            state["applications"] = o.applications
+            state["application_book"] = o.app_book().digest if o.batches else ""
+            state["allotment"] = o.allocation().summary.allotment_digest if o.stage in ("allocated", "settled", "stabilised") else ""
+            out[key] = state
+        return out
+
+
+__all__ = ["OfferingContext"]

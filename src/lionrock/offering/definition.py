@@ -1,0 +1,488 @@
+"""The offering definition: parse a TOML file into an `OfferingSpec`, validate it against the rules
+in force on its prospectus date, and resolve the regime (`ResolvedOffering`).
+
+Every error is a `Reject` naming the field (``offering.price_range``) and what was expected, so the
+CLI and the engine report the same thing.
+"""
+
+from __future__ import annotations
+
+import calendar
+import tomllib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from lionrock.kernel.errors import Reject, require
+from lionrock.kernel.money import Currency, Rate, Rounding, round_div, to_minor
+from lionrock.kernel.price import TICKS_PER_MINOR, format_price, parse_price
+from lionrock.kernel.xhkg import add_business_days, is_business_day
+from lionrock.offering._codes import OfferingCode
+from lionrock.offering.commands import (
+    ClawbackWaiverSpec,
+    CornerstoneSpec,
+    OfferingSpec,
+    PlacingPolicySpec,
+    PricingPolicySpec,
+    PublicPolicySpec,
+)
+from lionrock.offering.events import FiniTimetableDates
+from lionrock.rules import offering as rules
+
+CHAPTERS = ("main", "18C", "18A")
+ORIGINS = ("international", "mainland", "hong_kong")
+PRICING_KINDS = ("coverage", "max_proceeds", "fixed")
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedOffering:
+    """An offering with the rules in force on its prospectus date resolved."""
+
+    spec: OfferingSpec
+    ladder: rules.ClawbackLadder
+    initial_share: rules.Rate
+    regime: str
+    regime_rule: str
+    bookbuilding_min: Rate
+    bookbuilding_rule: str
+    pools: rules.PoolRules
+    charges: rules.ApplicationCharges
+    pricing_rules: rules.PricingRules
+    options: rules.OptionRules
+    chapter_18c: rules.Chapter18COfferingRules | None
+    price_floor: int
+    initial_public_shares: int
+    max_application_shares: int
+    max_upsize_shares: int
+    max_over_allotment_shares: int
+    timetable: FiniTimetableDates
+
+    @property
+    def lot(self) -> int:
+        return self.spec.board_lot
+
+
+# ------------------------------------------------------------------------------------------------
+# arithmetic helpers shared by the package
+# ------------------------------------------------------------------------------------------------
+def share_of(rate: Rate, shares: int, lot: int) -> int:
+    """``rate x shares`` rounded down to whole board lots."""
+    return (shares * rate.numerator // rate.denominator) // lot * lot
+
+
+def cornerstone_shares(amount_minor: int, price: int, lot: int) -> int:
+    """Shares a fixed investment buys at ``price`` ticks, rounded down to board lots."""
+    return (amount_minor * TICKS_PER_MINOR // price) // lot * lot
+
+
+def add_months(d: date, months: int) -> date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def _bad(field: str, message: str, code: OfferingCode = OfferingCode.INVALID_FIELD, rule: str = "") -> Reject:
+    return Reject(code, field, message, rule)
+
+
+# ------------------------------------------------------------------------------------------------
+# TOML -> OfferingSpec
+# ------------------------------------------------------------------------------------------------
+def load_offering(path: str | Path) -> OfferingSpec:
+    """Read and parse an offering TOML file (see docs/offering.md for the format)."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise _bad("file", f"not valid TOML: {exc}") from exc
+    return parse_offering(data)
+
+
+class _Fields:
+    """Typed access to one TOML table; errors name ``section.key`` and the expected form."""
+
+    def __init__(self, data: Any, section: str) -> None:
+        if not isinstance(data, dict):
+            raise _bad(section, f"expected a table, got {type(data).__name__}")
+        self.data, self.section = data, section
+        self.used: set[str] = set()
+
+    def _get(self, key: str, default: Any) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if default is _REQUIRED:
+                raise _bad(self.f(key), "is required")
+            return default
+        return self.data[key]
+
+    def f(self, key: str) -> str:
+        return f"{self.section}.{key}"
+
+    def str(self, key: str, default: Any = None) -> Any:
+        v = self._get(key, _REQUIRED if default is None else default)
+        if not isinstance(v, str) or (default is None and not v.strip()):
+            raise _bad(self.f(key), f"expected a non-empty string, got {v!r}")
+        return v.strip()
+
+    def int(self, key: str, default: Any = None) -> int:
+        v = self._get(key, _REQUIRED if default is None else default)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise _bad(self.f(key), f"expected a whole number, got {v!r}")
+        return v
+
+    def bool(self, key: str, default: bool) -> bool:
+        v = self._get(key, default)
+        if not isinstance(v, bool):
+            raise _bad(self.f(key), f"expected true or false, got {v!r}")
+        return v
+
+    def date(self, key: str) -> date:
+        v = self._get(key, _REQUIRED)
+        if not isinstance(v, date):
+            raise _bad(self.f(key), f"expected a TOML date like 2025-11-20, got {v!r}")
+        return v
+
+    def rate(self, key: str, default: Rate | None = None) -> Rate:
+        v = self._get(key, _REQUIRED if default is None else default)
+        return v if isinstance(v, Rate) else parse_rate(v, self.f(key))
+
+    def price(self, v: Any, key: str) -> int:
+        try:
+            return parse_price(str(v))
+        except ValueError as exc:
+            raise _bad(self.f(key), f"expected a price like \"12.50\": {exc}") from exc
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise _bad(self.f(unknown[0]), "unknown key (check the spelling against docs/offering.md)")
+
+
+_REQUIRED = object()
+
+
+def parse_rate(v: Any, field: str) -> Rate:
+    """``"12.5%"``, ``"0.125"``, ``3`` (a multiple) -> exact `Rate`."""
+    if isinstance(v, bool) or not isinstance(v, (str, int)):
+        raise _bad(field, f"expected a percentage string like \"15%\" or a number as a string, got {v!r}")
+    try:
+        return Rate.parse(str(v))
+    except ValueError as exc:
+        raise _bad(field, f"expected a percentage like \"15%\" or a decimal like \"0.15\": {exc}") from exc
+
+
+def _amount(v: Any, field: str, currency: Currency) -> int:
+    text = str(v).strip()
+    for prefix in ("HK$", "US$", "RMB", currency.value):
+        if text.upper().startswith(prefix.upper()):
+            text = text[len(prefix):].strip()
+    try:
+        Decimal(text.replace(",", "").replace("_", ""))
+        return to_minor(text, currency)
+    except (InvalidOperation, ValueError) as exc:
+        raise _bad(field, f"expected an amount like \"HKD 300,000,000\": {exc}") from exc
+
+
+def parse_offering(data: dict[str, Any]) -> OfferingSpec:
+    top = _Fields(data, "file")
+    o = _Fields(top._get("offering", _REQUIRED), "offering")
+    currency_text = o.str("currency", "HKD")
+    try:
+        currency = Currency(currency_text)
+    except ValueError:
+        raise _bad(o.f("currency"), f"expected one of {[c.value for c in Currency]}, got {currency_text!r}") from None
+    price_range = o._get("price_range", _REQUIRED)
+    if not (isinstance(price_range, list) and len(price_range) == 2):
+        raise _bad(o.f("price_range"), f"expected [low, high] as two price strings, got {price_range!r}")
+    low, high = o.price(price_range[0], "price_range"), o.price(price_range[1], "price_range")
+    waiver = None
+    if "waiver" in o.data:
+        w = _Fields(o._get("waiver", _REQUIRED), "offering.waiver")
+        steps_raw = w._get("steps", [])
+        if not isinstance(steps_raw, list):
+            raise _bad(w.f("steps"), "expected a list of [multiple, \"share%\"] pairs")
+        steps: list[tuple[int, Rate]] = []
+        for i, step in enumerate(steps_raw):
+            if not (isinstance(step, list) and len(step) == 2 and isinstance(step[0], int)):
+                raise _bad(f"{w.f('steps')}[{i}]", f"expected [multiple, \"share%\"], got {step!r}")
+            steps.append((step[0], parse_rate(step[1], f"{w.f('steps')}[{i}]")))
+        waiver = ClawbackWaiverSpec(reference=w.str("reference"), initial=w.rate("initial"), steps=steps)
+        w.done()
+    public_share = o.rate("public_share") if "public_share" in o.data else None
+    spec_kwargs: dict[str, Any] = dict(
+        offering_id=o.str("id"),
+        issuer_id=o.str("issuer_id"),
+        issuer_name=o.str("issuer_name"),
+        instrument=o.str("instrument"),
+        currency=currency.value,
+        rmb_counter=o.str("rmb_counter", ""),
+        chapter=o.str("chapter", "main"),
+        pre_commercial=o.bool("pre_commercial", False),
+        shares_offered=o.int("shares_offered"),
+        board_lot=o.int("board_lot"),
+        price_low=low,
+        price_high=high,
+        prospectus_date=o.date("prospectus_date"),
+        public_offer_open=o.date("public_offer_open"),
+        price_fixing_date=o.date("price_fixing_date"),
+        mechanism=o.str("mechanism", ""),
+        public_share=public_share,
+        waiver=waiver,
+        downward_flexibility=o.bool("downward_flexibility", False),
+        offer_size_adjustment=o.rate("offer_size_adjustment", Rate(0, 1)),
+        over_allotment=o.rate("over_allotment", Rate(0, 1)),
+        underwriter_account=o.str("underwriter_account", "P:UNDERWRITERS"),
+        stabilising_manager_account=o.str("stabilising_manager_account", "P:STABILISING_MANAGER"),
+        stock_lender_account=o.str("stock_lender_account", ""),
+        shares_outstanding_after=o.int("shares_outstanding_after", 0),
+        underwriting_commission=o.rate("underwriting_commission", Rate(25, 1000)),
+        listing_expenses_minor=_amount(o._get("listing_expenses", "0"), o.f("listing_expenses"), currency),
+    )
+    o.used.add("waiver")
+    o.done()
+    spec_kwargs["cornerstones"] = [_cornerstone(c, i, currency) for i, c in enumerate(top._get("cornerstones", []))]
+    spec_kwargs["pricing"] = _pricing(top._get("pricing", {}))
+    spec_kwargs["placing"] = _placing(top._get("placing", {}))
+    spec_kwargs["public"] = _public(top._get("public", {}))
+    top.done()
+    return OfferingSpec(**spec_kwargs)
+
+
+def _cornerstone(data: Any, i: int, currency: Currency) -> CornerstoneSpec:
+    c = _Fields(data, f"cornerstones[{i}]")
+    spec = CornerstoneSpec(
+        investor=c.str("investor"),
+        name=c.str("name"),
+        account=c.str("account"),
+        participant=c.str("participant", ""),
+        origin=c.str("origin", "international"),
+        amount_minor=_amount(c._get("amount", _REQUIRED), c.f("amount"), currency),
+        lockup_months=c.int("lockup_months", 0),
+        independent=c.bool("independent", True),
+    )
+    c.done()
+    return spec
+
+
+def _pricing(data: Any) -> PricingPolicySpec:
+    p = _Fields(data, "pricing")
+    fixed = p._get("fixed_price", None)
+    spec = PricingPolicySpec(
+        kind=p.str("kind", "coverage"),
+        coverage_times=p.rate("coverage_times", Rate(3, 1)),
+        fixed_price=p.price(fixed, "fixed_price") if fixed is not None else 0,
+        upsize_at_coverage=p.rate("upsize_at_coverage", Rate(0, 1)),
+    )
+    p.done()
+    return spec
+
+
+def _placing(data: Any) -> PlacingPolicySpec:
+    p = _Fields(data, "placing")
+    default = PlacingPolicySpec()
+    weights = p._get("tier_weights", None)
+    spec = PlacingPolicySpec(
+        tier_weights=[parse_rate(w, f"placing.tier_weights[{i}]") for i, w in enumerate(weights)]
+        if isinstance(weights, list) else default.tier_weights,
+        early_bonus=p.rate("early_bonus", default.early_bonus),
+        early_before_seq=p.int("early_before_seq", 0),
+        price_setting_bonus=p.rate("price_setting_bonus", default.price_setting_bonus),
+        max_share_per_placee=p.rate("max_share_per_placee", default.max_share_per_placee),
+        over_allocate=p.bool("over_allocate", True),
+        reallocate_undersubscribed_placing=p.bool("reallocate_undersubscribed_placing", True),
+    )
+    if weights is not None and not isinstance(weights, list):
+        raise _bad("placing.tier_weights", "expected a list of weights like [\"1\", \"0.7\"]")
+    p.done()
+    return spec
+
+
+def _public(data: Any) -> PublicPolicySpec:
+    p = _Fields(data, "public")
+    spec = PublicPolicySpec(
+        pool_a_taper_eighths=p.int("pool_a_taper_eighths", 6),
+        pool_b_taper_eighths=p.int("pool_b_taper_eighths", 8),
+    )
+    p.done()
+    return spec
+
+
+# ------------------------------------------------------------------------------------------------
+# validation and regime resolution
+# ------------------------------------------------------------------------------------------------
+def _le(a: Rate, b: Rate) -> bool:
+    return a.numerator * b.denominator <= b.numerator * a.denominator
+
+
+def _regime(spec: OfferingSpec) -> tuple[rules.PublicTrancheRegime, rules.ClawbackLadder, str]:
+    if spec.chapter == "18C":
+        try:
+            regime = rules.PUBLIC_TRANCHE_18C.in_force(spec.prospectus_date)
+        except LookupError:
+            raise _bad("offering.chapter", f"Chapter 18C took effect on 31 Mar 2023; prospectus dated {spec.prospectus_date}",
+                       OfferingCode.OUTSIDE_RULES, "Listing Rules Chapter 18C") from None
+        return regime, regime.mechanisms["18C"], "18C"
+    regime = rules.PUBLIC_TRANCHE_MAIN_BOARD.in_force(spec.prospectus_date)
+    mechanism = spec.mechanism or regime.default_mechanism
+    if mechanism not in regime.mechanisms:
+        raise _bad("offering.mechanism", f"on {spec.prospectus_date} the mechanisms are {sorted(regime.mechanisms)}, got {mechanism!r}",
+                   OfferingCode.OUTSIDE_RULES, "Listing Rules PN18 para 4.2")
+    return regime, regime.mechanisms[mechanism], mechanism
+
+
+def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
+    """Check ``spec`` against the rules in force on its prospectus date; raise `Reject` if not."""
+    _check_basics(spec)
+    regime, ladder, mechanism = _regime(spec)
+    initial = spec.public_share if spec.public_share is not None else ladder.initial_min
+    label, rule = ladder.name, ladder.rule
+    if spec.waiver is not None:
+        ladder = _waiver_ladder(spec.waiver)
+        initial, label, rule = spec.waiver.initial, f"waiver: {spec.waiver.reference}", spec.waiver.reference
+    else:
+        require(_le(ladder.initial_min, initial) and _le(initial, ladder.initial_max), OfferingCode.OUTSIDE_RULES,
+                "offering.public_share", f"{ladder.name} allows an initial public share from {ladder.initial_min} to "
+                f"{ladder.initial_max}, got {initial}", ladder.rule)
+        if ladder.fixed:
+            label = f"{ladder.name} (fixed {initial})"
+    pricing_rules = rules.PRICING.in_force(spec.prospectus_date)
+    floor = _price_floor(spec, pricing_rules)
+    options = rules.OPTIONS.in_force(spec.prospectus_date)
+    for field, value, cap in (("offer_size_adjustment", spec.offer_size_adjustment, options.offer_size_adjustment_max),
+                              ("over_allotment", spec.over_allotment, options.over_allotment_max)):
+        require(_le(value, cap), OfferingCode.OUTSIDE_RULES, f"offering.{field}", f"at most {cap} of the offer shares, got {value}", options.rule)
+    lot, n = spec.board_lot, spec.shares_offered
+    initial_public = share_of(initial, n, lot)
+    require(initial_public > 0, OfferingCode.OUTSIDE_RULES, "offering.public_share", f"initial public tranche {initial} of {n:,} shares is less than one board lot")
+    pools = rules.POOLS.in_force(spec.prospectus_date)
+    max_application = share_of(pools.max_application_share_of_initial_public, initial_public, lot)
+    timetable = _timetable(spec, options)
+    _check_cornerstones(spec, regime, initial_public, floor, options)
+    return ResolvedOffering(
+        spec=spec,
+        ladder=ladder,
+        initial_share=initial,
+        regime=label,
+        regime_rule=rule,
+        bookbuilding_min=regime.bookbuilding_placing_min,
+        bookbuilding_rule=regime.bookbuilding_rule,
+        pools=pools,
+        charges=rules.APPLICATION_CHARGES.in_force(spec.prospectus_date),
+        pricing_rules=pricing_rules,
+        options=options,
+        chapter_18c=rules.CHAPTER_18C_OFFERING.in_force(spec.prospectus_date) if spec.chapter == "18C" else None,
+        price_floor=floor,
+        initial_public_shares=initial_public,
+        max_application_shares=max(max_application, lot),
+        max_upsize_shares=share_of(spec.offer_size_adjustment, n, lot),
+        max_over_allotment_shares=share_of(spec.over_allotment, n + share_of(spec.offer_size_adjustment, n, lot), lot),
+        timetable=timetable,
+    )
+
+
+def _check_basics(spec: OfferingSpec) -> None:
+    for field in ("offering_id", "issuer_id", "issuer_name", "instrument"):
+        require(getattr(spec, field).strip(), OfferingCode.INVALID_FIELD, f"offering.{field}", "must not be empty")
+    require(spec.currency in {c.value for c in Currency}, OfferingCode.INVALID_FIELD, "offering.currency", f"expected HKD, CNY or USD, got {spec.currency!r}")
+    require(spec.chapter in CHAPTERS, OfferingCode.INVALID_FIELD, "offering.chapter", f"expected one of {CHAPTERS}, got {spec.chapter!r}")
+    require(spec.board_lot > 0, OfferingCode.INVALID_FIELD, "offering.board_lot", f"expected a positive whole number, got {spec.board_lot}")
+    require(spec.shares_offered > 0 and spec.shares_offered % spec.board_lot == 0, OfferingCode.INVALID_FIELD, "offering.shares_offered",
+            f"expected a positive multiple of the board lot {spec.board_lot}, got {spec.shares_offered}")
+    require(0 < spec.price_low <= spec.price_high, OfferingCode.INVALID_FIELD, "offering.price_range",
+            f"expected 0 < low <= high, got {format_price(spec.price_low)} to {format_price(spec.price_high)}")
+    require(spec.prospectus_date <= spec.public_offer_open < spec.price_fixing_date, OfferingCode.INVALID_FIELD, "offering.price_fixing_date",
+            "expected prospectus_date <= public_offer_open < price_fixing_date")
+    try:
+        ok = is_business_day(spec.price_fixing_date) and is_business_day(spec.public_offer_open)
+    except ValueError as exc:
+        raise _bad("offering.price_fixing_date", str(exc)) from exc
+    require(ok, OfferingCode.INVALID_FIELD, "offering.price_fixing_date", "public_offer_open and price_fixing_date must be XHKG business days")
+    require(spec.pricing.kind in PRICING_KINDS, OfferingCode.INVALID_FIELD, "pricing.kind", f"expected one of {PRICING_KINDS}, got {spec.pricing.kind!r}")
+    require(spec.pricing.coverage_times.numerator > 0, OfferingCode.INVALID_FIELD, "pricing.coverage_times", "expected a positive multiple")
+    require(spec.placing.tier_weights and all(w.numerator > 0 for w in spec.placing.tier_weights), OfferingCode.INVALID_FIELD,
+            "placing.tier_weights", "expected at least one positive weight")
+    require(0 < spec.placing.max_share_per_placee.numerator <= spec.placing.max_share_per_placee.denominator, OfferingCode.INVALID_FIELD,
+            "placing.max_share_per_placee", f"expected a share in (0%, 100%], got {spec.placing.max_share_per_placee}")
+    for field in ("pool_a_taper_eighths", "pool_b_taper_eighths"):
+        v = getattr(spec.public, field)
+        require(1 <= v <= 8, OfferingCode.INVALID_FIELD, f"public.{field}", f"expected a whole number 1..8, got {v}")
+    require(spec.shares_outstanding_after == 0 or spec.shares_outstanding_after >= spec.shares_offered, OfferingCode.INVALID_FIELD,
+            "offering.shares_outstanding_after", "expected 0 (unknown) or at least shares_offered")
+
+
+def _waiver_ladder(w: ClawbackWaiverSpec) -> rules.ClawbackLadder:
+    one = Rate(1, 1)
+    require(0 < w.initial.numerator and _le(w.initial, one), OfferingCode.INVALID_FIELD, "offering.waiver.initial", f"expected a share in (0%, 100%], got {w.initial}")
+    previous_multiple, previous_share = 0, w.initial
+    for i, (multiple, share) in enumerate(w.steps):
+        require(multiple > previous_multiple and _le(previous_share, share) and _le(share, one), OfferingCode.INVALID_FIELD,
+                f"offering.waiver.steps[{i}]", "expected increasing multiples with non-decreasing shares up to 100%")
+        previous_multiple, previous_share = multiple, share
+    return rules.ClawbackLadder(
+        name=f"waiver: {w.reference}", initial_min=w.initial, initial_max=w.initial,
+        steps=tuple(rules.ClawbackStep(m, s) for m, s in w.steps), fixed=not w.steps, rule=w.reference,
+    )
+
+
+def _price_floor(spec: OfferingSpec, pr: rules.PricingRules) -> int:
+    if not spec.downward_flexibility:
+        return spec.price_low
+    cap = pr.range_top_over_bottom_max
+    require(spec.price_high * cap.denominator <= spec.price_low * (cap.denominator + cap.numerator), OfferingCode.OUTSIDE_RULES,
+            "offering.price_range", f"the downward flexibility needs the top of the range at most {cap} above the bottom; "
+            f"{format_price(spec.price_high)} is more than that above {format_price(spec.price_low)}", pr.rule)
+    down = pr.downward_flexibility_max
+    return round_div(spec.price_low * (down.denominator - down.numerator), down.denominator, Rounding.UP)
+
+
+def _timetable(spec: OfferingSpec, options: rules.OptionRules) -> FiniTimetableDates:
+    fini = rules.FINI.in_force(spec.prospectus_date)
+    t = spec.price_fixing_date
+    close = add_business_days(t, -fini.public_offer_close_days_before_pricing)
+    require(spec.public_offer_open <= close, OfferingCode.INVALID_FIELD, "offering.public_offer_open",
+            f"the public offer must open by {close} (T-{fini.public_offer_close_days_before_pricing}) for pricing on {t}", fini.rule)
+    listing = add_business_days(t, fini.listing_days_after_pricing)
+    return FiniTimetableDates(
+        public_offer_open=spec.public_offer_open,
+        public_offer_close=close,
+        price_fixing=t,
+        results=add_business_days(t, fini.results_days_after_pricing),
+        listing=listing,
+        stabilisation_end=close + timedelta(days=options.stabilisation_days_after_application_close),
+        cornerstone_lockup_end=add_months(listing, options.cornerstone_lockup_months),
+    )
+
+
+def _check_cornerstones(spec: OfferingSpec, regime: rules.PublicTrancheRegime, initial_public: int, floor: int, options: rules.OptionRules) -> None:
+    seen: set[str] = set()
+    total = 0
+    for i, c in enumerate(spec.cornerstones):
+        f = f"cornerstones[{i}]"
+        require(c.investor not in seen, OfferingCode.INVALID_FIELD, f"{f}.investor", f"{c.investor!r} appears twice")
+        seen.add(c.investor)
+        require(c.amount_minor > 0, OfferingCode.INVALID_FIELD, f"{f}.amount", "expected a positive amount")
+        require(c.origin in ORIGINS, OfferingCode.INVALID_FIELD, f"{f}.origin", f"expected one of {ORIGINS}, got {c.origin!r}")
+        require(c.lockup_months == 0 or c.lockup_months >= options.cornerstone_lockup_months, OfferingCode.OUTSIDE_RULES,
+                f"{f}.lockup_months", f"cornerstone shares are locked up at least {options.cornerstone_lockup_months} months, got {c.lockup_months}",
+                options.rule)
+        total += cornerstone_shares(c.amount_minor, floor, spec.board_lot)
+    n = spec.shares_offered
+    bookbuilding_min = -(-n * regime.bookbuilding_placing_min.numerator // regime.bookbuilding_placing_min.denominator)
+    room = n - initial_public - bookbuilding_min
+    require(total <= room, OfferingCode.OUTSIDE_RULES, "cornerstones",
+            f"at the lowest possible price {format_price(floor)} cornerstones take {total:,} shares; with the initial public tranche "
+            f"of {initial_public:,} and the bookbuilding minimum of {bookbuilding_min:,} at most {max(room, 0):,} are available",
+            regime.bookbuilding_rule if regime.bookbuilding_placing_min.numerator else "shares offered")
+
+
+__all__ = [
+    "ResolvedOffering",
+    "add_months",
+    "cornerstone_shares",
+    "load_offering",
+    "parse_offering",
+    "parse_rate",
+    "share_of",
+    "validate_offering",
+]

@@ -1,0 +1,159 @@
+"""Bookbuilding demand curve, coverage, and price setting by the offering's documented policy.
+
+Policies (``[pricing] kind``):
+
+* ``coverage`` (default): the highest candidate price in ``[floor, top of range]`` at which the
+  bookbuilding demand covers the bookbuilding tranche at least ``coverage_times`` times; if none
+  does, the floor (the bottom of the range, or 10% below it when the downward flexibility was
+  elected), with the shortfall recorded.
+* ``max_proceeds``: the candidate price maximising ``price x min(demand, tranche)`` (ties: higher).
+* ``fixed``: the price in ``fixed_price`` (or in the pricing command).
+
+Candidate prices are the floor, the bottom and top of the range and every IOI limit between them:
+demand only changes at a limit, so no other price can be better under these policies. The
+bookbuilding tranche at price P is the shares offered less the initial public tranche less the
+cornerstone shares at P (cornerstones invest fixed amounts). Comparisons are exact integers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lionrock.kernel.errors import require
+from lionrock.kernel.money import Rate
+from lionrock.kernel.price import format_price
+from lionrock.offering._codes import OfferingCode
+from lionrock.offering.books import IoiBook
+from lionrock.offering.definition import ResolvedOffering, cornerstone_shares
+from lionrock.offering.events import DemandPointView
+
+MAX_CURVE_POINTS_IN_EVENT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PricingDecision:
+    price: int
+    upsize_shares: int
+    policy: str
+    reasons: tuple[str, ...]
+    curve: tuple[DemandPointView, ...]
+    coverage_bp: int
+
+    def curve_for_event(self) -> list[DemandPointView]:
+        c = self.curve
+        if len(c) <= MAX_CURVE_POINTS_IN_EVENT:
+            return list(c)
+        idx = np.linspace(0, len(c) - 1, MAX_CURVE_POINTS_IN_EVENT).round().astype(int)
+        return [c[i] for i in sorted(set(idx.tolist()))]
+
+
+def cornerstone_total(ro: ResolvedOffering, price: int) -> int:
+    return sum(cornerstone_shares(c.amount_minor, price, ro.lot) for c in ro.spec.cornerstones)
+
+
+def bookbuilding_tranche(ro: ResolvedOffering, price: int) -> int:
+    """Shares for bookbuilding placees at ``price`` before clawback and options."""
+    return max(ro.spec.shares_offered - ro.initial_public_shares - cornerstone_total(ro, price), 0)
+
+
+def demand_curve(ro: ResolvedOffering, book: IoiBook) -> list[DemandPointView]:
+    """Total bookbuilding demand and tranche at each candidate price, highest price first."""
+    lo, hi = ro.price_floor, ro.spec.price_high
+    limits = book.step_limit
+    inside = limits[(limits >= lo) & (limits <= hi)]
+    candidates = np.unique(np.concatenate([inside, np.asarray([lo, ro.spec.price_low, hi], dtype=np.int64)]))[::-1]
+    eff = np.where(limits == 0, np.iinfo(np.int64).max, limits)
+    order = np.argsort(eff, kind="stable")
+    sorted_limits = eff[order]
+    cum = np.concatenate([[0], np.cumsum(book.step_shares[order])])
+    total = int(cum[-1])
+    below = np.searchsorted(sorted_limits, candidates, side="left")
+    demand = total - cum[below]
+    return [DemandPointView(int(p), int(d), bookbuilding_tranche(ro, int(p))) for p, d in zip(candidates, demand, strict=True)]
+
+
+def _covers(point: DemandPointView, times: Rate) -> bool:
+    return point.demand_shares * times.denominator >= times.numerator * point.tranche_shares
+
+
+def _coverage_text(point: DemandPointView) -> str:
+    if point.tranche_shares <= 0:
+        return "no bookbuilding tranche"
+    return f"{point.demand_shares / point.tranche_shares:.2f}x"
+
+
+def coverage_bp(point: DemandPointView) -> int:
+    if point.tranche_shares <= 0:
+        return 0
+    return point.demand_shares * 10_000 // point.tranche_shares
+
+
+def set_price(ro: ResolvedOffering, book: IoiBook, price: int = 0, upsize_shares: int = -1) -> PricingDecision:
+    """Choose the offer price (and the offer size adjustment) with the reasons for the choice."""
+    spec = ro.spec
+    curve = demand_curve(ro, book)
+    by_price = {pt.price: pt for pt in curve}
+    policy = spec.pricing
+    reasons: list[str] = []
+    if price or policy.kind == "fixed":
+        chosen = price or policy.fixed_price
+        require(ro.price_floor <= chosen <= spec.price_high, OfferingCode.PRICE_OUTSIDE_RANGE, "price",
+                f"{format_price(chosen)} is outside {format_price(ro.price_floor)}..{format_price(spec.price_high)}", ro.pricing_rules.rule)
+        point = by_price.get(chosen) or _point_at(ro, book, chosen)
+        reasons.append(f"price {format_price(chosen)} agreed by the issuer and the overall coordinators ({'command' if price else 'fixed policy'}); "
+                       f"bookbuilding coverage there {_coverage_text(point)}")
+        kind = "fixed"
+    elif policy.kind == "max_proceeds":
+        point = max(curve, key=lambda pt: (pt.price * min(pt.demand_shares, pt.tranche_shares), pt.price))
+        chosen, kind = point.price, "max_proceeds"
+        reasons.append(f"{format_price(chosen)} maximises price x placed shares ({point.price * min(point.demand_shares, point.tranche_shares) / 1000:,.0f}) "
+                       f"over {len(curve)} candidate prices; coverage {_coverage_text(point)}")
+    else:
+        chosen, point, kind = _coverage_price(ro, curve, policy.coverage_times, reasons), None, "coverage"
+        point = by_price[chosen]
+    if chosen < spec.price_low:
+        reasons.append(f"below the bottom of the range {format_price(spec.price_low)} under the downward flexibility "
+                       f"(at most {ro.pricing_rules.downward_flexibility_max} below; {ro.pricing_rules.rule})")
+    upsize = _upsize(ro, point, upsize_shares, reasons)
+    return PricingDecision(chosen, upsize, kind, tuple(reasons), tuple(curve), coverage_bp(point))
+
+
+def _point_at(ro: ResolvedOffering, book: IoiBook, price: int) -> DemandPointView:
+    return DemandPointView(price, int(book.demand_at(price).sum()), bookbuilding_tranche(ro, price))
+
+
+def _coverage_price(ro: ResolvedOffering, curve: list[DemandPointView], times: Rate, reasons: list[str]) -> int:
+    target = f"{times.numerator / times.denominator:g}x"
+    for i, pt in enumerate(curve):
+        if _covers(pt, times):
+            reasons.append(f"highest candidate price at which bookbuilding demand ({pt.demand_shares:,}) covers the bookbuilding "
+                           f"tranche ({pt.tranche_shares:,}) at least {target}: {format_price(pt.price)} ({_coverage_text(pt)})")
+            if i > 0:
+                up = curve[i - 1]
+                reasons.append(f"at the next higher candidate {format_price(up.price)} coverage was {_coverage_text(up)} < {target}")
+            return pt.price
+    floor = curve[-1]
+    reasons.append(f"no price in {format_price(floor.price)}..{format_price(curve[0].price)} reaches {target} coverage; "
+                   f"priced at the floor {format_price(floor.price)} with coverage {_coverage_text(floor)}")
+    return floor.price
+
+
+def _upsize(ro: ResolvedOffering, point: DemandPointView, requested: int, reasons: list[str]) -> int:
+    cap = ro.max_upsize_shares
+    if requested >= 0:
+        require(requested <= cap and requested % ro.lot == 0, OfferingCode.UPSIZE_TOO_LARGE, "upsize_shares",
+                f"at most {cap:,} shares ({ro.spec.offer_size_adjustment} of the offer) in whole board lots, got {requested:,}", ro.options.rule)
+        if requested:
+            reasons.append(f"offer size adjustment option exercised for {requested:,} shares (as instructed)")
+        return requested
+    trigger = ro.spec.pricing.upsize_at_coverage
+    if cap and trigger.numerator and _covers(point, trigger):
+        reasons.append(f"offer size adjustment option exercised in full ({cap:,} shares): coverage {_coverage_text(point)} "
+                       f">= {trigger.numerator / trigger.denominator:g}x")
+        return cap
+    return 0
+
+
+__all__ = ["PricingDecision", "bookbuilding_tranche", "cornerstone_total", "coverage_bp", "demand_curve", "set_price"]

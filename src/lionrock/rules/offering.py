@@ -1,0 +1,414 @@
+"""IPO offering rules as effective-dated data: tranches and clawback, pools, pricing, options.
+
+Ratios are exact `Rate` fractions; subscription-multiple thresholds are whole numbers of times
+the initial public tranche; amounts are HKD minor units (cents). Each `Provision` cites its
+source and grade (P primary, S secondary, T tertiary, I inference) following
+``/work/shared/reference/hk-rules-sourced.md`` section 5; what was checked with the search corpora
+while building this module is written in the provision's ``note``.
+
+Which schedule applies to an offering is decided by its **prospectus date** (the 2025 reform
+applies to listing documents published on or after 4 August 2025), not by the listing date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from lionrock.kernel.money import Rate
+from lionrock.rules._schedule import Provision, Schedule
+
+
+def pct(text: str) -> Rate:
+    """``pct("17.5")`` is 17.5% as an exact rate."""
+    return Rate.parse(f"{text}%")
+
+
+@dataclass(frozen=True, slots=True)
+class ClawbackStep:
+    """From ``min_multiple`` times the initial public tranche, the public tranche is ``public_share``."""
+
+    min_multiple: int
+    public_share: Rate
+
+
+@dataclass(frozen=True, slots=True)
+class ClawbackLadder:
+    """Initial public tranche and the steps it rises by as the public offer is oversubscribed.
+
+    ``fixed`` ladders (Mechanism B) have no steps: the issuer's chosen share stands whatever the
+    demand. ``initial_min``/``initial_max`` bound what the issuer may choose for the initial share.
+    """
+
+    name: str
+    initial_min: Rate
+    initial_max: Rate
+    steps: tuple[ClawbackStep, ...]
+    fixed: bool
+    rule: str
+
+    def share_at(self, initial: Rate, demand_shares: int, initial_public_shares: int) -> tuple[Rate, str]:
+        """The public share of the offer when ``demand_shares`` were validly applied for."""
+        share, why = initial, "initial allocation"
+        if self.fixed or initial_public_shares <= 0:
+            return share, "fixed allocation, no clawback" if self.fixed else why
+        for step in self.steps:
+            if demand_shares >= step.min_multiple * initial_public_shares:
+                if rate_gt(step.public_share, share):
+                    share, why = step.public_share, f"subscribed at least {step.min_multiple} times"
+        return share, why
+
+
+def rate_gt(a: Rate, b: Rate) -> bool:
+    return a.numerator * b.denominator > b.numerator * a.denominator
+
+
+@dataclass(frozen=True, slots=True)
+class PublicTrancheRegime:
+    """The public-tranche mechanisms open to an issuer whose prospectus is dated in this period."""
+
+    mechanisms: dict[str, ClawbackLadder]
+    """Keyed ``"PN18"`` (single mandatory ladder), or ``"A"`` and ``"B"`` (issuer elects)."""
+    default_mechanism: str
+    bookbuilding_placing_min: Rate
+    """Minimum share of the shares initially offered for the bookbuilding placing tranche (the
+    placing other than cornerstones); zero where no such rule was in force."""
+    bookbuilding_rule: str
+
+
+PN18_LADDER = ClawbackLadder(
+    name="PN18",
+    initial_min=pct("10"),
+    initial_max=pct("100"),
+    steps=(
+        ClawbackStep(15, pct("30")),
+        ClawbackStep(50, pct("40")),
+        ClawbackStep(100, pct("50")),
+    ),
+    fixed=False,
+    rule="Listing Rules Practice Note 18 para 4.2 (pre-4 Aug 2025 text)",
+)
+
+MECHANISM_A = ClawbackLadder(
+    name="Mechanism A",
+    initial_min=pct("5"),
+    initial_max=pct("5"),
+    steps=(
+        ClawbackStep(15, pct("15")),
+        ClawbackStep(50, pct("25")),
+        ClawbackStep(100, pct("35")),
+    ),
+    fixed=False,
+    rule="Listing Rules Practice Note 18 para 4.2 as amended 4 Aug 2025 (Mechanism A)",
+)
+
+MECHANISM_B = ClawbackLadder(
+    name="Mechanism B",
+    initial_min=pct("10"),
+    initial_max=pct("60"),
+    steps=(),
+    fixed=True,
+    rule="Listing Rules Practice Note 18 para 4.2 as amended 4 Aug 2025 (Mechanism B)",
+)
+
+CHAPTER_18C_LADDER = ClawbackLadder(
+    name="Chapter 18C",
+    initial_min=pct("5"),
+    initial_max=pct("100"),
+    steps=(
+        ClawbackStep(10, pct("10")),
+        ClawbackStep(50, pct("20")),
+    ),
+    fixed=False,
+    rule="Listing Rules 18C.09 (modifying Practice Note 18 para 4.2)",
+)
+
+PUBLIC_TRANCHE_MAIN_BOARD: Schedule[PublicTrancheRegime] = Schedule(
+    "offering.public_tranche.main_board",
+    (
+        Provision(
+            date(1998, 6, 1),
+            PublicTrancheRegime(
+                mechanisms={"PN18": PN18_LADDER},
+                default_mechanism="PN18",
+                bookbuilding_placing_min=Rate(0, 1),
+                bookbuilding_rule="none before 4 Aug 2025",
+            ),
+            source="Listing Rules PN18 para 4.2: initial >= 10%; 30% at 15x-<50x, 40% at 50x-<100x, "
+            "50% at >= 100x of the initial public tranche. GEM PN6 para 4 has the same text, "
+            "https://en-rules.hkex.com.hk/node/5098",
+            grade="P",
+            note="search (pages): GEM PN6 and a PN18 copy (studyres, marked 6/98) read; the 6/98 mark is "
+            "the earliest version seen, used as effective_from. Applies to prospectuses dated before "
+            "4 Aug 2025. Large offers often had waivers (e.g. 10/15/17.5/20%, HKEx-LD60-2): give those "
+            "explicitly in the offering file.",
+        ),
+        Provision(
+            date(2025, 8, 4),
+            PublicTrancheRegime(
+                mechanisms={"A": MECHANISM_A, "B": MECHANISM_B},
+                default_mechanism="B",
+                bookbuilding_placing_min=pct("40"),
+                bookbuilding_rule="PN18 para 3.2 as amended 4 Aug 2025: >= 40% of the shares initially "
+                "offered to the bookbuilding placing tranche (placees other than cornerstones)",
+            ),
+            source="HKEX conclusions 'Optimise IPO Price Discovery and Open Market Requirements', "
+            "1 Aug 2025, effective for listing documents published on or after 4 Aug 2025 "
+            "(AAFN wire copy http://113.28.163.59/en/mobile/news.aspx?newsid=NOW.1457935&newssource=AAFN)",
+            grade="S",
+            note="Mechanism A thresholds VERIFIED ONLY IN PART. search (pages/docs/code, 2026 session): the "
+            "AAFN wire copy of the HKEX release confirms Mechanism A 'prescribed allocations' with a "
+            "35% maximum (proposal 20%), Mechanism B 10%-60% with no clawback, and the 40% bookbuilding "
+            "minimum, but omits the table; reportify.ai (1148712679985254400) confirms the 5/15/25/35% "
+            "steps without thresholds; the 15x/50x/100x thresholds come from reportify.cn and a "
+            "tertiary skill file (hk-rules-sourced.md s5.1); other secondary sources say 10x/50x/100x. "
+            "The current PN18 para 4.2 text itself was not retrievable. Kept 15/50/100 as data: an "
+            "offering file may override the ladder via an explicit waiver schedule.",
+        ),
+    ),
+)
+
+PUBLIC_TRANCHE_18C: Schedule[PublicTrancheRegime] = Schedule(
+    "offering.public_tranche.chapter_18c",
+    (
+        Provision(
+            date(2023, 3, 31),
+            PublicTrancheRegime(
+                mechanisms={"18C": CHAPTER_18C_LADDER},
+                default_mechanism="18C",
+                bookbuilding_placing_min=Rate(0, 1),
+                bookbuilding_rule="none before 4 Aug 2025",
+            ),
+            source="Listing Rules 18C.09: initial >= 5%; 10% at 10x-<50x; 20% at >= 50x",
+            grade="S",
+            note="EY Law Feb 2023 [S]; outcomes confirm in allotment announcements (Transwarp 5% -> 20% at "
+            "73.86x; Xizhi 5% -> 20% at 5,784.70x) [P].",
+        ),
+        Provision(
+            date(2025, 8, 4),
+            PublicTrancheRegime(
+                mechanisms={"18C": CHAPTER_18C_LADDER},
+                default_mechanism="18C",
+                bookbuilding_placing_min=pct("40"),
+                bookbuilding_rule="PN18 para 3.2 as amended 4 Aug 2025: >= 40% bookbuilding placing",
+            ),
+            source="Listing Rules 18C.09 (unchanged); Mechanisms A/B do not apply to 18C issuers",
+            grade="T",
+            note="18C deals in 2026 still ran the 5/10/20 ladder [P]; the 40% bookbuilding minimum is "
+            "inferred to apply from the Transwarp waiver condition ('no more than 40% ... to cornerstone "
+            "investors' with a 20% public maximum) [I].",
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolRules:
+    """PN18 para 3.1: the public tranche is split equally into pools A and B."""
+
+    pool_a_max_amount_minor: int
+    """Applications whose amount payable (at the maximum offer price, including brokerage and
+    levies) is at most this go to pool A; larger ones to pool B."""
+    amount_includes_charges: bool
+    max_application_share_of_initial_public: Rate
+    """No application may exceed this share of the initial public tranche (one pool's shares)."""
+    reject_multiple_applications: bool
+    reject_double_dipping: bool
+    rule: str
+
+
+POOLS: Schedule[PoolRules] = Schedule(
+    "offering.pools",
+    (
+        Provision(
+            date(1998, 6, 1),
+            PoolRules(
+                pool_a_max_amount_minor=5_000_000 * 100,
+                amount_includes_charges=True,
+                max_application_share_of_initial_public=pct("50"),
+                reject_multiple_applications=True,
+                reject_double_dipping=True,
+                rule="Listing Rules PN18 para 3.1",
+            ),
+            source="PN18 para 3.1 / GEM PN6 para 3: pools A (HK$5m or less) and B split equally, surplus "
+            "of an undersubscribed pool to the other, no application above the shares originally in "
+            "one pool, multiple applications rejected; no double dipping per prospectuses (MiniMax "
+            "'How to Apply')",
+            grade="P",
+            note="Whether HK$5m includes brokerage and levies is not in the rule text; MiniMax's largest "
+            "pool A tier costs HK$4,999,920.76 including charges, consistent with an inclusive test "
+            "(hk-rules-sourced.md s5.3). Modelled as inclusive.",
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationCharges:
+    """Charges on top of the price on every IPO application (and on placees' allotments)."""
+
+    brokerage: Rate
+    sfc_levy: Rate
+    trading_fee: Rate
+    afrc_levy: Rate
+    rule: str
+
+
+APPLICATION_CHARGES: Schedule[ApplicationCharges] = Schedule(
+    "offering.application_charges",
+    (
+        Provision(
+            date(2015, 1, 1),
+            ApplicationCharges(pct("1"), pct("0.0027"), pct("0.005"), Rate(0, 1), "prospectus charges 2015"),
+            source="HKEX fee page: SFC levy 0.0027% from 1 Nov 2014, trading fee 0.005%; brokerage 1% on "
+            "IPO applications",
+            grade="P",
+        ),
+        Provision(
+            date(2022, 1, 1),
+            ApplicationCharges(pct("1"), pct("0.0027"), pct("0.005"), pct("0.00015"), "prospectus charges 2022"),
+            source="HKEX fee page: FRC (now AFRC) transaction levy 0.00015% from 1 Jan 2022",
+            grade="P",
+        ),
+        Provision(
+            date(2023, 1, 1),
+            ApplicationCharges(pct("1"), pct("0.0027"), pct("0.00565"), pct("0.00015"), "prospectus charges 2023"),
+            source="HKEX news 1 Nov 2022: trading fee 0.00565% from 1 Jan 2023; MiniMax, Transwarp and "
+            "Xizhi covers: 'brokerage of 1.0%, SFC transaction levy of 0.0027%, Stock Exchange trading "
+            "fee of 0.00565% and AFRC transaction levy of 0.00015%' (x 1.010085)",
+            grade="P",
+            note="Each charge is rounded to the cent separately (MiniMax: 20 shares at HK$165 -> HK$3,333.28).",
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PricingRules:
+    range_top_over_bottom_max: Rate
+    """The top of the indicative range may be at most this much above the bottom (for the
+    downward flexibility to be available)."""
+    downward_flexibility_max: Rate
+    """The final price may be set this far below the bottom of the range without withdrawal."""
+    upward_flexibility: bool
+    rule: str
+
+
+PRICING: Schedule[PricingRules] = Schedule(
+    "offering.pricing",
+    (
+        Provision(
+            date(2018, 2, 2),
+            PricingRules(pct("30"), pct("10"), False, "HKEX Guidance Letter GL90-18 / news release 2 Feb 2018"),
+            source="HKEX news release 2 Feb 2018, http://www.hkex.com.hk/News/News-Release/2018/1802022news: "
+            "final price up to 10% below the bottom of the range without withdrawal, provided the top "
+            "is at most 30% above the bottom",
+            grade="P",
+            note="Upward flexibility was proposed in Dec 2024 and not adopted (Aug 2025 conclusions) [S].",
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OptionRules:
+    offer_size_adjustment_max: Rate
+    over_allotment_max: Rate
+    stabilisation_days_after_application_close: int
+    cornerstone_lockup_months: int
+    rule: str
+
+
+OPTIONS: Schedule[OptionRules] = Schedule(
+    "offering.options",
+    (
+        Provision(
+            date(2015, 1, 1),
+            OptionRules(pct("15"), pct("15"), 30, 6, "market practice; SFC Price Stabilizing Rules Cap. 571W"),
+            source="Offer size adjustment 15% and over-allotment 15% of the offer shares (MiniMax OSAO "
+            "3,808,380 / 25,389,220 = 15.00%; Xizhi over-allocation 15.00%); stabilisation ends 30 days "
+            "after the last day for lodging public applications (Cap. 571W; Xizhi announcement); "
+            "cornerstone lock-up 6 months (retained in the Aug 2025 conclusions)",
+            grade="I",
+            note="The 15% caps are confirmed arithmetically from filings, not from rule text.",
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Chapter18COfferingRules:
+    independent_price_setting_min: Rate
+    """Share of the offer shares (excluding OSAO and over-allotment) that independent
+    price-setting investors must take up in the placing, cornerstones included."""
+    rule: str
+
+
+CHAPTER_18C_OFFERING: Schedule[Chapter18COfferingRules] = Schedule(
+    "offering.chapter_18c",
+    (
+        Provision(
+            date(2023, 3, 31),
+            Chapter18COfferingRules(pct("50"), "Listing Rules 18C.08"),
+            source="Rule 18C.08, https://sc.hkex.com.hk/TuniS/cn-rules.hkex.com.hk/%E8%A6%8F%E5%89%87%E6%89%8B%E5%86%8A/18c08",
+            grade="P",
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FiniTimetable:
+    """FINI: T is the price determination date."""
+
+    public_offer_close_days_before_pricing: int
+    results_days_after_pricing: int
+    listing_days_after_pricing: int
+    rule: str
+
+
+FINI: Schedule[FiniTimetable] = Schedule(
+    "offering.fini",
+    (
+        Provision(
+            date(2015, 1, 1),
+            FiniTimetable(1, 4, 5, "pre-FINI CCASS timetable (T+5)"),
+            source="FINI conclusions 2021: time from price fixing to trading was T+5 before FINI",
+            grade="S",
+        ),
+        Provision(
+            date(2023, 11, 22),
+            FiniTimetable(1, 1, 2, "FINI (T+2)"),
+            source="FINI live 22 Nov 2023 (Global Exchanges 27 Sep 2023); EY Law Dec 2022 timetable: public "
+            "offer closes T-1 12:00, results T+1 23:00, trading T+2 09:00; MiniMax prospectus",
+            grade="S",
+        ),
+    ),
+)
+
+
+__all__ = [
+    "APPLICATION_CHARGES",
+    "CHAPTER_18C_LADDER",
+    "CHAPTER_18C_OFFERING",
+    "FINI",
+    "MECHANISM_A",
+    "MECHANISM_B",
+    "OPTIONS",
+    "PN18_LADDER",
+    "POOLS",
+    "PRICING",
+    "PUBLIC_TRANCHE_18C",
+    "PUBLIC_TRANCHE_MAIN_BOARD",
+    "ApplicationCharges",
+    "Chapter18COfferingRules",
+    "ClawbackLadder",
+    "ClawbackStep",
+    "FiniTimetable",
+    "OptionRules",
+    "PoolRules",
+    "PricingRules",
+    "PublicTrancheRegime",
+    "pct",
+    "rate_gt",
+]
