@@ -14,6 +14,12 @@ from rich.table import Table
 console = Console()
 
 
+def _fresh_console() -> None:
+    """A console sized for this invocation (COLUMNS may differ between calls in one process)."""
+    global console
+    console = Console()
+
+
 def _date(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -44,6 +50,7 @@ def eligibility(
     """Which listing routes are open for ISSUER, each test with its figures, threshold and rule."""
     from lionrock.listing.eligibility import ROUTES, assess
 
+    _fresh_console()
     profile = _load(issuer)
     day = _date(on, "--on") if on else date.today()  # the CLI is an edge: the core never reads the clock
     result = assess(profile, day)
@@ -83,6 +90,7 @@ def timetable(
     from lionrock.listing.eligibility import ROUTES, assess
     from lionrock.listing.workflow import timetable as build
 
+    _fresh_console()
     profile = _load(issuer)
     day = _date(filed, "--filed")
     result = assess(profile, day)

@@ -155,12 +155,17 @@ class _MainlandCalendar:
 
 @lru_cache(maxsize=1)
 def _mainland() -> _MainlandCalendar:
+    import warnings
+
     import exchange_calendars as xcals
 
-    cls = type(xcals.get_calendar("XSHG", start="2024-01-02", end="2024-12-31"))
-    bound = min(cls.bound_max().date(), xhkg.CALENDAR_END)
-    cal = xcals.get_calendar("XSHG", start=xhkg.CALENDAR_START.isoformat(), end=bound.isoformat())
-    days = [ts.date() for ts in cal.sessions]
+    with warnings.catch_warnings():
+        # exchange-calendars 4.x calls pandas APIs that pandas deprecates; not ours to fix.
+        warnings.simplefilter("ignore")
+        cls = type(xcals.get_calendar("XSHG", start="2024-01-02", end="2024-12-31"))
+        bound = min(cls.bound_max().date(), xhkg.CALENDAR_END)
+        cal = xcals.get_calendar("XSHG", start=xhkg.CALENDAR_START.isoformat(), end=bound.isoformat())
+        days = [ts.date() for ts in cal.sessions]
     days.extend(d for d in xhkg.business_days(bound, xhkg.CALENDAR_END) if d > bound)
     return _MainlandCalendar(days, bound)
 
