@@ -1,0 +1,174 @@
+"""The double-entry ledger: balances per account and asset, and the rules for negative balances.
+
+A `Posting` moves an amount of one asset from a source account to a destination account, so every
+change is balanced by construction. Which accounts may go below zero depends on the account type:
+
+=============== ======== =====================================================================
+prefix          type     may be negative
+=============== ======== =====================================================================
+``P:``          participant never
+``C:``          client   never
+``I:``          issuer   in its own securities only (a negative holding = shares issued)
+``F:``          collector never
+``H:``          clearing ``H:HKSCC`` in cash only (its settlement guarantee as central
+                house    counterparty); never in securities; other ``H:`` (FINI holds) never
+``X:``          external always (banks, FX dealers, IPO financing: money entering or leaving)
+=============== ======== =====================================================================
+
+The ledger is pure: `Ledger.check` finds the first posting that would break a rule without
+changing anything (the audit uses it), `Ledger.apply` applies postings and treats a violation as a
+bug (`InvariantError`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from lionrock.clearing.events import Posting
+from lionrock.kernel.errors import invariant
+
+KINDS: dict[str, str] = {
+    "P": "participant",
+    "C": "client",
+    "I": "issuer",
+    "F": "collector",
+    "H": "clearing_house",
+    "X": "external",
+}
+CASH_ASSETS = ("HKD", "CNY", "USD")
+SECURITY_PREFIX = "SEC:"
+CLEARING_HOUSE = "H:HKSCC"
+FX_DEALER = "X:FX"
+
+
+def security_asset(security: str) -> str:
+    return SECURITY_PREFIX + security
+
+
+def is_security(asset: str) -> bool:
+    return asset.startswith(SECURITY_PREFIX)
+
+
+def account_kind(account: str) -> str | None:
+    """The account's type, or None if the name does not follow the contract."""
+    if not isinstance(account, str) or "|" in account or account != account.strip():
+        return None
+    parts = account.split(":")
+    kind = KINDS.get(parts[0])
+    if kind is None or len(parts) < 2 or not all(parts[1:]):
+        return None
+    if parts[0] == "P" and len(parts) != 2:
+        return None
+    if parts[0] == "C" and len(parts) < 3:
+        return None
+    return kind
+
+
+def asset_valid(asset: str) -> bool:
+    if is_security(asset):
+        return len(asset) > len(SECURITY_PREFIX) and "|" not in asset
+    return asset in CASH_ASSETS
+
+
+def may_go_negative(account: str, asset: str) -> bool:
+    prefix = account[:2]
+    if prefix == "X:":
+        return True
+    if prefix == "I:":
+        return is_security(asset)
+    if account == CLEARING_HOUSE:
+        return not is_security(asset)
+    return False
+
+
+def participant_of(account: str) -> str:
+    """``"C:P1:INV"`` and ``"P:P1"`` -> ``"P1"``; other accounts -> ``""``."""
+    parts = account.split(":")
+    if parts[0] in ("C", "P") and len(parts) >= 2:
+        return parts[1]
+    return ""
+
+
+class Ledger:
+    """Balances by account and asset (only non-zero entries are kept)."""
+
+    def __init__(self) -> None:
+        self.balances: dict[str, dict[str, int]] = {}
+
+    def balance(self, account: str, asset: str) -> int:
+        held = self.balances.get(account)
+        return held.get(asset, 0) if held else 0
+
+    def holdings(self, account: str) -> dict[str, int]:
+        return dict(self.balances.get(account, {}))
+
+    def check(self, posting: Posting) -> str | None:
+        """Why ``posting`` may not be applied now, or None."""
+        if posting.amount <= 0:
+            return f"non-positive amount {posting.amount}"
+        if posting.source == posting.destination:
+            return f"source equals destination {posting.source}"
+        for account in (posting.source, posting.destination):
+            if account_kind(account) is None:
+                return f"malformed account {account!r}"
+        if not asset_valid(posting.asset):
+            return f"unknown asset {posting.asset!r}"
+        after = self.balance(posting.source, posting.asset) - posting.amount
+        if after < 0 and not may_go_negative(posting.source, posting.asset):
+            return f"{posting.source} would hold {after} {posting.asset}"
+        return None
+
+    def _move(self, account: str, asset: str, delta: int) -> None:
+        held = self.balances.get(account)
+        if held is None:
+            held = self.balances[account] = {}
+        value = held.get(asset, 0) + delta
+        if value:
+            held[asset] = value
+        else:
+            del held[asset]
+            if not held:
+                del self.balances[account]
+
+    def post(self, posting: Posting) -> None:
+        problem = self.check(posting)
+        invariant(problem is None, f"posting {posting}: {problem}")
+        self._move(posting.source, posting.asset, -posting.amount)
+        self._move(posting.destination, posting.asset, posting.amount)
+
+    def apply(self, postings: Iterable[Posting]) -> None:
+        for p in postings:
+            self.post(p)
+
+    def totals(self) -> dict[str, int]:
+        """Sum over all accounts per asset (zero for every asset in a balanced ledger)."""
+        out: dict[str, int] = {}
+        for held in self.balances.values():
+            for asset, amount in held.items():
+                out[asset] = out.get(asset, 0) + amount
+        return {a: v for a, v in out.items() if v}
+
+    def by_kind(self) -> dict[str, dict[str, int]]:
+        """Per account type, the sum of balances per asset."""
+        out: dict[str, dict[str, int]] = {}
+        for account, held in self.balances.items():
+            kind = account_kind(account) or "malformed"
+            row = out.setdefault(kind, {})
+            for asset, amount in held.items():
+                row[asset] = row.get(asset, 0) + amount
+        return out
+
+
+__all__ = [
+    "CASH_ASSETS",
+    "CLEARING_HOUSE",
+    "FX_DEALER",
+    "KINDS",
+    "Ledger",
+    "account_kind",
+    "asset_valid",
+    "is_security",
+    "may_go_negative",
+    "participant_of",
+    "security_asset",
+]
