@@ -40,14 +40,17 @@ class EngineRunner:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: Engine | Callable[[], Engine],
         *,
         clock: Callable[[], int] = time.time_ns,
         max_batch: int = 1024,
         ticker: Callable[[Engine, int], Command | None] | None = None,
         idle_tick_s: float = 0.5,
     ) -> None:
-        self.engine = engine
+        self._factory = None if isinstance(engine, Engine) else engine
+        self.engine: Engine = engine if isinstance(engine, Engine) else None  # type: ignore[assignment]
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
         self._clock = clock
         self._ticker = ticker
         self._idle_tick_s = idle_tick_s
@@ -65,10 +68,17 @@ class EngineRunner:
         """Register before `start`; listeners run on the writer thread and must be quick."""
         self._listeners.append(listener)
 
-    def start(self) -> EngineRunner:
+    def start(self, timeout: float = 600.0) -> EngineRunner:
+        """Start the writer thread. With an engine factory, the engine (its journal connection,
+        recovery) is built on the writer thread itself, since SQLite connections are bound to the
+        thread that made them; `start` waits for that and re-raises its failure."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="lionrock-engine", daemon=True)
             self._thread.start()
+            if not self._ready.wait(timeout):
+                raise RunnerStopped("engine did not start in time")
+            if self._start_error is not None:
+                raise self._start_error
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -111,6 +121,26 @@ class EngineRunner:
 
     # -- the writer thread -------------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            if self._factory is not None:
+                self.engine = self._factory()
+        except BaseException as exc:
+            self._start_error = exc
+            self._failure = exc
+            self._stopped.set()
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._loop()
+        finally:
+            if self._factory is not None and self.engine is not None:
+                try:
+                    self.engine.close()
+                except Exception:  # closing after a crash: nothing more to save
+                    pass
+
+    def _loop(self) -> None:
         while True:
             try:
                 item = self._queue.get(timeout=self._idle_tick_s) if self._ticker is not None else self._queue.get()

@@ -113,22 +113,31 @@ class Service:
     ) -> None:
         spec = StorageSpec(db)
         self.spec = spec
-        self.journal = spec.open_journal(durability)
-        self.engine = Engine(list(contexts) if contexts is not None else default_contexts(), self.journal, snapshot_every=snapshot_every)
         self.read = SqlStore(spec.read_model_url)
         self.projector = Projector(self.read)
-        self._replaying = True
-        self.engine.subscribe(self._replay_feed)
-        self.engine.recover()
-        self._replaying = False
-        self.projector.finish_replay()
         auth_store = self.read if spec.db == "memory:" else SqlStore(_auth_url(spec))
         self.auth = AuthStore(auth_store, **({"session_secret": session_secret} if session_secret else {}))
         self.hub = EventHub()
         self.policy = Policy(self.order_owner, self.known_id, extra_role_contexts)
-        self.runner = EngineRunner(self.engine, clock=clock, ticker=trading_ticker if "trading" in self.engine.contexts else None)
+        context_list = list(contexts) if contexts is not None else default_contexts()
+        self._replaying = True
+
+        def build_engine() -> Engine:  # runs on the writer thread (SQLite connections are per thread)
+            journal = spec.open_journal(durability)
+            engine = Engine(context_list, journal, snapshot_every=snapshot_every)
+            engine.subscribe(self._replay_feed)
+            engine.recover()
+            self._replaying = False
+            self.projector.finish_replay()
+            return engine
+
+        ticker = trading_ticker if any(c.name == "trading" for c in context_list) else None
+        self.runner = EngineRunner(build_engine, clock=clock, ticker=ticker)
         self.runner.add_listener(self.projector.on_batch)
         self.runner.add_listener(self.hub.publish)
+        self.runner.start()
+        self.engine = self.runner.engine
+        self.journal = self.engine.journal
         self.started_ns = time.time_ns()
 
     def _replay_feed(self, stamp: Stamp, command: Command, events: list[Event]) -> None:
@@ -136,12 +145,11 @@ class Service:
             self.projector.on_replay(stamp, command, events)
 
     def start(self) -> Service:
-        self.runner.start()
+        """The engine starts in the constructor (recovery included); kept for call sites' clarity."""
         return self
 
     def close(self) -> None:
-        self.runner.stop()
-        self.engine.close()
+        self.runner.stop()  # closes the engine and its journal on the writer thread
         self.read.close()
         if self.auth.store is not self.read:
             self.auth.store.close()

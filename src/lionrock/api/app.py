@@ -374,7 +374,13 @@ def create_app(service: Service) -> FastAPI:
         if p.sees_all:
             await pump(ws, lambda pub: True)
         else:
-            await pump(ws, lambda pub: bool(mine & pub.parties))
+
+            def own(pub: Published, last_of_burst: bool) -> dict[str, Any]:
+                message = _ws_message(pub)
+                message["event"] = queries.redact(message["event"], p)
+                return message
+
+            await pump(ws, lambda pub: bool(mine & pub.parties), shape=own)
 
     return app
 

@@ -17,7 +17,7 @@ import msgspec
 
 from lionrock.adapters.auth import Principal, Role
 from lionrock.adapters.policy import ServiceCode
-from lionrock.adapters.projections import OPEN_STATUSES
+from lionrock.adapters.projections import OPEN_STATUSES, PARTY_FIELDS
 from lionrock.adapters.service import Service
 from lionrock.engine import Outcome
 from lionrock.kernel.errors import Rejection
@@ -203,8 +203,28 @@ def trades(service: Service, instrument: str, limit: int = 100) -> list[dict[str
 
 
 # -- events, offerings, issuers ----------------------------------------------------------------
-def _event_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    return [{"seq": s, "idx": i, "at_ns": at, "type": t, "event": json.loads(b)} for s, i, at, t, b in rows]
+def redact(body: Any, p: Principal) -> Any:
+    """Hide counterparties: account and participant fields that are not the caller's own."""
+    if p.sees_all or not isinstance(body, dict):
+        return body
+    mine = set(p.parties())
+    out = {}
+    for k, v in body.items():
+        if isinstance(v, str) and v and (k in PARTY_FIELDS or k.endswith("_account")) and v not in mine:
+            v = "(counterparty)"
+        elif isinstance(v, str) and v and (k == "participant" or k.endswith("_participant")) and f"P:{v}" not in mine and v != p.participant:
+            v = "(counterparty)"
+        elif isinstance(v, dict):
+            v = redact(v, p)
+        out[k] = v
+    return out
+
+
+def _event_rows(rows: list[tuple[Any, ...]], p: Principal | None = None) -> list[dict[str, Any]]:
+    return [
+        {"seq": s, "idx": i, "at_ns": at, "type": t, "event": json.loads(b) if p is None else redact(json.loads(b), p)}
+        for s, i, at, t, b in rows
+    ]
 
 
 def events(service: Service, p: Principal, *, after: int = 0, type_: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
@@ -224,7 +244,7 @@ def events(service: Service, p: Principal, *, after: int = 0, type_: str | None 
             WHERE e.seq > ?{type_sql} AND ep.party IN ({', '.join('?' * len(parties))}) ORDER BY e.seq, e.idx LIMIT ?""",
         (*args, *parties, limit),
     )
-    return _event_rows(rows)
+    return _event_rows(rows, p)
 
 
 def offerings(service: Service, p: Principal) -> list[dict[str, Any]]:
@@ -255,7 +275,7 @@ def offering(service: Service, p: Principal, offering_id: str) -> dict[str, Any]
             if not parties or parties & mine:
                 visible.append(r)
         rows = visible
-    return {"offering_id": offering_id, "scope": "full" if full else "public and your own", "events": _event_rows(rows)}
+    return {"offering_id": offering_id, "scope": "full" if full else "public and your own", "events": _event_rows(rows, None if full else p)}
 
 
 def issuers(service: Service, p: Principal) -> list[dict[str, Any]]:

@@ -1,0 +1,44 @@
+"""A small venue for the service tests: trading day open, one stock listed, a user per role."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, time
+
+from lionrock.adapters.auth import Principal
+from lionrock.adapters.service import Service, market_clock
+from lionrock.engine.registry import default_contexts
+from lionrock.kernel.xhkg import hk_ns
+from lionrock.trading.commands import ListInstrument, StartTradingDay
+
+DAY = date(2025, 11, 24)
+PASSWORD = "correct horse battery"
+STOCK = "02525"
+USERS: dict[str, dict[str, object]] = {
+    "op": {"role": "operator"},
+    "reg": {"role": "regulator"},
+    "inv1": {"role": "investor", "participant": "B1", "accounts": ["C:B1:I1"]},
+    "inv2": {"role": "investor", "participant": "B2", "accounts": ["C:B2:I2"]},
+    "brk1": {"role": "broker", "participant": "B1"},
+    "brk2": {"role": "broker", "participant": "B2"},
+    "spo": {"role": "sponsor", "offerings": ["OFF-A"], "issuers": ["ISS-A"]},
+    "iss": {"role": "issuer", "issuers": ["ISS-A"], "offerings": ["OFF-A"]},
+}
+ROLES = list(USERS)
+_ids = itertools.count(1)
+
+
+def next_id(prefix: str = "c") -> str:
+    return f"{prefix}{next(_ids)}"
+
+
+def open_world(db: str = "memory:", *, stocks: tuple[str, ...] = (STOCK,), hour: int = 10) -> tuple[Service, Principal]:
+    """A started service at ``hour``:00 HKT on a trading day, stocks listed at 50.00, users made."""
+    service = Service(db, contexts=default_contexts(), clock=market_clock(hk_ns(DAY, time(hour, 0)))).start()
+    for name, spec in USERS.items():
+        service.auth.create_user(name, PASSWORD, **spec)  # type: ignore[arg-type]
+    op = service.auth.principal("op", via="test")
+    assert service.submit_sync(op, StartTradingDay(day=DAY.isoformat())).rejection is None
+    for code in stocks:
+        assert service.submit_sync(op, ListInstrument(instrument=code, board_lot=100, nominal_price=50_000, name=f"Stock {code}")).rejection is None
+    return service, op
