@@ -22,7 +22,7 @@ import numpy as np
 from lionrock.kernel.errors import invariant
 from lionrock.kernel.money import Rate
 from lionrock.kernel.price import consideration_minor
-from lionrock.offering.books import ApplicationBook, IoiBook
+from lionrock.offering.books import ApplicationBook, IoiBook, membership
 from lionrock.offering.commands import CornerstoneSpec
 from lionrock.offering.definition import ResolvedOffering, add_months, cornerstone_shares, share_of
 from lionrock.offering.events import AllotmentSummary, BandBasis, CornerstoneAllotment
@@ -105,7 +105,7 @@ def application_status(ro: ResolvedOffering, apps: ApplicationBook, iois: IoiBoo
     if ro.pools.reject_double_dipping:
         placing_ids = set(iois.investor) | {c.investor for c in ro.spec.cornerstones}
         if placing_ids:
-            flagged = np.fromiter(map(placing_ids.__contains__, apps.applicant_values), dtype=bool, count=len(apps.applicant_values))
+            flagged = membership(apps.applicant_values, placing_ids)
             if flagged.any():
                 status[(status == 0) & flagged[apps.applicant]] = ApplicationStatus.DOUBLE_DIPPING
     status[(status == 0) & (shares <= 0)] = ApplicationStatus.NON_POSITIVE
@@ -383,7 +383,7 @@ def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps
             public_final += move
             shortfall -= move
             notes.append(f"placing undersubscribed: {move:,} shares reallocated to the public offer (coordinators' discretion)")
-        placing_avail -= shortfall
+        placing_avail = placing_demand
         underwriters = shortfall
         if shortfall:
             notes.append(f"{shortfall:,} shares not taken up by investors were taken up by the underwriters")

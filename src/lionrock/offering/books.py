@@ -37,6 +37,7 @@ class ApplicationBook:
     participant: np.ndarray  # int32 codes into participant_values
     shares: np.ndarray  # int64
     applicant_values: Sequence[str]
+    """Strings of the codes: a list, or a pyarrow string array when read from a file."""
     account_values: Sequence[str]
     participant_values: Sequence[str]
 
@@ -115,6 +116,18 @@ def _bincount_int(index: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
         np.add.at(out, index, weights)
         return out
     return np.bincount(index, weights=weights, minlength=n).astype(np.int64)
+
+
+def membership(values: Sequence[str], keys: set[str]) -> np.ndarray:
+    """For each of ``values`` (a list or a pyarrow string array), whether it is in ``keys``."""
+    if not keys or not len(values):
+        return np.zeros(len(values), dtype=bool)
+    if isinstance(values, list):
+        return np.fromiter(map(keys.__contains__, values), dtype=bool, count=len(values))
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.is_in(values, value_set=pa.array(sorted(keys), pa.string())).to_numpy(zero_copy_only=False)
 
 
 def empty_ioi_book() -> IoiBook:
@@ -214,10 +227,12 @@ def _read_table(path: Path, columns: Sequence[str], types: dict[str, Any]) -> An
     return table
 
 
-def _dict_codes(column: Any) -> tuple[np.ndarray, list[str]]:
+def _dict_codes(column: Any) -> tuple[np.ndarray, Any]:
+    """Codes and the dictionary, kept as a pyarrow string array (converting millions of strings to
+    Python objects would cost more than the whole allocation)."""
     arr = column.combine_chunks() if hasattr(column, "combine_chunks") else column
     encoded = arr.dictionary_encode()
-    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), encoded.dictionary.to_pylist()
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), encoded.dictionary
 
 
 def read_application_book(path: str | Path, progress: Progress | None = None) -> ApplicationBook:
@@ -234,6 +249,7 @@ def read_application_book(path: str | Path, progress: Progress | None = None) ->
     a, av = _dict_codes(table.column("applicant"))
     c, cv = _dict_codes(table.column("account"))
     q, qv = _dict_codes(table.column("participant"))
+    qv = qv.to_pylist()
     shares = np.ascontiguousarray(table.column("shares").to_numpy(), dtype=np.int64)
     digest = _content_digest(shares, [_arrow_column(table.column(k)) for k in ("applicant", "account", "participant")])
     return ApplicationBook(a, c, q, shares, av, cv, qv, digest)

@@ -1,0 +1,254 @@
+"""The allotment results announcement (Markdown and HTML) and the allocation CSV files.
+
+The announcement follows the structure HKEX issuers publish ("Announcement of Allotment
+Results"): summary (offer price, proceeds), the Hong Kong public offering (applications,
+subscription level, clawback and final size), the international offering (placees, over-allocation,
+offer size adjustment), cornerstone investors and lock-ups, compliance with the Listing Rules,
+placee concentration (top 1, 5, 10, 25), the basis of allocation per pool and band, and the ballot
+seed with the digest of the allotment so anyone can re-run the draw.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+
+from lionrock.kernel.money import Currency, format_minor
+from lionrock.kernel.price import format_price
+from lionrock.offering.allocation import (
+    POOL_A,
+    POOL_B,
+    AllocationResult,
+    ApplicationStatus,
+    amount_payable,
+    consideration_array,
+)
+from lionrock.offering.books import ApplicationBook, IoiBook
+from lionrock.offering.definition import ResolvedOffering
+from lionrock.offering.events import AllotmentSummary
+from lionrock.offering.pricing import PricingDecision
+
+
+def _pct(bp: int) -> str:
+    return f"{bp / 100:.2f}%"
+
+
+def _share_pct(part: int, whole: int) -> str:
+    return f"{part * 100 / whole:.2f}%" if whole else "n/a"
+
+
+def _money(minor: int, currency: str) -> str:
+    cur = Currency(currency)
+    return f"{cur.symbol}{format_minor(minor, cur)}"
+
+
+def announcement_markdown(ro: ResolvedOffering, pricing: PricingDecision, result: AllocationResult, *, book_digest: str = "") -> str:
+    spec, s = ro.spec, result.summary
+    cur = spec.currency
+    out: list[str] = []
+    add = out.append
+    add(f"# {spec.issuer_name}\n\n**Stock code: {spec.instrument}**" + (f" (RMB counter {spec.rmb_counter})" if spec.rmb_counter else ""))
+    add("\n## Announcement of Allotment Results\n")
+    add(f"Listing chapter: {'Main Board' if spec.chapter == 'main' else 'Chapter ' + spec.chapter}. Allocation regime: {s.regime} "
+        f"({ro.regime_rule}). Prospectus dated {spec.prospectus_date}; price determined {ro.timetable.price_fixing}; "
+        f"dealings expected to commence at 9:00 a.m. on {ro.timetable.listing}.\n")
+    add("### Summary\n")
+    add("| | |\n|---|---|")
+    add(f"| Final offer price | {cur} {format_price(s.price)} per share (range {format_price(spec.price_low)} to {format_price(spec.price_high)}) |")
+    add(f"| Number of offer shares | {s.offer_shares:,}" + (f" (including {s.upsize_shares:,} offer size adjustment shares)" if s.upsize_shares else "") + " |")
+    add(f"| Gross proceeds | {_money(s.gross_proceeds_minor, cur)} |")
+    add(f"| Estimated net proceeds | {_money(s.net_proceeds_minor, cur)} (after underwriting commission {spec.underwriting_commission} and listing expenses) |")
+    add(f"| Over-allocation | {s.over_allocated_shares:,} shares |\n")
+    add("### Pricing\n")
+    for reason in pricing.reasons:
+        add(f"- {reason}")
+    add("")
+    add("### Hong Kong Public Offering\n")
+    add("| | |\n|---|---|")
+    add(f"| Number of valid applications | {s.valid_applications:,} |")
+    add(f"| Number of shares validly applied for | {s.public_demand_shares:,} |")
+    add(f"| Subscription level | {s.subscription_multiple_bp / 10_000:,.2f} times the {s.initial_public_shares:,} shares initially offered |")
+    add(f"| Reallocation (clawback) | {s.clawback_reason} |")
+    add(f"| Final number of shares under the Hong Kong Public Offering | {s.final_public_shares:,} ({_share_pct(s.final_public_shares, s.offer_shares)} of the offer shares) |")
+    add(f"| Pool A / pool B | {s.pool_a_shares:,} / {s.pool_b_shares:,} shares (demand {s.pool_a_demand_shares:,} / {s.pool_b_demand_shares:,}) |\n")
+    add("### International Offering\n")
+    add("| | |\n|---|---|")
+    add(f"| Number of placees | {s.placees:,} (plus {len(result.cornerstones)} cornerstone investors) |")
+    add(f"| Bookbuilding demand at the offer price | {s.placing_demand_shares:,} shares |")
+    add(f"| Final number of shares under the placing (excluding cornerstones) | {s.placing_shares:,} (of which over-allocated {s.over_allocated_shares:,}) |")
+    if s.underwriter_shares:
+        add(f"| Taken up by the underwriters | {s.underwriter_shares:,} |")
+    add("")
+    add("### Cornerstone Investors\n")
+    if result.cornerstones:
+        add("| Cornerstone investor | Shares | % of offer shares | % of issued shares upon listing | Lock-up ends |\n|---|---:|---:|---:|---|")
+        for c in result.cornerstones:
+            add(f"| {c.name} | {c.shares:,} | {_share_pct(c.shares, s.offer_shares)} | "
+                f"{_share_pct(c.shares, spec.shares_outstanding_after) if spec.shares_outstanding_after else 'n/a'} | {c.lockup_end} |")
+    else:
+        add("None.")
+    add("")
+    add("### Offer Size Adjustment Option and Over-allotment Option\n")
+    add(f"- Offer size adjustment option: {'exercised for ' + format(s.upsize_shares, ',') + ' shares' if s.upsize_shares else 'not exercised'} "
+        f"(up to {spec.offer_size_adjustment} of the initial offer shares).")
+    add(f"- Over-allotment option: {s.over_allocated_shares:,} shares over-allocated (up to {spec.over_allotment}); the stabilisation "
+        f"period ends on {ro.timetable.stabilisation_end}. A further announcement will state the shares bought back and the option exercised.\n")
+    add("### Compliance with the Listing Rules\n")
+    add(f"- Bookbuilding placing tranche: initially {spec.shares_offered - ro.initial_public_shares - s.cornerstone_shares:,} shares, "
+        f"minimum {s.bookbuilding_min_shares:,} ({ro.bookbuilding_rule}): {'complied' if s.bookbuilding_ok else 'NOT MET'}.")
+    if ro.chapter_18c is not None:
+        add(f"- Independent price-setting investors took {s.ipsi_shares:,} shares against the {s.ipsi_required_shares:,} required "
+            f"({ro.chapter_18c.rule}): {'complied' if s.ipsi_shares >= s.ipsi_required_shares else 'NOT MET'}.")
+    add(f"- Pools A and B ({ro.pools.rule}): applications of {_money(ro.pools.pool_a_max_amount_minor, cur)} or less "
+        f"(including brokerage and levies) in pool A; no application above {ro.max_application_shares:,} shares accepted; multiple "
+        f"applications and applications from placing participants rejected.")
+    for note in s.notes:
+        add(f"- {note}")
+    add("")
+    add("### Placee Concentration\n")
+    add("| Placees | % of international offering | % of total offer shares |\n|---|---:|---:|")
+    for k in (1, 5, 10, 25):
+        add(f"| Top {k} | {_pct(s.top_placees_bp[f'top{k}_international'])} | {_pct(s.top_placees_bp[f'top{k}_offer'])} |")
+    add("")
+    add("### Basis of Allocation under the Hong Kong Public Offering\n")
+    for pool in ("A", "B"):
+        bands = [b for b in s.bands if b.pool == pool]
+        if not bands:
+            continue
+        add(f"**Pool {pool}**\n")
+        add("| Number of shares applied for | Number of valid applications | Basis of allocation/ballot | Approximate % allotted of the total number of shares applied for |\n|---:|---:|---|---:|")
+        for b in bands:
+            add(f"| {b.shares_applied:,} | {b.applications:,} | {b.basis} | {_pct(b.allotted_bp)} |")
+        add("")
+    add("### Rejected Applications\n")
+    if s.rejected:
+        for name, count in sorted(s.rejected.items()):
+            add(f"- {name.replace('_', ' ')}: {count:,}")
+    else:
+        add("None.")
+    add("")
+    add("### Ballot\n")
+    add(f"The ballot was drawn with `numpy.random.Generator(PCG64({s.seed}))` (seed **{s.seed}**), pool A then pool B, bands in ascending "
+        f"size, applications in lodging order. Allotment digest (SHA-256): `{s.allotment_digest}`."
+        + (f" Application book digest: `{book_digest}`." if book_digest else ""))
+    return "\n".join(out) + "\n"
+
+
+def markdown_to_html(markdown: str, title: str) -> str:
+    """A small, dependency-free rendering of the announcement's Markdown subset."""
+    body: list[str] = []
+    lines = markdown.splitlines()
+    i = 0
+
+    def inline(text: str) -> str:
+        t = html.escape(text)
+        parts = t.split("**")
+        t = "".join(f"<strong>{p}</strong>" if k % 2 else p for k, p in enumerate(parts))
+        parts = t.split("`")
+        return "".join(f"<code>{p}</code>" if k % 2 else p for k, p in enumerate(parts))
+
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{inline(line[level:].strip())}</h{level}>")
+        elif line.startswith("|"):
+            rows = []
+            while i < len(lines) and lines[i].startswith("|"):
+                rows.append([c.strip() for c in lines[i].strip("|").split("|")])
+                i += 1
+            head, rest = rows[0], [r for r in rows[1:] if not all(set(c) <= set("-:") for c in r)]
+            body.append("<table><thead><tr>" + "".join(f"<th>{inline(c)}</th>" for c in head) + "</tr></thead><tbody>"
+                        + "".join("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in r) + "</tr>" for r in rest) + "</tbody></table>")
+            continue
+        elif line.startswith("- "):
+            items = []
+            while i < len(lines) and lines[i].startswith("- "):
+                items.append(f"<li>{inline(lines[i][2:])}</li>")
+                i += 1
+            body.append("<ul>" + "".join(items) + "</ul>")
+            continue
+        elif line.strip():
+            body.append(f"<p>{inline(line)}</p>")
+        i += 1
+    style = ("body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#111}"
+             "table{border-collapse:collapse;margin:0.5rem 0 1rem}td,th{border:1px solid #bbb;padding:0.25rem 0.5rem;text-align:left}"
+             "th{background:#f0f0f0}code{font-size:0.85em}")
+    return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def write_public_csv(path: Path, ro: ResolvedOffering, apps: ApplicationBook, result: AllocationResult) -> None:
+    """One row per application (columns in docs/offering.md)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    price = result.summary.price
+    paid_hold = amount_payable(ro.spec.price_high, np.maximum(apps.shares, 0), ro.charges)
+    due = amount_payable(price, result.app_allotted, ro.charges)
+    status_names = np.asarray([s.name.lower() for s in ApplicationStatus], dtype=object)
+    pool_names = np.asarray(["", "A", "B"], dtype=object)
+    def strings(codes: np.ndarray, values: object) -> pa.Array:
+        dictionary = values if isinstance(values, pa.Array) else pa.array(list(values), pa.string())  # type: ignore[call-overload]
+        return dictionary.take(pa.array(codes))
+
+    applicant = strings(apps.applicant, apps.applicant_values)
+    account = strings(apps.account, apps.account_values)
+    participant = strings(apps.participant, apps.participant_values)
+    table = pa.table({
+        "application": pa.array(np.arange(1, len(apps) + 1)),
+        "applicant": applicant,
+        "account": account,
+        "participant": participant,
+        "shares_applied": pa.array(apps.shares),
+        "pool": pa.array(pool_names[result.app_pool]),
+        "status": pa.array(status_names[result.app_status]),
+        "shares_allotted": pa.array(result.app_allotted),
+        "consideration_minor": pa.array(consideration_array(price, result.app_allotted)),
+        "amount_paid_minor": pa.array(paid_hold),
+        "refund_minor": pa.array(paid_hold - due),
+    })
+    pacsv.write_csv(table, path)
+
+
+def write_placing_csv(path: Path, iois: IoiBook, result: AllocationResult, price: int) -> None:
+    """One row per cornerstone and per investor in the book (columns in docs/offering.md)."""
+    import csv
+
+    demand = iois.demand_at(price)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["investor", "account", "participant", "kind", "investor_type", "origin", "tier", "independent",
+                    "demand_at_price", "shares_allotted", "lockup_end"])
+        for c in result.cornerstones:
+            w.writerow([c.investor, c.account, "", "cornerstone", "", "", "", "", "", c.shares, c.lockup_end])
+        for i in range(iois.investors):
+            w.writerow([iois.investor[i], iois.account[i], iois.participant[i], "placee", iois.investor_type[i], iois.origin[i],
+                        int(iois.tier[i]), bool(iois.independent[i]), int(demand[i]), int(result.placee_shares[i]), ""])
+
+
+def summary_lines(s: AllotmentSummary) -> list[tuple[str, str]]:
+    return [
+        ("offer price", format_price(s.price)),
+        ("offer shares", f"{s.offer_shares:,}"),
+        ("regime", s.regime),
+        ("public subscription", f"{s.subscription_multiple_bp / 10_000:,.2f}x -> {s.final_public_shares:,} shares ({s.clawback_reason})"),
+        ("pools A / B", f"{s.pool_a_shares:,} / {s.pool_b_shares:,}"),
+        ("valid / rejected applications", f"{s.valid_applications:,} / {sum(s.rejected.values()):,}"),
+        ("placing", f"{s.placing_shares:,} shares to {s.placees:,} placees (over-allocated {s.over_allocated_shares:,})"),
+        ("cornerstones", f"{s.cornerstone_shares:,}"),
+        ("allotment digest", s.allotment_digest),
+    ]
+
+
+__all__ = [
+    "POOL_A",
+    "POOL_B",
+    "announcement_markdown",
+    "markdown_to_html",
+    "summary_lines",
+    "write_placing_csv",
+    "write_public_csv",
+]
