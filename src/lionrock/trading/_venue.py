@@ -8,7 +8,7 @@ instrument (`FastBook` by default; `ReferenceBook` for the differential test).
 from __future__ import annotations
 
 import random
-from bisect import insort
+from bisect import bisect_right, insort
 from collections import deque
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -467,14 +467,15 @@ class TradingContext:
         log = inst.nominal_log
         if log and log[-1][1] == value:
             return
-        log.append((at_ns, value))
+        if log and log[-1][0] == at_ns:
+            log[-1] = (at_ns, value)  # only the last value at one moment can be a snapshot
+        else:
+            log.append((at_ns, value))
         if len(log) > 64:
             horizon = at_ns - self.auction_limits.cas_reference_window_s * NS
-            keep = 0
-            for i, (t, _) in enumerate(log):
-                if t <= horizon:
-                    keep = i
-            del log[:keep]
+            keep = bisect_right(log, (horizon, 1 << 62)) - 1
+            if keep > 0:
+                del log[:keep]
 
     # -- orders: placement -----------------------------------------------------------------------
     def _session(self, inst: _Instrument | None = None) -> str:

@@ -1,0 +1,333 @@
+"""Trading benchmark: Lion Rock's production venue against order-book packages from PyPI.
+
+One deterministic workload (fixed seed, about 1,000,000 events: new limit orders around a drifting
+mid on the HK tick grid, cancels of live orders, marketable orders) is fed to every adapter in the
+same run. Lion Rock runs its production path: `TradingContext.execute` with the HK validation on
+(spread grid, board lots, nominal and 24-spread checks, enhanced-limit queue limit) in the
+continuous session, emitting its full event stream. Peers are bench-only dependencies
+(``pip install -e '.[bench]'``). Every peer that exposes its book is checked to end in the same
+state as Lion Rock (trades, traded quantity, resting orders in queue order or per level).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import date
+from datetime import time as dtime
+from typing import Any
+
+SEED = 20251124
+EVENTS = 1_000_000
+TICK = 100  # 0.10 in ticks of 0.001: the spread in the HK$100-200 band
+LOT = 100
+MID0 = 150_000  # HK$150.00
+
+
+def workload(n: int = EVENTS, seed: int = SEED) -> list[tuple[str, int, str, int, int]]:
+    """``(kind, order_id, side, price, quantity)``; kind N new order, C cancel. Prices stay within
+    nine spreads through the opposite best and 20 spreads of the same-side best, so every order
+    is valid under the HK rules and means the same thing to every book."""
+    from lionrock.trading.book import PyFastBook
+
+    rng = random.Random(seed)
+    book = PyFastBook()  # only to keep the generated prices valid; not timed
+    mid = MID0
+    live: list[int] = []
+    out: list[tuple[str, int, str, int, int]] = []
+    next_id = 1
+    while len(out) < n:
+        mid = min(195_000, max(105_000, mid + rng.choice((-TICK, 0, 0, TICK))))
+        r = rng.random()
+        if r < 0.30 and live:
+            i = rng.randrange(max(0, len(live) - 200), len(live))
+            oid = live[i]
+            live[i] = live[-1]
+            live.pop()
+            book.cancel(oid)
+            out.append(("C", oid, "", 0, 0))
+            continue
+        side = "B" if rng.random() < 0.5 else "S"
+        bid, ask = book.best_bid(), book.best_ask()
+        if r < 0.40:  # marketable: 0-3 spreads through the opposite best
+            opposite = ask if side == "B" else bid
+            if not opposite:
+                continue
+            price = opposite + rng.randrange(0, 4) * TICK * (1 if side == "B" else -1)
+        else:
+            price = mid + (-rng.randrange(1, 12) if side == "B" else rng.randrange(1, 12)) * TICK
+            if side == "B" and ask:
+                price = min(price, ask + 3 * TICK)
+            if side == "S" and bid:
+                price = max(price, bid - 3 * TICK)
+        same = bid if side == "B" else ask
+        if same:
+            price = max(price, same - 20 * TICK) if side == "B" else min(price, same + 20 * TICK)
+        price = min(195_000, max(105_000, price))
+        qty = LOT * rng.randrange(1, 10)
+        oid = next_id
+        next_id += 1
+        fills = book.match(side, price, qty, 1 << 30)
+        left = qty - sum(f[2] for f in fills)
+        if left:
+            book.add(oid, side, price, left)
+            live.append(oid)
+        out.append(("N", oid, side, price, qty))
+    return out
+
+
+# -- adapters: each returns (trades, traded_quantity, resting) ----------------------------------
+def run_lionrock(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int, Any, float]:
+    from lionrock.kernel.messages import Stamp
+    from lionrock.kernel.xhkg import hk_ns
+    from lionrock.trading import TradingContext
+    from lionrock.trading.commands import (
+        CancelOrder,
+        ListInstrument,
+        PlaceOrder,
+        StartTradingDay,
+        TradingTick,
+    )
+    from lionrock.trading.events import TradeExecuted
+
+    d = date(2025, 11, 24)
+    ctx = TradingContext()
+    ctx.execute(ListInstrument(instrument="00001", board_lot=LOT, nominal_price=MID0), Stamp(1, hk_ns(d, dtime(8))))
+    ctx.execute(StartTradingDay(day=d.isoformat(), seed=1), Stamp(2, hk_ns(d, dtime(8))))
+    ctx.execute(TradingTick(), Stamp(3, hk_ns(d, dtime(9, 31))))
+    at = hk_ns(d, dtime(10))
+    # commands are built before timing, as a gateway would hand them over
+    commands = [
+        PlaceOrder(instrument="00001", participant="P1", account=f"C:P1:{oid % 97}", client_order_id=str(oid), side=side, order_type="ENHANCED_LIMIT", price=price, quantity=qty)
+        if kind == "N"
+        else CancelOrder(instrument="00001", participant="P1", client_order_id=str(oid))
+        for kind, oid, side, price, qty in stream
+    ]
+    from lionrock.kernel.errors import Reject
+
+    execute = ctx.execute
+    trades = quantity = rejected = 0
+    started = time.perf_counter()
+    for i, command in enumerate(commands):
+        try:
+            for e in execute(command, Stamp(i + 4, at)):
+                if type(e) is TradeExecuted:
+                    trades += 1
+                    quantity += e.quantity
+        except Reject as exc:
+            if exc.rejection.reason != "UNKNOWN_ORDER":  # cancels of filled orders are expected
+                rejected += 1
+    elapsed = time.perf_counter() - started
+    assert rejected == 0, f"Lion Rock rejected {rejected} workload orders"
+    book = ctx.instruments["00001"].book
+    resting = [(int(c), side, p, q) for c, side, p, q in ((ctx.orders[o].client_order_id, s, p, q) for o, s, p, q in book.orders())]
+    return trades, quantity, resting, elapsed
+
+
+def run_order_book_c(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int, Any, float]:
+    """``order-book``: a C price-level book (SortedDict of price -> size) with a Python matcher
+    keeping per-order FIFO queues; reports every fill."""
+    import order_book
+
+    ob = order_book.OrderBook()
+    bids, asks = ob.bids, ob.asks
+    queues: dict[tuple[str, int], deque[list[int]]] = {}
+    orders: dict[int, list[int]] = {}  # id -> [id, remaining, price, is_buy]
+    trades = quantity = 0
+    started = time.perf_counter()
+    for kind, oid, side, price, qty in stream:
+        if kind == "C":
+            o = orders.pop(oid, None)
+            if o is not None:
+                levels = bids if o[3] else asks
+                left = levels[o[2]] - o[1]
+                if left:
+                    levels[o[2]] = left
+                else:
+                    del levels[o[2]]
+                o[1] = 0
+            continue
+        buy = side == "B"
+        levels = asks if buy else bids
+        other = "S" if buy else "B"
+        while qty and len(levels):
+            best = levels.index(0)[0]
+            if (best > price) if buy else (best < price):
+                break
+            q = queues[(other, best)]
+            while qty and q:
+                o = q[0]
+                if o[1] == 0:
+                    q.popleft()
+                    continue
+                t = min(qty, o[1])
+                o[1] -= t
+                qty -= t
+                trades += 1
+                quantity += t
+                if o[1] == 0:
+                    q.popleft()
+                    del orders[o[0]]
+                left = levels[best] - t
+                if left:
+                    levels[best] = left
+                else:
+                    del levels[best]
+        if qty:
+            o = [oid, qty, price, buy]
+            orders[oid] = o
+            mine = bids if buy else asks
+            key = (side, price)
+            if price in mine:
+                mine[price] = mine[price] + qty
+                queues[key].append(o)
+            else:
+                mine[price] = qty
+                queues[key] = deque((o,))
+    elapsed = time.perf_counter() - started
+    resting = [(o[0], s, p, o[1]) for s, levels, rev in (("B", bids, True), ("S", asks, False)) for p in sorted(levels.keys(), reverse=rev) for o in queues[(s, p)] if o[1]]
+    return trades, quantity, resting, elapsed
+
+
+def run_limit_order_book(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int, Any, float]:
+    """``limit-order-book``: a C++ book; it matches but reports no fills."""
+    from limit_order_book import LimitOrderBook
+
+    lob = LimitOrderBook()
+    limit_buy, limit_sell, cancel, has = lob.limit_buy, lob.limit_sell, lob.cancel, lob.has
+    started = time.perf_counter()
+    for kind, oid, side, price, qty in stream:
+        if kind == "N":
+            (limit_buy if side == "B" else limit_sell)(oid, qty, price)
+        elif has(oid):
+            cancel(oid)
+    elapsed = time.perf_counter() - started
+    summary = (lob.best_buy(), lob.best_sell(), lob.volume_buy(), lob.volume_sell(), lob.count())
+    return -1, -1, summary, elapsed
+
+
+def run_matching_engine(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int, Any, float]:
+    """``matching-engine``: a pure-Python event-sourced engine; reports fills as Trade events."""
+    from matching_engine import CancelOrder, NewOrder, SequencedCommand, Side
+    from matching_engine.engine import MatchingEngine
+    from matching_engine.events import Trade
+
+    engine = MatchingEngine()
+    commands = [
+        SequencedCommand(seq=i + 1, ts=i + 1, command=NewOrder(order_id=oid, account=oid, side=Side.BUY if side == "B" else Side.SELL, price=price, qty=qty) if kind == "N" else CancelOrder(order_id=oid, account=oid))
+        for i, (kind, oid, side, price, qty) in enumerate(stream)
+    ]
+    trades = quantity = 0
+    process = engine.process
+    started = time.perf_counter()
+    for sc in commands:
+        for e in process(sc):
+            if type(e) is Trade:
+                trades += 1
+                quantity += e.qty
+    elapsed = time.perf_counter() - started
+    resting = [(e.order_id, "B" if e.side == Side.BUY else "S", e.price, e.qty) for e in engine.book.entries()]
+    return trades, quantity, resting, elapsed
+
+
+def run_order_matching(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int, Any, float]:
+    """``order-matching``: pure Python with pandas-style records and a Faker trade id per fill."""
+    from datetime import datetime, timedelta
+
+    from order_matching.enums import Side
+    from order_matching.matching_engine import MatchingEngine
+    from order_matching.order import LimitOrder
+    from order_matching.orders import Orders
+
+    engine = MatchingEngine(seed=SEED)
+    t0 = datetime(2025, 11, 24, 10)
+    trades = quantity = 0
+    started = time.perf_counter()
+    for i, (kind, oid, side, price, qty) in enumerate(stream):
+        ts = t0 + timedelta(microseconds=i)
+        if kind == "N":
+            order = LimitOrder(side=Side.BUY if side == "B" else Side.SELL, price=price, size=qty, timestamp=ts, order_id=str(oid), trader_id="t", price_number_of_digits=0)
+            executed = engine.match(timestamp=ts, orders=Orders([order])) if _om_takes_orders() else _om_place_and_match(engine, order, ts)
+            for trade in executed.trades:
+                trades += 1
+                quantity += int(trade.size)
+        else:
+            try:
+                engine.cancel_order(str(oid))
+            except Exception:  # noqa: BLE001 - unknown or filled order
+                pass
+    elapsed = time.perf_counter() - started
+    return trades, quantity, None, elapsed
+
+
+def _om_takes_orders() -> bool:
+    import inspect
+
+    from order_matching.matching_engine import MatchingEngine
+
+    return "orders" in inspect.signature(MatchingEngine.match).parameters
+
+
+def _om_place_and_match(engine: Any, order: Any, ts: Any) -> Any:
+    from order_matching.orders import Orders
+
+    engine.place(Orders([order]))
+    return engine.match(timestamp=ts)
+
+
+PEERS: dict[str, tuple[Callable[..., Any], bool, int]] = {
+    # name: (adapter, reports_fills, events to run: 0 = the full stream)
+    "order-book": (run_order_book_c, True, 0),
+    "limit-order-book": (run_limit_order_book, False, 0),
+    "matching-engine": (run_matching_engine, True, 0),
+    "order-matching": (run_order_matching, True, 20_000),
+}
+SKIPPED = {
+    "nautilus-trader": "installs (1.231), but its order book does no matching on its own: matching lives in the backtest "
+    "OrderMatchingEngine, which needs a venue, instrument, cache, clock and message bus; not wired here",
+}
+
+
+def run(progress: Callable[[str], None]) -> dict[str, object]:
+    progress(f"generating {EVENTS:,} events (seed {SEED})")
+    stream = workload()
+    progress("Lion Rock (TradingContext, HK validation on, continuous session)")
+    trades, quantity, resting, elapsed = run_lionrock(stream)
+    ours = len(stream) / elapsed
+    progress(f"lionrock: {ours:,.0f} events/s; {trades:,} trades, {quantity:,} shares, {len(resting):,} resting")
+    peers: dict[str, dict[str, object]] = {}
+    for name, (adapter, reports_fills, limit) in PEERS.items():
+        part = stream[:limit] if limit else stream
+        try:
+            p_trades, p_quantity, p_resting, p_elapsed = adapter(part)
+        except ImportError as exc:
+            SKIPPED[name] = f"not installed ({exc})"
+            continue
+        rate = len(part) / p_elapsed
+        entry: dict[str, object] = {"events_per_s": round(rate), "reports_fills": reports_fills}
+        if limit:
+            entry["note"] = f"too slow for the full stream: measured on the first {limit:,} events; state not compared"
+        elif name == "limit-order-book":
+            book = ([p for _, s, p, _ in resting if s == "B"][:1] or [0])[0], ([p for _, s, p, _ in resting if s == "S"][:1] or [0])[0]
+            volume_b = sum(q for _, s, _, q in resting if s == "B")
+            volume_s = sum(q for _, s, _, q in resting if s == "S")
+            entry["state_matches"] = (p_resting[0] or 0, p_resting[1] or 0, p_resting[2], p_resting[3], p_resting[4]) == (book[0], book[1], volume_b, volume_s, len(resting))
+        else:
+            entry["state_matches"] = p_trades == trades and p_quantity == quantity and p_resting == resting
+        peers[name] = entry
+        progress(f"{name}: {rate:,.0f} events/s {entry}")
+    fill_rates = [float(v["events_per_s"]) for v in peers.values() if v["reports_fills"]]  # type: ignore[arg-type]
+    all_rates = [float(v["events_per_s"]) for v in peers.values()]  # type: ignore[arg-type]
+    return {
+        "events": len(stream),
+        "lionrock_events_per_s": round(ours),
+        "lionrock_trades": trades,
+        "lionrock_traded_quantity": quantity,
+        "lionrock_resting_orders": len(resting),
+        "peers": peers,
+        "skipped": SKIPPED,
+        "ratio_vs_fastest_fill_reporting_peer": round(ours / max(fill_rates), 3) if fill_rates else None,
+        "ratio_vs_fastest_peer": round(ours / max(all_rates), 3) if all_rates else None,
+    }
