@@ -9,7 +9,11 @@ import msgspec
 import numpy as np
 
 from lionrock.kernel.money import Rate
-from lionrock.offering.books import ApplicationBook, application_book_from_batches, ioi_book_from_iois
+from lionrock.offering.books import (
+    ApplicationBook,
+    application_book_from_batches,
+    ioi_book_from_iois,
+)
 from lionrock.offering.commands import ApplicationBatch, CornerstoneSpec, Ioi, IoiStep, OfferingSpec
 from lionrock.offering.definition import ResolvedOffering, validate_offering
 from lionrock.offering.pricing import PricingDecision
@@ -73,7 +77,7 @@ def book(*batches: ApplicationBatch) -> ApplicationBook:
 
 def iois(ro: ResolvedOffering, total_shares: int, investors: int = 10, limit: int = 0) -> list[Ioi]:
     """``investors`` IOIs of equal size adding to about ``total_shares`` at ``limit`` (0: any price)."""
-    each = max(total_shares // investors // ro.lot * ro.lot, ro.lot)
+    each = max(total_shares // max(investors, 1) // ro.lot * ro.lot, ro.lot)
     return [Ioi(ioi_id=f"I{i}", investor=f"INV{i}", account=f"C:SYND:INV{i}", participant="P9", tier=1 + i % 3,
                 steps=[IoiStep(limit, each)]) for i in range(investors)]
 
