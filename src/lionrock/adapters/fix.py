@@ -352,9 +352,15 @@ class FixSession:
             ])
 
     def _lookup(self, msg: simplefix.FixMessage) -> tuple[int, str]:
+        """Venue order id from OrderID (37), or from OrigClOrdID (41) following this session's
+        ClOrdID chain (a replaced order is known by its latest ClOrdID)."""
         order_id = msg.get(37)
         orig = _req(msg, 41).decode()
         oid = int(order_id) if order_id and order_id.isdigit() else 0
+        if not oid:
+            for v in self.orders.values():
+                if v.cl_ord_id == orig:
+                    return v.order_id, orig
         return oid, orig
 
     async def _cancel(self, msg: simplefix.FixMessage) -> None:
