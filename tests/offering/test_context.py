@@ -77,7 +77,7 @@ def test_offering_through_engine_end_to_end_balances() -> None:
     funded: IpoApplicationsFunded = seen["funded"]  # type: ignore[assignment]
     issuer, lender = seen["settlement"]  # type: ignore[misc]
     summary = seen["allocated"].summary  # type: ignore[attr-defined]
-    assert issuer.issuer_account == "I:ISS" and lender.issuer_account == "C:LENDER:ISS"
+    assert issuer.issuer_account == "I:ISS" and lender.issuer_account == "I:ISS:LENDER"
     # shares: the issuer delivers the offer shares, the lender the over-allocation
     assert sum(s for _, s, _ in issuer.allotments) == summary.offer_shares
     assert sum(s for _, s, _ in lender.allotments) == summary.over_allocated_shares
@@ -92,7 +92,7 @@ def test_offering_through_engine_end_to_end_balances() -> None:
     closed = [e for e in seen["stabilised"] if isinstance(e, OfferingStabilisationClosed)][0]  # type: ignore[attr-defined]
     exercise = [e for e in seen["stabilised"] if isinstance(e, IpoSettlementInstructed)]  # type: ignore[attr-defined]
     assert closed.over_allotment_exercised == summary.over_allocated_shares - closed.shares_bought_back
-    assert exercise[0].allotments == [("C:LENDER:ISS", closed.over_allotment_exercised, exercise[0].allotments[0][2])]
+    assert exercise[0].allotments == [("I:ISS:LENDER", closed.over_allotment_exercised, exercise[0].allotments[0][2])]
 
 
 def test_offering_replay_and_snapshot_give_same_state_hash() -> None:
@@ -129,3 +129,18 @@ def test_pricing_after_noon_on_price_determination_date_rejected() -> None:
     determination date."""
     seen = _run(Engine([OfferingContext()]), late_pricing=True)
     assert seen["late"] is not None and seen["late"].reason == "PRICING_DEADLINE_PASSED"  # type: ignore[attr-defined]
+
+
+def test_offering_settles_in_clearing_without_failures() -> None:
+    """Cross-context contract: clearing settles every instruction the offering emits (issuer,
+    stock lender, over-allotment exercise) with no failure and no note."""
+    from lionrock.clearing import ClearingContext
+
+    engine = Engine([OfferingContext(), ClearingContext()])
+    events: list[object] = []
+    engine.subscribe(lambda _stamp, _command, evs: events.extend(evs))
+    _run(engine)
+    names = [type(e).__name__ for e in events]
+    assert "IpoSettlementFailed" not in names
+    settled = [e for e in events if type(e).__name__ == "IpoSettled"]
+    assert len(settled) == 3 and all(not e.notes for e in settled)  # type: ignore[attr-defined]

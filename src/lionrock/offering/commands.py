@@ -113,8 +113,10 @@ class OfferingSpec(msgspec.Struct, frozen=True, kw_only=True):
     underwriter_account: str = "P:UNDERWRITERS"
     stabilising_manager_account: str = "P:STABILISING_MANAGER"
     stock_lender_account: str = ""
-    """Lends the over-allocated shares (default: the issuer's controlling shareholder account
-    ``C:LENDER:<issuer_id>``)."""
+    """Lends the over-allocated shares under the stock borrowing agreement (default
+    ``I:<issuer_id>:LENDER``: an issuer-side account standing for the lending shareholder, whose
+    pre-IPO shares are not in the ledger; its short position is closed by the exercise of the
+    over-allotment option and by the stabilising manager's market purchases)."""
     shares_outstanding_after: int = 0
     """Issued shares upon listing (for the announcement's percentages; 0 = unknown)."""
     underwriting_commission: Rate = Rate(25, 1000)
@@ -129,7 +131,7 @@ class OfferingSpec(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def lender_account(self) -> str:
-        return self.stock_lender_account or f"C:LENDER:{self.issuer_id}"
+        return self.stock_lender_account or f"I:{self.issuer_id}:LENDER"
 
 
 class IoiStep(msgspec.Struct, frozen=True, array_like=True):
