@@ -1,9 +1,168 @@
-"""Dashboard routes (filled in below)."""
+"""Dashboard routes: server-rendered pages (Jinja2) that update live from the API's WebSockets.
+
+No CDN: the only scripts are ``/static/lionrock.js`` (ours, a few fetch and WebSocket helpers)
+and Plotly's bundled JS, served from the installed ``plotly`` package
+(`plotly.offline.get_plotlyjs`). Pages need a signed-in session; reads go through the same
+tenancy-checked queries as the REST API.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
-def mount_web(app: Any, service: Any) -> None:
-    return None
+from lionrock.adapters.auth import SESSION_COOKIE, AuthError, Principal
+from lionrock.adapters.service import Service
+from lionrock.api import queries
+from lionrock.kernel.price import format_price
+
+_HERE = Path(__file__).parent
+_ENV = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html", "j2"]))
+_ENV.filters["price"] = lambda t: format_price(int(t)) if t else ""
+_ENV.filters["tojson_safe"] = lambda v: Markup(json.dumps(v).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+"""JSON for a <script> block (no HTML escaping, but no '<', '>' or '&' either)."""
+_ENV.filters["tojson_text"] = lambda v: json.dumps(v)
+"""JSON shown as text in HTML (autoescaped)."""
+
+
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def mount_web(app: FastAPI, service: Service) -> None:
+    cache: dict[str, str] = {}
+
+    def who(request: Request) -> Principal | None:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        try:
+            return service.auth.verify_session(token)
+        except AuthError:
+            return None
+
+    def page(name: str, request: Request, p: Principal, **ctx: Any) -> HTMLResponse:
+        return HTMLResponse(_ENV.get_template(name).render(user=p, request=request, **ctx))
+
+    @app.get("/static/plotly.js", include_in_schema=False)
+    def plotly_js() -> Response:
+        if "plotly" not in cache:
+            cache["plotly"] = _plotly_js()
+        return Response(cache["plotly"], media_type="application/javascript", headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        path = _HERE / "static" / name
+        if name not in ("lionrock.js", "style.css") or not path.exists():
+            return Response(status_code=404)
+        media = "application/javascript" if name.endswith(".js") else "text/css"
+        return Response(path.read_text(), media_type=media)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+    @app.get("/login", include_in_schema=False)
+    def login_form(request: Request, error: str = "") -> HTMLResponse:
+        return HTMLResponse(_ENV.get_template("login.html.j2").render(error=error, user=None))
+
+    @app.post("/login", include_in_schema=False)
+    def login(username: str = Form(...), password: str = Form(...)) -> Response:
+        try:
+            p = service.auth.verify_password(username, password)
+        except AuthError:
+            service.auth.audit(username, "", "web", "login", "", "failed", "")
+            return RedirectResponse("/login?error=Unknown+user+or+wrong+password", status_code=303)
+        service.auth.audit(p.username, str(p.role), "web", "login", "", "ok")
+        resp = RedirectResponse("/", status_code=303)
+        resp.set_cookie(SESSION_COOKIE, service.auth.issue_session(p.username), httponly=True, samesite="strict", max_age=service.auth.session_ttl_s)
+        return resp
+
+    @app.post("/logout", include_in_schema=False)
+    def logout() -> Response:
+        resp = RedirectResponse("/login", status_code=303)
+        resp.delete_cookie(SESSION_COOKIE)
+        return resp
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request) -> Response:
+        p = who(request)
+        if p is None:
+            return RedirectResponse("/login", status_code=303)
+        return page(
+            "home.html.j2", request, p, issuers=_pipeline(service, p), offerings=queries.offerings(service, p),
+            instruments=queries.instruments(service), quota=_quota(service),
+        )
+
+    @app.get("/market/{instrument}", include_in_schema=False)
+    def market(instrument: str, request: Request) -> Response:
+        p = who(request)
+        if p is None:
+            return RedirectResponse("/login", status_code=303)
+        return page("market.html.j2", request, p, instrument=instrument, depth=queries.depth(service, instrument, 10),
+                    trades=queries.trades(service, instrument, 30), orders=queries.orders(service, p, instrument=instrument, limit=50))
+
+    @app.get("/offerings/{offering_id}", include_in_schema=False)
+    def offering(offering_id: str, request: Request) -> Response:
+        p = who(request)
+        if p is None:
+            return RedirectResponse("/login", status_code=303)
+        data = queries.offering(service, p, offering_id)
+        return page("offering.html.j2", request, p, offering_id=offering_id, data=data, curve=demand_curve(data["events"]),
+                    results=[e for e in data["events"] if any(k in e["type"] for k in ("Allot", "Allocat", "Result", "Price", "Settlement"))])
+
+    @app.get("/account", include_in_schema=False)
+    def account(request: Request) -> Response:
+        p = who(request)
+        if p is None:
+            return RedirectResponse("/login", status_code=303)
+        return page("account.html.j2", request, p, accounts=queries.accounts(service, p), orders=queries.orders(service, p, limit=100))
+
+
+def demand_curve(events: list[dict[str, Any]]) -> list[dict[str, int]]:
+    """Price-limited demand from the book: at each price, the shares bid at that price or higher."""
+    steps_by_ioi: dict[str, list[tuple[int, int]]] = {}
+    for e in events:
+        body = e["event"]
+        if e["type"] == "IoiReceived":
+            steps_by_ioi[str(body.get("ioi_id"))] = [(int(pr), int(q)) for pr, q in body.get("steps", [])]
+        elif e["type"] == "IoiWithdrawn":
+            steps_by_ioi.pop(str(body.get("ioi_id")), None)
+    prices = sorted({pr for steps in steps_by_ioi.values() for pr, _ in steps}, reverse=True)
+    curve = []
+    for price in prices:
+        demand = 0
+        for steps in steps_by_ioi.values():
+            # an IOI's demand at `price`: its largest step whose limit is at or above it
+            eligible = [q for pr, q in steps if pr >= price]
+            demand += max(eligible) if eligible else 0
+        curve.append({"price": price, "shares": demand})
+    return curve
+
+
+def _pipeline(service: Service, p: Principal) -> list[dict[str, Any]]:
+    return queries.issuers(service, p)
+
+
+def _quota(service: Service) -> list[dict[str, Any]]:
+    rows = service.read.execute(
+        "SELECT body FROM events WHERE type IN ('SouthboundOrderAdmitted', 'SouthboundQuotaReturned', 'SouthboundQuotaExhausted') ORDER BY seq DESC, idx DESC LIMIT 200"
+    )
+    latest: dict[str, dict[str, Any]] = {}
+    for (body,) in rows:
+        e = json.loads(body)
+        link = e.get("link", "")
+        if link and link not in latest:
+            latest[link] = {"link": link, "balance": e.get("quota_balance", e.get("balance")), "event": e.get("type")}
+    return [latest[k] for k in sorted(latest)]
+
+
+__all__ = ["demand_curve", "mount_web"]
