@@ -1,0 +1,87 @@
+"""``lionrock serve``: the REST/WebSocket API, the web dashboard and the FIX 4.4 gateway.
+
+Binds to 127.0.0.1 by default. ``--db`` picks storage (a SQLite path, ``memory:``, or
+``postgresql://…?schema=NAME``). ``--market-start`` runs a market clock from that HKT moment
+(e.g. ``2025-11-24T09:30``) instead of the wall clock, so a demo venue can trade at any hour;
+``--open-day`` starts that trading day and ``--list CODE`` lists stocks at ``--nominal``.
+``--demo-users`` creates one user per role with a printed random password (fresh stores only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import datetime
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+DEMO_USERS: dict[str, dict[str, object]] = {
+    "operator": {"role": "operator"},
+    "regulator": {"role": "regulator"},
+    "investor1": {"role": "investor", "participant": "B1", "accounts": ["C:B1:INV1"]},
+    "investor2": {"role": "investor", "participant": "B2", "accounts": ["C:B2:INV2"]},
+    "broker1": {"role": "broker", "participant": "B1"},
+    "sponsor": {"role": "sponsor"},
+    "issuer": {"role": "issuer"},
+}
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
+        port: int = typer.Option(8000, help="HTTP port (REST, WebSocket, dashboard, /docs)."),
+        fix_port: int = typer.Option(9878, help="FIX 4.4 acceptor port; 0 disables FIX."),
+        db: str = typer.Option("lionrock.db", help="SQLite path, memory:, or postgresql://user@host:port/db?schema=NAME."),
+        durability: str = typer.Option("group:2", help="Journal durability: every | group:<ms>."),
+        market_start: str = typer.Option("", help="Run a market clock from this HKT moment, e.g. 2025-11-24T09:30."),
+        open_day: bool = typer.Option(False, help="Start the market clock's trading day (needs --market-start)."),
+        list_: list[str] = typer.Option([], "--list", help="Stock codes to list when opening the day."),
+        nominal: str = typer.Option("50.00", help="Nominal (previous close) price of listed stocks."),
+        demo_users: bool = typer.Option(False, help="Create one user per role (passwords printed once)."),
+    ) -> None:
+        """Run the platform as a service: REST + WebSocket API, web dashboard, FIX 4.4 gateway."""
+        from lionrock.adapters.service import Service, market_clock
+        from lionrock.api.server import serve as run_server
+        from lionrock.kernel.price import parse_price
+        from lionrock.kernel.xhkg import HK_TZ, to_ns
+
+        console = Console()
+        clock_kwargs = {}
+        day = ""
+        if market_start:
+            start = datetime.fromisoformat(market_start)
+            start = start if start.tzinfo else start.replace(tzinfo=HK_TZ)
+            clock_kwargs["clock"] = market_clock(to_ns(start))
+            day = start.astimezone(HK_TZ).date().isoformat()
+        service = Service(db, durability=durability, **clock_kwargs)  # type: ignore[arg-type]
+        for line in service.journal.report.messages:
+            console.print(f"[yellow]journal:[/] {line}")
+        if demo_users:
+            table = Table("user", "role", "password", title="Demo users (shown once)")
+            for name, spec in DEMO_USERS.items():
+                if any(u.username == name for u in service.auth.users()):
+                    continue
+                password = secrets.token_urlsafe(9)
+                service.auth.create_user(name, password, **spec)  # type: ignore[arg-type]
+                table.add_row(name, str(spec["role"]), password)
+            console.print(table)
+        if open_day:
+            from lionrock.trading.commands import ListInstrument, StartTradingDay
+
+            if not day:
+                raise typer.BadParameter("--open-day needs --market-start", param_hint="--open-day")
+            op = service.auth.principal(next((u.username for u in service.auth.users() if u.role == "operator"), "operator"), via="cli")
+            for command in [StartTradingDay(day=day), *(ListInstrument(instrument=c, board_lot=100, nominal_price=parse_price(nominal), name=c) for c in list_)]:
+                outcome = service.submit_sync(op, command)
+                console.print(f"{type(command).__name__}: " + ("ok" if outcome.rejection is None else str(outcome.rejection)))
+        console.print(f"Lion Rock on http://{host}:{port} (API docs /docs, dashboard /)" + (f", FIX 4.4 on {host}:{fix_port}" if fix_port else "")
+                      + f"; storage {service.health()['storage']}; recovered to seq {service.engine.seq}")
+        try:
+            asyncio.run(run_server(service, host=host, port=port, fix_port=fix_port or None))
+        except KeyboardInterrupt:
+            pass
+        finally:
+            service.close()
