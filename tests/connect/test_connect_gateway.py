@@ -162,9 +162,26 @@ def test_better_price_fill_and_sell_trade_return_quota() -> None:
     assert connect.quota_balance("SH", DAY) == before + 100_000 + 5_000_000
 
 
+def _thirty_constituents(eng) -> None:  # type: ignore[no-untyped-def]
+    """00700 plus 29 mid-sized HSCI constituents (HK$20bn-48bn): 31 names with a newcomer, so
+    the top 10% is ranks 1-4."""
+    caps = [("00700", 4_000_000_000_000 * 100)] + [(f"{1000 + i:05d}", (20 + i) * 1_000_000_000 * 100) for i in range(29)]
+    eng.submit(SetIndexConstituents(index="HSMI", instruments=[c for c, _ in caps[1:]]), at(DAY, 8))
+    eng.submit(SetMarketCaps(market_caps=caps), at(DAY, 8))
+
+
+def test_fast_entry_outside_the_top_ten_percent_does_not_qualify() -> None:
+    """Hang Seng fast entry: only a day-1 market cap in the top 10% of HSCI constituents."""
+    eng, _ = setup()
+    _thirty_constituents(eng)
+    out = eng.submit(EvaluateFastEntry(instrument="09998", listing_date=DAY, market_cap=45_500_000_000 * 100), at(DAY, 17))
+    evaluated = [e for e in out.events if type(e).__name__ == "FastEntryEvaluated"]
+    assert evaluated and evaluated[0].rank == 5 and not evaluated[0].qualifies
+
+
 def test_fast_entry_large_new_listing_joins_after_ten_trading_days() -> None:
     eng, connect = setup()
-    eng.submit(SetMarketCaps(market_caps=[("00700", 4_000_000_000_000 * 100), ("02525", 30_000_000_000 * 100)]), at(DAY, 8))
+    _thirty_constituents(eng)
     eng.submit(SetConnectProfile(instrument="09999", listing_date=DAY), at(DAY, 8))
     eng.submit(EvaluateFastEntry(instrument="09999", listing_date=DAY, market_cap=100_000_000_000 * 100), at(DAY, 17))
     early = eng.submit(PlaceSouthboundOrder(link="SH", order=order(instrument="09999")), at(date(2025, 12, 5), 10))

@@ -12,6 +12,8 @@ from collections import defaultdict
 from typing import Any
 
 from lionrock.analytics.model import BandRow, Bar, InstrumentTape, IssuerRow, OfferingRow, RunData
+from lionrock.clearing import events as ce
+from lionrock.connect import events as xe
 from lionrock.kernel.messages import Command, CommandRejected, Event, Stamp
 from lionrock.kernel.xhkg import hk_date, hk_time
 from lionrock.listing import commands as lc
@@ -40,6 +42,8 @@ class RunProjection:
         self._turnover: dict[tuple[str, str], int] = defaultdict(int)
         self._last_depth: dict[str, te.MarketDepthUpdated] = {}
         self._profiles: dict[str, lc.IssuerProfile] = {}
+        self._quota: dict[tuple[str, str], int] = {}
+        """(day, link) -> lowest quota balance seen that day (RMB minor units)."""
 
     @classmethod
     def from_journal_meta(cls, journal: Any) -> RunProjection:
@@ -63,8 +67,16 @@ class RunProjection:
                 handler(self, stamp, ev)
 
     def finish(self, state_hash: str) -> RunData:
+        from datetime import date
+
+        from lionrock.rules.connect import SOUTHBOUND_DAILY_QUOTA
+
         d = self.data
         d.state_hash = state_hash
+        d.southbound = []
+        for (day, link), balance in sorted(self._quota.items()):
+            quota = SOUTHBOUND_DAILY_QUOTA.in_force(date.fromisoformat(day)).daily_quota_cny_minor
+            d.southbound.append((day, link, quota - balance, quota))
         for instrument, tape in d.tapes.items():
             depth = self._last_depth.get(instrument)
             if depth is not None and not tape.close_depth:
@@ -247,6 +259,21 @@ class RunProjection:
                 self._set_depth(tape, depth)
         tape.bars.append(Bar(ev.day, ev.open_price or ev.price, ev.high_price or ev.price, ev.low_price or ev.price, ev.price, ev.volume, 0))
 
+    def _quota_seen(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, xe.SouthboundOrderAdmitted | xe.SouthboundQuotaReturned)
+        key = (hk_date(stamp.at_ns).isoformat(), ev.link)
+        self._quota[key] = min(self._quota.get(key, ev.quota_balance if isinstance(ev, xe.SouthboundOrderAdmitted) else ev.balance),
+                               ev.quota_balance if isinstance(ev, xe.SouthboundOrderAdmitted) else ev.balance)
+
+    def _settlement_failed(self, stamp: Stamp, ev: Event) -> None:
+        self.data.settlement_failures += 1
+
+    def _cleared(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, ce.TradeCleared)
+        fees = self.data.fees_collected_minor
+        for collector, amount in (*ev.buyer_charges, *ev.seller_charges):
+            fees[collector] = fees.get(collector, 0) + amount
+
     def _vcm(self, stamp: Stamp, ev: Event) -> None:
         assert isinstance(ev, te.VolatilityCoolingOffStarted)
         tape = self.data.tapes.get(ev.instrument)
@@ -271,6 +298,10 @@ _HANDLERS: dict[type, Any] = {
     te.MarketDepthUpdated: RunProjection._depth,
     te.ClosingPriceSet: RunProjection._close,
     te.VolatilityCoolingOffStarted: RunProjection._vcm,
+    xe.SouthboundOrderAdmitted: RunProjection._quota_seen,
+    xe.SouthboundQuotaReturned: RunProjection._quota_seen,
+    ce.SettlementFailed: RunProjection._settlement_failed,
+    ce.TradeCleared: RunProjection._cleared,
 }
 
 __all__ = ["RunProjection", "account_origin"]

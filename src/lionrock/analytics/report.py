@@ -128,25 +128,26 @@ def _allocation(data: RunData) -> str:
     return "".join(parts) or '<p class="empty">no offering was allotted</p>'
 
 
-def _returns(data: RunData) -> tuple[str, dict[str, tuple[float | None, float | None]]]:
-    out: dict[str, tuple[float | None, float | None]] = {}
+def _returns(data: RunData, horizon: int) -> str:
+    """First-day and day-``horizon`` closes against the offer price."""
+    out: dict[str, tuple[float, float | None]] = {}
     for o in data.offerings.values():
         tape = data.tapes.get(o.instrument)
         if not tape or not tape.bars or not o.offer_price:
             continue
-        first = tape.bars[0].close / o.offer_price - 1
-        last = tape.bars[-1].close / o.offer_price - 1 if len(tape.bars) >= 2 else None
-        out[o.name] = (first * 100, None if last is None else last * 100)
+        first = (tape.bars[0].close / o.offer_price - 1) * 100
+        later = (tape.bars[horizon - 1].close / o.offer_price - 1) * 100 if len(tape.bars) >= horizon else None
+        out[o.name] = (first, later)
     names = list(out)
     fig = go.Figure()
     fig.add_bar(x=names, y=[out[n][0] for n in names], name="first day")
-    fig.add_bar(x=names, y=[out[n][1] for n in names], name=f"day {max((len(t.bars) for t in data.tapes.values()), default=0)}")
+    fig.add_bar(x=names, y=[out[n][1] for n in names], name=f"day {horizon}")
     fig.update_layout(title="Return on the offer price (%)", barmode="group")
-    rows = [[html.escape(n), f"{a:+.1f}%" if a is not None else "-", f"{b:+.1f}%" if b is not None else "-"] for n, (a, b) in out.items()]
-    return _fig_html(fig) + _table(["stock", "first-day return", "last-day return"], rows), out
+    rows = [[html.escape(n), f"{a:+.1f}%", f"{b:+.1f}%" if b is not None else "-"] for n, (a, b) in out.items()]
+    return _fig_html(fig) + _table(["stock", "first-day return", f"day-{horizon} return"], rows)
 
 
-def _repricing(data: RunData) -> str:
+def _repricing(data: RunData, horizon: int) -> str:
     names, private, ipo, market = [], [], [], []
     rows = []
     for o in data.offerings.values():
@@ -154,7 +155,8 @@ def _repricing(data: RunData) -> str:
         tape = data.tapes.get(o.instrument)
         if issuer is None or not o.market_cap_minor:
             continue
-        last_cap = tape.bars[-1].close * tape.shares_outstanding // 10 if tape and tape.bars and tape.shares_outstanding else 0
+        bar = tape.bars[min(horizon, len(tape.bars)) - 1] if tape and tape.bars else None
+        last_cap = bar.close * tape.shares_outstanding // 10 if bar and tape and tape.shares_outstanding else 0
         names.append(o.name)
         private.append(issuer.last_round_post_money_minor / 100 / 1e9)
         ipo.append(o.market_cap_minor / 100 / 1e9)
@@ -163,10 +165,10 @@ def _repricing(data: RunData) -> str:
         rows.append([html.escape(o.name), html.escape(issuer.last_round_name), _hkd_bn(issuer.last_round_post_money_minor),
                      _hkd_bn(o.market_cap_minor), f"{step:+.1f}%", _hkd_bn(last_cap) if last_cap else "-"])
     fig = go.Figure()
-    for label, ys in (("last private round (post-money)", private), ("IPO market cap", ipo), ("market cap, last day", market)):
+    for label, ys in (("last private round (post-money)", private), ("IPO market cap", ipo), (f"market cap, day {horizon}", market)):
         fig.add_bar(x=names, y=ys, name=label)
     fig.update_layout(title="Valuation re-pricing (HK$bn)", barmode="group")
-    return _fig_html(fig) + _table(["company", "last round", "post-money HK$bn", "IPO cap HK$bn", "IPO vs round", "last-day cap HK$bn"], rows)
+    return _fig_html(fig) + _table(["company", "last round", "post-money HK$bn", "IPO cap HK$bn", "IPO vs round", f"day-{horizon} cap HK$bn"], rows)
 
 
 def _sectors(data: RunData) -> str:
@@ -232,15 +234,14 @@ def _intraday(data: RunData) -> str:
     return "".join(parts) or '<p class="empty">no trading in this run</p>'
 
 
-def render_report(data: RunData) -> str:
-    """The whole report as one HTML string."""
-    returns_html, _ = _returns(data)
+def render_report(data: RunData, horizon: int = 20) -> str:
+    """The whole report as one HTML string; ``horizon`` is the later return's trading day."""
     bodies = {
         "pipeline": _pipeline(data),
         "ipos": _ipos(data),
         "allocation": _allocation(data),
-        "returns": returns_html,
-        "repricing": _repricing(data),
+        "returns": _returns(data, horizon),
+        "repricing": _repricing(data, horizon),
         "sectors": _sectors(data),
         "origins": _origins(data),
         "southbound": _southbound(data),
@@ -253,7 +254,8 @@ def render_report(data: RunData) -> str:
         f'<div class="kpi"><b>HK${_hkd_bn(raised)}bn</b>raised</div>'
         f'<div class="kpi"><b>{data.commands:,}</b>commands</div><div class="kpi"><b>{data.events:,}</b>events</div>'
         f'<div class="kpi"><b>{data.rejections:,}</b>rejections</div>'
-        f'<div class="kpi"><b>{data.settlement_failures:,}</b>settlement failures</div></div>'
+        f'<div class="kpi"><b>{data.settlement_failures:,}</b>settlement failures</div>'
+        f'<div class="kpi"><b>HK${format_minor(sum(data.fees_collected_minor.values()))}</b>fees, levies and duty</div></div>'
     )
     nav = "".join(f'<a href="#{k}">{html.escape(t)}</a>' for k, t in SECTIONS)
     sections = "".join(f'<section id="{k}"><h2>{html.escape(t)}</h2>{bodies[k]}</section>' for k, t in SECTIONS)

@@ -23,6 +23,7 @@ bug (`InvariantError`).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from lionrock.clearing.events import Posting
 from lionrock.kernel.errors import invariant
@@ -49,8 +50,10 @@ def is_security(asset: str) -> bool:
     return asset.startswith(SECURITY_PREFIX)
 
 
+@lru_cache(maxsize=1 << 20)
 def account_kind(account: str) -> str | None:
-    """The account's type, or None if the name does not follow the contract."""
+    """The account's type, or None if the name does not follow the contract (memoised: the same
+    few hundred thousand names are checked on every posting)."""
     if not isinstance(account, str) or "|" in account or account != account.strip():
         return None
     parts = account.split(":")
@@ -64,6 +67,7 @@ def account_kind(account: str) -> str | None:
     return kind
 
 
+@lru_cache(maxsize=1 << 16)
 def asset_valid(asset: str) -> bool:
     if is_security(asset):
         return len(asset) > len(SECURITY_PREFIX) and "|" not in asset

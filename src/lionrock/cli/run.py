@@ -30,7 +30,7 @@ def demo(
     seed: int = typer.Option(7, "--seed", help="Seed of every random draw in the run (published in the report)."),
     scenario: str = typer.Option("hk-ai-wave", "--scenario", help="Scenario name (scenarios/NAME.toml) or path."),
     scale: str = typer.Option("default", "--scale", help="small | default | large"),
-    durability: str = typer.Option("group:5", "--durability", help="Journal fsync policy: every | group:<ms>."),
+    durability: str = typer.Option("group:50", "--durability", help="Journal fsync policy: every | group:<ms>."),
     fresh: bool = typer.Option(False, "--fresh", help="Discard an earlier run in --out instead of resuming it."),
 ) -> None:
     """Run a scenario end to end through the engine and journal; write the HTML report.
@@ -136,7 +136,8 @@ def replay(
     if projection is not None and report is not None:
         from lionrock.analytics.report import render_report
 
-        report.write_text(render_report(projection), encoding="utf-8")
+        horizon = int(j.get_meta("trading_days") or 20)
+        report.write_text(render_report(projection.finish(engine.state_hash()), horizon), encoding="utf-8")
         console.print(f"report: {report}")
     console.print(f"replayed {engine.seq:,} commands")
     engine.close()

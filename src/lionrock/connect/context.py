@@ -210,7 +210,8 @@ class ConnectContext:
             fail(ConnectCode.BAD_VALUE, "listing_date", f"no eligibility rule in force on {c.listing_date}")
         caps = [p["market_cap"] for i, p in self.profiles.items() if p["index"] in SIZE_INDEXES and i != c.instrument]
         rank = 1 + sum(1 for cap in caps if cap > c.market_cap)
-        qualifies = rule.fast_entry_rank > 0 and rank <= rule.fast_entry_rank
+        cutoff = -(-(len(caps) + 1) * rule.fast_entry_top_percent // 100)  # ceiling: the top N%
+        qualifies = rule.fast_entry_top_percent > 0 and rank <= cutoff
         effective = add_business_days(c.listing_date, rule.fast_entry_trading_days) if qualifies else None
         profile = self._profile(c.instrument)
         profile["fast_entry_from"] = effective.isoformat() if effective else ""
@@ -218,7 +219,8 @@ class ConnectContext:
             profile["listing_date"] = c.listing_date.isoformat() if profile["a_exchange"] else ""
         text = (
             f"Hang Seng fast entry: day-1 market cap HK${format_minor(c.market_cap)} ranks {rank} of {len(caps) + 1}; "
-            f"top {rule.fast_entry_rank} join after the close of the {rule.fast_entry_trading_days}th trading day"
+            f"the top {rule.fast_entry_top_percent}% (rank {cutoff} or better) join after the close of the "
+            f"{rule.fast_entry_trading_days}th trading day"
         )
         return [FastEntryEvaluated(instrument=c.instrument, rank=rank, qualifies=qualifies, effective_from=effective, rule=text), *self._review([c.instrument], day)]
 

@@ -98,8 +98,9 @@ class SouthboundEligibility:
     """Whether international companies primary-listed in Hong Kong may be eligible."""
     ah_new_listing_wait_days: int
     """A new A+H listing's H shares join after the price stabilisation period (calendar days)."""
-    fast_entry_rank: int
-    """A new listing whose day-1 market cap ranks within this many HSCI constituents fast-enters."""
+    fast_entry_top_percent: int
+    """A new listing whose day-1 market cap ranks within this top percentage of the HSCI
+    constituents (by count, ranked by market cap) fast-enters; 0: no fast entry."""
     fast_entry_trading_days: int
     """... after the close of this many trading days (effective the next trading day)."""
     trading_currency: str
@@ -114,7 +115,7 @@ _SB_2016 = SouthboundEligibility(
     ah_links_by_a_exchange=(("SSE", SH), ("SZSE", SZ)),
     foreign_companies=False,
     ah_new_listing_wait_days=30,
-    fast_entry_rank=0,
+    fast_entry_top_percent=0,
     fast_entry_trading_days=10,
     trading_currency="HKD",
     rule="SSE/SZSE southbound implementation rules (HSCI-based scope)",
@@ -138,18 +139,19 @@ SOUTHBOUND_ELIGIBILITY: Schedule[SouthboundEligibility] = Schedule(
         ),
         Provision(
             date(2020, 11, 1),
-            replace(_SB_2016, fast_entry_rank=10),
-            "Hang Seng Indexes fast entry (Nov 2020): a new listing whose day-1 market cap ranks in the "
-            "top 10 of existing constituents joins after the close of its 10th trading day (HSCEI, "
-            "HSTECH, HSCI)",
-            "S",
-            "Verified with search (Straits Times/Bloomberg, Nov 2020, for the HSCEI case); the exact "
-            "effective date and how it flows into southbound eligibility are not confirmed [I]: the "
-            "rulebook applies it to HSCI from 1 Nov 2020.",
+            replace(_SB_2016, fast_entry_top_percent=10),
+            "Hang Seng Indexes fast entry (Nov 2020): a new listing whose market cap after its first "
+            "trading day ranks within the top 10% of the HSCI constituents joins the HSCI (and so the "
+            "southbound scope) after the close of its 10th trading day",
+            "T",
+            "Search: Straits Times/Bloomberg, Nov 2020 (fast entry introduced); CICC preview of the Aug "
+            "2024 review (via reportify.ai): 'new listings can be included in the index if they rank "
+            "within the top 10% of total market capitalization after their first trading day'. The "
+            "reading 'top 10% of constituents by rank' and the 1 Nov 2020 start are inferences [I].",
         ),
         Provision(
             date(2023, 3, 13),
-            replace(_SB_2016, fast_entry_rank=10, smallcap_links=(SH, SZ), foreign_companies=True),
+            replace(_SB_2016, fast_entry_top_percent=10, smallcap_links=(SH, SZ), foreign_companies=True),
             "SFC/CSRC joint announcement 19 Dec 2022, effective 13 Mar 2023: international companies "
             "primary-listed in Hong Kong included; Shanghai southbound scope aligned with Shenzhen "
             "(HSSI >= HK$5bn)",

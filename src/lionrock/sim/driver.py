@@ -20,9 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from lionrock.clearing import commands as cc
+from lionrock.connect import commands as xc
+from lionrock.connect import events as xe
 from lionrock.engine import Engine, Outcome
 from lionrock.kernel.messages import Command, Event
-from lionrock.kernel.money import Rounding
+from lionrock.kernel.money import Rate, Rounding
 from lionrock.kernel.xhkg import add_business_days, hk_ns
 from lionrock.listing import commands as lc
 from lionrock.listing import events as le
@@ -37,6 +40,11 @@ from lionrock.trading import events as te
 from lionrock.trading._grid import Grid
 
 Gen = Iterator[int]
+HSCI_CONSTITUENTS = 500
+TRADER_CASH_MINOR = 300_000_000 * 100
+MARKET_MAKER_CASH_MINOR = 20_000_000_000 * 100
+SOUTHBOUND_CASH_CNY_MINOR = 50_000_000 * 100
+SOUTHBOUND_BUY_SHARE = 0.3
 APPLICATION_BATCH = 20_000
 LOT_CHOICES = np.array([1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 40, 50, 80, 100, 150, 200, 300, 500, 800, 1000, 2000, 3000, 5000])
 
@@ -57,12 +65,14 @@ class Stock:
     bid: int = 0
     ask: int = 0
     last: int = 0
+    prev_close: int = 0
     cas_low: int = 0
     cas_high: int = 0
     live: dict[int, tuple[str, str, str, int]] = field(default_factory=dict)
     """order id -> (account, participant, side, remaining) of the agents' resting orders."""
     mm_orders: list[int] = field(default_factory=list)
     holders: list[str] = field(default_factory=list)
+    holder_set: set[str] = field(default_factory=set)
 
 
 class Driver:
@@ -83,6 +93,9 @@ class Driver:
         self.lapsed: set[str] = set()
         self.institutions = population.institutions(self.rng, self.scale.institutions)
         self.traders = population.traders(self.rng, self.scale.retail_traders)
+        self.southbound = population.southbound_investors(self.rng, self.scale.southbound_investors)
+        self.sb_links: dict[str, set[str]] = {}
+        self.cny_hkd = 1.085
         self.end_day: date | None = None
         self._task: Any = None
         self._coid = itertools.count(1)
@@ -107,6 +120,7 @@ class Driver:
         for i, plan in enumerate(self.scenario.listings):
             self.spawn(self._listing(i, plan), hk_ns(plan.filed, time(8, 0)))
         self.spawn(self._calendar(first), hk_ns(first, time(7, 0)))
+        self.spawn(self._market_setup(first), hk_ns(first, time(7, 20)))
         total_days = max((self.end_day - first).days, 1)
         if self.progress is not None:
             self._task = self.progress.add_task("simulating", total=total_days)
@@ -129,6 +143,14 @@ class Driver:
             self.submit(lc.ExpireListingApplications())
             if self._task is not None:
                 self.progress.update(self._task, completed=(day - first).days)
+            self.cny_hkd *= math.exp(self.rng.gauss(0.0, 0.0015))
+            yield hk_ns(day, time(7, 5))
+            self.submit(cc.RecordFxRates(day=day, rates=[
+                cc.FxQuote(base="CNY", quote="HKD", rate=Rate(round(self.cny_hkd * 10_000), 10_000)),
+                cc.FxQuote(base="USD", quote="HKD", rate=Rate(78_200, 10_000)),
+            ]))
+            yield hk_ns(day, time(7, 10))
+            self.submit(xc.ReviewSouthboundEligibility())
             if self.stocks:
                 yield hk_ns(day, time(8, 50))
                 out = self.submit(tc.StartTradingDay(day=day.isoformat(), seed=self.rng.randrange(2**31)))
@@ -138,8 +160,36 @@ class Driver:
                 for stock in list(self.stocks.values()):
                     if stock.listed_on <= day:
                         self.spawn(self._order_flow(stock, day), hk_ns(day, time(9, 0, 1)))
+                yield hk_ns(day, time(17, 30))
+                self.submit(cc.RunSettlement(day=day))  # continuous net settlement of what is due (T+2)
             day = add_business_days(day, 1)
             yield hk_ns(day, time(7, 0))
+
+    def _market_setup(self, first: date) -> Gen:
+        """The market the IPOs join: the Hang Seng Composite constituents (for southbound scope
+        and fast entry), funded trading accounts, registered southbound investors."""
+        rng = random.Random(self.seed * 7919 + 1)
+        caps = sorted((int(math.exp(rng.gauss(math.log(12e9), 1.3)) * 100) for _ in range(HSCI_CONSTITUENTS)), reverse=True)
+        codes = [f"{n:05d}" for n in range(1, HSCI_CONSTITUENTS + 1)]
+        large, mid = int(HSCI_CONSTITUENTS * 0.2), int(HSCI_CONSTITUENTS * 0.6)
+        self.submit(xc.SetIndexConstituents(index="HSLI", instruments=codes[:large]))
+        self.submit(xc.SetIndexConstituents(index="HSMI", instruments=codes[large:mid]))
+        self.submit(xc.SetIndexConstituents(index="HSSI", instruments=codes[mid:]))
+        self.submit(xc.SetMarketCaps(market_caps=list(zip(codes, caps, strict=True))))
+        for trader in self.traders:
+            self.submit(cc.DepositCash(account=trader.account, currency="HKD", amount=TRADER_CASH_MINOR))
+        mm = population.MARKET_MAKER
+        self.submit(cc.DepositCash(account=mm.account, currency="HKD", amount=MARKET_MAKER_CASH_MINOR))
+        for investor in self.southbound:
+            # mainland money arrives in RMB and is converted to HKD, the settlement currency
+            self.submit(xc.RegisterSouthboundInvestor(account=investor.account, investor_type="INDIVIDUAL",
+                                                      assets_cny=SOUTHBOUND_CASH_CNY_MINOR))
+            self.submit(cc.DepositCash(account=investor.account, currency="CNY", amount=SOUTHBOUND_CASH_CNY_MINOR,
+                                       source="X:MAINLAND_BANK"))
+            self.submit(cc.ConvertCurrency(account=investor.account, sell_currency="CNY", buy_currency="HKD",
+                                           sell_amount=SOUTHBOUND_CASH_CNY_MINOR))
+        return
+        yield  # a generator that finishes at once
 
     def _ticks(self, timers: list[int]) -> Gen:
         for i, at in enumerate(timers):
@@ -229,11 +279,28 @@ class Driver:
         self.submit(tc.ListInstrument(instrument=plan.instrument, board_lot=spec.board_lot, nominal_price=price,
                                       currency="HKD", vcm_class=plan.vcm_class, name=profile.name.split(" ")[0]))
         self.submit(lc.AdvanceListing(issuer_id=issuer, trigger="list"))
+        self.submit(xc.SetConnectProfile(instrument=plan.instrument, currency="HKD", listing_date=listing_day))
+        if plan.rmb_counter:
+            self.submit(cc.RegisterSecurity(security=plan.instrument, counters=[(plan.instrument, "HKD"), (plan.rmb_counter, "CNY")]))
+            self.submit(tc.ListInstrument(instrument=plan.rmb_counter, board_lot=spec.board_lot, counter_of=plan.instrument,
+                                          nominal_price=self._cny_price(price, spec.board_lot, listing_day), currency="CNY",
+                                          vcm_class=plan.vcm_class, name=profile.name.split(" ")[0] + "-R"))
+        # the market maker borrows inventory from the controlling shareholder's pre-IPO shares
+        mm = population.MARKET_MAKER
+        self.submit(cc.CreditSecurities(account=mm.account, instrument=plan.instrument, source=spec.lender_account,
+                                        quantity=spec.shares_offered // 50 // spec.board_lot * spec.board_lot))
         grid = Grid(SPREAD_TABLE.in_force(listing_day))
         fair = price * math.exp(self.rng.gauss(plan.pop_fraction, 0.08))
-        stock = Stock(plan.instrument, profile.name.split(" ")[0], spec.board_lot, price, fair, grid, listing_day)
+        stock = Stock(plan.instrument, profile.name.split(" ")[0], spec.board_lot, price, fair, grid, listing_day, prev_close=price)
         stock.holders = sorted(a for a, h in self.holdings.items() if h.get(plan.instrument, 0) > 0)
+        stock.holder_set = set(stock.holders)
         self.stocks[plan.instrument] = stock
+        self.holdings.setdefault(mm.account, {})[plan.instrument] = spec.shares_offered // 50 // spec.board_lot * spec.board_lot
+        yield hk_ns(listing_day, time(17, 0))
+        # Hang Seng fast entry: the first day's market cap ranked against the HSCI constituents
+        close = stock.prev_close or price
+        self.submit(xc.EvaluateFastEntry(instrument=plan.instrument, listing_date=listing_day,
+                                         market_cap=close * spec.shares_outstanding_after // 10))
         stab_end = add_business_days(listing_day, 21)
         if self.end_day is not None and stab_end <= self.end_day:
             yield hk_ns(stab_end, time(17, 0))
@@ -241,6 +308,11 @@ class Driver:
             over = self._over_allocated.get(spec.offering_id, 0)
             self.submit(oc.CloseStabilisation(offering_id=spec.offering_id, shares_bought_back=over if below else 0,
                                               average_price=stock.last if below else 0))
+
+    def _cny_price(self, hkd_price: int, lot: int, day: date) -> int:
+        grid = Grid(SPREAD_TABLE.in_force(day))
+        p = int(hkd_price / self.cny_hkd)
+        return p if grid.is_valid(p) else grid.neighbours(p)[0]
 
     def _offering_spec(self, plan: ListingPlan, profile: lc.IssuerProfile, route: str, launch: date) -> oc.OfferingSpec:
         o = profile.offering
@@ -362,9 +434,16 @@ class Driver:
         rng = self.rng
         side = tc.BUY if rng.random() < 0.5 else tc.SELL
         price = stock.fair * (1 + rng.uniform(-spread, spread))
-        if closing and stock.cas_low:
-            price = min(max(price, stock.cas_low), stock.cas_high)
-        self._place(stock, side, self._on_grid(stock, price, side), tc.AT_AUCTION_LIMIT, rng.randint(1, 8))
+        if closing and stock.cas_low:  # closing auction: inside the reference price band
+            low, high = stock.cas_low, stock.cas_high
+        else:  # pre-opening: within 15% of the previous close (the rulebook's limit, with margin)
+            low, high = stock.prev_close * 0.86, stock.prev_close * 1.14
+        p = self._on_grid(stock, min(max(price, low), high), side)
+        if p > high:
+            p = self._on_grid(stock, high, tc.BUY)
+        if p < low:
+            p = self._on_grid(stock, low, tc.SELL)
+        self._place(stock, side, p, tc.AT_AUCTION_LIMIT, rng.randint(1, 8))
 
     def _continuous_order(self, stock: Stock) -> None:
         rng = self.rng
@@ -377,14 +456,16 @@ class Driver:
             _, participant, _, _ = stock.live[order_id]
             self.submit(tc.CancelOrder(instrument=stock.instrument, participant=participant, order_id=order_id))
             return
-        if r < 0.55:  # take liquidity at the touch
-            price = stock.ask if side == tc.BUY else stock.bid
-            if not price:
-                price = self._on_grid(stock, stock.fair, side)
-            self._place(stock, side, price, tc.LIMIT, rng.randint(1, 6))
+        touch_other = stock.ask if side == tc.BUY else stock.bid
+        if r < 0.55 and touch_other:  # take liquidity: at the touch, or through a few queues
+            if rng.random() < 0.7:
+                self._place(stock, side, touch_other, tc.LIMIT, rng.randint(1, 6))
+            else:
+                limit = stock.grid.step(touch_other, 2 if side == tc.BUY else -2)
+                self._place(stock, side, limit, tc.ENHANCED_LIMIT, rng.randint(2, 12))
             return
         touch = stock.bid if side == tc.BUY else stock.ask
-        anchor = touch or self._on_grid(stock, stock.fair * (0.995 if side == tc.BUY else 1.005), side)
+        anchor = touch or self._near_nominal(stock, side)
         price = stock.grid.step(anchor, -rng.randint(0, 4) if side == tc.BUY else rng.randint(0, 4))
         if side == tc.BUY and stock.ask and price >= stock.ask:
             price = stock.grid.step(stock.ask, -1)
@@ -392,14 +473,26 @@ class Driver:
             price = stock.grid.step(stock.bid, 1)
         self._place(stock, side, price, tc.LIMIT, rng.randint(1, 10))
 
+    def _near_nominal(self, stock: Stock, side: str) -> int:
+        """A passive price toward the agents' view, but within 20 spreads of the best price on
+        that side, or of the nominal price (the venue refuses limit orders 24 spreads away)."""
+        nominal = (stock.bid if side == tc.BUY else stock.ask) or stock.last or stock.prev_close
+        target = self._on_grid(stock, stock.fair * (0.997 if side == tc.BUY else 1.003), side)
+        lo, hi = stock.grid.step(nominal, -20), stock.grid.step(nominal, 20)
+        return min(max(target, lo), hi)
+
     def _requote(self, stock: Stock) -> None:
         mm = population.MARKET_MAKER
         for order_id in stock.mm_orders:
             if order_id in stock.live:
                 self.submit(tc.CancelOrder(instrument=stock.instrument, participant=mm.participant, order_id=order_id))
         stock.mm_orders = []
-        bid = self._on_grid(stock, stock.fair * 0.996, tc.BUY)
-        ask = max(self._on_grid(stock, stock.fair * 1.004, tc.SELL), stock.grid.step(bid, 1))
+        bid = self._near_nominal(stock, tc.BUY)
+        ask = max(self._near_nominal(stock, tc.SELL), stock.grid.step(bid, 1))
+        if stock.ask:
+            bid = min(bid, stock.grid.step(stock.ask, -1))
+        if stock.bid:
+            ask = max(ask, stock.grid.step(stock.bid, 1))
         for level in range(3):
             for side, price in ((tc.BUY, stock.grid.step(bid, -level)), (tc.SELL, stock.grid.step(ask, level))):
                 order_id = self._place(stock, side, price, tc.LIMIT, 5 + level * 5, trader=mm)
@@ -419,17 +512,24 @@ class Driver:
                 account, participant = t.account, t.participant
         else:
             account, participant = trader.account, trader.participant
-            if side == tc.SELL and trader is not population.MARKET_MAKER and self._available(account, stock.instrument) < qty:
+            if side == tc.SELL and self._available(account, stock.instrument) < qty:
                 return 0
-        if side == tc.SELL and trader is None:
+        links = self.sb_links.get(stock.instrument)
+        if side == tc.BUY and trader is None and links and self.southbound and self.rng.random() < SOUTHBOUND_BUY_SHARE:
+            investor = self.rng.choice(self.southbound)
+            account, participant = investor.account, investor.participant
+        if side == tc.SELL:
             self.reserved[(account, stock.instrument)] = self.reserved.get((account, stock.instrument), 0) + qty
-        out = self.submit(tc.PlaceOrder(instrument=stock.instrument, participant=participant, account=account,
-                                        client_order_id=f"{next(self._coid)}", side=side, order_type=order_type,
-                                        price=price, quantity=qty))
+        order = tc.PlaceOrder(instrument=stock.instrument, participant=participant, account=account,
+                              client_order_id=f"{next(self._coid)}", side=side, order_type=order_type, price=price, quantity=qty)
+        if participant.startswith("SB"):  # mainland investors reach the venue through Stock Connect
+            out = self.submit(xc.PlaceSouthboundOrder(link=participant[2:], order=order))
+        else:
+            out = self.submit(order)
         for ev in out.events:
             if isinstance(ev, te.OrderAccepted):
                 return ev.order_id
-        if side == tc.SELL and trader is None:
+        if side == tc.SELL:
             self.reserved[(account, stock.instrument)] -= qty
         return 0
 
@@ -472,8 +572,9 @@ class Driver:
             self.reserved[key] = max(self.reserved[key] - ev.quantity, 0)
         if stock is not None:
             stock.last = ev.price
-            if ev.buyer not in stock.holders and not ev.buyer.startswith("C:MM"):
+            if ev.buyer not in stock.holder_set and not ev.buyer.startswith("C:MM"):
                 stock.holders.append(ev.buyer)
+                stock.holder_set.add(ev.buyer)
             for order_id, remaining in ((ev.buy_order_id, ev.buy_remaining), (ev.sell_order_id, ev.sell_remaining)):
                 if order_id in stock.live:
                     if remaining:
@@ -502,6 +603,12 @@ class Driver:
         if stock is not None:
             stock.bid, stock.ask = ev.bid_price, ev.ask_price
 
+    def _learn_close(self, ev: te.ClosingPriceSet) -> None:
+        stock = self.stocks.get(ev.instrument)
+        if stock is not None:
+            stock.prev_close = ev.price
+            stock.cas_low = stock.cas_high = 0
+
     def _learn_cas(self, ev: te.ClosingAuctionReferenceSet) -> None:
         stock = self.stocks.get(ev.instrument)
         if stock is not None:
@@ -509,6 +616,13 @@ class Driver:
 
     def _learn_lapsed(self, ev: le.ListingApplicationLapsed) -> None:
         self.lapsed.add(ev.issuer_id)
+
+    def _learn_eligibility(self, ev: xe.SouthboundEligibilityChanged) -> None:
+        links = self.sb_links.setdefault(ev.instrument, set())
+        if ev.status == "ELIGIBLE":
+            links.add(ev.link)
+        else:
+            links.discard(ev.link)
 
 
 _LEARN: dict[type, Any] = {
@@ -519,7 +633,9 @@ _LEARN: dict[type, Any] = {
     te.OrderCancelled: Driver._learn_cancelled,
     te.MarketDepthUpdated: Driver._learn_depth,
     te.ClosingAuctionReferenceSet: Driver._learn_cas,
+    te.ClosingPriceSet: Driver._learn_close,
     le.ListingApplicationLapsed: Driver._learn_lapsed,
+    xe.SouthboundEligibilityChanged: Driver._learn_eligibility,
 }
 
 

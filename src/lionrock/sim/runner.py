@@ -25,7 +25,7 @@ class RunConfig:
     scenario: str = "hk-ai-wave"
     seed: int = 7
     scale: str = "default"
-    durability: str = "group:5"
+    durability: str = "group:50"
 
 
 @dataclass
@@ -59,7 +59,8 @@ def run_scenario(config: RunConfig, journal_path: Path, progress: Any = None) ->
         raise ValueError(f"scale {config.scale!r} not in scenario {scenario.name}: choose from {', '.join(scenario.scales)}")
     journal = SqliteJournal(journal_path, config.durability)
     try:
-        meta = {"scenario": scenario.name, "seed": str(config.seed), "scale": config.scale}
+        meta = {"scenario": scenario.name, "seed": str(config.seed), "scale": config.scale, "title": scenario.title,
+                "trading_days": str(scenario.trading_days)}
         _check_or_set_meta(journal, meta)
         engine = Engine(default_contexts(), journal).catch_up()
         projection = RunProjection(scenario=scenario.name, title=scenario.title, seed=config.seed, scale=config.scale)
@@ -81,7 +82,7 @@ def run_scenario(config: RunConfig, journal_path: Path, progress: Any = None) ->
         ("rejected commands", f"{data.rejections:,}"),
         ("settlement failures", f"{data.settlement_failures:,}"),
     ]
-    return RunResult(state_hash, data.commands, data.events, render_report(data), summary, projection)
+    return RunResult(state_hash, data.commands, data.events, render_report(data, scenario.trading_days), summary, projection)
 
 
 __all__ = ["RunConfig", "RunResult", "run_scenario"]
