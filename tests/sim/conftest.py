@@ -6,8 +6,6 @@ import pytest
 
 from lionrock.sim.runner import RunConfig, RunResult, run_scenario
 
-TINY = str(Path(__file__).with_name("tiny.toml"))
-
 
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, Path]:

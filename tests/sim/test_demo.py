@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import TINY
 from typer.testing import CliRunner
 
 from lionrock.analytics.report import SECTIONS
@@ -22,6 +21,8 @@ from lionrock.cli.main import app
 from lionrock.engine import Engine, SqliteJournal
 from lionrock.engine.registry import default_contexts
 from lionrock.sim.runner import RunConfig, RunResult, run_scenario
+
+TINY = str(Path(__file__).with_name("tiny.toml"))
 
 
 def _records(path: Path) -> list[tuple[int, int, int, bytes]]:
