@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
+import pytest
 from _venue_kit import at
 
 from lionrock.engine import Engine
@@ -117,3 +118,12 @@ def test_fast_book_matches_reference_over_100k_commands() -> None:
 
 def test_pure_python_fast_book_matches_reference_on_a_short_stream() -> None:
     assert run(PyFastBook, 7, 10_000) == run(ReferenceBook, 7, 10_000)
+
+
+@pytest.mark.skipif(FastBook is PyFastBook, reason="compiled _fastbook not built (pip install -e .)")
+def test_compiled_core_matches_pure_python_fast_book() -> None:
+    """The compiled book with the venue's compiled fast path against PyFastBook on the pure-Python
+    path: identical encoded event streams and state hashes."""
+    fast = TradingContext(FastBook)
+    assert fast.fast_path, "the compiled FastBook must switch the fast path on"
+    assert run(FastBook, 99, 40_000) == run(PyFastBook, 99, 40_000)

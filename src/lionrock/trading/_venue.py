@@ -76,6 +76,19 @@ from lionrock.trading.events import (
     VolatilityCoolingOffStarted,
 )
 
+try:  # the compiled core (setup.py): book, records and the hot path; pure Python otherwise
+    from lionrock.trading._fastbook import FastBook as _CFastBook  # type: ignore[import-not-found]
+    from lionrock.trading._fastbook import Instrument as _CInstrument  # type: ignore[import-not-found]
+    from lionrock.trading._fastbook import Order as _COrder  # type: ignore[import-not-found]
+    from lionrock.trading._fastbook import VenueCore as _VenueCore  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - depends on the build
+    _CFastBook = _CInstrument = _COrder = None
+
+    class _VenueCore:  # type: ignore[no-redef]
+        """Pure-Python stand-in for the compiled base: no fast path."""
+
+        fast_path = False
+
 try:  # connect's gateway event, when that context exists (cross-context contract)
     from lionrock.connect.events import SouthboundOrderAdmitted  # type: ignore[import-not-found]
 
@@ -174,15 +187,24 @@ class _Instrument:
         self.vcm_sessions: list[str] = []
 
 
-class TradingContext:
-    """The HKEX-rules securities venue (see docs/trading.md)."""
+class TradingContext(_VenueCore):
+    """The HKEX-rules securities venue (see docs/trading.md).
+
+    With the compiled core built and the compiled `FastBook` as the book, continuous-session
+    limit orders and cancels take the compiled fast path (`_fastbook.VenueCore.fast_execute`),
+    which hands anything unusual (every rejection included) back to the Python code below before
+    changing any state; ``fast_path=False`` turns it off. Any other book runs pure Python."""
 
     name: ClassVar[str] = "trading"
     command_types: ClassVar[tuple[type[Command], ...]] = (ListInstrument, StartTradingDay, TradingTick, PlaceOrder, CancelOrder, AmendOrder)
     observed_event_types: ClassVar[tuple[type[Event], ...]] = _OBSERVED
 
-    def __init__(self, book_factory: Callable[[], Book] = FastBook) -> None:
+    def __init__(self, book_factory: Callable[[], Book] = FastBook, *, fast_path: bool = True) -> None:
         self.book_factory = book_factory
+        self._fast_wanted = fast_path
+        self.fast_path = fast_path and _CFastBook is not None and book_factory is _CFastBook
+        self._order_type: Any = _COrder if self.fast_path else _Order
+        self._instrument_type: Any = _CInstrument if self.fast_path else _Instrument
         self.instruments: dict[str, _Instrument] = {}
         self.orders: dict[int, _Order] = {}
         self.client_orders: dict[str, tuple[int, PlaceOrder, str]] = {}
@@ -211,6 +233,10 @@ class TradingContext:
 
     # -- Context protocol ----------------------------------------------------------------------
     def execute(self, command: Command, stamp: Stamp) -> list[Event]:
+        if self.fast_path:
+            events = self.fast_execute(command, stamp)  # type: ignore[attr-defined]
+            if events is not None:
+                return events  # type: ignore[no-any-return]
         kind = type(command)
         if kind is TradingTick:
             return self._tick(stamp)
@@ -415,7 +441,7 @@ class TradingContext:
         self._check_grid(cmd.nominal_price, "nominal_price")
         if cmd.counter_of:
             require(cmd.counter_of in self.instruments, C.UNKNOWN_INSTRUMENT, "counter_of", f"paired counter {cmd.counter_of} is not listed")
-        inst = _Instrument(cmd, self.book_factory())
+        inst = self._instrument_type(cmd, self.book_factory())
         self.instruments[code] = inst
         if self.day and self.phase != "DAY_CLOSED":
             inst.stage1 = self._band(inst.prev_close, self.auction_limits.pos_limit.numerator, self.auction_limits.pos_limit.denominator)
@@ -509,7 +535,7 @@ class TradingContext:
         else:
             self._check_price(inst, cmd.side, otype, cmd.price)
         # -- accepted: from here on nothing may reject
-        order = _Order(self.next_order_id, cmd, channel)
+        order = self._order_type(self.next_order_id, cmd, channel)
         self.next_order_id += 1
         self.client_orders[f"{cmd.participant}\x1f{coid}"] = (order.order_id, cmd, channel)
         events: list[Event] = [
@@ -975,7 +1001,7 @@ class TradingContext:
         return self.canonical_state()
 
     def restore(self, data: Any) -> None:
-        self.__init__(self.book_factory)  # type: ignore[misc]
+        self.__init__(self.book_factory, fast_path=self._fast_wanted)  # type: ignore[misc]
         self.phase, self.day, self.seed, self.half_day = data["phase"], data["day"], int(data["seed"]), bool(data["half_day"])
         if self.day:
             self._set_rules(date.fromisoformat(self.day))
@@ -987,7 +1013,7 @@ class TradingContext:
             lot, currency, vcm_class, counter_of, name, cas = item["static"]
             day = item["day"]
             cmd = ListInstrument(instrument=code, board_lot=lot, nominal_price=day[0], currency=currency, vcm_class=vcm_class, counter_of=counter_of, name=name, closing_auction=cas)
-            inst = _Instrument(cmd, self.book_factory())
+            inst = self._instrument_type(cmd, self.book_factory())
             (inst.prev_close, inst.last_price, inst.day_open, inst.day_high, inst.day_low, inst.day_volume, inst.closed, inst.auction_done) = day[:8]
             inst.iep = tuple(day[8]) if day[8] else None  # type: ignore[assignment]
             inst.reference, inst.stage1, inst.stage2 = day[9], tuple(day[10]), tuple(day[11])  # type: ignore[assignment]
@@ -996,7 +1022,7 @@ class TradingContext:
             inst.vcm_until, inst.vcm_lo, inst.vcm_hi, inst.vcm_sessions, inst.md_seq = day[14], day[15], day[16], list(day[17]), day[18]
             for oid, side, price, left, *meta in item["orders"]:
                 inst.book.add(oid, side, price, left)
-                order = _Order.__new__(_Order)
+                order = self._order_type.__new__(self._order_type)
                 (order.order_id, order.instrument, order.participant, order.account, order.client_order_id, order.side, order.order_type, order.price, order.quantity, order.channel) = meta
                 self.orders[oid] = order
             self.instruments[code] = inst

@@ -1,0 +1,985 @@
+# cython: language_level=3, boundscheck=False, wraparound=True, cdivision=True, initializedcheck=False
+"""The compiled core of the trading venue (built by setup.py; optional: everything falls back to
+pure Python when it is not built).
+
+- `FastBook`: the `book.Book` interface over C arrays: price levels in one sorted array per side
+  (best last), FIFO queues as linked lists in a node pool, order id -> node in an open-addressing
+  hash table. Same answers as `PyFastBook` and `ReferenceBook` for the same calls.
+- `Order` and `Instrument`: the venue's per-order and per-instrument records as C structs with
+  Python-visible fields (same fields as the pure-Python `_Order` / `_Instrument` in `_venue`).
+- `VenueCore`: the base of `TradingContext` when compiled. It holds the venue's hot state as typed
+  fields and runs the hot path (continuous-session limit / enhanced limit / special limit orders
+  and cancels when no volatility-control band applies) in C. The fast path never decides a
+  rejection: when anything is unusual (a check fails, a retry, VCM monitoring active, a timer due,
+  another session) it returns None BEFORE changing any state and the pure-Python path in
+  `_venue.py` handles the command, so events and rejections are the Python path's by construction.
+  `tests/trading/test_differential.py` checks the streams are identical.
+"""
+
+from collections import deque
+from bisect import bisect_right
+
+from cpython.long cimport PyLong_AsLongLongAndOverflow
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memmove
+
+from lionrock.trading.events import (
+    MarketDepthUpdated,
+    OrderAccepted,
+    OrderCancelled,
+    TradeExecuted,
+)
+
+ctypedef long long i64
+
+cdef i64 AT_AUCTION_BUY = 1 << 40
+cdef i64 AT_AUCTION_SELL = 1
+cdef i64 NS = 1000000000
+cdef i64 EMPTY = -0x7FFFFFFFFFFFFFFF - 1
+cdef i64 TOMB = -0x7FFFFFFFFFFFFFFF
+
+cdef struct Node:
+    i64 order_id
+    i64 remaining
+    int prev
+    int next
+    int level
+    int side
+
+cdef struct Level:
+    i64 price
+    i64 quantity
+    i64 count
+    int head
+    int tail
+
+cdef struct FillRec:
+    i64 order_id
+    i64 price
+    i64 quantity
+    i64 left
+
+
+cdef inline size_t _mix(i64 k) noexcept nogil:
+    cdef unsigned long long x = (<unsigned long long>k) * 0x9E3779B97F4A7C15ULL
+    return <size_t>(x ^ (x >> 29))
+
+
+cdef bint _as_i64(object value, i64* out):
+    """True and the value when ``value`` is a Python int that fits 62 bits (anything else: the
+    Python path handles it)."""
+    cdef int overflow = 0
+    cdef i64 v
+    if type(value) is not int:
+        return False
+    v = PyLong_AsLongLongAndOverflow(value, &overflow)
+    if overflow or v > (1LL << 61) or v < -(1LL << 61):
+        return False
+    out[0] = v
+    return True
+
+
+cdef class FastBook:
+    """Price-time book over C arrays (see the module docstring)."""
+
+    cdef Node* nodes
+    cdef int ncap
+    cdef int free_node
+    cdef Level* lv
+    cdef int lcap
+    cdef int free_level
+    cdef i64* keys[2]       # per side, ascending; key = price (bids) or -price (asks): best last
+    cdef int* lidx[2]
+    cdef int nlev[2]
+    cdef int scap[2]
+    cdef i64* hkeys
+    cdef int* hvals
+    cdef size_t hcap
+    cdef size_t hused
+    cdef Py_ssize_t count
+    cdef FillRec* fills
+    cdef Py_ssize_t fcap
+
+    def __cinit__(self):
+        cdef int s
+        self.ncap = 0
+        self.free_node = -1
+        self.lcap = 0
+        self.free_level = -1
+        self.nodes = NULL
+        self.lv = NULL
+        for s in range(2):
+            self.keys[s] = <i64*>malloc(16 * sizeof(i64))
+            self.lidx[s] = <int*>malloc(16 * sizeof(int))
+            self.nlev[s] = 0
+            self.scap[s] = 16
+        self.hcap = 64
+        self.hused = 0
+        self.hkeys = <i64*>malloc(self.hcap * sizeof(i64))
+        self.hvals = <int*>malloc(self.hcap * sizeof(int))
+        for s in range(<int>self.hcap):
+            self.hkeys[s] = EMPTY
+        self.count = 0
+        self.fcap = 64
+        self.fills = <FillRec*>malloc(self.fcap * sizeof(FillRec))
+        if (self.keys[0] == NULL or self.keys[1] == NULL or self.lidx[0] == NULL or self.lidx[1] == NULL
+                or self.hkeys == NULL or self.hvals == NULL or self.fills == NULL):
+            raise MemoryError()
+
+    def __dealloc__(self):
+        cdef int s
+        free(self.nodes)
+        free(self.lv)
+        for s in range(2):
+            free(self.keys[s])
+            free(self.lidx[s])
+        free(self.hkeys)
+        free(self.hvals)
+        free(self.fills)
+
+    # -- hash: order id -> node index -----------------------------------------------------------
+    cdef int _hget(self, i64 oid) noexcept:
+        cdef size_t mask = self.hcap - 1
+        cdef size_t i = _mix(oid) & mask
+        cdef i64 k
+        while True:
+            k = self.hkeys[i]
+            if k == oid:
+                return self.hvals[i]
+            if k == EMPTY:
+                return -1
+            i = (i + 1) & mask
+
+    cdef int _hdel(self, i64 oid) noexcept:
+        cdef size_t mask = self.hcap - 1
+        cdef size_t i = _mix(oid) & mask
+        cdef i64 k
+        cdef int v
+        while True:
+            k = self.hkeys[i]
+            if k == oid:
+                self.hkeys[i] = TOMB
+                return self.hvals[i]
+            if k == EMPTY:
+                return -1
+            i = (i + 1) & mask
+
+    cdef int _rehash(self, size_t cap) except -1:
+        cdef i64* oldk = self.hkeys
+        cdef int* oldv = self.hvals
+        cdef size_t oldcap = self.hcap
+        cdef size_t i, j, mask
+        cdef i64* nk = <i64*>malloc(cap * sizeof(i64))
+        cdef int* nv = <int*>malloc(cap * sizeof(int))
+        if nk == NULL or nv == NULL:
+            free(nk)
+            free(nv)
+            raise MemoryError()
+        for i in range(cap):
+            nk[i] = EMPTY
+        mask = cap - 1
+        self.hused = 0
+        for i in range(oldcap):
+            if oldk[i] != EMPTY and oldk[i] != TOMB:
+                j = _mix(oldk[i]) & mask
+                while nk[j] != EMPTY:
+                    j = (j + 1) & mask
+                nk[j] = oldk[i]
+                nv[j] = oldv[i]
+                self.hused += 1
+        self.hkeys, self.hvals, self.hcap = nk, nv, cap
+        free(oldk)
+        free(oldv)
+        return 0
+
+    cdef int _hput(self, i64 oid, int node) except -1:
+        cdef size_t mask, i
+        cdef i64 k
+        if (self.hused + 1) * 2 > self.hcap:
+            self._rehash(self.hcap * 2 if <size_t>(self.count + 1) * 4 > self.hcap else self.hcap)
+        mask = self.hcap - 1
+        i = _mix(oid) & mask
+        while True:
+            k = self.hkeys[i]
+            if k == EMPTY:
+                self.hkeys[i] = oid
+                self.hvals[i] = node
+                self.hused += 1
+                return 0
+            if k == oid:
+                self.hvals[i] = node
+                return 0
+            i = (i + 1) & mask
+
+    # -- pools ------------------------------------------------------------------------------------
+    cdef int _new_node(self) except -1:
+        cdef int i, cap
+        cdef Node* grown
+        if self.free_node == -1:
+            cap = self.ncap * 2 if self.ncap else 256
+            grown = <Node*>realloc(self.nodes, cap * sizeof(Node))
+            if grown == NULL:
+                raise MemoryError()
+            self.nodes = grown
+            for i in range(self.ncap, cap):
+                self.nodes[i].next = i + 1 if i + 1 < cap else -1
+            self.free_node = self.ncap
+            self.ncap = cap
+        i = self.free_node
+        self.free_node = self.nodes[i].next
+        return i
+
+    cdef int _new_level(self) except -1:
+        cdef int i, cap
+        cdef Level* grown
+        if self.free_level == -1:
+            cap = self.lcap * 2 if self.lcap else 64
+            grown = <Level*>realloc(self.lv, cap * sizeof(Level))
+            if grown == NULL:
+                raise MemoryError()
+            self.lv = grown
+            for i in range(self.lcap, cap):
+                self.lv[i].head = i + 1 if i + 1 < cap else -1
+            self.free_level = self.lcap
+            self.lcap = cap
+        i = self.free_level
+        self.free_level = self.lv[i].head
+        return i
+
+    # -- sorted level arrays ----------------------------------------------------------------------
+    cdef inline int _lower(self, int s, i64 key) noexcept:
+        cdef int lo = 0
+        cdef int hi = self.nlev[s]
+        cdef int mid
+        cdef i64* keys = self.keys[s]
+        # prices near the best are the common case: look at the top first
+        if hi and keys[hi - 1] < key:
+            return hi
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if keys[mid] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    cdef int _find_level(self, int s, i64 price) noexcept:
+        cdef i64 key = price if s == 0 else -price
+        cdef int pos = self._lower(s, key)
+        if pos < self.nlev[s] and self.keys[s][pos] == key:
+            return self.lidx[s][pos]
+        return -1
+
+    cdef int _drop_level(self, int s, i64 price) noexcept:
+        """Remove an (empty) level from its side's array and free it."""
+        cdef i64 key = price if s == 0 else -price
+        cdef int n = self.nlev[s]
+        cdef int pos
+        cdef int li
+        if n and self.keys[s][n - 1] == key:
+            pos = n - 1
+        else:
+            pos = self._lower(s, key)
+        li = self.lidx[s][pos]
+        if pos < n - 1:
+            memmove(&self.keys[s][pos], &self.keys[s][pos + 1], (n - 1 - pos) * sizeof(i64))
+            memmove(&self.lidx[s][pos], &self.lidx[s][pos + 1], (n - 1 - pos) * sizeof(int))
+        self.nlev[s] = n - 1
+        self.lv[li].head = self.free_level
+        self.free_level = li
+        return 0
+
+    # -- C-level operations (used by the venue's fast path) --------------------------------------
+    cdef int _add(self, i64 oid, int s, i64 price, i64 quantity) except -1:
+        cdef i64 key = price if s == 0 else -price
+        cdef int pos = self._lower(s, key)
+        cdef int n = self.nlev[s]
+        cdef int li, ni, cap
+        cdef i64* nk
+        cdef int* ni_arr
+        cdef Level* L
+        cdef Node* N
+        if pos < n and self.keys[s][pos] == key:
+            li = self.lidx[s][pos]
+        else:
+            li = self._new_level()
+            if n == self.scap[s]:
+                cap = self.scap[s] * 2
+                nk = <i64*>realloc(self.keys[s], cap * sizeof(i64))
+                if nk == NULL:
+                    raise MemoryError()
+                self.keys[s] = nk
+                ni_arr = <int*>realloc(self.lidx[s], cap * sizeof(int))
+                if ni_arr == NULL:
+                    raise MemoryError()
+                self.lidx[s] = ni_arr
+                self.scap[s] = cap
+            if pos < n:
+                memmove(&self.keys[s][pos + 1], &self.keys[s][pos], (n - pos) * sizeof(i64))
+                memmove(&self.lidx[s][pos + 1], &self.lidx[s][pos], (n - pos) * sizeof(int))
+            self.keys[s][pos] = key
+            self.lidx[s][pos] = li
+            self.nlev[s] = n + 1
+            L = &self.lv[li]
+            L.price = price
+            L.quantity = 0
+            L.count = 0
+            L.head = -1
+            L.tail = -1
+        ni = self._new_node()
+        self._hput(oid, ni)
+        N = &self.nodes[ni]
+        L = &self.lv[li]
+        N.order_id = oid
+        N.remaining = quantity
+        N.level = li
+        N.side = s
+        N.next = -1
+        N.prev = L.tail
+        if L.tail == -1:
+            L.head = ni
+        else:
+            self.nodes[L.tail].next = ni
+        L.tail = ni
+        L.quantity += quantity
+        L.count += 1
+        self.count += 1
+        return 0
+
+    cdef Py_ssize_t _match(self, int s, i64 limit, i64 quantity, i64 max_levels) except -1:
+        """Fills into ``self.fills``; returns how many."""
+        cdef int o = 1 - s
+        cdef i64 used = 0
+        cdef Py_ssize_t nf = 0
+        cdef int li, ni
+        cdef Level* L
+        cdef Node* N
+        cdef i64 price, rest
+        cdef FillRec* grown
+        while quantity > 0 and self.nlev[o] > 0:
+            li = self.lidx[o][self.nlev[o] - 1]
+            L = &self.lv[li]
+            price = L.price
+            if (price > limit) if s == 0 else (price < limit):
+                break
+            if used == max_levels:
+                break
+            used += 1
+            while quantity > 0 and L.head != -1:
+                if nf == self.fcap:
+                    grown = <FillRec*>realloc(self.fills, self.fcap * 2 * sizeof(FillRec))
+                    if grown == NULL:
+                        raise MemoryError()
+                    self.fills = grown
+                    self.fcap *= 2
+                ni = L.head
+                N = &self.nodes[ni]
+                rest = N.remaining
+                if rest <= quantity:
+                    quantity -= rest
+                    L.quantity -= rest
+                    L.count -= 1
+                    self.fills[nf].order_id = N.order_id
+                    self.fills[nf].price = price
+                    self.fills[nf].quantity = rest
+                    self.fills[nf].left = 0
+                    nf += 1
+                    L.head = N.next
+                    if L.head == -1:
+                        L.tail = -1
+                    else:
+                        self.nodes[L.head].prev = -1
+                    self._hdel(N.order_id)
+                    N.next = self.free_node
+                    self.free_node = ni
+                    self.count -= 1
+                else:
+                    rest -= quantity
+                    N.remaining = rest
+                    L.quantity -= quantity
+                    self.fills[nf].order_id = N.order_id
+                    self.fills[nf].price = price
+                    self.fills[nf].quantity = quantity
+                    self.fills[nf].left = rest
+                    nf += 1
+                    quantity = 0
+            if L.count == 0:
+                self.nlev[o] -= 1
+                L.head = self.free_level
+                self.free_level = li
+        return nf
+
+    cdef i64 _cancel(self, i64 oid) noexcept:
+        cdef int ni = self._hdel(oid)
+        cdef Node* N
+        cdef Level* L
+        cdef i64 rest
+        if ni < 0:
+            return 0
+        N = &self.nodes[ni]
+        L = &self.lv[N.level]
+        rest = N.remaining
+        L.quantity -= rest
+        L.count -= 1
+        if N.prev == -1:
+            L.head = N.next
+        else:
+            self.nodes[N.prev].next = N.next
+        if N.next == -1:
+            L.tail = N.prev
+        else:
+            self.nodes[N.next].prev = N.prev
+        if L.count == 0:
+            self._drop_level(N.side, L.price)
+        N.next = self.free_node
+        self.free_node = ni
+        self.count -= 1
+        return rest
+
+    cdef inline i64 _best(self, int s) noexcept:
+        cdef int n = self.nlev[s]
+        if n == 0:
+            return 0
+        return self.lv[self.lidx[s][n - 1]].price
+
+    cdef inline void _level(self, int s, i64 price, i64* q, i64* n) noexcept:
+        cdef int li = self._find_level(s, price)
+        if li < 0:
+            q[0] = 0
+            n[0] = 0
+        else:
+            q[0] = self.lv[li].quantity
+            n[0] = self.lv[li].count
+
+    # -- the Book interface -----------------------------------------------------------------------
+    def add(self, order_id, side, price, quantity):
+        self._add(order_id, 0 if side == "B" else 1, price, quantity)
+
+    def match(self, side, limit, quantity, max_levels):
+        cdef Py_ssize_t nf = self._match(0 if side == "B" else 1, limit, quantity, max_levels)
+        cdef Py_ssize_t i
+        return [(self.fills[i].order_id, self.fills[i].price, self.fills[i].quantity, self.fills[i].left) for i in range(nf)]
+
+    def cancel(self, order_id):
+        return self._cancel(order_id)
+
+    def reduce(self, order_id, quantity):
+        cdef int ni = self._hget(order_id)
+        cdef i64 q = quantity
+        if ni < 0:
+            raise KeyError(order_id)
+        self.lv[self.nodes[ni].level].quantity -= self.nodes[ni].remaining - q
+        self.nodes[ni].remaining = q
+
+    def remaining(self, order_id):
+        cdef int ni = self._hget(order_id)
+        return 0 if ni < 0 else self.nodes[ni].remaining
+
+    def best_bid(self):
+        return self._best(0)
+
+    def best_ask(self):
+        return self._best(1)
+
+    def level(self, side, price):
+        cdef i64 q, n
+        self._level(0 if side == "B" else 1, price, &q, &n)
+        return (q, n)
+
+    def levels(self, side):
+        cdef int s = 0 if side == "B" else 1
+        cdef int i
+        cdef Level* L
+        out = []
+        for i in range(self.nlev[s] - 1, -1, -1):
+            L = &self.lv[self.lidx[s][i]]
+            out.append((L.price, L.quantity, L.count))
+        return out
+
+    def orders(self):
+        cdef int s, i, ni
+        cdef Level* L
+        out = []
+        for s in range(2):
+            name = "B" if s == 0 else "S"
+            for i in range(self.nlev[s] - 1, -1, -1):
+                L = &self.lv[self.lidx[s][i]]
+                ni = L.head
+                while ni != -1:
+                    out.append((self.nodes[ni].order_id, name, L.price, self.nodes[ni].remaining))
+                    ni = self.nodes[ni].next
+        return out
+
+    def __len__(self):
+        return self.count
+
+
+cdef class Order:
+    """A live order (same fields as `_venue._Order`)."""
+
+    cdef public object order_id
+    cdef public object instrument
+    cdef public object participant
+    cdef public object account
+    cdef public object client_order_id
+    cdef public object side
+    cdef public object order_type
+    cdef public object price
+    cdef public object quantity  # filled + remaining (changes on amend)
+    cdef public object channel
+
+    def __init__(self, order_id, cmd, channel):
+        self.order_id = order_id
+        self.instrument = cmd.instrument
+        self.participant = cmd.participant
+        self.account = cmd.account
+        self.client_order_id = cmd.client_order_id
+        self.side = cmd.side
+        self.order_type = cmd.order_type
+        self.price = cmd.price
+        self.quantity = cmd.quantity
+        self.channel = channel
+
+    def to_list(self):
+        return [self.order_id, self.instrument, self.participant, self.account, self.client_order_id, self.side, self.order_type, self.price, self.quantity, self.channel]
+
+
+cdef class Instrument:
+    """Static listing data plus the day's state of one instrument (same fields as
+    `_venue._Instrument`)."""
+
+    cdef public object auction_done, board_lot, book, closed, closing_auction, code, counter_of, currency
+    cdef public object day_high, day_low, day_open, day_volume, iep, last_price, md_seq, name
+    cdef public object nominal_log, prev_close, reference, stage1, stage2, trade_log, vcm_class
+    cdef public object vcm_lo, vcm_hi, vcm_sessions, vcm_until
+
+    def __init__(self, cmd, book):
+        self.code = cmd.instrument
+        self.board_lot = cmd.board_lot
+        self.currency = cmd.currency
+        self.vcm_class = cmd.vcm_class
+        self.counter_of = cmd.counter_of
+        self.name = cmd.name
+        self.closing_auction = cmd.closing_auction
+        self.prev_close = cmd.nominal_price
+        self.book = book
+        self.md_seq = 0
+        self.new_day()
+
+    def new_day(self):
+        self.last_price = 0
+        self.day_open = self.day_high = self.day_low = self.day_volume = 0
+        self.closed = False
+        self.auction_done = False
+        self.iep = None
+        self.reference = 0
+        self.stage1 = (0, 0)
+        self.stage2 = (0, 0)
+        self.trade_log = deque()
+        self.nominal_log = []
+        self.vcm_until = 0
+        self.vcm_lo = self.vcm_hi = 0
+        self.vcm_sessions = []
+
+
+cdef class VenueCore:
+    """Base of `TradingContext` when compiled: the hot state as typed fields and the fast path."""
+
+    cdef public object timers
+    cdef public object timer_index
+    cdef public str phase
+    cdef public dict instruments
+    cdef public dict orders
+    cdef public dict client_orders
+    cdef public object next_order_id
+    cdef public object next_trade_id
+    cdef public object grid
+    cdef public object checks
+    cdef public object limits
+    cdef public object auction_limits
+    cdef public object vcm
+    cdef public bint fast_path
+    # rules cached as C values, refreshed when the rule objects change
+    cdef object _grid_src
+    cdef object _checks_src
+    cdef object _limits_src
+    cdef object _auction_src
+    cdef i64 g_min, g_max
+    cdef int nbands
+    cdef i64 uppers[64]
+    cdef i64 spreads[64]
+    cdef i64 lowers[64]
+    cdef i64 k_nominal, passive_spreads, max_queues
+    cdef i64 max_coid, max_qty, max_orders, cas_window_ns
+
+    cdef int _refresh(self) except -1:
+        cdef int i
+        if self.grid is not self._grid_src:
+            uppers, spreads = list(self.grid.uppers), list(self.grid.spreads)
+            if len(uppers) > 64:
+                raise ValueError("spread table has more than 64 bands")
+            self.nbands = len(uppers)
+            self.g_min = self.grid.min_price
+            self.g_max = self.grid.max_price
+            for i in range(self.nbands):
+                self.uppers[i] = uppers[i]
+                self.spreads[i] = spreads[i]
+                self.lowers[i] = self.g_min if i == 0 else uppers[i - 1]
+            self._grid_src = self.grid
+        if self.checks is not self._checks_src:
+            self.k_nominal = self.checks.nominal_multiple
+            self.passive_spreads = self.checks.passive_max_spreads
+            self.max_queues = self.checks.max_price_queues
+            self._checks_src = self.checks
+        if self.limits is not self._limits_src:
+            self.max_coid = self.limits.max_client_order_id_length
+            self.max_qty = self.limits.max_order_quantity
+            self.max_orders = self.limits.max_orders_per_instrument
+            self._limits_src = self.limits
+        if self.auction_limits is not self._auction_src:
+            self.cas_window_ns = self.auction_limits.cas_reference_window_s * NS
+            self._auction_src = self.auction_limits
+        return 0
+
+    # -- grid arithmetic (as `_grid.Grid`) ------------------------------------------------------
+    cdef inline int _band(self, i64 price) noexcept:
+        cdef int i = 0
+        while i < self.nbands and self.uppers[i] < price:
+            i += 1
+        return i
+
+    cdef inline bint _on_grid(self, i64 price) noexcept:
+        cdef int b
+        if price < self.g_min or price > self.g_max:
+            return False
+        b = self._band(price)
+        if b >= self.nbands:
+            return False
+        return price % self.spreads[b] == 0
+
+    cdef i64 _step(self, i64 price, i64 n) noexcept:
+        cdef int i = self._band(price)
+        cdef i64 s, room
+        if n >= 0:
+            while n > 0 and i < self.nbands:
+                s = self.spreads[i]
+                room = (self.uppers[i] - price) // s
+                if n <= room:
+                    return price + n * s
+                price, n, i = self.uppers[i], n - room, i + 1
+            return price
+        n = -n
+        while n > 0 and i >= 0:
+            s = self.spreads[i]
+            room = (price - self.lowers[i]) // s
+            if n <= room:
+                return price - n * s
+            price, n, i = self.lowers[i], n - room, i - 1
+        return price
+
+    # -- shared pieces ----------------------------------------------------------------------------
+    cdef inline bint _clock_ok(self, i64 at_ns) except -1:
+        cdef list timers = self.timers
+        cdef Py_ssize_t ti = self.timer_index
+        if ti < len(timers):
+            return timers[ti][0] > at_ns
+        return True
+
+    cdef inline i64 _nominal(self, Instrument inst, FastBook book) except? -1:
+        """Continuous-session nominal price (`TradingContext.nominal`)."""
+        cdef i64 base = inst.last_price or inst.prev_close
+        cdef i64 bid = book._best(0)
+        cdef i64 ask
+        if bid and bid > base:
+            return bid
+        ask = book._best(1)
+        if ask and ask < base:
+            return ask
+        return base
+
+    cdef int _note_nominal(self, Instrument inst, FastBook book, object at_obj, i64 at_ns) except -1:
+        cdef i64 value = self._nominal(inst, book)
+        cdef list log = inst.nominal_log
+        cdef Py_ssize_t keep
+        if log:
+            last = log[-1]
+            if last[1] == value:
+                return 0
+            if last[0] == at_obj:
+                log[-1] = (at_obj, value)
+            else:
+                log.append((at_obj, value))
+        else:
+            log.append((at_obj, value))
+        if len(log) > 64:
+            keep = bisect_right(log, (at_ns - self.cas_window_ns, 1 << 62)) - 1
+            if keep > 0:
+                del log[:keep]
+        return 0
+
+    # -- the fast path ----------------------------------------------------------------------------
+    def fast_execute(self, command, stamp):
+        """Events of ``command`` if the fast path handled it, else None (state unchanged)."""
+        kind = type(command)
+        if kind is _PlaceOrder:
+            return self._fast_place(command, stamp)
+        if kind is _CancelOrder:
+            return self._fast_cancel(command, stamp)
+        return None
+
+    cdef object _fast_place(self, cmd, stamp):
+        cdef i64 at_ns, price, qty, nominal, opposite, same, base, bound, max_levels, remaining, left
+        cdef i64 fq, fleft, fprice, last_price, q, n, bq, aq, bid, ask
+        cdef int buy, s, otype
+        cdef Py_ssize_t nf, i
+        cdef Instrument inst
+        cdef FastBook book
+        cdef Order order, resting, b, o_s
+        cdef str phase = self.phase
+        at_obj = stamp.at_ns
+        if not _as_i64(at_obj, &at_ns):
+            return None
+        if phase != "CTS_MORNING" and phase != "CTS_AFTERNOON":
+            return None
+        if not self._clock_ok(at_ns):
+            return None
+        inst_obj = self.instruments.get(cmd.instrument)
+        if type(inst_obj) is not Instrument:
+            return None
+        inst = <Instrument>inst_obj
+        if type(inst.book) is not FastBook:
+            return None
+        book = <FastBook>inst.book
+        self._refresh()
+        participant = cmd.participant
+        account = cmd.account
+        coid = cmd.client_order_id
+        side = cmd.side
+        otype_s = cmd.order_type
+        channel = cmd.channel
+        if type(participant) is not str or type(account) is not str or type(coid) is not str or type(channel) is not str:
+            return None
+        if not participant or not account:
+            return None
+        if not 0 < len(<str>coid) <= self.max_coid:
+            return None
+        key = <str>participant + "\x1f" + <str>coid
+        if key in self.client_orders:
+            return None
+        if side == "B":
+            buy = 1
+        elif side == "S":
+            buy = 0
+        else:
+            return None
+        if otype_s == "LIMIT":
+            otype = 0
+        elif otype_s == "ENHANCED_LIMIT":
+            otype = 1
+        elif otype_s == "SPECIAL_LIMIT":
+            otype = 2
+        else:
+            return None
+        if inst.closed:
+            return None
+        if not _as_i64(cmd.quantity, &qty) or not _as_i64(cmd.price, &price):
+            return None
+        if not 0 < qty <= self.max_qty or qty % <i64>inst.board_lot:
+            return None
+        if book.count >= self.max_orders:
+            return None
+        # price checks (`_check_price`, continuous types)
+        if price <= 0 or not self._on_grid(price):
+            return None
+        nominal = self._nominal(inst, book)
+        if price >= self.k_nominal * nominal or price * self.k_nominal <= nominal:
+            return None
+        opposite = book._best(1 if buy else 0)
+        if otype == 0 and opposite and ((price > opposite) if buy else (price < opposite)):
+            return None
+        if otype == 1 and opposite:
+            bound = self._step(opposite, (self.max_queues - 1) if buy else -(self.max_queues - 1))
+            if (price > bound) if buy else (price < bound):
+                return None
+        if otype != 2:
+            same = book._best(0 if buy else 1)
+            base = same or nominal
+            bound = self._step(base, -self.passive_spreads if buy else self.passive_spreads)
+            if (price < bound) if buy else (price > bound):
+                return None
+        if inst.vcm_until:
+            return None
+        if inst.vcm_class and self._vcm_band(inst, at_obj) is not None:
+            return None
+        # -- accepted: from here on nothing may fail
+        order_id = self.next_order_id
+        self.next_order_id = order_id + 1
+        order = Order.__new__(Order)
+        order.order_id = order_id
+        order.instrument = cmd.instrument
+        order.participant = participant
+        order.account = account
+        order.client_order_id = coid
+        order.side = side
+        order.order_type = otype_s
+        order.price = cmd.price
+        order.quantity = cmd.quantity
+        order.channel = channel
+        self.client_orders[key] = (order_id, cmd, channel)
+        code = inst.code
+        events = [
+            OrderAccepted(
+                order_id=order_id, instrument=code, participant=participant, account=account, client_order_id=coid,
+                side=side, order_type=otype_s, price=cmd.price, quantity=cmd.quantity, channel=channel,
+            )
+        ]
+        s = 0 if buy else 1
+        max_levels = 1 if otype == 0 else self.max_queues
+        nf = book._match(s, price, qty, max_levels)
+        left = qty
+        bids = []
+        asks = []
+        touched = asks if buy else bids
+        if nf:
+            orders = self.orders
+            currency = inst.currency
+            trade_log = inst.trade_log
+            fprice = -1
+            for i in range(nf):
+                fq = book.fills[i].quantity
+                fleft = book.fills[i].left
+                fprice = book.fills[i].price
+                left -= fq
+                rid = book.fills[i].order_id
+                if fleft:
+                    resting = <Order?>orders[rid]
+                else:
+                    resting = <Order?>orders.pop(rid)
+                if buy:
+                    b, o_s = order, resting
+                else:
+                    b, o_s = resting, order
+                inst.md_seq += 1
+                trade_id = self.next_trade_id
+                events.append(
+                    TradeExecuted(
+                        instrument=code, trade_id=trade_id, price=fprice, quantity=fq, currency=currency,
+                        buyer=b.account, buyer_participant=b.participant, buy_order_id=b.order_id,
+                        seller=o_s.account, seller_participant=o_s.participant, sell_order_id=o_s.order_id,
+                        aggressor=side, buy_remaining=left if buy else fleft, sell_remaining=fleft if buy else left,
+                        md_seq=inst.md_seq,
+                    )
+                )
+                self.next_trade_id = trade_id + 1
+                if not inst.day_volume:
+                    inst.day_open = inst.day_high = inst.day_low = fprice
+                if fprice > inst.day_high:
+                    inst.day_high = fprice
+                if fprice < inst.day_low:
+                    inst.day_low = fprice
+                inst.day_volume += fq
+                inst.last_price = fprice
+                if trade_log and trade_log[-1][0] == at_obj:
+                    trade_log[-1] = (at_obj, fprice)
+                else:
+                    trade_log.append((at_obj, fprice))
+            # touched opposite levels, best first (= the depth event's sort order), each once
+            last_price = -1
+            for i in range(nf):
+                fprice = book.fills[i].price
+                if fprice != last_price:
+                    book._level(1 - s, fprice, &q, &n)
+                    touched.append((fprice, q, n))
+                    last_price = fprice
+        remaining = left
+        if remaining:
+            if otype == 2:
+                events.append(OrderCancelled(order_id=order_id, instrument=code, participant=participant, client_order_id=coid, remaining=remaining, reason="SPECIAL_LIMIT_REMAINDER"))
+            else:
+                self.orders[order_id] = order
+                book._add(order_id, s, price, remaining)
+                book._level(s, price, &q, &n)
+                (bids if buy else asks).append((price, q, n))
+        if nf or (remaining and otype != 2):
+            self._publish(inst, book, bids, asks, events)
+        self._note_nominal(inst, book, at_obj, at_ns)
+        return events
+
+    cdef int _publish(self, Instrument inst, FastBook book, list bids, list asks, list events) except -1:
+        cdef i64 bid = book._best(0)
+        cdef i64 ask = book._best(1)
+        cdef i64 bq = 0, aq = 0, n
+        if bid:
+            book._level(0, bid, &bq, &n)
+        if ask:
+            book._level(1, ask, &aq, &n)
+        inst.md_seq += 1
+        events.append(
+            MarketDepthUpdated(
+                instrument=inst.code, md_seq=inst.md_seq, bid_price=bid, bid_quantity=bq,
+                ask_price=ask, ask_quantity=aq, bids=bids, asks=asks,
+            )
+        )
+        return 0
+
+    cdef object _fast_cancel(self, cmd, stamp):
+        cdef i64 at_ns, oid, left, price, q, n
+        cdef Instrument inst
+        cdef FastBook book
+        cdef Order order
+        cdef str phase = self.phase
+        at_obj = stamp.at_ns
+        if not _as_i64(at_obj, &at_ns):
+            return None
+        if phase != "CTS_MORNING" and phase != "CTS_AFTERNOON":
+            return None
+        if not self._clock_ok(at_ns):
+            return None
+        participant = cmd.participant
+        order_id = cmd.order_id
+        if type(participant) is not str or type(order_id) is not int:
+            return None
+        if not order_id:
+            coid = cmd.client_order_id
+            if type(coid) is not str:
+                return None
+            known = self.client_orders.get(<str>participant + "\x1f" + <str>coid)
+            if known is None:
+                return None
+            order_id = known[0]
+        order_obj = self.orders.get(order_id)
+        if type(order_obj) is not Order:
+            return None
+        order = <Order>order_obj
+        if order.participant != participant or order.instrument != cmd.instrument:
+            return None
+        if order.order_type == "AT_AUCTION":
+            return None
+        inst_obj = self.instruments.get(order.instrument)
+        if type(inst_obj) is not Instrument:
+            return None
+        inst = <Instrument>inst_obj
+        if type(inst.book) is not FastBook:
+            return None
+        book = <FastBook>inst.book
+        if not _as_i64(order.price, &price) or not _as_i64(order_id, &oid):
+            return None
+        self._refresh()
+        # -- from here on nothing may fail
+        left = book._cancel(oid)
+        del self.orders[order_id]
+        events = [OrderCancelled(order_id=order_id, instrument=inst.code, participant=participant, client_order_id=order.client_order_id, remaining=left, reason="CLIENT")]
+        bids = []
+        asks = []
+        if order.side == "B":
+            book._level(0, price, &q, &n)
+            bids.append((price, q, n))
+        else:
+            book._level(1, price, &q, &n)
+            asks.append((price, q, n))
+        self._publish(inst, book, bids, asks, events)
+        self._note_nominal(inst, book, at_obj, at_ns)
+        return events
+
+
+from lionrock.trading.commands import CancelOrder as _CancelOrder, PlaceOrder as _PlaceOrder
