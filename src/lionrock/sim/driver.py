@@ -503,10 +503,11 @@ class Driver:
         qty = lots * stock.board_lot
         if trader is None:
             if side == tc.SELL:
-                seller = self._seller(stock, qty)
+                seller = self._seller(stock)
                 if seller is None:
                     return 0
-                account, participant = seller
+                account, participant, available = seller
+                qty = min(qty, available // stock.board_lot * stock.board_lot)
             else:
                 t = self.rng.choice(self.traders)
                 account, participant = t.account, t.participant
@@ -533,13 +534,15 @@ class Driver:
             self.reserved[(account, stock.instrument)] -= qty
         return 0
 
-    def _seller(self, stock: Stock, qty: int) -> tuple[str, str] | None:
+    def _seller(self, stock: Stock) -> tuple[str, str, int] | None:
+        """A holder with at least one board lot not already offered; sells at most what it has."""
         if not stock.holders:
             return None
-        for _ in range(6):
+        for _ in range(8):
             account = self.rng.choice(stock.holders)
-            if self._available(account, stock.instrument) >= qty:
-                return account, account.split(":")[1]
+            available = self._available(account, stock.instrument)
+            if available >= stock.board_lot:
+                return account, account.split(":")[1], available
         return None
 
     def _available(self, account: str, instrument: str) -> int:

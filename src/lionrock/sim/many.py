@@ -31,7 +31,7 @@ def one_run(scenario: str, scale: str, seed: int, out: str) -> dict[str, Any]:
     for o in data.offerings.values():
         tape = data.tapes.get(o.instrument)
         first = (tape.bars[0].close / o.offer_price - 1) * 100 if tape and tape.bars and o.offer_price else None
-        regime = o.regime.split(" ")[0] if o.regime else "?"
+        regime = o.regime.split(" (")[0] if o.regime else "?"
         rows.append({"offering": o.name, "regime": regime, "first_day_return_pct": first,
                      "one_lot_success_pct": o.one_lot_success_pct, "public_multiple": o.public_multiple})
     return {"seed": seed, "state_hash": result.state_hash, "offerings": rows}
