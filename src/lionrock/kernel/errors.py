@@ -98,12 +98,26 @@ def invariant(condition: object, message: str) -> None:
         raise InvariantError(f"Invariant: {message}")
 
 
+def reject_code_table() -> str:
+    """The reference page of every registered reject code (``docs/reject-codes.md``)."""
+    rows = sorted((int(m), e.__name__, m.name, (e.__module__ or "")) for e in REJECT_CODE_ENUMS for m in e)
+    lines = [
+        "# Reject codes",
+        "",
+        "Every business rejection carries a stable numeric code, its reason name, the field at fault, a",
+        "message and the rule cited. Codes are grouped by context and never reused. Generated from the",
+        "registered enums (`lionrock.kernel.errors.reject_code_table`); a test keeps this page current.",
+        "",
+        "| code | reason | enum | module |",
+        "| ---: | --- | --- | --- |",
+    ]
+    lines += [f"| {code} | `{name}` | {enum} | `{module}` |" for code, enum, name, module in rows if not module.startswith("testkit")]
+    return "\n".join(lines) + "\n"
+
+
 @reject_codes("engine")
 class EngineCode(IntEnum):
     UNKNOWN_COMMAND = 1001
-    MALFORMED_COMMAND = 1002
-    TIME_BEFORE_EPOCH = 1003
-    LIMIT_EXCEEDED = 1004
 
 
 __all__ = [
@@ -115,6 +129,7 @@ __all__ = [
     "Rejection",
     "fail",
     "invariant",
+    "reject_code_table",
     "reject_codes",
     "require",
 ]
