@@ -95,12 +95,16 @@ class RunProjection:
 
         profile = self._profiles[ev.issuer_id]
         assessment = assess(profile, ev.assessed_on)
-        reasons: list[str] = []
-        for route in assessment.routes:
-            if route.open:
-                reasons.append(f"{route.route} open: {route.title}")
-            else:
-                reasons.extend(f"{route.route}: {c}" for c in route.changes_needed[:2])
+        opened = [r for r in assessment.routes if r.open]
+        if opened:  # why it qualifies: the first route open, with the figures of its tests
+            route = opened[0]
+            reasons = [f"open: {r.title}" for r in opened]
+            specific = [t for t in route.tests if not t.startswith(("mb.min_", "mb.management", "mb.ownership", "mb.trading"))]
+            for test_id in specific[:5]:  # the route's own tests (profit, revenue, R&D ...), not the common ones
+                t = assessment.test(test_id)
+                reasons.append(f"{t.name}: {t.actual} (threshold {t.threshold}; {t.rule})")
+        else:  # why not: for each route, the first thing that would have to change
+            reasons = [f"{r.title}: {r.changes_needed[0]}" for r in assessment.routes if r.changes_needed]
         rounds = sorted(profile.funding_rounds, key=lambda r: r.on)
         last = rounds[-1] if rounds else None
         self.data.issuers[ev.issuer_id] = IssuerRow(
