@@ -59,9 +59,14 @@ def test_replay_equals_live(small_run: tuple[RunResult, Path]) -> None:
         assert engine.state_hash() == result.state_hash
     finally:
         engine.close()
-    cli = CliRunner().invoke(app, ["replay", str(journal)])
-    assert cli.exit_code == 0, cli.output
-    assert cli.output.strip().splitlines()[-1] == f"state hash: {result.state_hash}"
+    j = SqliteJournal(journal, readonly=True)
+    snapshot = j.latest_snapshot()
+    j.close()
+    assert snapshot is not None and snapshot.state_hash == result.state_hash
+    for args in (["replay", str(journal)], ["replay", str(journal), "--from-scratch"]):
+        cli = CliRunner().invoke(app, args)
+        assert cli.exit_code == 0, cli.output
+        assert cli.output.strip().splitlines()[-1] == f"state hash: {result.state_hash}"
 
 
 def test_same_seed_gives_identical_journal_and_other_seed_differs(small_run: tuple[RunResult, Path], tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ def run_scenario(config: RunConfig, journal_path: Path, progress: Any = None) ->
         engine.subscribe(projection.on_events)
         Driver(scenario, config.seed, config.scale, engine, projection, progress).run()
         engine.flush()
-        state_hash = engine.state_hash()
+        state_hash = engine.snapshot()  # `lionrock replay` starts from it; --from-scratch ignores it
     finally:
         journal.close()
     data = projection.finish(state_hash)
