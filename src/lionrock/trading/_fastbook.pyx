@@ -19,16 +19,65 @@ pure Python when it is not built).
 from collections import deque
 from bisect import bisect_right
 
+cimport cython
 from cpython.long cimport PyLong_AsLongLongAndOverflow
+from cpython.object cimport PyObject
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memmove
 
-from lionrock.trading.events import (
-    MarketDepthUpdated,
-    OrderAccepted,
-    OrderCancelled,
-    TradeExecuted,
-)
+from lionrock.kernel.messages import Stamp as _StampType
+from lionrock.trading import events as _events
+from lionrock.trading.commands import CancelOrder as _CancelOrderType, PlaceOrder as _PlaceOrderType
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        const char* name
+        int type
+        Py_ssize_t offset
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+
+# referenced from C (no module-dict lookups on the hot path)
+cdef object OrderAccepted = _events.OrderAccepted
+cdef object OrderCancelled = _events.OrderCancelled
+cdef object TradeExecuted = _events.TradeExecuted
+cdef object MarketDepthUpdated = _events.MarketDepthUpdated
+cdef object _PlaceOrder = _PlaceOrderType
+cdef object _CancelOrder = _CancelOrderType
+cdef object _Stamp = _StampType
+
+
+cdef Py_ssize_t _slot(object cls, str name) except -1:
+    """Byte offset of a msgspec Struct field (a member descriptor): the hot path reads command
+    fields straight from the object (the type is checked exactly before every read)."""
+    descr = cls.__dict__.get(name)
+    if type(descr).__name__ != "member_descriptor":
+        raise TypeError(f"{cls.__name__}.{name} is not a slot")
+    return (<PyMemberDescrObject*><PyObject*>descr).d_member.offset
+
+
+cdef inline object _get(object obj, Py_ssize_t offset):
+    """The field at ``offset`` (never NULL for a constructed Struct; None would be if it were)."""
+    cdef PyObject* p = (<PyObject**>((<char*>(<PyObject*>obj)) + offset))[0]
+    if p == NULL:
+        return None
+    return <object>p
+
+
+cdef Py_ssize_t PO_INSTRUMENT = _slot(_PlaceOrder, "instrument")
+cdef Py_ssize_t PO_PARTICIPANT = _slot(_PlaceOrder, "participant")
+cdef Py_ssize_t PO_ACCOUNT = _slot(_PlaceOrder, "account")
+cdef Py_ssize_t PO_COID = _slot(_PlaceOrder, "client_order_id")
+cdef Py_ssize_t PO_SIDE = _slot(_PlaceOrder, "side")
+cdef Py_ssize_t PO_TYPE = _slot(_PlaceOrder, "order_type")
+cdef Py_ssize_t PO_PRICE = _slot(_PlaceOrder, "price")
+cdef Py_ssize_t PO_QUANTITY = _slot(_PlaceOrder, "quantity")
+cdef Py_ssize_t PO_CHANNEL = _slot(_PlaceOrder, "channel")
+cdef Py_ssize_t CO_INSTRUMENT = _slot(_CancelOrder, "instrument")
+cdef Py_ssize_t CO_PARTICIPANT = _slot(_CancelOrder, "participant")
+cdef Py_ssize_t CO_ORDER_ID = _slot(_CancelOrder, "order_id")
+cdef Py_ssize_t CO_COID = _slot(_CancelOrder, "client_order_id")
+cdef Py_ssize_t ST_AT_NS = _slot(_Stamp, "at_ns")
 
 ctypedef long long i64
 
@@ -514,8 +563,159 @@ cdef class FastBook:
         return self.count
 
 
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(void* op)
+
+cdef struct CSlot:
+    Py_hash_t hash    # 0: empty (a real hash of 0 is stored as 1)
+    Py_ssize_t idx    # position in `keys` / `values`
+    i64 order_id
+
+
+cdef class ClientOrderIndex:
+    """The venue's client-order-id index (``"participant\\x1fclient_order_id"`` ->
+    ``(order_id, PlaceOrder, channel)``) with the dict methods `_venue` uses. Keys and values sit
+    in insertion-ordered lists; an open-addressing table of (hash, position, order id) finds
+    them, so a lookup of a new id touches one table slot and a cancel by client order id reads
+    the order id from the slot (a str-keyed dict of a million entries would chase three or four
+    pointers through cold memory per lookup)."""
+
+    cdef CSlot* slots
+    cdef size_t cap
+    cdef list keys_
+    cdef list values_
+
+    def __cinit__(self):
+        self.cap = 0
+        self.slots = NULL
+        self.keys_ = []
+        self.values_ = []
+        self._alloc(1024)
+
+    def __dealloc__(self):
+        free(self.slots)
+
+    cdef int _alloc(self, size_t cap) except -1:
+        cdef CSlot* slots = <CSlot*>malloc(cap * sizeof(CSlot))
+        cdef size_t i, j, mask = cap - 1
+        if slots == NULL:
+            raise MemoryError()
+        for i in range(cap):
+            slots[i].hash = 0
+        for i in range(self.cap):
+            if self.slots[i].hash:
+                j = (<size_t>self.slots[i].hash) & mask
+                while slots[j].hash:
+                    j = (j + 1) & mask
+                slots[j] = self.slots[i]
+        free(self.slots)
+        self.slots = slots
+        self.cap = cap
+        return 0
+
+    cdef Py_ssize_t _find(self, str key, Py_hash_t h, size_t* pos) except -2:
+        """Slot index holding ``key`` or -1 (then ``pos`` is the free slot to insert at)."""
+        cdef size_t mask = self.cap - 1
+        cdef size_t i = (<size_t>h) & mask
+        cdef CSlot* slot
+        while True:
+            slot = &self.slots[i]
+            if slot.hash == 0:
+                pos[0] = i
+                return -1
+            if slot.hash == h and <str>self.keys_[slot.idx] == key:
+                return <Py_ssize_t>i
+            i = (i + 1) & mask
+
+    cdef inline Py_hash_t _hash(self, str key) except? -1:
+        cdef Py_hash_t h = hash(key)
+        return 1 if h == 0 else h
+
+    cdef int _insert_new(self, str key, tuple value, i64 order_id) except -1:
+        """Insert ``key`` if absent (returns 1), else leave everything as it is (returns 0)."""
+        cdef Py_hash_t h = self._hash(key)
+        cdef size_t pos
+        if self._find(key, h, &pos) >= 0:
+            return 0
+        if (<size_t>len(self.keys_) + 1) * 2 > self.cap:
+            self._alloc(self.cap * 2)
+            self._find(key, h, &pos)
+        self.slots[pos].hash = h
+        self.slots[pos].idx = len(self.keys_)
+        self.slots[pos].order_id = order_id
+        self.keys_.append(key)
+        PyObject_GC_UnTrack(<void*>value)  # (int, Struct without gc, str): cannot be in a cycle
+        self.values_.append(value)
+        return 1
+
+    cdef i64 _order_id(self, str key) except -2:
+        """Order id of ``key``, -1 when unknown."""
+        cdef size_t pos
+        cdef Py_ssize_t i = self._find(key, self._hash(key), &pos)
+        return -1 if i < 0 else self.slots[i].order_id
+
+    # -- the dict methods `_venue` uses -----------------------------------------------------------
+    def get(self, key, default=None):
+        cdef size_t pos
+        cdef Py_ssize_t i
+        if type(key) is not str:
+            return default
+        i = self._find(key, self._hash(key), &pos)
+        return default if i < 0 else self.values_[self.slots[i].idx]
+
+    def __getitem__(self, key):
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key, value):
+        cdef size_t pos
+        cdef Py_ssize_t i
+        cdef str k = key
+        cdef tuple v = value
+        i = self._find(k, self._hash(k), &pos)
+        if i >= 0:
+            self.values_[self.slots[i].idx] = v
+            self.slots[i].order_id = v[0]
+        else:
+            self._insert_new(k, v, v[0])
+
+    def __contains__(self, key):
+        cdef size_t pos
+        return type(key) is str and self._find(key, self._hash(key), &pos) >= 0
+
+    def __len__(self):
+        return len(self.keys_)
+
+    def __iter__(self):
+        return iter(list(self.keys_))
+
+    def keys(self):
+        return list(self.keys_)
+
+    def values(self):
+        return list(self.values_)
+
+    def items(self):
+        return list(zip(self.keys_, self.values_))
+
+    def clear(self):
+        free(self.slots)
+        self.slots = NULL
+        self.cap = 0
+        self.keys_ = []
+        self.values_ = []
+        self._alloc(1024)
+
+
+cdef object _MISSING = object()
+
+
+@cython.no_gc
 cdef class Order:
-    """A live order (same fields as `_venue._Order`)."""
+    """A live order (same fields as `_venue._Order`; holds strings and ints only, so it is not
+    tracked by the cycle collector)."""
 
     cdef public object order_id
     cdef public object instrument
@@ -590,7 +790,7 @@ cdef class VenueCore:
     cdef public str phase
     cdef public dict instruments
     cdef public dict orders
-    cdef public dict client_orders
+    cdef public object client_orders  # ClientOrderIndex with the fast path, else a dict
     cdef public object next_order_id
     cdef public object next_trade_id
     cdef public object grid
@@ -718,8 +918,24 @@ cdef class VenueCore:
         return 0
 
     # -- the fast path ----------------------------------------------------------------------------
+    def execute(self, command, stamp):
+        """`Context.execute`: the fast path when it applies, else `execute_python` (the
+        `TradingContext` code)."""
+        cdef object events = None
+        if self.fast_path and type(stamp) is _Stamp:
+            kind = type(command)
+            if kind is _PlaceOrder:
+                events = self._fast_place(command, stamp)
+            elif kind is _CancelOrder:
+                events = self._fast_cancel(command, stamp)
+        if events is None:
+            return self.execute_python(command, stamp)
+        return events
+
     def fast_execute(self, command, stamp):
         """Events of ``command`` if the fast path handled it, else None (state unchanged)."""
+        if not self.fast_path or type(stamp) is not _Stamp:
+            return None
         kind = type(command)
         if kind is _PlaceOrder:
             return self._fast_place(command, stamp)
@@ -729,21 +945,22 @@ cdef class VenueCore:
 
     cdef object _fast_place(self, cmd, stamp):
         cdef i64 at_ns, price, qty, nominal, opposite, same, base, bound, max_levels, remaining, left
-        cdef i64 fq, fleft, fprice, last_price, q, n, bq, aq, bid, ask
+        cdef i64 fq, fleft, fprice, last_price, q, n, bq, aq, bid, ask, oid
         cdef int buy, s, otype
         cdef Py_ssize_t nf, i
         cdef Instrument inst
         cdef FastBook book
         cdef Order order, resting, b, o_s
         cdef str phase = self.phase
-        at_obj = stamp.at_ns
+        at_obj = _get(stamp, ST_AT_NS)
         if not _as_i64(at_obj, &at_ns):
             return None
         if phase != "CTS_MORNING" and phase != "CTS_AFTERNOON":
             return None
         if not self._clock_ok(at_ns):
             return None
-        inst_obj = self.instruments.get(cmd.instrument)
+        instrument = _get(cmd, PO_INSTRUMENT)
+        inst_obj = self.instruments.get(instrument)
         if type(inst_obj) is not Instrument:
             return None
         inst = <Instrument>inst_obj
@@ -751,21 +968,21 @@ cdef class VenueCore:
             return None
         book = <FastBook>inst.book
         self._refresh()
-        participant = cmd.participant
-        account = cmd.account
-        coid = cmd.client_order_id
-        side = cmd.side
-        otype_s = cmd.order_type
-        channel = cmd.channel
+        participant = _get(cmd, PO_PARTICIPANT)
+        account = _get(cmd, PO_ACCOUNT)
+        coid = _get(cmd, PO_COID)
+        side = _get(cmd, PO_SIDE)
+        otype_s = _get(cmd, PO_TYPE)
+        channel = _get(cmd, PO_CHANNEL)
+        quantity = _get(cmd, PO_QUANTITY)
+        price_obj = _get(cmd, PO_PRICE)
         if type(participant) is not str or type(account) is not str or type(coid) is not str or type(channel) is not str:
             return None
         if not participant or not account:
             return None
         if not 0 < len(<str>coid) <= self.max_coid:
             return None
-        key = <str>participant + "\x1f" + <str>coid
-        if key in self.client_orders:
-            return None
+        key = <str>participant + "\x1f" + <str>coid  # a retry is found at acceptance (setdefault)
         if side == "B":
             buy = 1
         elif side == "S":
@@ -782,7 +999,7 @@ cdef class VenueCore:
             return None
         if inst.closed:
             return None
-        if not _as_i64(cmd.quantity, &qty) or not _as_i64(cmd.price, &price):
+        if not _as_i64(quantity, &qty) or not _as_i64(price_obj, &price):
             return None
         if not 0 < qty <= self.max_qty or qty % <i64>inst.board_lot:
             return None
@@ -811,26 +1028,32 @@ cdef class VenueCore:
             return None
         if inst.vcm_class and self._vcm_band(inst, at_obj) is not None:
             return None
-        # -- accepted: from here on nothing may fail
         order_id = self.next_order_id
+        if not _as_i64(order_id, &oid):
+            return None
+        entry = (order_id, cmd, channel)
+        if type(self.client_orders) is not ClientOrderIndex:
+            return None
+        if not (<ClientOrderIndex>self.client_orders)._insert_new(key, entry, order_id):
+            return None  # a retry of a known client order id: the Python path answers it
+        # -- accepted: from here on nothing may fail
         self.next_order_id = order_id + 1
         order = Order.__new__(Order)
         order.order_id = order_id
-        order.instrument = cmd.instrument
+        order.instrument = instrument
         order.participant = participant
         order.account = account
         order.client_order_id = coid
         order.side = side
         order.order_type = otype_s
-        order.price = cmd.price
-        order.quantity = cmd.quantity
+        order.price = price_obj
+        order.quantity = quantity
         order.channel = channel
-        self.client_orders[key] = (order_id, cmd, channel)
         code = inst.code
         events = [
             OrderAccepted(
                 order_id=order_id, instrument=code, participant=participant, account=account, client_order_id=coid,
-                side=side, order_type=otype_s, price=cmd.price, quantity=cmd.quantity, channel=channel,
+                side=side, order_type=otype_s, price=price_obj, quantity=quantity, channel=channel,
             )
         ]
         s = 0 if buy else 1
@@ -922,36 +1145,47 @@ cdef class VenueCore:
         )
         return 0
 
+    cdef object _unknown_order(self, cmd):
+        """A cancel of an order that is not live (typically filled already): the venue's own
+        `_find_order` raises its rejection, exactly as the Python path would at this point (the
+        clock check has passed and `_cancel` looks the order up first)."""
+        self._find_order(_get(cmd, CO_INSTRUMENT), _get(cmd, CO_PARTICIPANT), _get(cmd, CO_ORDER_ID), _get(cmd, CO_COID))
+        raise AssertionError("Invariant: _find_order accepted an order the fast path did not find")
+
     cdef object _fast_cancel(self, cmd, stamp):
         cdef i64 at_ns, oid, left, price, q, n
         cdef Instrument inst
         cdef FastBook book
         cdef Order order
         cdef str phase = self.phase
-        at_obj = stamp.at_ns
+        at_obj = _get(stamp, ST_AT_NS)
         if not _as_i64(at_obj, &at_ns):
             return None
         if phase != "CTS_MORNING" and phase != "CTS_AFTERNOON":
             return None
         if not self._clock_ok(at_ns):
             return None
-        participant = cmd.participant
-        order_id = cmd.order_id
+        participant = _get(cmd, CO_PARTICIPANT)
+        order_id = _get(cmd, CO_ORDER_ID)
         if type(participant) is not str or type(order_id) is not int:
             return None
         if not order_id:
-            coid = cmd.client_order_id
+            coid = _get(cmd, CO_COID)
             if type(coid) is not str:
                 return None
-            known = self.client_orders.get(<str>participant + "\x1f" + <str>coid)
-            if known is None:
+            if type(self.client_orders) is not ClientOrderIndex:
                 return None
-            order_id = known[0]
+            oid = (<ClientOrderIndex>self.client_orders)._order_id(<str>participant + "\x1f" + <str>coid)
+            if oid < 0:
+                return self._unknown_order(cmd)
+            order_id = oid
         order_obj = self.orders.get(order_id)
+        if order_obj is None:
+            return self._unknown_order(cmd)
         if type(order_obj) is not Order:
             return None
         order = <Order>order_obj
-        if order.participant != participant or order.instrument != cmd.instrument:
+        if order.participant != participant or order.instrument != _get(cmd, CO_INSTRUMENT):
             return None
         if order.order_type == "AT_AUCTION":
             return None
@@ -981,5 +1215,3 @@ cdef class VenueCore:
         self._note_nominal(inst, book, at_obj, at_ns)
         return events
 
-
-from lionrock.trading.commands import CancelOrder as _CancelOrder, PlaceOrder as _PlaceOrder

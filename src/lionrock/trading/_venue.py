@@ -77,12 +77,13 @@ from lionrock.trading.events import (
 )
 
 try:  # the compiled core (setup.py): book, records and the hot path; pure Python otherwise
+    from lionrock.trading._fastbook import ClientOrderIndex as _CClientOrderIndex  # type: ignore[import-not-found]
     from lionrock.trading._fastbook import FastBook as _CFastBook  # type: ignore[import-not-found]
     from lionrock.trading._fastbook import Instrument as _CInstrument  # type: ignore[import-not-found]
     from lionrock.trading._fastbook import Order as _COrder  # type: ignore[import-not-found]
     from lionrock.trading._fastbook import VenueCore as _VenueCore  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - depends on the build
-    _CFastBook = _CInstrument = _COrder = None
+    _CFastBook = _CInstrument = _COrder = _CClientOrderIndex = None
 
     class _VenueCore:  # type: ignore[no-redef]
         """Pure-Python stand-in for the compiled base: no fast path."""
@@ -207,7 +208,9 @@ class TradingContext(_VenueCore):
         self._instrument_type: Any = _CInstrument if self.fast_path else _Instrument
         self.instruments: dict[str, _Instrument] = {}
         self.orders: dict[int, _Order] = {}
-        self.client_orders: dict[str, tuple[int, PlaceOrder, str]] = {}
+        # "participant\x1fclient_order_id" -> (order_id, PlaceOrder, channel); the compiled index
+        # (same dict methods) with the fast path
+        self.client_orders: dict[str, tuple[int, PlaceOrder, str]] = _CClientOrderIndex() if self.fast_path else {}
         self.phase = "CLOSED"
         self.day = ""
         self.seed = 0
@@ -232,11 +235,13 @@ class TradingContext(_VenueCore):
         self._rules_day = d
 
     # -- Context protocol ----------------------------------------------------------------------
-    def execute(self, command: Command, stamp: Stamp) -> list[Event]:
-        if self.fast_path:
-            events = self.fast_execute(command, stamp)  # type: ignore[attr-defined]
-            if events is not None:
-                return events  # type: ignore[no-any-return]
+    if _CFastBook is None:  # pragma: no cover - without the compiled base, execute is the Python path
+
+        def execute(self, command: Command, stamp: Stamp) -> list[Event]:
+            return self.execute_python(command, stamp)
+
+    def execute_python(self, command: Command, stamp: Stamp) -> list[Event]:
+        """`execute` in pure Python (the compiled base's `execute` tries its fast path first)."""
         kind = type(command)
         if kind is TradingTick:
             return self._tick(stamp)
