@@ -1122,7 +1122,7 @@ cdef class VenueCore:
                 self.orders[order_id] = order
                 book._add(order_id, s, price, remaining)
                 book._level(s, price, &q, &n)
-                (bids if buy else asks).append((price, q, n))
+                (bids if buy else asks).append((price_obj, q, n))
         if nf or (remaining and otype != 2):
             self._publish(inst, book, bids, asks, events)
         self._note_nominal(inst, book, at_obj, at_ns)
@@ -1207,10 +1207,10 @@ cdef class VenueCore:
         asks = []
         if order.side == "B":
             book._level(0, price, &q, &n)
-            bids.append((price, q, n))
+            bids.append((order.price, q, n))
         else:
             book._level(1, price, &q, &n)
-            asks.append((price, q, n))
+            asks.append((order.price, q, n))
         self._publish(inst, book, bids, asks, events)
         self._note_nominal(inst, book, at_obj, at_ns)
         return events
