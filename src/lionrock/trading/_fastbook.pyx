@@ -710,6 +710,7 @@ cdef class ClientOrderIndex:
 
 
 cdef object _MISSING = object()
+cdef object _UNKNOWN = object()  # `_fast_cancel`: the order is not live
 
 
 @cython.no_gc
@@ -748,10 +749,11 @@ cdef class Instrument:
     """Static listing data plus the day's state of one instrument (same fields as
     `_venue._Instrument`)."""
 
-    cdef public object auction_done, board_lot, book, closed, closing_auction, code, counter_of, currency
-    cdef public object day_high, day_low, day_open, day_volume, iep, last_price, md_seq, name
-    cdef public object nominal_log, prev_close, reference, stage1, stage2, trade_log, vcm_class
-    cdef public object vcm_lo, vcm_hi, vcm_sessions, vcm_until
+    cdef public object auction_done, book, closed, closing_auction, code, counter_of, currency
+    cdef public object iep, name, nominal_log, stage1, stage2, trade_log, vcm_class, vcm_sessions
+    # numbers as C integers (Python sees ints, as with the pure-Python record)
+    cdef public i64 board_lot, day_high, day_low, day_open, day_volume, last_price, md_seq
+    cdef public i64 prev_close, reference, vcm_lo, vcm_hi, vcm_until
 
     def __init__(self, cmd, book):
         self.code = cmd.instrument
@@ -882,7 +884,7 @@ cdef class VenueCore:
         cdef list timers = self.timers
         cdef Py_ssize_t ti = self.timer_index
         if ti < len(timers):
-            return timers[ti][0] > at_ns
+            return <i64>timers[ti][0] > at_ns
         return True
 
     cdef inline i64 _nominal(self, Instrument inst, FastBook book) except? -1:
@@ -902,10 +904,10 @@ cdef class VenueCore:
         cdef list log = inst.nominal_log
         cdef Py_ssize_t keep
         if log:
-            last = log[-1]
-            if last[1] == value:
+            last = <tuple?>log[-1]
+            if <i64>last[1] == value:
                 return 0
-            if last[0] == at_obj:
+            if <i64>last[0] == at_ns:
                 log[-1] = (at_obj, value)
             else:
                 log.append((at_obj, value))
@@ -928,6 +930,12 @@ cdef class VenueCore:
                 events = self._fast_place(command, stamp)
             elif kind is _CancelOrder:
                 events = self._fast_cancel(command, stamp)
+                if events is _UNKNOWN:
+                    # not a live order (typically filled already): the venue's own `_find_order`
+                    # raises its rejection, exactly as the Python path would at this point (the
+                    # clock check has passed and `_cancel` looks the order up first)
+                    self._find_order(_get(command, CO_INSTRUMENT), _get(command, CO_PARTICIPANT), _get(command, CO_ORDER_ID), _get(command, CO_COID))
+                    raise AssertionError("Invariant: _find_order accepted an order the fast path did not find")
         if events is None:
             return self.execute_python(command, stamp)
         return events
@@ -940,7 +948,8 @@ cdef class VenueCore:
         if kind is _PlaceOrder:
             return self._fast_place(command, stamp)
         if kind is _CancelOrder:
-            return self._fast_cancel(command, stamp)
+            events = self._fast_cancel(command, stamp)
+            return None if events is _UNKNOWN else events
         return None
 
     cdef object _fast_place(self, cmd, stamp):
@@ -1001,7 +1010,7 @@ cdef class VenueCore:
             return None
         if not _as_i64(quantity, &qty) or not _as_i64(price_obj, &price):
             return None
-        if not 0 < qty <= self.max_qty or qty % <i64>inst.board_lot:
+        if not 0 < qty <= self.max_qty or inst.board_lot <= 0 or qty % inst.board_lot:
             return None
         if book.count >= self.max_orders:
             return None
@@ -1102,7 +1111,7 @@ cdef class VenueCore:
                     inst.day_low = fprice
                 inst.day_volume += fq
                 inst.last_price = fprice
-                if trade_log and trade_log[-1][0] == at_obj:
+                if trade_log and <i64>(trade_log[-1][0]) == at_ns:
                     trade_log[-1] = (at_obj, fprice)
                 else:
                     trade_log.append((at_obj, fprice))
@@ -1145,13 +1154,6 @@ cdef class VenueCore:
         )
         return 0
 
-    cdef object _unknown_order(self, cmd):
-        """A cancel of an order that is not live (typically filled already): the venue's own
-        `_find_order` raises its rejection, exactly as the Python path would at this point (the
-        clock check has passed and `_cancel` looks the order up first)."""
-        self._find_order(_get(cmd, CO_INSTRUMENT), _get(cmd, CO_PARTICIPANT), _get(cmd, CO_ORDER_ID), _get(cmd, CO_COID))
-        raise AssertionError("Invariant: _find_order accepted an order the fast path did not find")
-
     cdef object _fast_cancel(self, cmd, stamp):
         cdef i64 at_ns, oid, left, price, q, n
         cdef Instrument inst
@@ -1177,11 +1179,11 @@ cdef class VenueCore:
                 return None
             oid = (<ClientOrderIndex>self.client_orders)._order_id(<str>participant + "\x1f" + <str>coid)
             if oid < 0:
-                return self._unknown_order(cmd)
+                return _UNKNOWN
             order_id = oid
         order_obj = self.orders.get(order_id)
         if order_obj is None:
-            return self._unknown_order(cmd)
+            return _UNKNOWN
         if type(order_obj) is not Order:
             return None
         order = <Order>order_obj
