@@ -563,37 +563,53 @@ cdef class FastBook:
         return self.count
 
 
-cdef extern from "Python.h":
-    void PyObject_GC_UnTrack(void* op)
-
 cdef struct CSlot:
     Py_hash_t hash    # 0: empty (a real hash of 0 is stored as 1)
-    Py_ssize_t idx    # position in `keys` / `values`
-    i64 order_id
+    Py_ssize_t idx    # position in the insertion-ordered columns
 
 
 cdef class ClientOrderIndex:
     """The venue's client-order-id index (``"participant\\x1fclient_order_id"`` ->
-    ``(order_id, PlaceOrder, channel)``) with the dict methods `_venue` uses. Keys and values sit
-    in insertion-ordered lists; an open-addressing table of (hash, position, order id) finds
-    them, so a lookup of a new id touches one table slot and a cancel by client order id reads
-    the order id from the slot (a str-keyed dict of a million entries would chase three or four
-    pointers through cold memory per lookup)."""
+    ``(order_id, PlaceOrder, channel)``) with the dict methods `_venue` uses. Entries sit in
+    insertion-ordered columns (keys, commands, channels as lists; order ids as a C array) and an
+    open-addressing table of (hash, position) finds them, so a lookup of a new id touches one
+    table slot and a cancel by client order id reads the order id from a C array (a str-keyed dict
+    of a million entries chases three or four pointers through cold memory per lookup). The
+    ``(order_id, command, channel)`` tuples are built when asked for."""
 
     cdef CSlot* slots
     cdef size_t cap
     cdef list keys_
-    cdef list values_
+    cdef list cmds_
+    cdef list channels_
+    cdef i64* oids
+    cdef Py_ssize_t ocap
 
     def __cinit__(self):
         self.cap = 0
         self.slots = NULL
-        self.keys_ = []
-        self.values_ = []
-        self._alloc(1024)
+        self.oids = NULL
+        self.ocap = 0
+        self._reset()
 
     def __dealloc__(self):
         free(self.slots)
+        free(self.oids)
+
+    cdef int _reset(self) except -1:
+        free(self.slots)
+        free(self.oids)
+        self.slots = NULL
+        self.cap = 0
+        self.oids = <i64*>malloc(1024 * sizeof(i64))
+        if self.oids == NULL:
+            raise MemoryError()
+        self.ocap = 1024
+        self.keys_ = []
+        self.cmds_ = []
+        self.channels_ = []
+        self._alloc(2048)
+        return 0
 
     cdef int _alloc(self, size_t cap) except -1:
         cdef CSlot* slots = <CSlot*>malloc(cap * sizeof(CSlot))
@@ -614,7 +630,7 @@ cdef class ClientOrderIndex:
         return 0
 
     cdef Py_ssize_t _find(self, str key, Py_hash_t h, size_t* pos) except -2:
-        """Slot index holding ``key`` or -1 (then ``pos`` is the free slot to insert at)."""
+        """Position of ``key`` in the columns or -1 (then ``pos`` is the free slot to use)."""
         cdef size_t mask = self.cap - 1
         cdef size_t i = (<size_t>h) & mask
         cdef CSlot* slot
@@ -624,35 +640,46 @@ cdef class ClientOrderIndex:
                 pos[0] = i
                 return -1
             if slot.hash == h and <str>self.keys_[slot.idx] == key:
-                return <Py_ssize_t>i
+                return slot.idx
             i = (i + 1) & mask
 
     cdef inline Py_hash_t _hash(self, str key) except? -1:
         cdef Py_hash_t h = hash(key)
         return 1 if h == 0 else h
 
-    cdef int _insert_new(self, str key, tuple value, i64 order_id) except -1:
+    cdef int _insert_new(self, str key, object cmd, object channel, i64 order_id) except -1:
         """Insert ``key`` if absent (returns 1), else leave everything as it is (returns 0)."""
         cdef Py_hash_t h = self._hash(key)
         cdef size_t pos
+        cdef Py_ssize_t n = len(self.keys_)
+        cdef i64* grown
         if self._find(key, h, &pos) >= 0:
             return 0
-        if (<size_t>len(self.keys_) + 1) * 2 > self.cap:
+        if <size_t>(n + 1) * 2 > self.cap:
             self._alloc(self.cap * 2)
             self._find(key, h, &pos)
+        if n == self.ocap:
+            grown = <i64*>realloc(self.oids, self.ocap * 2 * sizeof(i64))
+            if grown == NULL:
+                raise MemoryError()
+            self.oids = grown
+            self.ocap *= 2
         self.slots[pos].hash = h
-        self.slots[pos].idx = len(self.keys_)
-        self.slots[pos].order_id = order_id
+        self.slots[pos].idx = n
+        self.oids[n] = order_id
         self.keys_.append(key)
-        PyObject_GC_UnTrack(<void*>value)  # (int, Struct without gc, str): cannot be in a cycle
-        self.values_.append(value)
+        self.cmds_.append(cmd)
+        self.channels_.append(channel)
         return 1
 
     cdef i64 _order_id(self, str key) except -2:
         """Order id of ``key``, -1 when unknown."""
         cdef size_t pos
         cdef Py_ssize_t i = self._find(key, self._hash(key), &pos)
-        return -1 if i < 0 else self.slots[i].order_id
+        return -1 if i < 0 else self.oids[i]
+
+    cdef tuple _entry(self, Py_ssize_t i):
+        return (self.oids[i], self.cmds_[i], self.channels_[i])
 
     # -- the dict methods `_venue` uses -----------------------------------------------------------
     def get(self, key, default=None):
@@ -661,7 +688,7 @@ cdef class ClientOrderIndex:
         if type(key) is not str:
             return default
         i = self._find(key, self._hash(key), &pos)
-        return default if i < 0 else self.values_[self.slots[i].idx]
+        return default if i < 0 else self._entry(i)
 
     def __getitem__(self, key):
         value = self.get(key, _MISSING)
@@ -673,13 +700,14 @@ cdef class ClientOrderIndex:
         cdef size_t pos
         cdef Py_ssize_t i
         cdef str k = key
-        cdef tuple v = value
+        order_id, cmd, channel = value
         i = self._find(k, self._hash(k), &pos)
         if i >= 0:
-            self.values_[self.slots[i].idx] = v
-            self.slots[i].order_id = v[0]
+            self.oids[i] = order_id
+            self.cmds_[i] = cmd
+            self.channels_[i] = channel
         else:
-            self._insert_new(k, v, v[0])
+            self._insert_new(k, cmd, channel, order_id)
 
     def __contains__(self, key):
         cdef size_t pos
@@ -695,18 +723,15 @@ cdef class ClientOrderIndex:
         return list(self.keys_)
 
     def values(self):
-        return list(self.values_)
+        cdef Py_ssize_t i
+        return [self._entry(i) for i in range(len(self.keys_))]
 
     def items(self):
-        return list(zip(self.keys_, self.values_))
+        cdef Py_ssize_t i
+        return [(self.keys_[i], self._entry(i)) for i in range(len(self.keys_))]
 
     def clear(self):
-        free(self.slots)
-        self.slots = NULL
-        self.cap = 0
-        self.keys_ = []
-        self.values_ = []
-        self._alloc(1024)
+        self._reset()
 
 
 cdef object _MISSING = object()
@@ -1040,10 +1065,9 @@ cdef class VenueCore:
         order_id = self.next_order_id
         if not _as_i64(order_id, &oid):
             return None
-        entry = (order_id, cmd, channel)
         if type(self.client_orders) is not ClientOrderIndex:
             return None
-        if not (<ClientOrderIndex>self.client_orders)._insert_new(key, entry, order_id):
+        if not (<ClientOrderIndex>self.client_orders)._insert_new(key, cmd, channel, oid):
             return None  # a retry of a known client order id: the Python path answers it
         # -- accepted: from here on nothing may fail
         self.next_order_id = order_id + 1
