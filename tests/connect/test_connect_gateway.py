@@ -197,3 +197,24 @@ def test_ah_status_command_makes_h_shares_eligible_on_the_matching_link() -> Non
     eng.submit(SetAhStatus(instrument="01088", a_share_exchange="SSE"), at(DAY, 8))
     assert eng.submit(PlaceSouthboundOrder(link="SH", order=order(instrument="01088")), at()).accepted
     assert eng.submit(PlaceSouthboundOrder(link="SZ", order=order(instrument="01088", coid="z")), at()).rejection.reason == "NOT_ELIGIBLE"
+
+
+def test_rejected_southbound_order_the_next_day_changes_nothing() -> None:
+    """A rejected command changes nothing (DESIGN.md), not even the purge of yesterday's
+    reservations: the purge runs only once an order is admitted."""
+    import msgspec
+
+    from lionrock.kernel.xhkg import add_business_days
+
+    eng, connect = setup()
+    assert eng.submit(PlaceSouthboundOrder(link="SH", order=order()), at()).accepted
+    nxt = add_business_days(DAY, 1)
+    before = msgspec.msgpack.encode(connect.canonical_state())
+    reservations_before = dict(connect.reservations)
+    out = eng.submit(PlaceSouthboundOrder(link="SH", order=order(instrument="09999", coid="x")), at(nxt, 10))
+    assert out.rejection is not None and out.rejection.reason == "NOT_ELIGIBLE"
+    assert msgspec.msgpack.encode(connect.canonical_state()) == before
+    assert connect.reservations == reservations_before and reservations_before
+    # once an order is admitted today, yesterday's reservations go and its client order id is free
+    assert eng.submit(PlaceSouthboundOrder(link="SH", order=order(coid="o1")), at(nxt, 10, 5)).accepted
+    assert all(r[1] == nxt.isoformat() for r in connect.reservations.values())

@@ -91,13 +91,29 @@ def test_undersubscribed_public_offer_moves_shares_to_placing() -> None:
     assert s.final_public_shares == 40_000 and s.placing_shares - s.over_allocated_shares == N - 40_000
 
 
-def test_undersubscribed_placing_reallocates_to_oversubscribed_public() -> None:
-    """Placing undersubscribed: the coordinators may reallocate to the public offer (policy option)."""
+def test_undersubscribed_placing_reallocates_to_public_up_to_double_the_initial_tranche() -> None:
+    """Placing undersubscribed: the coordinators may reallocate to the public offer, but only until
+    the public tranche is double its initial size (HKEX GL91-18); the rest goes to the underwriters."""
     ro = resolved(mechanism="B", public_share=Rate(10, 100))
+    assert ro.reallocation_cap_shares == 2 * ro.initial_public_shares
     apps = book(apps_for_demand(2_000_000, ro.max_application_shares, ro.lot))
     result = allocate(ro, at_price(ro.spec.price_high), ioi_book(ro, 500_000), apps, seed=1)
     s = result.summary
-    assert s.placing_shares == 500_000 and s.final_public_shares == 500_000 and s.underwriter_shares == 0
+    assert s.placing_shares == 500_000
+    assert s.final_public_shares == 2 * ro.initial_public_shares
+    assert s.underwriter_shares == N - 500_000 - 2 * ro.initial_public_shares
+    assert s.final_public_shares + s.placing_shares + s.underwriter_shares == N
+
+
+def test_reallocation_within_the_cap_fills_public_demand() -> None:
+    """A placing shortfall smaller than the room under the GL91-18 cap moves in full."""
+    ro = resolved(mechanism="B", public_share=Rate(10, 100))
+    apps = book(apps_for_demand(2_000_000, ro.max_application_shares, ro.lot))
+    placing_avail = N - ro.initial_public_shares
+    shortfall = ro.initial_public_shares // 2
+    result = allocate(ro, at_price(ro.spec.price_high), ioi_book(ro, placing_avail - shortfall), apps, seed=1)
+    s = result.summary
+    assert s.final_public_shares == ro.initial_public_shares + shortfall and s.underwriter_shares == 0
 
 
 def test_unsold_shares_go_to_underwriters() -> None:

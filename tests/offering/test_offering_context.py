@@ -10,6 +10,7 @@ from offering_builders import cornerstone, spec
 from lionrock.engine import Engine
 from lionrock.kernel.messages import Codec
 from lionrock.kernel.money import Rate
+from lionrock.kernel.price import consideration_minor
 from lionrock.kernel.xhkg import hk_ns
 from lionrock.offering import OfferingContext
 from lionrock.offering.commands import (
@@ -86,13 +87,27 @@ def test_offering_through_engine_end_to_end_balances() -> None:
     public_accounts = set(holds)
     paid = sum(c for a, _, c in issuer.allotments if a in public_accounts) + sum(f for a, f in issuer.account_fees if a in public_accounts)
     assert sum(holds.values()) == paid + sum(r for _, r in issuer.refunds)
+    # each allottee pays shares x offer price (kernel arithmetic, not the offering's own) plus the
+    # application charges of 1% + 0.0027% + 0.00565% + 0.00015% (RULES.md section 5), each rounded
+    price = summary.price
+    fees = dict(issuer.account_fees)
+    refunds = dict(issuer.refunds)
+    for account, shares, consideration in issuer.allotments:
+        assert consideration == consideration_minor(price, shares)
+        if account in public_accounts:
+            expected_charges = consideration * 10_085 // 1_000_000
+            assert abs(fees[account] - expected_charges) <= 4, (account, fees[account], expected_charges)
+            assert refunds.get(account, 0) == holds[account] - consideration - fees[account] >= 0
+    assert all(r >= 0 for r in refunds.values())
     # charges collected equal charges charged
     for ins in (issuer, lender):
         assert sum(v for _, v in ins.fees) == sum(v for _, v in ins.account_fees)
     closed = [e for e in seen["stabilised"] if isinstance(e, OfferingStabilisationClosed)][0]  # type: ignore[attr-defined]
     exercise = [e for e in seen["stabilised"] if isinstance(e, IpoSettlementInstructed)]  # type: ignore[attr-defined]
     assert closed.over_allotment_exercised == summary.over_allocated_shares - closed.shares_bought_back
-    assert exercise[0].allotments == [("I:ISS:LENDER", closed.over_allotment_exercised, exercise[0].allotments[0][2])]
+    assert exercise[0].allotments == [
+        ("I:ISS:LENDER", closed.over_allotment_exercised, consideration_minor(summary.price, closed.over_allotment_exercised))
+    ]
 
 
 def test_offering_replay_and_snapshot_give_same_state_hash() -> None:

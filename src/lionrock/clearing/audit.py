@@ -71,7 +71,7 @@ class LedgerAuditor:
             for asset, amount in held.items():
                 if not _outside(account, asset):
                     internal[asset] = internal.get(asset, 0) + amount
-        for asset in set(internal) | set(self.external):
+        for asset in sorted(set(internal) | set(self.external)):
             if internal.get(asset, 0) != self.external.get(asset, 0):
                 self.violation = Violation(
                     stamp.seq, type(events[-1]).__name__ if events else "-", len(events) - 1,

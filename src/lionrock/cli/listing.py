@@ -103,7 +103,7 @@ def timetable(
         raise typer.Exit(2)
     try:
         milestones = build(profile, chosen, day)
-    except ValueError as exc:
+    except (ValueError, LookupError) as exc:  # outside the calendar window, or before a rule existed
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     if as_json:

@@ -173,7 +173,7 @@ class ConnectContext:
             if profile["index"] == c.index and instrument not in members:
                 profile["index"] = ""
                 touched.add(instrument)
-        for instrument in members:
+        for instrument in sorted(members):
             self._profile(instrument)["index"] = c.index
         return [ConnectDataUpdated(what=f"index {c.index}", instruments=sorted(touched)), *self._review(sorted(touched), day)]
 
@@ -258,8 +258,9 @@ class ConnectContext:
             require(status != SELL_ONLY, ConnectCode.SELL_ONLY, "order.instrument", f"{order.instrument} is sell-only southbound: {'; '.join(reasons)}", rule)
         require(status != INELIGIBLE, ConnectCode.NOT_ELIGIBLE, "order.instrument", f"{order.instrument} is not southbound-eligible on {c.link}: {'; '.join(reasons)}", rule)
         key = _res_key(order.participant, order.client_order_id)
-        self._purge(day)
         existing = self.reservations.get(key)
+        if existing is not None and existing[1] != day.isoformat():
+            existing = None  # an earlier day's order: purged below, once the command is accepted
         if existing is not None:
             require(existing[2] == order.side and existing[3] == order.price, ConnectCode.BAD_VALUE, "order.client_order_id", f"client order id {order.client_order_id!r} already used today for another order")
             return [SouthboundOrderAdmitted(link=c.link, order=order, quota_used=0, quota_balance=self.quota_balance(c.link, day))]
@@ -277,6 +278,7 @@ class ConnectContext:
             require(not state[2], ConnectCode.QUOTA_EXHAUSTED, "order", f"the {c.link} southbound daily quota was used up in continuous trading today", quota_rule)
             require(balance > 0, ConnectCode.QUOTA_EXHAUSTED, "order", f"the {c.link} southbound daily quota balance is RMB {format_minor(balance)}", quota_rule)
             reserve = self._to_cny(consideration_minor(order.price, order.quantity), rate)
+        self._purge(day)  # every check has passed: only now may the command change state
         status_events = self._mark_eligible(order.instrument, c.link, day, status, reasons)
         state = self.quota.setdefault(qkey, [0, 0, 0])
         state[0] += reserve

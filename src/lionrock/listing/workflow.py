@@ -25,6 +25,7 @@ from lionrock.kernel import xhkg
 from lionrock.listing.commands import IssuerProfile
 from lionrock.listing.eligibility import ROUTE_CHAPTER, add_months, csrc_filing_required
 from lionrock.rules import listing as rules
+from lionrock.rules import offering as offering_rules
 
 
 class State(StrEnum):
@@ -232,12 +233,14 @@ def timetable(profile: IssuerProfile, route: str, filed_on: date) -> list[Milest
     launch = xhkg.add_business_days(hearing, ind.hearing_to_launch_business_days)
     out.append(Milestone("Launch (prospectus; bookbuilding and public offer open)", launch, "indicative", "market practice", hk))
     price_day = xhkg.add_business_days(launch, ind.launch_to_price_business_days)
-    out.append(Milestone("Public offer closes (noon T-1)", xhkg.add_business_days(price_day, -1), "rule", "FINI (22 Nov 2023)", hk))
-    out.append(Milestone("Price fixing (T)", price_day, "rule", "FINI (22 Nov 2023)", hk))
-    out.append(Milestone("Allotment results (T+1)", xhkg.add_business_days(price_day, ind.price_to_allotment_business_days),
-                         "rule", "FINI (22 Nov 2023)", hk))
-    listing_day = xhkg.add_business_days(price_day, ind.price_to_listing_business_days)
-    out.append(Milestone("Dealings begin (T+2)", listing_day, "rule", "FINI (22 Nov 2023)", hk))
+    fini = offering_rules.FINI.in_force(price_day)  # the settlement timetable in force when the price is fixed
+    close = fini.public_offer_close_days_before_pricing
+    out.append(Milestone(f"Public offer closes (noon T-{close})", xhkg.add_business_days(price_day, -close), "rule", fini.rule, hk))
+    out.append(Milestone("Price fixing (T)", price_day, "rule", fini.rule, hk))
+    out.append(Milestone(f"Allotment results (T+{fini.results_days_after_pricing})",
+                         xhkg.add_business_days(price_day, fini.results_days_after_pricing), "rule", fini.rule, hk))
+    listing_day = xhkg.add_business_days(price_day, fini.listing_days_after_pricing)
+    out.append(Milestone(f"Dealings begin (T+{fini.listing_days_after_pricing})", listing_day, "rule", fini.rule, hk))
     lapse = add_months(filed_on, validity.months)
     out.append(Milestone(f"Application lapses unless launched ({validity.months} months)", lapse, "rule", validity.rule,
                          "calendar date"))

@@ -378,11 +378,13 @@ def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps
     underwriters = 0
     if placing_demand < placing_avail:
         shortfall = placing_avail - placing_demand
-        if spec.placing.reallocate_undersubscribed_placing and public_demand > public_final:
-            move = min(shortfall, public_demand - public_final)
+        room = max(ro.reallocation_cap_shares - public_final, 0) // lot * lot
+        if spec.placing.reallocate_undersubscribed_placing and public_demand > public_final and room:
+            move = min(shortfall, public_demand - public_final, room)
             public_final += move
             shortfall -= move
-            notes.append(f"placing undersubscribed: {move:,} shares reallocated to the public offer (coordinators' discretion)")
+            notes.append(f"placing undersubscribed: {move:,} shares reallocated to the public offer (coordinators' discretion, "
+                         f"capped at {ro.reallocation_cap_shares:,} public shares: {ro.reallocation_rule})")
         placing_avail = placing_demand
         underwriters = shortfall
         if shortfall:

@@ -19,7 +19,6 @@ the messages. Everything is deterministic: no clock, no I/O, randomness only fro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import time
 from typing import Any, ClassVar
 
 import msgspec
@@ -76,7 +75,6 @@ MAX_OFFERINGS = 10_000
 MAX_IOIS_PER_OFFERING = 100_000
 MAX_APPLICATIONS_PER_OFFERING = 5_000_000
 MAX_STEPS_PER_IOI = 50
-PRICING_DEADLINE = time(12, 0)
 
 
 @dataclass
@@ -254,9 +252,10 @@ class OfferingContext:
 
     def _price(self, c: FixOfferPrice, stamp: Stamp) -> list[Event]:
         o = self._get(c.offering_id, "closed")
-        deadline = hk_ns(o.spec.price_fixing_date, PRICING_DEADLINE)
+        cutoff = o.resolved.pricing_rules.price_deadline
+        deadline = hk_ns(o.spec.price_fixing_date, cutoff)
         require(stamp.at_ns <= deadline, OfferingCode.PRICING_DEADLINE_PASSED, "offering_id",
-                f"the offer price must be agreed by 12:00 on {o.spec.price_fixing_date}; the offering lapses",
+                f"the offer price must be agreed by {cutoff:%H:%M} on {o.spec.price_fixing_date}; the offering lapses",
                 "prospectus: the global offering lapses if the price is not agreed by noon on the price determination date")
         decision = set_price(o.resolved, o.ioi_book(), c.price, c.upsize_shares)
         o.price, o.upsize, o._pricing, o.stage = decision.price, decision.upsize_shares, decision, "priced"

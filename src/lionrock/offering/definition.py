@@ -47,6 +47,9 @@ class ResolvedOffering:
     regime_rule: str
     bookbuilding_min: Rate
     bookbuilding_rule: str
+    reallocation_cap_shares: int
+    """The most the public tranche may hold after a discretionary reallocation from the placing."""
+    reallocation_rule: str
     pools: rules.PoolRules
     charges: rules.ApplicationCharges
     pricing_rules: rules.PricingRules
@@ -367,6 +370,8 @@ def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
         regime_rule=rule,
         bookbuilding_min=regime.bookbuilding_placing_min,
         bookbuilding_rule=regime.bookbuilding_rule,
+        reallocation_cap_shares=initial_public * regime.reallocation_max_public_multiple,
+        reallocation_rule=regime.reallocation_rule,
         pools=pools,
         charges=rules.APPLICATION_CHARGES.in_force(spec.prospectus_date),
         pricing_rules=pricing_rules,

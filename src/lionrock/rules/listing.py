@@ -547,18 +547,16 @@ class IndicativeTimetable:
     expected_vetting_rounds: int
     hearing_to_launch_business_days: int
     launch_to_price_business_days: int
-    price_to_allotment_business_days: int
-    price_to_listing_business_days: int
 
 
 INDICATIVE_TIMETABLE: Schedule[IndicativeTimetable] = Schedule(
     "listing.indicative_timetable",
     (
         Provision(
-            date(2023, 11, 22),
-            IndicativeTimetable(20, 15, 2, 5, 5, 1, 2),
-            "Market practice for vetting and hearing (not rules); FINI from 22 Nov 2023: price fixed on "
-            "T, results by T+1, trading on T+2 (HKEX FINI, reference notes 6)",
+            date(2015, 1, 1),
+            IndicativeTimetable(20, 15, 2, 5, 5),
+            "Market practice for vetting, hearing and launch (not rules); the offer-to-listing steps come "
+            "from the offering rulebook's FINI schedule (lionrock.rules.offering.FINI) by price date",
             "I",
             "Vetting durations are indicative assumptions, shown as such in the timetable.",
         ),

@@ -13,7 +13,7 @@ applies to listing documents published on or after 4 August 2025), not by the li
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 
 from lionrock.kernel.money import Rate
 from lionrock.rules._schedule import Provision, Schedule
@@ -74,6 +74,14 @@ class PublicTrancheRegime:
     """Minimum share of the shares initially offered for the bookbuilding placing tranche (the
     placing other than cornerstones); zero where no such rule was in force."""
     bookbuilding_rule: str
+    reallocation_max_public_multiple: int = 2
+    """A discretionary reallocation from an undersubscribed placing (outside the clawback) may
+    at most bring the public tranche to this multiple of its initial size."""
+    reallocation_rule: str = (
+        "HKEX Guidance Letter GL91-18: after a reallocation outside PN18 the public offer may be at most "
+        "double its initial size (and the offer price is then fixed at the bottom of the range) "
+        "[S: standard HK prospectus wording; the figure under the August 2025 regime is not confirmed]"
+    )
 
 
 PN18_LADDER = ClawbackLadder(
@@ -292,6 +300,9 @@ class PricingRules:
     """The final price may be set this far below the bottom of the range without withdrawal."""
     upward_flexibility: bool
     rule: str
+    price_deadline: time = time(12, 0)
+    """The offering lapses unless the price is agreed by this Hong Kong time on the price
+    determination date (prospectus terms across HK IPOs; RULES.md section 5)."""
 
 
 PRICING: Schedule[PricingRules] = Schedule(
