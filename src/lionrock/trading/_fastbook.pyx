@@ -984,7 +984,7 @@ cdef class VenueCore:
         cdef Py_ssize_t nf, i
         cdef Instrument inst
         cdef FastBook book
-        cdef Order order, resting, b, o_s
+        cdef Order order, resting
         cdef str phase = self.phase
         at_obj = _get(stamp, ST_AT_NS)
         if not _as_i64(at_obj, &at_ns):
@@ -1071,17 +1071,6 @@ cdef class VenueCore:
             return None  # a retry of a known client order id: the Python path answers it
         # -- accepted: from here on nothing may fail
         self.next_order_id = order_id + 1
-        order = Order.__new__(Order)
-        order.order_id = order_id
-        order.instrument = instrument
-        order.participant = participant
-        order.account = account
-        order.client_order_id = coid
-        order.side = side
-        order.order_type = otype_s
-        order.price = price_obj
-        order.quantity = quantity
-        order.channel = channel
         code = inst.code
         events = [
             OrderAccepted(
@@ -1111,21 +1100,23 @@ cdef class VenueCore:
                     resting = <Order?>orders[rid]
                 else:
                     resting = <Order?>orders.pop(rid)
-                if buy:
-                    b, o_s = order, resting
-                else:
-                    b, o_s = resting, order
                 inst.md_seq += 1
                 trade_id = self.next_trade_id
-                events.append(
-                    TradeExecuted(
+                if buy:
+                    trade = TradeExecuted(
                         instrument=code, trade_id=trade_id, price=fprice, quantity=fq, currency=currency,
-                        buyer=b.account, buyer_participant=b.participant, buy_order_id=b.order_id,
-                        seller=o_s.account, seller_participant=o_s.participant, sell_order_id=o_s.order_id,
-                        aggressor=side, buy_remaining=left if buy else fleft, sell_remaining=fleft if buy else left,
-                        md_seq=inst.md_seq,
+                        buyer=account, buyer_participant=participant, buy_order_id=order_id,
+                        seller=resting.account, seller_participant=resting.participant, sell_order_id=resting.order_id,
+                        aggressor=side, buy_remaining=left, sell_remaining=fleft, md_seq=inst.md_seq,
                     )
-                )
+                else:
+                    trade = TradeExecuted(
+                        instrument=code, trade_id=trade_id, price=fprice, quantity=fq, currency=currency,
+                        buyer=resting.account, buyer_participant=resting.participant, buy_order_id=resting.order_id,
+                        seller=account, seller_participant=participant, sell_order_id=order_id,
+                        aggressor=side, buy_remaining=fleft, sell_remaining=left, md_seq=inst.md_seq,
+                    )
+                events.append(trade)
                 self.next_trade_id = trade_id + 1
                 if not inst.day_volume:
                     inst.day_open = inst.day_high = inst.day_low = fprice
@@ -1151,9 +1142,20 @@ cdef class VenueCore:
         if remaining:
             if otype == 2:
                 events.append(OrderCancelled(order_id=order_id, instrument=code, participant=participant, client_order_id=coid, remaining=remaining, reason="SPECIAL_LIMIT_REMAINDER"))
-            else:
+            else:  # the order rests: only now does it need its record
+                order = Order.__new__(Order)
+                order.order_id = order_id
+                order.instrument = instrument
+                order.participant = participant
+                order.account = account
+                order.client_order_id = coid
+                order.side = side
+                order.order_type = otype_s
+                order.price = price_obj
+                order.quantity = quantity
+                order.channel = channel
                 self.orders[order_id] = order
-                book._add(order_id, s, price, remaining)
+                book._add(oid, s, price, remaining)
                 book._level(s, price, &q, &n)
                 (bids if buy else asks).append((price_obj, q, n))
         if nf or (remaining and otype != 2):
