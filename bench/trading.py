@@ -3,8 +3,11 @@
 One deterministic workload (fixed seed, about 1,000,000 events: new limit orders around a drifting
 mid on the HK tick grid, cancels of live orders, marketable orders) is fed to every adapter in the
 same run. Lion Rock runs its production path: `TradingContext.execute` with the HK validation on
-(spread grid, board lots, nominal and 24-spread checks, enhanced-limit queue limit) in the
-continuous session, emitting its full event stream. Peers are bench-only dependencies
+(spread grid, board lots, nominal and 24-spread checks, enhanced-limit queue limit, client order
+id uniqueness) in the continuous session, emitting its full event stream (every event is a
+materialised msgspec Struct, as the engine journals them); with the compiled core built
+(``pip install -e .``) that is the compiled fast path, else pure Python (``lionrock_core`` in the
+result says which). Peers are bench-only dependencies
 (``pip install -e '.[bench]'``). Every peer that exposes its book is checked to end in the same
 state as Lion Rock (trades, traded quantity, resting orders in queue order or per level).
 """
@@ -343,8 +346,11 @@ def run(progress: Callable[[str], None]) -> dict[str, object]:
         progress(f"{name}: {rate:,.0f} events/s {entry}")
     fill_rates = [float(v["events_per_s"]) for v in peers.values() if v["reports_fills"]]  # type: ignore[arg-type]
     all_rates = [float(v["events_per_s"]) for v in peers.values()]  # type: ignore[arg-type]
+    from lionrock.trading import TradingContext
+
     return {
         "events": len(stream),
+        "lionrock_core": "compiled" if TradingContext().fast_path else "pure-python",
         "lionrock_events_per_s": round(ours),
         "lionrock_trades": trades,
         "lionrock_traded_quantity": quantity,
