@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "lionrock.cli.offering",
     "lionrock.cli.clearing",
     "lionrock.cli.service",
+    "lionrock.cli.shard",
 ]
 
 
