@@ -22,10 +22,11 @@ if not os.environ.get("LIONROCK_NO_EXT"):
                 "lionrock.trading._fastbook",
                 ["src/lionrock/trading/_fastbook.pyx"],
                 extra_compile_args=["-O3"],
-                optional=True,
             )
         ],
         compiler_directives={"language_level": "3"},
     )
+    for ext in ext_modules:
+        ext.optional = True  # (cythonize does not carry this attribute over)
 
 setup(ext_modules=ext_modules)
