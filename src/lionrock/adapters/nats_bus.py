@@ -163,7 +163,7 @@ async def _consumer_from(
     config = ConsumerConfig(
         durable_name=durable,
         filter_subject=subject,
-        ack_policy=AckPolicy.EXPLICIT,
+        ack_policy=AckPolicy.ALL,  # acknowledging a message acknowledges every earlier one
         ack_wait=ack_wait_s,
         max_ack_pending=max_ack_pending,
         deliver_policy=DeliverPolicy.BY_START_SEQUENCE if start_seq > 1 else DeliverPolicy.ALL,
@@ -320,8 +320,8 @@ class ShardEngine:
         hook("after_flush")
         await self._publish_outcomes(outcomes)
         hook("after_publish")
-        for msg in msgs:
-            await msg.ack()
+        if msgs:
+            await msgs[-1].ack()  # AckPolicy.ALL: the whole batch, in one message
         self.stats.batches += 1
         hook("after_ack")
 
