@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from lionrock.kernel.errors import reject_codes
+from lionrock.kernel.errors import Reject, reject_codes
 
 
 @reject_codes("trading")
@@ -46,3 +46,14 @@ class TradingCode(IntEnum):
 
 
 __all__ = ["TradingCode"]
+
+
+def unknown_client_order(participant: str, client_order_id: str) -> Reject:
+    """The rejection of a cancel or amend naming a client order id the participant never used
+    today (one definition for the Python path and the compiled fast path)."""
+    return Reject(TradingCode.UNKNOWN_ORDER, "client_order_id", f"{participant} has no order with client order id {client_order_id!r} today")
+
+
+def order_not_live(order_id: int) -> Reject:
+    """The rejection of a cancel or amend of an order that is not resting (filled, cancelled)."""
+    return Reject(TradingCode.UNKNOWN_ORDER, "order_id", f"order {order_id} is not live (filled, cancelled or never accepted)")

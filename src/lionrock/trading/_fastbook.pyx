@@ -26,7 +26,10 @@ from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memmove
 
 from lionrock.kernel.messages import Stamp as _StampType
+from lionrock.kernel.errors import Reject as _RejectClass
 from lionrock.trading import events as _events
+from lionrock.trading._codes import order_not_live as _order_not_live_f
+from lionrock.trading._codes import unknown_client_order as _unknown_client_order_f
 from lionrock.trading.commands import CancelOrder as _CancelOrderType, PlaceOrder as _PlaceOrderType
 
 cdef extern from "Python.h":
@@ -45,6 +48,9 @@ cdef object MarketDepthUpdated = _events.MarketDepthUpdated
 cdef object _PlaceOrder = _PlaceOrderType
 cdef object _CancelOrder = _CancelOrderType
 cdef object _Stamp = _StampType
+cdef object _RejectType = _RejectClass
+cdef object _unknown_client_order = _unknown_client_order_f
+cdef object _order_not_live = _order_not_live_f
 
 
 cdef Py_ssize_t _slot(object cls, str name) except -1:
@@ -735,7 +741,6 @@ cdef class ClientOrderIndex:
 
 
 cdef object _MISSING = object()
-cdef object _UNKNOWN = object()  # `_fast_cancel`: the order is not live
 
 
 @cython.no_gc
@@ -955,12 +960,11 @@ cdef class VenueCore:
                 events = self._fast_place(command, stamp)
             elif kind is _CancelOrder:
                 events = self._fast_cancel(command, stamp)
-                if events is _UNKNOWN:
-                    # not a live order (typically filled already): the venue's own `_find_order`
-                    # raises its rejection, exactly as the Python path would at this point (the
-                    # clock check has passed and `_cancel` looks the order up first)
-                    self._find_order(_get(command, CO_INSTRUMENT), _get(command, CO_PARTICIPANT), _get(command, CO_ORDER_ID), _get(command, CO_COID))
-                    raise AssertionError("Invariant: _find_order accepted an order the fast path did not find")
+                if type(events) is _RejectType:
+                    # not a live order (typically filled already): the rejection `_find_order`
+                    # raises at this point of the Python path (the clock check has passed and
+                    # `_cancel` looks the order up first), built by the same functions
+                    raise events
         if events is None:
             return self.execute_python(command, stamp)
         return events
@@ -974,7 +978,7 @@ cdef class VenueCore:
             return self._fast_place(command, stamp)
         if kind is _CancelOrder:
             events = self._fast_cancel(command, stamp)
-            return None if events is _UNKNOWN else events
+            return None if type(events) is _RejectType else events
         return None
 
     cdef object _fast_place(self, cmd, stamp):
@@ -1205,11 +1209,11 @@ cdef class VenueCore:
                 return None
             oid = (<ClientOrderIndex>self.client_orders)._order_id(<str>participant + "\x1f" + <str>coid)
             if oid < 0:
-                return _UNKNOWN
+                return _unknown_client_order(participant, coid)
             order_id = oid
         order_obj = self.orders.get(order_id)
         if order_obj is None:
-            return _UNKNOWN
+            return _order_not_live(order_id)
         if type(order_obj) is not Order:
             return None
         order = <Order>order_obj

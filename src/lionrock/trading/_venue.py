@@ -35,6 +35,7 @@ from lionrock.rules.trading import (
 )
 from lionrock.trading._auction import equilibrium, volumes_at
 from lionrock.trading._codes import TradingCode as C
+from lionrock.trading._codes import order_not_live, unknown_client_order
 from lionrock.trading._grid import Grid
 from lionrock.trading.book import (
     AT_AUCTION_BUY_PRICE,
@@ -899,11 +900,11 @@ class TradingContext(_VenueCore):
         if not order_id:
             known = self._lookup_client(participant, client_order_id)
             if known is None:
-                fail(C.UNKNOWN_ORDER, "client_order_id", f"{participant} has no order with client order id {client_order_id!r} today")
+                raise unknown_client_order(participant, client_order_id)
             order_id = known[0]
         order = self.orders.get(order_id)
         if order is None:
-            fail(C.UNKNOWN_ORDER, "order_id", f"order {order_id} is not live (filled, cancelled or never accepted)")
+            raise order_not_live(order_id)
         require(order.participant == participant, C.NOT_ORDER_OWNER, "participant", f"order {order_id} belongs to another participant")
         require(order.instrument == instrument, C.UNKNOWN_ORDER, "instrument", f"order {order_id} is for {order.instrument}, not {instrument}")
         return order
