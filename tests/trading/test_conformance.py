@@ -168,6 +168,10 @@ def test_pre_opening_limit_15_percent_of_previous_close() -> None:
     v.tick(at(9, 0))
     assert v.order("B", 11_510, 100, "AT_AUCTION_LIMIT").rejection.reason == "PRICE_OUTSIDE_AUCTION_LIMIT"
     assert v.order("B", 11_500, 100, "AT_AUCTION_LIMIT").accepted
+    # the lower edge, and the sell side (the limit applies to both sides alike)
+    assert v.order("S", 8_490, 100, "AT_AUCTION_LIMIT", participant="P2").rejection.reason == "PRICE_OUTSIDE_AUCTION_LIMIT"
+    assert v.order("S", 11_510, 100, "AT_AUCTION_LIMIT", participant="P2").rejection.reason == "PRICE_OUTSIDE_AUCTION_LIMIT"
+    assert v.order("S", 8_500, 100, "AT_AUCTION_LIMIT", participant="P2").accepted
 
 
 # -- auctions ------------------------------------------------------------------------------------
@@ -208,11 +212,16 @@ def test_closing_auction_limits_and_final_price_is_closing_price() -> None:
     v.order("B", 10_000, 100)
     v.tick(at(16, 1))
     assert v.order("B", 10_510, 100, "AT_AUCTION_LIMIT").rejection.reason == "PRICE_OUTSIDE_AUCTION_LIMIT"
+    assert v.order("S", 9_490, 100, "AT_AUCTION_LIMIT", participant="P2").rejection.reason == "PRICE_OUTSIDE_AUCTION_LIMIT"
+    assert v.order("B", 10_500, 100, "AT_AUCTION_LIMIT", participant="P3").accepted  # exactly +5%
+    assert v.order("S", 9_500, 100, "AT_AUCTION_LIMIT", participant="P4").accepted  # exactly -5%
     v.order("B", 10_200, 300, "AT_AUCTION_LIMIT")
     v.order("S", 10_100, 300, "AT_AUCTION_LIMIT", participant="P2")
     events = v.tick(at(16, 10)).events
     close = [e for e in events if isinstance(e, ClosingPriceSet)][0]
-    assert close.method == "CAS_FINAL" and close.price in (10_100, 10_200)
+    # 10.10 and 10.20 both match the most volume with no surplus; the tie goes to the price
+    # nearest the reference price (10.00, the last trade)
+    assert close.method == "CAS_FINAL" and close.price == 10_100
 
 
 # -- amend, cancel, retries ----------------------------------------------------------------------

@@ -46,7 +46,7 @@ from lionrock.connect.events import (
     SouthboundQuotaExhausted,
     SouthboundQuotaReturned,
 )
-from lionrock.kernel.errors import fail, require
+from lionrock.kernel.errors import invariant, fail, require
 from lionrock.kernel.messages import Command, Event, Stamp
 from lionrock.kernel.money import Rounding, format_minor, round_div
 from lionrock.kernel.price import consideration_minor
@@ -379,10 +379,11 @@ class ConnectContext:
         new = self._to_cny(consideration_minor(res[3], res[4]), [res[7], res[8]])
         delta = res[5] - new
         res[5] = new
+        # trading refuses to increase a southbound buy (TradingCode.SOUTHBOUND_AMEND_INCREASE): the
+        # quota was checked at entry, so an amendment can only give quota back
+        invariant(delta >= 0, f"southbound buy order {e.order_id} was amended upward past the quota check")
         if delta > 0:
             return self._give_back(res, delta, "AMENDED", e.order_id, stamp)
-        if delta < 0 and res[1] == hk_date(stamp.at_ns).isoformat():
-            self.quota.setdefault(f"{res[0]}|{res[1]}", [0, 0, 0])[0] -= delta
         return []
 
     def _on_trade(self, e: TradeExecuted, stamp: Stamp) -> list[Event]:

@@ -43,6 +43,7 @@ class TradingCode(IntEnum):
     INVALID_PARTY = 2040
     CANCEL_NOT_IN_SESSION = 2041
     AMEND_NOT_IN_SESSION = 2042
+    SOUTHBOUND_AMEND_INCREASE = 2043
 
 
 __all__ = ["TradingCode"]

@@ -946,6 +946,12 @@ class TradingContext(_VenueCore):
             require(cmd.price == 0, C.PRICE_NOT_ON_SPREAD_GRID, "price", "an at-auction order has no price to amend")
         self._check_quantity(inst, cmd.quantity, "quantity")
         require(new_price != order.price or cmd.quantity != left, C.AMEND_NO_CHANGE, "quantity", f"order {order.order_id} already has price {format_price(order.price)} and {left} shares outstanding")
+        if order.channel.startswith("SB-") and order.side == "B":
+            # the southbound quota was reserved at entry, at the order's price and quantity; an
+            # increase would spend quota the gateway never checked
+            require(cmd.quantity <= left and new_price <= order.price, C.SOUTHBOUND_AMEND_INCREASE, "quantity" if cmd.quantity > left else "price",
+                    f"a southbound buy order may only be reduced (now {left} shares at {format_price(order.price)}); cancel it and "
+                    "enter a new order through Stock Connect, which checks the daily quota", "Stock Connect southbound daily quota (RULES.md section 8)")
         filled = order.quantity - left
         old_price = self._book_price(order)
         if new_price == order.price and cmd.quantity < left:
