@@ -6,13 +6,23 @@ from __future__ import annotations
 from datetime import date, time
 
 from lionrock.clearing.commands import FxQuote, RecordFxRates
-from lionrock.connect.commands import PlaceSouthboundOrder, RegisterSouthboundInvestor, SetIndexConstituents
+from lionrock.connect.commands import (
+    PlaceSouthboundOrder,
+    RegisterSouthboundInvestor,
+    SetIndexConstituents,
+)
 from lionrock.connect.events import SouthboundQuotaReturned
 from lionrock.engine import Engine
 from lionrock.engine.registry import default_contexts
 from lionrock.kernel.money import Rate
 from lionrock.kernel.xhkg import hk_ns
-from lionrock.trading.commands import AmendOrder, ListInstrument, PlaceOrder, StartTradingDay, TradingTick
+from lionrock.trading.commands import (
+    AmendOrder,
+    ListInstrument,
+    PlaceOrder,
+    StartTradingDay,
+    TradingTick,
+)
 
 D = date(2025, 11, 24)
 

@@ -46,7 +46,7 @@ from lionrock.connect.events import (
     SouthboundQuotaExhausted,
     SouthboundQuotaReturned,
 )
-from lionrock.kernel.errors import invariant, fail, require
+from lionrock.kernel.errors import fail, invariant, require
 from lionrock.kernel.messages import Command, Event, Stamp
 from lionrock.kernel.money import Rounding, format_minor, round_div
 from lionrock.kernel.price import consideration_minor
