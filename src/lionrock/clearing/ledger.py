@@ -122,23 +122,37 @@ class Ledger:
             return f"{posting.source} would hold {after} {posting.asset}"
         return None
 
-    def _move(self, account: str, asset: str, delta: int) -> None:
-        held = self.balances.get(account)
+    def post(self, posting: Posting) -> None:
+        """Apply one posting; a posting `check` would refuse is a bug (`InvariantError`).
+
+        The checks and both moves are inlined: an IPO settles millions of postings."""
+        source, destination, asset, amount = posting.source, posting.destination, posting.asset, posting.amount
+        if amount <= 0 or source == destination or account_kind(source) is None or account_kind(destination) is None or not asset_valid(asset):
+            invariant(False, f"posting {posting}: {self.check(posting)}")
+        balances = self.balances
+        held = balances.get(source)
+        after = (held.get(asset, 0) if held else 0) - amount
+        if after < 0 and not may_go_negative(source, asset):
+            invariant(False, f"posting {posting}: {source} would hold {after} {asset}")
         if held is None:
-            held = self.balances[account] = {}
-        value = held.get(asset, 0) + delta
-        if value:
-            held[asset] = value
+            balances[source] = {asset: after}
+        elif after:
+            held[asset] = after
         else:
             del held[asset]
             if not held:
-                del self.balances[account]
-
-    def post(self, posting: Posting) -> None:
-        problem = self.check(posting)
-        invariant(problem is None, f"posting {posting}: {problem}")
-        self._move(posting.source, posting.asset, -posting.amount)
-        self._move(posting.destination, posting.asset, posting.amount)
+                del balances[source]
+        held = balances.get(destination)
+        if held is None:
+            balances[destination] = {asset: amount}
+        else:
+            value = held.get(asset, 0) + amount
+            if value:
+                held[asset] = value
+            else:
+                del held[asset]
+                if not held:
+                    del balances[destination]
 
     def apply(self, postings: Iterable[Posting]) -> None:
         for p in postings:
