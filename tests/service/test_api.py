@@ -69,8 +69,10 @@ def test_api_orders_cross_and_fill_positions_follow(venue) -> None:  # type: ign
     assert sell.status_code == 201 and sell.json()["order"]["status"] == "filled"
     mine = inv1.get(f"/v1/orders/{oid}").json()
     assert (mine["status"], mine["filled"], mine["remaining"]) == ("partially_filled", 100, 100)
-    held = {h["asset"]: h["amount"] for h in inv1.get("/v1/accounts/C:B1:I1/positions").json()}
-    assert held[f"SEC:{CROSS}"] == 100 and held["CASH:HKD"] <= -499_000
+    executed = {h["asset"]: h["amount"] for h in inv1.get("/v1/accounts").json()["executed"]}
+    assert executed[f"SEC:{CROSS}"] == 100 and executed["CASH:HKD"] <= -499_000
+    settled = {h["asset"] for h in inv1.get("/v1/accounts/C:B1:I1/positions").json()}
+    assert f"SEC:{CROSS}" not in settled  # positions are the clearing ledger's: the trade settles T+2
     trades = inv1.get(f"/v1/market/{CROSS}/trades").json()
     assert trades and "buyer" not in trades[0]  # market data names no accounts
     assert inv1.delete(f"/v1/orders/{oid}").json()["order"]["status"] == "cancelled"

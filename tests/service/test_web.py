@@ -77,7 +77,7 @@ def test_web_sign_in_place_order_and_see_it_fill(site, page) -> None:  # type: i
     page.wait_for_selector("#my-orders tr.status-filled")
     page.wait_for_function("() => document.querySelector('#trades tbody').innerText.includes('49.90')")
     page.goto(f"{srv.url}/account")
-    assert f"SEC:{WEBSTOCK}" in page.inner_text("#positions")
+    assert f"SEC:{WEBSTOCK}" in page.inner_text("#executed")  # settles T+2; #positions is the clearing ledger
 
 
 def test_web_rejected_order_shows_the_rule_and_bad_login_fails(site, page) -> None:  # type: ignore[no-untyped-def]

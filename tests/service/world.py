@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import date, time
 
 from lionrock.adapters.auth import Principal
@@ -32,9 +33,25 @@ def next_id(prefix: str = "c") -> str:
     return f"{prefix}{next(_ids)}"
 
 
-def open_world(db: str = "memory:", *, stocks: tuple[str, ...] = (STOCK,), hour: int = 10) -> tuple[Service, Principal]:
+class SteppableClock:
+    """A market clock (real time from a start) that a test can move forward to a later moment."""
+
+    def __init__(self, start_ns: int) -> None:
+        self._base = market_clock(start_ns)
+        self.offset = 0
+
+    def __call__(self) -> int:
+        return self._base() + self.offset
+
+    def jump_to(self, at_ns: int) -> None:
+        now = self()
+        if at_ns > now:
+            self.offset += at_ns - now
+
+
+def open_world(db: str = "memory:", *, stocks: tuple[str, ...] = (STOCK,), hour: int = 10, clock: Callable[[], int] | None = None) -> tuple[Service, Principal]:
     """A started service at ``hour``:00 HKT on a trading day, stocks listed at 50.00, users made."""
-    service = Service(db, contexts=default_contexts(), clock=market_clock(hk_ns(DAY, time(hour, 0)))).start()
+    service = Service(db, contexts=default_contexts(), clock=clock or market_clock(hk_ns(DAY, time(hour, 0)))).start()
     for name, spec in USERS.items():
         service.auth.create_user(name, PASSWORD, **spec)  # type: ignore[arg-type]
     op = service.auth.principal("op", via="test")

@@ -12,7 +12,9 @@ The rule is generic so a new context's commands are covered the day they land:
 3. sponsors and issuers: an ``offering_id`` / ``issuer_id`` must be one of theirs, except on a
    command that creates it (its name starts with a creating verb and no event names that id yet);
    the service then grants the new id to its creator;
-4. nested structs (``PlaceSouthboundOrder.order``) are checked the same way.
+4. nested structs (``PlaceSouthboundOrder.order``, ``LodgePublicApplications.batch``) are checked
+   the same way; list fields ``accounts`` and ``participants`` (an application batch's columns)
+   are checked element by element.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ ROLE_CONTEXTS: dict[Role, frozenset[str]] = {
     Role.ISSUER: frozenset({"listing"}),
     Role.REGULATOR: frozenset(),
 }
-CREATING_VERBS = ("Create", "Register", "Open", "Launch", "Submit", "File", "Apply")
+CREATING_VERBS = ("Create", "Define", "Register", "Open", "Launch", "Submit", "File", "Apply")
 
 
 class Denied(Exception):
@@ -111,6 +113,16 @@ class Policy:
                 names_party = True
                 if p.role in (Role.INVESTOR, Role.BROKER) and isinstance(value, str) and not p.can_trade_account(value):
                     raise Denied(ServiceCode.NOT_YOUR_ACCOUNT, field, f"{field} {value!r} is not an account of {p.username}")
+            elif field == "accounts" and isinstance(value, list):
+                names_party = True
+                if p.role in (Role.INVESTOR, Role.BROKER):
+                    for i, account in enumerate(value):
+                        if not (isinstance(account, str) and p.can_trade_account(account)):
+                            raise Denied(ServiceCode.NOT_YOUR_ACCOUNT, f"{field}[{i}]", f"{field}[{i}] {account!r} is not an account of {p.username}")
+            elif field == "participants" and isinstance(value, list) and p.role in (Role.INVESTOR, Role.BROKER):
+                for i, participant in enumerate(value):
+                    if participant != p.participant:
+                        raise Denied(ServiceCode.NOT_YOUR_PARTICIPANT, f"{field}[{i}]", f"participant {participant!r} is not {p.username}'s ({p.participant!r})")
             elif field == "participant" and p.role in (Role.INVESTOR, Role.BROKER):
                 if value != p.participant:
                     raise Denied(ServiceCode.NOT_YOUR_PARTICIPANT, field, f"participant {value!r} is not {p.username}'s ({p.participant!r})")

@@ -6,8 +6,10 @@ already applied (``meta.projected_seq``), so the read models survive restarts an
 by deleting them.
 
 Tables: ``events`` (every event, as JSON, with its parties for tenancy filters), ``orders``
-(status, filled and remaining per order), ``trades``, ``holdings`` (shares and cash moved by
-trades, per account), ``rejections``. Everything else (offerings, issuers, quota) is read from
+(status, filled and remaining per order), ``trades``, ``balances`` (the clearing ledger: every
+event's ``postings`` folded into a balance per account and asset; the source of truth for
+positions), ``holdings`` (shares and cash moved by executed trades, per account: trade flow
+awaiting settlement, for display only), ``rejections``. Everything else (offerings, issuers, quota) is read from
 ``events`` by key, so the read side works for any context's events without a schema change.
 """
 
@@ -51,6 +53,9 @@ _DDL = [
          seq BIGINT NOT NULL, at_ns BIGINT NOT NULL, PRIMARY KEY (instrument, trade_id))""",
     """CREATE TABLE IF NOT EXISTS holdings (
          account TEXT NOT NULL, asset TEXT NOT NULL, amount BIGINT NOT NULL,
+         PRIMARY KEY (account, asset))""",
+    """CREATE TABLE IF NOT EXISTS balances (
+         account TEXT NOT NULL, asset TEXT NOT NULL, amount BIGINT NOT NULL, updated_seq BIGINT NOT NULL,
          PRIMARY KEY (account, asset))""",
     """CREATE TABLE IF NOT EXISTS rejections (
          seq BIGINT NOT NULL, idx BIGINT NOT NULL, command_type TEXT NOT NULL, code BIGINT NOT NULL,
@@ -134,6 +139,9 @@ class Projector:
             )
             parties = parties_of(event) | ({p for p in parties_of(command)} if etype == "CommandRejected" else set())
             party_rows.extend((p, stamp.seq, idx) for p in parties)
+            postings = _get(event, "postings")
+            if postings:
+                self._fold_postings(postings, stamp.seq)
             handler = getattr(self, f"_on_{etype}", None)
             if handler is not None:
                 handler(event, stamp, command, idx)
@@ -145,6 +153,20 @@ class Projector:
         )
         self.store.executemany("INSERT INTO event_parties (party, seq, idx) VALUES (?, ?, ?)", party_rows)
         self.projected_seq = stamp.seq
+
+    # -- the clearing ledger ------------------------------------------------------------------
+    def _fold_postings(self, postings: Any, seq: int) -> None:
+        """Each posting moves ``amount`` of ``asset`` from ``source`` to ``destination``."""
+        delta: dict[tuple[str, str], int] = {}
+        for p in postings:
+            source, destination, asset, amount = (p.source, p.destination, p.asset, p.amount) if hasattr(p, "source") else p
+            delta[(source, asset)] = delta.get((source, asset), 0) - amount
+            delta[(destination, asset)] = delta.get((destination, asset), 0) + amount
+        self.store.executemany(
+            """INSERT INTO balances (account, asset, amount, updated_seq) VALUES (?, ?, ?, ?)
+               ON CONFLICT (account, asset) DO UPDATE SET amount = balances.amount + excluded.amount, updated_seq = excluded.updated_seq""",
+            [(account, asset, amount, seq) for (account, asset), amount in sorted(delta.items()) if amount],
+        )
 
     # -- trading events (cross-context contract) -------------------------------------------
     def _on_OrderAccepted(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:

@@ -262,9 +262,10 @@ def create_app(service: Service) -> FastAPI:
 
     @app.get("/v1/accounts/{account}/positions", tags=["accounts"])
     def positions(account: str, p: Me) -> Response:
+        """The account's balances in the clearing ledger (cash per currency, ``SEC:<security>`` shares)."""
         if not p.can_read_account(account):
             raise _err(404, ServiceCode.NOT_FOUND, "account", f"no account {account} of yours")
-        return json_response(queries.holdings(service, [account]))
+        return json_response(queries.positions(service, [account]))
 
     @app.get("/v1/market/instruments", tags=["market data"])
     def instruments(p: Me) -> Response:
@@ -382,6 +383,9 @@ def create_app(service: Service) -> FastAPI:
 
             await pump(ws, lambda pub: bool(mine & pub.parties), shape=own)
 
+    from lionrock.api.lifecycle import mount_lifecycle
+
+    mount_lifecycle(app, service)
     return app
 
 

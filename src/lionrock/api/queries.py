@@ -149,7 +149,20 @@ def amend_order_command(order: dict[str, Any], body: Any) -> Command:
 
 
 # -- accounts and market data ------------------------------------------------------------------
+def positions(service: Service, accounts: list[str]) -> list[dict[str, Any]]:
+    """Balances of the clearing ledger (settled postings), per account and asset (non-zero only)."""
+    if not accounts:
+        return []
+    rows = service.read.execute(
+        f"""SELECT account, asset, amount, updated_seq FROM balances
+            WHERE account IN ({', '.join('?' * len(accounts))}) AND amount <> 0 ORDER BY account, asset""",
+        accounts,
+    )
+    return [{"account": a, "asset": s, "amount": int(n), "updated_seq": int(q)} for a, s, n, q in rows]
+
+
 def holdings(service: Service, accounts: list[str]) -> list[dict[str, Any]]:
+    """Trade flow: shares and consideration moved by executed trades (before settlement; display only)."""
     if not accounts:
         return []
     rows = service.read.execute(
@@ -160,13 +173,19 @@ def holdings(service: Service, accounts: list[str]) -> list[dict[str, Any]]:
 
 
 def accounts(service: Service, p: Principal) -> dict[str, Any]:
-    own = list(p.accounts)
+    own = set(p.accounts)
     if p.role == Role.BROKER and p.participant:
         rows = service.read.execute("SELECT DISTINCT account FROM orders WHERE participant = ?", (p.participant,))
-        own = sorted({*own, f"P:{p.participant}", *(r[0] for r in rows)})
+        ledger = service.read.execute("SELECT DISTINCT account FROM balances WHERE account = ? OR account LIKE ?", (f"P:{p.participant}", f"C:{p.participant}:%"))
+        own |= {f"P:{p.participant}", *(r[0] for r in rows), *(r[0] for r in ledger)}
     if p.sees_all:
-        own = sorted({r[0] for r in service.read.execute("SELECT DISTINCT account FROM holdings")} | set(own))
-    return {"accounts": own, "holdings": holdings(service, own), "basis": "executed trades (shares and consideration)"}
+        own |= {r[0] for r in service.read.execute("SELECT DISTINCT account FROM balances")}
+        own |= {r[0] for r in service.read.execute("SELECT DISTINCT account FROM holdings")}
+    listed = sorted(a for a in own if p.can_read_account(a))
+    return {
+        "accounts": listed, "positions": positions(service, listed), "basis": "clearing ledger (settled postings)",
+        "executed": holdings(service, listed), "executed_basis": "executed trades, by trade date (settle T+2 in the ledger)",
+    }
 
 
 def instruments(service: Service) -> list[dict[str, Any]]:
