@@ -96,3 +96,57 @@ def test_web_rejected_order_shows_the_rule_and_bad_login_fails(site, page) -> No
     assert "ODD_LOT" in page.inner_text("#order-result")
     page.goto(f"{srv.url}/")
     assert WEBSTOCK in page.inner_text("#instruments")
+
+
+def test_web_offering_page_shows_book_curve_and_allocation_results(site, page) -> None:  # type: ignore[no-untyped-def]
+    """An offering driven through the REST API (define, IOIs, applications, close, price, allocate)
+    seen in the browser: the priced book's demand curve (Plotly), the results and the basis of
+    allocation, the investor's own allocation only, and the allotment results announcement."""
+    from service.ipo import application_rows, definition, ioi_bodies
+
+    _, srv = site
+    api: dict[str, httpx.Client] = {}
+    for user in ("spo", "brk1"):
+        api[user] = httpx.Client(base_url=srv.url, timeout=60)
+        assert api[user].post("/v1/session", json={"username": user, "password": PASSWORD}).status_code == 200
+    spo, oid = api["spo"], "IPO-WEB"
+    try:
+        steps = [
+            spo.post("/v1/offerings", json=definition(oid, "09915")),
+            *(spo.post(f"/v1/offerings/{oid}/iois", json=body) for body in ioi_bodies("W", 10)),
+            spo.post(f"/v1/offerings/{oid}/applications", json={"applications": application_rows(120, 9)}),
+            api["brk1"].post(f"/v1/offerings/{oid}/applications", json={"applications": [
+                {"applicant": "HKID-INV1", "account": "C:B1:I1", "participant": "B1", "shares": 1_000}]}),
+            spo.post(f"/v1/offerings/{oid}/close"),
+            spo.post(f"/v1/offerings/{oid}/price", json={}),
+            spo.post(f"/v1/offerings/{oid}/allocate", json={"seed": 42}),
+        ]
+        for r in steps:
+            assert r.status_code in (200, 201), r.text
+        priced = steps[-2].json()["OfferPriceFixed"]
+        summary = steps[-1].json()["OfferingAllocated"]["summary"]
+    finally:
+        for c in api.values():
+            c.close()
+    sign_in(page, srv, "inv1")
+    page.goto(f"{srv.url}/")
+    page.click(f"#offerings a[href='/offerings/{oid}']")
+    page.wait_for_selector("#demand-chart[data-rendered='1'] .main-svg")
+    assert page.inner_text("#stage") == "allocated"
+    book_rows = page.locator("#book tr").count() - 1
+    assert book_rows == len(priced["demand_curve"]) > 1
+    assert page.locator("#book tr.offer-price").count() == 1
+    assert priced_text(priced["price"]) in page.inner_text("#results-summary")
+    assert str(summary["seed"]) in page.inner_text("#results-summary")
+    assert page.locator("#basis tr").count() - 1 == len(summary["bands"])
+    mine = page.inner_text("#allocations")
+    assert "C:B1:I1" in mine and "C:P0" not in mine  # the investor sees its own allocation only
+    page.click("#announcement-link")
+    page.wait_for_selector("h2")
+    assert "Announcement of Allotment Results" in page.content() and summary["allotment_digest"] in page.content()
+
+
+def priced_text(ticks: int) -> str:
+    from lionrock.kernel.price import format_price
+
+    return format_price(ticks)

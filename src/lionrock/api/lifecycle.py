@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import threading
 import tomllib
+import weakref
 from datetime import date
 from typing import Annotated, Any
 
@@ -126,6 +127,46 @@ class _ResultCache:
         return value
 
 
+_CACHES: weakref.WeakKeyDictionary[Service, _ResultCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def _cache_of(service: Service) -> _ResultCache:
+    with _CACHES_LOCK:
+        cache = _CACHES.get(service)
+        if cache is None:
+            cache = _CACHES[service] = _ResultCache()
+        return cache
+
+
+def _allocated_key(service: Service, offering_id: str, kind: str) -> tuple[str, str, str]:
+    allocated = _latest(service, offering_id, "OfferingAllocated")
+    if allocated is None:
+        raise _err(404, ServiceCode.NOT_FOUND, "offering_id", f"offering {offering_id} is not allocated yet")
+    return (offering_id, str(allocated["summary"]["allotment_digest"]), kind)
+
+
+def all_allocations(service: Service, offering_id: str) -> list[dict[str, Any]]:
+    """Every account's allocation of an allocated offering (no tenancy: callers filter)."""
+    key = _allocated_key(service, offering_id, "allocations")
+    return _cache_of(service).get(key, lambda: service.runner.call(lambda e: _allocation_rows(e, offering_id)).result(60))  # type: ignore[no-any-return]
+
+
+def allocations_for(service: Service, p: Principal, offering_id: str) -> dict[str, Any]:
+    """The caller's view: all accounts in full scope, its own accounts otherwise."""
+    full = visible_offering(service, p, offering_id)
+    rows = all_allocations(service, offering_id)
+    if not full:
+        rows = [r for r in rows if p.can_read_account(r["account"])]
+    return {"offering_id": offering_id, "scope": "full" if full else "your accounts", "allocations": rows}
+
+
+def announcement_markdown_of(service: Service, offering_id: str) -> str:
+    key = _allocated_key(service, offering_id, "announcement")
+    priced = _latest(service, offering_id, "OfferPriceFixed") or {}
+    return _cache_of(service).get(key, lambda: service.runner.call(lambda e: _announcement(e, offering_id, priced)).result(60))  # type: ignore[no-any-return]
+
+
 def _allocation_rows(engine: Engine, offering_id: str) -> list[dict[str, Any]]:
     """Per account: public shares (applications), placing shares, cornerstone shares, consideration."""
     ctx: Any = engine.contexts["offering"]
@@ -222,8 +263,6 @@ def offering_results(service: Service, p: Principal, offering_id: str) -> dict[s
 
 
 def mount_lifecycle(app: FastAPI, service: Service) -> None:
-    cache = _ResultCache()
-
     async def run(p: Principal, command: Command) -> Outcome:
         outcome = await service.submit(p, command)
         if outcome.rejection is not None:
@@ -232,16 +271,6 @@ def mount_lifecycle(app: FastAPI, service: Service) -> None:
 
     def answer(outcome: Outcome, main: str, status: int = 200, **extra: Any) -> Response:
         return json_response({"seq": outcome.seq, main: _event(outcome, main), **extra, "events": outcome_body(outcome)["events"]}, status)
-
-    def allocated_key(offering_id: str, kind: str) -> tuple[tuple[str, str, str], dict[str, Any]]:
-        allocated = _latest(service, offering_id, "OfferingAllocated")
-        if allocated is None:
-            raise _err(404, ServiceCode.NOT_FOUND, "offering_id", f"offering {offering_id} is not allocated yet")
-        return (offering_id, str(allocated["summary"]["allotment_digest"]), kind), allocated
-
-    def allocations_of(offering_id: str) -> list[dict[str, Any]]:
-        key, _ = allocated_key(offering_id, "allocations")
-        return cache.get(key, lambda: service.runner.call(lambda e: _allocation_rows(e, offering_id)).result(60))  # type: ignore[no-any-return]
 
     # -- offering lifecycle ---------------------------------------------------------------------
     async def define(p: Principal, data: dict[str, Any]) -> Response:
@@ -325,9 +354,7 @@ def mount_lifecycle(app: FastAPI, service: Service) -> None:
         if format not in ("markdown", "html"):
             raise _err(400, ServiceCode.MALFORMED_REQUEST, "format", "expected markdown or html")
         visible_offering(service, p, offering_id)
-        key, _ = allocated_key(offering_id, "announcement")
-        priced = _latest(service, offering_id, "OfferPriceFixed") or {}
-        md: str = cache.get(key, lambda: service.runner.call(lambda e: _announcement(e, offering_id, priced)).result(60))
+        md = announcement_markdown_of(service, offering_id)
         if format == "html":
             from lionrock.offering.announcement import markdown_to_html
 
@@ -337,11 +364,7 @@ def mount_lifecycle(app: FastAPI, service: Service) -> None:
     @app.get("/v1/offerings/{offering_id}/allocations", tags=["offering lifecycle"])
     def allocations(offering_id: str, p: Me) -> Response:
         """Allocations per account (public applications, placing, cornerstone). Investors and brokers see their own accounts only."""
-        full = visible_offering(service, p, offering_id)
-        rows = allocations_of(offering_id)
-        if not full:
-            rows = [r for r in rows if p.can_read_account(r["account"])]
-        return json_response({"offering_id": offering_id, "scope": "full" if full else "your accounts", "allocations": rows})
+        return json_response(allocations_for(service, p, offering_id))
 
     @app.get("/v1/offerings/{offering_id}/allocations/{account}", tags=["offering lifecycle"])
     def allocation(offering_id: str, account: str, p: Me) -> Response:
@@ -349,7 +372,7 @@ def mount_lifecycle(app: FastAPI, service: Service) -> None:
         full = visible_offering(service, p, offering_id)
         if not full and not p.can_read_account(account):
             raise _err(404, ServiceCode.NOT_FOUND, "account", f"no account {account} of yours")
-        for r in allocations_of(offering_id):
+        for r in all_allocations(service, offering_id):
             if r["account"] == account:
                 return json_response(r)
         raise _err(404, ServiceCode.NOT_FOUND, "account", f"no allocation to {account} in {offering_id}")
@@ -417,4 +440,4 @@ def _latest_issuer(service: Service, issuer_id: str, etype: str) -> dict[str, An
     return None if row is None else json.loads(row[0])
 
 
-__all__ = ["STAGES", "mount_lifecycle", "need", "offering_results", "offering_stage", "visible_offering"]
+__all__ = ["STAGES", "all_allocations", "allocations_for", "announcement_markdown_of", "mount_lifecycle", "need", "offering_results", "offering_stage", "visible_offering"]

@@ -115,9 +115,16 @@ def mount_web(app: FastAPI, service: Service) -> None:
         p = who(request)
         if p is None:
             return RedirectResponse("/login", status_code=303)
+        from lionrock.api.lifecycle import allocations_for, offering_results
+
         data = queries.offering(service, p, offering_id)
-        return page("offering.html.j2", request, p, offering_id=offering_id, data=data, curve=demand_curve(data["events"]),
-                    results=[e for e in data["events"] if any(k in e["type"] for k in ("Allot", "Allocat", "Result", "Price", "Settlement"))])
+        results = offering_results(service, p, offering_id)
+        allocations = allocations_for(service, p, offering_id) if results["summary"] is not None else None
+        priced = results["priced"]
+        curve = priced_curve(priced) if priced else demand_curve(data["events"])
+        return page("offering.html.j2", request, p, offering_id=offering_id, data=data, curve=curve, results=results,
+                    allocations=allocations, offer_price=priced["price"] if priced else 0,
+                    curve_basis="the book at pricing (OfferPriceFixed)" if priced else "indications of interest received so far")
 
     @app.get("/account", include_in_schema=False)
     def account(request: Request) -> Response:
@@ -128,7 +135,9 @@ def mount_web(app: FastAPI, service: Service) -> None:
 
 
 def demand_curve(events: list[dict[str, Any]]) -> list[dict[str, int]]:
-    """Price-limited demand from the book: at each price, the shares bid at that price or higher."""
+    """Price-limited demand from the IOIs visible so far: at each price, the shares of every step
+    whose limit is at or above it, plus the strike (any-price) steps; steps of one IOI add up, as
+    in the offering's book (`IoiBook.demand_at`)."""
     steps_by_ioi: dict[str, list[tuple[int, int]]] = {}
     for e in events:
         body = e["event"]
@@ -136,16 +145,15 @@ def demand_curve(events: list[dict[str, Any]]) -> list[dict[str, int]]:
             steps_by_ioi[str(body.get("ioi_id"))] = [(int(pr), int(q)) for pr, q in body.get("steps", [])]
         elif e["type"] == "IoiWithdrawn":
             steps_by_ioi.pop(str(body.get("ioi_id")), None)
-    prices = sorted({pr for steps in steps_by_ioi.values() for pr, _ in steps}, reverse=True)
-    curve = []
-    for price in prices:
-        demand = 0
-        for steps in steps_by_ioi.values():
-            # an IOI's demand at `price`: its largest step whose limit is at or above it
-            eligible = [q for pr, q in steps if pr >= price]
-            demand += max(eligible) if eligible else 0
-        curve.append({"price": price, "shares": demand})
-    return curve
+    steps = [s for ss in steps_by_ioi.values() for s in ss]
+    prices = sorted({pr for pr, _ in steps if pr > 0}, reverse=True)
+    strike = sum(q for pr, q in steps if pr == 0)
+    return [{"price": price, "shares": strike + sum(q for pr, q in steps if pr >= price), "tranche": 0} for price in prices]
+
+
+def priced_curve(priced: dict[str, Any]) -> list[dict[str, int]]:
+    """The bookbuilding demand and tranche at each candidate price, as the offering priced it."""
+    return [{"price": int(pr), "shares": int(d), "tranche": int(t)} for pr, d, t in priced.get("demand_curve", [])]
 
 
 def _pipeline(service: Service, p: Principal) -> list[dict[str, Any]]:
@@ -165,4 +173,4 @@ def _quota(service: Service) -> list[dict[str, Any]]:
     return [latest[k] for k in sorted(latest)]
 
 
-__all__ = ["demand_curve", "mount_web"]
+__all__ = ["demand_curve", "mount_web", "priced_curve"]

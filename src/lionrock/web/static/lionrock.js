@@ -71,12 +71,17 @@ const LR = (() => {
       });
     });
   }
-  function demandChart(id, curve) {
+  function demandChart(id, curve, offerPrice) {
     document.addEventListener("DOMContentLoaded", () => {
       const el = document.getElementById(id);
       if (!el || !window.Plotly || !curve.length) return;
-      Plotly.newPlot(el, [{x: curve.map((p) => p.shares), y: curve.map((p) => p.price / 1000), type: "scatter", mode: "lines+markers", line: {shape: "vh"}, name: "demand"}],
-        {margin: {t: 10, r: 10, b: 40, l: 60}, xaxis: {title: "shares demanded at or above price"}, yaxis: {title: "price"}}, {displayModeBar: false});
+      const traces = [{x: curve.map((p) => p.shares), y: curve.map((p) => p.price / 1000), type: "scatter", mode: "lines+markers", line: {shape: "vh"}, name: "demand"}];
+      if (curve.some((p) => p.tranche)) {
+        traces.push({x: curve.map((p) => p.tranche), y: curve.map((p) => p.price / 1000), type: "scatter", mode: "lines", line: {dash: "dot"}, name: "bookbuilding tranche"});
+      }
+      const shapes = offerPrice ? [{type: "line", xref: "paper", x0: 0, x1: 1, y0: offerPrice / 1000, y1: offerPrice / 1000, line: {dash: "dash", color: "#c00"}}] : [];
+      Plotly.newPlot(el, traces, {margin: {t: 10, r: 10, b: 40, l: 60}, shapes, xaxis: {title: "shares demanded at or above price"}, yaxis: {title: "price"}}, {displayModeBar: false});
+      el.dataset.rendered = "1";
     });
   }
   return {api, socket, marketPage, demandChart, fmt};
