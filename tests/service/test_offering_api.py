@@ -141,7 +141,9 @@ def test_offering_api_define_to_settle_and_positions_equal_ledger(venue: Venue) 
     foreign = {"applications": [{"applicant": "HKID-INV2", "account": "C:B2:I2", "participant": "B2", "shares": 1_000}]}
     err = ok(brk1.post(f"/v1/offerings/{E2E}/applications", json=foreign), 403)["error"]
     assert (err["reason"], err["field"]) == ("NOT_YOUR_ACCOUNT", "accounts[0]")
-    assert ok(inv1.post(f"/v1/offerings/{E2E}/applications", json=mine), 403)["error"]["reason"] == "ROLE_NOT_ALLOWED"
+    assert ok(inv1.post(f"/v1/offerings/{E2E}/applications", json=foreign), 403)["error"]["reason"] == "NOT_YOUR_ACCOUNT"
+    odd = {"applications": [{"applicant": "HKID-INV1", "account": "C:B1:I1", "participant": "B2", "shares": 1_000}]}
+    assert ok(inv1.post(f"/v1/offerings/{E2E}/applications", json=odd), 403)["error"]["reason"] == "NOT_YOUR_PARTICIPANT"
     v.clock.jump_to(hk_ns(T.public_offer_close, time(12, 0)))
     closed = ok(spo.post(f"/v1/offerings/{E2E}/close"))
     digest = closed["PublicOfferClosed"]["book_digest"]
@@ -193,6 +195,20 @@ def test_offering_api_define_to_settle_and_positions_equal_ledger(venue: Venue) 
     assert v.projected() == ledger  # every account and asset, not only the investors'
     mine_only = ok(inv1.get("/v1/accounts"))
     assert mine_only["accounts"] == ["C:B1:I1"] and {p["account"] for p in mine_only["positions"]} == {"C:B1:I1"}
+
+
+def test_offering_api_endpoints_and_models_in_openapi(venue: Venue) -> None:
+    spec = ok(client(venue.srv, None).get("/openapi.json"))
+    paths = spec["paths"]
+    for path, method in (("/v1/offerings", "post"), ("/v1/offerings/toml", "post"), ("/v1/offerings/{offering_id}/iois", "post"),
+                         ("/v1/offerings/{offering_id}/applications", "post"), ("/v1/offerings/{offering_id}/close", "post"),
+                         ("/v1/offerings/{offering_id}/price", "post"), ("/v1/offerings/{offering_id}/allocate", "post"),
+                         ("/v1/offerings/{offering_id}/settle", "post"), ("/v1/offerings/{offering_id}/results", "get"),
+                         ("/v1/offerings/{offering_id}/announcement", "get"), ("/v1/offerings/{offering_id}/allocations", "get"),
+                         ("/v1/offerings/{offering_id}/allocations/{account}", "get"), ("/v1/issuers", "post"),
+                         ("/v1/issuers/{issuer_id}/eligibility", "get"), ("/v1/issuers/{issuer_id}/timetable", "get")):
+        assert method in paths.get(path, {}), f"{method.upper()} {path} not in OpenAPI"
+    assert {"OfferingDefinitionIn", "IoiIn", "ApplicationBatchIn", "FixPriceIn", "AllocateIn"} <= set(spec["components"]["schemas"])
 
 
 def test_offering_api_toml_upload_and_definition_errors(venue: Venue) -> None:
@@ -265,7 +281,7 @@ def test_offering_api_role_and_tenant_matrix(venue: Venue, user: str) -> None:
         ("POST", f"/v1/offerings/{MATRIX}/iois", ioi, _writes(user)),
         ("DELETE", f"/v1/offerings/{MATRIX}/iois/MX-I1", None, _writes(user)),
         ("POST", f"/v1/offerings/{MATRIX}/applications", app_inv1,
-         422 if user in SPONSOR_SIDE | {"brk1"} else 404 if user == "spo2" else 403),
+         422 if user in SPONSOR_SIDE | {"brk1", "inv1"} else 404 if user == "spo2" else 403),
         ("POST", f"/v1/offerings/{MATRIX}/close", None, _writes(user)),
         ("POST", f"/v1/offerings/{MATRIX}/price", {}, _writes(user)),
         ("POST", f"/v1/offerings/{MATRIX}/allocate", {"seed": 1}, _writes(user)),

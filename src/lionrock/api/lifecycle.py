@@ -8,7 +8,7 @@ endpoints add a role check of their own first (below) and shape the answers.
 | --- | --- | --- |
 | define (JSON or uploaded TOML) | ``POST /v1/offerings``, ``POST /v1/offerings/toml`` | sponsor (becomes its offering), operator |
 | IOIs | ``POST /v1/offerings/{id}/iois``, ``DELETE …/iois/{ioi_id}`` | sponsor of the offering, operator |
-| public applications | ``POST /v1/offerings/{id}/applications`` | sponsor of the offering, broker (its own clients' accounts and its participant only), operator |
+| public applications | ``POST /v1/offerings/{id}/applications`` | sponsor of the offering, broker (its participant's client accounts only), investor (its own accounts only), operator |
 | close, price, allocate, settle | ``POST /v1/offerings/{id}/close`` / ``price`` / ``allocate`` / ``settle`` | sponsor of the offering, operator |
 | results, announcement | ``GET /v1/offerings/{id}/results``, ``…/announcement`` | anyone who may see the offering |
 | allocations | ``GET /v1/offerings/{id}/allocations[/{account}]`` | sponsor of the offering, operator, regulator: all; investor / broker: own accounts only |
@@ -308,8 +308,9 @@ def mount_lifecycle(app: FastAPI, service: Service) -> None:
 
     @app.post("/v1/offerings/{offering_id}/applications", tags=["offering lifecycle"], status_code=201)
     async def lodge_applications(offering_id: str, body: ApplicationBatchIn, p: Me) -> Response:
-        """Lodge public applications. A broker lodges only for its own participant's client accounts (as in FINI)."""
-        need(p, Role.SPONSOR, Role.BROKER, Role.OPERATOR)
+        """Lodge public applications. A broker lodges for its own participant's client accounts (as in FINI), an
+        investor for its own accounts (e-IPO through its broker); the offering's sponsor (as the registrar's agent) any."""
+        need(p, Role.SPONSOR, Role.BROKER, Role.INVESTOR, Role.OPERATOR)
         c = _offering_cmds()
         apps = body.applications
         batch = c.ApplicationBatch(
