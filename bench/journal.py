@@ -17,29 +17,18 @@ from typing import Any
 import msgspec
 
 from lionrock.engine.journal import SqliteJournal
-from lionrock.kernel.messages import Command
+from lionrock.trading.commands import PlaceOrder
 
 N = 1_000_000
-
-
-class BenchPlaceOrder(Command):
-    instrument: str
-    participant: str
-    account: str
-    client_order_id: str
-    side: str
-    order_type: str
-    price: int
-    quantity: int
 
 
 def _bodies(n: int) -> list[bytes]:
     enc = msgspec.msgpack.Encoder()
     return [
         enc.encode(
-            BenchPlaceOrder(
+            PlaceOrder(
                 instrument="02525", participant=f"B{i % 50:03d}", account=f"C:B{i % 50:03d}:{i % 5000}",
-                client_order_id=str(i), side="BS"[i & 1], order_type="limit", price=50_000 + (i * 7919) % 400 * 50,
+                client_order_id=str(i), side="BS"[i & 1], order_type="LIMIT", price=50_000 + (i * 7919) % 400 * 50,
                 quantity=100 * (1 + i % 9),
             )
         )
@@ -64,7 +53,7 @@ def run(progress: Any) -> dict[str, object]:
 
         progress("replaying with CRC + chain verification and decoding")
         j = SqliteJournal(path, readonly=True)
-        dec = msgspec.msgpack.Decoder(BenchPlaceOrder)
+        dec = msgspec.msgpack.Decoder(PlaceOrder)
         t = time.perf_counter()
         count = 0
         for rec in j.records():
