@@ -264,10 +264,11 @@ class RunProjection:
         tape.bars.append(Bar(ev.day, ev.open_price or ev.price, ev.high_price or ev.price, ev.low_price or ev.price, ev.price, ev.volume, 0))
 
     def _quota_seen(self, stamp: Stamp, ev: Event) -> None:
+        """Track the lowest southbound quota balance of each day and link (= the most used)."""
         assert isinstance(ev, xe.SouthboundOrderAdmitted | xe.SouthboundQuotaReturned)
+        balance = ev.quota_balance if isinstance(ev, xe.SouthboundOrderAdmitted) else ev.balance
         key = (hk_date(stamp.at_ns).isoformat(), ev.link)
-        self._quota[key] = min(self._quota.get(key, ev.quota_balance if isinstance(ev, xe.SouthboundOrderAdmitted) else ev.balance),
-                               ev.quota_balance if isinstance(ev, xe.SouthboundOrderAdmitted) else ev.balance)
+        self._quota[key] = min(self._quota.get(key, balance), balance)
 
     def _settlement_failed(self, stamp: Stamp, ev: Event) -> None:
         self.data.settlement_failures += 1

@@ -120,7 +120,6 @@ class Driver:
         for i, plan in enumerate(self.scenario.listings):
             self.spawn(self._listing(i, plan), hk_ns(plan.filed, time(8, 0)))
         self.spawn(self._calendar(first), hk_ns(first, time(7, 0)))
-        self.spawn(self._market_setup(first), hk_ns(first, time(7, 20)))
         total_days = max((self.end_day - first).days, 1)
         if self.progress is not None:
             self._task = self.progress.add_task("simulating", total=total_days)
@@ -151,6 +150,9 @@ class Driver:
             ]))
             yield hk_ns(day, time(7, 10))
             self.submit(xc.ReviewSouthboundEligibility())
+            if day == add_business_days(first, 0):  # the market exists before the first filing
+                yield hk_ns(day, time(7, 20))
+                self._market_setup()
             if self.stocks:
                 yield hk_ns(day, time(8, 50))
                 out = self.submit(tc.StartTradingDay(day=day.isoformat(), seed=self.rng.randrange(2**31)))
@@ -165,7 +167,7 @@ class Driver:
             day = add_business_days(day, 1)
             yield hk_ns(day, time(7, 0))
 
-    def _market_setup(self, first: date) -> Gen:
+    def _market_setup(self) -> None:
         """The market the IPOs join: the Hang Seng Composite constituents (for southbound scope
         and fast entry), funded trading accounts, registered southbound investors."""
         rng = random.Random(self.seed * 7919 + 1)
@@ -188,8 +190,6 @@ class Driver:
                                        source="X:MAINLAND_BANK"))
             self.submit(cc.ConvertCurrency(account=investor.account, sell_currency="CNY", buy_currency="HKD",
                                            sell_amount=SOUTHBOUND_CASH_CNY_MINOR))
-        return
-        yield  # a generator that finishes at once
 
     def _ticks(self, timers: list[int]) -> Gen:
         for i, at in enumerate(timers):
