@@ -390,8 +390,8 @@ class Driver:
         lots = LOT_CHOICES[np.clip(idx, 0, len(LOT_CHOICES) - 1)]
         shares = (lots * spec.board_lot).astype(np.int64)
         people = rng.choice(n * 3, size=n, replace=False)
-        dup = rng.random(n) < 0.001  # a few multiple applications, which the registrar must reject
-        people[dup] = people[np.roll(dup, 1)][: int(dup.sum())] if dup.any() else people[dup]
+        twins = np.flatnonzero(rng.random(n) < 0.001)  # a few multiple applications (same identity as
+        people[twins] = people[(twins + 1) % n]  # the next applicant), which the registrar must reject
         brokers = population.BROKERS
         applicants = [f"HKID{p:08d}" for p in people.tolist()]
         origins = ["hong_kong", "hong_kong", "hong_kong", "mainland"]
