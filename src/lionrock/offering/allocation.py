@@ -269,9 +269,54 @@ def _placing_weights(ro: ResolvedOffering, book: IoiBook, price: int) -> np.ndar
     return weights
 
 
-def allocate_placing(ro: ResolvedOffering, book: IoiBook, price: int, demand_lots: np.ndarray, total_lots: int) -> tuple[np.ndarray, list[str]]:
+def _weighted_fill(dw: np.ndarray, caps: np.ndarray, total_lots: int, tie_order: np.ndarray,
+                   floors: np.ndarray | None = None) -> np.ndarray:
+    """Lots per investor: ``min(cap, max(floor, c x dw))`` with ``c`` solved so the targets add up
+    to ``total_lots`` (``floor`` = 0 without floors); rounded down, lots left by rounding go by
+    largest remainder, then ``tie_order`` (tier, arrival, index), within each cap."""
+    n = len(dw)
+    capf = caps.astype(np.float64)
+    flo = None if floors is None else floors.astype(np.float64)
+    live = dw > 0
+    lo, hi = 0.0, float(np.max(capf[live] / dw[live])) if live.any() else 0.0
+
+    def target(c: float) -> np.ndarray:
+        t = c * dw if flo is None else np.maximum(flo, c * dw)
+        return np.minimum(capf, t)
+
+    for _ in range(BISECTION_STEPS):
+        mid = (lo + hi) / 2
+        if mid <= lo or mid >= hi:
+            break
+        if math.fsum(target(mid).tolist()) <= total_lots:
+            lo = mid
+        else:
+            hi = mid
+    tgt = target(lo)
+    lots = np.floor(tgt).astype(np.int64)
+    left = total_lots - int(lots.sum())
+    invariant(left >= 0, "placing over-allotted")
+    remainder = tgt - lots
+    order = np.lexsort((*tie_order, -remainder)) if n else np.zeros(0, dtype=np.int64)
+    while left > 0:
+        room = order[lots[order] < caps[order]]
+        invariant(len(room) > 0, f"placing cannot place {left} lots")
+        take = room[:left]
+        lots[take] += 1
+        left -= len(take)
+    return lots
+
+
+def allocate_placing(ro: ResolvedOffering, book: IoiBook, price: int, demand_lots: np.ndarray, total_lots: int,
+                     independent_min_lots: int = 0) -> tuple[np.ndarray, list[str]]:
     """Lots for each investor: weighted pro rata (tier, timing, price leadership), capped per
-    placee; lots left by rounding go by largest remainder, then tier, then arrival."""
+    placee; lots left by rounding go by largest remainder, then tier, then arrival.
+
+    ``independent_min_lots`` (Chapter 18C, Rule 18C.08): if the policy gives independent
+    price-setting investors fewer lots than this, they are first allotted the minimum among
+    themselves by the same policy (as far as their demand at the price goes; the per-placee cap
+    is lifted for them if capped demand cannot reach it), and the whole tranche is then allotted
+    by the policy with those lots as each independent's floor."""
     notes: list[str] = []
     n = book.investors
     if total_lots <= 0 or n == 0:
@@ -280,34 +325,35 @@ def allocate_placing(ro: ResolvedOffering, book: IoiBook, price: int, demand_lot
         return demand_lots.copy(), notes
     cap_share = ro.spec.placing.max_share_per_placee
     cap_lots = total_lots * cap_share.numerator // cap_share.denominator
-    caps = np.minimum(demand_lots, max(cap_lots, 1))
+    base_caps = np.minimum(demand_lots, max(cap_lots, 1))
+    caps = base_caps
     if int(caps.sum()) < total_lots:
         caps = demand_lots.copy()
         notes.append(f"the {cap_share} cap per placee was lifted: capped demand could not take up the placing tranche")
     dw = demand_lots.astype(np.float64) * _placing_weights(ro, book, price)
-    capf = caps.astype(np.float64)
-    live = dw > 0
-    lo, hi = 0.0, float(np.max(capf[live] / dw[live])) if live.any() else 0.0
-    for _ in range(BISECTION_STEPS):
-        mid = (lo + hi) / 2
-        if mid <= lo or mid >= hi:
-            break
-        if math.fsum(np.minimum(capf, mid * dw).tolist()) <= total_lots:
-            lo = mid
-        else:
-            hi = mid
-    target = np.minimum(capf, lo * dw)
-    lots = np.floor(target).astype(np.int64)
-    left = total_lots - int(lots.sum())
-    invariant(left >= 0, "placing over-allotted")
-    remainder = target - lots
-    order = np.lexsort((np.arange(n), book.first_seq, book.tier, -remainder))
-    while left > 0:
-        room = order[lots[order] < caps[order]]
-        invariant(len(room) > 0, f"placing cannot place {left} lots")
-        take = room[:left]
-        lots[take] += 1
-        left -= len(take)
+    tie_order = (np.arange(n), book.first_seq, book.tier)
+    lots = _weighted_fill(dw, caps, total_lots, tie_order)
+    indep = book.independent
+    need = min(independent_min_lots, total_lots)
+    have = int(lots[indep].sum())
+    if need <= 0 or have >= need:
+        return lots, notes
+    rule = ro.chapter_18c.rule if ro.chapter_18c is not None else "the independent price-setting investor minimum"
+    # Chapter 18C: top the independent price-setting investors up to the minimum first
+    ind_demand = np.where(indep, demand_lots, 0)
+    available = int(ind_demand.sum())
+    if available <= need:
+        floors = ind_demand
+    else:
+        ind_caps = np.where(indep, base_caps, 0)
+        if int(ind_caps.sum()) < need:
+            ind_caps = ind_demand
+            notes.append(f"the {cap_share} cap per placee was lifted for independent price-setting investors to reach the minimum of {rule}")
+        floors = _weighted_fill(np.where(indep, dw, 0.0), ind_caps, need, tie_order)
+    caps = np.maximum(caps, floors)
+    lots = _weighted_fill(dw, caps, total_lots, tie_order, floors)
+    notes.append(f"independent price-setting investors topped up from {have * ro.lot:,} to {int(lots[indep].sum()) * ro.lot:,} "
+                 f"placing shares to meet the minimum of {rule}")
     return lots, notes
 
 
@@ -393,7 +439,8 @@ def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps
     if spec.placing.over_allocate and spec.over_allotment.numerator:
         over_allocated = min(share_of(spec.over_allotment, offer, lot), max(placing_demand - placing_avail, 0) // lot * lot)
     placing_total = placing_avail + over_allocated
-    placee_lots, placing_notes = allocate_placing(ro, iois, price, demand_lots, placing_total // lot)
+    placee_lots, placing_notes = allocate_placing(ro, iois, price, demand_lots, placing_total // lot,
+                                                  _independent_min_lots(ro, cs, placing_total - over_allocated))
     notes.extend(placing_notes)
     placee_shares = placee_lots * lot
     # 4. public tranche: pools, bands, ballot
@@ -438,16 +485,39 @@ class _Tally:
     notes: list[str]
 
 
-def _ipsi(ro: ResolvedOffering, iois: IoiBook, t: _Tally) -> tuple[int, int]:
-    """Shares taken by independent price-setting investors, and the Rule 18C.08 minimum."""
+def _ipsi_required(ro: ResolvedOffering) -> int:
+    """Chapter 18C: shares independent price-setting investors must take (0 otherwise): the rule's
+    share of the shares initially offered (excluding the offer size adjustment and over-allotment)."""
+    if ro.chapter_18c is None:
+        return 0
+    r = ro.chapter_18c.independent_price_setting_min
+    return -(-ro.spec.shares_offered * r.numerator // r.denominator)
+
+
+def _independent_min_lots(ro: ResolvedOffering, cs: list[tuple[CornerstoneSpec, int]], placing_counted: int) -> int:
+    """Placing lots independent price-setting investors need so that, with independent cornerstones,
+    they reach the Chapter 18C minimum (at most the placing excluding over-allocated shares)."""
+    required = _ipsi_required(ro)
+    if not required:
+        return 0
+    need = max(required - sum(s for c, s in cs if c.independent), 0)
+    return min(-(-need // ro.lot), max(placing_counted, 0) // ro.lot)
+
+
+def _ipsi(ro: ResolvedOffering, iois: IoiBook, price: int, t: _Tally) -> tuple[int, int]:
+    """Shares taken by independent price-setting investors, and the Chapter 18C minimum."""
     if ro.chapter_18c is None:
         return 0, 0
-    r = ro.chapter_18c.independent_price_setting_min
-    required = -(-ro.spec.shares_offered * r.numerator // r.denominator)
-    placed = min(int(t.placee_shares[iois.independent].sum()), t.placing_total - t.over_allocated)
+    required = _ipsi_required(ro)
+    indep = iois.independent
+    placed = min(int(t.placee_shares[indep].sum()), t.placing_total - t.over_allocated)
     ipsi = sum(s for c, s in t.cornerstones if c.independent) + placed
     if ipsi < required:
-        t.notes.append(f"independent price-setting investors took {ipsi:,} shares, below the {required:,} Rule 18C.08 requires")
+        demand = book_demand_lots(iois, price, ro.lot)[indep] * ro.lot
+        why = ("all their demand at the offer price was allotted" if bool(np.all(t.placee_shares[indep] >= demand))
+               else "the placing tranche excluding over-allocated shares is too small")
+        t.notes.append(f"independent price-setting investors took {ipsi:,} shares, below the {required:,} {ro.chapter_18c.rule} "
+                       f"requires: shortfall of {required - ipsi:,} shares ({why})")
     return ipsi, required
 
 
@@ -464,7 +534,7 @@ def _result(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, seed:
     n0 = spec.shares_offered
     rejected = {s.name.lower(): c for s in ApplicationStatus if s and (c := int((t.status == s).sum()))}
     bookbuilding_min = -(-n0 * ro.bookbuilding_min.numerator // ro.bookbuilding_min.denominator)
-    ipsi, ipsi_required = _ipsi(ro, iois, t)
+    ipsi, ipsi_required = _ipsi(ro, iois, pricing.price, t)
     months = ro.options.cornerstone_lockup_months
     cornerstones = [CornerstoneAllotment(investor=c.investor, name=c.name, account=c.account, shares=s,
                                          lockup_end=add_months(ro.timetable.listing, c.lockup_months or months))
@@ -484,7 +554,7 @@ def _result(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, seed:
         placing_shares=t.placing_total, placing_demand_shares=t.placing_demand,
         placees=int((t.placee_shares > 0).sum()), cornerstone_shares=t.cs_total, underwriter_shares=t.underwriters,
         bookbuilding_min_shares=bookbuilding_min, bookbuilding_ok=n0 - ro.initial_public_shares - t.cs_total >= bookbuilding_min,
-        ipsi_shares=ipsi, ipsi_required_shares=ipsi_required,
+        ipsi_shares=ipsi, ipsi_required_shares=ipsi_required, ipsi_shortfall_shares=max(ipsi_required - ipsi, 0),
         top_placees_bp=_top_placees(placee_list, t.cs_total + t.placing_total, t.offer + t.over_allocated),
         bands=t.bands, seed=seed, allotment_digest=_digest(t), notes=t.notes,
     )

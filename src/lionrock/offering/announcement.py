@@ -100,7 +100,8 @@ def announcement_markdown(ro: ResolvedOffering, pricing: PricingDecision, result
         f"minimum {s.bookbuilding_min_shares:,} ({ro.bookbuilding_rule}): {'complied' if s.bookbuilding_ok else 'NOT MET'}.")
     if ro.chapter_18c is not None:
         add(f"- Independent price-setting investors took {s.ipsi_shares:,} shares against the {s.ipsi_required_shares:,} required "
-            f"({ro.chapter_18c.rule}): {'complied' if s.ipsi_shares >= s.ipsi_required_shares else 'NOT MET'}.")
+            f"({ro.chapter_18c.rule}): "
+            f"{'complied' if not s.ipsi_shortfall_shares else f'NOT MET (shortfall of {s.ipsi_shortfall_shares:,} shares)'}.")
     add(f"- Pools A and B ({ro.pools.rule}): applications of {_money(ro.pools.pool_a_max_amount_minor, cur)} or less "
         f"(including brokerage and levies) in pool A; no application above {ro.max_application_shares:,} shares accepted; multiple "
         f"applications and applications from placing participants rejected.")

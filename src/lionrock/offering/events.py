@@ -168,6 +168,9 @@ class AllotmentSummary(msgspec.Struct, frozen=True, kw_only=True):
     bookbuilding_ok: bool
     ipsi_shares: int
     ipsi_required_shares: int
+    ipsi_shortfall_shares: int = 0
+    """Chapter 18C: shares by which independent price-setting investors fall short of the
+    required minimum (0 when met or not 18C)."""
     top_placees_bp: dict[str, int]
     """Top 1/5/10/25 placees' share of the placing tranche (excluding cornerstones), in bp."""
     bands: list[BandBasis]
