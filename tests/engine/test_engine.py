@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from lionrock.engine import DeterminismError, Engine, MemoryJournal, SqliteJournal
 from lionrock.kernel.messages import Codec, CommandRejected
-from testkit import T0, Audited, Credit, Debit, Debited, tally_contexts
+from testkit import T0, Audited, Credit, Debit, Debited, Explode, tally_contexts
 
 
 def _engine(journal=None, **kw) -> Engine:  # type: ignore[no-untyped-def]
@@ -57,6 +57,26 @@ def test_rejections_leave_state_hash_unchanged_and_replay_matches(ops: list[tupl
         assert e.contexts["tally"].balances.get("a", 0) >= 0
     replayed = _engine(e.journal).recover()
     assert replayed.state_hash() == e.state_hash()
+
+
+def test_command_that_crashes_the_engine_does_not_become_durable(tmp_path: Path) -> None:
+    """Crash-only: a bug stops the engine; with group commit the unacknowledged records, the
+    poison command among them, are not written, so the restart does not crash on it again."""
+    from lionrock.engine.journal import Durability
+    from lionrock.kernel.errors import InvariantError
+
+    path = tmp_path / "j.sqlite"
+    e = _engine(SqliteJournal(path, Durability("group", 60_000)))
+    for i in range(3):
+        e.submit(Credit(account="a", amount=1), T0 + i)
+    e.flush()  # acknowledged
+    e.submit(Credit(account="a", amount=5), T0 + 4)  # applied, not yet durable
+    with pytest.raises(InvariantError, match="the tally context has a bug"):
+        e.submit(Explode(), T0 + 5)
+    e.close()
+    again = _engine(SqliteJournal(path)).recover()
+    assert again.seq == 3 and again.contexts["tally"].balances == {"a": 3}
+    again.close()
 
 
 def test_time_never_goes_backwards() -> None:

@@ -192,3 +192,17 @@ def test_readonly_open_of_damaged_tail_reports_without_deleting(tmp_path: Path) 
     db = sqlite3.connect(path)
     assert db.execute("SELECT COUNT(*) FROM blocks").fetchone()[0] == 5
     db.close()
+
+
+def test_missing_block_before_the_last_is_refused_not_cut(tmp_path: Path) -> None:
+    """A gap followed by an intact block is damage in the middle: nothing acknowledged is cut."""
+    path = tmp_path / "j.sqlite"
+    j = SqliteJournal(path, "every")
+    _fill(j, 10)
+    j.close()
+    _damage(path, "DELETE FROM blocks WHERE first_seq = 9")
+    with pytest.raises(JournalCorrupted, match="record 9 is missing"):
+        SqliteJournal(path)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT COUNT(*) FROM blocks").fetchone()[0] == 9  # record 10 still there
+    db.close()

@@ -275,3 +275,21 @@ def test_journal_contract_engine_recovers_same_state_hash(backend: Backend) -> N
     recovered.close()
     replayed = Engine(tally_contexts(), backend.open()).recover(use_snapshot=False)
     assert replayed.state_hash() == want
+
+
+def test_journal_contract_discard_pending_forgets_only_undurable_records(backend: Backend) -> None:
+    """After a crash inside the engine, records not yet committed are dropped (never acknowledged)."""
+    j = backend.open(Durability("group", 60_000))
+    for seq in (1, 2):
+        j.append(seq, seq, f"r{seq}".encode())
+    j.flush()
+    j.append(3, 3, b"r3")
+    j.append(4, 4, b"poison")
+    dropped = j.discard_pending()
+    assert dropped == (0 if backend.kind == "memory" else 2)
+    if backend.kind != "memory":
+        assert j.last_seq == 2 and j.durable_seq == 2
+        j.append(3, 3, b"r3-again")  # appends continue after the durable record
+        j.flush()
+        assert [r.body for r in j.records()] == [b"r1", b"r2", b"r3-again"]
+    j.close()

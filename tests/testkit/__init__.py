@@ -6,7 +6,7 @@ from datetime import date, time
 from enum import IntEnum
 from typing import Any, ClassVar
 
-from lionrock.kernel import Command, Event, Stamp, require
+from lionrock.kernel import Command, Event, Stamp, invariant, require
 from lionrock.kernel.errors import reject_codes
 from lionrock.kernel.xhkg import hk_ns
 
@@ -31,6 +31,10 @@ class Debit(Command):
     amount: int
 
 
+class Explode(Command):
+    """Trips an invariant inside the context: stands for a bug."""
+
+
 class Credited(Event):
     account: str
     amount: int
@@ -51,7 +55,7 @@ class TallyContext:
     """A toy ledger used to test the engine: credits, debits, rejects on overdraft."""
 
     name: ClassVar[str] = "tally"
-    command_types: ClassVar[tuple[type[Command], ...]] = (Credit, Debit)
+    command_types: ClassVar[tuple[type[Command], ...]] = (Credit, Debit, Explode)
     observed_event_types: ClassVar[tuple[type[Event], ...]] = ()
 
     def __init__(self) -> None:
@@ -69,6 +73,8 @@ class TallyContext:
                 require(have >= n, TallyCode.INSUFFICIENT, "amount", f"{a} holds {have}, cannot debit {n}")
                 self.balances[a] = have - n
                 return [Debited(account=a, amount=n, balance=self.balances[a])]
+            case Explode():
+                invariant(False, "the tally context has a bug")
         raise AssertionError(command)
 
     def observe(self, event: Event, stamp: Stamp) -> list[Event]:

@@ -110,6 +110,7 @@ class PostgresJournal:
         if version != str(SCHEMA_VERSION):
             raise JournalIncompatible(f"{self._where} was written with message schema {version}; this build reads schema {SCHEMA_VERSION}")
         self._last_seq, self._chain = self._tail()
+        self._durable_chain = self._chain
 
     @property
     def _where(self) -> str:
@@ -137,6 +138,15 @@ class PostgresJournal:
         elif len(self._pending) >= MAX_PENDING or (time.monotonic() - self._pending_since) * 1000.0 >= self.durability.group_ms:
             self.flush()
 
+    def discard_pending(self) -> int:
+        """Drop the records appended since the last commit (never acknowledged)."""
+        dropped = len(self._pending)
+        if dropped:
+            self._last_seq = self._pending[0][0] - 1
+            self._chain = self._durable_chain
+            self._pending.clear()
+        return dropped
+
     def flush(self) -> None:
         """Commit everything appended so far in one transaction."""
         if not self._pending:
@@ -147,6 +157,7 @@ class PostgresJournal:
                 self._pending,
             )
         self._durable_seq = self._pending[-1][0]
+        self._durable_chain = self._pending[-1][3]
         self._pending.clear()
 
     # -- reading ---------------------------------------------------------------------------
@@ -243,6 +254,8 @@ class PostgresJournal:
                 problem = v.check(seq, at_ns, crc, row_chain, body)
                 if problem:
                     bad_seq = min(seq, v.expected)
+                    if seq > v.expected and record_crc(seq, at_ns, body) == crc:  # a gap: this record is intact
+                        later_intact += 1
                 else:
                     verified += 1
                 continue

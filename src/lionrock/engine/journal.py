@@ -111,6 +111,9 @@ class Journal(Protocol):
     def durable_seq(self) -> int: ...
     def append(self, seq: int, at_ns: int, body: bytes) -> None: ...
     def flush(self) -> None: ...
+    def discard_pending(self) -> int:
+        """Forget appended records that are not yet durable (never acknowledged); how many."""
+        ...
     def records(self, after: int = 0) -> Iterator[JournalRecord]: ...
     def save_snapshot(self, seq: int, at_ns: int, state: bytes, state_hash: str) -> None:
         """Store the state as of ``seq``, which must be the last appended record."""
@@ -169,6 +172,9 @@ class MemoryJournal:
 
     def flush(self) -> None:
         pass
+
+    def discard_pending(self) -> int:
+        return 0  # every append is immediately "durable" here
 
     def records(self, after: int = 0) -> Iterator[JournalRecord]:
         v = _Verifier(after, self.chain_at(after))
@@ -284,6 +290,15 @@ class SqliteJournal:
         elif len(self._pending) >= MAX_PENDING or (time.monotonic() - self._pending_since) * 1000.0 >= self.durability.group_ms:
             self.flush()
 
+    def discard_pending(self) -> int:
+        """Drop the records appended since the last commit (none was acknowledged): used when
+        applying a command crashed the engine, so a poison command does not become durable."""
+        dropped = len(self._pending)
+        if dropped:
+            self._last_seq = self._pending[0][0] - 1
+            self._pending.clear()
+        return dropped
+
     def flush(self) -> None:
         """Commit and fsync everything appended so far, as one block."""
         if not self._pending:
@@ -395,6 +410,8 @@ class SqliteJournal:
                 problem = _check_block(chain, first, last, bytes(row_chain), crc, data, expected)
                 if problem:
                     bad = (min(first, expected), problem)
+                    if first > expected and zlib.crc32(data) == crc:  # a gap: the block that shows it is intact
+                        later_intact += last - first + 1
                 else:
                     chain, expected = bytes(row_chain), last + 1
                     verified += last - first + 1
