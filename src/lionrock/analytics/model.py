@@ -39,6 +39,7 @@ class OfferingRow:
     sub_sector: str = ""
     regime: str = ""
     currency: str = "HKD"
+    board_lot: int = 0
     price_low: int = 0
     price_high: int = 0
     offer_price: int = 0
@@ -47,6 +48,8 @@ class OfferingRow:
     shares_allotted: int = 0
     gross_proceeds_minor: int = 0
     market_cap_minor: int = 0
+    shares_in_issue: int = 0
+    """After listing: the issuer's planned figure plus the offer size adjustment exercised."""
     institutional_coverage: float = 0.0
     public_multiple: float = 0.0
     public_initial_pct: float = 0.0

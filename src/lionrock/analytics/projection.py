@@ -155,6 +155,7 @@ class RunProjection:
             sub_sector=issuer.sub_sector if issuer else "",
             regime=ev.regime,
             currency=ev.currency,
+            board_lot=ev.board_lot,
             price_low=ev.price_low,
             price_high=ev.price_high,
             shares_offered=ev.shares_offered,
@@ -189,17 +190,19 @@ class RunProjection:
         row.cornerstone_shares = s.cornerstone_shares
         issuer = self._profiles.get(row.issuer_id)
         if issuer is not None and issuer.offering.shares_in_issue_after_listing:
-            row.market_cap_minor = issuer.offering.shares_in_issue_after_listing * s.price // 10
+            # shares in issue as planned, plus any offer size adjustment exercised at pricing
+            row.shares_in_issue = issuer.offering.shares_in_issue_after_listing + s.upsize_shares
+            row.market_cap_minor = row.shares_in_issue * s.price // 10
         row.bands = [
             BandRow(pool=b.pool, band=f"{b.shares_applied:,}", applications=b.applications, basis=b.basis,
                     allotted_pct=f"{b.allotted_bp / 100:.2f}%")
             for b in s.bands
         ]
-        pool_a = [b for b in s.bands if b.pool == "A" and b.applications]
-        if pool_a:
-            one_lot = min(pool_a, key=lambda b: b.shares_applied)
-            won = one_lot.applications if one_lot.guaranteed_lots else one_lot.ballot_winners
-            row.one_lot_success_pct = won / one_lot.applications * 100
+        one_lot = [b for b in s.bands if b.pool == "A" and b.applications and b.shares_applied == row.board_lot]
+        if one_lot:  # the one-lot band: the success rate everyone quotes
+            band = one_lot[0]
+            won = band.applications if band.guaranteed_lots else band.ballot_winners
+            row.one_lot_success_pct = won / band.applications * 100
         by_origin: dict[str, int] = defaultdict(int)
         for c in ev.cornerstones:
             by_origin[self._investor_origin.get(c.investor, account_origin(c.account))] += c.shares
@@ -216,11 +219,7 @@ class RunProjection:
     def _instrument_listed(self, stamp: Stamp, ev: Event) -> None:
         assert isinstance(ev, te.InstrumentListed)
         oid = self._offering_by_instrument.get(ev.instrument)
-        shares = 0
-        if oid is not None:
-            issuer = self._profiles.get(self.data.offerings[oid].issuer_id)
-            if issuer is not None:
-                shares = issuer.offering.shares_in_issue_after_listing
+        shares = self.data.offerings[oid].shares_in_issue if oid is not None else 0
         self.data.tapes[ev.instrument] = InstrumentTape(ev.instrument, ev.name or ev.instrument, ev.currency, shares)
 
     def _trade(self, stamp: Stamp, ev: Event) -> None:

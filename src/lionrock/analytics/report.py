@@ -155,7 +155,7 @@ def _repricing(data: RunData, horizon: int) -> str:
         tape = data.tapes.get(o.instrument)
         if issuer is None or not o.market_cap_minor:
             continue
-        bar = tape.bars[min(horizon, len(tape.bars)) - 1] if tape and tape.bars else None
+        bar = tape.bars[horizon - 1] if tape and len(tape.bars) >= horizon else None
         last_cap = bar.close * tape.shares_outstanding // 10 if bar and tape and tape.shares_outstanding else 0
         names.append(o.name)
         private.append(issuer.last_round_post_money_minor / 100 / 1e9)
