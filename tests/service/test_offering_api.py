@@ -142,7 +142,7 @@ def test_offering_api_define_to_settle_and_positions_equal_ledger(venue: Venue) 
     err = ok(brk1.post(f"/v1/offerings/{E2E}/applications", json=foreign), 403)["error"]
     assert (err["reason"], err["field"]) == ("NOT_YOUR_ACCOUNT", "accounts[0]")
     assert ok(inv1.post(f"/v1/offerings/{E2E}/applications", json=foreign), 403)["error"]["reason"] == "NOT_YOUR_ACCOUNT"
-    odd = {"applications": [{"applicant": "HKID-INV1", "account": "C:B1:I1", "participant": "B2", "shares": 1_000}]}
+    odd = {"applications": [{"applicant": "inv1", "account": "C:B1:I1", "participant": "B2", "shares": 1_000}]}
     assert ok(inv1.post(f"/v1/offerings/{E2E}/applications", json=odd), 403)["error"]["reason"] == "NOT_YOUR_PARTICIPANT"
     v.clock.jump_to(hk_ns(T.public_offer_close, time(12, 0)))
     closed = ok(spo.post(f"/v1/offerings/{E2E}/close"))
@@ -281,7 +281,7 @@ def test_offering_api_role_and_tenant_matrix(venue: Venue, user: str) -> None:
         ("POST", f"/v1/offerings/{MATRIX}/iois", ioi, _writes(user)),
         ("DELETE", f"/v1/offerings/{MATRIX}/iois/MX-I1", None, _writes(user)),
         ("POST", f"/v1/offerings/{MATRIX}/applications", app_inv1,
-         422 if user in SPONSOR_SIDE | {"brk1", "inv1"} else 404 if user == "spo2" else 403),
+         422 if user in SPONSOR_SIDE | {"brk1"} else 404 if user == "spo2" else 403),  # inv1: HKID-X is not its identity
         ("POST", f"/v1/offerings/{MATRIX}/close", None, _writes(user)),
         ("POST", f"/v1/offerings/{MATRIX}/price", {}, _writes(user)),
         ("POST", f"/v1/offerings/{MATRIX}/allocate", {"seed": 1}, _writes(user)),

@@ -420,7 +420,11 @@ class FixSession:
         if p is None:
             return False
         name = type(pub.event).__name__
-        if name not in ("OrderAccepted", "TradeExecuted", "OrderCancelled", "OrderAmended", "OrderRejected"):
+        # no OrderRejected here: an order's rejection is in the outcome of the command that carried it,
+        # so the session that sent that ClOrdID reports it from its own outcome (`_new_order`), once;
+        # routing it by participant would tell the participant's other sessions of another client's
+        # reject and report it twice to the sender
+        if name not in ("OrderAccepted", "TradeExecuted", "OrderCancelled", "OrderAmended"):
             return False
         if p.role == Role.OPERATOR:
             return True
@@ -463,12 +467,6 @@ class FixSession:
                 v.price = e.price
             v.cl_ord_id = cl
             self._er(v, exec_id, b"5", b"1" if v.cum_qty else b"0", cl=cl, orig=orig)
-        elif name == "OrderRejected" and e.channel == "FIX":
-            r = e.rejection
-            self.send(b"8", [
-                (37, "NONE"), (11, e.client_order_id), (17, exec_id), (150, b"8"), (39, b"8"), (55, e.instrument), (151, 0),
-                (14, 0), (6, 0), (103, 99), (58, _text(r)), (60, _utc_now()),
-            ])
 
     def _er(self, v: _OrderView, exec_id: str, exec_type: bytes, status: bytes, *, last: tuple[int, int] | None = None,
             leaves: int | None = None, cl: str | None = None, orig: str | None = None, text: str = "") -> None:

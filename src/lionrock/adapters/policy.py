@@ -1,20 +1,23 @@
 """Who may send which command: roles by context, tenancy by the fields a command carries.
 
-The rule is generic so a new context's commands are covered the day they land:
-
-1. a role may send commands of the contexts listed for it (`ROLE_CONTEXTS`); operators any;
-   regulators none (they read);
-2. investors and brokers may send only commands that name an account or an order (so venue
-   controls such as listing an instrument stay with the operator), and every account-like field
+1. a role may send only the command types allow-listed for it (`ROLE_COMMANDS`): investors and
+   brokers order entry, southbound orders, IOIs and public applications; sponsors the offering
+   lifecycle (and the listing filings of their issuers); issuers their profile and listing
+   filings; operators any; regulators none (they read). A new context's commands are operator-only
+   until listed here (or granted with ``extra_role_contexts``);
+2. investors and brokers may send only commands that name an account or an order, and every account-like field
    must be one they trade (`Principal.can_trade_account`); a ``participant`` field must be their
    own participant; an ``order_id`` must be an order of an account they trade (looked up in the
    read model: another tenant's order answers "not found", never "forbidden", so ids do not leak);
 3. sponsors and issuers: an ``offering_id`` / ``issuer_id`` must be one of theirs, except on a
    command that creates it (its name starts with a creating verb and no event names that id yet);
    the service then grants the new id to its creator;
-4. nested structs (``PlaceSouthboundOrder.order``, ``LodgePublicApplications.batch``) are checked
-   the same way; list fields ``accounts`` and ``participants`` (an application batch's columns)
-   are checked element by element.
+4. nested structs (``PlaceSouthboundOrder.order``, ``LodgePublicApplications.batch``) and lists
+   of structs (``OfferingSpec.cornerstones``) are checked the same way; list fields ``accounts``
+   and ``participants`` (an application batch's columns) are checked element by element;
+5. an investor's public applications must carry its own identity key (``applicants``: the
+   principal's username, the key it is registered under); brokers are trusted to supply their
+   clients' identities, as on FINI.
 """
 
 from __future__ import annotations
@@ -48,6 +51,19 @@ class ServiceCode(IntEnum):
     CONTEXT_NOT_BUILT = 7011
 
 
+_ORDER_ENTRY = frozenset({"PlaceOrder", "CancelOrder", "AmendOrder", "PlaceSouthboundOrder", "SubmitIoi", "WithdrawIoi", "LodgePublicApplications"})
+_LISTING_FILINGS = frozenset({"SubmitIssuerProfile", "EngageTechChannel", "FileListingApplication", "FileCsrc", "CompleteCsrcFiling"})
+ROLE_COMMANDS: dict[Role, frozenset[str]] = {
+    Role.INVESTOR: _ORDER_ENTRY,
+    Role.BROKER: _ORDER_ENTRY,
+    Role.SPONSOR: frozenset({
+        "DefineOffering", "SubmitIoi", "WithdrawIoi", "LodgePublicApplications", "ClosePublicOffer",
+        "FixOfferPrice", "AllocateOffering", "SettleOffering", "CloseStabilisation",
+    }) | _LISTING_FILINGS,
+    Role.ISSUER: _LISTING_FILINGS,
+    Role.REGULATOR: frozenset(),
+}
+"""Command types each role may send (operators: all). Anything not listed is operator-only."""
 ROLE_CONTEXTS: dict[Role, frozenset[str]] = {
     Role.INVESTOR: frozenset({"trading", "connect", "offering"}),
     Role.BROKER: frozenset({"trading", "connect", "offering"}),
@@ -55,6 +71,7 @@ ROLE_CONTEXTS: dict[Role, frozenset[str]] = {
     Role.ISSUER: frozenset({"listing"}),
     Role.REGULATOR: frozenset(),
 }
+"""The contexts of each role's commands (reference; the allow-list above is what is enforced)."""
 CREATING_VERBS = ("Create", "Define", "Register", "Open", "Launch", "Submit", "File", "Apply")
 
 
@@ -86,9 +103,8 @@ class Policy:
     ) -> None:
         self.order_owner = order_owner
         self.known_id = known_id
-        self.role_contexts = {r: set(c) for r, c in ROLE_CONTEXTS.items()}
-        for role, ctxs in (extra_role_contexts or {}).items():
-            self.role_contexts.setdefault(role, set()).update(ctxs)
+        self.role_commands = {r: set(c) for r, c in ROLE_COMMANDS.items()}
+        self.extra_contexts = {r: set(c) for r, c in (extra_role_contexts or {}).items()}
 
     def check(self, p: Principal, command: Command) -> list[tuple[str, str]]:
         """Raise `Denied`, or return the (kind, id) pairs to grant the caller if it succeeds."""
@@ -96,19 +112,26 @@ class Policy:
             return []
         ctx = context_of(command)
         name = type(command).__name__
-        if ctx not in self.role_contexts.get(p.role, set()):
+        if name not in self.role_commands.get(p.role, set()) and ctx not in self.extra_contexts.get(p.role, set()):
             raise Denied(ServiceCode.ROLE_NOT_ALLOWED, "type", f"role {p.role} may not send {name} ({ctx} commands)")
         grants: list[tuple[str, str]] = []
         self._check_struct(p, command, name, grants, top=True)
         return grants
 
-    def _check_struct(self, p: Principal, obj: msgspec.Struct, name: str, grants: list[tuple[str, str]], *, top: bool) -> None:
+    def _check_struct(self, p: Principal, obj: msgspec.Struct, name: str, grants: list[tuple[str, str]], *, top: bool) -> bool:
         names_party = False
         for field in obj.__struct_fields__:
             value = getattr(obj, field)
             if isinstance(value, msgspec.Struct):
-                self._check_struct(p, value, name, grants, top=False)
-                names_party = True
+                names_party = self._check_struct(p, value, name, grants, top=False) or names_party
+            elif isinstance(value, (list, tuple)) and any(isinstance(v, msgspec.Struct) for v in value):
+                for v in value:
+                    if isinstance(v, msgspec.Struct):
+                        names_party = self._check_struct(p, v, name, grants, top=False) or names_party
+            elif field == "applicants" and isinstance(value, list) and p.role == Role.INVESTOR:
+                for i, applicant in enumerate(value):
+                    if applicant != p.username:
+                        raise Denied(ServiceCode.NOT_YOUR_ACCOUNT, f"{field}[{i}]", f"{field}[{i}] {applicant!r} is not the identity of {p.username} (an investor applies under its own identity)")
             elif field in PARTY_FIELDS or field.endswith("_account"):
                 names_party = True
                 if p.role in (Role.INVESTOR, Role.BROKER) and isinstance(value, str) and not p.can_trade_account(value):
@@ -139,6 +162,7 @@ class Policy:
                 self._check_scoped(p, "issuer", str(value), p.issuers, name, grants, ServiceCode.NOT_YOUR_ISSUER, field)
         if top and p.role in (Role.INVESTOR, Role.BROKER) and not names_party:
             raise Denied(ServiceCode.ROLE_NOT_ALLOWED, "type", f"{name} names no account or order: an operator command")
+        return names_party
 
     def _check_scoped(
         self, p: Principal, kind: str, value: str, owned: tuple[str, ...], name: str,
@@ -152,4 +176,4 @@ class Policy:
         raise Denied(code, field, f"{kind} {value!r} is not one of {p.username}'s", status=404)
 
 
-__all__ = ["CREATING_VERBS", "ROLE_CONTEXTS", "Denied", "Policy", "ServiceCode", "context_of"]
+__all__ = ["CREATING_VERBS", "ROLE_COMMANDS", "ROLE_CONTEXTS", "Denied", "Policy", "ServiceCode", "context_of"]

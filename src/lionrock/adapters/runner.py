@@ -15,11 +15,12 @@ pending and later command fails with `RunnerStopped`, and recovery is the ordina
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
 from lionrock.engine import Engine, Outcome
@@ -102,6 +103,7 @@ class EngineRunner:
             fut.set_exception(RunnerStopped(f"engine runner stopped: {self._failure or 'shut down'}"))
             return fut
         self._queue.put((command, fut))
+        self._recheck(fut)
         return fut
 
     async def submit_async(self, command: Command) -> Outcome:
@@ -117,7 +119,15 @@ class EngineRunner:
             fut.set_exception(RunnerStopped("engine runner stopped"))
             return fut
         self._queue.put((fn, fut))
+        self._recheck(fut)
         return fut
+
+    def _recheck(self, fut: Future[Any]) -> None:
+        """A submit that raced past the stop check may have put its item after the writer's last
+        drain: nobody would ever resolve it. Re-check after the put and fail it here (whichever of
+        this and the writer's drain comes second finds the future claimed and leaves it)."""
+        if self._stopped.is_set() or self._failure is not None:
+            _fail(fut, RunnerStopped(f"engine runner stopped: {self._failure or 'shut down'}"))
 
     # -- the writer thread -------------------------------------------------------------------
     def _run(self) -> None:
@@ -217,16 +227,28 @@ class EngineRunner:
     def _drain_with(self, exc: BaseException, batch: list[tuple[Any, Future[Any]]]) -> None:
         for _, fut in batch:
             if fut is not None and not fut.done():
-                fut.set_exception(RunnerStopped(f"engine runner stopped: {exc!r}"))
+                with contextlib.suppress(InvalidStateError):
+                    fut.set_exception(RunnerStopped(f"engine runner stopped: {exc!r}"))
         while True:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
             if item is not _STOP:
-                fut = item[1]
-                if fut.set_running_or_notify_cancel():
-                    fut.set_exception(RunnerStopped(f"engine runner stopped: {exc!r}"))
+                _fail(item[1], RunnerStopped(f"engine runner stopped: {exc!r}"))
+
+
+_CLAIM = threading.Lock()
+
+
+def _fail(fut: Future[Any], exc: BaseException) -> None:
+    """Fail a queued future unless it is already claimed (running, done or cancelled)."""
+    with _CLAIM:
+        if fut.running() or fut.done():
+            return
+        if not fut.set_running_or_notify_cancel():
+            return
+    fut.set_exception(exc)
 
 
 __all__ = ["BatchListener", "EngineRunner", "RunnerStopped"]

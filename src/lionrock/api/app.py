@@ -361,7 +361,7 @@ def create_app(service: Service) -> FastAPI:
                 message["depth"] = queries.depth(service, instrument, 10)
             return message
 
-        await pump(ws, lambda pub: pub.instrument == instrument, snapshot, shape)
+        await pump(ws, lambda pub: pub.instrument in (instrument, None) and type(pub.event).__name__ in MARKET_EVENT_TYPES, snapshot, shape)
 
     @app.websocket("/v1/ws/me")
     async def ws_me(ws: WebSocket) -> None:
@@ -389,6 +389,13 @@ def create_app(service: Service) -> FastAPI:
     return app
 
 
+MARKET_EVENT_TYPES = frozenset({
+    "TradeExecuted", "MarketDepthUpdated", "AuctionIndicativeUpdated", "AuctionCompleted", "ClosingAuctionReferenceSet",
+    "ClosingPriceSet", "VolatilityCoolingOffStarted", "VolatilityCoolingOffEnded", "TradingPhaseChanged",
+    "TradingDayStarted", "InstrumentListed",
+})
+"""The only events the market feed forwards (market data; nothing about an account's orders,
+applications or settlement)."""
 _MARKET_PRIVATE = ("buyer", "seller", "account", "buyer_participant", "seller_participant", "participant", "client_order_id")
 
 
@@ -408,4 +415,4 @@ def _field_of(message: str) -> str:
     return ""
 
 
-__all__ = ["ApiError", "create_app", "json_response", "outcome_body", "rejection_error"]
+__all__ = ["MARKET_EVENT_TYPES", "ApiError", "create_app", "json_response", "outcome_body", "rejection_error"]

@@ -222,21 +222,58 @@ def trades(service: Service, instrument: str, limit: int = 100) -> list[dict[str
 
 
 # -- events, offerings, issuers ----------------------------------------------------------------
+_ACCOUNT_PREFIXES = ("C:", "P:", "I:", "F:", "H:", "X:")
+
+
 def redact(body: Any, p: Principal) -> Any:
-    """Hide counterparties: account and participant fields that are not the caller's own."""
-    if p.sees_all or not isinstance(body, dict):
+    """Hide counterparties: account and participant fields that are not the caller's own.
+
+    Recurses into dicts, lists and tuples. In a list, a row that names accounts (an object with
+    an account field, or a tuple such as ``(account, amount)`` in ``IpoApplicationsFunded.holds``,
+    ``IpoSettlementInstructed.allotments``, ``OfferingAllocated.placees``) is kept only if one of
+    those accounts is the caller's own: an investor sees its own rows, never another's."""
+    if p.sees_all:
         return body
     mine = set(p.parties())
-    out = {}
-    for k, v in body.items():
-        if isinstance(v, str) and v and (k in PARTY_FIELDS or k.endswith("_account")) and v not in mine:
-            v = "(counterparty)"
-        elif isinstance(v, str) and v and (k == "participant" or k.endswith("_participant")) and f"P:{v}" not in mine and v != p.participant:
-            v = "(counterparty)"
-        elif isinstance(v, dict):
-            v = redact(v, p)
-        out[k] = v
-    return out
+
+    def own(account: str) -> bool:
+        return account in mine or p.can_read_account(account)
+
+    def is_account(v: Any) -> bool:
+        return isinstance(v, str) and v.startswith(_ACCOUNT_PREFIXES)
+
+    def row_accounts(row: Any) -> list[str]:
+        if isinstance(row, dict):
+            return [v for k, v in row.items() if isinstance(v, str) and v and (k in PARTY_FIELDS or k.endswith("_account"))]
+        if isinstance(row, (list, tuple)):  # a tuple row, or an array-like struct such as PlaceeAllotment
+            return [x for x in row if is_account(x)]
+        return []
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, dict):
+            out = {}
+            for k, x in v.items():
+                if isinstance(x, str) and x and (k in PARTY_FIELDS or k.endswith("_account")) and not own(x):
+                    x = "(counterparty)"
+                elif isinstance(x, str) and x and (k == "participant" or k.endswith("_participant")) and f"P:{x}" not in mine and x != p.participant:
+                    x = "(counterparty)"
+                else:
+                    x = walk(x)
+                out[k] = x
+            return out
+        if isinstance(v, (list, tuple)):
+            items = []
+            for x in v:
+                accounts = row_accounts(x)
+                if accounts and not any(own(a) for a in accounts):
+                    continue  # another party's row: left out, not just masked (amounts leak too)
+                if is_account(x) and not own(x):
+                    x = "(counterparty)"
+                items.append(walk(x))
+            return type(v)(items) if isinstance(v, tuple) else items
+        return v
+
+    return walk(body)
 
 
 def _event_rows(rows: list[tuple[Any, ...]], p: Principal | None = None) -> list[dict[str, Any]]:

@@ -566,7 +566,7 @@ class TradingContext(_VenueCore):
             if getattr(original, field) != getattr(cmd, field):
                 fail(
                     C.DUPLICATE_CLIENT_ORDER_ID, field,
-                    f"client order id {cmd.client_order_id!r} of {cmd.participant} was used for order {order_id} with {field}={getattr(original, field)!r}, this retry has {getattr(cmd, field)!r}",
+                    f"client order id {cmd.client_order_id!r} of {cmd.participant} is already used for a different order: its {field} differs from this one's",
                     "idempotent order entry: client order ids are unique per participant per day",
                 )  # fmt: skip
         if original_channel != channel:
