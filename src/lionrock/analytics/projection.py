@@ -22,6 +22,7 @@ from lionrock.offering import events as oe
 from lionrock.trading import events as te
 
 MAX_FIRST_DAY_POINTS = 1500
+MAX_PRICE_TICKS = 9_995_000  # the top of the HKEX spread table (HK$9,995)
 
 
 def account_origin(account: str) -> str:
@@ -40,7 +41,8 @@ class RunProjection:
         self._offering_by_instrument: dict[str, str] = {}
         self._first_day: dict[str, str] = {}
         self._turnover: dict[tuple[str, str], int] = defaultdict(int)
-        self._last_depth: dict[str, te.MarketDepthUpdated] = {}
+        self._levels: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
+        """instrument -> (bid levels, ask levels): price -> quantity, first trading day only."""
         self._profiles: dict[str, lc.IssuerProfile] = {}
         self._quota: dict[tuple[str, str], int] = {}
         """(day, link) -> lowest quota balance seen that day (RMB minor units)."""
@@ -78,9 +80,6 @@ class RunProjection:
             quota = SOUTHBOUND_DAILY_QUOTA.in_force(date.fromisoformat(day)).daily_quota_cny_minor
             d.southbound.append((day, link, quota - balance, quota))
         for instrument, tape in d.tapes.items():
-            depth = self._last_depth.get(instrument)
-            if depth is not None and not tape.close_depth:
-                self._set_depth(tape, depth)
             for bar in tape.bars:
                 bar.turnover_minor = self._turnover.get((instrument, bar.day), 0)
         return d
@@ -240,26 +239,38 @@ class RunProjection:
             flows[seller] = flows.get(seller, 0) - value
 
     def _depth(self, stamp: Stamp, ev: Event) -> None:
+        """Keep the price levels of stocks in their first day (the updates are incremental:
+        changed levels only, quantity 0 for a level that emptied)."""
         assert isinstance(ev, te.MarketDepthUpdated)
-        self._last_depth[ev.instrument] = ev
+        tape = self.data.tapes.get(ev.instrument)
+        if tape is None or tape.bars:
+            return
+        bids, asks = self._levels.setdefault(ev.instrument, ({}, {}))
+        for side, rows in ((bids, ev.bids), (asks, ev.asks)):
+            for price, qty, _orders in rows:
+                if qty:
+                    side[price] = qty
+                else:
+                    side.pop(price, None)
 
-    def _set_depth(self, tape: InstrumentTape, depth: te.MarketDepthUpdated) -> None:
-        levels: dict[int, list[int]] = {}
-        for price, qty, *_ in depth.bids:
-            levels.setdefault(price, [0, 0])[0] += qty
-        for price, qty, *_ in depth.asks:
-            levels.setdefault(price, [0, 0])[1] += qty
-        tape.close_depth = [(p, b, a) for p, (b, a) in sorted(levels.items())]
+    def _set_depth(self, tape: InstrumentTape) -> None:
+        bids, asks = self._levels.get(tape.instrument, ({}, {}))
+        prices = sorted(set(bids) | set(asks))
+        tape.close_depth = [(p, bids.get(p, 0), asks.get(p, 0)) for p in prices if 0 < p <= MAX_PRICE_TICKS]
+
+    def _continuous_closed(self, stamp: Stamp, ev: Event) -> None:
+        """16:00 on the first day: keep the book as continuous trading left it (at the day's end
+        the venue expires every order, so a later snapshot would be empty)."""
+        assert isinstance(ev, te.ClosingAuctionReferenceSet)
+        tape = self.data.tapes.get(ev.instrument)
+        if tape is not None and not tape.bars:
+            self._set_depth(tape)
 
     def _close(self, stamp: Stamp, ev: Event) -> None:
         assert isinstance(ev, te.ClosingPriceSet)
         tape = self.data.tapes.get(ev.instrument)
         if tape is None:
             return
-        if not tape.bars:
-            depth = self._last_depth.get(ev.instrument)
-            if depth is not None:
-                self._set_depth(tape, depth)
         tape.bars.append(Bar(ev.day, ev.open_price or ev.price, ev.high_price or ev.price, ev.low_price or ev.price, ev.price, ev.volume, 0))
 
     def _quota_seen(self, stamp: Stamp, ev: Event) -> None:
@@ -301,6 +312,7 @@ _HANDLERS: dict[type, Any] = {
     te.TradeExecuted: RunProjection._trade,
     te.MarketDepthUpdated: RunProjection._depth,
     te.ClosingPriceSet: RunProjection._close,
+    te.ClosingAuctionReferenceSet: RunProjection._continuous_closed,
     te.VolatilityCoolingOffStarted: RunProjection._vcm,
     xe.SouthboundOrderAdmitted: RunProjection._quota_seen,
     xe.SouthboundQuotaReturned: RunProjection._quota_seen,

@@ -225,7 +225,7 @@ def _intraday(data: RunData) -> str:
         if tape.close_depth:
             depth.add_bar(x=[p / 1000 for p, _, _ in tape.close_depth], y=[b for _, b, _ in tape.close_depth], name="bids")
             depth.add_bar(x=[p / 1000 for p, _, _ in tape.close_depth], y=[a for _, _, a in tape.close_depth], name="asks")
-        depth.update_layout(title="Depth at the first day's close (shares by price)")
+        depth.update_layout(title="Depth at the end of continuous trading on the first day (shares by price)", barmode="overlay")
         candles = go.Figure(go.Candlestick(x=[b.day for b in tape.bars], open=[b.open / 1000 for b in tape.bars],
                                            high=[b.high / 1000 for b in tape.bars], low=[b.low / 1000 for b in tape.bars],
                                            close=[b.close / 1000 for b in tape.bars]))
