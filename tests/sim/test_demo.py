@@ -50,6 +50,9 @@ def test_small_run_report_has_every_section_with_data(small_run: tuple[RunResult
         assert o.shares_allotted >= o.shares_offered
         tape = data.tapes[o.instrument]
         assert len(tape.bars) >= 20, f"{o.name} traded {len(tape.bars)} days"
+        assert tape.first_day_prices and tape.close_depth, f"{o.name}: no intraday trades or depth"
+        assert any(b for _, b, _ in tape.close_depth) and any(a for _, _, a in tape.close_depth)
+    assert any(used > 0 for _, _, used, _ in data.southbound), "southbound money never arrived"
 
 
 def test_replay_equals_live(small_run: tuple[RunResult, Path]) -> None:
