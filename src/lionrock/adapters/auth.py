@@ -4,8 +4,10 @@
   ``lr_<key id>_<secret>``; only its argon2 hash is stored. A verified key is remembered in memory
   by its SHA-256 for ten minutes, so a trading client does not pay argon2 on every request;
   revoking a key clears that cache.
-- Browser sessions are a signed cookie (HMAC-SHA256 over ``username|expiry``, with a per-server
-  secret); nothing about the session is trusted unless the signature holds and it has not expired.
+- Browser sessions are a signed cookie (HMAC-SHA256 over ``username|epoch|expiry``, with a
+  per-server secret); nothing about the session is trusted unless the signature holds, it has not
+  expired and its epoch is the user's current ``session_epoch``. Signing out bumps that epoch, so
+  every cookie issued before (a copied one included) stops working at once.
 - Roles: issuer, sponsor, investor, broker, operator, regulator. Tenancy is by what a user owns:
   an investor its client accounts, a broker its participant's accounts, a sponsor its offerings,
   an issuer its issuer ids. Operators and regulators see everything; regulators change nothing.
@@ -106,7 +108,8 @@ _DDL = [
     """CREATE TABLE IF NOT EXISTS users (
          username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL,
          participant TEXT NOT NULL, accounts TEXT NOT NULL, offerings TEXT NOT NULL,
-         issuers TEXT NOT NULL, created_ns BIGINT NOT NULL, disabled BIGINT NOT NULL)""",
+         issuers TEXT NOT NULL, created_ns BIGINT NOT NULL, disabled BIGINT NOT NULL,
+         session_epoch BIGINT NOT NULL DEFAULT 0)""",
     """CREATE TABLE IF NOT EXISTS api_keys (
          key_id TEXT PRIMARY KEY, username TEXT NOT NULL, key_hash TEXT NOT NULL, label TEXT NOT NULL,
          created_ns BIGINT NOT NULL, revoked BIGINT NOT NULL)""",
@@ -144,8 +147,16 @@ class AuthStore:
     def __post_init__(self) -> None:
         self.store.script(_DDL)
         self.store.script(_PG_TRIGGERS if self.store.postgres else _SQLITE_TRIGGERS)
+        self._add_session_epoch()
         self._key_cache: dict[str, tuple[float, Principal]] = {}
         self._audit_lock = threading.Lock()
+
+    def _add_session_epoch(self) -> None:
+        """A users table made before sessions could be revoked gets its ``session_epoch`` column."""
+        if self.store.postgres:
+            self.store.execute("ALTER TABLE users ADD COLUMN IF NOT EXISTS session_epoch BIGINT NOT NULL DEFAULT 0")
+        elif not any(r[1] == "session_epoch" for r in self.store.execute("PRAGMA table_info(users)")):
+            self.store.execute("ALTER TABLE users ADD COLUMN session_epoch BIGINT NOT NULL DEFAULT 0")
 
     # -- users --------------------------------------------------------------------------------
     def create_user(
@@ -248,11 +259,21 @@ class AuthStore:
         return principal
 
     # -- sessions -------------------------------------------------------------------------------
+    def _session_epoch(self, username: str) -> int:
+        row = self.store.one("SELECT session_epoch FROM users WHERE username = ? AND disabled = 0", (username,))
+        if row is None:
+            raise AuthError(f"no active user {username!r}")
+        return int(row[0])
+
     def issue_session(self, username: str) -> str:
         expiry = int(time.time()) + self.session_ttl_s
-        payload = f"{username}|{expiry}".encode()
+        payload = f"{username}|{self._session_epoch(username)}|{expiry}".encode()
         sig = hmac.new(self.session_secret, payload, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + base64.urlsafe_b64encode(sig).decode().rstrip("=")
+
+    def revoke_sessions(self, username: str) -> None:
+        """Sign ``username`` out everywhere: every session token issued so far stops verifying."""
+        self.store.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE username = ?", (username,))
 
     def verify_session(self, token: str) -> Principal:
         try:
@@ -264,9 +285,12 @@ class AuthStore:
         want = hmac.new(self.session_secret, payload, hashlib.sha256).digest()
         if not hmac.compare_digest(sig, want):
             raise AuthError("session signature does not hold")
-        username, _, expiry = payload.decode().rpartition("|")
+        rest, _, expiry = payload.decode().rpartition("|")
+        username, _, epoch = rest.rpartition("|")
         if not expiry.isdigit() or int(expiry) < time.time():
             raise AuthError("session expired")
+        if not epoch.isdigit() or int(epoch) != self._session_epoch(username):
+            raise AuthError("session signed out")
         return self.principal(username, via="session")
 
     # -- audit ----------------------------------------------------------------------------------

@@ -72,6 +72,14 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
     return getattr(obj, name, default)
 
 
+def _add_postings(delta: dict[tuple[str, str], int], postings: Any) -> None:
+    """Each posting moves ``amount`` of ``asset`` from ``source`` to ``destination``."""
+    for p in postings:
+        source, destination, asset, amount = (p.source, p.destination, p.asset, p.amount) if hasattr(p, "source") else p
+        delta[(source, asset)] = delta.get((source, asset), 0) - amount
+        delta[(destination, asset)] = delta.get((destination, asset), 0) + amount
+
+
 def parties_of(message: Any, depth: int = 0) -> set[str]:
     """Accounts and participants named by an event (or a nested order inside it)."""
     out: set[str] = set()
@@ -102,21 +110,51 @@ class Projector:
         row = store.one("SELECT value FROM rm_meta WHERE key = 'projected_seq'")
         self.projected_seq = int(row[0]) if row else 0
         self._json = msgspec.json.Encoder()
+        self._pending: list[tuple[Stamp, Command, list[Event]]] = []
 
     # -- feeding -------------------------------------------------------------------------
+    REPLAY_BATCH = 1_000
+    """Records projected per read-model transaction during replay."""
+
     def on_batch(self, batch: Sequence[tuple[Command, Outcome]]) -> None:
         """`EngineRunner` listener: one read-model transaction per durable batch."""
-        with self.store.transaction():
-            for command, outcome in batch:
-                self._apply(Stamp(outcome.seq, outcome.at_ns), command, outcome.events)
-            self._save_seq()
+        self._project([(Stamp(outcome.seq, outcome.at_ns), command, outcome.events) for command, outcome in batch])
 
     def on_replay(self, stamp: Stamp, command: Command, events: list[Event]) -> None:
-        """Engine subscriber during recovery (call `finish_replay` after)."""
-        self._apply(stamp, command, events)
+        """Engine subscriber during recovery (call `finish_replay` after). Records are projected
+        in batches, each batch and the saved ``projected_seq`` in one transaction, so a kill
+        mid-replay leaves the read models exactly at a batch boundary."""
+        if stamp.seq <= self.projected_seq:
+            return
+        self._pending.append((stamp, command, events))
+        if len(self._pending) >= self.REPLAY_BATCH:
+            self._flush_replay()
 
     def finish_replay(self) -> None:
+        self._flush_replay()
         self._save_seq()
+
+    def _flush_replay(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            self._project(pending, check=True)
+
+    def _project(self, records: Sequence[tuple[Stamp, Command, list[Event]]], *, check: bool = False) -> None:
+        """Project ``records`` and save ``projected_seq`` in one transaction; on failure nothing
+        of it stays (the in-memory ``projected_seq`` included). ``check``: skip a record whose
+        events are already in ``events`` (a read model written before projection was atomic)."""
+        before = self.projected_seq
+        try:
+            with self.store.transaction():
+                for stamp, command, events in records:
+                    if check and stamp.seq > self.projected_seq and events and self.store.one("SELECT 1 FROM events WHERE seq = ? LIMIT 1", (stamp.seq,)):
+                        self.projected_seq = stamp.seq
+                        continue
+                    self._apply(stamp, command, events)
+                self._save_seq()
+        except BaseException:
+            self.projected_seq = before
+            raise
 
     def _save_seq(self) -> None:
         self.store.execute(
@@ -129,6 +167,7 @@ class Projector:
             return
         ctype = type(command).__name__
         rows, party_rows = [], []
+        delta: dict[tuple[str, str], int] = {}
         for idx, event in enumerate(events):
             etype = type(event).__name__
             rows.append(
@@ -141,12 +180,13 @@ class Projector:
             party_rows.extend((p, stamp.seq, idx) for p in parties)
             postings = _get(event, "postings")
             if postings:
-                self._fold_postings(postings, stamp.seq)
+                _add_postings(delta, postings)
             handler = getattr(self, f"_on_{etype}", None)
             if handler is not None:
                 handler(event, stamp, command, idx)
             elif etype != "CommandRejected":
                 self._generic_order_update(event, stamp)
+        self._fold_postings(delta, stamp.seq)
         self.store.executemany(
             "INSERT INTO events (seq, idx, at_ns, type, body, offering_id, issuer_id, instrument, command_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
@@ -155,16 +195,13 @@ class Projector:
         self.projected_seq = stamp.seq
 
     # -- the clearing ledger ------------------------------------------------------------------
-    def _fold_postings(self, postings: Any, seq: int) -> None:
-        """Each posting moves ``amount`` of ``asset`` from ``source`` to ``destination``."""
-        delta: dict[tuple[str, str], int] = {}
-        for p in postings:
-            source, destination, asset, amount = (p.source, p.destination, p.asset, p.amount) if hasattr(p, "source") else p
-            delta[(source, asset)] = delta.get((source, asset), 0) - amount
-            delta[(destination, asset)] = delta.get((destination, asset), 0) + amount
+    def _fold_postings(self, delta: dict[tuple[str, str], int], seq: int) -> None:
+        """Add one record's net postings to ``balances``; a balance already at ``seq`` or later
+        is left alone, so folding a record twice never double-counts."""
         self.store.executemany(
             """INSERT INTO balances (account, asset, amount, updated_seq) VALUES (?, ?, ?, ?)
-               ON CONFLICT (account, asset) DO UPDATE SET amount = balances.amount + excluded.amount, updated_seq = excluded.updated_seq""",
+               ON CONFLICT (account, asset) DO UPDATE SET amount = balances.amount + excluded.amount, updated_seq = excluded.updated_seq
+               WHERE balances.updated_seq < excluded.updated_seq""",
             [(account, asset, amount, seq) for (account, asset), amount in sorted(delta.items()) if amount],
         )
 

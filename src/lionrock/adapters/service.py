@@ -25,6 +25,7 @@ from lionrock.adapters.storage import StorageSpec, is_postgres
 from lionrock.engine import Engine, Outcome
 from lionrock.engine.registry import default_contexts
 from lionrock.kernel.context import Context
+from lionrock.kernel.errors import InvariantError
 from lionrock.kernel.messages import Command, Event, Stamp
 
 
@@ -124,21 +125,50 @@ class Service:
 
         def build_engine() -> Engine:  # runs on the writer thread (SQLite connections are per thread)
             journal = spec.open_journal(durability)
-            engine = Engine(context_list, journal, snapshot_every=snapshot_every)
-            engine.subscribe(self._replay_feed)
-            engine.recover()
-            self._replaying = False
-            self.projector.finish_replay()
+            try:
+                engine = Engine(context_list, journal, snapshot_every=snapshot_every)
+                engine.subscribe(self._replay_feed)
+                self._recover(engine)
+                self._replaying = False
+                self.projector.finish_replay()
+            except BaseException:
+                journal.close()
+                raise
             return engine
 
         ticker = trading_ticker if any(c.name == "trading" for c in context_list) else None
         self.runner = EngineRunner(build_engine, clock=clock, ticker=ticker)
         self.runner.add_listener(self.projector.on_batch)
         self.runner.add_listener(self.hub.publish)
-        self.runner.start()
+        try:
+            self.runner.start()
+        except BaseException:
+            self._close_stores()
+            raise
         self.engine = self.runner.engine
         self.journal = self.engine.journal
         self.started_ns = time.time_ns()
+
+    def _recover(self, engine: Engine) -> None:
+        """Recovery restores the engine from the latest snapshot and replays only the records after
+        it, so a read model behind the snapshot (deleted, or an older copy) would never see the
+        records in between. Then replay the whole journal instead, without the snapshot: the
+        projector gets every record it lacks (it skips up to ``projected_seq``), the state ends the
+        same, and on the way the state at the snapshot's seq is checked against its hash."""
+        snap = engine.journal.latest_snapshot()
+        if snap is None or self.projector.projected_seq >= snap.seq:
+            engine.recover()
+            return
+
+        def check(seq: int) -> None:
+            if seq == snap.seq and engine.state_hash() != snap.state_hash:
+                raise InvariantError(f"Invariant: replay reaches a different state at snapshot seq {snap.seq}")
+
+        every, engine.snapshot_every = engine.snapshot_every, 0  # replaying records takes no new snapshots
+        try:
+            engine.recover(use_snapshot=False, on_record=check)
+        finally:
+            engine.snapshot_every = every
 
     def _replay_feed(self, stamp: Stamp, command: Command, events: list[Event]) -> None:
         if self._replaying:
@@ -150,6 +180,9 @@ class Service:
 
     def close(self) -> None:
         self.runner.stop()  # closes the engine and its journal on the writer thread
+        self._close_stores()
+
+    def _close_stores(self) -> None:
         self.read.close()
         if self.auth.store is not self.read:
             self.auth.store.close()

@@ -142,6 +142,7 @@ def create_app(service: Service) -> FastAPI:
 
     @app.delete("/v1/session", tags=["auth"])
     def logout(p: Me) -> Response:
+        service.auth.revoke_sessions(p.username)  # the cookie's token (and any copy) stops working
         service.auth.audit(p.username, str(p.role), p.via, "logout", "", "ok")
         resp = json_response({"signed_out": True})
         resp.delete_cookie(SESSION_COOKIE)
