@@ -170,8 +170,11 @@ class RawFixClient:
             self.seq += 1
         self.sock.sendall(raw)
 
-    def logon(self, user: str, password: str, hb: int = 30) -> simplefix.FixMessage:
-        self.send(b"A", [(98, 0), (108, hb), (553, user), (554, password)])
+    def logon(self, user: str, password: str, hb: int = 30, *, reset: bool = False) -> simplefix.FixMessage:
+        """Logon at the next MsgSeqNum (``self.seq``), or at 1 with ResetSeqNumFlag (141=Y)."""
+        if reset:
+            self.seq = 1
+        self.send(b"A", [(98, 0), (108, hb), (553, user), (554, password)] + ([(141, b"Y")] if reset else []))
         return self.recv()
 
     def recv(self, timeout: float = 10.0) -> simplefix.FixMessage:

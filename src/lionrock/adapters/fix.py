@@ -3,10 +3,14 @@
 Session layer: Logon (35=A) must come first and carry Username (553) and Password (554) of a
 broker, investor or operator user (argon2-verified; failures are audited and answered with a
 Logout); HeartBtInt (108) drives Heartbeats and TestRequests; MsgSeqNum (34) is checked on every
-message: a gap triggers a ResendRequest (35=2), a number too low without PossDupFlag (43=Y) ends
-the session; a ResendRequest from the client is answered by resending application messages with
-PossDupFlag and OrigSendingTime and by SequenceReset-GapFill (35=4, 123=Y) over admin messages;
-a SequenceReset moves the expected number. Bad checksum or body length: the message is dropped
+message: a gap triggers one ResendRequest (35=2) and the later messages are held until it is
+filled, a number too low without PossDupFlag (43=Y) ends the session; sequence numbers and the
+store of sent messages belong to the (SenderCompID, TargetCompID) pair for the gateway process's
+lifetime (`SessionState`), so a Logon without ResetSeqNumFlag (141=Y) continues them and reports
+produced while the client was away are resent on request; a ResendRequest from the client is
+answered by resending application messages with PossDupFlag and OrigSendingTime and by
+SequenceReset-GapFill (35=4, 123=Y) over admin messages; a SequenceReset moves the expected
+number. Bad checksum or body length: the message is dropped
 (as the FIX spec says for garbled messages); missing or malformed fields: Reject (35=3) with
 SessionRejectReason (373) and RefTagID (371); unsupported types: BusinessMessageReject (35=j).
 
@@ -80,26 +84,117 @@ class _OrderView:
     cum_value: int = 0
 
 
+class _ExecutionReports:
+    """Order events -> ExecutionReports, on whatever has ``principal``, ``orders``, ``pending_cl``
+    and ``send``: the `SessionState` (so reports are numbered and stored while the client is away)."""
+
+    principal: Principal | None
+    orders: dict[int, _OrderView]
+    pending_cl: dict[str, str]
+
+    def send(self, msg_type: bytes, fields: list[tuple[int, Any]], **kw: Any) -> None:
+        raise NotImplementedError
+
+    def _mine(self, pub: Published) -> bool:
+        p = self.principal
+        if p is None:
+            return False
+        name = type(pub.event).__name__
+        # no OrderRejected here: an order's rejection is in the outcome of the command that carried it,
+        # so the session that sent that ClOrdID reports it from its own outcome (`_new_order`), once;
+        # routing it by participant would tell the participant's other sessions of another client's
+        # reject and report it twice to the sender
+        if name not in ("OrderAccepted", "TradeExecuted", "OrderCancelled", "OrderAmended"):
+            return False
+        if p.role == Role.OPERATOR:
+            return True
+        return f"P:{p.participant}" in pub.parties or bool(set(p.accounts) & pub.parties)
+
+    def _report(self, pub: Published) -> None:
+        e: Any = pub.event
+        name = type(e).__name__
+        exec_id = f"{pub.seq}-{pub.index}"
+        p = self.principal
+        if name == "OrderAccepted":
+            if p is None or not p.can_trade_account(e.account) or (p.role == Role.OPERATOR and e.channel != "FIX"):
+                return
+            v = _OrderView(e.order_id, e.client_order_id, e.instrument, e.side, e.quantity, e.price, e.account)
+            self.orders[e.order_id] = v
+            self._er(v, exec_id, b"0", b"0")
+        elif name == "TradeExecuted":
+            for oid in (e.buy_order_id, e.sell_order_id):
+                v = self.orders.get(oid)
+                if v is None:
+                    continue
+                v.cum_qty += e.quantity
+                v.cum_value += e.quantity * e.price
+                status = b"2" if v.cum_qty >= v.quantity else b"1"
+                self._er(v, f"{exec_id}-{v.side}", b"F", status, last=(e.quantity, e.price))
+        elif name == "OrderCancelled":
+            v = self.orders.get(e.order_id)
+            if v is None:
+                return
+            cl = self.pending_cl.pop(v.cl_ord_id, v.cl_ord_id)
+            self._er(v, exec_id, b"4", b"4", leaves=0, cl=cl, orig=v.cl_ord_id, text=e.reason)
+        elif name == "OrderAmended":
+            v = self.orders.get(e.order_id)
+            if v is None:
+                return
+            orig = v.cl_ord_id
+            cl = self.pending_cl.pop(orig, orig)
+            v.quantity = v.cum_qty + e.quantity
+            if e.price:
+                v.price = e.price
+            v.cl_ord_id = cl
+            self._er(v, exec_id, b"5", b"1" if v.cum_qty else b"0", cl=cl, orig=orig)
+
+    def _er(self, v: _OrderView, exec_id: str, exec_type: bytes, status: bytes, *, last: tuple[int, int] | None = None,
+            leaves: int | None = None, cl: str | None = None, orig: str | None = None, text: str = "") -> None:
+        remaining = max(v.quantity - v.cum_qty, 0) if leaves is None else leaves
+        avg = _px(v.cum_value // v.cum_qty) if v.cum_qty else "0"
+        fields: list[tuple[int, Any]] = [
+            (37, v.order_id), (11, cl or v.cl_ord_id), (17, exec_id), (150, exec_type), (39, status), (55, v.instrument),
+            (54, SIDE_OUT[v.side]), (38, v.quantity), (40, b"2" if v.price else b"1"), (151, remaining), (14, v.cum_qty), (6, avg),
+            (1, v.account), (60, _utc_now()),
+        ]
+        if v.price:
+            fields.append((44, _px(v.price)))
+        if orig is not None:
+            fields.append((41, orig))
+        if last is not None:
+            fields += [(32, last[0]), (31, _px(last[1]))]
+        if text:
+            fields.append((58, text))
+        self.send(b"8", fields)
+
+
 @dataclass(eq=False)
-class FixSession:
+class SessionState(_ExecutionReports):
+    """What outlives a TCP connection for one (SenderCompID, TargetCompID) pair, for the gateway
+    process's lifetime: the expected incoming and the next outgoing MsgSeqNum, the store of sent
+    messages (answering ResendRequests), the order views and the event subscription. Execution
+    reports produced while no connection is attached are numbered and stored like any other, so
+    the client gets them by ResendRequest when it logs on again (or, after a Logon with
+    ResetSeqNumFlag, sent again under new numbers with PossResend)."""
+
     gateway: FixGateway
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
+    key: tuple[str, str] = ("", "")
     principal: Principal | None = None
-    their_comp: str = ""
     in_seq: int = 1
     out_seq: int = 1
-    heartbeat_s: int = 30
     sent: dict[int, tuple[bytes, list[tuple[int, bytes]], str]] = field(default_factory=dict)
+    offline: list[int] = field(default_factory=list)  # application messages stored with no connection attached
     orders: dict[int, _OrderView] = field(default_factory=dict)
     pending_cl: dict[str, str] = field(default_factory=dict)  # orig ClOrdID -> new ClOrdID of a cancel/replace
-    last_recv: float = 0.0
-    last_send: float = 0.0
-    test_req_out: str | None = None
-    closed: bool = False
+    conn: FixSession | None = None
+    sub_id: int | None = None
+    pump: asyncio.Future[None] | None = None
 
-    # -- sending --------------------------------------------------------------------------------
-    def send(self, msg_type: bytes, fields: list[tuple[int, Any]], *, resend_of: int | None = None, orig_time: str = "") -> None:
+    def attached(self) -> bool:
+        return self.conn is not None and not self.conn.closed
+
+    def send(self, msg_type: bytes, fields: list[tuple[int, Any]], *, resend_of: int | None = None, orig_time: str = "",  # type: ignore[override]
+             poss_resend: bool = False) -> None:
         seq = resend_of if resend_of is not None else self.out_seq
         norm = [(t, v if isinstance(v, bytes) else str(v).encode()) for t, v in fields]
         now = _utc_now()
@@ -107,11 +202,13 @@ class FixSession:
         m.append_pair(8, b"FIX.4.4", header=True)
         m.append_pair(35, msg_type, header=True)
         m.append_pair(49, self.gateway.comp_id.encode(), header=True)
-        m.append_pair(56, self.their_comp.encode() or b"CLIENT", header=True)
+        m.append_pair(56, self.key[0].encode() or b"CLIENT", header=True)
         m.append_pair(34, str(seq).encode(), header=True)
         if resend_of is not None:
             m.append_pair(43, b"Y", header=True)
             m.append_pair(122, orig_time.encode(), header=True)
+        if poss_resend:
+            m.append_pair(97, b"Y", header=True)
         m.append_pair(52, now.encode(), header=True)
         for t, v in norm:
             m.append_pair(t, v)
@@ -120,8 +217,76 @@ class FixSession:
             self.out_seq += 1
             if len(self.sent) > self.gateway.resend_window:
                 self.sent.pop(min(self.sent))
-        self.writer.write(m.encode())
-        self.last_send = time.monotonic()
+            if not self.attached() and msg_type not in ADMIN_TYPES:
+                self.offline.append(seq)
+        conn = self.conn
+        if conn is not None and not conn.closed:
+            conn.writer.write(m.encode())
+            conn.last_send = time.monotonic()
+
+    def subscribe(self) -> None:
+        if self.sub_id is None:
+            self.sub_id, queue = self.gateway.service.hub.subscribe(self._mine)
+            self.pump = asyncio.ensure_future(self._events(queue))
+
+    def unsubscribe(self) -> None:
+        if self.sub_id is not None:
+            self.gateway.service.hub.unsubscribe(self.sub_id)
+            self.sub_id = None
+        if self.pump is not None:
+            self.pump.cancel()
+
+    async def _events(self, queue: asyncio.Queue[Published | None]) -> None:
+        while True:
+            pub = await queue.get()
+            if pub is None:  # the hub dropped the subscription: the next logon subscribes again
+                self.sub_id = None
+                conn = self.conn
+                if conn is not None and not conn.closed:
+                    conn.logout("too slow: event queue overflowed")
+                    conn.writer.close()
+                return
+            self._report(pub)
+            conn = self.conn
+            if conn is not None and not conn.closed:
+                with contextlib.suppress(ConnectionError):
+                    await conn.writer.drain()
+
+
+@dataclass(eq=False)
+class FixSession(_ExecutionReports):
+    """One TCP connection. Before Logon it has a throwaway `SessionState`; a successful Logon
+    attaches it to the gateway's `SessionState` for its (SenderCompID, TargetCompID) pair."""
+
+    gateway: FixGateway
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    heartbeat_s: int = 30
+    last_recv: float = 0.0
+    last_send: float = 0.0
+    test_req_out: str | None = None
+    closed: bool = False
+    held: dict[int, tuple[simplefix.FixMessage, bool]] = field(default_factory=dict)  # seq -> (msg, already handled)
+    gap_requested: bool = False
+    principal: Principal | None = None
+    orders: dict[int, _OrderView] = field(default_factory=dict)  # the attached state's, once logged on
+    pending_cl: dict[str, str] = field(default_factory=dict)
+    state: SessionState = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.state = SessionState(self.gateway, conn=self)
+
+    @property
+    def their_comp(self) -> str:
+        return self.state.key[0]
+
+    @property
+    def out_seq(self) -> int:
+        return self.state.out_seq
+
+    # -- sending --------------------------------------------------------------------------------
+    def send(self, msg_type: bytes, fields: list[tuple[int, Any]], *, resend_of: int | None = None, orig_time: str = "") -> None:  # type: ignore[override]
+        self.state.send(msg_type, fields, resend_of=resend_of, orig_time=orig_time)
 
     def logout(self, text: str) -> None:
         with contextlib.suppress(Exception):
@@ -132,7 +297,6 @@ class FixSession:
     async def run(self) -> None:
         parser = simplefix.FixParser()
         timer = asyncio.ensure_future(self._timer())
-        sub_id = None
         try:
             while not self.closed:
                 data = await self.reader.read(65536)
@@ -145,18 +309,14 @@ class FixSession:
                     if msg is None:
                         break
                     await self._on_message(msg)
-                    if sub_id is None and self.principal is not None:
-                        sub_id, queue = self.gateway.service.hub.subscribe(self._mine)
-                        self._pump = asyncio.ensure_future(self._events(queue))
                 await self.writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
             self.closed = True
             timer.cancel()
-            if sub_id is not None:
-                self.gateway.service.hub.unsubscribe(sub_id)
-                self._pump.cancel()
+            if self.state.conn is self:
+                self.state.conn = None
             with contextlib.suppress(Exception):
                 await self.writer.drain()
             self.writer.close()
@@ -180,16 +340,6 @@ class FixSession:
                 self.logout("no answer to TestRequest")
                 self.writer.close()
 
-    async def _events(self, queue: asyncio.Queue[Published | None]) -> None:
-        while not self.closed:
-            pub = await queue.get()
-            if pub is None:
-                self.logout("too slow: event queue overflowed")
-                return
-            self._report(pub)
-            with contextlib.suppress(ConnectionError):
-                await self.writer.drain()
-
     # -- session layer --------------------------------------------------------------------------
     async def _on_message(self, msg: simplefix.FixMessage) -> None:
         if msg.get(8) != b"FIX.4.4" or not checksum_ok(msg):
@@ -205,28 +355,61 @@ class FixSession:
                 return
             await self._logon(msg, seq)
             return
+        st = self.state
         if msg_type == b"4" and msg.get(123) != b"Y":  # SequenceReset-Reset: ignores MsgSeqNum
             self._sequence_reset(msg)
+            await self._drain_held()
             return
-        if seq > self.in_seq:
-            if msg_type == b"2":
-                self._resend(msg)
-            self.send(b"2", [(7, self.in_seq), (16, 0)])
+        if seq > st.in_seq:
+            # a gap: hold the message until the gap is filled; one ResendRequest per gap
+            if seq not in self.held:
+                handled = msg_type == b"2"  # a ResendRequest is answered at once
+                if handled:
+                    self._resend(msg)
+                self.held[seq] = (msg, handled)
+            self._request_resend()
             return
-        if seq < self.in_seq:
+        if seq < st.in_seq:
             if msg.get(43) != b"Y":
-                self.logout(f"MsgSeqNum too low, expecting {self.in_seq} but received {seq}")
+                self.logout(f"MsgSeqNum too low, expecting {st.in_seq} but received {seq}")
             return
-        self.in_seq += 1
+        await self._process(msg_type, msg, seq)
+        await self._drain_held()
+
+    def _request_resend(self) -> None:
+        if not self.gap_requested:
+            self.gap_requested = True
+            self.send(b"2", [(7, self.state.in_seq), (16, 0)])
+
+    async def _process(self, msg_type: bytes, msg: simplefix.FixMessage, seq: int) -> None:
+        self.state.in_seq += 1
         try:
             await self._dispatch(msg_type, msg, seq)
         except SessionReject as r:
             self.send(b"3", [(45, seq), (371, r.tag), (372, msg_type), (373, r.reason), (58, r.text)])
 
+    async def _drain_held(self) -> None:
+        """Process held messages that are now in sequence; drop those a gap fill skipped."""
+        st = self.state
+        while self.held and not self.closed:
+            for s in [s for s in self.held if s < st.in_seq]:
+                del self.held[s]
+            item = self.held.pop(st.in_seq, None)
+            if item is None:
+                break
+            msg, handled = item
+            if handled:
+                st.in_seq += 1
+            else:
+                await self._process(msg.get(35) or b"", msg, st.in_seq)
+        if not self.held:
+            self.gap_requested = False
+
     async def _logon(self, msg: simplefix.FixMessage, seq: int) -> None:
         username = (msg.get(553) or b"").decode(errors="replace")
         password = (msg.get(554) or b"").decode(errors="replace")
-        self.their_comp = (msg.get(49) or b"").decode(errors="replace")
+        key = ((msg.get(49) or b"").decode(errors="replace"), (msg.get(56) or b"").decode(errors="replace"))
+        self.state.key = key
         service = self.gateway.service
         try:
             if not username or not password:
@@ -235,37 +418,59 @@ class FixSession:
             p = await loop.run_in_executor(None, service.auth.verify_password, username, password, "fix")
             if p.role not in (Role.BROKER, Role.INVESTOR, Role.OPERATOR):
                 raise AuthError(f"role {p.role} may not enter orders")
+            st = self.gateway.states.get(key)
+            if st is not None and st.principal is not None and st.principal.username != p.username:
+                raise AuthError("this SenderCompID/TargetCompID pair belongs to another user")
         except AuthError as exc:
             service.auth.audit(username, "", "fix", "logon", self.their_comp, "failed", str(exc))
             self.logout(f"logon refused: {exc}")
             return
+        reset = msg.get(141) == b"Y"
+        if st is not None and not reset and seq < st.in_seq:
+            self.logout(f"MsgSeqNum too low, expecting {st.in_seq} but received {seq}")
+            return
+        if st is None:
+            st = self.gateway.states[key] = SessionState(self.gateway, key)
+        old = st.conn
+        if old is not None and old is not self and not old.closed:  # a new logon takes over from a stale connection
+            old.closed = True
+            old.writer.close()
+        st.conn, st.principal = self, p
+        self.state, self.principal, self.orders, self.pending_cl = st, p, st.orders, st.pending_cl
         hb = msg.get(108)
         self.heartbeat_s = max(1, min(int(hb), 300)) if hb and hb.isdigit() else 30
-        if msg.get(141) == b"Y":
-            self.out_seq = 1
-            self.sent.clear()
-        self.principal = p
+        redeliver: list[tuple[bytes, list[tuple[int, bytes]], str]] = []
+        if reset:
+            redeliver = [st.sent[s] for s in st.offline if s in st.sent]
+            st.in_seq, st.out_seq = 1, 1
+            st.sent.clear()
+        st.offline.clear()
         service.auth.audit(p.username, str(p.role), "fix", "logon", self.their_comp, "ok")
-        self.send(b"A", [(98, 0), (108, self.heartbeat_s)] + ([(141, b"Y")] if msg.get(141) == b"Y" else []))
-        self.in_seq = seq + 1 if seq >= self.in_seq else self.in_seq
-        if seq > 1 and msg.get(141) != b"Y" and seq > self.in_seq:
-            self.send(b"2", [(7, self.in_seq), (16, 0)])
+        self.send(b"A", [(98, 0), (108, self.heartbeat_s)] + ([(141, b"Y")] if reset else []))
+        if seq == st.in_seq:
+            st.in_seq += 1
+        elif seq > st.in_seq:
+            self.held[seq] = (msg, True)
+            self._request_resend()
+        for msg_type, fields, _ in redeliver:  # missed while away, their old numbers given up by the reset
+            st.send(msg_type, fields, poss_resend=True)
+        st.subscribe()
 
     def _sequence_reset(self, msg: simplefix.FixMessage) -> None:
         new = msg.get(36)
         if new is None or not new.isdigit():
             self.send(b"3", [(45, msg.get(34) or b"0"), (371, 36), (373, 1), (58, "SequenceReset needs NewSeqNo (36)")])
             return
-        if int(new) >= self.in_seq:
-            self.in_seq = int(new)
+        if int(new) >= self.state.in_seq:
+            self.state.in_seq = int(new)
 
     def _resend(self, msg: simplefix.FixMessage) -> None:
         begin = int(msg.get(7) or b"1")
         end_raw = int(msg.get(16) or b"0")
-        end = self.out_seq - 1 if end_raw == 0 else min(end_raw, self.out_seq - 1)
+        end = self.state.out_seq - 1 if end_raw == 0 else min(end_raw, self.state.out_seq - 1)
         gap_start: int | None = None
         for seq in range(begin, end + 1):
-            stored = self.sent.get(seq)
+            stored = self.state.sent.get(seq)
             if stored is None or stored[0] in ADMIN_TYPES:
                 gap_start = seq if gap_start is None else gap_start
                 continue
@@ -414,79 +619,6 @@ class FixSession:
         self.orders[v.order_id] = v
         return v
 
-    # -- execution reports ------------------------------------------------------------------------
-    def _mine(self, pub: Published) -> bool:
-        p = self.principal
-        if p is None:
-            return False
-        name = type(pub.event).__name__
-        # no OrderRejected here: an order's rejection is in the outcome of the command that carried it,
-        # so the session that sent that ClOrdID reports it from its own outcome (`_new_order`), once;
-        # routing it by participant would tell the participant's other sessions of another client's
-        # reject and report it twice to the sender
-        if name not in ("OrderAccepted", "TradeExecuted", "OrderCancelled", "OrderAmended"):
-            return False
-        if p.role == Role.OPERATOR:
-            return True
-        return f"P:{p.participant}" in pub.parties or bool(set(p.accounts) & pub.parties)
-
-    def _report(self, pub: Published) -> None:
-        e: Any = pub.event
-        name = type(e).__name__
-        exec_id = f"{pub.seq}-{pub.index}"
-        p = self.principal
-        if name == "OrderAccepted":
-            if p is None or not p.can_trade_account(e.account) or (p.role == Role.OPERATOR and e.channel != "FIX"):
-                return
-            v = _OrderView(e.order_id, e.client_order_id, e.instrument, e.side, e.quantity, e.price, e.account)
-            self.orders[e.order_id] = v
-            self._er(v, exec_id, b"0", b"0")
-        elif name == "TradeExecuted":
-            for oid in (e.buy_order_id, e.sell_order_id):
-                v = self.orders.get(oid)
-                if v is None:
-                    continue
-                v.cum_qty += e.quantity
-                v.cum_value += e.quantity * e.price
-                status = b"2" if v.cum_qty >= v.quantity else b"1"
-                self._er(v, f"{exec_id}-{v.side}", b"F", status, last=(e.quantity, e.price))
-        elif name == "OrderCancelled":
-            v = self.orders.get(e.order_id)
-            if v is None:
-                return
-            cl = self.pending_cl.pop(v.cl_ord_id, v.cl_ord_id)
-            self._er(v, exec_id, b"4", b"4", leaves=0, cl=cl, orig=v.cl_ord_id, text=e.reason)
-        elif name == "OrderAmended":
-            v = self.orders.get(e.order_id)
-            if v is None:
-                return
-            orig = v.cl_ord_id
-            cl = self.pending_cl.pop(orig, orig)
-            v.quantity = v.cum_qty + e.quantity
-            if e.price:
-                v.price = e.price
-            v.cl_ord_id = cl
-            self._er(v, exec_id, b"5", b"1" if v.cum_qty else b"0", cl=cl, orig=orig)
-
-    def _er(self, v: _OrderView, exec_id: str, exec_type: bytes, status: bytes, *, last: tuple[int, int] | None = None,
-            leaves: int | None = None, cl: str | None = None, orig: str | None = None, text: str = "") -> None:
-        remaining = max(v.quantity - v.cum_qty, 0) if leaves is None else leaves
-        avg = _px(v.cum_value // v.cum_qty) if v.cum_qty else "0"
-        fields: list[tuple[int, Any]] = [
-            (37, v.order_id), (11, cl or v.cl_ord_id), (17, exec_id), (150, exec_type), (39, status), (55, v.instrument),
-            (54, SIDE_OUT[v.side]), (38, v.quantity), (40, b"2" if v.price else b"1"), (151, remaining), (14, v.cum_qty), (6, avg),
-            (1, v.account), (60, _utc_now()),
-        ]
-        if v.price:
-            fields.append((44, _px(v.price)))
-        if orig is not None:
-            fields.append((41, orig))
-        if last is not None:
-            fields += [(32, last[0]), (31, _px(last[1]))]
-        if text:
-            fields.append((58, text))
-        self.send(b"8", fields)
-
 
 def _req(msg: simplefix.FixMessage, tag: int) -> bytes:
     value = msg.get(tag)
@@ -531,6 +663,7 @@ class FixGateway:
         self.logon_timeout_s = logon_timeout_s
         self._server: asyncio.Server | None = None
         self.sessions: set[FixSession] = set()
+        self.states: dict[tuple[str, str], SessionState] = {}  # (SenderCompID, TargetCompID) -> kept for the process's life
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, self.host, self.port)
@@ -546,6 +679,8 @@ class FixGateway:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            for st in self.states.values():
+                st.unsubscribe()
             for s in list(self.sessions):
                 s.closed = True
                 s.writer.close()
@@ -553,4 +688,4 @@ class FixGateway:
                 await asyncio.wait_for(self._server.wait_closed(), 5)
 
 
-__all__ = ["FixGateway", "FixSession", "checksum_ok"]
+__all__ = ["FixGateway", "FixSession", "SessionState", "checksum_ok"]
