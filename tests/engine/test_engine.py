@@ -103,6 +103,20 @@ def test_recovery_from_snapshot_plus_tail_equals_full_replay(tmp_path: Path) -> 
     from_scratch.close()
 
 
+def test_recovery_with_snapshot_every_does_not_snapshot_mid_replay(tmp_path: Path) -> None:
+    """A crash between a record and its due snapshot: recovery replays past the snapshot point
+    without trying to snapshot at a record that is not the journal's last."""
+    path = tmp_path / "j.sqlite"
+    e = _engine(SqliteJournal(path, "every"))  # no snapshots while writing
+    for i in range(10):
+        e.submit(Credit(account="a", amount=1), T0 + i)
+    live = e.state_hash()
+    e.close()
+    again = _engine(SqliteJournal(path), snapshot_every=4).recover()
+    assert again.state_hash() == live
+    again.close()
+
+
 def test_catch_up_checks_regenerated_commands_against_the_journal() -> None:
     j = MemoryJournal()
     e = _engine(j)

@@ -74,6 +74,7 @@ class Engine:
         self._subscribers: list[Subscriber] = []
         self._catch_up: Iterator[JournalRecord] | None = None
         self._catch_up_until = 0
+        self._replaying = False
 
     # -- start-up ----------------------------------------------------------------------------
     def recover(self, *, use_snapshot: bool = True, on_record: Callable[[int], None] | None = None) -> Engine:
@@ -87,10 +88,14 @@ class Engine:
             if self.state_hash() != snap.state_hash:
                 raise InvariantError(f"Invariant: snapshot at seq {snap.seq} restores to a different state hash")
             after = snap.seq
-        for rec in self.journal.records(after):
-            self._replay_record(rec)
-            if on_record is not None:
-                on_record(rec.seq)
+        self._replaying = True  # no automatic snapshots mid-replay: the journal is ahead of us
+        try:
+            for rec in self.journal.records(after):
+                self._replay_record(rec)
+                if on_record is not None:
+                    on_record(rec.seq)
+        finally:
+            self._replaying = False
         return self
 
     def catch_up(self) -> Engine:
@@ -164,7 +169,7 @@ class Engine:
                     raise InvariantError(f"Invariant: command {seq} produced more than {MAX_EVENTS_PER_COMMAND} events")
         for subscriber in self._subscribers:
             subscriber(stamp, command, events)
-        if self.snapshot_every and seq % self.snapshot_every == 0 and not self.catching_up:
+        if self.snapshot_every and seq % self.snapshot_every == 0 and not self.catching_up and not self._replaying:
             self.snapshot()
         return Outcome(seq, at, events, rejection)
 
