@@ -150,3 +150,19 @@ def test_readmodel_deleted_restart_from_snapshot_rebuilt(tmp_path: Path) -> None
         assert _read_model(again) == want
     finally:
         again.close()
+
+
+def test_dashboard_logout_revokes_the_session_server_side() -> None:
+    """The web dashboard's sign-out revokes like DELETE /v1/session: a copied cookie stops working."""
+    service, _ = open_world()
+    srv = BackgroundServer(service, fix=False).start()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as c, httpx.Client(base_url=srv.url, timeout=30) as thief:
+            assert c.post("/v1/session", json={"username": "inv1", "password": PASSWORD}).status_code == 200
+            thief.cookies.set(SESSION_COOKIE, c.cookies[SESSION_COOKIE])
+            assert thief.get("/v1/me").status_code == 200
+            assert c.post("/logout").status_code == 303
+            assert thief.get("/v1/me").status_code == 401
+    finally:
+        srv.stop()
+        service.close()

@@ -87,7 +87,11 @@ def mount_web(app: FastAPI, service: Service) -> None:
         return resp
 
     @app.post("/logout", include_in_schema=False)
-    def logout() -> Response:
+    def logout(request: Request) -> Response:
+        p = who(request)
+        if p is not None:  # revoke server-side: a copied cookie stops working too
+            service.auth.revoke_sessions(p.username)
+            service.auth.audit(p.username, str(p.role), "web", "logout", "", "ok")
         resp = RedirectResponse("/login", status_code=303)
         resp.delete_cookie(SESSION_COOKIE)
         return resp
