@@ -15,15 +15,14 @@ durable when PostgreSQL's ``synchronous_commit`` is on (its default).
 from __future__ import annotations
 
 import re
-import time
 import zlib
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lionrock.engine.journal import (
     GENESIS,
-    MAX_PENDING,
     Durability,
+    GroupCommit,
     JournalCorrupted,
     JournalIncompatible,
     JournalRecord,
@@ -87,7 +86,7 @@ class PostgresJournal:
         self.report = RecoveryReport()
         self._db = psycopg.connect(conninfo, autocommit=True)
         self._pending: list[tuple[int, int, int, bytes, bytes]] = []
-        self._pending_since = 0.0
+        self._commit = GroupCommit(self.durability)
         try:
             self._open()
         except BaseException:
@@ -131,11 +130,7 @@ class PostgresJournal:
         self._chain = next_chain(self._chain, seq, at_ns, body)
         self._pending.append((seq, at_ns, record_crc(seq, at_ns, body), self._chain, body))
         self._last_seq = seq
-        if self.durability.mode == "every":
-            self.flush()
-        elif len(self._pending) == 1:
-            self._pending_since = time.monotonic()
-        elif len(self._pending) >= MAX_PENDING or (time.monotonic() - self._pending_since) * 1000.0 >= self.durability.group_ms:
+        if self._commit.due(len(self._pending)):
             self.flush()
 
     def discard_pending(self) -> int:

@@ -33,6 +33,23 @@ GENESIS = bytes(16)
 MAX_PENDING = 65_536
 
 
+class GroupCommit:
+    """When to commit: after every append under ``every``; under ``group:<ms>`` once the oldest
+    pending record is ``ms`` old or the batch is full (shared by every journal backend)."""
+
+    def __init__(self, durability: Durability) -> None:
+        self.durability = durability
+        self._since = 0.0
+
+    def due(self, pending: int) -> bool:
+        if self.durability.mode == "every":
+            return True
+        if pending == 1:
+            self._since = time.monotonic()
+            return False
+        return pending >= MAX_PENDING or (time.monotonic() - self._since) * 1000.0 >= self.durability.group_ms
+
+
 class JournalRecord(NamedTuple):
     seq: int
     at_ns: int
@@ -246,7 +263,7 @@ class SqliteJournal:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None)
         self._pending: list[tuple[int, int, int, bytes]] = []
-        self._pending_since = 0.0
+        self._commit = GroupCommit(self.durability)
         try:
             if not readonly:
                 self._db.execute("PRAGMA journal_mode=WAL")
@@ -283,11 +300,7 @@ class SqliteJournal:
             raise ValueError(f"append out of sequence: {seq} after {self._last_seq}")
         self._pending.append((seq, at_ns, zlib.crc32(body, zlib.crc32(_HEADER.pack(seq, at_ns))), body))
         self._last_seq = seq
-        if self.durability.mode == "every":
-            self.flush()
-        elif len(self._pending) == 1:
-            self._pending_since = time.monotonic()
-        elif len(self._pending) >= MAX_PENDING or (time.monotonic() - self._pending_since) * 1000.0 >= self.durability.group_ms:
+        if self._commit.due(len(self._pending)):
             self.flush()
 
     def discard_pending(self) -> int:
@@ -468,6 +481,7 @@ def open_journal(path: str | Path, durability: str = "group:5", *, readonly: boo
 
 __all__ = [
     "Durability",
+    "GroupCommit",
     "Journal",
     "JournalCorrupted",
     "JournalIncompatible",
