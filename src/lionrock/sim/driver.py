@@ -32,7 +32,7 @@ from lionrock.listing import events as le
 from lionrock.listing.profile import load_profile
 from lionrock.offering import commands as oc
 from lionrock.offering import events as oe
-from lionrock.rules.trading import SPREAD_TABLE
+from lionrock.rules.trading import AUCTION_LIMITS, PRICE_CHECKS, SPREAD_TABLE
 from lionrock.sim import population
 from lionrock.sim.scenario import ListingPlan, Scenario, resolve
 from lionrock.trading import commands as tc
@@ -45,6 +45,7 @@ TRADER_CASH_MINOR = 300_000_000 * 100
 MARKET_MAKER_CASH_MINOR = 20_000_000_000 * 100
 SOUTHBOUND_CASH_CNY_MINOR = 50_000_000 * 100
 SOUTHBOUND_BUY_SHARE = 0.3
+MM_ASK_LOTS = 5 + 10 + 15  # the market maker's three ask levels
 APPLICATION_BATCH = 20_000
 LOT_CHOICES = np.array([1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 40, 50, 80, 100, 150, 200, 300, 500, 800, 1000, 2000, 3000, 5000])
 
@@ -73,6 +74,11 @@ class Stock:
     mm_orders: list[int] = field(default_factory=list)
     holders: list[str] = field(default_factory=list)
     holder_set: set[str] = field(default_factory=set)
+    mm_lifted: bool = False
+    """A market-maker quote was filled: it requotes before the next order (quoting obligation)."""
+    lender: str = ""
+    """Where the market maker borrows stock: the controlling shareholder's pre-IPO shares."""
+    loan_block: int = 0
 
 
 class Driver:
@@ -285,17 +291,14 @@ class Driver:
             self.submit(tc.ListInstrument(instrument=plan.rmb_counter, board_lot=spec.board_lot, counter_of=plan.instrument,
                                           nominal_price=self._cny_price(price, spec.board_lot, listing_day), currency="CNY",
                                           vcm_class=plan.vcm_class, name=profile.name.split(" ")[0] + "-R"))
-        # the market maker borrows inventory from the controlling shareholder's pre-IPO shares
-        mm = population.MARKET_MAKER
-        self.submit(cc.CreditSecurities(account=mm.account, instrument=plan.instrument, source=spec.lender_account,
-                                        quantity=spec.shares_offered // 50 // spec.board_lot * spec.board_lot))
         grid = Grid(SPREAD_TABLE.in_force(listing_day))
         fair = price * math.exp(self.rng.gauss(plan.pop_fraction, 0.08))
-        stock = Stock(plan.instrument, profile.name.split(" ")[0], spec.board_lot, price, fair, grid, listing_day, prev_close=price)
+        stock = Stock(plan.instrument, profile.name.split(" ")[0], spec.board_lot, price, fair, grid, listing_day, prev_close=price,
+                      lender=spec.lender_account, loan_block=spec.shares_offered // 50 // spec.board_lot * spec.board_lot)
         stock.holders = sorted(a for a, h in self.holdings.items() if h.get(plan.instrument, 0) > 0)
         stock.holder_set = set(stock.holders)
         self.stocks[plan.instrument] = stock
-        self.holdings.setdefault(mm.account, {})[plan.instrument] = spec.shares_offered // 50 // spec.board_lot * spec.board_lot
+        self._borrow(stock)
         yield hk_ns(listing_day, time(17, 0))
         # Hang Seng fast entry: the first day's market cap ranked against the HSCI constituents
         close = stock.prev_close or price
@@ -421,7 +424,7 @@ class Driver:
         for i, t in enumerate(times):
             yield (base_am + t) if t < 150 * 60 * 10**9 else (base_pm + t - 150 * 60 * 10**9)
             stock.fair *= math.exp(rng.gauss(0.0, 0.0015))
-            if i % 40 == 0:
+            if i % 40 == 0 or stock.mm_lifted:
                 self._requote(stock)
             else:
                 self._continuous_order(stock)
@@ -436,8 +439,10 @@ class Driver:
         price = stock.fair * (1 + rng.uniform(-spread, spread))
         if closing and stock.cas_low:  # closing auction: inside the reference price band
             low, high = stock.cas_low, stock.cas_high
-        else:  # pre-opening: within 15% of the previous close (the rulebook's limit, with margin)
-            low, high = stock.prev_close * 0.86, stock.prev_close * 1.14
+        else:  # pre-opening: inside the rulebook's limit around the previous close, one spread in
+            limit = AUCTION_LIMITS.in_force(stock.listed_on).pos_limit
+            low = stock.grid.step(stock.prev_close - limit.apply(stock.prev_close, Rounding.DOWN), 1)
+            high = stock.grid.step(stock.prev_close + limit.apply(stock.prev_close, Rounding.DOWN), -1)
         p = self._on_grid(stock, min(max(price, low), high), side)
         if p > high:
             p = self._on_grid(stock, high, tc.BUY)
@@ -474,12 +479,20 @@ class Driver:
         self._place(stock, side, price, tc.LIMIT, rng.randint(1, 10))
 
     def _near_nominal(self, stock: Stock, side: str) -> int:
-        """A passive price toward the agents' view, but within 20 spreads of the best price on
-        that side, or of the nominal price (the venue refuses limit orders 24 spreads away)."""
+        """A passive price toward the agents' view, but a few spreads inside the venue's limit
+        around the best price on that side, or the nominal price (the rulebook's price checks)."""
         nominal = (stock.bid if side == tc.BUY else stock.ask) or stock.last or stock.prev_close
         target = self._on_grid(stock, stock.fair * (0.997 if side == tc.BUY else 1.003), side)
-        lo, hi = stock.grid.step(nominal, -20), stock.grid.step(nominal, 20)
+        reach = PRICE_CHECKS.in_force(stock.listed_on).passive_max_spreads - 4
+        lo, hi = stock.grid.step(nominal, -reach), stock.grid.step(nominal, reach)
         return min(max(target, lo), hi)
+
+    def _borrow(self, stock: Stock) -> None:
+        """The market maker borrows a block of stock from the lender, so it can always quote asks."""
+        mm = population.MARKET_MAKER
+        self.submit(cc.CreditSecurities(account=mm.account, instrument=stock.instrument, source=stock.lender, quantity=stock.loan_block))
+        held = self.holdings.setdefault(mm.account, {})
+        held[stock.instrument] = held.get(stock.instrument, 0) + stock.loan_block
 
     def _requote(self, stock: Stock) -> None:
         mm = population.MARKET_MAKER
@@ -487,6 +500,9 @@ class Driver:
             if order_id in stock.live:
                 self.submit(tc.CancelOrder(instrument=stock.instrument, participant=mm.participant, order_id=order_id))
         stock.mm_orders = []
+        stock.mm_lifted = False
+        if self._available(mm.account, stock.instrument) < MM_ASK_LOTS * stock.board_lot:
+            self._borrow(stock)
         bid = self._near_nominal(stock, tc.BUY)
         ask = max(self._near_nominal(stock, tc.SELL), stock.grid.step(bid, 1))
         if stock.ask:
@@ -495,7 +511,7 @@ class Driver:
             ask = max(ask, stock.grid.step(stock.bid, 1))
         for level in range(3):
             for side, price in ((tc.BUY, stock.grid.step(bid, -level)), (tc.SELL, stock.grid.step(ask, level))):
-                order_id = self._place(stock, side, price, tc.LIMIT, 5 + level * 5, trader=mm)
+                order_id = self._place(stock, side, price, tc.LIMIT, 5 + level * 5, trader=mm)  # 5, 10, 15 lots
                 if order_id:
                     stock.mm_orders.append(order_id)
 
@@ -578,6 +594,8 @@ class Driver:
             if ev.buyer not in stock.holder_set and not ev.buyer.startswith("C:MM"):
                 stock.holders.append(ev.buyer)
                 stock.holder_set.add(ev.buyer)
+            if (ev.buyer == population.MARKET_MAKER.account or ev.seller == population.MARKET_MAKER.account) and ev.aggressor != "A":
+                stock.mm_lifted = True
             for order_id, remaining in ((ev.buy_order_id, ev.buy_remaining), (ev.sell_order_id, ev.sell_remaining)):
                 if order_id in stock.live:
                     if remaining:
