@@ -31,17 +31,17 @@ def test_client_order_index_behaves_as_a_dict() -> None:
     index, plain = ClientOrderIndex(), {}
     cmd = PlaceOrder(instrument="X", participant="P", account="A", client_order_id="c", side="B", order_type="LIMIT", price=1, quantity=1)
     for i in range(5_000):  # grows past its initial table several times
-        key = f"P{i % 7}\x1fc{i}"
+        key = (f"P{i % 7}", f"c{i}")
         index[key] = plain[key] = (i, cmd, "")
-    index["P0\x1fc0"] = plain["P0\x1fc0"] = (99, cmd, "SB-SH")  # overwrite keeps one entry
+    index[("P0", "c0")] = plain[("P0", "c0")] = (99, cmd, "SB-SH")  # overwrite keeps one entry
     assert len(index) == len(plain) == 5_000
     assert index.items() == list(plain.items())
-    assert index.get("P0\x1fc0") == (99, cmd, "SB-SH") and index["P1\x1fc1"] == (1, cmd, "")
-    assert index.get("nope") is None and "nope" not in index and "P2\x1fc2" in index
+    assert index.get(("P0", "c0")) == (99, cmd, "SB-SH") and index[("P1", "c1")] == (1, cmd, "")
+    assert index.get("nope") is None and "nope" not in index and ("P0", "c1") not in index and ("P2", "c2") in index
     with pytest.raises(KeyError):
-        index["nope"]
+        index[("nope", "c0")]
     index.clear()
-    assert len(index) == 0 and index.get("P1\x1fc1") is None
+    assert len(index) == 0 and index.get(("P1", "c1")) is None
 
 
 def test_retry_and_cancel_by_client_id_on_the_fast_path() -> None:

@@ -23,7 +23,7 @@ cimport cython
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.object cimport PyObject
 from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memmove
+from libc.string cimport memmove, memset
 
 from lionrock.kernel.messages import Stamp as _StampType
 from lionrock.kernel.errors import Reject as _RejectClass
@@ -70,6 +70,51 @@ cdef inline object _get(object obj, Py_ssize_t offset):
     return <object>p
 
 
+cdef extern from "Python.h":
+    void* PyObject_Malloc(size_t n)
+    object PyObject_Init(PyObject* op, PyTypeObject* tp)
+    void _incref "Py_INCREF"(PyObject* op)
+    ctypedef struct PyTypeObject:
+        pass
+
+
+cdef struct Layout:
+    PyTypeObject* tp
+    Py_ssize_t size
+    int n
+    Py_ssize_t off[16]
+
+
+cdef int _layout(Layout* L, object cls) except -1:
+    """Where each field of the event Struct ``cls`` lives, in declaration order."""
+    fields = cls.__struct_fields__
+    if len(fields) > 16:
+        raise TypeError(f"{cls.__name__} has more than 16 fields")
+    L.tp = <PyTypeObject*>cls
+    L.size = cls.__basicsize__
+    L.n = len(fields)
+    for i, name in enumerate(fields):
+        L.off[i] = _slot(cls, name)
+    return 0
+
+
+cdef object _make(Layout* L, PyObject** values):
+    """A new event Struct with its fields set to ``values`` (in declaration order), built as
+    msgspec builds one (zeroed object memory, ``PyObject_Init``, a reference per field) without
+    matching keyword names: the hot path's events cost an allocation and n stores. The module
+    checks at import that this gives objects equal to the constructor's (`_check_layouts`)."""
+    cdef void* mem = PyObject_Malloc(L.size)
+    cdef int i
+    if mem == NULL:
+        raise MemoryError()
+    memset(mem, 0, L.size)
+    obj = PyObject_Init(<PyObject*>mem, L.tp)
+    for i in range(L.n):
+        _incref(values[i])
+        (<PyObject**>((<char*>mem) + L.off[i]))[0] = values[i]
+    return obj
+
+
 cdef Py_ssize_t PO_INSTRUMENT = _slot(_PlaceOrder, "instrument")
 cdef Py_ssize_t PO_PARTICIPANT = _slot(_PlaceOrder, "participant")
 cdef Py_ssize_t PO_ACCOUNT = _slot(_PlaceOrder, "account")
@@ -84,6 +129,35 @@ cdef Py_ssize_t CO_PARTICIPANT = _slot(_CancelOrder, "participant")
 cdef Py_ssize_t CO_ORDER_ID = _slot(_CancelOrder, "order_id")
 cdef Py_ssize_t CO_COID = _slot(_CancelOrder, "client_order_id")
 cdef Py_ssize_t ST_AT_NS = _slot(_Stamp, "at_ns")
+
+cdef Layout L_ACCEPTED, L_TRADE, L_DEPTH, L_CANCELLED
+_layout(&L_ACCEPTED, OrderAccepted)
+_layout(&L_TRADE, TradeExecuted)
+_layout(&L_DEPTH, MarketDepthUpdated)
+_layout(&L_CANCELLED, OrderCancelled)
+
+
+cdef int _check_layout(Layout* L, object cls) except -1:
+    """Refuse to load (the venue then runs pure Python) unless `_make` builds the same object as
+    the constructor: equal, same encoding, same repr (a msgspec whose Structs are laid out
+    differently is caught here, not in a trade)."""
+    import msgspec
+    cdef PyObject* values[16]
+    kwargs = {name: (i * 7919 + 100003 if i % 2 else f"v{i}") for i, name in enumerate(cls.__struct_fields__)}
+    ordered = [kwargs[name] for name in cls.__struct_fields__]
+    for i in range(L.n):
+        values[i] = <PyObject*>ordered[i]
+    made = _make(L, values)
+    built = cls(**kwargs)
+    if type(made) is not cls or made != built or repr(made) != repr(built) or msgspec.msgpack.encode(made) != msgspec.msgpack.encode(built):
+        raise ImportError(f"msgspec Struct layout of {cls.__name__} is not the one the compiled venue expects")
+    return 0
+
+
+_check_layout(&L_ACCEPTED, OrderAccepted)
+_check_layout(&L_TRADE, TradeExecuted)
+_check_layout(&L_DEPTH, MarketDepthUpdated)
+_check_layout(&L_CANCELLED, OrderCancelled)
 
 ctypedef long long i64
 
@@ -574,18 +648,29 @@ cdef struct CSlot:
     Py_ssize_t idx    # position in the insertion-ordered columns
 
 
+cdef inline Py_hash_t _pair_hash(str participant, str coid) except? -1:
+    """Hash of the key ``(participant, client_order_id)`` without building it: the participant's
+    hash is cached on its (long-lived) string, the client order id's is computed once."""
+    cdef unsigned long long h = <unsigned long long>hash(participant) * <unsigned long long>1000003
+    h ^= <unsigned long long>hash(coid)
+    h ^= h >> 29
+    return 1 if <Py_hash_t>h == 0 else <Py_hash_t>h
+
+
 cdef class ClientOrderIndex:
-    """The venue's client-order-id index (``"participant\\x1fclient_order_id"`` ->
+    """The venue's client-order-id index (``(participant, client_order_id)`` ->
     ``(order_id, PlaceOrder, channel)``) with the dict methods `_venue` uses. Entries sit in
-    insertion-ordered columns (keys, commands, channels as lists; order ids as a C array) and an
-    open-addressing table of (hash, position) finds them, so a lookup of a new id touches one
-    table slot and a cancel by client order id reads the order id from a C array (a str-keyed dict
-    of a million entries chases three or four pointers through cold memory per lookup). The
-    ``(order_id, command, channel)`` tuples are built when asked for."""
+    insertion-ordered columns (participants, client order ids, commands, channels as lists; order
+    ids as a C array) and an open-addressing table of (hash, position) finds them, so a lookup of
+    a new id touches one table slot, no key tuple or string is built, and a cancel by client order
+    id reads the order id from a C array (a dict of a million entries chases three or four
+    pointers through cold memory per lookup). The ``(order_id, command, channel)`` tuples are
+    built when asked for."""
 
     cdef CSlot* slots
     cdef size_t cap
-    cdef list keys_
+    cdef list parts_
+    cdef list coids_
     cdef list cmds_
     cdef list channels_
     cdef i64* oids
@@ -611,7 +696,8 @@ cdef class ClientOrderIndex:
         if self.oids == NULL:
             raise MemoryError()
         self.ocap = 1024
-        self.keys_ = []
+        self.parts_ = []
+        self.coids_ = []
         self.cmds_ = []
         self.channels_ = []
         self._alloc(2048)
@@ -635,8 +721,8 @@ cdef class ClientOrderIndex:
         self.cap = cap
         return 0
 
-    cdef Py_ssize_t _find(self, str key, Py_hash_t h, size_t* pos) except -2:
-        """Position of ``key`` in the columns or -1 (then ``pos`` is the free slot to use)."""
+    cdef Py_ssize_t _find(self, str participant, str coid, Py_hash_t h, size_t* pos) except -2:
+        """Position of the key in the columns or -1 (then ``pos`` is the free slot to use)."""
         cdef size_t mask = self.cap - 1
         cdef size_t i = (<size_t>h) & mask
         cdef CSlot* slot
@@ -645,25 +731,21 @@ cdef class ClientOrderIndex:
             if slot.hash == 0:
                 pos[0] = i
                 return -1
-            if slot.hash == h and <str>self.keys_[slot.idx] == key:
+            if slot.hash == h and <str>self.coids_[slot.idx] == coid and <str>self.parts_[slot.idx] == participant:
                 return slot.idx
             i = (i + 1) & mask
 
-    cdef inline Py_hash_t _hash(self, str key) except? -1:
-        cdef Py_hash_t h = hash(key)
-        return 1 if h == 0 else h
-
-    cdef int _insert_new(self, str key, object cmd, object channel, i64 order_id) except -1:
-        """Insert ``key`` if absent (returns 1), else leave everything as it is (returns 0)."""
-        cdef Py_hash_t h = self._hash(key)
+    cdef int _insert_new(self, str participant, str coid, object cmd, object channel, i64 order_id) except -1:
+        """Insert the key if absent (returns 1), else leave everything as it is (returns 0)."""
+        cdef Py_hash_t h = _pair_hash(participant, coid)
         cdef size_t pos
-        cdef Py_ssize_t n = len(self.keys_)
+        cdef Py_ssize_t n = len(self.coids_)
         cdef i64* grown
-        if self._find(key, h, &pos) >= 0:
+        if self._find(participant, coid, h, &pos) >= 0:
             return 0
         if <size_t>(n + 1) * 2 > self.cap:
             self._alloc(self.cap * 2)
-            self._find(key, h, &pos)
+            self._find(participant, coid, h, &pos)
         if n == self.ocap:
             grown = <i64*>realloc(self.oids, self.ocap * 2 * sizeof(i64))
             if grown == NULL:
@@ -673,74 +755,81 @@ cdef class ClientOrderIndex:
         self.slots[pos].hash = h
         self.slots[pos].idx = n
         self.oids[n] = order_id
-        self.keys_.append(key)
+        self.parts_.append(participant)
+        self.coids_.append(coid)
         self.cmds_.append(cmd)
         self.channels_.append(channel)
         return 1
 
-    cdef i64 _order_id(self, str key) except -2:
-        """Order id of ``key``, -1 when unknown."""
+    cdef i64 _order_id(self, str participant, str coid) except -2:
+        """Order id of the key, -1 when unknown."""
         cdef size_t pos
-        cdef Py_ssize_t i = self._find(key, self._hash(key), &pos)
+        cdef Py_ssize_t i = self._find(participant, coid, _pair_hash(participant, coid), &pos)
         return -1 if i < 0 else self.oids[i]
 
     cdef tuple _entry(self, Py_ssize_t i):
         return (self.oids[i], self.cmds_[i], self.channels_[i])
 
-    # -- the dict methods `_venue` uses -----------------------------------------------------------
-    def get(self, key, default=None):
+    cdef Py_ssize_t _lookup(self, object key) except -2:
         cdef size_t pos
-        cdef Py_ssize_t i
-        if type(key) is not str:
-            return default
-        i = self._find(key, self._hash(key), &pos)
+        if type(key) is not tuple or len(<tuple>key) != 2:
+            return -1
+        participant, coid = key
+        if type(participant) is not str or type(coid) is not str:
+            return -1
+        return self._find(participant, coid, _pair_hash(participant, coid), &pos)
+
+    # -- the dict methods `_venue` uses (keys are ``(participant, client_order_id)``) ----------
+    def get(self, key, default=None):
+        cdef Py_ssize_t i = self._lookup(key)
         return default if i < 0 else self._entry(i)
 
     def __getitem__(self, key):
-        value = self.get(key, _MISSING)
-        if value is _MISSING:
+        cdef Py_ssize_t i = self._lookup(key)
+        if i < 0:
             raise KeyError(key)
-        return value
+        return self._entry(i)
 
     def __setitem__(self, key, value):
-        cdef size_t pos
         cdef Py_ssize_t i
-        cdef str k = key
+        cdef str participant
+        cdef str coid
+        participant, coid = key
         order_id, cmd, channel = value
-        i = self._find(k, self._hash(k), &pos)
+        i = self._lookup(key)
         if i >= 0:
             self.oids[i] = order_id
             self.cmds_[i] = cmd
             self.channels_[i] = channel
         else:
-            self._insert_new(k, cmd, channel, order_id)
+            self._insert_new(participant, coid, cmd, channel, order_id)
 
     def __contains__(self, key):
-        cdef size_t pos
-        return type(key) is str and self._find(key, self._hash(key), &pos) >= 0
+        return self._lookup(key) >= 0
 
     def __len__(self):
-        return len(self.keys_)
+        return len(self.coids_)
 
     def __iter__(self):
-        return iter(list(self.keys_))
+        return iter(self.keys())
 
     def keys(self):
-        return list(self.keys_)
+        return list(zip(self.parts_, self.coids_))
 
     def values(self):
         cdef Py_ssize_t i
-        return [self._entry(i) for i in range(len(self.keys_))]
+        return [self._entry(i) for i in range(len(self.coids_))]
 
     def items(self):
         cdef Py_ssize_t i
-        return [(self.keys_[i], self._entry(i)) for i in range(len(self.keys_))]
+        return [((self.parts_[i], self.coids_[i]), self._entry(i)) for i in range(len(self.coids_))]
 
     def clear(self):
         self._reset()
 
 
 cdef object _MISSING = object()
+cdef str _CLIENT = "CLIENT"
 
 
 @cython.no_gc
@@ -982,6 +1071,8 @@ cdef class VenueCore:
         return None
 
     cdef object _fast_place(self, cmd, stamp):
+        cdef PyObject* ev[16]
+        cdef object fprice_obj, fq_obj, left_obj, fleft_obj, md_obj
         cdef i64 at_ns, price, qty, nominal, opposite, same, base, bound, max_levels, remaining, left
         cdef i64 fq, fleft, fprice, last_price, q, n, bq, aq, bid, ask, oid
         cdef int buy, s, otype
@@ -1020,7 +1111,6 @@ cdef class VenueCore:
             return None
         if not 0 < len(<str>coid) <= self.max_coid:
             return None
-        key = <str>participant + "\x1f" + <str>coid  # a retry is found at acceptance (setdefault)
         if side == "B":
             buy = 1
         elif side == "S":
@@ -1071,17 +1161,22 @@ cdef class VenueCore:
             return None
         if type(self.client_orders) is not ClientOrderIndex:
             return None
-        if not (<ClientOrderIndex>self.client_orders)._insert_new(key, cmd, channel, oid):
+        if not (<ClientOrderIndex>self.client_orders)._insert_new(participant, coid, cmd, channel, oid):
             return None  # a retry of a known client order id: the Python path answers it
         # -- accepted: from here on nothing may fail
         self.next_order_id = order_id + 1
         code = inst.code
-        events = [
-            OrderAccepted(
-                order_id=order_id, instrument=code, participant=participant, account=account, client_order_id=coid,
-                side=side, order_type=otype_s, price=price_obj, quantity=quantity, channel=channel,
-            )
-        ]
+        ev[0] = <PyObject*>order_id
+        ev[1] = <PyObject*>code
+        ev[2] = <PyObject*>participant
+        ev[3] = <PyObject*>account
+        ev[4] = <PyObject*>coid
+        ev[5] = <PyObject*>side
+        ev[6] = <PyObject*>otype_s
+        ev[7] = <PyObject*>price_obj
+        ev[8] = <PyObject*>quantity
+        ev[9] = <PyObject*>channel
+        events = [_make(&L_ACCEPTED, ev)]
         s = 0 if buy else 1
         max_levels = 1 if otype == 0 else self.max_queues
         nf = book._match(s, price, qty, max_levels)
@@ -1106,21 +1201,38 @@ cdef class VenueCore:
                     resting = <Order?>orders.pop(rid)
                 inst.md_seq += 1
                 trade_id = self.next_trade_id
+                # the trade price is the resting order's own price: its object serves
+                fprice_obj = resting.price if type(resting.price) is int and <i64>resting.price == fprice else fprice
+                fq_obj = fq
+                left_obj = left
+                fleft_obj = fleft
+                md_obj = inst.md_seq
+                ev[0] = <PyObject*>code
+                ev[1] = <PyObject*>trade_id
+                ev[2] = <PyObject*>fprice_obj
+                ev[3] = <PyObject*>fq_obj
+                ev[4] = <PyObject*>currency
+                ev[11] = <PyObject*>side
+                ev[14] = <PyObject*>md_obj
                 if buy:
-                    trade = TradeExecuted(
-                        instrument=code, trade_id=trade_id, price=fprice, quantity=fq, currency=currency,
-                        buyer=account, buyer_participant=participant, buy_order_id=order_id,
-                        seller=resting.account, seller_participant=resting.participant, sell_order_id=resting.order_id,
-                        aggressor=side, buy_remaining=left, sell_remaining=fleft, md_seq=inst.md_seq,
-                    )
+                    ev[5] = <PyObject*>account
+                    ev[6] = <PyObject*>participant
+                    ev[7] = <PyObject*>order_id
+                    ev[8] = <PyObject*>resting.account
+                    ev[9] = <PyObject*>resting.participant
+                    ev[10] = <PyObject*>resting.order_id
+                    ev[12] = <PyObject*>left_obj
+                    ev[13] = <PyObject*>fleft_obj
                 else:
-                    trade = TradeExecuted(
-                        instrument=code, trade_id=trade_id, price=fprice, quantity=fq, currency=currency,
-                        buyer=resting.account, buyer_participant=resting.participant, buy_order_id=resting.order_id,
-                        seller=account, seller_participant=participant, sell_order_id=order_id,
-                        aggressor=side, buy_remaining=fleft, sell_remaining=left, md_seq=inst.md_seq,
-                    )
-                events.append(trade)
+                    ev[5] = <PyObject*>resting.account
+                    ev[6] = <PyObject*>resting.participant
+                    ev[7] = <PyObject*>resting.order_id
+                    ev[8] = <PyObject*>account
+                    ev[9] = <PyObject*>participant
+                    ev[10] = <PyObject*>order_id
+                    ev[12] = <PyObject*>fleft_obj
+                    ev[13] = <PyObject*>left_obj
+                events.append(_make(&L_TRADE, ev))
                 self.next_trade_id = trade_id + 1
                 if not inst.day_volume:
                     inst.day_open = inst.day_high = inst.day_low = fprice
@@ -1130,10 +1242,15 @@ cdef class VenueCore:
                     inst.day_low = fprice
                 inst.day_volume += fq
                 inst.last_price = fprice
-                if trade_log and <i64>(trade_log[-1][0]) == at_ns:
-                    trade_log[-1] = (at_obj, fprice)
+                if trade_log:
+                    last = <tuple?>trade_log[-1]
+                    if <i64>last[0] == at_ns:
+                        if <i64>last[1] != fprice:
+                            trade_log[-1] = (at_obj, fprice_obj)
+                    else:
+                        trade_log.append((at_obj, fprice_obj))
                 else:
-                    trade_log.append((at_obj, fprice))
+                    trade_log.append((at_obj, fprice_obj))
             # touched opposite levels, best first (= the depth event's sort order), each once
             last_price = -1
             for i in range(nf):
@@ -1145,7 +1262,7 @@ cdef class VenueCore:
         remaining = left
         if remaining:
             if otype == 2:
-                events.append(OrderCancelled(order_id=order_id, instrument=code, participant=participant, client_order_id=coid, remaining=remaining, reason="SPECIAL_LIMIT_REMAINDER"))
+                events.append(OrderCancelled(order_id=order_id, instrument=code, participant=participant, client_order_id=coid, remaining=remaining, reason="SPECIAL_LIMIT_REMAINDER"))  # rare: the constructor
             else:  # the order rests: only now does it need its record
                 order = Order.__new__(Order)
                 order.order_id = order_id
@@ -1175,16 +1292,29 @@ cdef class VenueCore:
             book._level(0, bid, &bq, &n)
         if ask:
             book._level(1, ask, &aq, &n)
+        cdef PyObject* ev[8]
+        cdef object md_obj, bid_obj, bq_obj, ask_obj, aq_obj, code
         inst.md_seq += 1
-        events.append(
-            MarketDepthUpdated(
-                instrument=inst.code, md_seq=inst.md_seq, bid_price=bid, bid_quantity=bq,
-                ask_price=ask, ask_quantity=aq, bids=bids, asks=asks,
-            )
-        )
+        md_obj = inst.md_seq
+        bid_obj = bid
+        bq_obj = bq
+        ask_obj = ask
+        aq_obj = aq
+        code = inst.code
+        ev[0] = <PyObject*>code
+        ev[1] = <PyObject*>md_obj
+        ev[2] = <PyObject*>bid_obj
+        ev[3] = <PyObject*>bq_obj
+        ev[4] = <PyObject*>ask_obj
+        ev[5] = <PyObject*>aq_obj
+        ev[6] = <PyObject*>bids
+        ev[7] = <PyObject*>asks
+        events.append(_make(&L_DEPTH, ev))
         return 0
 
     cdef object _fast_cancel(self, cmd, stamp):
+        cdef PyObject* ev[6]
+        cdef object left_obj, code
         cdef i64 at_ns, oid, left, price, q, n
         cdef Instrument inst
         cdef FastBook book
@@ -1207,7 +1337,7 @@ cdef class VenueCore:
                 return None
             if type(self.client_orders) is not ClientOrderIndex:
                 return None
-            oid = (<ClientOrderIndex>self.client_orders)._order_id(<str>participant + "\x1f" + <str>coid)
+            oid = (<ClientOrderIndex>self.client_orders)._order_id(participant, coid)
             if oid < 0:
                 return _unknown_client_order(participant, coid)
             order_id = oid
@@ -1234,7 +1364,15 @@ cdef class VenueCore:
         # -- from here on nothing may fail
         left = book._cancel(oid)
         del self.orders[order_id]
-        events = [OrderCancelled(order_id=order_id, instrument=inst.code, participant=participant, client_order_id=order.client_order_id, remaining=left, reason="CLIENT")]
+        left_obj = left
+        code = inst.code
+        ev[0] = <PyObject*>order_id
+        ev[1] = <PyObject*>code
+        ev[2] = <PyObject*>participant
+        ev[3] = <PyObject*>order.client_order_id
+        ev[4] = <PyObject*>left_obj
+        ev[5] = <PyObject*>_CLIENT
+        events = [_make(&L_CANCELLED, ev)]
         bids = []
         asks = []
         if order.side == "B":

@@ -209,9 +209,9 @@ class TradingContext(_VenueCore):
         self._instrument_type: Any = _CInstrument if self.fast_path else _Instrument
         self.instruments: dict[str, _Instrument] = {}
         self.orders: dict[int, _Order] = {}
-        # "participant\x1fclient_order_id" -> (order_id, PlaceOrder, channel); the compiled index
+        # (participant, client_order_id) -> (order_id, PlaceOrder, channel); the compiled index
         # (same dict methods) with the fast path
-        self.client_orders: dict[str, tuple[int, PlaceOrder, str]] = _CClientOrderIndex() if self.fast_path else {}
+        self.client_orders: dict[tuple[str, str], tuple[int, PlaceOrder, str]] = _CClientOrderIndex() if self.fast_path else {}
         self.phase = "CLOSED"
         self.day = ""
         self.seed = 0
@@ -514,7 +514,7 @@ class TradingContext(_VenueCore):
         return PHASES[self.phase][0]
 
     def _lookup_client(self, participant: str, client_order_id: str) -> tuple[int, PlaceOrder, str] | None:
-        return self.client_orders.get(f"{participant}\x1f{client_order_id}")
+        return self.client_orders.get((participant, client_order_id))
 
     def _place(self, cmd: PlaceOrder, stamp: Stamp, channel: str) -> list[Event]:
         inst = self.instruments.get(cmd.instrument)
@@ -543,7 +543,7 @@ class TradingContext(_VenueCore):
         # -- accepted: from here on nothing may reject
         order = self._order_type(self.next_order_id, cmd, channel)
         self.next_order_id += 1
-        self.client_orders[f"{cmd.participant}\x1f{coid}"] = (order.order_id, cmd, channel)
+        self.client_orders[(cmd.participant, coid)] = (order.order_id, cmd, channel)
         events: list[Event] = [
             OrderAccepted(
                 order_id=order.order_id, instrument=inst.code, participant=cmd.participant, account=cmd.account,
@@ -1006,7 +1006,7 @@ class TradingContext(_VenueCore):
             "next_trade_id": self.next_trade_id,
             "sessions": {k: list(v) for k, v in self.sessions.items()},
             "instruments": instruments,
-            "client_orders": [[k, v[0], msgspec.to_builtins(v[1]), v[2]] for k, v in sorted(self.client_orders.items())],
+            "client_orders": sorted([f"{p}\x1f{c}", v[0], msgspec.to_builtins(v[1]), v[2]] for (p, c), v in self.client_orders.items()),
         }
 
     def snapshot(self) -> Any:
@@ -1038,8 +1038,9 @@ class TradingContext(_VenueCore):
                 (order.order_id, order.instrument, order.participant, order.account, order.client_order_id, order.side, order.order_type, order.price, order.quantity, order.channel) = meta
                 self.orders[oid] = order
             self.instruments[code] = inst
-        for key, order_id, cmd, channel in data["client_orders"]:
-            self.client_orders[key] = (order_id, msgspec.convert(cmd, PlaceOrder), channel)
+        for _, order_id, cmd, channel in data["client_orders"]:
+            placed = msgspec.convert(cmd, PlaceOrder)
+            self.client_orders[(placed.participant, placed.client_order_id)] = (order_id, placed, channel)
 
 
 __all__ = ["PHASES", "TradingContext"]
