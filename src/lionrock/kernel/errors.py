@@ -73,9 +73,16 @@ class Rejection(msgspec.Struct, frozen=True, kw_only=True):
 class Reject(Exception):
     """Raised inside a context before it mutates anything; the engine journals it as an event."""
 
+    __slots__ = ("rejection",)
+
     def __init__(self, code: IntEnum, field: str, message: str, rule: str = "") -> None:
-        self.rejection = Rejection(code=int(code), reason=code.name, field=field, message=message, rule=rule)
-        super().__init__(str(self.rejection))
+        # ``args`` are the constructor's (set by BaseException.__new__), so a Reject pickles; its
+        # text is built only when someone prints it (rejections are common: a cancel that lost
+        # the race with a fill).
+        self.rejection = Rejection(code=int(code), reason=code._name_, field=field, message=message, rule=rule)
+
+    def __str__(self) -> str:
+        return str(self.rejection)
 
 
 class InvariantError(AssertionError):
