@@ -20,7 +20,7 @@ from collections import deque
 from bisect import bisect_right
 
 cimport cython
-from cpython.long cimport PyLong_AsLongLongAndOverflow
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
 from cpython.object cimport PyObject
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memmove, memset
@@ -74,6 +74,7 @@ cdef extern from "Python.h":
     void* PyObject_Malloc(size_t n)
     object PyObject_Init(PyObject* op, PyTypeObject* tp)
     void _incref "Py_INCREF"(PyObject* op)
+    void _decref "Py_DECREF"(PyObject* op)
     ctypedef struct PyTypeObject:
         pass
 
@@ -192,6 +193,29 @@ cdef struct FillRec:
 cdef inline size_t _mix(i64 k) noexcept nogil:
     cdef unsigned long long x = (<unsigned long long>k) * 0x9E3779B97F4A7C15ULL
     return <size_t>(x ^ (x >> 29))
+
+
+cdef enum:
+    INT_CACHE = 4096
+cdef i64 _int_keys[INT_CACHE]
+cdef PyObject* _int_objs[INT_CACHE]   # owned references (NULL: empty)
+
+
+cdef inline object _int(i64 v):
+    """A Python int of ``v``: prices and quantities repeat, so the last int made for each of 4096
+    buckets is handed out again instead of allocating (ints are immutable; identity is never
+    observable in an event's value or encoding)."""
+    cdef size_t b = <size_t>(((<unsigned long long>v) * 0x9E3779B97F4A7C15ULL) >> 52)
+    cdef PyObject* hit = _int_objs[b]
+    if hit != NULL and _int_keys[b] == v:
+        return <object>hit
+    obj = PyLong_FromLongLong(v)
+    _incref(<PyObject*>obj)
+    if hit != NULL:
+        _decref(hit)
+    _int_objs[b] = <PyObject*>obj
+    _int_keys[b] = v
+    return obj
 
 
 cdef bint _as_i64(object value, i64* out):
@@ -1202,10 +1226,10 @@ cdef class VenueCore:
                 inst.md_seq += 1
                 trade_id = self.next_trade_id
                 # the trade price is the resting order's own price: its object serves
-                fprice_obj = resting.price if type(resting.price) is int and <i64>resting.price == fprice else fprice
-                fq_obj = fq
-                left_obj = left
-                fleft_obj = fleft
+                fprice_obj = resting.price if type(resting.price) is int and <i64>resting.price == fprice else _int(fprice)
+                fq_obj = _int(fq)
+                left_obj = _int(left)
+                fleft_obj = _int(fleft)
                 md_obj = inst.md_seq
                 ev[0] = <PyObject*>code
                 ev[1] = <PyObject*>trade_id
@@ -1257,7 +1281,7 @@ cdef class VenueCore:
                 fprice = book.fills[i].price
                 if fprice != last_price:
                     book._level(1 - s, fprice, &q, &n)
-                    touched.append((fprice, q, n))
+                    touched.append((_int(fprice), _int(q), _int(n)))
                     last_price = fprice
         remaining = left
         if remaining:
@@ -1278,7 +1302,7 @@ cdef class VenueCore:
                 self.orders[order_id] = order
                 book._add(oid, s, price, remaining)
                 book._level(s, price, &q, &n)
-                (bids if buy else asks).append((price_obj, q, n))
+                (bids if buy else asks).append((price_obj, _int(q), _int(n)))
         if nf or (remaining and otype != 2):
             self._publish(inst, book, bids, asks, events)
         self._note_nominal(inst, book, at_obj, at_ns)
@@ -1296,10 +1320,10 @@ cdef class VenueCore:
         cdef object md_obj, bid_obj, bq_obj, ask_obj, aq_obj, code
         inst.md_seq += 1
         md_obj = inst.md_seq
-        bid_obj = bid
-        bq_obj = bq
-        ask_obj = ask
-        aq_obj = aq
+        bid_obj = _int(bid)
+        bq_obj = _int(bq)
+        ask_obj = _int(ask)
+        aq_obj = _int(aq)
         code = inst.code
         ev[0] = <PyObject*>code
         ev[1] = <PyObject*>md_obj
@@ -1364,7 +1388,7 @@ cdef class VenueCore:
         # -- from here on nothing may fail
         left = book._cancel(oid)
         del self.orders[order_id]
-        left_obj = left
+        left_obj = _int(left)
         code = inst.code
         ev[0] = <PyObject*>order_id
         ev[1] = <PyObject*>code
@@ -1377,10 +1401,10 @@ cdef class VenueCore:
         asks = []
         if order.side == "B":
             book._level(0, price, &q, &n)
-            bids.append((order.price, q, n))
+            bids.append((order.price, _int(q), _int(n)))
         else:
             book._level(1, price, &q, &n)
-            asks.append((order.price, q, n))
+            asks.append((order.price, _int(q), _int(n)))
         self._publish(inst, book, bids, asks, events)
         self._note_nominal(inst, book, at_obj, at_ns)
         return events
