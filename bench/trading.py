@@ -4,8 +4,8 @@ One deterministic workload (fixed seed, about 1,000,000 events: new limit orders
 mid on the HK tick grid, cancels of live orders, marketable orders) is fed to every adapter in the
 same run. Lion Rock runs its production path: `TradingContext.execute` with the HK validation on
 (spread grid, board lots, nominal and 24-spread checks, enhanced-limit queue limit, client order
-id uniqueness) in the continuous session, emitting its full event stream (every event is a
-materialised msgspec Struct, as the engine journals them); with the compiled core built
+id uniqueness) in the continuous session, emitting its full event stream (every event a
+materialised msgspec Struct, as the engine hands them to observers and subscribers); with the compiled core built
 (``pip install -e .``) that is the compiled fast path, else pure Python (``lionrock_core`` in the
 result says which). Peers are bench-only dependencies
 (``pip install -e '.[bench]'``). Every peer that exposes its book is checked to end in the same
