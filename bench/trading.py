@@ -317,8 +317,8 @@ def run_nautilus(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int
     two own orders against each other, nor takes the liquidity it fills out of the book."""
     from nautilus_trader.core import nautilus_pyo3 as nt
 
-    scale = 10**13  # raw fixed-point units per tick of 0.001 (16-digit raw scale, precision 3)
-    qscale = 10**16
+    scale = nt.Price.from_str("0.001").raw  # raw fixed-point units per tick (10**13 in the 16-digit build)
+    qscale = nt.Quantity.from_int(1).raw
     book = nt.OrderBook(nt.InstrumentId.from_str("00001.XHKG"), nt.BookType.L3_MBO)
     buy, sell = nt.OrderSide.BUY, nt.OrderSide.SELL
     orders: dict[int, Any] = {}
