@@ -79,6 +79,27 @@ def test_command_that_crashes_the_engine_does_not_become_durable(tmp_path: Path)
     again.close()
 
 
+@pytest.mark.parametrize("durability", ["every", "group:0"])
+def test_command_that_crashes_the_engine_is_not_committed_by_its_own_append(tmp_path: Path, durability: str) -> None:
+    """Even when a commit is due at the moment the poison command is appended (``every``, or a
+    group window that has already run out), the commit covers only the records before it: the
+    poison command is applied first and discarded when it crashes the engine."""
+    from lionrock.engine.journal import Durability
+    from lionrock.kernel.errors import InvariantError
+
+    path = tmp_path / "j.sqlite"
+    mode, _, ms = durability.partition(":")
+    e = _engine(SqliteJournal(path, Durability(mode, int(ms or 0))))
+    for i in range(3):
+        e.submit(Credit(account="a", amount=1), T0 + i)
+    with pytest.raises(InvariantError, match="the tally context has a bug"):
+        e.submit(Explode(), T0 + 5)
+    e.close()
+    again = _engine(SqliteJournal(path)).recover()
+    assert again.seq == 3 and again.contexts["tally"].balances == {"a": 3}
+    again.close()
+
+
 def test_time_never_goes_backwards() -> None:
     e = _engine()
     e.submit(Credit(account="a", amount=1), T0 + 100)

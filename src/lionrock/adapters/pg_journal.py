@@ -127,11 +127,13 @@ class PostgresJournal:
     def append(self, seq: int, at_ns: int, body: bytes) -> None:
         if seq != self._last_seq + 1:
             raise ValueError(f"append out of sequence: {seq} after {self._last_seq}")
+        if self._commit.due(len(self._pending)):
+            self.flush()
         self._chain = next_chain(self._chain, seq, at_ns, body)
         self._pending.append((seq, at_ns, record_crc(seq, at_ns, body), self._chain, body))
         self._last_seq = seq
-        if self._commit.due(len(self._pending)):
-            self.flush()
+        if len(self._pending) == 1:
+            self._commit.started()
 
     def discard_pending(self) -> int:
         """Drop the records appended since the last commit (never acknowledged)."""

@@ -160,13 +160,14 @@ class Engine:
                 rejection = r.rejection
                 events = [CommandRejected(command_type=type(command).__name__, rejection=rejection)]
         if self._observers:
-            i = 0
-            while i < len(events):
-                for observer in self._observers.get(type(events[i]), ()):
-                    events.extend(observer.observe(events[i], stamp))
-                i += 1
-                if i > MAX_EVENTS_PER_COMMAND:
-                    raise InvariantError(f"Invariant: command {seq} produced more than {MAX_EVENTS_PER_COMMAND} events")
+            observers = self._observers.get
+            for event in events:  # a list iterator sees what the loop appends: reactions to reactions
+                handlers = observers(type(event))
+                if handlers is not None:
+                    for observer in handlers:
+                        events.extend(observer.observe(event, stamp))
+                    if len(events) > MAX_EVENTS_PER_COMMAND:
+                        raise InvariantError(f"Invariant: command {seq} produced more than {MAX_EVENTS_PER_COMMAND} events")
         for subscriber in self._subscribers:
             subscriber(stamp, command, events)
         if self.snapshot_every and seq % self.snapshot_every == 0 and not self.catching_up and not self._replaying:

@@ -34,20 +34,28 @@ MAX_PENDING = 65_536
 
 
 class GroupCommit:
-    """When to commit: after every append under ``every``; under ``group:<ms>`` once the oldest
-    pending record is ``ms`` old or the batch is full (shared by every journal backend)."""
+    """When to commit (shared by every journal backend). Asked BEFORE a record is appended: are
+    the ``pending`` records to be committed first? Under ``every`` always (each record is its own
+    commit); under ``group:<ms>`` once the oldest pending record is ``ms`` old or the batch is
+    full. The record being appended is never committed by its own append: it is applied first,
+    and committed by the next append or by ``flush`` (which callers run before acknowledging),
+    so a command that crashes the engine can still be discarded (`discard_pending`) instead of
+    becoming durable and crashing every restart."""
 
     def __init__(self, durability: Durability) -> None:
         self.durability = durability
         self._since = 0.0
 
     def due(self, pending: int) -> bool:
+        if not pending:
+            return False
         if self.durability.mode == "every":
             return True
-        if pending == 1:
-            self._since = time.monotonic()
-            return False
         return pending >= MAX_PENDING or (time.monotonic() - self._since) * 1000.0 >= self.durability.group_ms
+
+    def started(self) -> None:
+        """The first record of a new batch was appended."""
+        self._since = time.monotonic()
 
 
 class JournalRecord(NamedTuple):
@@ -298,10 +306,12 @@ class SqliteJournal:
     def append(self, seq: int, at_ns: int, body: bytes) -> None:
         if seq != self._last_seq + 1:
             raise ValueError(f"append out of sequence: {seq} after {self._last_seq}")
-        self._pending.append((seq, at_ns, zlib.crc32(body, zlib.crc32(_HEADER.pack(seq, at_ns))), body))
-        self._last_seq = seq
         if self._commit.due(len(self._pending)):
             self.flush()
+        self._pending.append((seq, at_ns, zlib.crc32(body, zlib.crc32(_HEADER.pack(seq, at_ns))), body))
+        self._last_seq = seq
+        if len(self._pending) == 1:
+            self._commit.started()
 
     def discard_pending(self) -> int:
         """Drop the records appended since the last commit (none was acknowledged): used when
