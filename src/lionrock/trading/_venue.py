@@ -833,7 +833,7 @@ class TradingContext(_VenueCore):
             self._after_opening_auction(inst, touched, stamp, events)
         else:
             closing = price if volume else reference
-            self._close_instrument(inst, closing, "CAS_FINAL" if volume else "CAS_REFERENCE", stamp, events)
+            self._close_instrument(inst, closing, "CAS_FINAL" if volume else "CAS_REFERENCE", stamp, events, touched)
 
     def _pair(self, inst: _Instrument, price: int, buys: list[tuple[int, int, int, int]], sells: list[tuple[int, int, int, int]], stamp: Stamp, events: list[Event]) -> None:
         i = j = 0
@@ -876,8 +876,10 @@ class TradingContext(_VenueCore):
         if touched:
             self._publish_depth(inst, touched, events)
 
-    def _close_instrument(self, inst: _Instrument, price: int, method: str, stamp: Stamp, events: list[Event]) -> None:
-        touched = []
+    def _close_instrument(self, inst: _Instrument, price: int, method: str, stamp: Stamp, events: list[Event], touched: list[tuple[str, int]] | None = None) -> None:
+        """Cancel what is left, publish every level the close changed (those the closing auction
+        emptied included: ``touched``), set the closing price."""
+        touched = list(touched or ())
         for order_id, side, level_price, left in inst.book.orders():
             inst.book.cancel(order_id)
             order = self.orders.pop(order_id)
