@@ -78,6 +78,29 @@ def test_api_orders_cross_and_fill_positions_follow(venue) -> None:  # type: ign
     assert inv1.delete(f"/v1/orders/{oid}").json()["order"]["status"] == "cancelled"
 
 
+def test_api_bars_add_up_to_the_trades(venue) -> None:  # type: ignore[no-untyped-def]
+    """OHLCV bars (issue 3, market data): every interval's bars hold the instrument's trades."""
+    _, srv = venue
+    inv1, inv2 = client(srv, "inv1"), client(srv, "inv2")
+    for price in ("49.80", "49.84", "49.76"):
+        made = order(inv1, "B", 100, price, instrument=CROSS)
+        assert made.status_code == 201, made.text
+        assert order(inv2, "S", 100, price, instrument=CROSS).json()["order"]["status"] == "filled"
+    trades = inv1.get(f"/v1/market/{CROSS}/trades", params={"limit": 2000}).json()
+    prices = [t["price"] for t in trades]
+    for interval in (60, 300, 3600):
+        bars = inv1.get(f"/v1/market/{CROSS}/bars", params={"interval": interval}).json()
+        assert sum(b["volume"] for b in bars) == sum(t["quantity"] for t in trades)
+        assert sum(b["trades"] for b in bars) == len(trades)
+        assert max(b["high"] for b in bars) == max(prices) and min(b["low"] for b in bars) == min(prices)
+        assert bars[-1]["close"] == trades[0]["price"]  # the newest trade closes the newest bar
+        assert all(b["start_ns"] % (60 * 10**9) == 0 and b["low"] <= b["open"] <= b["high"] for b in bars)
+    bad = inv1.get(f"/v1/market/{CROSS}/bars", params={"interval": 7})
+    error = bad.json()["error"]
+    assert bad.status_code == 422 and error["field"] == "interval" and "divides a day" in error["message"]
+    assert inv1.get(f"/v1/market/{CROSS}/bars", params={"limit": 0}).json()["error"]["field"] == "limit"
+
+
 def test_api_engine_rejection_is_422_with_code_field_rule(venue) -> None:  # type: ignore[no-untyped-def]
     _, srv = venue
     r = order(client(srv, "inv1"), "B", 150)

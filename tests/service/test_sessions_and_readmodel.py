@@ -61,6 +61,7 @@ def _read_model(service: Service) -> tuple[list[tuple[object, ...]], ...]:
         r.execute("SELECT order_id, account, quantity, filled, status FROM orders ORDER BY order_id"),
         r.execute("SELECT seq, idx, type FROM events ORDER BY seq, idx"),
         r.execute("SELECT value FROM rm_meta WHERE key = 'projected_seq'"),
+        r.execute("SELECT instrument, start_ns, open, high, low, close, volume, turnover, trades FROM bars ORDER BY instrument, start_ns"),
     )
 
 
@@ -119,6 +120,27 @@ def test_readmodel_projected_seq_behind_its_rows_reprojection_idempotent(tmp_pat
 
     read = SqlStore(service.spec.read_model_url)
     read.execute("UPDATE rm_meta SET value = '3' WHERE key = 'projected_seq'")
+    read.close()
+    again = _restart(db)
+    try:
+        assert _read_model(again) == want
+    finally:
+        again.close()
+
+
+def test_readmodel_written_before_bars_existed_gets_them_from_its_trades(tmp_path: Path) -> None:
+    """Upgrade path: a read model with trades but no bars (written by an older version) is given
+    its one-minute bars from the trades table at start-up, equal to the live projection's."""
+    db = str(tmp_path / "venue.db")
+    service, _ = open_world(db)
+    _activity(service)
+    want = _read_model(service)
+    assert want[4], "the activity trades, so there are bars"
+    service.close()
+    from lionrock.adapters.sql import SqlStore
+
+    read = SqlStore(service.spec.read_model_url)
+    read.execute("DELETE FROM bars")
     read.close()
     again = _restart(db)
     try:

@@ -9,7 +9,8 @@ Tables: ``events`` (every event, as JSON, with its parties for tenancy filters),
 (status, filled and remaining per order), ``trades``, ``balances`` (the clearing ledger: every
 event's ``postings`` folded into a balance per account and asset; the source of truth for
 positions), ``holdings`` (shares and cash moved by executed trades, per account: trade flow
-awaiting settlement, for display only), ``rejections``. Everything else (offerings, issuers, quota) is read from
+awaiting settlement, for display only), ``rejections``, ``bars`` (one-minute OHLCV per
+instrument, aligned to Hong Kong time; longer intervals are added up from them when read). Everything else (offerings, issuers, quota) is read from
 ``events`` by key, so the read side works for any context's events without a schema change.
 """
 
@@ -23,6 +24,9 @@ import msgspec
 from lionrock.adapters.sql import SqlStore
 from lionrock.engine import Outcome
 from lionrock.kernel.messages import Command, Event, Stamp
+from lionrock.trading.marketdata import bar_start
+
+BAR_SECONDS = 60
 
 _DDL = [
     "CREATE TABLE IF NOT EXISTS rm_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -51,6 +55,10 @@ _DDL = [
          buyer_participant TEXT NOT NULL, buy_order_id BIGINT NOT NULL, seller TEXT NOT NULL,
          seller_participant TEXT NOT NULL, sell_order_id BIGINT NOT NULL, aggressor TEXT NOT NULL,
          seq BIGINT NOT NULL, at_ns BIGINT NOT NULL, PRIMARY KEY (instrument, trade_id))""",
+    """CREATE TABLE IF NOT EXISTS bars (
+         instrument TEXT NOT NULL, start_ns BIGINT NOT NULL, open BIGINT NOT NULL, high BIGINT NOT NULL,
+         low BIGINT NOT NULL, close BIGINT NOT NULL, volume BIGINT NOT NULL, turnover BIGINT NOT NULL,
+         trades BIGINT NOT NULL, PRIMARY KEY (instrument, start_ns))""",
     """CREATE TABLE IF NOT EXISTS holdings (
          account TEXT NOT NULL, asset TEXT NOT NULL, amount BIGINT NOT NULL,
          PRIMARY KEY (account, asset))""",
@@ -111,6 +119,28 @@ class Projector:
         self.projected_seq = int(row[0]) if row else 0
         self._json = msgspec.json.Encoder()
         self._pending: list[tuple[Stamp, Command, list[Event]]] = []
+        self._backfill_bars()
+
+    def _backfill_bars(self) -> None:
+        """A read model written before ``bars`` existed gets them from its ``trades`` once."""
+        if not self.store.one("SELECT 1 FROM trades LIMIT 1") or self.store.one("SELECT 1 FROM bars LIMIT 1"):
+            return
+        from lionrock.kernel.price import consideration_minor
+
+        bars: dict[tuple[str, int], list[int]] = {}
+        for instrument, price, quantity, at_ns in self.store.execute("SELECT instrument, price, quantity, at_ns FROM trades ORDER BY seq, trade_id"):
+            cash = consideration_minor(price, quantity)
+            bar = bars.get((instrument, bar_start(at_ns, BAR_SECONDS)))
+            if bar is None:
+                bars[(instrument, bar_start(at_ns, BAR_SECONDS))] = [price, price, price, price, quantity, cash, 1]
+            else:
+                bar[1], bar[2], bar[3] = max(bar[1], price), min(bar[2], price), price
+                bar[4], bar[5], bar[6] = bar[4] + quantity, bar[5] + cash, bar[6] + 1
+        with self.store.transaction():
+            self.store.executemany(
+                "INSERT INTO bars (instrument, start_ns, open, high, low, close, volume, turnover, trades) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(i, start, *bar) for (i, start), bar in sorted(bars.items())],
+            )
 
     # -- feeding -------------------------------------------------------------------------
     REPLAY_BATCH = 1_000
@@ -241,6 +271,16 @@ class Projector:
             cash = consideration_minor(e.price, e.quantity)
         except Exception:  # noqa: BLE001 - a display figure; the ledger is clearing's
             cash = 0
+        self.store.execute(
+            """INSERT INTO bars (instrument, start_ns, open, high, low, close, volume, turnover, trades)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
+               ON CONFLICT (instrument, start_ns) DO UPDATE SET
+                 high = CASE WHEN excluded.high > bars.high THEN excluded.high ELSE bars.high END,
+                 low = CASE WHEN excluded.low < bars.low THEN excluded.low ELSE bars.low END,
+                 close = excluded.close, volume = bars.volume + excluded.volume,
+                 turnover = bars.turnover + excluded.turnover, trades = bars.trades + 1""",
+            (e.instrument, bar_start(stamp.at_ns, BAR_SECONDS), e.price, e.price, e.price, e.price, e.quantity, cash),
+        )
         currency = _get(e, "currency", "HKD")
         self._add_holding(e.buyer, f"SEC:{e.instrument}", e.quantity)
         self._add_holding(e.seller, f"SEC:{e.instrument}", -e.quantity)

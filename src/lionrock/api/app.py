@@ -280,6 +280,16 @@ def create_app(service: Service) -> FastAPI:
     def trades(instrument: str, p: Me, limit: int = 100) -> Response:
         return json_response(queries.trades(service, instrument, min(limit, 2000)))
 
+    @app.get("/v1/market/{instrument}/bars", tags=["market data"])
+    def bars(instrument: str, p: Me, interval: int = 60, limit: int = 500) -> Response:
+        """OHLCV bars aligned to Hong Kong time, oldest first: ``interval`` in seconds (60, 300,
+        900, 3600, ...: a multiple of 60 that divides a day), the newest ``limit`` (1-5000)."""
+        if interval < 60 or interval % 60 or 86_400 % interval:
+            raise _err(422, ServiceCode.MALFORMED_REQUEST, "interval", f"bar interval must be a multiple of 60 seconds that divides a day (60, 300, 900, 3600, ...), got {interval}")
+        if not 1 <= limit <= 5000:
+            raise _err(422, ServiceCode.MALFORMED_REQUEST, "limit", f"limit must be 1-5000 bars, got {limit}")
+        return json_response(queries.bars(service, instrument, interval, limit))
+
     @app.get("/v1/offerings", tags=["offerings"])
     def offerings(p: Me) -> Response:
         return json_response(queries.offerings(service, p))

@@ -23,6 +23,7 @@ from lionrock.engine import Outcome
 from lionrock.kernel.errors import Rejection
 from lionrock.kernel.messages import Command
 from lionrock.kernel.price import format_price, parse_price
+from lionrock.trading.marketdata import bar_start
 
 _ORDER_COLS = (
     "order_id", "instrument", "participant", "account", "client_order_id", "side", "order_type", "price",
@@ -218,6 +219,38 @@ def trades(service: Service, instrument: str, limit: int = 100) -> list[dict[str
     return [
         {"trade_id": t, "price": pr, "price_text": format_price(pr), "quantity": q, "currency": c, "aggressor": a, "seq": s, "at_ns": at}
         for t, pr, q, c, a, s, at in rows
+    ]
+
+
+def bars(service: Service, instrument: str, interval: int = 60, limit: int = 500) -> list[dict[str, Any]]:
+    """OHLCV bars of ``interval`` seconds, oldest first, the newest ``limit``: added up from the
+    read model's one-minute bars (``interval`` a multiple of 60 that divides a day; the caller
+    checks). A bar with no trades is absent, not zero."""
+    per = interval // 60
+    fetch = (limit + 1) * per
+    rows = service.read.execute(
+        "SELECT start_ns, open, high, low, close, volume, turnover, trades FROM bars WHERE instrument = ? ORDER BY start_ns DESC LIMIT ?",
+        (instrument, fetch),
+    )
+    grouped: dict[int, list[int]] = {}
+    for start, o, h, lo, c, v, t, n in reversed(rows):
+        key = bar_start(int(start), interval)
+        bar = grouped.get(key)
+        if bar is None:
+            grouped[key] = [int(o), int(h), int(lo), int(c), int(v), int(t), int(n)]
+        else:
+            bar[1], bar[2], bar[3] = max(bar[1], int(h)), min(bar[2], int(lo)), int(c)
+            bar[4], bar[5], bar[6] = bar[4] + int(v), bar[5] + int(t), bar[6] + int(n)
+    starts = sorted(grouped)
+    if len(rows) == fetch and starts:
+        starts = starts[1:]  # the oldest group may be cut short by the row limit
+    return [
+        {
+            "start_ns": s, "open": o, "high": h, "low": lo, "close": c, "volume": v, "turnover_minor": t, "trades": n,
+            "open_text": format_price(o), "high_text": format_price(h), "low_text": format_price(lo), "close_text": format_price(c),
+        }
+        for s in starts[-limit:]
+        for o, h, lo, c, v, t, n in (grouped[s],)
     ]
 
 
