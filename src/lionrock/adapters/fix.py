@@ -5,9 +5,11 @@ broker, investor or operator user (argon2-verified; failures are audited and ans
 Logout); HeartBtInt (108) drives Heartbeats and TestRequests; MsgSeqNum (34) is checked on every
 message: a gap triggers one ResendRequest (35=2) and the later messages are held until it is
 filled, a number too low without PossDupFlag (43=Y) ends the session; sequence numbers and the
-store of sent messages belong to the (SenderCompID, TargetCompID) pair for the gateway process's
-lifetime (`SessionState`), so a Logon without ResetSeqNumFlag (141=Y) continues them and reports
-produced while the client was away are resent on request; a ResendRequest from the client is
+store of sent messages belong to the (SenderCompID, TargetCompID) pair (`SessionState`) and are
+persisted in the platform's storage (`FixSessionStore`: written before a message is sent), so a
+Logon without ResetSeqNumFlag (141=Y) continues them, across gateway restarts too, and reports
+produced while the client was away are resent on request; order views are rebuilt at start-up
+from the read models (the venue's recovered state); a ResendRequest from the client is
 answered by resending application messages with PossDupFlag and OrigSendingTime and by
 SequenceReset-GapFill (35=4, 123=Y) over admin messages; a SequenceReset moves the expected
 number. Bad checksum or body length: the message is dropped
@@ -36,6 +38,7 @@ from typing import Any
 import simplefix
 
 from lionrock.adapters.auth import AuthError, Principal, Role
+from lionrock.adapters.fix_store import FixSessionStore, fix_store_url
 from lionrock.adapters.policy import Denied
 from lionrock.adapters.runner import RunnerStopped
 from lionrock.adapters.service import Published, Service
@@ -45,6 +48,7 @@ from lionrock.kernel.price import PRICE_SCALE, parse_price
 
 SOH = b"\x01"
 ADMIN_TYPES = {b"0", b"1", b"2", b"3", b"4", b"5", b"A"}
+HEADER_TAGS = {b"8", b"9", b"35", b"49", b"56", b"34", b"43", b"122", b"97", b"52", b"10"}
 SIDE_IN = {b"1": "B", b"2": "S"}
 SIDE_OUT = {"B": b"1", "S": b"2"}
 
@@ -82,6 +86,7 @@ class _OrderView:
     account: str
     cum_qty: int = 0
     cum_value: int = 0
+    as_of: int = 0  # built from the read models at this engine seq: events up to it are already in the view
 
 
 class _ExecutionReports:
@@ -94,6 +99,9 @@ class _ExecutionReports:
 
     def send(self, msg_type: bytes, fields: list[tuple[int, Any]], **kw: Any) -> None:
         raise NotImplementedError
+
+    def _remember_cl(self, order_id: int, cl_ord_id: str) -> None:
+        """An order is now known by a new ClOrdID (after a replace): the state persists it."""
 
     def _mine(self, pub: Published) -> bool:
         p = self.principal
@@ -118,13 +126,15 @@ class _ExecutionReports:
         if name == "OrderAccepted":
             if p is None or not p.can_trade_account(e.account) or (p.role == Role.OPERATOR and e.channel != "FIX"):
                 return
+            if e.order_id in self.orders:  # already in a view rebuilt from the read models
+                return
             v = _OrderView(e.order_id, e.client_order_id, e.instrument, e.side, e.quantity, e.price, e.account)
             self.orders[e.order_id] = v
             self._er(v, exec_id, b"0", b"0")
         elif name == "TradeExecuted":
             for oid in (e.buy_order_id, e.sell_order_id):
                 v = self.orders.get(oid)
-                if v is None:
+                if v is None or pub.seq <= v.as_of:
                     continue
                 v.cum_qty += e.quantity
                 v.cum_value += e.quantity * e.price
@@ -132,20 +142,22 @@ class _ExecutionReports:
                 self._er(v, f"{exec_id}-{v.side}", b"F", status, last=(e.quantity, e.price))
         elif name == "OrderCancelled":
             v = self.orders.get(e.order_id)
-            if v is None:
+            if v is None or pub.seq <= v.as_of:
                 return
             cl = self.pending_cl.pop(v.cl_ord_id, v.cl_ord_id)
             self._er(v, exec_id, b"4", b"4", leaves=0, cl=cl, orig=v.cl_ord_id, text=e.reason)
         elif name == "OrderAmended":
             v = self.orders.get(e.order_id)
-            if v is None:
+            if v is None or pub.seq <= v.as_of:
                 return
             orig = v.cl_ord_id
             cl = self.pending_cl.pop(orig, orig)
             v.quantity = v.cum_qty + e.quantity
             if e.price:
                 v.price = e.price
-            v.cl_ord_id = cl
+            if cl != orig:
+                v.cl_ord_id = cl
+                self._remember_cl(v.order_id, cl)
             self._er(v, exec_id, b"5", b"1" if v.cum_qty else b"0", cl=cl, orig=orig)
 
     def _er(self, v: _OrderView, exec_id: str, exec_type: bytes, status: bytes, *, last: tuple[int, int] | None = None,
@@ -170,20 +182,22 @@ class _ExecutionReports:
 
 @dataclass(eq=False)
 class SessionState(_ExecutionReports):
-    """What outlives a TCP connection for one (SenderCompID, TargetCompID) pair, for the gateway
-    process's lifetime: the expected incoming and the next outgoing MsgSeqNum, the store of sent
-    messages (answering ResendRequests), the order views and the event subscription. Execution
-    reports produced while no connection is attached are numbered and stored like any other, so
-    the client gets them by ResendRequest when it logs on again (or, after a Logon with
-    ResetSeqNumFlag, sent again under new numbers with PossResend)."""
+    """What outlives a TCP connection for one (SenderCompID, TargetCompID) pair: the expected
+    incoming and the next outgoing MsgSeqNum and the sent messages (both in the gateway's
+    `FixSessionStore`, so they outlive the process too), the order views and the event
+    subscription. Execution reports produced while no connection is attached are numbered and
+    stored like any other, so the client gets them by ResendRequest when it logs on again (or,
+    after a Logon with ResetSeqNumFlag, sent again under new numbers with PossResend). A state
+    that is not ``persistent`` is a connection's throwaway one before its Logon succeeds."""
 
     gateway: FixGateway
     key: tuple[str, str] = ("", "")
     principal: Principal | None = None
     in_seq: int = 1
     out_seq: int = 1
-    sent: dict[int, tuple[bytes, list[tuple[int, bytes]], str]] = field(default_factory=dict)
-    offline: list[int] = field(default_factory=list)  # application messages stored with no connection attached
+    persistent: bool = False
+    saved_in_seq: int = 1
+    owner: str = ""  # the user the pair belongs to (the first to log on with it)
     orders: dict[int, _OrderView] = field(default_factory=dict)
     pending_cl: dict[str, str] = field(default_factory=dict)  # orig ClOrdID -> new ClOrdID of a cancel/replace
     conn: FixSession | None = None
@@ -195,8 +209,9 @@ class SessionState(_ExecutionReports):
 
     def send(self, msg_type: bytes, fields: list[tuple[int, Any]], *, resend_of: int | None = None, orig_time: str = "",  # type: ignore[override]
              poss_resend: bool = False) -> None:
+        if self.gateway.stopped:
+            return  # the gateway is stopping: nothing more is numbered or sent
         seq = resend_of if resend_of is not None else self.out_seq
-        norm = [(t, v if isinstance(v, bytes) else str(v).encode()) for t, v in fields]
         now = _utc_now()
         m = simplefix.FixMessage()
         m.append_pair(8, b"FIX.4.4", header=True)
@@ -210,19 +225,60 @@ class SessionState(_ExecutionReports):
         if poss_resend:
             m.append_pair(97, b"Y", header=True)
         m.append_pair(52, now.encode(), header=True)
-        for t, v in norm:
-            m.append_pair(t, v)
+        for t, v in fields:
+            m.append_pair(t, v if isinstance(v, bytes) else str(v).encode())
+        raw = m.encode()
         if resend_of is None:
-            self.sent[seq] = (msg_type, norm, now)
-            self.out_seq += 1
-            if len(self.sent) > self.gateway.resend_window:
-                self.sent.pop(min(self.sent))
-            if not self.attached() and msg_type not in ADMIN_TYPES:
-                self.offline.append(seq)
+            if self.persistent:  # write before send: stored (and counted) before the first byte goes out
+                store = self.gateway.store
+                if msg_type in ADMIN_TYPES:
+                    store.sent_admin(self.key, seq + 1)
+                else:
+                    store.sent_app(self.key, seq, msg_type, now, raw, offline=not self.attached())
+            self.out_seq = seq + 1
         conn = self.conn
         if conn is not None and not conn.closed:
-            conn.writer.write(m.encode())
+            conn.writer.write(raw)
             conn.last_send = time.monotonic()
+
+    def save_in_seq(self) -> None:
+        """Persist the expected incoming number once the messages it counts have been handled."""
+        if self.persistent and self.in_seq != self.saved_in_seq and not self.gateway.stopped:
+            self.gateway.store.save_in_seq(self.key, self.in_seq)
+            self.saved_in_seq = self.in_seq
+
+    def _remember_cl(self, order_id: int, cl_ord_id: str) -> None:
+        if self.persistent and not self.gateway.stopped:
+            self.gateway.store.set_cl_ord_id(self.key, order_id, cl_ord_id)
+
+    def restore_orders(self) -> None:
+        """Rebuild the views of the open orders this session reports on from the read models
+        (the venue's state, recovered from the journal at start-up), with the latest ClOrdID of
+        each replaced one from the session store. Read in one read-model transaction, so the
+        views are exactly as of ``projected_seq``: later events update them, earlier ones (still
+        on their way to the subscription) are skipped."""
+        p = self.principal
+        if p is None:
+            return
+        service = self.gateway.service
+        read = service.read
+        if p.role == Role.OPERATOR:
+            where, args = "channel = 'FIX'", []
+        else:
+            marks = ", ".join("?" for _ in p.accounts) or "''"
+            where, args = f"(participant = ? OR account IN ({marks}))", [p.participant, *p.accounts]
+        columns = "order_id, client_order_id, instrument, side, quantity, price, account, filled"
+        with read.transaction():
+            as_of = service.projector.projected_seq
+            rows = read.execute(f"SELECT {columns} FROM orders WHERE status IN ('new', 'partially_filled') AND {where} ORDER BY order_id", args)
+            rows = [r for r in rows if p.can_trade_account(r[6])]
+            values = _filled_values(read, [int(r[0]) for r in rows if int(r[7])])
+        aliases = self.gateway.store.cl_ord_ids(self.key)
+        for r in rows:
+            oid = int(r[0])
+            if oid not in self.orders:
+                self.orders[oid] = _OrderView(oid, aliases.get(oid, r[1]), r[2], r[3], int(r[4]), int(r[5]), r[6], int(r[7]),
+                                              values.get(oid, 0), as_of)
 
     def subscribe(self) -> None:
         if self.sub_id is None:
@@ -342,6 +398,14 @@ class FixSession(_ExecutionReports):
 
     # -- session layer --------------------------------------------------------------------------
     async def _on_message(self, msg: simplefix.FixMessage) -> None:
+        try:
+            await self._handle(msg)
+        finally:
+            self.state.save_in_seq()
+
+    async def _handle(self, msg: simplefix.FixMessage) -> None:
+        if self.gateway.stopped:
+            return
         if msg.get(8) != b"FIX.4.4" or not checksum_ok(msg):
             return  # garbled: ignore (the counterparty will see the gap)
         msg_type = msg.get(35)
@@ -419,7 +483,7 @@ class FixSession(_ExecutionReports):
             if p.role not in (Role.BROKER, Role.INVESTOR, Role.OPERATOR):
                 raise AuthError(f"role {p.role} may not enter orders")
             st = self.gateway.states.get(key)
-            if st is not None and st.principal is not None and st.principal.username != p.username:
+            if st is not None and st.owner and st.owner != p.username:
                 raise AuthError("this SenderCompID/TargetCompID pair belongs to another user")
         except AuthError as exc:
             service.auth.audit(username, "", "fix", "logon", self.their_comp, "failed", str(exc))
@@ -430,7 +494,10 @@ class FixSession(_ExecutionReports):
             self.logout(f"MsgSeqNum too low, expecting {st.in_seq} but received {seq}")
             return
         if st is None:
-            st = self.gateway.states[key] = SessionState(self.gateway, key)
+            st = self.gateway.states[key] = SessionState(self.gateway, key, persistent=True)
+        store = self.gateway.store
+        st.owner = p.username
+        store.claim(key, p.username, st.in_seq, st.out_seq)
         old = st.conn
         if old is not None and old is not self and not old.closed:  # a new logon takes over from a stale connection
             old.closed = True
@@ -439,12 +506,13 @@ class FixSession(_ExecutionReports):
         self.state, self.principal, self.orders, self.pending_cl = st, p, st.orders, st.pending_cl
         hb = msg.get(108)
         self.heartbeat_s = max(1, min(int(hb), 300)) if hb and hb.isdigit() else 30
-        redeliver: list[tuple[bytes, list[tuple[int, bytes]], str]] = []
+        redeliver = []
         if reset:
-            redeliver = [st.sent[s] for s in st.offline if s in st.sent]
-            st.in_seq, st.out_seq = 1, 1
-            st.sent.clear()
-        st.offline.clear()
+            redeliver = store.offline(key)
+            store.reset(key)
+            st.in_seq = st.out_seq = st.saved_in_seq = 1
+        else:
+            store.clear_offline(key)
         service.auth.audit(p.username, str(p.role), "fix", "logon", self.their_comp, "ok")
         self.send(b"A", [(98, 0), (108, self.heartbeat_s)] + ([(141, b"Y")] if reset else []))
         if seq == st.in_seq:
@@ -452,8 +520,8 @@ class FixSession(_ExecutionReports):
         elif seq > st.in_seq:
             self.held[seq] = (msg, True)
             self._request_resend()
-        for msg_type, fields, _ in redeliver:  # missed while away, their old numbers given up by the reset
-            st.send(msg_type, fields, poss_resend=True)
+        for stored in redeliver:  # missed while away, their old numbers given up by the reset
+            st.send(stored.msg_type, _body(stored.raw), poss_resend=True)
         st.subscribe()
 
     def _sequence_reset(self, msg: simplefix.FixMessage) -> None:
@@ -469,15 +537,16 @@ class FixSession(_ExecutionReports):
         end_raw = int(msg.get(16) or b"0")
         end = self.state.out_seq - 1 if end_raw == 0 else min(end_raw, self.state.out_seq - 1)
         gap_start: int | None = None
+        stored_by_seq = {m.seq: m for m in self.gateway.store.messages(self.state.key, begin, end)} if end >= begin else {}
         for seq in range(begin, end + 1):
-            stored = self.state.sent.get(seq)
-            if stored is None or stored[0] in ADMIN_TYPES:
+            stored = stored_by_seq.get(seq)
+            if stored is None:  # an admin message (not stored) or one older than the store keeps
                 gap_start = seq if gap_start is None else gap_start
                 continue
             if gap_start is not None:
                 self.send(b"4", [(123, b"Y"), (36, seq)], resend_of=gap_start, orig_time=_utc_now())
                 gap_start = None
-            self.send(stored[0], stored[1], resend_of=seq, orig_time=stored[2])
+            self.send(stored.msg_type, _body(stored.raw), resend_of=seq, orig_time=stored.sending_time)
         if gap_start is not None:
             self.send(b"4", [(123, b"Y"), (36, end + 1)], resend_of=gap_start, orig_time=_utc_now())
 
@@ -620,6 +689,27 @@ class FixSession(_ExecutionReports):
         return v
 
 
+def _filled_values(read: Any, order_ids: list[int]) -> dict[int, int]:
+    """Sum of price x quantity over each order's trades (for AvgPx), from the read models."""
+    out: dict[int, int] = {}
+    for i in range(0, len(order_ids), 500):
+        chunk = order_ids[i:i + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for column in ("buy_order_id", "sell_order_id"):
+            for oid, value in read.execute(f"SELECT {column}, SUM(price * quantity) FROM trades WHERE {column} IN ({marks}) GROUP BY {column}", chunk):
+                out[int(oid)] = out.get(int(oid), 0) + int(value)
+    return out
+
+
+def _body(raw: bytes) -> list[tuple[int, bytes]]:
+    """The body fields of a stored message (its header and trailer are written afresh on resend)."""
+    parser = simplefix.FixParser()
+    parser.append_buffer(raw)
+    msg = parser.get_message()
+    assert msg is not None, "Invariant: a stored FIX message parses"
+    return [(int(t), bytes(v)) for t, v in msg.pairs if bytes(t) not in HEADER_TAGS]
+
+
 def _req(msg: simplefix.FixMessage, tag: int) -> bytes:
     value = msg.get(tag)
     if value is None or value == b"":
@@ -653,20 +743,40 @@ def _utc_now() -> str:
 
 
 class FixGateway:
-    """Accepts FIX 4.4 sessions on ``host:port`` for one `Service`."""
+    """Accepts FIX 4.4 sessions on ``host:port`` for one `Service`, with the sessions' state in
+    ``store`` (by default the `FixSessionStore` beside the service's storage, see `fix_store_url`)."""
 
     def __init__(self, service: Service, host: str = "127.0.0.1", port: int = 9878, *, comp_id: str = "LIONROCK",
-                 resend_window: int = 100_000, logon_timeout_s: float = 10.0) -> None:
+                 resend_window: int = 100_000, logon_timeout_s: float = 10.0, store: FixSessionStore | None = None) -> None:
         self.service, self.host, self.port = service, host, port
         self.comp_id = comp_id
-        self.resend_window = resend_window
         self.logon_timeout_s = logon_timeout_s
+        self._owns_store = store is None
+        self.store = store if store is not None else FixSessionStore.open(fix_store_url(service.spec), window=resend_window)
+        self.resend_window = self.store.window
+        self.stopped = False
         self._server: asyncio.Server | None = None
         self.sessions: set[FixSession] = set()
-        self.states: dict[tuple[str, str], SessionState] = {}  # (SenderCompID, TargetCompID) -> kept for the process's life
+        self.states: dict[tuple[str, str], SessionState] = {}  # (SenderCompID, TargetCompID) -> its state
 
     async def start(self) -> None:
+        self._restore()
         self._server = await asyncio.start_server(self._accept, self.host, self.port)
+
+    def _restore(self) -> None:
+        """Every stored pair gets its state back before the first connection: numbers from the
+        store, subscribed to the event hub again (so reports produced before its client logs on
+        again are numbered and stored), order views rebuilt from the read models."""
+        for stored in self.store.sessions():
+            st = SessionState(self, stored.key, in_seq=stored.in_seq, out_seq=stored.out_seq, persistent=True,
+                              saved_in_seq=stored.in_seq, owner=stored.owner)
+            self.states[stored.key] = st
+            try:
+                st.principal = self.service.auth.principal(stored.owner, via="fix")
+            except AuthError:  # the owner is gone or disabled: numbers kept, nothing to report
+                continue
+            st.subscribe()
+            st.restore_orders()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = FixSession(self, reader, writer, last_recv=time.monotonic(), last_send=time.monotonic())
@@ -677,6 +787,7 @@ class FixGateway:
             self.sessions.discard(session)
 
     async def stop(self) -> None:
+        self.stopped = True
         if self._server is not None:
             self._server.close()
             for st in self.states.values():
@@ -686,6 +797,8 @@ class FixGateway:
                 s.writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 5)
+        if self._owns_store:
+            self.store.close()
 
 
 __all__ = ["FixGateway", "FixSession", "SessionState", "checksum_ok"]
