@@ -96,6 +96,17 @@ def _unsettle() -> None:
 
 # -- adapters: each returns (trades, traded_quantity, resting) ----------------------------------
 def run_lionrock(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int, Any, float]:
+    ctx, commands, at = _venue(stream)
+    trades, quantity, rejected, elapsed = _harness(ctx.execute, commands, at)
+    assert rejected == 0, f"Lion Rock rejected {rejected} workload orders"
+    book = ctx.instruments["00001"].book
+    resting = [(int(c), side, p, q) for c, side, p, q in ((ctx.orders[o].client_order_id, s, p, q) for o, s, p, q in book.orders())]
+    return trades, quantity, resting, elapsed
+
+
+def _venue(stream: list[tuple[str, int, str, int, int]]) -> tuple[Any, list[Any], int]:
+    """A TradingContext in the continuous session with the stream's commands, built before timing
+    as a gateway would hand them over; and the time the commands carry."""
     from lionrock.kernel.messages import Stamp
     from lionrock.kernel.xhkg import hk_ns
     from lionrock.trading import TradingContext
@@ -106,24 +117,29 @@ def run_lionrock(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int
         StartTradingDay,
         TradingTick,
     )
-    from lionrock.trading.events import TradeExecuted
 
     d = date(2025, 11, 24)
     ctx = TradingContext()
     ctx.execute(ListInstrument(instrument="00001", board_lot=LOT, nominal_price=MID0), Stamp(1, hk_ns(d, dtime(8))))
     ctx.execute(StartTradingDay(day=d.isoformat(), seed=1), Stamp(2, hk_ns(d, dtime(8))))
     ctx.execute(TradingTick(), Stamp(3, hk_ns(d, dtime(9, 31))))
-    at = hk_ns(d, dtime(10))
-    # commands are built before timing, as a gateway would hand them over
     commands = [
         PlaceOrder(instrument="00001", participant="P1", account=f"C:P1:{oid % 97}", client_order_id=str(oid), side=side, order_type="ENHANCED_LIMIT", price=price, quantity=qty)
         if kind == "N"
         else CancelOrder(instrument="00001", participant="P1", client_order_id=str(oid))
         for kind, oid, side, price, qty in stream
     ]
-    from lionrock.kernel.errors import Reject
+    return ctx, commands, hk_ns(d, dtime(10))
 
-    execute = ctx.execute
+
+def _harness(execute: Callable[[Any, Any], Any], commands: list[Any], at: int) -> tuple[int, int, int, float]:
+    """The timed loop, the same for Lion Rock and its event floor: a stamp per command, as the
+    engine gives one, every event looked at; an UNKNOWN_ORDER rejection (a cancel that lost the
+    race with a fill) is expected, any other counts as a failure."""
+    from lionrock.kernel.errors import Reject
+    from lionrock.kernel.messages import Stamp
+    from lionrock.trading.events import TradeExecuted
+
     trades = quantity = rejected = 0
     _settle()
     started = time.perf_counter()
@@ -134,14 +150,37 @@ def run_lionrock(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int
                     trades += 1
                     quantity += e.quantity
         except Reject as exc:
-            if exc.rejection.reason != "UNKNOWN_ORDER":  # cancels of filled orders are expected
+            if exc.rejection.reason != "UNKNOWN_ORDER":
                 rejected += 1
     elapsed = time.perf_counter() - started
     _unsettle()
-    assert rejected == 0, f"Lion Rock rejected {rejected} workload orders"
-    book = ctx.instruments["00001"].book
-    resting = [(int(c), side, p, q) for c, side, p, q in ((ctx.orders[o].client_order_id, s, p, q) for o, s, p, q in book.orders())]
-    return trades, quantity, resting, elapsed
+    return trades, quantity, rejected, elapsed
+
+
+def run_event_floor(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int, float] | None:
+    """The same harness over `bench/_event_floor.pyx`: the events Lion Rock returned for each
+    command (recorded in an untimed pass), materialised with no venue logic. None when Cython or
+    a C compiler is missing."""
+    from lionrock.kernel.errors import Reject
+    from lionrock.kernel.messages import Stamp
+
+    try:
+        import pyximport
+
+        pyximport.install(language_level=3, inplace=False)
+        from bench._event_floor import EventFloor, shape_of  # type: ignore[import-not-found]
+    except Exception:  # noqa: BLE001 - optional: reported as not measured
+        return None
+    ctx, commands, at = _venue(stream)
+    shapes = []
+    for i, command in enumerate(commands):
+        try:
+            shapes.append(shape_of(ctx.execute(command, Stamp(i + 4, at))))
+        except Reject:
+            shapes.append(None)
+    _, commands, at = _venue(stream)  # fresh command objects: the floor reads cold ones too
+    trades, quantity, _, elapsed = _harness(EventFloor(shapes).execute, commands, at)
+    return trades, quantity, elapsed
 
 
 def run_order_book_c(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int, Any, float]:
@@ -413,6 +452,18 @@ def run(progress: Callable[[str], None]) -> dict[str, object]:
             entry["state_matches"] = p_trades == trades and p_quantity == quantity and p_resting == resting
         peers[name] = entry
         progress(f"{name}: {rate:,.0f} events/s {entry}")
+    progress("event floor: the same harness and events with no venue (bench/_event_floor.pyx)")
+    floor = run_event_floor(stream)
+    floor_entry: dict[str, object] = {"note": "not measured (needs Cython and a C compiler)"}
+    if floor is not None:
+        assert floor[:2] == (trades, quantity), "the floor must return the venue's fills"
+        floor_rate = len(stream) / floor[2]
+        floor_entry = {
+            "events_per_s": round(floor_rate),
+            "lionrock_share": round(ours / floor_rate, 3),
+            "note": "Lion Rock's own events for each command, materialised with no venue logic, same harness: the ceiling of any venue that returns every event as a Python object",
+        }
+        progress(f"event floor: {floor_rate:,.0f} events/s; Lion Rock runs at {ours / floor_rate:.0%} of it")
     fill_rates = [float(v["events_per_s"]) for v in peers.values() if v["reports_fills"]]  # type: ignore[arg-type]
     all_rates = [float(v["events_per_s"]) for v in peers.values()]  # type: ignore[arg-type]
     from lionrock.trading import TradingContext
@@ -424,6 +475,7 @@ def run(progress: Callable[[str], None]) -> dict[str, object]:
         "lionrock_trades": trades,
         "lionrock_traded_quantity": quantity,
         "lionrock_resting_orders": len(resting),
+        "event_floor": floor_entry,
         "peers": peers,
         "skipped": SKIPPED,
         "ratio_vs_fastest_fill_reporting_peer": round(ours / max(fill_rates), 3) if fill_rates else None,
