@@ -92,6 +92,19 @@ class InstrumentTape:
 
 
 @dataclass
+class DualCounter:
+    """A dual-counter stock: its HKD counter, its RMB counter and what moved between them."""
+
+    hkd_counter: str
+    rmb_counter: str
+    transfers: list[tuple[str, str, str, int]] = field(default_factory=list)
+    """(day, account kind, "HKD->CNY" or "CNY->HKD", shares) per inter-counter transfer."""
+    cleared_cny_trades: int = 0
+    cleared_cny_minor: int = 0
+    """RMB-counter trades novated by clearing, and their consideration in CNY minor units (fen)."""
+
+
+@dataclass
 class RunData:
     scenario: str = ""
     title: str = ""
@@ -110,3 +123,7 @@ class RunData:
     """(day, link, quota used, daily quota) in RMB minor units."""
     settlement_failures: int = 0
     fees_collected_minor: dict[str, int] = field(default_factory=dict)
+    dual_counters: dict[str, DualCounter] = field(default_factory=dict)
+    """RMB counter -> its dual-counter record."""
+    cny_hkd: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """day -> the CNY/HKD rate recorded with clearing (numerator, denominator: 1 CNY in HKD)."""

@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from lionrock.analytics.model import BandRow, Bar, InstrumentTape, IssuerRow, OfferingRow, RunData
+from lionrock.analytics.model import (
+    BandRow,
+    Bar,
+    DualCounter,
+    InstrumentTape,
+    IssuerRow,
+    OfferingRow,
+    RunData,
+)
 from lionrock.clearing import events as ce
 from lionrock.connect import events as xe
 from lionrock.kernel.messages import Command, CommandRejected, Event, Stamp
@@ -23,6 +31,14 @@ from lionrock.trading import events as te
 
 MAX_FIRST_DAY_POINTS = 1500
 MAX_PRICE_TICKS = 9_995_000  # the top of the HKEX spread table (HK$9,995)
+
+
+def account_kind(account: str) -> str:
+    """``C:BRK:mainland.retail.12`` → ``retail``; other accounts → their origin or type."""
+    parts = account.split(":")
+    if len(parts) >= 3 and parts[2].count(".") >= 2:
+        return parts[2].split(".")[1]
+    return account_origin(account)
 
 
 def account_origin(account: str) -> str:
@@ -220,6 +236,8 @@ class RunProjection:
         oid = self._offering_by_instrument.get(ev.instrument)
         shares = self.data.offerings[oid].shares_in_issue if oid is not None else 0
         self.data.tapes[ev.instrument] = InstrumentTape(ev.instrument, ev.name or ev.instrument, ev.currency, shares)
+        if ev.counter_of:
+            self.data.dual_counters[ev.instrument] = DualCounter(hkd_counter=ev.counter_of, rmb_counter=ev.instrument)
 
     def _trade(self, stamp: Stamp, ev: Event) -> None:
         assert isinstance(ev, te.TradeExecuted)
@@ -232,6 +250,9 @@ class RunProjection:
         if tape is not None and first == day and len(tape.first_day_prices) < MAX_FIRST_DAY_POINTS:
             t = hk_time(stamp.at_ns)
             tape.first_day_prices.append(((t.hour - 9) * 3600 + t.minute * 60 + t.second, ev.price))
+        if ev.currency != "HKD":  # flows are compared in HKD, at the day's recorded rate
+            rate = self.data.cny_hkd.get(day) if ev.currency == "CNY" else None
+            value = value * rate[0] // rate[1] if rate else 0
         flows = self.data.flows_by_origin.setdefault(ev.instrument, {})
         buyer, seller = account_origin(ev.buyer), account_origin(ev.seller)
         if buyer != seller:
@@ -285,9 +306,28 @@ class RunProjection:
 
     def _cleared(self, stamp: Stamp, ev: Event) -> None:
         assert isinstance(ev, ce.TradeCleared)
+        if ev.currency == "CNY" and ev.instrument in self.data.dual_counters:
+            dual = self.data.dual_counters[ev.instrument]
+            dual.cleared_cny_trades += 1
+            dual.cleared_cny_minor += ev.consideration
         fees = self.data.fees_collected_minor
         for collector, amount in (*ev.buyer_charges, *ev.seller_charges):
             fees[collector] = fees.get(collector, 0) + amount
+
+    def _fx(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, ce.FxRatesRecorded)
+        for base, quote, rate in ev.rates:
+            if (base, quote) == ("CNY", "HKD"):
+                self.data.cny_hkd[ev.day.isoformat()] = (rate.numerator, rate.denominator)
+
+    def _counters_transferred(self, stamp: Stamp, ev: Event) -> None:
+        assert isinstance(ev, ce.CountersTransferred)
+        duals = self.data.dual_counters
+        dual = duals.get(ev.from_instrument) or duals.get(ev.to_instrument)
+        if dual is None:
+            return
+        direction = "HKD->CNY" if ev.from_instrument == dual.hkd_counter else "CNY->HKD"
+        dual.transfers.append((hk_date(stamp.at_ns).isoformat(), account_kind(ev.account), direction, ev.quantity))
 
     def _vcm(self, stamp: Stamp, ev: Event) -> None:
         assert isinstance(ev, te.VolatilityCoolingOffStarted)
@@ -318,6 +358,8 @@ _HANDLERS: dict[type, Any] = {
     xe.SouthboundQuotaReturned: RunProjection._quota_seen,
     ce.SettlementFailed: RunProjection._settlement_failed,
     ce.TradeCleared: RunProjection._cleared,
+    ce.FxRatesRecorded: RunProjection._fx,
+    ce.CountersTransferred: RunProjection._counters_transferred,
 }
 
-__all__ = ["RunProjection", "account_origin"]
+__all__ = ["RunProjection", "account_kind", "account_origin"]

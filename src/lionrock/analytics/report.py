@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from lionrock.analytics.model import OfferingRow, RunData
-from lionrock.kernel.money import format_minor
+from lionrock.analytics.model import DualCounter, OfferingRow, RunData
+from lionrock.kernel.money import Currency, format_minor
 from lionrock.kernel.price import format_price
 
 SECTIONS = [
@@ -22,6 +22,7 @@ SECTIONS = [
     ("sectors", "Capital raised by AI sub-sector"),
     ("origins", "Who bought: allocations and secondary flows by investor origin"),
     ("southbound", "Stock Connect southbound quota"),
+    ("dual", "Dual counters: HKD and RMB"),
     ("intraday", "Intraday prices and depth"),
 ]
 
@@ -210,6 +211,80 @@ def _southbound(data: RunData) -> str:
     return _fig_html(fig, 300) + f"<details><summary>daily figures</summary>{_table(['day', 'link', 'used (RMB)', 'of quota'], rows, left=2)}</details>"
 
 
+def _counter_rows(data: RunData, dual: DualCounter) -> list[list[str]]:
+    """Volume and turnover of each counter; turnover also in HKD at each day's recorded rate."""
+    rows = []
+    tapes = [data.tapes.get(dual.hkd_counter), data.tapes.get(dual.rmb_counter)]
+    total = sum(b.volume for t in tapes if t for b in t.bars) or 1
+    for tape in tapes:
+        if tape is None:
+            continue
+        turnover = sum(b.turnover_minor for b in tape.bars)
+        hkd = sum(_in_hkd(data, b.turnover_minor, tape.currency, b.day) for b in tape.bars)
+        volume = sum(b.volume for b in tape.bars)
+        rows.append([tape.instrument, tape.currency, str(sum(1 for b in tape.bars if b.volume)), f"{volume:,}",
+                     f"{volume / total * 100:.1f}%", format_minor(turnover, Currency(tape.currency)), format_minor(hkd)])
+    return rows
+
+
+def _in_hkd(data: RunData, minor: int, currency: str, day: str) -> int:
+    if currency == "HKD":
+        return minor
+    rate = data.cny_hkd.get(day) if currency == "CNY" else None
+    return minor * rate[0] // rate[1] if rate else 0
+
+
+def _premium(data: RunData, dual: DualCounter) -> list[tuple[str, float]]:
+    """(day, % premium of the RMB close × the day's CNY/HKD rate over the HKD close), on days
+    both counters traded."""
+    hkd, rmb = data.tapes.get(dual.hkd_counter), data.tapes.get(dual.rmb_counter)
+    if hkd is None or rmb is None:
+        return []
+    closes = {b.day: b.close for b in hkd.bars if b.volume}
+    out = []
+    for bar in rmb.bars:
+        rate = data.cny_hkd.get(bar.day)
+        if bar.volume and rate and closes.get(bar.day):
+            out.append((bar.day, (bar.close * rate[0] / rate[1] / closes[bar.day] - 1) * 100))
+    return out
+
+
+def _transfer_rows(dual: DualCounter) -> list[list[str]]:
+    by: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for _, kind, direction, qty in dual.transfers:
+        by[(kind, direction)][0] += 1
+        by[(kind, direction)][1] += qty
+    return [[html.escape(kind), direction.replace("->", " → "), f"{n:,}", f"{q:,}"] for (kind, direction), (n, q) in sorted(by.items())]
+
+
+def _dual(data: RunData) -> str:
+    parts = []
+    for dual in data.dual_counters.values():
+        hkd, rmb = data.tapes.get(dual.hkd_counter), data.tapes.get(dual.rmb_counter)
+        if hkd is None or rmb is None:
+            continue
+        volume = go.Figure()
+        for tape in (hkd, rmb):
+            volume.add_bar(x=[b.day for b in tape.bars], y=[b.volume for b in tape.bars], name=f"{tape.instrument} ({tape.currency})")
+        volume.update_layout(title="Daily volume by counter (shares)", barmode="group")
+        points = _premium(data, dual)
+        premium = go.Figure()
+        premium.add_scatter(x=[d for d, _ in points], y=[p for _, p in points], mode="lines+markers", name="RMB counter premium")
+        premium.update_layout(title="RMB counter close × CNY/HKD rate of the day vs HKD close (premium + / discount −, %)")
+        moved = {d: sum(t[3] for t in dual.transfers if t[2] == d) for d in ("HKD->CNY", "CNY->HKD")}
+        summary = (f"<p>{html.escape(hkd.name)}: HKD counter {dual.hkd_counter}, RMB counter {dual.rmb_counter} (one share class; "
+                   f"clearing holds one position per security). RMB-counter trades cleared in CNY: {dual.cleared_cny_trades:,} "
+                   f"(RMB {format_minor(dual.cleared_cny_minor, Currency.CNY)}). Inter-counter transfers: {len(dual.transfers):,}; "
+                   f"{moved['HKD->CNY']:,} shares to the RMB counter, {moved['CNY->HKD']:,} back.</p>")
+        parts.append(
+            f"<h3>{html.escape(hkd.name)}</h3>" + summary
+            + _table(["counter", "currency", "days traded", "volume", "share of volume", "turnover", "turnover HK$"], _counter_rows(data, dual), left=2)
+            + _fig_html(volume, 300) + _fig_html(premium, 300)
+            + "<h4>Inter-counter transfers</h4>" + _table(["account kind", "direction", "transfers", "shares"], _transfer_rows(dual), left=2)
+        )
+    return "".join(parts) or '<p class="empty">no dual-counter stock in this run</p>'
+
+
 def _intraday(data: RunData) -> str:
     parts = []
     for tape in data.tapes.values():
@@ -245,6 +320,7 @@ def render_report(data: RunData, horizon: int = 20) -> str:
         "sectors": _sectors(data),
         "origins": _origins(data),
         "southbound": _southbound(data),
+        "dual": _dual(data),
         "intraday": _intraday(data),
     }
     raised = sum(o.gross_proceeds_minor for o in data.offerings.values())

@@ -21,20 +21,22 @@ from typing import Any
 import numpy as np
 
 from lionrock.clearing import commands as cc
+from lionrock.clearing import events as ce
 from lionrock.connect import commands as xc
 from lionrock.connect import events as xe
 from lionrock.engine import Engine, Outcome
 from lionrock.kernel.messages import Command, Event
 from lionrock.kernel.money import Rate, Rounding
-from lionrock.kernel.xhkg import add_business_days, hk_ns
+from lionrock.kernel.xhkg import add_business_days, hk_date, hk_ns
 from lionrock.listing import commands as lc
 from lionrock.listing import events as le
 from lionrock.listing.profile import load_profile
 from lionrock.offering import commands as oc
 from lionrock.offering import events as oe
+from lionrock.rules.clearing import trade_charges
 from lionrock.rules.trading import AUCTION_LIMITS, PRICE_CHECKS, SPREAD_TABLE
 from lionrock.sim import population
-from lionrock.sim.scenario import ListingPlan, Scenario, resolve
+from lionrock.sim.scenario import ListingPlan, Scenario, parse_fraction, resolve
 from lionrock.trading import commands as tc
 from lionrock.trading import events as te
 from lionrock.trading._grid import Grid
@@ -47,6 +49,13 @@ SOUTHBOUND_CASH_CNY_MINOR = 50_000_000 * 100
 SOUTHBOUND_BUY_SHARE = 0.3
 MM_ASK_LOTS = 5 + 10 + 15  # the market maker's three ask levels
 APPLICATION_BATCH = 20_000
+RMB_INVESTOR_CASH_CNY_MINOR = 50_000_000 * 100
+DUAL_AGENT_CASH_MINOR = 5_000_000_000 * 100  # the dual-counter market maker and the arbitrageur, per currency
+HKD_CHARGES_FLOAT_MINOR = 100_000 * 100
+"""HKD kept by an RMB-counter seller for the charges, which clearing collects in HKD."""
+PREFERENCE_TRANSFERS = 300
+"""At most this many mainland allottees move part of their allotment to the RMB counter at listing."""
+ARB_MAX_LOTS = 10
 LOT_CHOICES = np.array([1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 40, 50, 80, 100, 150, 200, 300, 500, 800, 1000, 2000, 3000, 5000])
 
 
@@ -79,6 +88,20 @@ class Stock:
     lender: str = ""
     """Where the market maker borrows stock: the controlling shareholder's pre-IPO shares."""
     loan_block: int = 0
+    currency: str = "HKD"
+    counter: str = ""
+    """The other counter of a dual-counter stock (the RMB counter of an HKD counter, and back)."""
+    maker: population.Trader = population.MARKET_MAKER
+    """Who quotes this counter: the market maker, or the dual-counter market maker on an RMB counter."""
+    bid_qty: int = 0
+    ask_qty: int = 0
+    flow_share: float = 1.0
+    """The counter's order flow as a share of the scale's orders per day."""
+    vcm_band: tuple[int, int] = (0, 0)
+    """The price band of a cooling-off period in progress (the venue rejects orders outside it)."""
+    premium: float = 0.0
+    premium_mean: float = 0.0
+    """RMB counter: where its crowd values the stock against the HKD price at the day's rate (a belief)."""
 
 
 class Driver:
@@ -101,7 +124,18 @@ class Driver:
         self.traders = population.traders(self.rng, self.scale.retail_traders)
         self.southbound = population.southbound_investors(self.rng, self.scale.southbound_investors)
         self.sb_links: dict[str, set[str]] = {}
-        self.cny_hkd = 1.085
+        self.rmb_investors = population.rmb_investors(self.traders, self.institutions)
+        self._fx_walk = parse_fraction(scenario.fx.cny_hkd)
+        """The rate path the driver feeds clearing (input data); agents never read it."""
+        self.cny_hkd = 0.0
+        """The day's CNY/HKD rate as recorded with clearing (learned from `FxRatesRecorded`)."""
+        self.settled: dict[tuple[str, str], int] = {}
+        """(liquidity agent, security) -> shares the ledger holds (what an inter-counter transfer can move)."""
+        self._funded: set[tuple[str, str]] = set()
+        self._movers: set[str] = set()
+        """Allottees who moved stock to an RMB counter: their HKD may all be held for a later IPO."""
+        self._charges_due: dict[str, dict[str, int]] = {}
+        """settlement day -> mover -> HKD charges of its RMB-counter sales due that day."""
         self.end_day: date | None = None
         self._task: Any = None
         self._coid = itertools.count(1)
@@ -148,11 +182,11 @@ class Driver:
             self.submit(lc.ExpireListingApplications())
             if self._task is not None:
                 self.progress.update(self._task, completed=(day - first).days)
-            self.cny_hkd *= math.exp(self.rng.gauss(0.0, 0.0015))
+            self._fx_walk *= math.exp(self.rng.gauss(0.0, parse_fraction(self.scenario.fx.cny_daily_move)))
             yield hk_ns(day, time(7, 5))
             self.submit(cc.RecordFxRates(day=day, rates=[
-                cc.FxQuote(base="CNY", quote="HKD", rate=Rate(round(self.cny_hkd * 10_000), 10_000)),
-                cc.FxQuote(base="USD", quote="HKD", rate=Rate(78_200, 10_000)),
+                cc.FxQuote(base="CNY", quote="HKD", rate=Rate(round(self._fx_walk * 10_000), 10_000)),
+                cc.FxQuote(base="USD", quote="HKD", rate=Rate.parse(self.scenario.fx.usd_hkd)),
             ]))
             yield hk_ns(day, time(7, 10))
             self.submit(xc.ReviewSouthboundEligibility())
@@ -169,6 +203,7 @@ class Driver:
                     if stock.listed_on <= day:
                         self.spawn(self._order_flow(stock, day), hk_ns(day, time(9, 0, 1)))
                 yield hk_ns(day, time(17, 30))
+                self._pay_in_charges(day)
                 self.submit(cc.RunSettlement(day=day))  # continuous net settlement of what is due (T+2)
             day = add_business_days(day, 1)
             yield hk_ns(day, time(7, 0))
@@ -286,10 +321,11 @@ class Driver:
                                       currency="HKD", vcm_class=plan.vcm_class, name=profile.name.split(" ")[0]))
         self.submit(lc.AdvanceListing(issuer_id=issuer, trigger="list"))
         self.submit(xc.SetConnectProfile(instrument=plan.instrument, currency="HKD", listing_date=listing_day))
+        rmb_nominal = self._cny_price(price, listing_day) if plan.rmb_counter else 0
         if plan.rmb_counter:
             self.submit(cc.RegisterSecurity(security=plan.instrument, counters=[(plan.instrument, "HKD"), (plan.rmb_counter, "CNY")]))
             self.submit(tc.ListInstrument(instrument=plan.rmb_counter, board_lot=spec.board_lot, counter_of=plan.instrument,
-                                          nominal_price=self._cny_price(price, spec.board_lot, listing_day), currency="CNY",
+                                          nominal_price=rmb_nominal, currency="CNY",
                                           vcm_class=plan.vcm_class, name=profile.name.split(" ")[0] + "-R"))
         grid = Grid(SPREAD_TABLE.in_force(listing_day))
         fair = price * math.exp(self.rng.gauss(plan.pop_fraction, 0.08))
@@ -299,6 +335,8 @@ class Driver:
         stock.holder_set = set(stock.holders)
         self.stocks[plan.instrument] = stock
         self._borrow(stock)
+        if plan.rmb_counter:
+            self._open_rmb_counter(stock, plan, rmb_nominal)
         yield hk_ns(listing_day, time(17, 0))
         # Hang Seng fast entry: the first day's market cap ranked against the HSCI constituents
         close = stock.prev_close or price
@@ -312,7 +350,9 @@ class Driver:
             self.submit(oc.CloseStabilisation(offering_id=spec.offering_id, shares_bought_back=over if below else 0,
                                               average_price=stock.last if below else 0))
 
-    def _cny_price(self, hkd_price: int, lot: int, day: date) -> int:
+    def _cny_price(self, hkd_price: int, day: date) -> int:
+        """The HKD price in CNY at the day's recorded rate, on the spread grid (rounded down)."""
+        assert self.cny_hkd > 0, "Invariant: no CNY/HKD rate recorded before a dual counter listed"
         grid = Grid(SPREAD_TABLE.in_force(day))
         p = int(hkd_price / self.cny_hkd)
         return p if grid.is_valid(p) else grid.neighbours(p)[0]
@@ -412,9 +452,14 @@ class Driver:
         rng = self.rng
         first_day = stock.days_traded == 0
         stock.days_traded += 1
-        if not first_day:
+        stock.vcm_band = (0, 0)
+        rmb = stock.currency != "HKD"
+        if rmb:
+            stock.premium += rng.gauss(0.0, 0.004)  # the day's news for the RMB counter's crowd
+            self._follow_counter(stock)
+        elif not first_day:
             stock.fair *= math.exp(rng.gauss(0.0, 0.03))
-        n = self.scale.orders_per_day
+        n = max(int(self.scale.orders_per_day * stock.flow_share), 1)
         # pre-opening order input: at-auction limit orders around the agents' view
         for _ in range(max(n // 20, 4) * (3 if first_day else 1)):
             yield hk_ns(day, time(9, 0, 1)) + rng.randrange(14 * 60 * 10**9)
@@ -423,15 +468,23 @@ class Driver:
         base_am, base_pm = hk_ns(day, time(9, 30, 0, 1)), hk_ns(day, time(13, 0, 0, 1))
         for i, t in enumerate(times):
             yield (base_am + t) if t < 150 * 60 * 10**9 else (base_pm + t - 150 * 60 * 10**9)
-            stock.fair *= math.exp(rng.gauss(0.0, 0.0015))
+            if rmb:
+                self._follow_counter(stock)
+            else:
+                stock.fair *= math.exp(rng.gauss(0.0, 0.0015))
             if i % 40 == 0 or stock.mm_lifted:
                 self._requote(stock)
             else:
                 self._continuous_order(stock)
+            if rmb:
+                self._arbitrage(stock)
         # closing auction order input (16:01-16:06) inside the reference band
         for _ in range(max(n // 30, 3)):
             yield hk_ns(day, time(16, 1, 1)) + rng.randrange(4 * 60 * 10**9)
             self._auction_order(stock, spread=0.02, closing=True)
+        if rmb:  # after the close, the arbitrageur evens out its stock between the two counters
+            yield hk_ns(day, time(16, 30))
+            self._rebalance(stock)
 
     def _auction_order(self, stock: Stock, spread: float, closing: bool = False) -> None:
         rng = self.rng
@@ -478,24 +531,30 @@ class Driver:
             price = stock.grid.step(stock.bid, 1)
         self._place(stock, side, price, tc.LIMIT, rng.randint(1, 10))
 
-    def _near_nominal(self, stock: Stock, side: str) -> int:
-        """A passive price toward the agents' view, but a few spreads inside the venue's limit
-        around the best price on that side, or the nominal price (the rulebook's price checks)."""
+    def _near_nominal(self, stock: Stock, side: str, centre: float = 0.0) -> int:
+        """A passive price toward ``centre`` (the agents' view unless given), but a few spreads
+        inside the venue's limit around the best price on that side, or the nominal price (the
+        rulebook's price checks)."""
         nominal = (stock.bid if side == tc.BUY else stock.ask) or stock.last or stock.prev_close
-        target = self._on_grid(stock, stock.fair * (0.997 if side == tc.BUY else 1.003), side)
+        target = self._on_grid(stock, (centre or stock.fair) * (0.997 if side == tc.BUY else 1.003), side)
         reach = PRICE_CHECKS.in_force(stock.listed_on).passive_max_spreads - 4
         lo, hi = stock.grid.step(nominal, -reach), stock.grid.step(nominal, reach)
         return min(max(target, lo), hi)
 
-    def _borrow(self, stock: Stock) -> None:
-        """The market maker borrows a block of stock from the lender, so it can always quote asks."""
-        mm = population.MARKET_MAKER
-        self.submit(cc.CreditSecurities(account=mm.account, instrument=stock.instrument, source=stock.lender, quantity=stock.loan_block))
-        held = self.holdings.setdefault(mm.account, {})
-        held[stock.instrument] = held.get(stock.instrument, 0) + stock.loan_block
+    def _borrow(self, stock: Stock, agent: population.Trader | None = None) -> None:
+        """A liquidity agent (the counter's market maker unless given) borrows a block of stock
+        from the lender, so it can always quote asks. Stock lent on an RMB counter is delivered on
+        the HKD counter and moved across by an inter-counter transfer."""
+        agent = agent or stock.maker
+        home = self.stocks[stock.counter] if stock.currency != "HKD" else stock
+        self.submit(cc.CreditSecurities(account=agent.account, instrument=home.instrument, source=stock.lender, quantity=stock.loan_block))
+        held = self.holdings.setdefault(agent.account, {})
+        held[home.instrument] = held.get(home.instrument, 0) + stock.loan_block
+        if home is not stock:
+            self._transfer(agent.account, home, stock, stock.loan_block)
 
     def _requote(self, stock: Stock) -> None:
-        mm = population.MARKET_MAKER
+        mm = stock.maker
         for order_id in stock.mm_orders:
             if order_id in stock.live:
                 self.submit(tc.CancelOrder(instrument=stock.instrument, participant=mm.participant, order_id=order_id))
@@ -503,8 +562,11 @@ class Driver:
         stock.mm_lifted = False
         if self._available(mm.account, stock.instrument) < MM_ASK_LOTS * stock.board_lot:
             self._borrow(stock)
-        bid = self._near_nominal(stock, tc.BUY)
-        ask = max(self._near_nominal(stock, tc.SELL), stock.grid.step(bid, 1))
+        # the dual-counter market maker quotes the RMB counter around the HKD counter's price at
+        # the day's rate; the market maker quotes around the agents' view
+        centre = self._parity(stock) if stock.currency != "HKD" else 0.0
+        bid = self._near_nominal(stock, tc.BUY, centre)
+        ask = max(self._near_nominal(stock, tc.SELL, centre), stock.grid.step(bid, 1))
         if stock.ask:
             bid = min(bid, stock.grid.step(stock.ask, -1))
         if stock.bid:
@@ -516,6 +578,9 @@ class Driver:
                     stock.mm_orders.append(order_id)
 
     def _place(self, stock: Stock, side: str, price: int, order_type: str, lots: int, trader: population.Trader | None = None) -> int:
+        low, high = stock.vcm_band
+        if high and not low <= price <= high:  # a cooling-off period: agents stay inside its band
+            return 0
         qty = lots * stock.board_lot
         if trader is None:
             if side == tc.SELL:
@@ -524,14 +589,16 @@ class Driver:
                     return 0
                 account, participant, available = seller
                 qty = min(qty, available // stock.board_lot * stock.board_lot)
-            else:
-                t = self.rng.choice(self.traders)
+            else:  # the RMB counter's buyers are the investors who prefer it
+                t = self.rng.choice(self.traders if stock.currency == "HKD" or not self.rmb_investors else self.rmb_investors)
                 account, participant = t.account, t.participant
         else:
             account, participant = trader.account, trader.participant
             if side == tc.SELL and self._available(account, stock.instrument) < qty:
                 return 0
-        links = self.sb_links.get(stock.instrument)
+        # Southbound Stock Connect trading of RMB counters was envisaged but its status is not
+        # confirmed (shared/reference/hk-rules-sourced.md 7.8): southbound money buys HKD counters only.
+        links = self.sb_links.get(stock.instrument) if stock.currency == "HKD" else None
         if side == tc.BUY and trader is None and links and self.southbound and self.rng.random() < SOUTHBOUND_BUY_SHARE:
             investor = self.rng.choice(self.southbound)
             account, participant = investor.account, investor.participant
@@ -572,6 +639,131 @@ class Driver:
         below, above = stock.grid.neighbours(p)
         return below if side == tc.BUY else above
 
+    # -- dual counters: the RMB counter, its market maker, the arbitrageur -----------------------
+    def _open_rmb_counter(self, hkd: Stock, plan: ListingPlan, nominal: int) -> None:
+        """The RMB counter opens beside the HKD counter (same share class, same board lot). Its
+        crowd values the stock at the HKD view converted at the day's rate, shaded by the
+        scenario's premium; the investors who prefer it get offshore RMB; some mainland allottees
+        move part of their allotment across; the dual-counter market maker and the arbitrageur
+        take stock onto it by inter-counter transfer."""
+        premium = parse_fraction(plan.rmb_premium)
+        rmb = Stock(plan.rmb_counter, hkd.name + "-R", hkd.board_lot, nominal, hkd.fair / self.cny_hkd * (1 + premium), hkd.grid,
+                    hkd.listed_on, prev_close=nominal, lender=hkd.lender, loan_block=hkd.loan_block, currency="CNY",
+                    counter=hkd.instrument, maker=population.DUAL_COUNTER_MARKET_MAKER,
+                    flow_share=parse_fraction(plan.rmb_flow), premium=premium, premium_mean=premium)
+        hkd.counter = rmb.instrument
+        self.stocks[rmb.instrument] = rmb
+        for investor in self.rmb_investors:
+            self._fund(investor.account, "CNY", RMB_INVESTOR_CASH_CNY_MINOR)
+            self._fund(investor.account, "HKD", HKD_CHARGES_FLOAT_MINOR)
+        for agent in (population.DUAL_COUNTER_MARKET_MAKER, population.ARBITRAGEUR):
+            self._fund(agent.account, "HKD", DUAL_AGENT_CASH_MINOR)
+            self._fund(agent.account, "CNY", DUAL_AGENT_CASH_MINOR)
+        lot = hkd.board_lot
+        movers = [a for a in hkd.holders if a.split(":")[2].startswith("mainland.") and self._available(a, hkd.instrument) >= lot]
+        movers = [a for a in movers if self.rng.random() < 0.5][:PREFERENCE_TRANSFERS]
+        for account in movers:
+            self._movers.add(account)
+            self._transfer(account, hkd, rmb, max(self._available(account, hkd.instrument) // 2 // lot * lot, lot))
+        self._borrow(rmb)
+        self._borrow(hkd, population.ARBITRAGEUR)
+        self._transfer(population.ARBITRAGEUR.account, hkd, rmb, hkd.loan_block // 2)
+
+    def _fund(self, account: str, currency: str, amount: int) -> None:
+        """Cash an agent brings once: HKD from its bank, CNY as offshore RMB (CNH) from its bank."""
+        if (account, currency) in self._funded:
+            return
+        self._funded.add((account, currency))
+        self.submit(cc.DepositCash(account=account, currency=currency, amount=amount,
+                                   source="X:BANK" if currency == "HKD" else "X:CNH_BANK"))
+
+    def _pay_in_charges(self, day: date) -> None:
+        """Clearing collects an RMB-counter trade's charges in HKD. An allottee who sold on the RMB
+        counter may hold no HKD (all of it can be held for another IPO application), so before the
+        settlement run its broker pays in the HKD charges of the sales due that day."""
+        for account, amount in sorted(self._charges_due.pop(day.isoformat(), {}).items()):
+            self.submit(cc.DepositCash(account=account, currency="HKD", amount=amount))
+
+    def _transfer(self, account: str, source: Stock, target: Stock, quantity: int) -> int:
+        """Move whole board lots between the counters of one stock (`TransferBetweenCounters`); a
+        liquidity agent moves no more than the ledger holds (clearing checks the security's balance,
+        which trades reach only when they settle)."""
+        qty = min(quantity, self._available(account, source.instrument)) // source.board_lot * source.board_lot
+        if account in population.AGENT_ACCOUNTS:
+            security = source.instrument if source.currency == "HKD" else source.counter
+            qty = min(qty, self.settled.get((account, security), 0) // source.board_lot * source.board_lot)
+        if qty <= 0:
+            return 0
+        out = self.submit(cc.TransferBetweenCounters(account=account, from_instrument=source.instrument,
+                                                     to_instrument=target.instrument, quantity=qty))
+        if not out.accepted:
+            return 0
+        held = self.holdings.setdefault(account, {})
+        held[source.instrument] -= qty
+        held[target.instrument] = held.get(target.instrument, 0) + qty
+        if account not in target.holder_set and account not in population.AGENT_ACCOUNTS:
+            target.holders.append(account)
+            target.holder_set.add(account)
+        return qty
+
+    def _parity(self, rmb: Stock) -> float:
+        """The HKD counter's price (mid, else last, else previous close) at the day's rate, in CNY ticks."""
+        hkd = self.stocks[rmb.counter]
+        price = (hkd.bid + hkd.ask) / 2 if hkd.bid and hkd.ask else (hkd.last or hkd.prev_close)
+        return price / self.cny_hkd
+
+    def _follow_counter(self, rmb: Stock) -> None:
+        """The RMB crowd's view: the HKD view at the day's rate, times a premium that wanders
+        around the scenario's mean (agent beliefs, not prices)."""
+        rmb.premium += 0.02 * (rmb.premium_mean - rmb.premium) + self.rng.gauss(0.0, 0.0006)
+        rmb.fair = self.stocks[rmb.counter].fair / self.cny_hkd * (1 + rmb.premium)
+
+    def _arbitrage(self, rmb: Stock) -> None:
+        """Buy on the cheaper counter and sell on the dearer one when the gap at the touches, at the
+        day's rate, beats both legs' charges (the rulebook's stamp duty, fees and levies); stock is
+        moved to the dearer counter first by an inter-counter transfer when the inventory there is short."""
+        hkd = self.stocks[rmb.counter]
+        if not (hkd.bid and hkd.ask and rmb.bid and rmb.ask):
+            return
+        arb = population.ARBITRAGEUR
+        lot, rate, day = rmb.board_lot, self.cny_hkd, hk_date(self.now)
+        for cheap, dear in ((rmb, hkd), (hkd, rmb)):
+            qty = min(cheap.ask_qty, dear.bid_qty, ARB_MAX_LOTS * lot) // lot * lot
+            if qty <= 0:
+                continue
+            bought = cheap.ask * qty / 10 * (rate if cheap is rmb else 1.0)  # HKD minor units
+            sold = dear.bid * qty / 10 * (rate if dear is rmb else 1.0)
+            costs = sum(c.amount_minor for c in (*trade_charges(int(bought), day), *trade_charges(int(sold), day)))
+            if sold - bought <= costs:
+                continue
+            short = qty - self._available(arb.account, dear.instrument)
+            if short > 0:
+                self._transfer(arb.account, cheap, dear, (short + lot - 1) // lot * lot)
+                qty = min(qty, self._available(arb.account, dear.instrument) // lot * lot)
+                if qty <= 0:
+                    return
+            filled = self._take(cheap, tc.BUY, cheap.ask, qty, arb)
+            if filled:
+                self._take(dear, tc.SELL, dear.bid, filled, arb)
+            return
+
+    def _rebalance(self, rmb: Stock) -> None:
+        arb = population.ARBITRAGEUR.account
+        hkd = self.stocks[rmb.counter]
+        gap = (self._available(arb, hkd.instrument) - self._available(arb, rmb.instrument)) // 2
+        if gap >= 5 * rmb.board_lot:
+            self._transfer(arb, hkd, rmb, gap)
+        elif -gap >= 5 * rmb.board_lot:
+            self._transfer(arb, rmb, hkd, -gap)
+
+    def _take(self, stock: Stock, side: str, price: int, quantity: int, agent: population.Trader) -> int:
+        """A special limit order (fill what it can up to ``price``, cancel the rest): the filled quantity."""
+        out = self.submit(tc.PlaceOrder(instrument=stock.instrument, participant=agent.participant, account=agent.account,
+                                        client_order_id=f"{next(self._coid)}", side=side, order_type=tc.SPECIAL_LIMIT,
+                                        price=price, quantity=quantity))
+        mine = "buyer" if side == tc.BUY else "seller"
+        return sum(ev.quantity for ev in out.events if isinstance(ev, te.TradeExecuted) and getattr(ev, mine) == agent.account)
+
     # -- learning from events ------------------------------------------------------------------
     def _learn_settlement(self, ev: oe.IpoSettlementInstructed) -> None:
         for account, shares, _ in ev.allotments:
@@ -591,10 +783,10 @@ class Driver:
             self.reserved[key] = max(self.reserved[key] - ev.quantity, 0)
         if stock is not None:
             stock.last = ev.price
-            if ev.buyer not in stock.holder_set and not ev.buyer.startswith("C:MM"):
+            if ev.buyer not in stock.holder_set and ev.buyer not in population.AGENT_ACCOUNTS:
                 stock.holders.append(ev.buyer)
                 stock.holder_set.add(ev.buyer)
-            if (ev.buyer == population.MARKET_MAKER.account or ev.seller == population.MARKET_MAKER.account) and ev.aggressor != "A":
+            if (ev.buyer == stock.maker.account or ev.seller == stock.maker.account) and ev.aggressor != "A":
                 stock.mm_lifted = True
             for order_id, remaining in ((ev.buy_order_id, ev.buy_remaining), (ev.sell_order_id, ev.sell_remaining)):
                 if order_id in stock.live:
@@ -623,6 +815,7 @@ class Driver:
         stock = self.stocks.get(ev.instrument)
         if stock is not None:
             stock.bid, stock.ask = ev.bid_price, ev.ask_price
+            stock.bid_qty, stock.ask_qty = ev.bid_quantity, ev.ask_quantity
 
     def _learn_close(self, ev: te.ClosingPriceSet) -> None:
         stock = self.stocks.get(ev.instrument)
@@ -634,6 +827,42 @@ class Driver:
         stock = self.stocks.get(ev.instrument)
         if stock is not None:
             stock.cas_low, stock.cas_high = ev.lower_price, ev.upper_price
+
+    def _learn_vcm(self, ev: te.VolatilityCoolingOffStarted) -> None:
+        """A cooling-off period started: its end is a venue timer, sent as a `TradingTick` when due."""
+        self.spawn(self._ticks([ev.ends_at_ns]), ev.ends_at_ns, priority=0)
+        stock = self.stocks.get(ev.instrument)
+        if stock is not None:
+            stock.vcm_band = (ev.lower_price, ev.upper_price)
+
+    def _learn_vcm_end(self, ev: te.VolatilityCoolingOffEnded) -> None:
+        stock = self.stocks.get(ev.instrument)
+        if stock is not None:
+            stock.vcm_band = (0, 0)
+
+    def _learn_fx(self, ev: ce.FxRatesRecorded) -> None:
+        for base, quote, rate in ev.rates:
+            if (base, quote) == ("CNY", "HKD"):
+                self.cny_hkd = rate.numerator / rate.denominator
+
+    def _learn_cleared(self, ev: ce.TradeCleared) -> None:
+        if ev.seller in self._movers and ev.currency != "HKD":
+            due = self._charges_due.setdefault(ev.settle_date.isoformat(), {})
+            due[ev.seller] = due.get(ev.seller, 0) + sum(amount for _, amount in ev.seller_charges)
+
+    def _learn_credited(self, ev: ce.SecuritiesCredited) -> None:
+        if ev.account in population.AGENT_ACCOUNTS:
+            key = (ev.account, ev.security)
+            self.settled[key] = self.settled.get(key, 0) + ev.quantity
+
+    def _learn_settled(self, ev: ce.SettlementRunCompleted) -> None:
+        agents = population.AGENT_ACCOUNTS
+        for p in ev.postings:
+            if p.asset.startswith("SEC:") and (p.source in agents or p.destination in agents):
+                for account, sign in ((p.source, -1), (p.destination, 1)):
+                    if account in agents:
+                        key = (account, p.asset[4:])
+                        self.settled[key] = self.settled.get(key, 0) + sign * p.amount
 
     def _learn_lapsed(self, ev: le.ListingApplicationLapsed) -> None:
         self.lapsed.add(ev.issuer_id)
@@ -657,6 +886,12 @@ _LEARN: dict[type, Any] = {
     te.ClosingPriceSet: Driver._learn_close,
     le.ListingApplicationLapsed: Driver._learn_lapsed,
     xe.SouthboundEligibilityChanged: Driver._learn_eligibility,
+    te.VolatilityCoolingOffStarted: Driver._learn_vcm,
+    te.VolatilityCoolingOffEnded: Driver._learn_vcm_end,
+    ce.FxRatesRecorded: Driver._learn_fx,
+    ce.SecuritiesCredited: Driver._learn_credited,
+    ce.TradeCleared: Driver._learn_cleared,
+    ce.SettlementRunCompleted: Driver._learn_settled,
 }
 
 

@@ -88,5 +88,24 @@ def southbound_investors(rng: random.Random, count: int) -> list[Trader]:
 
 
 MARKET_MAKER = Trader("C:MM01:hong_kong.marketmaker.1", "MM01", "hong_kong", "marketmaker")
+DUAL_COUNTER_MARKET_MAKER = Trader("C:MM02:hong_kong.dualcountermaker.1", "MM02", "hong_kong", "dualcountermaker")
+"""Quotes the RMB counter of a dual-counter stock (HKEX's Dual Counter Market Makers)."""
+ARBITRAGEUR = Trader("C:AR01:hong_kong.arbitrageur.1", "AR01", "hong_kong", "arbitrageur")
+"""Buys on the cheaper counter, sells on the dearer one, and moves stock between them."""
+AGENT_ACCOUNTS = frozenset({MARKET_MAKER.account, DUAL_COUNTER_MARKET_MAKER.account, ARBITRAGEUR.account})
+"""Accounts of the liquidity agents: never picked as noise sellers."""
+MAINLAND_INSTITUTION_TYPES = ("qdii", "mainland_fund")
 
-__all__ = ["BROKERS", "MARKET_MAKER", "Institution", "Trader", "institutions", "southbound_investors", "traders"]
+
+def rmb_investors(traders_: list[Trader], institutions_: list[Institution]) -> list[Trader]:
+    """The investors who prefer a dual-counter stock's RMB counter: mainland-origin retail traders
+    and the mainland institutions (QDII funds, mainland funds), each trading from an offshore-RMB
+    account of its own (``C:<participant>:mainland.<type>_rmb.<n>``, apart from its IPO account)."""
+    out = [t for t in traders_ if t.origin == "mainland"]
+    for i in institutions_:
+        if i.investor_type in MAINLAND_INSTITUTION_TYPES:
+            n = i.account.rsplit(".", 1)[1]
+            out.append(Trader(f"C:{i.participant}:{i.origin}.{i.investor_type}_rmb.{n}", i.participant, i.origin, i.investor_type))
+    return out
+
+__all__ = ["AGENT_ACCOUNTS", "ARBITRAGEUR", "BROKERS", "DUAL_COUNTER_MARKET_MAKER", "MARKET_MAKER", "Institution", "Trader", "institutions", "rmb_investors", "southbound_investors", "traders"]

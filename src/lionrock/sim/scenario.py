@@ -50,6 +50,11 @@ class ListingPlan(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     vcm_class: str = "MID"
     rmb_counter: str = ""
     """Stock code of an RMB counter to list beside the HKD counter (dual counter)."""
+    rmb_flow: str = "25%"
+    """Order flow on the RMB counter per day, as a share of the scale's ``orders_per_day``."""
+    rmb_premium: str = "-0.5%"
+    """Where the RMB-counter crowd values the stock against the HKD price at the day's rate
+    (a belief; the RMB counters of 2023-25 mostly traded at a small discount)."""
     offer_size_adjustment: str = "0%"
     over_allotment: str = "15%"
 
@@ -63,10 +68,24 @@ class ListingPlan(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
         return float(Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text))
 
 
+class FxPlan(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The exchange rates of a run (input data, as a rate provider would publish them): the
+    driver records each day's rates with clearing (`RecordFxRates`), and every agent reads the
+    day's rate from the `FxRatesRecorded` event, never from here."""
+
+    cny_hkd: str
+    """1 CNY in HKD on the first day, e.g. ``"1.0850"``."""
+    usd_hkd: str
+    """1 USD in HKD (held constant: the linked exchange rate)."""
+    cny_daily_move: str = "0.15%"
+    """Standard deviation of the CNY/HKD rate's daily log move (a seeded random walk)."""
+
+
 class Scenario(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: str
     title: str
     trading_days: int = 20
+    fx: FxPlan
     scales: dict[str, Scale]
     listings: list[ListingPlan]
 
@@ -89,15 +108,32 @@ def load_scenario(name_or_path: str) -> Scenario:
         scenario = msgspec.toml.decode(path.read_bytes(), type=Scenario)
     except msgspec.ValidationError as exc:
         raise ValueError(f"{path}: {exc}") from exc
+    for field in ("cny_hkd", "usd_hkd", "cny_daily_move"):
+        try:
+            value = parse_fraction(getattr(scenario.fx, field))
+        except (ValueError, ArithmeticError) as exc:
+            raise ValueError(f"{path}: fx.{field}: {exc}") from exc
+        if value <= 0:
+            raise ValueError(f"{path}: fx.{field} must be positive")
     for plan in scenario.listings:
-        for field in ("cornerstone_share", "institutional_heat", "retail_heat", "offer_size_adjustment", "over_allotment", "pop"):
+        for field in ("cornerstone_share", "institutional_heat", "retail_heat", "offer_size_adjustment", "over_allotment", "pop",
+                      "rmb_flow", "rmb_premium"):
             try:
-                plan.pop_fraction if field == "pop" else plan.rate(field)  # noqa: B018
+                if field in ("pop", "rmb_flow", "rmb_premium"):
+                    parse_fraction(getattr(plan, field))
+                else:
+                    plan.rate(field)
             except (ValueError, ArithmeticError) as exc:
                 raise ValueError(f"{path}: listing {plan.profile}: {field}: {exc}") from exc
         if plan.price_fixing <= plan.filed:
             raise ValueError(f"{path}: listing {plan.profile}: price_fixing {plan.price_fixing} must follow filed {plan.filed}")
     return scenario
+
+
+def parse_fraction(text: str) -> float:
+    """``"25%"`` → 0.25, ``"-0.5%"`` → -0.005, ``"3"`` → 3.0: an agent parameter (not money)."""
+    text = text.strip()
+    return float(Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text))
 
 
 def resolve(path: str) -> Path:
@@ -111,4 +147,4 @@ def resolve(path: str) -> Path:
     raise FileNotFoundError(f"{path} not found (looked in {Path.cwd()} and {REPO_ROOT})")
 
 
-__all__ = ["ListingPlan", "Scale", "Scenario", "find_scenario", "load_scenario", "resolve"]
+__all__ = ["FxPlan", "ListingPlan", "Scale", "Scenario", "find_scenario", "load_scenario", "parse_fraction", "resolve"]
