@@ -113,12 +113,21 @@ class FixSessionStore:
 
     def sent_app(self, key: Key, seq: int, msg_type: bytes, sending_time: str, raw: bytes, *, offline: bool) -> None:
         """An application message numbered ``seq`` is about to go out: store it, count it, and
-        drop the pair's messages older than the window, in one transaction."""
+        drop the pair's messages older than the window, in one transaction (on PostgreSQL one
+        statement, so one round trip)."""
+        args = (*key, seq, msg_type.decode(), sending_time, int(offline), raw)
+        if self.store.postgres:
+            self.store.execute(
+                """WITH stored AS (
+                     INSERT INTO fix_messages (sender, target, seq, msg_type, sending_time, offline, raw) VALUES (?, ?, ?, ?, ?, ?, ?)),
+                   trimmed AS (DELETE FROM fix_messages WHERE sender = ? AND target = ? AND seq <= ?)
+                   UPDATE fix_sessions SET out_seq = ? WHERE sender = ? AND target = ?""",
+                (*args, *key, seq - self.window, seq + 1, *key),
+            )
+            return
         with self.store.transaction():
             self.store.execute(
-                "INSERT INTO fix_messages (sender, target, seq, msg_type, sending_time, offline, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (*key, seq, msg_type.decode(), sending_time, int(offline), raw),
-            )
+                "INSERT INTO fix_messages (sender, target, seq, msg_type, sending_time, offline, raw) VALUES (?, ?, ?, ?, ?, ?, ?)", args)
             self.store.execute("UPDATE fix_sessions SET out_seq = ? WHERE sender = ? AND target = ?", (seq + 1, *key))
             if seq > self.window:
                 self.store.execute("DELETE FROM fix_messages WHERE sender = ? AND target = ? AND seq <= ?", (*key, seq - self.window))
