@@ -132,3 +132,71 @@ def test_18c_placing_meets_ipsi_minimum_or_allots_all_independent_demand(lots_of
         indep = iois.independent
         assert np.all(r.placee_shares[indep] == demand[indep]) or int(r.placee_shares[indep].sum()) >= s.placing_shares - s.over_allocated_shares - LOT + 1
         assert any("shortfall" in n for n in s.notes)
+
+
+def _steering_book(independent_limit: int, independent_each: int = 120_000, cornerstones=()):  # type: ignore[no-untyped-def]
+    """Non-independents cover the tranche several times at the top of the range; the five
+    independents only bid at or below ``independent_limit``."""
+    ro = resolved(chapter="18C", mechanism="", public_share=None, shares_offered=N, cornerstones=list(cornerstones))
+    out = [Ioi(ioi_id=f"N{i}", investor=f"NONIND{i}", account=f"C:SYND:N{i}", participant="P9", tier=1, independent=False,
+               steps=[IoiStep(0, 400_000)]) for i in range(10)]
+    out += [Ioi(ioi_id=f"I{i}", investor=f"IND{i}", account=f"C:SYND:I{i}", participant="P9", tier=3, independent=True,
+                steps=[IoiStep(independent_limit, independent_each)]) for i in range(5)]
+    return ro, ioi_book_from_iois(out)
+
+
+def test_18c_pricing_lowers_the_price_until_independents_can_take_the_minimum() -> None:
+    """Rule 18C.08 at pricing: at HK$10.00 (where the coverage policy would price) the
+    independents bid nothing; at HK$9.50 they bid 600,000 >= the 500,000 required, so the price
+    is lowered to HK$9.50, with the reason, and the allotment meets the minimum."""
+    from lionrock.offering.pricing import ipsi_capacity, set_price
+
+    ro, iois = _steering_book(9_500)
+    assert ipsi_capacity(ro, iois, 10_000) == 0 and ipsi_capacity(ro, iois, 9_500) == 600_000
+    decision = set_price(ro, iois)
+    assert decision.price == 9_500
+    assert any("lowered to 9.50" in r and "18C" in r for r in decision.reasons)
+    apps = book(apps_for_demand(ro.initial_public_shares, ro.max_application_shares, LOT))
+    s = allocate(ro, decision, iois, apps, SEED).summary
+    assert s.ipsi_shortfall_shares == 0 and s.ipsi_shares >= s.ipsi_required_shares
+
+
+def test_18c_pricing_keeps_the_price_when_independents_already_reach_the_minimum() -> None:
+    from lionrock.offering.pricing import set_price
+
+    ro, iois = _steering_book(10_000)
+    decision = set_price(ro, iois)
+    assert decision.price == 10_000
+    assert any("at least the 500,000 required" in r for r in decision.reasons)
+
+
+def test_18c_pricing_independent_cornerstone_counts_and_lower_price_buys_more_of_it() -> None:
+    """A fixed-amount independent cornerstone buys more shares at a lower price: with HK$4.5m
+    (450,000 shares at 10.00, 500,000 at 9.00) and no independent IOIs, only the floor reaches
+    the minimum."""
+    from lionrock.offering.pricing import ipsi_capacity, set_price
+
+    cs = cornerstone("CS1", amount_minor=450_000_000, independent=True)
+    ro, iois = _steering_book(1, independent_each=100, cornerstones=[cs])  # independents bid (almost) nothing
+    assert ipsi_capacity(ro, iois, 10_000) == 450_000 and ipsi_capacity(ro, iois, 9_000) == 500_000
+    decision = set_price(ro, iois)
+    assert decision.price == 9_000
+
+
+def test_18c_pricing_given_price_stands_and_reasons_report_the_shortfall() -> None:
+    """A price set by the command (the issuer's and coordinators' decision) is never moved."""
+    from lionrock.offering.pricing import set_price
+
+    ro, iois = _steering_book(9_500)
+    decision = set_price(ro, iois, price=10_000)
+    assert decision.price == 10_000
+    assert any("can take at most 0 of the 500,000" in r and "the price was given" in r for r in decision.reasons)
+
+
+def test_18c_pricing_no_price_reaches_the_minimum_policy_price_stands() -> None:
+    from lionrock.offering.pricing import set_price
+
+    ro, iois = _steering_book(9_500, independent_each=10_000)  # 50,000 at most
+    decision = set_price(ro, iois)
+    assert decision.price == 10_000
+    assert any("no price in" in r and "lets them reach it" in r for r in decision.reasons)

@@ -26,7 +26,7 @@ from lionrock.offering.books import ApplicationBook, IoiBook, membership
 from lionrock.offering.commands import CornerstoneSpec
 from lionrock.offering.definition import ResolvedOffering, add_months, cornerstone_shares, share_of
 from lionrock.offering.events import AllotmentSummary, BandBasis, CornerstoneAllotment
-from lionrock.offering.pricing import PricingDecision
+from lionrock.offering.pricing import PricingDecision, ipsi_required
 from lionrock.rules.offering import ApplicationCharges
 
 
@@ -485,19 +485,10 @@ class _Tally:
     notes: list[str]
 
 
-def _ipsi_required(ro: ResolvedOffering) -> int:
-    """Chapter 18C: shares independent price-setting investors must take (0 otherwise): the rule's
-    share of the shares initially offered (excluding the offer size adjustment and over-allotment)."""
-    if ro.chapter_18c is None:
-        return 0
-    r = ro.chapter_18c.independent_price_setting_min
-    return -(-ro.spec.shares_offered * r.numerator // r.denominator)
-
-
 def _independent_min_lots(ro: ResolvedOffering, cs: list[tuple[CornerstoneSpec, int]], placing_counted: int) -> int:
     """Placing lots independent price-setting investors need so that, with independent cornerstones,
     they reach the Chapter 18C minimum (at most the placing excluding over-allocated shares)."""
-    required = _ipsi_required(ro)
+    required = ipsi_required(ro)
     if not required:
         return 0
     need = max(required - sum(s for c, s in cs if c.independent), 0)
@@ -508,7 +499,7 @@ def _ipsi(ro: ResolvedOffering, iois: IoiBook, price: int, t: _Tally) -> tuple[i
     """Shares taken by independent price-setting investors, and the Chapter 18C minimum."""
     if ro.chapter_18c is None:
         return 0, 0
-    required = _ipsi_required(ro)
+    required = ipsi_required(ro)
     indep = iois.independent
     placed = min(int(t.placee_shares[indep].sum()), t.placing_total - t.over_allocated)
     ipsi = sum(s for c, s in t.cornerstones if c.independent) + placed

@@ -9,6 +9,15 @@ Policies (``[pricing] kind``):
 * ``max_proceeds``: the candidate price maximising ``price x min(demand, tranche)`` (ties: higher).
 * ``fixed``: the price in ``fixed_price`` (or in the pricing command).
 
+Chapter 18C offerings (Rule 18C.08): independent price-setting investors must take at least the
+rule's share of the shares initially offered. At a price P they can take at most their
+independent cornerstones' shares at P plus their IOI demand at P up to the bookbuilding tranche.
+When the policy's price leaves them short, the price is lowered to the highest candidate at which
+they can reach the minimum (a lower price buys more cornerstone shares and admits more
+price-limited demand); if no price in the range does, the policy's price stands and the reasons
+say that the minimum cannot be met at any price in the range. A price given by the command or the
+``fixed`` policy is never moved: its reasons say whether the minimum can be met there.
+
 Candidate prices are the floor, the bottom and top of the range and every IOI limit between them:
 demand only changes at a limit, so no other price can be better under these policies. The
 bookbuilding tranche at price P is the shares offered less the initial public tranche less the
@@ -113,6 +122,10 @@ def set_price(ro: ResolvedOffering, book: IoiBook, price: int = 0, upsize_shares
     else:
         chosen, point, kind = _coverage_price(ro, curve, policy.coverage_times, reasons), None, "coverage"
         point = by_price[chosen]
+    if ro.chapter_18c is not None:
+        steered = _steer_for_independents(ro, book, curve, chosen, movable=kind != "fixed", reasons=reasons)
+        if steered != chosen:
+            chosen, point = steered, by_price[steered]
     if chosen < spec.price_low:
         reasons.append(f"below the bottom of the range {format_price(spec.price_low)} under the downward flexibility "
                        f"(at most {ro.pricing_rules.downward_flexibility_max} below; {ro.pricing_rules.rule})")
@@ -140,6 +153,47 @@ def _coverage_price(ro: ResolvedOffering, curve: list[DemandPointView], times: R
     return floor.price
 
 
+def ipsi_required(ro: ResolvedOffering) -> int:
+    """Chapter 18C: shares independent price-setting investors must take (0 otherwise): the rule's
+    share of the shares initially offered (excluding the offer size adjustment and over-allotment)."""
+    if ro.chapter_18c is None:
+        return 0
+    r = ro.chapter_18c.independent_price_setting_min
+    return -(-ro.spec.shares_offered * r.numerator // r.denominator)
+
+
+def ipsi_capacity(ro: ResolvedOffering, book: IoiBook, price: int) -> int:
+    """The most independent price-setting investors can take at ``price``: their cornerstone
+    shares plus their IOI demand (whole lots) up to the bookbuilding tranche."""
+    cornerstones = sum(cornerstone_shares(c.amount_minor, price, ro.lot) for c in ro.spec.cornerstones if c.independent)
+    demand = int(book.demand_at(price)[book.independent].sum()) // ro.lot * ro.lot if book.investors else 0
+    return cornerstones + min(demand, bookbuilding_tranche(ro, price))
+
+
+def _steer_for_independents(ro: ResolvedOffering, book: IoiBook, curve: list[DemandPointView], chosen: int, *,
+                            movable: bool, reasons: list[str]) -> int:
+    """Rule 18C.08 at pricing (see the module docstring): the price to use, with the reason."""
+    assert ro.chapter_18c is not None
+    rule, required = ro.chapter_18c.rule, ipsi_required(ro)
+    at_chosen = ipsi_capacity(ro, book, chosen)
+    if at_chosen >= required:
+        reasons.append(f"{rule}: independent price-setting investors can take up to {at_chosen:,} shares at {format_price(chosen)}, "
+                       f"at least the {required:,} required")
+        return chosen
+    short = f"at {format_price(chosen)} independent price-setting investors can take at most {at_chosen:,} of the {required:,} shares {rule} requires"
+    if not movable:
+        reasons.append(f"{short}; the price was given, so it stands and the allotment will report the shortfall")
+        return chosen
+    for pt in curve:  # highest price first
+        if pt.price < chosen and ipsi_capacity(ro, book, pt.price) >= required:
+            reasons.append(f"{short}; lowered to {format_price(pt.price)}, the highest candidate price at which they can take "
+                           f"{ipsi_capacity(ro, book, pt.price):,} (coverage there {_coverage_text(pt)})")
+            return pt.price
+    reasons.append(f"{short}, and no price in {format_price(curve[-1].price)}..{format_price(curve[0].price)} lets them reach it: "
+                   "the price stands and the allotment will report the shortfall")
+    return chosen
+
+
 def _upsize(ro: ResolvedOffering, point: DemandPointView, requested: int, reasons: list[str]) -> int:
     cap = ro.max_upsize_shares
     if requested >= 0:
@@ -156,4 +210,4 @@ def _upsize(ro: ResolvedOffering, point: DemandPointView, requested: int, reason
     return 0
 
 
-__all__ = ["PricingDecision", "bookbuilding_tranche", "cornerstone_total", "coverage_bp", "demand_curve", "set_price"]
+__all__ = ["PricingDecision", "bookbuilding_tranche", "cornerstone_total", "coverage_bp", "demand_curve", "ipsi_capacity", "ipsi_required", "set_price"]
