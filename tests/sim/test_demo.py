@@ -90,6 +90,30 @@ def test_demo_cli_prints_state_hash_last_and_refuses_another_seed(tmp_path: Path
     assert other.exit_code == 2 and "seed='5', not '6'" in other.output.replace('"', "'")
 
 
+def test_demo_cli_refuses_a_journal_it_does_not_reproduce_with_a_clear_message(tmp_path: Path) -> None:
+    """A journal from another version of the scenario (its digest recorded at creation) is
+    refused up front; one with no digest (written before it was recorded) whose commands differ
+    is refused when the first journaled command differs, with --fresh named, not a traceback."""
+    out = tmp_path / "demo"
+    first = CliRunner().invoke(app, ["demo", "--scenario", TINY, "--scale", "small", "--seed", "5", "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    db = sqlite3.connect(out / "journal.sqlite")
+    db.execute("UPDATE meta SET value = 'older' WHERE key = 'scenario_sha256'")
+    db.commit()
+    changed = CliRunner().invoke(app, ["demo", "--scenario", TINY, "--scale", "small", "--seed", "5", "--out", str(out)])
+    assert changed.exit_code == 2 and "scenario_sha256='older'" in changed.output.replace('"', "'")
+    db.execute("DELETE FROM meta WHERE key = 'scenario_sha256'")  # as an older journal has it
+    db.execute("UPDATE meta SET value = '6' WHERE key = 'seed'")  # and commands another run would not give
+    db.commit()
+    db.close()
+    other = CliRunner().invoke(app, ["demo", "--scenario", TINY, "--scale", "small", "--seed", "6", "--out", str(out)])
+    assert other.exit_code == 2, other.output
+    text = " ".join(other.output.split())
+    assert "does not reproduce" in text and "--fresh" in text and "Traceback" not in text
+    fresh = CliRunner().invoke(app, ["demo", "--scenario", TINY, "--scale", "small", "--seed", "6", "--out", str(out), "--fresh"])
+    assert fresh.exit_code == 0, fresh.output
+
+
 def _journaled(path: Path) -> int:
     if not path.exists():
         return 0

@@ -8,13 +8,17 @@ without writing it again, and new commands are journaled from where the old run 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from lionrock.analytics.projection import RunProjection
 from lionrock.analytics.report import render_report
 from lionrock.engine import Engine, SqliteJournal
+from lionrock.engine.engine import DeterminismError
 from lionrock.engine.registry import default_contexts
 from lionrock.kernel.money import format_minor
 from lionrock.sim.scenario import load_scenario
@@ -45,6 +49,8 @@ def _check_or_set_meta(journal: SqliteJournal, meta: dict[str, str]) -> None:
         return
     for key, value in meta.items():
         have = journal.get_meta(key)
+        if have is None and key == "scenario_sha256":
+            continue  # a journal from before the digest was recorded: the replay check still guards it
         if have != value:
             raise ValueError(
                 f"{journal.path} holds a run with {key}={have!r}, not {value!r}: use another --out, or --fresh to discard it"
@@ -60,12 +66,19 @@ def run_scenario(config: RunConfig, journal_path: Path, progress: Any = None) ->
     journal = SqliteJournal(journal_path, config.durability)
     try:
         meta = {"scenario": scenario.name, "seed": str(config.seed), "scale": config.scale, "title": scenario.title,
-                "trading_days": str(scenario.trading_days)}
+                "trading_days": str(scenario.trading_days),
+                "scenario_sha256": hashlib.sha256(msgspec.msgpack.encode(scenario)).hexdigest()}
         _check_or_set_meta(journal, meta)
         engine = Engine(default_contexts(), journal).catch_up()
         projection = RunProjection(scenario=scenario.name, title=scenario.title, seed=config.seed, scale=config.scale)
         engine.subscribe(projection.on_events)
-        Driver(scenario, config.seed, config.scale, engine, projection, progress).run()
+        try:
+            Driver(scenario, config.seed, config.scale, engine, projection, progress).run()
+        except DeterminismError as exc:
+            raise ValueError(
+                f"{journal_path} holds a run this program does not reproduce (it was written by another version of "
+                f"Lion Rock or of the scenario): {exc}. Use --fresh to replace it, or another --out"
+            ) from exc
         engine.flush()
         state_hash = engine.snapshot()  # `lionrock replay` starts from it; --from-scratch ignores it
     finally:
