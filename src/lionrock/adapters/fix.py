@@ -35,11 +35,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import simplefix
 
 from lionrock.adapters.auth import AuthError, Principal, Role
 from lionrock.adapters.fix_store import FixSessionStore, fix_store_url
 from lionrock.adapters.policy import Denied
+from lionrock.adapters.projections import parties_of
 from lionrock.adapters.runner import RunnerStopped
 from lionrock.adapters.service import Published, Service
 from lionrock.kernel.errors import Rejection
@@ -203,6 +205,11 @@ class SessionState(_ExecutionReports):
     conn: FixSession | None = None
     sub_id: int | None = None
     pump: asyncio.Future[None] | None = None
+    position: tuple[int, int] = (0, 0)  # (engine seq, event index) of the last event handled: later ones only
+    resume_from: tuple[int, int] | None = None  # the stored reported position, until `recover` has used it
+    recovered: bool = True  # False for a stored pair whose events after ``resume_from`` are not yet reported
+    _outbox: list[tuple[int, bytes, str, bytes]] | None = None  # the reports of the event being reported
+    _aliases: list[tuple[int, str]] | None = None
 
     def attached(self) -> bool:
         return self.conn is not None and not self.conn.closed
@@ -228,6 +235,10 @@ class SessionState(_ExecutionReports):
         for t, v in fields:
             m.append_pair(t, v if isinstance(v, bytes) else str(v).encode())
         raw = m.encode()
+        if resend_of is None and self._outbox is not None and msg_type not in ADMIN_TYPES:
+            self._outbox.append((seq, msg_type, now, raw))  # stored with its event's position by `report`, then sent
+            self.out_seq = seq + 1
+            return
         if resend_of is None:
             if self.persistent:  # write before send: stored (and counted) before the first byte goes out
                 store = self.gateway.store
@@ -248,18 +259,66 @@ class SessionState(_ExecutionReports):
             self.saved_in_seq = self.in_seq
 
     def _remember_cl(self, order_id: int, cl_ord_id: str) -> None:
-        if self.persistent and not self.gateway.stopped:
+        if self._aliases is not None:
+            self._aliases.append((order_id, cl_ord_id))  # stored with the report that makes it the order's
+        elif self.persistent and not self.gateway.stopped:
             self.gateway.store.set_cl_ord_id(self.key, order_id, cl_ord_id)
 
-    def restore_orders(self) -> None:
-        """Rebuild the views of the open orders this session reports on from the read models
-        (the venue's state, recovered from the journal at start-up), with the latest ClOrdID of
-        each replaced one from the session store. Read in one read-model transaction, so the
-        views are exactly as of ``projected_seq``: later events update them, earlier ones (still
-        on their way to the subscription) are skipped."""
+    def report(self, pub: Published) -> None:
+        """Turn one durable event into this session's ExecutionReports, exactly once: an event at
+        or before ``position`` was handled already (the live subscription and the start-up replay
+        overlap, see `recover`). The reports, the ClOrdID the event gives an order and the pair's
+        reported position (this event) are stored in ONE transaction (`FixSessionStore.sent_reports`),
+        and only then written to the socket: after a crash a report is stored exactly when its
+        event is at or before the stored position, so the replay from that position neither
+        repeats a stored report nor skips a missing one."""
+        at = (pub.seq, pub.index)
+        if at <= self.position:
+            return
+        before = self.out_seq
+        self._outbox, self._aliases = [], []
+        try:
+            self._report(pub)
+            outbox, aliases = self._outbox, self._aliases
+            if (outbox or aliases) and self.persistent and not self.gateway.stopped:
+                self.gateway.store.sent_reports(self.key, outbox, at, offline=not self.attached(), aliases=aliases)
+        except BaseException:
+            self.out_seq = before  # nothing of it was stored: the numbers are not used
+            raise
+        finally:
+            self._outbox = self._aliases = None
+        self.position = at
+        conn = self.conn
+        if outbox and conn is not None and not conn.closed:
+            for *_, raw in outbox:
+                conn.writer.write(raw)
+            conn.last_send = time.monotonic()
+
+    def recover(self) -> None:
+        """Rebuild the order views and report what happened since the last stored report.
+
+        Source of the missed events: the read models' ``events`` table (every event as JSON with
+        its seq and index), not the journal: the gateway starts after the engine has recovered,
+        and the table is read in the same read-model transaction as ``projected_seq`` (T) and the
+        open orders, so it holds exactly the events up to T. The hub subscription is made BEFORE
+        that read, and the projector commits a batch before the hub publishes it, so every event
+        after T reaches the subscription queue; events up to T that also reach it are skipped by
+        ``position`` (set to the end of T here, before the queue is first read). No event is
+        skipped (table up to T, queue after T) and none is reported twice (position).
+
+        Views: open orders as of T from ``orders`` (quantities, CumQty, value for AvgPx; latest
+        ClOrdID from ``fix_clordids``), as before. The replay needs them as of the stored position
+        P instead: an order accepted after P is dropped (its replayed OrderAccepted makes it), and
+        an order an event after P touches is rebuilt by folding its own events up to P (accepted,
+        amended, filled) through the same report logic with nothing sent. Events after P are then
+        reported in order through `report` (stored with their position, numbered, sent later by
+        resend/gap fill). A pair without a stored position (a store written before it existed)
+        starts at T, as before."""
         p = self.principal
         if p is None:
             return
+        self.recovered = True
+        start, self.resume_from = self.resume_from, None
         service = self.gateway.service
         read = service.read
         if p.role == Role.OPERATOR:
@@ -268,17 +327,45 @@ class SessionState(_ExecutionReports):
             marks = ", ".join("?" for _ in p.accounts) or "''"
             where, args = f"(participant = ? OR account IN ({marks}))", [p.participant, *p.accounts]
         columns = "order_id, client_order_id, instrument, side, quantity, price, account, filled"
+        replay: list[Published] = []
+        history: list[Published] = []
+        created: set[int] = set()
+        touched: set[int] = set()
         with read.transaction():
             as_of = service.projector.projected_seq
             rows = read.execute(f"SELECT {columns} FROM orders WHERE status IN ('new', 'partially_filled') AND {where} ORDER BY order_id", args)
             rows = [r for r in rows if p.can_trade_account(r[6])]
             values = _filled_values(read, [int(r[0]) for r in rows if int(r[7])])
+            if start is not None and start < (as_of, _ALL):
+                replay = [pub for pub in _order_events_after(read, p, start, as_of) if self._mine(pub)]
+                created = {pub.event.order_id for pub in replay if type(pub.event).__name__ == "OrderAccepted"}
+                touched = {oid for pub in replay for oid in _order_ids(pub.event)} - created
+                history = _order_histories(read, touched, start) if touched else []
         aliases = self.gateway.store.cl_ord_ids(self.key)
         for r in rows:
             oid = int(r[0])
             if oid not in self.orders:
                 self.orders[oid] = _OrderView(oid, aliases.get(oid, r[1]), r[2], r[3], int(r[4]), int(r[5]), r[6], int(r[7]),
                                               values.get(oid, 0), as_of)
+        if start is None:
+            self.position = max(self.position, (as_of, _ALL))
+            if self.persistent and not self.gateway.stopped:
+                self.gateway.store.set_reported(self.key, self.position)
+            return
+        if replay:
+            for oid in created | touched:
+                self.orders.pop(oid, None)
+            fold = _Fold(p)
+            for pub in history:
+                fold._report(pub)
+            for oid, v in fold.orders.items():
+                if oid in touched:
+                    v.cl_ord_id = aliases.get(oid, v.cl_ord_id)
+                    self.orders[oid] = v
+            self.position = max(self.position, start)
+            for pub in replay:
+                self.report(pub)
+        self.position = max(self.position, start, (as_of, _ALL))
 
     def subscribe(self) -> None:
         if self.sub_id is None:
@@ -302,7 +389,7 @@ class SessionState(_ExecutionReports):
                     conn.logout("too slow: event queue overflowed")
                     conn.writer.close()
                 return
-            self._report(pub)
+            self.report(pub)
             conn = self.conn
             if conn is not None and not conn.closed:
                 with contextlib.suppress(ConnectionError):
@@ -497,7 +584,7 @@ class FixSession(_ExecutionReports):
             st = self.gateway.states[key] = SessionState(self.gateway, key, persistent=True)
         store = self.gateway.store
         st.owner = p.username
-        store.claim(key, p.username, st.in_seq, st.out_seq)
+        store.claim(key, p.username, st.in_seq, st.out_seq, reported=(service.projector.projected_seq, _ALL))
         old = st.conn
         if old is not None and old is not self and not old.closed:  # a new logon takes over from a stale connection
             old.closed = True
@@ -523,6 +610,8 @@ class FixSession(_ExecutionReports):
         for stored in redeliver:  # missed while away, their old numbers given up by the reset
             st.send(stored.msg_type, _body(stored.raw), poss_resend=True)
         st.subscribe()
+        if not st.recovered:  # a stored pair its owner could not report for at start-up
+            st.recover()
 
     def _sequence_reset(self, msg: simplefix.FixMessage) -> None:
         new = msg.get(36)
@@ -689,6 +778,91 @@ class FixSession(_ExecutionReports):
         return v
 
 
+_ALL = 1 << 31
+"""An event index past any real one: position (T, _ALL) means every event of seq T is handled."""
+
+_ORDER_EVENT_TYPES = ("OrderAccepted", "TradeExecuted", "OrderCancelled", "OrderAmended")
+_decoder: msgspec.json.Decoder[Any] | None = None
+
+
+def _decode(body: str) -> Any:
+    """An order event from the ``events`` table's JSON (tagged by class name, as journaled)."""
+    global _decoder
+    if _decoder is None:
+        from lionrock.trading.events import (
+            OrderAccepted,
+            OrderAmended,
+            OrderCancelled,
+            TradeExecuted,
+        )
+
+        _decoder = msgspec.json.Decoder(OrderAccepted | TradeExecuted | OrderCancelled | OrderAmended)
+    return _decoder.decode(body)
+
+
+def _published(row: tuple[Any, ...]) -> Published:
+    seq, idx, at_ns, body = int(row[0]), int(row[1]), int(row[2]), row[3]
+    event = _decode(body)
+    return Published(seq, at_ns, idx, event, frozenset(parties_of(event)), getattr(event, "instrument", None))
+
+
+def _order_ids(e: Any) -> tuple[int, ...]:
+    if type(e).__name__ == "TradeExecuted":
+        return (e.buy_order_id, e.sell_order_id)
+    return (e.order_id,)
+
+
+def _order_events_after(read: Any, p: Principal, start: tuple[int, int], as_of: int) -> list[Published]:
+    """The order events after ``start`` up to seq ``as_of`` naming the principal's participant or
+    accounts (an operator: all of them), oldest first, from the read models' ``events`` table."""
+    types = ", ".join(f"'{t}'" for t in _ORDER_EVENT_TYPES)
+    if p.role == Role.OPERATOR:
+        rows = read.execute(f"SELECT seq, idx, at_ns, body FROM events WHERE type IN ({types}) AND seq >= ? AND seq <= ? ORDER BY seq, idx",
+                            (start[0], as_of))
+    else:
+        parties = [f"P:{p.participant}", *p.accounts]
+        marks = ", ".join("?" for _ in parties)
+        rows = read.execute(
+            f"""SELECT DISTINCT e.seq, e.idx, e.at_ns, e.body FROM event_parties ep JOIN events e ON e.seq = ep.seq AND e.idx = ep.idx
+                WHERE ep.party IN ({marks}) AND ep.seq >= ? AND ep.seq <= ? AND e.type IN ({types}) ORDER BY e.seq, e.idx""",
+            (*parties, start[0], as_of))
+    return [_published(r) for r in rows if (int(r[0]), int(r[1])) > start]
+
+
+def _order_histories(read: Any, order_ids: set[int], until: tuple[int, int]) -> list[Published]:
+    """Each order's own events (accepted, amended, filled) up to and including ``until``, oldest first."""
+    ids = sorted(order_ids)
+    first: dict[str, int] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for instrument, created in read.execute(f"SELECT instrument, MIN(created_seq) FROM orders WHERE order_id IN ({marks}) GROUP BY instrument", chunk):
+            first[instrument] = min(int(created), first.get(instrument, int(created)))
+    out: list[Published] = []
+    for instrument, created in sorted(first.items()):
+        rows = read.execute(
+            """SELECT seq, idx, at_ns, body FROM events WHERE instrument = ? AND type IN ('OrderAccepted', 'TradeExecuted', 'OrderAmended')
+               AND seq >= ? AND seq <= ? ORDER BY seq, idx""",
+            (instrument, created, until[0]))
+        for r in rows:
+            if (int(r[0]), int(r[1])) <= until:
+                pub = _published(r)
+                if order_ids.intersection(_order_ids(pub.event)):
+                    out.append(pub)
+    out.sort(key=lambda pub: (pub.seq, pub.index))
+    return out
+
+
+class _Fold(_ExecutionReports):
+    """The report logic with nothing sent: folds an order's past events into its view."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal, self.orders, self.pending_cl = principal, {}, {}
+
+    def send(self, msg_type: bytes, fields: list[tuple[int, Any]], **kw: Any) -> None:
+        pass
+
+
 def _filled_values(read: Any, order_ids: list[int]) -> dict[int, int]:
     """Sum of price x quantity over each order's trades (for AvgPx), from the read models."""
     out: dict[int, int] = {}
@@ -769,14 +943,15 @@ class FixGateway:
         again are numbered and stored), order views rebuilt from the read models."""
         for stored in self.store.sessions():
             st = SessionState(self, stored.key, in_seq=stored.in_seq, out_seq=stored.out_seq, persistent=True,
-                              saved_in_seq=stored.in_seq, owner=stored.owner)
+                              saved_in_seq=stored.in_seq, owner=stored.owner, position=stored.reported or (0, 0),
+                              resume_from=stored.reported, recovered=False)
             self.states[stored.key] = st
             try:
                 st.principal = self.service.auth.principal(stored.owner, via="fix")
-            except AuthError:  # the owner is gone or disabled: numbers kept, nothing to report
+            except AuthError:  # the owner is gone or disabled: numbers kept, reported if it logs on again
                 continue
-            st.subscribe()
-            st.restore_orders()
+            st.subscribe()  # before `recover` reads the read models: see there why nothing is lost or doubled
+            st.recover()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = FixSession(self, reader, writer, last_recv=time.monotonic(), last_send=time.monotonic())

@@ -14,10 +14,17 @@ number with it, in one transaction) before its first byte reaches the socket, so
 counterparty may have seen is never lost or renumbered. The incoming number is saved after the
 message it counts has been handled. Admin messages (heartbeats, logons, rejects) are not stored,
 only counted: a ResendRequest over them is answered with SequenceReset-GapFill, as before.
+
+Per pair it also keeps the position in the engine's event stream (``reported_seq``,
+``reported_idx``: the last event whose ExecutionReports are stored) and it moves only in the
+transaction that stores those reports (`sent_reports`), so the position and the stored reports
+never disagree: a report is stored if and only if its event is at or before the position. The
+gateway reports the events after it at start-up (see `lionrock.adapters.fix.SessionState.recover`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +34,8 @@ from lionrock.adapters.storage import StorageSpec, is_postgres
 _DDL = [
     """CREATE TABLE IF NOT EXISTS fix_sessions (
          sender TEXT NOT NULL, target TEXT NOT NULL, owner TEXT NOT NULL,
-         in_seq BIGINT NOT NULL, out_seq BIGINT NOT NULL, PRIMARY KEY (sender, target))""",
+         in_seq BIGINT NOT NULL, out_seq BIGINT NOT NULL, reported_seq BIGINT, reported_idx BIGINT,
+         PRIMARY KEY (sender, target))""",
     """CREATE TABLE IF NOT EXISTS fix_messages (
          sender TEXT NOT NULL, target TEXT NOT NULL, seq BIGINT NOT NULL, msg_type TEXT NOT NULL,
          sending_time TEXT NOT NULL, offline BIGINT NOT NULL, raw BLOB NOT NULL,
@@ -46,6 +54,7 @@ class StoredSession:
     owner: str
     in_seq: int
     out_seq: int
+    reported: tuple[int, int] | None = None  # (engine seq, event index) of the last event reported; None: never recorded
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,18 @@ class FixSessionStore:
         self._owns = owns_store
         self.closed = False
         store.script(_DDL)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """A store written before the reported position existed gets its columns (NULL: unknown)."""
+        if self.store.postgres:
+            for column in ("reported_seq", "reported_idx"):
+                self.store.execute(f"ALTER TABLE fix_sessions ADD COLUMN IF NOT EXISTS {column} BIGINT")
+            return
+        have = {r[1] for r in self.store.execute("PRAGMA table_info(fix_sessions)")}
+        for column in ("reported_seq", "reported_idx"):
+            if column not in have:
+                self.store.execute(f"ALTER TABLE fix_sessions ADD COLUMN {column} BIGINT")
 
     @classmethod
     def open(cls, url: str, *, window: int = 100_000) -> FixSessionStore:
@@ -82,20 +103,31 @@ class FixSessionStore:
 
     # -- sessions -----------------------------------------------------------------------------
     def sessions(self) -> list[StoredSession]:
-        rows = self.store.execute("SELECT sender, target, owner, in_seq, out_seq FROM fix_sessions ORDER BY sender, target")
-        return [StoredSession((r[0], r[1]), r[2], int(r[3]), int(r[4])) for r in rows]
+        rows = self.store.execute(
+            "SELECT sender, target, owner, in_seq, out_seq, reported_seq, reported_idx FROM fix_sessions ORDER BY sender, target")
+        return [StoredSession((r[0], r[1]), r[2], int(r[3]), int(r[4]), _position(r[5], r[6])) for r in rows]
 
     def load(self, key: Key) -> StoredSession | None:
-        r = self.store.one("SELECT owner, in_seq, out_seq FROM fix_sessions WHERE sender = ? AND target = ?", key)
-        return None if r is None else StoredSession(key, r[0], int(r[1]), int(r[2]))
+        r = self.store.one("SELECT owner, in_seq, out_seq, reported_seq, reported_idx FROM fix_sessions WHERE sender = ? AND target = ?", key)
+        return None if r is None else StoredSession(key, r[0], int(r[1]), int(r[2]), _position(r[3], r[4]))
 
-    def claim(self, key: Key, owner: str, in_seq: int, out_seq: int) -> None:
-        """Record the pair (first Logon) or its owner and numbers (every Logon)."""
+    def claim(self, key: Key, owner: str, in_seq: int, out_seq: int, *, reported: tuple[int, int] | None = None) -> None:
+        """Record the pair (first Logon) or its owner and numbers (every Logon). ``reported`` is a
+        new pair's starting position (the events before it are not its business); an existing
+        pair keeps its own, and a pair without one (an older store) gets it."""
+        seq, idx = reported if reported is not None else (None, None)
         self.store.execute(
-            """INSERT INTO fix_sessions (sender, target, owner, in_seq, out_seq) VALUES (?, ?, ?, ?, ?)
-               ON CONFLICT (sender, target) DO UPDATE SET owner = excluded.owner, in_seq = excluded.in_seq, out_seq = excluded.out_seq""",
-            (*key, owner, in_seq, out_seq),
+            """INSERT INTO fix_sessions (sender, target, owner, in_seq, out_seq, reported_seq, reported_idx) VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (sender, target) DO UPDATE SET owner = excluded.owner, in_seq = excluded.in_seq, out_seq = excluded.out_seq,
+                 reported_seq = COALESCE(fix_sessions.reported_seq, excluded.reported_seq),
+                 reported_idx = COALESCE(fix_sessions.reported_idx, excluded.reported_idx)""",
+            (*key, owner, in_seq, out_seq, seq, idx),
         )
+
+    def set_reported(self, key: Key, reported: tuple[int, int]) -> None:
+        """Move the position without storing a report: only for a pair whose position was
+        unknown (an older store), once its views are rebuilt as of ``reported``."""
+        self.store.execute("UPDATE fix_sessions SET reported_seq = ?, reported_idx = ? WHERE sender = ? AND target = ?", (*reported, *key))
 
     def reset(self, key: Key) -> None:
         """ResetSeqNumFlag: both numbers back to 1 and the pair's sent messages gone."""
@@ -131,6 +163,31 @@ class FixSessionStore:
             self.store.execute("UPDATE fix_sessions SET out_seq = ? WHERE sender = ? AND target = ?", (seq + 1, *key))
             if seq > self.window:
                 self.store.execute("DELETE FROM fix_messages WHERE sender = ? AND target = ? AND seq <= ?", (*key, seq - self.window))
+
+    def sent_reports(self, key: Key, messages: list[tuple[int, bytes, str, bytes]], reported: tuple[int, int], *,
+                     offline: bool, aliases: Sequence[tuple[int, str]] = ()) -> None:
+        """The ExecutionReports of one engine event (``messages``: seq, MsgType, SendingTime, raw)
+        are about to go out: store them, count them, record the ClOrdID ``aliases`` the event gave
+        and move the pair's reported position to the event, all in one transaction. The common
+        case (one report, no alias) is one statement on PostgreSQL, as `sent_app`."""
+        if not messages and not aliases:
+            return
+        if len(messages) == 1 and not aliases and self.store.postgres:
+            seq, msg_type, sending_time, raw = messages[0]
+            self.store.execute(
+                """WITH stored AS (
+                     INSERT INTO fix_messages (sender, target, seq, msg_type, sending_time, offline, raw) VALUES (?, ?, ?, ?, ?, ?, ?)),
+                   trimmed AS (DELETE FROM fix_messages WHERE sender = ? AND target = ? AND seq <= ?)
+                   UPDATE fix_sessions SET out_seq = ?, reported_seq = ?, reported_idx = ? WHERE sender = ? AND target = ?""",
+                (*key, seq, msg_type.decode(), sending_time, int(offline), raw, *key, seq - self.window, seq + 1, *reported, *key),
+            )
+            return
+        with self.store.transaction():
+            for seq, msg_type, sending_time, raw in messages:
+                self.sent_app(key, seq, msg_type, sending_time, raw, offline=offline)
+            for order_id, cl_ord_id in aliases:
+                self.set_cl_ord_id(key, order_id, cl_ord_id)
+            self.set_reported(key, reported)
 
     def messages(self, key: Key, begin: int, end: int) -> list[StoredMessage]:
         rows = self.store.execute(
@@ -169,6 +226,10 @@ class FixSessionStore:
             self.closed = True
             if self._owns:
                 self.store.close()
+
+
+def _position(seq: object, idx: object) -> tuple[int, int] | None:
+    return None if seq is None else (int(seq), int(idx or 0))  # type: ignore[call-overload]
 
 
 __all__ = ["FixSessionStore", "StoredMessage", "StoredSession", "fix_store_url"]
