@@ -53,6 +53,10 @@ def test_small_run_report_has_every_section_with_data(small_run: tuple[RunResult
         assert tape.first_day_prices and tape.close_depth, f"{o.name}: no intraday trades or depth"
         assert any(b for _, b, _ in tape.close_depth) and any(a for _, _, a in tape.close_depth)
     assert any(used > 0 for _, _, used, _ in data.southbound), "southbound money never arrived"
+    # the agents act on what the venue and clearing told them: every order they send is valid and
+    # every settlement is funded (a rejection here is a driver bug, as the market maker's quote
+    # computed from its bid before that bid was kept below the best ask was)
+    assert data.rejections == 0 and data.settlement_failures == 0
 
 
 def test_replay_equals_live(small_run: tuple[RunResult, Path]) -> None:

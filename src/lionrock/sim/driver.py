@@ -566,9 +566,9 @@ class Driver:
         # the day's rate; the market maker quotes around the agents' view
         centre = self._parity(stock) if stock.currency != "HKD" else 0.0
         bid = self._near_nominal(stock, tc.BUY, centre)
-        ask = max(self._near_nominal(stock, tc.SELL, centre), stock.grid.step(bid, 1))
-        if stock.ask:
+        if stock.ask:  # never through the best ask (the bid is clamped before the ask is set from it)
             bid = min(bid, stock.grid.step(stock.ask, -1))
+        ask = max(self._near_nominal(stock, tc.SELL, centre), stock.grid.step(bid, 1))
         if stock.bid:
             ask = max(ask, stock.grid.step(stock.bid, 1))
         for level in range(3):
