@@ -14,8 +14,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import time as dtime
 from pathlib import Path
 
@@ -48,12 +49,16 @@ class Venue:
         assert self.server.fix_port is not None
         return self.server.fix_port
 
-    def restart(self) -> None:
+    def restart(self, at: dtime = dtime(10, 30), before_gateway: Callable[[Service], None] | None = None) -> None:
         """Stop the servers and the service; open the service again over the same storage (the
-        journal replays), with a new FIX gateway over the same session store."""
+        journal replays) with the market clock at ``at``, run ``before_gateway`` (the engine is
+        running, timers included, and no gateway exists yet), then start a new FIX gateway over
+        the same session store."""
         self.server.stop()
         self.service.close()
-        self.service = Service(self.db, contexts=default_contexts(), clock=market_clock(hk_ns(DAY, dtime(10, 30)))).start()
+        self.service = Service(self.db, contexts=default_contexts(), clock=market_clock(hk_ns(DAY, at))).start()
+        if before_gateway is not None:
+            before_gateway(self.service)
         self.server = BackgroundServer(self.service, fix=True).start()
 
     def close(self) -> None:
@@ -291,3 +296,156 @@ def test_fix_sigkilled_serve_keeps_sequences_and_resends_after_restart(tmp_path:
     finally:
         proc.kill()
         proc.wait(10)
+
+
+# -- reports of events the gateway had not stored when the process went down ---------------------
+
+def _resend_all(c: RawFixClient, upto: int) -> list[simplefix.FixMessage]:
+    """ResendRequest 1..0 and read until the gap fill that ends at ``upto + 1``: the ExecutionReports."""
+    c.send(b"2", [(7, 1), (16, 0)])
+    reports = []
+    while True:
+        m = c.recv()
+        if m.get(35) == b"8":
+            reports.append(m)
+        elif m.get(35) == b"4" and int(m.get(36)) == upto + 1:
+            return reports
+
+
+def _reported(db: str, sender: str) -> tuple[int, int] | None:
+    store = FixSessionStore.open(fix_store_url(StorageSpec(db)))
+    try:
+        stored = store.load((sender, "LIONROCK"))
+        assert stored is not None
+        return stored.reported
+    finally:
+        store.close()
+
+
+def test_fix_restart_fill_durable_but_not_reported_before_the_crash_is_reported_once(
+        venue: Venue, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The crash window: a fill is durable in the journal (and in the read models) but the gateway
+    dies before storing its ExecutionReport (here: storing the report fails, so nothing of it is
+    stored, its position included, and the session handles no more events, as a dead process).
+    After the restart the gateway reports the events after the pair's stored position: the fill
+    arrives once, numbered after the reports stored before, with CumQty/LeavesQty continuing."""
+    sender = next_id("CW")
+    c = RawFixClient(venue.port, sender)
+    c.logon("inv1", PASSWORD)
+    cl = next_id("CWO")
+    _order(c, cl, 1, "49.76", "C:B1:I1", qty=300)
+    new = c.recv_type(b"8")
+    _sell(venue.port, "49.76")
+    first = c.recv_type(b"8")
+    assert (first.get(150), first.get(14), first.get(151)) == (b"F", b"100", b"200")
+    before = _reported(venue.db, sender)
+
+    real = FixSessionStore.sent_reports
+    dead = threading.Event()
+
+    def dies(self: FixSessionStore, key: tuple[str, str], *args: object, **kw: object) -> None:
+        if key[0] == sender:
+            dead.set()
+            raise RuntimeError("the gateway process is gone")
+        real(self, key, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FixSessionStore, "sent_reports", dies)
+    _sell(venue.port, "49.76")  # the second fill: durable, its report never stored
+    assert dead.wait(10)
+    assert venue.service.read.one("SELECT filled FROM orders WHERE order_id = ?", (int(new.get(37)),)) == (200,)
+    assert _seq(_ping(c, "nothing-sent")) == _seq(first) + 1  # no report went out, no number was used
+    assert _reported(venue.db, sender) == before  # and the position did not move
+    client_next = c.seq
+    c.close()
+    monkeypatch.setattr(FixSessionStore, "sent_reports", real)
+
+    venue.restart()
+    c, logon = _reconnect(venue.port, sender, "inv1", client_next)
+    assert _seq(logon) == _seq(first) + 3  # ping answer, the replayed fill, then the Logon
+    reports = _resend_all(c, _seq(logon))
+    fills = [m for m in reports if m.get(150) == b"F"]
+    assert [(m.get(14), m.get(151), m.get(32), m.get(6), m.get(11)) for m in fills] == [
+        (b"100", b"200", b"100", b"49.760", cl.encode()), (b"200", b"100", b"100", b"49.760", cl.encode())]
+    assert fills[1].get(17) != fills[0].get(17) and _seq(fills[1]) == _seq(first) + 2
+    assert _reported(venue.db, sender) > before  # type: ignore[operator]
+
+    _sell(venue.port, "49.76")  # a fill after the restart continues from the replayed view
+    live = c.recv_type(b"8")
+    assert (live.get(150), live.get(39), live.get(14), live.get(151)) == (b"F", b"2", b"300", b"0")
+    client_next = c.seq
+    c.close()
+
+    venue.restart()  # a second start-up replays nothing: every report is stored exactly once
+    c, logon = _reconnect(venue.port, sender, "inv1", client_next)
+    assert _seq(logon) == _seq(live) + 1
+    reports = _resend_all(c, _seq(logon))
+    exec_ids = [m.get(17) for m in reports]
+    assert len(exec_ids) == len(set(exec_ids)) == 4  # New and three fills
+    assert [m.get(14) for m in reports if m.get(150) == b"F"] == [b"100", b"200", b"300"]
+    c.close()
+
+
+def _closed(service: Service, order_id: int) -> None:
+    """Wait until the venue's timers (closing auction, end of day) have cancelled the order."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        row = service.read.one("SELECT status, reason FROM orders WHERE order_id = ?", (order_id,))
+        if row is not None and row[0] == "cancelled":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"order {order_id} was not cancelled by the close")
+
+
+def test_fix_restart_order_cancelled_by_the_close_before_the_gateway_starts_is_reported(venue: Venue) -> None:
+    """Timer events between the engine's start and the gateway's: the service starts again after
+    the close, the venue's timers run the closing auction and cancel the partly filled order at the
+    end of the day before any gateway exists (the test waits for it), and the gateway reports the
+    cancel at start-up: the client finds it by ResendRequest, CumQty 100 and LeavesQty 0."""
+    sender = next_id("EOD")
+    c = RawFixClient(venue.port, sender)
+    c.logon("inv1", PASSWORD)
+    cl = next_id("EODO")
+    _order(c, cl, 1, "49.74", "C:B1:I1", qty=300)
+    new = c.recv_type(b"8")
+    _sell(venue.port, "49.74")
+    fill = c.recv_type(b"8")
+    assert (fill.get(150), fill.get(14)) == (b"F", b"100")
+    client_next = c.seq
+    c.close()
+
+    order_id = int(new.get(37))
+    venue.restart(at=dtime(16, 30), before_gateway=lambda service: _closed(service, order_id))
+    c, logon = _reconnect(venue.port, sender, "inv1", client_next)
+    assert _seq(logon) == _seq(fill) + 2
+    c.send(b"2", [(7, _seq(fill) + 1), (16, 0)])
+    cancelled = c.recv()
+    assert (cancelled.get(35), _seq(cancelled), cancelled.get(43), cancelled.get(150), cancelled.get(39)) == (
+        b"8", _seq(fill) + 1, b"Y", b"4", b"4")
+    assert (cancelled.get(37), cancelled.get(11), cancelled.get(14), cancelled.get(151), cancelled.get(38)) == (
+        new.get(37), cl.encode(), b"100", b"0", b"300")
+    assert cancelled.get(58) in (b"END_OF_DAY", b"CAS_PRICE_LIMIT")
+    assert c.recv().get(35) == b"4"  # the Logon: gap-filled
+    c.close()
+
+
+def test_fix_store_reports_and_their_position_are_one_transaction(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Storing an event's reports and moving the pair's position to it is all or nothing: a
+    failure in between leaves neither (no stored report without its position, and vice versa)."""
+    store = FixSessionStore.open(fix_store_url(StorageSpec(db)))
+    key = (next_id("TX"), "LIONROCK")
+    store.claim(key, "brk1", 1, 1, reported=(5, 0))
+    raw = b"8=FIX.4.4\x0135=8\x01"
+    store.sent_reports(key, [(1, b"8", NOW, raw)], (7, 0), offline=True)
+    assert (store.load(key).reported, store.load(key).out_seq, store.count(key)) == ((7, 0), 2, 1)  # type: ignore[union-attr]
+
+    def boom(*_: object) -> None:
+        raise RuntimeError("crash before the position is written")
+
+    monkeypatch.setattr(store, "set_reported", boom)
+    with pytest.raises(RuntimeError):
+        store.sent_reports(key, [(2, b"8", NOW, raw), (3, b"8", NOW, raw)], (8, 1), offline=True, aliases=[(42, "NEW")])
+    assert (store.load(key).reported, store.load(key).out_seq, store.count(key)) == ((7, 0), 2, 1)  # type: ignore[union-attr]
+    assert store.cl_ord_ids(key) == {}
+    store.claim(key, "brk1", 1, 2, reported=(99, 0))  # a later Logon keeps the stored position
+    assert store.load(key).reported == (7, 0)  # type: ignore[union-attr]
+    store.close()

@@ -9,7 +9,9 @@ store of sent messages belong to the (SenderCompID, TargetCompID) pair (`Session
 persisted in the platform's storage (`FixSessionStore`: written before a message is sent), so a
 Logon without ResetSeqNumFlag (141=Y) continues them, across gateway restarts too, and reports
 produced while the client was away are resent on request; order views are rebuilt at start-up
-from the read models (the venue's recovered state); a ResendRequest from the client is
+from the read models (the venue's recovered state), and the events after the last one each pair
+has stored reports for (its reported position, stored in the same transaction as the reports)
+are reported then, so no report is lost or doubled by a crash (`SessionState.recover`); a ResendRequest from the client is
 answered by resending application messages with PossDupFlag and OrigSendingTime and by
 SequenceReset-GapFill (35=4, 123=Y) over admin messages; a SequenceReset moves the expected
 number. Bad checksum or body length: the message is dropped
