@@ -449,3 +449,75 @@ def test_fix_store_reports_and_their_position_are_one_transaction(db: str, monke
     store.claim(key, "brk1", 1, 2, reported=(99, 0))  # a later Logon keeps the stored position
     assert store.load(key).reported == (7, 0)  # type: ignore[union-attr]
     store.close()
+
+
+def _event_time(service: Service, order_id: int, kind: str) -> str:
+    """The engine time of an order's event as a FIX UTCTimestamp (TransactTime, tag 60)."""
+    row = service.read.one("SELECT at_ns FROM events WHERE type = ? AND body LIKE ? ORDER BY seq DESC LIMIT 1",
+                           (kind, f'%"order_id":{order_id},%'))
+    assert row is not None, (kind, order_id)
+    seconds, ns = divmod(int(row[0]), 1_000_000_000)
+    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(seconds)) + f".{ns // 1_000_000:03d}"
+
+
+@pytest.mark.parametrize("request_type", [b"F", b"G"])
+def test_fix_restart_cancel_or_replace_answered_while_down_carries_the_request_clordid(
+        venue: Venue, monkeypatch: pytest.MonkeyPatch, request_type: bytes) -> None:
+    """A cancel (F) or cancel/replace (G) is done by the venue (its event durable) but the gateway
+    dies before storing the report. After the restart the report made by the replay is the answer
+    to that request: ClOrdID (11) is the request's, OrigClOrdID (41) the order's (FIX 4.4
+    ExecutionReport for OrderCancelRequest / OrderCancelReplaceRequest), and TransactTime (60) is
+    when the venue did it, not when the report was made; a later request works by the new chain."""
+    sender = next_id("PR")
+    c = RawFixClient(venue.port, sender)
+    c.logon("inv1", PASSWORD)
+    cl, req = next_id("PRO"), next_id("PRQ")
+    _order(c, cl, 1, "49.72", "C:B1:I1", qty=300)
+    order_id = int(c.recv_type(b"8").get(37))
+
+    real = FixSessionStore.sent_reports
+    dead = threading.Event()
+
+    def dies(self: FixSessionStore, key: tuple[str, str], *args: object, **kw: object) -> None:
+        if key[0] == sender:
+            dead.set()
+            raise RuntimeError("the gateway process is gone")
+        real(self, key, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FixSessionStore, "sent_reports", dies)
+    if request_type == b"F":
+        c.send(b"F", [(11, req), (41, cl), (55, STOCK), (54, 1), (60, NOW)])
+    else:
+        c.send(b"G", [(11, req), (41, cl), (55, STOCK), (54, 1), (38, 200), (40, 2), (44, "49.72"), (60, NOW)])
+    assert dead.wait(10)
+    status = "cancelled" if request_type == b"F" else "new"
+    deadline = time.monotonic() + 10
+    while venue.service.read.one("SELECT status, quantity FROM orders WHERE order_id = ?", (order_id,)) != (status, 300 if status == "cancelled" else 200):
+        assert time.monotonic() < deadline, "the venue did not act on the request"
+        time.sleep(0.02)
+    kind = "OrderCancelled" if request_type == b"F" else "OrderAmended"
+    done_at = _event_time(venue.service, order_id, kind)
+    client_next = c.seq
+    c.close()
+    monkeypatch.setattr(FixSessionStore, "sent_reports", real)
+
+    venue.restart(at=dtime(11, 0))  # an hour later: a report made now would say 03:00 UTC
+    c, logon = _reconnect(venue.port, sender, "inv1", client_next)
+    answer = [m for m in _resend_all(c, _seq(logon)) if m.get(150) in (b"4", b"5")]
+    assert len(answer) == 1
+    m = answer[0]
+    assert (m.get(150), m.get(37), m.get(11), m.get(41), m.get(60)) == (
+        request_type == b"F" and b"4" or b"5", str(order_id).encode(), req.encode(), cl.encode(), done_at.encode())
+    assert done_at.startswith("20251124-02:")  # 10:xx in Hong Kong
+    if request_type == b"G":  # the order is now known by the request's ClOrdID
+        cxl = next_id("PRX")
+        c.send(b"F", [(11, cxl), (41, req), (55, STOCK), (54, 1), (60, NOW)])
+        done = c.recv_type(b"8")
+        assert (done.get(150), done.get(37), done.get(11), done.get(41)) == (b"4", str(order_id).encode(), cxl.encode(), req.encode())
+        assert done.get(60) == _event_time(venue.service, order_id, "OrderCancelled").encode()
+    c.close()
+    store = FixSessionStore.open(fix_store_url(StorageSpec(venue.db)))
+    try:
+        assert store.pending((sender, "LIONROCK")) == {}  # every request answered: nothing left pending
+    finally:
+        store.close()

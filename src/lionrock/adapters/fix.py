@@ -104,8 +104,16 @@ class _ExecutionReports:
     def send(self, msg_type: bytes, fields: list[tuple[int, Any]], **kw: Any) -> None:
         raise NotImplementedError
 
+    _transact = ""  # TransactTime (60) of the reports being made: the engine time of their event
+
     def _remember_cl(self, order_id: int, cl_ord_id: str) -> None:
         """An order is now known by a new ClOrdID (after a replace): the state persists it."""
+
+    def _take_pending(self, orig: str) -> str:
+        """The ClOrdID of the cancel or cancel/replace request pending on ``orig`` (the order's
+        current ClOrdID), which the report of its outcome carries; else ``orig`` (a cancel the
+        venue made: end of day, closing-auction limit)."""
+        return self.pending_cl.pop(orig, orig)
 
     def _mine(self, pub: Published) -> bool:
         p = self.principal
@@ -126,6 +134,7 @@ class _ExecutionReports:
         e: Any = pub.event
         name = type(e).__name__
         exec_id = f"{pub.seq}-{pub.index}"
+        self._transact = _fix_time(pub.at_ns)
         p = self.principal
         if name == "OrderAccepted":
             if p is None or not p.can_trade_account(e.account) or (p.role == Role.OPERATOR and e.channel != "FIX"):
@@ -148,14 +157,14 @@ class _ExecutionReports:
             v = self.orders.get(e.order_id)
             if v is None or pub.seq <= v.as_of:
                 return
-            cl = self.pending_cl.pop(v.cl_ord_id, v.cl_ord_id)
+            cl = self._take_pending(v.cl_ord_id)
             self._er(v, exec_id, b"4", b"4", leaves=0, cl=cl, orig=v.cl_ord_id, text=e.reason)
         elif name == "OrderAmended":
             v = self.orders.get(e.order_id)
             if v is None or pub.seq <= v.as_of:
                 return
             orig = v.cl_ord_id
-            cl = self.pending_cl.pop(orig, orig)
+            cl = self._take_pending(orig)
             v.quantity = v.cum_qty + e.quantity
             if e.price:
                 v.price = e.price
@@ -171,7 +180,7 @@ class _ExecutionReports:
         fields: list[tuple[int, Any]] = [
             (37, v.order_id), (11, cl or v.cl_ord_id), (17, exec_id), (150, exec_type), (39, status), (55, v.instrument),
             (54, SIDE_OUT[v.side]), (38, v.quantity), (40, b"2" if v.price else b"1"), (151, remaining), (14, v.cum_qty), (6, avg),
-            (1, v.account), (60, _utc_now()),
+            (1, v.account), (60, self._transact),
         ]
         if v.price:
             fields.append((44, _px(v.price)))
@@ -212,6 +221,7 @@ class SessionState(_ExecutionReports):
     recovered: bool = True  # False for a stored pair whose events after ``resume_from`` are not yet reported
     _outbox: list[tuple[int, bytes, str, bytes]] | None = None  # the reports of the event being reported
     _aliases: list[tuple[int, str]] | None = None
+    _answered: list[tuple[str, str]] | None = None  # (OrigClOrdID, ClOrdID) of the pending requests the event answered
 
     def attached(self) -> bool:
         return self.conn is not None and not self.conn.closed
@@ -266,6 +276,28 @@ class SessionState(_ExecutionReports):
         elif self.persistent and not self.gateway.stopped:
             self.gateway.store.set_cl_ord_id(self.key, order_id, cl_ord_id)
 
+    def add_pending(self, orig: str, cl: str) -> None:
+        """A cancel or cancel/replace request ``cl`` on the order known by ``orig`` is about to be
+        submitted: remembered (and stored, before the submit) until the event that answers it."""
+        self.pending_cl[orig] = cl
+        if self.persistent and not self.gateway.stopped:
+            self.gateway.store.set_pending(self.key, orig, cl)
+
+    def drop_pending(self, orig: str) -> None:
+        """The request was refused: no event will answer it."""
+        if self.pending_cl.pop(orig, None) is not None and self.persistent and not self.gateway.stopped:
+            self.gateway.store.drop_pending(self.key, orig)
+
+    def _take_pending(self, orig: str) -> str:
+        cl = self.pending_cl.pop(orig, None)
+        if cl is None:
+            return orig
+        if self._answered is not None:
+            self._answered.append((orig, cl))  # dropped from the store with the report that answers it
+        elif self.persistent and not self.gateway.stopped:
+            self.gateway.store.drop_pending(self.key, orig)
+        return cl
+
     def report(self, pub: Published) -> None:
         """Turn one durable event into this session's ExecutionReports, exactly once: an event at
         or before ``position`` was handled already (the live subscription and the start-up replay
@@ -278,17 +310,19 @@ class SessionState(_ExecutionReports):
         if at <= self.position:
             return
         before = self.out_seq
-        self._outbox, self._aliases = [], []
+        self._outbox, self._aliases, self._answered = [], [], []
         try:
             self._report(pub)
-            outbox, aliases = self._outbox, self._aliases
-            if (outbox or aliases) and self.persistent and not self.gateway.stopped:
-                self.gateway.store.sent_reports(self.key, outbox, at, offline=not self.attached(), aliases=aliases)
+            outbox, aliases, answered = self._outbox, self._aliases, [orig for orig, _ in self._answered]
+            if (outbox or aliases or answered) and self.persistent and not self.gateway.stopped:
+                self.gateway.store.sent_reports(self.key, outbox, at, offline=not self.attached(), aliases=aliases, answered=answered)
         except BaseException:
             self.out_seq = before  # nothing of it was stored: the numbers are not used
+            for orig, cl in self._answered or ():
+                self.pending_cl[orig] = cl  # nor was the request answered
             raise
         finally:
-            self._outbox = self._aliases = None
+            self._outbox = self._aliases = self._answered = None
         self.position = at
         conn = self.conn
         if outbox and conn is not None and not conn.closed:
@@ -344,6 +378,8 @@ class SessionState(_ExecutionReports):
                 touched = {oid for pub in replay for oid in _order_ids(pub.event)} - created
                 history = _order_histories(read, touched, start) if touched else []
         aliases = self.gateway.store.cl_ord_ids(self.key)
+        for orig, cl in self.gateway.store.pending(self.key).items():
+            self.pending_cl.setdefault(orig, cl)
         for r in rows:
             oid = int(r[0])
             if oid not in self.orders:
@@ -736,10 +772,10 @@ class FixSession(_ExecutionReports):
         symbol = _req(msg, 55).decode()
         from lionrock.trading.commands import CancelOrder
 
-        self.pending_cl[orig] = cl
+        self.state.add_pending(orig, cl)
         rejection, _ = await self._submit(CancelOrder(instrument=symbol, participant=p.participant, order_id=oid, client_order_id=orig if not oid else ""))
         if rejection is not None:
-            self.pending_cl.pop(orig, None)
+            self.state.drop_pending(orig)
             self.send(b"9", [(37, oid or "NONE"), (11, cl), (41, orig), (39, b"8"), (434, b"1"), (102, b"1" if rejection.code in (7004,) else b"99"), (58, _text(rejection))])
 
     async def _replace(self, msg: simplefix.FixMessage) -> None:
@@ -754,12 +790,12 @@ class FixSession(_ExecutionReports):
         filled = view.cum_qty if view is not None else 0
         from lionrock.trading.commands import AmendOrder
 
-        self.pending_cl[orig] = cl
+        self.state.add_pending(orig, cl)
         command = AmendOrder(instrument=symbol, participant=p.participant, quantity=max(total - filled, 0), price=price,
                              order_id=oid, client_order_id=orig if not oid else "")
         rejection, _ = await self._submit(command)
         if rejection is not None:
-            self.pending_cl.pop(orig, None)
+            self.state.drop_pending(orig)
             self.send(b"9", [(37, oid or "NONE"), (11, cl), (41, orig), (39, b"8"), (434, b"2"), (102, b"1" if rejection.code in (7004,) else b"99"), (58, _text(rejection))])
 
     def _view(self, order_id: int, cl: str) -> _OrderView | None:
@@ -914,8 +950,13 @@ def _text(r: Rejection) -> str:
 
 
 def _utc_now() -> str:
-    t = time.time()
-    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}"
+    return _fix_time(time.time_ns())
+
+
+def _fix_time(at_ns: int) -> str:
+    """UTCTimestamp (YYYYMMDD-HH:MM:SS.sss) of epoch nanoseconds."""
+    seconds, ns = divmod(at_ns, 1_000_000_000)
+    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(seconds)) + f".{ns // 1_000_000:03d}"
 
 
 class FixGateway:

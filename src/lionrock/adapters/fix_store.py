@@ -43,6 +43,9 @@ _DDL = [
     """CREATE TABLE IF NOT EXISTS fix_clordids (
          sender TEXT NOT NULL, target TEXT NOT NULL, order_id BIGINT NOT NULL, cl_ord_id TEXT NOT NULL,
          PRIMARY KEY (sender, target, order_id))""",
+    """CREATE TABLE IF NOT EXISTS fix_pending (
+         sender TEXT NOT NULL, target TEXT NOT NULL, orig_cl_ord_id TEXT NOT NULL, cl_ord_id TEXT NOT NULL,
+         PRIMARY KEY (sender, target, orig_cl_ord_id))""",
 ]
 
 Key = tuple[str, str]
@@ -165,14 +168,15 @@ class FixSessionStore:
                 self.store.execute("DELETE FROM fix_messages WHERE sender = ? AND target = ? AND seq <= ?", (*key, seq - self.window))
 
     def sent_reports(self, key: Key, messages: list[tuple[int, bytes, str, bytes]], reported: tuple[int, int], *,
-                     offline: bool, aliases: Sequence[tuple[int, str]] = ()) -> None:
+                     offline: bool, aliases: Sequence[tuple[int, str]] = (), answered: Sequence[str] = ()) -> None:
         """The ExecutionReports of one engine event (``messages``: seq, MsgType, SendingTime, raw)
-        are about to go out: store them, count them, record the ClOrdID ``aliases`` the event gave
-        and move the pair's reported position to the event, all in one transaction. The common
-        case (one report, no alias) is one statement on PostgreSQL, as `sent_app`."""
-        if not messages and not aliases:
+        are about to go out: store them, count them, record the ClOrdID ``aliases`` the event gave,
+        drop the pending requests it ``answered`` (by OrigClOrdID) and move the pair's reported
+        position to the event, all in one transaction. The common case (one report, no alias, no
+        request answered) is one statement on PostgreSQL, as `sent_app`."""
+        if not messages and not aliases and not answered:
             return
-        if len(messages) == 1 and not aliases and self.store.postgres:
+        if len(messages) == 1 and not aliases and not answered and self.store.postgres:
             seq, msg_type, sending_time, raw = messages[0]
             self.store.execute(
                 """WITH stored AS (
@@ -187,6 +191,8 @@ class FixSessionStore:
                 self.sent_app(key, seq, msg_type, sending_time, raw, offline=offline)
             for order_id, cl_ord_id in aliases:
                 self.set_cl_ord_id(key, order_id, cl_ord_id)
+            for orig in answered:
+                self.drop_pending(key, orig)
             self.set_reported(key, reported)
 
     def messages(self, key: Key, begin: int, end: int) -> list[StoredMessage]:
@@ -220,6 +226,24 @@ class FixSessionStore:
     def cl_ord_ids(self, key: Key) -> dict[int, str]:
         rows = self.store.execute("SELECT order_id, cl_ord_id FROM fix_clordids WHERE sender = ? AND target = ?", key)
         return {int(r[0]): r[1] for r in rows}
+
+    # -- cancel and cancel/replace requests awaiting their outcome ----------------------------------
+    def set_pending(self, key: Key, orig_cl_ord_id: str, cl_ord_id: str) -> None:
+        """A cancel or cancel/replace request (``cl_ord_id``) for the order known by
+        ``orig_cl_ord_id`` is about to be submitted: stored first, so the report of its outcome
+        carries its ClOrdID even when that report is made after a restart."""
+        self.store.execute(
+            """INSERT INTO fix_pending (sender, target, orig_cl_ord_id, cl_ord_id) VALUES (?, ?, ?, ?)
+               ON CONFLICT (sender, target, orig_cl_ord_id) DO UPDATE SET cl_ord_id = excluded.cl_ord_id""",
+            (*key, orig_cl_ord_id, cl_ord_id),
+        )
+
+    def drop_pending(self, key: Key, orig_cl_ord_id: str) -> None:
+        self.store.execute("DELETE FROM fix_pending WHERE sender = ? AND target = ? AND orig_cl_ord_id = ?", (*key, orig_cl_ord_id))
+
+    def pending(self, key: Key) -> dict[str, str]:
+        rows = self.store.execute("SELECT orig_cl_ord_id, cl_ord_id FROM fix_pending WHERE sender = ? AND target = ?", key)
+        return {r[0]: r[1] for r in rows}
 
     def close(self) -> None:
         if not self.closed:
