@@ -271,3 +271,24 @@ def test_api_restart_recovers_orders_and_state(tmp_path: Path) -> None:
         assert again.auth.verify_password("inv1", PASSWORD).username == "inv1"
     finally:
         again.close()
+
+
+def test_api_short_sale_needs_a_designated_security_and_is_shown(venue) -> None:  # type: ignore[no-untyped-def]
+    """Regulated short selling (Schedule 11): ``short_sell`` on an order; refused (422, naming the
+    field) until the operator designates the stock; the order shows it afterwards."""
+    _, srv = venue
+    inv2, op = client(srv, "inv2"), client(srv, "op")
+    body = {"instrument": CROSS, "side": "S", "quantity": 100, "price": "50.50", "short_sell": True}
+    r = inv2.post("/v1/orders", json={**body, "client_order_id": next_id("ss")})
+    err = r.json()["error"]
+    assert (r.status_code, err["reason"], err["field"]) == (422, "SHORT_SELL_NOT_DESIGNATED", "short_sell") and "Schedule 11" in err["rule"]
+    r = op.post("/v1/commands", json={"type": "DesignateShortSelling", "instrument": CROSS, "designated": True})
+    assert r.status_code in (200, 201), r.text
+    r = inv2.post("/v1/orders", json={**body, "client_order_id": next_id("ss")})
+    assert r.status_code == 201, r.text
+    made = r.json()["order"]
+    assert made["short_sell"] is True and inv2.get(f"/v1/orders/{made['order_id']}").json()["short_sell"] is True
+    assert inv2.delete(f"/v1/orders/{made['order_id']}").json()["order"]["status"] == "cancelled"
+    plain = order(inv2, "S", 100, "50.50", instrument=CROSS)
+    assert plain.status_code == 201 and plain.json()["order"]["short_sell"] is False
+    inv2.delete(f"/v1/orders/{plain.json()['order']['order_id']}")

@@ -521,3 +521,36 @@ def test_fix_restart_cancel_or_replace_answered_while_down_carries_the_request_c
         assert store.pending((sender, "LIONROCK")) == {}  # every request answered: nothing left pending
     finally:
         store.close()
+
+
+def test_fix_sell_short_side_5_is_a_short_sale_and_stays_one_across_a_restart(venue: Venue) -> None:
+    """Side (54) 5, sell short, is a short sale (Schedule 11 of the Rules of the Exchange): refused
+    on a stock that is not a Designated Security (the reject keeps Side 5), accepted once it is; its
+    reports carry Side 5, also after a restart, when the order's view is rebuilt from the read model."""
+    from lionrock.trading.commands import DesignateShortSelling
+
+    sender = next_id("SS")
+    c = RawFixClient(venue.port, sender)
+    c.logon("inv2", PASSWORD)
+    refused = next_id("SSR")
+    c.send(b"D", [(11, refused), (55, STOCK), (54, 5), (38, 100), (40, 2), (44, "50.20"), (1, "C:B2:I2"), (60, NOW)])
+    rej = c.recv_type(b"8")
+    assert (rej.get(150), rej.get(54), rej.get(11)) == (b"8", b"5", refused.encode()) and b"SHORT_SELL_NOT_DESIGNATED" in rej.get(58)
+    op = venue.service.auth.principal("op", via="test")
+    assert venue.service.submit_sync(op, DesignateShortSelling(instrument=STOCK, designated=True)).rejection is None
+    cl = next_id("SSO")
+    c.send(b"D", [(11, cl), (55, STOCK), (54, 5), (38, 300), (40, 2), (44, "50.20"), (1, "C:B2:I2"), (60, NOW)])
+    new = c.recv_type(b"8")
+    assert (new.get(150), new.get(54)) == (b"0", b"5")
+    assert venue.service.read.one("SELECT short_sell FROM orders WHERE order_id = ?", (int(new.get(37)),)) == (1,)
+    client_next = c.seq
+    c.close()
+    venue.restart()
+    c, _ = _reconnect(venue.port, sender, "inv2", client_next)
+    buyer = RawFixClient(venue.port, next_id("BUY"))
+    buyer.logon("inv1", PASSWORD, reset=True)
+    _order(buyer, next_id("B"), 1, "50.20", "C:B1:I1")
+    fill = c.recv_type(b"8")
+    assert (fill.get(150), fill.get(54), fill.get(11), fill.get(14)) == (b"F", b"5", cl.encode(), b"100")
+    buyer.close()
+    c.close()

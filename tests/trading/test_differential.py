@@ -21,6 +21,7 @@ from lionrock.trading.book import FastBook
 from lionrock.trading.commands import (
     AmendOrder,
     CancelOrder,
+    DesignateShortSelling,
     ListInstrument,
     PlaceOrder,
     StartTradingDay,
@@ -33,7 +34,7 @@ CODES = ("02525", "00700", "09999")
 def command_stream(seed: int, total: int, live: dict | None = None):
     """Yield ``(at_ns, command)``: listings, then trading days until ``total`` commands."""
     rng = random.Random(seed)
-    yield at(8, 0), ListInstrument(instrument="02525", board_lot=100, nominal_price=10_000, vcm_class="SMALL")
+    yield at(8, 0), ListInstrument(instrument="02525", board_lot=100, nominal_price=10_000, vcm_class="SMALL", short_sell_designated=True)
     yield at(8, 0), ListInstrument(instrument="00700", board_lot=20, nominal_price=400_000, vcm_class="LARGE")
     yield at(8, 0), ListInstrument(instrument="09999", board_lot=1000, nominal_price=300, vcm_class="LARGE", closing_auction=False)
     mids = {"02525": 10_000, "00700": 400_000, "09999": 300}
@@ -46,6 +47,8 @@ def command_stream(seed: int, total: int, live: dict | None = None):
         if count >= total:
             return
         yield at(8, 30, 0, d), StartTradingDay(day=d.isoformat(), seed=rng.randrange(1 << 30))
+        if rng.random() < 0.3:  # the quarterly revision of the Designated Securities, more often
+            yield at(8, 31, 0, d), DesignateShortSelling(instrument=rng.choice(CODES), designated=rng.random() < 0.6)
         windows = [((9, 0), (9, 21)), ((9, 30), (11, 59)), ((13, 0), (15, 59)), ((16, 1), (16, 9))]
         per_window = [400, 4000, 4000, 400]
         for ((h0, m0), (h1, m1)), k in zip(windows, per_window, strict=True):
@@ -65,10 +68,14 @@ def command_stream(seed: int, total: int, live: dict | None = None):
                     otype = rng.choice(("AT_AUCTION_LIMIT", "AT_AUCTION_LIMIT", "AT_AUCTION")) if auction else rng.choice(("LIMIT", "LIMIT", "ENHANCED_LIMIT", "SPECIAL_LIMIT"))
                     side = rng.choice("BS")
                     offset = rng.randrange(-6, 7) * tick
+                    short = rng.random() < 0.08  # some short sales: mostly sells at or above the mid, a few buys
+                    if short and rng.random() < 0.9:
+                        side, offset = "S", abs(offset)
                     price = 0 if otype == "AT_AUCTION" else mid + offset + (rng.random() < 0.03) * 3  # some off-grid
                     qty = lot * rng.randrange(1, 8) + (rng.random() < 0.02) * 7  # some odd lots
                     coid = f"c{rng.randrange(n + 1)}" if rng.random() < 0.02 else f"c{n}"  # some retries
-                    yield t, PlaceOrder(instrument=code, participant=participant, account=f"C:{participant}:x", client_order_id=coid, side=side, order_type=otype, price=price, quantity=qty)
+                    yield t, PlaceOrder(instrument=code, participant=participant, account=f"C:{participant}:x", client_order_id=coid, side=side, order_type=otype, price=price, quantity=qty,
+                                         short_sell=short)
                 elif r < 0.85:
                     oid = pick(rng, live, n)
                     owner = live[oid] if oid in live and rng.random() < 0.95 else None

@@ -53,8 +53,9 @@ from lionrock.kernel.price import PRICE_SCALE, parse_price
 SOH = b"\x01"
 ADMIN_TYPES = {b"0", b"1", b"2", b"3", b"4", b"5", b"A"}
 HEADER_TAGS = {b"8", b"9", b"35", b"49", b"56", b"34", b"43", b"122", b"97", b"52", b"10"}
-SIDE_IN = {b"1": "B", b"2": "S"}
+SIDE_IN = {b"1": "B", b"2": "S", b"5": "S"}  # 5: sell short (a short sale under Schedule 11)
 SIDE_OUT = {"B": b"1", "S": b"2"}
+SELL_SHORT = b"5"
 
 
 def _px(ticks: int) -> str:
@@ -91,6 +92,7 @@ class _OrderView:
     cum_qty: int = 0
     cum_value: int = 0
     as_of: int = 0  # built from the read models at this engine seq: events up to it are already in the view
+    short: bool = False  # a short sale: Side (54) 5
 
 
 class _ExecutionReports:
@@ -141,7 +143,7 @@ class _ExecutionReports:
                 return
             if e.order_id in self.orders:  # already in a view rebuilt from the read models
                 return
-            v = _OrderView(e.order_id, e.client_order_id, e.instrument, e.side, e.quantity, e.price, e.account)
+            v = _OrderView(e.order_id, e.client_order_id, e.instrument, e.side, e.quantity, e.price, e.account, short=bool(e.short_sell))
             self.orders[e.order_id] = v
             self._er(v, exec_id, b"0", b"0")
         elif name == "TradeExecuted":
@@ -179,7 +181,7 @@ class _ExecutionReports:
         avg = _px(v.cum_value // v.cum_qty) if v.cum_qty else "0"
         fields: list[tuple[int, Any]] = [
             (37, v.order_id), (11, cl or v.cl_ord_id), (17, exec_id), (150, exec_type), (39, status), (55, v.instrument),
-            (54, SIDE_OUT[v.side]), (38, v.quantity), (40, b"2" if v.price else b"1"), (151, remaining), (14, v.cum_qty), (6, avg),
+            (54, SELL_SHORT if v.short else SIDE_OUT[v.side]), (38, v.quantity), (40, b"2" if v.price else b"1"), (151, remaining), (14, v.cum_qty), (6, avg),
             (1, v.account), (60, self._transact),
         ]
         if v.price:
@@ -362,7 +364,7 @@ class SessionState(_ExecutionReports):
         else:
             marks = ", ".join("?" for _ in p.accounts) or "''"
             where, args = f"(participant = ? OR account IN ({marks}))", [p.participant, *p.accounts]
-        columns = "order_id, client_order_id, instrument, side, quantity, price, account, filled"
+        columns = "order_id, client_order_id, instrument, side, quantity, price, account, filled, short_sell"
         replay: list[Published] = []
         history: list[Published] = []
         created: set[int] = set()
@@ -384,7 +386,7 @@ class SessionState(_ExecutionReports):
             oid = int(r[0])
             if oid not in self.orders:
                 self.orders[oid] = _OrderView(oid, aliases.get(oid, r[1]), r[2], r[3], int(r[4]), int(r[5]), r[6], int(r[7]),
-                                              values.get(oid, 0), as_of)
+                                              values.get(oid, 0), as_of, bool(r[8]))
         if start is None:
             self.position = max(self.position, (as_of, _ALL))
             if self.persistent and not self.gateway.stopped:
@@ -724,9 +726,10 @@ class FixSession(_ExecutionReports):
         assert p is not None
         cl = _req(msg, 11).decode()
         symbol = _req(msg, 55).decode()
-        side = SIDE_IN.get(_req(msg, 54))
+        side_code = _req(msg, 54)
+        side = SIDE_IN.get(side_code)
         if side is None:
-            raise SessionReject(5, 54, "Side (54) must be 1 (buy) or 2 (sell)")
+            raise SessionReject(5, 54, "Side (54) must be 1 (buy), 2 (sell) or 5 (sell short)")
         qty = _int(msg, 38)
         ord_type = _req(msg, 40)
         tif, exec_inst = msg.get(59), msg.get(18) or b""
@@ -743,12 +746,12 @@ class FixSession(_ExecutionReports):
 
         command = PlaceOrder(
             instrument=symbol, participant=participant_of(account) or p.participant, account=account, client_order_id=cl,
-            side=side, order_type=order_type, price=price, quantity=qty, channel="FIX",
+            side=side, order_type=order_type, price=price, quantity=qty, channel="FIX", short_sell=side_code == SELL_SHORT,
         )
         rejection, _ = await self._submit(command)
         if rejection is not None:
             self.send(b"8", [
-                (37, "NONE"), (11, cl), (17, f"R{self.out_seq}"), (150, b"8"), (39, b"8"), (55, symbol), (54, SIDE_OUT[side]),
+                (37, "NONE"), (11, cl), (17, f"R{self.out_seq}"), (150, b"8"), (39, b"8"), (55, symbol), (54, side_code),
                 (38, qty), (151, 0), (14, 0), (6, 0), (103, 99), (58, _text(rejection)), (1, account), (60, _utc_now()),
             ])
 
@@ -806,12 +809,12 @@ class FixSession(_ExecutionReports):
                 return v
         service = self.gateway.service
         row = service.read.one(
-            "SELECT order_id, client_order_id, instrument, side, quantity, price, account, filled FROM orders WHERE order_id = ? OR (participant = ? AND client_order_id = ?) ORDER BY order_id DESC LIMIT 1",
+            "SELECT order_id, client_order_id, instrument, side, quantity, price, account, filled, short_sell FROM orders WHERE order_id = ? OR (participant = ? AND client_order_id = ?) ORDER BY order_id DESC LIMIT 1",
             (order_id, self.principal.participant if self.principal else "", cl),
         )
         if row is None:
             return None
-        v = _OrderView(int(row[0]), row[1], row[2], row[3], int(row[4]), int(row[5]), row[6], int(row[7]), int(row[7]) * int(row[5]))
+        v = _OrderView(int(row[0]), row[1], row[2], row[3], int(row[4]), int(row[5]), row[6], int(row[7]), int(row[7]) * int(row[5]), short=bool(row[8]))
         self.orders[v.order_id] = v
         return v
 

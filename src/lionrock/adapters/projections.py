@@ -45,7 +45,7 @@ _DDL = [
          order_type TEXT NOT NULL, price BIGINT NOT NULL, quantity BIGINT NOT NULL,
          filled BIGINT NOT NULL, status TEXT NOT NULL, channel TEXT NOT NULL,
          reason TEXT NOT NULL, created_seq BIGINT NOT NULL, updated_seq BIGINT NOT NULL,
-         at_ns BIGINT NOT NULL)""",
+         at_ns BIGINT NOT NULL, short_sell BIGINT NOT NULL DEFAULT 0)""",
     "CREATE INDEX IF NOT EXISTS orders_account ON orders (account, order_id)",
     "CREATE INDEX IF NOT EXISTS orders_participant ON orders (participant, client_order_id)",
     "CREATE INDEX IF NOT EXISTS orders_book ON orders (instrument, status, side, price)",
@@ -119,7 +119,16 @@ class Projector:
         self.projected_seq = int(row[0]) if row else 0
         self._json = msgspec.json.Encoder()
         self._pending: list[tuple[Stamp, Command, list[Event]]] = []
+        self._add_short_sell_column()
         self._backfill_bars()
+
+    def _add_short_sell_column(self) -> None:
+        """A read model written before short sales existed gets ``orders.short_sell`` (0: none of
+        its orders could be one)."""
+        if self.store.postgres:
+            self.store.execute("ALTER TABLE orders ADD COLUMN IF NOT EXISTS short_sell BIGINT NOT NULL DEFAULT 0")
+        elif "short_sell" not in {r[1] for r in self.store.execute("PRAGMA table_info(orders)")}:
+            self.store.execute("ALTER TABLE orders ADD COLUMN short_sell BIGINT NOT NULL DEFAULT 0")
 
     def _backfill_bars(self) -> None:
         """A read model written before ``bars`` existed gets them from its ``trades`` once."""
@@ -239,12 +248,12 @@ class Projector:
     def _on_OrderAccepted(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
         self.store.execute(
             """INSERT INTO orders (order_id, instrument, participant, account, client_order_id, side, order_type,
-                 price, quantity, filled, status, channel, reason, created_seq, updated_seq, at_ns)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'new', ?, '', ?, ?, ?)
+                 price, quantity, filled, status, channel, reason, created_seq, updated_seq, at_ns, short_sell)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'new', ?, '', ?, ?, ?, ?)
                ON CONFLICT (order_id) DO NOTHING""",
             (
                 e.order_id, e.instrument, e.participant, e.account, e.client_order_id, e.side, e.order_type,
-                e.price, e.quantity, _get(e, "channel", ""), stamp.seq, stamp.seq, stamp.at_ns,
+                e.price, e.quantity, _get(e, "channel", ""), stamp.seq, stamp.seq, stamp.at_ns, int(bool(_get(e, "short_sell", False))),
             ),
         )
 

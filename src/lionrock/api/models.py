@@ -39,6 +39,7 @@ class NewOrderIn(BaseModel):
     price: str | None = Field(default=None, examples=["12.34"])
     client_order_id: str = Field(min_length=1, max_length=64)
     account: str | None = Field(default=None, description="Defaults to the caller's first account.")
+    short_sell: bool = Field(default=False, description="A (covered) short sale: a sell in a Designated Security, under the tick rule.")
 
 
 class AmendOrderIn(BaseModel):

@@ -27,7 +27,7 @@ from lionrock.trading.marketdata import bar_start
 
 _ORDER_COLS = (
     "order_id", "instrument", "participant", "account", "client_order_id", "side", "order_type", "price",
-    "quantity", "filled", "status", "channel", "reason", "created_seq", "updated_seq", "at_ns",
+    "quantity", "filled", "status", "channel", "reason", "created_seq", "updated_seq", "at_ns", "short_sell",
 )
 
 
@@ -39,6 +39,7 @@ def _api_error(status: int, code: ServiceCode, field: str, message: str) -> Exce
 
 def _order_dict(row: tuple[Any, ...]) -> dict[str, Any]:
     d = dict(zip(_ORDER_COLS, row, strict=True))
+    d["short_sell"] = bool(d["short_sell"])
     d["remaining"] = max(d["quantity"] - d["filled"], 0) if d["status"] in OPEN_STATUSES else 0
     d["price_text"] = format_price(d["price"]) if d["price"] else ""
     return d
@@ -133,6 +134,7 @@ def place_order_command(p: Principal, body: Any, channel: str = "REST") -> Comma
         "instrument": body.instrument, "participant": participant_of(account) or p.participant, "account": account,
         "client_order_id": body.client_order_id, "side": body.side, "order_type": body.order_type,
         "price": _ticks(body.price, "price"), "quantity": body.quantity, "channel": channel,
+        "short_sell": bool(getattr(body, "short_sell", False)),
     }
     return build(_trading().PlaceOrder, values)
 

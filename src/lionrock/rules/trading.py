@@ -291,12 +291,44 @@ VENUE_LIMITS: Schedule[VenueLimits] = Schedule(
     ),
 )
 
+@dataclass(frozen=True, slots=True)
+class ShortSelling:
+    """Regulated short selling (Schedule 11 of the Rules of the Exchange): a short sale is flagged,
+    only in a Designated Security (the list revised quarterly), and under the ``tick_rule`` not
+    below the POS reference price in the pre-opening session, the best current ask in continuous
+    trading, or the CAS reference price in the closing auction session. ``at_auction`` says
+    whether an at-auction order (no price to hold to the tick rule) may be a short sale."""
+
+    tick_rule: bool
+    at_auction: bool
+
+
+SHORT_SELLING: Schedule[ShortSelling] = Schedule(
+    "trading.short_selling",
+    (
+        Provision(
+            date(2015, 1, 1),
+            ShortSelling(tick_rule=True, at_auction=False),
+            "Rules of the Exchange, Schedule 11; HKEX 'Regulated Short Selling' page",
+            grade="P",
+            note="[P] HKEX page (Services > Trading > Securities > Regulated Short Selling): covered short "
+            "sales only, in Designated Securities, struck through the system in POS, CTS and CAS, not "
+            "below the POS reference price (POS), the best current ask (CTS) or the CAS reference price "
+            "(CAS); market makers and some hedgers exempt (Schedules 14, 15, 18, 19: not modelled). "
+            "[I] at-auction short sales refused: they carry no price for the tick rule. [I] in CTS with "
+            "no ask in the book there is no current ask to hold to, so no bound. The start date is "
+            "Lion Rock's earliest rule date, not researched (tick rule reinstated Sep 1998 [T]).",
+        ),
+    ),
+)
+
 VCM_CLASSES = ("LARGE", "MID", "SMALL")
 
 __all__ = [
     "AUCTION_LIMITS",
     "PRICE_CHECKS",
     "SESSION_TIMETABLE",
+    "SHORT_SELLING",
     "SPREAD_TABLE",
     "VCM",
     "VCM_CLASSES",
@@ -304,6 +336,7 @@ __all__ = [
     "AuctionLimits",
     "PriceChecks",
     "SessionTimetable",
+    "ShortSelling",
     "SpreadBand",
     "SpreadTable",
     "VenueLimits",

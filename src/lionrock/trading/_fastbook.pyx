@@ -129,6 +129,7 @@ cdef Py_ssize_t PO_TYPE = _slot(_PlaceOrder, "order_type")
 cdef Py_ssize_t PO_PRICE = _slot(_PlaceOrder, "price")
 cdef Py_ssize_t PO_QUANTITY = _slot(_PlaceOrder, "quantity")
 cdef Py_ssize_t PO_CHANNEL = _slot(_PlaceOrder, "channel")
+cdef Py_ssize_t PO_SHORT_SELL = _slot(_PlaceOrder, "short_sell")
 cdef Py_ssize_t CO_INSTRUMENT = _slot(_CancelOrder, "instrument")
 cdef Py_ssize_t CO_PARTICIPANT = _slot(_CancelOrder, "participant")
 cdef Py_ssize_t CO_ORDER_ID = _slot(_CancelOrder, "order_id")
@@ -862,6 +863,7 @@ cdef class ClientOrderIndex:
 
 
 cdef object _MISSING = object()
+cdef object _FALSE = False  # a Python object: `<PyObject*>False` would be the C constant 0
 cdef str _CLIENT = "CLIENT"
 
 
@@ -902,7 +904,7 @@ cdef class Instrument:
     `_venue._Instrument`)."""
 
     cdef public object auction_done, book, closed, closing_auction, code, counter_of, currency
-    cdef public object iep, name, nominal_log, stage1, stage2, trade_log, vcm_class, vcm_sessions
+    cdef public object iep, name, nominal_log, short_sell, stage1, stage2, trade_log, vcm_class, vcm_sessions
     # numbers as C integers (Python sees ints, as with the pure-Python record)
     cdef public i64 board_lot, day_high, day_low, day_open, day_volume, last_price, md_seq
     cdef public i64 prev_close, reference, vcm_lo, vcm_hi, vcm_until
@@ -915,6 +917,7 @@ cdef class Instrument:
         self.counter_of = cmd.counter_of
         self.name = cmd.name
         self.closing_auction = cmd.closing_auction
+        self.short_sell = cmd.short_sell_designated
         self.prev_close = cmd.nominal_price
         self.book = book
         self.md_seq = 0
@@ -1142,6 +1145,8 @@ cdef class VenueCore:
         price_obj = _get(cmd, PO_PRICE)
         if type(participant) is not str or type(account) is not str or type(coid) is not str or type(channel) is not str:
             return None
+        if _get(cmd, PO_SHORT_SELL) is not _FALSE:
+            return None  # a short sale (or a malformed flag): the Python path checks it
         if not participant or not account:
             return None
         if not 0 < len(<str>coid) <= self.max_coid:
@@ -1214,6 +1219,7 @@ cdef class VenueCore:
         ev[7] = <PyObject*>price_obj
         ev[8] = <PyObject*>quantity
         ev[9] = <PyObject*>channel
+        ev[10] = <PyObject*>_FALSE
         events = [_make(&L_ACCEPTED, ev)]
         s = 0 if buy else 1
         max_levels = 1 if otype == 0 else self.max_queues

@@ -24,12 +24,14 @@ from lionrock.rules.trading import (
     AUCTION_LIMITS,
     PRICE_CHECKS,
     SESSION_TIMETABLE,
+    SHORT_SELLING,
     SPREAD_TABLE,
     VCM,
     VCM_CLASSES,
     VENUE_LIMITS,
     AuctionLimits,
     PriceChecks,
+    ShortSelling,
     VenueLimits,
     VolatilityControl,
 )
@@ -53,6 +55,7 @@ from lionrock.trading.commands import (
     SPECIAL_LIMIT,
     AmendOrder,
     CancelOrder,
+    DesignateShortSelling,
     ListInstrument,
     PlaceOrder,
     StartTradingDay,
@@ -70,6 +73,7 @@ from lionrock.trading.events import (
     OrderCancelled,
     OrderRejected,
     OrderRetryAcknowledged,
+    ShortSellingDesignationChanged,
     TradeExecuted,
     TradingDayStarted,
     TradingPhaseChanged,
@@ -127,6 +131,7 @@ STAGE2_PHASES = frozenset({"POS_NO_CANCEL", "POS_RANDOM_MATCHING", "CAS_NO_CANCE
 RULE_SPREADS = "Rules of the Exchange, Second Schedule (spread table)"
 RULE_QUOTE = "Rules of the Exchange, quotation rules (RULES.md s7 price checks)"
 RULE_SESSIONS = "Rules of the Exchange, trading sessions (RULES.md s7)"
+RULE_SHORT = "Rules of the Exchange, Schedule 11 (regulated short selling; RULES.md s7)"
 _PHASE_RANK = 0
 _AUCTION_RANK = 1
 _VCM_RANK = 2
@@ -156,8 +161,8 @@ class _Instrument:
 
     __slots__ = (
         "auction_done", "board_lot", "book", "closed", "closing_auction", "code", "counter_of", "currency", "day_high", "day_low",
-        "day_open", "day_volume", "iep", "last_price", "md_seq", "name", "nominal_log", "prev_close", "reference", "stage1",
-        "stage2", "trade_log", "vcm_class", "vcm_lo", "vcm_hi", "vcm_sessions", "vcm_until",
+        "day_open", "day_volume", "iep", "last_price", "md_seq", "name", "nominal_log", "prev_close", "reference", "short_sell",
+        "stage1", "stage2", "trade_log", "vcm_class", "vcm_lo", "vcm_hi", "vcm_sessions", "vcm_until",
     )  # fmt: skip
 
     def __init__(self, cmd: ListInstrument, book: Book) -> None:
@@ -168,6 +173,7 @@ class _Instrument:
         self.counter_of = cmd.counter_of
         self.name = cmd.name
         self.closing_auction = cmd.closing_auction
+        self.short_sell = cmd.short_sell_designated
         self.prev_close = cmd.nominal_price
         self.book = book
         self.md_seq = 0
@@ -198,7 +204,9 @@ class TradingContext(_VenueCore):
     changing any state; ``fast_path=False`` turns it off. Any other book runs pure Python."""
 
     name: ClassVar[str] = "trading"
-    command_types: ClassVar[tuple[type[Command], ...]] = (ListInstrument, StartTradingDay, TradingTick, PlaceOrder, CancelOrder, AmendOrder)
+    command_types: ClassVar[tuple[type[Command], ...]] = (
+        ListInstrument, DesignateShortSelling, StartTradingDay, TradingTick, PlaceOrder, CancelOrder, AmendOrder,
+    )  # fmt: skip
     observed_event_types: ClassVar[tuple[type[Event], ...]] = _OBSERVED
 
     def __init__(self, book_factory: Callable[[], Book] = FastBook, *, fast_path: bool = True) -> None:
@@ -233,6 +241,7 @@ class TradingContext(_VenueCore):
         self.auction_limits: AuctionLimits = AUCTION_LIMITS.in_force(d)
         self.vcm: VolatilityControl = VCM.in_force(d)
         self.limits: VenueLimits = VENUE_LIMITS.in_force(d)
+        self.short_selling: ShortSelling = SHORT_SELLING.in_force(d)
         self._rules_day = d
 
     # -- Context protocol ----------------------------------------------------------------------
@@ -262,6 +271,9 @@ class TradingContext(_VenueCore):
         if kind is ListInstrument:
             assert isinstance(command, ListInstrument)
             return self._list(command, stamp)
+        if kind is DesignateShortSelling:
+            assert isinstance(command, DesignateShortSelling)
+            return self._designate(command)
         raise AssertionError(f"Invariant: trading does not execute {kind.__name__}")
 
     def observe(self, event: Event, stamp: Stamp) -> list[Event]:
@@ -341,7 +353,7 @@ class TradingContext(_VenueCore):
         require(self.phase in ("CLOSED", "DAY_CLOSED"), C.DAY_IN_PROGRESS, "day", f"trading day {self.day} is still open (phase {self.phase})", RULE_SESSIONS)
         try:
             timers, half_day, sessions = self._plan(d, cmd.seed)
-            for schedule in (SPREAD_TABLE, PRICE_CHECKS, AUCTION_LIMITS, VCM, VENUE_LIMITS):
+            for schedule in (SPREAD_TABLE, PRICE_CHECKS, AUCTION_LIMITS, VCM, VENUE_LIMITS, SHORT_SELLING):
                 schedule.in_force(d)  # type: ignore[attr-defined]
         except ValueError as exc:
             fail(C.NOT_A_TRADING_DAY, "day", str(exc), "XHKG calendar")
@@ -459,8 +471,16 @@ class TradingContext(_VenueCore):
             InstrumentListed(
                 instrument=code, board_lot=cmd.board_lot, nominal_price=cmd.nominal_price, currency=cmd.currency,
                 vcm_class=cmd.vcm_class, counter_of=cmd.counter_of, name=cmd.name, closing_auction=cmd.closing_auction,
+                short_sell_designated=cmd.short_sell_designated,
             )
         ]  # fmt: skip
+
+    def _designate(self, cmd: DesignateShortSelling) -> list[Event]:
+        inst = self.instruments.get(cmd.instrument)
+        if inst is None:
+            fail(C.UNKNOWN_INSTRUMENT, "instrument", f"{cmd.instrument!r} is not listed")
+        inst.short_sell = cmd.designated
+        return [ShortSellingDesignationChanged(instrument=inst.code, designated=cmd.designated)]
 
     def _check_grid(self, price: int, field: str) -> None:
         grid = self.grid
@@ -540,6 +560,8 @@ class TradingContext(_VenueCore):
             require(cmd.price == 0, C.PRICE_NOT_ON_SPREAD_GRID, "price", f"an at-auction order has no price (give 0), got {cmd.price}")
         else:
             self._check_price(inst, cmd.side, otype, cmd.price)
+        if cmd.short_sell:
+            self._check_short_sale(inst, cmd.side, otype, cmd.price)
         # -- accepted: from here on nothing may reject
         order = self._order_type(self.next_order_id, cmd, channel)
         self.next_order_id += 1
@@ -548,6 +570,7 @@ class TradingContext(_VenueCore):
             OrderAccepted(
                 order_id=order.order_id, instrument=inst.code, participant=cmd.participant, account=cmd.account,
                 client_order_id=coid, side=cmd.side, order_type=otype, price=cmd.price, quantity=cmd.quantity, channel=channel,
+                short_sell=cmd.short_sell,
             )
         ]  # fmt: skip
         if otype in AUCTION_TYPES:
@@ -562,7 +585,7 @@ class TradingContext(_VenueCore):
 
     def _retry(self, existing: tuple[int, PlaceOrder, str], cmd: PlaceOrder, channel: str, inst: _Instrument) -> list[Event]:
         order_id, original, original_channel = existing
-        for field in ("instrument", "account", "side", "order_type", "price", "quantity"):
+        for field in ("instrument", "account", "side", "order_type", "price", "quantity", "short_sell"):
             if getattr(original, field) != getattr(cmd, field):
                 fail(
                     C.DUPLICATE_CLIENT_ORDER_ID, field,
@@ -625,6 +648,29 @@ class TradingContext(_VenueCore):
                 fail(C.PRICE_OUTSIDE_VCM_BAND, "price", f"cooling-off period: {format_price(price)} is outside the band {format_price(low)}-{format_price(high)}", "HKEX volatility control mechanism")
             if opposite and (price >= opposite if buy else price <= opposite) and not low <= opposite <= high:
                 fail(C.PRICE_OUTSIDE_VCM_BAND, "price", f"cooling-off period: would trade at {format_price(opposite)}, outside the band {format_price(low)}-{format_price(high)}", "HKEX volatility control mechanism")
+
+    def _check_short_sale(self, inst: _Instrument, side: str, otype: str, price: int) -> None:
+        """Regulated short selling: a sell, in a Designated Security, and under the tick rule not
+        below the POS reference price (the previous close) in the pre-opening session, the best
+        current ask in continuous trading, or the CAS reference price in the closing auction."""
+        rule = self.short_selling
+        require(side == "S", C.SHORT_SELL_NOT_A_SELL, "short_sell", "only a sell order can be a short sale (side must be S)", RULE_SHORT)
+        require(inst.short_sell, C.SHORT_SELL_NOT_DESIGNATED, "short_sell",
+                f"{inst.code} is not a Designated Security eligible for short selling", RULE_SHORT)
+        if otype == AT_AUCTION:
+            require(rule.at_auction, C.SHORT_SELL_TICK_RULE, "order_type",
+                    "an at-auction order cannot be a short sale: it has no price to hold to the tick rule; use an at-auction limit order", RULE_SHORT)
+            return
+        if not rule.tick_rule:
+            return
+        if self.phase in CTS_PHASES:
+            floor, what = inst.book.best_ask(), "the best current ask"
+        elif self.phase in POS_PHASES:
+            floor, what = inst.prev_close, "the POS reference price"
+        else:
+            floor, what = inst.reference, "the CAS reference price"
+        if floor and price < floor:
+            fail(C.SHORT_SELL_TICK_RULE, "price", f"tick rule: a short sale may not be priced below {what} {format_price(floor)}, got {format_price(price)}", RULE_SHORT)
 
     # -- continuous matching and VCM -------------------------------------------------------------
     def _vcm_band(self, inst: _Instrument, at_ns: int) -> tuple[int, int] | None:
@@ -963,6 +1009,9 @@ class TradingContext(_VenueCore):
             if order.order_type != AT_AUCTION:
                 otype = LIMIT if self.phase in CTS_PHASES else AT_AUCTION_LIMIT
                 self._check_price(inst, order.side, otype, new_price)
+                placed = self.client_orders.get((order.participant, order.client_order_id))
+                if new_price != order.price and placed is not None and placed[1].short_sell:
+                    self._check_short_sale(inst, order.side, otype, new_price)
                 if self.phase in CTS_PHASES:
                     opposite = book.best_ask() if order.side == "B" else book.best_bid()
                     if opposite and (new_price >= opposite if order.side == "B" else new_price <= opposite):
@@ -990,7 +1039,7 @@ class TradingContext(_VenueCore):
         for code in sorted(self.instruments):
             inst = self.instruments[code]
             instruments[code] = {
-                "static": [inst.board_lot, inst.currency, inst.vcm_class, inst.counter_of, inst.name, inst.closing_auction],
+                "static": [inst.board_lot, inst.currency, inst.vcm_class, inst.counter_of, inst.name, inst.closing_auction, inst.short_sell],
                 "day": [inst.prev_close, inst.last_price, inst.day_open, inst.day_high, inst.day_low, inst.day_volume, inst.closed,
                         inst.auction_done, list(inst.iep) if inst.iep else None, inst.reference, list(inst.stage1), list(inst.stage2),
                         [list(x) for x in inst.trade_log], [list(x) for x in inst.nominal_log], inst.vcm_until, inst.vcm_lo, inst.vcm_hi,
@@ -1024,9 +1073,10 @@ class TradingContext(_VenueCore):
         self.next_order_id, self.next_trade_id = int(data["next_order_id"]), int(data["next_trade_id"])
         self.sessions = {k: (int(v[0]), int(v[1])) for k, v in data["sessions"].items()}
         for code, item in data["instruments"].items():
-            lot, currency, vcm_class, counter_of, name, cas = item["static"]
+            lot, currency, vcm_class, counter_of, name, cas, *designated = item["static"]  # a snapshot from before short selling has 6
             day = item["day"]
-            cmd = ListInstrument(instrument=code, board_lot=lot, nominal_price=day[0], currency=currency, vcm_class=vcm_class, counter_of=counter_of, name=name, closing_auction=cas)
+            cmd = ListInstrument(instrument=code, board_lot=lot, nominal_price=day[0], currency=currency, vcm_class=vcm_class, counter_of=counter_of, name=name,
+                                 closing_auction=cas, short_sell_designated=bool(designated and designated[0]))
             inst = self._instrument_type(cmd, self.book_factory())
             (inst.prev_close, inst.last_price, inst.day_open, inst.day_high, inst.day_low, inst.day_volume, inst.closed, inst.auction_done) = day[:8]
             inst.iep = tuple(day[8]) if day[8] else None  # type: ignore[assignment]

@@ -29,7 +29,9 @@ class ListInstrument(Command):
     """Open a book for a stock code (one counter). ``nominal_price`` is the previous close, or the
     IPO price on the first day. ``vcm_class`` is ``""`` (not covered) or LARGE / MID / SMALL.
     ``counter_of`` names the paired counter of a dual-counter stock (``"02525"`` for ``"82525"``).
-    ``closing_auction`` says whether the instrument takes part in the closing auction session."""
+    ``closing_auction`` says whether the instrument takes part in the closing auction session.
+    ``short_sell_designated``: a Designated Security, in which short sales may be made (Rules of
+    the Exchange, Schedule 11); the list changes by `DesignateShortSelling`."""
 
     instrument: str
     board_lot: int
@@ -39,6 +41,7 @@ class ListInstrument(Command):
     counter_of: str = ""
     name: str = ""
     closing_auction: bool = True
+    short_sell_designated: bool = False
 
 
 class StartTradingDay(Command):
@@ -54,7 +57,19 @@ class TradingTick(Command):
     volatility cooling-off period. Other commands are refused while a timer is overdue."""
 
 
+class DesignateShortSelling(Command):
+    """Add a listed instrument to, or remove it from, the Designated Securities eligible for short
+    selling (the exchange revises the list quarterly; Schedule 11 of the Rules of the Exchange).
+    Orders already resting are not affected."""
+
+    instrument: str
+    designated: bool
+
+
 class PlaceOrder(Command):
+    """``short_sell`` flags a short sale (a covered one: the participant vouches for the borrow):
+    a sell, in a Designated Security, not below the tick-rule price of the session."""
+
     instrument: str
     participant: str
     account: str
@@ -64,6 +79,7 @@ class PlaceOrder(Command):
     price: int
     quantity: int
     channel: str = ""
+    short_sell: bool = False
 
 
 class CancelOrder(Command):
@@ -99,6 +115,7 @@ __all__ = [
     "SPECIAL_LIMIT",
     "AmendOrder",
     "CancelOrder",
+    "DesignateShortSelling",
     "ListInstrument",
     "PlaceOrder",
     "StartTradingDay",

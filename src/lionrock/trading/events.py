@@ -19,6 +19,14 @@ class InstrumentListed(Event):
     counter_of: str
     name: str
     closing_auction: bool
+    short_sell_designated: bool = False
+
+
+class ShortSellingDesignationChanged(Event):
+    """The instrument joined (``designated``) or left the Designated Securities for short selling."""
+
+    instrument: str
+    designated: bool
 
 
 class TradingDayStarted(Event):
@@ -47,6 +55,7 @@ class OrderAccepted(Event):
     price: int
     quantity: int
     channel: str
+    short_sell: bool = False
 
 
 class OrderRejected(Event):
@@ -198,6 +207,7 @@ __all__ = [
     "OrderCancelled",
     "OrderRejected",
     "OrderRetryAcknowledged",
+    "ShortSellingDesignationChanged",
     "TradeExecuted",
     "TradingDayStarted",
     "TradingPhaseChanged",

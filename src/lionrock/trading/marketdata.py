@@ -9,6 +9,10 @@ fold over events: the same events give the same view, in a live subscriber or ov
 
 Bars are aligned to Hong Kong local time (UTC+8, no daylight saving), so a 60-second bar starts
 on the minute of the exchange's clock and a 1-day bar at local midnight.
+
+Short selling turnover (the exchange publishes it per stock each day): the view notes the short
+sales among accepted orders (``OrderAccepted.short_sell``) and adds every trade whose sell order
+is one to the day's short-selling volume and turnover, which start again on a new Hong Kong date.
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ from dataclasses import dataclass, field
 
 from lionrock.kernel.messages import Command, Event, Stamp
 from lionrock.kernel.price import consideration_minor
+from lionrock.kernel.xhkg import hk_date
 from lionrock.trading.events import (
     AuctionCompleted,
     AuctionIndicativeUpdated,
     ClosingAuctionReferenceSet,
     ClosingPriceSet,
     MarketDepthUpdated,
+    OrderAccepted,
+    OrderCancelled,
     TradeExecuted,
     VolatilityCoolingOffEnded,
     VolatilityCoolingOffStarted,
@@ -91,6 +98,7 @@ class InstrumentView:
     cooling_off: tuple[int, int] | None = None  # VCM band while in force
     closing: tuple[str, int, str] | None = None  # (day, price, method)
     bars: dict[int, list[Bar]] = field(default_factory=dict)
+    short_selling: tuple[str, int, int] = ("", 0, 0)  # (HK date, shares, turnover in minor units) of short sales traded
 
 
 class MarketDataView:
@@ -101,12 +109,18 @@ class MarketDataView:
         for interval in self.intervals:
             bar_start(0, interval)  # validates
         self.instruments: dict[str, InstrumentView] = {}
+        self.short_orders: set[int] = set()  # live short-sale orders (venue order ids)
 
     def __call__(self, stamp: Stamp, command: Command, events: list[Event]) -> None:
         """Engine subscriber (`Engine.subscribe(view)`)."""
         for event in events:
             if isinstance(event, SEQUENCED):
                 self.apply(event, stamp.at_ns)
+            elif isinstance(event, OrderAccepted):
+                if event.short_sell:
+                    self.short_orders.add(event.order_id)
+            elif isinstance(event, OrderCancelled):
+                self.short_orders.discard(event.order_id)
 
     def view(self, instrument: str) -> InstrumentView:
         return self.instruments.setdefault(instrument, InstrumentView())
@@ -143,6 +157,12 @@ class MarketDataView:
                     bars[-1].add(event.price, event.quantity, cash)
                 else:
                     bars.append(Bar(start, event.price, event.price, event.price, event.price, event.quantity, cash, 1))
+            if event.sell_order_id in self.short_orders:
+                day = hk_date(at_ns).isoformat()
+                _, shares, turnover = v.short_selling if v.short_selling[0] == day else (day, 0, 0)
+                v.short_selling = (day, shares + event.quantity, turnover + cash)
+                if not event.sell_remaining:
+                    self.short_orders.discard(event.sell_order_id)
         elif isinstance(event, AuctionIndicativeUpdated):
             v.indicative = (event.price, event.quantity)
         elif isinstance(event, AuctionCompleted):
