@@ -112,13 +112,14 @@ cdef class EventFloor:
         for code, nb, na in shape:
             self.seq += 1
             fresh = self.seq  # the venue's fresh ints: order id / trade id / md_seq
+            # every field is set (a field added to an event must not be left unset here)
             if code == ACCEPTED:
-                ev[0] = <PyObject*>fresh
-                for j in range(1, 10):
+                for j in range(L_ACCEPTED.n):
                     ev[j] = <PyObject*>value
+                ev[0] = <PyObject*>fresh
                 events.append(_make(&L_ACCEPTED, ev))
             elif code == TRADE:
-                for j in range(15):
+                for j in range(L_TRADE.n):
                     ev[j] = <PyObject*>value
                 ev[1] = <PyObject*>fresh
                 ev[3] = <PyObject*>nb  # the trade's quantity
@@ -129,15 +130,15 @@ cdef class EventFloor:
             elif code == DEPTH:
                 levels_b = [(value, value, value) for k in range(nb)]
                 levels_a = [(value, value, value) for k in range(na)]
-                for j in range(6):
+                for j in range(L_DEPTH.n):
                     ev[j] = <PyObject*>value
                 ev[1] = <PyObject*>fresh
                 ev[6] = <PyObject*>levels_b
                 ev[7] = <PyObject*>levels_a
                 events.append(_make(&L_DEPTH, ev))
             else:
-                ev[0] = <PyObject*>fresh
-                for j in range(1, 6):
+                for j in range(L_CANCELLED.n):
                     ev[j] = <PyObject*>value
+                ev[0] = <PyObject*>fresh
                 events.append(_make(&L_CANCELLED, ev))
         return events

@@ -165,6 +165,19 @@ _check_layout(&L_TRADE, TradeExecuted)
 _check_layout(&L_DEPTH, MarketDepthUpdated)
 _check_layout(&L_CANCELLED, OrderCancelled)
 
+# the fast path stores exactly this many fields of each event (ev[0..n-1]); an event that gains a
+# field must gain it there too, else the field would be left unset: refuse to load instead
+cdef int _check_fields(Layout* L, object cls, int n) except -1:
+    if L.n != n:
+        raise ImportError(f"{cls.__name__} has {L.n} fields; the compiled venue sets {n}")
+    return 0
+
+
+_check_fields(&L_ACCEPTED, OrderAccepted, 11)
+_check_fields(&L_TRADE, TradeExecuted, 15)
+_check_fields(&L_DEPTH, MarketDepthUpdated, 8)
+_check_fields(&L_CANCELLED, OrderCancelled, 6)
+
 ctypedef long long i64
 
 cdef i64 AT_AUCTION_BUY = 1 << 40
