@@ -10,6 +10,7 @@ operators and regulators.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -104,12 +105,19 @@ def _trading() -> Any:
 def build(cls: type[Command], values: dict[str, Any]) -> Command:
     """Construct ``cls`` from the values it declares (so the builder follows the class's fields)."""
     kwargs = {}
-    for f in msgspec.structs.fields(cls):
-        if f.name in values:
-            kwargs[f.name] = values[f.name]
-        elif f.required:
-            raise _api_error(400, ServiceCode.MALFORMED_REQUEST, f.name, f"{cls.__name__} needs {f.name}")
+    for name, required in _fields(cls):
+        if name in values:
+            kwargs[name] = values[name]
+        elif required:
+            raise _api_error(400, ServiceCode.MALFORMED_REQUEST, name, f"{cls.__name__} needs {name}")
     return cls(**kwargs)
+
+
+@functools.cache
+def _fields(cls: type[Command]) -> tuple[tuple[str, bool], ...]:
+    """``(name, required)`` of each field: `msgspec.structs.fields` evaluates the class's string
+    annotations on every call (about 0.7 ms for PlaceOrder), so once per class."""
+    return tuple((f.name, f.required) for f in msgspec.structs.fields(cls))
 
 
 def participant_of(account: str) -> str:
