@@ -554,3 +554,55 @@ def test_fix_sell_short_side_5_is_a_short_sale_and_stays_one_across_a_restart(ve
     assert (fill.get(150), fill.get(54), fill.get(11), fill.get(14)) == (b"F", b"5", cl.encode(), b"100")
     buyer.close()
     c.close()
+
+
+def _stored_in_seq(db: str, sender: str) -> int:
+    store = FixSessionStore.open(fix_store_url(StorageSpec(db)))
+    try:
+        stored = store.load((sender, "LIONROCK"))
+        assert stored is not None
+        return stored.in_seq
+    finally:
+        store.close()
+
+
+def test_fix_pipelined_orders_answered_in_order_and_counted_only_once_durable(venue: Venue, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NewOrderSingles are handed to the engine without waiting for the one before (so a burst is
+    group-committed together), but answered in message order, and the expected incoming MsgSeqNum
+    is saved only up to the last message whose order is durable: a crash can never count as
+    received an order the venue does not have (the counterparty resends it after the restart)."""
+    from concurrent.futures import Future
+
+    sender = next_id("PL")
+    c = RawFixClient(venue.port, sender)
+    c.logon("inv1", PASSWORD)
+    held_cl = next_id("PLH")
+    release = threading.Event()
+    real = Service.enqueue
+
+    def enqueue(self: Service, p: object, command: object) -> tuple[Future[object], list[tuple[str, str]]]:
+        queued, grants = real(self, p, command)  # type: ignore[arg-type]
+        if getattr(command, "client_order_id", "") != held_cl:
+            return queued, grants  # type: ignore[return-value]
+        late: Future[object] = Future()  # the engine has it; its answer reaches the gateway late
+        queued.add_done_callback(lambda f: threading.Thread(target=lambda: (release.wait(10), late.set_result(f.result()))).start())
+        return late, grants
+
+    monkeypatch.setattr(Service, "enqueue", enqueue)
+    first, odd, last = next_id("PL1"), next_id("PLODD"), next_id("PL4")
+    logon_next = c.seq  # MsgSeqNum of the first order
+    for cl, qty in ((first, 100), (held_cl, 100), (odd, 150), (last, 100)):
+        _order(c, cl, 1, "49.70", "C:B1:I1", qty)
+    news = {c.recv_type(b"8").get(11) for _ in range(3)}  # the three valid orders are durable and reported
+    assert news == {first.encode(), held_cl.encode(), last.encode()}
+    assert _stored_in_seq(venue.db, sender) == logon_next + 1  # only the first order's answer is handled
+    _ping(c, "still-held")  # the session keeps working meanwhile; the odd lot's reject waits its turn
+    assert _stored_in_seq(venue.db, sender) == logon_next + 1
+    release.set()
+    reject = c.recv_type(b"8")
+    assert (reject.get(150), reject.get(11)) == (b"8", odd.encode()) and b"ODD_LOT" in reject.get(58)
+    deadline = time.monotonic() + 10
+    while _stored_in_seq(venue.db, sender) != logon_next + 5:  # the four orders and the TestRequest
+        assert time.monotonic() < deadline, "the incoming number was not saved once every order was answered"
+        time.sleep(0.02)
+    c.close()

@@ -34,6 +34,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -266,11 +268,14 @@ class SessionState(_ExecutionReports):
             conn.writer.write(raw)
             conn.last_send = time.monotonic()
 
-    def save_in_seq(self) -> None:
-        """Persist the expected incoming number once the messages it counts have been handled."""
-        if self.persistent and self.in_seq != self.saved_in_seq and not self.gateway.stopped:
-            self.gateway.store.save_in_seq(self.key, self.in_seq)
-            self.saved_in_seq = self.in_seq
+    def save_in_seq(self, upto: int | None = None) -> None:
+        """Persist the expected incoming number once the messages it counts have been handled:
+        ``upto`` (the number after the last message handled, while later ones are still in
+        flight) or the current one."""
+        n = self.in_seq if upto is None else upto
+        if self.persistent and n > self.saved_in_seq and not self.gateway.stopped:
+            self.gateway.store.save_in_seq(self.key, n)
+            self.saved_in_seq = n
 
     def _remember_cl(self, order_id: int, cl_ord_id: str) -> None:
         if self._aliases is not None:
@@ -455,6 +460,14 @@ class FixSession(_ExecutionReports):
     orders: dict[int, _OrderView] = field(default_factory=dict)  # the attached state's, once logged on
     pending_cl: dict[str, str] = field(default_factory=dict)
     state: SessionState = field(init=False)
+    # NewOrderSingles queued in the engine and not yet answered, oldest first: (outcome, what to
+    # do with it, the expected incoming MsgSeqNum after that message, set once done)
+    inflight: deque[tuple[asyncio.Future[Any], Callable[[Any], None], int, asyncio.Future[None]]] = field(default_factory=deque)
+    completer: asyncio.Future[None] | None = None
+    handling: bool = False  # a message is being handled (its MsgSeqNum counted, not yet saved)
+
+    MAX_INFLIGHT = 1024
+    """A session's NewOrderSingles in the engine queue at once; the next waits (back-pressure)."""
 
     def __post_init__(self) -> None:
         self.state = SessionState(self.gateway, conn=self)
@@ -525,10 +538,48 @@ class FixSession(_ExecutionReports):
 
     # -- session layer --------------------------------------------------------------------------
     async def _on_message(self, msg: simplefix.FixMessage) -> None:
+        self.handling = True
         try:
             await self._handle(msg)
         finally:
-            self.state.save_in_seq()
+            self.handling = False
+            if not self.inflight:  # else the completer saves it once the orders before are durable
+                self.state.save_in_seq()
+
+    # -- pipelined order entry ------------------------------------------------------------------
+    def _pipeline(self, outcome: asyncio.Future[Any], done: Callable[[Any], None]) -> None:
+        """Queue the answer to a NewOrderSingle already handed to the engine: ``done`` gets its
+        outcome (or the exception) in message order, and only then is the incoming MsgSeqNum
+        after it saved, so a message is counted as received only once its order is durable."""
+        finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.inflight.append((outcome, done, self.state.in_seq, finished))
+        if self.completer is None or self.completer.done():
+            self.completer = asyncio.ensure_future(self._complete())
+            self.gateway.completers.add(self.completer)
+            self.completer.add_done_callback(self.gateway.completers.discard)
+
+    async def _complete(self) -> None:
+        """Answer the queued orders in order; runs on after the connection closes (the answers
+        are numbered and stored for the pair like any report)."""
+        while self.inflight:
+            outcome, done, in_seq_after, finished = self.inflight[0]
+            try:
+                result: Any = await outcome
+            except Exception as exc:  # noqa: BLE001 - handed to ``done`` (e.g. RunnerStopped)
+                result = exc
+            try:
+                done(result)
+            finally:
+                self.inflight.popleft()
+                # the number after this message; the current one only when nothing is in flight
+                # or being handled (a cancel waiting for this order is not durable yet)
+                self.state.save_in_seq(in_seq_after if self.inflight or self.handling else None)
+                finished.set_result(None)
+
+    async def _settled(self, keep: int = 0) -> None:
+        """Wait until at most ``keep`` queued orders are unanswered (0: all answered)."""
+        while len(self.inflight) > keep:
+            await asyncio.shield(self.inflight[len(self.inflight) - keep - 1][3])
 
     async def _handle(self, msg: simplefix.FixMessage) -> None:
         if self.gateway.stopped:
@@ -690,6 +741,7 @@ class FixSession(_ExecutionReports):
         elif msg_type == b"4":
             self._sequence_reset(msg)
         elif msg_type == b"5":
+            await self._settled()
             self.logout("logout acknowledged")
         elif msg_type == b"3":
             pass
@@ -698,28 +750,25 @@ class FixSession(_ExecutionReports):
         elif msg_type == b"D":
             await self._new_order(msg)
         elif msg_type == b"F":
+            await self._settled()  # the orders before it are in the venue and in this session's views
             await self._cancel(msg)
         elif msg_type == b"G":
+            await self._settled()
             await self._replace(msg)
         else:
             self.send(b"j", [(45, seq), (372, msg_type), (380, 3), (58, f"unsupported message type {msg_type.decode(errors='replace')}")])
 
     # -- application layer -------------------------------------------------------------------------
-    async def _submit(self, command: Command) -> tuple[Rejection | None, str]:
+    async def _submit(self, command: Command) -> Rejection | None:
+        """Submit and wait for the durable outcome (cancel, replace): its rejection, if any."""
         assert self.principal is not None
         try:
             outcome = await self.gateway.service.submit(self.principal, command)
         except Denied as d:
-            return Rejection(code=int(d.code), reason=d.code.name, field=d.field, message=d.message, rule="service access policy"), "denied"
+            return _denied(d)
         except RunnerStopped as exc:
-            return Rejection(code=7007, reason="ENGINE_UNAVAILABLE", field="", message=str(exc)), "stopped"
-        if outcome.rejection is not None:
-            return outcome.rejection, "rejected"
-        for e in outcome.events:
-            r = getattr(e, "rejection", None)
-            if isinstance(r, Rejection) and type(e).__name__ == "OrderRejected":
-                return r, "rejected"
-        return None, "ok"
+            return _unavailable(exc)
+        return _rejection_of(outcome)
 
     async def _new_order(self, msg: simplefix.FixMessage) -> None:
         p = self.principal
@@ -748,12 +797,34 @@ class FixSession(_ExecutionReports):
             instrument=symbol, participant=participant_of(account) or p.participant, account=account, client_order_id=cl,
             side=side, order_type=order_type, price=price, quantity=qty, channel="FIX", short_sell=side_code == SELL_SHORT,
         )
-        rejection, _ = await self._submit(command)
-        if rejection is not None:
-            self.send(b"8", [
-                (37, "NONE"), (11, cl), (17, f"R{self.out_seq}"), (150, b"8"), (39, b"8"), (55, symbol), (54, side_code),
-                (38, qty), (151, 0), (14, 0), (6, 0), (103, 99), (58, _text(rejection)), (1, account), (60, _utc_now()),
-            ])
+        service = self.gateway.service
+        grants: list[tuple[str, str]] = []
+        try:
+            queued, grants = service.enqueue(p, command)
+            outcome: asyncio.Future[Any] = asyncio.wrap_future(queued)
+        except Denied as d:
+            outcome = asyncio.get_running_loop().create_future()
+            outcome.set_result(_denied(d))
+
+        def answer(result: Any) -> None:
+            """The order's outcome (or a refusal): a rejected order is reported here, an
+            accepted one by its events (OrderAccepted -> ExecutionReport New)."""
+            if isinstance(result, Rejection):
+                rejection: Rejection | None = result
+            elif isinstance(result, BaseException):
+                rejection = _unavailable(result)
+            else:
+                service.settle(p, command, result, grants)
+                rejection = _rejection_of(result)
+            if rejection is not None:
+                self.send(b"8", [
+                    (37, "NONE"), (11, cl), (17, f"R{self.out_seq}"), (150, b"8"), (39, b"8"), (55, symbol), (54, side_code),
+                    (38, qty), (151, 0), (14, 0), (6, 0), (103, 99), (58, _text(rejection)), (1, account), (60, _utc_now()),
+                ])
+
+        self._pipeline(outcome, answer)
+        if len(self.inflight) >= self.MAX_INFLIGHT:
+            await self._settled(self.MAX_INFLIGHT // 2)
 
     def _lookup(self, msg: simplefix.FixMessage) -> tuple[int, str]:
         """Venue order id from OrderID (37), or from OrigClOrdID (41) following this session's
@@ -776,7 +847,7 @@ class FixSession(_ExecutionReports):
         from lionrock.trading.commands import CancelOrder
 
         self.state.add_pending(orig, cl)
-        rejection, _ = await self._submit(CancelOrder(instrument=symbol, participant=p.participant, order_id=oid, client_order_id=orig if not oid else ""))
+        rejection = await self._submit(CancelOrder(instrument=symbol, participant=p.participant, order_id=oid, client_order_id=orig if not oid else ""))
         if rejection is not None:
             self.state.drop_pending(orig)
             self.send(b"9", [(37, oid or "NONE"), (11, cl), (41, orig), (39, b"8"), (434, b"1"), (102, b"1" if rejection.code in (7004,) else b"99"), (58, _text(rejection))])
@@ -796,7 +867,7 @@ class FixSession(_ExecutionReports):
         self.state.add_pending(orig, cl)
         command = AmendOrder(instrument=symbol, participant=p.participant, quantity=max(total - filled, 0), price=price,
                              order_id=oid, client_order_id=orig if not oid else "")
-        rejection, _ = await self._submit(command)
+        rejection = await self._submit(command)
         if rejection is not None:
             self.state.drop_pending(orig)
             self.send(b"9", [(37, oid or "NONE"), (11, cl), (41, orig), (39, b"8"), (434, b"2"), (102, b"1" if rejection.code in (7004,) else b"99"), (58, _text(rejection))])
@@ -952,6 +1023,25 @@ def _text(r: Rejection) -> str:
     return f"{r.code} {r.reason}: {r.field}: {r.message}{rule}"
 
 
+def _denied(d: Denied) -> Rejection:
+    return Rejection(code=int(d.code), reason=d.code.name, field=d.field, message=d.message, rule="service access policy")
+
+
+def _unavailable(exc: BaseException) -> Rejection:
+    return Rejection(code=7007, reason="ENGINE_UNAVAILABLE", field="", message=str(exc) or type(exc).__name__)
+
+
+def _rejection_of(outcome: Any) -> Rejection | None:
+    """The command's rejection, or an order's rejection by an observed event (OrderRejected)."""
+    if outcome.rejection is not None:
+        return outcome.rejection
+    for e in outcome.events:
+        r = getattr(e, "rejection", None)
+        if isinstance(r, Rejection) and type(e).__name__ == "OrderRejected":
+            return r
+    return None
+
+
 def _utc_now() -> str:
     return _fix_time(time.time_ns())
 
@@ -978,6 +1068,7 @@ class FixGateway:
         self._server: asyncio.Server | None = None
         self.sessions: set[FixSession] = set()
         self.states: dict[tuple[str, str], SessionState] = {}  # (SenderCompID, TargetCompID) -> its state
+        self.completers: set[asyncio.Future[None]] = set()  # sessions answering pipelined orders
 
     async def start(self) -> None:
         self._restore()
@@ -1016,6 +1107,8 @@ class FixGateway:
             for s in list(self.sessions):
                 s.closed = True
                 s.writer.close()
+            for task in list(self.completers):  # orders still in the engine queue: not answered
+                task.cancel()  # (their MsgSeqNums are not saved; the counterparty resends them)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 5)
         if self._owns_store:

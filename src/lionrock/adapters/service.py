@@ -12,6 +12,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,17 @@ class Service:
         outcome = await self.runner.submit_async(command)
         self._after(principal, command, outcome, grants)
         return outcome
+
+    def enqueue(self, principal: Principal, command: Command) -> tuple[Future[Outcome], list[tuple[str, str]]]:
+        """`submit` without waiting, for a gateway that pipelines a session's orders: authorise
+        (raises `Denied`) and queue ``command`` behind those queued before it; the caller passes
+        each outcome, in order, to `settle`."""
+        grants = self.authorize(principal, command)
+        return self.runner.submit(command), grants
+
+    def settle(self, principal: Principal, command: Command, outcome: Outcome, grants: list[tuple[str, str]]) -> None:
+        """What `submit` does once the outcome is durable (audit, grants), for `enqueue`."""
+        self._after(principal, command, outcome, grants)
 
     def submit_sync(self, principal: Principal, command: Command, timeout: float = 30.0) -> Outcome:
         grants = self.authorize(principal, command)
