@@ -9,6 +9,7 @@ ResetSeqNumFlag and carries on. The last test SIGKILLs a ``lionrock serve`` proc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 import simplefix
 
-from lionrock.adapters.fix_store import FixSessionStore, fix_store_url
+from lionrock.adapters.fix_store import FixSessionStore, StoredSession, fix_store_url
 from lionrock.adapters.service import Service, market_clock
 from lionrock.adapters.storage import StorageSpec
 from lionrock.api.server import BackgroundServer, free_port
@@ -312,14 +313,35 @@ def _resend_all(c: RawFixClient, upto: int) -> list[simplefix.FixMessage]:
             return reports
 
 
-def _reported(db: str, sender: str) -> tuple[int, int] | None:
+def _stored(db: str, sender: str) -> StoredSession:
+    """The pair's row in the session store, read as a restarted gateway would."""
     store = FixSessionStore.open(fix_store_url(StorageSpec(db)))
     try:
         stored = store.load((sender, "LIONROCK"))
         assert stored is not None
-        return stored.reported
+        return stored
     finally:
         store.close()
+
+
+def _reported(db: str, sender: str) -> tuple[int, int] | None:
+    return _stored(db, sender).reported
+
+
+def _reports_die(monkeypatch: pytest.MonkeyPatch, sender: str) -> threading.Event:
+    """From now on, storing the reports of ``sender``'s pair fails (nothing of them is stored, as
+    when the process dies there); the event is set when that first happens."""
+    real = FixSessionStore.sent_reports
+    dead = threading.Event()
+
+    def dies(self: FixSessionStore, key: tuple[str, str], *args: object, **kw: object) -> None:
+        if key[0] == sender:
+            dead.set()
+            raise RuntimeError("the gateway process is gone")
+        real(self, key, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FixSessionStore, "sent_reports", dies)
+    return dead
 
 
 def test_fix_restart_fill_durable_but_not_reported_before_the_crash_is_reported_once(
@@ -341,15 +363,7 @@ def test_fix_restart_fill_durable_but_not_reported_before_the_crash_is_reported_
     before = _reported(venue.db, sender)
 
     real = FixSessionStore.sent_reports
-    dead = threading.Event()
-
-    def dies(self: FixSessionStore, key: tuple[str, str], *args: object, **kw: object) -> None:
-        if key[0] == sender:
-            dead.set()
-            raise RuntimeError("the gateway process is gone")
-        real(self, key, *args, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(FixSessionStore, "sent_reports", dies)
+    dead = _reports_die(monkeypatch, sender)
     _sell(venue.port, "49.76")  # the second fill: durable, its report never stored
     assert dead.wait(10)
     assert venue.service.read.one("SELECT filled FROM orders WHERE order_id = ?", (int(new.get(37)),)) == (200,)
@@ -476,15 +490,7 @@ def test_fix_restart_cancel_or_replace_answered_while_down_carries_the_request_c
     order_id = int(c.recv_type(b"8").get(37))
 
     real = FixSessionStore.sent_reports
-    dead = threading.Event()
-
-    def dies(self: FixSessionStore, key: tuple[str, str], *args: object, **kw: object) -> None:
-        if key[0] == sender:
-            dead.set()
-            raise RuntimeError("the gateway process is gone")
-        real(self, key, *args, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(FixSessionStore, "sent_reports", dies)
+    dead = _reports_die(monkeypatch, sender)
     if request_type == b"F":
         c.send(b"F", [(11, req), (41, cl), (55, STOCK), (54, 1), (60, NOW)])
     else:
@@ -557,13 +563,7 @@ def test_fix_sell_short_side_5_is_a_short_sale_and_stays_one_across_a_restart(ve
 
 
 def _stored_in_seq(db: str, sender: str) -> int:
-    store = FixSessionStore.open(fix_store_url(StorageSpec(db)))
-    try:
-        stored = store.load((sender, "LIONROCK"))
-        assert stored is not None
-        return stored.in_seq
-    finally:
-        store.close()
+    return _stored(db, sender).in_seq
 
 
 def test_fix_pipelined_orders_answered_in_order_and_counted_only_once_durable(venue: Venue, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -571,7 +571,7 @@ def test_fix_pipelined_orders_answered_in_order_and_counted_only_once_durable(ve
     group-committed together), but answered in message order, and the expected incoming MsgSeqNum
     is saved only up to the last message whose order is durable: a crash can never count as
     received an order the venue does not have (the counterparty resends it after the restart)."""
-    from concurrent.futures import Future
+    from concurrent.futures import Future, InvalidStateError
 
     sender = next_id("PL")
     c = RawFixClient(venue.port, sender)
@@ -585,19 +585,37 @@ def test_fix_pipelined_orders_answered_in_order_and_counted_only_once_durable(ve
         if getattr(command, "client_order_id", "") != held_cl:
             return queued, grants  # type: ignore[return-value]
         late: Future[object] = Future()  # the engine has it; its answer reaches the gateway late
-        queued.add_done_callback(lambda f: threading.Thread(target=lambda: (release.wait(10), late.set_result(f.result()))).start())
+
+        def relay(done: Future[object]) -> None:
+            release.wait(10)
+            with contextlib.suppress(InvalidStateError):  # cancelled: the gateway stopped first
+                late.set_result(done.result())
+
+        queued.add_done_callback(lambda done: threading.Thread(target=relay, args=(done,), daemon=True).start())
         return late, grants
 
     monkeypatch.setattr(Service, "enqueue", enqueue)
+    try:
+        _pipelined_burst(venue, c, sender, held_cl, release)
+    finally:
+        release.set()  # never leave the relay waiting past the test
+    c.close()
+
+
+def _pipelined_burst(venue: Venue, c: RawFixClient, sender: str, held_cl: str, release: threading.Event) -> None:
     first, odd, last = next_id("PL1"), next_id("PLODD"), next_id("PL4")
     logon_next = c.seq  # MsgSeqNum of the first order
     for cl, qty in ((first, 100), (held_cl, 100), (odd, 150), (last, 100)):
         _order(c, cl, 1, "49.70", "C:B1:I1", qty)
     news = {c.recv_type(b"8").get(11) for _ in range(3)}  # the three valid orders are durable and reported
     assert news == {first.encode(), held_cl.encode(), last.encode()}
-    assert _stored_in_seq(venue.db, sender) == logon_next + 1  # only the first order's answer is handled
+    deadline = time.monotonic() + 10
+    while _stored_in_seq(venue.db, sender) != logon_next + 1:  # the first order's answer is handled
+        assert time.monotonic() < deadline, "the first order's MsgSeqNum was not saved"
+        time.sleep(0.02)
     _ping(c, "still-held")  # the session keeps working meanwhile; the odd lot's reject waits its turn
-    assert _stored_in_seq(venue.db, sender) == logon_next + 1
+    time.sleep(0.2)
+    assert _stored_in_seq(venue.db, sender) == logon_next + 1  # nothing after the held order is counted
     release.set()
     reject = c.recv_type(b"8")
     assert (reject.get(150), reject.get(11)) == (b"8", odd.encode()) and b"ODD_LOT" in reject.get(58)
@@ -605,4 +623,3 @@ def test_fix_pipelined_orders_answered_in_order_and_counted_only_once_durable(ve
     while _stored_in_seq(venue.db, sender) != logon_next + 5:  # the four orders and the TestRequest
         assert time.monotonic() < deadline, "the incoming number was not saved once every order was answered"
         time.sleep(0.02)
-    c.close()
