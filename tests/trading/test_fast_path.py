@@ -101,3 +101,41 @@ def test_trade_events_of_the_fast_path_carry_both_parties() -> None:
     trade = v.events(v.order("B", 10_000, 100, account="C:P1:B"), TradeExecuted)[0]
     assert (trade.buyer, trade.seller, trade.aggressor, trade.buy_remaining, trade.sell_remaining) == ("C:P1:B", "C:P2:S", "B", 0, 200)
     assert v.now == at(9, 30)
+
+
+def test_fast_path_under_vcm_monitoring_only_when_no_trade_can_leave_the_band() -> None:
+    """VCM (RULES.md s7): with monitoring on, an order that cannot trade, or can trade only
+    between a best opposite price and a limit both inside the band, takes the fast path and gives
+    the events the Python path gives; one that could trade outside the band is handed back
+    unchanged, and the Python path starts the cooling-off period."""
+
+    def venue(book: type = FastBook) -> Venue:
+        v = Venue(book)
+        v.list(nominal=10_000, vcm_class="LARGE")  # +/-10% band around the price 5 minutes earlier
+        v.start()
+        v.to_continuous()
+        v.order("S", 10_000, 100, participant="P2")
+        v.submit(PlaceOrder(instrument="02525", participant="P3", account="C:P3:A", client_order_id="t0", side="B", order_type="LIMIT", price=10_000, quantity=100), at(9, 46))
+        v.now = at(9, 52)  # the 09:46 trade at 10.00 is the reference: band 9.00-11.00
+        v.order("B", 10_900, 100, participant="P4")  # lifts the nominal price, so asks may sit near 11.00
+        for i, price in enumerate((10_950, 10_980, 11_100)):
+            assert v.order("S", price, 100, participant="P2", coid=f"ask{i}").accepted
+        return v
+
+    def place(v: Venue, coid: str, price: int, otype: str = "ENHANCED_LIMIT") -> tuple[object, object]:
+        cmd = PlaceOrder(instrument="02525", participant="P1", account="C:P1:A", client_order_id=coid, side="B", order_type=otype, price=price, quantity=300)
+        stamp = Stamp(v.engine.seq + 1, v.now)
+        return v.ctx.fast_execute(cmd, stamp), cmd
+
+    fast, reference = venue(), venue(ReferenceBook)
+    assert fast.ctx._vcm_band(fast.ctx.instruments["02525"], fast.now) == (9_000, 11_000)
+    for coid, price in (("rest", 10_850), ("inside", 10_980)):  # rests; trades 10.95 and 10.98, the rest rests
+        events, cmd = place(fast, coid, price)
+        assert events is not None, coid
+        expected = reference.submit(cmd).events
+        assert [msgspec.to_builtins(e) for e in events] == [msgspec.to_builtins(e) for e in expected]
+    before = fast.ctx.canonical_state()
+    events, cmd = place(fast, "through", 11_100)  # could trade at 11.10: outside the band
+    assert events is None and fast.ctx.canonical_state() == before
+    out = fast.submit(cmd)
+    assert [type(e).__name__ for e in out.events][:2] == ["OrderAccepted", "VolatilityCoolingOffStarted"]

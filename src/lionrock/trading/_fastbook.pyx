@@ -1125,7 +1125,7 @@ cdef class VenueCore:
         cdef Py_hash_t h
         cdef object fprice_obj, fq_obj, left_obj, fleft_obj, md_obj
         cdef i64 at_ns, price, qty, nominal, opposite, same, base, bound, max_levels, remaining, left
-        cdef i64 fq, fleft, fprice, last_price, q, n, bq, aq, bid, ask, oid
+        cdef i64 fq, fleft, fprice, last_price, q, n, bq, aq, bid, ask, oid, lo, hi
         cdef int buy, s, otype
         cdef Py_ssize_t nf, i
         cdef Instrument inst
@@ -1212,8 +1212,17 @@ cdef class VenueCore:
                 return None
         if inst.vcm_until:
             return None
-        if inst.vcm_class and self._vcm_band(inst, at_obj) is not None:
-            return None
+        if inst.vcm_class:
+            band = self._vcm_band(inst, at_obj)
+            if band is not None and opposite and ((price >= opposite) if buy else (price <= opposite)):
+                # VCM monitoring is on and the order would trade: every trade price lies between
+                # the best opposite price and the order's limit, so when both are inside the band
+                # nothing can trigger and `_continuous` would match exactly as without a band;
+                # otherwise the Python path decides (clamp, trigger, cooling-off)
+                if not _as_i64(band[0], &lo) or not _as_i64(band[1], &hi):
+                    return None
+                if not lo <= opposite <= hi or ((price > hi) if buy else (price < lo)):
+                    return None
         order_id = self.next_order_id
         if not _as_i64(order_id, &oid):
             return None
