@@ -218,3 +218,21 @@ def test_rejected_southbound_order_the_next_day_changes_nothing() -> None:
     # once an order is admitted today, yesterday's reservations go and its client order id is free
     assert eng.submit(PlaceSouthboundOrder(link="SH", order=order(coid="o1")), at(nxt, 10, 5)).accepted
     assert all(r[1] == nxt.isoformat() for r in connect.reservations.values())
+
+
+def test_eligibility_without_explanation_gives_the_same_answer() -> None:
+    """The daily review asks `evaluate(..., explain=False)` and formats reasons only when a status
+    changes: the answer must be the one the explained evaluation gives, for every kind of stock."""
+    from itertools import product
+
+    from lionrock.connect.eligibility import evaluate, new_profile
+    from lionrock.rules.connect import SOUTHBOUND_ELIGIBILITY
+
+    day = date(2025, 11, 24)
+    floor = SOUTHBOUND_ELIGIBILITY.in_force(day).smallcap_min_market_cap_hkd_minor
+    for index, cap, a_exchange, currency, link in product(
+        ("", "HSLI", "HSMI", "HSSI"), (0, floor - 1, floor, floor * 3), ("", "SSE", "SZSE"), ("HKD", "CNY"), ("SH", "SZ"),
+    ):
+        profile = {**new_profile("09999"), "index": index, "market_cap": cap, "a_exchange": a_exchange, "currency": currency}
+        explained = evaluate(profile, link, day)
+        assert evaluate(profile, link, day, explain=False)[0] == explained[0] and explained[1], profile

@@ -157,9 +157,10 @@ class ConnectContext:
             for link in links_on(day):
                 key = f"{instrument}|{link}"
                 previous = self.status.get(key, INELIGIBLE)
-                eligible, reasons = evaluate(self.profiles[instrument], link, day)
+                eligible, _ = evaluate(self.profiles[instrument], link, day, explain=False)
                 status = next_status(eligible, previous)
                 if status != previous:
+                    _, reasons = evaluate(self.profiles[instrument], link, day)
                     self.status[key] = status
                     events.append(SouthboundEligibilityChanged(instrument=instrument, link=link, status=status, previous=previous, day=day, reasons=reasons))
         return events

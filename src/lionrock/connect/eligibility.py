@@ -36,8 +36,10 @@ def links_on(day: date) -> tuple[str, ...]:
         return ()
 
 
-def evaluate(profile: dict[str, Any], link: str, day: date) -> tuple[bool, list[str]]:
-    """Whether ``link`` may buy the security on ``day``, with the reasons (rule and figures)."""
+def evaluate(profile: dict[str, Any], link: str, day: date, *, explain: bool = True) -> tuple[bool, list[str]]:
+    """Whether ``link`` may buy the security on ``day``, with the reasons (rule and figures).
+    ``explain=False`` may leave out the reasons whose figures cost formatting (a daily review of
+    every stock wants the answer, and the reasons only when the status changes)."""
     if link not in links_on(day):
         return False, [f"no southbound link {link} on {day}"]
     try:
@@ -70,6 +72,8 @@ def evaluate(profile: dict[str, Any], link: str, day: date) -> tuple[bool, list[
         if link not in rule.smallcap_links:
             return False, [f"{index} constituents are not eligible on link {link} on {day}"]
         cap, floor = profile["market_cap"], rule.smallcap_min_market_cap_hkd_minor
+        if not explain:
+            return cap >= floor, []
         if cap >= floor:
             return True, [f"{index} constituent with market cap HK${format_minor(cap)} >= HK${format_minor(floor)}"]
         return False, [f"{index} constituent with market cap HK${format_minor(cap)} < HK${format_minor(floor)}"]
