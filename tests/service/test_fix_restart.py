@@ -619,6 +619,7 @@ def _pipelined_burst(venue: Venue, c: RawFixClient, sender: str, held_cl: str, r
     release.set()
     reject = c.recv_type(b"8")
     assert (reject.get(150), reject.get(11)) == (b"8", odd.encode()) and b"ODD_LOT" in reject.get(58)
+    assert reject.get(60).startswith(b"20251124-02:")  # TransactTime: the engine's time (10:xx in Hong Kong)
     deadline = time.monotonic() + 10
     while _stored_in_seq(venue.db, sender) != logon_next + 5:  # the four orders and the TestRequest
         assert time.monotonic() < deadline, "the incoming number was not saved once every order was answered"

@@ -809,6 +809,7 @@ class FixSession(_ExecutionReports):
         def answer(result: Any) -> None:
             """The order's outcome (or a refusal): a rejected order is reported here, an
             accepted one by its events (OrderAccepted -> ExecutionReport New)."""
+            transact = _utc_now()  # refused before the engine: now
             if isinstance(result, Rejection):
                 rejection: Rejection | None = result
             elif isinstance(result, BaseException):
@@ -816,10 +817,11 @@ class FixSession(_ExecutionReports):
             else:
                 service.settle(p, command, result, grants)
                 rejection = _rejection_of(result)
+                transact = _fix_time(result.at_ns)  # the engine's time of the rejection
             if rejection is not None:
                 self.send(b"8", [
                     (37, "NONE"), (11, cl), (17, f"R{self.out_seq}"), (150, b"8"), (39, b"8"), (55, symbol), (54, side_code),
-                    (38, qty), (151, 0), (14, 0), (6, 0), (103, 99), (58, _text(rejection)), (1, account), (60, _utc_now()),
+                    (38, qty), (151, 0), (14, 0), (6, 0), (103, 99), (58, _text(rejection)), (1, account), (60, transact),
                 ])
 
         self._pipeline(outcome, answer)
