@@ -27,6 +27,8 @@ from typing import Any
 import httpx
 import simplefix
 
+from lionrock.adapters.fix import FixFramer
+
 REST_SEQ = 1000
 REST_CONC = 2000
 FIX_SEQ = 1000
@@ -48,7 +50,7 @@ class _Fix:
     def __init__(self, port: int, user: str) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.parser = simplefix.FixParser()
+        self.parser = FixFramer()  # linear-time framing: the client's parsing is not what is measured
         self.seq = 1
         self.send(b"A", [(98, 0), (108, 30), (553, user), (554, PASSWORD)])
         assert self.recv().get(35) == b"A"
@@ -67,10 +69,10 @@ class _Fix:
 
     def recv(self) -> simplefix.FixMessage:
         while True:
-            msg = self.parser.get_message()
+            msg = self.parser.next()
             if msg is not None:
                 return msg
-            self.parser.append_buffer(self.sock.recv(1 << 16))
+            self.parser.feed(self.sock.recv(1 << 16))
 
     def recv_new(self) -> simplefix.FixMessage:
         while True:

@@ -76,6 +76,70 @@ def checksum_ok(msg: simplefix.FixMessage) -> bool:
     return length is not None and int(length) == len(raw) - body_start
 
 
+_RAW_LEN_TAGS = frozenset(str(t).encode() for t in simplefix.parser.RAW_LEN_TAGS)
+_MAX_MESSAGE = 1 << 20
+
+
+class FixFramer:
+    """Splits the bytes of a connection into FIX messages in linear time.
+
+    simplefix's parser cuts its whole buffer after every field, so a pipelining client that
+    fills the socket (64 KiB, ~400 orders) cost ~0.1-0.2 ms a message in copying alone. Here a
+    message runs, as in simplefix, from a BeginString (``8=FIX``) to the end of the first CheckSum
+    field (``|10=nnn|``) after it; bytes before a BeginString are skipped. Its fields are split at
+    SOH unless it carries a length-prefixed raw data field or anything simplefix would refuse (a
+    non-numeric or zero-padded tag, an empty value): then simplefix parses that one message, so
+    what is accepted and refused is simplefix's. BodyLength and CheckSum are checked by the
+    session (`checksum_ok`), which ignores a garbled message as FIX asks."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.pos = 0
+
+    def feed(self, data: bytes) -> None:
+        if self.pos:
+            del self.buf[: self.pos]
+            self.pos = 0
+        self.buf += data
+
+    def next(self) -> simplefix.FixMessage | None:
+        """The next complete message, or None until more bytes are fed."""
+        buf = self.buf
+        start = buf.find(b"8=FIX", self.pos)
+        if start < 0:
+            self.pos = max(self.pos, len(buf) - 4)  # a BeginString may be arriving
+            return None
+        self.pos = start
+        trailer = buf.find(b"\x0110=", start)
+        if trailer < 0:
+            if len(buf) - start > _MAX_MESSAGE:
+                self.pos = start + 1  # no CheckSum in sight: not a message
+            return None
+        end = buf.find(SOH, trailer + 4)
+        if end < 0:
+            return None
+        self.pos = end + 1
+        return _parse_message(bytes(buf[start : end + 1]))
+
+
+def _parse_message(raw: bytes) -> simplefix.FixMessage:
+    pairs = []
+    for item in raw[:-1].split(SOH):
+        tag, eq, value = item.partition(b"=")
+        if not eq or not value or not tag.isdigit() or tag[0] == 48 or tag in _RAW_LEN_TAGS:
+            parser = simplefix.FixParser()  # raw data, or something to refuse: simplefix decides
+            parser.append_buffer(raw)
+            msg = parser.get_message()
+            assert msg is not None, "Invariant: a framed message parses"
+            return msg
+        pairs.append((tag, value))
+    msg = simplefix.FixMessage()
+    msg.pairs = pairs
+    msg.begin_string = pairs[0][1]
+    msg.message_type = msg.get(35)
+    return msg
+
+
 class SessionReject(Exception):
     def __init__(self, reason: int, tag: int, text: str) -> None:
         super().__init__(text)
@@ -491,7 +555,7 @@ class FixSession(_ExecutionReports):
 
     # -- main loop ------------------------------------------------------------------------------
     async def run(self) -> None:
-        parser = simplefix.FixParser()
+        framer = FixFramer()
         timer = asyncio.ensure_future(self._timer())
         try:
             while not self.closed:
@@ -499,9 +563,9 @@ class FixSession(_ExecutionReports):
                 if not data:
                     break
                 self.last_recv = time.monotonic()
-                parser.append_buffer(data)
+                framer.feed(data)
                 while not self.closed:
-                    msg = parser.get_message()
+                    msg = framer.next()
                     if msg is None:
                         break
                     await self._on_message(msg)
