@@ -292,3 +292,16 @@ def test_api_short_sale_needs_a_designated_security_and_is_shown(venue) -> None:
     plain = order(inv2, "S", 100, "50.50", instrument=CROSS)
     assert plain.status_code == 201 and plain.json()["order"]["short_sell"] is False
     inv2.delete(f"/v1/orders/{plain.json()['order']['order_id']}")
+    # short-selling turnover by day: a short sale and an ordinary sale both trade
+    before = {d["day"]: d for d in inv2.get(f"/v1/market/{CROSS}/short-selling").json()}
+    for short in (True, False):
+        r = inv2.post("/v1/orders", json={**body, "price": "49.70", "short_sell": short, "client_order_id": next_id("ss")})
+        assert r.status_code == 201, r.text
+        assert order(client(srv, "inv1"), "B", 100, "49.70", instrument=CROSS).json()["order"]["status"] == "filled"
+    days = inv2.get(f"/v1/market/{CROSS}/short-selling").json()
+    today, was = days[-1], before.get(days[-1]["day"], {"short_shares": 0, "short_turnover_minor": 0, "turnover_minor": 0})
+    assert today["short_shares"] - was["short_shares"] == 100
+    assert today["short_turnover_minor"] - was["short_turnover_minor"] == 497_000  # HK$4,970.00 in cents
+    assert today["turnover_minor"] - was["turnover_minor"] >= 2 * 497_000
+    assert today["short_share_bp"] == today["short_turnover_minor"] * 10_000 // today["turnover_minor"]
+    assert inv2.get(f"/v1/market/{CROSS}/short-selling", params={"days": 0}).json()["error"]["field"] == "days"

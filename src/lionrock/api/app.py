@@ -290,6 +290,14 @@ def create_app(service: Service) -> FastAPI:
             raise _err(422, ServiceCode.MALFORMED_REQUEST, "limit", f"limit must be 1-5000 bars, got {limit}")
         return json_response(queries.bars(service, instrument, interval, limit))
 
+    @app.get("/v1/market/{instrument}/short-selling", tags=["market data"])
+    def short_selling(instrument: str, p: Me, days: int = 20) -> Response:
+        """Short-selling shares, turnover and share of turnover by Hong Kong trading day, oldest
+        first, the newest ``days`` (1-250) days with trades."""
+        if not 1 <= days <= 250:
+            raise _err(422, ServiceCode.MALFORMED_REQUEST, "days", f"days must be 1-250, got {days}")
+        return json_response(queries.short_selling(service, instrument, days))
+
     @app.get("/v1/offerings", tags=["offerings"])
     def offerings(p: Me) -> Response:
         return json_response(queries.offerings(service, p))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import date, time
 from typing import Any
 
 import msgspec
@@ -23,7 +24,8 @@ from lionrock.adapters.service import Service
 from lionrock.engine import Outcome
 from lionrock.kernel.errors import Rejection
 from lionrock.kernel.messages import Command
-from lionrock.kernel.price import format_price, parse_price
+from lionrock.kernel.price import consideration_minor, format_price, parse_price
+from lionrock.kernel.xhkg import hk_date, hk_ns
 from lionrock.trading.marketdata import bar_start
 
 _ORDER_COLS = (
@@ -261,6 +263,40 @@ def bars(service: Service, instrument: str, interval: int = 60, limit: int = 500
         }
         for s in starts[-limit:]
         for o, h, lo, c, v, t, n in (grouped[s],)
+    ]
+
+
+def short_selling(service: Service, instrument: str, days: int = 20) -> list[dict[str, Any]]:
+    """Short-selling volume and turnover by Hong Kong trading day, oldest first, the newest
+    ``days`` days with trades: the trades whose sell order was a short sale (Schedule 11), and
+    their share of the day's turnover in basis points (the figures the exchange publishes)."""
+    totals: dict[date, int] = {}
+    for start, turnover in service.read.execute(
+        "SELECT start_ns, turnover FROM bars WHERE instrument = ? ORDER BY start_ns DESC LIMIT ?", (instrument, (days + 1) * 1440),
+    ):
+        day = hk_date(int(start))
+        totals[day] = totals.get(day, 0) + int(turnover)
+    keep = sorted(totals)[-days:]
+    if not keep:
+        return []
+    short = {day: [0, 0, 0] for day in keep}
+    for at_ns, price, quantity in service.read.execute(
+        """SELECT t.at_ns, t.price, t.quantity FROM trades t JOIN orders o ON o.order_id = t.sell_order_id
+           WHERE t.instrument = ? AND o.short_sell = 1 AND t.at_ns >= ?""",
+        (instrument, hk_ns(keep[0], time(0))),
+    ):
+        row = short.get(hk_date(int(at_ns)))
+        if row is not None:
+            row[0] += int(quantity)
+            row[1] += consideration_minor(int(price), int(quantity))
+            row[2] += 1
+    return [
+        {
+            "day": day.isoformat(), "short_shares": shares, "short_turnover_minor": turnover, "short_trades": n,
+            "turnover_minor": totals[day], "short_share_bp": turnover * 10_000 // totals[day] if totals[day] else 0,
+        }
+        for day in keep
+        for shares, turnover, n in (short[day],)
     ]
 
 
