@@ -369,21 +369,31 @@ class SessionState(_ExecutionReports):
             self.gateway.store.drop_pending(self.key, orig)
         return cl
 
-    def report(self, pub: Published) -> None:
-        """Turn one durable event into this session's ExecutionReports, exactly once: an event at
-        or before ``position`` was handled already (the live subscription and the start-up replay
-        overlap, see `recover`). The reports, the ClOrdID the event gives an order and the pair's
-        reported position (this event) are stored in ONE transaction (`FixSessionStore.sent_reports`),
-        and only then written to the socket: after a crash a report is stored exactly when its
-        event is at or before the stored position, so the replay from that position neither
-        repeats a stored report nor skips a missing one."""
-        at = (pub.seq, pub.index)
-        if at <= self.position:
-            return
+    REPORT_BATCH = 256
+    """Events whose reports are stored in one session-store transaction at most."""
+
+    def report(self, pubs: list[Published]) -> None:
+        """Turn durable events (in order) into this session's ExecutionReports, exactly once: an
+        event at or before ``position`` was handled already (the live subscription and the
+        start-up replay overlap, see `recover`). Their reports, the ClOrdIDs they give orders, the
+        requests they answer and the pair's reported position (the last of them) are stored in ONE
+        transaction (`FixSessionStore.sent_reports`), and only then written to the socket: after a
+        crash a report is stored exactly when its event is at or before the stored position, so
+        the replay from that position neither repeats a stored report nor skips a missing one."""
+        for i in range(0, len(pubs), self.REPORT_BATCH):
+            self._report_batch(pubs[i : i + self.REPORT_BATCH])
+
+    def _report_batch(self, pubs: list[Published]) -> None:
+        at = self.position
         before = self.out_seq
         self._outbox, self._aliases, self._answered = [], [], []
         try:
-            self._report(pub)
+            for pub in pubs:
+                if (pub.seq, pub.index) > at:
+                    self._report(pub)
+                    at = (pub.seq, pub.index)
+            if at == self.position:
+                return
             outbox, aliases, answered = self._outbox, self._aliases, [orig for orig, _ in self._answered]
             if (outbox or aliases or answered) and self.persistent and not self.gateway.stopped:
                 self.gateway.store.sent_reports(self.key, outbox, at, offline=not self.attached(), aliases=aliases, answered=answered)
@@ -472,8 +482,7 @@ class SessionState(_ExecutionReports):
                     v.cl_ord_id = aliases.get(oid, v.cl_ord_id)
                     self.orders[oid] = v
             self.position = max(self.position, start)
-            for pub in replay:
-                self.report(pub)
+            self.report(replay)
         self.position = max(self.position, start, (as_of, _ALL))
 
     def subscribe(self) -> None:
@@ -489,16 +498,23 @@ class SessionState(_ExecutionReports):
             self.pump.cancel()
 
     async def _events(self, queue: asyncio.Queue[Published | None]) -> None:
+        """Report the subscription's events; those already queued are reported together (one
+        session-store transaction, up to `REPORT_BATCH` events)."""
         while True:
-            pub = await queue.get()
-            if pub is None:  # the hub dropped the subscription: the next logon subscribes again
+            pubs = [await queue.get()]
+            while pubs[-1] is not None and not queue.empty() and len(pubs) < self.REPORT_BATCH:
+                pubs.append(queue.get_nowait())
+            dropped = pubs[-1] is None
+            if dropped:
+                pubs.pop()
+            self.report(pubs)  # type: ignore[arg-type]
+            if dropped:  # the hub dropped the subscription: the next logon subscribes again
                 self.sub_id = None
                 conn = self.conn
                 if conn is not None and not conn.closed:
                     conn.logout("too slow: event queue overflowed")
                     conn.writer.close()
                 return
-            self.report(pub)
             conn = self.conn
             if conn is not None and not conn.closed:
                 with contextlib.suppress(ConnectionError):
