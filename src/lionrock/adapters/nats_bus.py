@@ -204,8 +204,10 @@ class ShardEngine:
         ack_wait_s: float = 300.0,
         relay: bool = True,
         crash_hook: Callable[[str], None] | None = None,
+        snapshot_every: int = 0,
     ) -> None:
         self.js = js
+        self.snapshot_every = snapshot_every
         self.shard = shard
         self.shard_map = shard_map
         self.role = shard_map.role_of(shard)
@@ -228,7 +230,7 @@ class ShardEngine:
     # -- start-up --------------------------------------------------------------------------
     async def start(self) -> ShardEngine:
         journal = SqliteJournal(self.journal_path, "group:60000")
-        engine = Engine(shard_contexts(self.role), journal)
+        engine = Engine(shard_contexts(self.role), journal, snapshot_every=self.snapshot_every)
         stream_seq, _, engine_seq = (journal.get_meta(META_POSITION) or "0:0").partition(":")
         self.stream_seq, self._mapped_seq = int(stream_seq), int(engine_seq)
         self._evt_published = int(journal.get_meta(META_EVT_PUBLISHED_SEQ) or 0)
@@ -446,12 +448,13 @@ async def run_shard(
     idle_exit_s: float | None = None,
     stop: asyncio.Event | None = None,
     on_started: Callable[[ShardEngine], Awaitable[None] | None] | None = None,
+    snapshot_every: int = 0,
 ) -> ShardEngine:
     """Connect, make sure the streams exist, run one shard engine until stopped or idle."""
     nc, js = await connect(url)
     try:
         await ensure_streams(js, replicas=replicas)
-        runner = await ShardEngine(js, shard, shard_map, journal_path, batch=batch).start()
+        runner = await ShardEngine(js, shard, shard_map, journal_path, batch=batch, snapshot_every=snapshot_every).start()
         if on_started is not None:
             result = on_started(runner)
             if asyncio.iscoroutine(result):

@@ -22,6 +22,7 @@ def shard(
     batch: int = typer.Option(256, "--batch", min=1, max=65_536, help="Commands fetched, journaled and acknowledged together."),
     replicas: int = typer.Option(1, "--replicas", min=1, max=5, help="Stream replicas if this process creates the streams."),
     idle_exit: float = typer.Option(0.0, "--idle-exit", min=0.0, help="Exit after this many idle seconds (0: run until SIGINT/SIGTERM)."),
+    snapshot_every: int = typer.Option(50_000, "--snapshot-every", min=0, help="Snapshot the shard's state every N records, so a restart replays at most N (0: never)."),
 ) -> None:
     """Consume cmd.<shard> from stream LIONROCK_CMDS in order, journal, publish evt.<shard>, acknowledge."""
     from lionrock.adapters.nats_bus import run_shard
@@ -47,7 +48,7 @@ def shard(
 
         runner = await run_shard(
             nats_url, name, shard_map, journal, replicas=replicas, batch=batch,
-            idle_exit_s=idle_exit or None, stop=stop, on_started=started,
+            idle_exit_s=idle_exit or None, stop=stop, on_started=started, snapshot_every=snapshot_every,
         )
         s = runner.stats
         console.print(
