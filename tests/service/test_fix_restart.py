@@ -624,3 +624,39 @@ def _pipelined_burst(venue: Venue, c: RawFixClient, sender: str, held_cl: str, r
     while _stored_in_seq(venue.db, sender) != logon_next + 5:  # the four orders and the TestRequest
         assert time.monotonic() < deadline, "the incoming number was not saved once every order was answered"
         time.sleep(0.02)
+
+
+def test_fix_pipelined_answer_that_cannot_be_stored_is_never_counted_as_received(venue: Venue, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Crash-only for a pipelined answer: when the session store fails while storing an order's
+    rejection, the gateway closes the connection and never saves that message as received, so
+    after the restart the counterparty is asked for it again (ResendRequest) and nothing is lost."""
+    sender = next_id("PF")
+    c = RawFixClient(venue.port, sender)
+    c.logon("inv1", PASSWORD)
+    odd = next_id("PFODD")
+    odd_seq = c.seq
+    real = FixSessionStore.sent_app
+
+    def fails(self: FixSessionStore, key: tuple[str, str], *args: object, **kw: object) -> None:
+        if key[0] == sender:
+            raise RuntimeError("the session store is gone")
+        real(self, key, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FixSessionStore, "sent_app", fails)
+    _order(c, odd, 1, "49.70", "C:B1:I1", 150)  # an odd lot: its answer is a stored rejection
+    deadline = time.monotonic() + 10
+    closed = False
+    while not closed:
+        assert time.monotonic() < deadline, "the gateway kept the connection open"
+        try:
+            closed = c.sock.recv(1 << 16) == b""
+        except OSError:
+            closed = True
+    monkeypatch.setattr(FixSessionStore, "sent_app", real)
+    assert _stored_in_seq(venue.db, sender) == odd_seq  # the order's message is still expected
+    c.close()
+    venue.restart()
+    c, logon = _reconnect(venue.port, sender, "inv1", odd_seq + 1)
+    resend = c.recv_type(b"2")  # the gateway asks for the message it never counted
+    assert (resend.get(7), resend.get(16)) == (str(odd_seq).encode(), b"0")
+    c.close()

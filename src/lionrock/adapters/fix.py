@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -52,6 +53,7 @@ from lionrock.kernel.errors import Rejection
 from lionrock.kernel.messages import Command
 from lionrock.kernel.price import PRICE_SCALE, parse_price
 
+log = logging.getLogger(__name__)
 SOH = b"\x01"
 ADMIN_TYPES = {b"0", b"1", b"2", b"3", b"4", b"5", b"A"}
 HEADER_TAGS = {b"8", b"9", b"35", b"49", b"56", b"34", b"43", b"122", b"97", b"52", b"10"}
@@ -290,6 +292,7 @@ class SessionState(_ExecutionReports):
     _outbox: list[tuple[int, bytes, str, bytes]] | None = None  # the reports of the event being reported
     _aliases: list[tuple[int, str]] | None = None
     _answered: list[tuple[str, str]] | None = None  # (OrigClOrdID, ClOrdID) of the pending requests the event answered
+    in_seq_cap: int | None = None  # a message whose answer could not be stored: never saved as received
 
     def attached(self) -> bool:
         return self.conn is not None and not self.conn.closed
@@ -335,8 +338,10 @@ class SessionState(_ExecutionReports):
     def save_in_seq(self, upto: int | None = None) -> None:
         """Persist the expected incoming number once the messages it counts have been handled:
         ``upto`` (the number after the last message handled, while later ones are still in
-        flight) or the current one."""
+        flight) or the current one; never past ``in_seq_cap``."""
         n = self.in_seq if upto is None else upto
+        if self.in_seq_cap is not None:
+            n = min(n, self.in_seq_cap)
         if self.persistent and n > self.saved_in_seq and not self.gateway.stopped:
             self.gateway.store.save_in_seq(self.key, n)
             self.saved_in_seq = n
@@ -649,12 +654,24 @@ class FixSession(_ExecutionReports):
                 result = exc
             try:
                 done(result)
-            finally:
-                self.inflight.popleft()
-                # the number after this message; the current one only when nothing is in flight
-                # or being handled (a cancel waiting for this order is not durable yet)
-                self.state.save_in_seq(in_seq_after if self.inflight or self.handling else None)
-                finished.set_result(None)
+            except Exception:  # noqa: BLE001 - crash-only, below
+                # the answer was not stored (the session store failed): this message must never
+                # count as received, so the counterparty sends it again after the restart; the
+                # connection closes and the orders after it stay unanswered here
+                log.exception("FIX %s: the answer to MsgSeqNum %d could not be stored; closing", self.their_comp, in_seq_after - 1)
+                self.state.in_seq_cap = in_seq_after - 1
+                self.closed = True
+                self.writer.close()
+                for *_, waiting in self.inflight:
+                    if not waiting.done():
+                        waiting.set_result(None)
+                self.inflight.clear()
+                return
+            self.inflight.popleft()
+            # the number after this message; the current one only when nothing is in flight or
+            # being handled (a cancel waiting for this order is not durable yet)
+            self.state.save_in_seq(in_seq_after if self.inflight or self.handling else None)
+            finished.set_result(None)
 
     async def _settled(self, keep: int = 0) -> None:
         """Wait until at most ``keep`` queued orders are unanswered (0: all answered)."""
@@ -769,6 +786,7 @@ class FixSession(_ExecutionReports):
             redeliver = store.offline(key)
             store.reset(key)
             st.in_seq = st.out_seq = st.saved_in_seq = 1
+            st.in_seq_cap = None
         else:
             store.clear_offline(key)
         service.auth.audit(p.username, str(p.role), "fix", "logon", self.their_comp, "ok")
