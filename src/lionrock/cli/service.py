@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
         fix_port: int = typer.Option(9878, help="FIX 4.4 acceptor port; 0 disables FIX."),
         db: str = typer.Option("lionrock.db", help="SQLite path, memory:, or postgresql://user@host:port/db?schema=NAME."),
         durability: str = typer.Option("group:2", help="Journal durability: every | group:<ms>."),
+        snapshot_every: int = typer.Option(100_000, "--snapshot-every", min=0, help="Snapshot the engine's state every N commands, so a restart replays at most N (0: never)."),
         market_start: str = typer.Option("", help="Run a market clock from this HKT moment, e.g. 2025-11-24T09:30."),
         open_day: bool = typer.Option(False, help="Start the market clock's trading day (needs --market-start)."),
         list_: list[str] = typer.Option([], "--list", help="Stock codes to list when opening the day."),
@@ -56,7 +57,7 @@ def register(app: typer.Typer) -> None:
             start = start if start.tzinfo else start.replace(tzinfo=HK_TZ)
             clock_kwargs["clock"] = market_clock(to_ns(start))
             day = start.astimezone(HK_TZ).date().isoformat()
-        service = Service(db, durability=durability, **clock_kwargs)  # type: ignore[arg-type]
+        service = Service(db, durability=durability, snapshot_every=snapshot_every, **clock_kwargs)  # type: ignore[arg-type]
         for line in service.journal.report.messages:
             console.print(f"[yellow]journal:[/] {line}")
         if demo_users:
