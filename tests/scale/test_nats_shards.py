@@ -107,6 +107,15 @@ def test_producer_retry_with_same_key_is_stored_once(nats_url: str) -> None:
     asyncio.run(go())
 
 
+async def _published(nats_url: str, items: list[tuple[Any, int, str]]) -> tuple[Any, Any]:
+    """A connection to fresh streams holding ``items`` as the producer publishes them."""
+    nc, js = await connect(nats_url)
+    await fresh_streams(js)
+    await ensure_streams(js)
+    await CommandProducer(js, MAP).publish_many(items)
+    return nc, js
+
+
 async def _run_until_idle(runners: list[ShardEngine], idle_rounds: int = 3) -> None:
     idle = 0
     while idle < idle_rounds:
@@ -159,10 +168,7 @@ def test_shard_crash_at_each_point_resumes_without_double_apply(nats_url: str, t
     journal = tmp_path / "t0.sqlite"
 
     async def go() -> None:
-        nc, js = await connect(nats_url)
-        await fresh_streams(js)
-        await ensure_streams(js)
-        await CommandProducer(js, MAP).publish_many(items)
+        nc, js = await _published(nats_url, items)
         batches = 0
 
         def hook(at: str) -> None:
@@ -200,10 +206,7 @@ def test_shard_process_killed_mid_stream_restarts_to_the_same_hash(nats_url: str
            "--journal", str(journal), "--trading", "t0,t1", "--batch", "32"]
 
     async def publish() -> int:
-        nc, js = await connect(nats_url)
-        await fresh_streams(js)
-        await ensure_streams(js)
-        await CommandProducer(js, MAP).publish_many(items)
+        nc, js = await _published(nats_url, items)
         await nc.drain()
         return 0
 
@@ -239,6 +242,7 @@ def test_shard_snapshots_and_a_restart_resumes_from_the_latest(nats_url: str, tm
     """`--snapshot-every`: the shard engine snapshots its state every N records (the snapshot
     flushes the records before it), so a restart restores the snapshot and replays only the tail,
     to the same state hash as a single engine fed the shard's commands."""
+    from lionrock.engine import Engine
     from lionrock.engine.journal import SqliteJournal
 
     items = workload(600, seed=13)
@@ -246,10 +250,7 @@ def test_shard_snapshots_and_a_restart_resumes_from_the_latest(nats_url: str, tm
     journal = tmp_path / "t0.sqlite"
 
     async def go() -> None:
-        nc, js = await connect(nats_url)
-        await fresh_streams(js)
-        await ensure_streams(js)
-        await CommandProducer(js, MAP).publish_many(items)
+        nc, js = await _published(nats_url, items)
         first = await ShardEngine(js, "t0", MAP, journal, batch=64, relay=False, snapshot_every=100).start()
         await _run_until_idle([first])
         assert first.engine is not None
@@ -259,7 +260,19 @@ def test_shard_snapshots_and_a_restart_resumes_from_the_latest(nats_url: str, tm
         snap = stored.latest_snapshot()
         stored.close()
         assert snap is not None and snap.seq == total // 100 * 100 and snap.seq >= 200
-        second = await ShardEngine(js, "t0", MAP, journal, batch=64, relay=False, snapshot_every=100).start()
+        replayed: list[int] = []
+        real = Engine._replay_record
+
+        def counted(engine: Engine, rec: Any) -> None:
+            replayed.append(rec.seq)
+            real(engine, rec)
+
+        Engine._replay_record = counted  # type: ignore[method-assign]
+        try:
+            second = await ShardEngine(js, "t0", MAP, journal, batch=64, relay=False, snapshot_every=100).start()
+        finally:
+            Engine._replay_record = real  # type: ignore[method-assign]
+        assert replayed == list(range(snap.seq + 1, total + 1))  # only the tail after the snapshot
         assert second.engine is not None and second.engine.seq == total
         assert second.state_hash() == expected["t0"]
         await second.close()

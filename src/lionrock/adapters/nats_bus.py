@@ -207,7 +207,6 @@ class ShardEngine:
         snapshot_every: int = 0,
     ) -> None:
         self.js = js
-        self.snapshot_every = snapshot_every
         self.shard = shard
         self.shard_map = shard_map
         self.role = shard_map.role_of(shard)
@@ -217,6 +216,7 @@ class ShardEngine:
         self.ack_wait_s = ack_wait_s
         self.relay = relay
         self.crash_hook = crash_hook
+        self.snapshot_every = snapshot_every
         self.stats = ShardStats()
         self.codec = Codec()
         self.engine: Engine | None = None
