@@ -1,5 +1,9 @@
 """The shared kernel: typed ids, money and prices as integers, exchange time, rejections, messages.
 
+The parsers here (`parse_price`, `parse_quantity`, `parse_identifier`, `money.to_minor`,
+`Rate.parse`) are the one place per kind where input from outside becomes a value: every edge
+(REST, FIX, files) calls them, so a bound is set once and holds everywhere.
+
 Everything here is pure and deterministic; every bounded context depends on it and on nothing else
 in Lion Rock but `lionrock.rules`.
 """
@@ -14,12 +18,16 @@ from lionrock.kernel.ids import (
     OfferingId,
     OrderId,
     ParticipantId,
+    parse_identifier,
 )
 from lionrock.kernel.messages import Command, Event, Stamp
 from lionrock.kernel.money import Currency, Money, Rate, Rounding, round_div
-from lionrock.kernel.price import PRICE_SCALE, format_price, parse_price
+from lionrock.kernel.price import MAX_PRICE_TICKS, PRICE_SCALE, format_price, parse_price
+from lionrock.kernel.quantity import MAX_QUANTITY, parse_quantity
 
 __all__ = [
+    "MAX_PRICE_TICKS",
+    "MAX_QUANTITY",
     "PRICE_SCALE",
     "AccountId",
     "ApplicationId",
@@ -41,7 +49,9 @@ __all__ = [
     "Stamp",
     "format_price",
     "invariant",
+    "parse_identifier",
     "parse_price",
+    "parse_quantity",
     "require",
     "round_div",
 ]

@@ -4,16 +4,69 @@ Every amount in the core is an ``int`` count of the currency's minor unit (cents
 fen for CNY). Rates (fees, levies, duty) are exact fractions. Rounding happens only where a rule
 says how, and always through a named `Rounding` mode, so a reader can check it against the rule.
 `Decimal` appears only in parsing and printing, at the edges.
+
+Parsing is bounded: `to_minor` and `Rate.parse` read plain decimals only (digits, one point, an
+optional leading minus for amounts; never an exponent, NaN or Infinity), exactly (integer
+arithmetic, not a 28-digit `Decimal` context that would round ``1.000…0001`` to ``1``), and refuse
+values beyond `MAX_AMOUNT_MINOR` or 16 significant digits, so every parsed number fits the
+journal's 64-bit integers with room for the sums and products the rules make of it.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 import msgspec
 
 from lionrock.kernel.errors import InvariantError
+
+MAX_AMOUNT_MINOR = 10**17
+"""The largest amount (in minor units, either sign) a parsed amount may hold: HK$1,000 trillion,
+far above any offering or fund, and 92 times below 2**63, so sums of many stay in 64 bits."""
+MAX_DECIMAL_TEXT = 40
+"""The longest decimal text parsed (after trimming): a bound on work before any arithmetic."""
+RATE_MAX_DIGITS = 16
+"""Significant digits of a rate: numerator below 10**16, denominator at most 10**18 (a percent
+with 16 decimals), both inside a signed 64-bit integer."""
+
+_PLAIN_DECIMAL = re.compile(r"(-?)([0-9]*)(?:\.([0-9]*))?")  # ASCII digits only: \d matches "٣" too
+
+
+def plain_decimal_parts(text: str | int | Decimal, what: str, *, separators: str = ",") -> tuple[bool, str, str]:
+    """Split a plain decimal into ``(negative, whole digits, fraction digits)`` without arithmetic.
+
+    Accepts digits with one optional point and an optional leading minus; ``separators`` (digit
+    group marks such as ``,``) are dropped first. Refuses exponents (``5e1``), NaN, Infinity,
+    ``+``, spaces inside and text longer than `MAX_DECIMAL_TEXT`, with a message naming ``what``."""
+    if isinstance(text, bool):
+        raise ValueError(f"not {what}: {text!r} (expected a decimal like 12.34, not true/false)")
+    if isinstance(text, Decimal):
+        if not text.is_finite():
+            raise ValueError(f"not {what}: {text} (expected a finite decimal like 12.34)")
+        text = format(text, "f")
+    raw = str(text).strip()
+    if len(raw) > MAX_DECIMAL_TEXT:
+        raise ValueError(f"not {what}: {raw[:20]!r}... is {len(raw)} characters (at most {MAX_DECIMAL_TEXT})")
+    cleaned = raw
+    for mark in separators:
+        cleaned = cleaned.replace(mark, "")
+    match = _PLAIN_DECIMAL.fullmatch(cleaned)
+    if match is None or not (match.group(2) or match.group(3)):
+        raise ValueError(f"not {what}: {raw!r} (expected a plain decimal like 12.34: digits and one point; no exponent, sign, NaN or Infinity)")
+    return match.group(1) == "-", match.group(2), match.group(3) or ""
+
+
+def scaled_integer(text: str | int | Decimal, digits: int, what: str, *, separators: str = ",") -> int:
+    """``text`` × 10**``digits`` as an exact integer; `ValueError` if that is not whole (a value
+    finer than the unit) or the text is not a plain decimal (see `plain_decimal_parts`)."""
+    negative, whole, fraction = plain_decimal_parts(text, what, separators=separators)
+    if fraction[digits:].strip("0"):
+        unit = "1" if digits == 0 else "0." + "0" * (digits - 1) + "1"
+        raise ValueError(f"{what.removeprefix('a ').removeprefix('an ')} {str(text).strip()!r} is finer than {unit}")
+    value = int(whole or "0") * 10**digits + int((fraction[:digits]).ljust(digits, "0") or "0")
+    return -value if negative else value
 
 
 class Currency(StrEnum):
@@ -77,25 +130,23 @@ class Rate(msgspec.Struct, frozen=True):
 
     @classmethod
     def parse(cls, text: str) -> Rate:
-        s = text.strip()
+        """A plain decimal, optionally a percentage: ``"0.00565%"``, ``"1.0850"``; at most
+        `RATE_MAX_DIGITS` significant digits, never negative, NaN, Infinity or an exponent."""
+        s = str(text).strip()
         scale = 1
         if s.endswith("%"):
             s, scale = s[:-1].strip(), 100
         try:
-            d = Decimal(s)
-        except InvalidOperation as exc:
-            raise ValueError(f"not a rate: {text!r} (expected e.g. '0.1%' or '0.001')") from exc
-        if d < 0:
+            negative, whole, fraction = plain_decimal_parts(s, "a rate", separators="")
+        except ValueError as exc:
+            raise ValueError(f"not a rate: {text!r} (expected e.g. '0.1%' or '0.001': a plain decimal, no exponent, NaN or Infinity)") from exc
+        if negative and (whole + fraction).strip("0"):
             raise ValueError(f"rate must not be negative: {text!r}")
-        sign, digits, exponent = d.as_tuple()
-        assert isinstance(exponent, int)
-        numerator = int("".join(map(str, digits)) or "0")
-        denominator = scale
-        if exponent >= 0:
-            numerator *= 10**exponent
-        else:
-            denominator *= 10 ** (-exponent)
-        return cls(numerator, denominator)
+        fraction = fraction.rstrip("0")
+        significant = (whole + fraction).lstrip("0")
+        if len(significant) > RATE_MAX_DIGITS:
+            raise ValueError(f"rate {text!r} has {len(significant)} significant digits (at most {RATE_MAX_DIGITS})")
+        return cls(int(whole + fraction or "0"), scale * 10 ** len(fraction))
 
     def apply(self, amount_minor: int, rounding: Rounding, unit_minor: int = 1) -> int:
         """``amount × rate``, rounded by ``rounding`` to a multiple of ``unit_minor``."""
@@ -143,15 +194,17 @@ class Money(msgspec.Struct, frozen=True, order=True):
 
 
 def to_minor(text: str | int | Decimal, currency: Currency = Currency.HKD) -> int:
-    """A decimal amount of major units to minor units; refuses sub-minor precision."""
+    """A decimal amount of major units to minor units; refuses sub-minor precision, exponents, NaN,
+    Infinity and amounts beyond `MAX_AMOUNT_MINOR` (``,`` and ``_`` may group digits)."""
     try:
-        d = Decimal(str(text).replace(",", "").replace("_", "").strip())
-    except InvalidOperation as exc:
-        raise ValueError(f"not an amount: {text!r}") from exc
-    scaled = d * currency.minor_per_major
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{text!r} has more than {currency.minor_digits} decimal places for {currency.value}")
-    return int(scaled)
+        minor = scaled_integer(text, currency.minor_digits, "an amount", separators=",_")
+    except ValueError as exc:
+        if "finer than" in str(exc):
+            raise ValueError(f"{text!r} has more than {currency.minor_digits} decimal places for {currency.value}") from exc
+        raise
+    if abs(minor) > MAX_AMOUNT_MINOR:
+        raise ValueError(f"amount {text!r} is beyond the largest amount accepted, {format_minor(MAX_AMOUNT_MINOR, currency)} {currency.value}")
+    return minor
 
 
 def format_minor(minor: int, currency: Currency = Currency.HKD, grouping: bool = True) -> str:
@@ -159,4 +212,18 @@ def format_minor(minor: int, currency: Currency = Currency.HKD, grouping: bool =
     return f"{d:,}" if grouping else f"{d}"
 
 
-__all__ = ["Currency", "Money", "Rate", "Rounding", "format_minor", "round_div", "round_to_unit", "to_minor"]
+__all__ = [
+    "MAX_AMOUNT_MINOR",
+    "MAX_DECIMAL_TEXT",
+    "RATE_MAX_DIGITS",
+    "Currency",
+    "Money",
+    "Rate",
+    "Rounding",
+    "format_minor",
+    "plain_decimal_parts",
+    "round_div",
+    "round_to_unit",
+    "scaled_integer",
+    "to_minor",
+]
