@@ -10,12 +10,17 @@ sees its answer (read-your-writes).
 
 A broken invariant or a determinism error inside the engine stops the runner (crash-only): every
 pending and later command fails with `RunnerStopped`, and recovery is the ordinary start-up path.
+The stop is logged at CRITICAL with the exception and its traceback: every later command of every
+user answers "engine unavailable", so an operator must see why at once. A command the engine
+refused before sequencing (``Outcome.seq`` 0: the journal could not hold it) is answered at once
+and never reaches the listeners: it changed nothing, so there is nothing to project or publish.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import threading
 import time
@@ -30,6 +35,7 @@ BatchListener = Callable[[Sequence[tuple[Command, Outcome]]], None]
 """Called on the writer thread with each durable batch, in sequence order."""
 
 _STOP = object()
+_LOG = logging.getLogger("lionrock.runner")
 
 
 class RunnerStopped(RuntimeError):
@@ -135,6 +141,7 @@ class EngineRunner:
             if self._factory is not None:
                 self.engine = self._factory()
         except BaseException as exc:
+            _LOG.critical("engine runner could not start: %r", exc, exc_info=exc)
             self._start_error = exc
             self._failure = exc
             self._stopped.set()
@@ -172,6 +179,10 @@ class EngineRunner:
             try:
                 self._process(batch)
             except BaseException as exc:  # crash-only: fail everything, accept nothing more
+                _LOG.critical(
+                    "engine runner STOPPED at seq %s: %r; every command now answers engine unavailable until restart",
+                    getattr(self.engine, "seq", "?"), exc, exc_info=exc,
+                )
                 self._failure = exc
                 self._drain_with(exc, batch)
                 break
@@ -192,6 +203,10 @@ class EngineRunner:
                 at = self._clock()
                 self._tick(done, at)
                 outcome = self.engine.submit(target, at)
+                if outcome.seq == 0:  # refused unsequenced: nothing to make durable or publish
+                    _LOG.warning("command refused before sequencing: %s", outcome.rejection)
+                    fut.set_result(outcome)
+                    continue
                 done.append((target, outcome, fut))
             else:
                 calls.append((target, fut))

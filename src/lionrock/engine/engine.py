@@ -5,6 +5,12 @@ the previous command's, appends it to the journal, routes it to the one context 
 type, lets other contexts observe the events it produced, and publishes the lot to subscribers
 (projections). Everything the contexts do is deterministic, so replaying the journal rebuilds the
 same state, and `state_hash` proves it.
+
+A command the journal cannot hold (an integer outside signed 64 bits, which MessagePack, SQLite and
+PostgreSQL all refuse somewhere) is refused before it is sequenced: `submit` answers an `Outcome`
+with ``seq`` 0, no events and a ``COMMAND_NOT_ENCODABLE`` rejection, and nothing (sequence number,
+clock, journal, state) moves. The edges' parsers should have refused it already; this is the
+backstop that keeps one hostile command from stopping the engine for everyone.
 """
 
 from __future__ import annotations
@@ -21,10 +27,15 @@ from lionrock.kernel.errors import EngineCode, InvariantError, Reject, Rejection
 from lionrock.kernel.messages import Codec, Command, CommandRejected, Event, Stamp
 
 MAX_EVENTS_PER_COMMAND = 10_000_000
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""The integers every store can hold; a command with another integer is refused unsequenced."""
 
 
 class Outcome(msgspec.Struct, frozen=True, gc=False):
-    """What one command did: its stamp, the events (its own and the reactions), any rejection."""
+    """What one command did: its stamp, the events (its own and the reactions), any rejection.
+
+    ``seq`` 0 means the command was refused before sequencing (`EngineCode.COMMAND_NOT_ENCODABLE`):
+    it is not in the journal and changed nothing."""
 
     seq: int
     at_ns: int
@@ -34,6 +45,10 @@ class Outcome(msgspec.Struct, frozen=True, gc=False):
     @property
     def accepted(self) -> bool:
         return self.rejection is None
+
+    @property
+    def sequenced(self) -> bool:
+        return self.seq > 0
 
 
 Subscriber = Callable[[Stamp, Command, list[Event]], None]
@@ -116,7 +131,14 @@ class Engine:
     def submit(self, command: Command, at_ns: int) -> Outcome:
         seq = self.seq + 1
         at = at_ns if at_ns > self.last_at_ns else self.last_at_ns
-        body = self.codec.encode(command)
+        try:
+            body = self.codec.encode(command)
+        except (OverflowError, TypeError, ValueError, msgspec.EncodeError) as exc:
+            return self._unencodable(command, at, str(exc))
+        if b"\xcf" in body:  # a uint64 in the body: only then can an integer be above INT64_MAX
+            field = _out_of_range_field(msgspec.to_builtins(command), "")
+            if field is not None:
+                return self._unencodable(command, at, "an integer outside signed 64 bits", field)
         if seq <= self._catch_up_until:
             assert self._catch_up is not None
             rec = next(self._catch_up)
@@ -135,6 +157,19 @@ class Engine:
             # (with group commit) to crash every restart.
             self.journal.discard_pending()
             raise
+
+    def _unencodable(self, command: Command, at: int, why: str, field: str | None = None) -> Outcome:
+        """The refusal of a command the journal cannot hold: nothing sequenced, nothing applied."""
+        if field is None:
+            field = _out_of_range_field(msgspec.to_builtins(command, enc_hook=repr), "") or ""
+        rejection = Rejection(
+            code=int(EngineCode.COMMAND_NOT_ENCODABLE),
+            reason=EngineCode.COMMAND_NOT_ENCODABLE.name,
+            field=field,
+            message=f"{type(command).__name__} cannot be journaled ({why}); every integer must be within {INT64_MIN}..{INT64_MAX}",
+            rule="journal format: MessagePack signed 64-bit integers (docs/architecture.md)",
+        )
+        return Outcome(0, at, [], rejection)
 
     def _replay_record(self, rec: JournalRecord) -> None:
         self._apply(self.codec.decode_command(rec.body), rec.seq, rec.at_ns)
@@ -204,6 +239,23 @@ class Engine:
 _CANONICAL = msgspec.msgpack.Encoder(order="sorted")
 
 
+def _out_of_range_field(value: Any, path: str) -> str | None:
+    """The dotted path of the first integer outside signed 64 bits in ``value`` (builtins), if any."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if INT64_MIN <= value <= INT64_MAX else (path or "(command)")
+    if isinstance(value, dict):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _out_of_range_field(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 def state_hash_of(seq: int, at_ns: int, contexts: dict[str, Any]) -> str:
     h = hashlib.sha256()
     h.update(_CANONICAL.encode({"seq": seq, "at_ns": at_ns}))
@@ -213,4 +265,4 @@ def state_hash_of(seq: int, at_ns: int, contexts: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
-__all__ = ["DeterminismError", "Engine", "Outcome", "Subscriber", "state_hash_of"]
+__all__ = ["INT64_MAX", "INT64_MIN", "DeterminismError", "Engine", "Outcome", "Subscriber", "state_hash_of"]

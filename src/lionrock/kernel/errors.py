@@ -125,6 +125,8 @@ def reject_code_table() -> str:
 @reject_codes("engine")
 class EngineCode(IntEnum):
     UNKNOWN_COMMAND = 1001
+    COMMAND_NOT_ENCODABLE = 1002
+    """A field the journal cannot hold (an integer outside signed 64 bits): refused unsequenced."""
 
 
 __all__ = [
