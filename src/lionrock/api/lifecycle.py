@@ -19,10 +19,12 @@ Another tenant's offering or issuer answers 404, like an unknown one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import tomllib
 import weakref
+from collections.abc import Iterator
 from datetime import date
 from typing import Annotated, Any
 
@@ -419,7 +421,8 @@ def mount_lifecycle(app: FastAPI, service: Service) -> None:
 
         record, submitted = profile_of(p, issuer_id)
         day = on or date.fromisoformat(submitted["assessed_on"])
-        return json_response(msgspec.to_builtins(assess(record.profile, day)))
+        with _rules_cover(day, "on"):
+            return json_response(msgspec.to_builtins(assess(record.profile, day)))
 
     @app.get("/v1/issuers/{issuer_id}/timetable", tags=["issuers"])
     def issuer_timetable(issuer_id: str, p: Me, route: str | None = None, filed_on: date | None = None) -> Response:
@@ -428,12 +431,27 @@ def mount_lifecycle(app: FastAPI, service: Service) -> None:
 
         record, submitted = profile_of(p, issuer_id)
         day = filed_on or record.filed_on or date.fromisoformat(submitted["assessed_on"])
-        chosen = route or record.route or next(iter(assess(record.profile, day).open_routes), "")
+        with _rules_cover(day, "filed_on"):
+            chosen = route or record.route or next(iter(assess(record.profile, day).open_routes), "")
         if chosen not in ROUTES:
             raise _err(400, ServiceCode.MALFORMED_REQUEST, "route", f"no listing route open for {issuer_id} on {day}; pass ?route= (one of {', '.join(ROUTES)})")
-        milestones = [{"name": m.name, "on": m.on.isoformat(), "basis": m.basis, "reference": m.reference, "calendar": m.calendar}
-                      for m in timetable(record.profile, chosen, day)]
+        with _rules_cover(day, "filed_on"):
+            milestones = [{"name": m.name, "on": m.on.isoformat(), "basis": m.basis, "reference": m.reference, "calendar": m.calendar}
+                          for m in timetable(record.profile, chosen, day)]
         return json_response({"issuer_id": issuer_id, "route": chosen, "filed_on": day.isoformat(), "milestones": milestones})
+
+
+@contextlib.contextmanager
+def _rules_cover(day: date, field: str) -> Iterator[None]:
+    """A day the rulebook has no provisions for (before its first, e.g. 0516-07-21) or the
+    exchange calendar does not reach (e.g. 2200-01-01) is the caller's bad input: a 422 naming
+    the field, not the 500 that the rulebook's LookupError or the calendar's ValueError would be."""
+    try:
+        yield
+    except (LookupError, ValueError) as exc:
+        if type(exc) not in (LookupError, ValueError):  # a KeyError, IndexError, ... is a bug: let it crash loudly
+            raise
+        raise _err(422, ServiceCode.MALFORMED_REQUEST, field, f"{field} {day.isoformat()} is outside the rules and calendar this service holds: {exc}") from exc
 
 
 def _latest_issuer(service: Service, issuer_id: str, etype: str) -> dict[str, Any] | None:
