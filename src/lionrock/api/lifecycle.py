@@ -44,10 +44,11 @@ from lionrock.api.models import (
     IoiIn,
     OfferingDefinitionIn,
 )
+from lionrock.api.queries import price_ticks
 from lionrock.engine import Engine, Outcome
 from lionrock.kernel.errors import Reject
 from lionrock.kernel.messages import Command
-from lionrock.kernel.price import consideration_minor, parse_price
+from lionrock.kernel.price import consideration_minor
 
 MAX_UPLOAD_BYTES = 1_000_000
 
@@ -61,13 +62,7 @@ def need(p: Principal, *roles: Role) -> None:
         raise _err(403, ServiceCode.ROLE_NOT_ALLOWED, "role", f"role {p.role} may not do this (needs {', '.join(roles)})")
 
 
-def _ticks(text: str | None, field: str) -> int:
-    if text is None or text == "":
-        return 0
-    try:
-        return parse_price(text)
-    except ValueError as exc:
-        raise _err(400, ServiceCode.MALFORMED_REQUEST, field, str(exc)) from exc
+_ticks = price_ticks  # one price gate for every REST body (the kernel parser; its rule cited)
 
 
 def _event(outcome: Outcome, name: str) -> dict[str, Any] | None:

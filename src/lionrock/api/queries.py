@@ -24,7 +24,7 @@ from lionrock.adapters.service import Service
 from lionrock.engine import Outcome
 from lionrock.kernel.errors import Rejection
 from lionrock.kernel.messages import Command
-from lionrock.kernel.price import consideration_minor, format_price, parse_price
+from lionrock.kernel.price import MAX_PRICE_TICKS, consideration_minor, format_price, parse_price
 from lionrock.kernel.xhkg import hk_date, hk_ns
 from lionrock.trading.marketdata import bar_start
 
@@ -127,13 +127,25 @@ def participant_of(account: str) -> str:
     return parts[1] if len(parts) >= 2 and parts[0] in ("C", "P") else ""
 
 
-def _ticks(text: str | None, field: str) -> int:
+PRICE_RULE = f"price format: a plain decimal, at most three places, 0.001-{format_price(MAX_PRICE_TICKS)} (lionrock.kernel.price)"
+"""The rule a malformed price cites: the kernel parser's, not the service access policy."""
+
+
+def price_ticks(text: str | None, field: str) -> int:
+    """A price from a request body in ticks (0 when omitted or empty: market, at-any-price); a
+    malformed or out-of-bounds price is a 400 naming ``field`` and the price format."""
     if text is None or text == "":
         return 0
     try:
         return parse_price(text)
     except ValueError as exc:
-        raise _api_error(400, ServiceCode.MALFORMED_REQUEST, field, str(exc)) from exc
+        from lionrock.api.app import ApiError
+
+        code = ServiceCode.MALFORMED_REQUEST
+        raise ApiError(400, int(code), code.name, field, str(exc), PRICE_RULE) from exc
+
+
+_ticks = price_ticks
 
 
 def place_order_command(p: Principal, body: Any, channel: str = "REST") -> Command:
