@@ -24,15 +24,17 @@ from lionrock.engine.journal import (
     Durability,
     GroupCommit,
     JournalCorrupted,
+    JournalError,
     JournalIncompatible,
     JournalRecord,
+    RecordVerifier,
     RecoveryReport,
     SnapshotRecord,
-    _Verifier,
     next_chain,
     record_crc,
 )
 from lionrock.kernel.messages import SCHEMA_VERSION
+from lionrock.kernel.user_errors import ServiceUnavailable
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _PAGE = 4096
@@ -52,6 +54,14 @@ def split_schema(url: str, default: str = "lionrock") -> tuple[str, str]:
     if not _SCHEMA_NAME.match(schema):
         raise ValueError(f"schema {schema!r}: expected lower-case letters, digits and _ (at most 63)")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept), parts.fragment)), schema
+
+
+def _redacted(conninfo: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(conninfo)
+    host = parts.hostname or ""
+    netloc = (f"{parts.username}@" if parts.username else "") + host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _record(seq: int, at_ns: int, crc: int, body: bytes) -> JournalRecord:
@@ -84,7 +94,10 @@ class PostgresJournal:
         self.durability = Durability.parse(durability) if isinstance(durability, str) else durability
         self.readonly = readonly
         self.report = RecoveryReport()
-        self._db = psycopg.connect(conninfo, autocommit=True)
+        try:
+            self._db = psycopg.connect(conninfo, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise ServiceUnavailable(f"PostgreSQL at {_redacted(conninfo)} does not answer: {exc}") from exc
         self._pending: list[tuple[int, int, int, bytes, bytes]] = []
         self._commit = GroupCommit(self.durability)
         try:
@@ -102,7 +115,7 @@ class PostgresJournal:
             lock_key = zlib.crc32(f"lionrock.journal.{s}".encode())
             got = self._db.execute("SELECT pg_try_advisory_lock(%s)", (lock_key,)).fetchone()
             if not (got and got[0]):
-                raise RuntimeError(f"journal {self._where}: another writer holds it")
+                raise JournalError(f"journal {self._where}: another writer holds it", "Stop that writer first, or use another ?schema=")
             if self.get_meta("schema_version") is None:
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
         version = self.get_meta("schema_version")
@@ -176,12 +189,25 @@ class PostgresJournal:
     def records(self, after: int = 0, start_chain: bytes | None = None) -> Iterator[JournalRecord]:
         """Verified records with ``seq > after``; verification starts from the chain value stored
         at ``after`` (or ``start_chain`` when given)."""
-        v = _Verifier(after, self.chain_at(after) if start_chain is None else start_chain)
+        v = RecordVerifier(after, self.chain_at(after) if start_chain is None else start_chain)
         for seq, at_ns, crc, chain, body in self._pages(after, self._last_seq):
             problem = v.check(seq, at_ns, crc, chain, body)
             if problem:
                 raise JournalCorrupted(f"{self._where}: {problem}")
             yield _record(seq, at_ns, crc, body)
+
+    def verify(self, upto: int | None = None) -> int:
+        """Every record from the first to ``upto`` (default: the last): none missing, its CRC and
+        its chain value; bodies are not decoded."""
+        upto = self._durable_seq if upto is None else upto
+        v = RecordVerifier(0, GENESIS)
+        for seq, at_ns, crc, chain, body in self._pages(0, upto):
+            problem = v.check(seq, at_ns, crc, chain, body)
+            if problem:
+                raise JournalCorrupted(f"{self._where}: {problem}")
+        if v.expected <= upto:
+            raise JournalCorrupted(f"{self._where}: record {v.expected} is missing (the journal ends at {v.expected - 1})")
+        return upto
 
     def chain_at(self, seq: int) -> bytes:
         if seq == 0:
@@ -241,7 +267,7 @@ class PostgresJournal:
         """Verify the records after the latest snapshot; cut a damaged tail, refuse a damaged middle."""
         snap = self._db.execute(f"SELECT seq, chain FROM {self.schema}.snapshots ORDER BY seq DESC LIMIT 1").fetchone()
         after, chain = (int(snap[0]), bytes(snap[1])) if snap else (0, GENESIS)
-        v = _Verifier(after, chain)
+        v = RecordVerifier(after, chain)
         bad_seq: int | None = None
         problem = ""
         later_intact = 0

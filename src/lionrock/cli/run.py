@@ -10,6 +10,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lionrock.engine.engine import Engine
+from lionrock.engine.journal import SqliteJournal
+from lionrock.kernel.user_errors import InputError
+
 console = Console(stderr=False)
 
 
@@ -48,9 +52,8 @@ def demo(
     try:
         with _progress() as progress:
             result = run_scenario(config, journal_path, progress)
-    except (ValueError, FileNotFoundError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    except ValueError as exc:  # the journal in --out holds another run, or a bad --scale / --scenario
+        raise InputError(str(exc), hint="") from exc
     report_path = out / "report.html"
     report_path.write_text(result.report_html, encoding="utf-8")
     _print_summary(result.summary)
@@ -95,21 +98,30 @@ def simulate(
 def replay(
     journal: Path = typer.Argument(..., help="A journal.sqlite written by lionrock."),
     from_scratch: bool = typer.Option(False, "--from-scratch", help="Ignore snapshots; replay every record."),
+    trust_snapshot: bool = typer.Option(
+        False, "--trust-snapshot", help="Do not verify the records before the snapshot (their CRCs and hash chain); faster, checks less."
+    ),
     repair: bool = typer.Option(False, "--repair", help="Cut a damaged tail off the journal file (otherwise read-only)."),
     report: Path | None = typer.Option(None, "--report", help="Also rebuild the HTML report from the journal."),
 ) -> None:
-    """Rebuild state from a journal (snapshot + tail, or every record) and print its state hash."""
-    from lionrock.engine import Engine, JournalCorrupted, SqliteJournal
+    """Rebuild state from a journal (snapshot + tail, or every record) and print its state hash.
+
+    Every record's CRC and the hash chain are verified, also those before the snapshot (without
+    decoding or applying them) unless --trust-snapshot; a damaged record is named by its
+    sequence number and the command exits 2."""
+    j = SqliteJournal(journal, readonly=not repair)
+    try:
+        engine = _replay(j, from_scratch=from_scratch, trust_snapshot=trust_snapshot, report=report)
+    finally:
+        j.close()
+    console.print(f"replayed {engine.seq:,} commands")
+    typer.echo(f"state hash: {engine.state_hash()}")
+
+
+def _replay(j: SqliteJournal, *, from_scratch: bool, trust_snapshot: bool, report: Path | None) -> Engine:
+    from lionrock.engine.journal import verify_snapshot_chain
     from lionrock.engine.registry import default_contexts
 
-    if not journal.exists():
-        console.print(f"[red]error:[/red] no journal at {journal}")
-        raise typer.Exit(2)
-    try:
-        j = SqliteJournal(journal, readonly=not repair)
-    except JournalCorrupted as exc:
-        console.print(f"[red]journal corrupted:[/red] {exc}")
-        raise typer.Exit(3) from exc
     for message in j.report.messages:
         console.print(f"[yellow]{message}[/yellow]")
     engine = Engine(default_contexts(), j)
@@ -119,6 +131,11 @@ def replay(
 
         projection = RunProjection.from_journal_meta(j)
         engine.subscribe(projection.on_events)
+    use_snapshot = not from_scratch and report is None
+    snapshot = j.latest_snapshot() if use_snapshot else None
+    if snapshot is not None and not trust_snapshot:
+        verify_snapshot_chain(j, snapshot)
+        console.print(f"verified records 1-{snapshot.seq:,} before the snapshot (CRC and hash chain)")
     total = j.last_seq
     with _progress() as progress:
         task = progress.add_task("replaying", total=total)
@@ -128,20 +145,14 @@ def replay(
             if seq % step == 0 or seq == total:
                 progress.update(task, completed=seq)
 
-        try:
-            engine.recover(use_snapshot=not from_scratch and report is None, on_record=tick)
-        except JournalCorrupted as exc:
-            console.print(f"[red]journal corrupted:[/red] {exc}")
-            raise typer.Exit(3) from exc
+        engine.recover(use_snapshot=use_snapshot, on_record=tick)
     if projection is not None and report is not None:
         from lionrock.analytics.report import render_report
 
         horizon = int(j.get_meta("trading_days") or 20)
         report.write_text(render_report(projection.finish(engine.state_hash()), horizon), encoding="utf-8")
         console.print(f"report: {report}")
-    console.print(f"replayed {engine.seq:,} commands")
-    engine.close()
-    typer.echo(f"state hash: {engine.state_hash()}")
+    return engine
 
 
 def register(app: typer.Typer) -> None:
