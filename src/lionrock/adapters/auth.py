@@ -13,6 +13,14 @@
   an issuer its issuer ids. Operators and regulators see everything; regulators change nothing.
 - The audit log is append-only: triggers refuse UPDATE and DELETE, and each row carries a SHA-256
   chained over the previous row's, so removing or editing a row is detectable.
+- Password guessing is throttled (`LoginThrottle`) inside `AuthStore.verify_password`, so every
+  door that checks a password (REST, web, FIX Logon) gets the same limit: after a few failures per
+  username (known or not: the answer never says which) or many per client address, further
+  attempts are refused with `LoginThrottled` (``retry_after_s``) for a delay that doubles with
+  each failure, before any argon2 hash is computed, so a guess costs the server no CPU.
+- An operator can disable a user: its password, sessions and API keys stop working at once (the
+  session epoch is bumped, the key cache cleared) until it is enabled again; `AuthStore.is_active`
+  answers from memory, so a gateway can check it on every message.
 """
 
 from __future__ import annotations
@@ -21,9 +29,12 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -104,6 +115,110 @@ class AuthError(Exception):
     """Bad credentials, or an unknown, revoked or expired key or session."""
 
 
+class LoginThrottled(AuthError):
+    """Too many failed sign-ins for this username or client address: refused without checking
+    the password (no argon2 work), until ``retry_after_s`` seconds have passed."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"too many failed sign-ins for this username or address: try again in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    last_s: float = 0.0
+    locked_until_s: float = 0.0
+
+
+class LoginThrottle:
+    """Exponential backoff on failed sign-ins, per username and per client address.
+
+    Each attempt is counted as a failure *before* the password is hashed (and taken back when it
+    succeeds), so concurrent guesses cannot all slip past the check while the first one is still
+    hashing. Once a username has ``failures_per_user`` failures (an address
+    ``failures_per_address``: many users may share one address), it is locked for ``backoff_s``,
+    then twice as long after each further failure, up to ``backoff_max_s``; an attempt during the
+    lock is refused and not counted. Failures are forgotten after ``forget_s`` without one. A
+    success clears the username's count, but only takes back its own attempt from the address
+    (one valid account must not reset an address's budget for guessing others).
+
+    Unknown usernames are throttled exactly like known ones, so the throttle does not reveal
+    which exist. Usernames are keyed by a 16-byte digest and at most ``max_tracked`` keys are
+    kept (least recently failed dropped first), so random usernames cannot grow memory. The clock
+    (seconds, monotonic) is injectable for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        failures_per_user: int = 5,
+        failures_per_address: int = 30,
+        backoff_s: int = 1,
+        backoff_max_s: int = 900,
+        forget_s: int = 3600,
+        max_tracked: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        for name, value in (("failures_per_user", failures_per_user), ("failures_per_address", failures_per_address),
+                            ("backoff_s", backoff_s), ("backoff_max_s", backoff_max_s), ("forget_s", forget_s), ("max_tracked", max_tracked)):
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"Condition failed: login throttle {name} must be a whole number >= 1, got {value!r}")
+        self.failures_per_user, self.failures_per_address = failures_per_user, failures_per_address
+        self.backoff_s, self.backoff_max_s, self.forget_s = backoff_s, max(backoff_max_s, backoff_s), forget_s
+        self.max_tracked = max_tracked
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[bytes, _Failures] = OrderedDict()
+
+    def _keys(self, username: str, address: str) -> list[tuple[bytes, int]]:
+        keys = [(b"u" + hashlib.blake2b(username.encode(errors="replace"), digest_size=16).digest(), self.failures_per_user)]
+        if address:
+            keys.append((b"a" + hashlib.blake2b(address.encode(errors="replace"), digest_size=16).digest(), self.failures_per_address))
+        return keys
+
+    def _delay_s(self, count: int, free: int) -> float:
+        if count < free:
+            return 0.0
+        return float(min(self.backoff_max_s, self.backoff_s * 2 ** min(count - free, 40)))
+
+    def begin(self, username: str, address: str = "") -> None:
+        """Raise `LoginThrottled` if the username or the address is locked; otherwise count this
+        attempt as a failure until `succeeded` takes it back."""
+        now = self.clock()
+        keys = self._keys(username, address)
+        with self._lock:
+            wait = 0.0
+            for key, _ in keys:
+                entry = self._entries.get(key)
+                if entry is not None:
+                    wait = max(wait, entry.locked_until_s - now)
+            if wait > 0:
+                raise LoginThrottled(max(1, math.ceil(wait)))
+            for key, free in keys:
+                entry = self._entries.pop(key, None) or _Failures()
+                if now - entry.last_s > self.forget_s:
+                    entry.count = 0
+                entry.count += 1
+                entry.last_s = now
+                entry.locked_until_s = now + self._delay_s(entry.count, free)
+                self._entries[key] = entry  # most recently failed last
+            while len(self._entries) > self.max_tracked:
+                self._entries.popitem(last=False)
+
+    def succeeded(self, username: str, address: str = "") -> None:
+        """The password was right: forget the username's failures, take back this attempt's."""
+        keys = self._keys(username, address)
+        with self._lock:
+            self._entries.pop(keys[0][0], None)
+            if len(keys) > 1:
+                key, free = keys[1]
+                entry = self._entries.get(key)
+                if entry is not None:
+                    entry.count = max(0, entry.count - 1)
+                    entry.locked_until_s = entry.last_s + self._delay_s(entry.count, free)
+
+
 _DDL = [
     """CREATE TABLE IF NOT EXISTS users (
          username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL,
@@ -143,6 +258,7 @@ class AuthStore:
     session_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     session_ttl_s: int = 8 * 3600
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
     def __post_init__(self) -> None:
         self.store.script(_DDL)
@@ -150,6 +266,8 @@ class AuthStore:
         self._add_session_epoch()
         self._key_cache: dict[str, tuple[float, Principal]] = {}
         self._audit_lock = threading.Lock()
+        # username -> active, for every user: `is_active` must not touch the database
+        self._active: dict[str, bool] = {str(r[0]): not r[1] for r in self.store.execute("SELECT username, disabled FROM users")}
 
     def _add_session_epoch(self) -> None:
         """A users table made before sessions could be revoked gets its ``session_epoch`` column."""
@@ -180,6 +298,7 @@ class AuthStore:
             (username, self.hasher.hash(password), str(role), participant, json.dumps(list(accounts)),
              json.dumps(list(offerings)), json.dumps(list(issuers)), time.time_ns()),
         )
+        self._active[username] = True
         return self.principal(username)
 
     def grant(self, username: str, *, accounts: list[str] = (), offerings: list[str] = (), issuers: list[str] = ()) -> Principal:  # type: ignore[assignment]
@@ -204,7 +323,11 @@ class AuthStore:
     def users(self) -> list[Principal]:
         return [self.principal(r[0]) for r in self.store.execute("SELECT username FROM users WHERE disabled = 0 ORDER BY username")]
 
-    def verify_password(self, username: str, password: str, via: str = "session") -> Principal:
+    def verify_password(self, username: str, password: str, via: str = "session", *, address: str = "") -> Principal:
+        """Check a password; ``address`` (the client's IP, when the caller knows it) adds the
+        per-address throttle to the per-username one. Raises `LoginThrottled` before any hashing
+        when either is locked, `AuthError` for an unknown, disabled or wrong one (one message)."""
+        self.throttle.begin(username, address)
         row = self.store.one("SELECT password_hash FROM users WHERE username = ? AND disabled = 0", (username,))
         if row is None:
             self.hasher.hash(password)  # same work either way: no user enumeration by timing
@@ -213,7 +336,40 @@ class AuthStore:
             self.hasher.verify(row[0], password)
         except (VerificationError, InvalidHashError) as exc:
             raise AuthError("unknown user or wrong password") from exc
+        self.throttle.succeeded(username, address)
         return self.principal(username, via)
+
+    # -- administration -------------------------------------------------------------------------
+    def is_active(self, username: str) -> bool:
+        """Whether ``username`` exists and is not disabled; from memory (kept by this store's
+        create, disable and enable), cheap enough to call on every message."""
+        return self._active.get(username, False)
+
+    def user_record(self, username: str) -> dict[str, Any]:
+        """A user as an operator sees it, disabled or not; `LookupError` if there is none."""
+        row = self.store.one("SELECT role, participant, accounts, offerings, issuers, disabled, created_ns FROM users WHERE username = ?", (username,))
+        if row is None:
+            raise LookupError(f"no user {username!r}")
+        return {
+            "username": username, "role": row[0], "participant": row[1], "accounts": json.loads(row[2]),
+            "offerings": json.loads(row[3]), "issuers": json.loads(row[4]), "disabled": bool(row[5]), "created_ns": int(row[6]),
+        }
+
+    def set_disabled(self, username: str, disabled: bool) -> bool:
+        """Disable (or enable) ``username``; True if that changed anything, `LookupError` if
+        there is no such user. Disabling signs it out everywhere (the session epoch moves on, so
+        enabling again does not revive old cookies) and clears the key cache, so its sessions,
+        API keys and password stop working at once. Its keys are kept, not revoked: enabling
+        again restores them (revoke them separately to end them for good)."""
+        row = self.store.one("SELECT disabled FROM users WHERE username = ?", (username,))
+        if row is None:
+            raise LookupError(f"no user {username!r}")
+        if bool(row[0]) == disabled:
+            return False
+        self.store.execute("UPDATE users SET disabled = ?, session_epoch = session_epoch + 1 WHERE username = ?", (int(disabled), username))
+        self._active[username] = not disabled
+        self._key_cache.clear()
+        return True
 
     # -- API keys -------------------------------------------------------------------------------
     def create_api_key(self, username: str, label: str = "") -> str:
@@ -234,6 +390,13 @@ class AuthStore:
         self._key_cache.clear()
         return True
 
+    def revoke_api_keys(self, username: str) -> list[str]:
+        """Revoke every live key of ``username``; the ids revoked."""
+        rows = self.store.execute("SELECT key_id FROM api_keys WHERE username = ? AND revoked = 0 ORDER BY created_ns", (username,))
+        self.store.execute("UPDATE api_keys SET revoked = 1 WHERE username = ? AND revoked = 0", (username,))
+        self._key_cache.clear()
+        return [str(r[0]) for r in rows]
+
     def api_keys(self, username: str) -> list[dict[str, Any]]:
         rows = self.store.execute("SELECT key_id, label, created_ns FROM api_keys WHERE username = ? AND revoked = 0 ORDER BY created_ns", (username,))
         return [{"key_id": r[0], "label": r[1], "created_ns": r[2]} for r in rows]
@@ -242,7 +405,7 @@ class AuthStore:
         digest = hashlib.sha256(key.encode()).hexdigest()
         hit = self._key_cache.get(digest)
         now = time.monotonic()
-        if hit is not None and now - hit[0] < _KEY_CACHE_SECONDS:
+        if hit is not None and now - hit[0] < _KEY_CACHE_SECONDS and self.is_active(hit[1].username):
             return hit[1]
         parts = key.split("_", 2)
         if len(parts) != 3 or parts[0] != "lr":
@@ -257,6 +420,29 @@ class AuthStore:
         principal = self.principal(row[0], via="api_key")
         self._key_cache[digest] = (now, principal)
         return principal
+
+    def known_username(self, *, api_key: str = "", session_token: str = "") -> str | None:
+        """Whose credential this is, without argon2 or a database read, for rate limiting: an
+        API key verified in the last ten minutes, or a session token whose signature holds (it
+        may have expired or been signed out; it still names the user it was issued to). None
+        when neither tells (the caller then counts the request against the client address)."""
+        if api_key:
+            hit = self._key_cache.get(hashlib.sha256(api_key.encode()).hexdigest())
+            return hit[1].username if hit is not None and time.monotonic() - hit[0] < _KEY_CACHE_SECONDS else None
+        if session_token:
+            payload = self._signed_payload(session_token)
+            return None if payload is None else payload.decode(errors="replace").split("|", 1)[0] or None
+        return None
+
+    def _signed_payload(self, token: str) -> bytes | None:
+        try:
+            p64, s64 = token.split(".", 1)
+            payload = base64.urlsafe_b64decode(p64 + "=" * (-len(p64) % 4))
+            sig = base64.urlsafe_b64decode(s64 + "=" * (-len(s64) % 4))
+        except (ValueError, TypeError):
+            return None
+        want = hmac.new(self.session_secret, payload, hashlib.sha256).digest()
+        return payload if hmac.compare_digest(sig, want) else None
 
     # -- sessions -------------------------------------------------------------------------------
     def _session_epoch(self, username: str) -> int:
@@ -276,16 +462,10 @@ class AuthStore:
         self.store.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE username = ?", (username,))
 
     def verify_session(self, token: str) -> Principal:
-        try:
-            p64, s64 = token.split(".", 1)
-            payload = base64.urlsafe_b64decode(p64 + "=" * (-len(p64) % 4))
-            sig = base64.urlsafe_b64decode(s64 + "=" * (-len(s64) % 4))
-        except (ValueError, TypeError) as exc:
-            raise AuthError("malformed session") from exc
-        want = hmac.new(self.session_secret, payload, hashlib.sha256).digest()
-        if not hmac.compare_digest(sig, want):
-            raise AuthError("session signature does not hold")
-        rest, _, expiry = payload.decode().rpartition("|")
+        payload = self._signed_payload(token)
+        if payload is None:
+            raise AuthError("malformed session, or its signature does not hold")
+        rest, _, expiry = payload.decode(errors="replace").rpartition("|")
         username, _, epoch = rest.rpartition("|")
         if not expiry.isdigit() or int(expiry) < time.time():
             raise AuthError("session expired")
@@ -328,4 +508,4 @@ class AuthStore:
         return n
 
 
-__all__ = ["SESSION_COOKIE", "AuthError", "AuthStore", "Principal", "Role"]
+__all__ = ["SESSION_COOKIE", "AuthError", "AuthStore", "LoginThrottle", "LoginThrottled", "Principal", "Role"]

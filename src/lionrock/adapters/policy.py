@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from enum import IntEnum
 from typing import Any
 
@@ -49,6 +50,10 @@ class ServiceCode(IntEnum):
     NOT_YOUR_ISSUER = 7009
     NOT_YOUR_PARTICIPANT = 7010
     CONTEXT_NOT_BUILT = 7011
+    LOGIN_THROTTLED = 7012
+    RATE_LIMITED = 7013
+    REQUEST_TOO_LARGE = 7014
+    CANNOT_DISABLE_SELF = 7015
 
 
 _ORDER_ENTRY = frozenset({"PlaceOrder", "CancelOrder", "AmendOrder", "PlaceSouthboundOrder", "SubmitIoi", "WithdrawIoi", "LodgePublicApplications"})
@@ -73,6 +78,46 @@ ROLE_CONTEXTS: dict[Role, frozenset[str]] = {
 }
 """The contexts of each role's commands (reference; the allow-list above is what is enforced)."""
 CREATING_VERBS = ("Create", "Define", "Register", "Open", "Launch", "Submit", "File", "Apply")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceLimits:
+    """The service's limits on callers (STYLE.md: put a limit on everything; going over one is a
+    coded reject, not a slowdown). Defaults are generous for real clients (``bench api``: eight
+    users each placing orders as fast as the machine allows stay far below them) and tight for
+    a password guesser; ``lionrock serve`` flags override the main ones.
+
+    - login: after ``login_failures_per_user`` failed sign-ins for one username (known or not)
+      or ``login_failures_per_address`` from one client address, attempts are refused (7012,
+      HTTP 429 / FIX Logout) for ``login_backoff_s``, doubling per further failure up to
+      ``login_backoff_max_s``; failures are forgotten after ``login_forget_s`` without one;
+    - requests: a token bucket per signed-in user (``requests_per_s_per_user`` refill,
+      ``request_burst_per_user`` deep) and one per client address for requests with no known
+      credential (sign-in, unauthenticated or not yet verified callers); empty: 7013, HTTP 429
+      with ``Retry-After``;
+    - request bodies: ``max_body_bytes`` (1 MiB), ``max_upload_bytes`` for the TOML file
+      uploads, ``max_batch_bytes`` for public application batches (200,000 applications);
+      larger: 7014, HTTP 413, refused before the body is read.
+    """
+
+    login_failures_per_user: int = 5
+    login_failures_per_address: int = 30
+    login_backoff_s: int = 1
+    login_backoff_max_s: int = 900
+    login_forget_s: int = 3600
+    requests_per_s_per_user: int = 1000
+    request_burst_per_user: int = 2000
+    requests_per_s_per_address: int = 100
+    request_burst_per_address: int = 200
+    max_body_bytes: int = 1 << 20
+    max_upload_bytes: int = 2 << 20
+    max_batch_bytes: int = 64 << 20
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+                raise ValueError(f"Condition failed: service limit {f.name} must be a whole number >= 1, got {value!r}")
 
 
 class Denied(Exception):
@@ -176,4 +221,4 @@ class Policy:
         raise Denied(code, field, f"{kind} {value!r} is not one of {p.username}'s", status=404)
 
 
-__all__ = ["CREATING_VERBS", "ROLE_COMMANDS", "ROLE_CONTEXTS", "Denied", "Policy", "ServiceCode", "context_of"]
+__all__ = ["CREATING_VERBS", "ROLE_COMMANDS", "ROLE_CONTEXTS", "Denied", "Policy", "ServiceCode", "ServiceLimits", "context_of"]

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lionrock.adapters.auth import AuthStore, Principal, Role
-from lionrock.adapters.policy import Policy
+from lionrock.adapters.auth import AuthStore, LoginThrottle, Principal, Role
+from lionrock.adapters.policy import Policy, ServiceLimits
 from lionrock.adapters.projections import Projector, parties_of
 from lionrock.adapters.runner import EngineRunner
 from lionrock.adapters.sql import SqlStore
@@ -112,13 +112,15 @@ class Service:
         clock: Callable[[], int] = time.time_ns,
         session_secret: bytes | None = None,
         extra_role_contexts: dict[Role, set[str]] | None = None,
+        limits: ServiceLimits | None = None,
     ) -> None:
         spec = StorageSpec(db)
+        self.limits = limits or ServiceLimits()  # login throttle here; rates and body sizes at the HTTP edge
         self.spec = spec
         self.read = SqlStore(spec.read_model_url)
         self.projector = Projector(self.read)
         auth_store = self.read if spec.db == "memory:" else SqlStore(_auth_url(spec))
-        self.auth = AuthStore(auth_store, **({"session_secret": session_secret} if session_secret else {}))
+        self.auth = AuthStore(auth_store, throttle=_login_throttle(self.limits), **({"session_secret": session_secret} if session_secret else {}))
         self.hub = EventHub()
         self.policy = Policy(self.order_owner, self.known_id, extra_role_contexts)
         context_list = list(contexts) if contexts is not None else default_contexts()
@@ -281,6 +283,13 @@ def market_clock(start_ns: int, speed: float = 1.0) -> Callable[[], int]:
         return start_ns + int((time.monotonic_ns() - origin) * speed)
 
     return now
+
+
+def _login_throttle(limits: ServiceLimits) -> LoginThrottle:
+    return LoginThrottle(
+        failures_per_user=limits.login_failures_per_user, failures_per_address=limits.login_failures_per_address,
+        backoff_s=limits.login_backoff_s, backoff_max_s=limits.login_backoff_max_s, forget_s=limits.login_forget_s,
+    )
 
 
 def _target(command: Command) -> str:

@@ -23,7 +23,7 @@ from fastapi import Depends, FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from lionrock.adapters.auth import SESSION_COOKIE, AuthError, Principal, Role
+from lionrock.adapters.auth import SESSION_COOKIE, AuthError, LoginThrottled, Principal, Role
 from lionrock.adapters.policy import Denied, ServiceCode
 from lionrock.adapters.runner import RunnerStopped
 from lionrock.adapters.service import Published, Service
@@ -130,8 +130,13 @@ def create_app(service: Service) -> FastAPI:
 
     @app.post("/v1/session", tags=["auth"])
     def login(body: LoginIn, request: Request) -> Response:
+        from lionrock.api.limits import Limited, client_address
+
         try:
-            p = service.auth.verify_password(body.username, body.password)
+            p = service.auth.verify_password(body.username, body.password, address=client_address(request))
+        except LoginThrottled as exc:
+            service.auth.audit(body.username, "", "session", "login", client_address(request), "throttled", str(exc))
+            raise Limited(429, ServiceCode.LOGIN_THROTTLED, "username", str(exc), exc.retry_after_s) from exc
         except AuthError as exc:
             service.auth.audit(body.username, "", "session", "login", "", "failed", "")
             raise _err(401, ServiceCode.UNAUTHENTICATED, "password", str(exc)) from exc
@@ -335,7 +340,7 @@ def create_app(service: Service) -> FastAPI:
             return None
         return None
 
-    async def pump(ws: WebSocket, accept: Any, first: Any = None, shape: Any = None) -> None:
+    async def pump(ws: WebSocket, accept: Any, first: Any = None, shape: Any = None, user: str = "") -> None:
         sub_id, q = service.hub.subscribe(accept)
         try:
             if first is not None:
@@ -343,7 +348,14 @@ def create_app(service: Service) -> FastAPI:
             receiver = asyncio.ensure_future(ws.receive_text())
             while True:
                 getter = asyncio.ensure_future(q.get())
-                done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait({getter, receiver}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+                if user and not service.auth.is_active(user):  # disabled by an operator: checked at least once a second
+                    getter.cancel()
+                    await ws.close(code=4403, reason="user disabled")
+                    return
+                if not done:
+                    getter.cancel()
+                    continue
                 if receiver in done:
                     getter.cancel()
                     receiver.result()  # raises WebSocketDisconnect when the client leaves
@@ -380,7 +392,7 @@ def create_app(service: Service) -> FastAPI:
                 message["depth"] = queries.depth(service, instrument, 10)
             return message
 
-        await pump(ws, lambda pub: pub.instrument in (instrument, None) and type(pub.event).__name__ in MARKET_EVENT_TYPES, snapshot, shape)
+        await pump(ws, lambda pub: pub.instrument in (instrument, None) and type(pub.event).__name__ in MARKET_EVENT_TYPES, snapshot, shape, user=p.username)
 
     @app.websocket("/v1/ws/me")
     async def ws_me(ws: WebSocket) -> None:
@@ -392,7 +404,7 @@ def create_app(service: Service) -> FastAPI:
         await ws.accept()
         mine = set(p.parties())
         if p.sees_all:
-            await pump(ws, lambda pub: True)
+            await pump(ws, lambda pub: True, user=p.username)
         else:
 
             def own(pub: Published, last_of_burst: bool) -> dict[str, Any]:
@@ -400,11 +412,15 @@ def create_app(service: Service) -> FastAPI:
                 message["event"] = queries.redact(message["event"], p)
                 return message
 
-            await pump(ws, lambda pub: bool(mine & pub.parties), shape=own)
+            await pump(ws, lambda pub: bool(mine & pub.parties), shape=own, user=p.username)
 
+    from lionrock.api.admin import router as admin_router
     from lionrock.api.lifecycle import mount_lifecycle
+    from lionrock.api.limits import install_limits
 
     mount_lifecycle(app, service)
+    app.include_router(admin_router)
+    install_limits(app, service.auth, service.limits)
     return app
 
 
