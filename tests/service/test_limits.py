@@ -353,3 +353,29 @@ def test_streamed_body_without_content_length_is_cut_at_the_limit(tight: Service
         assert r.status_code == 413 and r.json()["error"]["reason"] == "REQUEST_TOO_LARGE"
 
     in_process(app_with_clock(tight, FakeClock()), run)
+
+
+# -- lionrock serve ---------------------------------------------------------------------------------------
+def test_serve_flags_set_the_service_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import lionrock.adapters.service as service_module
+    from lionrock.cli.main import app
+
+    seen: dict[str, ServiceLimits] = {}
+
+    def fake_service(*args: object, limits: ServiceLimits, **kwargs: object) -> None:
+        seen["limits"] = limits
+        raise SystemExit(3)  # stop before anything listens
+
+    monkeypatch.setattr(service_module, "Service", fake_service)
+    runner = CliRunner()
+    result = runner.invoke(app, ["serve", "--db", "memory:", "--login-attempts", "3", "--rate-limit", "50", "--rate-limit-address", "7"])
+    assert result.exit_code == 3, result.output
+    limits = seen["limits"]
+    assert (limits.login_failures_per_user, limits.login_failures_per_address) == (3, 18)
+    assert (limits.requests_per_s_per_user, limits.request_burst_per_user) == (50, 100)
+    assert (limits.requests_per_s_per_address, limits.request_burst_per_address) == (7, 14)
+    assert runner.invoke(app, ["serve", "--rate-limit", "0"]).exit_code == 2  # a limit cannot be switched off
+    defaults = runner.invoke(app, ["serve", "--db", "memory:"])
+    assert defaults.exit_code == 3 and seen["limits"] == ServiceLimits()  # the flags' defaults are ServiceLimits'

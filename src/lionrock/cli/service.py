@@ -5,6 +5,8 @@ Binds to 127.0.0.1 by default. ``--db`` picks storage (a SQLite path, ``memory:`
 (e.g. ``2025-11-24T09:30``) instead of the wall clock, so a demo venue can trade at any hour;
 ``--open-day`` starts that trading day and ``--list CODE`` lists stocks at ``--nominal``.
 ``--demo-users`` creates one user per role with a printed random password (fresh stores only).
+``--login-attempts``, ``--rate-limit`` and ``--rate-limit-address`` set the main service limits
+(docs/service.md, Limits).
 """
 
 from __future__ import annotations
@@ -42,8 +44,12 @@ def register(app: typer.Typer) -> None:
         list_: list[str] = typer.Option([], "--list", help="Stock codes to list when opening the day."),
         nominal: str = typer.Option("50.00", help="Nominal (previous close) price of listed stocks."),
         demo_users: bool = typer.Option(False, help="Create one user per role (passwords printed once)."),
+        login_attempts: int = typer.Option(5, "--login-attempts", min=1, help="Failed sign-ins per username before the exponential backoff (1 s doubling, up to 15 min); per address: 6x this."),
+        rate_limit: int = typer.Option(1000, "--rate-limit", min=1, help="REST requests per second per signed-in user (burst: twice this); beyond: 429 with Retry-After."),
+        rate_limit_address: int = typer.Option(100, "--rate-limit-address", min=1, help="REST requests per second per client address without a known credential (burst: twice this)."),
     ) -> None:
         """Run the platform as a service: REST + WebSocket API, web dashboard, FIX 4.4 gateway."""
+        from lionrock.adapters.policy import ServiceLimits
         from lionrock.adapters.service import Service, market_clock
         from lionrock.api.server import serve as run_server
         from lionrock.kernel.price import parse_price
@@ -57,7 +63,11 @@ def register(app: typer.Typer) -> None:
             start = start if start.tzinfo else start.replace(tzinfo=HK_TZ)
             clock_kwargs["clock"] = market_clock(to_ns(start))
             day = start.astimezone(HK_TZ).date().isoformat()
-        service = Service(db, durability=durability, snapshot_every=snapshot_every, **clock_kwargs)  # type: ignore[arg-type]
+        limits = ServiceLimits(
+            login_failures_per_user=login_attempts, login_failures_per_address=6 * login_attempts, requests_per_s_per_user=rate_limit,
+            request_burst_per_user=2 * rate_limit, requests_per_s_per_address=rate_limit_address, request_burst_per_address=2 * rate_limit_address,
+        )
+        service = Service(db, durability=durability, snapshot_every=snapshot_every, limits=limits, **clock_kwargs)  # type: ignore[arg-type]
         for line in service.journal.report.messages:
             console.print(f"[yellow]journal:[/] {line}")
         if demo_users:
