@@ -86,3 +86,86 @@ def test_auditor_names_the_first_violating_event() -> None:
     assert auditor.violation is not None
     assert (auditor.violation.seq, auditor.violation.event_type, auditor.violation.event_index) == (2, "CashWithdrawn", 1)
     assert "C:P1:A would hold -1 HKD" in auditor.violation.message
+
+
+def _full_sums(auditor: LedgerAuditor) -> tuple[dict[str, int], dict[str, int]]:
+    """The sums the audit used to recompute from every balance after every command."""
+    totals: dict[str, int] = {}
+    internal: dict[str, int] = {}
+    for account, held in auditor.ledger.balances.items():
+        for asset, amount in held.items():
+            totals[asset] = totals.get(asset, 0) + amount
+            if not (account.startswith("X:") or (account.startswith("I:") and asset.startswith("SEC:"))):
+                internal[asset] = internal.get(asset, 0) + amount
+    return {a: v for a, v in totals.items() if v}, {a: v for a, v in internal.items() if v}
+
+
+def test_incremental_sums_equal_a_full_recount_after_every_command() -> None:
+    """Seeded random postings (deposits, issuance, transfers, withdrawals): after each command the
+    running per-asset sums equal the sums over every balance, as the old full check computed."""
+    import random
+
+    draw = random.Random(20251124)
+    accounts = ["X:BANK", "X:FX", "I:ISS", "H:HKSCC", "P:P1", *(f"C:P{i % 3}:INV{i}" for i in range(12))]
+    assets = ["HKD", "CNY", "SEC:02525"]
+    auditor = LedgerAuditor()
+    for seq in range(1, 400):
+        postings = []
+        for _ in range(draw.randint(1, 6)):
+            source, destination = draw.sample(accounts, 2)
+            posting = Posting(source, destination, draw.choice(assets), draw.randint(1, 5_000))
+            if auditor.ledger.check(posting) is None and all(p.source != source for p in postings):
+                postings.append(posting)
+        if postings:
+            event = CashWithdrawn(account="C:P1:A", currency="HKD", amount=1, destination="X:BANK", postings=postings)
+            auditor(Stamp(seq, seq), DepositCash(account="C:P1:A", currency="HKD", amount=1), [event])
+        assert auditor.violation is None, auditor.violation
+        totals, internal = _full_sums(auditor)
+        assert {a: v for a, v in auditor.totals.items() if v} == totals
+        assert {a: v for a, v in auditor.internal.items() if v} == internal
+    assert auditor.postings > 500
+    assert auditor.finish() is None
+
+
+def _deposit(auditor: LedgerAuditor, seq: int, account: str, amount: int) -> None:
+    event = CashWithdrawn(account=account, currency="HKD", amount=amount, destination="X:BANK", postings=[Posting("X:BANK", account, "HKD", amount)])
+    auditor(Stamp(seq, 0), DepositCash(account=account, currency="HKD", amount=amount), [event])
+
+
+def test_auditor_still_catches_unbalanced_and_unconserved_sums_at_the_command() -> None:
+    """A broken running sum (as a ledger bug would leave it) is caught by the next command that
+    touches the asset, naming that command's seq."""
+    unbalanced = LedgerAuditor()
+    _deposit(unbalanced, 1, "C:P1:A", 10)
+    unbalanced.totals["HKD"] += 3
+    _deposit(unbalanced, 2, "C:P1:B", 10)
+    assert unbalanced.violation is not None and unbalanced.violation.seq == 2
+    assert "unbalanced: sum over accounts {'HKD': 3}" in unbalanced.violation.message
+
+    unconserved = LedgerAuditor()
+    _deposit(unconserved, 1, "C:P1:A", 10)
+    unconserved.external["HKD"] -= 4
+    _deposit(unconserved, 2, "C:P1:A", 5)
+    assert unconserved.violation is not None and unconserved.violation.seq == 2
+    assert "HKD: internal accounts hold 15, external flows and issuance brought 11" in unconserved.violation.message
+
+
+def test_auditor_catches_a_balance_changed_outside_the_postings() -> None:
+    """A ledger altered behind the postings' back (not touched again) is caught by `finish`, which
+    recounts every balance once."""
+    auditor = LedgerAuditor()
+    _deposit(auditor, 1, "C:P1:A", 10)
+    _deposit(auditor, 2, "C:P1:B", 7)
+    auditor.ledger.balances["C:P1:B"]["HKD"] = 9
+    _deposit(auditor, 3, "C:P1:A", 1)
+    violation = auditor.finish()
+    assert violation is not None and violation.seq == 3
+    assert "balances changed outside the postings for HKD" in violation.message
+
+
+def test_audit_cli_prints_plain_progress_lines_without_a_terminal(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    _run(path)
+    result = CliRunner().invoke(app, ["audit", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "audit: 13 of 13 commands (100%)" in result.output

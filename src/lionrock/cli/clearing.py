@@ -1,42 +1,92 @@
-"""``lionrock audit JOURNAL``: replay a journal and check every ledger invariant after each event."""
+"""``lionrock audit JOURNAL``: replay a journal and check every ledger invariant after each command.
+
+The checks are incremental (`LedgerAuditor` sums only what each command touched), so an audit
+costs about a replay; progress shows as a bar on a terminal and as plain lines otherwise (a log).
+"""
 
 from __future__ import annotations
 
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 console = Console()
 
+PLAIN_PROGRESS_STEPS = 10
+"""Without a terminal, one progress line per tenth of the journal."""
+
 
 def audit(
-    journal: Path = typer.Argument(..., exists=True, dir_okay=False, help="A journal.sqlite written by lionrock."),
+    journal: Path = typer.Argument(..., help="A journal.sqlite written by lionrock."),
 ) -> None:
-    """Replay JOURNAL through a fresh engine, check the ledger after each event, print balances by
-    account type; exit 1 naming the first violating event."""
+    """Replay JOURNAL through a fresh engine, check the ledger after each command, print balances
+    by account type; exit 1 naming the first violating event (2 if JOURNAL is not a usable journal)."""
     from lionrock.clearing.audit import LedgerAuditor
-    from lionrock.engine import Engine, SqliteJournal
+    from lionrock.engine import Engine
+    from lionrock.engine.journal import SqliteJournal
     from lionrock.engine.registry import default_contexts
 
     auditor = LedgerAuditor()
     engine = Engine(default_contexts(), SqliteJournal(journal, readonly=True))
     engine.subscribe(auditor)
+    started = time.perf_counter()
     try:
-        engine.recover(use_snapshot=False)
+        with _progress_reporter(engine.journal.last_seq) as tick:
+            engine.recover(use_snapshot=False, on_record=tick)
     finally:
         engine.close()
+    violation = auditor.finish()
     clearing = engine.contexts.get("clearing")
     print_balances(auditor)
-    console.print(f"{auditor.commands} commands, {auditor.postings} postings replayed")
-    if auditor.violation is not None:
-        console.print(f"[bold red]FIRST VIOLATION[/]: {auditor.violation}")
+    console.print(f"{auditor.commands:,} commands, {auditor.postings:,} postings audited in {time.perf_counter() - started:.1f} s")
+    if violation is not None:
+        console.print(f"[bold red]FIRST VIOLATION[/]: {violation}")
         raise typer.Exit(1)
     if clearing is not None and getattr(clearing, "ledger", None) is not None and clearing.ledger.balances != auditor.ledger.balances:  # type: ignore[attr-defined]
         console.print("[bold red]VIOLATION[/]: the clearing context's balances differ from the postings it published")
         raise typer.Exit(1)
     console.print("[bold green]ledger OK[/]: balanced, conserved, no forbidden negative balance")
+
+
+class _progress_reporter:
+    """A context manager giving ``tick(seq)``: a rich bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.progress: Progress | None = None
+
+    def __enter__(self) -> Callable[[int], None]:
+        total = self.total
+        if console.is_terminal or "--progress" in sys.argv:
+            self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+            self.progress.__enter__()
+            task = self.progress.add_task("auditing", total=total)
+            step = max(total // 200, 1)
+            bar = self.progress
+
+            def tick(seq: int) -> None:
+                if seq % step == 0 or seq == total:
+                    bar.update(task, completed=seq)
+
+            return tick
+        step = max(total // PLAIN_PROGRESS_STEPS, 1)
+        started = time.perf_counter()
+
+        def line(seq: int) -> None:
+            if seq % step == 0 or seq == total:
+                typer.echo(f"audit: {seq:,} of {total:,} commands ({100 * seq // max(total, 1)}%), {time.perf_counter() - started:.1f} s")
+
+        return line
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(None, None, None)
 
 
 def print_balances(auditor: object) -> None:
