@@ -240,6 +240,22 @@ def test_rest_login_throttled_answers_429_with_retry_after_and_is_audited(served
         service.auth.throttle = LoginThrottle()
 
 
+def test_web_sign_in_form_is_throttled_per_address_too(served: tuple[Service, BackgroundServer]) -> None:
+    service, srv = served
+    clock = FakeClock()
+    service.auth.throttle = LoginThrottle(clock=clock, failures_per_user=100, failures_per_address=2)
+    try:
+        with httpx.Client(base_url=srv.url) as c:
+            for name in ("ghost1", "ghost2"):
+                r = c.post("/login", data={"username": name, "password": "not the password"})
+                assert r.status_code == 303 and "wrong+password" in r.headers["location"]
+            r = c.post("/login", data={"username": "inv1", "password": PASSWORD})  # another name, same address
+            assert r.status_code == 303 and r.headers["location"] == "/login?error=Too+many+failed+sign-ins:+try+again+in+1+s"
+        assert service.auth.audit_log(actor="inv1")[0]["outcome"] == "throttled"
+    finally:
+        service.auth.throttle = LoginThrottle()
+
+
 def test_fix_logon_is_throttled_like_rest(served: tuple[Service, BackgroundServer]) -> None:
     service, srv = served
     clock = FakeClock()

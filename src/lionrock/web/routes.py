@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from lionrock.adapters.auth import SESSION_COOKIE, AuthError, Principal
+from lionrock.adapters.auth import SESSION_COOKIE, AuthError, LoginThrottled, Principal
 from lionrock.adapters.service import Service
 from lionrock.api import queries
 from lionrock.kernel.price import format_price
@@ -75,9 +75,13 @@ def mount_web(app: FastAPI, service: Service) -> None:
         return HTMLResponse(_ENV.get_template("login.html.j2").render(error=error, user=None))
 
     @app.post("/login", include_in_schema=False)
-    def login(username: str = Form(...), password: str = Form(...)) -> Response:
+    def login(request: Request, username: str = Form(...), password: str = Form(...)) -> Response:
+        address = request.client.host if request.client else ""
         try:
-            p = service.auth.verify_password(username, password)
+            p = service.auth.verify_password(username, password, address=address)
+        except LoginThrottled as exc:  # the REST sign-in's throttle (docs/service.md, Limits)
+            service.auth.audit(username, "", "web", "login", address, "throttled", str(exc))
+            return RedirectResponse(f"/login?error=Too+many+failed+sign-ins:+try+again+in+{exc.retry_after_s}+s", status_code=303)
         except AuthError:
             service.auth.audit(username, "", "web", "login", "", "failed", "")
             return RedirectResponse("/login?error=Unknown+user+or+wrong+password", status_code=303)
