@@ -237,6 +237,7 @@ def test_api_websocket_streams_market_and_own_events_only(venue) -> None:  # typ
     with connect(f"{ws_base}/v1/ws/market/{STREAM}?key={key2}") as market, connect(f"{ws_base}/v1/ws/me?key={key2}") as mine:
         snapshot = json.loads(market.recv(timeout=10))
         assert snapshot["type"] == "snapshot" and "bids" in snapshot["depth"]
+        assert json.loads(mine.recv(timeout=10))["type"] == "snapshot"  # /v1/ws/me opens with one too (issue 13)
         assert order(inv1, "B", 100, "49.80", instrument=STREAM).status_code == 201  # inv1's order: on the market stream, not on inv2's own stream
         got = json.loads(market.recv(timeout=10))
         assert got["event"]["type"] == "MarketDepthUpdated" and "account" not in got["event"]  # market data only

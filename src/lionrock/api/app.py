@@ -19,7 +19,7 @@ import contextlib
 from typing import Annotated, Any
 
 import msgspec
-from fastapi import Depends, FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi import Depends, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
@@ -29,16 +29,27 @@ from lionrock.adapters.runner import RunnerStopped
 from lionrock.adapters.service import Published, Service
 from lionrock.api import queries
 from lionrock.api.models import (
+    AfterSeq,
     AmendOrderIn,
     ApiKeyOut,
+    ErrorOut,
+    IdentifierPath,
+    IdentifierQuery,
+    InstrumentPath,
+    Levels,
     LoginIn,
     NewOrderIn,
     NewUserIn,
+    OrderIdPath,
     OutcomeOut,
+    RowsLimit,
+    ShortTextQuery,
+    TradesLimit,
 )
 from lionrock.engine import Outcome
 from lionrock.kernel.errors import Rejection
-from lionrock.kernel.messages import Codec, command_types
+from lionrock.kernel.ids import parse_identifier
+from lionrock.kernel.messages import Codec, Command, command_types
 
 _ENC = msgspec.json.Encoder()
 
@@ -64,6 +75,25 @@ def rejection_error(r: Rejection) -> ApiError:
 
 def outcome_body(outcome: Outcome) -> dict[str, Any]:
     return {"seq": outcome.seq, "at_ns": outcome.at_ns, "events": [msgspec.to_builtins(e) | {"type": type(e).__name__} for e in outcome.events]}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in (
+        (400, "Malformed request: the field named broke the request schema or a parser's bound (price, quantity, identifier)."),
+        (401, "Not signed in (session cookie or API key)."),
+        (403, "The caller's role may not do this."),
+        (404, "Unknown object, or another tenant's (tenancy never confirms that an id exists)."),
+        (409, "Conflict with the current state (e.g. an operator disabling itself)."),
+        (413, "Request body too large."),
+        (422, "The engine rejected the command: its coded rejection and the rule cited."),
+        (429, "Too many requests or login attempts (Retry-After says when to retry)."),
+        (503, "The engine is not available."),
+    )
+}
+"""Every error answer is the one JSON body (`ErrorOut`); the OpenAPI document declares it on every route."""
+_CHANNEL = "REST"
+"""The channel a REST command carries: set by the server, never by the caller."""
 
 
 def current(request: Request) -> Principal:
@@ -93,6 +123,7 @@ def create_app(service: Service) -> FastAPI:
         version="0.1.0",
         description="Listing, IPO offering, trading, clearing and Stock Connect under Hong Kong rules. "
         "Authenticate with POST /v1/session (cookie) or an API key (Authorization: Bearer lr_...).",
+        responses=ERROR_RESPONSES,
     )
     app.state.service = service
     codec = Codec()
@@ -158,7 +189,11 @@ def create_app(service: Service) -> FastAPI:
         return p.public() | {"via": p.via}
 
     @app.post("/v1/api-keys", tags=["auth"], response_model=ApiKeyOut)
-    def new_key(p: Me, label: str = "") -> ApiKeyOut:
+    def new_key(p: Me, label: Annotated[str, Query(max_length=64)] = "") -> ApiKeyOut:
+        try:
+            parse_identifier(label, "label", allow_empty=True)
+        except ValueError as exc:
+            raise _err(400, ServiceCode.MALFORMED_REQUEST, "label", str(exc)) from exc
         key = service.auth.create_api_key(p.username, label)
         service.auth.audit(p.username, str(p.role), p.via, "api_key:create", key.split("_")[1], "ok", label)
         return ApiKeyOut(key=key, key_id=key.split("_")[1], label=label)
@@ -168,7 +203,7 @@ def create_app(service: Service) -> FastAPI:
         return service.auth.api_keys(p.username)
 
     @app.delete("/v1/api-keys/{key_id}", tags=["auth"])
-    def revoke_key(key_id: str, p: Me) -> dict[str, Any]:
+    def revoke_key(key_id: IdentifierPath, p: Me) -> dict[str, Any]:
         if not service.auth.revoke_api_key(p.username, key_id):
             raise _err(404, ServiceCode.NOT_FOUND, "key_id", f"no API key {key_id} of yours")
         service.auth.audit(p.username, str(p.role), p.via, "api_key:revoke", key_id, "ok")
@@ -193,7 +228,7 @@ def create_app(service: Service) -> FastAPI:
         return [u.public() for u in service.auth.users()]
 
     @app.get("/v1/audit", tags=["auth"])
-    def audit(p: Me, actor: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    def audit(p: Me, actor: IdentifierQuery = None, limit: RowsLimit = 200) -> list[dict[str, Any]]:
         if not p.sees_all:
             actor = p.username  # everyone may read what they did; only operators/regulators everyone's
         return service.auth.audit_log(actor=actor, limit=min(limit, 5000))
@@ -216,6 +251,11 @@ def create_app(service: Service) -> FastAPI:
             raise _err(400, ServiceCode.MALFORMED_REQUEST, _field_of(str(exc)), str(exc)) from exc
         except msgspec.DecodeError as exc:
             raise _err(400, ServiceCode.MALFORMED_REQUEST, "", f"not JSON: {exc}") from exc
+        try:
+            command = _server_fields(command)
+        except ValueError as exc:  # an identifier outside the charset (parse_identifier)
+            field, _, message = str(exc).partition(": ")
+            raise _err(400, ServiceCode.MALFORMED_REQUEST, field, message) from exc
         outcome = await service.submit(p, command)
         if outcome.rejection is not None:
             raise rejection_error(outcome.rejection)
@@ -236,15 +276,15 @@ def create_app(service: Service) -> FastAPI:
         return json_response({"order": order, "seq": outcome.seq, "events": outcome_body(outcome)["events"]}, 201)
 
     @app.get("/v1/orders", tags=["orders"])
-    def my_orders(p: Me, status: str | None = None, instrument: str | None = None, limit: int = 200) -> Response:
+    def my_orders(p: Me, status: ShortTextQuery = None, instrument: IdentifierQuery = None, limit: RowsLimit = 200) -> Response:
         return json_response(queries.orders(service, p, status=status, instrument=instrument, limit=min(limit, 5000)))
 
     @app.get("/v1/orders/{order_id}", tags=["orders"])
-    def order_status(order_id: int, p: Me) -> Response:
+    def order_status(order_id: OrderIdPath, p: Me) -> Response:
         return json_response(queries.order_for(service, p, order_id))
 
     @app.delete("/v1/orders/{order_id}", tags=["orders"])
-    async def cancel_order(order_id: int, p: Me) -> Response:
+    async def cancel_order(order_id: OrderIdPath, p: Me) -> Response:
         order = queries.order_for(service, p, order_id, write=True)
         command = queries.cancel_order_command(order)
         outcome = await service.submit(p, command)
@@ -253,7 +293,7 @@ def create_app(service: Service) -> FastAPI:
         return json_response({"order": queries.order_for(service, p, order_id), "seq": outcome.seq})
 
     @app.patch("/v1/orders/{order_id}", tags=["orders"])
-    async def amend_order(order_id: int, body: AmendOrderIn, p: Me) -> Response:
+    async def amend_order(order_id: OrderIdPath, body: AmendOrderIn, p: Me) -> Response:
         order = queries.order_for(service, p, order_id, write=True)
         command = queries.amend_order_command(order, body)
         outcome = await service.submit(p, command)
@@ -267,7 +307,7 @@ def create_app(service: Service) -> FastAPI:
         return json_response(queries.accounts(service, p))
 
     @app.get("/v1/accounts/{account}/positions", tags=["accounts"])
-    def positions(account: str, p: Me) -> Response:
+    def positions(account: IdentifierPath, p: Me) -> Response:
         """The account's balances in the clearing ledger (cash per currency, ``SEC:<security>`` shares)."""
         if not p.can_read_account(account):
             raise _err(404, ServiceCode.NOT_FOUND, "account", f"no account {account} of yours")
@@ -278,11 +318,11 @@ def create_app(service: Service) -> FastAPI:
         return json_response(queries.instruments(service))
 
     @app.get("/v1/market/{instrument}/depth", tags=["market data"])
-    def depth(instrument: str, p: Me, levels: int = 10) -> Response:
+    def depth(instrument: InstrumentPath, p: Me, levels: Levels = 10) -> Response:
         return json_response(queries.depth(service, instrument, min(levels, 50)))
 
     @app.get("/v1/market/{instrument}/trades", tags=["market data"])
-    def trades(instrument: str, p: Me, limit: int = 100) -> Response:
+    def trades(instrument: InstrumentPath, p: Me, limit: TradesLimit = 100) -> Response:
         return json_response(queries.trades(service, instrument, min(limit, 2000)))
 
     @app.get("/v1/market/{instrument}/bars", tags=["market data"])
@@ -308,7 +348,7 @@ def create_app(service: Service) -> FastAPI:
         return json_response(queries.offerings(service, p))
 
     @app.get("/v1/offerings/{offering_id}", tags=["offerings"])
-    def offering(offering_id: str, p: Me) -> Response:
+    def offering(offering_id: IdentifierPath, p: Me) -> Response:
         return json_response(queries.offering(service, p, offering_id))
 
     @app.get("/v1/issuers", tags=["issuers"])
@@ -316,11 +356,11 @@ def create_app(service: Service) -> FastAPI:
         return json_response(queries.issuers(service, p))
 
     @app.get("/v1/issuers/{issuer_id}", tags=["issuers"])
-    def issuer(issuer_id: str, p: Me) -> Response:
+    def issuer(issuer_id: IdentifierPath, p: Me) -> Response:
         return json_response(queries.issuer(service, p, issuer_id))
 
     @app.get("/v1/events", tags=["events"])
-    def events(p: Me, after: int = 0, type: str | None = None, limit: int = 500) -> Response:  # noqa: A002
+    def events(p: Me, after: AfterSeq = 0, type: ShortTextQuery = None, limit: RowsLimit = 500) -> Response:  # noqa: A002
         return json_response(queries.events(service, p, after=after, type_=type, limit=min(limit, 5000)))
 
     @app.get("/v1/health", tags=["service"])
@@ -341,10 +381,13 @@ def create_app(service: Service) -> FastAPI:
         return None
 
     async def pump(ws: WebSocket, accept: Any, first: Any = None, shape: Any = None, user: str = "") -> None:
-        sub_id, q = service.hub.subscribe(accept)
+        sub_id, q = service.hub.subscribe(accept)  # subscribe, then snapshot: no event falls between
+        after = 0
         try:
-            if first is not None:
-                await ws.send_text(_ENC.encode(first).decode())
+            if first is not None:  # () -> message with the "seq" it reflects; events up to it are in it
+                message = first()
+                after = message["seq"]
+                await ws.send_text(_ENC.encode(message).decode())
             receiver = asyncio.ensure_future(ws.receive_text())
             while True:
                 getter = asyncio.ensure_future(q.get())
@@ -365,6 +408,8 @@ def create_app(service: Service) -> FastAPI:
                 if pub is None:
                     await ws.close(code=1013, reason="too slow: more than 10,000 events behind")
                     return
+                if pub.seq <= after:  # already reflected in the snapshot
+                    continue
                 message = _ws_message(pub) if shape is None else shape(pub, q.empty())
                 await ws.send_text(_ENC.encode(message).decode())
         except (WebSocketDisconnect, RuntimeError):
@@ -376,13 +421,17 @@ def create_app(service: Service) -> FastAPI:
 
     @app.websocket("/v1/ws/market/{instrument}")
     async def ws_market(ws: WebSocket, instrument: str) -> None:
-        """Trades, depth changes and auction indicative prices of one instrument (no account names)."""
+        """Trades, depth changes and auction indicative prices of one instrument (no account names).
+        The first message is a snapshot (depth, newest trades) with the ``seq`` it reflects; the
+        events after it follow, each with its ``seq`` (none at or below the snapshot's)."""
         p = await ws_principal(ws)
         if p is None:
             await ws.close(code=4401, reason="sign in or pass ?key=")
             return
         await ws.accept()
-        snapshot = {"type": "snapshot", "instrument": instrument, "depth": queries.depth(service, instrument, 10), "trades": queries.trades(service, instrument, 50)}
+        def snapshot() -> dict[str, Any]:
+            seq, (depth, trades) = queries.consistent_snapshot(service, lambda: (queries.depth(service, instrument, 10), queries.trades(service, instrument, 50)))
+            return {"type": "snapshot", "seq": seq, "instrument": instrument, "depth": depth, "trades": trades}
 
         def shape(pub: Published, last_of_burst: bool) -> dict[str, Any]:
             message = _ws_message(pub)
@@ -396,15 +445,21 @@ def create_app(service: Service) -> FastAPI:
 
     @app.websocket("/v1/ws/me")
     async def ws_me(ws: WebSocket) -> None:
-        """The signed-in user's own order, execution and application events."""
+        """The signed-in user's own order, execution and application events, after a first snapshot
+        message (``type`` snapshot: the newest 200 orders and the ``seq`` they reflect)."""
         p = await ws_principal(ws)
         if p is None:
             await ws.close(code=4401, reason="sign in or pass ?key=")
             return
         await ws.accept()
         mine = set(p.parties())
+
+        def snapshot() -> dict[str, Any]:
+            seq, orders = queries.consistent_snapshot(service, lambda: queries.orders(service, p, limit=200))
+            return {"type": "snapshot", "seq": seq, "orders": orders}
+
         if p.sees_all:
-            await pump(ws, lambda pub: True, user=p.username)
+            await pump(ws, lambda pub: True, snapshot, user=p.username)
         else:
 
             def own(pub: Published, last_of_burst: bool) -> dict[str, Any]:
@@ -412,7 +467,7 @@ def create_app(service: Service) -> FastAPI:
                 message["event"] = queries.redact(message["event"], p)
                 return message
 
-            await pump(ws, lambda pub: bool(mine & pub.parties), shape=own, user=p.username)
+            await pump(ws, lambda pub: bool(mine & pub.parties), snapshot, shape=own, user=p.username)
 
     from lionrock.api.admin import router as admin_router
     from lionrock.api.lifecycle import mount_lifecycle
@@ -439,6 +494,40 @@ def _ws_message(pub: Published) -> dict[str, Any]:
     if isinstance(body, dict):
         body["type"] = type(pub.event).__name__
     return {"seq": pub.seq, "at_ns": pub.at_ns, "event": body}
+
+
+_IDENTIFIER_FIELDS = frozenset({
+    "client_order_id", "ioi_id", "instrument", "offering_id", "issuer_id", "account", "participant", "investor", "applicant",
+    "username", "underwriter_account", "stabilising_manager_account", "stock_lender_account", "rmb_counter",
+})
+_IDENTIFIER_LISTS = frozenset({"applicants", "accounts", "participants"})
+
+
+def _server_fields(command: Command) -> Command:
+    """A command from ``POST /v1/commands`` as the server will run it: ``channel`` set by the server
+    (a REST caller cannot claim FIX), and every identifier field, nested ones too, in the kernel's
+    identifier charset (`parse_identifier`; empty means "not given" in many commands)."""
+    _check_identifiers(msgspec.to_builtins(command), "")
+    if "channel" in getattr(type(command), "__struct_fields__", ()):
+        command = msgspec.structs.replace(command, channel=_CHANNEL)  # type: ignore[type-var]
+    return command
+
+
+def _check_identifiers(value: Any, path: str) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key in _IDENTIFIER_FIELDS and isinstance(item, str):
+                parse_identifier(item, where, allow_empty=True)
+            elif key in _IDENTIFIER_LISTS and isinstance(item, list):
+                for i, element in enumerate(item):
+                    if isinstance(element, str):
+                        parse_identifier(element, f"{where}[{i}]", allow_empty=True)
+            else:
+                _check_identifiers(item, where)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_identifiers(item, f"{path}[{i}]")
 
 
 def _field_of(message: str) -> str:

@@ -41,6 +41,7 @@ from lionrock.api.models import (
     AllocateIn,
     ApplicationBatchIn,
     FixPriceIn,
+    IdentifierPath,
     IoiIn,
     OfferingDefinitionIn,
 )
@@ -288,7 +289,7 @@ def mount_lifecycle(app: FastAPI, service: Service) -> None:
         return await define(p, _toml(await _read_upload(file)))
 
     @app.post("/v1/offerings/{offering_id}/iois", tags=["offering lifecycle"], status_code=201)
-    async def submit_ioi(offering_id: str, body: IoiIn, p: Me) -> Response:
+    async def submit_ioi(offering_id: IdentifierPath, body: IoiIn, p: Me) -> Response:
         need(p, Role.SPONSOR, Role.OPERATOR)
         c = _offering_cmds()
         ioi = c.Ioi(
@@ -299,12 +300,12 @@ def mount_lifecycle(app: FastAPI, service: Service) -> None:
         return answer(await run(p, c.SubmitIoi(offering_id=offering_id, ioi=ioi)), "IoiReceived", 201)
 
     @app.delete("/v1/offerings/{offering_id}/iois/{ioi_id}", tags=["offering lifecycle"])
-    async def withdraw_ioi(offering_id: str, ioi_id: str, p: Me) -> Response:
+    async def withdraw_ioi(offering_id: IdentifierPath, ioi_id: IdentifierPath, p: Me) -> Response:
         need(p, Role.SPONSOR, Role.OPERATOR)
         return answer(await run(p, _offering_cmds().WithdrawIoi(offering_id=offering_id, ioi_id=ioi_id)), "IoiWithdrawn")
 
     @app.post("/v1/offerings/{offering_id}/applications", tags=["offering lifecycle"], status_code=201)
-    async def lodge_applications(offering_id: str, body: ApplicationBatchIn, p: Me) -> Response:
+    async def lodge_applications(offering_id: IdentifierPath, body: ApplicationBatchIn, p: Me) -> Response:
         """Lodge public applications. A broker lodges for its own participant's client accounts (as in FINI), an
         investor for its own accounts (e-IPO through its broker); the offering's sponsor (as the registrar's agent) any."""
         need(p, Role.SPONSOR, Role.BROKER, Role.INVESTOR, Role.OPERATOR)
@@ -317,37 +318,37 @@ def mount_lifecycle(app: FastAPI, service: Service) -> None:
         return answer(await run(p, c.LodgePublicApplications(offering_id=offering_id, batch=batch)), "PublicApplicationsLodged", 201)
 
     @app.post("/v1/offerings/{offering_id}/close", tags=["offering lifecycle"])
-    async def close_public_offer(offering_id: str, p: Me) -> Response:
+    async def close_public_offer(offering_id: IdentifierPath, p: Me) -> Response:
         """Close the public offer; the answer carries the application book digest and the funds held."""
         need(p, Role.SPONSOR, Role.OPERATOR)
         return answer(await run(p, _offering_cmds().ClosePublicOffer(offering_id=offering_id)), "PublicOfferClosed")
 
     @app.post("/v1/offerings/{offering_id}/price", tags=["offering lifecycle"])
-    async def fix_price(offering_id: str, p: Me, body: FixPriceIn | None = None) -> Response:
+    async def fix_price(offering_id: IdentifierPath, p: Me, body: FixPriceIn | None = None) -> Response:
         need(p, Role.SPONSOR, Role.OPERATOR)
         body = body or FixPriceIn()
         command = _offering_cmds().FixOfferPrice(offering_id=offering_id, price=_ticks(body.price, "price"), upsize_shares=body.upsize_shares)
         return answer(await run(p, command), "OfferPriceFixed")
 
     @app.post("/v1/offerings/{offering_id}/allocate", tags=["offering lifecycle"])
-    async def allocate(offering_id: str, body: AllocateIn, p: Me) -> Response:
+    async def allocate(offering_id: IdentifierPath, body: AllocateIn, p: Me) -> Response:
         need(p, Role.SPONSOR, Role.OPERATOR)
         command = _offering_cmds().AllocateOffering(offering_id=offering_id, seed=body.seed, applications_digest=body.applications_digest)
         return answer(await run(p, command), "OfferingAllocated")
 
     @app.post("/v1/offerings/{offering_id}/settle", tags=["offering lifecycle"])
-    async def settle(offering_id: str, p: Me) -> Response:
+    async def settle(offering_id: IdentifierPath, p: Me) -> Response:
         """Settle on the listing date: clearing moves shares, consideration, refunds and fees in its ledger."""
         need(p, Role.SPONSOR, Role.OPERATOR)
         return answer(await run(p, _offering_cmds().SettleOffering(offering_id=offering_id)), "OfferingSettled")
 
     @app.get("/v1/offerings/{offering_id}/results", tags=["offering lifecycle"])
-    def results(offering_id: str, p: Me) -> Response:
+    def results(offering_id: IdentifierPath, p: Me) -> Response:
         """Price, the allotment summary with the basis of allocation, cornerstones; placees only for the offering's sponsor, operators and regulators."""
         return json_response(offering_results(service, p, offering_id))
 
     @app.get("/v1/offerings/{offering_id}/announcement", tags=["offering lifecycle"])
-    def announcement(offering_id: str, p: Me, format: str = "markdown") -> Response:  # noqa: A002
+    def announcement(offering_id: IdentifierPath, p: Me, format: str = "markdown") -> Response:  # noqa: A002
         """The allotment results announcement (``format=markdown`` or ``html``)."""
         if format not in ("markdown", "html"):
             raise _err(400, ServiceCode.MALFORMED_REQUEST, "format", "expected markdown or html")
@@ -360,12 +361,12 @@ def mount_lifecycle(app: FastAPI, service: Service) -> None:
         return Response(md, media_type="text/markdown; charset=utf-8")
 
     @app.get("/v1/offerings/{offering_id}/allocations", tags=["offering lifecycle"])
-    def allocations(offering_id: str, p: Me) -> Response:
+    def allocations(offering_id: IdentifierPath, p: Me) -> Response:
         """Allocations per account (public applications, placing, cornerstone). Investors and brokers see their own accounts only."""
         return json_response(allocations_for(service, p, offering_id))
 
     @app.get("/v1/offerings/{offering_id}/allocations/{account}", tags=["offering lifecycle"])
-    def allocation(offering_id: str, account: str, p: Me) -> Response:
+    def allocation(offering_id: IdentifierPath, account: IdentifierPath, p: Me) -> Response:
         """One account's allocation (404 for an account that is not yours, like an unknown one)."""
         full = visible_offering(service, p, offering_id)
         if not full and not p.can_read_account(account):
@@ -410,7 +411,7 @@ def mount_lifecycle(app: FastAPI, service: Service) -> None:
         return record, submitted
 
     @app.get("/v1/issuers/{issuer_id}/eligibility", tags=["issuers"])
-    def eligibility(issuer_id: str, p: Me, on: date | None = None) -> Response:
+    def eligibility(issuer_id: IdentifierPath, p: Me, on: date | None = None) -> Response:
         """Every eligibility test and route under the rules in force ``on`` (default: the day the profile was assessed)."""
         from lionrock.listing import assess
 
@@ -420,7 +421,7 @@ def mount_lifecycle(app: FastAPI, service: Service) -> None:
             return json_response(msgspec.to_builtins(assess(record.profile, day)))
 
     @app.get("/v1/issuers/{issuer_id}/timetable", tags=["issuers"])
-    def issuer_timetable(issuer_id: str, p: Me, route: str | None = None, filed_on: date | None = None) -> Response:
+    def issuer_timetable(issuer_id: IdentifierPath, p: Me, route: str | None = None, filed_on: date | None = None) -> Response:
         """Filing to listing: rule deadlines and an indicative path. Defaults: the filed route and date, else the first open route and the assessment day."""
         from lionrock.listing import ROUTES, assess, timetable
 

@@ -1,15 +1,85 @@
-"""Request and response models of the REST API (pydantic; they make the OpenAPI schema)."""
+"""Request and response models of the REST API (pydantic; they make the OpenAPI schema).
+
+Every request body refuses unknown fields (a misspelt ``clOrdId`` must not be silently dropped),
+every integer is strict (``true`` is not 1, ``"5"`` is not 5), and every identifier goes through
+the kernel's `parse_identifier` (one charset and length for client order ids, IOI ids, applicant
+keys, usernames, instrument codes, offering, issuer and account ids). Bounds come from the kernel
+(`MAX_QUANTITY`, `ORDER_ID_MAX`), so the REST edge and the FIX and file edges agree.
+"""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from fastapi import Path, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from lionrock.kernel.ids import (
+    IDENTIFIER_CHARACTERS,
+    IDENTIFIER_MAX_LENGTH,
+    IDENTIFIER_PATTERN,
+    ORDER_ID_MAX,
+    parse_identifier,
+)
+from lionrock.kernel.quantity import MAX_QUANTITY
 
 
-class LoginIn(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
+def _identifier_check(max_length: int, allow_empty: bool) -> AfterValidator:
+    return AfterValidator(lambda v: parse_identifier(v, "identifier", max_length=max_length, allow_empty=allow_empty))
+
+
+def _identifier_schema(max_length: int) -> dict[str, Any]:
+    return {"pattern": IDENTIFIER_PATTERN, "maxLength": max_length, "description": f"An identifier: {IDENTIFIER_CHARACTERS}; 1-{max_length} characters."}
+
+
+Identifier = Annotated[str, Field(json_schema_extra=_identifier_schema(IDENTIFIER_MAX_LENGTH)), _identifier_check(IDENTIFIER_MAX_LENGTH, False)]
+"""A required identifier (`lionrock.kernel.ids.parse_identifier`)."""
+OptionalIdentifier = Annotated[str, Field(json_schema_extra=_identifier_schema(IDENTIFIER_MAX_LENGTH)), _identifier_check(IDENTIFIER_MAX_LENGTH, True)]
+"""An identifier or the empty string (the field's default meaning)."""
+InstrumentCode = Annotated[str, Field(json_schema_extra=_identifier_schema(16)), _identifier_check(16, False)]
+"""An instrument code (``"02525"``): an identifier of at most 16 characters."""
+Quantity = Annotated[StrictInt, Field(gt=0, le=MAX_QUANTITY)]
+"""A whole number of shares, 1 to `MAX_QUANTITY`; ``true`` and ``"100"`` are refused."""
+Label = Annotated[str, Field(max_length=IDENTIFIER_MAX_LENGTH, json_schema_extra=_identifier_schema(IDENTIFIER_MAX_LENGTH)), _identifier_check(IDENTIFIER_MAX_LENGTH, True)]
+"""A free label (an API key's): the identifier charset, empty allowed."""
+
+
+# -- path and query parameters: every integer bounded, every id in the identifier charset ----------
+IdentifierPath = Annotated[str, Path(min_length=1, max_length=IDENTIFIER_MAX_LENGTH, pattern=IDENTIFIER_PATTERN, description=f"An identifier: {IDENTIFIER_CHARACTERS}.")]
+InstrumentPath = Annotated[str, Path(min_length=1, max_length=16, pattern=IDENTIFIER_PATTERN, description="An instrument code, e.g. 02525.")]
+OrderIdPath = Annotated[int, Path(ge=1, le=ORDER_ID_MAX, description="The venue's order id (1 to 2**63-1).")]
+AfterSeq = Annotated[int, Query(ge=0, le=ORDER_ID_MAX, description="Only events after this sequence number (0 to 2**63-1).")]
+Levels = Annotated[int, Query(ge=1, le=50, description="Price levels per side, 1-50.")]
+TradesLimit = Annotated[int, Query(ge=1, le=2000, description="Newest trades, 1-2000.")]
+RowsLimit = Annotated[int, Query(ge=1, le=5000, description="Rows, 1-5000.")]
+IdentifierQuery = Annotated[str | None, Query(min_length=1, max_length=IDENTIFIER_MAX_LENGTH, pattern=IDENTIFIER_PATTERN)]
+ShortTextQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
+
+
+class RequestModel(BaseModel):
+    """Base of every request body: unknown fields are an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    """The one error body of every answer that is not a success (also FIX rejects carry it)."""
+
+    code: int = Field(description="Stable numeric code (docs/reject-codes.md).", examples=[2003])
+    reason: str = Field(examples=["PRICE_NOT_ON_TICK"])
+    field: str = Field(description="The field at fault (dotted path), or empty.", examples=["price"])
+    message: str
+    rule: str = Field(description="The rule cited.", examples=["Trading Rules, spread table"])
+    details: list[dict[str, Any]] | None = Field(default=None, description="Every schema error, for a malformed request (400).")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+class LoginIn(RequestModel):
+    username: str = Field(min_length=1, max_length=IDENTIFIER_MAX_LENGTH)
     password: str = Field(min_length=1, max_length=256)
 
 
@@ -19,32 +89,36 @@ class ApiKeyOut(BaseModel):
     label: str
 
 
-class NewUserIn(BaseModel):
-    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+class NewUserIn(RequestModel):
+    username: Identifier
     password: str = Field(min_length=8, max_length=256)
     role: Literal["issuer", "sponsor", "investor", "broker", "operator", "regulator"]
-    participant: str = ""
-    accounts: list[str] = []
-    offerings: list[str] = []
-    issuers: list[str] = []
+    participant: OptionalIdentifier = ""
+    accounts: list[Identifier] = Field(default=[], max_length=1000)
+    offerings: list[Identifier] = Field(default=[], max_length=1000)
+    issuers: list[Identifier] = Field(default=[], max_length=1000)
 
 
-class NewOrderIn(BaseModel):
+PriceText = Annotated[str, Field(max_length=40, examples=["12.34"], description="A plain decimal (no exponent, NaN or Infinity), at most 9,999.999 (lionrock.kernel.price).")]
+"""A price as text; parsed by the kernel's `parse_price` when the command is built (400 if bad)."""
+
+
+class NewOrderIn(RequestModel):
     """A new order. ``price`` is a decimal string (``"12.34"``) or omitted for market/auction orders."""
 
-    instrument: str = Field(min_length=1, max_length=16, examples=["02525"])
+    instrument: InstrumentCode = Field(examples=["02525"])
     side: Literal["B", "S"]
-    quantity: int = Field(gt=0, le=10**12)
-    order_type: str = Field(default="LIMIT", min_length=1, max_length=32, examples=["LIMIT", "ENHANCED_LIMIT", "SPECIAL_LIMIT", "AT_AUCTION", "AT_AUCTION_LIMIT"])
-    price: str | None = Field(default=None, examples=["12.34"])
-    client_order_id: str = Field(min_length=1, max_length=64)
-    account: str | None = Field(default=None, description="Defaults to the caller's first account.")
-    short_sell: bool = Field(default=False, description="A (covered) short sale: a sell in a Designated Security, under the tick rule.")
+    quantity: Quantity
+    order_type: str = Field(default="LIMIT", min_length=1, max_length=32, pattern=r"^[A-Z_]+$", examples=["LIMIT", "ENHANCED_LIMIT", "SPECIAL_LIMIT", "AT_AUCTION", "AT_AUCTION_LIMIT"])
+    price: PriceText | None = None
+    client_order_id: Identifier
+    account: Identifier | None = Field(default=None, description="Defaults to the caller's first account.")
+    short_sell: StrictBool = Field(default=False, description="A (covered) short sale: a sell in a Designated Security, under the tick rule.")
 
 
-class AmendOrderIn(BaseModel):
-    price: str | None = None
-    quantity: int | None = Field(default=None, gt=0, le=10**12)
+class AmendOrderIn(RequestModel):
+    price: PriceText | None = None
+    quantity: Quantity | None = None
 
 
 class OutcomeOut(BaseModel):
@@ -54,59 +128,53 @@ class OutcomeOut(BaseModel):
 
 
 # -- offerings --------------------------------------------------------------------------------------
-_STRICT = {"extra": "forbid"}
-
-
-class OfferingTableIn(BaseModel):
+class OfferingTableIn(RequestModel):
     """The ``[offering]`` table of an offering file (docs/offering.md), as JSON. Prices are decimal
     strings, shares of the offer percentages (``"10%"``), amounts strings like ``"HKD 60,000,000"``."""
 
-    model_config = _STRICT
-    id: str = Field(min_length=1, max_length=64, examples=["DEEPCORE-2025"])
-    issuer_id: str = Field(min_length=1, max_length=64)
+    id: Identifier = Field(examples=["DEEPCORE-2025"])
+    issuer_id: Identifier
     issuer_name: str = Field(min_length=1, max_length=256)
-    instrument: str = Field(min_length=1, max_length=16, examples=["09901"])
-    currency: str = "HKD"
-    rmb_counter: str | None = None
+    instrument: InstrumentCode = Field(examples=["09901"])
+    currency: str = Field(default="HKD", min_length=1, max_length=8)
+    rmb_counter: InstrumentCode | None = None
     chapter: Literal["main", "18C", "18A"] = "main"
-    pre_commercial: bool | None = None
-    shares_offered: int = Field(gt=0, le=10**13)
-    board_lot: int = Field(gt=0, le=10**7)
-    price_range: tuple[str, str] = Field(examples=[["40.00", "48.00"]])
+    pre_commercial: StrictBool | None = None
+    shares_offered: Quantity
+    board_lot: Annotated[StrictInt, Field(gt=0, le=10**7)]
+    price_range: tuple[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=40)]] = Field(examples=[["40.00", "48.00"]])
     prospectus_date: date
     public_offer_open: date
     price_fixing_date: date
     mechanism: str | None = Field(default=None, examples=["A", "B"])
     public_share: str | None = Field(default=None, examples=["10%"])
     waiver: dict[str, Any] | None = Field(default=None, description="``{reference, initial, steps: [[multiple, share], ...]}``")
-    downward_flexibility: bool | None = None
+    downward_flexibility: StrictBool | None = None
     offer_size_adjustment: str | None = Field(default=None, examples=["15%"])
     over_allotment: str | None = Field(default=None, examples=["15%"])
-    underwriter_account: str | None = None
-    stabilising_manager_account: str | None = None
-    stock_lender_account: str | None = None
-    shares_outstanding_after: int | None = Field(default=None, ge=0)
+    underwriter_account: Identifier | None = None
+    stabilising_manager_account: Identifier | None = None
+    stock_lender_account: Identifier | None = None
+    shares_outstanding_after: Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)] | None = None
     underwriting_commission: str | None = Field(default=None, examples=["2.5%"])
     listing_expenses: str | None = Field(default=None, examples=["HKD 60,000,000"])
 
 
-class CornerstoneIn(BaseModel):
-    model_config = _STRICT
-    investor: str = Field(min_length=1, max_length=64)
+class CornerstoneIn(RequestModel):
+    investor: Identifier
     name: str = Field(min_length=1, max_length=256)
-    account: str = Field(min_length=1, max_length=64)
-    participant: str | None = None
+    account: Identifier
+    participant: OptionalIdentifier | None = None
     origin: Literal["international", "mainland", "hong_kong"] | None = None
-    amount: str = Field(examples=["HKD 800,000,000"])
-    lockup_months: int | None = Field(default=None, ge=0)
-    independent: bool | None = None
+    amount: str = Field(max_length=64, examples=["HKD 800,000,000"])
+    lockup_months: Annotated[StrictInt, Field(ge=0, le=1200)] | None = None
+    independent: StrictBool | None = None
 
 
-class OfferingDefinitionIn(BaseModel):
+class OfferingDefinitionIn(RequestModel):
     """An offering definition as JSON: the offering file's tables (``[offering]``, ``[[cornerstones]]``,
     ``[pricing]``, ``[placing]``, ``[public]``), validated by `lionrock.offering.definition`."""
 
-    model_config = _STRICT
     offering: OfferingTableIn
     cornerstones: list[CornerstoneIn] = Field(default=[], max_length=100)
     pricing: dict[str, Any] = Field(default={}, description="``kind`` (coverage | max_proceeds | fixed), ``coverage_times``, ``fixed_price``, ``upsize_at_coverage``")
@@ -125,68 +193,80 @@ class OfferingDefinitionIn(BaseModel):
         return data
 
 
-class IoiStepIn(BaseModel):
-    model_config = _STRICT
-    limit_price: str | None = Field(default=None, description="Decimal price; omitted or empty: at any price (a strike step).", examples=["46.00"])
-    shares: int = Field(gt=0, le=10**13)
+class IoiStepIn(RequestModel):
+    limit_price: str | None = Field(default=None, max_length=40, description="Decimal price; omitted or empty: at any price (a strike step).", examples=["46.00"])
+    shares: Quantity
 
 
-class IoiIn(BaseModel):
+class IoiIn(RequestModel):
     """An institutional indication of interest (the bookrunner records it for its investor)."""
 
-    model_config = _STRICT
-    ioi_id: str = Field(min_length=1, max_length=64)
-    investor: str = Field(min_length=1, max_length=64, description="Identity key of the institution.")
-    account: str = Field(min_length=1, max_length=64)
-    participant: str = ""
-    investor_type: str = "long_only"
+    ioi_id: Identifier
+    investor: Identifier = Field(description="Identity key of the institution.")
+    account: Identifier
+    participant: OptionalIdentifier = ""
+    investor_type: Identifier = "long_only"
     origin: Literal["international", "mainland", "hong_kong"] = "international"
-    tier: int = Field(default=1, ge=1, le=100)
-    independent: bool = True
+    tier: Annotated[StrictInt, Field(ge=1, le=100)] = 1
+    independent: StrictBool = True
     steps: list[IoiStepIn] = Field(min_length=1, max_length=50)
 
 
-class ApplicationIn(BaseModel):
-    model_config = _STRICT
-    applicant: str = Field(min_length=1, max_length=64, description="Investor identity key (FINI): two applications with one key are multiple applications.")
-    account: str = Field(min_length=1, max_length=64)
-    participant: str = Field(min_length=1, max_length=32)
-    shares: int = Field(ge=0, le=10**13)
+class ApplicationIn(RequestModel):
+    applicant: Identifier = Field(description="Investor identity key (FINI): two applications with one key are multiple applications.")
+    account: Identifier
+    participant: Annotated[str, Field(json_schema_extra=_identifier_schema(32)), _identifier_check(32, False)]
+    shares: Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)]
 
 
-class ApplicationBatchIn(BaseModel):
+class ApplicationBatchIn(RequestModel):
     """Public (Hong Kong Public Offering) applications, one object per application."""
 
-    model_config = _STRICT
     applications: list[ApplicationIn] = Field(min_length=1, max_length=200_000)
 
 
-class FixPriceIn(BaseModel):
-    model_config = _STRICT
-    price: str | None = Field(default=None, description="The agreed price; omitted: the offering's pricing policy decides.", examples=["46.00"])
-    upsize_shares: int = Field(default=-1, ge=-1, description="-1: the policy decides; otherwise the offer size adjustment shares exercised.")
+class FixPriceIn(RequestModel):
+    price: str | None = Field(default=None, max_length=40, description="The agreed price; omitted: the offering's pricing policy decides.", examples=["46.00"])
+    upsize_shares: Annotated[StrictInt, Field(ge=-1, le=MAX_QUANTITY)] = Field(default=-1, description="-1: the policy decides; otherwise the offer size adjustment shares exercised.")
 
 
-class AllocateIn(BaseModel):
-    model_config = _STRICT
-    seed: int = Field(ge=0, le=2**63 - 1, description="The ballot seed, published with the results.")
-    applications_digest: str = Field(default="", max_length=64, description="SHA-256 of the application book from the close; checked if given.")
+class AllocateIn(RequestModel):
+    seed: Annotated[StrictInt, Field(ge=0, le=ORDER_ID_MAX)] = Field(description="The ballot seed, published with the results.")
+    applications_digest: str = Field(default="", max_length=64, pattern=r"^[0-9a-f]*$", description="SHA-256 of the application book from the close; checked if given.")
 
 
 __all__ = [
+    "AfterSeq",
     "AllocateIn",
     "AmendOrderIn",
     "ApiKeyOut",
     "ApplicationBatchIn",
     "ApplicationIn",
     "CornerstoneIn",
+    "ErrorDetail",
+    "ErrorOut",
     "FixPriceIn",
+    "Identifier",
+    "IdentifierPath",
+    "IdentifierQuery",
+    "InstrumentCode",
+    "InstrumentPath",
     "IoiIn",
     "IoiStepIn",
+    "Label",
+    "Levels",
     "LoginIn",
     "NewOrderIn",
     "NewUserIn",
     "OfferingDefinitionIn",
     "OfferingTableIn",
+    "OptionalIdentifier",
+    "OrderIdPath",
     "OutcomeOut",
+    "PriceText",
+    "Quantity",
+    "RequestModel",
+    "RowsLimit",
+    "ShortTextQuery",
+    "TradesLimit",
 ]

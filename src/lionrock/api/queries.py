@@ -312,6 +312,17 @@ def short_selling(service: Service, instrument: str, days: int = 20) -> list[dic
     ]
 
 
+def consistent_snapshot(service: Service, make: Any) -> tuple[int, Any]:
+    """``(seq, make())``: the read-model sequence number and a snapshot that reflects exactly the
+    events up to it. Taken inside one read-model transaction, which holds the store's lock, so the
+    writer cannot project a batch halfway through the snapshot (its queries are small: top levels,
+    newest trades, own orders). A WebSocket subscribes first, then takes this, then forwards only
+    events after ``seq``: nothing is lost between the two, nothing counted twice."""
+    with service.read.transaction():
+        row = service.read.one("SELECT value FROM rm_meta WHERE key = 'projected_seq'")
+        return (int(row[0]) if row else 0), make()
+
+
 # -- events, offerings, issuers ----------------------------------------------------------------
 _ACCOUNT_PREFIXES = ("C:", "P:", "I:", "F:", "H:", "X:")
 
