@@ -146,6 +146,20 @@ def test_login_throttle_per_address_spans_usernames_and_a_success_does_not_reset
     store.verify_password("alice", PASSWORD, address="10.0.0.2")  # another address is not locked
 
 
+def test_guesser_elsewhere_cannot_lock_a_user_out_of_the_address_it_signs_in_from(auth_store: Callable[..., AuthStore]) -> None:
+    clock = FakeClock()
+    store = auth_store(clock, failures_per_user=3, failures_per_address=5)
+    store.verify_password("alice", PASSWORD, address="10.0.0.1")  # alice's desk
+    for _ in range(3):
+        fail(store, "alice", "10.9.9.9")
+    assert throttled(store, "alice", "10.9.9.9") == 1  # the guesser is locked on alice's name...
+    assert throttled(store, "alice", "10.0.0.2") == 1  # ...so is any other new address
+    assert store.verify_password("alice", PASSWORD, address="10.0.0.1").username == "alice"  # alice is not
+    for _ in range(5):  # a guesser at alice's own address meets that address's budget
+        fail(store, "alice", "10.0.0.1")
+    assert throttled(store, "alice", "10.0.0.1") == 1
+
+
 def test_login_failures_are_forgotten_after_a_quiet_period(auth_store: Callable[..., AuthStore]) -> None:
     clock = FakeClock()
     store = auth_store(clock, failures_per_user=3, forget_s=600)

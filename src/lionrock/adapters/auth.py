@@ -143,6 +143,12 @@ class LoginThrottle:
     success clears the username's count, but only takes back its own attempt from the address
     (one valid account must not reset an address's budget for guessing others).
 
+    A guesser elsewhere must not lock a user out of its own desk (a broker's FIX Logon): an
+    address a username has signed in from successfully is remembered for that username, and
+    attempts from it skip the username's lock and count only against the address. So the
+    per-username lock stops guessing from everywhere else, while the user keeps signing in from
+    where it always does (and a guesser sharing that address still meets the address's budget).
+
     Unknown usernames are throttled exactly like known ones, so the throttle does not reveal
     which exist. Usernames are keyed by a 16-byte digest and at most ``max_tracked`` keys are
     kept (least recently failed dropped first), so random usernames cannot grow memory. The clock
@@ -170,6 +176,7 @@ class LoginThrottle:
         self.clock = clock
         self._lock = threading.Lock()
         self._entries: OrderedDict[bytes, _Failures] = OrderedDict()
+        self._trusted: OrderedDict[bytes, None] = OrderedDict()  # username digest + address digest
 
     def _keys(self, username: str, address: str) -> list[tuple[bytes, int]]:
         keys = [(b"u" + hashlib.blake2b(username.encode(errors="replace"), digest_size=16).digest(), self.failures_per_user)]
@@ -188,6 +195,8 @@ class LoginThrottle:
         now = self.clock()
         keys = self._keys(username, address)
         with self._lock:
+            if len(keys) > 1 and keys[0][0] + keys[1][0] in self._trusted:
+                keys = keys[1:]  # the user's own address: only the address's budget applies
             wait = 0.0
             for key, _ in keys:
                 entry = self._entries.get(key)
@@ -212,6 +221,11 @@ class LoginThrottle:
         with self._lock:
             self._entries.pop(keys[0][0], None)
             if len(keys) > 1:
+                pair = keys[0][0] + keys[1][0]
+                self._trusted.pop(pair, None)
+                self._trusted[pair] = None  # most recently used last
+                while len(self._trusted) > self.max_tracked:
+                    self._trusted.popitem(last=False)
                 key, free = keys[1]
                 entry = self._entries.get(key)
                 if entry is not None:
