@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from lionrock.kernel.errors import Reject
+from lionrock.kernel.ids import IDENTIFIER_MAX_LENGTH, parse_identifier
+from lionrock.kernel.quantity import MAX_QUANTITY
 from lionrock.offering._codes import OfferingCode
 from lionrock.offering.commands import ApplicationBatch, Ioi
 
@@ -235,6 +237,32 @@ def _dict_codes(column: Any) -> tuple[np.ndarray, Any]:
     return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), encoded.dictionary
 
 
+def _check_identifiers(values: Any, field: str, code: OfferingCode, *, allow_empty: bool = False) -> None:
+    """Every distinct value of an id column is a kernel identifier (`parse_identifier`): checked
+    in one vectorised regular-expression pass over the column's dictionary, then row by row only
+    to name the first bad value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, type=pa.string())
+    bound = "{0," if allow_empty else "{1,"
+    ok = pc.match_substring_regex(arr.fill_null(""), f"^[A-Za-z0-9_.:@-]{bound}{IDENTIFIER_MAX_LENGTH}}}$")
+    if pc.all(ok).as_py() is not False:
+        return
+    for value in arr.to_pylist():
+        try:
+            parse_identifier(value or "", field, allow_empty=allow_empty)
+        except ValueError as exc:
+            raise Reject(code, field, str(exc), "identifier charset (lionrock.kernel.ids)") from exc
+
+
+def _check_shares(shares: np.ndarray, field: str, code: OfferingCode) -> None:
+    """No row above `MAX_QUANTITY` (sums of int64 shares must not wrap around)."""
+    over = np.flatnonzero(shares > MAX_QUANTITY)
+    if len(over):
+        raise Reject(code, f"{field} (row {int(over[0]) + 2})", f"{int(shares[over[0]]):,} shares is above the largest quantity accepted, {MAX_QUANTITY:,}")
+
+
 def read_application_book(path: str | Path, progress: Progress | None = None) -> ApplicationBook:
     """Read public applications (CSV or Parquet; columns in docs/offering.md)."""
     import pyarrow as pa
@@ -249,8 +277,11 @@ def read_application_book(path: str | Path, progress: Progress | None = None) ->
     a, av = _dict_codes(table.column("applicant"))
     c, cv = _dict_codes(table.column("account"))
     q, qv = _dict_codes(table.column("participant"))
+    for values, column in ((av, "applicant"), (cv, "account"), (qv, "participant")):
+        _check_identifiers(values, f"{p.name}:{column}", OfferingCode.INVALID_APPLICATIONS)
     qv = qv.to_pylist()
     shares = np.ascontiguousarray(table.column("shares").to_numpy(), dtype=np.int64)
+    _check_shares(shares, f"{p.name}:shares", OfferingCode.INVALID_APPLICATIONS)
     digest = _content_digest(shares, [_arrow_column(table.column(k)) for k in ("applicant", "account", "participant")])
     return ApplicationBook(a, c, q, shares, av, cv, qv, digest)
 
@@ -285,7 +316,10 @@ def read_ioi_book(path: str | Path, progress: Progress | None = None) -> IoiBook
             j = investors[inv] = len(investors)
             inv_rows.append(i)
         step_investor[i] = j
+    for column, allow_empty in (("ioi_id", False), ("investor", False), ("account", False), ("participant", True)):
+        _check_identifiers(rows[column], f"{p.name}:{column}", OfferingCode.INVALID_IOI, allow_empty=allow_empty)
     shares = np.asarray(rows["shares"], dtype=np.int64)
+    _check_shares(shares, f"{p.name}:shares", OfferingCode.INVALID_IOI)
     bad = np.flatnonzero(shares <= 0)
     if len(bad):
         raise Reject(OfferingCode.INVALID_IOI, f"{p.name}:shares (row {int(bad[0]) + 2})", "expected a positive number of shares")
