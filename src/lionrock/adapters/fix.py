@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -50,8 +51,10 @@ from lionrock.adapters.projections import parties_of
 from lionrock.adapters.runner import RunnerStopped
 from lionrock.adapters.service import Published, Service
 from lionrock.kernel.errors import Rejection
+from lionrock.kernel.ids import IDENTIFIER_CHARACTERS, IDENTIFIER_MAX_LENGTH, parse_identifier
 from lionrock.kernel.messages import Command
 from lionrock.kernel.price import PRICE_SCALE, parse_price
+from lionrock.trading import TradingCode
 
 log = logging.getLogger(__name__)
 SOH = b"\x01"
@@ -68,17 +71,35 @@ def _px(ticks: int) -> str:
 
 
 def checksum_ok(msg: simplefix.FixMessage) -> bool:
-    """Recompute BodyLength (9) and CheckSum (10) from the parsed fields, in order."""
-    raw = b"".join(bytes(t) + b"=" + bytes(v) + SOH for t, v in msg.pairs if bytes(t) != b"10")
-    got = msg.get(10)
-    if got is None or int(got) != sum(raw) % 256:
+    """BeginString (8) then BodyLength (9) first, CheckSum (10) last, and both right for the bytes
+    received (FIX 4.4 session rules: otherwise the message is garbled and ignored). Never raises:
+    any field out of shape is a garbled message."""
+    raw = getattr(msg, "raw", None)
+    if raw is None:  # built in memory: its fields in order
+        raw = b"".join(bytes(t) + b"=" + bytes(v) + SOH for t, v in msg.pairs)
+    return _frame_ok(raw)
+
+
+def _frame_ok(raw: bytes) -> bool:
+    first = raw.find(SOH)
+    second = raw.find(SOH, first + 1) if first >= 0 else -1
+    if not raw.startswith(b"8=") or second < 0 or raw[first + 1 : first + 3] != b"9=":
         return False
-    body_start = raw.index(SOH, raw.index(SOH) + 1) + 1  # after 8= and 9=
-    length = msg.get(9)
-    return length is not None and int(length) == len(raw) - body_start
+    length = raw[first + 3 : second]
+    trailer = raw.rfind(b"\x0110=")
+    checksum = raw[trailer + 4 : -1]
+    if trailer < second or not raw.endswith(SOH) or not _is_digits(length, 7) or not _is_digits(checksum, 3):
+        return False
+    return int(checksum) == sum(raw[: trailer + 1]) % 256 and int(length) == trailer + 1 - (second + 1)
+
+
+def _is_digits(raw: bytes, max_len: int) -> bool:
+    """ASCII digits only, 1 to ``max_len`` of them (so ``int`` is cheap and never refuses)."""
+    return 0 < len(raw) <= max_len and raw.isdigit()
 
 
 _RAW_LEN_TAGS = frozenset(str(t).encode() for t in simplefix.parser.RAW_LEN_TAGS)
+_RAW_DATA_TAGS = frozenset(str(t).encode() for t in simplefix.parser.RAW_DATA_TAGS)
 _MAX_MESSAGE = 1 << 20
 
 
@@ -124,28 +145,124 @@ class FixFramer:
         return _parse_message(bytes(buf[start : end + 1]))
 
 
+class _Inbound(simplefix.FixMessage):
+    """A received message: its fields, its exact bytes (for `checksum_ok`) and its first defect
+    (SessionRejectReason, RefTagID, Text), which the session answers with a Reject, or with a
+    Logout before Logon, once the message is known not to be garbled."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__()
+        self.raw = raw
+        self.defect: tuple[int, int, str] | None = None
+
+    def flag(self, reason: int, tag: int, text: str) -> None:
+        if self.defect is None:
+            self.defect = (reason, tag, text)
+
+
+# NumInGroup fields of the repeating groups an order-entry message may carry (Parties,
+# Stipulations, TradingSessions, SecurityAltID, Allocs, StrategyParameters, ContraBrokers):
+# inside a group a tag repeats by design, so only the tags the gateway reads must be unique there
+_GROUP_COUNT_TAGS = frozenset({b"453", b"232", b"386", b"454", b"78", b"957", b"382", b"802", b"523"})
+# the tags the gateway acts on: each must appear once (FIX 4.4: "Tag appears more than once", 13)
+_READ_TAGS = frozenset(str(t).encode() for t in (
+    8, 9, 10, 35, 34, 43, 49, 56, 52, 97, 122, 1, 7, 11, 16, 18, 36, 37, 38, 40, 41, 44, 54, 55, 59, 98, 108, 112, 123, 141, 553, 554))
+_CONTROL_IN_VALUE = re.compile(rb"[\x00-\x1f\x7f]")
+_MAX_TAG_DIGITS = 9
+
+
 def _parse_message(raw: bytes) -> simplefix.FixMessage:
-    pairs = []
-    for item in raw[:-1].split(SOH):
-        tag, eq, value = item.partition(b"=")
-        if not eq or not value or not tag.isdigit() or tag[0] == 48 or tag in _RAW_LEN_TAGS:
-            parser = simplefix.FixParser()  # raw data, or something to refuse: simplefix decides
+    """The fields of one framed message, split at SOH. Never raises: a field that is not
+    ``tag=value`` with a positive numeric tag, an empty value, a value with a control character,
+    or a tag repeated outside a repeating group is recorded as the message's defect. A message
+    with a length-prefixed raw data field is parsed by simplefix (a raw value may hold SOH)."""
+    items = raw[:-1].split(SOH)
+    if any(item.partition(b"=")[0] in _RAW_LEN_TAGS for item in items):
+        with contextlib.suppress(Exception):  # simplefix refuses it: split below, with a defect
+            parser = simplefix.FixParser()
             parser.append_buffer(raw)
-            msg = parser.get_message()
-            assert msg is not None, "Invariant: a framed message parses"
-            return msg
+            parsed = parser.get_message()
+            if parsed is not None:
+                msg = _Inbound(raw)
+                msg.pairs, msg.begin_string, msg.message_type = parsed.pairs, parsed.begin_string, parsed.message_type
+                return msg
+    msg = _Inbound(raw)
+    pairs: list[tuple[bytes, bytes]] = []
+    seen: set[bytes] = set()
+    in_group = False
+    for item in items:
+        tag, eq, value = item.partition(b"=")
+        if not eq or not _is_digits(tag, _MAX_TAG_DIGITS) or tag[0] == 48:
+            msg.flag(0, 0, f"invalid tag number: field {item[:20].decode('ascii', 'replace')!r} is not tag=value with a positive numeric tag")
+            continue
+        if not value:
+            msg.flag(4, int(tag), f"tag {int(tag)} specified without a value")
+        elif _CONTROL_IN_VALUE.search(value) and tag not in _RAW_DATA_TAGS:
+            msg.flag(6, int(tag), f"tag {int(tag)}: incorrect data format: a value may not contain control characters")
+        if tag in seen and (not in_group or tag in _READ_TAGS):
+            msg.flag(13, int(tag), f"tag {int(tag)} appears more than once")
+        in_group = in_group or tag in _GROUP_COUNT_TAGS
+        seen.add(tag)
         pairs.append((tag, value))
-    msg = simplefix.FixMessage()
     msg.pairs = pairs
-    msg.begin_string = pairs[0][1]
+    msg.begin_string = pairs[0][1] if pairs else None
     msg.message_type = msg.get(35)
     return msg
 
 
+class UnsafeFixValue(ValueError):
+    """A value the gateway was about to write holds a control character (a byte below 0x20, or
+    0x7f): SOH inside a value would end the field early and let its sender inject fields (say
+    ``39=2``) into another party's session, with a valid checksum. Nothing is sent. Identifiers are
+    refused at every edge before they get here, so this is a bug, raised loudly."""
+
+
+_CONTROL_EXCEPT_SOH = re.compile(rb"[\x00\x02-\x1f\x7f]")
+
+
+def _refuse_control_characters(m: simplefix.FixMessage, raw: bytes) -> None:
+    """Cheap on the good path: one scan of the encoded message for control characters other than
+    SOH, and exactly one SOH per field (an SOH in a value adds one)."""
+    if _CONTROL_EXCEPT_SOH.search(raw) is None and raw.count(SOH) == len(m.pairs) + 2:  # + BodyLength, CheckSum
+        return
+    for tag, value in m.pairs:
+        if _CONTROL_IN_VALUE.search(bytes(value)):
+            raise UnsafeFixValue(f"FIX tag {int(tag)}: value {bytes(value)[:40]!r} holds a control character; "
+                                 "FIX values may not contain bytes below 0x20 or 0x7f (SOH would inject fields): not sent")
+    raise UnsafeFixValue("FIX message holds a control character outside its values: not sent")
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """Free text the gateway writes (Text (58) naming what a client sent): control characters
+    become '?' and it is cut at ``limit``, so an echoed value can never break the framing."""
+    return _CONTROL_TEXT.sub("?", text[:limit])
+
+
+_CONTROL_TEXT = re.compile(r"[\x00-\x1f\x7f]")
+
+
 class SessionReject(Exception):
+    """A message broke a session-level rule: answered by a Reject (35=3) with SessionRejectReason
+    (373) ``reason``, RefTagID (371) ``tag`` (0: none) and Text (58)."""
+
     def __init__(self, reason: int, tag: int, text: str) -> None:
         super().__init__(text)
         self.reason, self.tag, self.text = reason, tag, text
+
+
+class BusinessReject(Exception):
+    """A well-formed application message the gateway will not take: answered by a
+    BusinessMessageReject (35=j) with BusinessRejectReason (380) ``reason`` and Text (58)."""
+
+    def __init__(self, reason: int, text: str) -> None:
+        super().__init__(text)
+        self.reason, self.text = reason, text
+
+
+def _echo(value: bytes) -> bytes:
+    """A client's MsgType written back in RefMsgType (372): as received when it is a plausible
+    MsgType, else ``?`` (never a control character, never empty)."""
+    return value if 0 < len(value) <= 4 and value.isalnum() else b"?"
 
 
 @dataclass
@@ -259,7 +376,7 @@ class _ExecutionReports:
         if last is not None:
             fields += [(32, last[0]), (31, _px(last[1]))]
         if text:
-            fields.append((58, text))
+            fields.append((58, _printable(text)))
         self.send(b"8", fields)
 
 
@@ -318,6 +435,7 @@ class SessionState(_ExecutionReports):
         for t, v in fields:
             m.append_pair(t, v if isinstance(v, bytes) else str(v).encode())
         raw = m.encode()
+        _refuse_control_characters(m, raw)
         if resend_of is None and self._outbox is not None and msg_type not in ADMIN_TYPES:
             self._outbox.append((seq, msg_type, now, raw))  # stored with its event's position by `report`, then sent
             self.out_seq = seq + 1
@@ -395,7 +513,10 @@ class SessionState(_ExecutionReports):
         try:
             for pub in pubs:
                 if (pub.seq, pub.index) > at:
-                    self._report(pub)
+                    try:
+                        self._report(pub)
+                    except UnsafeFixValue:  # an identifier no edge should have let in: never sent, said loudly
+                        log.exception("FIX %s: the report of event %d-%d is not sent", self.key[0], pub.seq, pub.index)
                     at = (pub.seq, pub.index)
             if at == self.position:
                 return
@@ -553,6 +674,10 @@ class FixSession(_ExecutionReports):
 
     MAX_INFLIGHT = 1024
     """A session's NewOrderSingles in the engine queue at once; the next waits (back-pressure)."""
+    MAX_HELD = 10_000
+    """Messages held behind a sequence gap at most; past it the session ends (a limit on memory)."""
+    throttle_window: int = -1  # the one-second window being counted (whole seconds of the gateway's clock)
+    throttle_count: int = 0  # application messages seen in it
 
     def __post_init__(self) -> None:
         self.state = SessionState(self.gateway, conn=self)
@@ -570,8 +695,13 @@ class FixSession(_ExecutionReports):
         self.state.send(msg_type, fields, resend_of=resend_of, orig_time=orig_time)
 
     def logout(self, text: str) -> None:
-        with contextlib.suppress(Exception):
-            self.send(b"5", [(58, text)])
+        """Best effort on the way out: the connection closes whether or not the Logout is sent."""
+        try:
+            self.send(b"5", [(58, _printable(text))])
+        except ConnectionError:
+            pass
+        except Exception:  # noqa: BLE001 - a bug (or a failing store): loud in the log, the close goes on
+            log.exception("FIX %s: the Logout could not be sent", self.their_comp)
         self.closed = True
 
     # -- main loop ------------------------------------------------------------------------------
@@ -593,6 +723,10 @@ class FixSession(_ExecutionReports):
                 await self.writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except Exception:  # a bug: loud in the log, and the counterparty is told before the close
+            log.exception("FIX %s: unexpected error; logging the session out", self.their_comp)
+            if not self.closed:
+                self.logout("internal error: session closed")
         finally:
             self.closed = True
             timer.cancel()
@@ -610,6 +744,9 @@ class FixSession(_ExecutionReports):
                     self.closed = True
                     self.writer.close()
                 continue
+            if not self._still_active():  # disabled while idle: out within a second, not at its next order
+                self.writer.close()
+                return
             now = time.monotonic()
             if now - self.last_send >= self.heartbeat_s:
                 self.send(b"0", [])
@@ -679,32 +816,53 @@ class FixSession(_ExecutionReports):
             await asyncio.shield(self.inflight[len(self.inflight) - keep - 1][3])
 
     async def _handle(self, msg: simplefix.FixMessage) -> None:
+        """FIX 4.4 session rules, in their order: a garbled message (BeginString, BodyLength,
+        CheckSum, MsgType not in place) is ignored; one without a usable MsgSeqNum ends the session
+        with a Logout; before Logon anything malformed or not a Logon does too; after Logon the
+        sequence number is checked first, then the message's defect (`_Inbound.defect`) is
+        answered by a Reject (`_process`)."""
         if self.gateway.stopped:
             return
-        if msg.get(8) != b"FIX.4.4" or not checksum_ok(msg):
+        if msg.get(8) != b"FIX.4.4" or not checksum_ok(msg) or len(msg.pairs) < 3 or msg.pairs[2][0] != b"35":
             return  # garbled: ignore (the counterparty will see the gap)
-        msg_type = msg.get(35)
+        msg_type = msg.get(35) or b""
         seq_raw = msg.get(34)
-        if msg_type is None or seq_raw is None or not seq_raw.isdigit():
+        if seq_raw is None or not _is_digits(seq_raw, 18):
+            self.logout("MsgSeqNum (34) missing or not a whole number of at most 18 digits: session ended")
             return
         seq = int(seq_raw)
+        defect = getattr(msg, "defect", None)
         if self.principal is None:
             if msg_type != b"A":
                 self.logout("first message must be Logon")
-                return
-            await self._logon(msg, seq)
+            elif defect is not None:
+                self.logout(f"logon refused: malformed Logon: {defect[2]} (SessionRejectReason {defect[0]})")
+            else:
+                await self._logon(msg, seq)
             return
         st = self.state
+        if (msg.get(49), msg.get(56)) != (st.key[0].encode(), self.gateway.comp_id.encode()) and defect is None:
+            # FIX 4.4: a CompID other than the session's is a Reject (9, CompID problem), then a Logout
+            self.send(b"3", [(45, seq), (371, 49), (372, _echo(msg_type)), (373, 9),
+                             (58, f"CompID problem: SenderCompID (49) / TargetCompID (56) must be those of the Logon ({st.key[0]} / {self.gateway.comp_id})")])
+            self.logout("CompID problem: session ended")
+            return
         if msg_type == b"4" and msg.get(123) != b"Y":  # SequenceReset-Reset: ignores MsgSeqNum
             self._sequence_reset(msg)
             await self._drain_held()
             return
         if seq > st.in_seq:
             # a gap: hold the message until the gap is filled; one ResendRequest per gap
+            if seq not in self.held and len(self.held) >= self.MAX_HELD:
+                self.logout(f"more than {self.MAX_HELD} messages held waiting for a gap to be filled: session ended")
+                return
             if seq not in self.held:
-                handled = msg_type == b"2"  # a ResendRequest is answered at once
+                handled = msg_type == b"2" and getattr(msg, "defect", None) is None  # a ResendRequest is answered at once
                 if handled:
-                    self._resend(msg)
+                    try:
+                        self._resend(msg)
+                    except SessionReject:
+                        handled = False  # rejected when its turn comes
                 self.held[seq] = (msg, handled)
             self._request_resend()
             return
@@ -723,9 +881,22 @@ class FixSession(_ExecutionReports):
     async def _process(self, msg_type: bytes, msg: simplefix.FixMessage, seq: int) -> None:
         self.state.in_seq += 1
         try:
+            defect = getattr(msg, "defect", None)
+            if defect is not None:
+                raise SessionReject(*defect)
+            if msg_type not in ADMIN_TYPES:
+                if not self._still_active():
+                    return
+                self._check_application(msg_type)
             await self._dispatch(msg_type, msg, seq)
         except SessionReject as r:
-            self.send(b"3", [(45, seq), (371, r.tag), (372, msg_type), (373, r.reason), (58, r.text)])
+            fields: list[tuple[int, Any]] = [(45, seq)]
+            if r.tag:
+                fields.append((371, r.tag))
+            fields += [(372, _echo(msg_type)), (373, r.reason), (58, _printable(r.text))]
+            self.send(b"3", fields)
+        except BusinessReject as r:
+            self.send(b"j", [(45, seq), (372, _echo(msg_type)), (380, r.reason), (58, _printable(r.text))])
 
     async def _drain_held(self) -> None:
         """Process held messages that are now in sequence; drop those a gap fill skipped."""
@@ -745,23 +916,33 @@ class FixSession(_ExecutionReports):
             self.gap_requested = False
 
     async def _logon(self, msg: simplefix.FixMessage, seq: int) -> None:
-        username = (msg.get(553) or b"").decode(errors="replace")
+        username = _printable((msg.get(553) or b"").decode(errors="replace"), 64)
         password = (msg.get(554) or b"").decode(errors="replace")
-        key = ((msg.get(49) or b"").decode(errors="replace"), (msg.get(56) or b"").decode(errors="replace"))
-        self.state.key = key
         service = self.gateway.service
+        sender = msg.get(49) or b""
         try:
+            try:
+                key = (_identifier(sender, 49, "SenderCompID"), _identifier(msg.get(56) or b"", 56, "TargetCompID"))
+            except SessionReject as exc:
+                raise AuthError(exc.text) from None
+            if key[1] != self.gateway.comp_id:
+                raise AuthError(f"TargetCompID (56) must be {self.gateway.comp_id}, this gateway's CompID")
+            self.state.key = key
             if not username or not password:
                 raise AuthError("Logon needs Username (553) and Password (554)")
+            if len(password) > _MAX_PASSWORD:
+                raise AuthError("unknown user or wrong password")  # as verify_password says it: nothing is hashed
             loop = asyncio.get_running_loop()
-            p = await loop.run_in_executor(None, service.auth.verify_password, username, password, "fix")
+            address = _peer_address(self.writer)
+            p = await loop.run_in_executor(None, lambda: service.auth.verify_password(username, password, "fix", address=address))
             if p.role not in (Role.BROKER, Role.INVESTOR, Role.OPERATOR):
                 raise AuthError(f"role {p.role} may not enter orders")
             st = self.gateway.states.get(key)
             if st is not None and st.owner and st.owner != p.username:
                 raise AuthError("this SenderCompID/TargetCompID pair belongs to another user")
-        except AuthError as exc:
-            service.auth.audit(username, "", "fix", "logon", self.their_comp, "failed", str(exc))
+        except AuthError as exc:  # a throttled login too (stream C's subclass): same Logout, no hint of the user
+            target = self.their_comp or _printable(sender.decode(errors="replace"), 64)
+            service.auth.audit(username, "", "fix", "logon", target, "failed", _printable(str(exc)))
             self.logout(f"logon refused: {exc}")
             return
         reset = msg.get(141) == b"Y"
@@ -780,7 +961,7 @@ class FixSession(_ExecutionReports):
         st.conn, st.principal = self, p
         self.state, self.principal, self.orders, self.pending_cl = st, p, st.orders, st.pending_cl
         hb = msg.get(108)
-        self.heartbeat_s = max(1, min(int(hb), 300)) if hb and hb.isdigit() else 30
+        self.heartbeat_s = max(1, min(int(hb), 300)) if hb and _is_digits(hb, 6) else 30
         redeliver = []
         if reset:
             redeliver = store.offline(key)
@@ -804,15 +985,20 @@ class FixSession(_ExecutionReports):
 
     def _sequence_reset(self, msg: simplefix.FixMessage) -> None:
         new = msg.get(36)
-        if new is None or not new.isdigit():
-            self.send(b"3", [(45, msg.get(34) or b"0"), (371, 36), (373, 1), (58, "SequenceReset needs NewSeqNo (36)")])
+        if new is None or not _is_digits(new, 18):
+            self.send(b"3", [(45, msg.get(34) or b"0"), (371, 36), (373, 1 if new is None else 5),
+                             (58, "SequenceReset needs NewSeqNo (36), a whole number of at most 18 digits")])
             return
         if int(new) >= self.state.in_seq:
             self.state.in_seq = int(new)
 
     def _resend(self, msg: simplefix.FixMessage) -> None:
-        begin = int(msg.get(7) or b"1")
-        end_raw = int(msg.get(16) or b"0")
+        begin_raw, end_raw_text = msg.get(7) or b"", msg.get(16) or b""
+        for tag, raw in ((7, begin_raw), (16, end_raw_text)):
+            if not _is_digits(raw, 18):
+                raise SessionReject(1 if not raw else 5, tag, f"ResendRequest needs tag {tag}, a whole number of at most 18 digits")
+        begin = max(int(begin_raw), 1)
+        end_raw = int(end_raw_text)
         end = self.state.out_seq - 1 if end_raw == 0 else min(end_raw, self.state.out_seq - 1)
         gap_start: int | None = None
         stored_by_seq = {m.seq: m for m in self.gateway.store.messages(self.state.key, begin, end)} if end >= begin else {}
@@ -857,6 +1043,33 @@ class FixSession(_ExecutionReports):
             self.send(b"j", [(45, seq), (372, msg_type), (380, 3), (58, f"unsupported message type {msg_type.decode(errors='replace')}")])
 
     # -- application layer -------------------------------------------------------------------------
+    def _still_active(self) -> bool:
+        """The session's user is still active (`AuthStore.is_active`: in memory, per message); a
+        user disabled by an operator is logged out at once, with the reason."""
+        p = self.principal
+        if p is None or self.gateway.service.auth.is_active(p.username):
+            return True
+        self.gateway.service.auth.audit(p.username, str(p.role), "fix", "logout", self.their_comp, "ok", "user disabled")
+        self.logout("user disabled: session ended")
+        return False
+
+    def _check_application(self, msg_type: bytes) -> None:
+        """Before any application message: its sender is still an active user (disabled: the
+        session ends), and the session is within its throttle. The throttle counts application
+        messages in one-second windows starting at whole clock seconds, as HKEX's OCG-C does ("a
+        one-second period that begins at the boundary of an actual clock second"; messages over
+        the entitled rate are rejected immediately, not queued: HKEX OCG-C FAQ, Throttle): those
+        past ``FixGateway.throttle_per_second`` get a BusinessMessageReject, BusinessRejectReason
+        0 (Other: FIX 4.4 has no throttle value; FIX 5.0 SP2 added 8) and Text "throttle exceeded".
+        Admin messages (heartbeats, resends) are not counted, so a throttled session stays up."""
+        gateway = self.gateway
+        window = int(gateway.throttle_clock())
+        if window != self.throttle_window:
+            self.throttle_window, self.throttle_count = window, 0
+        self.throttle_count += 1
+        if self.throttle_count > gateway.throttle_per_second:
+            raise BusinessReject(0, f"throttle exceeded: more than {gateway.throttle_per_second} application messages in one second on this session")
+
     async def _submit(self, command: Command) -> Rejection | None:
         """Submit and wait for the durable outcome (cancel, replace): its rejection, if any."""
         assert self.principal is not None
@@ -871,8 +1084,8 @@ class FixSession(_ExecutionReports):
     async def _new_order(self, msg: simplefix.FixMessage) -> None:
         p = self.principal
         assert p is not None
-        cl = _req(msg, 11).decode()
-        symbol = _req(msg, 55).decode()
+        cl = _identifier(msg.get(11) or b"", 11, "ClOrdID")
+        symbol = _identifier(msg.get(55) or b"", 55, "Symbol")
         side_code = _req(msg, 54)
         side = SIDE_IN.get(side_code)
         if side is None:
@@ -887,7 +1100,8 @@ class FixSession(_ExecutionReports):
             order_type = {b"3": "SPECIAL_LIMIT", b"2": "AT_AUCTION_LIMIT", b"7": "AT_AUCTION_LIMIT"}.get(tif or b"", "ENHANCED_LIMIT" if b"e" in exec_inst else "LIMIT")
         else:
             raise SessionReject(5, 40, "OrdType (40) must be 1 (market: at-auction) or 2 (limit)")
-        account = (msg.get(1) or b"").decode() or (p.accounts[0] if p.accounts else f"P:{p.participant}")
+        account_raw = msg.get(1)
+        account = _identifier(account_raw, 1, "Account") if account_raw is not None else (p.accounts[0] if p.accounts else f"P:{p.participant}")
         from lionrock.api.queries import participant_of
         from lionrock.trading.commands import PlaceOrder
 
@@ -904,9 +1118,12 @@ class FixSession(_ExecutionReports):
             outcome = asyncio.get_running_loop().create_future()
             outcome.set_result(_denied(d))
 
+        poss_dup = msg.get(43) == b"Y"
+
         def answer(result: Any) -> None:
             """The order's outcome (or a refusal): a rejected order is reported here, an
-            accepted one by its events (OrderAccepted -> ExecutionReport New)."""
+            accepted one by its events (OrderAccepted -> ExecutionReport New), a repeated
+            ClOrdID here too (`_answer_duplicate`)."""
             transact = _utc_now()  # refused before the engine: now
             if isinstance(result, Rejection):
                 rejection: Rejection | None = result
@@ -916,22 +1133,60 @@ class FixSession(_ExecutionReports):
                 service.settle(p, command, result, grants)
                 rejection = _rejection_of(result)
                 transact = _fix_time(result.at_ns)  # the engine's time of the rejection
+                retry = next((e for e in result.events if type(e).__name__ == "OrderRetryAcknowledged"), None)
+                if rejection is None and retry is not None:
+                    self._answer_duplicate(retry, command, side_code, transact, poss_dup=poss_dup)
+                    return
             if rejection is not None:
-                self.send(b"8", [
-                    (37, "NONE"), (11, cl), (17, f"R{self.out_seq}"), (150, b"8"), (39, b"8"), (55, symbol), (54, side_code),
-                    (38, qty), (151, 0), (14, 0), (6, 0), (103, 99), (58, _text(rejection)), (1, account), (60, transact),
-                ])
+                duplicate = rejection.code == TradingCode.DUPLICATE_CLIENT_ORDER_ID
+                self._order_rejected(command, side_code, transact, 6 if duplicate else 99, _DUPLICATE_TEXT if duplicate else _text(rejection))
 
         self._pipeline(outcome, answer)
         if len(self.inflight) >= self.MAX_INFLIGHT:
             await self._settled(self.MAX_INFLIGHT // 2)
 
+    def _order_rejected(self, command: Any, side_code: bytes, transact: str, reason: int, text: str) -> None:
+        """ExecutionReport Rejected (150=8, 39=8) for a NewOrderSingle, OrdRejReason ``reason``."""
+        self.send(b"8", [
+            (37, "NONE"), (11, command.client_order_id), (17, f"R{self.out_seq}"), (150, b"8"), (39, b"8"), (55, command.instrument),
+            (54, side_code), (38, command.quantity), (151, 0), (14, 0), (6, 0), (103, reason), (58, text), (1, command.account), (60, transact),
+        ])
+
+    def _answer_duplicate(self, retry: Any, command: Any, side_code: bytes, transact: str, *, poss_dup: bool) -> None:
+        """A NewOrderSingle whose ClOrdID the participant already used today for this same order
+        (the venue acknowledged it as a retry: nothing new happened). FIX 4.4 (Vol. 2, PossDupFlag;
+        Vol. 4, ClOrdID uniqueness): with PossDupFlag (43=Y) it is a resend of a message already
+        processed, answered with the order's current status (ExecutionReport, ExecType I Order
+        Status); without it, it is a duplicate order: ExecutionReport Rejected, OrdRejReason 6.
+        Both are deterministic. The status is only sent to a principal that may trade the order's
+        account (the retry carried the same account, which the access policy admitted), and the
+        reject's Text never says who used the ClOrdID or for which order."""
+        if not poss_dup:
+            self._order_rejected(command, side_code, transact, 6, _DUPLICATE_TEXT)
+            return
+        view = self.orders.get(retry.order_id) or self._view(retry.order_id, command.client_order_id)
+        quantity = view.quantity if view is not None else command.quantity
+        filled = view.cum_qty if view is not None else 0
+        if retry.remaining:
+            status = b"1" if filled else b"0"
+        else:
+            status = b"2" if filled >= quantity else b"4"
+        fields: list[tuple[int, Any]] = [
+            (37, retry.order_id), (11, command.client_order_id), (17, f"S{self.out_seq}"), (150, b"I"), (39, status), (55, retry.instrument),
+            (54, side_code), (38, quantity), (40, b"2" if command.price else b"1"), (151, retry.remaining), (14, filled),
+            (6, _px(view.cum_value // filled) if view is not None and filled else "0"), (1, command.account), (60, transact),
+        ]
+        if command.price:
+            fields.append((44, _px(command.price)))
+        fields.append((58, "PossDup resend of an order already processed: its current status"))
+        self.send(b"8", fields)
+
     def _lookup(self, msg: simplefix.FixMessage) -> tuple[int, str]:
         """Venue order id from OrderID (37), or from OrigClOrdID (41) following this session's
         ClOrdID chain (a replaced order is known by its latest ClOrdID)."""
         order_id = msg.get(37)
-        orig = _req(msg, 41).decode()
-        oid = int(order_id) if order_id and order_id.isdigit() else 0
+        orig = _identifier(msg.get(41) or b"", 41, "OrigClOrdID")
+        oid = int(order_id) if order_id and _is_digits(order_id, 18) else 0
         if not oid:
             for v in self.orders.values():
                 if v.cl_ord_id == orig:
@@ -941,9 +1196,9 @@ class FixSession(_ExecutionReports):
     async def _cancel(self, msg: simplefix.FixMessage) -> None:
         p = self.principal
         assert p is not None
-        cl = _req(msg, 11).decode()
+        cl = _identifier(msg.get(11) or b"", 11, "ClOrdID")
         oid, orig = self._lookup(msg)
-        symbol = _req(msg, 55).decode()
+        symbol = _identifier(msg.get(55) or b"", 55, "Symbol")
         from lionrock.trading.commands import CancelOrder
 
         self.state.add_pending(orig, cl)
@@ -955,9 +1210,9 @@ class FixSession(_ExecutionReports):
     async def _replace(self, msg: simplefix.FixMessage) -> None:
         p = self.principal
         assert p is not None
-        cl = _req(msg, 11).decode()
+        cl = _identifier(msg.get(11) or b"", 11, "ClOrdID")
         oid, orig = self._lookup(msg)
-        symbol = _req(msg, 55).decode()
+        symbol = _identifier(msg.get(55) or b"", 55, "Symbol")
         total = _int(msg, 38)
         price = _price(msg) if msg.get(44) is not None else 0
         view = self._view(oid, orig)
@@ -1105,22 +1360,59 @@ def _req(msg: simplefix.FixMessage, tag: int) -> bytes:
 
 def _int(msg: simplefix.FixMessage, tag: int) -> int:
     raw = _req(msg, tag)
-    if not raw.isdigit() or int(raw) <= 0:
-        raise SessionReject(5, tag, f"tag {tag} must be a positive whole number, got {raw.decode(errors='replace')}")
+    if not _is_digits(raw, _MAX_QUANTITY_DIGITS) or int(raw) <= 0:
+        raise SessionReject(5, tag, f"tag {tag} must be a positive whole number of at most {_MAX_QUANTITY_DIGITS} digits, "
+                                    f"got {_shown(raw)}")
     return int(raw)
 
 
+_FIX_PRICE = re.compile(rb"[0-9]{1,9}(\.[0-9]{1,9})?")
+_MAX_QUANTITY_DIGITS = 12
+
+
 def _price(msg: simplefix.FixMessage) -> int:
+    """Price (44): a FIX Price is plain decimal digits with an optional point; an exponent
+    (``1e400``), NaN, Infinity, a sign or more than 9 whole digits is refused here, before the
+    kernel's ``parse_price`` (positive, at most 0.001 fine) decides."""
     raw = _req(msg, 44)
+    if _FIX_PRICE.fullmatch(raw) is None:
+        raise SessionReject(6, 44, f"Price (44) must be a plain decimal such as 49.90 (digits, optional point, no sign or exponent), got {_shown(raw)}")
     try:
         return parse_price(raw.decode())
     except ValueError as exc:
-        raise SessionReject(5, 44, str(exc)) from exc
+        raise SessionReject(5, 44, f"Price (44): {exc}") from exc
+
+
+def _shown(raw: bytes) -> str:
+    """A client's value quoted in a Text: printable and cut short."""
+    text = _printable(raw[:40].decode("ascii", "replace"))
+    return repr(text + ("..." if len(raw) > 40 else ""))
+
+
+_DUPLICATE_TEXT = ("duplicate order: ClOrdID (11) is already in use today "
+                   "[client order ids are unique per participant per trading day; FIX 4.4 OrdRejReason 6]")
+_MAX_PASSWORD = 1024
+
+
+def _identifier(raw: bytes, tag: int, name: str) -> str:
+    """An identifier over FIX (ClOrdID, OrigClOrdID, Account, Symbol, CompIDs), checked by the
+    kernel's `parse_identifier`, the one gate every edge uses: 1 to 64 characters of its narrow
+    charset. Anything else (SOH, which would let a value inject fields into the reports that carry
+    it back; a 100,000 character id) is a Reject: 1 when empty, 5 (value incorrect) for the
+    length, 6 (incorrect data format) for a character, with Text naming the field and the rule."""
+    if not raw:
+        raise SessionReject(1, tag, f"required tag {tag} ({name}) missing")
+    if len(raw) > IDENTIFIER_MAX_LENGTH:
+        raise SessionReject(5, tag, f"{name} ({tag}) must be 1-{IDENTIFIER_MAX_LENGTH} characters, got {len(raw)}")
+    try:
+        return parse_identifier(raw.decode("ascii"), f"{name} ({tag})")
+    except (UnicodeDecodeError, ValueError):
+        raise SessionReject(6, tag, f"{name} ({tag}) may contain only {IDENTIFIER_CHARACTERS}, got {_shown(raw)}") from None
 
 
 def _text(r: Rejection) -> str:
     rule = f" [{r.rule}]" if r.rule else ""
-    return f"{r.code} {r.reason}: {r.field}: {r.message}{rule}"
+    return _printable(f"{r.code} {r.reason}: {r.field}: {r.message}{rule}", 400)
 
 
 def _denied(d: Denied) -> Rejection:
@@ -1142,6 +1434,13 @@ def _rejection_of(outcome: Any) -> Rejection | None:
     return None
 
 
+def _peer_address(writer: Any) -> str:
+    """The client's IP address, for the login throttle's per-address count ("" if unknown)."""
+    get = getattr(writer, "get_extra_info", None)
+    peer = get("peername") if get is not None else None
+    return str(peer[0]) if isinstance(peer, tuple) and peer else ""
+
+
 def _utc_now() -> str:
     return _fix_time(time.time_ns())
 
@@ -1152,13 +1451,25 @@ def _fix_time(at_ns: int) -> str:
     return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(seconds)) + f".{ns // 1_000_000:03d}"
 
 
+DEFAULT_THROTTLE_PER_SECOND = 10_000
+"""Application messages a FIX session may send in one second (`FixSession._check_application`).
+HKEX sells OCG-C throttles in units of 2 messages per second; a test venue's default is high
+enough for the FIX benchmark's pipelined burst and is lowered per gateway (``throttle_per_second``)."""
+
+
 class FixGateway:
     """Accepts FIX 4.4 sessions on ``host:port`` for one `Service`, with the sessions' state in
-    ``store`` (by default the `FixSessionStore` beside the service's storage, see `fix_store_url`)."""
+    ``store`` (by default the `FixSessionStore` beside the service's storage, see `fix_store_url`),
+    each session throttled to ``throttle_per_second`` application messages."""
 
     def __init__(self, service: Service, host: str = "127.0.0.1", port: int = 9878, *, comp_id: str = "LIONROCK",
-                 resend_window: int = 100_000, logon_timeout_s: float = 10.0, store: FixSessionStore | None = None) -> None:
+                 resend_window: int = 100_000, logon_timeout_s: float = 10.0, store: FixSessionStore | None = None,
+                 throttle_per_second: int = DEFAULT_THROTTLE_PER_SECOND, throttle_clock: Callable[[], float] = time.time) -> None:
+        if throttle_per_second < 1:
+            raise ValueError(f"throttle_per_second must be at least 1 message per second, got {throttle_per_second}")
         self.service, self.host, self.port = service, host, port
+        self.throttle_per_second = throttle_per_second
+        self.throttle_clock = throttle_clock  # wall-clock seconds: windows start at whole seconds (OCG-C)
         self.comp_id = comp_id
         self.logon_timeout_s = logon_timeout_s
         self._owns_store = store is None
