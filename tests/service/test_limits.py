@@ -155,6 +155,7 @@ def test_guesser_elsewhere_cannot_lock_a_user_out_of_the_address_it_signs_in_fro
     assert throttled(store, "alice", "10.9.9.9") == 1  # the guesser is locked on alice's name...
     assert throttled(store, "alice", "10.0.0.2") == 1  # ...so is any other new address
     assert store.verify_password("alice", PASSWORD, address="10.0.0.1").username == "alice"  # alice is not
+    assert throttled(store, "alice", "10.9.9.9") == 1  # and her success does not reset the guesser's backoff
     for _ in range(5):  # a guesser at alice's own address meets that address's budget
         fail(store, "alice", "10.0.0.1")
     assert throttled(store, "alice", "10.0.0.1") == 1

@@ -216,12 +216,15 @@ class LoginThrottle:
                 self._entries.popitem(last=False)
 
     def succeeded(self, username: str, address: str = "") -> None:
-        """The password was right: forget the username's failures, take back this attempt's."""
+        """The password was right: forget the username's failures (unless it came from an
+        address the username's lock does not apply to: a guesser elsewhere keeps its backoff),
+        take back this attempt's from the address."""
         keys = self._keys(username, address)
         with self._lock:
-            self._entries.pop(keys[0][0], None)
+            pair = keys[0][0] + keys[1][0] if len(keys) > 1 else b""
+            if pair not in self._trusted:
+                self._entries.pop(keys[0][0], None)
             if len(keys) > 1:
-                pair = keys[0][0] + keys[1][0]
                 self._trusted.pop(pair, None)
                 self._trusted[pair] = None  # most recently used last
                 while len(self._trusted) > self.max_tracked:
