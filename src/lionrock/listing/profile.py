@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from lionrock.kernel.money import Currency, Rate, Rounding, to_minor
+from lionrock.kernel.money import MAX_AMOUNT_MINOR, Currency, Rate, Rounding, to_minor
 from lionrock.kernel.price import parse_price
 from lionrock.listing.commands import (
     BiotechFacts,
@@ -111,6 +111,8 @@ def _int(value: object, field: str, *, minimum: int = 0) -> int:
         raise ProfileError(field, f"expected a whole number, got {value!r}")
     if value < minimum:
         raise ProfileError(field, f"must be at least {minimum}, got {value}")
+    if value > MAX_AMOUNT_MINOR:  # the kernel's bound on any parsed number: keeps sums inside 64 bits
+        raise ProfileError(field, f"must be at most {MAX_AMOUNT_MINOR:,}, got {value:,}")
     return value
 
 
