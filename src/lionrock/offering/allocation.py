@@ -24,7 +24,13 @@ from lionrock.kernel.money import Rate
 from lionrock.kernel.price import consideration_minor
 from lionrock.offering.books import ApplicationBook, IoiBook, membership
 from lionrock.offering.commands import CornerstoneSpec
-from lionrock.offering.definition import ResolvedOffering, add_months, cornerstone_shares, share_of
+from lionrock.offering.definition import (
+    ResolvedOffering,
+    add_months,
+    cornerstone_shares,
+    public_share_of,
+    share_of,
+)
 from lionrock.offering.events import AllotmentSummary, BandBasis, CornerstoneAllotment
 from lionrock.offering.pricing import PricingDecision, ipsi_required
 from lionrock.rules.offering import ApplicationCharges
@@ -413,8 +419,13 @@ def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps
     public_demand = int(apps.shares[status == ApplicationStatus.VALID].sum())
     initial_public = ro.initial_public_shares
     share, why = ro.ladder.share_at(ro.initial_share, public_demand, initial_public)
-    ladder_public = max(initial_public, share_of(share, n0, lot))
-    public_final = min(ladder_public, public_demand)
+    # the clawback share applies to the shares initially offered (before the offer size adjustment);
+    # the exercised adjustment goes to the tranches as the offering states (default all international)
+    ladder_public = max(initial_public, public_share_of(share, n0, lot))
+    upsize_public = share_of(spec.offer_size_adjustment_public_share, pricing.upsize_shares, lot)
+    if upsize_public:
+        why += f"; plus {upsize_public:,} offer size adjustment shares ({spec.offer_size_adjustment_public_share} of the exercised option)"
+    public_final = min(ladder_public + upsize_public, public_demand)
     if public_demand < initial_public:
         notes.append(f"public offer undersubscribed: {initial_public - public_demand:,} unsubscribed shares reallocated to the placing")
     # 3. placing tranche at the price (price-limited demand, whole lots)

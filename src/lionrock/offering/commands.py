@@ -37,8 +37,9 @@ class ClawbackWaiverSpec(msgspec.Struct, frozen=True, kw_only=True):
     reference: str
     """What the waiver is, e.g. ``"HKEx-LD60-2 typical waiver"``."""
     initial: Rate
-    steps: list[tuple[int, Rate]] = []
-    """(minimum subscription multiple, public share of the offer) pairs."""
+    steps: list[tuple[Rate, Rate]] = []
+    """(minimum subscription multiple, public share of the shares initially offered) pairs; both
+    exact rates, so a waiver may set any threshold (33.5 times) and any share (17.5%)."""
 
 
 class PricingPolicySpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,6 +109,10 @@ class OfferingSpec(msgspec.Struct, frozen=True, kw_only=True):
     waiver: ClawbackWaiverSpec | None = None
     downward_flexibility: bool = False
     offer_size_adjustment: Rate = Rate(0, 1)
+    offer_size_adjustment_public_share: Rate = Rate(0, 1)
+    """Share of the exercised offer size adjustment shares that goes to the public tranche (rounded
+    down to a board lot; the rest to the international offering). Default 0: every allotment
+    announcement found gives the whole option to the international offering."""
     over_allotment: Rate = Rate(0, 1)
     cornerstones: list[CornerstoneSpec] = []
     underwriter_account: str = "P:UNDERWRITERS"

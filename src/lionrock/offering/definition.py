@@ -45,6 +45,8 @@ class ResolvedOffering:
     initial_share: rules.Rate
     regime: str
     regime_rule: str
+    regime_reasons: tuple[str, ...]
+    """Why this mechanism applies: prospectus date, chapter, election or waiver (`pick_regime`)."""
     bookbuilding_min: Rate
     bookbuilding_rule: str
     reallocation_cap_shares: int
@@ -71,8 +73,18 @@ class ResolvedOffering:
 # arithmetic helpers shared by the package
 # ------------------------------------------------------------------------------------------------
 def share_of(rate: Rate, shares: int, lot: int) -> int:
-    """``rate x shares`` rounded down to whole board lots."""
+    """``rate x shares`` rounded down to whole board lots (the options: offer size adjustment and
+    over-allotment, e.g. Mech-Mind 9615: 15% x 23,140,590 = 3,471,088.5 -> 3,471,060 in lots of 30)."""
     return (shares * rate.numerator // rate.denominator) // lot * lot
+
+
+def public_share_of(rate: Rate, shares: int, lot: int) -> int:
+    """``rate x shares`` rounded UP to whole board lots, at most ``shares``: the public tranche,
+    initial and after clawback. Every allotment announcement found rounds this way (MiniMax 0100:
+    5% x 25,389,220 = 1,269,461 -> 1,269,480 in lots of 20; Mech-Mind 9615: 20% x 23,140,590 =
+    4,628,118 -> 4,628,130 in lots of 30); none rounds down (docs/offering.md, "Rules as practised")."""
+    exact = -(-shares * rate.numerator // rate.denominator)
+    return min(-(-exact // lot) * lot, shares // lot * lot)
 
 
 def cornerstone_shares(amount_minor: int, price: int, lot: int) -> int:
@@ -205,11 +217,15 @@ def parse_offering(data: dict[str, Any]) -> OfferingSpec:
         steps_raw = w._get("steps", [])
         if not isinstance(steps_raw, list):
             raise _bad(w.f("steps"), "expected a list of [multiple, \"share%\"] pairs")
-        steps: list[tuple[int, Rate]] = []
+        steps: list[tuple[Rate, Rate]] = []
         for i, step in enumerate(steps_raw):
-            if not (isinstance(step, list) and len(step) == 2 and isinstance(step[0], int)):
-                raise _bad(f"{w.f('steps')}[{i}]", f"expected [multiple, \"share%\"], got {step!r}")
-            steps.append((step[0], parse_rate(step[1], f"{w.f('steps')}[{i}]")))
+            if not (isinstance(step, list) and len(step) == 2):
+                raise _bad(f"{w.f('steps')}[{i}]", f"expected [multiple, \"share%\"] like [15, \"30%\"] or [\"33.5\", \"15%\"], got {step!r}")
+            field = f"{w.f('steps')}[{i}]"
+            multiple = parse_rate(step[0], field)
+            if str(step[0]).strip().endswith("%"):
+                raise _bad(field, f"the multiple is a number of times like 15 or \"33.5\", not a percentage: {step[0]!r}")
+            steps.append((multiple, parse_rate(step[1], field)))
         waiver = ClawbackWaiverSpec(reference=w.str("reference"), initial=w.rate("initial"), steps=steps)
         w.done()
     public_share = o.rate("public_share") if "public_share" in o.data else None
@@ -234,6 +250,7 @@ def parse_offering(data: dict[str, Any]) -> OfferingSpec:
         waiver=waiver,
         downward_flexibility=o.bool("downward_flexibility", False),
         offer_size_adjustment=o.rate("offer_size_adjustment", Rate(0, 1)),
+        offer_size_adjustment_public_share=o.rate("offer_size_adjustment_public_share", Rate(0, 1)),
         over_allotment=o.rate("over_allotment", Rate(0, 1)),
         underwriter_account=o.str("underwriter_account", "P:UNDERWRITERS"),
         stabilising_manager_account=o.str("stabilising_manager_account", "P:STABILISING_MANAGER"),
@@ -318,37 +335,86 @@ def _le(a: Rate, b: Rate) -> bool:
     return a.numerator * b.denominator <= b.numerator * a.denominator
 
 
-def _regime(spec: OfferingSpec) -> tuple[rules.PublicTrancheRegime, rules.ClawbackLadder, str]:
+@dataclass(frozen=True, slots=True)
+class RegimeChoice:
+    """Which public-tranche mechanism applies to an offering, and why (`pick_regime`)."""
+
+    regime: rules.PublicTrancheRegime
+    ladder: rules.ClawbackLadder
+    mechanism: str
+    """``PN18``, ``A``, ``B``, ``18C`` (the rulebook's key), whatever a waiver replaces."""
+    initial_share: Rate
+    label: str
+    """What the announcement calls it: ``Mechanism B (fixed 10%)``, ``Chapter 18C``, ``waiver: ...``."""
+    rule: str
+    reasons: tuple[str, ...]
+
+
+def _mechanism_text(ladder: rules.ClawbackLadder) -> str:
+    if ladder.fixed:
+        return f"a fixed share of {ladder.initial_min} to {ladder.initial_max}, no clawback"
+    steps = ", ".join(f"{s.public_share} at {rules.multiple_text(s.min_multiple)}x" for s in ladder.steps)
+    return f"initial {ladder.initial_min}; {steps}"
+
+
+def pick_regime(spec: OfferingSpec) -> RegimeChoice:
+    """The public-tranche mechanism for ``spec``: by chapter, then by the **prospectus date** (the
+    2025 reform applies to listing documents published on or after 4 Aug 2025), then by the
+    issuer's election or a waiver. Raises `Reject` if the chapter or mechanism is not available on
+    that date. Every step of the choice is in ``reasons``."""
+    d = spec.prospectus_date
+    reasons: list[str] = []
     if spec.chapter == "18C":
         try:
-            regime = rules.PUBLIC_TRANCHE_18C.in_force(spec.prospectus_date)
+            provision = rules.PUBLIC_TRANCHE_18C.provision(d)
         except LookupError:
-            raise _bad("offering.chapter", f"Chapter 18C took effect on 31 Mar 2023; prospectus dated {spec.prospectus_date}",
+            raise _bad("offering.chapter", f"Chapter 18C took effect on 31 Mar 2023; prospectus dated {d}",
                        OfferingCode.OUTSIDE_RULES, "Listing Rules Chapter 18C") from None
-        return regime, regime.mechanisms["18C"], "18C"
-    regime = rules.PUBLIC_TRANCHE_MAIN_BOARD.in_force(spec.prospectus_date)
-    mechanism = spec.mechanism or regime.default_mechanism
-    if mechanism not in regime.mechanisms:
-        raise _bad("offering.mechanism", f"on {spec.prospectus_date} the mechanisms are {sorted(regime.mechanisms)}, got {mechanism!r}",
-                   OfferingCode.OUTSIDE_RULES, "Listing Rules PN18 para 4.2")
-    return regime, regime.mechanisms[mechanism], mechanism
-
-
-def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
-    """Check ``spec`` against the rules in force on its prospectus date; raise `Reject` if not."""
-    _check_basics(spec)
-    regime, ladder, mechanism = _regime(spec)
+        regime, mechanism = provision.value, "18C"
+        require(not spec.mechanism or spec.mechanism == "18C", OfferingCode.OUTSIDE_RULES, "offering.mechanism",
+                f"Chapter 18C offerings follow Rule 18C.09; Mechanisms A and B are not open to them, got {spec.mechanism!r}",
+                regime.mechanisms["18C"].rule)
+        reasons.append(f"Chapter 18C offering: Rule 18C.09's ladder applies whatever the prospectus date; Mechanisms A/B are not "
+                       f"open to 18C issuers [{provision.source}; grade {provision.grade}]")
+    else:
+        provision = rules.PUBLIC_TRANCHE_MAIN_BOARD.provision(d)
+        regime = provision.value
+        mechanism = spec.mechanism or regime.default_mechanism
+        if mechanism not in regime.mechanisms:
+            raise _bad("offering.mechanism", f"on {d} the mechanisms are {sorted(regime.mechanisms)}, got {mechanism!r}",
+                       OfferingCode.OUTSIDE_RULES, "Listing Rules PN18 para 4.2")
+        if len(regime.mechanisms) == 1:
+            reasons.append(f"prospectus dated {d}: the provision in force from {provision.effective_from} has one mandatory ladder, "
+                           f"{mechanism} [{provision.source}; grade {provision.grade}]")
+        else:
+            how = f"elected {mechanism!r} in the offering file" if spec.mechanism else f"no election in the offering file: the rulebook's default {mechanism!r}"
+            reasons.append(f"prospectus dated {d}, on or after {provision.effective_from}: the issuer elects one of "
+                           f"{sorted(regime.mechanisms)}; {how} [{provision.source}; grade {provision.grade}]")
+    ladder = regime.mechanisms[mechanism]
+    reasons.append(f"{ladder.name}: {_mechanism_text(ladder)} of the shares initially offered ({ladder.rule})")
     initial = spec.public_share if spec.public_share is not None else ladder.initial_min
     label, rule = ladder.name, ladder.rule
     if spec.waiver is not None:
         ladder = _waiver_ladder(spec.waiver)
         initial, label, rule = spec.waiver.initial, f"waiver: {spec.waiver.reference}", spec.waiver.reference
+        reasons.append(f"a waiver replaces it ({spec.waiver.reference}): {_mechanism_text(ladder)}")
     else:
         require(_le(ladder.initial_min, initial) and _le(initial, ladder.initial_max), OfferingCode.OUTSIDE_RULES,
                 "offering.public_share", f"{ladder.name} allows an initial public share from {ladder.initial_min} to "
                 f"{ladder.initial_max}, got {initial}", ladder.rule)
         if ladder.fixed:
             label = f"{ladder.name} (fixed {initial})"
+    bb = regime.bookbuilding_placing_min
+    reasons.append(f"bookbuilding placing minimum {bb} of the shares initially offered: {regime.bookbuilding_rule}" if bb.numerator
+                   else f"no bookbuilding placing minimum: {regime.bookbuilding_rule}")
+    return RegimeChoice(regime, ladder, mechanism, initial, label, rule, tuple(reasons))
+
+
+def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
+    """Check ``spec`` against the rules in force on its prospectus date; raise `Reject` if not."""
+    _check_basics(spec)
+    choice = pick_regime(spec)
+    regime, ladder, initial = choice.regime, choice.ladder, choice.initial_share
     pricing_rules = rules.PRICING.in_force(spec.prospectus_date)
     floor = _price_floor(spec, pricing_rules)
     options = rules.OPTIONS.in_force(spec.prospectus_date)
@@ -356,7 +422,7 @@ def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
                               ("over_allotment", spec.over_allotment, options.over_allotment_max)):
         require(_le(value, cap), OfferingCode.OUTSIDE_RULES, f"offering.{field}", f"at most {cap} of the offer shares, got {value}", options.rule)
     lot, n = spec.board_lot, spec.shares_offered
-    initial_public = share_of(initial, n, lot)
+    initial_public = public_share_of(initial, n, lot)
     require(initial_public > 0, OfferingCode.OUTSIDE_RULES, "offering.public_share", f"initial public tranche {initial} of {n:,} shares is less than one board lot")
     pools = rules.POOLS.in_force(spec.prospectus_date)
     max_application = share_of(pools.max_application_share_of_initial_public, initial_public, lot)
@@ -366,8 +432,9 @@ def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
         spec=spec,
         ladder=ladder,
         initial_share=initial,
-        regime=label,
-        regime_rule=rule,
+        regime=choice.label,
+        regime_rule=choice.rule,
+        regime_reasons=choice.reasons,
         bookbuilding_min=regime.bookbuilding_placing_min,
         bookbuilding_rule=regime.bookbuilding_rule,
         reallocation_cap_shares=initial_public * regime.reallocation_max_public_multiple,
@@ -412,6 +479,9 @@ def _check_basics(spec: OfferingSpec) -> None:
     for field in ("pool_a_taper_eighths", "pool_b_taper_eighths"):
         v = getattr(spec.public, field)
         require(1 <= v <= 8, OfferingCode.INVALID_FIELD, f"public.{field}", f"expected a whole number 1..8, got {v}")
+    osa_public = spec.offer_size_adjustment_public_share
+    require(osa_public.numerator <= osa_public.denominator, OfferingCode.INVALID_FIELD, "offering.offer_size_adjustment_public_share",
+            f"expected a share in [0%, 100%], got {osa_public}")
     require(spec.shares_outstanding_after == 0 or spec.shares_outstanding_after >= spec.shares_offered, OfferingCode.INVALID_FIELD,
             "offering.shares_outstanding_after", "expected 0 (unknown) or at least shares_offered")
 
@@ -419,9 +489,9 @@ def _check_basics(spec: OfferingSpec) -> None:
 def _waiver_ladder(w: ClawbackWaiverSpec) -> rules.ClawbackLadder:
     one = Rate(1, 1)
     require(0 < w.initial.numerator and _le(w.initial, one), OfferingCode.INVALID_FIELD, "offering.waiver.initial", f"expected a share in (0%, 100%], got {w.initial}")
-    previous_multiple, previous_share = 0, w.initial
+    previous_multiple, previous_share = Rate(0, 1), w.initial
     for i, (multiple, share) in enumerate(w.steps):
-        require(multiple > previous_multiple and _le(previous_share, share) and _le(share, one), OfferingCode.INVALID_FIELD,
+        require(rules.rate_gt(multiple, previous_multiple) and _le(previous_share, share) and _le(share, one), OfferingCode.INVALID_FIELD,
                 f"offering.waiver.steps[{i}]", "expected increasing multiples with non-decreasing shares up to 100%")
         previous_multiple, previous_share = multiple, share
     return rules.ClawbackLadder(
@@ -482,12 +552,15 @@ def _check_cornerstones(spec: OfferingSpec, regime: rules.PublicTrancheRegime, i
 
 
 __all__ = [
+    "RegimeChoice",
     "ResolvedOffering",
     "add_months",
     "cornerstone_shares",
     "load_offering",
     "parse_offering",
     "parse_rate",
+    "pick_regime",
+    "public_share_of",
     "share_of",
     "validate_offering",
 ]

@@ -1,13 +1,18 @@
 """IPO offering rules as effective-dated data: tranches and clawback, pools, pricing, options.
 
-Ratios are exact `Rate` fractions; subscription-multiple thresholds are whole numbers of times
-the initial public tranche; amounts are HKD minor units (cents). Each `Provision` cites its
-source and grade (P primary, S secondary, T tertiary, I inference) following
-``/work/shared/reference/hk-rules-sourced.md`` section 5; what was checked with the search corpora
-while building this module is written in the provision's ``note``.
+Ratios are exact `Rate` fractions; subscription-multiple thresholds are exact `Rate` multiples of
+the initial public tranche (a waiver may set any threshold, e.g. 33.5 times); amounts are HKD minor
+units (cents). Each `Provision` cites its source and grade (P primary, S secondary, T tertiary, I
+inference from primary data); what was checked is written in the provision's ``note``. The rules
+as practised, with the real deals that settle them, are in docs/offering.md ("Rules as practised"
+and "Real deals").
 
 Which schedule applies to an offering is decided by its **prospectus date** (the 2025 reform
 applies to listing documents published on or after 4 August 2025), not by the listing date.
+
+Rounding to board lots (settled from every allotment announcement found, docs/offering.md): the
+public tranche, initial and after clawback, is its share of the shares initially offered rounded
+**up** to a whole board lot; the offer size adjustment and over-allotment options round **down**.
 """
 
 from __future__ import annotations
@@ -24,12 +29,23 @@ def pct(text: str) -> Rate:
     return Rate.parse(f"{text}%")
 
 
+def times(text: str) -> Rate:
+    """``times("15")`` is a subscription multiple of 15 as an exact rate (``times("33.5")`` too)."""
+    return Rate.parse(text)
+
+
 @dataclass(frozen=True, slots=True)
 class ClawbackStep:
-    """From ``min_multiple`` times the initial public tranche, the public tranche is ``public_share``."""
+    """From ``min_multiple`` times the initial public tranche, the public tranche is ``public_share``
+    of the shares initially offered. ``min_multiple`` is exact (waivers use fractional multiples)."""
 
-    min_multiple: int
+    min_multiple: Rate
     public_share: Rate
+
+    def reached(self, demand_shares: int, initial_public_shares: int) -> bool:
+        """Demand of at least ``min_multiple`` x the initial public tranche (exact integers)."""
+        m = self.min_multiple
+        return demand_shares * m.denominator >= m.numerator * initial_public_shares
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +69,21 @@ class ClawbackLadder:
         if self.fixed or initial_public_shares <= 0:
             return share, "fixed allocation, no clawback" if self.fixed else why
         for step in self.steps:
-            if demand_shares >= step.min_multiple * initial_public_shares:
-                if rate_gt(step.public_share, share):
-                    share, why = step.public_share, f"subscribed at least {step.min_multiple} times"
+            if step.reached(demand_shares, initial_public_shares) and rate_gt(step.public_share, share):
+                share, why = step.public_share, f"subscribed at least {multiple_text(step.min_multiple)} times"
         return share, why
 
 
 def rate_gt(a: Rate, b: Rate) -> bool:
     return a.numerator * b.denominator > b.numerator * a.denominator
+
+
+def multiple_text(m: Rate) -> str:
+    """``15``, ``33.5``: a multiple as the rule states it."""
+    whole, rest = divmod(m.numerator, m.denominator)
+    if not rest:
+        return str(whole)
+    return str(Rate(m.numerator, m.denominator * 100)).removesuffix("%")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +112,9 @@ PN18_LADDER = ClawbackLadder(
     initial_min=pct("10"),
     initial_max=pct("100"),
     steps=(
-        ClawbackStep(15, pct("30")),
-        ClawbackStep(50, pct("40")),
-        ClawbackStep(100, pct("50")),
+        ClawbackStep(times("15"), pct("30")),
+        ClawbackStep(times("50"), pct("40")),
+        ClawbackStep(times("100"), pct("50")),
     ),
     fixed=False,
     rule="Listing Rules Practice Note 18 para 4.2 (pre-4 Aug 2025 text)",
@@ -102,9 +125,9 @@ MECHANISM_A = ClawbackLadder(
     initial_min=pct("5"),
     initial_max=pct("5"),
     steps=(
-        ClawbackStep(15, pct("15")),
-        ClawbackStep(50, pct("25")),
-        ClawbackStep(100, pct("35")),
+        ClawbackStep(times("15"), pct("15")),
+        ClawbackStep(times("50"), pct("25")),
+        ClawbackStep(times("100"), pct("35")),
     ),
     fixed=False,
     rule="Listing Rules Practice Note 18 para 4.2 as amended 4 Aug 2025 (Mechanism A)",
@@ -124,8 +147,8 @@ CHAPTER_18C_LADDER = ClawbackLadder(
     initial_min=pct("5"),
     initial_max=pct("100"),
     steps=(
-        ClawbackStep(10, pct("10")),
-        ClawbackStep(50, pct("20")),
+        ClawbackStep(times("10"), pct("10")),
+        ClawbackStep(times("50"), pct("20")),
     ),
     fixed=False,
     rule="Listing Rules 18C.09 (modifying Practice Note 18 para 4.2)",
@@ -148,8 +171,10 @@ PUBLIC_TRANCHE_MAIN_BOARD: Schedule[PublicTrancheRegime] = Schedule(
             grade="P",
             note="search (pages): GEM PN6 and a PN18 copy (studyres, marked 6/98) read; the 6/98 mark is "
             "the earliest version seen, used as effective_from. Applies to prospectuses dated before "
-            "4 Aug 2025. Large offers often had waivers (e.g. 10/15/17.5/20%, HKEx-LD60-2): give those "
-            "explicitly in the offering file.",
+            "4 Aug 2025. Large offers often had waivers (e.g. 10/15/17.5/20%, HKEx-LD60-2; Horizon Robotics "
+            "9660, Oct 2024: 10% -> about 15% at 33.83x where PN18 gives 30%; CATL 3750, May 2025: a fixed "
+            "7.5% with no clawback [S]): give those explicitly in the offering file ([offering.waiver], any "
+            "thresholds and shares).",
         ),
         Provision(
             date(2025, 8, 4),
@@ -162,16 +187,21 @@ PUBLIC_TRANCHE_MAIN_BOARD: Schedule[PublicTrancheRegime] = Schedule(
             ),
             source="HKEX conclusions 'Optimise IPO Price Discovery and Open Market Requirements', "
             "1 Aug 2025, effective for listing documents published on or after 4 Aug 2025 "
-            "(AAFN wire copy http://113.28.163.59/en/mobile/news.aspx?newsid=NOW.1457935&newssource=AAFN)",
+            "(AAFN wire copy http://113.28.163.59/en/mobile/news.aspx?newsid=NOW.1457935&newssource=AAFN; "
+            "HK press copy of the HKEX release http://202.62.215.10/www/tc/news/topic_news_detail.php?"
+            "category=financenews&newsid=159035&page=5: 'at least 40% of the shares initially proposed to be "
+            "offered to the bookbuilding placing', 'Mechanism A or Mechanism B', Mechanism B '10% (up to 60%) "
+            "and no clawback', Mechanism A maximum 35% at over 100 times)",
             grade="S",
-            note="Mechanism A thresholds VERIFIED ONLY IN PART. search (pages/docs/code, 2026 session): the "
-            "AAFN wire copy of the HKEX release confirms Mechanism A 'prescribed allocations' with a "
-            "35% maximum (proposal 20%), Mechanism B 10%-60% with no clawback, and the 40% bookbuilding "
-            "minimum, but omits the table; reportify.ai (1148712679985254400) confirms the 5/15/25/35% "
-            "steps without thresholds; the 15x/50x/100x thresholds come from reportify.cn and a "
-            "tertiary skill file (hk-rules-sourced.md s5.1); other secondary sources say 10x/50x/100x. "
-            "The current PN18 para 4.2 text itself was not retrievable. Kept 15/50/100 as data: an "
-            "offering file may override the ladder via an explicit waiver schedule.",
+            note="Mechanism B: 10%-60% fixed, no clawback [S], confirmed by outcomes [P]: OmniVision 0501 at "
+            "9.28x, Muyuan 2714 at 5.88x, Longcheer 9611 at 1,149.76x, Keytop 2272 at 2,115.21x, Ridge "
+            "Outdoor 2720 at 3,654.23x and TenNor 6872 at 9,015.11x all kept exactly their initial 10% "
+            "(examples/deals). Mechanism A: 5% -> 15% / 25% / 35% at 15x / 50x / 100x [S, one secondary "
+            "source for the thresholds: reportify.cn 1150485154360332288; the 35% cap also in the HK press "
+            "copy]; no source found gives 10x, no non-18C Mechanism A allotment announcement was found to "
+            "test the threshold, and the amended PN18 para 4.2 text was not retrievable. Kept 15/50/100 "
+            "as data; an offering file may give its own schedule ([offering.waiver]). Bookbuilding 40%: "
+            "denominator the shares initially offered (before the options), cornerstones not counted [S].",
         ),
     ),
 )
@@ -189,22 +219,35 @@ PUBLIC_TRANCHE_18C: Schedule[PublicTrancheRegime] = Schedule(
             ),
             source="Listing Rules 18C.09: initial >= 5%; 10% at 10x-<50x; 20% at >= 50x",
             grade="S",
-            note="EY Law Feb 2023 [S]; outcomes confirm in allotment announcements (Transwarp 5% -> 20% at "
-            "73.86x; Xizhi 5% -> 20% at 5,784.70x) [P].",
+            note="EY Law Feb 2023 [S]; the 20% step confirmed by outcomes in allotment announcements "
+            "(Transwarp 5% -> 20% at 73.86x; Xizhi 5% -> 20% at 5,784.70x) [P].",
         ),
         Provision(
             date(2025, 8, 4),
             PublicTrancheRegime(
                 mechanisms={"18C": CHAPTER_18C_LADDER},
                 default_mechanism="18C",
-                bookbuilding_placing_min=pct("40"),
-                bookbuilding_rule="PN18 para 3.2 as amended 4 Aug 2025: >= 40% bookbuilding placing",
+                bookbuilding_placing_min=Rate(0, 1),
+                bookbuilding_rule="the 40% bookbuilding minimum of PN18 para 3.2 (4 Aug 2025) is not applied to "
+                "Chapter 18C offerings in practice (MiniMax 0100: cornerstones 65.00% of the shares initially "
+                "offered; Knowledge Atlas 2513: 68.63%; no bookbuilding waiver listed)",
             ),
-            source="Listing Rules 18C.09 (unchanged); Mechanisms A/B do not apply to 18C issuers",
-            grade="T",
-            note="18C deals in 2026 still ran the 5/10/20 ladder [P]; the 40% bookbuilding minimum is "
-            "inferred to apply from the Transwarp waiver condition ('no more than 40% ... to cornerstone "
-            "investors' with a 20% public maximum) [I].",
+            source="Listing Rules 18C.09 (unchanged after 4 Aug 2025; Mechanisms A/B do not apply to 18C): "
+            "'the reallocation pursuant to Paragraph 4.2 of Practice Note 18 (as modified by Rule 18C.09) "
+            "... representing 20% of the Offer Shares initially available' (an 18C allotment results "
+            "announcement, 2026); 5% -> 20% outcomes: MiniMax 0100 at 1,837.17x, Knowledge Atlas 2513 at "
+            "1,159.46x, Mech-Mind 9615 at 3,835.36x, Transwarp 6727 at 73.86x (examples/deals)",
+            grade="P",
+            note="20% at >= 50x: P (rule wording quoted in announcements and four outcomes). 10% at >= 10x: S "
+            "(EY Law, Feb 2023); no 10x-50x 18C outcome was found. Bookbuilding minimum: I from P. The "
+            "2025 conclusions say the 40% applies to the bookbuilding placing of 'issuers'; two 18C deals "
+            "under the new regime (prospectuses 30 and 31 Dec 2025) had cornerstones at 65.00% and 68.63% "
+            "of the shares initially offered with a 5% public tranche, so at most 30% / 26.4% for the "
+            "bookbuilding placing, and their announcements list only waivers of Rule 10.04 and App. F1 "
+            "para 1C: either 18C is outside the 40% rule or both deals held an unlisted waiver (not "
+            "found which). The engine follows the outcomes: no bookbuilding minimum for 18C. "
+            "(Superseded modelling: 40% from 4 Aug 2025, grade T, inferred from Transwarp's 18C.08 waiver "
+            "condition 'no more than 40% ... to cornerstone investors', which real deals contradict.)",
         ),
     ),
 )
@@ -244,8 +287,12 @@ POOLS: Schedule[PoolRules] = Schedule(
             "'How to Apply')",
             grade="P",
             note="Whether HK$5m includes brokerage and levies is not in the rule text; MiniMax's largest "
-            "pool A tier costs HK$4,999,920.76 including charges, consistent with an inclusive test "
-            "(hk-rules-sourced.md s5.3). Modelled as inclusive.",
+            "pool A tier costs HK$4,999,920.76 including charges, consistent with an inclusive test. "
+            "Modelled as inclusive. As practised [I from P, examples/deals]: the pools are the public "
+            "tranche halved with pool A taking the odd lot (MiniMax 0100 2,538,940 / 2,538,920; Knowledge "
+            "Atlas 2513 3,742,000 / 3,741,900; Ridge Outdoor 2720 1,410,500 / 1,410,000); the maximum "
+            "application is half the initial public tranche rounded down to a board lot (Ridge Outdoor: "
+            "2,820,500 / 2 = 1,410,250 -> 1,410,000 in lots of 500).",
         ),
     ),
 )
@@ -341,7 +388,14 @@ OPTIONS: Schedule[OptionRules] = Schedule(
             "after the last day for lodging public applications (Cap. 571W; Xizhi announcement); "
             "cornerstone lock-up 6 months (retained in the Aug 2025 conclusions)",
             grade="I",
-            note="The 15% caps are confirmed arithmetically from filings, not from rule text.",
+            note="The 15% caps are confirmed arithmetically from filings, not from rule text. As practised "
+            "(examples/deals) [P outcomes]: the offer size adjustment goes to the international offering in "
+            "every announcement found (MiniMax 0100 'Public Offer 0 / International Offer 3,808,380'; TenNor "
+            "6872 partial 6.95% 'Hong Kong Public Offering N/A'); the clawback percentage applies to the shares "
+            "initially offered, before the option (MiniMax 5,077,860 = 20% of the 25,389,220 initially "
+            "offered, 17.4% of the enlarged offer); over-allotment is up to 15% of the offer after the "
+            "adjustment option, rounded down to a board lot (Mech-Mind 9615 3,471,088.5 -> 3,471,060; Muyuan "
+            "2714 41,092,710 -> 41,092,700; Longcheer 9611 7,838,865 -> 7,838,800).",
         ),
     ),
 )
@@ -420,6 +474,8 @@ __all__ = [
     "PoolRules",
     "PricingRules",
     "PublicTrancheRegime",
+    "multiple_text",
     "pct",
     "rate_gt",
+    "times",
 ]
