@@ -132,6 +132,8 @@ class Service:
                 engine = Engine(context_list, journal, snapshot_every=snapshot_every)
                 engine.subscribe(self._replay_feed)
                 self._recover(engine)
+                if isinstance(clock, MarketClock):  # not behind the journal's last command time
+                    clock.resume_after(engine.last_at_ns)
                 self._replaying = False
                 self.projector.finish_replay()
             except BaseException:
@@ -275,14 +277,35 @@ def trading_ticker(engine: Engine, at_ns: int) -> Command | None:
     return TradingTick()
 
 
-def market_clock(start_ns: int, speed: float = 1.0) -> Callable[[], int]:
-    """A clock that starts at ``start_ns`` (e.g. a trading day's 09:30 HKT) and runs at ``speed``."""
-    origin = time.monotonic_ns()
+class MarketClock:
+    """A clock that starts at ``start_ns`` (e.g. a trading day's 09:30 HKT) and runs at ``speed``.
 
-    def now() -> int:
-        return start_ns + int((time.monotonic_ns() - origin) * speed)
+    After a restart the journal already holds commands stamped up to some moment, which may be
+    past the configured start: a clock started there again would run behind the journal, the
+    sequencer would stamp every command with the journal's last time (time never goes back) and
+    the venue's timers would never come due. `resume_after` (called once recovery is done)
+    moves the clock's origin to the later of the start and the journal's last time, and it runs
+    on from there."""
 
-    return now
+    def __init__(self, start_ns: int, speed: float = 1.0) -> None:
+        self.start_ns = start_ns
+        self.speed = speed
+        self._base_ns = start_ns
+        self._origin = time.monotonic_ns()
+
+    def __call__(self) -> int:
+        return self._base_ns + int((time.monotonic_ns() - self._origin) * self.speed)
+
+    def resume_after(self, last_ns: int) -> None:
+        """Continue from the journal's last command time if the clock is behind it (never back)."""
+        if last_ns > self():
+            self._base_ns = last_ns
+            self._origin = time.monotonic_ns()
+
+
+def market_clock(start_ns: int, speed: float = 1.0) -> MarketClock:
+    """A `MarketClock` from ``start_ns``; the service resumes it from the journal after recovery."""
+    return MarketClock(start_ns, speed)
 
 
 def _login_throttle(limits: ServiceLimits) -> LoginThrottle:
@@ -301,4 +324,4 @@ def _target(command: Command) -> str:
     return _target(inner) if isinstance(inner, Command) else type(command).__name__
 
 
-__all__ = ["EventHub", "Published", "Service", "market_clock", "trading_ticker"]
+__all__ = ["EventHub", "MarketClock", "Published", "Service", "market_clock", "trading_ticker"]
