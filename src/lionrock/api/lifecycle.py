@@ -48,6 +48,7 @@ from lionrock.api.models import (
 from lionrock.api.queries import price_ticks
 from lionrock.engine import Engine, Outcome
 from lionrock.kernel.errors import Reject
+from lionrock.kernel.ids import parse_identifier
 from lionrock.kernel.messages import Command
 from lionrock.kernel.price import consideration_minor
 
@@ -85,9 +86,26 @@ def _spec_from(data: dict[str, Any]) -> Any:
     from lionrock.offering.definition import parse_offering
 
     try:
-        return parse_offering(data)
+        spec = parse_offering(data)
     except Reject as exc:
         raise rejection_error(exc.rejection) from exc
+    _check_spec_identifiers(spec)
+    return spec
+
+
+def _check_spec_identifiers(spec: Any) -> None:
+    """The ids of an offering (JSON or an uploaded TOML file) in the kernel's identifier charset:
+    the JSON model checks its own fields, an uploaded file reaches here unchecked."""
+    fields = [("offering.id", spec.offering_id, False), ("offering.issuer_id", spec.issuer_id, False), ("offering.instrument", spec.instrument, False),
+              ("offering.rmb_counter", spec.rmb_counter, True), ("offering.underwriter_account", spec.underwriter_account, True),
+              ("offering.stabilising_manager_account", spec.stabilising_manager_account, True), ("offering.stock_lender_account", spec.stock_lender_account, True)]
+    for i, c in enumerate(spec.cornerstones):
+        fields += [(f"cornerstones[{i}].investor", c.investor, False), (f"cornerstones[{i}].account", c.account, False), (f"cornerstones[{i}].participant", c.participant, True)]
+    for field, value, allow_empty in fields:
+        try:
+            parse_identifier(value, field, allow_empty=allow_empty)
+        except ValueError as exc:
+            raise _err(400, ServiceCode.MALFORMED_REQUEST, field, str(exc)) from exc
 
 
 async def _read_upload(file: UploadFile) -> str:
