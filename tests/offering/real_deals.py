@@ -1,0 +1,221 @@
+"""Real Hong Kong IPOs as engine inputs: ``examples/deals/<slug>/published.toml`` -> an offering
+definition, an IOI book and an application book generated from the published basis of allocation.
+
+A test helper, not part of the core (the core does no file I/O). The mapping, field by field:
+
+* chapter ``18C`` / ``18A`` / otherwise ``main``; Mechanism B (fixed share, no clawback) when the
+  regime says so, else the chapter's ladder;
+* ``shares_offered`` = the shares initially offered; ``board_lot`` as published; the price range
+  as published, or [maximum or final price, same] when the announcement gives no range. The pool A
+  limit (HK$5m with charges) is judged at the top of the range, so when no range is published and
+  the published pool boundary needs a higher maximum price, the top is the lowest price (in cents)
+  at which the boundary holds: an inferred figure (Transwarp 6727: between HK$55.01 and HK$61.87);
+* dates: T = the listing date less two XHKG business days (FINI T+2), the public offer opens on the
+  prospectus date (or the next business day; T-1 when the prospectus date was not found);
+* offer size adjustment: 15% (the cap) when exercised, with the exercised shares passed to pricing;
+  over-allotment 15% when shares were over-allocated, otherwise none;
+* cornerstones: their published shares as an amount at the final price (so the engine's amount /
+  price conversion gives back exactly the published shares), all independent;
+* applications: for each published band, ``valid`` applications of ``applied`` shares, with
+  deterministic identities ``<slug>-<pool><band>-<n>``, in table order;
+* IOIs: 40 investors of equal size whose demand at the price is ten times the international offer
+  (the announcements do not publish the book; only its total matters for the published figures).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lionrock.kernel.money import Rate
+from lionrock.kernel.price import TICKS_PER_MINOR, parse_price
+from lionrock.kernel.xhkg import add_business_days, is_business_day
+from lionrock.offering.allocation import amount_payable
+from lionrock.offering.books import ApplicationBook, IoiBook, ioi_book_from_iois
+from lionrock.offering.commands import (
+    CornerstoneSpec,
+    Ioi,
+    IoiStep,
+    OfferingSpec,
+    PlacingPolicySpec,
+    PricingPolicySpec,
+)
+from lionrock.rules import offering as rules
+
+DEALS = Path(__file__).resolve().parents[2] / "examples" / "deals"
+COMPLETE = ("keytop-2272-2026", "longcheer-9611-2026", "mech-mind-9615-2026", "minimax-0100-2026", "muyuan-2714-2026",
+            "omnivision-0501-2026", "ridge-outdoor-2720-2026", "tennor-6872-2026", "transwarp-6727-2026", "zhipu-2513-2026")
+PARTIAL = ("catl-3750-2025", "horizon-robotics-9660-2024")
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """One row of a published basis of allocation (``lot`` is the deal's board lot)."""
+
+    pool: str
+    applied: int
+    valid: int
+    guaranteed: int
+    extra_winners: int
+    pct: str
+    lot: int
+
+    @property
+    def allotted(self) -> int:
+        return self.guaranteed * self.valid + self.extra_winners * self.lot
+
+    @property
+    def successful(self) -> int:
+        return self.valid if self.guaranteed else self.extra_winners
+
+
+@dataclass(frozen=True, slots=True)
+class Deal:
+    slug: str
+    data: dict[str, Any]
+    spec: OfferingSpec
+    price: int
+    upsize_shares: int
+    bands: tuple[Band, ...]
+
+    @property
+    def expected(self) -> dict[str, Any]:
+        return self.data["expected"]
+
+    @property
+    def lot(self) -> int:
+        return self.spec.board_lot
+
+
+def read(slug: str) -> dict[str, Any]:
+    return tomllib.loads((DEALS / slug / "published.toml").read_text(encoding="utf-8"))
+
+
+def _next_business_day(d: date) -> date:
+    while not is_business_day(d):
+        d += timedelta(days=1)
+    return d
+
+
+def _price_range(deal: dict[str, Any]) -> tuple[int, int]:
+    if isinstance(deal.get("price_range"), list):
+        low, high = deal["price_range"]
+        return parse_price(low), parse_price(high)
+    top = parse_price(str(deal.get("maximum_offer_price", deal["final_offer_price"])))
+    return top, top
+
+
+def _pct(text: str) -> Rate:
+    return Rate.parse(text if text.endswith("%") else f"{text}%")
+
+
+def _pool_boundary_holds(rows: list[Band], top: int) -> bool:
+    charges = rules.APPLICATION_CHARGES.in_force(date(2026, 1, 1))
+    pools = rules.POOLS.in_force(date(2026, 1, 1))
+    sizes = np.asarray([b.applied for b in rows], dtype=np.int64)
+    in_b = amount_payable(top, sizes, charges) > pools.pool_a_max_amount_minor
+    return all(bool(x) == (b.pool == "B") for x, b in zip(in_b, rows, strict=True))
+
+
+def implied_price_high(rows: list[Band], published_top: int) -> int:
+    """The published top of the range, or, if the published pools need a higher maximum price, the
+    lowest price in whole cents at which every band falls in its published pool [I]."""
+    top = published_top
+    for _ in range(100_000):
+        if not rows or _pool_boundary_holds(rows, top):
+            return top
+        top += TICKS_PER_MINOR
+    raise AssertionError(f"Condition failed: no maximum price reproduces the published pools from {published_top}")
+
+
+def deal_spec(slug: str, data: dict[str, Any]) -> tuple[OfferingSpec, int, int]:
+    """The offering definition of a published deal, its final price (ticks) and exercised upsize."""
+    deal, shares = data["deal"], data["offer_shares"]
+    chapter_text = str(deal["chapter"])
+    chapter = "18C" if chapter_text == "18C" else ("18A" if chapter_text == "18A" else "main")
+    lot = int(deal["board_lot"])
+    price = parse_price(str(deal["final_offer_price"]))
+    low, high = _price_range(deal)
+    if not isinstance(deal.get("price_range"), list):
+        high = implied_price_high(list(bands(data)), high)
+    fixing = add_business_days(deal["listing_date"], -2)
+    prospectus = deal["prospectus_date"] if isinstance(deal["prospectus_date"], date) else add_business_days(fixing, -1)
+    open_day = min(_next_business_day(prospectus), add_business_days(fixing, -1))
+    mechanism_b = "Mechanism B" in str(deal["regime"])
+    upsize = int(shares.get("osao_exercised", 0))
+    over_allocated = shares.get("over_allocated", 0)
+    over_allocated = over_allocated if isinstance(over_allocated, int) else 0
+    cornerstones = [
+        CornerstoneSpec(investor=f"{slug}-CS{i:02d}", name=c["name"], account=f"C:CS:{slug}-{i:02d}",
+                        amount_minor=int(c["shares"]) * price // TICKS_PER_MINOR)
+        for i, c in enumerate(data.get("cornerstones", []))
+    ]
+    for c, published in zip(cornerstones, data.get("cornerstones", []), strict=True):
+        assert c.amount_minor * TICKS_PER_MINOR == int(published["shares"]) * price, "Condition failed: cornerstone amount not exact"
+    spec = OfferingSpec(
+        offering_id=slug, issuer_id=f"HK{deal['stock_code']}", issuer_name=str(deal["company"]),
+        instrument=str(deal["stock_code"]).zfill(5), chapter=chapter, pre_commercial=bool(deal.get("pre_commercial", False)),
+        shares_offered=int(shares["initial_total"]), board_lot=lot, price_low=low, price_high=high,
+        prospectus_date=prospectus, public_offer_open=open_day, price_fixing_date=fixing,
+        mechanism="B" if mechanism_b else "", public_share=_pct(str(deal["public_initial_share"])) if mechanism_b else None,
+        offer_size_adjustment=Rate(15, 100) if upsize else Rate(0, 1),
+        over_allotment=Rate(15, 100) if over_allocated else Rate(0, 1),
+        cornerstones=cornerstones,
+        pricing=PricingPolicySpec(kind="fixed", fixed_price=price),
+        placing=PlacingPolicySpec(over_allocate=bool(over_allocated)),
+    )
+    return spec, price, upsize
+
+
+def bands(data: dict[str, Any]) -> tuple[Band, ...]:
+    lot = int(data["deal"]["board_lot"])
+    basis = data.get("basis", {})
+    return tuple(Band(pool=pool, applied=int(r["applied"]), valid=int(r["valid"]), guaranteed=int(r["guaranteed"]),
+                      extra_winners=int(r["extra_winners"]), pct=str(r["pct"]), lot=lot)
+                 for pool in ("A", "B") for r in basis.get(f"pool_{pool.lower()}", []))
+
+
+def load(slug: str) -> Deal:
+    data = read(slug)
+    spec, price, upsize = deal_spec(slug, data)
+    return Deal(slug, data, spec, price, upsize, bands(data))
+
+
+def application_book(deal: Deal) -> ApplicationBook:
+    """``valid`` applications of ``applied`` shares per published band, in table order, with
+    deterministic distinct identities (so none is a multiple application)."""
+    sizes = np.concatenate([np.full(b.valid, b.applied, dtype=np.int64) for b in deal.bands])
+    names = [f"{deal.slug}-{b.pool}{k:02d}-{i:07d}" for k, b in enumerate(deal.bands) for i in range(b.valid)]
+    codes = np.arange(len(names), dtype=np.int32)
+    return ApplicationBook(applicant=codes, account=codes, participant=np.zeros(len(names), dtype=np.int32), shares=sizes,
+                           applicant_values=names, account_values=[f"C:P1:{n}" for n in names], participant_values=["P1"])
+
+
+def applications_from_sizes(slug: str, sizes: list[int]) -> ApplicationBook:
+    """An application book of the given sizes (for deals without a basis table)."""
+    arr = np.asarray(sizes, dtype=np.int64)
+    names = [f"{slug}-{i:07d}" for i in range(len(sizes))]
+    codes = np.arange(len(names), dtype=np.int32)
+    return ApplicationBook(applicant=codes, account=codes, participant=np.zeros(len(names), dtype=np.int32), shares=arr,
+                           applicant_values=names, account_values=[f"C:P1:{n}" for n in names], participant_values=["P1"])
+
+
+def ioi_book(deal: Deal, international_shares: int, investors: int = 40) -> IoiBook:
+    each = max(10 * international_shares // investors // deal.lot * deal.lot, deal.lot)
+    return ioi_book_from_iois([Ioi(ioi_id=f"{deal.slug}-I{i:02d}", investor=f"{deal.slug}-INV{i:02d}", account=f"C:SYND:{deal.slug}-{i:02d}",
+                                   participant="P9", tier=1, independent=True, steps=[IoiStep(0, each)]) for i in range(investors)])
+
+
+def published_bp(pct: str) -> int:
+    """A published percentage (``"2.81%"``, ``"100%"``) in basis points."""
+    return int(Decimal(pct.rstrip("%")) * 100)
+
+
+__all__ = ["COMPLETE", "DEALS", "PARTIAL", "Band", "Deal", "application_book", "applications_from_sizes", "bands", "deal_spec",
+           "ioi_book", "load", "published_bp", "read"]
