@@ -10,7 +10,7 @@ OUT ?= out/demo
 SEED ?= 7
 SCALE ?= default
 
-.PHONY: demo test bench serve sim soak lint typecheck clean venv
+.PHONY: demo test bench serve sim soak lint typecheck clean venv fuzz
 
 venv: $(STAMP)
 
@@ -48,6 +48,11 @@ sim: $(STAMP)
 soak: $(STAMP)
 	$(VENV)/bin/lionrock demo --scale large --out out/soak --fresh | tee out-soak.log
 	$(VENV)/bin/lionrock replay out/soak/journal.sqlite --from-scratch | tail -1 | diff - <(tail -1 out-soak.log) && echo "soak: replay equals live"
+
+# The FIX session fuzz at full size: over 100,000 mutated and random frames (make test runs 200 examples).
+FUZZ_EXAMPLES ?= 12000
+fuzz: $(STAMP)
+	LIONROCK_FIX_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -n 0 -W error tests/service/test_fix_fuzz.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
