@@ -237,3 +237,18 @@ def test_uploaded_offering_file_with_control_character_in_an_id_is_400(clients: 
     r = clients["op"].post("/v1/offerings/toml", files={"file": ("deal.toml", text.encode(), "application/toml")})
     error = _error(r, 400, "offering.id")
     assert "identifier" in str(error["message"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content", "headers", "status"),
+    [
+        ("POST", "/v1/orders", b"\xff\xfe-O4", {"Content-Type": "application/json"}, 400),
+        ("POST", "/v1/offerings/toml", b"--b\r\nNone--b--\r\n", {"Content-Type": "multipart/form-data; boundary=b"}, 400),
+        ("GET", "/v1/no-such-route", b"", {}, 404),
+        ("PUT", "/v1/orders", b"", {}, 405),
+    ],
+)
+def test_framework_errors_use_the_one_error_body(clients: dict[str, httpx.Client], method: str, path: str, content: bytes, headers: dict[str, str], status: int) -> None:
+    r = clients["op"].request(method, path, content=content, headers=headers)
+    _error(r, status)
+    assert "detail" not in r.json()

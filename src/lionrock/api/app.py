@@ -22,6 +22,7 @@ import msgspec
 from fastapi import Depends, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lionrock.adapters.auth import SESSION_COOKIE, AuthError, LoginThrottled, Principal, Role
 from lionrock.adapters.policy import Denied, ServiceCode
@@ -92,6 +93,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     )
 }
 """Every error answer is the one JSON body (`ErrorOut`); the OpenAPI document declares it on every route."""
+_HTTP_CODES = {401: ServiceCode.UNAUTHENTICATED, 403: ServiceCode.ROLE_NOT_ALLOWED, 404: ServiceCode.NOT_FOUND, 503: ServiceCode.ENGINE_UNAVAILABLE}
+"""The service code of a framework HTTP error by status (any other: MALFORMED_REQUEST)."""
 _CHANNEL = "REST"
 """The channel a REST command carries: set by the server, never by the caller."""
 
@@ -141,6 +144,14 @@ def create_app(service: Service) -> FastAPI:
     async def _stopped(request: Request, exc: RunnerStopped) -> JSONResponse:
         body = _err(503, ServiceCode.ENGINE_UNAVAILABLE, "", str(exc)).body
         return JSONResponse({"error": body}, status_code=503)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Errors raised by the framework itself (a body that is not JSON, bad multipart data, an
+        unknown route, a wrong method) in the one error body too, never ``{"detail": ...}``."""
+        code = _HTTP_CODES.get(exc.status_code, ServiceCode.MALFORMED_REQUEST)
+        body = _err(exc.status_code, code, "", str(exc.detail)).body | {"rule": "HTTP request (OpenAPI /docs)"}
+        return JSONResponse({"error": body}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -509,7 +520,7 @@ def _server_fields(command: Command) -> Command:
     identifier charset (`parse_identifier`; empty means "not given" in many commands)."""
     _check_identifiers(msgspec.to_builtins(command), "")
     if "channel" in getattr(type(command), "__struct_fields__", ()):
-        command = msgspec.structs.replace(command, channel=_CHANNEL)  # type: ignore[type-var]
+        command = msgspec.structs.replace(command, channel=_CHANNEL)
     return command
 
 
