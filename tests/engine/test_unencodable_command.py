@@ -82,3 +82,9 @@ def test_runner_stop_is_logged_critical_with_traceback(caplog: pytest.LogCapture
     records = [r for r in caplog.records if r.name == "lionrock.runner" and r.levelno == logging.CRITICAL]
     assert len(records) == 1 and "STOPPED" in records[0].getMessage()
     assert records[0].exc_info is not None and records[0].exc_info[1] is not None
+
+
+def test_engine_string_whose_bytes_look_like_a_large_uint64_is_accepted() -> None:
+    engine = _engine()
+    outcome = engine.submit(Credit(account="\u03c0" * 5, amount=2**62), T0)  # "π" is 0xCF 0x80 in UTF-8
+    assert outcome.accepted and outcome.seq == 1
