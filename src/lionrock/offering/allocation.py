@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -139,6 +140,24 @@ def taper_weight(lots: float, eighths: int) -> float:
     return w
 
 
+def curve_weight(lots: float, points: Sequence[tuple[float, float]]) -> float:
+    """The weight of an application of ``lots`` on a basis curve (`PublicPolicySpec.pool_a_curve`):
+    linear between points, proportional to size below the first point and above the last (a
+    pro-rata top). Only correctly rounded ``+ - x /``: the same on every platform."""
+    first_lots, first_w = points[0]
+    if lots <= first_lots:
+        return first_w * lots / first_lots
+    for (a0, w0), (a1, w1) in zip(points, points[1:], strict=False):
+        if lots <= a1:
+            return w0 + (w1 - w0) * (lots - a0) / (a1 - a0)
+    last_lots, last_w = points[-1]
+    return last_w * lots / last_lots
+
+
+def curve_points(curve: Sequence[tuple[int, Rate]]) -> list[tuple[float, float]]:
+    return [(float(lots), w.numerator / w.denominator) for lots, w in curve]
+
+
 @dataclass(frozen=True, slots=True)
 class PoolBasis:
     sizes: np.ndarray  # lots applied for, per band
@@ -147,11 +166,12 @@ class PoolBasis:
     winners: np.ndarray  # applications in the band that win one more lot
 
 
-def pool_basis(lots: np.ndarray, pool_lots: int, taper_eighths: int) -> PoolBasis:
+def pool_basis(lots: np.ndarray, pool_lots: int, taper_eighths: int, curve: Sequence[tuple[float, float]] = ()) -> PoolBasis:
     """The basis of allocation for one pool: per band, guaranteed lots and ballot winners.
 
     Bands are the distinct application sizes. Each band's expected allotment per application is
-    ``min(a, c x a ** (taper/8))`` lots with ``c`` chosen so the pool is used exactly; the whole
+    ``min(a, c x w(a))`` lots, ``w(a) = a ** (taper/8)`` or the basis curve's weight when one is
+    given (`curve_weight`), with ``c`` chosen so the pool is used exactly; the whole
     part is guaranteed, the fraction becomes a ballot for one more lot among the band's
     applications; lots left by rounding go to the bands with the largest remainders (smaller
     applications first on ties). So small bands get a ballot for one lot, middle bands guaranteed
@@ -165,7 +185,7 @@ def pool_basis(lots: np.ndarray, pool_lots: int, taper_eighths: int) -> PoolBasi
         return PoolBasis(sizes, counts, sizes.copy(), np.zeros_like(sizes))
     a = [float(s) for s in sizes.tolist()]
     n = [float(c) for c in counts.tolist()]
-    w = [taper_weight(x, taper_eighths) for x in a]
+    w = [curve_weight(x, curve) if curve else taper_weight(x, taper_eighths) for x in a]
 
     def used(c: float) -> float:
         return math.fsum(nk * min(ak, c * wk) for ak, nk, wk in zip(a, n, w, strict=True))
@@ -383,11 +403,12 @@ def _allocate_public(ro: ResolvedOffering, apps: ApplicationBook, pool: np.ndarr
     rng = np.random.Generator(np.random.PCG64(seed))
     allotted = np.zeros(len(apps), dtype=np.int64)
     bands: list[BandBasis] = []
-    for name, idx, pl, size, taper in (("A", idx_a, lots_a, size_a, ro.spec.public.pool_a_taper_eighths),
-                                       ("B", idx_b, lots_b, size_b, ro.spec.public.pool_b_taper_eighths)):
+    policy = ro.spec.public
+    for name, idx, pl, size, taper, curve in (("A", idx_a, lots_a, size_a, policy.pool_a_taper_eighths, policy.pool_a_curve),
+                                              ("B", idx_b, lots_b, size_b, policy.pool_b_taper_eighths, policy.pool_b_curve)):
         if not len(idx):
             continue
-        basis = pool_basis(pl, size, taper)
+        basis = pool_basis(pl, size, taper, curve_points(curve))
         allotted[idx] = ballot(pl, basis, rng) * lot
         bands.extend(_bands(name, basis, lot))
     return allotted, bands, (size_a * lot, size_b * lot, demand_a * lot, demand_b * lot)
@@ -573,6 +594,8 @@ __all__ = [
     "application_status",
     "ballot",
     "charges_on",
+    "curve_points",
+    "curve_weight",
     "consideration_array",
     "pool_basis",
     "split_pools",

@@ -80,6 +80,15 @@ class PublicPolicySpec(msgspec.Struct, frozen=True, kw_only=True):
     """Expected allotment of a band applying for ``a`` lots is proportional to ``a ** (k/8)``
     (8 = pro rata; lower favours small applications)."""
     pool_b_taper_eighths: int = 8
+    pool_a_curve: list[tuple[int, Rate]] = []
+    """The registrar's basis as a weight curve, replacing the taper when given: ``(lots applied,
+    weight)`` points with strictly increasing sizes; a band's expected allotment is proportional to
+    the weight, linear between points, proportional to size below the first point and above the
+    last (a pro-rata top). Weights below one lot become ballots ("k out of n receive one lot"),
+    whole parts guaranteed lots: so ballot tiers, lots guaranteed from a band, tapering and a
+    pro-rata top are all points on one curve. `lionrock.offering.basis.calibrate_curve` fits it to
+    a published basis table."""
+    pool_b_curve: list[tuple[int, Rate]] = []
 
 
 class OfferingSpec(msgspec.Struct, frozen=True, kw_only=True):

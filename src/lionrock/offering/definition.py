@@ -318,11 +318,29 @@ def _placing(data: Any) -> PlacingPolicySpec:
     return spec
 
 
+MAX_CURVE_POINTS = 1_000
+
+
+def _curve(p: _Fields, key: str) -> list[tuple[int, Rate]]:
+    raw = p._get(key, [])
+    if not isinstance(raw, list) or len(raw) > MAX_CURVE_POINTS:
+        raise _bad(p.f(key), f"expected a list of at most {MAX_CURVE_POINTS} [lots, \"weight\"] points")
+    points: list[tuple[int, Rate]] = []
+    for i, point in enumerate(raw):
+        field = f"{p.f(key)}[{i}]"
+        if not (isinstance(point, list) and len(point) == 2 and isinstance(point[0], int) and not isinstance(point[0], bool)):
+            raise _bad(field, f"expected [lots, \"weight\"] like [1, \"0.0281\"], got {point!r}")
+        points.append((point[0], parse_rate(point[1], field)))
+    return points
+
+
 def _public(data: Any) -> PublicPolicySpec:
     p = _Fields(data, "public")
     spec = PublicPolicySpec(
         pool_a_taper_eighths=p.int("pool_a_taper_eighths", 6),
         pool_b_taper_eighths=p.int("pool_b_taper_eighths", 8),
+        pool_a_curve=_curve(p, "pool_a_curve"),
+        pool_b_curve=_curve(p, "pool_b_curve"),
     )
     p.done()
     return spec
@@ -479,6 +497,13 @@ def _check_basics(spec: OfferingSpec) -> None:
     for field in ("pool_a_taper_eighths", "pool_b_taper_eighths"):
         v = getattr(spec.public, field)
         require(1 <= v <= 8, OfferingCode.INVALID_FIELD, f"public.{field}", f"expected a whole number 1..8, got {v}")
+    for field in ("pool_a_curve", "pool_b_curve"):
+        points = getattr(spec.public, field)
+        require(len(points) <= MAX_CURVE_POINTS, OfferingCode.LIMIT_EXCEEDED, f"public.{field}", f"at most {MAX_CURVE_POINTS} points, got {len(points)}")
+        sizes = [lots for lots, _ in points]
+        require(all(lots > 0 for lots in sizes) and sizes == sorted(set(sizes)), OfferingCode.INVALID_FIELD, f"public.{field}",
+                "expected strictly increasing positive application sizes in lots")
+        require(all(w.numerator > 0 for _, w in points), OfferingCode.INVALID_FIELD, f"public.{field}", "expected positive weights")
     osa_public = spec.offer_size_adjustment_public_share
     require(osa_public.numerator <= osa_public.denominator, OfferingCode.INVALID_FIELD, "offering.offer_size_adjustment_public_share",
             f"expected a share in [0%, 100%], got {osa_public}")
