@@ -62,3 +62,9 @@ typecheck: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
+
+# The seeded hostile-client simulation at length (tests/service/hostile.py): a real `lionrock serve`,
+# valid and hostile REST/FIX traffic from every role, SIGKILLs and restarts; SEED may list several.
+.PHONY: hostile
+hostile: $(STAMP)
+	SEED=$(SEED) COMMANDS=$(or $(COMMANDS),2000) KILLS=$(or $(KILLS),6) PYTHONPATH=tests $(PY) -m service.hostile

@@ -16,7 +16,7 @@ API key and checks each answer:
 
 After each role's run the engine must still be running: ``GET /v1/health`` says so and a valid
 order is accepted. The budget is small in ``make test`` (``LIONROCK_SCHEMATHESIS_EXAMPLES``,
-default 6 per operation and mode); ``make fuzz`` raises it.
+default 4 per operation and mode); ``make fuzz`` raises it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from lionrock.api.server import BackgroundServer
 from service.ipo import application_rows, definition, ioi_bodies
 from service.world import PASSWORD, ROLES, STOCK, next_id, open_world
 
-EXAMPLES = int(os.environ.get("LIONROCK_SCHEMATHESIS_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("LIONROCK_SCHEMATHESIS_EXAMPLES", "4"))
 OTHER_STOCK = "02526"
 OFFERING, OTHER_OFFERING = "OFF-A", "OFF-B"
 ISSUER = "ISS-A"
