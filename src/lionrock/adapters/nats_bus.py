@@ -45,6 +45,7 @@ from lionrock.engine import Engine, Outcome
 from lionrock.engine.engine import DeterminismError
 from lionrock.engine.journal import SqliteJournal
 from lionrock.kernel.messages import Codec, Command, Event, Stamp
+from lionrock.kernel.user_errors import ServiceUnavailable
 
 log = logging.getLogger("lionrock.nats")
 
@@ -70,9 +71,61 @@ def evt_subject(shard: str) -> str:
     return f"evt.{shard}"
 
 
+async def _log_nats_error(exc: Exception) -> None:
+    """nats-py's default error callback logs every failed attempt with a traceback; one line is enough."""
+    log.warning("nats: %s", exc or type(exc).__name__)
+
+
 async def connect(url: str, **options: Any) -> tuple[NatsClient, JetStreamContext]:
+    options.setdefault("error_cb", _log_nats_error)
     nc = await nats.connect(url, **options)
     return nc, nc.jetstream()
+
+
+CONNECT_ATTEMPTS = 5
+CONNECT_FIRST_WAIT_S = 0.5
+CONNECT_MAX_WAIT_S = 4.0
+
+
+async def connect_with_backoff(
+    url: str, *, attempts: int = CONNECT_ATTEMPTS, first_wait_s: float = CONNECT_FIRST_WAIT_S,
+    max_wait_s: float = CONNECT_MAX_WAIT_S, stop: asyncio.Event | None = None,
+) -> tuple[NatsClient, JetStreamContext] | None:
+    """Connect at start-up with a bounded, logged backoff; None if ``stop`` is set meanwhile.
+
+    Left to itself nats-py retries a missing server 60 times, two seconds apart, logging a
+    traceback each time and deaf to SIGTERM. Here each attempt is one try (no reconnect loop),
+    a failure is one log line, the waits double up to ``max_wait_s``, a stop request ends the
+    wait at once, and after ``attempts`` the server is reported missing (`ServiceUnavailable`).
+    Once a server answers, the returned connection reconnects as usual if it drops later."""
+    wait = first_wait_s
+    reason = ""
+    for attempt in range(1, attempts + 1):
+        seen: list[Exception] = []
+
+        async def note(exc: Exception, seen: list[Exception] = seen) -> None:
+            seen.append(exc)
+
+        try:  # one try (nats-py's smallest bound is two, back to back), its errors noted, not logged
+            probe = await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=1, reconnect_time_wait=0, connect_timeout=2, error_cb=note)
+        except (TimeoutError, OSError, nats.errors.Error) as exc:
+            reason = str(seen[-1] if seen else exc) or type(exc).__name__
+        else:
+            await probe.close()
+            return await connect(url)
+        if attempt == attempts:
+            break
+        log.warning("no NATS server at %s (attempt %d of %d): %s; retrying in %.1f s", url, attempt, attempts, reason, wait)
+        if stop is None:
+            await asyncio.sleep(wait)
+        else:
+            try:
+                await asyncio.wait_for(stop.wait(), wait)
+                return None
+            except TimeoutError:
+                pass
+        wait = min(wait * 2, max_wait_s)
+    raise ServiceUnavailable(f"no NATS server answers at {url} after {attempts} attempt(s) ({reason})", hint="Start one (nats-server -js) or pass --nats URL.")
 
 
 async def ensure_streams(js: JetStreamContext, *, replicas: int = 1, duplicate_window_s: float = 120.0) -> None:
@@ -449,9 +502,14 @@ async def run_shard(
     stop: asyncio.Event | None = None,
     on_started: Callable[[ShardEngine], Awaitable[None] | None] | None = None,
     snapshot_every: int = 0,
-) -> ShardEngine:
-    """Connect, make sure the streams exist, run one shard engine until stopped or idle."""
-    nc, js = await connect(url)
+    connect_attempts: int = CONNECT_ATTEMPTS,
+) -> ShardEngine | None:
+    """Connect, make sure the streams exist, run one shard engine until stopped or idle (None if
+    stopped before a server answered)."""
+    connected = await connect_with_backoff(url, attempts=connect_attempts, stop=stop)
+    if connected is None:
+        return None
+    nc, js = connected
     try:
         await ensure_streams(js, replicas=replicas)
         runner = await ShardEngine(js, shard, shard_map, journal_path, batch=batch, snapshot_every=snapshot_every).start()
@@ -478,6 +536,7 @@ __all__ = [
     "ShardStats",
     "cmd_subject",
     "connect",
+    "connect_with_backoff",
     "default_key",
     "ensure_streams",
     "evt_subject",

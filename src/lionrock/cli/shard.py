@@ -10,6 +10,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from lionrock.kernel.user_errors import InputError
+
 console = Console(stderr=True)
 
 
@@ -23,6 +25,7 @@ def shard(
     replicas: int = typer.Option(1, "--replicas", min=1, max=5, help="Stream replicas if this process creates the streams."),
     idle_exit: float = typer.Option(0.0, "--idle-exit", min=0.0, help="Exit after this many idle seconds (0: run until SIGINT/SIGTERM)."),
     snapshot_every: int = typer.Option(50_000, "--snapshot-every", min=0, help="Snapshot the shard's state every N records, so a restart replays at most N (0: never)."),
+    connect_attempts: int = typer.Option(5, "--connect-attempts", min=1, max=100, help="Tries to reach NATS at start-up (waits 0.5 s doubling to 4 s; SIGINT/SIGTERM stop at once)."),
 ) -> None:
     """Consume cmd.<shard> from stream LIONROCK_CMDS in order, journal, publish evt.<shard>, acknowledge."""
     from lionrock.adapters.nats_bus import run_shard
@@ -33,8 +36,7 @@ def shard(
         shard_map = ShardMap.parse(trading, primary)
         shard_map.role_of(name)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from exc
+        raise InputError(str(exc), hint="Check --shard, --trading and --primary.") from exc
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -49,7 +51,11 @@ def shard(
         runner = await run_shard(
             nats_url, name, shard_map, journal, replicas=replicas, batch=batch,
             idle_exit_s=idle_exit or None, stop=stop, on_started=started, snapshot_every=snapshot_every,
+            connect_attempts=connect_attempts,
         )
+        if runner is None:
+            console.print(f"shard {name}: stopped before NATS answered")
+            return
         s = runner.stats
         console.print(
             f"shard {name}: seq {runner.final_seq}, applied {s.applied}, re-delivered journaled {s.skipped_journaled}, "

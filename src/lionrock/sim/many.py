@@ -15,6 +15,8 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from lionrock.kernel.user_errors import InputError
+
 
 def one_run(scenario: str, scale: str, seed: int, out: str) -> dict[str, Any]:
     """Run one seed (in a worker process) and return its comparable figures."""
@@ -44,9 +46,24 @@ def _quantiles(values: list[float]) -> tuple[str, str, str, str]:
     return (f"{statistics.fmean(values):.2f}", f"{qs[0]:.2f}", f"{statistics.median(values):.2f}", f"{qs[8]:.2f}")
 
 
+def check_run(scenario: str, scale: str) -> None:
+    """Refuse an unknown scenario or scale here, before any worker starts: inside a Dask worker
+    the same mistake surfaced as a remote traceback (``--scale tiny`` is a test scenario's scale,
+    not one of hk-ai-wave's)."""
+    from lionrock.sim.scenario import load_scenario
+
+    try:
+        loaded = load_scenario(scenario)
+    except (ValueError, FileNotFoundError) as exc:
+        raise InputError(f"--scenario {scenario!r}: {exc}", hint="") from exc
+    if scale not in loaded.scales:
+        raise InputError(f"--scale {scale!r} is not a scale of scenario {loaded.name}", hint=f"Choose one of: {', '.join(loaded.scales)}.")
+
+
 def run_many(scenario: str, scale: str, seeds: list[int], workers: int, out: Path, progress: Any = None) -> tuple[str, list[list[str]]]:
     from dask.distributed import Client, LocalCluster, as_completed
 
+    check_run(scenario, scale)
     results: list[dict[str, Any]] = []
     task = progress.add_task(f"{len(seeds)} runs on {workers} Dask workers", total=len(seeds)) if progress else None
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -82,4 +99,4 @@ def run_many(scenario: str, scale: str, seeds: list[int], workers: int, out: Pat
     return page, rows
 
 
-__all__ = ["one_run", "run_many"]
+__all__ = ["check_run", "one_run", "run_many"]
