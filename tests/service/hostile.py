@@ -278,10 +278,15 @@ class HostileRun:
 
     def retry_same_coid(self) -> None:
         """A client that did not hear the answer sends the same order again: it must be the same order."""
-        done = [a for a in self.acked if a.channel == "rest" and a.order_id]
+        done = [a for a in self.acked if a.order_id]
         if not done:
             return self.place_valid_rest()
         order = self.rng.choice(done)
+        if order.channel == "fix":  # the same client order id on another channel is refused, naming the channel
+            r = self.call(order.user, "POST", "/v1/orders", json=order.body, expect={422})
+            if (r.json()["error"]["reason"], r.json()["error"]["field"]) != ("DUPLICATE_CLIENT_ORDER_ID", "channel"):
+                raise self.fail(f"REST retry of FIX order {order.client_order_id}: {r.text[:300]}")
+            return None
         r = self.call(order.user, "POST", "/v1/orders", json=order.body, expect={201})
         got = (r.json().get("order") or {}).get("order_id")
         if got != order.order_id:
@@ -466,10 +471,19 @@ class HostileRun:
             own_acked = {a.order_id for a in self.acked if a.user == user}
             if not own_acked <= {int(o["order_id"]) for o in mine}:
                 raise self.fail(f"{when}: {user}'s own acknowledged orders missing from its list: {own_acked - {int(o['order_id']) for o in mine}}")
+            others = [a for a in (*INVESTORS.values(), *TRADERS.values()) if a != account]
+            events = self.call(user, "GET", "/v1/events", params={"limit": 5000}, expect={200}).text
+            if any(other in events for other in others):
+                raise self.fail(f"{when}: {user}'s event feed names another tenant's account")
             accounts = self.call(user, "GET", "/v1/accounts", expect={200}).json()
             seen = set(accounts.get("accounts", [])) | {p["account"] for p in accounts.get("positions", [])} | {p.get("account", account) for p in accounts.get("executed", [])}
             if seen - {account}:
                 raise self.fail(f"{when}: {user} sees accounts {sorted(seen - {account})}")
+        for user, participant in PARTICIPANT.items():
+            if user.startswith("brk"):
+                theirs = self.call(user, "GET", "/v1/orders", params={"limit": 5000}, expect={200}).json()
+                if any(o["participant"] != participant for o in theirs):
+                    raise self.fail(f"{when}: {user} of {participant} sees orders of another participant")
         self.log.append(f"-- invariants hold {when}: {len(self.acked)} acknowledged orders, seq {health['seq']}")
 
     def finish(self) -> dict[str, Any]:

@@ -32,7 +32,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from lionrock.api.server import BackgroundServer
 from service.ipo import application_rows, definition, ioi_bodies
@@ -42,7 +42,7 @@ EXAMPLES = int(os.environ.get("LIONROCK_SCHEMATHESIS_EXAMPLES", "4"))
 OTHER_STOCK = "02526"
 OFFERING, OTHER_OFFERING = "OFF-A", "OFF-B"
 ISSUER = "ISS-A"
-CHECKS = [schemathesis.checks.not_a_server_error, response_schema_conformance]
+CHECKS = [schemathesis.checks.not_a_server_error, status_code_conformance, response_schema_conformance]
 
 
 @dataclass
