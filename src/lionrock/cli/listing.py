@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lionrock.kernel.user_errors import InputError
+
 console = Console()
 
 
@@ -24,8 +26,7 @@ def _date(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        console.print(f"[red]error:[/red] {option}: expected YYYY-MM-DD, got {text!r}")
-        raise typer.Exit(2) from None
+        raise InputError(f"{option}: expected YYYY-MM-DD, got {text!r}", hint="") from None
 
 
 def _load(path: Path):  # type: ignore[no-untyped-def]
@@ -33,12 +34,10 @@ def _load(path: Path):  # type: ignore[no-untyped-def]
 
     try:
         return load_profile(path)
-    except FileNotFoundError:
-        console.print(f"[red]error:[/red] no such file: {path}")
-        raise typer.Exit(2) from None
+    except (FileNotFoundError, IsADirectoryError):
+        raise InputError(f"no such file: {path}", hint="Give an issuer profile (.toml or .json), e.g. examples/issuers/hanxin_compute.toml.") from None
     except ProfileError as exc:
-        console.print(f"[red]invalid profile[/red] {path}: [bold]{exc.field}[/bold]: {exc.message}")
-        raise typer.Exit(2) from None
+        raise InputError(f"invalid profile {path}: {exc.field}: {exc.message}", hint="Fix the profile (fields: docs/listing.md) and run again.") from None
 
 
 def eligibility(
@@ -99,13 +98,11 @@ def timetable(
         console.print(f"[yellow]no route is open on {day}; showing the Main Board profit-test timetable[/yellow]")
         chosen = "main_board_profit"
     if chosen not in ROUTES:
-        console.print(f"[red]error:[/red] --route: {chosen!r} is not one of {', '.join(ROUTES)}")
-        raise typer.Exit(2)
+        raise InputError(f"--route: {chosen!r} is not one of {', '.join(ROUTES)}", hint="")
     try:
         milestones = build(profile, chosen, day)
     except (ValueError, LookupError) as exc:  # outside the calendar window, or before a rule existed
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        raise InputError(str(exc), hint="Choose another --filed date.") from None
     if as_json:
         typer.echo(msgspec.json.format(msgspec.json.encode(
             {"issuer_id": profile.issuer_id, "route": chosen, "filed_on": day, "milestones": milestones}).decode()))

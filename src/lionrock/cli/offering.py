@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from lionrock.kernel.errors import Reject
+from lionrock.kernel.user_errors import InputError
 
 console = Console()
 
@@ -42,6 +44,17 @@ class AllocationRun:
         return self.timings["pricing"] + self.timings["allocation"]
 
 
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """A file pyarrow cannot parse (a malformed CSV, a damaged Parquet file) is bad input."""
+    import pyarrow as pa
+
+    try:
+        yield
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a readable CSV or Parquet file: {exc}", hint="Fix the file (columns: docs/offering.md) and run again.") from exc
+
+
 def allocate_files(offering: Path, book: Path, applications: Path, seed: int, out: Path,
                    progress: Callable[[str], None] = lambda _m: None) -> AllocationRun:
     """Read, price, allocate and write; raises `Reject` on bad input (the CLI prints it)."""
@@ -59,8 +72,10 @@ def allocate_files(offering: Path, book: Path, applications: Path, seed: int, ou
     t = time.perf_counter()
     ro = validate_offering(load_offering(offering))
     progress(f"offering {ro.spec.offering_id}: {ro.regime}, {ro.spec.shares_offered:,} shares")
-    iois = read_ioi_book(book, progress)
-    apps = read_application_book(applications, progress)
+    with _reading(book):
+        iois = read_ioi_book(book, progress)
+    with _reading(applications):
+        apps = read_application_book(applications, progress)
     timings["read"] = time.perf_counter() - t
     t = time.perf_counter()
     pricing = set_price(ro, iois)
@@ -110,8 +125,7 @@ def allocate_command(
         try:
             run = allocate_files(offering, book, applications, seed, out, step)
         except Reject as exc:
-            console.print(f"[red]error:[/red] {exc.rejection}")
-            raise typer.Exit(2) from exc
+            raise InputError(str(exc.rejection), hint="Fix the file named above and run again.") from exc
     from lionrock.offering.announcement import summary_lines
 
     table = Table(title="Allotment results", show_header=False)

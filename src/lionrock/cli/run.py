@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from lionrock.engine.engine import Engine
-from lionrock.engine.journal import SqliteJournal
+from lionrock.engine.journal import JournalError, SqliteJournal
 from lionrock.kernel.user_errors import InputError
 
 console = Console(stderr=False)
@@ -42,8 +42,10 @@ def demo(
     Re-running with the same --out resumes an interrupted run: commands already journaled are
     regenerated, checked against the journal and not written twice.
     """
+    from lionrock.sim.many import check_run
     from lionrock.sim.runner import RunConfig, run_scenario
 
+    check_run(scenario, scale)
     journal_path = out / "journal.sqlite"
     if fresh and out.exists():
         for name in ("journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm", "report.html"):
@@ -52,7 +54,9 @@ def demo(
     try:
         with _progress() as progress:
             result = run_scenario(config, journal_path, progress)
-    except ValueError as exc:  # the journal in --out holds another run, or a bad --scale / --scenario
+    except JournalError as exc:  # what to do differs here: the run can start afresh
+        raise type(exc)(exc.message, hint="Use --fresh to replace it, or another --out.") from exc
+    except ValueError as exc:  # the journal in --out holds another run
         raise InputError(str(exc), hint="") from exc
     report_path = out / "report.html"
     report_path.write_text(result.report_html, encoding="utf-8")
