@@ -131,6 +131,8 @@ def test_rate_parse_refuses_exponents_and_too_many_digits() -> None:
             Rate.parse(text)
     with pytest.raises(ValueError, match="significant digits"):
         Rate.parse("1." + "1" * 20)
+    with pytest.raises(ValueError, match="decimal places"):
+        Rate.parse("0.0000000000000000001%")  # one significant digit, but a denominator of 10**21
 
 
 def test_parse_quantity_bounds_and_shapes() -> None:

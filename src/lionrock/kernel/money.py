@@ -28,8 +28,8 @@ far above any offering or fund, and 92 times below 2**63, so sums of many stay i
 MAX_DECIMAL_TEXT = 40
 """The longest decimal text parsed (after trimming): a bound on work before any arithmetic."""
 RATE_MAX_DIGITS = 16
-"""Significant digits of a rate: numerator below 10**16, denominator at most 10**18 (a percent
-with 16 decimals), both inside a signed 64-bit integer."""
+"""Significant digits and decimal places of a rate: numerator below 10**16, denominator at most
+10**18 (a percent with 16 decimals), both inside a signed 64-bit integer."""
 
 _PLAIN_DECIMAL = re.compile(r"(-?)([0-9]*)(?:\.([0-9]*))?")  # ASCII digits only: \d matches "٣" too
 
@@ -146,6 +146,8 @@ class Rate(msgspec.Struct, frozen=True):
         significant = (whole + fraction).lstrip("0")
         if len(significant) > RATE_MAX_DIGITS:
             raise ValueError(f"rate {text!r} has {len(significant)} significant digits (at most {RATE_MAX_DIGITS})")
+        if len(fraction) > RATE_MAX_DIGITS:
+            raise ValueError(f"rate {text!r} has {len(fraction)} decimal places (at most {RATE_MAX_DIGITS})")
         return cls(int(whole + fraction or "0"), scale * 10 ** len(fraction))
 
     def apply(self, amount_minor: int, rounding: Rounding, unit_minor: int = 1) -> int:
