@@ -7,6 +7,7 @@ without decoding commands, and `verify_snapshot_chain` also ties the snapshot to
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -134,3 +135,55 @@ def test_an_unrelated_sqlite_database_is_not_turned_into_a_journal(tmp_path: Pat
     db = sqlite3.connect(path)
     assert [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["customers"]
     db.close()
+
+
+@pytest.fixture(scope="module")
+def pg_server():  # type: ignore[no-untyped-def]
+    from service.pgserver import PgServer, pg_bin
+
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL binaries absent (/usr/lib/postgresql/*/bin/initdb): apt-get install postgresql")
+    server = PgServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.integration
+def test_postgres_journal_verify_names_a_record_damaged_before_the_snapshot(pg_server) -> None:  # type: ignore[no-untyped-def]
+    import psycopg
+
+    from lionrock.adapters.pg_journal import PostgresJournal, split_schema
+
+    url = f"{pg_server.url}?schema=verify_{os.getpid()}"
+    j = PostgresJournal(url, "every")
+    for seq in range(1, 31):
+        j.append(seq, 1_000 + seq, f"body-{seq}".encode())
+        if seq == 20:
+            j.save_snapshot(seq, 1_000 + seq, b"state", "hash")
+    j.close()
+    conninfo, schema = split_schema(url)
+    with psycopg.connect(conninfo, autocommit=True) as db:
+        db.execute(f"UPDATE {schema}.journal SET body = %s WHERE seq = 5", (b"body-X",))
+    ro = PostgresJournal(url, readonly=True)  # opening checks only the records after the snapshot
+    try:
+        snapshot = ro.latest_snapshot()
+        assert snapshot is not None and snapshot.seq == 20
+        with pytest.raises(JournalCorrupted, match="record 5 fails its CRC"):
+            verify_snapshot_chain(ro, snapshot)
+        assert ro.verify(4) == 4
+    finally:
+        ro.close()
+
+
+def test_postgres_journal_without_a_server_is_a_user_error() -> None:
+    import socket
+
+    from lionrock.adapters.pg_journal import PostgresJournal
+    from lionrock.kernel.user_errors import ServiceUnavailable
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    with pytest.raises(ServiceUnavailable, match=f"PostgreSQL at postgresql://lion@127.0.0.1:{port}/db does not answer") as caught:
+        PostgresJournal(f"postgresql://lion:secret@127.0.0.1:{port}/db?connect_timeout=2")
+    assert "secret" not in caught.value.one_line()
