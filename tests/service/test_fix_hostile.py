@@ -72,7 +72,7 @@ def test_fix_encoder_refuses_a_control_character_in_any_value_and_sends_nothing(
     async def scenario(gw: InProcessGateway) -> None:
         conn = await logged_on(gw)
         before, out_seq = bytes(conn.writer.data), conn.session.state.out_seq
-        for value in ("A\x0139=2\x0114=100", "tab\there", "del\x7f", "nul\x00"):
+        for value in ("A\x0139=2\x0114=100", "tab\there", "del\x7f", "nul\x00", ""):
             with pytest.raises(UnsafeFixValue, match="tag 11"):
                 conn.session.send(b"8", [(11, value), (39, b"0")])
         assert bytes(conn.writer.data) == before and conn.session.state.out_seq == out_seq
@@ -117,12 +117,14 @@ MALFORMED = [
     ("quantity of 5,000 digits", b"11=Q1\x0155=02533\x0154=1\x0138=" + b"9" * 5000 + b"\x0140=2\x0144=49.5\x01", 5, 38),
     ("OrigClOrdID of 1,000 characters", b"11=X1\x0141=" + b"O" * 1000 + b"\x0155=02533\x0154=1\x0160=" + NOW.encode() + b"\x01", 5, 41),
     ("ResendRequest BeginSeqNo not a number", b"7=abc\x0116=0\x01", 5, 7),
+    ("TestRequest without TestReqID", b"", 1, 112),  # found by the fuzz: the Heartbeat echoed an empty 112
+    ("TestRequest with a TestReqID of 1,000 characters", b"112=" + b"t" * 1000 + b"\x01", 5, 112),
 ]
 
 
 @pytest.mark.parametrize(("what", "fields", "reason", "tag"), MALFORMED, ids=[m[0] for m in MALFORMED])
 def test_fix_malformed_message_gets_a_session_reject_naming_tag_and_rule(service: Service, what: str, fields: bytes, reason: int, tag: int) -> None:
-    msg_type = b"2" if what.startswith("ResendRequest") else b"F" if b"41=" in fields else b"D"
+    msg_type = b"2" if what.startswith("ResendRequest") else b"1" if what.startswith("TestRequest") else b"F" if b"41=" in fields else b"D"
 
     async def scenario(gw: InProcessGateway) -> None:
         conn = await logged_on(gw)

@@ -223,12 +223,15 @@ _CONTROL_EXCEPT_SOH = re.compile(rb"[\x00\x02-\x1f\x7f]")
 def _refuse_control_characters(m: simplefix.FixMessage, raw: bytes) -> None:
     """Cheap on the good path: one scan of the encoded message for control characters other than
     SOH, and exactly one SOH per field (an SOH in a value adds one)."""
-    if _CONTROL_EXCEPT_SOH.search(raw) is None and raw.count(SOH) == len(m.pairs) + 2:  # + BodyLength, CheckSum
+    if _CONTROL_EXCEPT_SOH.search(raw) is None and raw.count(SOH) == len(m.pairs) + 2 and all(v for _, v in m.pairs):  # + BodyLength, CheckSum
         return
     for tag, value in m.pairs:
         if _CONTROL_IN_VALUE.search(bytes(value)):
             raise UnsafeFixValue(f"FIX tag {int(tag)}: value {bytes(value)[:40]!r} holds a control character; "
                                  "FIX values may not contain bytes below 0x20 or 0x7f (SOH would inject fields): not sent")
+    for tag, value in m.pairs:
+        if not value:
+            raise UnsafeFixValue(f"FIX tag {int(tag)}: empty value (FIX has no empty fields): not sent")
     raise UnsafeFixValue("FIX message holds a control character outside its values: not sent")
 
 
@@ -1018,8 +1021,11 @@ class FixSession(_ExecutionReports):
         if msg_type == b"0":
             if self.test_req_out is not None and msg.get(112) == self.test_req_out.encode():
                 self.test_req_out = None
-        elif msg_type == b"1":
-            self.send(b"0", [(112, msg.get(112) or b"")])
+        elif msg_type == b"1":  # TestReqID is required and echoed: at most 64 bytes come back
+            test_req_id = _req(msg, 112)
+            if len(test_req_id) > _MAX_TEST_REQ_ID:
+                raise SessionReject(5, 112, f"TestReqID (112) must be at most {_MAX_TEST_REQ_ID} characters, got {len(test_req_id)}")
+            self.send(b"0", [(112, test_req_id)])
         elif msg_type == b"2":
             self._resend(msg)
         elif msg_type == b"4":
@@ -1392,6 +1398,7 @@ def _shown(raw: bytes) -> str:
 _DUPLICATE_TEXT = ("duplicate order: ClOrdID (11) is already in use today "
                    "[client order ids are unique per participant per trading day; FIX 4.4 OrdRejReason 6]")
 _MAX_PASSWORD = 1024
+_MAX_TEST_REQ_ID = 64
 
 
 def _identifier(raw: bytes, tag: int, name: str) -> str:
