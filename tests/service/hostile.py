@@ -40,6 +40,7 @@ import httpx
 
 from lionrock.api.server import free_port
 from service.fixclient import RawFixClient
+from service.ipo import definition
 from service.world import PASSWORD, STOCK, USERS, open_world
 
 OTHER_STOCK = "02526"
@@ -142,6 +143,8 @@ class HostileRun:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+        self.offering = f"HOST-{self.seed}"
+        self.applications = 0
         self.db = self.workdir / "hostile.db"
         self.keys = prepare(self.db)
         self.server = Serve(self.db, self.workdir / "serve.log")
@@ -195,6 +198,7 @@ class HostileRun:
         burst_kill = min(kill_at) if kill_at else -1
         self.server.start()
         try:
+            self.call("spo", "POST", "/v1/offerings", json=definition(self.offering, "09950"), expect={201})
             for step in range(self.commands):
                 if step in kill_at:
                     self.kill_and_restart(during_burst=step == burst_kill)
@@ -209,7 +213,7 @@ class HostileRun:
             (self.place_valid_rest, 30), (self.place_valid_fix, 8), (self.cancel_own, 8), (self.amend_own, 6),
             (self.retry_same_coid, 5), (self.place_hostile_price, 6), (self.place_hostile_ids, 6),
             (self.other_tenant, 8), (self.malformed_body, 5), (self.wrong_role, 6), (self.huge_ids, 4),
-            (self.fix_hostile, 4), (self.reads, 6),
+            (self.fix_hostile, 4), (self.reads, 6), (self.apply_valid, 5), (self.offering_hostile, 5),
         ]
         action = self.rng.choices([a for a, _ in actions], [w for _, w in actions])[0]
         action()
@@ -297,6 +301,36 @@ class HostileRun:
         user = self.rng.choice(list(USERS))
         for path in ("/v1/orders", "/v1/accounts", f"/v1/market/{STOCK}/depth", "/v1/events?limit=50", "/v1/me"):
             self.call(user, "GET", path, expect={200})
+
+    def apply_valid(self) -> None:
+        """A public application for the offering: an investor on its own account, a broker for its participant's client."""
+        user = self.rng.choice(["inv1", "inv2", "brk1", "brk2"])
+        account = TRADERS[user] if user.startswith("inv") else f"C:{PARTICIPANT[user]}:A{self.rng.randint(1, 9)}"
+        applicant = user if user.startswith("inv") else f"HKID-{self.coid(user)}"  # an investor applies under its own identity
+        row = {"applicant": applicant, "account": account, "participant": PARTICIPANT[user], "shares": 1000}
+        r = self.call(user, "POST", f"/v1/offerings/{self.offering}/applications", json={"applications": [row]},
+                      expect={201, 422} if user.startswith("inv") else {201})  # a second application of the same identity may be refused
+        if r.status_code == 201:
+            self.applications += int(r.json()["PublicApplicationsLodged"]["count"])
+
+    def offering_hostile(self) -> None:
+        """Applications on another tenant's account or participant, hostile sizes, lifecycle steps by roles that may not."""
+        user = self.rng.choice(["inv1", "inv2", "brk1", "brk2"])
+        other = next(u for u in TRADERS if PARTICIPANT[u] != PARTICIPANT[user])
+        kind = self.rng.choice(["account", "shares", "step", "unknown"])
+        row = {"applicant": user if user.startswith("inv") else f"HKID-{self.coid(user)}", "account": TRADERS[other], "participant": PARTICIPANT[other], "shares": 1000}
+        if kind == "account":
+            self.call(user, "POST", f"/v1/offerings/{self.offering}/applications", json={"applications": [row]}, expect={403})
+        elif kind == "shares":
+            row |= {"account": TRADERS[user] if user.startswith("inv") else f"C:{PARTICIPANT[user]}:A1", "participant": PARTICIPANT[user],
+                    "shares": self.rng.choice([0, -1000, 10**30, 2**63, 150, "1000", 1e3])}
+            self.call(user, "POST", f"/v1/offerings/{self.offering}/applications", json={"applications": [row]}, expect={400, 422})
+        elif kind == "step":
+            step = self.rng.choice(["close", "price", "allocate", "settle"])
+            self.call(self.rng.choice([user, "iss", "reg"]), "POST", f"/v1/offerings/{self.offering}/{step}", json={}, expect={403})
+        else:
+            target = self.rng.choice(["NOPE", "OFF-A", "x" * 300, "%00", ".."])
+            self.call(user, "POST", f"/v1/offerings/{target}/applications", json={"applications": [row]}, expect={400, 403, 404, 422})
 
     # -- hostile traffic ---------------------------------------------------------------------
     def place_hostile_price(self) -> None:
@@ -479,6 +513,14 @@ class HostileRun:
             seen = set(accounts.get("accounts", [])) | {p["account"] for p in accounts.get("positions", [])} | {p.get("account", account) for p in accounts.get("executed", [])}
             if seen - {account}:
                 raise self.fail(f"{when}: {user} sees accounts {sorted(seen - {account})}")
+        book = self.call("spo", "GET", f"/v1/offerings/{self.offering}", expect={200}).json()["events"]
+        lodged = sum(int(e["event"]["count"]) for e in book if e.get("type") == "PublicApplicationsLodged")
+        if lodged != self.applications:
+            raise self.fail(f"{when}: the offering's book holds {lodged} applications, {self.applications} were acknowledged")
+        for user, account in INVESTORS.items():
+            view = self.call(user, "GET", f"/v1/offerings/{self.offering}", expect={200}).text
+            if any(other in view for other in TRADERS.values() if other != account):
+                raise self.fail(f"{when}: {user}'s view of the offering names another tenant's account")
         for user, participant in PARTICIPANT.items():
             if user.startswith("brk"):
                 theirs = self.call(user, "GET", "/v1/orders", params={"limit": 5000}, expect={200}).json()
