@@ -53,6 +53,7 @@ soak: $(STAMP)
 FUZZ_EXAMPLES ?= 12000
 fuzz: $(STAMP)
 	LIONROCK_FIX_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -n 0 -W error tests/service/test_fix_fuzz.py
+	LIONROCK_SCHEMATHESIS_EXAMPLES=$(or $(SCHEMATHESIS_EXAMPLES),100) $(PY) -m pytest -q -n 2 -W error tests/service/test_schemathesis.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
