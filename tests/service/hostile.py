@@ -327,7 +327,8 @@ class HostileRun:
             self.call(user, "POST", f"/v1/offerings/{self.offering}/applications", json={"applications": [row]}, expect={400, 422})
         elif kind == "step":
             step = self.rng.choice(["close", "price", "allocate", "settle"])
-            self.call(self.rng.choice([user, "iss", "reg"]), "POST", f"/v1/offerings/{self.offering}/{step}", json={}, expect={403})
+            # a well-formed body, so the role check is what answers (a body missing `seed` is a 400 before it)
+            self.call(self.rng.choice([user, "iss", "reg"]), "POST", f"/v1/offerings/{self.offering}/{step}", json={"seed": 7} if step == "allocate" else {}, expect={403})
         else:
             target = self.rng.choice(["NOPE", "OFF-A", "x" * 300, "%00", ".."])
             self.call(user, "POST", f"/v1/offerings/{target}/applications", json={"applications": [row]}, expect={400, 403, 404, 422})
