@@ -177,3 +177,27 @@ def test_parse_identifier_any_text_is_itself_or_a_value_error(text: str) -> None
 def test_order_id_max_is_the_largest_signed_64_bit_integer() -> None:
     assert ORDER_ID_MAX == _INT64
     msgspec.msgpack.encode(ORDER_ID_MAX)
+
+
+def _rate_as_journals_recorded_it(text: str) -> Rate:
+    """The parser before bounds were added (Decimal digits and exponent): the reference for the
+    numerator/denominator pair that existing journals and state hashes hold."""
+    from decimal import Decimal
+
+    s, scale = (text[:-1], 100) if text.endswith("%") else (text, 1)
+    _, digits, exponent = Decimal(s).as_tuple()
+    assert isinstance(exponent, int)
+    numerator = int("".join(map(str, digits)) or "0")
+    if exponent >= 0:
+        return Rate(numerator * 10**exponent, scale)
+    return Rate(numerator, scale * 10 ** (-exponent))
+
+
+@given(
+    st.from_regex(r"[0-9]{1,6}(\.[0-9]{1,8})?%?", fullmatch=True),
+)
+def test_rate_parse_keeps_the_representation_journals_recorded(text: str) -> None:
+    """``"1.0850"`` stays 10850/10000, not 217/200 or 1085/1000: a rate's pair is encoded in
+    journal records, so a different pair changes the journal's bytes and every state hash."""
+    assert Rate.parse(text) == _rate_as_journals_recorded_it(text)
+    assert Rate.parse("1.0850") == Rate(10850, 10000)

@@ -131,11 +131,18 @@ def _journaled(path: Path) -> int:
         return 0
 
 
+TINY_GOLDEN_HASH = "a3ac05999495c4e69eb363acdf19a5fb2a42996570da3166de5e6586d601f31a"
+"""The tiny scenario, small scale, seed 9. A change to it is a change to the journal's bytes or to
+a rule's outcome, and is explained in the commit that makes it (history: schema 2, public tranche
+rounded up to a board lot, Dec 2026)."""
+
+
 def test_demo_killed_at_random_points_resumes_to_the_uninterrupted_hash(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "lionrock.cli", "demo", "--scenario", TINY, "--scale", "small", "--seed", "9",
            "--durability", "group:2"]
     clean = subprocess.run([*cmd, "--out", str(tmp_path / "clean")], capture_output=True, text=True, check=True, timeout=600)
     want = clean.stdout.strip().splitlines()[-1]
+    assert want == f"state hash: {TINY_GOLDEN_HASH}", "the tiny run's state hash moved: explain it in the commit"
     total = _journaled(tmp_path / "clean" / "journal.sqlite")
     out = tmp_path / "killed"
     journal = out / "journal.sqlite"

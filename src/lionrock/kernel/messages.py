@@ -14,7 +14,9 @@ import msgspec
 
 from lionrock.kernel.errors import InvariantError, Rejection
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 (December 2026): an offering's waiver ladder holds exact-rate thresholds, and the offering
+spec gained the offer size adjustment split and the basis curves; a schema-1 journal is refused."""
 
 _COMMANDS: list[type[Command]] = []
 _EVENTS: list[type[Event]] = []

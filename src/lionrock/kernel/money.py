@@ -142,7 +142,8 @@ class Rate(msgspec.Struct, frozen=True):
             raise ValueError(f"not a rate: {text!r} (expected e.g. '0.1%' or '0.001': a plain decimal, no exponent, NaN or Infinity)") from exc
         if negative and (whole + fraction).strip("0"):
             raise ValueError(f"rate must not be negative: {text!r}")
-        fraction = fraction.rstrip("0")
+        # Trailing zeros stay (``"1.0850"`` is 10850/10000, as journals have always recorded it):
+        # the representation is part of the journal's bytes and the state hash.
         significant = (whole + fraction).lstrip("0")
         if len(significant) > RATE_MAX_DIGITS:
             raise ValueError(f"rate {text!r} has {len(significant)} significant digits (at most {RATE_MAX_DIGITS})")
