@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lionrock.cli._progress import progress_for, progress_option
 from lionrock.engine.engine import Engine
-from lionrock.engine.journal import JournalError, SqliteJournal
+from lionrock.engine.journal import JournalError
 from lionrock.kernel.user_errors import InputError
+from lionrock.storage.sqlite_journal import SqliteJournal
 
 console = Console(stderr=False)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-        disable=not console.is_terminal and "--progress" not in sys.argv,
-    )
 
 
 def demo(
@@ -36,6 +24,7 @@ def demo(
     scale: str = typer.Option("default", "--scale", help="small | default | large"),
     durability: str = typer.Option("group:50", "--durability", help="Journal fsync policy: every | group:<ms>."),
     fresh: bool = typer.Option(False, "--fresh", help="Discard an earlier run in --out instead of resuming it."),
+    progress_mode: str = progress_option(),
 ) -> None:
     """Run a scenario end to end through the engine and journal; write the HTML report.
 
@@ -52,7 +41,7 @@ def demo(
             (out / name).unlink(missing_ok=True)
     config = RunConfig(scenario=scenario, seed=seed, scale=scale, durability=durability)
     try:
-        with _progress() as progress:
+        with progress_for(progress_mode, console) as progress:
             result = run_scenario(config, journal_path, progress)
     except JournalError as exc:  # what to do differs here: the run can start afresh
         raise type(exc)(exc.message, hint="Use --fresh to replace it, or another --out.") from exc
@@ -82,11 +71,15 @@ def simulate(
     scale: str = typer.Option("small", "--scale"),
     workers: int = typer.Option(2, "--workers", min=1, help="Dask worker processes."),
     out: Path = typer.Option(Path("out/simulate"), "--out"),
+    progress_mode: str = progress_option(),
 ) -> None:
-    """Run a scenario under many seeds (fanned out on Dask) and summarise the distributions."""
+    """Run a scenario under many seeds (fanned out on Dask) and summarise the distributions.
+
+    Writes summary.html (the distributions), results.csv and results.parquet (one row per seed
+    and offering) and each seed's journal under --out."""
     from lionrock.sim.many import run_many
 
-    with _progress() as progress:
+    with progress_for(progress_mode, console) as progress:
         summary_html, table_rows = run_many(scenario, scale, list(range(seed, seed + runs)), workers, out, progress)
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.html").write_text(summary_html, encoding="utf-8")
@@ -97,6 +90,7 @@ def simulate(
         table.add_row(*row)
     console.print(table)
     console.print(f"summary: {out / 'summary.html'}")
+    console.print(f"per-seed results: {out / 'results.csv'}, {out / 'results.parquet'}")
 
 
 def replay(
@@ -107,6 +101,7 @@ def replay(
     ),
     repair: bool = typer.Option(False, "--repair", help="Cut a damaged tail off the journal file (otherwise read-only)."),
     report: Path | None = typer.Option(None, "--report", help="Also rebuild the HTML report from the journal."),
+    progress_mode: str = progress_option(),
 ) -> None:
     """Rebuild state from a journal (snapshot + tail, or every record) and print its state hash.
 
@@ -115,16 +110,16 @@ def replay(
     sequence number and the command exits 2."""
     j = SqliteJournal(journal, readonly=not repair)
     try:
-        engine = _replay(j, from_scratch=from_scratch, trust_snapshot=trust_snapshot, report=report)
+        engine = _replay(j, from_scratch=from_scratch, trust_snapshot=trust_snapshot, report=report, progress_mode=progress_mode)
     finally:
         j.close()
     console.print(f"replayed {engine.seq:,} commands")
     typer.echo(f"state hash: {engine.state_hash()}")
 
 
-def _replay(j: SqliteJournal, *, from_scratch: bool, trust_snapshot: bool, report: Path | None) -> Engine:
+def _replay(j: SqliteJournal, *, from_scratch: bool, trust_snapshot: bool, report: Path | None, progress_mode: str = "auto") -> Engine:
     from lionrock.engine.journal import verify_snapshot_chain
-    from lionrock.engine.registry import default_contexts
+    from lionrock.service.contexts import default_contexts
 
     for message in j.report.messages:
         console.print(f"[yellow]{message}[/yellow]")
@@ -141,7 +136,7 @@ def _replay(j: SqliteJournal, *, from_scratch: bool, trust_snapshot: bool, repor
         verify_snapshot_chain(j, snapshot)
         console.print(f"verified records 1-{snapshot.seq:,} before the snapshot (CRC and hash chain)")
     total = j.last_seq
-    with _progress() as progress:
+    with progress_for(progress_mode, console) as progress:
         task = progress.add_task("replaying", total=total)
         step = max(total // 200, 1)
 
@@ -152,9 +147,12 @@ def _replay(j: SqliteJournal, *, from_scratch: bool, trust_snapshot: bool, repor
         engine.recover(use_snapshot=use_snapshot, on_record=tick)
     if projection is not None and report is not None:
         from lionrock.analytics.report import render_report
+        from lionrock.sim.runner import journal_scenario_inputs
 
         horizon = int(j.get_meta("trading_days") or 20)
-        report.write_text(render_report(projection.finish(engine.state_hash()), horizon), encoding="utf-8")
+        data = projection.finish(engine.state_hash())
+        data.scenario_inputs = journal_scenario_inputs(j)
+        report.write_text(render_report(data, horizon), encoding="utf-8")
         console.print(f"report: {report}")
     return engine
 

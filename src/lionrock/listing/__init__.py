@@ -26,8 +26,10 @@ from lionrock.listing.eligibility import (
     ROUTES,
     Assessment,
     CheckResult,
+    Figures,
     RouteResult,
     assess,
+    closest_route,
     fmt_hkd,
 )
 from lionrock.listing.events import (
@@ -70,6 +72,7 @@ __all__ = [
     "ExpireListingApplications",
     "FileCsrc",
     "FileListingApplication",
+    "Figures",
     "IllegalTransition",
     "IssuerListed",
     "IssuerProfile",
@@ -88,6 +91,7 @@ __all__ = [
     "TechChannelEngaged",
     "Trigger",
     "assess",
+    "closest_route",
     "fmt_hkd",
     "last_round_post_money_hkd",
     "load_profile",

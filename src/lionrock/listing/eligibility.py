@@ -6,7 +6,10 @@ Chapter 8A WVR conditions and the CSRC negative list against the rulebook in for
 groups them into routes. A route is open when all its tests pass; for a closed route the summary
 lists what would have to change. Only financial years that ended before ``on`` count.
 
-Ratios are exact `fractions.Fraction`; amounts are integer HKD cents.
+Ratios are exact `fractions.Fraction`; amounts are integer HKD cents. Each test carries its
+figures twice: as text for people (``actual``, ``threshold``: ``"HK$6.5bn"``) and, where it
+compares one number with one threshold, as numbers for machines (`Figures`: cents, years, counts,
+exact ratios), so a screen can sort and filter without parsing ``"HK$6.5bn"``.
 """
 
 from __future__ import annotations
@@ -39,6 +42,46 @@ ROUTE_CHAPTER = {
 }
 
 
+class Figures(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The numbers a test compares. ``unit`` is ``"HKD cents"`` (integer minor units),
+    ``"financial years"``, ``"count"`` or ``"ratio"``; a ratio is exact, ``"numerator/denominator"``,
+    with a ``*_decimal`` string beside it (6 places, for people and spreadsheets). ``shortfall`` is
+    how far the actual is on the wrong side of the threshold (None when the test passes)."""
+
+    unit: str
+    comparison: str
+    """``">="`` or ``"<"``: the test passes when ``actual comparison threshold``."""
+    actual: int | str
+    threshold: int | str
+    shortfall: int | str | None = None
+    actual_decimal: str | None = None
+    threshold_decimal: str | None = None
+    shortfall_decimal: str | None = None
+
+
+def _ratio_text(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}"
+
+
+def _ratio_decimal(value: Fraction) -> str:
+    return f"{(Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal('0.000001'))}"
+
+
+def ratio_figures(actual: Fraction, minimum: Fraction) -> Figures:
+    """`Figures` of an ``actual >= minimum`` test between exact ratios."""
+    short = minimum - actual if actual < minimum else None
+    return Figures(unit="ratio", comparison=">=", actual=_ratio_text(actual), threshold=_ratio_text(minimum),
+                   shortfall=_ratio_text(short) if short is not None else None,
+                   actual_decimal=_ratio_decimal(actual), threshold_decimal=_ratio_decimal(minimum),
+                   shortfall_decimal=_ratio_decimal(short) if short is not None else None)
+
+
+def integer_figures(unit: str, actual: int, minimum: int) -> Figures:
+    """`Figures` of an ``actual >= minimum`` test between integers (cents, years, counts)."""
+    return Figures(unit=unit, comparison=">=", actual=actual, threshold=minimum,
+                   shortfall=minimum - actual if actual < minimum else None)
+
+
 class CheckResult(msgspec.Struct, frozen=True, kw_only=True):
     """One test: ``passed`` is None for information that does not decide a route."""
 
@@ -51,6 +94,8 @@ class CheckResult(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
     shortfall: str = ""
     """What would have to change, e.g. ``revenue HK$220m short of HK$250m by HK$30m``."""
+    figures: Figures | None = None
+    """The same comparison as numbers; None where a test has several limbs or is not numeric."""
 
 
 class RouteResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,6 +162,7 @@ def _at_least(tid: str, name: str, what: str, actual: int, minimum: int, rule: s
         id=tid, name=name, passed=ok, actual=fmt_hkd(actual), threshold=f">= {fmt_hkd(minimum)}", rule=rule,
         reason=f"{what} {fmt_hkd(actual)} {'meets' if ok else 'is below'} {fmt_hkd(minimum)}",
         shortfall="" if ok else f"{what} {fmt_hkd(actual)} short of {fmt_hkd(minimum)} by {fmt_hkd(minimum - actual)}",
+        figures=integer_figures("HKD cents", actual, minimum),
     )
 
 
@@ -126,6 +172,7 @@ def _years_at_least(tid: str, name: str, what: str, actual: int, minimum: int, r
         id=tid, name=name, passed=ok, actual=f"{actual} FY", threshold=f">= {minimum} FY", rule=rule,
         reason=f"{what}: {actual} financial year(s) {'meets' if ok else 'is short of'} {minimum}",
         shortfall="" if ok else f"{what} {actual} FY short of {minimum} FY by {minimum - actual}",
+        figures=integer_figures("financial years", actual, minimum),
     )
 
 
@@ -135,6 +182,7 @@ def _ratio_at_least(tid: str, name: str, what: str, actual: Fraction, minimum: F
         id=tid, name=name, passed=ok, actual=fmt_pct(actual), threshold=f">= {fmt_pct(minimum)}", rule=rule,
         reason=f"{what} {fmt_pct(actual)} {'meets' if ok else 'is below'} {fmt_pct(minimum)}",
         shortfall="" if ok else f"{what} {fmt_pct(actual)} short of {fmt_pct(minimum)} by {fmt_points(minimum - actual)} percentage points",
+        figures=ratio_figures(actual, minimum),
     )
 
 
@@ -250,6 +298,8 @@ def _chapter_18c(profile: IssuerProfile, on: date, years: list[FinancialYear]) -
             actual=fmt_hkd(latest_st), threshold=f"< {fmt_hkd(c.commercial_revenue_min)}", rule="Listing Rules 18C.01, 18C.03(4)",
             reason="revenue below the commercialisation threshold" if not commercial else "meets the commercialisation threshold: a Commercial Company",
             shortfall="" if not commercial else "qualifies as a Commercial Company instead (use the commercial route)",
+            figures=Figures(unit="HKD cents", comparison="<", actual=latest_st, threshold=c.commercial_revenue_min,
+                            shortfall=latest_st - c.commercial_revenue_min + 1 if commercial else None),
         ),
         _at_least("18c.market_cap_commercial", "18C market cap, Commercial", "expected market cap", mcap,
                   c.market_cap_min_commercial, c.market_cap_rule),
@@ -291,7 +341,7 @@ def _rd_ratio(tid: str, name: str, years: list[FinancialYear], minimum: Fraction
         id=tid, name=name, passed=ok, actual=f"yearly {', '.join(fmt_pct(r) for r in ratios)}; aggregate {fmt_pct(aggregate)}",
         threshold=f">= {fmt_pct(need)} in {c.rd_years_meeting_ratio} of {c.rd_years} FY and in aggregate",
         rule="Listing Rules 18C.03(2)", reason=f"R&D ratio met in {meeting} of {len(window)} years; aggregate {fmt_pct(aggregate)}",
-        shortfall=shortfall,
+        shortfall=shortfall, figures=ratio_figures(aggregate, need),
     )
 
 
@@ -338,6 +388,7 @@ def _pathfinders(profile: IssuerProfile, on: date, c: rules.Chapter18C) -> Check
         threshold=f">= {need} SIIs invested by {cutoff}", rule="Listing Rules 18C.03(5); Guide ch. 2.5",
         reason=f"{n} sophisticated independent investor(s) invested at least {c.pathfinder_min_months_before_application} months before {on}",
         shortfall="" if ok else f"pathfinder SIIs {n} short of {need} by {need - n} (invested by {cutoff})",
+        figures=integer_figures("count", n, need),
     )
 
 
@@ -526,6 +577,32 @@ def _notes(profile: IssuerProfile, on: date, years: list[FinancialYear]) -> list
     return notes
 
 
+def relative_gap(test: CheckResult) -> Fraction:
+    """How far a failed test is from its threshold, as a share of the threshold (``HK$220m``
+    against ``HK$250m`` is 3/25); 1 for a test without numbers (a yes/no condition)."""
+    f = test.figures
+    if f is None or f.shortfall is None:
+        return Fraction(1)
+    short, threshold = (Fraction(f.shortfall), Fraction(f.threshold)) if f.unit == "ratio" else (
+        Fraction(int(f.shortfall)), Fraction(int(f.threshold)))
+    return min(abs(short / threshold), Fraction(1)) if threshold else Fraction(1)
+
+
+def closest_route(assessment: Assessment) -> RouteResult | None:
+    """For an issuer with no open route, the closed route nearest to opening: the fewest failing
+    tests, then the smallest sum of their relative gaps (`relative_gap`), then `ROUTES` order.
+    Its failing tests are the binding shortfall a screen shows. None when a route is open."""
+    if assessment.open_routes:
+        return None
+    by_id = {t.id: t for t in assessment.tests}
+
+    def distance(route: RouteResult) -> tuple[int, Fraction]:
+        failed = [by_id[i] for i in route.tests if by_id[i].passed is False]
+        return len(failed), sum((relative_gap(t) for t in failed), Fraction(0))
+
+    return min(assessment.routes, key=distance, default=None)
+
+
 def stock_name_markers(profile: IssuerProfile, route: str, on: date) -> list[str]:
     """Markers appended to the stock short name: W (WVR), P (18C pre-commercial), B (18A)."""
     try:
@@ -548,12 +625,17 @@ __all__ = [
     "Assessment",
     "RouteResult",
     "CheckResult",
+    "Figures",
     "add_months",
     "assess",
     "audited_years",
+    "closest_route",
     "csrc_filing_required",
     "fmt_hkd",
     "fmt_pct",
+    "integer_figures",
+    "ratio_figures",
+    "relative_gap",
     "required_public_float",
     "sii_holding_at_listing",
     "stock_name_markers",

@@ -17,11 +17,38 @@ import msgspec
 
 from lionrock.analytics.projection import RunProjection
 from lionrock.analytics.report import render_report
-from lionrock.engine import Engine, SqliteJournal
+from lionrock.engine import Engine
 from lionrock.engine.engine import DeterminismError
-from lionrock.engine.registry import default_contexts
 from lionrock.kernel.money import format_minor
-from lionrock.sim.scenario import load_scenario
+from lionrock.service.contexts import default_contexts
+from lionrock.sim.scenario import Scenario, load_scenario
+from lionrock.storage.sqlite_journal import SqliteJournal
+
+SCENARIO_INPUTS = ("institutional_heat", "retail_heat", "pop", "cornerstone_share", "offer_size_adjustment", "rmb_premium")
+"""The listing plan's agent parameters the report shows beside the outcomes they drive."""
+
+
+def scenario_inputs(scenario: Scenario) -> dict[str, dict[str, str]]:
+    """instrument -> the scenario's inputs for that listing, as written in the file."""
+    return {plan.instrument: {key: str(getattr(plan, key)) for key in SCENARIO_INPUTS} for plan in scenario.listings}
+
+
+def scenario_digest(scenario: Scenario) -> str:
+    return hashlib.sha256(msgspec.msgpack.encode(scenario)).hexdigest()
+
+
+def journal_scenario_inputs(journal: SqliteJournal) -> dict[str, dict[str, str]]:
+    """The inputs of the scenario a journal was written from, when the scenario file can still
+    be found and is byte-for-byte the one recorded (its digest in the journal's meta); else {}
+    (the report then shows "-" rather than another version's inputs)."""
+    name, digest = journal.get_meta("scenario"), journal.get_meta("scenario_sha256")
+    if not name:
+        return {}
+    try:
+        scenario = load_scenario(name)
+    except (ValueError, FileNotFoundError):
+        return {}
+    return scenario_inputs(scenario) if digest == scenario_digest(scenario) else {}
 
 
 @dataclass(frozen=True)
@@ -57,6 +84,46 @@ def _check_or_set_meta(journal: SqliteJournal, meta: dict[str, str]) -> None:
             )
 
 
+class ResumeProgress:
+    """Wraps the caller's progress so a resumed run says what it does: while the driver
+    re-submits commands the journal already holds, the engine only checks them (catch-up), so
+    the task reads ``verifying N journaled commands``; from the first new command on it reads
+    ``simulating`` as in a fresh run."""
+
+    def __init__(self, progress: Any, engine: Engine) -> None:
+        self._progress = progress
+        self._engine = engine
+        self._verifying: set[Any] = set()
+        self.journaled = engine.journal.last_seq
+        self._later = "simulating"
+
+    def __enter__(self) -> ResumeProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def _label(self) -> str:
+        return f"verifying {self.journaled:,} journaled commands (catch-up)"
+
+    def add_task(self, description: str, **kwargs: Any) -> Any:
+        if not self._engine.catching_up:
+            return self._progress.add_task(description, **kwargs)
+        task = self._progress.add_task(self._label(), **kwargs)
+        self._verifying.add(task)
+        self._later = description
+        return task
+
+    def update(self, task: Any, **kwargs: Any) -> None:
+        if task in self._verifying and self._engine.seq > self.journaled:  # the first new command is written
+            self._verifying.discard(task)
+            kwargs["description"] = f"{self._later} (verified {self.journaled:,} journaled commands)"
+        self._progress.update(task, **kwargs)
+
+    def advance(self, task: Any, advance: float = 1) -> None:
+        self._progress.advance(task, advance)
+
+
 def run_scenario(config: RunConfig, journal_path: Path, progress: Any = None) -> RunResult:
     from lionrock.sim.driver import Driver
 
@@ -67,9 +134,11 @@ def run_scenario(config: RunConfig, journal_path: Path, progress: Any = None) ->
     try:
         meta = {"scenario": scenario.name, "seed": str(config.seed), "scale": config.scale, "title": scenario.title,
                 "trading_days": str(scenario.trading_days),
-                "scenario_sha256": hashlib.sha256(msgspec.msgpack.encode(scenario)).hexdigest()}
+                "scenario_sha256": scenario_digest(scenario)}
         _check_or_set_meta(journal, meta)
         engine = Engine(default_contexts(), journal).catch_up()
+        if progress is not None and engine.catching_up:
+            progress = ResumeProgress(progress, engine)
         projection = RunProjection(scenario=scenario.name, title=scenario.title, seed=config.seed, scale=config.scale)
         engine.subscribe(projection.on_events)
         try:
@@ -84,13 +153,14 @@ def run_scenario(config: RunConfig, journal_path: Path, progress: Any = None) ->
     finally:
         journal.close()
     data = projection.finish(state_hash)
+    data.scenario_inputs = scenario_inputs(scenario)
     raised = sum(o.gross_proceeds_minor for o in data.offerings.values())
     summary = [
         ("scenario", f"{scenario.name} ({config.scale}, seed {config.seed})"),
         ("issuers assessed", str(len(data.issuers))),
         ("eligible", str(sum(1 for i in data.issuers.values() if i.eligible))),
         ("IPOs priced", str(sum(1 for o in data.offerings.values() if o.offer_price))),
-        ("capital raised", f"HK$ {format_minor(raised)}"),
+        ("capital raised", f"HK${format_minor(raised)}"),
         ("trades", f"{projection.trades:,}"),
         ("rejected commands", f"{data.rejections:,}"),
         ("settlement failures", f"{data.settlement_failures:,}"),
@@ -98,4 +168,13 @@ def run_scenario(config: RunConfig, journal_path: Path, progress: Any = None) ->
     return RunResult(state_hash, data.commands, data.events, render_report(data, scenario.trading_days), summary, projection)
 
 
-__all__ = ["RunConfig", "RunResult", "run_scenario"]
+__all__ = [
+    "SCENARIO_INPUTS",
+    "ResumeProgress",
+    "RunConfig",
+    "RunResult",
+    "journal_scenario_inputs",
+    "run_scenario",
+    "scenario_digest",
+    "scenario_inputs",
+]
