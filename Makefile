@@ -52,8 +52,8 @@ soak: $(STAMP)
 # The FIX session fuzz at full size: over 100,000 mutated and random frames (make test runs 200 examples).
 FUZZ_EXAMPLES ?= 12000
 fuzz: $(STAMP)
-	LIONROCK_FIX_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -n 0 -W error tests/service/test_fix_fuzz.py
-	LIONROCK_SCHEMATHESIS_EXAMPLES=$(or $(SCHEMATHESIS_EXAMPLES),100) $(PY) -m pytest -q -n 2 -W error tests/service/test_schemathesis.py
+	LIONROCK_FIX_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -n 0 -W error tests/gateways/fix/test_fix_fuzz.py
+	LIONROCK_SCHEMATHESIS_EXAMPLES=$(or $(SCHEMATHESIS_EXAMPLES),100) $(PY) -m pytest -q -n 2 -W error tests/gateways/rest/test_schemathesis.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
@@ -64,8 +64,8 @@ typecheck: $(STAMP)
 clean:
 	rm -rf $(VENV) out build *.egg-info
 
-# The seeded hostile-client simulation at length (tests/service/hostile.py): a real `lionrock serve`,
+# The seeded hostile-client simulation at length (tests/testkit/service_hostile.py): a real `lionrock serve`,
 # valid and hostile REST/FIX traffic from every role, SIGKILLs and restarts; SEED may list several.
 .PHONY: hostile
 hostile: $(STAMP)
-	SEED=$(SEED) COMMANDS=$(or $(COMMANDS),2000) KILLS=$(or $(KILLS),6) PYTHONPATH=tests $(PY) -m service.hostile
+	SEED=$(SEED) COMMANDS=$(or $(COMMANDS),2000) KILLS=$(or $(KILLS),6) PYTHONPATH=tests $(PY) -m testkit.service_hostile

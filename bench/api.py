@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import simplefix
 
-from lionrock.adapters.fix import FixFramer
+from lionrock.gateways.fix.gateway import FixFramer
 
 REST_SEQ = 1000
 REST_CONC = 2000
@@ -85,10 +85,10 @@ class _Fix:
 
 
 def run(progress: Callable[[str], None]) -> dict[str, object]:
-    from lionrock.adapters.service import Service, market_clock
-    from lionrock.api.server import BackgroundServer
-    from lionrock.engine.registry import default_contexts
+    from lionrock.gateways.server import BackgroundServer
     from lionrock.kernel.xhkg import hk_ns
+    from lionrock.service.contexts import default_contexts
+    from lionrock.service.root import Service, market_clock
     from lionrock.trading.commands import ListInstrument, StartTradingDay
 
     figures: dict[str, object] = {"storage": "sqlite (group commit)", "transport": "loopback TCP"}

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from lionrock.engine.journal import SqliteJournal
+from lionrock.storage.sqlite_journal import SqliteJournal
 from lionrock.trading.commands import PlaceOrder
 
 N = 1_000_000

@@ -22,11 +22,12 @@ from lionrock.connect.commands import (
     RegisterSouthboundInvestor,
     SetIndexConstituents,
 )
-from lionrock.engine import Engine, SqliteJournal
-from lionrock.engine.registry import default_contexts
+from lionrock.engine import Engine
 from lionrock.kernel import Stamp
 from lionrock.kernel.money import Rate
 from lionrock.kernel.xhkg import hk_ns
+from lionrock.service.contexts import default_contexts
+from lionrock.storage.sqlite_journal import SqliteJournal
 from lionrock.trading.commands import ListInstrument, PlaceOrder, StartTradingDay, TradingTick
 
 D = date(2025, 11, 24)

@@ -7,9 +7,9 @@ import time as wall
 from datetime import date, time
 from pathlib import Path
 
-from lionrock.adapters.service import MarketClock, Service, market_clock
-from lionrock.engine.registry import default_contexts
 from lionrock.kernel.xhkg import hk_ns
+from lionrock.service.contexts import default_contexts
+from lionrock.service.root import MarketClock, Service, market_clock
 from lionrock.trading.commands import ListInstrument, StartTradingDay
 
 DAY = date(2025, 11, 24)

@@ -13,9 +13,9 @@ from lionrock.connect.commands import (
 )
 from lionrock.connect.events import SouthboundQuotaReturned
 from lionrock.engine import Engine
-from lionrock.engine.registry import default_contexts
 from lionrock.kernel.money import Rate
 from lionrock.kernel.xhkg import hk_ns
+from lionrock.service.contexts import default_contexts
 from lionrock.trading.commands import (
     AmendOrder,
     ListInstrument,

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lionrock.engine import DeterminismError, Engine, MemoryJournal, SqliteJournal
+from lionrock.engine import DeterminismError, Engine, MemoryJournal
 from lionrock.kernel.messages import Codec, CommandRejected
+from lionrock.storage.sqlite_journal import SqliteJournal
 from testkit import T0, Audited, Credit, Debit, Debited, Explode, tally_contexts
 
 
@@ -167,7 +168,8 @@ _KILL_DRIVER = textwrap.dedent(
     import sys
     sys.path.insert(0, {tests!r})
     from testkit import T0, Credit, Debit, tally_contexts
-    from lionrock.engine import Engine, SqliteJournal
+    from lionrock.engine import Engine
+    from lionrock.storage.sqlite_journal import SqliteJournal
     e = Engine(tally_contexts(), SqliteJournal(sys.argv[1], "group:2")).catch_up()
     for i in range(int(sys.argv[2])):
         e.submit(Credit(account=f"a{{i % 7}}", amount=i % 13 + 1), T0 + i)

@@ -13,9 +13,9 @@ import logging
 
 import pytest
 
-from lionrock.adapters.runner import EngineRunner, RunnerStopped
 from lionrock.engine import Engine, MemoryJournal
 from lionrock.kernel.errors import EngineCode
+from lionrock.service.writer import EngineRunner, RunnerStopped
 from testkit import T0, Credit, Explode, tally_contexts
 
 _HOSTILE = [10**30, -(10**30), 2**64, 2**63, -(2**63) - 1]

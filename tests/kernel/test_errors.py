@@ -16,7 +16,7 @@ from lionrock.kernel.errors import (
 
 
 def test_all_registered_codes_are_unique_and_in_range() -> None:
-    import lionrock.engine.registry as registry
+    import lionrock.service.contexts as registry
 
     registry.default_contexts()  # imports every built context and its codes
     seen: dict[int, str] = {}

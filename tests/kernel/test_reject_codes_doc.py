@@ -8,8 +8,8 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "reject-codes.md"
 
 
 def _load_every_context() -> None:
-    import lionrock.adapters.policy  # noqa: F401  (service codes)
-    from lionrock.engine.registry import default_contexts
+    import lionrock.service.policy  # noqa: F401  (service codes)
+    from lionrock.service.contexts import default_contexts
 
     default_contexts()
 

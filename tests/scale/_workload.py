@@ -11,12 +11,12 @@ import nats.errors
 import nats.js.errors
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from lionrock.adapters.nats_bus import CMD_STREAM, EVT_STREAM, H_AT_NS, cmd_subject
-from lionrock.adapters.sharding import ShardMap, shard_contexts, split_by_shard
 from lionrock.clearing.commands import DepositCash, OpenClearingAccount
 from lionrock.engine import Engine
 from lionrock.kernel.messages import Codec, Command
 from lionrock.kernel.xhkg import hk_ns
+from lionrock.scale.nats import CMD_STREAM, EVT_STREAM, H_AT_NS, cmd_subject
+from lionrock.scale.sharding import ShardMap, shard_contexts, split_by_shard
 from lionrock.trading.commands import ListInstrument, PlaceOrder, StartTradingDay, TradingTick
 
 DAY = date(2025, 11, 24)

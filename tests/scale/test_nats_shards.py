@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 from _workload import MAP, fresh_streams, reference_hashes, replay_hash, stream_commands, workload
 
-from lionrock.adapters.nats_bus import (
+from lionrock.clearing.commands import DepositCash
+from lionrock.kernel.messages import Codec, Stamp
+from lionrock.scale.nats import (
     CMD_STREAM,
     CommandProducer,
     ShardEngine,
@@ -25,9 +27,7 @@ from lionrock.adapters.nats_bus import (
     ensure_streams,
     read_events,
 )
-from lionrock.adapters.sharding import RelayContext, RelayShardEvents, ShardMap
-from lionrock.clearing.commands import DepositCash
-from lionrock.kernel.messages import Codec, Stamp
+from lionrock.scale.sharding import RelayContext, RelayShardEvents, ShardMap
 from lionrock.trading.commands import (
     CancelOrder,
     ListInstrument,
@@ -243,7 +243,7 @@ def test_shard_snapshots_and_a_restart_resumes_from_the_latest(nats_url: str, tm
     flushes the records before it), so a restart restores the snapshot and replays only the tail,
     to the same state hash as a single engine fed the shard's commands."""
     from lionrock.engine import Engine
-    from lionrock.engine.journal import SqliteJournal
+    from lionrock.storage.sqlite_journal import SqliteJournal
 
     items = workload(600, seed=13)
     expected = reference_hashes(items)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from service.hostile import run_hostile
+from testkit.service_hostile import run_hostile
 
 SEEDS = [int(s) for s in os.environ.get("LIONROCK_HOSTILE_SEEDS", "11,29").split(",")]
 COMMANDS = int(os.environ.get("LIONROCK_HOSTILE_COMMANDS", "150"))

@@ -12,14 +12,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from lionrock.adapters.auth import Principal, Role
-from lionrock.adapters.fix import FixSession
-from lionrock.adapters.policy import Denied, Policy, ServiceCode
-from lionrock.adapters.runner import EngineRunner, RunnerStopped
-from lionrock.adapters.service import Published
-from lionrock.api.app import MARKET_EVENT_TYPES
-from lionrock.api.queries import redact
 from lionrock.engine import Engine, MemoryJournal
+from lionrock.gateways.fix.gateway import FixSession
+from lionrock.gateways.rest.app import MARKET_EVENT_TYPES
 from lionrock.kernel.errors import Rejection
 from lionrock.offering.commands import (
     ApplicationBatch,
@@ -28,11 +23,16 @@ from lionrock.offering.commands import (
     LodgePublicApplications,
 )
 from lionrock.offering.events import IpoApplicationsFunded, IpoSettlementInstructed
+from lionrock.readmodel.queries import redact
+from lionrock.service.auth import Principal, Role
+from lionrock.service.policy import Denied, Policy, ServiceCode
+from lionrock.service.root import Published
+from lionrock.service.writer import EngineRunner, RunnerStopped
 from lionrock.trading.commands import PlaceOrder
 from lionrock.trading.events import OrderRejected
-from service.ipo import RO
-from service.world import STOCK, open_world
 from testkit import tally_contexts
+from testkit.service_ipo import RO
+from testkit.service_world import STOCK, open_world
 
 INV1 = Principal("inv1", Role.INVESTOR, participant="B1", accounts=("C:B1:I1",))
 BRK1 = Principal("brk1", Role.BROKER, participant="B1")

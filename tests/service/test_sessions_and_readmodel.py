@@ -9,15 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lionrock.adapters.auth import SESSION_COOKIE, AuthError
-from lionrock.adapters.projections import Projector
-from lionrock.adapters.service import Service, market_clock
-from lionrock.api.server import BackgroundServer
 from lionrock.clearing.commands import DepositCash
-from lionrock.engine.registry import default_contexts
+from lionrock.gateways.server import BackgroundServer
 from lionrock.kernel.xhkg import hk_ns
+from lionrock.readmodel.projector import Projector
+from lionrock.service.auth import SESSION_COOKIE, AuthError
+from lionrock.service.contexts import default_contexts
+from lionrock.service.root import Service, market_clock
 from lionrock.trading.commands import ListInstrument, PlaceOrder, StartTradingDay
-from service.world import DAY, PASSWORD, STOCK, open_world
+from testkit.service_world import DAY, PASSWORD, STOCK, open_world
 
 
 def test_session_logout_copied_cookie_refused() -> None:
@@ -116,7 +116,7 @@ def test_readmodel_projected_seq_behind_its_rows_reprojection_idempotent(tmp_pat
     _activity(service)
     want = _read_model(service)
     service.close()
-    from lionrock.adapters.sql import SqlStore
+    from lionrock.storage.sql import SqlStore
 
     read = SqlStore(service.spec.read_model_url)
     read.execute("UPDATE rm_meta SET value = '3' WHERE key = 'projected_seq'")
@@ -137,7 +137,7 @@ def test_readmodel_written_before_bars_existed_gets_them_from_its_trades(tmp_pat
     want = _read_model(service)
     assert want[4], "the activity trades, so there are bars"
     service.close()
-    from lionrock.adapters.sql import SqlStore
+    from lionrock.storage.sql import SqlStore
 
     read = SqlStore(service.spec.read_model_url)
     read.execute("DELETE FROM bars")

@@ -18,9 +18,10 @@ from typer.testing import CliRunner
 
 from lionrock.analytics.report import SECTIONS
 from lionrock.cli.main import app
-from lionrock.engine import Engine, SqliteJournal
-from lionrock.engine.registry import default_contexts
+from lionrock.engine import Engine
+from lionrock.service.contexts import default_contexts
 from lionrock.sim.runner import RunConfig, RunResult, run_scenario
+from lionrock.storage.sqlite_journal import SqliteJournal
 
 TINY = str(Path(__file__).with_name("tiny.toml"))
 

@@ -15,16 +15,17 @@ import pytest
 from lionrock.analytics.report import _premium
 from lionrock.clearing import events as ce
 from lionrock.connect import events as xe
-from lionrock.engine import Engine, SqliteJournal
-from lionrock.engine.registry import default_contexts
+from lionrock.engine import Engine
 from lionrock.kernel.messages import Command, Event, Stamp
 from lionrock.kernel.price import consideration_minor
 from lionrock.kernel.xhkg import hk_date
 from lionrock.offering import events as oe
 from lionrock.rules.trading import SPREAD_TABLE
+from lionrock.service.contexts import default_contexts
 from lionrock.sim import population
 from lionrock.sim.runner import RunResult
 from lionrock.sim.scenario import load_scenario
+from lionrock.storage.sqlite_journal import SqliteJournal
 from lionrock.trading import events as te
 from lionrock.trading._grid import Grid
 

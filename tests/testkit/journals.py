@@ -6,8 +6,8 @@ from pathlib import Path
 
 from lionrock.clearing.commands import DepositCash, WithdrawCash
 from lionrock.engine import Engine
-from lionrock.engine.journal import SqliteJournal
-from lionrock.engine.registry import default_contexts
+from lionrock.service.contexts import default_contexts
+from lionrock.storage.sqlite_journal import SqliteJournal
 
 FIRST_NS = 1_763_946_000_000_000_000  # 2025-11-24 09:00 HKT
 

@@ -29,8 +29,8 @@ def audit(
     by account type; exit 1 naming the first violating event (2 if JOURNAL is not a usable journal)."""
     from lionrock.clearing.audit import LedgerAuditor
     from lionrock.engine import Engine
-    from lionrock.engine.journal import SqliteJournal
-    from lionrock.engine.registry import default_contexts
+    from lionrock.service.contexts import default_contexts
+    from lionrock.storage.sqlite_journal import SqliteJournal
 
     auditor = LedgerAuditor()
     engine = Engine(default_contexts(), SqliteJournal(journal, readonly=True))

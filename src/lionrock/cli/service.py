@@ -49,11 +49,11 @@ def register(app: typer.Typer) -> None:
         rate_limit_address: int = typer.Option(100, "--rate-limit-address", min=1, help="REST requests per second per client address without a known credential (burst: twice this)."),
     ) -> None:
         """Run the platform as a service: REST + WebSocket API, web dashboard, FIX 4.4 gateway."""
-        from lionrock.adapters.policy import ServiceLimits
-        from lionrock.adapters.service import Service, market_clock
-        from lionrock.api.server import serve as run_server
+        from lionrock.gateways.server import serve as run_server
         from lionrock.kernel.price import parse_price
         from lionrock.kernel.xhkg import HK_TZ, to_ns
+        from lionrock.service.policy import ServiceLimits
+        from lionrock.service.root import Service, market_clock
 
         console = Console()
         clock_kwargs = {}

@@ -28,8 +28,8 @@ def shard(
     connect_attempts: int = typer.Option(5, "--connect-attempts", min=1, max=100, help="Tries to reach NATS at start-up (waits 0.5 s doubling to 4 s; SIGINT/SIGTERM stop at once)."),
 ) -> None:
     """Consume cmd.<shard> from stream LIONROCK_CMDS in order, journal, publish evt.<shard>, acknowledge."""
-    from lionrock.adapters.nats_bus import run_shard
-    from lionrock.adapters.sharding import ShardMap
+    from lionrock.scale.nats import run_shard
+    from lionrock.scale.sharding import ShardMap
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -1,4 +1,7 @@
-"""The engine: sequencer, journal, snapshots, recovery. Depends on the contexts, never the reverse."""
+"""The engine: sequencer, the journal port and its in-memory journal, snapshots, recovery.
+
+Depends on the kernel, never on the contexts' callers; the SQLite and PostgreSQL journals are in
+`lionrock.storage`."""
 
 from lionrock.engine.engine import DeterminismError, Engine, Outcome, state_hash_of
 from lionrock.engine.journal import (
@@ -7,8 +10,6 @@ from lionrock.engine.journal import (
     JournalCorrupted,
     JournalIncompatible,
     MemoryJournal,
-    SqliteJournal,
-    open_journal,
 )
 
 __all__ = [
@@ -20,7 +21,5 @@ __all__ = [
     "JournalIncompatible",
     "MemoryJournal",
     "Outcome",
-    "SqliteJournal",
-    "open_journal",
     "state_hash_of",
 ]

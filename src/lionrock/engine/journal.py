@@ -7,6 +7,10 @@ found. Damage confined to the tail (every record from the first bad one to the e
 crash mid-write, a torn page) is cut off with a message saying how many records went; damage in
 the middle (a bad record followed by intact ones) is refused, never skipped.
 
+This module is the port: the record format, the errors, the durability policy, the chain and
+verifier every backend shares, and the in-memory journal. The SQLite and PostgreSQL journals live
+side by side in `lionrock.storage` (the engine never imports a storage backend).
+
 Durability policies: ``every`` commits and fsyncs each append; ``group:<ms>`` batches appends and
 commits when the oldest pending record is ``ms`` old (or on `flush`). A record is durable, and
 may be acknowledged, once ``durable_seq`` has reached it.
@@ -14,22 +18,18 @@ may be acknowledged, once ``durable_seq`` has reached it.
 
 from __future__ import annotations
 
-import sqlite3
 import struct
 import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from hashlib import blake2b
-from pathlib import Path
 from typing import NamedTuple, Protocol
-
-import msgspec
 
 from lionrock.kernel.messages import SCHEMA_VERSION
 from lionrock.kernel.user_errors import UserError
 
-_HEADER = struct.Struct("<qq")
+RECORD_HEADER = struct.Struct("<qq")
 GENESIS = bytes(16)
 MAX_PENDING = 65_536
 
@@ -135,18 +135,19 @@ class RecoveryReport:
 
 
 def record_crc(seq: int, at_ns: int, body: bytes) -> int:
-    return zlib.crc32(body, zlib.crc32(_HEADER.pack(seq, at_ns)))
+    return zlib.crc32(body, zlib.crc32(RECORD_HEADER.pack(seq, at_ns)))
 
 
 def next_chain(previous: bytes, seq: int, at_ns: int, body: bytes) -> bytes:
     h = blake2b(previous, digest_size=16)
-    h.update(_HEADER.pack(seq, at_ns))
+    h.update(RECORD_HEADER.pack(seq, at_ns))
     h.update(body)
     return h.digest()
 
 
 class Journal(Protocol):
-    """What the engine needs of a journal. `MemoryJournal` and `SqliteJournal` implement it."""
+    """What the engine needs of a journal. `MemoryJournal` (here) and the SQLite and PostgreSQL
+    journals (`lionrock.storage`) implement it; one contract suite tests all three."""
 
     durability: Durability
     report: RecoveryReport
@@ -278,307 +279,10 @@ class MemoryJournal:
         pass
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS blocks (
-  first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, chain BLOB NOT NULL, crc INTEGER NOT NULL, data BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS snapshots (
-  seq INTEGER PRIMARY KEY, at_ns INTEGER NOT NULL, chain BLOB NOT NULL, state BLOB NOT NULL,
-  state_hash TEXT NOT NULL, crc INTEGER NOT NULL
-);
-"""
-
-_BLOCK_ENCODER = msgspec.msgpack.Encoder()
-_BLOCK_DECODER = msgspec.msgpack.Decoder(list[JournalRecord])
-
-
-def _block_chain(previous: bytes, data: bytes) -> bytes:
-    return blake2b(data, digest_size=16, key=previous).digest() if previous != GENESIS else blake2b(data, digest_size=16).digest()
-
-
-class SqliteJournal:
-    """The embedded journal: one SQLite file in WAL mode, ``synchronous=FULL``.
-
-    Each commit writes one *block* row holding the records appended since the last commit, as a
-    MessagePack list of ``(seq, at_ns, crc32, body)``. A block carries its own CRC and a chain
-    value keyed by the previous block's, so one SQLite row per group commit keeps appends and
-    replay fast while every record still has its CRC. Opening the journal checks the blocks after
-    the latest snapshot, cuts a damaged tail (whole blocks) and refuses a damaged middle;
-    ``report`` says what was found.
-    """
-
-    def __init__(self, path: str | Path, durability: Durability | str = "group:5", *, readonly: bool = False) -> None:
-        self.path = Path(path)
-        self.durability = Durability.parse(durability) if isinstance(durability, str) else durability
-        self.readonly = readonly
-        self.report = RecoveryReport()
-        if readonly:
-            if not self.path.exists():
-                raise JournalNotFound(f"journal {self.path} does not exist")
-            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._pending: list[tuple[int, int, int, bytes]] = []
-        self._commit = GroupCommit(self.durability)
-        try:
-            self._open()
-        except sqlite3.DatabaseError as exc:  # a damaged header, not SQLite at all, missing tables
-            self._db.close()
-            raise NotAJournal(f"{self.path} is not a readable Lion Rock journal: {exc}") from exc
-        except BaseException:
-            self._db.close()
-            raise
-        self._durable_seq = self._last_seq
-
-    def _open(self) -> None:
-        tables = {str(row[0]) for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if tables and "meta" not in tables:  # never add journal tables to someone else's database
-            raise NotAJournal(f"{self.path} is an SQLite database but not a Lion Rock journal (it has no meta table)")
-        if not self.readonly:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-            if self.get_meta("schema_version") is None:
-                self.set_meta("schema_version", str(SCHEMA_VERSION))
-        self._check_schema()
-        self._last_seq, self._chain = self._tail()
-
-    def _check_schema(self) -> None:
-        version = self.get_meta("schema_version")
-        if version != str(SCHEMA_VERSION):
-            raise JournalIncompatible(f"{self.path} was written with message schema {version}; this build reads schema {SCHEMA_VERSION}")
-
-    # -- writing ---------------------------------------------------------------------------
-    @property
-    def last_seq(self) -> int:
-        return self._last_seq
-
-    @property
-    def durable_seq(self) -> int:
-        return self._durable_seq
-
-    def append(self, seq: int, at_ns: int, body: bytes) -> None:
-        if seq != self._last_seq + 1:
-            raise ValueError(f"append out of sequence: {seq} after {self._last_seq}")
-        if self._commit.due(len(self._pending)):
-            self.flush()
-        self._pending.append((seq, at_ns, zlib.crc32(body, zlib.crc32(_HEADER.pack(seq, at_ns))), body))
-        self._last_seq = seq
-        if len(self._pending) == 1:
-            self._commit.started()
-
-    def discard_pending(self) -> int:
-        """Drop the records appended since the last commit (none was acknowledged): used when
-        applying a command crashed the engine, so a poison command does not become durable."""
-        dropped = len(self._pending)
-        if dropped:
-            self._last_seq = self._pending[0][0] - 1
-            self._pending.clear()
-        return dropped
-
-    def flush(self) -> None:
-        """Commit and fsync everything appended so far, as one block."""
-        if not self._pending:
-            return
-        data = _BLOCK_ENCODER.encode(self._pending)
-        chain = _block_chain(self._chain, data)
-        first, last = self._pending[0][0], self._pending[-1][0]
-        self._db.execute(
-            "INSERT INTO blocks (first_seq, last_seq, chain, crc, data) VALUES (?, ?, ?, ?, ?)",
-            (first, last, chain, zlib.crc32(data), data),
-        )  # autocommit: one transaction, fsync'd (synchronous=FULL)
-        self._chain = chain
-        self._durable_seq = last
-        self._pending.clear()
-
-    # -- reading ---------------------------------------------------------------------------
-    def records(self, after: int = 0) -> Iterator[JournalRecord]:
-        """Verified records with ``seq > after``; verification starts at the block holding
-        ``after + 1``, from its predecessor's stored chain value."""
-        cur = self._db.execute(
-            "SELECT first_seq, last_seq, chain, crc, data FROM blocks WHERE last_seq > ? AND first_seq <= ? ORDER BY first_seq",
-            (after, self._last_seq),
-        )
-        prev_chain = self._chain_before(after)
-        expected = None
-        for first, last, chain, crc, data in cur:
-            problem = _check_block(prev_chain, first, last, bytes(chain), crc, data, expected)
-            if problem:
-                raise JournalCorrupted(f"{self.path}: {problem}")
-            prev_chain = bytes(chain)
-            expected = last + 1
-            # The block CRC covers every byte of its records, so their own CRCs hold too; they
-            # are checked one by one only to name the record when a block is damaged.
-            block = _BLOCK_DECODER.decode(data)
-            if first > after:
-                yield from block
-            else:
-                yield from block[after - first + 1 :]
-
-    def _chain_before(self, after: int) -> bytes:
-        """Chain value of the block that ends before the one holding record ``after + 1``."""
-        row = self._db.execute("SELECT chain FROM blocks WHERE last_seq <= ? ORDER BY first_seq DESC LIMIT 1", (after,)).fetchone()
-        if row is None:
-            return GENESIS
-        # if `after` falls inside a block, verification restarts at that block's predecessor
-        inner = self._db.execute("SELECT first_seq FROM blocks WHERE first_seq <= ? AND last_seq > ?", (after, after)).fetchone()
-        if inner is not None:
-            row = self._db.execute("SELECT chain FROM blocks WHERE last_seq < ? ORDER BY first_seq DESC LIMIT 1", (inner[0],)).fetchone()
-            return GENESIS if row is None else bytes(row[0])
-        return bytes(row[0])
-
-    def chain_at(self, seq: int) -> bytes:
-        """Chain value of the block ending at ``seq`` (snapshots are taken at block ends)."""
-        if seq == 0:
-            return GENESIS
-        row = self._db.execute("SELECT chain FROM blocks WHERE last_seq = ?", (seq,)).fetchone()
-        if row is None:
-            raise JournalCorrupted(f"{self.path}: no block ends at record {seq}")
-        return bytes(row[0])
-
-    def verify(self, upto: int | None = None) -> int:
-        """Every block from the first to the one holding ``upto``: its CRC and chain link, and in
-        it each record's sequence number and CRC (records are unpacked, commands not decoded)."""
-        upto = self._durable_seq if upto is None else upto
-        chain, expected = GENESIS, 1
-        cur = self._db.execute("SELECT first_seq, last_seq, chain, crc, data FROM blocks WHERE first_seq <= ? ORDER BY first_seq", (upto,))
-        for first, last, row_chain, crc, data in cur:
-            problem = _check_block(chain, first, last, bytes(row_chain), crc, data, expected) or _check_records(first, last, data)
-            if problem:
-                raise JournalCorrupted(f"{self.path}: {problem}")
-            chain, expected = bytes(row_chain), last + 1
-        if expected <= upto:
-            raise JournalCorrupted(f"{self.path}: record {expected} is missing (the journal ends at {expected - 1})")
-        return upto
-
-    # -- snapshots and meta ----------------------------------------------------------------
-    def save_snapshot(self, seq: int, at_ns: int, state: bytes, state_hash: str) -> None:
-        if seq != self._last_seq:
-            raise ValueError(f"a snapshot is taken at the last appended record ({self._last_seq}), not at {seq}")
-        self.flush()
-        chain = self.chain_at(seq)
-        crc = zlib.crc32(state, zlib.crc32(chain + state_hash.encode()))
-        self._db.execute(
-            "INSERT OR REPLACE INTO snapshots (seq, at_ns, chain, state, state_hash, crc) VALUES (?, ?, ?, ?, ?, ?)",
-            (seq, at_ns, chain, state, state_hash, crc),
-        )
-
-    def latest_snapshot(self) -> SnapshotRecord | None:
-        """The newest snapshot whose CRC holds and whose records are still in the journal."""
-        rows = self._db.execute(
-            "SELECT seq, at_ns, chain, state, state_hash, crc FROM snapshots WHERE seq <= ? ORDER BY seq DESC",
-            (self._last_seq,),
-        )
-        for seq, at_ns, chain, state, state_hash, crc in rows:
-            if zlib.crc32(state, zlib.crc32(bytes(chain) + state_hash.encode())) == crc:
-                return SnapshotRecord(seq, at_ns, bytes(chain), bytes(state), state_hash)
-            self.report.messages.append(f"snapshot at seq {seq} fails its CRC; using an older one")
-        return None
-
-    def get_meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def set_meta(self, key: str, value: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
-    def close(self) -> None:
-        if not self.readonly:
-            self.flush()
-        self._db.close()
-
-    # -- recovery --------------------------------------------------------------------------
-    def _tail(self) -> tuple[int, bytes]:
-        """Verify the blocks after the latest snapshot; cut a damaged tail, refuse a damaged middle."""
-        snap = self._db.execute("SELECT seq, chain FROM snapshots ORDER BY seq DESC LIMIT 1").fetchone()
-        after, chain = (int(snap[0]), bytes(snap[1])) if snap else (0, GENESIS)
-        expected = after + 1
-        bad: tuple[int, str] | None = None
-        later_intact = 0
-        verified = 0
-        cur = self._db.execute("SELECT first_seq, last_seq, chain, crc, data FROM blocks WHERE first_seq > ? ORDER BY first_seq", (after,))
-        for first, last, row_chain, crc, data in cur:
-            if bad is None:
-                problem = _check_block(chain, first, last, bytes(row_chain), crc, data, expected)
-                if problem:
-                    bad = (min(first, expected), problem)
-                    if first > expected and zlib.crc32(data) == crc:  # a gap: the block that shows it is intact
-                        later_intact += last - first + 1
-                else:
-                    chain, expected = bytes(row_chain), last + 1
-                    verified += last - first + 1
-            elif zlib.crc32(data) == crc:
-                later_intact += last - first + 1
-        self.report.records_verified = verified
-        if bad is None:
-            return expected - 1, chain
-        bad_seq, problem = bad
-        if later_intact:
-            raise JournalCorrupted(
-                f"{self.path}: {problem}, and {later_intact} intact records follow it: the journal is damaged in "
-                "the middle, not at its tail. Refusing to recover; restore the journal from a replica or backup."
-            )
-        row = self._db.execute("SELECT COALESCE(MAX(last_seq), 0) FROM blocks").fetchone()
-        dropped = max(int(row[0]) - bad_seq + 1, 1)
-        self.report.dropped_records = dropped
-        self.report.dropped_from_seq = bad_seq
-        self.report.reason = problem
-        self.report.messages.append(
-            f"journal tail damaged ({problem}): dropped {dropped} record(s) from seq {bad_seq}; recovered to seq {bad_seq - 1}"
-        )
-        if not self.readonly:
-            self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM blocks WHERE first_seq >= ?", (bad_seq,))
-            self._db.execute("DELETE FROM snapshots WHERE seq >= ?", (bad_seq,))
-            self._db.execute("COMMIT")
-        return bad_seq - 1, chain
-
-
-def _check_block(prev_chain: bytes, first: int, last: int, chain: bytes, crc: int, data: bytes, expected: int | None) -> str:
-    if expected is not None and first != expected:
-        return f"record {expected} is missing (next stored is {first})"
-    if zlib.crc32(data) != crc:
-        for seq, at_ns, rcrc, body in _safe_records(data):
-            if zlib.crc32(body, zlib.crc32(_HEADER.pack(seq, at_ns))) != rcrc:
-                return f"record {seq} fails its CRC"
-        return f"block of records {first}-{last} fails its CRC"
-    if _block_chain(prev_chain, data) != chain:
-        return f"block of records {first}-{last} breaks the hash chain"
-    return ""
-
-
-def _check_records(first: int, last: int, data: bytes) -> str:
-    """Inside a block whose own CRC holds: the records run from ``first`` to ``last`` without a
-    gap and each one's CRC holds (a writer bug would show here, not as a damaged block)."""
-    records = _safe_records(data)
-    if not records:
-        return f"block of records {first}-{last} cannot be unpacked"
-    expected = first
-    for seq, at_ns, rcrc, body in records:
-        if seq != expected:
-            return f"record {expected} is missing (next stored is {seq})"
-        if zlib.crc32(body, zlib.crc32(_HEADER.pack(seq, at_ns))) != rcrc:
-            return f"record {seq} fails its CRC"
-        expected += 1
-    if expected != last + 1:
-        return f"block of records {first}-{last} ends at record {expected - 1}"
-    return ""
-
-
-def _safe_records(data: bytes) -> list[JournalRecord]:
-    try:
-        return _BLOCK_DECODER.decode(data)
-    except msgspec.DecodeError:
-        return []
-
-
-def open_journal(path: str | Path, durability: str = "group:5", *, readonly: bool = False) -> Journal:
-    return SqliteJournal(path, durability, readonly=readonly)
-
-
 __all__ = [
+    "GENESIS",
+    "MAX_PENDING",
+    "RECORD_HEADER",
     "Durability",
     "GroupCommit",
     "Journal",
@@ -588,11 +292,11 @@ __all__ = [
     "JournalNotFound",
     "JournalRecord",
     "MemoryJournal",
+    "next_chain",
+    "record_crc",
     "NotAJournal",
     "RecordVerifier",
     "RecoveryReport",
     "SnapshotRecord",
-    "SqliteJournal",
-    "open_journal",
     "verify_snapshot_chain",
 ]

@@ -1,0 +1,184 @@
+"""Dashboard routes: server-rendered pages (Jinja2) that update live from the API's WebSockets.
+
+No CDN: the only scripts are ``/static/lionrock.js`` (ours, a few fetch and WebSocket helpers)
+and Plotly's bundled JS, served from the installed ``plotly`` package
+(`plotly.offline.get_plotlyjs`). Pages need a signed-in session; reads go through the same
+tenancy-checked queries as the REST API.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from lionrock.kernel.price import format_price
+from lionrock.readmodel import queries
+from lionrock.service.auth import SESSION_COOKIE, AuthError, LoginThrottled, Principal
+from lionrock.service.root import Service
+
+_HERE = Path(__file__).parent
+_ENV = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html", "j2"]))
+_ENV.filters["price"] = lambda t: format_price(int(t)) if t else ""
+_ENV.filters["tojson_safe"] = lambda v: Markup(json.dumps(v).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+"""JSON for a <script> block (no HTML escaping, but no '<', '>' or '&' either)."""
+_ENV.filters["tojson_text"] = lambda v: json.dumps(v)
+"""JSON shown as text in HTML (autoescaped)."""
+
+
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def mount_web(app: FastAPI, service: Service) -> None:
+    cache: dict[str, str] = {}
+
+    def who(request: Request) -> Principal | None:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        try:
+            return service.auth.verify_session(token)
+        except AuthError:
+            return None
+
+    def page(name: str, request: Request, p: Principal, **ctx: Any) -> HTMLResponse:
+        return HTMLResponse(_ENV.get_template(name).render(user=p, request=request, **ctx))
+
+    @app.get("/static/plotly.js", include_in_schema=False)
+    def plotly_js() -> Response:
+        if "plotly" not in cache:
+            cache["plotly"] = _plotly_js()
+        return Response(cache["plotly"], media_type="application/javascript", headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        path = _HERE / "static" / name
+        if name not in ("lionrock.js", "style.css") or not path.exists():
+            return Response(status_code=404)
+        media = "application/javascript" if name.endswith(".js") else "text/css"
+        return Response(path.read_text(), media_type=media)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+    @app.get("/login", include_in_schema=False)
+    def login_form(request: Request, error: str = "") -> HTMLResponse:
+        return HTMLResponse(_ENV.get_template("login.html.j2").render(error=error, user=None))
+
+    @app.post("/login", include_in_schema=False)
+    def login(request: Request, username: str = Form(...), password: str = Form(...)) -> Response:
+        address = request.client.host if request.client else ""
+        try:
+            p = service.auth.verify_password(username, password, address=address)
+        except LoginThrottled as exc:  # the REST sign-in's throttle (docs/service.md, Limits)
+            service.auth.audit(username, "", "web", "login", address, "throttled", str(exc))
+            return RedirectResponse(f"/login?error=Too+many+failed+sign-ins:+try+again+in+{exc.retry_after_s}+s", status_code=303)
+        except AuthError:
+            service.auth.audit(username, "", "web", "login", "", "failed", "")
+            return RedirectResponse("/login?error=Unknown+user+or+wrong+password", status_code=303)
+        service.auth.audit(p.username, str(p.role), "web", "login", "", "ok")
+        resp = RedirectResponse("/", status_code=303)
+        resp.set_cookie(SESSION_COOKIE, service.auth.issue_session(p.username), httponly=True, samesite="strict", max_age=service.auth.session_ttl_s)
+        return resp
+
+    @app.post("/logout", include_in_schema=False)
+    def logout(request: Request) -> Response:
+        p = who(request)
+        if p is not None:  # revoke server-side: a copied cookie stops working too
+            service.auth.revoke_sessions(p.username)
+            service.auth.audit(p.username, str(p.role), "web", "logout", "", "ok")
+        resp = RedirectResponse("/login", status_code=303)
+        resp.delete_cookie(SESSION_COOKIE)
+        return resp
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request) -> Response:
+        p = who(request)
+        if p is None:
+            return RedirectResponse("/login", status_code=303)
+        return page(
+            "home.html.j2", request, p, issuers=_pipeline(service, p), offerings=queries.offerings(service, p),
+            instruments=queries.instruments(service), quota=_quota(service),
+        )
+
+    @app.get("/market/{instrument}", include_in_schema=False)
+    def market(instrument: str, request: Request) -> Response:
+        p = who(request)
+        if p is None:
+            return RedirectResponse("/login", status_code=303)
+        return page("market.html.j2", request, p, instrument=instrument, depth=queries.depth(service, instrument, 10),
+                    trades=queries.trades(service, instrument, 30), orders=queries.orders(service, p, instrument=instrument, limit=50))
+
+    @app.get("/offerings/{offering_id}", include_in_schema=False)
+    def offering(offering_id: str, request: Request) -> Response:
+        p = who(request)
+        if p is None:
+            return RedirectResponse("/login", status_code=303)
+        from lionrock.gateways.rest.offerings import allocations_for, offering_results
+
+        data = queries.offering(service, p, offering_id)
+        results = offering_results(service, p, offering_id)
+        allocations = allocations_for(service, p, offering_id) if results["summary"] is not None else None
+        priced = results["priced"]
+        curve = priced_curve(priced) if priced else demand_curve(data["events"])
+        return page("offering.html.j2", request, p, offering_id=offering_id, data=data, curve=curve, results=results,
+                    allocations=allocations, offer_price=priced["price"] if priced else 0,
+                    curve_basis="the book at pricing (OfferPriceFixed)" if priced else "indications of interest received so far")
+
+    @app.get("/account", include_in_schema=False)
+    def account(request: Request) -> Response:
+        p = who(request)
+        if p is None:
+            return RedirectResponse("/login", status_code=303)
+        return page("account.html.j2", request, p, accounts=queries.accounts(service, p), orders=queries.orders(service, p, limit=100))
+
+
+def demand_curve(events: list[dict[str, Any]]) -> list[dict[str, int]]:
+    """Price-limited demand from the IOIs visible so far: at each price, the shares of every step
+    whose limit is at or above it, plus the strike (any-price) steps; steps of one IOI add up, as
+    in the offering's book (`IoiBook.demand_at`)."""
+    steps_by_ioi: dict[str, list[tuple[int, int]]] = {}
+    for e in events:
+        body = e["event"]
+        if e["type"] == "IoiReceived":
+            steps_by_ioi[str(body.get("ioi_id"))] = [(int(pr), int(q)) for pr, q in body.get("steps", [])]
+        elif e["type"] == "IoiWithdrawn":
+            steps_by_ioi.pop(str(body.get("ioi_id")), None)
+    steps = [s for ss in steps_by_ioi.values() for s in ss]
+    prices = sorted({pr for pr, _ in steps if pr > 0}, reverse=True)
+    strike = sum(q for pr, q in steps if pr == 0)
+    return [{"price": price, "shares": strike + sum(q for pr, q in steps if pr >= price), "tranche": 0} for price in prices]
+
+
+def priced_curve(priced: dict[str, Any]) -> list[dict[str, int]]:
+    """The bookbuilding demand and tranche at each candidate price, as the offering priced it."""
+    return [{"price": int(pr), "shares": int(d), "tranche": int(t)} for pr, d, t in priced.get("demand_curve", [])]
+
+
+def _pipeline(service: Service, p: Principal) -> list[dict[str, Any]]:
+    return queries.issuers(service, p)
+
+
+def _quota(service: Service) -> list[dict[str, Any]]:
+    rows = service.read.execute(
+        "SELECT body FROM events WHERE type IN ('SouthboundOrderAdmitted', 'SouthboundQuotaReturned', 'SouthboundQuotaExhausted') ORDER BY seq DESC, idx DESC LIMIT 200"
+    )
+    latest: dict[str, dict[str, Any]] = {}
+    for (body,) in rows:
+        e = json.loads(body)
+        link = e.get("link", "")
+        if link and link not in latest:
+            latest[link] = {"link": link, "balance": e.get("quota_balance", e.get("balance")), "event": e.get("type")}
+    return [latest[k] for k in sorted(latest)]
+
+
+__all__ = ["demand_curve", "mount_web", "priced_curve"]

@@ -1,0 +1,327 @@
+"""The service: journal, engine, runner, read models, auth and the event hub, wired together.
+
+`Service` is what ``lionrock serve`` runs and what the REST API and the FIX gateway share. Start-up
+is recovery: open the journal, replay it (the projector catches the read models up on the way),
+then start the writer thread. Every command from outside goes through `Service.submit`, which
+checks the caller's role and tenancy, audits the attempt, and waits for the durable outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lionrock.engine import Engine, Outcome
+from lionrock.kernel.context import Context
+from lionrock.kernel.errors import InvariantError
+from lionrock.kernel.messages import Command, Event, Stamp
+from lionrock.readmodel.projector import Projector, parties_of
+from lionrock.service.auth import AuthStore, LoginThrottle, Principal, Role
+from lionrock.service.contexts import default_contexts
+from lionrock.service.policy import Policy, ServiceLimits
+from lionrock.service.writer import EngineRunner
+from lionrock.storage.locations import StorageSpec, is_postgres
+from lionrock.storage.sql import SqlStore
+
+
+@dataclass(frozen=True)
+class Published:
+    """One event as the hub hands it to subscribers."""
+
+    seq: int
+    at_ns: int
+    index: int
+    event: Event
+    parties: frozenset[str]
+    instrument: str | None
+
+
+class EventHub:
+    """Fans durable events out to asyncio subscribers (WebSockets, FIX sessions).
+
+    The engine thread calls `publish`; each subscriber has a bounded queue on its own loop. A
+    subscriber that falls 10,000 events behind is dropped (its queue gets ``None``) rather than
+    slowing the engine.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._subs: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Queue[Published | None], Callable[[Published], bool]]] = {}
+        self._lock = threading.Lock()
+        self._next = 0
+        self.limit = limit
+
+    def subscribe(self, accept: Callable[[Published], bool]) -> tuple[int, asyncio.Queue[Published | None]]:
+        loop = asyncio.get_running_loop()
+        q: asyncio.Queue[Published | None] = asyncio.Queue(self.limit)
+        with self._lock:
+            self._next += 1
+            self._subs[self._next] = (loop, q, accept)
+            return self._next, q
+
+    def unsubscribe(self, sub_id: int) -> None:
+        with self._lock:
+            self._subs.pop(sub_id, None)
+
+    def publish(self, batch: Sequence[tuple[Command, Outcome]]) -> None:
+        with self._lock:
+            subs = list(self._subs.items())
+        if not subs:
+            return
+        for _, outcome in batch:
+            for i, event in enumerate(outcome.events):
+                pub = Published(outcome.seq, outcome.at_ns, i, event, frozenset(parties_of(event)), getattr(event, "instrument", None))
+                for sub_id, (loop, q, accept) in subs:
+                    if accept(pub):
+                        loop.call_soon_threadsafe(self._put, sub_id, q, pub)
+
+    def _put(self, sub_id: int, q: asyncio.Queue[Published | None], pub: Published) -> None:
+        try:
+            q.put_nowait(pub)
+        except asyncio.QueueFull:
+            self.unsubscribe(sub_id)
+            while not q.empty():
+                q.get_nowait()
+            q.put_nowait(None)
+
+
+def _auth_url(spec: StorageSpec) -> str:
+    if spec.db == "memory:":
+        return ":memory:"
+    if is_postgres(spec.db):
+        return spec.read_model_url.replace("_read", "_auth")
+    path = Path(spec.db)
+    return str(path.with_name(path.stem + ".auth.db"))
+
+
+class Service:
+    """Everything ``lionrock serve`` runs, minus the network listeners."""
+
+    def __init__(
+        self,
+        db: str = "memory:",
+        *,
+        contexts: Iterable[Context] | None = None,
+        durability: str = "group:2",
+        snapshot_every: int = 0,
+        clock: Callable[[], int] = time.time_ns,
+        session_secret: bytes | None = None,
+        extra_role_contexts: dict[Role, set[str]] | None = None,
+        limits: ServiceLimits | None = None,
+    ) -> None:
+        spec = StorageSpec(db)
+        self.limits = limits or ServiceLimits()  # login throttle here; rates and body sizes at the HTTP edge
+        self.spec = spec
+        self.read = SqlStore(spec.read_model_url)
+        self.projector = Projector(self.read)
+        auth_store = self.read if spec.db == "memory:" else SqlStore(_auth_url(spec))
+        self.auth = AuthStore(auth_store, throttle=_login_throttle(self.limits), **({"session_secret": session_secret} if session_secret else {}))
+        self.hub = EventHub()
+        self.policy = Policy(self.order_owner, self.known_id, extra_role_contexts)
+        context_list = list(contexts) if contexts is not None else default_contexts()
+        self._replaying = True
+
+        def build_engine() -> Engine:  # runs on the writer thread (SQLite connections are per thread)
+            journal = spec.open_journal(durability)
+            try:
+                engine = Engine(context_list, journal, snapshot_every=snapshot_every)
+                engine.subscribe(self._replay_feed)
+                self._recover(engine)
+                if isinstance(clock, MarketClock):  # not behind the journal's last command time
+                    clock.resume_after(engine.last_at_ns)
+                self._replaying = False
+                self.projector.finish_replay()
+            except BaseException:
+                journal.close()
+                raise
+            return engine
+
+        ticker = trading_ticker if any(c.name == "trading" for c in context_list) else None
+        self.runner = EngineRunner(build_engine, clock=clock, ticker=ticker)
+        self.runner.add_listener(self.projector.on_batch)
+        self.runner.add_listener(self.hub.publish)
+        try:
+            self.runner.start()
+        except BaseException:
+            self._close_stores()
+            raise
+        self.engine = self.runner.engine
+        self.journal = self.engine.journal
+        self.started_ns = time.time_ns()
+
+    def _recover(self, engine: Engine) -> None:
+        """Recovery restores the engine from the latest snapshot and replays only the records after
+        it, so a read model behind the snapshot (deleted, or an older copy) would never see the
+        records in between. Then replay the whole journal instead, without the snapshot: the
+        projector gets every record it lacks (it skips up to ``projected_seq``), the state ends the
+        same, and on the way the state at the snapshot's seq is checked against its hash."""
+        snap = engine.journal.latest_snapshot()
+        if snap is None or self.projector.projected_seq >= snap.seq:
+            engine.recover()
+            return
+
+        def check(seq: int) -> None:
+            if seq == snap.seq and engine.state_hash() != snap.state_hash:
+                raise InvariantError(f"Invariant: replay reaches a different state at snapshot seq {snap.seq}")
+
+        every, engine.snapshot_every = engine.snapshot_every, 0  # replaying records takes no new snapshots
+        try:
+            engine.recover(use_snapshot=False, on_record=check)
+        finally:
+            engine.snapshot_every = every
+
+    def _replay_feed(self, stamp: Stamp, command: Command, events: list[Event]) -> None:
+        if self._replaying:
+            self.projector.on_replay(stamp, command, events)
+
+    def start(self) -> Service:
+        """The engine starts in the constructor (recovery included); kept for call sites' clarity."""
+        return self
+
+    def close(self) -> None:
+        self.runner.stop()  # closes the engine and its journal on the writer thread
+        self._close_stores()
+
+    def _close_stores(self) -> None:
+        self.read.close()
+        if self.auth.store is not self.read:
+            self.auth.store.close()
+
+    # -- commands ---------------------------------------------------------------------------------
+    def authorize(self, principal: Principal, command: Command) -> list[tuple[str, str]]:
+        """Raise `Denied` (audited) or return the grants to apply if the command is accepted."""
+        from lionrock.service.policy import Denied
+
+        try:
+            return self.policy.check(principal, command)
+        except Denied as d:
+            self.auth.audit(principal.username, str(principal.role), principal.via, f"command:{type(command).__name__}", _target(command), "denied", d.message)
+            raise
+
+    async def submit(self, principal: Principal, command: Command) -> Outcome:
+        grants = self.authorize(principal, command)
+        outcome = await self.runner.submit_async(command)
+        self._after(principal, command, outcome, grants)
+        return outcome
+
+    def enqueue(self, principal: Principal, command: Command) -> tuple[Future[Outcome], list[tuple[str, str]]]:
+        """`submit` without waiting, for a gateway that pipelines a session's orders: authorise
+        (raises `Denied`) and queue ``command`` behind those queued before it; the caller passes
+        each outcome, in order, to `settle`."""
+        grants = self.authorize(principal, command)
+        return self.runner.submit(command), grants
+
+    def settle(self, principal: Principal, command: Command, outcome: Outcome, grants: list[tuple[str, str]]) -> None:
+        """What `submit` does once the outcome is durable (audit, grants), for `enqueue`."""
+        self._after(principal, command, outcome, grants)
+
+    def submit_sync(self, principal: Principal, command: Command, timeout: float = 30.0) -> Outcome:
+        grants = self.authorize(principal, command)
+        outcome = self.runner.submit_wait(command, timeout)
+        self._after(principal, command, outcome, grants)
+        return outcome
+
+    def _after(self, principal: Principal, command: Command, outcome: Outcome, grants: list[tuple[str, str]]) -> None:
+        result = f"accepted seq {outcome.seq}" if outcome.rejection is None else f"rejected {outcome.rejection.code} {outcome.rejection.reason}"
+        self.auth.audit(principal.username, str(principal.role), principal.via, f"command:{type(command).__name__}", _target(command), result)
+        if outcome.rejection is None and grants:
+            self.auth.grant(
+                principal.username,
+                offerings=[v for k, v in grants if k == "offering"],
+                issuers=[v for k, v in grants if k == "issuer"],
+            )
+
+    # -- read-model lookups used by the policy --------------------------------------------------
+    def order_owner(self, order_id: int, participant: str = "", client_order_id: str = "") -> str | None:
+        """The account of an order, by venue id or (id 0) by participant and client order id."""
+        if order_id:
+            row = self.read.one("SELECT account FROM orders WHERE order_id = ?", (order_id,))
+        else:
+            row = self.read.one(
+                "SELECT account FROM orders WHERE participant = ? AND client_order_id = ? ORDER BY order_id DESC LIMIT 1",
+                (participant, client_order_id),
+            )
+        return None if row is None else str(row[0])
+
+    def known_id(self, kind: str, value: str) -> bool:
+        column = {"offering": "offering_id", "issuer": "issuer_id"}[kind]
+        return self.read.one(f"SELECT 1 FROM events WHERE {column} = ? LIMIT 1", (value,)) is not None
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "running": self.runner.running,
+            "failure": repr(self.runner.failure) if self.runner.failure else None,
+            "seq": self.engine.seq,
+            "durable_seq": self.journal.durable_seq,
+            "projected_seq": self.projector.projected_seq,
+            "contexts": list(self.engine.contexts),
+            "storage": "postgresql" if is_postgres(self.spec.db) else ("memory" if self.spec.db == "memory:" else "sqlite"),
+        }
+
+
+def trading_ticker(engine: Engine, at_ns: int) -> Command | None:
+    """A `TradingTick` when one of the trading venue's timers is due at ``at_ns`` (the venue
+    refuses other commands while a timer is overdue; timers arrive as commands, never by clock)."""
+    ctx: Any = engine.contexts.get("trading")
+    timers = getattr(ctx, "timers", None)
+    index = getattr(ctx, "timer_index", None)
+    if not timers or index is None or index >= len(timers) or timers[index][0] > at_ns:
+        return None
+    from lionrock.trading.commands import TradingTick
+
+    return TradingTick()
+
+
+class MarketClock:
+    """A clock that starts at ``start_ns`` (e.g. a trading day's 09:30 HKT) and runs at ``speed``.
+
+    After a restart the journal already holds commands stamped up to some moment, which may be
+    past the configured start: a clock started there again would run behind the journal, the
+    sequencer would stamp every command with the journal's last time (time never goes back) and
+    the venue's timers would never come due. `resume_after` (called once recovery is done)
+    moves the clock's origin to the later of the start and the journal's last time, and it runs
+    on from there."""
+
+    def __init__(self, start_ns: int, speed: float = 1.0) -> None:
+        self.start_ns = start_ns
+        self.speed = speed
+        self._base_ns = start_ns
+        self._origin = time.monotonic_ns()
+
+    def __call__(self) -> int:
+        return self._base_ns + int((time.monotonic_ns() - self._origin) * self.speed)
+
+    def resume_after(self, last_ns: int) -> None:
+        """Continue from the journal's last command time if the clock is behind it (never back)."""
+        if last_ns > self():
+            self._base_ns = last_ns
+            self._origin = time.monotonic_ns()
+
+
+def market_clock(start_ns: int, speed: float = 1.0) -> MarketClock:
+    """A `MarketClock` from ``start_ns``; the service resumes it from the journal after recovery."""
+    return MarketClock(start_ns, speed)
+
+
+def _login_throttle(limits: ServiceLimits) -> LoginThrottle:
+    return LoginThrottle(
+        failures_per_user=limits.login_failures_per_user, failures_per_address=limits.login_failures_per_address,
+        backoff_s=limits.login_backoff_s, backoff_max_s=limits.login_backoff_max_s, forget_s=limits.login_forget_s,
+    )
+
+
+def _target(command: Command) -> str:
+    for name in ("order_id", "client_order_id", "offering_id", "issuer_id", "account", "instrument"):
+        value = getattr(command, name, None)
+        if value not in (None, ""):
+            return f"{name}={value}"
+    inner = getattr(command, "order", None)
+    return _target(inner) if isinstance(inner, Command) else type(command).__name__
+
+
+__all__ = ["EventHub", "MarketClock", "Published", "Service", "market_clock", "trading_ticker"]

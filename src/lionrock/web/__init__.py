@@ -1,5 +1,0 @@
-"""The web dashboard: server-rendered pages (Jinja2), live updates over the API's WebSockets."""
-
-from lionrock.web.routes import mount_web
-
-__all__ = ["mount_web"]

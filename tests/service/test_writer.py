@@ -1,0 +1,85 @@
+"""The engine runner: one writer thread, group commit, acknowledge only durable commands."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import wait
+
+import pytest
+
+from lionrock.engine import Engine, MemoryJournal
+from lionrock.service.writer import EngineRunner, RunnerStopped
+from testkit import Credit, Debit, tally_contexts
+
+
+class _SpyJournal(MemoryJournal):
+    """A memory journal that is durable only after `flush`, like a group-commit backend."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushed_to = 0
+        self.flushes = 0
+
+    @property
+    def durable_seq(self) -> int:
+        return self.flushed_to
+
+    def flush(self) -> None:
+        self.flushes += 1
+        self.flushed_to = self.last_seq
+
+
+def test_runner_concurrent_submitters_all_acknowledged_after_flush() -> None:
+    journal = _SpyJournal()
+    runner = EngineRunner(Engine(tally_contexts(), journal), clock=iter(range(1, 10**9)).__next__)
+    seen_durable: list[bool] = []
+    runner.add_listener(lambda batch: seen_durable.extend(journal.durable_seq >= o.seq for _, o in batch))
+    runner.start()
+    futures = []
+
+    def client(k: int) -> None:
+        for _ in range(200):
+            futures.append(runner.submit(Credit(account=f"C:B:{k}", amount=1)))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wait(futures, timeout=30)
+    outcomes = [f.result() for f in futures]
+    runner.stop()
+    assert sorted(o.seq for o in outcomes) == list(range(1, 801))
+    assert all(seen_durable) and len(seen_durable) == 800
+    assert journal.flushes == runner.batches and runner.batches <= 800
+    assert runner.engine.contexts["tally"].balances == {f"C:B:{k}": 200 for k in range(4)}  # type: ignore[attr-defined]
+
+
+def test_runner_rejection_is_an_outcome_not_an_error() -> None:
+    runner = EngineRunner(Engine(tally_contexts())).start()
+    outcome = runner.submit_wait(Debit(account="C:B:1", amount=5))
+    runner.stop()
+    assert outcome.rejection is not None and outcome.rejection.reason == "INSUFFICIENT"
+
+
+def test_runner_engine_crash_stops_accepting_commands() -> None:
+    runner = EngineRunner(Engine(tally_contexts())).start()
+
+    def boom(batch) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("listener bug")
+
+    runner.add_listener(boom)
+    with pytest.raises(RunnerStopped):
+        runner.submit_wait(Credit(account="C:B:1", amount=5))
+    with pytest.raises(RunnerStopped):
+        runner.submit_wait(Credit(account="C:B:1", amount=5))
+    assert not runner.running and isinstance(runner.failure, RuntimeError)
+
+
+def test_runner_call_runs_on_writer_thread_between_batches() -> None:
+    runner = EngineRunner(Engine(tally_contexts())).start()
+    runner.submit_wait(Credit(account="C:B:1", amount=5))
+    name = runner.call(lambda engine: threading.current_thread().name).result(5)
+    digest = runner.call(lambda engine: engine.state_hash()).result(5)
+    runner.stop()
+    assert name == "lionrock-engine" and len(digest) == 64
