@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from offering_builders import apps_for_demand, at_price, book, cornerstone, resolved
 
 from lionrock.kernel.errors import Reject
 from lionrock.kernel.money import Rate
+from lionrock.offering._codes import OfferingCode
 from lionrock.offering.allocation import allocate
 from lionrock.offering.books import ioi_book_from_iois
 from lionrock.offering.commands import Ioi, IoiStep
@@ -134,10 +136,11 @@ def test_18c_placing_meets_ipsi_minimum_or_allots_all_independent_demand(lots_of
         assert any("shortfall" in n for n in s.notes)
 
 
-def _steering_book(independent_limit: int, independent_each: int = 120_000, cornerstones=()):  # type: ignore[no-untyped-def]
+def _steering_book(independent_limit: int, independent_each: int = 120_000, cornerstones=(), waiver: str = ""):  # type: ignore[no-untyped-def]
     """Non-independents cover the tranche several times at the top of the range; the five
     independents only bid at or below ``independent_limit``."""
-    ro = resolved(chapter="18C", mechanism="", public_share=None, shares_offered=N, cornerstones=list(cornerstones))
+    ro = resolved(chapter="18C", mechanism="", public_share=None, shares_offered=N, cornerstones=list(cornerstones),
+                  independent_price_setting_waiver=waiver)
     out = [Ioi(ioi_id=f"N{i}", investor=f"NONIND{i}", account=f"C:SYND:N{i}", participant="P9", tier=1, independent=False,
                steps=[IoiStep(0, 400_000)]) for i in range(10)]
     out += [Ioi(ioi_id=f"I{i}", investor=f"IND{i}", account=f"C:SYND:I{i}", participant="P9", tier=3, independent=True,
@@ -183,20 +186,60 @@ def test_18c_pricing_independent_cornerstone_counts_and_lower_price_buys_more_of
     assert decision.price == 9_000
 
 
-def test_18c_pricing_given_price_stands_and_reasons_report_the_shortfall() -> None:
-    """A price set by the command (the issuer's and coordinators' decision) is never moved."""
+def test_18c_pricing_given_price_short_of_the_minimum_is_refused_naming_the_price_that_meets_it() -> None:
+    """A price set by the command (the issuer's and coordinators' decision) is never moved; if the
+    independents cannot take Rule 18C.08's minimum there, pricing is refused (coded, the rule
+    cited) and the message names the highest price at which they can."""
     from lionrock.offering.pricing import set_price
 
     ro, iois = _steering_book(9_500)
-    decision = set_price(ro, iois, price=10_000)
-    assert decision.price == 10_000
-    assert any("can take at most 0 of the 500,000" in r and "the price was given" in r for r in decision.reasons)
+    with pytest.raises(Reject) as refused:
+        set_price(ro, iois, price=10_000)
+    assert refused.value.rejection.code == OfferingCode.INDEPENDENT_PRICE_SETTERS_SHORT and "18C.08" in refused.value.rejection.rule
+    assert "can take at most 0 of the 500,000" in refused.value.rejection.message and "reach it at 9.50" in refused.value.rejection.message
 
 
-def test_18c_pricing_no_price_reaches_the_minimum_policy_price_stands() -> None:
+def test_18c_pricing_no_price_reaches_the_minimum_is_refused_without_a_waiver() -> None:
+    """Item 8: when no candidate price lets the independents reach the minimum, the offer cannot be
+    priced: the rejection says so (the range searched) and cites Rule 18C.08."""
     from lionrock.offering.pricing import set_price
 
     ro, iois = _steering_book(9_500, independent_each=10_000)  # 50,000 at most
+    with pytest.raises(Reject) as refused:
+        set_price(ro, iois)
+    assert refused.value.rejection.code == OfferingCode.INDEPENDENT_PRICE_SETTERS_SHORT
+    assert "no price in 9.00..10.00 lets them reach it" in refused.value.rejection.message and refused.value.rejection.rule == ro.chapter_18c.rule  # type: ignore[union-attr]
+
+
+def test_18c_pricing_declared_waiver_lets_the_offer_proceed_and_reports_the_shortfall() -> None:
+    """With a waiver of Rule 18C.08 (Transwarp 6727 had one: "(a) the Offer Price of the H Shares
+    will be determined with reference to the prevailing market price of the A Shares ..."), the
+    policy's price and a given price stand, the reasons name the waiver, and the allotment
+    reports the shortfall."""
+    from lionrock.offering.pricing import set_price
+
+    waiver = "HKEX waiver of Rule 18C.08 (A+H, price by reference to the A shares)"
+    ro, iois = _steering_book(9_500, independent_each=10_000, waiver=waiver)
     decision = set_price(ro, iois)
     assert decision.price == 10_000
-    assert any("no price in" in r and "lets them reach it" in r for r in decision.reasons)
+    assert any("no price in 9.00..10.00 lets them reach it" in r and waiver in r and "stands" in r for r in decision.reasons)
+    given = set_price(ro, iois, price=9_500)
+    assert given.price == 9_500 and any(waiver in r for r in given.reasons)
+    apps = book(apps_for_demand(ro.initial_public_shares, ro.max_application_shares, LOT))
+    s = allocate(ro, decision, iois, apps, SEED).summary
+    assert s.ipsi_shortfall_shares == s.ipsi_required_shares - s.ipsi_shares > 0
+
+
+def test_18c_pricing_steers_before_refusing_when_a_lower_price_meets_the_minimum() -> None:
+    """The policy's price is lowered (not refused) when a lower candidate meets the minimum, with
+    or without a waiver."""
+    from lionrock.offering.pricing import set_price
+
+    ro, iois = _steering_book(9_500, waiver="any waiver")
+    assert set_price(ro, iois).price == 9_500
+
+
+def test_independent_price_setting_waiver_only_for_chapter_18c() -> None:
+    with pytest.raises(Reject) as refused:
+        resolved(independent_price_setting_waiver="a waiver")
+    assert refused.value.rejection.field == "offering.independent_price_setting_waiver"

@@ -29,6 +29,9 @@ class OfferingCode(IntEnum):
     """Settlement before the listing date."""
     INVALID_STABILISATION = 3015
     LIMIT_EXCEEDED = 3016
+    INDEPENDENT_PRICE_SETTERS_SHORT = 3017
+    """Chapter 18C: at no price in the range can independent price-setting investors take Rule
+    18C.08's minimum, and no waiver of the rule was declared."""
 
 
 __all__ = ["OfferingCode"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
@@ -24,11 +24,11 @@ from lionrock.kernel.errors import invariant
 from lionrock.kernel.money import Rate
 from lionrock.kernel.price import consideration_minor
 from lionrock.offering.books import ApplicationBook, IoiBook, membership
-from lionrock.offering.commands import CornerstoneSpec
+from lionrock.offering.commands import CornerstoneSpec, PreferentialBatch
 from lionrock.offering.definition import (
     ResolvedOffering,
     add_months,
-    cornerstone_shares,
+    cornerstone_allotment,
     public_share_of,
     share_of,
 )
@@ -62,6 +62,8 @@ class AllocationResult:
     app_status: np.ndarray
     app_pool: np.ndarray
     app_allotted: np.ndarray
+    preferential_allotted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Shares allotted to each preferential application (in `PreferentialApplications` order)."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -280,6 +282,69 @@ def split_pools(public_lots: int, demand_a: int, demand_b: int) -> tuple[int, in
 
 
 # ------------------------------------------------------------------------------------------------
+# preferential offering (assured entitlements, employees)
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PreferentialApplications:
+    """Applications under a preferential offering, as arrays (one entry per application)."""
+
+    applicants: list[str]
+    accounts: list[str]
+    participants: list[str]
+    shares: np.ndarray
+    entitlements: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.applicants)
+
+    @classmethod
+    def from_batches(cls, batches: Sequence[PreferentialBatch]) -> PreferentialApplications:
+        return cls(applicants=[a for b in batches for a in b.applicants], accounts=[a for b in batches for a in b.accounts],
+                   participants=[p for b in batches for p in b.participants],
+                   shares=np.asarray([x for b in batches for x in b.shares], dtype=np.int64),
+                   entitlements=np.asarray([x for b in batches for x in b.entitlements], dtype=np.int64))
+
+
+@dataclass(frozen=True, slots=True)
+class PreferentialOutcome:
+    allotted: np.ndarray
+    valid: int
+    demand: int
+    taken: int
+    notes: list[str]
+
+
+def allocate_preferential(ro: ResolvedOffering, apps: PreferentialApplications, rng: np.random.Generator) -> PreferentialOutcome:
+    """Assured entitlements in full, then excess applications (whole lots above the entitlement)
+    from what the entitlements leave, by the offering's excess basis (`pool_basis` and the seeded
+    ballot, drawn after pool B). Multiple applications by one applicant and non-positive ones are
+    invalid. If valid entitlements exceed the reservation they are scaled down pro rata (a note
+    says so). Reserved shares not taken go back to the international offering (Longcheer 9611:
+    1,885,500 of 5,225,000 "made available to the International Offer")."""
+    p, lot, notes = ro.spec.preferential, ro.lot, []
+    invariant(p is not None, "preferential applications without a preferential offering")
+    assert p is not None
+    n = len(apps)
+    codes = {a: i for i, a in enumerate(dict.fromkeys(apps.applicants))}
+    ids = np.asarray([codes[a] for a in apps.applicants], dtype=np.int64)
+    repeated = np.bincount(ids, minlength=len(codes))[ids] > 1 if n else np.zeros(0, dtype=bool)
+    valid = (apps.shares > 0) & (apps.entitlements >= 0) & ~repeated
+    shares = np.where(valid, apps.shares, 0)
+    assured = np.minimum(shares, apps.entitlements)
+    excess_lots = (shares - assured) // lot
+    reserved = ro.preferential_reserved_shares
+    if int(assured.sum()) > reserved:
+        assured = assured * reserved // int(assured.sum())
+        notes.append(f"valid assured entitlements exceed the {reserved:,} reserved shares: scaled down pro rata")
+    left_lots = (reserved - int(assured.sum())) // lot
+    basis = pool_basis(excess_lots, min(left_lots, int(excess_lots.sum())), p.excess_taper_eighths, curve_points(p.excess_curve))
+    allotted = assured + ballot(excess_lots, basis, rng) * lot
+    taken = int(allotted.sum())
+    invariant(taken <= reserved and bool(np.all(allotted <= shares)), "preferential offering over-allotted")
+    return PreferentialOutcome(allotted, int(valid.sum()), int(shares.sum()), taken, notes)
+
+
+# ------------------------------------------------------------------------------------------------
 # placing
 # ------------------------------------------------------------------------------------------------
 def _placing_weights(ro: ResolvedOffering, book: IoiBook, price: int) -> np.ndarray:
@@ -392,7 +457,8 @@ def _pool_assignment(ro: ResolvedOffering, apps: ApplicationBook, status: np.nda
     return np.where(valid, np.where(payable > ro.pools.pool_a_max_amount_minor, POOL_B, POOL_A), POOL_NONE).astype(np.int8)
 
 
-def _allocate_public(ro: ResolvedOffering, apps: ApplicationBook, pool: np.ndarray, public_lots: int, seed: int) -> tuple[np.ndarray, list[BandBasis], tuple[int, int, int, int]]:
+def _allocate_public(ro: ResolvedOffering, apps: ApplicationBook, pool: np.ndarray, public_lots: int,
+                     seed: int) -> tuple[np.ndarray, list[BandBasis], tuple[int, int, int, int]]:
     lot = ro.lot
     lots = apps.shares // lot
     idx_a = np.flatnonzero(pool == POOL_A)
@@ -414,26 +480,39 @@ def _allocate_public(ro: ResolvedOffering, apps: ApplicationBook, pool: np.ndarr
     return allotted, bands, (size_a * lot, size_b * lot, demand_a * lot, demand_b * lot)
 
 
-def _top_placees(shares: list[int], international: int, offer: int) -> dict[str, int]:
+def placee_concentration(shares: Sequence[int], international: int, offer: int, issued: int) -> dict[str, int]:
+    """Top 1/5/10/25 placees' allotments (cornerstones included) in bp of the international
+    offering, of the offer shares and of the issued shares upon listing, as HKEX's allotment
+    results template computes them: the numerators include over-allocated shares, the
+    denominators do not (MiniMax 0100: top 25 hold 24,178,736 = 100.24% of 24,119,740)."""
     ranked = sorted(shares, reverse=True)
     out: dict[str, int] = {}
     for k in (1, 5, 10, 25):
         top = sum(ranked[:k])
-        out[f"top{k}_international"] = top * 10_000 // international if international else 0
-        out[f"top{k}_offer"] = top * 10_000 // offer if offer else 0
+        for name, whole in (("international", international), ("offer", offer), ("issued", issued)):
+            out[f"top{k}_{name}"] = top * 10_000 // whole if whole else 0
     return out
 
 
-def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps: ApplicationBook, seed: int) -> AllocationResult:
+def preferential_generator(seed: int) -> np.random.Generator:
+    """The preferential offering's excess ballot draws from its own stream of the published seed,
+    ``PCG64(SeedSequence([seed, 1]))``, so the public ballot is the same with or without it."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 1])))
+
+
+def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps: ApplicationBook, seed: int,
+             preferential: PreferentialApplications | None = None) -> AllocationResult:
     """Allot the whole offering at the decided price; see docs/offering.md for each step and rule."""
     spec, lot, price = ro.spec, ro.lot, pricing.price
     n0 = spec.shares_offered
     offer = n0 + pricing.upsize_shares
     notes: list[str] = []
-    # 1. cornerstones: fixed amounts at the offer price, rounded down to board lots
-    cs = [(c, cornerstone_shares(c.amount_minor, price, lot)) for c in spec.cornerstones]
-    cs_total = sum(s for _, s in cs)
-    invariant(cs_total + ro.initial_public_shares <= offer, "cornerstones and the public tranche exceed the offer")
+    # 1. cornerstones: fixed amounts at the offer price, rounded down to board lots, cut back if the prospectus says so
+    take = cornerstone_allotment(ro, price)
+    cs = list(zip(spec.cornerstones, take.shares, strict=True))
+    cs_total = take.total
+    notes.extend(take.reasons)
+    invariant(cs_total + ro.initial_public_shares + ro.preferential_reserved_shares <= offer, "cornerstones, public and preferential exceed the offer")
     # 2. public applications: validity, demand, clawback
     status = application_status(ro, apps, iois)
     pool = _pool_assignment(ro, apps, status)
@@ -449,10 +528,12 @@ def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps
     public_final = min(ladder_public + upsize_public, public_demand)
     if public_demand < initial_public:
         notes.append(f"public offer undersubscribed: {initial_public - public_demand:,} unsubscribed shares reallocated to the placing")
-    # 3. placing tranche at the price (price-limited demand, whole lots)
+    # 3. preferential offering (reserved out of the international offering; what it leaves goes back)
+    pref = _preferential(ro, preferential, seed, notes)
+    # 4. placing tranche at the price (price-limited demand, whole lots)
     demand_lots = book_demand_lots(iois, price, lot)
     placing_demand = int(demand_lots.sum()) * lot
-    placing_avail = offer - cs_total - public_final
+    placing_avail = offer - cs_total - public_final - pref.taken
     underwriters = 0
     if placing_demand < placing_avail:
         shortfall = placing_avail - placing_demand
@@ -475,21 +556,36 @@ def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps
                                                   _independent_min_lots(ro, cs, placing_total - over_allocated))
     notes.extend(placing_notes)
     placee_shares = placee_lots * lot
-    # 4. public tranche: pools, bands, ballot
+    # 5. public tranche: pools, bands, ballot
     allotted, bands, (pool_a, pool_b, demand_a, demand_b) = _allocate_public(ro, apps, pool, public_final // lot, seed)
-    # 5. invariants: every share of the offer (plus over-allocation) placed exactly once, lots only
+    # 6. invariants: every share of the offer (plus over-allocation) placed exactly once, lots only
     public_allotted = int(allotted.sum())
     placed = int(placee_shares.sum())
     invariant(public_allotted == public_final, f"public allotted {public_allotted} != tranche {public_final}")
     invariant(placed == placing_total, f"placing allotted {placed} != tranche {placing_total}")
-    invariant(cs_total + public_allotted + placed + underwriters == offer + over_allocated, "allotted != offered + over-allocated")
+    invariant(cs_total + public_allotted + placed + underwriters + pref.taken == offer + over_allocated, "allotted != offered + over-allocated")
     invariant(bool(np.all(allotted <= np.where(status == 0, apps.shares, 0))), "an application got more than it applied for")
     invariant(bool(np.all(allotted % lot == 0)) and bool(np.all(placee_shares % lot == 0)), "allotment not in whole board lots")
     tally = _Tally(status=status, pool=pool, allotted=allotted, placee_shares=placee_shares, cornerstones=cs, offer=offer,
                    cs_total=cs_total, placing_total=placing_total, placing_demand=placing_demand, over_allocated=over_allocated,
                    underwriters=underwriters, public_demand=public_demand, public_final=public_final, clawback_reason=why,
-                   pools=(pool_a, pool_b, demand_a, demand_b), bands=bands, notes=notes)
+                   pools=(pool_a, pool_b, demand_a, demand_b), bands=bands, notes=notes, preferential=pref,
+                   cutback=take.before_cutback - take.total)
     return _result(ro, pricing, iois, seed, tally)
+
+
+def _preferential(ro: ResolvedOffering, apps: PreferentialApplications | None, seed: int, notes: list[str]) -> PreferentialOutcome:
+    reserved = ro.preferential_reserved_shares
+    if not reserved:
+        invariant(apps is None or not len(apps), "preferential applications for an offering without a preferential offering")
+        return PreferentialOutcome(np.zeros(0, dtype=np.int64), 0, 0, 0, [])
+    out = allocate_preferential(ro, apps or PreferentialApplications([], [], [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)),
+                                preferential_generator(seed))
+    notes.extend(out.notes)
+    if out.taken < reserved:
+        notes.append(f"preferential offering undersubscribed: {reserved - out.taken:,} of the {reserved:,} reserved shares "
+                     "reallocated to the international offering")
+    return out
 
 
 def book_demand_lots(book: IoiBook, price: int, lot: int) -> np.ndarray:
@@ -515,6 +611,8 @@ class _Tally:
     pools: tuple[int, int, int, int]
     bands: list[BandBasis]
     notes: list[str]
+    preferential: PreferentialOutcome
+    cutback: int
 
 
 def _independent_min_lots(ro: ResolvedOffering, cs: list[tuple[CornerstoneSpec, int]], placing_counted: int) -> int:
@@ -549,6 +647,8 @@ def _digest(t: _Tally) -> str:
     h.update(np.ascontiguousarray(t.allotted, dtype="<i8").tobytes())
     h.update(np.ascontiguousarray(t.placee_shares, dtype="<i8").tobytes())
     h.update(np.asarray([s for _, s in t.cornerstones], dtype="<i8").tobytes())
+    if len(t.preferential.allotted):
+        h.update(np.ascontiguousarray(t.preferential.allotted, dtype="<i8").tobytes())
     return h.hexdigest()
 
 
@@ -566,6 +666,8 @@ def _result(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, seed:
     commission = gross * spec.underwriting_commission.numerator // spec.underwriting_commission.denominator
     pool_a, pool_b, demand_a, demand_b = t.pools
     placee_list = [s for _, s in t.cornerstones] + t.placee_shares[t.placee_shares > 0].tolist()
+    international = t.cs_total + t.placing_total - t.over_allocated + t.underwriters
+    pref = t.preferential
     summary = AllotmentSummary(
         price=pricing.price, offer_shares=t.offer, upsize_shares=pricing.upsize_shares, over_allocated_shares=t.over_allocated,
         gross_proceeds_minor=gross, net_proceeds_minor=gross - commission - spec.listing_expenses_minor,
@@ -576,19 +678,29 @@ def _result(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, seed:
         valid_applications=int((t.status == 0).sum()), rejected=rejected,
         placing_shares=t.placing_total, placing_demand_shares=t.placing_demand,
         placees=int((t.placee_shares > 0).sum()), cornerstone_shares=t.cs_total, underwriter_shares=t.underwriters,
-        bookbuilding_min_shares=bookbuilding_min, bookbuilding_ok=n0 - ro.initial_public_shares - t.cs_total >= bookbuilding_min,
+        bookbuilding_min_shares=bookbuilding_min,
+        bookbuilding_ok=n0 - ro.initial_public_shares - ro.preferential_reserved_shares - t.cs_total >= bookbuilding_min,
         ipsi_shares=ipsi, ipsi_required_shares=ipsi_required, ipsi_shortfall_shares=max(ipsi_required - ipsi, 0),
-        top_placees_bp=_top_placees(placee_list, t.cs_total + t.placing_total, t.offer + t.over_allocated),
+        top_placees_bp=placee_concentration(placee_list, international, t.offer, spec.shares_outstanding_after),
         bands=t.bands, seed=seed, allotment_digest=_digest(t), notes=t.notes,
+        international_initial_shares=n0 - ro.initial_public_shares - ro.preferential_reserved_shares,
+        international_demand_shares=t.cs_total + t.placing_demand, international_final_shares=international,
+        cornerstone_cutback_shares=t.cutback, preferential_reserved_shares=ro.preferential_reserved_shares,
+        preferential_valid_applications=pref.valid, preferential_demand_shares=pref.demand, preferential_shares=pref.taken,
+        preferential_to_international_shares=ro.preferential_reserved_shares - pref.taken,
+        preferential_successful_applications=int((pref.allotted > 0).sum()), successful_applications=int((t.allotted > 0).sum()),
     )
-    return AllocationResult(summary, cornerstones, t.placee_shares, t.status, t.pool, t.allotted)
+    return AllocationResult(summary, cornerstones, t.placee_shares, t.status, t.pool, t.allotted, pref.allotted)
 
 
 __all__ = [
     "AllocationResult",
     "ApplicationStatus",
     "PoolBasis",
+    "PreferentialApplications",
+    "PreferentialOutcome",
     "allocate",
+    "allocate_preferential",
     "allocate_placing",
     "amount_payable",
     "application_status",
@@ -597,7 +709,9 @@ __all__ = [
     "curve_points",
     "curve_weight",
     "consideration_array",
+    "placee_concentration",
     "pool_basis",
+    "preferential_generator",
     "split_pools",
     "taper_weight",
 ]

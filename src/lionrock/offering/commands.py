@@ -24,11 +24,67 @@ class CornerstoneSpec(msgspec.Struct, frozen=True, kw_only=True):
     participant: str = ""
     origin: str = "international"
     amount_minor: int
-    """Investment amount excluding brokerage and levies, in minor units of the offer currency."""
+    """Investment amount excluding brokerage and levies, in minor units of ``amount_currency``."""
+    amount_currency: str = ""
+    """The currency the cornerstone agreement states the amount in (empty: the offer currency).
+    Agreements in US$ are common (the prospectus converts at a stated rate, e.g. US$1.00 = HK$7.8)."""
+    fx_rate: Rate = Rate(0, 1)
+    """Offer-currency units per unit of ``amount_currency`` as the prospectus states it (required
+    when the currencies differ); the converted amount is rounded down to the minor unit."""
     lockup_months: int = 0
     """0 means the rulebook's cornerstone lock-up."""
     independent: bool = True
     """Counts as an independent price-setting investor (Chapter 18C, Rule 18C.08)."""
+    existing_shareholder: bool = False
+    """Already a shareholder: its allocation needs the Exchange's consent (Placing Guidelines,
+    Appendix F1 para 5(2)); listed under "placees with consent" in the announcement."""
+
+
+class LockupSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """A disposal restriction on shares held at listing (announcement: "Lock-up undertakings")."""
+
+    holder: str
+    kind: str
+    """``controlling_shareholder``, ``key_person`` (Rule 18C.14), ``pre_ipo_investor`` or
+    ``pathfinder_sii`` (cornerstones' lock-ups come from their own entries)."""
+    shares: int
+    ends: date
+    """Last day of the lock-up."""
+    public: bool = False
+    """Counts towards the public float (Rule 8.08; a pre-IPO investor who is not a core connected
+    person does); locked-up shares never count towards the free float (Rule 8.08A)."""
+    rule: str = ""
+    """The undertaking's basis, e.g. ``"Rule 10.07"``, ``"Rule 18C.14"``, ``"voluntary"``."""
+
+
+class PlaceeConsentSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """A placee allotted shares with the Exchange's prior consent (announcement: "Placees with
+    consent"): connected clients, close associates, existing shareholders."""
+
+    investor: str
+    relationship: str
+    """E.g. ``"connected client"``, ``"existing shareholder"``, ``"close associate of a director"``."""
+    consent: str
+    """The consent's basis, e.g. ``"Appendix F1 para 5(1)"``."""
+
+
+class PreferentialOfferingSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """Reserved shares offered to a defined group out of the international offering: the listed
+    parent's qualifying shareholders under an assured entitlement (a spin-off, Practice Note 15
+    para 3(f)) or the issuer's eligible employees (Longcheer 9611). Entitlements are allotted in
+    full; excess applications share what the entitled applications leave, by their own basis;
+    reserved shares not taken up go back to the international offering."""
+
+    kind: str = "assured_entitlement"
+    """``assured_entitlement`` or ``employee``."""
+    reference: str
+    """What the prospectus calls it and the rule, e.g. ``"Preferential Offering to Qualifying
+    Shareholders of Parent Co (PN15 para 3(f))"``."""
+    reserved_shares: int
+    """Shares reserved out of the international offering (whole board lots)."""
+    excess_taper_eighths: int = 8
+    """Basis for excess applications (as `PublicPolicySpec`: 8 = pro rata)."""
+    excess_curve: list[tuple[int, Rate]] = []
 
 
 class ClawbackWaiverSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,7 +163,12 @@ class OfferingSpec(msgspec.Struct, frozen=True, kw_only=True):
     """Shares initially offered (before the offer size adjustment and over-allotment options)."""
     board_lot: int
     price_low: int
+    """Bottom of the range; 0 for a "maximum offer price only" offer (A+H deals priced against the
+    A shares, e.g. Longcheer 9611: "not more than HK$31.00"), which may price anywhere up to
+    ``price_high``."""
     price_high: int
+    """Top of the range, or the maximum offer price: public applicants pay it on application and
+    are refunded the difference (with its charges) after pricing."""
     prospectus_date: date
     public_offer_open: date
     price_fixing_date: date
@@ -133,6 +194,19 @@ class OfferingSpec(msgspec.Struct, frozen=True, kw_only=True):
     over-allotment option and by the stabilising manager's market purchases)."""
     shares_outstanding_after: int = 0
     """Issued shares upon listing (for the announcement's percentages; 0 = unknown)."""
+    cornerstone_cutback: str = "none"
+    """What happens when the cornerstones' shares at the final price exceed the room left by the
+    initial public tranche, the bookbuilding minimum and any preferential offering: ``none`` (the
+    definition must fit them at the lowest possible price, else it is refused) or ``pro_rata``
+    (the prospectus reserves a cutback: each cornerstone is reduced in proportion, to whole lots;
+    docs/offering.md, "Cornerstones")."""
+    independent_price_setting_waiver: str = ""
+    """Chapter 18C: a waiver of Rule 18C.08 granted by the Exchange (its reference and conditions,
+    e.g. Transwarp 6727); lets pricing proceed when independent price-setting investors cannot
+    take the minimum."""
+    preferential: PreferentialOfferingSpec | None = None
+    lockups: list[LockupSpec] = []
+    placee_consents: list[PlaceeConsentSpec] = []
     underwriting_commission: Rate = Rate(25, 1000)
     listing_expenses_minor: int = 0
     pricing: PricingPolicySpec = PricingPolicySpec()
@@ -168,6 +242,18 @@ class Ioi(msgspec.Struct, frozen=True, kw_only=True):
     tier: int = 1
     independent: bool = True
     steps: list[IoiStep]
+
+
+class PreferentialBatch(msgspec.Struct, frozen=True, kw_only=True):
+    """Applications under a preferential offering, in columns (all lists the same length)."""
+
+    applicants: list[str]
+    accounts: list[str]
+    participants: list[str]
+    shares: list[int]
+    entitlements: list[int]
+    """Shares each applicant is assured (its holding in the parent times the entitlement ratio;
+    0 for an employee offering); an application above it is an excess application."""
 
 
 class ApplicationBatch(msgspec.Struct, frozen=True, kw_only=True):
@@ -255,8 +341,12 @@ __all__ = [
     "FixOfferPrice",
     "Ioi",
     "IoiStep",
+    "LockupSpec",
     "LodgePublicApplications",
     "OfferingSpec",
+    "PlaceeConsentSpec",
+    "PreferentialBatch",
+    "PreferentialOfferingSpec",
     "PlacingPolicySpec",
     "PricingPolicySpec",
     "PublicPolicySpec",

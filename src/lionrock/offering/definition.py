@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from lionrock.kernel.errors import Reject, require
+from lionrock.kernel.errors import Reject, invariant, require
 from lionrock.kernel.money import Currency, Rate, Rounding, round_div, to_minor
 from lionrock.kernel.price import TICKS_PER_MINOR, format_price, parse_price
 from lionrock.kernel.xhkg import add_business_days, is_business_day
@@ -23,8 +23,11 @@ from lionrock.offering._codes import OfferingCode
 from lionrock.offering.commands import (
     ClawbackWaiverSpec,
     CornerstoneSpec,
+    LockupSpec,
     OfferingSpec,
+    PlaceeConsentSpec,
     PlacingPolicySpec,
+    PreferentialOfferingSpec,
     PricingPolicySpec,
     PublicPolicySpec,
 )
@@ -34,6 +37,12 @@ from lionrock.rules import offering as rules
 CHAPTERS = ("main", "18C", "18A")
 ORIGINS = ("international", "mainland", "hong_kong")
 PRICING_KINDS = ("coverage", "max_proceeds", "fixed")
+CUTBACKS = ("none", "pro_rata")
+PREFERENTIAL_KINDS = ("assured_entitlement", "employee")
+LOCKUP_KINDS = ("controlling_shareholder", "key_person", "pre_ipo_investor", "pathfinder_sii")
+MAX_CORNERSTONES = 200
+MAX_LOCKUPS = 1_000
+MAX_CONSENTS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +68,13 @@ class ResolvedOffering:
     chapter_18c: rules.Chapter18COfferingRules | None
     price_floor: int
     initial_public_shares: int
+    bookbuilding_min_shares: int
+    """The bookbuilding minimum in shares (rounded up), 0 where none applies."""
+    preferential_reserved_shares: int
+    """Shares reserved for a preferential offering out of the international offering (0: none)."""
+    cornerstone_room_shares: int
+    """The most cornerstones may take: shares offered less the initial public tranche, the
+    bookbuilding minimum and the preferential reservation (`cornerstone_allotment` cuts back to it)."""
     max_application_shares: int
     max_upsize_shares: int
     max_over_allotment_shares: int
@@ -67,6 +83,11 @@ class ResolvedOffering:
     @property
     def lot(self) -> int:
         return self.spec.board_lot
+
+    @property
+    def maximum_price_only(self) -> bool:
+        """A "maximum offer price only" offer: no bottom of the range (``price_low`` 0)."""
+        return self.spec.price_low == 0
 
 
 # ------------------------------------------------------------------------------------------------
@@ -90,6 +111,51 @@ def public_share_of(rate: Rate, shares: int, lot: int) -> int:
 def cornerstone_shares(amount_minor: int, price: int, lot: int) -> int:
     """Shares a fixed investment buys at ``price`` ticks, rounded down to board lots."""
     return (amount_minor * TICKS_PER_MINOR // price) // lot * lot
+
+
+def cornerstone_amount_minor(c: CornerstoneSpec, offer_currency: str) -> int:
+    """The cornerstone's amount in minor units of the offer currency: an amount stated in another
+    currency is converted at the prospectus's stated rate, rounded down to the minor unit (Longsys
+    9976: "US$151.13 million (or approximately HK$1,185.32 million, calculated based on the exchange
+    rate as disclosed in this prospectus)"; every currency here has two minor digits)."""
+    if not c.amount_currency or c.amount_currency == offer_currency:
+        return c.amount_minor
+    return c.amount_minor * c.fx_rate.numerator // c.fx_rate.denominator
+
+
+@dataclass(frozen=True, slots=True)
+class CornerstoneTake:
+    """Cornerstone shares at one price: each investor's shares after any cutback, and why."""
+
+    shares: tuple[int, ...]
+    """In the order of ``spec.cornerstones``."""
+    before_cutback: int
+    reasons: tuple[str, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(self.shares)
+
+
+def cornerstone_allotment(ro: ResolvedOffering, price: int) -> CornerstoneTake:
+    """Each cornerstone's shares at the final ``price``: its amount (converted to the offer
+    currency) divided by the price, rounded down to board lots (prospectus wording: "such number of
+    Offer Shares (rounded down to the nearest whole board lot) that may be purchased for an
+    aggregate amount of ..."). With ``cornerstone_cutback = "pro_rata"``, when the total exceeds
+    the room (`ResolvedOffering.cornerstone_room_shares`) every cornerstone is reduced in
+    proportion, rounded down to lots: shares left by the rounding stay in the placing."""
+    spec, lot = ro.spec, ro.lot
+    wanted = [cornerstone_shares(cornerstone_amount_minor(c, spec.currency), price, lot) for c in spec.cornerstones]
+    total, room = sum(wanted), ro.cornerstone_room_shares
+    if total <= room:
+        return CornerstoneTake(tuple(wanted), total, ())
+    invariant(spec.cornerstone_cutback == "pro_rata", f"cornerstones take {total} > room {room} without a cutback rule")
+    cut = tuple(w * room // total // lot * lot for w in wanted)
+    reason = (f"at {format_price(price)} the cornerstones' amounts buy {total:,} shares, more than the {room:,} left by the initial "
+              f"public tranche of {ro.initial_public_shares:,}, the bookbuilding minimum of {ro.bookbuilding_min_shares:,}"
+              + (f" and the preferential offering of {ro.preferential_reserved_shares:,}" if ro.preferential_reserved_shares else "")
+              + f": each cut back pro rata to whole lots, {sum(cut):,} in total (cornerstone_cutback = pro_rata, as the prospectus reserves)")
+    return CornerstoneTake(cut, total, (reason,))
 
 
 def add_months(d: date, months: int) -> date:
@@ -187,16 +253,44 @@ def parse_rate(v: Any, field: str) -> Rate:
         raise _bad(field, f"expected a percentage like \"15%\" or a decimal like \"0.15\": {exc}") from exc
 
 
-def _amount(v: Any, field: str, currency: Currency) -> int:
-    text = str(v).strip()
-    for prefix in ("HK$", "US$", "RMB", currency.value):
-        if text.upper().startswith(prefix.upper()):
-            text = text[len(prefix):].strip()
+_CURRENCY_PREFIXES = (("HK$", Currency.HKD), ("US$", Currency.USD), ("RMB", Currency.CNY), ("HKD", Currency.HKD),
+                      ("USD", Currency.USD), ("CNY", Currency.CNY))
+
+
+def _amount_in(v: Any, field: str, currency: Currency) -> tuple[int, Currency]:
+    """``"HKD 60,000,000"``, ``"US$25,000,000"`` or ``"60000000"`` (the offer currency) -> (minor
+    units, the currency it is stated in)."""
+    text, stated = str(v).strip(), currency
+    for prefix, prefix_currency in _CURRENCY_PREFIXES:
+        if text.upper().startswith(prefix):
+            text, stated = text[len(prefix):].strip(), prefix_currency
+            break
     try:
         Decimal(text.replace(",", "").replace("_", ""))
-        return to_minor(text, currency)
+        return to_minor(text, stated), stated
     except (InvalidOperation, ValueError) as exc:
-        raise _bad(field, f"expected an amount like \"HKD 300,000,000\": {exc}") from exc
+        raise _bad(field, f"expected an amount like \"HKD 300,000,000\" or \"USD 25,000,000\": {exc}") from exc
+
+
+def _amount(v: Any, field: str, currency: Currency) -> int:
+    """An amount that must be in the offer currency."""
+    minor, stated = _amount_in(v, field, currency)
+    if stated != currency:
+        raise _bad(field, f"expected an amount in the offer currency {currency.value}, got {stated.value}")
+    return minor
+
+
+def _price_range(o: _Fields) -> tuple[int, int]:
+    """``price_range = [low, high]``, or ``maximum_offer_price = "31.00"`` alone for an offer with a
+    maximum price only (low 0)."""
+    if "maximum_offer_price" in o.data:
+        if "price_range" in o.data:
+            raise _bad(o.f("maximum_offer_price"), "give either price_range or maximum_offer_price, not both")
+        return 0, o.price(o._get("maximum_offer_price", _REQUIRED), "maximum_offer_price")
+    price_range = o._get("price_range", _REQUIRED)
+    if not (isinstance(price_range, list) and len(price_range) == 2):
+        raise _bad(o.f("price_range"), f"expected [low, high] as two price strings, got {price_range!r}")
+    return o.price(price_range[0], "price_range"), o.price(price_range[1], "price_range")
 
 
 def parse_offering(data: dict[str, Any]) -> OfferingSpec:
@@ -207,10 +301,7 @@ def parse_offering(data: dict[str, Any]) -> OfferingSpec:
         currency = Currency(currency_text)
     except ValueError:
         raise _bad(o.f("currency"), f"expected one of {[c.value for c in Currency]}, got {currency_text!r}") from None
-    price_range = o._get("price_range", _REQUIRED)
-    if not (isinstance(price_range, list) and len(price_range) == 2):
-        raise _bad(o.f("price_range"), f"expected [low, high] as two price strings, got {price_range!r}")
-    low, high = o.price(price_range[0], "price_range"), o.price(price_range[1], "price_range")
+    low, high = _price_range(o)
     waiver = None
     if "waiver" in o.data:
         w = _Fields(o._get("waiver", _REQUIRED), "offering.waiver")
@@ -256,12 +347,18 @@ def parse_offering(data: dict[str, Any]) -> OfferingSpec:
         stabilising_manager_account=o.str("stabilising_manager_account", "P:STABILISING_MANAGER"),
         stock_lender_account=o.str("stock_lender_account", ""),
         shares_outstanding_after=o.int("shares_outstanding_after", 0),
+        cornerstone_cutback=o.str("cornerstone_cutback", "none"),
+        independent_price_setting_waiver=o.str("independent_price_setting_waiver", ""),
         underwriting_commission=o.rate("underwriting_commission", Rate(25, 1000)),
         listing_expenses_minor=_amount(o._get("listing_expenses", "0"), o.f("listing_expenses"), currency),
     )
     o.used.add("waiver")
     o.done()
-    spec_kwargs["cornerstones"] = [_cornerstone(c, i, currency) for i, c in enumerate(top._get("cornerstones", []))]
+    spec_kwargs["cornerstones"] = [_cornerstone(c, i, currency) for i, c in enumerate(_list(top, "cornerstones", MAX_CORNERSTONES))]
+    spec_kwargs["lockups"] = [_lockup(x, i) for i, x in enumerate(_list(top, "lockups", MAX_LOCKUPS))]
+    spec_kwargs["placee_consents"] = [_consent(x, i) for i, x in enumerate(_list(top, "placee_consents", MAX_CONSENTS))]
+    if "preferential" in top.data:
+        spec_kwargs["preferential"] = _preferential(top._get("preferential", _REQUIRED))
     spec_kwargs["pricing"] = _pricing(top._get("pricing", {}))
     spec_kwargs["placing"] = _placing(top._get("placing", {}))
     spec_kwargs["public"] = _public(top._get("public", {}))
@@ -269,19 +366,54 @@ def parse_offering(data: dict[str, Any]) -> OfferingSpec:
     return OfferingSpec(**spec_kwargs)
 
 
+def _list(top: _Fields, key: str, limit: int) -> list[Any]:
+    raw = top._get(key, [])
+    if not isinstance(raw, list) or len(raw) > limit:
+        raise _bad(top.f(key).removeprefix("file."), f"expected at most {limit:,} [[{key}]] tables")
+    return raw
+
+
 def _cornerstone(data: Any, i: int, currency: Currency) -> CornerstoneSpec:
     c = _Fields(data, f"cornerstones[{i}]")
+    amount, stated = _amount_in(c._get("amount", _REQUIRED), c.f("amount"), currency)
     spec = CornerstoneSpec(
         investor=c.str("investor"),
         name=c.str("name"),
         account=c.str("account"),
         participant=c.str("participant", ""),
         origin=c.str("origin", "international"),
-        amount_minor=_amount(c._get("amount", _REQUIRED), c.f("amount"), currency),
+        amount_minor=amount,
+        amount_currency="" if stated == currency else stated.value,
+        fx_rate=c.rate("fx_rate", Rate(0, 1)),
         lockup_months=c.int("lockup_months", 0),
         independent=c.bool("independent", True),
+        existing_shareholder=c.bool("existing_shareholder", False),
     )
     c.done()
+    return spec
+
+
+def _lockup(data: Any, i: int) -> LockupSpec:
+    f = _Fields(data, f"lockups[{i}]")
+    spec = LockupSpec(holder=f.str("holder"), kind=f.str("kind"), shares=f.int("shares"), ends=f.date("ends"),
+                      public=f.bool("public", False), rule=f.str("rule", ""))
+    f.done()
+    return spec
+
+
+def _consent(data: Any, i: int) -> PlaceeConsentSpec:
+    f = _Fields(data, f"placee_consents[{i}]")
+    spec = PlaceeConsentSpec(investor=f.str("investor"), relationship=f.str("relationship"), consent=f.str("consent"))
+    f.done()
+    return spec
+
+
+def _preferential(data: Any) -> PreferentialOfferingSpec:
+    f = _Fields(data, "preferential")
+    spec = PreferentialOfferingSpec(kind=f.str("kind", "assured_entitlement"), reference=f.str("reference"),
+                                    reserved_shares=f.int("reserved_shares"), excess_taper_eighths=f.int("excess_taper_eighths", 8),
+                                    excess_curve=_curve(f, "excess_curve"))
+    f.done()
     return spec
 
 
@@ -445,7 +577,11 @@ def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
     pools = rules.POOLS.in_force(spec.prospectus_date)
     max_application = share_of(pools.max_application_share_of_initial_public, initial_public, lot)
     timetable = _timetable(spec, options)
-    _check_cornerstones(spec, regime, initial_public, floor, options)
+    bookbuilding_min = -(-n * regime.bookbuilding_placing_min.numerator // regime.bookbuilding_placing_min.denominator)
+    reserved = _check_preferential(spec, n - initial_public - bookbuilding_min)
+    room = n - initial_public - bookbuilding_min - reserved
+    _check_cornerstones(spec, regime, floor, options, room)
+    _check_disclosures(spec)
     return ResolvedOffering(
         spec=spec,
         ladder=ladder,
@@ -464,6 +600,9 @@ def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
         chapter_18c=rules.CHAPTER_18C_OFFERING.in_force(spec.prospectus_date) if spec.chapter == "18C" else None,
         price_floor=floor,
         initial_public_shares=initial_public,
+        bookbuilding_min_shares=bookbuilding_min,
+        preferential_reserved_shares=reserved,
+        cornerstone_room_shares=max(room, 0),
         max_application_shares=max(max_application, lot),
         max_upsize_shares=share_of(spec.offer_size_adjustment, n, lot),
         max_over_allotment_shares=share_of(spec.over_allotment, n + share_of(spec.offer_size_adjustment, n, lot), lot),
@@ -479,8 +618,12 @@ def _check_basics(spec: OfferingSpec) -> None:
     require(spec.board_lot > 0, OfferingCode.INVALID_FIELD, "offering.board_lot", f"expected a positive whole number, got {spec.board_lot}")
     require(spec.shares_offered > 0 and spec.shares_offered % spec.board_lot == 0, OfferingCode.INVALID_FIELD, "offering.shares_offered",
             f"expected a positive multiple of the board lot {spec.board_lot}, got {spec.shares_offered}")
-    require(0 < spec.price_low <= spec.price_high, OfferingCode.INVALID_FIELD, "offering.price_range",
-            f"expected 0 < low <= high, got {format_price(spec.price_low)} to {format_price(spec.price_high)}")
+    require(0 <= spec.price_low <= spec.price_high and spec.price_high > 0, OfferingCode.INVALID_FIELD, "offering.price_range",
+            f"expected 0 < low <= high (or low 0 for a maximum offer price only), got {format_price(spec.price_low)} to {format_price(spec.price_high)}")
+    require(spec.cornerstone_cutback in CUTBACKS, OfferingCode.INVALID_FIELD, "offering.cornerstone_cutback",
+            f"expected one of {CUTBACKS}, got {spec.cornerstone_cutback!r}")
+    require(not spec.independent_price_setting_waiver or spec.chapter == "18C", OfferingCode.INVALID_FIELD,
+            "offering.independent_price_setting_waiver", "a waiver of Rule 18C.08 applies to Chapter 18C offerings only")
     require(spec.prospectus_date <= spec.public_offer_open < spec.price_fixing_date, OfferingCode.INVALID_FIELD, "offering.price_fixing_date",
             "expected prospectus_date <= public_offer_open < price_fixing_date")
     try:
@@ -498,17 +641,20 @@ def _check_basics(spec: OfferingSpec) -> None:
         v = getattr(spec.public, field)
         require(1 <= v <= 8, OfferingCode.INVALID_FIELD, f"public.{field}", f"expected a whole number 1..8, got {v}")
     for field in ("pool_a_curve", "pool_b_curve"):
-        points = getattr(spec.public, field)
-        require(len(points) <= MAX_CURVE_POINTS, OfferingCode.LIMIT_EXCEEDED, f"public.{field}", f"at most {MAX_CURVE_POINTS} points, got {len(points)}")
-        sizes = [lots for lots, _ in points]
-        require(all(lots > 0 for lots in sizes) and sizes == sorted(set(sizes)), OfferingCode.INVALID_FIELD, f"public.{field}",
-                "expected strictly increasing positive application sizes in lots")
-        require(all(w.numerator > 0 for _, w in points), OfferingCode.INVALID_FIELD, f"public.{field}", "expected positive weights")
+        _check_curve(getattr(spec.public, field), f"public.{field}")
     osa_public = spec.offer_size_adjustment_public_share
     require(osa_public.numerator <= osa_public.denominator, OfferingCode.INVALID_FIELD, "offering.offer_size_adjustment_public_share",
             f"expected a share in [0%, 100%], got {osa_public}")
     require(spec.shares_outstanding_after == 0 or spec.shares_outstanding_after >= spec.shares_offered, OfferingCode.INVALID_FIELD,
             "offering.shares_outstanding_after", "expected 0 (unknown) or at least shares_offered")
+
+
+def _check_curve(points: list[tuple[int, Rate]], field: str) -> None:
+    require(len(points) <= MAX_CURVE_POINTS, OfferingCode.LIMIT_EXCEEDED, field, f"at most {MAX_CURVE_POINTS} points, got {len(points)}")
+    sizes = [lots for lots, _ in points]
+    require(all(lots > 0 for lots in sizes) and sizes == sorted(set(sizes)), OfferingCode.INVALID_FIELD, field,
+            "expected strictly increasing positive application sizes in lots")
+    require(all(w.numerator > 0 for _, w in points), OfferingCode.INVALID_FIELD, field, "expected positive weights")
 
 
 def _waiver_ladder(w: ClawbackWaiverSpec) -> rules.ClawbackLadder:
@@ -526,6 +672,10 @@ def _waiver_ladder(w: ClawbackWaiverSpec) -> rules.ClawbackLadder:
 
 
 def _price_floor(spec: OfferingSpec, pr: rules.PricingRules) -> int:
+    if spec.price_low == 0:
+        require(not spec.downward_flexibility, OfferingCode.INVALID_FIELD, "offering.downward_flexibility",
+                "a maximum-offer-price-only offer has no range to price below", pr.rule)
+        return 1  # one tick: any positive price up to the maximum
     if not spec.downward_flexibility:
         return spec.price_low
     cap = pr.range_top_over_bottom_max
@@ -554,7 +704,7 @@ def _timetable(spec: OfferingSpec, options: rules.OptionRules) -> FiniTimetableD
     )
 
 
-def _check_cornerstones(spec: OfferingSpec, regime: rules.PublicTrancheRegime, initial_public: int, floor: int, options: rules.OptionRules) -> None:
+def _check_cornerstones(spec: OfferingSpec, regime: rules.PublicTrancheRegime, floor: int, options: rules.OptionRules, room: int) -> None:
     seen: set[str] = set()
     total = 0
     for i, c in enumerate(spec.cornerstones):
@@ -563,23 +713,73 @@ def _check_cornerstones(spec: OfferingSpec, regime: rules.PublicTrancheRegime, i
         seen.add(c.investor)
         require(c.amount_minor > 0, OfferingCode.INVALID_FIELD, f"{f}.amount", "expected a positive amount")
         require(c.origin in ORIGINS, OfferingCode.INVALID_FIELD, f"{f}.origin", f"expected one of {ORIGINS}, got {c.origin!r}")
+        _check_fx(c, spec.currency, f)
         require(c.lockup_months == 0 or c.lockup_months >= options.cornerstone_lockup_months, OfferingCode.OUTSIDE_RULES,
                 f"{f}.lockup_months", f"cornerstone shares are locked up at least {options.cornerstone_lockup_months} months, got {c.lockup_months}",
                 options.rule)
-        total += cornerstone_shares(c.amount_minor, floor, spec.board_lot)
-    n = spec.shares_offered
-    bookbuilding_min = -(-n * regime.bookbuilding_placing_min.numerator // regime.bookbuilding_placing_min.denominator)
-    room = n - initial_public - bookbuilding_min
+        total += cornerstone_shares(cornerstone_amount_minor(c, spec.currency), floor, spec.board_lot)
+    rule = regime.bookbuilding_rule if regime.bookbuilding_placing_min.numerator else "shares offered"
+    if not spec.cornerstones:
+        return
+    if spec.cornerstone_cutback == "pro_rata":
+        require(room >= spec.board_lot, OfferingCode.OUTSIDE_RULES, "cornerstones",
+                "no room for cornerstones: the public tranche, the bookbuilding minimum and the preferential offering take every share", rule)
+        return
+    require(spec.price_low > 0, OfferingCode.OUTSIDE_RULES, "offering.cornerstone_cutback",
+            "a maximum-offer-price-only offer has no lowest price at which to fit fixed cornerstone amounts: state the prospectus's "
+            "cutback (cornerstone_cutback = \"pro_rata\")", rule)
     require(total <= room, OfferingCode.OUTSIDE_RULES, "cornerstones",
-            f"at the lowest possible price {format_price(floor)} cornerstones take {total:,} shares; with the initial public tranche "
-            f"of {initial_public:,} and the bookbuilding minimum of {bookbuilding_min:,} at most {max(room, 0):,} are available",
-            regime.bookbuilding_rule if regime.bookbuilding_placing_min.numerator else "shares offered")
+            f"at the lowest possible price {format_price(floor)} cornerstones take {total:,} shares; with the initial public tranche, "
+            f"the bookbuilding minimum and any preferential offering at most {max(room, 0):,} are available (or state the "
+            f"prospectus's cutback: cornerstone_cutback = \"pro_rata\")", rule)
+
+
+def _check_fx(c: CornerstoneSpec, currency: str, f: str) -> None:
+    if not c.amount_currency or c.amount_currency == currency:
+        require(c.fx_rate.numerator == 0 or c.fx_rate == Rate(1, 1), OfferingCode.INVALID_FIELD, f"{f}.fx_rate",
+                f"the amount is in the offer currency {currency}; no exchange rate applies")
+        return
+    require(c.amount_currency in {x.value for x in Currency}, OfferingCode.INVALID_FIELD, f"{f}.amount",
+            f"expected HKD, CNY or USD, got {c.amount_currency!r}")
+    require(c.fx_rate.numerator > 0, OfferingCode.INVALID_FIELD, f"{f}.fx_rate",
+            f"the amount is in {c.amount_currency}: give the prospectus's rate in {currency} per {c.amount_currency}, e.g. \"7.8432\"")
+
+
+def _check_preferential(spec: OfferingSpec, available: int) -> int:
+    """The preferential offering's reserved shares (0 if none), checked."""
+    p = spec.preferential
+    if p is None:
+        return 0
+    require(p.kind in PREFERENTIAL_KINDS, OfferingCode.INVALID_FIELD, "preferential.kind", f"expected one of {PREFERENTIAL_KINDS}, got {p.kind!r}")
+    require(bool(p.reference.strip()), OfferingCode.INVALID_FIELD, "preferential.reference", "must not be empty")
+    require(0 < p.reserved_shares <= available and p.reserved_shares % spec.board_lot == 0, OfferingCode.OUTSIDE_RULES,
+            "preferential.reserved_shares", f"expected whole board lots of {spec.board_lot}, at most the {max(available, 0):,} shares "
+            f"left by the initial public tranche and the bookbuilding minimum, got {p.reserved_shares:,}",
+            "Practice Note 15 para 3(f) (reserved shares come out of the international offering)")
+    require(1 <= p.excess_taper_eighths <= 8, OfferingCode.INVALID_FIELD, "preferential.excess_taper_eighths",
+            f"expected a whole number 1..8, got {p.excess_taper_eighths}")
+    _check_curve(p.excess_curve, "preferential.excess_curve")
+    return p.reserved_shares
+
+
+def _check_disclosures(spec: OfferingSpec) -> None:
+    require(len(spec.lockups) <= MAX_LOCKUPS and len(spec.placee_consents) <= MAX_CONSENTS and len(spec.cornerstones) <= MAX_CORNERSTONES,
+            OfferingCode.LIMIT_EXCEEDED, "offering", f"at most {MAX_CORNERSTONES} cornerstones, {MAX_LOCKUPS} lock-ups, {MAX_CONSENTS} consents")
+    for i, x in enumerate(spec.lockups):
+        require(bool(x.holder.strip()) and x.kind in LOCKUP_KINDS and x.shares > 0, OfferingCode.INVALID_FIELD, f"lockups[{i}]",
+                f"expected a holder, a kind in {LOCKUP_KINDS} and positive shares, got {x.holder!r}, {x.kind!r}, {x.shares}")
+    for i, y in enumerate(spec.placee_consents):
+        require(bool(y.investor.strip() and y.relationship.strip() and y.consent.strip()), OfferingCode.INVALID_FIELD,
+                f"placee_consents[{i}]", "expected investor, relationship and consent")
 
 
 __all__ = [
+    "CornerstoneTake",
     "RegimeChoice",
     "ResolvedOffering",
     "add_months",
+    "cornerstone_allotment",
+    "cornerstone_amount_minor",
     "cornerstone_shares",
     "load_offering",
     "parse_offering",

@@ -172,11 +172,36 @@ class AllotmentSummary(msgspec.Struct, frozen=True, kw_only=True):
     """Chapter 18C: shares by which independent price-setting investors fall short of the
     required minimum (0 when met or not 18C)."""
     top_placees_bp: dict[str, int]
-    """Top 1/5/10/25 placees' share of the placing tranche (excluding cornerstones), in bp."""
+    """Top 1/5/10/25 placees (cornerstones included, as HKEX's template counts them): keys
+    ``top<k>_international`` / ``top<k>_offer`` / ``top<k>_issued``, in bp of the international
+    offering, of the offer shares and of the issued shares upon listing. Numerators include
+    over-allocated shares, denominators exclude them (as announcements publish: MiniMax's top 25
+    hold 100.24% of the international offering)."""
     bands: list[BandBasis]
     seed: int
     allotment_digest: str
     notes: list[str]
+    international_initial_shares: int = 0
+    """Shares initially available under the international offering (cornerstones included,
+    preferential reserved shares excluded), before reallocation and options."""
+    international_demand_shares: int = 0
+    """Cornerstone shares plus bookbuilding demand at the offer price (the subscription level's
+    numerator)."""
+    international_final_shares: int = 0
+    """International offering after reallocation and the offer size adjustment, excluding
+    over-allocated shares (cornerstones, placees, underwriters)."""
+    cornerstone_cutback_shares: int = 0
+    """Shares by which cornerstones were cut back (``cornerstone_cutback = "pro_rata"``)."""
+    preferential_reserved_shares: int = 0
+    preferential_valid_applications: int = 0
+    preferential_demand_shares: int = 0
+    preferential_shares: int = 0
+    """Shares allotted under the preferential offering."""
+    preferential_to_international_shares: int = 0
+    """Reserved shares not taken up, reallocated to the international offering."""
+    preferential_successful_applications: int = 0
+    successful_applications: int = 0
+    """Public applications allotted at least one lot."""
 
 
 class OfferingAllocated(Event):

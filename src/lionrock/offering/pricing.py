@@ -14,11 +14,14 @@ rule's share of the shares initially offered. At a price P they can take at most
 independent cornerstones' shares at P plus their IOI demand at P up to the bookbuilding tranche.
 When the policy's price leaves them short, the price is lowered to the highest candidate at which
 they can reach the minimum (a lower price buys more cornerstone shares and admits more
-price-limited demand); if no price in the range does, the policy's price stands and the reasons
-say that the minimum cannot be met at any price in the range. A price given by the command or the
-``fixed`` policy is never moved: its reasons say whether the minimum can be met there.
+price-limited demand). If no lower price does, or the price was given (by the command or the
+``fixed`` policy, never moved), pricing is refused (``INDEPENDENT_PRICE_SETTERS_SHORT``, citing the
+rule and the price at which they could reach it, if any), unless the offering declares a waiver
+of Rule 18C.08 (``independent_price_setting_waiver``, as Transwarp 6727 had): then the price
+stands and the reasons name the waiver. The allotment still reports a shortfall left by clawback.
 
-Candidate prices are the floor, the bottom and top of the range and every IOI limit between them:
+Candidate prices are the floor, the bottom and top of the range (for a "maximum offer price
+only" offer, the maximum alone) and every IOI limit between them:
 demand only changes at a limit, so no other price can be better under these policies. The
 bookbuilding tranche at price P is the shares offered less the initial public tranche less the
 cornerstone shares at P (cornerstones invest fixed amounts). Comparisons are exact integers.
@@ -30,12 +33,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lionrock.kernel.errors import require
+from lionrock.kernel.errors import fail, require
 from lionrock.kernel.money import Rate
 from lionrock.kernel.price import format_price
 from lionrock.offering._codes import OfferingCode
 from lionrock.offering.books import IoiBook
-from lionrock.offering.definition import ResolvedOffering, cornerstone_shares
+from lionrock.offering.definition import ResolvedOffering, cornerstone_allotment
 from lionrock.offering.events import DemandPointView
 
 MAX_CURVE_POINTS_IN_EVENT = 200
@@ -59,12 +62,14 @@ class PricingDecision:
 
 
 def cornerstone_total(ro: ResolvedOffering, price: int) -> int:
-    return sum(cornerstone_shares(c.amount_minor, price, ro.lot) for c in ro.spec.cornerstones)
+    """Cornerstone shares at ``price``, after any cutback (`cornerstone_allotment`)."""
+    return cornerstone_allotment(ro, price).total
 
 
 def bookbuilding_tranche(ro: ResolvedOffering, price: int) -> int:
-    """Shares for bookbuilding placees at ``price`` before clawback and options."""
-    return max(ro.spec.shares_offered - ro.initial_public_shares - cornerstone_total(ro, price), 0)
+    """Shares for bookbuilding placees at ``price`` before clawback and options (the preferential
+    offering's reserved shares are set aside; any it leaves come back at allotment)."""
+    return max(ro.spec.shares_offered - ro.initial_public_shares - ro.preferential_reserved_shares - cornerstone_total(ro, price), 0)
 
 
 def demand_curve(ro: ResolvedOffering, book: IoiBook) -> list[DemandPointView]:
@@ -72,7 +77,8 @@ def demand_curve(ro: ResolvedOffering, book: IoiBook) -> list[DemandPointView]:
     lo, hi = ro.price_floor, ro.spec.price_high
     limits = book.step_limit
     inside = limits[(limits >= lo) & (limits <= hi)]
-    candidates = np.unique(np.concatenate([inside, np.asarray([lo, ro.spec.price_low, hi], dtype=np.int64)]))[::-1]
+    ends = [hi] if ro.maximum_price_only else [lo, ro.spec.price_low, hi]  # a maximum price only: no floor to offer
+    candidates = np.unique(np.concatenate([inside, np.asarray(ends, dtype=np.int64)]))[::-1]
     eff = np.where(limits == 0, np.iinfo(np.int64).max, limits)
     order = np.argsort(eff, kind="stable")
     sorted_limits = eff[order]
@@ -165,7 +171,8 @@ def ipsi_required(ro: ResolvedOffering) -> int:
 def ipsi_capacity(ro: ResolvedOffering, book: IoiBook, price: int) -> int:
     """The most independent price-setting investors can take at ``price``: their cornerstone
     shares plus their IOI demand (whole lots) up to the bookbuilding tranche."""
-    cornerstones = sum(cornerstone_shares(c.amount_minor, price, ro.lot) for c in ro.spec.cornerstones if c.independent)
+    take = cornerstone_allotment(ro, price)
+    cornerstones = sum(s for c, s in zip(ro.spec.cornerstones, take.shares, strict=True) if c.independent)
     demand = int(book.demand_at(price)[book.independent].sum()) // ro.lot * ro.lot if book.investors else 0
     return cornerstones + min(demand, bookbuilding_tranche(ro, price))
 
@@ -181,17 +188,24 @@ def _steer_for_independents(ro: ResolvedOffering, book: IoiBook, curve: list[Dem
                        f"at least the {required:,} required")
         return chosen
     short = f"at {format_price(chosen)} independent price-setting investors can take at most {at_chosen:,} of the {required:,} shares {rule} requires"
-    if not movable:
-        reasons.append(f"{short}; the price was given, so it stands and the allotment will report the shortfall")
+    better = next((pt.price for pt in curve if (pt.price < chosen or not movable) and ipsi_capacity(ro, book, pt.price) >= required), 0)
+    waiver = ro.spec.independent_price_setting_waiver
+    if movable and better:
+        reasons.append(f"{short}; lowered to {format_price(better)}, the highest candidate price at which they can take "
+                       f"{ipsi_capacity(ro, book, better):,} (coverage there {_coverage_text(_point(curve, better))})")
+        return better
+    where = (f"they can reach it at {format_price(better)} or below" if better
+             else f"no price in {format_price(curve[-1].price)}..{format_price(curve[0].price)} lets them reach it")
+    if waiver:
+        reasons.append(f"{short}; {where}; the Exchange waived {rule} ({waiver}), so the price {format_price(chosen)} stands")
         return chosen
-    for pt in curve:  # highest price first
-        if pt.price < chosen and ipsi_capacity(ro, book, pt.price) >= required:
-            reasons.append(f"{short}; lowered to {format_price(pt.price)}, the highest candidate price at which they can take "
-                           f"{ipsi_capacity(ro, book, pt.price):,} (coverage there {_coverage_text(pt)})")
-            return pt.price
-    reasons.append(f"{short}, and no price in {format_price(curve[-1].price)}..{format_price(curve[0].price)} lets them reach it: "
-                   "the price stands and the allotment will report the shortfall")
-    return chosen
+    fail(OfferingCode.INDEPENDENT_PRICE_SETTERS_SHORT, "price",
+         f"{short}; {where}" + ("; the price was given" if not movable else "") + f"; without a waiver of {rule} "
+         "(offering.independent_price_setting_waiver) the offer cannot be priced", rule)
+
+
+def _point(curve: list[DemandPointView], price: int) -> DemandPointView:
+    return next(pt for pt in curve if pt.price == price)
 
 
 def _upsize(ro: ResolvedOffering, point: DemandPointView, requested: int, reasons: list[str]) -> int:
