@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from lionrock.kernel.errors import Reject
-from lionrock.kernel.ids import IDENTIFIER_MAX_LENGTH, parse_identifier
+from lionrock.kernel.ids import IDENTIFIER_CHARACTERS, IDENTIFIER_MAX_LENGTH
 from lionrock.kernel.quantity import MAX_QUANTITY
 from lionrock.offering._codes import OfferingCode
 from lionrock.offering.commands import ApplicationBatch, Ioi
@@ -28,6 +28,23 @@ APPLICATION_COLUMNS = ("applicant", "account", "participant", "shares")
 IOI_COLUMNS = ("ioi_id", "investor", "account", "participant", "investor_type", "origin", "tier", "independent", "limit_price", "shares")
 MAX_APPLICATIONS = 20_000_000
 MAX_IOI_STEPS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class RowReject:
+    """One row of a book file refused at reading, or one application refused by the allocation.
+
+    ``line`` is the CSV line (the header is line 1; a Parquet file counts its rows from 2 as if it
+    had one), so a user can open the file at that line."""
+
+    file: str
+    line: int
+    field: str
+    reason: str
+    """A stable word: ``short_row``, ``not_integer``, ``above_max_quantity``, ``blank_id``, ``bad_identifier``,
+    ``unknown_origin``, ``unknown_tier``, ``not_boolean``, ``off_grid_price``, ``cornerstone_in_book``,
+    ``ioi_refused`` (another row of the same IOI is bad), or an application status (``multiple``, ...)."""
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +67,10 @@ class ApplicationBook:
     """SHA-256 of the content in row order: shares (int64 little-endian), then for applicant,
     account and participant the UTF-8 byte length of each row (int64 LE) and the bytes. Independent
     of how the book was built (engine batches or a CSV/Parquet file)."""
+    lines: np.ndarray | None = None
+    """The file line of each row (int64) when read from a file, so a rejection can name it."""
+    rejects: tuple[RowReject, ...] = ()
+    """File rows that could not be applications and were left out (`read_application_book`)."""
 
 
 def _content_digest(shares: np.ndarray, columns: Sequence[tuple[np.ndarray, bytes]]) -> str:
@@ -94,6 +115,8 @@ class IoiBook:
     tier: np.ndarray  # int32, 1-based
     independent: np.ndarray  # bool
     first_seq: np.ndarray  # int64: order in which the investor's first IOI arrived
+    rejects: tuple[RowReject, ...] = ()
+    """File rows refused at reading, each with its line and reason (`read_ioi_book`)."""
 
     @property
     def investors(self) -> int:
@@ -203,30 +226,221 @@ def check_batch(batch: ApplicationBatch) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
-# files
+# files: a bad row is a rejection with its line number and reason; a structural fault is one error
 # ------------------------------------------------------------------------------------------------
-def _read_table(path: Path, columns: Sequence[str], types: dict[str, Any]) -> Any:
+@dataclass(frozen=True, slots=True)
+class IoiFileRules:
+    """What the offering says about IOIs (the same checks as `OfferingContext` on `SubmitIoi`)."""
+
+    tier_count: int = 0
+    """Tiers are 1..tier_count (the placing's ``tier_weights``); 0: any tier >= 1."""
+    cornerstones: frozenset[str] = frozenset()
+    """Cornerstone investors, who take a fixed amount and may not be in the bookbuilding."""
+
+
+class BookFileError(ValueError):
+    """A structural fault of a book file (not CSV, missing column, not UTF-8): one line naming the
+    file, the line and the column. Rows are never half-read: the whole file is refused."""
+
+    def __init__(self, file: str, line: int, column: str, message: str) -> None:
+        super().__init__(f"{file}: line {line}, column {column}: {message}")
+        self.file, self.line, self.column = file, line, column
+
+
+_ID_BYTES = np.zeros(256, dtype=bool)
+_ID_BYTES[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:@-", dtype=np.uint8)] = True
+
+
+def _bad_identifier_rows(column: Any, *, allow_empty: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of a string column that are not kernel identifiers (`parse_identifier`'s charset and
+    length), as (blank rows, other bad rows). One pass over the column's bytes with a lookup table:
+    a regular expression over millions of values costs more than the allocation."""
+    import pyarrow as pa
+
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    arr = arr.cast(pa.large_string()).fill_null("")
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    lengths = np.diff(offsets)
+    data = arr.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])] if data is not None else np.zeros(0, dtype=np.uint8)
+    bad_bytes = np.flatnonzero(~_ID_BYTES[raw])
+    bad = lengths > IDENTIFIER_MAX_LENGTH
+    if len(bad_bytes):
+        bad[np.unique(np.searchsorted(offsets, bad_bytes + int(offsets[0]), side="right") - 1)] = True
+    blank = lengths == 0 if not allow_empty else np.zeros(len(arr), dtype=bool)
+    return np.flatnonzero(blank), np.flatnonzero(bad & ~blank)
+
+
+def _csv_record_lines(path: Path) -> list[tuple[int, int]]:
+    """(first line, number of fields) of every record after the header, by Python's csv module:
+    the slow exact path, taken only when a file has malformed rows or values spanning lines
+    (pyarrow does not say where a skipped row was)."""
+    import csv
+
+    out: list[tuple[int, int]] = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        line = reader.line_num + 1
+        for record in reader:
+            out.append((line, len(record)))
+            line = reader.line_num + 1
+    return out
+
+
+def _utf8_fault(path: Path, data: bytes, header: list[str]) -> BookFileError:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        field = data.count(b",", line_start, exc.start)
+        column = header[field] if field < len(header) else f"#{field + 1}"
+        return BookFileError(path.name, data.count(b"\n", 0, exc.start) + 1, column, "not UTF-8 text")
+    return BookFileError(path.name, 1, "-", "not a readable CSV file")
+
+
+def _read_csv_table(path: Path, columns: Sequence[str], types: dict[str, Any]) -> tuple[Any, np.ndarray, list[RowReject]]:
+    """The rows of a CSV file that have the header's number of fields, their line numbers, and a
+    rejection for each other row (short, long or blank)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
+
+    data = path.read_bytes()
+    header_end = data.find(b"\n")
+    header = [h.strip().strip('"') for h in data[: header_end if header_end >= 0 else len(data)].decode("utf-8", "replace").strip("\r").split(",")]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise BookFileError(path.name, 1, missing[0], f"missing column; expected the columns {', '.join(columns)} (docs/offering.md)")
+    skipped: list[str] = []
+
+    def skip(row: Any) -> str:
+        skipped.append(row.text)
+        return "skip"
+
+    parse = pacsv.ParseOptions(invalid_row_handler=skip, newlines_in_values=True, ignore_empty_lines=False)
+
+    def read(column_types: dict[str, Any]) -> Any:
+        skipped.clear()
+        return pacsv.read_csv(pa.py_buffer(data), parse_options=parse,
+                              convert_options=pacsv.ConvertOptions(column_types=column_types, strings_can_be_null=False, include_columns=list(columns)))
+
+    try:
+        try:
+            table = read(types)
+        except pa.ArrowInvalid:  # a value that is not of its column's type: read as text, judge row by row
+            table = read({k: pa.string() for k in types})
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc):
+            raise _utf8_fault(path, data, header) from exc
+        raise BookFileError(path.name, 1, "-", f"not a readable CSV file: {exc}") from exc
+    newlines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if not skipped and newlines == table.num_rows + 1:
+        return table, np.arange(2, table.num_rows + 2, dtype=np.int64), []
+    records = _csv_record_lines(path)
+    good = [line for line, fields in records if fields == len(header)]
+    if len(good) != table.num_rows:
+        raise BookFileError(path.name, 1, "-", "the rows could not be matched to lines (unbalanced quotes?)")
+    rejects = [RowReject(path.name, line, "-", "short_row" if fields < len(header) else "long_row",
+                         f"{fields} field(s), expected {len(header)} ({', '.join(header)})" if fields else "blank line")
+               for line, fields in records if fields != len(header)]
+    return table, np.asarray(good, dtype=np.int64), rejects
+
+
+def _read_book_table(path: Path, columns: Sequence[str], types: dict[str, Any]) -> tuple[Any, np.ndarray, list[RowReject]]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if path.suffix.lower() in (".parquet", ".pq"):
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        return _read_csv_table(path, columns, types)
+    try:
         table = pq.read_table(path)
-    else:
-        table = pacsv.read_csv(
-            path,
-            convert_options=pacsv.ConvertOptions(column_types={k: v for k, v in types.items()}, strings_can_be_null=False),
-        )
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise BookFileError(path.name, 1, "-", f"not a readable Parquet file: {exc}") from exc
     missing = [c for c in columns if c not in table.column_names]
     if missing:
-        raise Reject(OfferingCode.INVALID_FIELD, f"{path.name}:{missing[0]}", f"missing column; expected columns {list(columns)}")
+        raise BookFileError(path.name, 1, missing[0], f"missing column; expected the columns {', '.join(columns)} (docs/offering.md)")
+    table = table.select(list(columns))
     for name, typ in types.items():
-        if name in table.column_names and table.schema.field(name).type != typ:
+        if table.schema.field(name).type != typ:
+            target = typ if pa.types.is_string(typ) else pa.string()
             try:
-                table = table.set_column(table.column_names.index(name), name, table.column(name).cast(typ))
+                column = table.column(name).cast(target)
+                table = table.set_column(table.column_names.index(name), name, column.fill_null("") if target == pa.string() else column)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise Reject(OfferingCode.INVALID_FIELD, f"{path.name}:{name}", f"expected {typ}: {exc}") from exc
-    return table
+                raise BookFileError(path.name, 1, name, f"expected {typ}: {exc}") from exc
+    return table, np.arange(2, table.num_rows + 2, dtype=np.int64), []
+
+
+def _whole_numbers(column: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, rows that are not whole numbers, rows above MAX_QUANTITY) of a share column read
+    as int64 or, when some value was not an integer, as text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_integer(arr.type):
+        missing = np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))
+        values = np.asarray(arr.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        return values, missing, np.flatnonzero(values > MAX_QUANTITY)
+    text = pc.utf8_trim_whitespace(arr.cast(pa.string()).fill_null(""))
+    digits = pc.match_substring_regex(text, r"^[+-]?[0-9]+$").to_numpy(zero_copy_only=False)
+    long = pc.greater(pc.utf8_length(pc.utf8_ltrim(text, "+-0")), 18).to_numpy(zero_copy_only=False)
+    ok = digits & ~long
+    values = np.zeros(len(arr), dtype=np.int64)
+    if ok.any():
+        values[ok] = pc.cast(pc.filter(text, pa.array(ok)), pa.int64()).to_numpy(zero_copy_only=False)
+    return values, np.flatnonzero(~digits), np.flatnonzero((digits & long) | (values > MAX_QUANTITY))
+
+
+def _share_rejects(path: Path, column: Any, lines: np.ndarray, field: str) -> tuple[np.ndarray, list[RowReject]]:
+    values, not_integer, too_big = _whole_numbers(column)
+    rejects = [RowReject(path.name, int(lines[i]), field, "not_integer",
+                         f"{column[int(i)].as_py()!r} is not a whole number of shares" if column[int(i)].as_py() else "the share count is blank")
+               for i in not_integer]
+    rejects += [RowReject(path.name, int(lines[i]), field, "above_max_quantity",
+                          f"{column[int(i)].as_py()} shares is above the largest quantity accepted, {MAX_QUANTITY:,}") for i in too_big]
+    return values, rejects
+
+
+def _identifier_rejects(path: Path, table: Any, lines: np.ndarray, columns: Sequence[str], optional: Sequence[str] = ()) -> list[RowReject]:
+    rejects: list[RowReject] = []
+    for name in columns:
+        blank, bad = _bad_identifier_rows(table.column(name), allow_empty=name in optional)
+        rejects += [RowReject(path.name, int(lines[i]), name, "blank_id", f"{name} is blank") for i in blank]
+        rejects += [RowReject(path.name, int(lines[i]), name, "bad_identifier",
+                              f"{table.column(name)[int(i)].as_py()!r}: expected 1 to {IDENTIFIER_MAX_LENGTH} characters of "
+                              f"{IDENTIFIER_CHARACTERS} (lionrock.kernel.ids)") for i in bad]
+    return rejects
+
+
+def read_application_book(path: str | Path, progress: Progress | None = None) -> ApplicationBook:
+    """Read public applications (CSV or Parquet; columns in docs/offering.md).
+
+    A row that cannot be an application (a short row, a share count that is not a whole number or
+    above `MAX_QUANTITY`, a blank or malformed id) is left out and listed in ``rejects`` with its
+    line; a well-formed row the rules refuse (zero or negative shares, odd lots, over the cap, a
+    multiple application) stays in the book, so the allocation rejects it and refunds its money as
+    it does for the command path. Raises `BookFileError` for a structural fault."""
+    import pyarrow as pa
+
+    p = Path(path)
+    types = {"applicant": pa.string(), "account": pa.string(), "participant": pa.string(), "shares": pa.int64()}
+    table, lines, rejects = _read_book_table(p, APPLICATION_COLUMNS, types)
+    if table.num_rows > MAX_APPLICATIONS:
+        raise Reject(OfferingCode.LIMIT_EXCEEDED, p.name, f"{table.num_rows:,} applications; the limit is {MAX_APPLICATIONS:,}")
+    shares, share_rejects = _share_rejects(p, table.column("shares"), lines, "shares")
+    rejects += share_rejects + _identifier_rejects(p, table, lines, ("applicant", "account", "participant"))
+    if rejects:
+        keep = ~np.isin(lines, np.asarray(sorted({r.line for r in rejects}), dtype=np.int64))
+        table, shares, lines = table.filter(pa.array(keep)), shares[keep], lines[keep]
+    if progress:
+        progress(f"read {table.num_rows:,} applications from {p.name}" + (f"; {len(rejects):,} rows refused" if rejects else ""))
+    a, av = _dict_codes(table.column("applicant"))
+    c, cv = _dict_codes(table.column("account"))
+    q, qv = _dict_codes(table.column("participant"))
+    digest = _content_digest(shares, [_arrow_column(table.column(k)) for k in ("applicant", "account", "participant")])
+    return ApplicationBook(a, c, q, np.ascontiguousarray(shares, dtype=np.int64), av, cv, qv.to_pylist(), digest, lines,
+                           tuple(sorted(rejects, key=lambda r: r.line)))
 
 
 def _dict_codes(column: Any) -> tuple[np.ndarray, Any]:
@@ -237,101 +451,108 @@ def _dict_codes(column: Any) -> tuple[np.ndarray, Any]:
     return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), encoded.dictionary
 
 
-def _check_identifiers(values: Any, field: str, code: OfferingCode, *, allow_empty: bool = False) -> None:
-    """Every distinct value of an id column is a kernel identifier (`parse_identifier`): checked
-    in one vectorised regular-expression pass over the column's dictionary, then row by row only
-    to name the first bad value."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, type=pa.string())
-    bound = "{0," if allow_empty else "{1,"
-    ok = pc.match_substring_regex(arr.fill_null(""), f"^[A-Za-z0-9_.:@-]{bound}{IDENTIFIER_MAX_LENGTH}}}$")
-    if pc.all(ok).as_py() is not False:
-        return
-    for value in arr.to_pylist():
-        try:
-            parse_identifier(value or "", field, allow_empty=allow_empty)
-        except ValueError as exc:
-            raise Reject(code, field, str(exc), "identifier charset (lionrock.kernel.ids)") from exc
+_TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
 
 
-def _check_shares(shares: np.ndarray, field: str, code: OfferingCode) -> None:
-    """No row above `MAX_QUANTITY` (sums of int64 shares must not wrap around)."""
-    over = np.flatnonzero(shares > MAX_QUANTITY)
-    if len(over):
-        raise Reject(code, f"{field} (row {int(over[0]) + 2})", f"{int(shares[over[0]]):,} shares is above the largest quantity accepted, {MAX_QUANTITY:,}")
-
-
-def read_application_book(path: str | Path, progress: Progress | None = None) -> ApplicationBook:
-    """Read public applications (CSV or Parquet; columns in docs/offering.md)."""
-    import pyarrow as pa
-
-    p = Path(path)
-    types = {"applicant": pa.string(), "account": pa.string(), "participant": pa.string(), "shares": pa.int64()}
-    table = _read_table(p, APPLICATION_COLUMNS, types)
-    if table.num_rows > MAX_APPLICATIONS:
-        raise Reject(OfferingCode.LIMIT_EXCEEDED, p.name, f"{table.num_rows:,} applications; the limit is {MAX_APPLICATIONS:,}")
-    if progress:
-        progress(f"read {table.num_rows:,} applications from {p.name}")
-    a, av = _dict_codes(table.column("applicant"))
-    c, cv = _dict_codes(table.column("account"))
-    q, qv = _dict_codes(table.column("participant"))
-    for values, column in ((av, "applicant"), (cv, "account"), (qv, "participant")):
-        _check_identifiers(values, f"{p.name}:{column}", OfferingCode.INVALID_APPLICATIONS)
-    qv = qv.to_pylist()
-    shares = np.ascontiguousarray(table.column("shares").to_numpy(), dtype=np.int64)
-    _check_shares(shares, f"{p.name}:shares", OfferingCode.INVALID_APPLICATIONS)
-    digest = _content_digest(shares, [_arrow_column(table.column(k)) for k in ("applicant", "account", "participant")])
-    return ApplicationBook(a, c, q, shares, av, cv, qv, digest)
-
-
-def read_ioi_book(path: str | Path, progress: Progress | None = None) -> IoiBook:
-    """Read IOIs, one row per demand step (CSV or Parquet; columns in docs/offering.md)."""
-    import pyarrow as pa
-
+def _ioi_row_faults(row: dict[str, Any], rules: IoiFileRules) -> list[tuple[str, str, str]]:
+    """(field, reason, message) for each fault of one IOI row other than ids and shares."""
     from lionrock.kernel.price import parse_price
+    from lionrock.offering.definition import ORIGINS
 
-    p = Path(path)
-    types = {"ioi_id": pa.string(), "investor": pa.string(), "account": pa.string(), "participant": pa.string(),
-             "investor_type": pa.string(), "origin": pa.string(), "tier": pa.int32(), "independent": pa.bool_(),
-             "limit_price": pa.string(), "shares": pa.int64()}
-    table = _read_table(p, IOI_COLUMNS, types)
+    faults: list[tuple[str, str, str]] = []
+    if row["origin"] not in ORIGINS:
+        faults.append(("origin", "unknown_origin", f"{row['origin']!r}: expected one of {', '.join(ORIGINS)}"))
+    tier = str(row["tier"]).strip()
+    top = f"1 to {rules.tier_count} (the placing's tier_weights)" if rules.tier_count else "1 or more"
+    if not tier.isdigit() or not 1 <= int(tier) <= (rules.tier_count or 10**9):
+        faults.append(("tier", "unknown_tier", f"{row['tier']!r}: expected a whole number {top}"))
+    if str(row["independent"]).strip().lower() not in _TRUE | _FALSE:
+        faults.append(("independent", "not_boolean", f"{row['independent']!r}: expected true or false"))
+    limit = str(row["limit_price"]).strip()
+    if limit not in ("", "strike", "0"):
+        try:
+            parse_price(limit)
+        except ValueError as exc:
+            faults.append(("limit_price", "off_grid_price", f"{exc} (prices are ticks of 0.001, lionrock.kernel.price)"))
+    if row["investor"] in rules.cornerstones:
+        faults.append(("investor", "cornerstone_in_book", f"{row['investor']!r} is a cornerstone investor (fixed amount, not in the bookbuilding)"))
+    return faults
+
+
+def _ioi_rejects(p: Path, rows: dict[str, list[Any]], lines: np.ndarray, rules: IoiFileRules, first: list[RowReject]) -> list[RowReject]:
+    """Every row fault, then every other row of an IOI with a fault: an IOI is taken or refused
+    whole, as `SubmitIoi` is (its steps are one indication)."""
+    rejects = list(first)
+    investor_of: dict[str, str] = {}
+    for i, line in enumerate(lines.tolist()):
+        row = {k: v[i] for k, v in rows.items()}
+        for field, reason, message in _ioi_row_faults(row, rules):
+            rejects.append(RowReject(p.name, line, field, reason, message))
+        seen = investor_of.setdefault(row["ioi_id"], row["investor"])
+        if seen != row["investor"]:
+            rejects.append(RowReject(p.name, line, "investor", "ioi_investor_mismatch",
+                                     f"IOI {row['ioi_id']!r} is from {seen!r} on an earlier line, {row['investor']!r} here"))
+    bad_lines = {r.line: r for r in rejects}
+    bad_iois = {rows["ioi_id"][i]: bad_lines[line] for i, line in enumerate(lines.tolist()) if line in bad_lines}
+    for i, line in enumerate(lines.tolist()):
+        cause = bad_iois.get(rows["ioi_id"][i])
+        if cause is not None and line not in bad_lines:
+            rejects.append(RowReject(p.name, line, "ioi_id", "ioi_refused", f"IOI {rows['ioi_id'][i]!r} is refused whole: line {cause.line} ({cause.reason})"))
+    return rejects
+
+
+def read_ioi_book(path: str | Path, progress: Progress | None = None, rules: IoiFileRules | None = None) -> IoiBook:
+    """Read IOIs, one row per demand step (CSV or Parquet; columns in docs/offering.md).
+
+    A bad row (short, a bad id, shares not a positive whole number, an unknown origin or tier, a
+    price off the 0.001 grid, a cornerstone investor) is listed in ``rejects`` with its line, and
+    its whole IOI is left out, as the command path refuses a bad `SubmitIoi`. Raises
+    `BookFileError` for a structural fault."""
+    import pyarrow as pa
+
+    p, rules = Path(path), rules or IoiFileRules()
+    types = {k: pa.string() for k in IOI_COLUMNS} | {"shares": pa.int64()}
+    table, lines, rejects = _read_book_table(p, IOI_COLUMNS, types)
     if table.num_rows > MAX_IOI_STEPS:
         raise Reject(OfferingCode.LIMIT_EXCEEDED, p.name, f"{table.num_rows:,} IOI steps; the limit is {MAX_IOI_STEPS:,}")
-    rows = table.to_pydict()
-    limits: list[int] = []
-    for i, text in enumerate(rows["limit_price"]):
-        t = (text or "").strip()
-        try:
-            limits.append(0 if t in ("", "strike", "0") else parse_price(t))
-        except ValueError as exc:
-            raise Reject(OfferingCode.INVALID_IOI, f"{p.name}:limit_price (row {i + 2})", str(exc)) from exc
+    shares, share_rejects = _share_rejects(p, table.column("shares"), lines, "shares")
+    rejects += share_rejects + _identifier_rejects(p, table, lines, ("ioi_id", "investor", "account", "participant"), optional=("participant",))
+    unreadable = {r.line for r in share_rejects}
+    rejects += [RowReject(p.name, int(lines[i]), "shares", "non_positive", f"{int(shares[i])} shares: expected a positive number of shares")
+                for i in np.flatnonzero(shares <= 0) if int(lines[i]) not in unreadable]
+    rows = table.drop_columns(["shares"]).to_pydict()
+    rejects = _ioi_rejects(p, rows, lines, rules, rejects)
+    refused = np.isin(lines, np.asarray(sorted({r.line for r in rejects}), dtype=np.int64))
+    book = _ioi_book_from_rows(rows, np.flatnonzero(~refused), shares, tuple(sorted(rejects, key=lambda r: (r.line, r.field))))
+    if progress:
+        progress(f"read {int((~refused).sum()):,} IOI steps from {book.investors:,} investors in {p.name}" + (f"; {int(refused.sum()):,} rows refused" if rejects else ""))
+    return book
+
+
+def _ioi_book_from_rows(rows: dict[str, list[Any]], keep: np.ndarray, shares: np.ndarray, rejects: tuple[RowReject, ...]) -> IoiBook:
+    from lionrock.kernel.price import parse_price
+
     investors: dict[str, int] = {}
     inv_rows: list[int] = []
-    step_investor = np.empty(table.num_rows, dtype=np.int32)
-    for i, inv in enumerate(rows["investor"]):
-        j = investors.get(inv)
+    step_investor = np.empty(len(keep), dtype=np.int32)
+    limits = np.empty(len(keep), dtype=np.int64)
+    for k, i in enumerate(keep.tolist()):
+        j = investors.get(rows["investor"][i])
         if j is None:
-            j = investors[inv] = len(investors)
+            j = investors[rows["investor"][i]] = len(investors)
             inv_rows.append(i)
-        step_investor[i] = j
-    for column, allow_empty in (("ioi_id", False), ("investor", False), ("account", False), ("participant", True)):
-        _check_identifiers(rows[column], f"{p.name}:{column}", OfferingCode.INVALID_IOI, allow_empty=allow_empty)
-    shares = np.asarray(rows["shares"], dtype=np.int64)
-    _check_shares(shares, f"{p.name}:shares", OfferingCode.INVALID_IOI)
-    bad = np.flatnonzero(shares <= 0)
-    if len(bad):
-        raise Reject(OfferingCode.INVALID_IOI, f"{p.name}:shares (row {int(bad[0]) + 2})", "expected a positive number of shares")
-    if progress:
-        progress(f"read {table.num_rows:,} IOI steps from {len(investors):,} investors in {p.name}")
+        step_investor[k] = j
+        text = str(rows["limit_price"][i]).strip()
+        limits[k] = 0 if text in ("", "strike", "0") else parse_price(text)
     pick = lambda key: [rows[key][i] for i in inv_rows]  # noqa: E731
+    order = {i: k for k, i in enumerate(keep.tolist())}
     return IoiBook(
-        step_investor=step_investor, step_limit=np.asarray(limits, dtype=np.int64), step_shares=shares,
+        step_investor=step_investor, step_limit=limits, step_shares=np.ascontiguousarray(shares[keep], dtype=np.int64),
         investor=pick("investor"), account=pick("account"), participant=pick("participant"),
         investor_type=pick("investor_type"), origin=pick("origin"),
-        tier=np.asarray(pick("tier"), dtype=np.int32), independent=np.asarray(pick("independent"), dtype=bool),
-        first_seq=np.asarray(inv_rows, dtype=np.int64),
+        tier=np.asarray([int(str(t).strip()) for t in pick("tier")], dtype=np.int32),
+        independent=np.asarray([str(v).strip().lower() in _TRUE for v in pick("independent")], dtype=bool),
+        first_seq=np.asarray([order[i] for i in inv_rows], dtype=np.int64), rejects=rejects,
     )
 
 
@@ -339,7 +560,10 @@ __all__ = [
     "APPLICATION_COLUMNS",
     "IOI_COLUMNS",
     "ApplicationBook",
+    "BookFileError",
     "IoiBook",
+    "IoiFileRules",
+    "RowReject",
     "application_book_from_batches",
     "check_batch",
     "empty_ioi_book",
