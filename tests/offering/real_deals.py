@@ -16,6 +16,9 @@ A test helper, not part of the core (the core does no file I/O). The mapping, fi
   over-allotment 15% when shares were over-allocated, otherwise none;
 * cornerstones: their published shares as an amount at the final price (so the engine's amount /
   price conversion gives back exactly the published shares), all independent;
+* a maximum offer price alone (Longcheer 9611) is a maximum-price-only offer (``price_low`` 0)
+  with the prospectus's cornerstone cutback; an employee preferential offering is a preferential
+  tranche of the published reserved shares, fed its published count of applications;
 * applications: for each published band, ``valid`` applications of ``applied`` shares, with
   deterministic identities ``<slug>-<pool><band>-<n>``, in table order;
 * IOIs: 40 investors of equal size whose demand at the price is ten times the international offer
@@ -36,7 +39,7 @@ import numpy as np
 from lionrock.kernel.money import Rate
 from lionrock.kernel.price import TICKS_PER_MINOR, parse_price
 from lionrock.kernel.xhkg import add_business_days, is_business_day
-from lionrock.offering.allocation import amount_payable
+from lionrock.offering.allocation import PreferentialApplications, amount_payable
 from lionrock.offering.books import ApplicationBook, IoiBook, ioi_book_from_iois
 from lionrock.offering.commands import (
     CornerstoneSpec,
@@ -44,6 +47,7 @@ from lionrock.offering.commands import (
     IoiStep,
     OfferingSpec,
     PlacingPolicySpec,
+    PreferentialOfferingSpec,
     PricingPolicySpec,
 )
 from lionrock.rules import offering as rules
@@ -107,7 +111,9 @@ def _price_range(deal: dict[str, Any]) -> tuple[int, int]:
     if isinstance(deal.get("price_range"), list):
         low, high = deal["price_range"]
         return parse_price(low), parse_price(high)
-    top = parse_price(str(deal.get("maximum_offer_price", deal["final_offer_price"])))
+    if "maximum_offer_price" in deal:  # "not more than HK$31.00": a maximum offer price only (Longcheer 9611)
+        return 0, parse_price(str(deal["maximum_offer_price"]))
+    top = parse_price(str(deal["final_offer_price"]))
     return top, top
 
 
@@ -158,6 +164,9 @@ def deal_spec(slug: str, data: dict[str, Any]) -> tuple[OfferingSpec, int, int]:
     ]
     for c, published in zip(cornerstones, data.get("cornerstones", []), strict=True):
         assert c.amount_minor * TICKS_PER_MINOR == int(published["shares"]) * price, "Condition failed: cornerstone amount not exact"
+    reserved = int(shares.get("employee_reserved_initial", 0))
+    preferential = PreferentialOfferingSpec(kind="employee", reference=str(deal.get("preferential_offering", "")),
+                                            reserved_shares=reserved) if reserved else None
     spec = OfferingSpec(
         offering_id=slug, issuer_id=f"HK{deal['stock_code']}", issuer_name=str(deal["company"]),
         instrument=str(deal["stock_code"]).zfill(5), chapter=chapter, pre_commercial=bool(deal.get("pre_commercial", False)),
@@ -166,7 +175,8 @@ def deal_spec(slug: str, data: dict[str, Any]) -> tuple[OfferingSpec, int, int]:
         mechanism="B" if mechanism_b else "", public_share=_pct(str(deal["public_initial_share"])) if mechanism_b else None,
         offer_size_adjustment=Rate(15, 100) if upsize else Rate(0, 1),
         over_allotment=Rate(15, 100) if over_allocated else Rate(0, 1),
-        cornerstones=cornerstones,
+        cornerstones=cornerstones, cornerstone_cutback="pro_rata" if low == 0 and cornerstones else "none",
+        preferential=preferential,
         pricing=PricingPolicySpec(kind="fixed", fixed_price=price),
         placing=PlacingPolicySpec(over_allocate=bool(over_allocated)),
     )
@@ -206,6 +216,21 @@ def applications_from_sizes(slug: str, sizes: list[int]) -> ApplicationBook:
                            applicant_values=names, account_values=[f"C:P1:{n}" for n in names], participant_values=["P1"])
 
 
+def preferential_applications(deal: Deal) -> PreferentialApplications | None:
+    """The preferential offering's valid applications as published: ``valid_applications``
+    applications in whole lots adding up to the shares allotted (the sizes are not published; an
+    undersubscribed offering allots each in full, so only the total matters), no entitlements."""
+    table = deal.data.get("employee_preferential_offering")
+    if table is None:
+        return None
+    count, total = int(table["valid_applications"]), int(deal.data["offer_shares"]["employee_reserved_final"])
+    each = total // count // deal.lot * deal.lot
+    sizes = [each] * (count - 1) + [total - each * (count - 1)]
+    names = [f"{deal.slug}-E{i:04d}" for i in range(count)]
+    return PreferentialApplications(names, [f"C:P1:{n}" for n in names], ["P1"] * count, np.asarray(sizes, dtype=np.int64),
+                                    np.zeros(count, dtype=np.int64))
+
+
 def ioi_book(deal: Deal, international_shares: int, investors: int = 40) -> IoiBook:
     each = max(10 * international_shares // investors // deal.lot * deal.lot, deal.lot)
     return ioi_book_from_iois([Ioi(ioi_id=f"{deal.slug}-I{i:02d}", investor=f"{deal.slug}-INV{i:02d}", account=f"C:SYND:{deal.slug}-{i:02d}",
@@ -218,4 +243,4 @@ def published_bp(pct: str) -> int:
 
 
 __all__ = ["COMPLETE", "DEALS", "PARTIAL", "Band", "Deal", "application_book", "applications_from_sizes", "bands", "deal_spec",
-           "ioi_book", "load", "published_bp", "read"]
+           "ioi_book", "load", "preferential_applications", "published_bp", "read"]

@@ -23,6 +23,7 @@ from real_deals import (
     applications_from_sizes,
     ioi_book,
     load,
+    preferential_applications,
     published_bp,
     read,
 )
@@ -45,7 +46,7 @@ def run(slug: str) -> tuple[Deal, ResolvedOffering, AllocationResult]:
     iois = ioi_book(deal, deal.spec.shares_offered + deal.upsize_shares)
     pricing = set_price(ro, iois, deal.price, deal.upsize_shares)
     assert pricing.price == deal.price and pricing.upsize_shares == deal.upsize_shares
-    return deal, ro, allocate(ro, pricing, iois, application_book(deal), seed=SEED)
+    return deal, ro, allocate(ro, pricing, iois, application_book(deal), seed=SEED, preferential=preferential_applications(deal))
 
 
 @pytest.mark.parametrize("slug", COMPLETE)
@@ -69,8 +70,10 @@ def test_real_deal_tranches_exact(slug: str) -> None:
     assert s.final_public_shares == e["public_final"]
     assert s.cornerstone_shares == e["cornerstone_shares"]
     international = s.cornerstone_shares + s.placing_shares - s.over_allocated_shares + s.underwriter_shares
-    employee_reserved = e.get("employee_reserved_final", 0)  # Longcheer 9611: carved out of the international offering
-    assert international == e["international_final"] + employee_reserved
+    assert international == s.international_final_shares == e["international_final"]
+    # Longcheer 9611: employee reserved shares out of the international offering, the shortfall back to it
+    assert s.preferential_shares == e.get("employee_reserved_final", 0)
+    assert s.preferential_to_international_shares == deal.data["offer_shares"].get("employee_undersubscribed_to_international", 0)
     assert s.over_allocated_shares == (e["over_allocated"] if isinstance(e.get("over_allocated"), int) else 0)
     assert s.offer_shares == deal.spec.shares_offered + deal.upsize_shares
     if "osao_shares" in e:
@@ -147,7 +150,8 @@ def run_calibrated(slug: str) -> tuple[Deal, AllocationResult]:
     published = [PublishedBand(b.pool, b.applied, b.valid, b.guaranteed, b.extra_winners) for b in deal.bands]
     ro = validate_offering(msgspec.structs.replace(deal.spec, public=calibrate_policy(published, deal.lot)))
     iois = ioi_book(deal, deal.spec.shares_offered + deal.upsize_shares)
-    return deal, allocate(ro, set_price(ro, iois, deal.price, deal.upsize_shares), iois, application_book(deal), seed=SEED)
+    return deal, allocate(ro, set_price(ro, iois, deal.price, deal.upsize_shares), iois, application_book(deal), seed=SEED,
+                        preferential=preferential_applications(deal))
 
 
 @pytest.mark.parametrize("slug", COMPLETE)

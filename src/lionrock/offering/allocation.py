@@ -315,7 +315,8 @@ class PreferentialOutcome:
 
 
 def allocate_preferential(ro: ResolvedOffering, apps: PreferentialApplications, rng: np.random.Generator) -> PreferentialOutcome:
-    """Assured entitlements in full, then excess applications (whole lots above the entitlement)
+    """Assured entitlements in full (in whole lots: an odd-lot remainder is not assured), then
+    excess applications (whole lots above the entitlement)
     from what the entitlements leave, by the offering's excess basis (`pool_basis` and the seeded
     ballot, drawn after pool B). Multiple applications by one applicant and non-positive ones are
     invalid. If valid entitlements exceed the reservation they are scaled down pro rata (a note
@@ -330,15 +331,19 @@ def allocate_preferential(ro: ResolvedOffering, apps: PreferentialApplications, 
     repeated = np.bincount(ids, minlength=len(codes))[ids] > 1 if n else np.zeros(0, dtype=bool)
     valid = (apps.shares > 0) & (apps.entitlements >= 0) & ~repeated
     shares = np.where(valid, apps.shares, 0)
-    assured = np.minimum(shares, apps.entitlements)
+    assured = np.minimum(shares, apps.entitlements) // lot * lot  # odd-lot entitlements are not modelled: whole lots only
     excess_lots = (shares - assured) // lot
     reserved = ro.preferential_reserved_shares
     if int(assured.sum()) > reserved:
         assured = assured * reserved // int(assured.sum())
         notes.append(f"valid assured entitlements exceed the {reserved:,} reserved shares: scaled down pro rata")
     left_lots = (reserved - int(assured.sum())) // lot
-    basis = pool_basis(excess_lots, min(left_lots, int(excess_lots.sum())), p.excess_taper_eighths, curve_points(p.excess_curve))
-    allotted = assured + ballot(excess_lots, basis, rng) * lot
+    allotted = assured.copy()
+    excess = np.flatnonzero(excess_lots > 0)
+    if len(excess):
+        lots = excess_lots[excess]
+        basis = pool_basis(lots, min(left_lots, int(lots.sum())), p.excess_taper_eighths, curve_points(p.excess_curve))
+        allotted[excess] += ballot(lots, basis, rng) * lot
     taken = int(allotted.sum())
     invariant(taken <= reserved and bool(np.all(allotted <= shares)), "preferential offering over-allotted")
     return PreferentialOutcome(allotted, int(valid.sum()), int(shares.sum()), taken, notes)
