@@ -41,7 +41,7 @@ class RowReject:
     line: int
     field: str
     reason: str
-    """A stable word: ``short_row``, ``not_integer``, ``above_max_quantity``, ``blank_id``, ``bad_identifier``,
+    """A stable word: ``short_row``, ``long_row``, ``blank_line``, ``not_integer``, ``non_positive``, ``above_max_quantity``, ``blank_id``, ``bad_identifier``, ``ioi_investor_mismatch``,
     ``unknown_origin``, ``unknown_tier``, ``not_boolean``, ``off_grid_price``, ``cornerstone_in_book``,
     ``ioi_refused`` (another row of the same IOI is bad), or an application status (``multiple``, ...)."""
     message: str
@@ -317,7 +317,7 @@ def _read_csv_table(path: Path, columns: Sequence[str], types: dict[str, Any]) -
         skipped.append(row.text)
         return "skip"
 
-    parse = pacsv.ParseOptions(invalid_row_handler=skip, newlines_in_values=True, ignore_empty_lines=False)
+    parse = pacsv.ParseOptions(invalid_row_handler=skip, newlines_in_values=True)
 
     def read(column_types: dict[str, Any]) -> Any:
         skipped.clear()
@@ -341,8 +341,8 @@ def _read_csv_table(path: Path, columns: Sequence[str], types: dict[str, Any]) -
     if len(good) != table.num_rows:
         raise BookFileError(path.name, 1, "-", "the rows could not be matched to lines (unbalanced quotes?)")
     rejects = [RowReject(path.name, line, "-", "short_row" if fields < len(header) else "long_row",
-                         f"{fields} field(s), expected {len(header)} ({', '.join(header)})" if fields else "blank line")
-               for line, fields in records if fields != len(header)]
+                         f"{fields} field(s), expected {len(header)} ({', '.join(header)})") for line, fields in records if 0 < fields != len(header)]
+    rejects += [RowReject(path.name, line, "-", "blank_line", "a blank line") for line, fields in records if not fields]
     return table, np.asarray(good, dtype=np.int64), rejects
 
 
@@ -408,7 +408,7 @@ def _identifier_rejects(path: Path, table: Any, lines: np.ndarray, columns: Sequ
         blank, bad = _bad_identifier_rows(table.column(name), allow_empty=name in optional)
         rejects += [RowReject(path.name, int(lines[i]), name, "blank_id", f"{name} is blank") for i in blank]
         rejects += [RowReject(path.name, int(lines[i]), name, "bad_identifier",
-                              f"{table.column(name)[int(i)].as_py()!r}: expected 1 to {IDENTIFIER_MAX_LENGTH} characters of "
+                              f"{table.column(name)[int(i)].as_py()!r} is not an identifier: expected 1 to {IDENTIFIER_MAX_LENGTH} characters of "
                               f"{IDENTIFIER_CHARACTERS} (lionrock.kernel.ids)") for i in bad]
     return rejects
 
