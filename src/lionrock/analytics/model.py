@@ -19,6 +19,9 @@ class IssuerRow:
     filed_on: str = ""
     listed_on: str = ""
     stage: str = "profile"
+    assessed_on: str = ""
+    milestones: list[tuple[str, str]] = field(default_factory=list)
+    """(state entered, ISO date) in order: filed, vetting, hearing passed, launched, ... listed."""
 
 
 @dataclass
@@ -64,6 +67,14 @@ class OfferingRow:
     allocation_by_origin: dict[str, int] = field(default_factory=dict)
     """Shares allotted by investor origin (international, mainland, hong-kong, retail)."""
     cornerstone_shares: int = 0
+    offer_shares: int = 0
+    """New shares issued in the global offering (after the offer size adjustment, before
+    over-allocation): the offering is treated as wholly primary, as the eligibility engine does."""
+    pre_money_minor: int = 0
+    """The IPO valuation before the new money: offer price x (shares in issue - offer shares)."""
+    lockups: list[tuple[str, str, int]] = field(default_factory=list)
+    """(lock-up end ISO date, cornerstone investor, shares) per cornerstone allotment."""
+    public_offer_open: str = ""
 
 
 @dataclass
@@ -127,3 +138,7 @@ class RunData:
     """RMB counter -> its dual-counter record."""
     cny_hkd: dict[str, tuple[int, int]] = field(default_factory=dict)
     """day -> the CNY/HKD rate recorded with clearing (numerator, denominator: 1 CNY in HKD)."""
+    scenario_inputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    """instrument -> the scenario's inputs for that listing (demand heat, first-day pop, ...), as
+    written in the scenario file: the report shows them beside the outcomes they drive. Filled by
+    the runner (the journal holds commands, not the agents' parameters)."""

@@ -49,6 +49,14 @@ def account_origin(account: str) -> str:
     return {"I": "issuer", "P": "participant", "F": "fees", "H": "clearing house", "X": "external"}.get(parts[0], "other")
 
 
+def pre_money_minor(shares_in_issue: int, offer_shares: int, price_ticks: int) -> int:
+    """The IPO's pre-money valuation in HKD cents: the offer price times the shares in issue
+    before the new ones (price ticks are 0.001 HKD, so ticks x shares // 10 is cents). The
+    post-IPO market cap includes the new money, so comparing it with a private round's
+    post-money valuation overstates the re-pricing of an existing share."""
+    return (shares_in_issue - offer_shares) * price_ticks // 10
+
+
 class RunProjection:
     def __init__(self, scenario: str = "", title: str = "", seed: int = 0, scale: str = "") -> None:
         self.data = RunData(scenario=scenario, title=title, seed=seed, scale=scale)
@@ -131,6 +139,7 @@ class RunProjection:
             eligible=bool(ev.routes_open),
             last_round_name=f"{last.name} ({last.on:%b %Y})" if last else "",
             last_round_post_money_minor=last.post_money_valuation_hkd if last else 0,
+            assessed_on=ev.assessed_on.isoformat(),
         )
 
     def _filed(self, stamp: Stamp, ev: Event) -> None:
@@ -139,12 +148,15 @@ class RunProjection:
         if row:
             row.filed_on = ev.filed_on.isoformat()
             row.stage = "filed"
+            row.milestones.append(("application_filed", row.filed_on))
 
     def _advanced(self, stamp: Stamp, ev: Event) -> None:
         assert isinstance(ev, le.ListingAdvanced)
         row = self.data.issuers.get(ev.issuer_id)
         if row:
             row.stage = ev.to_state
+            if not row.milestones or row.milestones[-1][0] != ev.to_state:  # vetting rounds repeat the state
+                row.milestones.append((ev.to_state, ev.on.isoformat()))
 
     def _lapsed(self, stamp: Stamp, ev: Event) -> None:
         assert isinstance(ev, le.ListingApplicationLapsed)
@@ -158,6 +170,8 @@ class RunProjection:
         if row:
             row.listed_on = ev.listed_on.isoformat()
             row.stage = "listed"
+            if not row.milestones or row.milestones[-1][0] != "listed":
+                row.milestones.append(("listed", row.listed_on))
 
     def _offering_defined(self, stamp: Stamp, ev: Event) -> None:
         assert isinstance(ev, oe.OfferingDefined)
@@ -175,6 +189,7 @@ class RunProjection:
             price_high=ev.price_high,
             shares_offered=ev.shares_offered,
             price_fixed_on=ev.timetable.price_fixing.isoformat(),
+            public_offer_open=ev.timetable.public_offer_open.isoformat(),
         )
         self._offering_by_instrument[ev.instrument] = ev.offering_id
 
@@ -203,11 +218,14 @@ class RunProjection:
         row.applications = s.valid_applications
         row.seed = s.seed
         row.cornerstone_shares = s.cornerstone_shares
+        row.offer_shares = s.offer_shares
+        row.lockups = [(c.lockup_end.isoformat(), c.name, c.shares) for c in ev.cornerstones]
         issuer = self._profiles.get(row.issuer_id)
         if issuer is not None and issuer.offering.shares_in_issue_after_listing:
             # shares in issue as planned, plus any offer size adjustment exercised at pricing
             row.shares_in_issue = issuer.offering.shares_in_issue_after_listing + s.upsize_shares
             row.market_cap_minor = row.shares_in_issue * s.price // 10
+            row.pre_money_minor = pre_money_minor(row.shares_in_issue, s.offer_shares, s.price)
         row.bands = [
             BandRow(pool=b.pool, band=f"{b.shares_applied:,}", applications=b.applications, basis=b.basis,
                     allotted_pct=f"{b.allotted_bp / 100:.2f}%")
@@ -362,4 +380,4 @@ _HANDLERS: dict[type, Any] = {
     ce.CountersTransferred: RunProjection._counters_transferred,
 }
 
-__all__ = ["RunProjection", "account_kind", "account_origin"]
+__all__ = ["RunProjection", "account_kind", "account_origin", "pre_money_minor"]
