@@ -80,8 +80,10 @@ class Comparison:
     rows: tuple[MechanismOutcome, ...]
 
     def row(self, mechanism: str) -> MechanismOutcome:
-        """The row of ``mechanism`` (``"B"``, ``"waiver"``, ...); KeyError if it is not compared."""
-        for r in self.rows:
+        """The row of ``mechanism`` (``"B"``, ``"waiver"``, ...); KeyError if it is not compared. When
+        the deal's own mechanism is also compared at another share (Mechanism B at
+        ``mechanism_b_share``), this is the alternative and `actual` the deal's own."""
+        for r in reversed(self.rows):
             if r.mechanism == mechanism:
                 return r
         raise KeyError(mechanism)
