@@ -1,5 +1,5 @@
 """A southbound buy order cannot be amended upward past the quota check (Stock Connect quota,
-RULES.md section 8): the venue refuses, and a reduction returns quota."""
+docs/rules.md section 8): the venue refuses, and a reduction returns quota."""
 
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ def test_round_div_agrees_with_decimal(n: int, d: int) -> None:
 
 
 def test_stamp_duty_rounds_up_to_the_dollar() -> None:
-    """Stamp duty 0.1% of the consideration, rounded up to the nearest dollar (RULES.md §7)."""
+    """Stamp duty 0.1% of the consideration, rounded up to the nearest dollar (docs/rules.md section 7)."""
     duty = Rate.parse("0.1%")
     assert duty.apply(100_000_00, Rounding.UP, unit_minor=100) == 100_00
     assert duty.apply(100_000_01, Rounding.UP, unit_minor=100) == 101_00

@@ -88,7 +88,7 @@ def test_offering_through_engine_end_to_end_balances() -> None:
     paid = sum(c for a, _, c in issuer.allotments if a in public_accounts) + sum(f for a, f in issuer.account_fees if a in public_accounts)
     assert sum(holds.values()) == paid + sum(r for _, r in issuer.refunds)
     # each allottee pays shares x offer price (kernel arithmetic, not the offering's own) plus the
-    # application charges of 1% + 0.0027% + 0.00565% + 0.00015% (RULES.md section 5), each rounded
+    # application charges of 1% + 0.0027% + 0.00565% + 0.00015% (docs/rules.md section 5), each rounded
     price = summary.price
     fees = dict(issuer.account_fees)
     refunds = dict(issuer.refunds)

@@ -1,6 +1,6 @@
-"""The RMB counter of a dual-counter IPO trades in the simulator (RULES.md s7: HKD-RMB dual counters
+"""The RMB counter of a dual-counter IPO trades in the simulator (docs/rules.md section 7: HKD-RMB dual counters
 since 19 June 2023, separate stock codes of one share class, fungible through inter-counter
-transfers; shared/reference/hk-rules-sourced.md 7.8). The small run of the default scenario lists
+transfers; docs/rules.md section 7). The small run of the default scenario lists
 Xinhe's HKD counter 03965 with its RMB counter 83965."""
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def test_arbitrageur_stock_on_each_counter_never_goes_negative(seen: Seen) -> No
 
 
 def test_southbound_money_never_reaches_the_rmb_counter(seen: Seen) -> None:
-    """Southbound trading of RMB counters: status not confirmed (hk-rules-sourced.md 7.8)."""
+    """Southbound trading of RMB counters: status not confirmed (docs/rules.md section 7)."""
     assert RMB_COUNTER not in seen.southbound_instruments
     assert not [t for _, t in seen.trades if t.instrument == RMB_COUNTER and t.buyer_participant.startswith("SB")]
 

@@ -1,4 +1,4 @@
-"""Conformance: each test cites the HKEX rule it checks (RULES.md section 7)."""
+"""Conformance: each test cites the HKEX rule it checks (docs/rules.md section 7)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_order_off_grid_rejected_naming_valid_neighbours() -> None:
 
 # -- board lots ----------------------------------------------------------------------------------
 def test_odd_lot_rejected_from_main_book_with_nearest_lots() -> None:
-    """Odd lots do not trade in the main order book (RULES.md s7 board lots)."""
+    """Odd lots do not trade in the main order book (docs/rules.md section 7, board lots)."""
     v = continuous(lot=500)
     outcome = v.order("B", 10_000, 750)
     assert outcome.rejection.reason == "ODD_LOT"

@@ -104,7 +104,7 @@ def test_trade_events_of_the_fast_path_carry_both_parties() -> None:
 
 
 def test_fast_path_under_vcm_monitoring_only_when_no_trade_can_leave_the_band() -> None:
-    """VCM (RULES.md s7): with monitoring on, an order that cannot trade, or can trade only
+    """VCM (docs/rules.md section 7): with monitoring on, an order that cannot trade, or can trade only
     between a best opposite price and a limit both inside the band, takes the fast path and gives
     the events the Python path gives; one that could trade outside the band is handed back
     unchanged, and the Python path starts the cooling-off period."""

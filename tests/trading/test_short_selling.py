@@ -1,4 +1,4 @@
-"""Regulated short selling (Rules of the Exchange, Schedule 11; RULES.md section 7; HKEX
+"""Regulated short selling (Rules of the Exchange, Schedule 11; docs/rules.md section 7; HKEX
 "Regulated Short Selling" page): short sales only in Designated Securities, flagged, and under the
 tick rule not below the POS reference price in the pre-opening session, the best current ask in
 continuous trading, or the CAS reference price in the closing auction session."""

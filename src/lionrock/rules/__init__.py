@@ -1,4 +1,4 @@
-"""The rulebook: Hong Kong and mainland rules as effective-dated data (RULES.md).
+"""The rulebook: Hong Kong and mainland rules as effective-dated data (sources: docs/rules.md).
 
 One module per area (``rules.trading``, ``rules.offering``, ``rules.listing``, ``rules.clearing``,
 ``rules.connect``); each defines `Schedule` objects whose provisions cite their source. Code asks

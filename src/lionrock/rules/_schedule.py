@@ -21,7 +21,7 @@ class Provision[T]:
     source: str
     """The rule and document it comes from, e.g. ``"Listing Rules 8.05(1), amended 1 Jan 2022"``."""
     grade: str = "P"
-    """How sure we are: P primary text, S secondary, T tertiary, I inference (reference/ notes)."""
+    """How sure we are: P primary text, S secondary, T tertiary, I inference (docs/rules.md)."""
     note: str = ""
 
 

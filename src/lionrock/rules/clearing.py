@@ -104,7 +104,7 @@ TRADING_FEE: Schedule[AdValoremCharge] = Schedule(
             AdValoremCharge(_pct("0.00565%"), Rounding.HALF_UP, CENT, rule="SEHK trading fee"),
             "HKEX news 1 Nov 2022: trading fee 0.00565% from 1 Jan 2023; trading tariff abolished",
             "P",
-            "Rounding to the nearest cent per hk-rules-sourced.md 7.9 (broker convention) [T].",
+            "Rounding to the nearest cent per broker convention, docs/rules.md section 7 [T].",
         ),
     ),
 )
@@ -144,7 +144,7 @@ AFRC_LEVY: Schedule[AdValoremCharge] = Schedule(
             AdValoremCharge(_pct("0.00015%"), Rounding.HALF_UP, CENT, rule="AFRC transaction levy"),
             "HKEX transaction fee page: FRC (now AFRC) transaction levy 0.00015% per side from 1 Jan 2022",
             "P",
-            "Per hk-rules-sourced.md 7.9 [P]; the FRC was renamed AFRC on 1 Oct 2022 (same levy).",
+            "Per SFC and AFRC levy rules, docs/rules.md section 7 [P]; the FRC was renamed AFRC on 1 Oct 2022 (same levy).",
         ),
     ),
 )

@@ -74,7 +74,7 @@ SOUTHBOUND_DAILY_QUOTA: Schedule[SouthboundQuota] = Schedule(
             "will be RMB42 billion with effect from 1 May 2018'",
             "P",
             "Verified with search (sfc.hk 18PR39). Quota formula and exhaustion behaviour: HKEX 2014 "
-            "release / boom.com [T] per hk-rules-sourced.md section 8.",
+            "release / boom.com [T] per docs/rules.md section 8.",
         ),
     ),
 )

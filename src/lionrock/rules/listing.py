@@ -3,7 +3,7 @@
 Every amount is in HKD minor units (cents) and every ratio an exact fraction, as numerator and
 denominator, so the eligibility engine never touches floats. Each `Provision` cites its source and
 grade (P primary, S secondary, T tertiary, I inference), following
-``/work/shared/reference/hk-rules-sourced.md``; what was checked with the search corpora while
+docs/rules.md; what was checked with the search corpora while
 building this module is written in the provision's ``note``.
 """
 

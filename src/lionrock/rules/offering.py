@@ -349,7 +349,7 @@ class PricingRules:
     rule: str
     price_deadline: time = time(12, 0)
     """The offering lapses unless the price is agreed by this Hong Kong time on the price
-    determination date (prospectus terms across HK IPOs; RULES.md section 5)."""
+    determination date (prospectus terms across HK IPOs; docs/rules.md section 5)."""
 
 
 PRICING: Schedule[PricingRules] = Schedule(

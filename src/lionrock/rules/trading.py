@@ -1,9 +1,9 @@
-"""HKEX securities-market trading rules as effective-dated data (RULES.md section 7).
+"""HKEX securities-market trading rules as effective-dated data (docs/rules.md section 7).
 
 Prices are integer ticks of 0.001 (`lionrock.kernel.price`); percentages are exact `Rate`
 fractions; times are Hong Kong local wall-clock times. Each `Provision` cites its source and grade
 (P primary, S secondary, T tertiary, I inference) following
-``/work/shared/reference/hk-rules-sourced.md`` section 7. What was checked with the search corpora
+docs/rules.md section 7. What was checked with the search corpora
 while building this module is written in the provision's ``note``.
 
 The continuous-trading hours themselves (09:30-12:00, 13:00-16:00, half days 09:30-12:00) come

@@ -597,7 +597,7 @@ class Driver:
             if side == tc.SELL and self._available(account, stock.instrument) < qty:
                 return 0
         # Southbound Stock Connect trading of RMB counters was envisaged but its status is not
-        # confirmed (shared/reference/hk-rules-sourced.md 7.8): southbound money buys HKD counters only.
+        # confirmed (docs/rules.md section 7, dual counters): southbound money buys HKD counters only.
         links = self.sb_links.get(stock.instrument) if stock.currency == "HKD" else None
         if side == tc.BUY and trader is None and links and self.southbound and self.rng.random() < SOUTHBOUND_BUY_SHARE:
             investor = self.rng.choice(self.southbound)

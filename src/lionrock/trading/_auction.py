@@ -1,6 +1,6 @@
 """Auction price selection (pure): the HKEX indicative equilibrium price (IEP) rules.
 
-Rules of the Exchange on the IEP (as quoted by broker pages; RULES.md section 7):
+Rules of the Exchange on the IEP (as quoted by broker pages; docs/rules.md section 7):
 1. only if the highest at-auction-limit bid is at or above the lowest at-auction-limit ask; the
    IEP is one of the limit prices between them (inclusive) at which the matched volume is largest;
 2. among those, the one with the lowest order imbalance (surplus);

@@ -129,9 +129,9 @@ POS_PHASES = frozenset({"POS_INPUT", "POS_NO_CANCEL", "POS_RANDOM_MATCHING"})
 CAS_PHASES = frozenset({"CAS_INPUT", "CAS_NO_CANCEL", "CAS_RANDOM_CLOSE"})
 STAGE2_PHASES = frozenset({"POS_NO_CANCEL", "POS_RANDOM_MATCHING", "CAS_NO_CANCEL", "CAS_RANDOM_CLOSE"})
 RULE_SPREADS = "Rules of the Exchange, Second Schedule (spread table)"
-RULE_QUOTE = "Rules of the Exchange, quotation rules (RULES.md s7 price checks)"
-RULE_SESSIONS = "Rules of the Exchange, trading sessions (RULES.md s7)"
-RULE_SHORT = "Rules of the Exchange, Schedule 11 (regulated short selling; RULES.md s7)"
+RULE_QUOTE = "Rules of the Exchange, quotation rules (docs/rules.md section 7, price checks)"
+RULE_SESSIONS = "Rules of the Exchange, trading sessions (docs/rules.md section 7)"
+RULE_SHORT = "Rules of the Exchange, Schedule 11 (regulated short selling; docs/rules.md section 7)"
 _PHASE_RANK = 0
 _AUCTION_RANK = 1
 _VCM_RANK = 2
@@ -611,7 +611,7 @@ class TradingContext(_VenueCore):
         if quantity % lot:
             below = quantity - quantity % lot
             near = f"{below} or {below + lot}" if below else f"{lot}"
-            fail(C.ODD_LOT, field, f"{quantity} shares is not a whole number of board lots of {lot} (nearest {near}); odd lots do not trade in the main order book", "Rules of the Exchange: board lots (RULES.md s7)")
+            fail(C.ODD_LOT, field, f"{quantity} shares is not a whole number of board lots of {lot} (nearest {near}); odd lots do not trade in the main order book", "Rules of the Exchange: board lots (docs/rules.md section 7)")
 
     def _check_price(self, inst: _Instrument, side: str, otype: str, price: int) -> None:
         self._check_grid(price, "price")
@@ -623,7 +623,7 @@ class TradingContext(_VenueCore):
             low, high = inst.stage2 if self.phase in STAGE2_PHASES else inst.stage1
             if not low <= price <= high:
                 stage = "the lowest ask and highest bid at the end of order input" if self.phase in STAGE2_PHASES else "the price limit"
-                fail(C.PRICE_OUTSIDE_AUCTION_LIMIT, "price", f"{format_price(price)} is outside {stage}: {format_price(low)}-{format_price(high)} ({self._session()})", "HKEX POS/CAS price limits (RULES.md s7)")
+                fail(C.PRICE_OUTSIDE_AUCTION_LIMIT, "price", f"{format_price(price)} is outside {stage}: {format_price(low)}-{format_price(high)} ({self._session()})", "HKEX POS/CAS price limits (docs/rules.md section 7)")
             return
         book, grid, buy = inst.book, self.grid, side == "B"
         opposite = book.best_ask() if buy else book.best_bid()
@@ -999,7 +999,7 @@ class TradingContext(_VenueCore):
             # increase would spend quota the gateway never checked
             require(cmd.quantity <= left and new_price <= order.price, C.SOUTHBOUND_AMEND_INCREASE, "quantity" if cmd.quantity > left else "price",
                     f"a southbound buy order may only be reduced (now {left} shares at {format_price(order.price)}); cancel it and "
-                    "enter a new order through Stock Connect, which checks the daily quota", "Stock Connect southbound daily quota (RULES.md section 8)")
+                    "enter a new order through Stock Connect, which checks the daily quota", "Stock Connect southbound daily quota (docs/rules.md section 8)")
         filled = order.quantity - left
         old_price = self._book_price(order)
         if new_price == order.price and cmd.quantity < left:
