@@ -27,8 +27,8 @@ from lionrock.offering.books import ApplicationBook, IoiBook, membership
 from lionrock.offering.commands import CornerstoneSpec, PreferentialBatch
 from lionrock.offering.definition import (
     ResolvedOffering,
-    add_months,
     cornerstone_allotment,
+    lockup_last_day,
     public_share_of,
     share_of,
 )
@@ -495,7 +495,7 @@ def placee_concentration(shares: Sequence[int], international: int, offer: int, 
     for k in (1, 5, 10, 25):
         top = sum(ranked[:k])
         for name, whole in (("international", international), ("offer", offer), ("issued", issued)):
-            out[f"top{k}_{name}"] = top * 10_000 // whole if whole else 0
+            out[f"top{k}_{name}"] = (top * 20_000 + whole) // (2 * whole) if whole else 0  # bp, halves up as published
     return out
 
 
@@ -665,7 +665,7 @@ def _result(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, seed:
     ipsi, ipsi_required = _ipsi(ro, iois, pricing.price, t)
     months = ro.options.cornerstone_lockup_months
     cornerstones = [CornerstoneAllotment(investor=c.investor, name=c.name, account=c.account, shares=s,
-                                         lockup_end=add_months(ro.timetable.listing, c.lockup_months or months))
+                                         lockup_end=lockup_last_day(ro.timetable.listing, c.lockup_months or months))
                     for c, s in t.cornerstones]
     gross = consideration_minor(pricing.price, t.offer)
     commission = gross * spec.underwriting_commission.numerator // spec.underwriting_commission.denominator

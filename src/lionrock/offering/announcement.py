@@ -29,6 +29,7 @@ from lionrock.offering.books import ApplicationBook, IoiBook
 from lionrock.offering.definition import ResolvedOffering
 from lionrock.offering.events import AllotmentSummary
 from lionrock.offering.pricing import PricingDecision
+from lionrock.rules import offering as rules
 
 
 def _pct(bp: int) -> str:
@@ -44,7 +45,24 @@ def _money(minor: int, currency: str) -> str:
     return f"{cur.symbol}{format_minor(minor, cur)}"
 
 
-def announcement_markdown(ro: ResolvedOffering, pricing: PricingDecision, result: AllocationResult, *, book_digest: str = "") -> str:
+def _half_up_pct(part: int, whole: int) -> str:
+    """``part / whole`` as a percentage to two decimals, halves up (as announcements print them)."""
+    return f"{(part * 20_000 + whole) // (2 * whole) / 100:.2f}%" if whole else "n/a"
+
+
+def _shares(n: int) -> str:
+    return f"{n:,} shares"
+
+
+DISTRIBUTION_BANDS = (1, 10_001, 100_001, 1_000_001, 10_000_001)
+"""Lower bounds of the placee distribution bands by shares allotted (1 to 10,000; 10,001 to
+100,000; ...), the size table Transwarp's 18C.08 waiver required (condition (d))."""
+
+
+def announcement_markdown(ro: ResolvedOffering, pricing: PricingDecision, result: AllocationResult, *, book_digest: str = "",
+                          iois: IoiBook | None = None) -> str:
+    """The allotment results announcement, section by section as HKEX's template orders them.
+    ``iois`` (the book the allocation used) names placees in "placees with consent"."""
     spec, s = ro.spec, result.summary
     cur = spec.currency
     out: list[str] = []
@@ -61,6 +79,10 @@ def announcement_markdown(ro: ResolvedOffering, pricing: PricingDecision, result
     add(f"| Gross proceeds | {_money(s.gross_proceeds_minor, cur)} |")
     add(f"| Estimated net proceeds | {_money(s.net_proceeds_minor, cur)} (after underwriting commission {spec.underwriting_commission} and listing expenses) |")
     add(f"| Over-allocation | {s.over_allocated_shares:,} shares |\n")
+    if ro.maximum_price_only or s.price < spec.price_high:
+        add(f"Applicants paid the maximum offer price of {cur} {format_price(spec.price_high)} per share (plus brokerage and levies) on "
+            f"application; the difference from the final offer price, with its charges, and the money for shares not allotted are "
+            f"refunded on {ro.timetable.listing}.\n")
     add("### Pricing\n")
     for reason in pricing.reasons:
         add(f"- {reason}")
@@ -68,14 +90,19 @@ def announcement_markdown(ro: ResolvedOffering, pricing: PricingDecision, result
     add("### Hong Kong Public Offering\n")
     add("| | |\n|---|---|")
     add(f"| Number of valid applications | {s.valid_applications:,} |")
+    add(f"| Number of successful applications | {s.successful_applications:,} |")
     add(f"| Number of shares validly applied for | {s.public_demand_shares:,} |")
-    add(f"| Subscription level | {s.subscription_multiple_bp / 10_000:,.2f} times the {s.initial_public_shares:,} shares initially offered |")
+    add(f"| Subscription level | {_multiple(s.public_demand_shares, s.initial_public_shares)} the {_shares(s.initial_public_shares)} initially offered |")
     add(f"| Reallocation (clawback) | {s.clawback_reason} |")
     add(f"| Final number of shares under the Hong Kong Public Offering | {s.final_public_shares:,} ({_share_pct(s.final_public_shares, s.offer_shares)} of the offer shares) |")
     add(f"| Pool A / pool B | {s.pool_a_shares:,} / {s.pool_b_shares:,} shares (demand {s.pool_a_demand_shares:,} / {s.pool_b_demand_shares:,}) |\n")
     add("### International Offering\n")
     add("| | |\n|---|---|")
     add(f"| Number of placees | {s.placees:,} (plus {len(result.cornerstones)} cornerstone investors) |")
+    add(f"| Subscription level | {_multiple(s.international_demand_shares, s.international_initial_shares)} the "
+        f"{_shares(s.international_initial_shares)} initially available (cornerstone shares plus bookbuilding demand at the offer price) |")
+    add(f"| Final number of shares under the International Offering | {_shares(s.international_final_shares)} "
+        f"({_half_up_pct(s.international_final_shares, s.offer_shares)} of the offer shares; excluding {_shares(s.over_allocated_shares)} over-allocated) |")
     add(f"| Bookbuilding demand at the offer price | {s.placing_demand_shares:,} shares |")
     add(f"| Final number of shares under the placing (excluding cornerstones) | {s.placing_shares:,} (of which over-allocated {s.over_allocated_shares:,}) |")
     if s.underwriter_shares:
@@ -83,7 +110,7 @@ def announcement_markdown(ro: ResolvedOffering, pricing: PricingDecision, result
     add("")
     add("### Cornerstone Investors\n")
     if result.cornerstones:
-        add("| Cornerstone investor | Shares | % of offer shares | % of issued shares upon listing | Lock-up ends |\n|---|---:|---:|---:|---|")
+        add("| Cornerstone investor | Shares | % of offer shares | % of issued shares upon listing | Last day of lock-up |\n|---|---:|---:|---:|---|")
         for c in result.cornerstones:
             add(f"| {c.name} | {c.shares:,} | {_share_pct(c.shares, s.offer_shares)} | "
                 f"{_share_pct(c.shares, spec.shares_outstanding_after) if spec.shares_outstanding_after else 'n/a'} | {c.lockup_end} |")
@@ -99,9 +126,13 @@ def announcement_markdown(ro: ResolvedOffering, pricing: PricingDecision, result
     add(f"- Bookbuilding placing tranche: initially {spec.shares_offered - ro.initial_public_shares - s.cornerstone_shares:,} shares, "
         f"minimum {s.bookbuilding_min_shares:,} ({ro.bookbuilding_rule}): {'complied' if s.bookbuilding_ok else 'NOT MET'}.")
     if ro.chapter_18c is not None:
+        met = "complied" if not s.ipsi_shortfall_shares else f"NOT MET (shortfall of {s.ipsi_shortfall_shares:,} shares)"
+        if spec.independent_price_setting_waiver:
+            met += f"; the Exchange granted a waiver of {ro.chapter_18c.rule}: {spec.independent_price_setting_waiver}"
         add(f"- Independent price-setting investors took {s.ipsi_shares:,} shares against the {s.ipsi_required_shares:,} required "
-            f"({ro.chapter_18c.rule}): "
-            f"{'complied' if not s.ipsi_shortfall_shares else f'NOT MET (shortfall of {s.ipsi_shortfall_shares:,} shares)'}.")
+            f"(at least {ro.chapter_18c.independent_price_setting_min} of the offer shares excluding any over-allotment, "
+            f"{ro.chapter_18c.rule}): {met}.")
+    out.extend(_float_lines(ro, s))
     add(f"- Pools A and B ({ro.pools.rule}): applications of {_money(ro.pools.pool_a_max_amount_minor, cur)} or less "
         f"(including brokerage and levies) in pool A; no application above {ro.max_application_shares:,} shares accepted; multiple "
         f"applications and applications from placing participants rejected.")
@@ -109,10 +140,17 @@ def announcement_markdown(ro: ResolvedOffering, pricing: PricingDecision, result
         add(f"- {note}")
     add("")
     add("### Placee Concentration\n")
-    add("| Placees | % of international offering | % of total offer shares |\n|---|---:|---:|")
+    add("Cornerstone investors count as placees; allotments include over-allocated shares, the international offering and the "
+        "offer shares exclude them (so the top 25 may exceed 100% of the international offering).\n")
+    add("| Placees | % of international offering | % of total offer shares | % of total issued share capital upon listing |\n|---|---:|---:|---:|")
     for k in (1, 5, 10, 25):
-        add(f"| Top {k} | {_pct(s.top_placees_bp[f'top{k}_international'])} | {_pct(s.top_placees_bp[f'top{k}_offer'])} |")
+        issued = _pct(s.top_placees_bp[f"top{k}_issued"]) if spec.shares_outstanding_after else "n/a"
+        add(f"| Top {k} | {_pct(s.top_placees_bp[f'top{k}_international'])} | {_pct(s.top_placees_bp[f'top{k}_offer'])} | {issued} |")
     add("")
+    out.extend(_distribution_lines(result, s))
+    out.extend(_consent_lines(ro, result, iois))
+    out.extend(_lockup_lines(ro, result))
+    out.extend(_preferential_lines(ro, s))
     add("### Basis of Allocation under the Hong Kong Public Offering\n")
     for pool in ("A", "B"):
         bands = [b for b in s.bands if b.pool == pool]
@@ -135,6 +173,75 @@ def announcement_markdown(ro: ResolvedOffering, pricing: PricingDecision, result
         f"size, applications in lodging order. Allotment digest (SHA-256): `{s.allotment_digest}`."
         + (f" Application book digest: `{book_digest}`." if book_digest else ""))
     return "\n".join(out) + "\n"
+
+
+def _multiple(demand: int, base: int) -> str:
+    """A subscription level to two decimals, halves up (Ridge Outdoor 2720: 10,306,751,000 / 2,820,500 =
+    3,654.2289 is published as 3,654.23)."""
+    return f"{(demand * 200 + base) // (2 * base) / 100:,.2f} times" if base else "n/a"
+
+
+def _float_lines(ro: ResolvedOffering, s: AllotmentSummary) -> list[str]:
+    """Rule 8.08 public float and Rule 8.08A free float upon listing: the issued shares less those
+    of holders declared not public (``[[lockups]]`` with ``public = false``); the free float also
+    less every locked-up public holding (cornerstones and locked-up pre-IPO investors)."""
+    issued = ro.spec.shares_outstanding_after
+    if not issued:
+        return ["- Public float: not computed (shares in issue upon listing not given)."]
+    rules_in_force = rules.PUBLIC_FLOAT.in_force(ro.spec.prospectus_date)
+    non_public = sum(x.shares for x in ro.spec.lockups if not x.public)
+    public = issued - non_public
+    free = public - s.cornerstone_shares - sum(x.shares for x in ro.spec.lockups if x.public)
+    minimum = rules_in_force.public_float_min
+    ok = public * minimum.denominator >= issued * minimum.numerator
+    return [f"- Public float ({rules_in_force.rule}): {_shares(public)} held by the public, {_half_up_pct(public, issued)} of the "
+            f"{_shares(issued)} in issue upon listing, against a minimum of {minimum}: {'complied' if ok else 'NOT MET'}.",
+            f"- Free float ({rules_in_force.free_float_rule}): {_shares(free)} ({_half_up_pct(free, issued)}), the public float less "
+            f"shares subject to disposal restrictions (cornerstone and other lock-ups)."]
+
+
+def _distribution_lines(result: AllocationResult, s: AllotmentSummary) -> list[str]:
+    allotted = sorted([c.shares for c in result.cornerstones if c.shares] + result.placee_shares[result.placee_shares > 0].tolist())
+    out = ["### Distribution of the International Offer Shares\n",
+           "| Shares allotted | Number of placees | Shares | % of the international offering |\n|---|---:|---:|---:|"]
+    uppers = [*DISTRIBUTION_BANDS[1:], None]
+    for low, high in zip(DISTRIBUTION_BANDS, uppers, strict=True):
+        inside = [x for x in allotted if x >= low and (high is None or x < high)]
+        label = f"{low:,} to {high - 1:,}" if high else f"{low:,} and above"
+        out.append(f"| {label} | {len(inside):,} | {sum(inside):,} | {_half_up_pct(sum(inside), s.international_final_shares)} |")
+    out.append(f"| Total | {len(allotted):,} | {sum(allotted):,} | {_half_up_pct(sum(allotted), s.international_final_shares)} |\n")
+    return out
+
+
+def _consent_lines(ro: ResolvedOffering, result: AllocationResult, iois: IoiBook | None) -> list[str]:
+    out = ["### Placees with Consent\n"]
+    rows = [(c.name, "existing shareholder (cornerstone investor)", "Appendix F1 para 5(2)", a.shares)
+            for c, a in zip(ro.spec.cornerstones, result.cornerstones, strict=True) if c.existing_shareholder]
+    allotted = dict(zip(iois.investor, result.placee_shares.tolist(), strict=True)) if iois is not None else {}
+    rows += [(x.investor, x.relationship, x.consent, allotted.get(x.investor, 0)) for x in ro.spec.placee_consents]
+    if not rows:
+        return [*out, "None.\n"]
+    out.append("| Placee | Relationship | Consent | Shares allotted | % of the offer shares |\n|---|---|---|---:|---:|")
+    out += [f"| {name} | {rel} | {consent} | {shares:,} | {_half_up_pct(shares, result.summary.offer_shares)} |" for name, rel, consent, shares in rows]
+    return [*out, ""]
+
+
+def _lockup_lines(ro: ResolvedOffering, result: AllocationResult) -> list[str]:
+    out = ["### Lock-up Undertakings\n", "| Holder | Kind | Shares subject to lock-up | Last day of lock-up | Basis |\n|---|---|---:|---|---|"]
+    out += [f"| {x.holder} | {x.kind.replace('_', ' ')} | {x.shares:,} | {x.ends} | {x.rule or '-'} |" for x in ro.spec.lockups]
+    out += [f"| {c.name} | cornerstone investor | {c.shares:,} | {c.lockup_end} | cornerstone investment agreement |" for c in result.cornerstones]
+    return [*out, ""] if len(out) > 2 else [out[0], "None.\n"]
+
+
+def _preferential_lines(ro: ResolvedOffering, s: AllotmentSummary) -> list[str]:
+    p = ro.spec.preferential
+    if p is None:
+        return []
+    return ["### Preferential Offering\n", f"{p.reference} ({p.kind.replace('_', ' ')}): {_shares(s.preferential_reserved_shares)} "
+            f"reserved out of the International Offering; {s.preferential_valid_applications:,} valid applications for "
+            f"{_shares(s.preferential_demand_shares)} ({_multiple(s.preferential_demand_shares, s.preferential_reserved_shares)} the "
+            f"reserved shares); {_shares(s.preferential_shares)} allotted to {s.preferential_successful_applications:,} applicants; "
+            f"{_shares(s.preferential_to_international_shares)} reallocated to the International Offering.\n"]
 
 
 def markdown_to_html(markdown: str, title: str) -> str:

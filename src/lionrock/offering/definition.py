@@ -158,6 +158,13 @@ def cornerstone_allotment(ro: ResolvedOffering, price: int) -> CornerstoneTake:
     return CornerstoneTake(cut, total, (reason,))
 
 
+def lockup_last_day(listing: date, months: int) -> date:
+    """The last day of a lock-up of ``months`` from the listing date, as announcements state it:
+    Knowledge Atlas 2513 listed 8 Jan 2026, cornerstones locked up "to 7 Jul 2026"; Ridge Outdoor
+    2720 listed 10 Feb 2026, twelve months "to 9 Feb 2027"; Transwarp 6727 21 Sep 2026 -> 20 Mar 2027."""
+    return add_months(listing, months) - timedelta(days=1)
+
+
 def add_months(d: date, months: int) -> date:
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
@@ -700,7 +707,7 @@ def _timetable(spec: OfferingSpec, options: rules.OptionRules) -> FiniTimetableD
         results=add_business_days(t, fini.results_days_after_pricing),
         listing=listing,
         stabilisation_end=close + timedelta(days=options.stabilisation_days_after_application_close),
-        cornerstone_lockup_end=add_months(listing, options.cornerstone_lockup_months),
+        cornerstone_lockup_end=lockup_last_day(listing, options.cornerstone_lockup_months),
     )
 
 
@@ -782,6 +789,7 @@ __all__ = [
     "cornerstone_amount_minor",
     "cornerstone_shares",
     "load_offering",
+    "lockup_last_day",
     "parse_offering",
     "parse_rate",
     "pick_regime",

@@ -26,6 +26,7 @@ class FiniTimetableDates(msgspec.Struct, frozen=True, kw_only=True):
     """Dealings start at 09:00; refunds and share allotment settle this day."""
     stabilisation_end: date
     cornerstone_lockup_end: date
+    """Last day of the rulebook's cornerstone lock-up (listing date + 6 months - 1 day)."""
 
 
 class OfferingDefined(Event):
@@ -134,6 +135,7 @@ class CornerstoneAllotment(msgspec.Struct, frozen=True, kw_only=True):
     account: str
     shares: int
     lockup_end: date
+    """Last day of the lock-up (as announcements state it)."""
 
 
 class AllotmentSummary(msgspec.Struct, frozen=True, kw_only=True):

@@ -452,6 +452,31 @@ FINI: Schedule[FiniTimetable] = Schedule(
 )
 
 
+
+@dataclass(frozen=True, slots=True)
+class PublicFloatRules:
+    public_float_min: Rate
+    """Minimum share of the issued shares held by the public at listing."""
+    rule: str
+    free_float_rule: str
+    """The free float (public shares not subject to disposal restrictions) is reported against
+    this rule; its threshold is not in the rulebook (not found in the deal research)."""
+
+
+PUBLIC_FLOAT: Schedule[PublicFloatRules] = Schedule(
+    "offering.public_float",
+    (
+        Provision(
+            date(2023, 1, 1),
+            PublicFloatRules(pct("25"), "Listing Rules 8.08(1)", "Listing Rules 8.08A"),
+            source="Rule 8.08(1); Ridge Outdoor 2720 allotment results (Feb 2026, code index id 70275748646 p.12): public float "
+                   "33,435,000 shares = 26.08% against the 25% minimum, cornerstone shares (12-month lock-up) excluded from the free "
+                   "float under Rule 8.08A. Lower thresholds for large issuers and for H shares (Rule 19A.13A) are not modelled.",
+            grade="P",
+        ),
+    ),
+)
+
 __all__ = [
     "APPLICATION_CHARGES",
     "CHAPTER_18C_LADDER",
@@ -463,6 +488,8 @@ __all__ = [
     "PN18_LADDER",
     "POOLS",
     "PRICING",
+    "PUBLIC_FLOAT",
+    "PublicFloatRules",
     "PUBLIC_TRANCHE_18C",
     "PUBLIC_TRANCHE_MAIN_BOARD",
     "ApplicationCharges",
