@@ -2,7 +2,9 @@
 
 Each run is a complete, journaled `lionrock demo` run in its own directory; a worker returns the
 figures that matter across runs (first-day returns, one-lot success rates, subscription levels,
-by allocation regime), and the summary shows their distributions.
+by allocation regime), and the summary shows their distributions (box plots by regime and
+histograms). The per-seed figures are also written as a table, one row per seed and offering
+(``results.csv`` and ``results.parquet``), for a researcher's own analysis.
 """
 
 from __future__ import annotations
@@ -60,6 +62,26 @@ def check_run(scenario: str, scale: str) -> None:
         raise InputError(f"--scale {scale!r} is not a scale of scenario {loaded.name}", hint=f"Choose one of: {', '.join(loaded.scales)}.")
 
 
+RESULT_COLUMNS = ("seed", "state_hash", "offering", "regime", "first_day_return_pct", "one_lot_success_pct", "public_multiple")
+
+
+def write_results(results: list[dict[str, Any]], out: Path) -> tuple[Path, Path]:
+    """One row per (seed, offering) as CSV and Parquet; an empty figure is a null."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    rows = [{"seed": r["seed"], "state_hash": r["state_hash"], **o} for r in results for o in r["offerings"]]
+    schema = pa.schema([("seed", pa.int64()), ("state_hash", pa.string()), ("offering", pa.string()), ("regime", pa.string()),
+                        ("first_day_return_pct", pa.float64()), ("one_lot_success_pct", pa.float64()), ("public_multiple", pa.float64())])
+    table = pa.table({name: [row.get(name) for row in rows] for name in RESULT_COLUMNS}, schema=schema)
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, parquet_path = out / "results.csv", out / "results.parquet"
+    pacsv.write_csv(table, csv_path)
+    pq.write_table(table, parquet_path)
+    return csv_path, parquet_path
+
+
 def run_many(scenario: str, scale: str, seeds: list[int], workers: int, out: Path, progress: Any = None) -> tuple[str, list[list[str]]]:
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -74,6 +96,7 @@ def run_many(scenario: str, scale: str, seeds: list[int], workers: int, out: Pat
             if progress is not None:
                 progress.advance(task)
     results.sort(key=lambda r: r["seed"])
+    write_results(results, out)
     by_metric: dict[str, dict[str, list[float]]] = {"first_day_return_pct": {}, "one_lot_success_pct": {}, "public_multiple": {}}
     for r in results:
         for o in r["offerings"]:
@@ -84,11 +107,17 @@ def run_many(scenario: str, scale: str, seeds: list[int], workers: int, out: Pat
     figures = []
     for metric, groups in by_metric.items():
         fig = go.Figure()
+        histogram = go.Figure()
         for regime, values in sorted(groups.items()):
             rows.append([f"{metric} ({regime})", *_quantiles(values)])
-            fig.add_box(y=values, name=regime)
-        fig.update_layout(title=f"{metric.replace('_', ' ')} by allocation regime, {len(seeds)} seeds", template="plotly_white")
+            fig.add_box(y=values, name=regime, boxpoints="all")
+            histogram.add_histogram(x=values, name=regime, opacity=0.6)
+        label = metric.replace("_pct", " (%)").replace("_", " ")
+        fig.update_layout(title=f"{label} by allocation regime, {len(seeds)} seeds (one point per seed and offering)", template="plotly_white")
+        histogram.update_layout(title=f"Distribution of {label}, {len(seeds)} seeds", barmode="overlay", template="plotly_white",
+                                xaxis_title=label, yaxis_title="offerings x seeds")
         figures.append(fig.to_html(full_html=False, include_plotlyjs=False))
+        figures.append(histogram.to_html(full_html=False, include_plotlyjs=False))
     hashes = "".join(f"<tr><td>{r['seed']}</td><td><code>{r['state_hash']}</code></td></tr>" for r in results)
     page = (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Lion Rock: {html.escape(scenario)} x {len(seeds)}</title>"
@@ -99,4 +128,4 @@ def run_many(scenario: str, scale: str, seeds: list[int], workers: int, out: Pat
     return page, rows
 
 
-__all__ = ["check_run", "one_run", "run_many"]
+__all__ = ["RESULT_COLUMNS", "check_run", "one_run", "run_many", "write_results"]
