@@ -286,7 +286,8 @@ VENUE_LIMITS: Schedule[VenueLimits] = Schedule(
             ),
             "Lion Rock venue limits (STYLE.md: a limit on everything)",
             grade="I",
-            note="Not an HKEX rule. The old 3,000-board-lot POS order cap [T] was not re-confirmed and is not applied.",
+            note="Not an HKEX rule. HKEX's own order limits (3,000 board lots, 40,000 orders per price queue) are "
+            "ORDER_LIMITS.",
         ),
     ),
 )
@@ -322,10 +323,51 @@ SHORT_SELLING: Schedule[ShortSelling] = Schedule(
     ),
 )
 
+@dataclass(frozen=True, slots=True)
+class OrderLimits:
+    """HKEX's own limits on orders in the securities market (OTP-C), for every trading session:
+    an order may be at most ``max_board_lots`` board lots, and a price queue holds at most
+    ``max_orders_per_price_queue`` orders (an order that would join a full queue is refused).
+    ``stage2_one_sided``: in the no-cancellation and random matching / closing periods of the
+    auctions, the stage-2 limit bounds a buy only from above (not higher than the higher of the
+    lowest ask and the highest bid recorded at the end of order input) and a sell only from below
+    (not lower than the lower of the two); the other side keeps the stage-1 limit, so an order that
+    could not move the auction price (a buy below the highest bid) is accepted."""
+
+    max_board_lots: int
+    max_orders_per_price_queue: int
+    stage2_one_sided: bool
+
+
+ORDER_LIMITS: Schedule[OrderLimits] = Schedule(
+    "trading.order_limits",
+    (
+        Provision(
+            date(2020, 10, 19),
+            OrderLimits(max_board_lots=3_000, max_orders_per_price_queue=40_000, stage2_one_sided=True),
+            "HKEX, Securities Market > Trading Mechanism ('For all trading sessions, the maximum order size for "
+            "automatch stocks is 3,000 board lots. The maximum number of orders in each price queue is 40,000'); "
+            "HKEX POS enhancement (news 5 Oct 2020) stage-2 price limits",
+            grade="S",
+            note="[P] the 3,000-board-lot order size and the 40,000-order price queue: HKEX's own market page "
+            "(hkex.com.hk/eng/market/market.htm, read through its sc.hkex.com.hk mirror); an older broker copy "
+            "(Webull [T]) says 20,000 orders per queue, so 40,000 is the later figure; neither page dates it, "
+            "and the provision starts with the POS enhancement, Lion Rock's earliest auction rules. [T] stage 2 "
+            "one-sided per side: ftftx.com (a HK broker) restates the HKEX POS rules: in the no-cancellation and "
+            "random matching periods a buy is bounded above by the higher of the lowest ask and highest bid "
+            "recorded at the end of order input and below by the stage-1 limit (previous close -15%); a sell is "
+            "bounded below by the lower of the two and above by the stage-1 limit. Webull's CAS text ('between "
+            "the lowest ask and highest bid') is the two-sided shorthand. Applied alike to the CAS (same stage-2 "
+            "design, [I]). Hence grade S overall.",
+        ),
+    ),
+)
+
 VCM_CLASSES = ("LARGE", "MID", "SMALL")
 
 __all__ = [
     "AUCTION_LIMITS",
+    "ORDER_LIMITS",
     "PRICE_CHECKS",
     "SESSION_TIMETABLE",
     "SHORT_SELLING",
@@ -334,6 +376,7 @@ __all__ = [
     "VCM_CLASSES",
     "VENUE_LIMITS",
     "AuctionLimits",
+    "OrderLimits",
     "PriceChecks",
     "SessionTimetable",
     "ShortSelling",

@@ -47,6 +47,8 @@ class TradingCode(IntEnum):
     SHORT_SELL_NOT_DESIGNATED = 2044
     SHORT_SELL_NOT_A_SELL = 2045
     SHORT_SELL_TICK_RULE = 2046
+    ORDER_SIZE_EXCEEDED = 2047
+    PRICE_QUEUE_FULL = 2048
 
 
 __all__ = ["TradingCode"]

@@ -24,6 +24,7 @@ from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
 from cpython.object cimport PyObject
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memmove, memset
+from libc.stdint cimport int32_t, int64_t
 
 from lionrock.kernel.messages import Stamp as _StampType
 from lionrock.kernel.errors import Reject as _RejectClass
@@ -136,8 +137,9 @@ cdef Py_ssize_t CO_ORDER_ID = _slot(_CancelOrder, "order_id")
 cdef Py_ssize_t CO_COID = _slot(_CancelOrder, "client_order_id")
 cdef Py_ssize_t ST_AT_NS = _slot(_Stamp, "at_ns")
 
-cdef Layout L_ACCEPTED, L_TRADE, L_DEPTH, L_CANCELLED
+cdef Layout L_ACCEPTED, L_TRADE, L_DEPTH, L_CANCELLED, L_PLACE
 _layout(&L_ACCEPTED, OrderAccepted)
+_layout(&L_PLACE, _PlaceOrder)
 _layout(&L_TRADE, TradeExecuted)
 _layout(&L_DEPTH, MarketDepthUpdated)
 _layout(&L_CANCELLED, OrderCancelled)
@@ -164,6 +166,7 @@ _check_layout(&L_ACCEPTED, OrderAccepted)
 _check_layout(&L_TRADE, TradeExecuted)
 _check_layout(&L_DEPTH, MarketDepthUpdated)
 _check_layout(&L_CANCELLED, OrderCancelled)
+_check_layout(&L_PLACE, _PlaceOrder)
 
 # the fast path stores exactly this many fields of each event (ev[0..n-1]); an event that gains a
 # field must gain it there too, else the field would be left unset: refuse to load instead
@@ -177,6 +180,9 @@ _check_fields(&L_ACCEPTED, OrderAccepted, 11)
 _check_fields(&L_TRADE, TradeExecuted, 15)
 _check_fields(&L_DEPTH, MarketDepthUpdated, 8)
 _check_fields(&L_CANCELLED, OrderCancelled, 6)
+_check_fields(&L_PLACE, _PlaceOrder, 10)
+if tuple(_PlaceOrder.__struct_fields__) != ("instrument", "participant", "account", "client_order_id", "side", "order_type", "price", "quantity", "channel", "short_sell"):
+    raise ImportError("PlaceOrder's fields are not in the order the batch path builds them")
 
 ctypedef long long i64
 
@@ -200,6 +206,32 @@ cdef struct Level:
     i64 count
     int head
     int tail
+
+cdef struct TapeRec:
+    # one record of the batch path's event tape (`lionrock.trading.batch.TAPE_FIELDS`, same order)
+    i64 row
+    i64 kind
+    i64 side
+    i64 order_id
+    i64 other_id
+    i64 trade_id
+    i64 price
+    i64 quantity
+    i64 left
+    i64 other_left
+    i64 md_seq
+    i64 ref
+
+cdef enum:
+    # record kinds (`lionrock.trading.batch.K_*`)
+    K_ACCEPTED = 1
+    K_TRADE = 2
+    K_CANCELLED = 3
+    K_LEVEL = 4
+    K_DEPTH = 5
+    K_REFUSED = 6
+    K_EVENT = 7
+    K_REJECTED = 8
 
 cdef struct FillRec:
     i64 order_id
@@ -875,9 +907,65 @@ cdef class ClientOrderIndex:
         self._reset()
 
 
+# refusal kinds: the same integers as `_refusals.R_*` (checked below at import)
+cdef enum:
+    R_NOT_IN_SESSION = 1
+    R_INSTRUMENT_CLOSED = 2
+    R_QUANTITY_RANGE = 3
+    R_ODD_LOT = 4
+    R_ORDER_SIZE = 5
+    R_INSTRUMENT_FULL = 6
+    R_PRICE_NOT_POSITIVE = 7
+    R_OUTSIDE_TABLE = 8
+    R_OFF_GRID = 9
+    R_NOMINAL = 10
+    R_THROUGH_BEST = 11
+    R_BEYOND_QUEUES = 12
+    R_TOO_FAR = 13
+    R_QUEUE_FULL = 14
+    R_UNKNOWN_CLIENT_ORDER = 15
+    R_NOT_LIVE = 16
+
+from lionrock.trading._refusals import KINDS as _KINDS
+
+_COMPILED_KINDS = {
+    "R_NOT_IN_SESSION": R_NOT_IN_SESSION, "R_INSTRUMENT_CLOSED": R_INSTRUMENT_CLOSED, "R_QUANTITY_RANGE": R_QUANTITY_RANGE,
+    "R_ODD_LOT": R_ODD_LOT, "R_ORDER_SIZE": R_ORDER_SIZE, "R_INSTRUMENT_FULL": R_INSTRUMENT_FULL,
+    "R_PRICE_NOT_POSITIVE": R_PRICE_NOT_POSITIVE, "R_OUTSIDE_TABLE": R_OUTSIDE_TABLE, "R_OFF_GRID": R_OFF_GRID,
+    "R_NOMINAL": R_NOMINAL, "R_THROUGH_BEST": R_THROUGH_BEST, "R_BEYOND_QUEUES": R_BEYOND_QUEUES, "R_TOO_FAR": R_TOO_FAR,
+    "R_QUEUE_FULL": R_QUEUE_FULL, "R_UNKNOWN_CLIENT_ORDER": R_UNKNOWN_CLIENT_ORDER, "R_NOT_LIVE": R_NOT_LIVE,
+}
+if _COMPILED_KINDS != _KINDS:
+    raise ImportError("the compiled venue's refusal kinds differ from lionrock.trading._refusals")
+
+cdef str _LIMIT_S = "LIMIT"
+cdef str _ENHANCED_S = "ENHANCED_LIMIT"
+cdef str _SPECIAL_S = "SPECIAL_LIMIT"
+cdef str _AT_AUCTION_S = "AT_AUCTION"
+cdef str _AT_AUCTION_LIMIT_S = "AT_AUCTION_LIMIT"
+cdef tuple _TYPE_NAMES = (_LIMIT_S, _ENHANCED_S, _SPECIAL_S, _AT_AUCTION_S, _AT_AUCTION_LIMIT_S)
+
+
+cdef inline int _order_type_code(object otype_s):
+    """0 LIMIT, 1 ENHANCED_LIMIT, 2 SPECIAL_LIMIT, 3 AT_AUCTION, 4 AT_AUCTION_LIMIT, -1 other."""
+    if otype_s == _LIMIT_S:
+        return 0
+    if otype_s == _ENHANCED_S:
+        return 1
+    if otype_s == _SPECIAL_S:
+        return 2
+    if otype_s == _AT_AUCTION_S:
+        return 3
+    if otype_s == _AT_AUCTION_LIMIT_S:
+        return 4
+    return -1
+
+
 cdef object _MISSING = object()
 cdef object _FALSE = False  # a Python object: `<PyObject*>False` would be the C constant 0
 cdef str _CLIENT = "CLIENT"
+cdef str _BUY_S = "B"
+cdef str _SELL_S = "S"
 
 
 @cython.no_gc
@@ -968,12 +1056,15 @@ cdef class VenueCore:
     cdef public object limits
     cdef public object auction_limits
     cdef public object vcm
+    cdef public object order_limits
     cdef public bint fast_path
     # rules cached as C values, refreshed when the rule objects change
     cdef object _grid_src
     cdef object _checks_src
     cdef object _limits_src
     cdef object _auction_src
+    cdef object _order_limits_src
+    cdef i64 max_lots, max_queue
     cdef i64 g_min, g_max
     cdef int nbands
     cdef i64 uppers[64]
@@ -1006,6 +1097,10 @@ cdef class VenueCore:
             self.max_qty = self.limits.max_order_quantity
             self.max_orders = self.limits.max_orders_per_instrument
             self._limits_src = self.limits
+        if self.order_limits is not self._order_limits_src:
+            self.max_lots = self.order_limits.max_board_lots
+            self.max_queue = self.order_limits.max_orders_per_price_queue
+            self._order_limits_src = self.order_limits
         if self.auction_limits is not self._auction_src:
             self.cas_window_ns = self.auction_limits.cas_reference_window_s * NS
             self._auction_src = self.auction_limits
@@ -1096,6 +1191,8 @@ cdef class VenueCore:
             kind = type(command)
             if kind is _PlaceOrder:
                 events = self._fast_place(command, stamp)
+                if type(events) is _RejectType:
+                    raise events  # a refusal decided in C, its text by `_refusals.Refusals.make`
             elif kind is _CancelOrder:
                 events = self._fast_cancel(command, stamp)
                 if type(events) is _RejectType:
@@ -1113,14 +1210,92 @@ cdef class VenueCore:
             return None
         kind = type(command)
         if kind is _PlaceOrder:
-            return self._fast_place(command, stamp)
+            events = self._fast_place(command, stamp)
+            return None if type(events) is _RejectType else events
         if kind is _CancelOrder:
             events = self._fast_cancel(command, stamp)
             return None if type(events) is _RejectType else events
         return None
 
+    cdef int _check_place(self, Instrument inst, FastBook book, str phase, int buy, int otype, i64 price, i64 qty, object at_obj, i64* fig) except -2:
+        """The checks of `_place` for an order the fast path may take (the instrument, parties,
+        client order id, side and type already known good), in the Python path's order: 0 when
+        they pass, a refusal kind (`_refusals.R_*`, figures in ``fig[0..3]``) when the Python path
+        would refuse it, -1 when the Python path must decide (another session's logic, VCM, ...)."""
+        cdef i64 nominal, opposite, same, base, bound, lo, hi, q, n
+        if otype >= 3 and (phase == "CTS_MORNING" or phase == "CTS_AFTERNOON"):
+            return R_NOT_IN_SESSION
+        if otype < 3 and phase != "CTS_MORNING" and phase != "CTS_AFTERNOON":
+            return R_NOT_IN_SESSION  # no other phase accepts a continuous-session type
+        if otype >= 3:
+            return -1
+        if inst.closed:
+            return R_INSTRUMENT_CLOSED
+        if inst.board_lot <= 0:
+            return -1
+        fig[0] = qty
+        fig[1] = inst.board_lot
+        if qty <= 0 or qty > self.max_qty:
+            return R_QUANTITY_RANGE
+        if qty % inst.board_lot:
+            return R_ODD_LOT
+        if qty > self.max_lots * inst.board_lot:
+            return R_ORDER_SIZE
+        if book.count >= self.max_orders:
+            return R_INSTRUMENT_FULL
+        fig[0] = price
+        if price <= 0:
+            return R_PRICE_NOT_POSITIVE
+        if price < self.g_min or price > self.g_max:
+            return R_OUTSIDE_TABLE
+        if not self._on_grid(price):
+            return R_OFF_GRID
+        nominal = self._nominal(inst, book)
+        if price >= self.k_nominal * nominal or price * self.k_nominal <= nominal:
+            fig[1] = nominal
+            return R_NOMINAL
+        opposite = book._best(1 if buy else 0)
+        if otype == 0 and opposite and ((price > opposite) if buy else (price < opposite)):
+            fig[0] = opposite
+            return R_THROUGH_BEST
+        if otype == 1 and opposite:
+            bound = self._step(opposite, (self.max_queues - 1) if buy else -(self.max_queues - 1))
+            if (price > bound) if buy else (price < bound):
+                fig[0] = opposite
+                fig[1] = bound
+                return R_BEYOND_QUEUES
+        if otype != 2:
+            same = book._best(0 if buy else 1)
+            base = same or nominal
+            bound = self._step(base, -self.passive_spreads if buy else self.passive_spreads)
+            if (price < bound) if buy else (price > bound):
+                fig[1] = base
+                fig[2] = bound
+                fig[3] = 1 if same else 0
+                return R_TOO_FAR
+        if inst.vcm_until:
+            return -1
+        if inst.vcm_class:
+            band = self._vcm_band(inst, at_obj)
+            if band is not None and opposite and ((price >= opposite) if buy else (price <= opposite)):
+                # VCM monitoring is on and the order would trade: every trade price lies between
+                # the best opposite price and the order's limit, so when both are inside the band
+                # nothing can trigger and `_continuous` would match exactly as without a band;
+                # otherwise the Python path decides (clamp, trigger, cooling-off)
+                if not _as_i64(band[0], &lo) or not _as_i64(band[1], &hi):
+                    return -1
+                if not lo <= opposite <= hi or ((price > hi) if buy else (price < lo)):
+                    return -1
+        book._level(0 if buy else 1, price, &q, &n)
+        if n >= self.max_queue:
+            fig[1] = n
+            return R_QUEUE_FULL
+        return 0
+
     cdef object _fast_place(self, cmd, stamp):
         cdef PyObject* ev[16]
+        cdef i64 fig[4]
+        cdef int refusal
         cdef ClientOrderIndex index
         cdef Py_hash_t h
         cdef object fprice_obj, fq_obj, left_obj, fleft_obj, md_obj
@@ -1134,8 +1309,6 @@ cdef class VenueCore:
         cdef str phase = self.phase
         at_obj = _get(stamp, ST_AT_NS)
         if not _as_i64(at_obj, &at_ns):
-            return None
-        if phase != "CTS_MORNING" and phase != "CTS_AFTERNOON":
             return None
         if not self._clock_ok(at_ns):
             return None
@@ -1175,54 +1348,18 @@ cdef class VenueCore:
             buy = 0
         else:
             return None
-        if otype_s == "LIMIT":
-            otype = 0
-        elif otype_s == "ENHANCED_LIMIT":
-            otype = 1
-        elif otype_s == "SPECIAL_LIMIT":
-            otype = 2
-        else:
-            return None
-        if inst.closed:
+        otype = _order_type_code(otype_s)
+        if otype < 0:
             return None
         if not _as_i64(quantity, &qty) or not _as_i64(price_obj, &price):
             return None
-        if not 0 < qty <= self.max_qty or inst.board_lot <= 0 or qty % inst.board_lot:
+        refusal = self._check_place(inst, book, phase, buy, otype, price, qty, at_obj, fig)
+        if refusal < 0:
             return None
-        if book.count >= self.max_orders:
-            return None
-        # price checks (`_check_price`, continuous types)
-        if price <= 0 or not self._on_grid(price):
-            return None
-        nominal = self._nominal(inst, book)
-        if price >= self.k_nominal * nominal or price * self.k_nominal <= nominal:
-            return None
-        opposite = book._best(1 if buy else 0)
-        if otype == 0 and opposite and ((price > opposite) if buy else (price < opposite)):
-            return None
-        if otype == 1 and opposite:
-            bound = self._step(opposite, (self.max_queues - 1) if buy else -(self.max_queues - 1))
-            if (price > bound) if buy else (price < bound):
-                return None
-        if otype != 2:
-            same = book._best(0 if buy else 1)
-            base = same or nominal
-            bound = self._step(base, -self.passive_spreads if buy else self.passive_spreads)
-            if (price < bound) if buy else (price > bound):
-                return None
-        if inst.vcm_until:
-            return None
-        if inst.vcm_class:
-            band = self._vcm_band(inst, at_obj)
-            if band is not None and opposite and ((price >= opposite) if buy else (price <= opposite)):
-                # VCM monitoring is on and the order would trade: every trade price lies between
-                # the best opposite price and the order's limit, so when both are inside the band
-                # nothing can trigger and `_continuous` would match exactly as without a band;
-                # otherwise the Python path decides (clamp, trigger, cooling-off)
-                if not _as_i64(band[0], &lo) or not _as_i64(band[1], &hi):
-                    return None
-                if not lo <= opposite <= hi or ((price > hi) if buy else (price < lo)):
-                    return None
+        if refusal > 0:
+            if index._order_id(participant, coid) >= 0:
+                return None  # a retry of a known client order id: the Python path answers it
+            return self.refusals().make(refusal, inst.code, side, otype_s, fig[0], fig[1], fig[2], fig[3])
         order_id = self.next_order_id
         if not _as_i64(order_id, &oid):
             return None
@@ -1451,3 +1588,338 @@ cdef class VenueCore:
         self._note_nominal(inst, book, at_obj, at_ns)
         return events
 
+
+    # -- the batch path ---------------------------------------------------------------------------
+    def _execute_batch(self, batch, tape, Py_ssize_t first_seq, at_ns):
+        """Run the commands of ``batch`` (a `lionrock.trading.batch.OrderBatch`), command ``i``
+        stamped ``(first_seq + i, at_ns)``, writing what each does into ``tape`` (a
+        `lionrock.trading.batch.Tape`): continuous-session orders and cancels, and the common
+        refusals, are decided here in C without building an event or raising; any other command
+        (another session, VCM, a retry, a short sale, ...) runs `execute_python` and its events or
+        rejection are kept as objects on the tape. The state afterwards is the one the commands
+        submitted one by one through `execute` leave."""
+        cdef const unsigned char[::1] kinds = batch.kind
+        cdef const unsigned char[::1] sides = batch.side
+        cdef const unsigned char[::1] types = batch.order_type
+        cdef const unsigned char[::1] shorts = batch.short_sell
+        cdef const int64_t[::1] prices = batch.price
+        cdef const int64_t[::1] quantities = batch.quantity
+        cdef const int64_t[::1] order_ids = batch.order_id
+        cdef const int32_t[::1] instruments = batch.instrument
+        cdef const int32_t[::1] participants = batch.participant
+        cdef const int32_t[::1] accounts = batch.account
+        cdef const int32_t[::1] channels = batch.channel
+        cdef list strings = batch.strings
+        cdef list coids = batch.client_order_ids
+        cdef Py_ssize_t n = kinds.shape[0]
+        cdef Py_ssize_t i
+        cdef int64_t[::1] starts
+        cdef i64 at
+        cdef int status
+        if not _as_i64(at_ns, &at):
+            raise ValueError("Condition failed: at_ns must be a 64-bit integer")
+        tape._begin(n)
+        starts = tape.starts
+        for i in range(n):
+            starts[i] = tape.count
+            status = -1
+            if self.fast_path and self._clock_ok(at):
+                if kinds[i] == 0:
+                    status = self._batch_place(tape, i, strings[instruments[i]], strings[participants[i]], strings[accounts[i]],
+                                               coids[i], strings[channels[i]], sides[i], types[i], shorts[i], prices[i], quantities[i], at_ns, at)
+                elif kinds[i] == 1:
+                    status = self._batch_cancel(tape, i, strings[instruments[i]], strings[participants[i]], coids[i], order_ids[i], at_ns, at)
+            if status < 0:
+                tape._fallback(self, batch.command(i), i, _Stamp(first_seq + i, at_ns))
+        starts[n] = tape.count
+        tape._end()
+        return tape
+
+    cdef TapeRec* _rec(self, object tape, i64 row, i64 kind) except NULL:
+        """The next record of ``tape`` (grown when full), zeroed, with its row and kind set."""
+        cdef TapeRec* rec
+        cdef Py_ssize_t count = tape.count
+        cdef int64_t[:, ::1] buf = tape.buffer
+        if count == buf.shape[0]:
+            tape._grow()
+            buf = tape.buffer
+        rec = <TapeRec*>&buf[count, 0]
+        memset(rec, 0, sizeof(TapeRec))
+        rec.row = row
+        rec.kind = kind
+        tape.count = count + 1
+        return rec
+
+    cdef int _batch_refuse(self, object tape, i64 row, int kind, i64* fig) except -1:
+        cdef TapeRec* rec = self._rec(tape, row, K_REFUSED)
+        rec.trade_id = kind
+        rec.price = fig[0]
+        rec.quantity = fig[1]
+        rec.left = fig[2]
+        rec.other_left = fig[3]
+        return 0
+
+    cdef int _batch_place(self, object tape, i64 row, object instrument, object participant, object account, object coid, object channel,
+                          int side_code, int otype, int short_sell, i64 price, i64 qty, object at_obj, i64 at_ns) except -2:
+        """One PlaceOrder of a batch: 0 done (accepted or refused, on the tape), -1 the Python path
+        must run it (nothing changed)."""
+        cdef PyObject* ev[16]
+        cdef i64 fig[4]
+        cdef ClientOrderIndex index
+        cdef Py_hash_t h
+        cdef Instrument inst
+        cdef FastBook book
+        cdef Order order, resting
+        cdef TapeRec* rec
+        cdef int buy, s, refusal
+        cdef i64 oid, max_levels, left, fq, fleft, fprice, last_price, q, n
+        cdef Py_ssize_t nf, i, first_level
+        cdef str phase = self.phase
+        if short_sell or side_code > 1:
+            return -1
+        inst_obj = self.instruments.get(instrument)
+        if type(inst_obj) is not Instrument:
+            return -1
+        inst = <Instrument>inst_obj
+        if type(inst.book) is not FastBook:
+            return -1
+        book = <FastBook>inst.book
+        if type(participant) is not str or type(account) is not str or type(coid) is not str or type(channel) is not str:
+            return -1
+        if not participant or not account:
+            return -1
+        self._refresh()
+        if not 0 < len(<str>coid) <= self.max_coid:
+            return -1
+        if type(self.client_orders) is not ClientOrderIndex:
+            return -1
+        index = <ClientOrderIndex>self.client_orders
+        h = _pair_hash(participant, coid)
+        index._prefetch(h)
+        buy = 1 if side_code == 0 else 0
+        if otype > 4:
+            return -1
+        refusal = self._check_place(inst, book, phase, buy, otype, price, qty, at_obj, fig)
+        if refusal < 0:
+            return -1
+        if refusal > 0:
+            if index._order_id(participant, coid) >= 0:
+                return -1  # a retry of a known client order id: the Python path answers it
+            self._batch_refuse(tape, row, refusal, fig)
+            return 0
+        order_id = self.next_order_id
+        if not _as_i64(order_id, &oid):
+            return -1
+        side = _BUY_S if buy else _SELL_S
+        otype_s = <object>_TYPE_NAMES[otype]
+        price_obj = _int(price)
+        quantity = _int(qty)
+        ev[0] = <PyObject*>instrument
+        ev[1] = <PyObject*>participant
+        ev[2] = <PyObject*>account
+        ev[3] = <PyObject*>coid
+        ev[4] = <PyObject*>side
+        ev[5] = <PyObject*>otype_s
+        ev[6] = <PyObject*>price_obj
+        ev[7] = <PyObject*>quantity
+        ev[8] = <PyObject*>channel
+        ev[9] = <PyObject*>_FALSE
+        cmd = _make(&L_PLACE, ev)
+        if not index._insert_new(participant, coid, cmd, channel, oid, h):
+            return -1  # a retry of a known client order id: the Python path answers it
+        # -- accepted: from here on nothing may fail
+        self.next_order_id = order_id + 1
+        rec = self._rec(tape, row, K_ACCEPTED)
+        rec.side = 0 if buy else 1
+        rec.order_id = oid
+        rec.price = price
+        rec.quantity = qty
+        s = 0 if buy else 1
+        max_levels = 1 if otype == 0 else self.max_queues
+        nf = book._match(s, price, qty, max_levels)
+        left = qty
+        if nf:
+            orders = self.orders
+            trade_log = inst.trade_log
+            refs = tape.refs
+            for i in range(nf):
+                fq = book.fills[i].quantity
+                fleft = book.fills[i].left
+                fprice = book.fills[i].price
+                left -= fq
+                rid = book.fills[i].order_id
+                if fleft:
+                    resting = <Order?>orders[rid]
+                else:
+                    resting = <Order?>orders.pop(rid)
+                inst.md_seq += 1
+                trade_id = self.next_trade_id
+                rec = self._rec(tape, row, K_TRADE)
+                rec.side = s
+                rec.trade_id = <i64>trade_id
+                rec.price = fprice
+                rec.quantity = fq
+                rec.md_seq = inst.md_seq
+                rec.ref = len(refs)
+                refs.append(resting)
+                if buy:
+                    rec.order_id = oid
+                    rec.other_id = <i64>resting.order_id
+                    rec.left = left
+                    rec.other_left = fleft
+                else:
+                    rec.order_id = <i64>resting.order_id
+                    rec.other_id = oid
+                    rec.left = fleft
+                    rec.other_left = left
+                self.next_trade_id = trade_id + 1
+                if not inst.day_volume:
+                    inst.day_open = inst.day_high = inst.day_low = fprice
+                if fprice > inst.day_high:
+                    inst.day_high = fprice
+                if fprice < inst.day_low:
+                    inst.day_low = fprice
+                inst.day_volume += fq
+                inst.last_price = fprice
+                fprice_obj = resting.price if type(resting.price) is int and <i64>resting.price == fprice else _int(fprice)
+                if trade_log:
+                    last = <tuple?>trade_log[-1]
+                    if <i64>last[0] == at_ns:
+                        if <i64>last[1] != fprice:
+                            trade_log[-1] = (at_obj, fprice_obj)
+                    else:
+                        trade_log.append((at_obj, fprice_obj))
+                else:
+                    trade_log.append((at_obj, fprice_obj))
+        first_level = tape.count
+        if nf:  # touched opposite levels, best first, each once
+            last_price = -1
+            for i in range(nf):
+                fprice = book.fills[i].price
+                if fprice != last_price:
+                    book._level(1 - s, fprice, &q, &n)
+                    rec = self._rec(tape, row, K_LEVEL)
+                    rec.side = 1 - s
+                    rec.price = fprice
+                    rec.quantity = q
+                    rec.left = n
+                    last_price = fprice
+        if left:
+            if otype == 2:
+                rec = self._rec(tape, row, K_CANCELLED)
+                rec.order_id = oid
+                rec.quantity = left
+                rec.trade_id = 1  # SPECIAL_LIMIT_REMAINDER
+                rec.ref = -1
+            else:  # the order rests: only now does it need its record
+                order = Order.__new__(Order)
+                order.order_id = order_id
+                order.instrument = instrument
+                order.participant = participant
+                order.account = account
+                order.client_order_id = coid
+                order.side = side
+                order.order_type = otype_s
+                order.price = price_obj
+                order.quantity = quantity
+                order.channel = channel
+                self.orders[order_id] = order
+                book._add(oid, s, price, left)
+                book._level(s, price, &q, &n)
+                rec = self._rec(tape, row, K_LEVEL)
+                rec.side = s
+                rec.price = price
+                rec.quantity = q
+                rec.left = n
+        if nf or (left and otype != 2):
+            self._batch_depth(tape, row, inst, book, tape.count - first_level)
+        self._note_nominal(inst, book, at_obj, at_ns)
+        return 0
+
+    cdef int _batch_depth(self, object tape, i64 row, Instrument inst, FastBook book, i64 levels) except -1:
+        """The depth record after ``levels`` level records (`_publish` on the tape)."""
+        cdef i64 bid = book._best(0)
+        cdef i64 ask = book._best(1)
+        cdef i64 bq = 0, aq = 0, n
+        cdef TapeRec* rec
+        if bid:
+            book._level(0, bid, &bq, &n)
+        if ask:
+            book._level(1, ask, &aq, &n)
+        inst.md_seq += 1
+        rec = self._rec(tape, row, K_DEPTH)
+        rec.md_seq = inst.md_seq
+        rec.price = bid
+        rec.quantity = bq
+        rec.other_id = ask
+        rec.left = aq
+        rec.trade_id = levels
+        return 0
+
+    cdef int _batch_cancel(self, object tape, i64 row, object instrument, object participant, object coid, i64 by_id, object at_obj, i64 at_ns) except -2:
+        """One CancelOrder of a batch (`_fast_cancel` on the tape): 0 done, -1 the Python path."""
+        cdef i64 oid, left, price, q, n
+        cdef i64 fig[4]
+        cdef Instrument inst
+        cdef FastBook book
+        cdef Order order
+        cdef TapeRec* rec
+        cdef str phase = self.phase
+        if phase != "CTS_MORNING" and phase != "CTS_AFTERNOON":
+            return -1
+        if type(participant) is not str:
+            return -1
+        if by_id == 0:
+            if type(coid) is not str or type(self.client_orders) is not ClientOrderIndex:
+                return -1
+            oid = (<ClientOrderIndex>self.client_orders)._order_id(participant, coid)
+            if oid < 0:
+                memset(fig, 0, sizeof(fig))
+                self._batch_refuse(tape, row, R_UNKNOWN_CLIENT_ORDER, fig)
+                return 0
+        else:
+            oid = by_id
+        order_id = PyLong_FromLongLong(oid)
+        order_obj = self.orders.get(order_id)
+        if order_obj is None:
+            memset(fig, 0, sizeof(fig))
+            fig[0] = oid
+            self._batch_refuse(tape, row, R_NOT_LIVE, fig)
+            return 0
+        if type(order_obj) is not Order:
+            return -1
+        order = <Order>order_obj
+        if order.participant != participant or order.instrument != instrument:
+            return -1
+        if order.order_type == "AT_AUCTION":
+            return -1
+        inst_obj = self.instruments.get(order.instrument)
+        if type(inst_obj) is not Instrument:
+            return -1
+        inst = <Instrument>inst_obj
+        if type(inst.book) is not FastBook:
+            return -1
+        book = <FastBook>inst.book
+        if not _as_i64(order.price, &price):
+            return -1
+        self._refresh()
+        # -- from here on nothing may fail
+        left = book._cancel(oid)
+        del self.orders[order_id]
+        rec = self._rec(tape, row, K_CANCELLED)
+        rec.order_id = oid
+        rec.quantity = left
+        rec.trade_id = 0  # CLIENT
+        refs = tape.refs
+        rec.ref = len(refs)
+        refs.append(order)
+        rec.side = 0 if order.side == "B" else 1
+        book._level(rec.side, price, &q, &n)
+        rec = self._rec(tape, row, K_LEVEL)
+        rec.side = 0 if order.side == "B" else 1
+        rec.price = price
+        rec.quantity = q
+        rec.left = n
+        self._batch_depth(tape, row, inst, book, 1)
+        self._note_nominal(inst, book, at_obj, at_ns)
+        return 0

@@ -22,6 +22,7 @@ from lionrock.kernel.price import format_price
 from lionrock.kernel.xhkg import HK_TZ, to_ns, trading_day
 from lionrock.rules.trading import (
     AUCTION_LIMITS,
+    ORDER_LIMITS,
     PRICE_CHECKS,
     SESSION_TIMETABLE,
     SHORT_SELLING,
@@ -30,6 +31,7 @@ from lionrock.rules.trading import (
     VCM_CLASSES,
     VENUE_LIMITS,
     AuctionLimits,
+    OrderLimits,
     PriceChecks,
     ShortSelling,
     VenueLimits,
@@ -39,6 +41,24 @@ from lionrock.trading._auction import equilibrium, volumes_at
 from lionrock.trading._codes import TradingCode as C
 from lionrock.trading._codes import order_not_live, unknown_client_order
 from lionrock.trading._grid import Grid
+from lionrock.trading._refusals import (
+    R_BEYOND_QUEUES,
+    R_INSTRUMENT_CLOSED,
+    R_INSTRUMENT_FULL,
+    R_NOMINAL,
+    R_NOT_IN_SESSION,
+    R_ODD_LOT,
+    R_OFF_GRID,
+    R_ORDER_SIZE,
+    R_OUTSIDE_TABLE,
+    R_PRICE_NOT_POSITIVE,
+    R_QUANTITY_RANGE,
+    R_QUEUE_FULL,
+    R_THROUGH_BEST,
+    R_TOO_FAR,
+    Refusals,
+)
+from lionrock.trading.batch import OrderBatch, Tape
 from lionrock.trading.book import (
     AT_AUCTION_BUY_PRICE,
     AT_AUCTION_SELL_PRICE,
@@ -241,6 +261,7 @@ class TradingContext(_VenueCore):
         self.auction_limits: AuctionLimits = AUCTION_LIMITS.in_force(d)
         self.vcm: VolatilityControl = VCM.in_force(d)
         self.limits: VenueLimits = VENUE_LIMITS.in_force(d)
+        self.order_limits: OrderLimits = ORDER_LIMITS.in_force(d)
         self.short_selling: ShortSelling = SHORT_SELLING.in_force(d)
         self._rules_day = d
 
@@ -249,6 +270,20 @@ class TradingContext(_VenueCore):
 
         def execute(self, command: Command, stamp: Stamp) -> list[Event]:
             return self.execute_python(command, stamp)
+
+    def execute_batch(self, batch: OrderBatch, first_seq: int, at_ns: int) -> Tape:
+        """The batch path (`lionrock.trading.batch`): command ``i`` of ``batch`` stamped
+        ``(first_seq + i, at_ns)``; what they did is on the returned tape. Same state and, event
+        for event, the same answers as `execute` of each command in turn."""
+        tape = Tape(self, batch)
+        if _CFastBook is not None:
+            self._execute_batch(batch, tape, first_seq, at_ns)
+            return tape
+        for i in range(len(batch)):  # pragma: no cover - without the compiled core
+            tape.starts[i] = tape.count
+            tape._fallback(self, batch.command(i), i, Stamp(first_seq + i, at_ns))
+        tape.starts[len(batch)] = tape.count
+        return tape
 
     def execute_python(self, command: Command, stamp: Stamp) -> list[Event]:
         """`execute` in pure Python (the compiled base's `execute` tries its fast path first)."""
@@ -353,7 +388,7 @@ class TradingContext(_VenueCore):
         require(self.phase in ("CLOSED", "DAY_CLOSED"), C.DAY_IN_PROGRESS, "day", f"trading day {self.day} is still open (phase {self.phase})", RULE_SESSIONS)
         try:
             timers, half_day, sessions = self._plan(d, cmd.seed)
-            for schedule in (SPREAD_TABLE, PRICE_CHECKS, AUCTION_LIMITS, VCM, VENUE_LIMITS, SHORT_SELLING):
+            for schedule in (SPREAD_TABLE, PRICE_CHECKS, AUCTION_LIMITS, VCM, VENUE_LIMITS, ORDER_LIMITS, SHORT_SELLING):
                 schedule.in_force(d)  # type: ignore[attr-defined]
         except ValueError as exc:
             fail(C.NOT_A_TRADING_DAY, "day", str(exc), "XHKG calendar")
@@ -442,10 +477,10 @@ class TradingContext(_VenueCore):
         if bid and ask:
             a, b = min(bid, ask), max(bid, ask)
             return max(low, a), min(high, b)
-        if bid:
-            return low, min(high, max(bid, low))
-        if ask:
-            return max(low, min(ask, high)), high
+        # one side only: the higher and the lower of the two are that side's best price
+        if bid or ask:
+            best = bid or ask
+            return max(low, min(best, high)), min(high, max(best, low))
         return low, high
 
     # -- instruments -----------------------------------------------------------------------------
@@ -549,17 +584,17 @@ class TradingContext(_VenueCore):
         require(cmd.side in ("B", "S"), C.INVALID_SIDE, "side", f"side must be B or S, got {cmd.side!r}")
         otype = cmd.order_type
         require(otype in ORDER_TYPES, C.INVALID_ORDER_TYPE, "order_type", f"order type must be one of {', '.join(ORDER_TYPES)}, got {otype!r}")
-        session, allowed, _, _ = PHASES[self.phase]
-        if otype not in allowed:
-            accepted = ", ".join(allowed) if allowed else "no orders"
-            fail(C.ORDER_TYPE_NOT_IN_SESSION, "order_type", f"{otype} orders are not accepted now: {session} (accepts {accepted})", RULE_SESSIONS)
+        if otype not in PHASES[self.phase][1]:
+            raise self.refusals().make(R_NOT_IN_SESSION, inst.code, cmd.side, otype)
         self._check_instrument_open(inst)
         self._check_quantity(inst, cmd.quantity, "quantity")
-        require(len(inst.book) < self.limits.max_orders_per_instrument, C.LIMIT_EXCEEDED, "instrument", f"{inst.code} holds the maximum {self.limits.max_orders_per_instrument} orders")
+        if len(inst.book) >= self.limits.max_orders_per_instrument:
+            raise self.refusals().make(R_INSTRUMENT_FULL, inst.code, cmd.side, otype)
         if otype == AT_AUCTION:
             require(cmd.price == 0, C.PRICE_NOT_ON_SPREAD_GRID, "price", f"an at-auction order has no price (give 0), got {cmd.price}")
         else:
             self._check_price(inst, cmd.side, otype, cmd.price)
+        self._check_queue(inst, cmd.side, otype, cmd.price)
         if cmd.short_sell:
             self._check_short_sale(inst, cmd.side, otype, cmd.price)
         # -- accepted: from here on nothing may reject
@@ -597,57 +632,96 @@ class TradingContext(_VenueCore):
         live = self.instruments[original.instrument].book.remaining(order_id) if order_id in self.orders else 0
         return [OrderRetryAcknowledged(order_id=order_id, instrument=original.instrument, participant=cmd.participant, client_order_id=cmd.client_order_id, remaining=live)]
 
+    def refusals(self) -> Refusals:
+        """The texts of the common refusals under the rules and session in force now."""
+        phase = PHASES[self.phase]
+        return Refusals(self.grid, self.checks, self.limits, self.order_limits, phase[0], phase[1])
+
+    def _check_queue(self, inst: _Instrument, side: str, otype: str, price: int) -> None:
+        """An order joins the price queue of its price (at-auction orders the at-auction queue):
+        a full queue refuses it (HKEX's maximum orders per price queue)."""
+        if otype == AT_AUCTION:
+            price = AT_AUCTION_BUY_PRICE if side == "B" else AT_AUCTION_SELL_PRICE
+        count = inst.book.level(side, price)[1]
+        if count >= self.order_limits.max_orders_per_price_queue:
+            raise self.refusals().make(R_QUEUE_FULL, inst.code, side, otype, price, count)
+
     def _check_instrument_open(self, inst: _Instrument) -> None:
         if inst.closed:
-            fail(C.SESSION_CLOSED, "instrument", f"{inst.code} has closed for the day ({self._session()})", RULE_SESSIONS)
+            raise self.refusals().make(R_INSTRUMENT_CLOSED, inst.code, "", "")
         if inst.auction_done and self.phase in POS_PHASES:
             fail(C.SESSION_CLOSED, "instrument", f"the opening auction of {inst.code} has run; wait for the morning continuous trading session", RULE_SESSIONS)
         if self.phase in CAS_PHASES and not inst.closing_auction:
             fail(C.SESSION_CLOSED, "instrument", f"{inst.code} does not take part in the closing auction session", RULE_SESSIONS)
 
     def _check_quantity(self, inst: _Instrument, quantity: int, field: str) -> None:
-        require(0 < quantity <= self.limits.max_order_quantity, C.INVALID_QUANTITY, field, f"quantity must be 1-{self.limits.max_order_quantity} shares, got {quantity}")
+        """Whole board lots, at most HKEX's maximum order size (``field`` is always "quantity")."""
         lot = inst.board_lot
+        if not 0 < quantity <= self.limits.max_order_quantity:
+            raise self.refusals().make(R_QUANTITY_RANGE, inst.code, "", "", quantity)
         if quantity % lot:
-            below = quantity - quantity % lot
-            near = f"{below} or {below + lot}" if below else f"{lot}"
-            fail(C.ODD_LOT, field, f"{quantity} shares is not a whole number of board lots of {lot} (nearest {near}); odd lots do not trade in the main order book", "Rules of the Exchange: board lots (docs/rules.md section 7)")
+            raise self.refusals().make(R_ODD_LOT, inst.code, "", "", quantity, lot)
+        if quantity > self.order_limits.max_board_lots * lot:
+            raise self.refusals().make(R_ORDER_SIZE, inst.code, "", "", quantity, lot)
 
     def _check_price(self, inst: _Instrument, side: str, otype: str, price: int) -> None:
-        self._check_grid(price, "price")
+        grid = self.grid
+        if price <= 0:
+            raise self.refusals().make(R_PRICE_NOT_POSITIVE, inst.code, side, otype, price)
+        if not grid.in_table(price):
+            raise self.refusals().make(R_OUTSIDE_TABLE, inst.code, side, otype, price)
+        if not grid.is_valid(price):
+            raise self.refusals().make(R_OFF_GRID, inst.code, side, otype, price)
         nominal = self.nominal(inst)
         k = self.checks.nominal_multiple
         if price >= k * nominal or price * k <= nominal:
-            fail(C.PRICE_DEVIATES_FROM_NOMINAL, "price", f"{format_price(price)} deviates {k} times or more from the nominal price {format_price(nominal)}", RULE_QUOTE)
+            raise self.refusals().make(R_NOMINAL, inst.code, side, otype, price, nominal)
         if otype == AT_AUCTION_LIMIT:
-            low, high = inst.stage2 if self.phase in STAGE2_PHASES else inst.stage1
-            if not low <= price <= high:
-                stage = "the lowest ask and highest bid at the end of order input" if self.phase in STAGE2_PHASES else "the price limit"
-                fail(C.PRICE_OUTSIDE_AUCTION_LIMIT, "price", f"{format_price(price)} is outside {stage}: {format_price(low)}-{format_price(high)} ({self._session()})", "HKEX POS/CAS price limits (docs/rules.md section 7)")
+            self._check_auction_limit(inst, side, price)
             return
-        book, grid, buy = inst.book, self.grid, side == "B"
+        book, buy = inst.book, side == "B"
         opposite = book.best_ask() if buy else book.best_bid()
         if otype == LIMIT and opposite and (price > opposite if buy else price < opposite):
-            fail(C.PRICE_THROUGH_BEST, "price", f"a limit order to {'buy' if buy else 'sell'} may not be priced {'above the best ask' if buy else 'below the best bid'} {format_price(opposite)}; use an enhanced or special limit order", RULE_QUOTE)
+            raise self.refusals().make(R_THROUGH_BEST, inst.code, side, otype, opposite)
         through = self.checks.max_price_queues - 1
         if otype == ENHANCED_LIMIT and opposite:
             bound = grid.step(opposite, through if buy else -through)
             if price > bound if buy else price < bound:
-                fail(C.PRICE_BEYOND_QUEUE_LIMIT, "price", f"an enhanced limit order may be priced at most {through} spreads through the best {'ask' if buy else 'bid'} {format_price(opposite)}: {'up to' if buy else 'down to'} {format_price(bound)}", RULE_QUOTE)
+                raise self.refusals().make(R_BEYOND_QUEUES, inst.code, side, otype, opposite, bound)
         if otype != SPECIAL_LIMIT:
             same = book.best_bid() if buy else book.best_ask()
             base = same or nominal
             n = self.checks.passive_max_spreads
             bound = grid.step(base, -n if buy else n)
             if price < bound if buy else price > bound:
-                what = ("best bid" if buy else "best ask") if same else "nominal price"
-                fail(C.PRICE_TOO_FAR_FROM_BEST, "price", f"{format_price(price)} is more than {n} spreads {'below' if buy else 'above'} the {what} {format_price(base)} (limit {format_price(bound)})", RULE_QUOTE)
+                raise self.refusals().make(R_TOO_FAR, inst.code, side, otype, price, base, bound, 1 if same else 0)
         if inst.vcm_until:
             low, high = inst.vcm_lo, inst.vcm_hi
             if price > high if buy else price < low:
                 fail(C.PRICE_OUTSIDE_VCM_BAND, "price", f"cooling-off period: {format_price(price)} is outside the band {format_price(low)}-{format_price(high)}", "HKEX volatility control mechanism")
             if opposite and (price >= opposite if buy else price <= opposite) and not low <= opposite <= high:
                 fail(C.PRICE_OUTSIDE_VCM_BAND, "price", f"cooling-off period: would trade at {format_price(opposite)}, outside the band {format_price(low)}-{format_price(high)}", "HKEX volatility control mechanism")
+
+    def _check_auction_limit(self, inst: _Instrument, side: str, price: int) -> None:
+        """Stage 1: within the POS/CAS limit around the reference. Stage 2 (no-cancellation and
+        random periods), one-sided per side (rules.trading.ORDER_LIMITS.stage2_one_sided): a buy
+        not above the higher of the lowest ask and highest bid recorded at the end of order input,
+        a sell not below the lower of the two; the other bound stays stage 1's, so an order that
+        could not move the auction price (a buy below the highest bid) is accepted."""
+        low, high = inst.stage1
+        stage = "the price limit"
+        if self.phase in STAGE2_PHASES:
+            if not self.order_limits.stage2_one_sided:
+                low, high = inst.stage2
+                stage = "the lowest ask and highest bid at the end of order input"
+            elif side == "B":
+                high = inst.stage2[1]
+                stage = "the limit for buy orders (not above the higher of the lowest ask and highest bid at the end of order input)"
+            else:
+                low = inst.stage2[0]
+                stage = "the limit for sell orders (not below the lower of the lowest ask and highest bid at the end of order input)"
+        if not low <= price <= high:
+            fail(C.PRICE_OUTSIDE_AUCTION_LIMIT, "price", f"{format_price(price)} is outside {stage}: {format_price(low)}-{format_price(high)} ({self._session()})", "HKEX POS/CAS price limits (docs/rules.md section 7)")
 
     def _check_short_sale(self, inst: _Instrument, side: str, otype: str, price: int) -> None:
         """Regulated short selling: a sell, in a Designated Security, and under the tick rule not
@@ -1016,6 +1090,8 @@ class TradingContext(_VenueCore):
                     opposite = book.best_ask() if order.side == "B" else book.best_bid()
                     if opposite and (new_price >= opposite if order.side == "B" else new_price <= opposite):
                         fail(C.AMEND_WOULD_TRADE, "price", f"amending to {format_price(new_price)} would trade against {format_price(opposite)}; cancel and enter a new order", RULE_QUOTE)
+            if new_price != order.price:
+                self._check_queue(inst, order.side, order.order_type, new_price)
             book.cancel(order.order_id)
             order.price = new_price
             book.add(order.order_id, order.side, self._book_price(order), cmd.quantity)
