@@ -3,16 +3,18 @@
 Depends on the kernel, never on the contexts' callers; the SQLite and PostgreSQL journals are in
 `lionrock.storage`."""
 
-from lionrock.engine.engine import DeterminismError, Engine, Outcome, state_hash_of
+from lionrock.engine.engine import BatchOutcome, DeterminismError, Engine, Outcome, state_hash_of
 from lionrock.engine.journal import (
     Durability,
     Journal,
     JournalCorrupted,
     JournalIncompatible,
     MemoryJournal,
+    Origin,
 )
 
 __all__ = [
+    "BatchOutcome",
     "DeterminismError",
     "Durability",
     "Engine",
@@ -20,6 +22,7 @@ __all__ = [
     "JournalCorrupted",
     "JournalIncompatible",
     "MemoryJournal",
+    "Origin",
     "Outcome",
     "state_hash_of",
 ]

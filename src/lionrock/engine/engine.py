@@ -6,6 +6,14 @@ type, lets other contexts observe the events it produced, and publishes the lot 
 (projections). Everything the contexts do is deterministic, so replaying the journal rebuilds the
 same state, and `state_hash` proves it.
 
+``submit_batch(batch, at_ns)`` is the batch path (DESIGN.md, "The batch path"): a
+`lionrock.trading.batch.OrderBatch` of orders and cancels, one sequence number each, all stamped
+``at_ns``. Each command is journaled as its own record (the body `submit` would write, so the CRC,
+the hash chain, replay and `catch_up` are the per-command ones); the venue writes what they did
+into an event tape; the contexts that observe trades (clearing) get the tape's trades, and
+subscribers get each command's events, built from the tape only because they ask. With no
+subscriber and no observer of a command's events, no Python event object is made for it.
+
 A command the journal cannot hold (an integer outside signed 64 bits, which MessagePack, SQLite and
 PostgreSQL all refuse somewhere) is refused before it is sequenced: `submit` answers an `Outcome`
 with ``seq`` 0, no events and a ``COMMAND_NOT_ENCODABLE`` rejection, and nothing (sequence number,
@@ -26,6 +34,11 @@ from lionrock.engine.journal import Journal, JournalRecord, MemoryJournal
 from lionrock.kernel.context import Context
 from lionrock.kernel.errors import EngineCode, InvariantError, Reject, Rejection
 from lionrock.kernel.messages import Codec, Command, CommandRejected, Event, Stamp
+
+try:  # the batch path routes to the context that executes PlaceOrder (trading, when built)
+    from lionrock.trading.commands import PlaceOrder as _PLACE_ORDER
+except ImportError:  # pragma: no cover - a build without the trading context
+    _PLACE_ORDER = None  # type: ignore[misc,assignment]
 
 MAX_EVENTS_PER_COMMAND = 10_000_000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -54,6 +67,42 @@ class Outcome(msgspec.Struct, frozen=True, gc=False):
     @property
     def sequenced(self) -> bool:
         return self.seq > 0
+
+
+class BatchOutcome:
+    """What a batch did: command ``i`` has sequence number ``first_seq + i``; its events
+    (`events`, built from the tape when first asked, observers' reactions included) and its
+    rejection (`rejection`); `outcome` gives the `Outcome` `submit` would have returned."""
+
+    __slots__ = ("_built", "at_ns", "commands", "first_seq", "tape")
+
+    def __init__(self, first_seq: int, at_ns: int, tape: Any, commands: list[Command]) -> None:
+        self.first_seq = first_seq
+        self.at_ns = at_ns
+        self.tape = tape
+        self.commands = commands
+        self._built: dict[int, list[Event]] = {}
+
+    def __len__(self) -> int:
+        return len(self.commands)
+
+    def rejection(self, i: int) -> Rejection | None:
+        rejection: Rejection | None = self.tape.rejection(i)
+        return rejection
+
+    def events(self, i: int) -> list[Event]:
+        built = self._built.get(i)
+        if built is None:
+            rejection = self.tape.rejection(i)
+            if rejection is not None:
+                built = [CommandRejected(command_type=type(self.commands[i]).__name__, rejection=rejection)]
+            else:
+                built = self.tape.events(i)
+            self._built[i] = built
+        return built
+
+    def outcome(self, i: int) -> Outcome:
+        return Outcome(self.first_seq + i, self.at_ns, self.events(i), self.rejection(i))
 
 
 Subscriber = Callable[[Stamp, Command, list[Event]], None]
@@ -144,6 +193,49 @@ class Engine:
             field = _out_of_range_field(msgspec.to_builtins(command), "")
             if field is not None:
                 return self._unencodable(command, at, "an integer outside signed 64 bits", field)
+        self._journal(seq, at, command, body)
+        try:
+            return self._apply(command, seq, at)
+        except Exception:
+            # A bug (an invariant broke): the engine stops here. Records not yet durable were never
+            # acknowledged, so they go too, and the command that crashed does not become durable
+            # (with group commit) to crash every restart.
+            self.journal.discard_pending()
+            raise
+
+    def submit_batch(self, batch: Any, at_ns: int) -> BatchOutcome:
+        """Sequence, journal and apply a batch of trading orders and cancels (`OrderBatch`):
+        the same records, state and events as `submit` of each command in turn at ``at_ns``."""
+        n = len(batch)
+        route = self._routes.get(_PLACE_ORDER) if _PLACE_ORDER is not None else None
+        if route is None or not hasattr(route, "execute_batch"):
+            raise InvariantError("Invariant: no context executes batches of orders")
+        first = self.seq + 1
+        at = at_ns if at_ns > self.last_at_ns else self.last_at_ns
+        commands = batch.commands()
+        encode = self.codec.encode
+        for i, command in enumerate(commands):  # every int is a column of int64: always encodable
+            self._journal(first + i, at, command, encode(command))
+        try:
+            tape = route.execute_batch(batch, first, at)
+            self.seq, self.last_at_ns = first + n - 1, at
+            outcome = BatchOutcome(first, at, tape, commands)
+            self._observe_batch(outcome)
+            if self._subscribers:
+                for i, command in enumerate(commands):
+                    events = outcome.events(i)
+                    for subscriber in self._subscribers:
+                        subscriber(Stamp(first + i, at), command, events)
+        except Exception:
+            self.journal.discard_pending()
+            raise
+        every = self.snapshot_every
+        if n and every and (first - 1) // every != (first + n - 1) // every and not self.catching_up and not self._replaying:
+            self.snapshot()
+        return outcome
+
+    def _journal(self, seq: int, at: int, command: Command, body: bytes) -> None:
+        """Append a sequenced command's record, or while catching up check it against the journal."""
         if seq <= self._catch_up_until:
             assert self._catch_up is not None
             rec = next(self._catch_up)
@@ -154,14 +246,25 @@ class Engine:
                 )
         else:
             self.journal.append(seq, at, body)
-        try:
-            return self._apply(command, seq, at)
-        except Exception:
-            # A bug (an invariant broke): the engine stops here. Records not yet durable were never
-            # acknowledged, so they go too, and the command that crashed does not become durable
-            # (with group commit) to crash every restart.
-            self.journal.discard_pending()
-            raise
+
+    def _observe_batch(self, outcome: BatchOutcome) -> None:
+        """The observers' reactions to a batch's events, command by command as `_apply` runs
+        them; only commands with an observed event (trades, for clearing) are built as events."""
+        if not self._observers:
+            return
+        tape = outcome.tape
+        observed = {row for row, _ in tape.trades()} | tape.rows_with_objects()
+        observers = self._observers.get
+        for row in sorted(observed):
+            events = outcome.events(row)
+            stamp = Stamp(outcome.first_seq + row, outcome.at_ns)
+            for event in events:  # as `_apply`: the list iterator sees the reactions appended
+                handlers = observers(type(event))
+                if handlers is not None:
+                    for observer in handlers:
+                        events.extend(observer.observe(event, stamp))
+                    if len(events) > MAX_EVENTS_PER_COMMAND:
+                        raise InvariantError(f"Invariant: command {stamp.seq} produced more than {MAX_EVENTS_PER_COMMAND} events")
 
     def _unencodable(self, command: Command, at: int, why: str, field: str | None = None) -> Outcome:
         """The refusal of a command the journal cannot hold: nothing sequenced, nothing applied."""
@@ -270,4 +373,4 @@ def state_hash_of(seq: int, at_ns: int, contexts: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
-__all__ = ["INT64_MAX", "INT64_MIN", "DeterminismError", "Engine", "Outcome", "Subscriber", "state_hash_of"]
+__all__ = ["INT64_MAX", "INT64_MIN", "BatchOutcome", "DeterminismError", "Engine", "Outcome", "Subscriber", "state_hash_of"]

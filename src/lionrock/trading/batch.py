@@ -311,6 +311,12 @@ class Tape:
             out.append((row, event))
         return out
 
+    def rows_with_objects(self) -> set[int]:
+        """The commands that ran on the Python path and produced events (any type may be among
+        them: the engine's observers look at those commands' events whole)."""
+        records = self.buffer[: self.count]
+        return set(records[records[:, 1] == K_EVENT, 0].tolist())
+
     def counts(self) -> dict[str, int]:
         """How many records of each kind (a summary for benchmarks and logs)."""
         kinds = self.buffer[: self.count, 1]
