@@ -3,7 +3,9 @@
 Generates seeded synthetic files (CSV) for the example Mechanism B offering, then runs exactly what
 ``lionrock allocate`` runs: read, price, allocate (clawback, pools, bands, ballot), write the CSVs
 and the announcement. ``allocation_seconds`` is pricing plus allocation (the pure functions);
-the other stages are reported beside it so it is clear where the time goes.
+``file_to_allotment_seconds`` is CSV in, allotment done (read, price, allocate; target <= 1.0 s);
+``file_to_outputs_seconds`` adds writing the CSVs and the announcement. The other stages are
+reported beside them so it is clear where the time goes.
 """
 
 from __future__ import annotations
@@ -12,11 +14,19 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lionrock.cli.offering import AllocationRun
 
 APPLICATIONS = 2_000_000
 IOIS = 10_000
 SEED = 20251128
 OFFERING = Path(__file__).resolve().parent.parent / "examples" / "offerings" / "mechanism_b_ai.toml"
+
+
+def _to_allotment(run: AllocationRun) -> float:
+    return run.timings["read"] + run.timings["pricing"] + run.timings["allocation"]
 
 
 def run(progress: Callable[[str], None]) -> dict[str, object]:
@@ -48,7 +58,10 @@ def run(progress: Callable[[str], None]) -> dict[str, object]:
             "read_seconds": round(best.timings["read"], 3),
             "write_csv_seconds": round(best.timings["write_csv"], 3),
             "write_announcement_seconds": round(best.timings["write_announcement"], 3),
-            "file_to_allotment_seconds": round(sum(best.timings.values()), 3),
+            "file_to_allotment_seconds": round(_to_allotment(best), 3),
+            "file_to_outputs_seconds": round(sum(best.timings.values()), 3),
+            "runs_file_to_allotment_seconds": [round(_to_allotment(r), 3) for r in runs],
+            "rejected_rows": best.rejected_rows,
             "generate_seconds": round(generate, 3),
             "runs_allocation_seconds": [round(r.allocation_seconds, 3) for r in runs],
             "same_digest_every_run": same,

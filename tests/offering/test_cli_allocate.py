@@ -141,3 +141,15 @@ def test_allocate_cli_compare_json_has_the_chosen_row_equal_to_the_allocation(tm
     assert rows["B"]["allotment_digest"] == allocated["allotment_digest"]
     assert rows["B"]["text"]["final public tranche (shares)"] == f"{allocated['final_public_shares']:,}"
     assert not (tmp_path / "out").exists()
+
+
+def test_allocate_cli_compare_table_and_chart(tmp_path: Path) -> None:
+    chart = tmp_path / "compare.html"
+    result = _invoke(tmp_path, EXAMPLES / "sample" / "applications.csv", tmp_path / "out", EXAMPLES / "sample" / "iois.csv",
+                     "--compare", "--chart", str(chart))
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    for words in ("Mechanism B (fixed 10%) (chosen)", "Mechanism A", "PN18 (not open)", "one-lot success rate", "top 25 placee(s)"):
+        assert words in text, words
+    html = chart.read_text()
+    assert html.startswith("<html>") and "plotly" in html and "Placee concentration" in html

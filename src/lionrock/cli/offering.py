@@ -232,7 +232,7 @@ def _print_comparison(comparison: Any) -> None:
         table.add_column(f"{r.label}{' (chosen)' if r.actual else ''}" if r.available else f"{r.mechanism} (not open)", justify="right")
     for name, texts, _ in comparison_lines(comparison):
         table.add_row(name, *texts)
-    console.print(table)
+    (console if console.is_terminal else Console(width=200)).print(table)  # piped: one line per figure
     for r in comparison.rows:
         why = (r.why[1] if len(r.why) > 1 else r.why[0]) if r.available else "; ".join(r.why)
         console.print(f"[bold]{r.label if r.available else r.mechanism}[/bold]: {why}")
@@ -263,6 +263,7 @@ def allocate_command(
     compare: bool = typer.Option(False, "--compare", help="Allot the book under every mechanism the deal could choose, side by side (writes nothing)."),
     mechanism_b_share: str | None = typer.Option(None, "--mechanism-b-share", help="With --compare: Mechanism B's fixed share (default: the deal's, else 10%)."),
     as_json: bool = typer.Option(False, "--json", help="With --compare: print JSON (integers beside formatted text)."),
+    chart: Path | None = typer.Option(None, "--chart", dir_okay=False, help="With --compare: also write the comparison chart (HTML, works offline)."),
 ) -> None:
     """Price and allot an IPO from files: bookbuilding, clawback, pools A/B, seeded ballot, results.
 
@@ -271,6 +272,10 @@ def allocate_command(
     """
     if compare:
         comparison = _run_with_progress(lambda step: compare_files(offering, book, applications, seed, mechanism_b_share, step))
+        if chart is not None:
+            from lionrock.analytics.compare_chart import comparison_html
+
+            chart.write_text(comparison_html(comparison, include_plotlyjs=True), encoding="utf-8")
         if as_json:
             from lionrock.offering.compare import comparison_json
 

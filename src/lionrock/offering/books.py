@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -435,12 +436,13 @@ def read_application_book(path: str | Path, progress: Progress | None = None) ->
         table, shares, lines = table.filter(pa.array(keep)), shares[keep], lines[keep]
     if progress:
         progress(f"read {table.num_rows:,} applications from {p.name}" + (f"; {len(rejects):,} rows refused" if rejects else ""))
-    a, av = _dict_codes(table.column("applicant"))
-    c, cv = _dict_codes(table.column("account"))
-    q, qv = _dict_codes(table.column("participant"))
-    digest = _content_digest(shares, [_arrow_column(table.column(k)) for k in ("applicant", "account", "participant")])
-    return ApplicationBook(a, c, q, np.ascontiguousarray(shares, dtype=np.int64), av, cv, qv.to_pylist(), digest, lines,
-                           tuple(sorted(rejects, key=lambda r: r.line)))
+    shares = np.ascontiguousarray(shares, dtype=np.int64)
+    columns = [table.column(k).combine_chunks() for k in ("applicant", "account", "participant")]
+    with ThreadPoolExecutor(max_workers=2) as pool:  # pyarrow, numpy and hashlib release the GIL
+        encoded = pool.map(_dict_codes, columns)
+        digest = pool.submit(lambda: _content_digest(shares, [_arrow_column(c) for c in columns]))
+        (a, av), (c, cv), (q, qv) = encoded
+        return ApplicationBook(a, c, q, shares, av, cv, qv.to_pylist(), digest.result(), lines, tuple(sorted(rejects, key=lambda r: r.line)))
 
 
 def _dict_codes(column: Any) -> tuple[np.ndarray, Any]:

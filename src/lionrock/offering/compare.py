@@ -45,6 +45,8 @@ class MechanismOutcome:
     """The deal's own choice (the row that equals ``lionrock allocate``'s results)."""
     why: tuple[str, ...]
     """The regime picker's reasons, or why the mechanism is not open to this deal (its rule cited)."""
+    offer_shares: int = 0
+    """Shares in the global offering after the offer size adjustment (the same in every row)."""
     initial_public_shares: int = 0
     subscription_multiple_bp: int = 0
     """Valid public demand over this mechanism's initial public tranche."""
@@ -120,7 +122,7 @@ def _outcome(key: str, ro: ResolvedOffering, result: AllocationResult, actual: b
     public_allotted = int(result.app_allotted.sum())
     return MechanismOutcome(
         mechanism=key, label=ro.regime, available=True, actual=actual, why=ro.regime_reasons,
-        initial_public_shares=s.initial_public_shares, subscription_multiple_bp=s.subscription_multiple_bp,
+        offer_shares=s.offer_shares, initial_public_shares=s.initial_public_shares, subscription_multiple_bp=s.subscription_multiple_bp,
         clawback_shares=s.final_public_shares - s.initial_public_shares, clawback_reason=s.clawback_reason,
         final_public_shares=s.final_public_shares,
         public_share_of_offer_bp=s.final_public_shares * 10_000 // s.offer_shares if s.offer_shares else 0,
