@@ -12,6 +12,7 @@ import pytest
 from lionrock.offering.books import (
     BookFileError,
     IoiFileRules,
+    application_share_faults,
     read_application_book,
     read_ioi_book,
 )
@@ -116,3 +117,10 @@ def test_structural_fault_is_one_error_naming_file_line_and_column(tmp_path: Pat
         read_application_book(path)
     message = str(info.value)
     assert "\n" not in message and message.startswith(f"apps.csv: line {line}, column {column}: ") and words in message, message
+
+
+def test_application_share_faults_are_the_allocation_rules() -> None:
+    """The rules the REST batch applies at the door: the ones `application_status` applies at close."""
+    faults = application_share_faults([100, 0, -100, 150, 100_100, 100_000], board_lot=100, max_application_shares=100_000)
+    assert [(i, reason) for i, reason, _ in faults] == [(1, "non_positive"), (2, "non_positive"), (3, "not_board_lots"), (4, "over_cap")]
+    assert "PN18 para 3.1" in faults[-1][2]

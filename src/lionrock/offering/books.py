@@ -226,6 +226,23 @@ def check_batch(batch: ApplicationBatch) -> str:
     return ""
 
 
+def application_share_faults(shares: Sequence[int], board_lot: int, max_application_shares: int) -> list[tuple[int, str, str]]:
+    """(index, reason, message) of each application whose share count the allocation would reject
+    (`allocation.application_status`: non-positive, not whole board lots, over the cap of half the
+    initial public tranche), for an edge that refuses them at the door (the REST application batch)
+    with the same rules as the file path's rejects."""
+    faults: list[tuple[int, str, str]] = []
+    for index, count in enumerate(shares):
+        if count <= 0:
+            faults.append((index, "non_positive", f"{count} shares: expected a positive number of shares"))
+        elif count % board_lot:
+            faults.append((index, "not_board_lots", f"{count:,} shares is not a whole number of board lots of {board_lot:,}"))
+        elif count > max_application_shares:
+            faults.append((index, "over_cap", f"{count:,} shares is above the maximum application of {max_application_shares:,} "
+                                              "shares, half the initial public tranche (PN18 para 3.1)"))
+    return faults
+
+
 # ------------------------------------------------------------------------------------------------
 # files: a bad row is a rejection with its line number and reason; a structural fault is one error
 # ------------------------------------------------------------------------------------------------
@@ -567,6 +584,7 @@ __all__ = [
     "IoiFileRules",
     "RowReject",
     "application_book_from_batches",
+    "application_share_faults",
     "check_batch",
     "empty_ioi_book",
     "ioi_book_from_iois",
