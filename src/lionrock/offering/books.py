@@ -473,47 +473,77 @@ def _dict_codes(column: Any) -> tuple[np.ndarray, Any]:
 _TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
 
 
-def _ioi_row_faults(row: dict[str, Any], rules: IoiFileRules) -> list[tuple[str, str, str]]:
-    """(field, reason, message) for each fault of one IOI row other than ids and shares."""
+def _column_faults(values: list[Any], judge: Callable[[str], str | None]) -> list[tuple[int, str]]:
+    """(row, message) for each value ``judge`` faults; each distinct value is judged once (an IOI
+    file repeats a few origins, tiers and prices over thousands of rows)."""
+    verdicts: dict[Any, str | None] = {}
+    out: list[tuple[int, str]] = []
+    for i, value in enumerate(values):
+        if value not in verdicts:
+            verdicts[value] = judge(value)
+        message = verdicts[value]
+        if message is not None:
+            out.append((i, message))
+    return out
+
+
+def _limit_ticks(text: object) -> int:
     from lionrock.kernel.price import parse_price
+
+    t = str(text).strip()
+    return 0 if t in ("", "strike", "0") else parse_price(t)
+
+
+def _ioi_checks(rules: IoiFileRules) -> list[tuple[str, str, Callable[[str], str | None]]]:
+    """(column, reason, judge) for every IOI column check other than ids and shares, the same
+    rules as `OfferingContext` applies to `SubmitIoi` (origin, tier, a cornerstone in the book)."""
     from lionrock.offering.definition import ORIGINS
 
-    faults: list[tuple[str, str, str]] = []
-    if row["origin"] not in ORIGINS:
-        faults.append(("origin", "unknown_origin", f"{row['origin']!r}: expected one of {', '.join(ORIGINS)}"))
-    tier = str(row["tier"]).strip()
     top = f"1 to {rules.tier_count} (the placing's tier_weights)" if rules.tier_count else "1 or more"
-    if not tier.isdigit() or not 1 <= int(tier) <= (rules.tier_count or 10**9):
-        faults.append(("tier", "unknown_tier", f"{row['tier']!r}: expected a whole number {top}"))
-    if str(row["independent"]).strip().lower() not in _TRUE | _FALSE:
-        faults.append(("independent", "not_boolean", f"{row['independent']!r}: expected true or false"))
-    limit = str(row["limit_price"]).strip()
-    if limit not in ("", "strike", "0"):
+
+    def origin(v: str) -> str | None:
+        return None if v in ORIGINS else f"{v!r}: expected one of {', '.join(ORIGINS)}"
+
+    def tier(v: str) -> str | None:
+        t = str(v).strip()
+        ok = t.isdigit() and 1 <= int(t) <= (rules.tier_count or 10**9)
+        return None if ok else f"{v!r}: expected a whole number {top}"
+
+    def independent(v: str) -> str | None:
+        return None if str(v).strip().lower() in _TRUE | _FALSE else f"{v!r}: expected true or false"
+
+    def limit(v: str) -> str | None:
         try:
-            parse_price(limit)
+            _limit_ticks(v)
         except ValueError as exc:
-            faults.append(("limit_price", "off_grid_price", f"{exc} (prices are ticks of 0.001, lionrock.kernel.price)"))
-    if row["investor"] in rules.cornerstones:
-        faults.append(("investor", "cornerstone_in_book", f"{row['investor']!r} is a cornerstone investor (fixed amount, not in the bookbuilding)"))
-    return faults
+            return f"{exc} (prices are ticks of 0.001, lionrock.kernel.price)"
+        return None
+
+    def cornerstone(v: str) -> str | None:
+        return f"{v!r} is a cornerstone investor (fixed amount, not in the bookbuilding)" if v in rules.cornerstones else None
+
+    return [("origin", "unknown_origin", origin), ("tier", "unknown_tier", tier), ("independent", "not_boolean", independent),
+            ("limit_price", "off_grid_price", limit), ("investor", "cornerstone_in_book", cornerstone)]
 
 
 def _ioi_rejects(p: Path, rows: dict[str, list[Any]], lines: np.ndarray, rules: IoiFileRules, first: list[RowReject]) -> list[RowReject]:
     """Every row fault, then every other row of an IOI with a fault: an IOI is taken or refused
     whole, as `SubmitIoi` is (its steps are one indication)."""
+    line_of = lines.tolist()
     rejects = list(first)
+    for column, reason, judge in _ioi_checks(rules):
+        rejects += [RowReject(p.name, line_of[i], column, reason, message) for i, message in _column_faults(rows[column], judge)]
     investor_of: dict[str, str] = {}
-    for i, line in enumerate(lines.tolist()):
-        row = {k: v[i] for k, v in rows.items()}
-        for field, reason, message in _ioi_row_faults(row, rules):
-            rejects.append(RowReject(p.name, line, field, reason, message))
-        seen = investor_of.setdefault(row["ioi_id"], row["investor"])
-        if seen != row["investor"]:
-            rejects.append(RowReject(p.name, line, "investor", "ioi_investor_mismatch",
-                                     f"IOI {row['ioi_id']!r} is from {seen!r} on an earlier line, {row['investor']!r} here"))
+    for i, (ioi_id, investor) in enumerate(zip(rows["ioi_id"], rows["investor"], strict=True)):
+        seen = investor_of.setdefault(ioi_id, investor)
+        if seen != investor:
+            rejects.append(RowReject(p.name, line_of[i], "investor", "ioi_investor_mismatch",
+                                     f"IOI {ioi_id!r} is from {seen!r} on an earlier line, {investor!r} here"))
+    if not rejects:
+        return rejects
     bad_lines = {r.line: r for r in rejects}
-    bad_iois = {rows["ioi_id"][i]: bad_lines[line] for i, line in enumerate(lines.tolist()) if line in bad_lines}
-    for i, line in enumerate(lines.tolist()):
+    bad_iois = {rows["ioi_id"][i]: bad_lines[line] for i, line in enumerate(line_of) if line in bad_lines}
+    for i, line in enumerate(line_of):
         cause = bad_iois.get(rows["ioi_id"][i])
         if cause is not None and line not in bad_lines:
             rejects.append(RowReject(p.name, line, "ioi_id", "ioi_refused", f"IOI {rows['ioi_id'][i]!r} is refused whole: line {cause.line} ({cause.reason})"))
@@ -549,20 +579,19 @@ def read_ioi_book(path: str | Path, progress: Progress | None = None, rules: Ioi
 
 
 def _ioi_book_from_rows(rows: dict[str, list[Any]], keep: np.ndarray, shares: np.ndarray, rejects: tuple[RowReject, ...]) -> IoiBook:
-    from lionrock.kernel.price import parse_price
-
     investors: dict[str, int] = {}
     inv_rows: list[int] = []
     step_investor = np.empty(len(keep), dtype=np.int32)
     limits = np.empty(len(keep), dtype=np.int64)
+    ticks: dict[str, int] = {}
     for k, i in enumerate(keep.tolist()):
         j = investors.get(rows["investor"][i])
         if j is None:
             j = investors[rows["investor"][i]] = len(investors)
             inv_rows.append(i)
         step_investor[k] = j
-        text = str(rows["limit_price"][i]).strip()
-        limits[k] = 0 if text in ("", "strike", "0") else parse_price(text)
+        text = rows["limit_price"][i]
+        limits[k] = ticks[text] if text in ticks else ticks.setdefault(text, _limit_ticks(text))
     pick = lambda key: [rows[key][i] for i in inv_rows]  # noqa: E731
     order = {i: k for k, i in enumerate(keep.tolist())}
     return IoiBook(
