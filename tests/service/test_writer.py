@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import wait
 
 import pytest
@@ -83,3 +84,29 @@ def test_runner_call_runs_on_writer_thread_between_batches() -> None:
     digest = runner.call(lambda engine: engine.state_hash()).result(5)
     runner.stop()
     assert name == "lionrock-engine" and len(digest) == 64
+
+
+def test_runner_submit_racing_stop_fails_with_runner_stopped() -> None:
+    """A submit that passed the stop check just before the writer's last drain is failed, not lost."""
+    runner = EngineRunner(Engine(tally_contexts(), MemoryJournal())).start()
+    runner.stop()
+
+    class _Racy(threading.Event):
+        calls = 0
+
+        def is_set(self) -> bool:  # the first check (in submit) misses the stop
+            self.calls += 1
+            return self.calls > 1
+
+    runner._stopped = _Racy()
+    from testkit import Credit
+
+    fut = runner.submit(Credit(account="A", amount=1))
+    try:
+        fut.result(timeout=2)
+    except RunnerStopped:
+        pass
+    except FutureTimeout:
+        pytest.fail("the future never resolved")
+    else:
+        pytest.fail("a command after stop succeeded")

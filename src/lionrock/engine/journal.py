@@ -59,6 +59,15 @@ class GroupCommit:
         self._since = time.monotonic()
 
 
+class Origin(NamedTuple):
+    """Who sent a command and through which channel (REST, FIX, WEB, CLI), as the server
+    authenticated it: recorded by the journal beside the command it came with, so the journal is
+    the one log of who did what (DESIGN.md); the command body, its CRC and chain are unchanged."""
+
+    sender: str
+    channel: str
+
+
 class JournalRecord(NamedTuple):
     seq: int
     at_ns: int
@@ -169,6 +178,12 @@ class Journal(Protocol):
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
     def chain_at(self, seq: int) -> bytes: ...
+    def stamp_origin(self, origin: Origin | None) -> None:
+        """The origin of the next record appended (made durable with it); None: no origin."""
+        ...
+    def origins(self, after: int = 0) -> Iterator[tuple[int, Origin]]:
+        """``(seq, origin)`` of the records after ``after`` that came with an origin, in order."""
+        ...
     def verify(self, upto: int | None = None) -> int:
         """Check every record from the first to ``upto`` (default: the last): none missing, each
         one's CRC, the hash chain; commands are not decoded. Raise `JournalCorrupted` naming the
@@ -220,6 +235,8 @@ class MemoryJournal:
         self._chain = GENESIS
         self._snapshots: list[SnapshotRecord] = []
         self._meta: dict[str, str] = {"schema_version": str(SCHEMA_VERSION)}
+        self._origins: dict[int, Origin] = {}
+        self._next_origin: Origin | None = None
 
     @property
     def last_seq(self) -> int:
@@ -234,6 +251,15 @@ class MemoryJournal:
             raise ValueError(f"append out of sequence: {seq} after {self.last_seq}")
         self._chain = next_chain(self._chain, seq, at_ns, body)
         self._rows.append((seq, at_ns, record_crc(seq, at_ns, body), self._chain, body))
+        if self._next_origin is not None:
+            self._origins[seq], self._next_origin = self._next_origin, None
+
+    def stamp_origin(self, origin: Origin | None) -> None:
+        self._next_origin = origin
+
+    def origins(self, after: int = 0) -> Iterator[tuple[int, Origin]]:
+        for seq in sorted(s for s in self._origins if s > after):
+            yield seq, self._origins[seq]
 
     def flush(self) -> None:
         pass
@@ -295,6 +321,7 @@ __all__ = [
     "next_chain",
     "record_crc",
     "NotAJournal",
+    "Origin",
     "RecordVerifier",
     "RecoveryReport",
     "SnapshotRecord",

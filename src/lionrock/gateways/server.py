@@ -14,6 +14,9 @@ from typing import Any
 
 import uvicorn
 
+from lionrock.gateways.fix.gateway import FixGateway
+from lionrock.gateways.rest.app import create_app
+from lionrock.gateways.web import mount_web
 from lionrock.service.root import Service
 
 
@@ -25,17 +28,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 async def serve(service: Service, *, host: str = "127.0.0.1", port: int = 8000, fix_port: int | None = 9878,
                 started: threading.Event | None = None, stop: asyncio.Event | None = None) -> None:
-    from lionrock.gateways.rest.app import create_app
-    from lionrock.gateways.web import mount_web
-
     app = create_app(service)
     mount_web(app, service)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio", lifespan="off", access_log=False)
     server = uvicorn.Server(config)
     gateway = None
     if fix_port is not None:
-        from lionrock.gateways.fix.gateway import FixGateway
-
         gateway = FixGateway(service, host=host, port=fix_port)
         await gateway.start()
     task = asyncio.ensure_future(server.serve())

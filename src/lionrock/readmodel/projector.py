@@ -16,13 +16,16 @@ instrument, aligned to Hong Kong time; longer intervals are added up from them w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
 
 from lionrock.engine import Outcome
 from lionrock.kernel.messages import Command, Event, Stamp
+from lionrock.kernel.price import consideration_minor
+from lionrock.readmodel import derived
+from lionrock.storage.migrations import Migration, has_column, migrate
 from lionrock.storage.sql import SqlStore
 from lionrock.trading.marketdata import bar_start
 
@@ -45,7 +48,7 @@ _DDL = [
          order_type TEXT NOT NULL, price BIGINT NOT NULL, quantity BIGINT NOT NULL,
          filled BIGINT NOT NULL, status TEXT NOT NULL, channel TEXT NOT NULL,
          reason TEXT NOT NULL, created_seq BIGINT NOT NULL, updated_seq BIGINT NOT NULL,
-         at_ns BIGINT NOT NULL, short_sell BIGINT NOT NULL DEFAULT 0)""",
+         at_ns BIGINT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS orders_account ON orders (account, order_id)",
     "CREATE INDEX IF NOT EXISTS orders_participant ON orders (participant, client_order_id)",
     "CREATE INDEX IF NOT EXISTS orders_book ON orders (instrument, status, side, price)",
@@ -112,32 +115,26 @@ def parties_of(message: Any, depth: int = 0) -> set[str]:
 class Projector:
     """Folds outcomes into the read-model tables (idempotent by sequence number)."""
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: SqlStore, offering_context: Callable[[], Any] | None = None) -> None:
+        """``offering_context`` gives the engine's offering context (on the writer thread, where
+        the projector runs): the allocation rows and the announcement are computed from it once,
+        when ``OfferingAllocated`` is projected (`lionrock.readmodel.derived`). Without it those
+        rows are not written (a projector over event streams, away from the engine)."""
         self.store = store
-        store.script(_DDL)
+        self._offering_context = offering_context
+        migrate(store, "readmodel", READ_MODEL_MIGRATIONS)
         row = store.one("SELECT value FROM rm_meta WHERE key = 'projected_seq'")
         self.projected_seq = int(row[0]) if row else 0
         self._json = msgspec.json.Encoder()
         self._pending: list[tuple[Stamp, Command, list[Event]]] = []
-        self._add_short_sell_column()
-        self._backfill_bars()
 
-    def _add_short_sell_column(self) -> None:
-        """A read model written before short sales existed gets ``orders.short_sell`` (0: none of
-        its orders could be one)."""
-        if self.store.postgres:
-            self.store.execute("ALTER TABLE orders ADD COLUMN IF NOT EXISTS short_sell BIGINT NOT NULL DEFAULT 0")
-        elif "short_sell" not in {r[1] for r in self.store.execute("PRAGMA table_info(orders)")}:
-            self.store.execute("ALTER TABLE orders ADD COLUMN short_sell BIGINT NOT NULL DEFAULT 0")
-
-    def _backfill_bars(self) -> None:
+    @staticmethod
+    def _backfill_bars(store: SqlStore) -> None:
         """A read model written before ``bars`` existed gets them from its ``trades`` once."""
-        if not self.store.one("SELECT 1 FROM trades LIMIT 1") or self.store.one("SELECT 1 FROM bars LIMIT 1"):
+        if not store.one("SELECT 1 FROM trades LIMIT 1") or store.one("SELECT 1 FROM bars LIMIT 1"):
             return
-        from lionrock.kernel.price import consideration_minor
-
         bars: dict[tuple[str, int], list[int]] = {}
-        for instrument, price, quantity, at_ns in self.store.execute("SELECT instrument, price, quantity, at_ns FROM trades ORDER BY seq, trade_id"):
+        for instrument, price, quantity, at_ns in store.execute("SELECT instrument, price, quantity, at_ns FROM trades ORDER BY seq, trade_id"):
             cash = consideration_minor(price, quantity)
             bar = bars.get((instrument, bar_start(at_ns, BAR_SECONDS)))
             if bar is None:
@@ -145,8 +142,8 @@ class Projector:
             else:
                 bar[1], bar[2], bar[3] = max(bar[1], price), min(bar[2], price), price
                 bar[4], bar[5], bar[6] = bar[4] + quantity, bar[5] + cash, bar[6] + 1
-        with self.store.transaction():
-            self.store.executemany(
+        with store.transaction():
+            store.executemany(
                 "INSERT INTO bars (instrument, start_ns, open, high, low, close, volume, turnover, trades) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(i, start, *bar) for (i, start), bar in sorted(bars.items())],
             )
@@ -220,6 +217,8 @@ class Projector:
             postings = _get(event, "postings")
             if postings:
                 _add_postings(delta, postings)
+            if etype in derived.STAGE_RANK:
+                self._derive_stage(event, etype, stamp)
             handler = getattr(self, f"_on_{etype}", None)
             if handler is not None:
                 handler(event, stamp, command, idx)
@@ -232,6 +231,49 @@ class Projector:
         )
         self.store.executemany("INSERT INTO event_parties (party, seq, idx) VALUES (?, ?, ?)", party_rows)
         self.projected_seq = stamp.seq
+
+    # -- rows derived once, when their event arrives (lionrock.readmodel.derived) ------------------
+    def _derive_stage(self, e: Any, etype: str, stamp: Stamp) -> None:
+        rank, stage = derived.STAGE_RANK[etype]
+        self.store.execute(
+            """INSERT INTO offering_stages (offering_id, stage, rank, updated_seq) VALUES (?, ?, ?, ?)
+               ON CONFLICT (offering_id) DO UPDATE SET stage = excluded.stage, rank = excluded.rank, updated_seq = excluded.updated_seq
+               WHERE offering_stages.rank < excluded.rank""",
+            (e.offering_id, stage, rank, stamp.seq),
+        )
+
+    def _on_OfferingAllocated(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
+        if self._offering_context is None:
+            return
+        ctx = self._offering_context()
+        rows = derived.allocation_rows(ctx, e.offering_id)
+        self.store.execute("DELETE FROM allocations WHERE offering_id = ?", (e.offering_id,))
+        self.store.executemany(
+            f"INSERT INTO allocations (offering_id, {', '.join(derived.ALLOCATION_COLUMNS)}) VALUES (?, {', '.join('?' * len(derived.ALLOCATION_COLUMNS))})",
+            [(e.offering_id, *(r[c] for c in derived.ALLOCATION_COLUMNS)) for r in rows],
+        )
+        priced = self.store.one("SELECT body FROM events WHERE offering_id = ? AND type = 'OfferPriceFixed' ORDER BY seq DESC, idx DESC LIMIT 1", (e.offering_id,))
+        if priced is not None:
+            markdown = derived.announcement_of(ctx, e.offering_id, msgspec.json.decode(priced[0]))
+            self.store.execute(
+                """INSERT INTO announcements (offering_id, allotment_digest, markdown) VALUES (?, ?, ?)
+                   ON CONFLICT (offering_id) DO UPDATE SET allotment_digest = excluded.allotment_digest, markdown = excluded.markdown""",
+                (e.offering_id, str(e.summary.allotment_digest), markdown),
+            )
+
+    def _on_IssuerProfileSubmitted(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
+        profile = _get(command, "profile")
+        if profile is None:
+            return
+        self.store.execute(
+            """INSERT INTO issuer_profiles (issuer_id, profile, assessed_on, route, filed_on, updated_seq) VALUES (?, ?, ?, '', NULL, ?)
+               ON CONFLICT (issuer_id) DO UPDATE SET profile = excluded.profile, assessed_on = excluded.assessed_on, updated_seq = excluded.updated_seq""",
+            (e.issuer_id, self._json.encode(profile).decode(), e.assessed_on.isoformat(), stamp.seq),
+        )
+
+    def _on_ListingApplicationFiled(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
+        self.store.execute("UPDATE issuer_profiles SET route = ?, filed_on = ?, updated_seq = ? WHERE issuer_id = ?",
+                           (e.route, e.filed_on.isoformat(), stamp.seq, e.issuer_id))
 
     # -- the clearing ledger ------------------------------------------------------------------
     def _fold_postings(self, delta: dict[tuple[str, str], int], seq: int) -> None:
@@ -347,4 +389,31 @@ class Projector:
             self.store.execute("UPDATE orders SET quantity = ?, updated_seq = ? WHERE order_id = ?", (quantity, stamp.seq, order_id))
 
 
-__all__ = ["OPEN_STATUSES", "PARTY_FIELDS", "Projector", "parties_of"]
+_TABLES = ("events", "event_parties", "orders", "trades", "bars", "holdings", "balances", "rejections")
+
+
+def _add_short_sell(store: SqlStore) -> None:
+    if not has_column(store, "orders", "short_sell"):
+        store.execute("ALTER TABLE orders ADD COLUMN short_sell BIGINT NOT NULL DEFAULT 0")
+
+
+def _reproject_for_derived_rows(store: SqlStore) -> None:
+    """A read model projected before the derived rows existed lacks them for offerings already
+    allocated: empty it, so the service replays the journal into it (projected_seq 0)."""
+    if store.one("SELECT 1 FROM events LIMIT 1") is None:
+        return
+    for table in _TABLES:
+        store.execute(f"DELETE FROM {table}")
+    store.execute("DELETE FROM rm_meta WHERE key = 'projected_seq'")
+
+
+READ_MODEL_MIGRATIONS = (
+    Migration(1, "the tables of the first read model", _DDL),
+    Migration(2, "orders.short_sell (short sales, Schedule 11): 0 for orders before it", run=_add_short_sell),
+    Migration(3, "one-minute bars, from the trades already projected", run=Projector._backfill_bars),
+    Migration(4, "rows derived once per event: stages, allocations, announcements, issuer profiles", derived.DDL, run=_reproject_for_derived_rows),
+)
+"""The read model's schema steps (`lionrock.storage.migrations`); a new table or column is a new step."""
+
+
+__all__ = ["OPEN_STATUSES", "READ_MODEL_MIGRATIONS", "PARTY_FIELDS", "Projector", "parties_of"]

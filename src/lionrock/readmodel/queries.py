@@ -1,4 +1,4 @@
-"""Read-side queries over the projections, with tenancy, and builders of order commands.
+"""Read-side queries over the read store (`SqlStore`), with tenancy; never the engine, never the service.
 
 Tenancy on reads: operators and regulators see everything; an investor the rows naming its
 accounts; a broker its participant's; a sponsor (or issuer) its offerings (and issuers). Another
@@ -10,35 +10,22 @@ operators and regulators.
 
 from __future__ import annotations
 
-import functools
 import json
 from datetime import date, time
 from typing import Any
 
-import msgspec
-
-from lionrock.engine import Outcome
-from lionrock.kernel.errors import Rejection
-from lionrock.kernel.messages import Command
-from lionrock.kernel.price import MAX_PRICE_TICKS, consideration_minor, format_price, parse_price
+from lionrock.kernel.price import consideration_minor, format_price
 from lionrock.kernel.xhkg import hk_date, hk_ns
+from lionrock.readmodel.derived import ALLOCATION_COLUMNS
 from lionrock.readmodel.projector import OPEN_STATUSES, PARTY_FIELDS
-from lionrock.service.auth import Principal, Role
-from lionrock.service.policy import ServiceCode
-from lionrock.service.root import Service
-from lionrock.trading.commands import AmendOrder, CancelOrder, PlaceOrder
+from lionrock.readmodel.tenancy import NotVisible, Principal, Role
+from lionrock.storage.sql import SqlStore
 from lionrock.trading.marketdata import bar_start
 
 _ORDER_COLS = (
     "order_id", "instrument", "participant", "account", "client_order_id", "side", "order_type", "price",
     "quantity", "filled", "status", "channel", "reason", "created_seq", "updated_seq", "at_ns", "short_sell",
 )
-
-
-def _api_error(status: int, code: ServiceCode, field: str, message: str) -> Exception:
-    from lionrock.gateways.rest.app import ApiError
-
-    return ApiError(status, int(code), code.name, field, message, "service access policy (docs/service.md)")
 
 
 def _order_dict(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -50,7 +37,7 @@ def _order_dict(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 # -- orders -------------------------------------------------------------------------------------
-def orders(service: Service, p: Principal, *, status: str | None = None, instrument: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+def orders(read: SqlStore, p: Principal, *, status: str | None = None, instrument: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     where, args = [], []
     if not p.sees_all:
         parties = [a for a in p.parties() if not a.startswith("P:")]
@@ -69,109 +56,24 @@ def orders(service: Service, p: Principal, *, status: str | None = None, instrum
         where.append("instrument = ?")
         args.append(instrument)
     sql = f"SELECT {', '.join(_ORDER_COLS)} FROM orders" + (" WHERE " + " AND ".join(where) if where else "")
-    rows = service.read.execute(sql + " ORDER BY order_id DESC LIMIT ?", (*args, limit))
+    rows = read.execute(sql + " ORDER BY order_id DESC LIMIT ?", (*args, limit))
     return [_order_dict(r) for r in rows]
 
 
-def order_for(service: Service, p: Principal, order_id: int, *, write: bool = False) -> dict[str, Any]:
-    row = service.read.one(f"SELECT {', '.join(_ORDER_COLS)} FROM orders WHERE order_id = ?", (order_id,))
+def order_for(read: SqlStore, p: Principal, order_id: int, *, write: bool = False) -> dict[str, Any]:
+    row = read.one(f"SELECT {', '.join(_ORDER_COLS)} FROM orders WHERE order_id = ?", (order_id,))
     allowed = row is not None and (p.can_trade_account(row[3]) if write else p.can_read_account(row[3]) or (p.role == Role.BROKER and row[2] == p.participant))
     if row is None or not allowed:
-        raise _api_error(404, ServiceCode.NOT_FOUND, "order_id", f"no order {order_id} of yours")
+        raise NotVisible("order_id", f"no order {order_id} of yours")
     return _order_dict(row)
 
 
-def order_from_outcome(service: Service, outcome: Outcome, command: Command) -> dict[str, Any] | None:
-    for e in outcome.events:
-        if type(e).__name__ in ("OrderAccepted", "OrderRetryAcknowledged") and getattr(e, "client_order_id", None) == getattr(command, "client_order_id", None):
-            row = service.read.one(f"SELECT {', '.join(_ORDER_COLS)} FROM orders WHERE order_id = ?", (e.order_id,))  # type: ignore[attr-defined]
-            return None if row is None else _order_dict(row)
-    return None
-
-
-def order_rejection(outcome: Outcome) -> Rejection | None:
-    for e in outcome.events:
-        r = getattr(e, "rejection", None)
-        if isinstance(r, Rejection):
-            return r
-    return None
-
-
-def build(cls: type[Command], values: dict[str, Any]) -> Command:
-    """Construct ``cls`` from the values it declares (so the builder follows the class's fields)."""
-    kwargs = {}
-    for name, required in _fields(cls):
-        if name in values:
-            kwargs[name] = values[name]
-        elif required:
-            raise _api_error(400, ServiceCode.MALFORMED_REQUEST, name, f"{cls.__name__} needs {name}")
-    return cls(**kwargs)
-
-
-@functools.cache
-def _fields(cls: type[Command]) -> tuple[tuple[str, bool], ...]:
-    """``(name, required)`` of each field: `msgspec.structs.fields` evaluates the class's string
-    annotations on every call (about 0.7 ms for PlaceOrder), so once per class."""
-    return tuple((f.name, f.required) for f in msgspec.structs.fields(cls))
-
-
-def participant_of(account: str) -> str:
-    parts = account.split(":")
-    return parts[1] if len(parts) >= 2 and parts[0] in ("C", "P") else ""
-
-
-PRICE_RULE = f"price format: a plain decimal, at most three places, 0.001-{format_price(MAX_PRICE_TICKS)} (lionrock.kernel.price)"
-"""The rule a malformed price cites: the kernel parser's, not the service access policy."""
-
-
-def price_ticks(text: str | None, field: str) -> int:
-    """A price from a request body in ticks (0 when omitted or empty: market, at-any-price); a
-    malformed or out-of-bounds price is a 400 naming ``field`` and the price format."""
-    if text is None or text == "":
-        return 0
-    try:
-        return parse_price(text)
-    except ValueError as exc:
-        from lionrock.gateways.rest.app import ApiError
-
-        code = ServiceCode.MALFORMED_REQUEST
-        raise ApiError(400, int(code), code.name, field, str(exc), PRICE_RULE) from exc
-
-
-_ticks = price_ticks
-
-
-def place_order_command(p: Principal, body: Any, channel: str = "REST") -> Command:
-    account = body.account or (p.accounts[0] if p.accounts else (f"P:{p.participant}" if p.participant else ""))
-    if not account:
-        raise _api_error(400, ServiceCode.MALFORMED_REQUEST, "account", "no account given and the caller has none")
-    values = {
-        "instrument": body.instrument, "participant": participant_of(account) or p.participant, "account": account,
-        "client_order_id": body.client_order_id, "side": body.side, "order_type": body.order_type,
-        "price": _ticks(body.price, "price"), "quantity": body.quantity, "channel": channel,
-        "short_sell": bool(getattr(body, "short_sell", False)),
-    }
-    return build(PlaceOrder, values)
-
-
-def cancel_order_command(order: dict[str, Any]) -> Command:
-    return build(CancelOrder, dict(order))
-
-
-def amend_order_command(order: dict[str, Any], body: Any) -> Command:
-    """``quantity`` is the new outstanding quantity (unchanged if omitted); ``price`` 0 = unchanged."""
-    values = dict(order)
-    values["price"] = _ticks(body.price, "price") if body.price is not None else 0
-    values["quantity"] = body.quantity if body.quantity is not None else order["remaining"]
-    return build(AmendOrder, values)
-
-
 # -- accounts and market data ------------------------------------------------------------------
-def positions(service: Service, accounts: list[str]) -> list[dict[str, Any]]:
+def positions(read: SqlStore, accounts: list[str]) -> list[dict[str, Any]]:
     """Balances of the clearing ledger (settled postings), per account and asset (non-zero only)."""
     if not accounts:
         return []
-    rows = service.read.execute(
+    rows = read.execute(
         f"""SELECT account, asset, amount, updated_seq FROM balances
             WHERE account IN ({', '.join('?' * len(accounts))}) AND amount <> 0 ORDER BY account, asset""",
         accounts,
@@ -179,46 +81,46 @@ def positions(service: Service, accounts: list[str]) -> list[dict[str, Any]]:
     return [{"account": a, "asset": s, "amount": int(n), "updated_seq": int(q)} for a, s, n, q in rows]
 
 
-def holdings(service: Service, accounts: list[str]) -> list[dict[str, Any]]:
+def holdings(read: SqlStore, accounts: list[str]) -> list[dict[str, Any]]:
     """Trade flow: shares and consideration moved by executed trades (before settlement; display only)."""
     if not accounts:
         return []
-    rows = service.read.execute(
+    rows = read.execute(
         f"SELECT account, asset, amount FROM holdings WHERE account IN ({', '.join('?' * len(accounts))}) ORDER BY account, asset",
         accounts,
     )
     return [{"account": a, "asset": s, "amount": n} for a, s, n in rows]
 
 
-def accounts(service: Service, p: Principal) -> dict[str, Any]:
+def accounts(read: SqlStore, p: Principal) -> dict[str, Any]:
     own = set(p.accounts)
     if p.role == Role.BROKER and p.participant:
-        rows = service.read.execute("SELECT DISTINCT account FROM orders WHERE participant = ?", (p.participant,))
-        ledger = service.read.execute("SELECT DISTINCT account FROM balances WHERE account = ? OR account LIKE ?", (f"P:{p.participant}", f"C:{p.participant}:%"))
+        rows = read.execute("SELECT DISTINCT account FROM orders WHERE participant = ?", (p.participant,))
+        ledger = read.execute("SELECT DISTINCT account FROM balances WHERE account = ? OR account LIKE ?", (f"P:{p.participant}", f"C:{p.participant}:%"))
         own |= {f"P:{p.participant}", *(r[0] for r in rows), *(r[0] for r in ledger)}
     if p.sees_all:
-        own |= {r[0] for r in service.read.execute("SELECT DISTINCT account FROM balances")}
-        own |= {r[0] for r in service.read.execute("SELECT DISTINCT account FROM holdings")}
+        own |= {r[0] for r in read.execute("SELECT DISTINCT account FROM balances")}
+        own |= {r[0] for r in read.execute("SELECT DISTINCT account FROM holdings")}
     listed = sorted(a for a in own if p.can_read_account(a))
     return {
-        "accounts": listed, "positions": positions(service, listed), "basis": "clearing ledger (settled postings)",
-        "executed": holdings(service, listed), "executed_basis": "executed trades, by trade date (settle T+2 in the ledger)",
+        "accounts": listed, "positions": positions(read, listed), "basis": "clearing ledger (settled postings)",
+        "executed": holdings(read, listed), "executed_basis": "executed trades, by trade date (settle T+2 in the ledger)",
     }
 
 
-def instruments(service: Service) -> list[dict[str, Any]]:
-    rows = service.read.execute("SELECT DISTINCT instrument FROM events WHERE instrument IS NOT NULL ORDER BY instrument")
+def instruments(read: SqlStore) -> list[dict[str, Any]]:
+    rows = read.execute("SELECT DISTINCT instrument FROM events WHERE instrument IS NOT NULL ORDER BY instrument")
     out = []
     for (code,) in rows:
-        last = service.read.one("SELECT price, quantity, at_ns FROM trades WHERE instrument = ? ORDER BY seq DESC, trade_id DESC LIMIT 1", (code,))
+        last = read.one("SELECT price, quantity, at_ns FROM trades WHERE instrument = ? ORDER BY seq DESC, trade_id DESC LIMIT 1", (code,))
         out.append({"instrument": code, "last_price": last[0] if last else None, "last_price_text": format_price(last[0]) if last else ""})
     return out
 
 
-def depth(service: Service, instrument: str, levels: int = 10) -> dict[str, Any]:
+def depth(read: SqlStore, instrument: str, levels: int = 10) -> dict[str, Any]:
     out: dict[str, Any] = {"instrument": instrument}
     for side, name, order in (("B", "bids", "DESC"), ("S", "asks", "ASC")):
-        rows = service.read.execute(
+        rows = read.execute(
             f"""SELECT price, SUM(quantity - filled), COUNT(*) FROM orders
                 WHERE instrument = ? AND side = ? AND status IN ('new', 'partially_filled') AND price > 0
                 GROUP BY price ORDER BY price {order} LIMIT ?""",
@@ -228,8 +130,8 @@ def depth(service: Service, instrument: str, levels: int = 10) -> dict[str, Any]
     return out
 
 
-def trades(service: Service, instrument: str, limit: int = 100) -> list[dict[str, Any]]:
-    rows = service.read.execute(
+def trades(read: SqlStore, instrument: str, limit: int = 100) -> list[dict[str, Any]]:
+    rows = read.execute(
         "SELECT trade_id, price, quantity, currency, aggressor, seq, at_ns FROM trades WHERE instrument = ? ORDER BY seq DESC, trade_id DESC LIMIT ?",
         (instrument, limit),
     )
@@ -239,13 +141,13 @@ def trades(service: Service, instrument: str, limit: int = 100) -> list[dict[str
     ]
 
 
-def bars(service: Service, instrument: str, interval: int = 60, limit: int = 500) -> list[dict[str, Any]]:
+def bars(read: SqlStore, instrument: str, interval: int = 60, limit: int = 500) -> list[dict[str, Any]]:
     """OHLCV bars of ``interval`` seconds, oldest first, the newest ``limit``: added up from the
     read model's one-minute bars (``interval`` a multiple of 60 that divides a day; the caller
     checks). A bar with no trades is absent, not zero."""
     per = interval // 60
     fetch = (limit + 1) * per
-    rows = service.read.execute(
+    rows = read.execute(
         "SELECT start_ns, open, high, low, close, volume, turnover, trades FROM bars WHERE instrument = ? ORDER BY start_ns DESC LIMIT ?",
         (instrument, fetch),
     )
@@ -271,12 +173,12 @@ def bars(service: Service, instrument: str, interval: int = 60, limit: int = 500
     ]
 
 
-def short_selling(service: Service, instrument: str, days: int = 20) -> list[dict[str, Any]]:
+def short_selling(read: SqlStore, instrument: str, days: int = 20) -> list[dict[str, Any]]:
     """Short-selling volume and turnover by Hong Kong trading day, oldest first, the newest
     ``days`` days with trades: the trades whose sell order was a short sale (Schedule 11), and
     their share of the day's turnover in basis points (the figures the exchange publishes)."""
     totals: dict[date, int] = {}
-    for start, turnover in service.read.execute(
+    for start, turnover in read.execute(
         "SELECT start_ns, turnover FROM bars WHERE instrument = ? ORDER BY start_ns DESC LIMIT ?", (instrument, (days + 1) * 1440),
     ):
         day = hk_date(int(start))
@@ -285,7 +187,7 @@ def short_selling(service: Service, instrument: str, days: int = 20) -> list[dic
     if not keep:
         return []
     short = {day: [0, 0, 0] for day in keep}
-    for at_ns, price, quantity in service.read.execute(
+    for at_ns, price, quantity in read.execute(
         """SELECT t.at_ns, t.price, t.quantity FROM trades t JOIN orders o ON o.order_id = t.sell_order_id
            WHERE t.instrument = ? AND o.short_sell = 1 AND t.at_ns >= ?""",
         (instrument, hk_ns(keep[0], time(0))),
@@ -305,14 +207,14 @@ def short_selling(service: Service, instrument: str, days: int = 20) -> list[dic
     ]
 
 
-def consistent_snapshot(service: Service, make: Any) -> tuple[int, Any]:
+def consistent_snapshot(read: SqlStore, make: Any) -> tuple[int, Any]:
     """``(seq, make())``: the read-model sequence number and a snapshot that reflects exactly the
     events up to it. Taken inside one read-model transaction, which holds the store's lock, so the
     writer cannot project a batch halfway through the snapshot (its queries are small: top levels,
     newest trades, own orders). A WebSocket subscribes first, then takes this, then forwards only
     events after ``seq``: nothing is lost between the two, nothing counted twice."""
-    with service.read.transaction():
-        row = service.read.one("SELECT value FROM rm_meta WHERE key = 'projected_seq'")
+    with read.transaction():
+        row = read.one("SELECT value FROM rm_meta WHERE key = 'projected_seq'")
         return (int(row[0]) if row else 0), make()
 
 
@@ -378,19 +280,19 @@ def _event_rows(rows: list[tuple[Any, ...]], p: Principal | None = None) -> list
     ]
 
 
-def events(service: Service, p: Principal, *, after: int = 0, type_: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+def events(read: SqlStore, p: Principal, *, after: int = 0, type_: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
     args: list[Any] = [after]
     type_sql = ""
     if type_:
         type_sql = " AND e.type = ?"
         args.append(type_)
     if p.sees_all:
-        rows = service.read.execute(f"SELECT e.seq, e.idx, e.at_ns, e.type, e.body FROM events e WHERE e.seq > ?{type_sql} ORDER BY e.seq, e.idx LIMIT ?", (*args, limit))
+        rows = read.execute(f"SELECT e.seq, e.idx, e.at_ns, e.type, e.body FROM events e WHERE e.seq > ?{type_sql} ORDER BY e.seq, e.idx LIMIT ?", (*args, limit))
         return _event_rows(rows)
     parties = p.parties()
     if not parties:
         return []
-    rows = service.read.execute(
+    rows = read.execute(
         f"""SELECT DISTINCT e.seq, e.idx, e.at_ns, e.type, e.body FROM events e JOIN event_parties ep ON ep.seq = e.seq AND ep.idx = e.idx
             WHERE e.seq > ?{type_sql} AND ep.party IN ({', '.join('?' * len(parties))}) ORDER BY e.seq, e.idx LIMIT ?""",
         (*args, *parties, limit),
@@ -398,8 +300,8 @@ def events(service: Service, p: Principal, *, after: int = 0, type_: str | None 
     return _event_rows(rows, p)
 
 
-def offerings(service: Service, p: Principal) -> list[dict[str, Any]]:
-    rows = service.read.execute(
+def offerings(read: SqlStore, p: Principal) -> list[dict[str, Any]]:
+    rows = read.execute(
         "SELECT offering_id, MIN(seq), MAX(seq), COUNT(*) FROM events WHERE offering_id IS NOT NULL GROUP BY offering_id ORDER BY offering_id"
     )
     out = []
@@ -407,43 +309,126 @@ def offerings(service: Service, p: Principal) -> list[dict[str, Any]]:
         full = p.can_read_offering(oid)
         if not full and p.role not in (Role.INVESTOR, Role.BROKER):
             continue
-        latest = service.read.one("SELECT type FROM events WHERE offering_id = ? ORDER BY seq DESC, idx DESC LIMIT 1", (oid,))
+        latest = read.one("SELECT type FROM events WHERE offering_id = ? ORDER BY seq DESC, idx DESC LIMIT 1", (oid,))
         out.append({"offering_id": oid, "first_seq": first, "last_seq": last, "events": n if full else None, "last_event": latest[0] if latest else "", "yours": full})
     return out
 
 
-def offering(service: Service, p: Principal, offering_id: str) -> dict[str, Any]:
-    exists = service.read.one("SELECT 1 FROM events WHERE offering_id = ? LIMIT 1", (offering_id,)) is not None
+def offering(read: SqlStore, p: Principal, offering_id: str) -> dict[str, Any]:
+    exists = read.one("SELECT 1 FROM events WHERE offering_id = ? LIMIT 1", (offering_id,)) is not None
     full = p.can_read_offering(offering_id)
     if not exists or not (full or p.role in (Role.INVESTOR, Role.BROKER)):
-        raise _api_error(404, ServiceCode.NOT_FOUND, "offering_id", f"no offering {offering_id} visible to you")
-    rows = service.read.execute("SELECT seq, idx, at_ns, type, body FROM events WHERE offering_id = ? ORDER BY seq, idx", (offering_id,))
+        raise NotVisible("offering_id", f"no offering {offering_id} visible to you")
+    rows = read.execute("SELECT seq, idx, at_ns, type, body FROM events WHERE offering_id = ? ORDER BY seq, idx", (offering_id,))
     if not full:
         mine = set(p.parties())
         visible = []
         for r in rows:
-            parties = {x[0] for x in service.read.execute("SELECT party FROM event_parties WHERE seq = ? AND idx = ?", (r[0], r[1]))}
+            parties = {x[0] for x in read.execute("SELECT party FROM event_parties WHERE seq = ? AND idx = ?", (r[0], r[1]))}
             if not parties or parties & mine:
                 visible.append(r)
         rows = visible
     return {"offering_id": offering_id, "scope": "full" if full else "public and your own", "events": _event_rows(rows, None if full else p)}
 
 
-def issuers(service: Service, p: Principal) -> list[dict[str, Any]]:
-    rows = service.read.execute("SELECT issuer_id, MIN(seq), MAX(seq), COUNT(*) FROM events WHERE issuer_id IS NOT NULL GROUP BY issuer_id ORDER BY issuer_id")
+def issuers(read: SqlStore, p: Principal) -> list[dict[str, Any]]:
+    rows = read.execute("SELECT issuer_id, MIN(seq), MAX(seq), COUNT(*) FROM events WHERE issuer_id IS NOT NULL GROUP BY issuer_id ORDER BY issuer_id")
     out = []
     for iid, first, last, n in rows:
         if not p.can_read_issuer(iid):
             continue
-        latest = service.read.one("SELECT type FROM events WHERE issuer_id = ? ORDER BY seq DESC, idx DESC LIMIT 1", (iid,))
+        latest = read.one("SELECT type FROM events WHERE issuer_id = ? ORDER BY seq DESC, idx DESC LIMIT 1", (iid,))
         out.append({"issuer_id": iid, "first_seq": first, "last_seq": last, "events": n, "last_event": latest[0] if latest else ""})
     return out
 
 
-def issuer(service: Service, p: Principal, issuer_id: str) -> dict[str, Any]:
+def issuer(read: SqlStore, p: Principal, issuer_id: str) -> dict[str, Any]:
     if not p.can_read_issuer(issuer_id):
-        raise _api_error(404, ServiceCode.NOT_FOUND, "issuer_id", f"no issuer {issuer_id} visible to you")
-    rows = service.read.execute("SELECT seq, idx, at_ns, type, body FROM events WHERE issuer_id = ? ORDER BY seq, idx", (issuer_id,))
+        raise NotVisible("issuer_id", f"no issuer {issuer_id} visible to you")
+    rows = read.execute("SELECT seq, idx, at_ns, type, body FROM events WHERE issuer_id = ? ORDER BY seq, idx", (issuer_id,))
     if not rows:
-        raise _api_error(404, ServiceCode.NOT_FOUND, "issuer_id", f"no issuer {issuer_id} visible to you")
+        raise NotVisible("issuer_id", f"no issuer {issuer_id} visible to you")
     return {"issuer_id": issuer_id, "events": _event_rows(rows)}
+
+
+# -- offering results, allocations and stage: rows the projector derived once (readmodel.derived) --
+def latest_event(read: SqlStore, offering_id: str, etype: str) -> dict[str, Any] | None:
+    row = read.one("SELECT body FROM events WHERE offering_id = ? AND type = ? ORDER BY seq DESC, idx DESC LIMIT 1", (offering_id, etype))
+    return None if row is None else json.loads(row[0])
+
+
+def offering_stage(read: SqlStore, offering_id: str) -> str:
+    row = read.one("SELECT stage FROM offering_stages WHERE offering_id = ?", (offering_id,))
+    return "" if row is None else str(row[0])
+
+
+def visible_offering(read: SqlStore, p: Principal, offering_id: str) -> bool:
+    """True for full scope; False for the public part; `NotVisible` when the caller may not see it at all."""
+    exists = read.one("SELECT 1 FROM offering_stages WHERE offering_id = ?", (offering_id,)) is not None
+    full = p.can_read_offering(offering_id)
+    if not exists or not (full or p.role in (Role.INVESTOR, Role.BROKER)):
+        raise NotVisible("offering_id", f"no offering {offering_id} visible to you")
+    return full
+
+
+def offering_results(read: SqlStore, p: Principal, offering_id: str) -> dict[str, Any]:
+    """Price, allotment summary (basis of allocation), settlement: public figures; placees only in full scope."""
+    full = visible_offering(read, p, offering_id)
+    allocated = latest_event(read, offering_id, "OfferingAllocated")
+    out: dict[str, Any] = {
+        "offering_id": offering_id, "stage": offering_stage(read, offering_id), "scope": "full" if full else "public and your own",
+        "defined": latest_event(read, offering_id, "OfferingDefined") or {}, "closed": latest_event(read, offering_id, "PublicOfferClosed"),
+        "priced": latest_event(read, offering_id, "OfferPriceFixed"), "settled": latest_event(read, offering_id, "OfferingSettled"),
+        "summary": None, "cornerstones": [], "placees": None,
+    }
+    if allocated is not None:
+        out["summary"] = allocated["summary"]
+        out["cornerstones"] = allocated["cornerstones"]
+        if full:
+            out["placees"] = [{"investor": i, "account": a, "shares": s} for i, a, s in allocated["placees"]]
+    return out
+
+
+def _allocated(read: SqlStore, offering_id: str) -> None:
+    if offering_stage(read, offering_id) not in ("allocated", "settled", "stabilised"):
+        raise NotVisible("offering_id", f"offering {offering_id} is not allocated yet")
+
+
+def all_allocations(read: SqlStore, offering_id: str, account: str | None = None) -> list[dict[str, Any]]:
+    """Every account's allocation of an allocated offering, or one account's (no tenancy: callers filter)."""
+    _allocated(read, offering_id)
+    where, args = ("offering_id = ?", [offering_id]) if account is None else ("offering_id = ? AND account = ?", [offering_id, account])
+    rows = read.execute(f"SELECT {', '.join(ALLOCATION_COLUMNS)} FROM allocations WHERE {where} ORDER BY account", args)
+    return [{c: (v if c == "account" else int(v)) for c, v in zip(ALLOCATION_COLUMNS, r, strict=True)} for r in rows]
+
+
+def allocations_for(read: SqlStore, p: Principal, offering_id: str) -> dict[str, Any]:
+    """The caller's view: all accounts in full scope, its own accounts otherwise."""
+    full = visible_offering(read, p, offering_id)
+    rows = all_allocations(read, offering_id)
+    if not full:
+        rows = [r for r in rows if p.can_read_account(r["account"])]
+    return {"offering_id": offering_id, "scope": "full" if full else "your accounts", "allocations": rows}
+
+
+def announcement_markdown(read: SqlStore, offering_id: str) -> str:
+    _allocated(read, offering_id)
+    row = read.one("SELECT markdown FROM announcements WHERE offering_id = ?", (offering_id,))
+    if row is None:
+        raise NotVisible("offering_id", f"offering {offering_id} has no allotment results announcement")
+    return str(row[0])
+
+
+def issuer_profile(read: SqlStore, p: Principal, issuer_id: str) -> tuple[str, str, str, str | None]:
+    """``(profile JSON, assessed_on, route, filed_on)`` of a submitted issuer the caller may read."""
+    row = read.one("SELECT profile, assessed_on, route, filed_on FROM issuer_profiles WHERE issuer_id = ?", (issuer_id,)) if p.can_read_issuer(issuer_id) else None
+    if row is None:
+        raise NotVisible("issuer_id", f"no issuer {issuer_id} visible to you")
+    return str(row[0]), str(row[1]), str(row[2]), (None if row[3] is None else str(row[3]))
+
+
+__all__ = [
+    "accounts", "all_allocations", "allocations_for", "announcement_markdown", "bars", "consistent_snapshot", "depth", "events",
+    "holdings", "instruments", "issuer", "issuer_profile", "issuers", "latest_event", "offering", "offering_results", "offering_stage",
+    "offerings", "order_for", "orders", "positions", "redact", "short_selling", "trades", "visible_offering",
+]

@@ -36,79 +36,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from lionrock.readmodel.tenancy import Principal, Role
 from lionrock.storage.sql import SqlStore
-
-
-class Role(StrEnum):
-    ISSUER = "issuer"
-    SPONSOR = "sponsor"
-    INVESTOR = "investor"
-    BROKER = "broker"
-    OPERATOR = "operator"
-    REGULATOR = "regulator"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling and what they own."""
-
-    username: str
-    role: Role
-    participant: str = ""
-    accounts: tuple[str, ...] = ()
-    offerings: tuple[str, ...] = ()
-    issuers: tuple[str, ...] = ()
-    via: str = "session"
-
-    @property
-    def sees_all(self) -> bool:
-        return self.role in (Role.OPERATOR, Role.REGULATOR)
-
-    def can_read_account(self, account: str) -> bool:
-        return self.sees_all or self.can_trade_account(account)
-
-    def can_trade_account(self, account: str) -> bool:
-        """Place or cancel orders on ``account`` (operators may act on any; regulators never)."""
-        if self.role == Role.OPERATOR:
-            return True
-        if self.role == Role.INVESTOR:
-            return account in self.accounts
-        if self.role == Role.BROKER:
-            return account == f"P:{self.participant}" or account.startswith(f"C:{self.participant}:") or account in self.accounts
-        return False
-
-    def can_read_offering(self, offering_id: str) -> bool:
-        if self.sees_all:
-            return True
-        if self.role == Role.SPONSOR:
-            return offering_id in self.offerings
-        if self.role == Role.ISSUER:
-            return offering_id in self.offerings
-        return False
-
-    def can_read_issuer(self, issuer_id: str) -> bool:
-        if self.sees_all:
-            return True
-        return self.role in (Role.ISSUER, Role.SPONSOR) and issuer_id in self.issuers
-
-    def parties(self) -> list[str]:
-        """Accounts (and the participant) whose events this user may see."""
-        out = list(self.accounts)
-        if self.role == Role.BROKER and self.participant:
-            out.append(f"P:{self.participant}")
-        return out
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "username": self.username, "role": str(self.role), "participant": self.participant,
-            "accounts": list(self.accounts), "offerings": list(self.offerings), "issuers": list(self.issuers),
-        }
 
 
 class AuthError(Exception):

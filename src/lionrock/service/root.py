@@ -9,85 +9,27 @@ checks the caller's role and tenancy, audits the attempt, and waits for the dura
 from __future__ import annotations
 
 import asyncio
-import threading
+import functools
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lionrock.engine import Engine, Outcome
+import msgspec
+
+from lionrock.engine import Engine, Origin, Outcome
 from lionrock.kernel.context import Context
 from lionrock.kernel.errors import InvariantError
 from lionrock.kernel.messages import Command, Event, Stamp
-from lionrock.readmodel.projector import Projector, parties_of
+from lionrock.readmodel.projector import Projector
 from lionrock.service.auth import AuthStore, LoginThrottle, Principal, Role
 from lionrock.service.contexts import default_contexts
+from lionrock.service.hub import EventHub, Published
 from lionrock.service.policy import Policy, ServiceLimits
 from lionrock.service.writer import EngineRunner
 from lionrock.storage.locations import StorageSpec, is_postgres
 from lionrock.storage.sql import SqlStore
-
-
-@dataclass(frozen=True)
-class Published:
-    """One event as the hub hands it to subscribers."""
-
-    seq: int
-    at_ns: int
-    index: int
-    event: Event
-    parties: frozenset[str]
-    instrument: str | None
-
-
-class EventHub:
-    """Fans durable events out to asyncio subscribers (WebSockets, FIX sessions).
-
-    The engine thread calls `publish`; each subscriber has a bounded queue on its own loop. A
-    subscriber that falls 10,000 events behind is dropped (its queue gets ``None``) rather than
-    slowing the engine.
-    """
-
-    def __init__(self, limit: int = 10_000) -> None:
-        self._subs: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Queue[Published | None], Callable[[Published], bool]]] = {}
-        self._lock = threading.Lock()
-        self._next = 0
-        self.limit = limit
-
-    def subscribe(self, accept: Callable[[Published], bool]) -> tuple[int, asyncio.Queue[Published | None]]:
-        loop = asyncio.get_running_loop()
-        q: asyncio.Queue[Published | None] = asyncio.Queue(self.limit)
-        with self._lock:
-            self._next += 1
-            self._subs[self._next] = (loop, q, accept)
-            return self._next, q
-
-    def unsubscribe(self, sub_id: int) -> None:
-        with self._lock:
-            self._subs.pop(sub_id, None)
-
-    def publish(self, batch: Sequence[tuple[Command, Outcome]]) -> None:
-        with self._lock:
-            subs = list(self._subs.items())
-        if not subs:
-            return
-        for _, outcome in batch:
-            for i, event in enumerate(outcome.events):
-                pub = Published(outcome.seq, outcome.at_ns, i, event, frozenset(parties_of(event)), getattr(event, "instrument", None))
-                for sub_id, (loop, q, accept) in subs:
-                    if accept(pub):
-                        loop.call_soon_threadsafe(self._put, sub_id, q, pub)
-
-    def _put(self, sub_id: int, q: asyncio.Queue[Published | None], pub: Published) -> None:
-        try:
-            q.put_nowait(pub)
-        except asyncio.QueueFull:
-            self.unsubscribe(sub_id)
-            while not q.empty():
-                q.get_nowait()
-            q.put_nowait(None)
 
 
 def _auth_url(spec: StorageSpec) -> str:
@@ -118,18 +60,22 @@ class Service:
         self.limits = limits or ServiceLimits()  # login throttle here; rates and body sizes at the HTTP edge
         self.spec = spec
         self.read = SqlStore(spec.read_model_url)
-        self.projector = Projector(self.read)
+        self._contexts: dict[str, Context] = {}
+        self.projector = Projector(self.read, offering_context=lambda: self._contexts["offering"])
         auth_store = self.read if spec.db == "memory:" else SqlStore(_auth_url(spec))
         self.auth = AuthStore(auth_store, throttle=_login_throttle(self.limits), **({"session_secret": session_secret} if session_secret else {}))
         self.hub = EventHub()
         self.policy = Policy(self.order_owner, self.known_id, extra_role_contexts)
         context_list = list(contexts) if contexts is not None else default_contexts()
+        self.command_types: frozenset[type[Command]] = frozenset(t for c in context_list for t in c.command_types)
+        """Every command type some context of this service executes."""
         self._replaying = True
 
         def build_engine() -> Engine:  # runs on the writer thread (SQLite connections are per thread)
             journal = spec.open_journal(durability)
             try:
                 engine = Engine(context_list, journal, snapshot_every=snapshot_every)
+                self._contexts = engine.contexts  # read by the projector on this thread only
                 engine.subscribe(self._replay_feed)
                 self._recover(engine)
                 if isinstance(clock, MarketClock):  # not behind the journal's last command time
@@ -204,9 +150,17 @@ class Service:
             raise
 
     async def submit(self, principal: Principal, command: Command) -> Outcome:
-        grants = self.authorize(principal, command)
-        outcome = await self.runner.submit_async(command)
-        self._after(principal, command, outcome, grants)
+        """Authorise, queue behind the commands before it, wait for the durable outcome. The
+        journal records the command with who sent it and through which channel (`Origin`), so
+        nothing else is written per command; a policy check that reads the read model (an order's
+        owner, a known id) runs off the event loop."""
+        if _reads_store(type(command)):
+            grants = await asyncio.to_thread(self.authorize, principal, command)
+        else:
+            grants = self.authorize(principal, command)
+        outcome = await self.runner.submit_async(command, origin_of(principal))
+        if outcome.rejection is None and grants:
+            await asyncio.to_thread(self._grant, principal, grants)
         return outcome
 
     def enqueue(self, principal: Principal, command: Command) -> tuple[Future[Outcome], list[tuple[str, str]]]:
@@ -214,27 +168,30 @@ class Service:
         (raises `Denied`) and queue ``command`` behind those queued before it; the caller passes
         each outcome, in order, to `settle`."""
         grants = self.authorize(principal, command)
-        return self.runner.submit(command), grants
+        return self.runner.submit(command, origin_of(principal)), grants
 
     def settle(self, principal: Principal, command: Command, outcome: Outcome, grants: list[tuple[str, str]]) -> None:
-        """What `submit` does once the outcome is durable (audit, grants), for `enqueue`."""
-        self._after(principal, command, outcome, grants)
+        """What `submit` does once the outcome is durable (the grants of a creating command), for `enqueue`."""
+        if outcome.rejection is None and grants:
+            self._grant(principal, grants)
 
     def submit_sync(self, principal: Principal, command: Command, timeout: float = 30.0) -> Outcome:
         grants = self.authorize(principal, command)
-        outcome = self.runner.submit_wait(command, timeout)
-        self._after(principal, command, outcome, grants)
+        outcome = self.runner.submit_wait(command, timeout, origin_of(principal))
+        self.settle(principal, command, outcome, grants)
         return outcome
 
-    def _after(self, principal: Principal, command: Command, outcome: Outcome, grants: list[tuple[str, str]]) -> None:
-        result = f"accepted seq {outcome.seq}" if outcome.rejection is None else f"rejected {outcome.rejection.code} {outcome.rejection.reason}"
-        self.auth.audit(principal.username, str(principal.role), principal.via, f"command:{type(command).__name__}", _target(command), result)
-        if outcome.rejection is None and grants:
-            self.auth.grant(
-                principal.username,
-                offerings=[v for k, v in grants if k == "offering"],
-                issuers=[v for k, v in grants if k == "issuer"],
-            )
+    async def read_async(self, query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``query(read store, *args, **kwargs)`` in a worker thread: no SQL on the event loop that
+        also runs every FIX session."""
+        return await asyncio.to_thread(functools.partial(query, self.read, *args, **kwargs))
+
+    def _grant(self, principal: Principal, grants: list[tuple[str, str]]) -> None:
+        self.auth.grant(
+            principal.username,
+            offerings=[v for k, v in grants if k == "offering"],
+            issuers=[v for k, v in grants if k == "issuer"],
+        )
 
     # -- read-model lookups used by the policy --------------------------------------------------
     def order_owner(self, order_id: int, participant: str = "", client_order_id: str = "") -> str | None:
@@ -312,6 +269,26 @@ def _login_throttle(limits: ServiceLimits) -> LoginThrottle:
     return LoginThrottle(
         failures_per_user=limits.login_failures_per_user, failures_per_address=limits.login_failures_per_address,
         backoff_s=limits.login_backoff_s, backoff_max_s=limits.login_backoff_max_s, forget_s=limits.login_forget_s,
+    )
+
+
+def origin_of(principal: Principal) -> Origin:
+    """Who sent a command and through which channel, as the server authenticated it (never a
+    field the client sets): the journal records it with the command."""
+    return Origin(principal.username, _CHANNELS.get(principal.via, principal.via))
+
+
+_CHANNELS = {"session": "REST", "api_key": "REST", "web": "WEB", "fix": "FIX"}
+"""`Principal.via` (how the caller signed in) -> the channel recorded in the journal."""
+_STORE_FIELDS = frozenset({"order_id", "offering_id", "issuer_id"})
+
+
+@functools.cache
+def _reads_store(command_type: type[Command]) -> bool:
+    """Whether the policy's check of this command type may read the read model (an order's owner,
+    whether an offering or issuer id is known), so it must run off the event loop."""
+    return bool(_STORE_FIELDS & set(command_type.__struct_fields__)) or any(
+        "Struct" in str(f.type) or "list" in str(f.type) for f in msgspec.structs.fields(command_type) if f.name not in ("price", "quantity")
     )
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
-from lionrock.engine import Engine, Outcome
+from lionrock.engine import Engine, Origin, Outcome
 from lionrock.kernel.messages import Command
 
 BatchListener = Callable[[Sequence[tuple[Command, Outcome]]], None]
@@ -103,20 +103,21 @@ class EngineRunner:
         return self._thread is not None and self._thread.is_alive() and self._failure is None
 
     # -- submitting --------------------------------------------------------------------------
-    def submit(self, command: Command) -> Future[Outcome]:
+    def submit(self, command: Command, origin: Origin | None = None) -> Future[Outcome]:
+        """Queue ``command``; ``origin`` (who sent it, through which channel) is journaled with it."""
         fut: Future[Outcome] = Future()
         if self._stopped.is_set() or self._failure is not None:
             fut.set_exception(RunnerStopped(f"engine runner stopped: {self._failure or 'shut down'}"))
             return fut
-        self._queue.put((command, fut))
+        self._queue.put((command, fut) if origin is None else (command, fut, origin))
         self._recheck(fut)
         return fut
 
-    async def submit_async(self, command: Command) -> Outcome:
-        return await asyncio.wrap_future(self.submit(command))
+    async def submit_async(self, command: Command, origin: Origin | None = None) -> Outcome:
+        return await asyncio.wrap_future(self.submit(command, origin))
 
-    def submit_wait(self, command: Command, timeout: float | None = 30.0) -> Outcome:
-        return self.submit(command).result(timeout)
+    def submit_wait(self, command: Command, timeout: float | None = 30.0, origin: Origin | None = None) -> Outcome:
+        return self.submit(command, origin).result(timeout)
 
     def call(self, fn: Callable[[Engine], Any]) -> Future[Any]:
         """Run ``fn(engine)`` on the writer thread between batches (snapshot, state hash)."""
@@ -191,18 +192,21 @@ class EngineRunner:
         self._stopped.set()
         self._drain_with(RunnerStopped("engine runner stopped"), [])
 
-    def _process(self, batch: list[tuple[Any, Future[Any]]]) -> None:
+    def _process(self, batch: list[tuple[Any, ...]]) -> None:
         done: list[tuple[Command, Outcome, Future[Outcome] | None]] = []
         calls: list[tuple[Any, Future[Any]]] = []
         if not batch:
             self._tick(done, self._clock())
-        for target, fut in batch:
+        journal = self.engine.journal
+        for target, fut, *origin in batch:
             if not fut.set_running_or_notify_cancel():
                 continue
             if isinstance(target, Command):
                 at = self._clock()
                 self._tick(done, at)
+                journal.stamp_origin(origin[0] if origin else None)
                 outcome = self.engine.submit(target, at)
+                journal.stamp_origin(None)  # refused unsequenced: the origin goes with nothing
                 if outcome.seq == 0:  # refused unsequenced: nothing to make durable or publish
                     _LOG.warning("command refused before sequencing: %s", outcome.rejection)
                     fut.set_result(outcome)
@@ -239,8 +243,9 @@ class EngineRunner:
                 return
             done.append((tick, self.engine.submit(tick, at), None))
 
-    def _drain_with(self, exc: BaseException, batch: list[tuple[Any, Future[Any]]]) -> None:
-        for _, fut in batch:
+    def _drain_with(self, exc: BaseException, batch: list[tuple[Any, ...]]) -> None:
+        for item in batch:
+            fut = item[1]
             if fut is not None and not fut.done():
                 with contextlib.suppress(InvalidStateError):
                     fut.set_exception(RunnerStopped(f"engine runner stopped: {exc!r}"))

@@ -27,6 +27,7 @@ from lionrock.engine.journal import (
     JournalError,
     JournalIncompatible,
     JournalRecord,
+    Origin,
     RecordVerifier,
     RecoveryReport,
     SnapshotRecord,
@@ -77,6 +78,7 @@ def _ddl(schema: str) -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS {schema}.journal (
               seq BIGINT PRIMARY KEY, at_ns BIGINT NOT NULL, crc BIGINT NOT NULL,
               chain BYTEA NOT NULL, body BYTEA NOT NULL)""",
+        f"CREATE TABLE IF NOT EXISTS {schema}.origins (seq BIGINT PRIMARY KEY, sender TEXT NOT NULL, channel TEXT NOT NULL)",
         f"""CREATE TABLE IF NOT EXISTS {schema}.snapshots (
               seq BIGINT PRIMARY KEY, at_ns BIGINT NOT NULL, chain BYTEA NOT NULL, state BYTEA NOT NULL,
               state_hash TEXT NOT NULL, crc BIGINT NOT NULL)""",
@@ -99,6 +101,8 @@ class PostgresJournal:
         except psycopg.OperationalError as exc:
             raise ServiceUnavailable(f"PostgreSQL at {_redacted(conninfo)} does not answer: {exc}") from exc
         self._pending: list[tuple[int, int, int, bytes, bytes]] = []
+        self._pending_origins: list[tuple[int, str, str]] = []
+        self._next_origin: Origin | None = None
         self._commit = GroupCommit(self.durability)
         try:
             self._open()
@@ -145,6 +149,9 @@ class PostgresJournal:
         self._chain = next_chain(self._chain, seq, at_ns, body)
         self._pending.append((seq, at_ns, record_crc(seq, at_ns, body), self._chain, body))
         self._last_seq = seq
+        if self._next_origin is not None:
+            self._pending_origins.append((seq, *self._next_origin))
+            self._next_origin = None
         if len(self._pending) == 1:
             self._commit.started()
 
@@ -155,7 +162,16 @@ class PostgresJournal:
             self._last_seq = self._pending[0][0] - 1
             self._chain = self._durable_chain
             self._pending.clear()
+            self._pending_origins.clear()
         return dropped
+
+    def stamp_origin(self, origin: Origin | None) -> None:
+        self._next_origin = origin
+
+    def origins(self, after: int = 0) -> Iterator[tuple[int, Origin]]:
+        rows = self._db.execute(f"SELECT seq, sender, channel FROM {self.schema}.origins WHERE seq > %s ORDER BY seq", (after,)).fetchall()
+        for seq, sender, channel in rows:
+            yield int(seq), Origin(sender, channel)
 
     def flush(self) -> None:
         """Commit everything appended so far in one transaction."""
@@ -166,6 +182,12 @@ class PostgresJournal:
                 f"INSERT INTO {self.schema}.journal (seq, at_ns, crc, chain, body) VALUES (%s, %s, %s, %s, %s)",
                 self._pending,
             )
+            if self._pending_origins:
+                cur.executemany(
+                    f"INSERT INTO {self.schema}.origins (seq, sender, channel) VALUES (%s, %s, %s) ON CONFLICT (seq) DO UPDATE SET sender = excluded.sender, channel = excluded.channel",
+                    self._pending_origins,
+                )
+        self._pending_origins.clear()
         self._durable_seq = self._pending[-1][0]
         self._durable_chain = self._pending[-1][3]
         self._pending.clear()

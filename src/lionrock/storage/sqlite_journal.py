@@ -28,6 +28,7 @@ from lionrock.engine.journal import (
     JournalNotFound,
     JournalRecord,
     NotAJournal,
+    Origin,
     RecoveryReport,
     SnapshotRecord,
 )
@@ -38,6 +39,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blocks (
   first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, chain BLOB NOT NULL, crc INTEGER NOT NULL, data BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS origins (seq INTEGER PRIMARY KEY, sender TEXT NOT NULL, channel TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (
   seq INTEGER PRIMARY KEY, at_ns INTEGER NOT NULL, chain BLOB NOT NULL, state BLOB NOT NULL,
   state_hash TEXT NOT NULL, crc INTEGER NOT NULL
@@ -76,6 +78,8 @@ class SqliteJournal:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None)
         self._pending: list[tuple[int, int, int, bytes]] = []
+        self._pending_origins: list[tuple[int, str, str]] = []
+        self._next_origin: Origin | None = None
         self._commit = GroupCommit(self.durability)
         try:
             self._open()
@@ -121,6 +125,9 @@ class SqliteJournal:
             self.flush()
         self._pending.append((seq, at_ns, zlib.crc32(body, zlib.crc32(RECORD_HEADER.pack(seq, at_ns))), body))
         self._last_seq = seq
+        if self._next_origin is not None:
+            self._pending_origins.append((seq, *self._next_origin))
+            self._next_origin = None
         if len(self._pending) == 1:
             self._commit.started()
 
@@ -131,7 +138,15 @@ class SqliteJournal:
         if dropped:
             self._last_seq = self._pending[0][0] - 1
             self._pending.clear()
+            self._pending_origins.clear()
         return dropped
+
+    def stamp_origin(self, origin: Origin | None) -> None:
+        self._next_origin = origin
+
+    def origins(self, after: int = 0) -> Iterator[tuple[int, Origin]]:
+        for seq, sender, channel in self._db.execute("SELECT seq, sender, channel FROM origins WHERE seq > ? ORDER BY seq", (after,)):
+            yield int(seq), Origin(sender, channel)
 
     def flush(self) -> None:
         """Commit and fsync everything appended so far, as one block."""
@@ -140,10 +155,19 @@ class SqliteJournal:
         data = _BLOCK_ENCODER.encode(self._pending)
         chain = _block_chain(self._chain, data)
         first, last = self._pending[0][0], self._pending[-1][0]
-        self._db.execute(
-            "INSERT INTO blocks (first_seq, last_seq, chain, crc, data) VALUES (?, ?, ?, ?, ?)",
-            (first, last, chain, zlib.crc32(data), data),
-        )  # autocommit: one transaction, fsync'd (synchronous=FULL)
+        self._db.execute("BEGIN")  # the block and its records' origins: one transaction, fsync'd (synchronous=FULL)
+        try:
+            self._db.execute(
+                "INSERT INTO blocks (first_seq, last_seq, chain, crc, data) VALUES (?, ?, ?, ?, ?)",
+                (first, last, chain, zlib.crc32(data), data),
+            )
+            if self._pending_origins:
+                self._db.executemany("INSERT OR REPLACE INTO origins (seq, sender, channel) VALUES (?, ?, ?)", self._pending_origins)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        self._pending_origins.clear()
         self._chain = chain
         self._durable_seq = last
         self._pending.clear()

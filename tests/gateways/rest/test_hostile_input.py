@@ -231,7 +231,7 @@ def test_websocket_snapshots_carry_seq_and_events_follow_it(srv: BackgroundServe
 def test_uploaded_offering_file_with_control_character_in_an_id_is_400(clients: dict[str, httpx.Client]) -> None:
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     text = (root / "examples/offerings/mechanism_b_ai.toml").read_text().replace('id = "DEEPCORE-2025"', 'id = "DEEP\\u0001CORE"')
     assert "DEEP\\u0001CORE" in text
     r = clients["op"].post("/v1/offerings/toml", files={"file": ("deal.toml", text.encode(), "application/toml")})

@@ -23,7 +23,7 @@ from lionrock.kernel.xhkg import hk_ns
 from testkit.service_ipo import RO, T, application_rows, definition, ioi_bodies
 from testkit.service_world import DAY, PASSWORD, ROLES, SteppableClock, next_id, open_world
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TRADED = "02531"
 E2E, MATRIX = "IPO-E2E", "IPO-MX"
 ISSUER_ID = "QIANLI-MX"

@@ -50,6 +50,7 @@ from lionrock.kernel.ids import IDENTIFIER_CHARACTERS, IDENTIFIER_MAX_LENGTH, pa
 from lionrock.kernel.messages import Command
 from lionrock.kernel.price import PRICE_SCALE, parse_price
 from lionrock.readmodel.projector import parties_of
+from lionrock.readmodel.tenancy import participant_of
 from lionrock.service.auth import AuthError, Principal, Role
 from lionrock.service.policy import Denied
 from lionrock.service.root import Published, Service
@@ -1108,7 +1109,6 @@ class FixSession(_ExecutionReports):
             raise SessionReject(5, 40, "OrdType (40) must be 1 (market: at-auction) or 2 (limit)")
         account_raw = msg.get(1)
         account = _identifier(account_raw, 1, "Account") if account_raw is not None else (p.accounts[0] if p.accounts else f"P:{p.participant}")
-        from lionrock.readmodel.queries import participant_of
         from lionrock.trading.commands import PlaceOrder
 
         command = PlaceOrder(

@@ -20,57 +20,41 @@ Every change is audited (``user:disable``, ``user:enable``, ``api_key:revoke``,
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
-from lionrock.gateways.rest.app import ApiError, Me
-from lionrock.service.auth import Principal, Role
+from lionrock.readmodel.tenancy import Principal, Role
 from lionrock.service.policy import ServiceCode
 from lionrock.service.root import Service
 
+from .http import Me, Svc, need, service_error
+
 router = APIRouter(prefix="/v1/users", tags=["auth"])
-
-
-def _service(request: Request) -> Service:
-    service: Service = request.app.state.service
-    return service
-
-
-Svc = Annotated[Service, Depends(_service)]
-
-
-def _err(status: int, code: ServiceCode, field: str, message: str) -> ApiError:
-    return ApiError(status, int(code), code.name, field, message, "service access policy (docs/service.md)")
-
-
-def _need(p: Principal, *roles: Role) -> None:
-    if p.role not in roles:
-        raise _err(403, ServiceCode.ROLE_NOT_ALLOWED, "role", f"role {p.role} may not do this (needs {', '.join(roles)})")
 
 
 def _record(service: Service, username: str) -> dict[str, Any]:
     try:
         return service.auth.user_record(username)
     except LookupError as exc:
-        raise _err(404, ServiceCode.NOT_FOUND, "username", f"no user {username!r}") from exc
+        raise service_error(404, ServiceCode.NOT_FOUND, "username", f"no user {username!r}") from exc
 
 
 @router.get("/{username}")
 def user(username: str, p: Me, service: Svc) -> dict[str, Any]:
     """The user as an operator sees it: role, holdings of ids, ``disabled``, live key count."""
-    _need(p, Role.OPERATOR, Role.REGULATOR)
+    need(p, Role.OPERATOR, Role.REGULATOR)
     return _record(service, username) | {"api_keys": len(service.auth.api_keys(username))}
 
 
 def _set_disabled(service: Service, p: Principal, username: str, disabled: bool) -> dict[str, Any]:
-    _need(p, Role.OPERATOR)
+    need(p, Role.OPERATOR)
     if disabled and username == p.username:
-        raise _err(409, ServiceCode.CANNOT_DISABLE_SELF, "username", "an operator cannot disable itself (another operator must: the venue must keep one)")
+        raise service_error(409, ServiceCode.CANNOT_DISABLE_SELF, "username", "an operator cannot disable itself (another operator must: the venue must keep one)")
     try:
         changed = service.auth.set_disabled(username, disabled)
     except LookupError as exc:
-        raise _err(404, ServiceCode.NOT_FOUND, "username", f"no user {username!r}") from exc
+        raise service_error(404, ServiceCode.NOT_FOUND, "username", f"no user {username!r}") from exc
     action = "user:disable" if disabled else "user:enable"
     service.auth.audit(p.username, str(p.role), p.via, action, username, "ok" if changed else "unchanged")
     return {"username": username, "disabled": disabled, "changed": changed}
@@ -91,7 +75,7 @@ def enable(username: str, p: Me, service: Svc) -> dict[str, Any]:
 @router.get("/{username}/api-keys")
 def keys(username: str, p: Me, service: Svc) -> list[dict[str, Any]]:
     """A user's live API keys (ids, labels, creation time; the secrets are never stored)."""
-    _need(p, Role.OPERATOR, Role.REGULATOR)
+    need(p, Role.OPERATOR, Role.REGULATOR)
     _record(service, username)
     return service.auth.api_keys(username)
 
@@ -99,10 +83,10 @@ def keys(username: str, p: Me, service: Svc) -> list[dict[str, Any]]:
 @router.delete("/{username}/api-keys/{key_id}")
 def revoke_key(username: str, key_id: str, p: Me, service: Svc) -> dict[str, Any]:
     """Revoke one of a user's API keys."""
-    _need(p, Role.OPERATOR)
+    need(p, Role.OPERATOR)
     _record(service, username)
     if not service.auth.revoke_api_key(username, key_id):
-        raise _err(404, ServiceCode.NOT_FOUND, "key_id", f"no live API key {key_id} of {username}")
+        raise service_error(404, ServiceCode.NOT_FOUND, "key_id", f"no live API key {key_id} of {username}")
     service.auth.audit(p.username, str(p.role), p.via, "api_key:revoke", key_id, "ok", f"of {username}")
     return {"username": username, "revoked": [key_id]}
 
@@ -110,7 +94,7 @@ def revoke_key(username: str, key_id: str, p: Me, service: Svc) -> dict[str, Any
 @router.delete("/{username}/api-keys")
 def revoke_all_keys(username: str, p: Me, service: Svc) -> dict[str, Any]:
     """Revoke every live API key of a user."""
-    _need(p, Role.OPERATOR)
+    need(p, Role.OPERATOR)
     _record(service, username)
     revoked = service.auth.revoke_api_keys(username)
     service.auth.audit(p.username, str(p.role), p.via, "api_key:revoke_all", username, "ok", ",".join(revoked))

@@ -17,9 +17,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from lionrock.gateways.rest.http import identify
 from lionrock.kernel.price import format_price
 from lionrock.readmodel import queries
-from lionrock.service.auth import SESSION_COOKIE, AuthError, LoginThrottled, Principal
+from lionrock.readmodel.tenancy import Principal
+from lionrock.service.auth import SESSION_COOKIE, AuthError, LoginThrottled
 from lionrock.service.root import Service
 
 _HERE = Path(__file__).parent
@@ -41,11 +43,9 @@ def mount_web(app: FastAPI, service: Service) -> None:
     cache: dict[str, str] = {}
 
     def who(request: Request) -> Principal | None:
-        token = request.cookies.get(SESSION_COOKIE)
-        if not token:
-            return None
+        """The caller (`http.identify`, as for REST and the WebSockets); None sends it to /login."""
         try:
-            return service.auth.verify_session(token)
+            return identify(request)
         except AuthError:
             return None
 
@@ -106,8 +106,8 @@ def mount_web(app: FastAPI, service: Service) -> None:
         if p is None:
             return RedirectResponse("/login", status_code=303)
         return page(
-            "home.html.j2", request, p, issuers=_pipeline(service, p), offerings=queries.offerings(service, p),
-            instruments=queries.instruments(service), quota=_quota(service),
+            "home.html.j2", request, p, issuers=_pipeline(service, p), offerings=queries.offerings(service.read, p),
+            instruments=queries.instruments(service.read), quota=_quota(service),
         )
 
     @app.get("/market/{instrument}", include_in_schema=False)
@@ -115,19 +115,17 @@ def mount_web(app: FastAPI, service: Service) -> None:
         p = who(request)
         if p is None:
             return RedirectResponse("/login", status_code=303)
-        return page("market.html.j2", request, p, instrument=instrument, depth=queries.depth(service, instrument, 10),
-                    trades=queries.trades(service, instrument, 30), orders=queries.orders(service, p, instrument=instrument, limit=50))
+        return page("market.html.j2", request, p, instrument=instrument, depth=queries.depth(service.read, instrument, 10),
+                    trades=queries.trades(service.read, instrument, 30), orders=queries.orders(service.read, p, instrument=instrument, limit=50))
 
     @app.get("/offerings/{offering_id}", include_in_schema=False)
     def offering(offering_id: str, request: Request) -> Response:
         p = who(request)
         if p is None:
             return RedirectResponse("/login", status_code=303)
-        from lionrock.gateways.rest.offerings import allocations_for, offering_results
-
-        data = queries.offering(service, p, offering_id)
-        results = offering_results(service, p, offering_id)
-        allocations = allocations_for(service, p, offering_id) if results["summary"] is not None else None
+        data = queries.offering(service.read, p, offering_id)
+        results = queries.offering_results(service.read, p, offering_id)
+        allocations = queries.allocations_for(service.read, p, offering_id) if results["summary"] is not None else None
         priced = results["priced"]
         curve = priced_curve(priced) if priced else demand_curve(data["events"])
         return page("offering.html.j2", request, p, offering_id=offering_id, data=data, curve=curve, results=results,
@@ -139,7 +137,7 @@ def mount_web(app: FastAPI, service: Service) -> None:
         p = who(request)
         if p is None:
             return RedirectResponse("/login", status_code=303)
-        return page("account.html.j2", request, p, accounts=queries.accounts(service, p), orders=queries.orders(service, p, limit=100))
+        return page("account.html.j2", request, p, accounts=queries.accounts(service.read, p), orders=queries.orders(service.read, p, limit=100))
 
 
 def demand_curve(events: list[dict[str, Any]]) -> list[dict[str, int]]:
@@ -165,7 +163,7 @@ def priced_curve(priced: dict[str, Any]) -> list[dict[str, int]]:
 
 
 def _pipeline(service: Service, p: Principal) -> list[dict[str, Any]]:
-    return queries.issuers(service, p)
+    return queries.issuers(service.read, p)
 
 
 def _quota(service: Service) -> list[dict[str, Any]]:

@@ -1,0 +1,95 @@
+"""Any command as JSON (tags ``commands``): ``GET /v1/commands`` lists the types with their schemas,
+``POST /v1/commands`` submits one, checked by role and tenancy like every other write. The server
+sets ``channel`` (a REST caller cannot claim FIX) and checks every identifier field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from lionrock.kernel.ids import parse_identifier
+from lionrock.kernel.messages import Codec, Command, command_types
+from lionrock.service.policy import ServiceCode
+
+from .http import CHANNEL, Me, Svc, json_response, outcome_body, rejection_error, service_error
+from .models import OutcomeOut
+
+router = APIRouter()
+_CODEC = Codec()
+
+
+@router.get("/v1/commands", tags=["commands"])
+def list_command_types(p: Me, service: Svc) -> dict[str, Any]:
+    """Every command type the engine knows, with its JSON schema."""
+    types = [t for t in command_types() if t in service.command_types]
+    _, components = msgspec.json.schema_components(types)
+    return {"types": [t.__name__ for t in types], "schemas": components}
+
+@router.post("/v1/commands", tags=["commands"], response_model=OutcomeOut)
+async def post_command(request: Request, p: Me, service: Svc) -> Response:
+    """Submit any command as JSON ``{"type": "<CommandName>", ...fields}``; checked by role and tenancy."""
+    raw = await request.body()
+    try:
+        command = _CODEC.command_from_json(raw)
+    except msgspec.ValidationError as exc:
+        raise service_error(400, ServiceCode.MALFORMED_REQUEST, _field_of(str(exc)), str(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise service_error(400, ServiceCode.MALFORMED_REQUEST, "", f"not JSON: {exc}") from exc
+    try:
+        command = _server_fields(command)
+    except ValueError as exc:  # an identifier outside the charset (parse_identifier)
+        field, _, message = str(exc).partition(": ")
+        raise service_error(400, ServiceCode.MALFORMED_REQUEST, field, message) from exc
+    outcome = await service.submit(p, command)
+    if outcome.rejection is not None:
+        raise rejection_error(outcome.rejection)
+    return json_response(outcome_body(outcome))
+
+
+_IDENTIFIER_FIELDS = frozenset({
+    "client_order_id", "ioi_id", "instrument", "offering_id", "issuer_id", "account", "participant", "investor", "applicant",
+    "username", "underwriter_account", "stabilising_manager_account", "stock_lender_account", "rmb_counter",
+})
+_IDENTIFIER_LISTS = frozenset({"applicants", "accounts", "participants"})
+
+
+def _server_fields(command: Command) -> Command:
+    """A command from ``POST /v1/commands`` as the server will run it: ``channel`` set by the server
+    (a REST caller cannot claim FIX), and every identifier field, nested ones too, in the kernel's
+    identifier charset (`parse_identifier`; empty means "not given" in many commands)."""
+    _check_identifiers(msgspec.to_builtins(command), "")
+    if "channel" in getattr(type(command), "__struct_fields__", ()):
+        command = msgspec.structs.replace(command, channel=CHANNEL)
+    return command
+
+
+def _check_identifiers(value: Any, path: str) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key in _IDENTIFIER_FIELDS and isinstance(item, str):
+                parse_identifier(item, where, allow_empty=True)
+            elif key in _IDENTIFIER_LISTS and isinstance(item, list):
+                for i, element in enumerate(item):
+                    if isinstance(element, str):
+                        parse_identifier(element, f"{where}[{i}]", allow_empty=True)
+            else:
+                _check_identifiers(item, where)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_identifiers(item, f"{path}[{i}]")
+
+
+def _field_of(message: str) -> str:
+    # msgspec: "Expected `int`, got `str` - at `$.quantity`"
+    if "at `$." in message:
+        return message.split("at `$.", 1)[1].rstrip("`").split("`")[0]
+    if "missing required field `" in message:
+        return message.split("missing required field `", 1)[1].split("`")[0]
+    return ""
+
+
+__all__ = ["router"]

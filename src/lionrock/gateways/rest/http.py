@@ -1,0 +1,119 @@
+"""The bottom of the REST gateway: the one error body, JSON responses, and the one caller.
+
+Every router imports this module, never the app, so no import cycle can form (FastAPI's "bigger
+applications" layout). Every answer that is not a success is one JSON body::
+
+    {"error": {"code": 2003, "reason": "PRICE_NOT_ON_TICK", "field": "price",
+               "message": "...", "rule": "Trading Rules, spread table"}}
+
+Status codes: 400 malformed request (field named), 401 not signed in, 403 role may not do this,
+404 unknown object or another tenant's object (tenancy never confirms that an id exists),
+422 the engine rejected the command (its `Rejection`, code and rule), 503 engine stopped.
+
+`identify` is "who is calling", once, for REST, the WebSockets and the dashboard: an API key
+(``Authorization: Bearer lr_…`` or ``X-API-Key``; on a WebSocket also ``?key=``, since browsers
+cannot set headers there) or the session cookie.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from starlette.requests import HTTPConnection
+
+from lionrock.engine import Outcome
+from lionrock.kernel.errors import Rejection
+from lionrock.readmodel.tenancy import NotVisible, Principal, Role
+from lionrock.service.auth import SESSION_COOKIE, AuthError
+from lionrock.service.policy import ServiceCode
+from lionrock.service.root import Service
+
+_ENCODER = msgspec.json.Encoder()
+POLICY_RULE = "service access policy (docs/service.md)"
+CHANNEL = "REST"
+"""The channel a REST command carries: set by the server, never by the caller."""
+
+
+class ApiError(Exception):
+    """An answer other than success: an HTTP status and the one error body."""
+
+    def __init__(self, status: int, code: int, reason: str, field: str, message: str, rule: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {"code": code, "reason": reason, "field": field, "message": message, "rule": rule}
+
+
+def service_error(status: int, code: ServiceCode, field: str, message: str, rule: str = POLICY_RULE) -> ApiError:
+    return ApiError(status, int(code), code.name, field, message, rule)
+
+
+def rejection_error(rejection: Rejection) -> ApiError:
+    return ApiError(422, rejection.code, rejection.reason, rejection.field, rejection.message, rejection.rule)
+
+
+def not_found(exc: NotVisible) -> ApiError:
+    return service_error(404, ServiceCode.NOT_FOUND, exc.field, exc.message)
+
+
+def json_response(obj: Any, status: int = 200) -> Response:
+    return Response(_ENCODER.encode(obj), status_code=status, media_type="application/json")
+
+
+def event_body(event: Any) -> dict[str, Any]:
+    body: dict[str, Any] = msgspec.to_builtins(event)
+    body["type"] = type(event).__name__
+    return body
+
+
+def outcome_body(outcome: Outcome) -> dict[str, Any]:
+    return {"seq": outcome.seq, "at_ns": outcome.at_ns, "events": [event_body(e) for e in outcome.events]}
+
+
+def need(p: Principal, *roles: Role) -> None:
+    """403 unless the caller has one of ``roles``."""
+    if p.role not in roles:
+        raise service_error(403, ServiceCode.ROLE_NOT_ALLOWED, "role", f"role {p.role} may not do this (needs {', '.join(roles)})")
+
+
+def service_of(connection: HTTPConnection) -> Service:
+    service: Service = connection.app.state.service
+    return service
+
+
+def identify(connection: HTTPConnection) -> Principal | None:
+    """The caller of a request or WebSocket, or None when it sent no credential; a credential that
+    does not verify raises `AuthError`."""
+    service = service_of(connection)
+    key = connection.headers.get("x-api-key")
+    authorization = connection.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        key = authorization[7:].strip()
+    if not key and connection.scope["type"] == "websocket":
+        key = connection.query_params.get("key")
+    if key:
+        return service.auth.verify_api_key(key)
+    token = connection.cookies.get(SESSION_COOKIE)
+    return service.auth.verify_session(token) if token else None
+
+
+def current(request: Request) -> Principal:
+    """The REST dependency: the caller, or 401."""
+    try:
+        principal = identify(request)
+    except AuthError as exc:
+        raise service_error(401, ServiceCode.UNAUTHENTICATED, "authorization", str(exc)) from exc
+    if principal is None:
+        raise service_error(401, ServiceCode.UNAUTHENTICATED, "authorization", "sign in (POST /v1/session) or send an API key")
+    return principal
+
+
+Me = Annotated[Principal, Depends(current)]
+Svc = Annotated[Service, Depends(service_of)]
+
+__all__ = [
+    "CHANNEL", "POLICY_RULE", "ApiError", "Me", "Svc", "current", "event_body", "identify", "json_response", "need", "not_found",
+    "outcome_body", "rejection_error", "service_error", "service_of",
+]
