@@ -10,6 +10,17 @@ materialised msgspec Struct, as the engine hands them to observers and subscribe
 result says which). Peers are bench-only dependencies
 (``pip install -e '.[bench]'``). Every peer that exposes its book is checked to end in the same
 state as Lion Rock (trades, traded quantity, resting orders in queue order or per level).
+
+A second workload, the realistic mix (`realistic_workload`), measures what users run: 60% new
+limit orders around a random-walking mid (some marketable), 30% cancels of resting orders, 10%
+market orders, generated without the HK quotation limits, so that under HK rules a good part is
+refused (24 spreads from the best, beyond ten queues, 9 times the nominal price). Every adapter
+builds its commands inside the timed loop from the same tuples (as a user's gateway does), and each
+is timed best of 3. Lion Rock runs it twice: the per-command path (`TradingContext.execute`, a
+PlaceOrder/CancelOrder built per event, refusals raised as `Reject`) and the batch path (the
+commands as `OrderBatch` columns, `TradingContext.execute_batch` writing the event tape; no Python
+event object built). Peers get market orders as immediate-or-cancel orders at the far side where
+the book can express it (``limit-order-book`` cannot: its market orders rest at the far price).
 """
 
 from __future__ import annotations
@@ -73,6 +84,53 @@ def workload(n: int = EVENTS, seed: int = SEED) -> list[tuple[str, int, str, int
         qty = LOT * rng.randrange(1, 10)
         oid = next_id
         next_id += 1
+        fills = book.match(side, price, qty, 1 << 30)
+        left = qty - sum(f[2] for f in fills)
+        if left:
+            book.add(oid, side, price, left)
+            live.append(oid)
+        out.append(("N", oid, side, price, qty))
+    return out
+
+
+def realistic_workload(n: int = EVENTS, seed: int = SEED + 1) -> list[tuple[str, int, str, int, int]]:
+    """``(kind, order_id, side, price, quantity)``: N a new limit order, M a market order (its
+    price the far side: 60 spreads through the mid), C a cancel of an order still resting in a
+    plain price-time book (no HK limits: the reference the peers run)."""
+    from lionrock.trading.book import PyFastBook
+
+    rng = random.Random(seed)
+    book = PyFastBook()
+    mid = MID0
+    live: list[int] = []
+    out: list[tuple[str, int, str, int, int]] = []
+    next_id = 1
+    while len(out) < n:
+        mid = min(190_000, max(110_000, mid + rng.choice((-TICK, 0, TICK))))
+        r = rng.random()
+        if r < 0.30:
+            while live:
+                i = rng.randrange(len(live))
+                oid = live[i]
+                live[i] = live[-1]
+                live.pop()
+                if book.remaining(oid):
+                    book.cancel(oid)
+                    out.append(("C", oid, "", 0, 0))
+                    break
+            continue
+        side = "B" if rng.random() < 0.5 else "S"
+        sign = -1 if side == "B" else 1
+        oid = next_id
+        next_id += 1
+        qty = LOT * rng.randrange(1, 10)
+        if r < 0.40:  # market: up to the far side
+            price = mid - sign * 60 * TICK
+            fills = book.match(side, price, qty, 1 << 30)
+            out.append(("M", oid, side, price, qty))
+            continue
+        offset = int(rng.expovariate(1 / 12))  # spreads away from the mid, on its side; a few through it
+        price = min(195_000, max(105_000, mid + sign * (offset - 2) * TICK))
         fills = book.match(side, price, qty, 1 << 30)
         left = qty - sum(f[2] for f in fills)
         if left:
@@ -157,6 +215,138 @@ def _harness(execute: Callable[[Any, Any], Any], commands: list[Any], at: int) -
     return trades, quantity, rejected, elapsed
 
 
+def run_lionrock_commands(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int, int, float]:
+    """The per-command path on the realistic mix, commands built in the timed loop: (trades,
+    traded quantity, refusals, seconds)."""
+    from lionrock.kernel.errors import Reject
+    from lionrock.kernel.messages import Stamp
+    from lionrock.trading.commands import CancelOrder, PlaceOrder
+    from lionrock.trading.events import TradeExecuted
+
+    ctx, _, at = _venue([])
+    execute = ctx.execute
+    trades = quantity = refused = 0
+    _settle()
+    started = time.perf_counter()
+    for i, (kind, oid, side, price, qty) in enumerate(stream):
+        if kind == "C":
+            command: Any = CancelOrder(instrument="00001", participant="P1", client_order_id=str(oid))
+        else:
+            command = PlaceOrder(instrument="00001", participant="P1", account=f"C:P1:{oid % 97}", client_order_id=str(oid), side=side,
+                                 order_type="ENHANCED_LIMIT" if kind == "N" else "SPECIAL_LIMIT", price=price, quantity=qty)  # fmt: skip
+        try:
+            for e in execute(command, Stamp(i + 4, at)):
+                if type(e) is TradeExecuted:
+                    trades += 1
+                    quantity += e.quantity
+        except Reject:
+            refused += 1
+    elapsed = time.perf_counter() - started
+    _unsettle()
+    return trades, quantity, refused, elapsed
+
+
+def run_lionrock_batch(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int, int, float]:
+    """The batch path on the realistic mix: the `OrderBatch` columns built in the timed region
+    from the same tuples, one `execute_batch`, trades read off the tape (trades, traded quantity,
+    refusals, seconds)."""
+    import numpy as np
+
+    from lionrock.trading.batch import K_REFUSED, K_REJECTED, K_TRADE, OrderBatch
+
+    ctx, _, at = _venue([])
+    strings = ["", "00001", "P1", *(f"C:P1:{k}" for k in range(97))]
+    _settle()
+    started = time.perf_counter()
+    n = len(stream)
+    kinds, oids, sides, prices, quantities = zip(*stream, strict=True)
+    kind = np.frombuffer("".join(kinds).encode(), dtype=np.uint8)
+    oid = np.array(oids, dtype=np.int64)
+    columns = {
+        "kind": (kind == ord("C")).astype(np.uint8),
+        "side": (np.frombuffer("".join(s or "B" for s in sides).encode(), dtype=np.uint8) == ord("S")).astype(np.uint8),
+        "order_type": np.where(kind == ord("M"), 2, 1).astype(np.uint8),
+        "short_sell": np.zeros(n, dtype=np.uint8),
+        "price": np.array(prices, dtype=np.int64),
+        "quantity": np.array(quantities, dtype=np.int64),
+        "order_id": np.zeros(n, dtype=np.int64),
+        "instrument": np.ones(n, dtype=np.int32),
+        "participant": np.full(n, 2, dtype=np.int32),
+        "account": (oid % 97 + 3).astype(np.int32),
+        "channel": np.zeros(n, dtype=np.int32),
+    }
+    batch = OrderBatch(columns, strings, list(map(str, oids)))
+    tape = ctx.execute_batch(batch, 4, at)
+    records = tape.buffer[: tape.count]
+    is_trade = records[:, 1] == K_TRADE
+    trades, quantity = int(is_trade.sum()), int(records[is_trade, 7].sum())
+    refused = int(np.isin(records[:, 1], (K_REFUSED, K_REJECTED)).sum())
+    elapsed = time.perf_counter() - started
+    _unsettle()
+    return trades, quantity, refused, elapsed
+
+
+def run_dict_deque(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int, Any, float]:
+    """A pure-Python price-time book as a textbook writes one (the issue's reference peer): per
+    side a dict of price -> deque of [id, remaining], best prices found by ``min``/``max`` over
+    the levels' keys kept in a sorted list (bisect); reports every fill; market orders (M) are
+    immediate-or-cancel."""
+    from bisect import insort
+
+    books: tuple[dict[int, deque[list[int]]], dict[int, deque[list[int]]]] = ({}, {})  # bids, asks
+    prices: tuple[list[int], list[int]] = ([], [])  # ascending
+    orders: dict[int, tuple[list[int], int, int]] = {}  # id -> (entry, side index, price)
+    trades = quantity = 0
+    _settle()
+    started = time.perf_counter()
+    for kind, oid, side, price, qty in stream:
+        if kind == "C":
+            found = orders.pop(oid, None)
+            if found is not None:
+                entry, s, p = found
+                queue = books[s][p]
+                queue.remove(entry)
+                if not queue:
+                    del books[s][p]
+                    prices[s].remove(p)
+            continue
+        s = 0 if side == "B" else 1
+        o = 1 - s
+        levels, keys = books[o], prices[o]
+        while qty and keys:
+            best = keys[0] if o == 1 else keys[-1]
+            if (best > price) if s == 0 else (best < price):
+                break
+            queue = levels[best]
+            while qty and queue:
+                entry = queue[0]
+                t = entry[1] if entry[1] < qty else qty
+                entry[1] -= t
+                qty -= t
+                trades += 1
+                quantity += t
+                if not entry[1]:
+                    queue.popleft()
+                    del orders[entry[0]]
+            if not queue:
+                del levels[best]
+                keys.pop(0 if o == 1 else -1)
+        if qty and kind == "N":
+            entry = [oid, qty]
+            mine = books[s]
+            queue = mine.get(price)
+            if queue is None:
+                mine[price] = deque((entry,))
+                insort(prices[s], price)
+            else:
+                queue.append(entry)
+            orders[oid] = (entry, s, price)
+    elapsed = time.perf_counter() - started
+    _unsettle()
+    resting = [(e[0], "B" if s == 0 else "S", p, e[1]) for s, rev in ((0, True), (1, False)) for p in sorted(books[s], reverse=rev) for e in books[s][p]]
+    return trades, quantity, resting, elapsed
+
+
 def run_event_floor(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int, float] | None:
     """The same harness over `bench/_event_floor.pyx`: the events Lion Rock returned for each
     command (recorded in an untimed pass), materialised with no venue logic. None when Cython or
@@ -190,7 +380,7 @@ def run_order_book_c(stream: list[tuple[str, int, str, int, int]]) -> tuple[int,
 
     ob = order_book.OrderBook()
     bids, asks = ob.bids, ob.asks
-    queues: dict[tuple[str, int], deque[list[int]]] = {}
+    queues: dict[tuple[str, int], deque[list[int]]] = {}  # (side, price) -> FIFO
     orders: dict[int, list[int]] = {}  # id -> [id, remaining, price, is_buy]
     trades = quantity = 0
     _settle()
@@ -233,7 +423,7 @@ def run_order_book_c(stream: list[tuple[str, int, str, int, int]]) -> tuple[int,
                     levels[best] = left
                 else:
                     del levels[best]
-        if qty:
+        if qty and kind == "N":  # M: a market order's remainder is not kept
             o = [oid, qty, price, buy]
             orders[oid] = o
             mine = bids if buy else asks
@@ -259,7 +449,7 @@ def run_limit_order_book(stream: list[tuple[str, int, str, int, int]]) -> tuple[
     _settle()
     started = time.perf_counter()
     for kind, oid, side, price, qty in stream:
-        if kind == "N":
+        if kind != "C":  # no immediate-or-cancel: a market order (M) rests at the far price
             (limit_buy if side == "B" else limit_sell)(oid, qty, price)
         elif has(oid):
             cancel(oid)
@@ -363,19 +553,19 @@ def run_nautilus(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int
     orders: dict[int, Any] = {}
     commands: list[tuple[bool, Any]] = []  # built before timing: (is_new, BookOrder)
     for kind, oid, side, price, qty in stream:
-        if kind == "N":
+        if kind != "C":
             o = nt.BookOrder(buy if side == "B" else sell, nt.Price.from_raw(price * scale, 3), nt.Quantity.from_raw(qty * qscale, 0), oid)
             orders[oid] = o
-            commands.append((True, o))
+            commands.append((kind == "N" and 1 or 2, o))
         else:
-            commands.append((False, orders[oid]))  # delete finds the order by id (and side)
+            commands.append((0, orders[oid]))  # delete finds the order by id (and side)
     simulate, add, update, delete = book.simulate_fills, book.add, book.update, book.delete
     bids, asks = book.bids, book.asks
     Quantity, BookOrder = nt.Quantity, nt.BookOrder
     trades = quantity = 0
     _settle()
     started = time.perf_counter()
-    for is_new, o in commands:
+    for is_new, o in commands:  # 0 cancel, 1 limit, 2 market (immediate-or-cancel)
         if not is_new:
             delete(o, 0, 0, 0)  # a no-op if the order already filled
             continue
@@ -398,7 +588,7 @@ def run_nautilus(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int
                         update(BookOrder(resting.side, resting.price, Quantity.from_raw(rest, 0), resting.order_id), 0, 0, 0)
                     else:
                         delete(resting, 0, 0, 0)
-        if left:
+        if left and is_new == 1:
             add(o if left == o.size.raw else BookOrder(o.side, o.price, Quantity.from_raw(left, 0), o.order_id), 0, 0, 0)
     elapsed = time.perf_counter() - started
     _unsettle()
@@ -420,6 +610,56 @@ PEERS: dict[str, tuple[Callable[..., Any], bool, int]] = {
     "nautilus-trader": (run_nautilus, True, 0),
 }
 SKIPPED: dict[str, str] = {}
+
+
+REALISTIC_PEERS: dict[str, tuple[Callable[..., Any], bool]] = {
+    "order-book": (run_order_book_c, True),
+    "dict-deque": (run_dict_deque, True),
+    "limit-order-book": (run_limit_order_book, False),
+    "nautilus-trader": (run_nautilus, True),
+}
+
+
+def _best_of(times: int, run_once: Callable[[], Any]) -> Any:
+    """The run with the least elapsed time (its last element) of ``times`` runs."""
+    return min((run_once() for _ in range(times)), key=lambda result: result[-1])
+
+
+def run_realistic(progress: Callable[[str], None], n: int = EVENTS) -> dict[str, object]:
+    """The realistic mix: Lion Rock's per-command and batch paths and the peers, best of 3 each."""
+    stream = realistic_workload(n)
+    counts = {k: sum(1 for e in stream if e[0] == k) for k in "NMC"}
+    progress(f"realistic mix: {len(stream):,} events {counts}")
+    per = _best_of(3, lambda: run_lionrock_commands(stream))
+    batch = _best_of(3, lambda: run_lionrock_batch(stream))
+    assert per[:3] == batch[:3], f"the batch path must give the per-command path's trades and refusals: {per[:3]} vs {batch[:3]}"
+    per_rate, batch_rate = len(stream) / per[3], len(stream) / batch[3]
+    progress(f"lionrock per-command: {per_rate:,.0f} events/s; batch: {batch_rate:,.0f} events/s; {per[0]:,} trades, {per[2]:,} refused")
+    peers: dict[str, dict[str, object]] = {}
+    for name, (adapter, reports_fills) in REALISTIC_PEERS.items():
+        try:
+            result = _best_of(3, lambda adapter=adapter: adapter(stream))  # type: ignore[misc]
+        except ImportError as exc:
+            SKIPPED[name] = f"not installed ({exc})"
+            continue
+        rate = len(stream) / result[-1]
+        peers[name] = {"events_per_s": round(rate), "reports_fills": reports_fills, "trades": result[0]}
+        progress(f"realistic {name}: {rate:,.0f} events/s")
+    fill = max((float(v["events_per_s"]) for v in peers.values() if v["reports_fills"]), default=0.0)  # type: ignore[arg-type]
+    fastest = max((float(v["events_per_s"]) for v in peers.values()), default=0.0)  # type: ignore[arg-type]
+    return {
+        "events": len(stream),
+        "mix": counts,
+        "lionrock_refused": per[2],
+        "lionrock_trades": per[0],
+        "per_command_events_per_s": round(per_rate),
+        "batch_events_per_s": round(batch_rate),
+        "peers": peers,
+        "ratio_per_command_vs_fastest_fill_reporting_peer": round(per_rate / fill, 3) if fill else None,
+        "ratio_batch_vs_fastest_fill_reporting_peer": round(batch_rate / fill, 3) if fill else None,
+        "ratio_batch_vs_fastest_peer": round(batch_rate / fastest, 3) if fastest else None,
+        "note": "HK rules on for Lion Rock (the peers have none): its refusals are part of its work; commands built inside every adapter's timed loop; best of 3",
+    }
 
 
 def run(progress: Callable[[str], None]) -> dict[str, object]:
@@ -468,6 +708,7 @@ def run(progress: Callable[[str], None]) -> dict[str, object]:
     all_rates = [float(v["events_per_s"]) for v in peers.values()]  # type: ignore[arg-type]
     from lionrock.trading import TradingContext
 
+    realistic = run_realistic(progress)
     return {
         "events": len(stream),
         "lionrock_core": "compiled" if TradingContext().fast_path else "pure-python",
@@ -480,4 +721,8 @@ def run(progress: Callable[[str], None]) -> dict[str, object]:
         "skipped": SKIPPED,
         "ratio_vs_fastest_fill_reporting_peer": round(ours / max(fill_rates), 3) if fill_rates else None,
         "ratio_vs_fastest_peer": round(ours / max(all_rates), 3) if all_rates else None,
+        "realistic": realistic,
+        "batch_events_per_s": realistic["batch_events_per_s"],
+        "ratio_batch_vs_fastest_fill_reporting_peer": realistic["ratio_batch_vs_fastest_fill_reporting_peer"],
+        "ratio_batch_vs_fastest_peer": realistic["ratio_batch_vs_fastest_peer"],
     }

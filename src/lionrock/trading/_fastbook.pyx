@@ -1065,6 +1065,11 @@ cdef class VenueCore:
     cdef object _auction_src
     cdef object _order_limits_src
     cdef i64 max_lots, max_queue
+    # the tape being written by `_execute_batch` (its buffer held as a pointer while C writes)
+    cdef object _tape
+    cdef TapeRec* _tp
+    cdef Py_ssize_t _tcount, _tcap
+    cdef list _trefs
     cdef i64 g_min, g_max
     cdef int nbands
     cdef i64 uppers[64]
@@ -1612,16 +1617,44 @@ cdef class VenueCore:
         cdef list strings = batch.strings
         cdef list coids = batch.client_order_ids
         cdef Py_ssize_t n = kinds.shape[0]
-        cdef Py_ssize_t i
         cdef int64_t[::1] starts
         cdef i64 at
-        cdef int status
         if not _as_i64(at_ns, &at):
             raise ValueError("Condition failed: at_ns must be a 64-bit integer")
         tape._begin(n)
         starts = tape.starts
+        self._tape = tape
+        self._trefs = tape.refs
+        self._tcount = tape.count
+        self._tape_acquire()
+        try:
+            self._batch_rows(batch, tape, first_seq, at_ns, at, n, kinds, sides, types, shorts, prices, quantities, order_ids,
+                             instruments, participants, accounts, channels, strings, coids, starts)
+        finally:
+            tape.count = self._tcount
+            self._tape = None
+            self._trefs = None
+            self._tp = NULL
+        tape._end()
+        return tape
+
+    cdef int _tape_acquire(self) except -1:
+        cdef int64_t[:, ::1] buf = self._tape.buffer
+        if buf.shape[1] != sizeof(TapeRec) // sizeof(i64):
+            raise ValueError("Invariant: the tape's records are not TapeRec")
+        self._tp = <TapeRec*>&buf[0, 0]
+        self._tcap = buf.shape[0]
+        return 0
+
+    cdef int _batch_rows(self, object batch, object tape, Py_ssize_t first_seq, object at_ns, i64 at, Py_ssize_t n,
+                         const unsigned char[::1] kinds, const unsigned char[::1] sides, const unsigned char[::1] types,
+                         const unsigned char[::1] shorts, const int64_t[::1] prices, const int64_t[::1] quantities,
+                         const int64_t[::1] order_ids, const int32_t[::1] instruments, const int32_t[::1] participants,
+                         const int32_t[::1] accounts, const int32_t[::1] channels, list strings, list coids, int64_t[::1] starts) except -1:
+        cdef Py_ssize_t i
+        cdef int status
         for i in range(n):
-            starts[i] = tape.count
+            starts[i] = self._tcount
             status = -1
             if self.fast_path and self._clock_ok(at):
                 if kinds[i] == 0:
@@ -1630,24 +1663,25 @@ cdef class VenueCore:
                 elif kinds[i] == 1:
                     status = self._batch_cancel(tape, i, strings[instruments[i]], strings[participants[i]], coids[i], order_ids[i], at_ns, at)
             if status < 0:
+                tape.count = self._tcount
                 tape._fallback(self, batch.command(i), i, _Stamp(first_seq + i, at_ns))
-        starts[n] = tape.count
-        tape._end()
-        return tape
+                self._tcount = tape.count
+                self._tape_acquire()
+        starts[n] = self._tcount
+        return 0
 
     cdef TapeRec* _rec(self, object tape, i64 row, i64 kind) except NULL:
-        """The next record of ``tape`` (grown when full), zeroed, with its row and kind set."""
+        """The next record of the tape (grown when full), zeroed, with its row and kind set."""
         cdef TapeRec* rec
-        cdef Py_ssize_t count = tape.count
-        cdef int64_t[:, ::1] buf = tape.buffer
-        if count == buf.shape[0]:
-            tape._grow()
-            buf = tape.buffer
-        rec = <TapeRec*>&buf[count, 0]
+        if self._tcount == self._tcap:
+            self._tape.count = self._tcount
+            self._tape._grow()
+            self._tape_acquire()
+        rec = &self._tp[self._tcount]
         memset(rec, 0, sizeof(TapeRec))
         rec.row = row
         rec.kind = kind
-        tape.count = count + 1
+        self._tcount += 1
         return rec
 
     cdef int _batch_refuse(self, object tape, i64 row, int kind, i64* fig) except -1:
@@ -1741,7 +1775,7 @@ cdef class VenueCore:
         if nf:
             orders = self.orders
             trade_log = inst.trade_log
-            refs = tape.refs
+            refs = self._trefs
             for i in range(nf):
                 fq = book.fills[i].quantity
                 fleft = book.fills[i].left
@@ -1791,7 +1825,7 @@ cdef class VenueCore:
                         trade_log.append((at_obj, fprice_obj))
                 else:
                     trade_log.append((at_obj, fprice_obj))
-        first_level = tape.count
+        first_level = self._tcount
         if nf:  # touched opposite levels, best first, each once
             last_price = -1
             for i in range(nf):
@@ -1832,7 +1866,7 @@ cdef class VenueCore:
                 rec.quantity = q
                 rec.left = n
         if nf or (left and otype != 2):
-            self._batch_depth(tape, row, inst, book, tape.count - first_level)
+            self._batch_depth(tape, row, inst, book, self._tcount - first_level)
         self._note_nominal(inst, book, at_obj, at_ns)
         return 0
 
@@ -1910,7 +1944,7 @@ cdef class VenueCore:
         rec.order_id = oid
         rec.quantity = left
         rec.trade_id = 0  # CLIENT
-        refs = tape.refs
+        refs = self._trefs
         rec.ref = len(refs)
         refs.append(order)
         rec.side = 0 if order.side == "B" else 1
