@@ -78,7 +78,7 @@ def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
             for body in ioi_bodies(offering, 4):
                 _ok(c.post(f"/v1/offerings/{offering}/iois", json=body, headers=as_(sponsor)), 201)
             _ok(c.post(f"/v1/offerings/{offering}/applications", json={"applications": application_rows(20, 5)}, headers=as_(sponsor)), 201)
-        from service.test_offering_api import profile_json
+        from gateways.rest.test_offerings_api import profile_json
 
         _ok(c.post("/v1/issuers", json=profile_json(ISSUER), headers=as_("iss")), 201)
     known = {
