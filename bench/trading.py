@@ -374,89 +374,101 @@ def run_event_floor(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, 
 
 
 def run_order_book_c(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int, Any, float]:
-    """``order-book``: a C price-level book (SortedDict of price -> size) with a Python matcher
-    keeping per-order FIFO queues; reports every fill."""
+    """``order-book`` (bmoscon/orderbook): a C sorted dict per side, driven as its authors drive an
+    L3 (market-by-order) book in their README's L3 test and ``perf/performance_test.py``'s ``l3_c``
+    replay: each side's ``SortedDict`` maps price -> a plain dict of order id -> size, whose
+    insertion order is the queue (the first key is the oldest order), ``side.index(0)`` gives the
+    best level and its queue, an order joins with ``side[price][oid] = size`` (or ``side[price] =
+    {oid: size}`` for a new level), the oldest order leaves with ``orders.pop(next(iter(orders)))``
+    and an emptied level with ``del side[price]``. The matcher around it (the package has none)
+    walks the best levels in price-time order and reports every fill; a cancel finds its level
+    from an order id -> (side, price) map. Market orders (M) are immediate-or-cancel."""
     import order_book
 
     ob = order_book.OrderBook()
     bids, asks = ob.bids, ob.asks
-    queues: dict[tuple[str, int], deque[list[int]]] = {}  # (side, price) -> FIFO
-    orders: dict[int, list[int]] = {}  # id -> [id, remaining, price, is_buy]
+    where: dict[int, tuple[Any, int]] = {}  # order id -> (its side's SortedDict, price)
     trades = quantity = 0
     _settle()
     started = time.perf_counter()
     for kind, oid, side, price, qty in stream:
         if kind == "C":
-            o = orders.pop(oid, None)
-            if o is not None:
-                levels = bids if o[3] else asks
-                left = levels[o[2]] - o[1]
-                if left:
-                    levels[o[2]] = left
-                else:
-                    del levels[o[2]]
-                o[1] = 0
+            found = where.pop(oid, None)
+            if found is not None:
+                levels, at = found
+                orders = levels[at]
+                del orders[oid]
+                if not orders:
+                    del levels[at]
             continue
         buy = side == "B"
         levels = asks if buy else bids
-        other = "S" if buy else "B"
-        while qty and len(levels):
-            best = levels.index(0)[0]
+        while qty and levels:
+            best, orders = levels.index(0)
             if (best > price) if buy else (best < price):
                 break
-            q = queues[(other, best)]
-            while qty and q:
-                o = q[0]
-                if o[1] == 0:
-                    q.popleft()
-                    continue
-                t = min(qty, o[1])
-                o[1] -= t
-                qty -= t
+            while qty and orders:
+                first = next(iter(orders))
+                size = orders[first]
                 trades += 1
-                quantity += t
-                if o[1] == 0:
-                    q.popleft()
-                    del orders[o[0]]
-                left = levels[best] - t
-                if left:
-                    levels[best] = left
+                if size > qty:
+                    orders[first] = size - qty
+                    quantity += qty
+                    qty = 0
                 else:
-                    del levels[best]
+                    quantity += size
+                    qty -= size
+                    orders.pop(first)
+                    del where[first]
+            if not orders:
+                del levels[best]
         if qty and kind == "N":  # M: a market order's remainder is not kept
-            o = [oid, qty, price, buy]
-            orders[oid] = o
             mine = bids if buy else asks
-            key = (side, price)
             if price in mine:
-                mine[price] = mine[price] + qty
-                queues[key].append(o)
+                mine[price][oid] = qty
             else:
-                mine[price] = qty
-                queues[key] = deque((o,))
+                mine[price] = {oid: qty}
+            where[oid] = (mine, price)
     elapsed = time.perf_counter() - started
     _unsettle()
-    resting = [(o[0], s, p, o[1]) for s, levels, rev in (("B", bids, True), ("S", asks, False)) for p in sorted(levels.keys(), reverse=rev) for o in queues[(s, p)] if o[1]]
+    resting = [(o, s, p, q) for s, levels in (("B", bids), ("S", asks)) for p in levels for o, q in levels[p].items()]
     return trades, quantity, resting, elapsed
 
 
 def run_limit_order_book(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int, Any, float]:
-    """``limit-order-book``: a C++ book; it matches but reports no fills."""
+    """``limit-order-book`` (Kautenja): a C++ book behind Cython; it matches but reports no fills.
+    Driven as its README's Python example does: ``limit_buy`` / ``limit_sell(order_id, quantity,
+    price)`` for a limit order, ``market_buy`` / ``market_sell(order_id, quantity)`` for a market
+    order (M: it takes what the far side has and never rests), ``cancel`` after ``has``; the
+    bound methods looked up once."""
     from limit_order_book import LimitOrderBook
 
     lob = LimitOrderBook()
     limit_buy, limit_sell, cancel, has = lob.limit_buy, lob.limit_sell, lob.cancel, lob.has
+    market_buy, market_sell = lob.market_buy, lob.market_sell
     _settle()
     started = time.perf_counter()
     for kind, oid, side, price, qty in stream:
-        if kind != "C":  # no immediate-or-cancel: a market order (M) rests at the far price
+        if kind == "N":
             (limit_buy if side == "B" else limit_sell)(oid, qty, price)
+        elif kind == "M":
+            (market_buy if side == "B" else market_sell)(oid, qty)
         elif has(oid):
             cancel(oid)
     elapsed = time.perf_counter() - started
     _unsettle()
     summary = (lob.best_buy(), lob.best_sell(), lob.volume_buy(), lob.volume_sell(), lob.count())
     return -1, -1, summary, elapsed
+
+
+def _book_summary(resting: list[tuple[int, str, int, int]]) -> tuple[int, int, int, int, int]:
+    """What ``limit-order-book`` can say of its end state, from a resting-order list: best bid,
+    best ask (0 when a side is empty), volume per side, resting orders."""
+    bids = [p for _, s, p, _ in resting if s == "B"]
+    asks = [p for _, s, p, _ in resting if s == "S"]
+    volume_b = sum(q for _, s, _, q in resting if s == "B")
+    volume_s = sum(q for _, s, _, q in resting if s == "S")
+    return max(bids, default=0), min(asks, default=0), volume_b, volume_s, len(resting)
 
 
 def run_matching_engine(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int, Any, float]:
@@ -543,32 +555,30 @@ def run_nautilus(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, int
     queue position) and rests the remainder (``add``) is here in the adapter, as for
     ``order-book``. Reports every fill. Its backtest ``OrderMatchingEngine`` is not usable for
     this: it fills a strategy's own orders against market data in its book and never matches
-    two own orders against each other, nor takes the liquidity it fills out of the book."""
+    two own orders against each other, nor takes the liquidity it fills out of the book. Each
+    ``BookOrder`` (price and quantity as raw fixed-point, the way its Rust tests build them) is
+    built in the timed loop, as every adapter builds its commands."""
     from nautilus_trader.core import nautilus_pyo3 as nt
 
     scale = nt.Price.from_str("0.001").raw  # raw fixed-point units per tick (10**13 in the 16-digit build)
     qscale = nt.Quantity.from_int(1).raw
     book = nt.OrderBook(nt.InstrumentId.from_str("00001.XHKG"), nt.BookType.L3_MBO)
     buy, sell = nt.OrderSide.BUY, nt.OrderSide.SELL
-    orders: dict[int, Any] = {}
-    commands: list[tuple[bool, Any]] = []  # built before timing: (is_new, BookOrder)
-    for kind, oid, side, price, qty in stream:
-        if kind != "C":
-            o = nt.BookOrder(buy if side == "B" else sell, nt.Price.from_raw(price * scale, 3), nt.Quantity.from_raw(qty * qscale, 0), oid)
-            orders[oid] = o
-            commands.append((kind == "N" and 1 or 2, o))
-        else:
-            commands.append((0, orders[oid]))  # delete finds the order by id (and side)
+    orders: dict[int, Any] = {}  # id -> its BookOrder, which delete needs (it finds the order by id and side)
     simulate, add, update, delete = book.simulate_fills, book.add, book.update, book.delete
     bids, asks = book.bids, book.asks
-    Quantity, BookOrder = nt.Quantity, nt.BookOrder
+    Quantity, BookOrder, Price = nt.Quantity, nt.BookOrder, nt.Price
     trades = quantity = 0
     _settle()
     started = time.perf_counter()
-    for is_new, o in commands:  # 0 cancel, 1 limit, 2 market (immediate-or-cancel)
-        if not is_new:
-            delete(o, 0, 0, 0)  # a no-op if the order already filled
+    for kind, oid, side, price, qty in stream:  # the BookOrder built in the timed loop, as for every adapter
+        if kind == "C":
+            delete(orders.pop(oid), 0, 0, 0)  # a no-op if the order already filled
             continue
+        is_new = 1 if kind == "N" else 2  # 1 limit, 2 market (immediate-or-cancel)
+        o = BookOrder(buy if side == "B" else sell, Price.from_raw(price * scale, 3), Quantity.from_raw(qty * qscale, 0), oid)
+        if is_new == 1:
+            orders[oid] = o
         fills = simulate(o)
         left = o.size.raw
         if fills:
@@ -636,6 +646,7 @@ def run_realistic(progress: Callable[[str], None], n: int = EVENTS) -> dict[str,
     per_rate, batch_rate = len(stream) / per[3], len(stream) / batch[3]
     progress(f"lionrock per-command: {per_rate:,.0f} events/s; batch: {batch_rate:,.0f} events/s; {per[0]:,} trades, {per[2]:,} refused")
     peers: dict[str, dict[str, object]] = {}
+    reference = run_dict_deque(stream)  # the plain price-time book every peer must end like
     for name, (adapter, reports_fills) in REALISTIC_PEERS.items():
         try:
             result = _best_of(3, lambda adapter=adapter: adapter(stream))  # type: ignore[misc]
@@ -643,8 +654,12 @@ def run_realistic(progress: Callable[[str], None], n: int = EVENTS) -> dict[str,
             SKIPPED[name] = f"not installed ({exc})"
             continue
         rate = len(stream) / result[-1]
-        peers[name] = {"events_per_s": round(rate), "reports_fills": reports_fills, "trades": result[0]}
-        progress(f"realistic {name}: {rate:,.0f} events/s")
+        if reports_fills:
+            matches = result[:3] == reference[:3]
+        else:
+            matches = (result[2][0] or 0, result[2][1] or 0, *result[2][2:]) == _book_summary(reference[2])
+        peers[name] = {"events_per_s": round(rate), "reports_fills": reports_fills, "trades": result[0], "state_matches_reference": matches}
+        progress(f"realistic {name}: {rate:,.0f} events/s; end state as the reference book: {matches}")
     fill = max((float(v["events_per_s"]) for v in peers.values() if v["reports_fills"]), default=0.0)  # type: ignore[arg-type]
     fastest = max((float(v["events_per_s"]) for v in peers.values()), default=0.0)  # type: ignore[arg-type]
     return {
@@ -684,10 +699,7 @@ def run(progress: Callable[[str], None]) -> dict[str, object]:
             entry["note"] = f"too slow for the full stream: measured on the first {limit:,} events; trades and traded quantity compared on those"
             entry["state_matches"] = (p_trades, p_quantity) == ours_part[:2]
         elif name == "limit-order-book":
-            book = ([p for _, s, p, _ in resting if s == "B"][:1] or [0])[0], ([p for _, s, p, _ in resting if s == "S"][:1] or [0])[0]
-            volume_b = sum(q for _, s, _, q in resting if s == "B")
-            volume_s = sum(q for _, s, _, q in resting if s == "S")
-            entry["state_matches"] = (p_resting[0] or 0, p_resting[1] or 0, p_resting[2], p_resting[3], p_resting[4]) == (book[0], book[1], volume_b, volume_s, len(resting))
+            entry["state_matches"] = (p_resting[0] or 0, p_resting[1] or 0, *p_resting[2:]) == _book_summary(resting)
         else:
             entry["state_matches"] = p_trades == trades and p_quantity == quantity and p_resting == resting
         peers[name] = entry
