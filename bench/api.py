@@ -1,20 +1,40 @@
-"""Orders per second and p50/p99 latency through REST and through FIX, on loopback.
+"""REST orders per second against a peer gateway, and FIX pipelined, each server in its own process.
 
-One in-process service (SQLite journal with group commit, the default storage) on free loopback
-ports. Each leg sends pairs of crossing limit orders (buy then sell at the same price, so every
-pair trades), bounded counts:
+The load generator is `wrk` (its own process, 2 threads, 16 keep-alive connections, 15 s; the
+Lua script `bench/wrk/orders.lua` makes unique client order ids and crossing buy/sell pairs from
+alternating users, so every pair trades). Loopback only, one run of each server, in this order:
 
-- REST sequential: one client, one order at a time -> per-order latency (request to 201 with the
-  durable outcome, projections updated);
-- REST concurrent: 8 threads with their own keep-alive connections -> throughput;
-- FIX sequential: one session, NewOrderSingle -> ExecutionReport(New) latency;
-- FIX pipelined: one session sends everything, then reads every ExecutionReport -> throughput.
+1. **Lion Rock**: a throwaway ``lionrock serve`` subprocess over a SQLite store in a temporary
+   folder (journal with group commit and fsync, ``synchronous=FULL``; read model updated before
+   each answer; auth on: every order carries the API key of one of four broker users). The
+   per-user rate limit is raised explicitly (``--rate-limit``, see `RATE_LIMIT_PER_USER`): the
+   default of 1,000 requests/s per user would cap four users at 4,000 orders/s, which would
+   measure the limit, not the gateway. Then the FIX legs on the same server: one session
+   sequential (NewOrderSingle -> ExecutionReport) and pipelined (send everything, read every
+   report).
+2. **The framework floor**: a bare FastAPI endpoint that returns a constant, on uvicorn with the
+   same settings (httptools, uvloop), under the same wrk load: what no FastAPI service can beat.
+3. **The peer**: ``matching-engine serve`` (PyPI ``matching-engine``; FastAPI and uvicorn with
+   httptools; its own write-ahead log with group commit and ``ME_FSYNC=1``), as its README
+   starts it, same wrk load against ``POST /markets/BTC-USDT/orders``. It has no
+   authentication and no read model; what it does per order is less than Lion Rock does.
+
+Figures: ``rest_orders_per_s`` (2xx answers per second), ``rest_p50_ms``/``rest_p99_ms``
+(wrk's latency percentiles), the peer's, ``ratio_vs_peer_gateway``, the floor's, and the FIX
+figures. ``LIONROCK_BENCH_API_SECONDS`` shortens the wrk runs (default 15);
+``LIONROCK_BENCH_API_PYSPY=FILE.svg`` records a py-spy flame graph of the Lion Rock server
+during its wrk run.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import signal
 import socket
-import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -29,12 +49,35 @@ import simplefix
 
 from lionrock.gateways.fix.gateway import FixFramer
 
-REST_SEQ = 1000
-REST_CONC = 2000
+WRK_THREADS = 2
+WRK_CONNECTIONS = 16
+WRK_SECONDS = int(os.environ.get("LIONROCK_BENCH_API_SECONDS", "15"))
+USERS = 4
+"""Broker users whose API keys the wrk script takes in turn (an even number: buys and sells alternate)."""
+RATE_LIMIT_PER_USER = 100_000
+"""``lionrock serve --rate-limit``: raised from the default 1,000/s per user (see the module docstring)."""
 FIX_SEQ = 1000
 FIX_PIPE = 4000
-THREADS = 8
 PASSWORD = "bench password 1"
+MARKET_START = "2025-11-24T10:00"
+LUA = Path(__file__).with_name("wrk") / "orders.lua"
+_FLOOR_APP = """
+import sys, uvicorn
+from fastapi import FastAPI
+from fastapi.responses import Response
+app = FastAPI()
+BODY = b'{"order":{"order_id":1,"status":"filled"},"seq":1,"events":[]}'
+@app.post("/v1/orders", status_code=201)
+async def order() -> Response:
+    return Response(BODY, status_code=201, media_type="application/json")
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False, http="httptools", loop="uvloop")
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -42,10 +85,173 @@ def _pct(xs: list[float], q: float) -> float:
     return round(xs[min(len(xs) - 1, int(q * len(xs)))] * 1000, 3)
 
 
-def _order_body(i: int, prefix: str) -> dict[str, Any]:
-    return {"instrument": "09999", "side": "B" if i % 2 == 0 else "S", "quantity": 100, "price": "49.90", "client_order_id": f"{prefix}{i}"}
+def run(progress: Callable[[str], None]) -> dict[str, object]:
+    if shutil.which("wrk") is None:
+        raise RuntimeError("bench api needs wrk (Debian package wrk)")
+    figures: dict[str, object] = {
+        "load": f"wrk {WRK_THREADS} threads, {WRK_CONNECTIONS} connections, {WRK_SECONDS} s, own process, loopback",
+        "storage": "sqlite, group commit, fsync (synchronous=FULL)",
+        "rate_limit_per_user": RATE_LIMIT_PER_USER,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        keys = _prepare(Path(tmp) / "lionrock", progress)
+        figures.update(_lionrock_leg(Path(tmp) / "lionrock", keys, progress))
+        figures.update(_floor_leg(Path(tmp), progress))
+        figures.update(_peer_leg(Path(tmp) / "peer", progress))
+    peer = figures.get("peer_rest_orders_per_s")
+    if isinstance(peer, float) and peer > 0:
+        figures["ratio_vs_peer_gateway"] = round(float(figures["rest_orders_per_s"]) / peer, 2)  # type: ignore[arg-type]
+    floor = figures.get("framework_floor_requests_per_s")
+    if isinstance(floor, float) and floor > 0:
+        figures["ratio_vs_framework_floor"] = round(float(figures["rest_orders_per_s"]) / floor, 2)  # type: ignore[arg-type]
+    return figures
 
 
+# -- the servers ----------------------------------------------------------------------------------
+def _prepare(folder: Path, progress: Callable[[str], None]) -> list[str]:
+    """A fresh store: an operator, four brokers with API keys, the trading day open, 09999 listed."""
+    from lionrock.kernel.xhkg import hk_ns
+    from lionrock.service.contexts import default_contexts
+    from lionrock.service.root import Service, market_clock
+    from lionrock.trading.commands import ListInstrument, StartTradingDay
+
+    progress("preparing the store: users, API keys, trading day, instrument")
+    service = Service(str(folder / "bench.db"), contexts=default_contexts(), clock=market_clock(hk_ns(date(2025, 11, 24), dtime(10, 0)), speed=0.0))
+    try:
+        op = service.auth.create_user("op", PASSWORD, "operator")
+        keys = []
+        for k in range(USERS):
+            service.auth.create_user(f"b{k}", PASSWORD, "broker", participant=f"B{k}", accounts=[f"C:B{k}:X"])
+            keys.append(service.auth.create_api_key(f"b{k}", "bench"))
+        for command in (StartTradingDay(day="2025-11-24"), ListInstrument(instrument="09999", board_lot=100, nominal_price=50_000)):
+            outcome = service.submit_sync(op, command)
+            assert outcome.rejection is None, outcome.rejection
+    finally:
+        service.close()
+    return keys
+
+
+class _Server:
+    """A server subprocess on loopback, its output in a file, stopped with SIGINT (then killed)."""
+
+    def __init__(self, name: str, argv: list[str], port: int, log: Path, env: dict[str, str] | None = None) -> None:
+        self.name, self.port, self.log = name, port, log
+        self._out = log.open("wb")
+        self.proc = subprocess.Popen(argv, stdout=self._out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}: {self.log.read_text(errors='replace')[-2000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not listen on {self.port} within {timeout_s} s")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._out.close()
+
+    def __enter__(self) -> _Server:
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def _wrk(url: str, mode: str, prefix: str, credentials: list[str], seconds: int = WRK_SECONDS) -> dict[str, Any]:
+    argv = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA), url, "--", mode, prefix, ",".join(credentials)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    seconds_run = report["duration_us"] / 1e6
+    errors = report["non_2xx"] + report["connect_errors"] + report["read_errors"] + report["write_errors"] + report["timeouts"]
+    return {
+        "orders_per_s": round((report["requests"] - report["non_2xx"]) / seconds_run, 1),
+        "p50_ms": round(report["latency_us_p50"] / 1000, 2),
+        "p99_ms": round(report["latency_us_p99"] / 1000, 2),
+        "requests": report["requests"],
+        "errors": errors,
+    }
+
+
+def _lionrock_leg(folder: Path, keys: list[str], progress: Callable[[str], None]) -> dict[str, object]:
+    port, fix_port = _free_port(), _free_port()
+    argv = [
+        sys.executable, "-m", "lionrock.cli", "serve", "--db", str(folder / "bench.db"), "--port", str(port), "--fix-port", str(fix_port),
+        "--market-start", MARKET_START, "--rate-limit", str(RATE_LIMIT_PER_USER),
+    ]
+    with _Server("lionrock serve", argv, port, folder / "serve.log") as server:
+        for k, key in enumerate(keys):  # one order per user: the setup works, and each key is verified once (argon2) before timing
+            r = httpx.post(f"{server.url}/v1/orders", headers={"Authorization": f"Bearer {key}"}, timeout=30,
+                           json={"instrument": "09999", "side": "B" if k % 2 else "S", "quantity": 100, "price": "49.90", "client_order_id": f"warm{k}"})
+            assert r.status_code == 201, r.text
+        progress(f"Lion Rock REST: wrk {WRK_CONNECTIONS} connections, {WRK_SECONDS} s")
+        profiler = _pyspy(server.proc.pid)
+        rest = _wrk(server.url, "lionrock", "w", keys)
+        if profiler is not None:
+            profiler.wait(60)
+        progress(f"Lion Rock REST: {rest}")
+        fix = _fix(fix_port, progress)
+        health = httpx.get(f"{server.url}/v1/health", headers={"Authorization": f"Bearer {keys[0]}"}, timeout=30).json()
+    return {
+        "rest_orders_per_s": rest["orders_per_s"], "rest_p50_ms": rest["p50_ms"], "rest_p99_ms": rest["p99_ms"],
+        "rest_requests": rest["requests"], "rest_errors": rest["errors"], "durable_seq_after": health.get("durable_seq"), **fix,
+    }
+
+
+def _pyspy(pid: int) -> subprocess.Popen[bytes] | None:
+    out = os.environ.get("LIONROCK_BENCH_API_PYSPY", "")
+    if not out:
+        return None
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    argv = [spy, "record", "-o", out, "--pid", str(pid), "--duration", str(max(1, WRK_SECONDS - 2)), "--rate", "200", "--threads"]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _floor_leg(folder: Path, progress: Callable[[str], None]) -> dict[str, object]:
+    port = _free_port()
+    with _Server("framework floor", [sys.executable, "-c", _FLOOR_APP, str(port)], port, folder / "floor.log") as server:
+        progress(f"framework floor (FastAPI + uvicorn[httptools, uvloop], constant answer): wrk {WRK_SECONDS} s")
+        floor = _wrk(server.url, "lionrock", "f", ["none"])
+    progress(f"framework floor: {floor}")
+    return {"framework_floor_requests_per_s": floor["orders_per_s"], "framework_floor_p99_ms": floor["p99_ms"]}
+
+
+def _peer_leg(folder: Path, progress: Callable[[str], None]) -> dict[str, object]:
+    exe = Path(sys.executable).with_name("matching-engine")
+    if not exe.exists():
+        progress("matching-engine not installed (pip install 'matching-engine[gateway]>=0.1'): no peer figures")
+        return {}
+    port = _free_port()
+    env = {"ME_DATA_DIR": str(folder), "ME_FSYNC": "1"}
+    with _Server("matching-engine serve", [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)], port, folder.with_suffix(".log"), env) as server:
+        r = httpx.post(f"{server.url}/markets/BTC-USDT/orders", json={"account": 1, "side": "buy", "price": "1.00", "quantity": "0.001"}, timeout=30)
+        assert r.status_code == 200, r.text
+        progress(f"peer matching-engine (fsync on): wrk {WRK_SECONDS} s")
+        peer = _wrk(server.url, "peer", "p", [str(k + 1) for k in range(USERS)])
+    progress(f"peer: {peer}")
+    return {"peer_rest_orders_per_s": peer["orders_per_s"], "peer_rest_p50_ms": peer["p50_ms"], "peer_rest_p99_ms": peer["p99_ms"], "peer_rest_errors": peer["errors"]}
+
+
+# -- FIX --------------------------------------------------------------------------------------------
 class _Fix:
     def __init__(self, port: int, user: str) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port))
@@ -84,77 +290,8 @@ class _Fix:
         return self.encode(b"D", [(11, f"{prefix}{i}"), (55, "09999"), (54, 1 if i % 2 == 0 else 2), (38, 100), (40, 2), (44, "49.90"), (60, "20251124-02:00:00")])
 
 
-def run(progress: Callable[[str], None]) -> dict[str, object]:
-    from lionrock.gateways.server import BackgroundServer
-    from lionrock.kernel.xhkg import hk_ns
-    from lionrock.service.contexts import default_contexts
-    from lionrock.service.root import Service, market_clock
-    from lionrock.trading.commands import ListInstrument, StartTradingDay
-
-    figures: dict[str, object] = {"storage": "sqlite (group commit)", "transport": "loopback TCP"}
-    with tempfile.TemporaryDirectory() as tmp:
-        service = Service(str(Path(tmp) / "bench.db"), contexts=default_contexts(), clock=market_clock(hk_ns(date(2025, 11, 24), dtime(10, 0)), speed=0.0))
-        op = service.auth.create_user("op", PASSWORD, "operator")
-        for k in range(THREADS + 1):
-            service.auth.create_user(f"b{k}", PASSWORD, "broker", participant=f"B{k}", accounts=[f"C:B{k}:X"])
-        service.submit_sync(op, StartTradingDay(day="2025-11-24"))
-        service.submit_sync(op, ListInstrument(instrument="09999", board_lot=100, nominal_price=50_000))
-        srv = BackgroundServer(service, fix=True).start()
-        try:
-            figures.update(_rest(srv, progress))
-            figures.update(_fix(srv, progress))
-        finally:
-            srv.stop()
-            figures["engine_batches"] = service.runner.batches
-            figures["engine_commands"] = service.runner.commands
-            service.close()
-    return figures
-
-
-def _rest(srv: Any, progress: Callable[[str], None]) -> dict[str, object]:
-    c = httpx.Client(base_url=srv.url, timeout=30)
-    c.post("/v1/session", json={"username": "b0", "password": PASSWORD})
-    lat: list[float] = []
-    progress(f"REST sequential: {REST_SEQ} orders")
-    t0 = time.perf_counter()
-    for i in range(REST_SEQ):
-        s = time.perf_counter()
-        r = c.post("/v1/orders", json=_order_body(i, "rs"))
-        lat.append(time.perf_counter() - s)
-        assert r.status_code == 201, r.text
-    seq_rate = REST_SEQ / (time.perf_counter() - t0)
-    c.close()
-    progress(f"REST concurrent: {REST_CONC} orders over {THREADS} clients")
-    per = REST_CONC // THREADS
-    errors: list[str] = []
-
-    def worker(k: int) -> None:
-        with httpx.Client(base_url=srv.url, timeout=30) as w:
-            w.post("/v1/session", json={"username": f"b{k + 1}", "password": PASSWORD})
-            for i in range(per):
-                r = w.post("/v1/orders", json=_order_body(i, f"rc{k}-"))
-                if r.status_code != 201:
-                    errors.append(r.text)
-
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(THREADS)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    conc_rate = per * THREADS / (time.perf_counter() - t0)
-    return {
-        "rest_sequential_orders_per_s": round(seq_rate, 1),
-        "rest_latency_ms_p50": _pct(lat, 0.5),
-        "rest_latency_ms_p99": _pct(lat, 0.99),
-        "rest_latency_ms_mean": round(statistics.fmean(lat) * 1000, 3),
-        f"rest_concurrent_{THREADS}_clients_orders_per_s": round(conc_rate, 1),
-        "rest_errors": len(errors),
-    }
-
-
-def _fix(srv: Any, progress: Callable[[str], None]) -> dict[str, object]:
-    f = _Fix(srv.fix_port, "b0")
+def _fix(port: int, progress: Callable[[str], None]) -> dict[str, object]:
+    f = _Fix(port, "b0")
     progress(f"FIX sequential: {FIX_SEQ} NewOrderSingle")
     lat: list[float] = []
     t0 = time.perf_counter()
