@@ -47,37 +47,32 @@ class Backend:
         self.opened.append(j)
         return j
 
-    def _sqlite_blocks(self) -> bool:
-        db = sqlite3.connect(self.where)
-        found = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'blocks'").fetchone() is not None
-        db.close()
-        return found
-
     def flip_bit(self, seq: int) -> None:
-        """Flip one bit of record ``seq``'s stored bytes (journals written with ``every``)."""
-        if self.kind == "sqlite" and self._sqlite_blocks():
-            self._rewrite_block(seq, lambda data: data[:-1] + bytes([data[-1] ^ 0x01]))
-        else:
-            self.damage("UPDATE journal SET body = ? WHERE seq = ?", _flip_bit(f"body-{seq}".encode()), seq)
+        """Flip one bit of record ``seq``'s stored bytes (journals written with ``every``: a block
+        per record, in the same format on SQLite and PostgreSQL)."""
+        self._rewrite_block(seq, lambda data: data[:-1] + bytes([data[-1] ^ 0x01]))
 
     def tear(self, seq: int) -> None:
-        if self.kind == "sqlite" and self._sqlite_blocks():
-            self._rewrite_block(seq, lambda data: data[:3])
-        else:
-            self.damage("UPDATE journal SET body = substr(body, 1, 3) WHERE seq = ?", seq)
+        self._rewrite_block(seq, lambda data: data[:3])
 
     def _rewrite_block(self, seq: int, change) -> None:  # type: ignore[no-untyped-def]
-        db = sqlite3.connect(self.where)
-        (data,) = db.execute("SELECT data FROM blocks WHERE first_seq = ?", (seq,)).fetchone()
-        db.execute("UPDATE blocks SET data = ? WHERE first_seq = ?", (change(bytes(data)), seq))
-        db.commit()
-        db.close()
+        (data,) = self.query("SELECT data FROM blocks WHERE first_seq = ?", seq)[0]
+        self.damage("UPDATE blocks SET data = ? WHERE first_seq = ?", change(bytes(data)), seq)
 
     def delete(self, seq: int) -> None:
-        if self.kind == "sqlite" and self._sqlite_blocks():
-            self.damage("DELETE FROM blocks WHERE first_seq = ?", seq)
-        else:
-            self.damage("DELETE FROM journal WHERE seq = ?", seq)
+        self.damage("DELETE FROM blocks WHERE first_seq = ?", seq)
+
+    def query(self, sql: str, *args: object) -> list[tuple[object, ...]]:
+        """Rows of raw SQL on the stored journal (``?`` placeholders, table names unqualified)."""
+        if self.kind == "sqlite":
+            db = sqlite3.connect(self.where)
+            rows = db.execute(sql, args).fetchall()
+            db.close()
+            return rows
+        conninfo, schema = split_schema(self.where)
+        with psycopg.connect(conninfo, autocommit=True) as pg:
+            pg.execute(f"SET search_path TO {schema}")
+            return list(pg.execute(sql.replace("?", "%s"), args).fetchall())
 
     def damage(self, sql: str, *args: object) -> None:
         """Run raw SQL on the stored journal (``?`` placeholders, table names unqualified)."""
@@ -90,19 +85,11 @@ class Backend:
             conninfo, schema = split_schema(self.where)
             with psycopg.connect(conninfo, autocommit=True) as db:
                 db.execute(f"SET search_path TO {schema}")
-                db.execute(sql.replace("?", "%s").replace("substr(", "substring("), args)
+                db.execute(sql.replace("?", "%s"), args)
 
     def count(self) -> int:
-        if self.kind == "sqlite":
-            db = sqlite3.connect(self.where)
-            table = "blocks" if self._sqlite_blocks() else "journal"
-            n = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            db.close()
-            return int(n)
-        conninfo, schema = split_schema(self.where)
-        with psycopg.connect(conninfo, autocommit=True) as db:
-            row = db.execute(f"SELECT COUNT(*) FROM {schema}.journal").fetchone()
-            return int(row[0]) if row else 0
+        """Stored blocks (one per commit)."""
+        return int(self.query("SELECT COUNT(*) FROM blocks")[0][0])  # type: ignore[call-overload]
 
     def close_all(self) -> None:
         for j in self.opened:
@@ -134,10 +121,6 @@ def _fill(journal, n: int, start: int = 1) -> None:  # type: ignore[no-untyped-d
     for seq in range(start, start + n):
         journal.append(seq, 1_000 + seq, f"body-{seq}".encode())
     journal.flush()
-
-
-def _flip_bit(body: bytes) -> bytes:
-    return bytes([body[0] ^ 0x01]) + body[1:]
 
 
 def test_journal_contract_appends_read_back_in_order(backend: Backend) -> None:

@@ -31,14 +31,23 @@ from lionrock.engine.journal import (
     RecordVerifier,
     RecoveryReport,
     SnapshotRecord,
-    next_chain,
-    record_crc,
 )
 from lionrock.kernel.messages import SCHEMA_VERSION
 from lionrock.kernel.user_errors import ServiceUnavailable
+from lionrock.storage._blocks import (
+    PendingRecord,
+    TailScan,
+    check_block,
+    check_records,
+    decode_block,
+    encode_block,
+    pending_record,
+)
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_PAGE = 4096
+_WINDOW = 65_536
+"""Sequence numbers per read: the blocks starting in one window come in one query."""
+_CONVERT_BLOCK = 4096
 
 
 def split_schema(url: str, default: str = "lionrock") -> tuple[str, str]:
@@ -65,19 +74,13 @@ def _redacted(conninfo: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def _record(seq: int, at_ns: int, crc: int, body: bytes) -> JournalRecord:
-    """A `JournalRecord` whatever fields this build's record carries (with or without ``crc``)."""
-    values = {"seq": seq, "at_ns": at_ns, "crc": crc, "body": body}
-    return JournalRecord._make(values[f] for f in JournalRecord._fields)
-
-
 def _ddl(schema: str) -> list[str]:
     return [
         f"CREATE SCHEMA IF NOT EXISTS {schema}",
         f"CREATE TABLE IF NOT EXISTS {schema}.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        f"""CREATE TABLE IF NOT EXISTS {schema}.journal (
-              seq BIGINT PRIMARY KEY, at_ns BIGINT NOT NULL, crc BIGINT NOT NULL,
-              chain BYTEA NOT NULL, body BYTEA NOT NULL)""",
+        f"""CREATE TABLE IF NOT EXISTS {schema}.blocks (
+              first_seq BIGINT PRIMARY KEY, last_seq BIGINT NOT NULL, chain BYTEA NOT NULL, crc BIGINT NOT NULL, data BYTEA NOT NULL)""",
+        f"CREATE UNIQUE INDEX IF NOT EXISTS blocks_last_seq ON {schema}.blocks (last_seq)",
         f"CREATE TABLE IF NOT EXISTS {schema}.origins (seq BIGINT PRIMARY KEY, sender TEXT NOT NULL, channel TEXT NOT NULL)",
         f"""CREATE TABLE IF NOT EXISTS {schema}.snapshots (
               seq BIGINT PRIMARY KEY, at_ns BIGINT NOT NULL, chain BYTEA NOT NULL, state BYTEA NOT NULL,
@@ -86,7 +89,11 @@ def _ddl(schema: str) -> list[str]:
 
 
 class PostgresJournal:
-    """A journal in PostgreSQL. ``url`` is a libpq URL, optionally with ``?schema=NAME``."""
+    """A journal in PostgreSQL. ``url`` is a libpq URL, optionally with ``?schema=NAME``.
+
+    Each commit is one statement: it inserts the block (the records appended since the last
+    commit, in `lionrock.storage._blocks`' format) and their origins together, so one group
+    commit costs one round trip and one WAL flush however many commands it holds."""
 
     def __init__(self, url: str, durability: Durability | str = "group:5", *, readonly: bool = False) -> None:
         import psycopg
@@ -100,7 +107,7 @@ class PostgresJournal:
             self._db = psycopg.connect(conninfo, autocommit=True)
         except psycopg.OperationalError as exc:
             raise ServiceUnavailable(f"PostgreSQL at {_redacted(conninfo)} does not answer: {exc}") from exc
-        self._pending: list[tuple[int, int, int, bytes, bytes]] = []
+        self._pending: list[PendingRecord] = []
         self._pending_origins: list[tuple[int, str, str]] = []
         self._next_origin: Origin | None = None
         self._commit = GroupCommit(self.durability)
@@ -110,6 +117,12 @@ class PostgresJournal:
             self._db.close()
             raise
         self._durable_seq = self._last_seq
+        s = self.schema
+        self._flush_sql = (
+            f"WITH o AS (INSERT INTO {s}.origins (seq, sender, channel) SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[]) "
+            "ON CONFLICT (seq) DO UPDATE SET sender = excluded.sender, channel = excluded.channel) "
+            f"INSERT INTO {s}.blocks (first_seq, last_seq, chain, crc, data) VALUES (%s, %s, %s, %s, %s)"
+        )
 
     def _open(self) -> None:
         s = self.schema
@@ -122,11 +135,11 @@ class PostgresJournal:
                 raise JournalError(f"journal {self._where}: another writer holds it", "Stop that writer first, or use another ?schema=")
             if self.get_meta("schema_version") is None:
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
+            self._convert_per_record_rows()
         version = self.get_meta("schema_version")
         if version != str(SCHEMA_VERSION):
             raise JournalIncompatible(f"{self._where} was written with message schema {version}; this build reads schema {SCHEMA_VERSION}")
         self._last_seq, self._chain = self._tail()
-        self._durable_chain = self._chain
 
     @property
     def _where(self) -> str:
@@ -146,8 +159,7 @@ class PostgresJournal:
             raise ValueError(f"append out of sequence: {seq} after {self._last_seq}")
         if self._commit.due(len(self._pending)):
             self.flush()
-        self._chain = next_chain(self._chain, seq, at_ns, body)
-        self._pending.append((seq, at_ns, record_crc(seq, at_ns, body), self._chain, body))
+        self._pending.append(pending_record(seq, at_ns, body))
         self._last_seq = seq
         if self._next_origin is not None:
             self._pending_origins.append((seq, *self._next_origin))
@@ -160,7 +172,6 @@ class PostgresJournal:
         dropped = len(self._pending)
         if dropped:
             self._last_seq = self._pending[0][0] - 1
-            self._chain = self._durable_chain
             self._pending.clear()
             self._pending_origins.clear()
         return dropped
@@ -174,76 +185,91 @@ class PostgresJournal:
             yield int(seq), Origin(sender, channel)
 
     def flush(self) -> None:
-        """Commit everything appended so far in one transaction."""
+        """Commit everything appended so far as one block, with its records' origins, in one
+        statement (its own transaction: durable when it returns, under ``synchronous_commit``)."""
         if not self._pending:
             return
-        with self._db.transaction(), self._db.cursor() as cur:
-            cur.executemany(
-                f"INSERT INTO {self.schema}.journal (seq, at_ns, crc, chain, body) VALUES (%s, %s, %s, %s, %s)",
-                self._pending,
-            )
-            if self._pending_origins:
-                cur.executemany(
-                    f"INSERT INTO {self.schema}.origins (seq, sender, channel) VALUES (%s, %s, %s) ON CONFLICT (seq) DO UPDATE SET sender = excluded.sender, channel = excluded.channel",
-                    self._pending_origins,
-                )
-        self._pending_origins.clear()
-        self._durable_seq = self._pending[-1][0]
-        self._durable_chain = self._pending[-1][3]
+        first, last, chain, crc, data = encode_block(self._chain, self._pending)
+        origins = self._pending_origins
+        self._db.execute(
+            self._flush_sql,
+            ([o[0] for o in origins], [o[1] for o in origins], [o[2] for o in origins], first, last, chain, crc, data),
+        )
+        self._pending_origins = []
+        self._chain = chain
+        self._durable_seq = last
         self._pending.clear()
 
     # -- reading ---------------------------------------------------------------------------
-    def _pages(self, after: int, upto: int | None) -> Iterator[tuple[int, int, int, bytes, bytes]]:
-        last = after
-        while True:
-            if upto is None:
-                sql = f"SELECT seq, at_ns, crc, chain, body FROM {self.schema}.journal WHERE seq > %s ORDER BY seq LIMIT {_PAGE}"
-                rows = self._db.execute(sql, (last,)).fetchall()
-            else:
-                sql = f"SELECT seq, at_ns, crc, chain, body FROM {self.schema}.journal WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT {_PAGE}"
-                rows = self._db.execute(sql, (last, upto)).fetchall()
-            for seq, at_ns, crc, chain, body in rows:
-                yield int(seq), int(at_ns), int(crc), bytes(chain), bytes(body)
-            if len(rows) < _PAGE:
-                return
-            last = int(rows[-1][0])
+    def _blocks(self, after: int, upto: int | None) -> Iterator[tuple[int, int, bytes, int, bytes]]:
+        """The blocks with ``after < first_seq <= upto`` (``upto`` None: to the end), in order,
+        fetched a window of `_WINDOW` sequence numbers at a time, so memory stays bounded however
+        many records a block holds."""
+        if upto is None:
+            row = self._db.execute(f"SELECT COALESCE(MAX(first_seq), 0) FROM {self.schema}.blocks").fetchone()
+            upto = int(row[0]) if row else 0
+        sql = f"SELECT first_seq, last_seq, chain, crc, data FROM {self.schema}.blocks WHERE first_seq > %s AND first_seq <= %s ORDER BY first_seq"
+        low = after
+        while low < upto:
+            high = min(low + _WINDOW, upto)
+            for first, last, chain, crc, data in self._db.execute(sql, (low, high)).fetchall():
+                yield int(first), int(last), bytes(chain), int(crc), bytes(data)
+            low = high
 
-    def records(self, after: int = 0, start_chain: bytes | None = None) -> Iterator[JournalRecord]:
-        """Verified records with ``seq > after``; verification starts from the chain value stored
-        at ``after`` (or ``start_chain`` when given)."""
-        v = RecordVerifier(after, self.chain_at(after) if start_chain is None else start_chain)
-        for seq, at_ns, crc, chain, body in self._pages(after, self._last_seq):
-            problem = v.check(seq, at_ns, crc, chain, body)
+    def records(self, after: int = 0) -> Iterator[JournalRecord]:
+        """Verified records with ``seq > after``; verification starts at the block holding
+        ``after + 1``, from its predecessor's stored chain value."""
+        start = self._block_start(after)
+        prev_chain = self._chain_before(start)
+        expected = None
+        for first, last, chain, crc, data in self._blocks(start - 1, self._last_seq):
+            problem = check_block(prev_chain, first, last, chain, crc, data, expected)
             if problem:
                 raise JournalCorrupted(f"{self._where}: {problem}")
-            yield _record(seq, at_ns, crc, body)
+            prev_chain, expected = chain, last + 1
+            # the block CRC covers every byte of its records, so their own CRCs hold too
+            block = decode_block(data)
+            yield from (block if first > after else block[after - first + 1 :])
+
+    def _block_start(self, after: int) -> int:
+        """``first_seq`` of the block holding record ``after + 1`` (``after + 1`` when none does)."""
+        row = self._db.execute(f"SELECT first_seq FROM {self.schema}.blocks WHERE first_seq <= %s AND last_seq > %s", (after + 1, after)).fetchone()
+        return after + 1 if row is None else int(row[0])
+
+    def _chain_before(self, first_seq: int) -> bytes:
+        """Chain value of the block that ends just before ``first_seq``."""
+        if first_seq <= 1:
+            return GENESIS
+        row = self._db.execute(f"SELECT chain FROM {self.schema}.blocks WHERE last_seq = %s", (first_seq - 1,)).fetchone()
+        return GENESIS if row is None else bytes(row[0])
 
     def verify(self, upto: int | None = None) -> int:
-        """Every record from the first to ``upto`` (default: the last): none missing, its CRC and
-        its chain value; bodies are not decoded."""
+        """Every block from the first to the one holding ``upto``: its CRC and chain link, and in
+        it each record's sequence number and CRC (records are unpacked, commands not decoded)."""
         upto = self._durable_seq if upto is None else upto
-        v = RecordVerifier(0, GENESIS)
-        for seq, at_ns, crc, chain, body in self._pages(0, upto):
-            problem = v.check(seq, at_ns, crc, chain, body)
+        chain, expected = GENESIS, 1
+        for first, last, row_chain, crc, data in self._blocks(0, upto):
+            problem = check_block(chain, first, last, row_chain, crc, data, expected) or check_records(first, last, data)
             if problem:
                 raise JournalCorrupted(f"{self._where}: {problem}")
-        if v.expected <= upto:
-            raise JournalCorrupted(f"{self._where}: record {v.expected} is missing (the journal ends at {v.expected - 1})")
+            chain, expected = row_chain, last + 1
+        if expected <= upto:
+            raise JournalCorrupted(f"{self._where}: record {expected} is missing (the journal ends at {expected - 1})")
         return upto
 
     def chain_at(self, seq: int) -> bytes:
+        """Chain value of the block ending at ``seq`` (snapshots are taken at block ends)."""
         if seq == 0:
             return GENESIS
-        for pseq, _, _, chain, _ in self._pending:
-            if pseq == seq:
-                return chain
-        row = self._db.execute(f"SELECT chain FROM {self.schema}.journal WHERE seq = %s", (seq,)).fetchone()
+        row = self._db.execute(f"SELECT chain FROM {self.schema}.blocks WHERE last_seq = %s", (seq,)).fetchone()
         if row is None:
-            raise JournalCorrupted(f"{self._where}: record {seq} is missing")
+            raise JournalCorrupted(f"{self._where}: no block ends at record {seq}")
         return bytes(row[0])
 
     # -- snapshots and meta ----------------------------------------------------------------
     def save_snapshot(self, seq: int, at_ns: int, state: bytes, state_hash: str) -> None:
+        if seq != self._last_seq:
+            raise ValueError(f"a snapshot is taken at the last appended record ({self._last_seq}), not at {seq}")
         self.flush()
         chain = self.chain_at(seq)
         crc = zlib.crc32(state, zlib.crc32(chain + state_hash.encode()))
@@ -286,46 +312,67 @@ class PostgresJournal:
 
     # -- recovery --------------------------------------------------------------------------
     def _tail(self) -> tuple[int, bytes]:
-        """Verify the records after the latest snapshot; cut a damaged tail, refuse a damaged middle."""
+        """Verify the blocks after the latest snapshot; cut a damaged tail, refuse a damaged middle."""
         snap = self._db.execute(f"SELECT seq, chain FROM {self.schema}.snapshots ORDER BY seq DESC LIMIT 1").fetchone()
         after, chain = (int(snap[0]), bytes(snap[1])) if snap else (0, GENESIS)
-        v = RecordVerifier(after, chain)
-        bad_seq: int | None = None
-        problem = ""
-        later_intact = 0
-        verified = 0
-        for seq, at_ns, crc, row_chain, body in self._pages(after, None):
-            if bad_seq is None:
-                problem = v.check(seq, at_ns, crc, row_chain, body)
-                if problem:
-                    bad_seq = min(seq, v.expected)
-                    if seq > v.expected and record_crc(seq, at_ns, body) == crc:  # a gap: this record is intact
-                        later_intact += 1
-                else:
-                    verified += 1
-                continue
-            if record_crc(seq, at_ns, body) == crc:
-                later_intact += 1
-        self.report.records_verified = verified
-        if bad_seq is None:
-            return v.expected - 1, v.chain
-        if later_intact:
-            raise JournalCorrupted(
-                f"{self._where}: {problem}, and {later_intact} intact records follow it: the journal is damaged in "
-                "the middle, not at its tail. Refusing to recover; restore the journal from a replica or backup."
-            )
-        row = self._db.execute(f"SELECT COUNT(*) FROM {self.schema}.journal WHERE seq >= %s", (bad_seq,)).fetchone()
-        dropped = int(row[0]) if row else 0
+        scan = TailScan(after, chain)
+        for first, last, row_chain, crc, data in self._blocks(after, None):
+            scan.see(first, last, row_chain, crc, data)
+        self.report.records_verified = scan.verified
+        if scan.bad is None:
+            return scan.expected - 1, scan.chain
+        bad_seq, problem = scan.bad
+        if scan.later_intact:
+            raise JournalCorrupted(scan.refusal(self._where))
+        row = self._db.execute(f"SELECT COALESCE(MAX(last_seq), 0) FROM {self.schema}.blocks").fetchone()
+        dropped = max(int(row[0]) - bad_seq + 1, 1) if row else 1
         self.report.dropped_records = dropped
         self.report.dropped_from_seq = bad_seq
         self.report.reason = problem
-        msg = f"journal tail damaged ({problem}): dropped {dropped} record(s) from seq {bad_seq}; recovered to seq {bad_seq - 1}"
-        self.report.messages.append(msg)
+        self.report.messages.append(
+            f"journal tail damaged ({problem}): dropped {dropped} record(s) from seq {bad_seq}; recovered to seq {bad_seq - 1}"
+        )
         if not self.readonly:
             with self._db.transaction():
-                self._db.execute(f"DELETE FROM {self.schema}.journal WHERE seq >= %s", (bad_seq,))
+                self._db.execute(f"DELETE FROM {self.schema}.blocks WHERE first_seq >= %s", (bad_seq,))
                 self._db.execute(f"DELETE FROM {self.schema}.snapshots WHERE seq >= %s", (bad_seq,))
-        return bad_seq - 1, v.chain
+        return bad_seq - 1, scan.chain
+
+    def _convert_per_record_rows(self) -> None:
+        """A schema written before blocks (table ``journal``, a row and a chain value per record):
+        verify every record, rewrite them as blocks ending at each snapshot (whose chain value
+        becomes its block's) and rename the old table ``journal_per_record``, in one transaction.
+        A damaged per-record journal is refused, not converted."""
+        s = self.schema
+        found = self._db.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'journal'", (s,)).fetchone()
+        if found is None:
+            return
+        ends = {int(r[0]) for r in self._db.execute(f"SELECT seq FROM {s}.snapshots").fetchall()}
+        with self._db.transaction():
+            verifier, chain, block = RecordVerifier(0, GENESIS), GENESIS, []
+            for seq, at_ns, crc, row_chain, body in self._db.execute(f"SELECT seq, at_ns, crc, chain, body FROM {s}.journal ORDER BY seq"):
+                problem = verifier.check(int(seq), int(at_ns), int(crc), bytes(row_chain), bytes(body))
+                if problem:
+                    raise JournalCorrupted(f"{self._where}: converting the per-record journal to blocks: {problem}")
+                block.append(pending_record(int(seq), int(at_ns), bytes(body)))
+                if int(seq) in ends or len(block) == _CONVERT_BLOCK:
+                    chain = self._write_converted(chain, block, int(seq) in ends)
+                    block = []
+            if block:
+                self._write_converted(chain, block, False)
+            self._db.execute(f"ALTER TABLE {s}.journal RENAME TO journal_per_record")
+
+    def _write_converted(self, previous: bytes, block: list[PendingRecord], snapshot_end: bool) -> bytes:
+        first, last, chain, crc, data = encode_block(previous, block)
+        self._db.execute(f"INSERT INTO {self.schema}.blocks (first_seq, last_seq, chain, crc, data) VALUES (%s, %s, %s, %s, %s)", (first, last, chain, crc, data))
+        if snapshot_end:  # the snapshot now points at its block's chain value; a CRC that failed still fails
+            old = self._db.execute(f"SELECT chain, state, state_hash, crc FROM {self.schema}.snapshots WHERE seq = %s", (last,)).fetchone()
+            assert old is not None
+            old_chain, state, state_hash, old_crc = bytes(old[0]), bytes(old[1]), str(old[2]), int(old[3])
+            intact = zlib.crc32(state, zlib.crc32(old_chain + state_hash.encode())) == old_crc
+            crc = zlib.crc32(state, zlib.crc32(chain + state_hash.encode())) if intact else old_crc
+            self._db.execute(f"UPDATE {self.schema}.snapshots SET chain = %s, crc = %s WHERE seq = %s", (chain, crc, last))
+        return chain
 
 
 __all__ = ["PostgresJournal", "split_schema"]

@@ -12,14 +12,10 @@ from __future__ import annotations
 import sqlite3
 import zlib
 from collections.abc import Iterator
-from hashlib import blake2b
 from pathlib import Path
-
-import msgspec
 
 from lionrock.engine.journal import (
     GENESIS,
-    RECORD_HEADER,
     Durability,
     GroupCommit,
     Journal,
@@ -33,6 +29,15 @@ from lionrock.engine.journal import (
     SnapshotRecord,
 )
 from lionrock.kernel.messages import SCHEMA_VERSION
+from lionrock.storage._blocks import (
+    PendingRecord,
+    TailScan,
+    check_block,
+    check_records,
+    decode_block,
+    encode_block,
+    pending_record,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,14 +50,6 @@ CREATE TABLE IF NOT EXISTS snapshots (
   state_hash TEXT NOT NULL, crc INTEGER NOT NULL
 );
 """
-
-_BLOCK_ENCODER = msgspec.msgpack.Encoder()
-_BLOCK_DECODER = msgspec.msgpack.Decoder(list[JournalRecord])
-
-
-def _block_chain(previous: bytes, data: bytes) -> bytes:
-    return blake2b(data, digest_size=16, key=previous).digest() if previous != GENESIS else blake2b(data, digest_size=16).digest()
-
 
 class SqliteJournal:
     """The embedded journal: one SQLite file in WAL mode, ``synchronous=FULL``.
@@ -77,7 +74,7 @@ class SqliteJournal:
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._pending: list[tuple[int, int, int, bytes]] = []
+        self._pending: list[PendingRecord] = []
         self._pending_origins: list[tuple[int, str, str]] = []
         self._next_origin: Origin | None = None
         self._commit = GroupCommit(self.durability)
@@ -123,7 +120,7 @@ class SqliteJournal:
             raise ValueError(f"append out of sequence: {seq} after {self._last_seq}")
         if self._commit.due(len(self._pending)):
             self.flush()
-        self._pending.append((seq, at_ns, zlib.crc32(body, zlib.crc32(RECORD_HEADER.pack(seq, at_ns))), body))
+        self._pending.append(pending_record(seq, at_ns, body))
         self._last_seq = seq
         if self._next_origin is not None:
             self._pending_origins.append((seq, *self._next_origin))
@@ -152,14 +149,12 @@ class SqliteJournal:
         """Commit and fsync everything appended so far, as one block."""
         if not self._pending:
             return
-        data = _BLOCK_ENCODER.encode(self._pending)
-        chain = _block_chain(self._chain, data)
-        first, last = self._pending[0][0], self._pending[-1][0]
+        first, last, chain, crc, data = encode_block(self._chain, self._pending)
         self._db.execute("BEGIN")  # the block and its records' origins: one transaction, fsync'd (synchronous=FULL)
         try:
             self._db.execute(
                 "INSERT INTO blocks (first_seq, last_seq, chain, crc, data) VALUES (?, ?, ?, ?, ?)",
-                (first, last, chain, zlib.crc32(data), data),
+                (first, last, chain, crc, data),
             )
             if self._pending_origins:
                 self._db.executemany("INSERT OR REPLACE INTO origins (seq, sender, channel) VALUES (?, ?, ?)", self._pending_origins)
@@ -183,14 +178,14 @@ class SqliteJournal:
         prev_chain = self._chain_before(after)
         expected = None
         for first, last, chain, crc, data in cur:
-            problem = _check_block(prev_chain, first, last, bytes(chain), crc, data, expected)
+            problem = check_block(prev_chain, first, last, bytes(chain), crc, data, expected)
             if problem:
                 raise JournalCorrupted(f"{self.path}: {problem}")
             prev_chain = bytes(chain)
             expected = last + 1
             # The block CRC covers every byte of its records, so their own CRCs hold too; they
             # are checked one by one only to name the record when a block is damaged.
-            block = _BLOCK_DECODER.decode(data)
+            block = decode_block(data)
             if first > after:
                 yield from block
             else:
@@ -224,7 +219,7 @@ class SqliteJournal:
         chain, expected = GENESIS, 1
         cur = self._db.execute("SELECT first_seq, last_seq, chain, crc, data FROM blocks WHERE first_seq <= ? ORDER BY first_seq", (upto,))
         for first, last, row_chain, crc, data in cur:
-            problem = _check_block(chain, first, last, bytes(row_chain), crc, data, expected) or _check_records(first, last, data)
+            problem = check_block(chain, first, last, bytes(row_chain), crc, data, expected) or check_records(first, last, data)
             if problem:
                 raise JournalCorrupted(f"{self.path}: {problem}")
             chain, expected = bytes(row_chain), last + 1
@@ -273,32 +268,16 @@ class SqliteJournal:
         """Verify the blocks after the latest snapshot; cut a damaged tail, refuse a damaged middle."""
         snap = self._db.execute("SELECT seq, chain FROM snapshots ORDER BY seq DESC LIMIT 1").fetchone()
         after, chain = (int(snap[0]), bytes(snap[1])) if snap else (0, GENESIS)
-        expected = after + 1
-        bad: tuple[int, str] | None = None
-        later_intact = 0
-        verified = 0
+        scan = TailScan(after, chain)
         cur = self._db.execute("SELECT first_seq, last_seq, chain, crc, data FROM blocks WHERE first_seq > ? ORDER BY first_seq", (after,))
         for first, last, row_chain, crc, data in cur:
-            if bad is None:
-                problem = _check_block(chain, first, last, bytes(row_chain), crc, data, expected)
-                if problem:
-                    bad = (min(first, expected), problem)
-                    if first > expected and zlib.crc32(data) == crc:  # a gap: the block that shows it is intact
-                        later_intact += last - first + 1
-                else:
-                    chain, expected = bytes(row_chain), last + 1
-                    verified += last - first + 1
-            elif zlib.crc32(data) == crc:
-                later_intact += last - first + 1
-        self.report.records_verified = verified
-        if bad is None:
-            return expected - 1, chain
-        bad_seq, problem = bad
-        if later_intact:
-            raise JournalCorrupted(
-                f"{self.path}: {problem}, and {later_intact} intact records follow it: the journal is damaged in "
-                "the middle, not at its tail. Refusing to recover; restore the journal from a replica or backup."
-            )
+            scan.see(first, last, bytes(row_chain), crc, data)
+        self.report.records_verified = scan.verified
+        if scan.bad is None:
+            return scan.expected - 1, scan.chain
+        bad_seq, problem = scan.bad
+        if scan.later_intact:
+            raise JournalCorrupted(scan.refusal(str(self.path)))
         row = self._db.execute("SELECT COALESCE(MAX(last_seq), 0) FROM blocks").fetchone()
         dropped = max(int(row[0]) - bad_seq + 1, 1)
         self.report.dropped_records = dropped
@@ -312,45 +291,7 @@ class SqliteJournal:
             self._db.execute("DELETE FROM blocks WHERE first_seq >= ?", (bad_seq,))
             self._db.execute("DELETE FROM snapshots WHERE seq >= ?", (bad_seq,))
             self._db.execute("COMMIT")
-        return bad_seq - 1, chain
-
-
-def _check_block(prev_chain: bytes, first: int, last: int, chain: bytes, crc: int, data: bytes, expected: int | None) -> str:
-    if expected is not None and first != expected:
-        return f"record {expected} is missing (next stored is {first})"
-    if zlib.crc32(data) != crc:
-        for seq, at_ns, rcrc, body in _safe_records(data):
-            if zlib.crc32(body, zlib.crc32(RECORD_HEADER.pack(seq, at_ns))) != rcrc:
-                return f"record {seq} fails its CRC"
-        return f"block of records {first}-{last} fails its CRC"
-    if _block_chain(prev_chain, data) != chain:
-        return f"block of records {first}-{last} breaks the hash chain"
-    return ""
-
-
-def _check_records(first: int, last: int, data: bytes) -> str:
-    """Inside a block whose own CRC holds: the records run from ``first`` to ``last`` without a
-    gap and each one's CRC holds (a writer bug would show here, not as a damaged block)."""
-    records = _safe_records(data)
-    if not records:
-        return f"block of records {first}-{last} cannot be unpacked"
-    expected = first
-    for seq, at_ns, rcrc, body in records:
-        if seq != expected:
-            return f"record {expected} is missing (next stored is {seq})"
-        if zlib.crc32(body, zlib.crc32(RECORD_HEADER.pack(seq, at_ns))) != rcrc:
-            return f"record {seq} fails its CRC"
-        expected += 1
-    if expected != last + 1:
-        return f"block of records {first}-{last} ends at record {expected - 1}"
-    return ""
-
-
-def _safe_records(data: bytes) -> list[JournalRecord]:
-    try:
-        return _BLOCK_DECODER.decode(data)
-    except msgspec.DecodeError:
-        return []
+        return bad_seq - 1, scan.chain
 
 
 def open_journal(path: str | Path, durability: str = "group:5", *, readonly: bool = False) -> Journal:
