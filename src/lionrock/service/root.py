@@ -65,6 +65,8 @@ class Service:
         auth_store = self.read if spec.db == "memory:" else SqlStore(_auth_url(spec))
         self.auth = AuthStore(auth_store, throttle=_login_throttle(self.limits), **({"session_secret": session_secret} if session_secret else {}))
         self.hub = EventHub()
+        self.clock = clock
+        """The sequencer's clock: a `MarketClock` can be moved forward by an operator (demo venues)."""
         self.policy = Policy(self.order_owner, self.known_id, extra_role_contexts)
         context_list = list(contexts) if contexts is not None else default_contexts()
         self.command_types: frozenset[type[Command]] = frozenset(t for c in context_list for t in c.command_types)
@@ -252,6 +254,16 @@ class MarketClock:
 
     def __call__(self) -> int:
         return self._base_ns + int((time.monotonic_ns() - self._origin) * self.speed)
+
+    def advance_to(self, at_ns: int) -> bool:
+        """Move the clock forward to ``at_ns`` and run on from there (a demo venue's operator
+        skipping to the next session or to T+2); never back, so the sequencer's stamps stay in
+        order. True if it moved."""
+        if at_ns <= self():
+            return False
+        self._base_ns = at_ns
+        self._origin = time.monotonic_ns()
+        return True
 
     def resume_after(self, last_ns: int) -> None:
         """Continue from the journal's last command time if the clock is behind it (never back)."""

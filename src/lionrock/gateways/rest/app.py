@@ -21,7 +21,8 @@ from lionrock.service.policy import Denied, ServiceCode
 from lionrock.service.root import Service
 from lionrock.service.writer import RunnerStopped
 
-from . import auth, commands, issuers, market, offerings, orders, records, streams, users
+from . import auth, commands, issuers, market, offerings, orders, records, streams, users, venue
+from .docs import mount_docs
 from .http import ApiError, not_found, service_error
 from .limits import install_limits
 from .models import ErrorOut
@@ -43,7 +44,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 """Every error answer is the one JSON body (`ErrorOut`); the OpenAPI document declares it on every route."""
 _HTTP_CODES = {401: ServiceCode.UNAUTHENTICATED, 403: ServiceCode.ROLE_NOT_ALLOWED, 404: ServiceCode.NOT_FOUND, 503: ServiceCode.ENGINE_UNAVAILABLE}
 """The service code of a framework HTTP error by status (any other: MALFORMED_REQUEST)."""
-ROUTERS = (auth.router, commands.router, orders.router, market.router, records.router, offerings.router, issuers.router, users.router, streams.router)
+ROUTERS = (auth.router, commands.router, orders.router, market.router, records.router, offerings.router, issuers.router, users.router, venue.router, streams.router)
 
 
 def create_app(service: Service) -> FastAPI:
@@ -53,7 +54,10 @@ def create_app(service: Service) -> FastAPI:
         description="Listing, IPO offering, trading, clearing and Stock Connect under Hong Kong rules. "
         "Authenticate with POST /v1/session (cookie) or an API key (Authorization: Bearer lr_...).",
         responses=ERROR_RESPONSES,
+        docs_url=None,
+        redoc_url=None,
     )
+    mount_docs(app)  # /docs and /redoc from vendored files: they work offline (docs.py)
     app.state.service = service
     _install_error_handlers(app)
     for router in ROUTERS:
