@@ -23,6 +23,15 @@ def definition(offering_id: str, instrument: str) -> dict[str, Any]:
     }
 
 
+def definition_priced_on_day(offering_id: str, instrument: str) -> dict[str, Any]:
+    """`definition` with its timetable moved a week back, so that the service world's first day
+    (DAY, 2025-11-24) is its price determination date: the application lists closed at noon on the
+    business day before, so one service can close, price and allocate it without moving the clock."""
+    body = definition(offering_id, instrument)
+    body["offering"].update(prospectus_date="2025-11-18", public_offer_open="2025-11-19", price_fixing_date="2025-11-24")
+    return body
+
+
 RO = validate_offering(parse_offering(OfferingDefinitionIn(**definition("X", "09999")).as_toml_data()))
 T = RO.timetable
 
@@ -44,4 +53,4 @@ def application_rows(count: int, seed: int) -> list[dict[str, Any]]:
             for a, c, p, s in zip(b.applicants, b.accounts, b.participants, b.shares, strict=True)]
 
 
-__all__ = ["RO", "T", "application_rows", "definition", "ioi_bodies"]
+__all__ = ["RO", "T", "application_rows", "definition", "definition_priced_on_day", "ioi_bodies"]

@@ -26,7 +26,9 @@ class OfferingCode(IntEnum):
     UPSIZE_TOO_LARGE = 3012
     BOOK_DIGEST_MISMATCH = 3013
     TOO_EARLY = 3014
-    """Settlement before the listing date."""
+    """A lifecycle step before its date in the offering's timetable: closing the public offer
+    before the application lists close (12:00 on T-1), pricing before the price determination
+    date T, settlement before the listing date (T+2)."""
     INVALID_STABILISATION = 3015
     LIMIT_EXCEEDED = 3016
     INDEPENDENT_PRICE_SETTERS_SHORT = 3017

@@ -285,6 +285,15 @@ class LodgePublicApplications(Command):
     batch: ApplicationBatch
 
 
+class LodgePreferentialApplications(Command):
+    """Applications under the offering's preferential offering (assured entitlements of a listed
+    parent's qualifying shareholders, or eligible employees): a separate book from the public
+    applications, allotted by `allocation.allocate_preferential` out of the reserved shares."""
+
+    offering_id: str
+    batch: PreferentialBatch
+
+
 class ClosePublicOffer(Command):
     offering_id: str
 
@@ -327,6 +336,7 @@ OFFERING_COMMANDS: tuple[type[Command], ...] = (
     AllocateOffering,
     SettleOffering,
     CloseStabilisation,
+    LodgePreferentialApplications,
 )
 
 __all__ = [
@@ -342,6 +352,7 @@ __all__ = [
     "Ioi",
     "IoiStep",
     "LockupSpec",
+    "LodgePreferentialApplications",
     "LodgePublicApplications",
     "OfferingSpec",
     "PlaceeConsentSpec",

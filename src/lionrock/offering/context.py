@@ -5,10 +5,19 @@ Stages (a command outside its row is rejected with ``WRONG_STAGE``)::
     DefineOffering        -> bookbuilding
     SubmitIoi / WithdrawIoi            bookbuilding, closed
     LodgePublicApplications            bookbuilding
-    ClosePublicOffer      bookbuilding -> closed      (IpoApplicationsFunded)
-    FixOfferPrice         closed       -> priced      (by 12:00 on the price determination date)
+    LodgePreferentialApplications      bookbuilding   (an offering with a preferential offering)
+    ClosePublicOffer      bookbuilding -> closed      (IpoApplicationsFunded; from 12:00 on the close day, T-1)
+    FixOfferPrice         closed       -> priced      (on the price determination date T, by 12:00)
     AllocateOffering      priced       -> allocated   (seeded ballot; same code as the CLI)
     SettleOffering        allocated    -> settled     (on or after the listing date, T+2)
+
+The dates are the FINI timetable's (`ResolvedOffering.timetable`): a step before its date is
+refused with ``TOO_EARLY`` citing it, a price after noon on T with ``PRICING_DEADLINE_PASSED``.
+Each public application's share count is judged when it is lodged, by the rules the file reader
+and the allocation use (`books.application_share_faults`: positive, whole board lots, at most
+half the initial public tranche): a batch with a bad application is refused whole, every bad one
+listed with its index and reason, so a client fixes and resends it without lodging anything
+twice. Multiple applications stay the allocation's check (they need the whole book).
     CloseStabilisation    settled      -> stabilised
 
 The heavy books are rebuilt from the journaled commands (IOIs and application batches) and cached;
@@ -23,15 +32,16 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from lionrock.kernel.errors import fail, require
+from lionrock.kernel.errors import Reject, fail, require
 from lionrock.kernel.messages import Command, Event, Stamp
 from lionrock.kernel.xhkg import hk_date, hk_ns
 from lionrock.offering._codes import OfferingCode
-from lionrock.offering.allocation import AllocationResult, allocate
+from lionrock.offering.allocation import AllocationResult, PreferentialApplications, allocate
 from lionrock.offering.books import (
     ApplicationBook,
     IoiBook,
     application_book_from_batches,
+    application_share_faults,
     check_batch,
     ioi_book_from_iois,
 )
@@ -44,8 +54,10 @@ from lionrock.offering.commands import (
     DefineOffering,
     FixOfferPrice,
     Ioi,
+    LodgePreferentialApplications,
     LodgePublicApplications,
     OfferingSpec,
+    PreferentialBatch,
     SettleOffering,
     SubmitIoi,
     WithdrawIoi,
@@ -61,6 +73,7 @@ from lionrock.offering.events import (
     OfferingStabilisationClosed,
     OfferPriceFixed,
     PlaceeAllotment,
+    PreferentialApplicationsLodged,
     PublicApplicationsLodged,
     PublicOfferClosed,
 )
@@ -70,11 +83,16 @@ from lionrock.offering.settlement import (
     holds_by_account,
     settlement_instructions,
 )
+from lionrock.rules import offering as rules
 
 MAX_OFFERINGS = 10_000
 MAX_IOIS_PER_OFFERING = 100_000
 MAX_APPLICATIONS_PER_OFFERING = 5_000_000
 MAX_STEPS_PER_IOI = 50
+MAX_FAULTS_LISTED = 20
+"""Bad applications named one by one in a batch's rejection; the rest are counted."""
+APPLICATION_RULE = ("PN18 para 3.1 (at most half the initial public tranche per application); the prospectus's table of "
+                    "share numbers that may be applied for (whole board lots)")
 
 
 @dataclass
@@ -84,6 +102,7 @@ class _Offering:
     stage: str = "bookbuilding"
     iois: dict[str, Ioi] = field(default_factory=dict)
     batches: list[ApplicationBatch] = field(default_factory=list)
+    preferential_batches: list[PreferentialBatch] = field(default_factory=list)
     applications: int = 0
     applied_shares: int = 0
     price: int = 0
@@ -105,6 +124,10 @@ class _Offering:
             self._app_book = application_book_from_batches(self.batches)
         return self._app_book
 
+    def preferential(self) -> PreferentialApplications | None:
+        """The preferential applications lodged (None: none, the reserved shares go back to the international offering)."""
+        return PreferentialApplications.from_batches(self.preferential_batches) if self.preferential_batches else None
+
     def pricing(self) -> PricingDecision:
         if self._pricing is None:
             self._pricing = set_price(self.resolved, self.ioi_book(), self.price, self.upsize)
@@ -112,11 +135,11 @@ class _Offering:
 
     def allocation(self) -> AllocationResult:
         if self._allocation is None:
-            self._allocation = allocate(self.resolved, self.pricing(), self.ioi_book(), self.app_book(), self.seed)
+            self._allocation = allocate(self.resolved, self.pricing(), self.ioi_book(), self.app_book(), self.seed, self.preferential())
         return self._allocation
 
     def state(self) -> dict[str, Any]:
-        return {
+        out = {
             "spec": msgspec.to_builtins(self.spec),
             "stage": self.stage,
             "iois": [msgspec.to_builtins(i) for i in self.iois.values()],
@@ -126,6 +149,9 @@ class _Offering:
             "seed": self.seed,
             "bought_back": self.bought_back,
         }
+        if self.preferential_batches:  # only when there are some: offerings without keep the state (and hash) they had
+            out["preferential_batches"] = [msgspec.to_builtins(b) for b in self.preferential_batches]
+        return out
 
 
 class OfferingContext:
@@ -169,8 +195,10 @@ class OfferingContext:
                 return self._withdraw_ioi(command)
             case LodgePublicApplications():
                 return self._lodge(command)
+            case LodgePreferentialApplications():
+                return self._lodge_preferential(command)
             case ClosePublicOffer():
-                return self._close(command)
+                return self._close(command, stamp)
             case FixOfferPrice():
                 return self._price(command, stamp)
             case AllocateOffering():
@@ -201,7 +229,9 @@ class OfferingContext:
         require(len(o.iois) < MAX_IOIS_PER_OFFERING, OfferingCode.LIMIT_EXCEEDED, "ioi", f"at most {MAX_IOIS_PER_OFFERING} IOIs")
         require(ioi.investor and ioi.account, OfferingCode.INVALID_IOI, "ioi.investor", "investor and account must not be empty")
         require(ioi.origin in ORIGINS, OfferingCode.INVALID_IOI, "ioi.origin", f"expected one of {ORIGINS}, got {ioi.origin!r}")
-        require(ioi.tier >= 1, OfferingCode.INVALID_IOI, "ioi.tier", f"expected 1 or more, got {ioi.tier}")
+        tiers = len(o.spec.placing.tier_weights)
+        require(1 <= ioi.tier <= tiers, OfferingCode.INVALID_IOI, "ioi.tier",
+                f"expected a whole number 1 to {tiers} (the placing's tier_weights), got {ioi.tier}")
         require(0 < len(ioi.steps) <= MAX_STEPS_PER_IOI, OfferingCode.INVALID_IOI, "ioi.steps", f"expected 1..{MAX_STEPS_PER_IOI} steps")
         for i, s in enumerate(ioi.steps):
             require(s.shares > 0 and s.limit_price >= 0, OfferingCode.INVALID_IOI, f"ioi.steps[{i}]", "expected shares > 0 and a limit price >= 0 (0: any price)")
@@ -230,6 +260,7 @@ class OfferingContext:
         o = self._get(c.offering_id, "bookbuilding")
         problem = check_batch(c.batch)
         require(not problem, OfferingCode.INVALID_APPLICATIONS, "batch", problem)
+        _refuse_share_faults(o.resolved, c.batch.shares)
         n = len(c.batch.shares)
         require(o.applications + n <= MAX_APPLICATIONS_PER_OFFERING, OfferingCode.LIMIT_EXCEEDED, "batch",
                 f"at most {MAX_APPLICATIONS_PER_OFFERING:,} applications per offering")
@@ -240,8 +271,33 @@ class OfferingContext:
         o._app_book = None
         return [PublicApplicationsLodged(offering_id=c.offering_id, count=n, shares=shares, total_count=o.applications, total_shares=o.applied_shares)]
 
-    def _close(self, c: ClosePublicOffer) -> list[Event]:
+    def _lodge_preferential(self, c: LodgePreferentialApplications) -> list[Event]:
         o = self._get(c.offering_id, "bookbuilding")
+        p = o.spec.preferential
+        require(p is not None, OfferingCode.INVALID_APPLICATIONS, "offering_id", f"{c.offering_id} has no preferential offering")
+        b = c.batch
+        n = len(b.shares)
+        require(len(b.applicants) == len(b.accounts) == len(b.participants) == len(b.entitlements) == n and n > 0,
+                OfferingCode.INVALID_APPLICATIONS, "batch", "expected equal, non-empty columns: applicants, accounts, participants, shares, entitlements")
+        bad = [f"applications[{i}]: {s} shares, entitlement {e}" for i, (s, e) in enumerate(zip(b.shares, b.entitlements, strict=True))
+               if s <= 0 or e < 0]
+        require(not bad, OfferingCode.INVALID_APPLICATIONS, "batch.shares",
+                f"expected positive shares and an entitlement of 0 or more: {'; '.join(bad[:MAX_FAULTS_LISTED])}"
+                + (f"; and {len(bad) - MAX_FAULTS_LISTED:,} more" if len(bad) > MAX_FAULTS_LISTED else ""), p.reference if p else "")
+        lodged = sum(len(x.shares) for x in o.preferential_batches)
+        require(lodged + n <= MAX_APPLICATIONS_PER_OFFERING, OfferingCode.LIMIT_EXCEEDED, "batch",
+                f"at most {MAX_APPLICATIONS_PER_OFFERING:,} preferential applications per offering")
+        o.preferential_batches.append(b)
+        return [PreferentialApplicationsLodged(offering_id=c.offering_id, count=n, shares=sum(b.shares), total_count=lodged + n,
+                                               total_shares=sum(sum(x.shares) for x in o.preferential_batches))]
+
+    def _close(self, c: ClosePublicOffer, stamp: Stamp) -> list[Event]:
+        o = self._get(c.offering_id, "bookbuilding")
+        fini = rules.FINI.in_force(o.spec.prospectus_date)
+        close_day = o.resolved.timetable.public_offer_close
+        require(stamp.at_ns >= hk_ns(close_day, fini.public_offer_close_time), OfferingCode.TOO_EARLY, "offering_id",
+                f"the application lists close at {fini.public_offer_close_time:%H:%M} on {close_day} "
+                f"(T-{fini.public_offer_close_days_before_pricing} for pricing on {o.spec.price_fixing_date})", f"{fini.rule} timetable")
         book = o.app_book()
         holds = holds_by_account(o.resolved, book)
         o.stage = "closed"
@@ -252,6 +308,9 @@ class OfferingContext:
 
     def _price(self, c: FixOfferPrice, stamp: Stamp) -> list[Event]:
         o = self._get(c.offering_id, "closed")
+        require(hk_date(stamp.at_ns) >= o.spec.price_fixing_date, OfferingCode.TOO_EARLY, "offering_id",
+                f"the offer price is determined on the price determination date {o.spec.price_fixing_date}",
+                "prospectus expected timetable (price determination date T)")
         cutoff = o.resolved.pricing_rules.price_deadline
         deadline = hk_ns(o.spec.price_fixing_date, cutoff)
         require(stamp.at_ns <= deadline, OfferingCode.PRICING_DEADLINE_PASSED, "offering_id",
@@ -285,7 +344,7 @@ class OfferingContext:
         require(hk_date(stamp.at_ns) >= listing, OfferingCode.TOO_EARLY, "offering_id",
                 f"settlement is on the listing date {listing} (T+2 from price fixing)", "FINI timetable")
         result = o.allocation()
-        instructions = settlement_instructions(o.resolved, o.ioi_book(), o.app_book(), result)
+        instructions = settlement_instructions(o.resolved, o.ioi_book(), o.app_book(), result, o.preferential())
         o.stage = "settled"
         refunds = sum(r for ins in instructions for _, r in ins.refunds)
         return [*instructions, OfferingSettled(
@@ -326,6 +385,7 @@ class OfferingContext:
                 ioi = msgspec.convert(i, Ioi)
                 o.iois[ioi.ioi_id] = ioi
             o.batches = [msgspec.convert(b, ApplicationBatch) for b in s["batches"]]
+            o.preferential_batches = [msgspec.convert(b, PreferentialBatch) for b in s.get("preferential_batches", [])]
             o.applications = sum(len(b.shares) for b in o.batches)
             o.applied_shares = sum(max(x, 0) for b in o.batches for x in b.shares)
             o.price, o.upsize, o.seed, o.bought_back = int(s["price"]), int(s["upsize"]), int(s["seed"]), int(s["bought_back"])
@@ -341,6 +401,17 @@ class OfferingContext:
             state["allotment"] = o.allocation().summary.allotment_digest if o.stage in ("allocated", "settled", "stabilised") else ""
             out[key] = state
         return out
+
+
+def _refuse_share_faults(ro: ResolvedOffering, shares: list[int]) -> None:
+    """Refuse a batch with any application the rules refuse, naming each (index, reason)."""
+    faults = application_share_faults(shares, ro.lot, ro.max_application_shares)
+    if not faults:
+        return
+    listed = "; ".join(f"applications[{i}]: {reason}: {message}" for i, reason, message in faults[:MAX_FAULTS_LISTED])
+    more = f"; and {len(faults) - MAX_FAULTS_LISTED:,} more" if len(faults) > MAX_FAULTS_LISTED else ""
+    raise Reject(OfferingCode.INVALID_APPLICATIONS, f"batch.shares[{faults[0][0]}]",
+                 f"{len(faults):,} of {len(shares):,} applications refused, none lodged: {listed}{more}", APPLICATION_RULE)
 
 
 __all__ = ["OfferingContext"]

@@ -70,7 +70,9 @@ def applicant_key(i: int) -> str:
 
 
 def synthetic_application_batch(ro: ResolvedOffering, count: int, seed: int, **kwargs: float) -> ApplicationBatch:
-    """A lodgeable batch (for `LodgePublicApplications`)."""
+    """A lodgeable batch (for `LodgePublicApplications`): no application over the cap unless
+    ``over_cap_share`` asks for some (the offering context refuses a batch that has one)."""
+    kwargs.setdefault("over_cap_share", 0.0)
     cols = synthetic_application_columns(ro, count, seed, **kwargs)  # type: ignore[arg-type]
     applicants = [applicant_key(int(i)) for i in cols["applicant"]]
     participants = [f"P{int(p):03d}" for p in cols["participant"]]

@@ -74,6 +74,14 @@ class PublicApplicationsLodged(Event):
     total_shares: int
 
 
+class PreferentialApplicationsLodged(Event):
+    offering_id: str
+    count: int
+    shares: int
+    total_count: int
+    total_shares: int
+
+
 class PublicOfferClosed(Event):
     offering_id: str
     applications: int
@@ -260,6 +268,7 @@ OFFERING_EVENTS: tuple[type[Event], ...] = (
     IpoSettlementInstructed,
     OfferingSettled,
     OfferingStabilisationClosed,
+    PreferentialApplicationsLodged,
 )
 
 __all__ = [
@@ -279,6 +288,7 @@ __all__ = [
     "OfferingSettled",
     "OfferingStabilisationClosed",
     "PlaceeAllotment",
+    "PreferentialApplicationsLodged",
     "PublicApplicationsLodged",
     "PublicOfferClosed",
 ]

@@ -6,6 +6,10 @@ pays the consideration at the offer price on the shares allotted plus the same c
 consideration, and the rest of the hold is refunded. Placees and cornerstones pay consideration
 plus charges at settlement (no hold). Underwriters taking up shortfall pay consideration only.
 
+Preferential applicants (assured entitlements, employees) are settled like placees: consideration
+plus charges at settlement on the shares allotted, no pre-funding hold in the ledger (the parent's
+or employer's registrar collects their money; the offering does not model that hold).
+
 Over-allocated shares are delivered at listing by the stock lender (a separate instruction whose
 ``issuer_account`` is the lender's account), taken from the largest placees' allotments first, in
 whole lots. When stabilisation closes, the issuer issues the exercised over-allotment shares to
@@ -23,6 +27,7 @@ import numpy as np
 from lionrock.kernel.price import consideration_minor
 from lionrock.offering.allocation import (
     AllocationResult,
+    PreferentialApplications,
     amount_payable,
     charges_on,
     consideration_array,
@@ -129,15 +134,20 @@ def over_allocation_split(placee_shares: np.ndarray, over_allocated: int, lot: i
     return out
 
 
-def settlement_instructions(ro: ResolvedOffering, iois: IoiBook, apps: ApplicationBook, result: AllocationResult) -> list[IpoSettlementInstructed]:
+def settlement_instructions(ro: ResolvedOffering, iois: IoiBook, apps: ApplicationBook, result: AllocationResult,
+                            preferential: PreferentialApplications | None = None) -> list[IpoSettlementInstructed]:
     """The instructions clearing settles at listing: from the issuer, and (if any shares were
-    over-allocated) from the stock lender."""
+    over-allocated) from the stock lender. ``preferential``: the applications
+    `allocate` was given (their allotments are ``result.preferential_allotted``)."""
     spec, price = ro.spec, result.summary.price
     issuer = _Instruction()
     refunds = _public_part(ro, apps, result, price, issuer)
     for c in result.cornerstones:
         participant = next((cs.participant for cs in spec.cornerstones if cs.investor == c.investor), "")
         issuer.allot(c.account, c.shares, price, participant, ro)
+    if preferential is not None:
+        for i in np.flatnonzero(result.preferential_allotted):
+            issuer.allot(preferential.accounts[i], int(result.preferential_allotted[i]), price, preferential.participants[i], ro)
     from_lender = over_allocation_split(result.placee_shares, result.summary.over_allocated_shares, ro.lot)
     lender = _Instruction()
     for i in np.flatnonzero(result.placee_shares):

@@ -430,6 +430,9 @@ class FiniTimetable:
     results_days_after_pricing: int
     listing_days_after_pricing: int
     rule: str
+    public_offer_close_time: time = time(12, 0)
+    """The application lists close at this Hong Kong time on the close day (prospectuses: "the
+    application lists will close at 12:00 noon"); closing the public offer earlier is refused."""
 
 
 FINI: Schedule[FiniTimetable] = Schedule(

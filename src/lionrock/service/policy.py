@@ -62,7 +62,7 @@ ROLE_COMMANDS: dict[Role, frozenset[str]] = {
     Role.INVESTOR: _ORDER_ENTRY,
     Role.BROKER: _ORDER_ENTRY,
     Role.SPONSOR: frozenset({
-        "DefineOffering", "SubmitIoi", "WithdrawIoi", "LodgePublicApplications", "ClosePublicOffer",
+        "DefineOffering", "SubmitIoi", "WithdrawIoi", "LodgePublicApplications", "LodgePreferentialApplications", "ClosePublicOffer",
         "FixOfferPrice", "AllocateOffering", "SettleOffering", "CloseStabilisation",
     }) | _LISTING_FILINGS,
     Role.ISSUER: _LISTING_FILINGS,

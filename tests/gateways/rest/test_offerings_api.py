@@ -20,7 +20,7 @@ import pytest
 
 from lionrock.gateways.server import BackgroundServer
 from lionrock.kernel.xhkg import hk_ns
-from testkit.service_ipo import RO, T, application_rows, definition, ioi_bodies
+from testkit.service_ipo import RO, T, application_rows, definition, definition_priced_on_day, ioi_bodies
 from testkit.service_world import DAY, PASSWORD, ROLES, SteppableClock, next_id, open_world
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -82,9 +82,10 @@ def venue(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 
 def _matrix_offering(v: Venue) -> None:
-    """An allocated offering of ``spo``'s (inv1 applied through brk1) and an issuer of ``iss``'s, before any clock move."""
+    """An allocated offering of ``spo``'s (inv1 applied through brk1) and an issuer of ``iss``'s, before any clock move
+    (its price determination date is the clock's first day, its application lists closed the day before)."""
     spo, brk1, iss = client(v.srv, "spo"), client(v.srv, "brk1"), client(v.srv, "iss")
-    ok(spo.post("/v1/offerings", json=definition(MATRIX, "09912")), 201)
+    ok(spo.post("/v1/offerings", json=definition_priced_on_day(MATRIX, "09912")), 201)
     for body in ioi_bodies("MX", 8):
         ok(spo.post(f"/v1/offerings/{MATRIX}/iois", json=body), 201)
     ok(spo.post(f"/v1/offerings/{MATRIX}/applications", json={"applications": application_rows(60, 11)}), 201)

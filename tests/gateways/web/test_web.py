@@ -102,7 +102,7 @@ def test_web_offering_page_shows_book_curve_and_allocation_results(site, page) -
     """An offering driven through the REST API (define, IOIs, applications, close, price, allocate)
     seen in the browser: the priced book's demand curve (Plotly), the results and the basis of
     allocation, the investor's own allocation only, and the allotment results announcement."""
-    from testkit.service_ipo import application_rows, definition, ioi_bodies
+    from testkit.service_ipo import application_rows, definition_priced_on_day, ioi_bodies
 
     _, srv = site
     api: dict[str, httpx.Client] = {}
@@ -112,7 +112,7 @@ def test_web_offering_page_shows_book_curve_and_allocation_results(site, page) -
     spo, oid = api["spo"], "IPO-WEB"
     try:
         steps = [
-            spo.post("/v1/offerings", json=definition(oid, "09915")),
+            spo.post("/v1/offerings", json=definition_priced_on_day(oid, "09915")),  # closes and prices on the world's day
             *(spo.post(f"/v1/offerings/{oid}/iois", json=body) for body in ioi_bodies("W", 10)),
             spo.post(f"/v1/offerings/{oid}/applications", json={"applications": application_rows(120, 9)}),
             api["brk1"].post(f"/v1/offerings/{oid}/applications", json={"applications": [
