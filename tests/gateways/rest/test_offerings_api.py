@@ -20,7 +20,14 @@ import pytest
 
 from lionrock.gateways.server import BackgroundServer
 from lionrock.kernel.xhkg import hk_ns
-from testkit.service_ipo import RO, T, application_rows, definition, definition_priced_on_day, ioi_bodies
+from testkit.service_ipo import (
+    RO,
+    T,
+    application_rows,
+    definition,
+    definition_priced_on_day,
+    ioi_bodies,
+)
 from testkit.service_world import DAY, PASSWORD, ROLES, SteppableClock, next_id, open_world
 
 ROOT = Path(__file__).resolve().parents[3]
