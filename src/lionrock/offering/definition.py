@@ -187,6 +187,29 @@ def load_offering(path: str | Path) -> OfferingSpec:
     return parse_offering(data)
 
 
+OFFERING_FILE_KEYS: dict[str, tuple[str, ...]] = {
+    "file": ("offering", "cornerstones", "lockups", "placee_consents", "preferential", "pricing", "placing", "public"),
+    "offering": ("id", "issuer_id", "issuer_name", "instrument", "currency", "rmb_counter", "chapter", "pre_commercial", "shares_offered",
+                 "board_lot", "price_range", "maximum_offer_price", "prospectus_date", "public_offer_open", "price_fixing_date", "mechanism",
+                 "public_share", "waiver", "downward_flexibility", "offer_size_adjustment", "offer_size_adjustment_public_share",
+                 "over_allotment", "underwriter_account", "stabilising_manager_account", "stock_lender_account", "shares_outstanding_after",
+                 "cornerstone_cutback", "independent_price_setting_waiver", "underwriting_commission", "listing_expenses"),
+    "offering.waiver": ("reference", "initial", "steps"),
+    "cornerstones": ("investor", "name", "account", "participant", "origin", "amount", "fx_rate", "lockup_months", "independent",
+                     "existing_shareholder"),
+    "lockups": ("holder", "kind", "shares", "ends", "public", "rule"),
+    "placee_consents": ("investor", "relationship", "consent"),
+    "preferential": ("kind", "reference", "reserved_shares", "excess_taper_eighths", "excess_curve"),
+    "pricing": ("kind", "coverage_times", "fixed_price", "upsize_at_coverage"),
+    "placing": ("tier_weights", "early_bonus", "early_before_seq", "price_setting_bonus", "max_share_per_placee", "over_allocate",
+                "reallocate_undersubscribed_placing"),
+    "public": ("pool_a_taper_eighths", "pool_b_taper_eighths", "pool_a_curve", "pool_b_curve"),
+}
+"""Every key of every table of the offering file (docs/offering.md): the one list the file parser
+reads by (it cannot read a key not listed here) and the REST model is checked against
+(tests/gateways/rest/test_offering_models.py), so the two cannot drift."""
+
+
 class _Fields:
     """Typed access to one TOML table; errors name ``section.key`` and the expected form."""
 
@@ -195,8 +218,10 @@ class _Fields:
             raise _bad(section, f"expected a table, got {type(data).__name__}")
         self.data, self.section = data, section
         self.used: set[str] = set()
+        self.keys = OFFERING_FILE_KEYS[section.split("[", 1)[0]]
 
     def _get(self, key: str, default: Any) -> Any:
+        invariant(key in self.keys, f"the parser reads {self.section}.{key}, which OFFERING_FILE_KEYS does not list")
         self.used.add(key)
         if key not in self.data:
             if default is _REQUIRED:
@@ -781,6 +806,7 @@ def _check_disclosures(spec: OfferingSpec) -> None:
 
 
 __all__ = [
+    "OFFERING_FILE_KEYS",
     "CornerstoneTake",
     "RegimeChoice",
     "ResolvedOffering",

@@ -1,0 +1,191 @@
+"""The REST offering model is the offering file, table for table and field for field: the JSON a
+client posts and the TOML file it could upload give the same `OfferingSpec`, and a field the file
+does not know is refused (400) as the file parser refuses it."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from lionrock.gateways.rest.models import (
+    CornerstoneIn,
+    LockupIn,
+    OfferingDefinitionIn,
+    OfferingTableIn,
+    PlaceeConsentIn,
+    PlacingIn,
+    PreferentialIn,
+    PricingIn,
+    PublicIn,
+    WaiverIn,
+)
+from lionrock.offering.definition import OFFERING_FILE_KEYS, parse_offering, validate_offering
+
+ROOT = Path(__file__).resolve().parents[3]
+MODELS: dict[str, type[BaseModel]] = {
+    "file": OfferingDefinitionIn, "offering": OfferingTableIn, "offering.waiver": WaiverIn, "cornerstones": CornerstoneIn,
+    "lockups": LockupIn, "placee_consents": PlaceeConsentIn, "preferential": PreferentialIn, "pricing": PricingIn,
+    "placing": PlacingIn, "public": PublicIn,
+}
+
+EVERY_FIELD = """
+[offering]
+id = "FULL-2026"
+issuer_id = "FULL"
+issuer_name = "Full Fields Holdings Ltd"
+instrument = "09990"
+currency = "HKD"
+rmb_counter = "89990"
+chapter = "main"
+pre_commercial = false
+shares_offered = 10_000_000
+board_lot = 100
+maximum_offer_price = "31.00"
+prospectus_date = 2026-01-05
+public_offer_open = 2026-01-06
+price_fixing_date = 2026-01-12
+mechanism = "B"
+public_share = "10%"
+downward_flexibility = false
+offer_size_adjustment = "15%"
+offer_size_adjustment_public_share = "20%"
+over_allotment = "15%"
+underwriter_account = "P:UW"
+stabilising_manager_account = "P:STAB"
+stock_lender_account = "I:FULL:LENDER"
+shares_outstanding_after = 80_000_000
+cornerstone_cutback = "pro_rata"
+independent_price_setting_waiver = ""
+underwriting_commission = "2.5%"
+listing_expenses = "HKD 60,000,000"
+
+[[cornerstones]]
+investor = "CS-USD"
+name = "Dollar Fund"
+account = "C:CS:USD"
+participant = "P1"
+origin = "international"
+amount = "US$10,000,000"
+fx_rate = "7.8"
+lockup_months = 6
+independent = true
+existing_shareholder = true
+
+[[lockups]]
+holder = "Founder Holdco"
+kind = "controlling_shareholder"
+shares = 40_000_000
+ends = 2026-07-13
+public = false
+rule = "Rule 10.07"
+
+[[placee_consents]]
+investor = "CS-USD"
+relationship = "existing shareholder"
+consent = "Appendix F1 para 5(2)"
+
+[preferential]
+kind = "employee"
+reference = "Employee Preferential Offering"
+reserved_shares = 500_000
+excess_taper_eighths = 8
+excess_curve = [[1, "1"], [10, "4"]]
+
+[pricing]
+kind = "coverage"
+coverage_times = 3
+fixed_price = "30.00"
+upsize_at_coverage = "5"
+
+[placing]
+tier_weights = ["1", "0.7", "0.4"]
+early_bonus = "10%"
+early_before_seq = 0
+price_setting_bonus = "20%"
+max_share_per_placee = "10%"
+over_allocate = true
+reallocate_undersubscribed_placing = true
+
+[public]
+pool_a_taper_eighths = 6
+pool_b_taper_eighths = 8
+pool_a_curve = [[1, "0.05"], [10, "0.3"], [100, "2"]]
+pool_b_curve = [[500, "40"]]
+"""
+
+WAIVED_18C = """
+[offering]
+id = "WAIVED-18C"
+issuer_id = "W18C"
+issuer_name = "Waived Tech Ltd"
+instrument = "09991"
+chapter = "18C"
+pre_commercial = true
+shares_offered = 10_000_000
+board_lot = 100
+price_range = ["20.00", "24.00"]
+prospectus_date = 2026-01-05
+public_offer_open = 2026-01-06
+price_fixing_date = 2026-01-12
+independent_price_setting_waiver = "Waiver of Rule 18C.08 granted 2 Jan 2026, conditions in the prospectus"
+waiver = { reference = "waiver of PN18 para 4.2", initial = "5%", steps = [[10, "10%"], ["33.5", "17.5%"]] }
+"""
+
+
+def _model_keys(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(model.model_fields)
+
+
+@pytest.mark.parametrize("table", sorted(OFFERING_FILE_KEYS))
+def test_rest_offering_model_fields_equal_the_offering_file_keys(table: str) -> None:
+    assert set(_model_keys(MODELS[table])) == set(OFFERING_FILE_KEYS[table]), table
+
+
+def _as_json(text: str) -> dict[str, Any]:
+    return json.loads(json.dumps(tomllib.loads(text), default=str))  # dates as ISO strings, as a JSON client sends them
+
+
+@pytest.mark.parametrize("text", [EVERY_FIELD, WAIVED_18C,
+                                  *(p.read_text() for p in sorted((ROOT / "examples/offerings").glob("*.toml")))])
+def test_rest_offering_json_and_the_file_give_the_same_spec(text: str) -> None:
+    body = OfferingDefinitionIn.model_validate(_as_json(text))
+    assert parse_offering(body.as_toml_data()) == parse_offering(tomllib.loads(text))
+
+
+def test_every_field_offering_is_valid_and_uses_each_key() -> None:
+    data = tomllib.loads(EVERY_FIELD)
+    for table, keys in OFFERING_FILE_KEYS.items():
+        if table in ("file", "offering.waiver"):
+            continue
+        rows = data[table] if isinstance(data[table], list) else [data[table]]
+        used = set().union(*(r.keys() for r in rows))
+        assert used | ({"price_range", "waiver"} if table == "offering" else set()) == set(keys), table
+    ro = validate_offering(parse_offering(data))
+    assert ro.maximum_price_only and ro.preferential_reserved_shares == 500_000 and ro.spec.cornerstone_cutback == "pro_rata"
+    assert len(ro.spec.public.pool_a_curve) == 3 and ro.spec.lockups[0].holder == "Founder Holdco"
+    waived = validate_offering(parse_offering(tomllib.loads(WAIVED_18C)))
+    assert waived.spec.independent_price_setting_waiver and waived.regime.startswith("waiver")
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    (("offering", "shares_offred"), 1),
+    (("lockups", 0, "until"), "2026-07-13"),
+    (("preferential", "reserve"), 1),
+    (("public", "pool_c_curve"), []),
+    (("pricing", "kind2"), "fixed"),
+    (("cornerstones", 0, "fx"), "7.8"),
+])
+def test_rest_offering_model_refuses_a_field_the_file_does_not_know(path: tuple[Any, ...], value: Any) -> None:
+    body = _as_json(EVERY_FIELD)
+    target: Any = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(ValidationError) as info:
+        OfferingDefinitionIn.model_validate(body)
+    assert any(e["type"] == "extra_forbidden" for e in info.value.errors())
