@@ -64,7 +64,7 @@ def reference_hashes(items: list[tuple[Command, int, str]], shard_map: ShardMap 
     for shard, commands in split_by_shard(shard_map, [c for c, _, _ in items]).items():
         if shard_map.role_of(shard) != "trading":
             continue
-        engine = Engine(shard_contexts("trading"))
+        engine = Engine(shard_map.contexts(shard))
         for command in commands:
             engine.submit(command, times[id(command)])
         out[shard] = engine.state_hash()

@@ -76,6 +76,7 @@ COMMAND_MODULES = [
     "lionrock.cli.clearing",
     "lionrock.cli.service",
     "lionrock.cli.shard",
+    "lionrock.cli.project",
 ]
 
 

@@ -44,7 +44,7 @@ from lionrock.engine import Engine, Outcome
 from lionrock.engine.engine import DeterminismError
 from lionrock.kernel.messages import Codec, Command, Event, Stamp
 from lionrock.kernel.user_errors import ServiceUnavailable
-from lionrock.scale.sharding import RelayShardEvents, ShardMap, shard_contexts
+from lionrock.scale.sharding import RelayShardEvents, ShardMap
 from lionrock.storage.sqlite_journal import SqliteJournal
 
 log = logging.getLogger("lionrock.nats")
@@ -56,11 +56,17 @@ H_AT_NS = "Lionrock-At-Ns"
 H_SEQ = "Lionrock-Seq"
 H_COMMAND = "Lionrock-Command"
 H_RELAYED = "Lionrock-Relayed"
+H_KEY = "Lionrock-Key"
+"""On an outcome: the ``Nats-Msg-Id`` of the command it answers (``<client key>@<shard>``), so the
+edge that published the command can find its outcome."""
 META_POSITION = "nats.position"
 """``"<last stream seq journaled>:<engine seq it ended at>"``: one value, so one atomic write."""
 META_EVT_PUBLISHED_SEQ = "nats.evt_published_seq"
 
-_LIST_OF_BYTES = msgspec.msgpack.Decoder(list[bytes])
+_OUTCOME_BODY = msgspec.msgpack.Decoder(tuple[bytes, list[bytes]])
+"""An outcome message's body: the command as journaled, then each event (the journal's encoding)."""
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (nats.errors.Error, nats.js.errors.Error, TimeoutError, asyncio.TimeoutError, OSError)
+"""What a lost node or a leader election looks like to a client: retried, never fatal."""
 
 
 def cmd_subject(shard: str) -> str:
@@ -76,9 +82,18 @@ async def _log_nats_error(exc: Exception) -> None:
     log.warning("nats: %s", exc or type(exc).__name__)
 
 
+def server_list(url: str) -> list[str]:
+    """``"nats://a:4222,nats://b:4222"`` -> each server of a cluster (a client fails over among them)."""
+    return [u.strip() for u in url.split(",") if u.strip()]
+
+
 async def connect(url: str, **options: Any) -> tuple[NatsClient, JetStreamContext]:
+    """Connect to ``url`` (one server, or a comma-separated list of a cluster's servers), reconnecting
+    for ever if the connection drops: a node's death must not end a shard, the edge or the projector."""
     options.setdefault("error_cb", _log_nats_error)
-    nc = await nats.connect(url, **options)
+    options.setdefault("max_reconnect_attempts", -1)
+    options.setdefault("reconnect_time_wait", 0.25)
+    nc = await nats.connect(servers=server_list(url), **options)
     return nc, nc.jetstream()
 
 
@@ -107,7 +122,7 @@ async def connect_with_backoff(
             seen.append(exc)
 
         try:  # one try (nats-py's smallest bound is two, back to back), its errors noted, not logged
-            probe = await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=1, reconnect_time_wait=0, connect_timeout=2, error_cb=note)
+            probe = await nats.connect(servers=server_list(url), allow_reconnect=False, max_reconnect_attempts=1, reconnect_time_wait=0, connect_timeout=2, error_cb=note)
         except (TimeoutError, OSError, nats.errors.Error) as exc:
             reason = str(seen[-1] if seen else exc) or type(exc).__name__
         else:
@@ -184,22 +199,43 @@ class CommandProducer:
 
     async def publish(self, command: Command, at_ns: int, key: str | None = None) -> list[Published]:
         """Publish one command and wait for the stream's acknowledgement."""
-        out = []
-        for shard, body, headers in self._messages(command, at_ns, key):
-            ack = await self.js.publish(cmd_subject(shard), body, stream=CMD_STREAM, headers=headers, timeout=self.timeout_s)
-            out.append(Published(shard, ack.seq, bool(ack.duplicate)))
-        return out
+        return [await self._publish_one(shard, body, headers) for shard, body, headers in self._messages(command, at_ns, key)]
+
+    async def _publish_one(self, shard: str, body: bytes, headers: dict[str, str]) -> Published:
+        """Publish until the stream acknowledges, for at most ``timeout_s``: while a cluster elects a
+        new leader the stream does not answer; the retry carries the same ``Nats-Msg-Id``, so a
+        message the first attempt stored is answered "duplicate" and stored once."""
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                ack = await self.js.publish(cmd_subject(shard), body, stream=CMD_STREAM, headers=headers, timeout=max(0.1, min(left, 2.0)))
+                return Published(shard, ack.seq, bool(ack.duplicate))
+            except TRANSIENT_ERRORS as exc:
+                if time.monotonic() >= deadline:
+                    raise ServiceUnavailable(f"the command stream did not acknowledge within {self.timeout_s:.0f} s ({exc or type(exc).__name__})",
+                                             hint="Check that a majority of the NATS cluster is up.") from exc
+                log.warning("publish to %s not acknowledged (%s); retrying", cmd_subject(shard), exc or type(exc).__name__)
+                await asyncio.sleep(0.1)
 
     async def publish_many(self, items: Iterable[tuple[Command, int, str | None]]) -> list[Published]:
         """Pipelined publishing: messages go on the wire in input order (so each shard's stream
         order is the input order) and the acknowledgements are awaited together."""
-        pending: list[tuple[str, asyncio.Future[Any]]] = []
-        for command, at_ns, key in items:
-            for shard, body, headers in self._messages(command, at_ns, key):
-                future = await self.js.publish_async(cmd_subject(shard), body, stream=CMD_STREAM, headers=headers)
-                pending.append((shard, future))
-        acks = await asyncio.wait_for(asyncio.gather(*(f for _, f in pending)), self.timeout_s + len(pending) * 0.001)
-        return [Published(shard, ack.seq, bool(ack.duplicate)) for (shard, _), ack in zip(pending, acks, strict=True)]
+        messages = [m for command, at_ns, key in items for m in self._messages(command, at_ns, key)]
+        pending: list[asyncio.Future[Any]] = []
+        try:
+            for shard, body, headers in messages:
+                pending.append(await self.js.publish_async(cmd_subject(shard), body, stream=CMD_STREAM, headers=headers))
+            acks = await asyncio.wait_for(asyncio.gather(*pending), self.timeout_s + len(pending) * 0.001)
+        except TRANSIENT_ERRORS as exc:
+            # Some were stored, some perhaps not: publish all again one by one, in order, under the
+            # same message ids (the stored ones answer "duplicate"). The stream's order is then the
+            # order in which each was first stored.
+            log.warning("pipelined publish failed (%s); publishing %d message(s) again one by one", exc or type(exc).__name__, len(messages))
+            for future in pending:
+                future.cancel()
+            return [await self._publish_one(shard, body, headers) for shard, body, headers in messages]
+        return [Published(shard, ack.seq, bool(ack.duplicate)) for (shard, _, _), ack in zip(messages, acks, strict=True)]
 
 
 async def _consumer_from(
@@ -274,6 +310,7 @@ class ShardEngine:
         self.codec = Codec()
         self.engine: Engine | None = None
         self._sub: JetStreamContext.PullSubscription | None = None
+        self._delivered = 0  # consumer sequence of the last message delivered by the current consumer
         self.stream_seq = 0  # last stream sequence consumed
         self._mapped_seq = 0  # engine sequence of that message
         self._evt_published = 0
@@ -283,7 +320,7 @@ class ShardEngine:
     # -- start-up --------------------------------------------------------------------------
     async def start(self) -> ShardEngine:
         journal = SqliteJournal(self.journal_path, "group:60000")
-        engine = Engine(shard_contexts(self.role), journal, snapshot_every=self.snapshot_every)
+        engine = Engine(self.shard_map.contexts(self.shard), journal, snapshot_every=self.snapshot_every)
         stream_seq, _, engine_seq = (journal.get_meta(META_POSITION) or "0:0").partition(":")
         self.stream_seq, self._mapped_seq = int(stream_seq), int(engine_seq)
         self._evt_published = int(journal.get_meta(META_EVT_PUBLISHED_SEQ) or 0)
@@ -291,7 +328,7 @@ class ShardEngine:
         recovering = True
 
         def keep_unpublished(stamp: Stamp, command: Command, events: list[Event]) -> None:
-            if recovering and events and stamp.seq > self._evt_published:
+            if recovering and stamp.seq > self._evt_published:
                 backlog.append((stamp, command, list(events)))
 
         engine.subscribe(keep_unpublished)
@@ -301,18 +338,22 @@ class ShardEngine:
         self.engine = engine
         if backlog:
             log.info("shard %s: publishing %d outcome(s) left unpublished by the last run", self.shard, len(backlog))
-            await self._publish_outcomes([(s.seq, s.at_ns, c, e) for s, c, e in backlog])
+            await self._publish_outcomes([(s.seq, s.at_ns, c, e, "") for s, c, e in backlog])
         ack_floor = await self._ack_floor()
         if ack_floor > self.stream_seq:
             log.warning(
                 "shard %s: the consumer acknowledged up to stream seq %d but the journal holds only up to %d; "
                 "rebuilding from the stream", self.shard, ack_floor, self.stream_seq,
             )
+        await self._subscribe()
+        return self
+
+    async def _subscribe(self) -> None:
         self._sub = await _consumer_from(
             self.js, CMD_STREAM, self.durable, cmd_subject(self.shard), self.stream_seq + 1,
             ack_wait_s=self.ack_wait_s, max_ack_pending=max(self.batch * 4, 1024),
         )
-        return self
+        self._delivered = 0
 
     @property
     def durable(self) -> str:
@@ -333,14 +374,53 @@ class ShardEngine:
             msgs = await self._sub.fetch(self.batch, timeout=timeout_s or self.fetch_timeout_s)
         except (TimeoutError, nats.errors.TimeoutError):
             return 0
-        await self._process(msgs)
-        return len(msgs)
+        msgs, gap = contiguous(msgs, self._delivered)
+        if msgs:
+            self._delivered = msgs[-1].metadata.sequence.consumer
+            await self._process(msgs)
+        if gap:
+            await self._resubscribe("a delivery was lost")
+        return len(msgs) + gap
 
-    async def run(self, stop: asyncio.Event | None = None, *, idle_exit_s: float | None = None) -> None:
-        """Process until ``stop`` is set, or until nothing arrived for ``idle_exit_s`` seconds."""
+    async def _resubscribe(self, why: str) -> None:
+        log.warning("shard %s: %s; re-creating the consumer from stream seq %d", self.shard, why, self.stream_seq + 1)
+        if self._sub is not None:
+            try:
+                await self._sub.unsubscribe()
+            except TRANSIENT_ERRORS:
+                pass
+        await self._subscribe()
+
+    async def restart(self) -> None:
+        """Crash-only recovery in place: close the engine and start again from the journal (the
+        ordinary start-up path: unpublished outcomes published again, consumer re-created)."""
+        await self.close()
+        await self.start()
+
+    async def run(self, stop: asyncio.Event | None = None, *, idle_exit_s: float | None = None, outage_s: float = 120.0) -> None:
+        """Process until ``stop`` is set, or until nothing arrived for ``idle_exit_s`` seconds.
+
+        A transient NATS failure (a node lost, a leader being elected) restarts the shard from its
+        journal, after a short wait, for at most ``outage_s`` seconds in a row; then it is fatal."""
         idle_since = time.monotonic()
+        failing_since: float | None = None
         while stop is None or not stop.is_set():
-            if await self.step():
+            try:
+                if self.engine is None:
+                    await self.start()
+                taken = await self.step()
+                failing_since = None
+            except TRANSIENT_ERRORS as exc:
+                now = time.monotonic()
+                failing_since = failing_since or now
+                if now - failing_since > outage_s:
+                    raise
+                log.warning("shard %s: %s; restarting from the journal", self.shard, exc or type(exc).__name__)
+                await self.close()
+                await asyncio.sleep(0.5)
+                idle_since = time.monotonic()
+                continue
+            if taken:
                 idle_since = time.monotonic()
             elif idle_exit_s is not None and time.monotonic() - idle_since >= idle_exit_s:
                 return
@@ -349,7 +429,7 @@ class ShardEngine:
         engine = self.engine
         assert engine is not None
         hook = self.crash_hook or (lambda point: None)
-        outcomes: list[tuple[int, int, Command, list[Event]]] = []
+        outcomes: list[tuple[int, int, Command, list[Event], str]] = []
         for msg in msgs:
             sseq = msg.metadata.sequence.stream
             if sseq <= self.stream_seq:
@@ -365,8 +445,8 @@ class ShardEngine:
                 continue
             outcome: Outcome = engine.submit(command, at_ns)
             self.stats.applied += 1
-            if outcome.events:
-                outcomes.append((outcome.seq, outcome.at_ns, command, outcome.events))
+            # every outcome, empty ones too: the edge awaits each of its own, a projector checks seqs are contiguous
+            outcomes.append((outcome.seq, outcome.at_ns, command, outcome.events, (msg.headers or {}).get(H_MSG_ID, "")))
         hook("after_submit")
         engine.flush()
         hook("after_journal_flush")
@@ -402,11 +482,14 @@ class ShardEngine:
         self.stats.skipped_journaled += 1
 
     # -- events out ------------------------------------------------------------------------
-    async def _publish_outcomes(self, outcomes: list[tuple[int, int, Command, list[Event]]]) -> None:
+    async def _publish_outcomes(self, outcomes: list[tuple[int, int, Command, list[Event], str]]) -> None:
+        """Publish each outcome to ``evt.<shard>``: body ``[command, [event, ...]]`` (the journal's
+        encodings: a projector needs the command too, e.g. the submitted issuer profile or the
+        order a rejection refused), headers seq, time, command type, the command's key."""
         if not outcomes:
             return
         futures: list[asyncio.Future[Any]] = []
-        for seq, at_ns, command, events in outcomes:
+        for seq, at_ns, command, events, key in outcomes:
             bodies = [self.codec.encode(e) for e in events]
             relayed = len(command.events) if isinstance(command, RelayShardEvents) else 0
             headers = {
@@ -417,7 +500,10 @@ class ShardEngine:
             }
             if relayed:
                 headers[H_RELAYED] = str(relayed)
-            futures.append(await self.js.publish_async(evt_subject(self.shard), msgspec.msgpack.encode(bodies), stream=EVT_STREAM, headers=headers))
+            if key:
+                headers[H_KEY] = key
+            body = msgspec.msgpack.encode((self.codec.encode(command), bodies))
+            futures.append(await self.js.publish_async(evt_subject(self.shard), body, stream=EVT_STREAM, headers=headers))
             self.stats.events_published += 1
             if self.relay:
                 futures.extend(await self._relay(seq, at_ns, events[relayed:], bodies[relayed:]))
@@ -467,6 +553,42 @@ class ShardOutcome:
     command: str
     relayed: int
     events: list[Event]
+    body: Command | None = None
+    """The command itself (None only for outcomes published before the body carried it)."""
+    key: str = ""
+    """The ``Nats-Msg-Id`` of the command (``<client key>@<shard>``); empty for an outcome
+    published again by recovery or for a relay."""
+    stream_seq: int = 0
+
+    @property
+    def own_events(self) -> list[Event]:
+        """The events this shard produced: without the first `relayed` (echoes of another shard's
+        events, which a projection takes from that shard)."""
+        return self.events[self.relayed:]
+
+
+def decode_outcome(msg: Msg, shard: str, codec: Codec) -> ShardOutcome:
+    h = msg.headers or {}
+    command_body, bodies = _OUTCOME_BODY.decode(msg.data)
+    return ShardOutcome(
+        shard, int(h[H_SEQ]), int(h[H_AT_NS]), h[H_COMMAND], int(h.get(H_RELAYED, 0)),
+        [codec.decode_event(b) for b in bodies], codec.decode_command(command_body), h.get(H_KEY, ""),
+        msg.metadata.sequence.stream,
+    )
+
+
+def contiguous(msgs: Sequence[Msg], delivered: int) -> tuple[list[Msg], int]:
+    """The messages of a fetch that follow ``delivered`` (the consumer sequence last seen) without a
+    gap, and 1 if a gap follows them. A consumer numbers its deliveries 1, 2, 3…; a jump means a
+    delivery was lost on the way (a node died between the server and this client) and the consumer
+    must be re-created from the last position applied, or a message would be skipped."""
+    out: list[Msg] = []
+    for msg in msgs:
+        if msg.metadata.sequence.consumer != delivered + 1:
+            return out, 1
+        out.append(msg)
+        delivered += 1
+    return out, 0
 
 
 async def read_events(js: JetStreamContext, shard: str, *, codec: Codec | None = None, timeout_s: float = 1.0) -> list[ShardOutcome]:
@@ -481,10 +603,7 @@ async def read_events(js: JetStreamContext, shard: str, *, codec: Codec | None =
                 msgs = await sub.fetch(1024, timeout=timeout_s)
             except (TimeoutError, nats.errors.TimeoutError):
                 break
-            for msg in msgs:
-                h = msg.headers or {}
-                events = [codec.decode_event(b) for b in _LIST_OF_BYTES.decode(msg.data)]
-                out.append(ShardOutcome(shard, int(h[H_SEQ]), int(h[H_AT_NS]), h[H_COMMAND], int(h.get(H_RELAYED, 0)), events))
+            out.extend(decode_outcome(msg, shard, codec) for msg in msgs)
     finally:
         await sub.unsubscribe()
     return out
@@ -529,6 +648,7 @@ async def run_shard(
 __all__ = [
     "CMD_STREAM",
     "EVT_STREAM",
+    "TRANSIENT_ERRORS",
     "CommandProducer",
     "Published",
     "ShardEngine",
@@ -537,9 +657,12 @@ __all__ = [
     "cmd_subject",
     "connect",
     "connect_with_backoff",
+    "contiguous",
+    "decode_outcome",
     "default_key",
     "ensure_streams",
     "evt_subject",
     "read_events",
     "run_shard",
+    "server_list",
 ]

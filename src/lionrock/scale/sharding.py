@@ -38,6 +38,9 @@ TRADING_ROLE = "trading"
 # Trading commands addressed to one instrument's book, and session commands every book needs.
 _INSTRUMENT_COMMANDS = ("ListInstrument", "PlaceOrder", "CancelOrder", "AmendOrder")
 _BROADCAST_COMMANDS = ("StartTradingDay", "TradingTick")
+ORDER_ID_SPAN = 1 << 40
+"""Order ids each trading shard may hand out (about 1.1 trillion); 8,192 shards stay below 2**53,
+the largest integer a JSON client reads exactly."""
 
 
 class RelayShardEvents(Command):
@@ -163,6 +166,25 @@ class ShardMap:
         instrument = _instrument_of(event)
         return self.trading_shards if instrument is None else (self.shard_of_instrument(instrument),)
 
+    def order_id_base(self, shard: str) -> int:
+        """Where a trading shard's order ids start (exclusive): ``index * ORDER_ID_SPAN``, so the
+        ids two shards hand out never collide (a client, the read model's ``orders`` table and
+        the clearing ledger see one venue-wide id space); the first trading shard starts at 0,
+        as a single-process venue does."""
+        return self.trading_shards.index(shard) * ORDER_ID_SPAN
+
+    def contexts(self, shard: str) -> list[Context]:
+        """Fresh contexts for ``shard``: `shard_contexts` of its role, a trading shard numbering
+        its orders from `order_id_base` (part of its state, so part of its state hash)."""
+        role = self.role_of(shard)
+        contexts = shard_contexts(role)
+        if role == TRADING_ROLE:
+            base = self.order_id_base(shard)
+            for ctx in contexts:
+                if ctx.name == "trading":
+                    ctx.next_order_id = base + 1  # type: ignore[attr-defined]
+        return contexts
+
     @classmethod
     def parse(cls, trading: str, primary: str = PRIMARY) -> ShardMap:
         """``"t0,t1,t2"`` -> a map with those trading shards."""
@@ -205,6 +227,7 @@ def split_by_shard(shard_map: ShardMap, commands: Iterable[Command]) -> dict[str
 
 
 __all__ = [
+    "ORDER_ID_SPAN",
     "PRIMARY",
     "PRIMARY_ROLE",
     "TRADING_ROLE",
