@@ -19,9 +19,10 @@ import numpy as np
 
 from lionrock.kernel.errors import Reject
 from lionrock.kernel.money import Rate
-from lionrock.offering.allocation import AllocationResult, allocate
+from lionrock.offering.allocation import AllocationResult, PreferentialApplications, allocate
 from lionrock.offering.books import ApplicationBook, IoiBook
 from lionrock.offering.commands import OfferingSpec
+from lionrock.offering.context import OfferingContext
 from lionrock.offering.definition import ResolvedOffering, pick_regime, validate_offering
 from lionrock.offering.pricing import set_price
 
@@ -135,7 +136,8 @@ def _outcome(key: str, ro: ResolvedOffering, result: AllocationResult, actual: b
 
 
 def compare_mechanisms(spec: OfferingSpec, iois: IoiBook, apps: ApplicationBook, seed: int, *, price: int = 0,
-                       upsize_shares: int = -1, mechanism_b_share: Rate | None = None) -> Comparison:
+                       upsize_shares: int = -1, mechanism_b_share: Rate | None = None,
+                       preferential: PreferentialApplications | None = None) -> Comparison:
     """Allot one book under the deal's own mechanism and under every other one of the rulebook.
 
     ``price`` / ``upsize_shares`` as for `set_price` (0 / -1: the deal's pricing policy decides),
@@ -145,7 +147,7 @@ def compare_mechanisms(spec: OfferingSpec, iois: IoiBook, apps: ApplicationBook,
     actual = validate_offering(spec)
     pricing = set_price(actual, iois, price, upsize_shares)
     own = "waiver" if spec.waiver is not None else pick_regime(spec).mechanism
-    rows = [_outcome(own, actual, allocate(actual, pricing, iois, apps, seed), True)]
+    rows = [_outcome(own, actual, allocate(actual, pricing, iois, apps, seed, preferential), True)]
     for key in MECHANISMS:
         try:
             candidate = validate_offering(_candidate(spec, key, mechanism_b_share))
@@ -155,12 +157,28 @@ def compare_mechanisms(spec: OfferingSpec, iois: IoiBook, apps: ApplicationBook,
             continue
         if _is_actual(actual, candidate):
             continue
-        fixed = set_price(candidate, iois, pricing.price, pricing.upsize_shares)
-        rows.append(_outcome(key, candidate, allocate(candidate, fixed, iois, apps, seed), False))
+        try:  # open to the deal, but its own rules may refuse this book at this price (18C.08 without the waiver)
+            fixed = set_price(candidate, iois, pricing.price, pricing.upsize_shares)
+            result = allocate(candidate, fixed, iois, apps, seed, preferential)
+        except Reject as exc:
+            rows.append(MechanismOutcome(mechanism=key, label=candidate.regime, available=False, actual=False,
+                                         why=(f"{exc.rejection.message} ({exc.rejection.rule or exc.rejection.field})",)))
+            continue
+        rows.append(_outcome(key, candidate, result, False))
     order = {k: i for i, k in enumerate(("waiver", *MECHANISMS))}
     rows.sort(key=lambda r: (not r.actual, not r.available, order[r.mechanism]))
     demand = int(apps.shares[apps.shares > 0].sum()) if len(apps) else 0
     return Comparison(spec.offering_id, pricing.price, pricing.upsize_shares, seed, demand, tuple(rows))
+
+
+def compare_allocated(ctx: OfferingContext, offering_id: str) -> Comparison:
+    """The comparison of an allocated offering, from the context's books at its final price,
+    offer size adjustment and ballot seed (the read model derives it once, when
+    ``OfferingAllocated`` is projected: `lionrock.readmodel.derived`)."""
+    ro, summary = ctx.offering(offering_id), ctx.allocation(offering_id).summary
+    iois, apps = ctx.books(offering_id)
+    return compare_mechanisms(ro.spec, iois, apps, summary.seed, price=summary.price, upsize_shares=summary.offer_shares - ro.spec.shares_offered,
+                              preferential=ctx.preferential(offering_id))
 
 
 def _bp_text(bp: int | None) -> str:
@@ -211,4 +229,4 @@ def _as_dict(r: MechanismOutcome) -> dict[str, object]:
     return {name: getattr(r, name) for name in MechanismOutcome.__slots__}
 
 
-__all__ = ["CONCENTRATION_TOPS", "MECHANISMS", "Comparison", "MechanismOutcome", "compare_mechanisms", "comparison_json", "comparison_lines"]
+__all__ = ["CONCENTRATION_TOPS", "MECHANISMS", "Comparison", "MechanismOutcome", "compare_allocated", "compare_mechanisms", "comparison_json", "comparison_lines"]

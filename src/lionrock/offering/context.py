@@ -180,6 +180,10 @@ class OfferingContext:
         """The allocation arrays of an allocated offering (read-only; for reports)."""
         return self.offerings[offering_id].allocation()
 
+    def preferential(self, offering_id: str) -> PreferentialApplications | None:
+        """The preferential applications lodged (read-only; None when there are none)."""
+        return self.offerings[offering_id].preferential()
+
     def books(self, offering_id: str) -> tuple[IoiBook, ApplicationBook]:
         o = self.offerings[offering_id]
         return o.ioi_book(), o.app_book()

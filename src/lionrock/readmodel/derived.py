@@ -7,7 +7,9 @@ engine's writer thread made order entry wait behind a report (DESIGN.md: reads n
 engine). So the projector computes them here, on the writer thread, once, when
 ``OfferingAllocated`` (or ``IssuerProfileSubmitted``, ``ListingApplicationFiled``) is projected,
 in the same read-model transaction as the event; GETs read the rows. The offering's stage is a row
-too, moved by the lifecycle events in `STAGES` order.
+too, moved by the lifecycle events in `STAGES` order. The mechanism comparison (the same book
+allotted under every mechanism the deal could choose, `offering.compare`) is derived the same way
+when ``OfferingAllocated`` arrives: four or five allocations over the books, once, not per GET.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from lionrock.kernel.price import consideration_minor
 from lionrock.offering.announcement import announcement_markdown
+from lionrock.offering.compare import compare_allocated, comparison_json, comparison_lines
 from lionrock.offering.pricing import PricingDecision
 
 DDL = [
@@ -33,6 +36,12 @@ DDL = [
          issuer_id TEXT PRIMARY KEY, profile TEXT NOT NULL, assessed_on TEXT NOT NULL, route TEXT NOT NULL,
          filed_on TEXT, updated_seq BIGINT NOT NULL)""",
 ]
+
+COMPARISON_DDL = [
+    """CREATE TABLE IF NOT EXISTS offering_comparisons (
+         offering_id TEXT PRIMARY KEY, allotment_digest TEXT NOT NULL, body TEXT NOT NULL)""",
+]
+"""The read model's migration step 5 (`readmodel.projector.READ_MODEL_MIGRATIONS`)."""
 
 STAGES = (("OfferingDefined", "bookbuilding"), ("PublicOfferClosed", "closed"), ("OfferPriceFixed", "priced"),
           ("OfferingAllocated", "allocated"), ("OfferingSettled", "settled"), ("OfferingStabilisationClosed", "stabilised"))
@@ -88,4 +97,14 @@ def announcement_of(ctx: Any, offering_id: str, priced: dict[str, Any]) -> str:
     return announcement_markdown(ctx.offering(offering_id), pricing, ctx.allocation(offering_id), book_digest=apps.digest)
 
 
-__all__ = ["ALLOCATION_COLUMNS", "DDL", "STAGES", "STAGE_RANK", "allocation_rows", "announcement_of"]
+def comparison_of(ctx: Any, offering_id: str) -> dict[str, Any]:
+    """The mechanism comparison of an allocated offering as JSON: every figure an integer (shares,
+    basis points) beside its formatted text, per mechanism (``rows``), and the table a sponsor reads
+    (``table``: one entry per figure, one column per row)."""
+    comparison = compare_allocated(ctx, offering_id)
+    body = comparison_json(comparison)
+    body["table"] = [{"figure": name, "text": texts, "values": values} for name, texts, values in comparison_lines(comparison)]
+    return body
+
+
+__all__ = ["ALLOCATION_COLUMNS", "COMPARISON_DDL", "DDL", "STAGES", "STAGE_RANK", "allocation_rows", "announcement_of", "comparison_of"]

@@ -260,6 +260,11 @@ class Projector:
                    ON CONFLICT (offering_id) DO UPDATE SET allotment_digest = excluded.allotment_digest, markdown = excluded.markdown""",
                 (e.offering_id, str(e.summary.allotment_digest), markdown),
             )
+        self.store.execute(
+            """INSERT INTO offering_comparisons (offering_id, allotment_digest, body) VALUES (?, ?, ?)
+               ON CONFLICT (offering_id) DO UPDATE SET allotment_digest = excluded.allotment_digest, body = excluded.body""",
+            (e.offering_id, str(e.summary.allotment_digest), self._json.encode(derived.comparison_of(ctx, e.offering_id)).decode()),
+        )
 
     def _on_IssuerProfileSubmitted(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
         profile = _get(command, "profile")
@@ -412,6 +417,8 @@ READ_MODEL_MIGRATIONS = (
     Migration(2, "orders.short_sell (short sales, Schedule 11): 0 for orders before it", run=_add_short_sell),
     Migration(3, "one-minute bars, from the trades already projected", run=Projector._backfill_bars),
     Migration(4, "rows derived once per event: stages, allocations, announcements, issuer profiles", derived.DDL, run=_reproject_for_derived_rows),
+    Migration(5, "offering mechanism comparisons, derived once when an offering is allocated", derived.COMPARISON_DDL,
+              run=_reproject_for_derived_rows),
 )
 """The read model's schema steps (`lionrock.storage.migrations`); a new table or column is a new step."""
 

@@ -419,6 +419,19 @@ def announcement_markdown(read: SqlStore, offering_id: str) -> str:
     return str(row[0])
 
 
+def offering_comparison(read: SqlStore, p: Principal, offering_id: str) -> dict[str, Any]:
+    """The mechanism comparison the projector derived when the offering was allocated
+    (`readmodel.derived.comparison_of`): in full scope only (the offering's sponsor or issuer, operators,
+    regulators: it shows the placing's concentration); anyone else gets "not visible", like an unknown offering."""
+    if not visible_offering(read, p, offering_id):
+        raise NotVisible("offering_id", f"no offering {offering_id} visible to you")
+    _allocated(read, offering_id)
+    row = read.one("SELECT body FROM offering_comparisons WHERE offering_id = ?", (offering_id,))
+    if row is None:
+        raise NotVisible("offering_id", f"offering {offering_id} has no mechanism comparison")
+    return json.loads(row[0])  # type: ignore[no-any-return]
+
+
 def issuer_profile(read: SqlStore, p: Principal, issuer_id: str) -> tuple[str, str, str, str | None]:
     """``(profile JSON, assessed_on, route, filed_on)`` of a submitted issuer the caller may read."""
     row = read.one("SELECT profile, assessed_on, route, filed_on FROM issuer_profiles WHERE issuer_id = ?", (issuer_id,)) if p.can_read_issuer(issuer_id) else None
@@ -429,6 +442,6 @@ def issuer_profile(read: SqlStore, p: Principal, issuer_id: str) -> tuple[str, s
 
 __all__ = [
     "accounts", "all_allocations", "allocations_for", "announcement_markdown", "bars", "consistent_snapshot", "depth", "events",
-    "holdings", "instruments", "issuer", "issuer_profile", "issuers", "latest_event", "offering", "offering_results", "offering_stage",
+    "holdings", "instruments", "issuer", "issuer_profile", "issuers", "latest_event", "offering", "offering_comparison", "offering_results", "offering_stage",
     "offerings", "order_for", "orders", "positions", "redact", "short_selling", "trades", "visible_offering",
 ]

@@ -32,7 +32,7 @@ from testkit.service_world import DAY, PASSWORD, ROLES, SteppableClock, next_id,
 
 ROOT = Path(__file__).resolve().parents[3]
 TRADED = "02531"
-E2E, MATRIX = "IPO-E2E", "IPO-MX"
+E2E, MATRIX, PREF = "IPO-E2E", "IPO-MX", "IPO-PREF"
 ISSUER_ID = "QIANLI-MX"
 
 
@@ -144,6 +144,16 @@ def test_offering_api_define_to_settle_and_positions_equal_ledger(venue: Venue) 
     assert ok(spo.post(f"/v1/offerings/{E2E}/iois", json=placee), 201)["IoiReceived"]["steps"] == [[10_000, 40_000], [0, 20_000]]
     lodged = ok(spo.post(f"/v1/offerings/{E2E}/applications", json={"applications": application_rows(400, 5)}), 201)
     assert lodged["PublicApplicationsLodged"]["count"] == 400
+    # a bad share count is refused with its index and reason, and nothing of its batch is lodged
+    bad_rows = application_rows(3, 6)
+    bad_rows[1]["shares"], bad_rows[2]["shares"] = 0, 150
+    refused = ok(spo.post(f"/v1/offerings/{E2E}/applications", json={"applications": bad_rows}), 422)["error"]
+    assert (refused["reason"], refused["field"]) == ("INVALID_APPLICATIONS", "batch.shares[1]")
+    assert "applications[1]: non_positive" in refused["message"] and "applications[2]: not_board_lots" in refused["message"]
+    assert "PN18 para 3.1" in refused["rule"]
+    too_early = ok(spo.post(f"/v1/offerings/{E2E}/close"), 422)["error"]
+    assert too_early["reason"] == "TOO_EARLY" and "12:00" in too_early["message"]
+    _preferential_offering_lodged(spo)
     mine = {"applications": [{"applicant": "HKID-INV1", "account": "C:B1:I1", "participant": "B1", "shares": 2_000}]}
     ok(brk1.post(f"/v1/offerings/{E2E}/applications", json=mine), 201)  # the broker lodges its client's application
     foreign = {"applications": [{"applicant": "HKID-INV2", "account": "C:B2:I2", "participant": "B2", "shares": 1_000}]}
@@ -154,6 +164,7 @@ def test_offering_api_define_to_settle_and_positions_equal_ledger(venue: Venue) 
     assert ok(inv1.post(f"/v1/offerings/{E2E}/applications", json=odd), 403)["error"]["reason"] == "NOT_YOUR_PARTICIPANT"
     v.clock.jump_to(hk_ns(T.public_offer_close, time(12, 0)))
     closed = ok(spo.post(f"/v1/offerings/{E2E}/close"))
+    ok(spo.post(f"/v1/offerings/{PREF}/close"))
     digest = closed["PublicOfferClosed"]["book_digest"]
     assert closed["PublicOfferClosed"]["applications"] == 401 and len(digest) == 64
     assert any(e["type"] == "IpoFundsHeld" for e in closed["events"])  # clearing moved the pre-funding to the FINI hold
@@ -161,6 +172,7 @@ def test_offering_api_define_to_settle_and_positions_equal_ledger(venue: Venue) 
     early = ok(spo.post(f"/v1/offerings/{E2E}/allocate", json={"seed": 1}), 422)["error"]
     assert early["reason"] == "WRONG_STAGE"
     priced = ok(spo.post(f"/v1/offerings/{E2E}/price", json={}))["OfferPriceFixed"]
+    _preferential_offering_allocated(v, spo)
     assert RO.spec.price_low <= priced["price"] <= RO.spec.price_high and priced["demand_curve"]
     bad = ok(spo.post(f"/v1/offerings/{E2E}/allocate", json={"seed": 1, "applications_digest": "0" * 64}), 422)["error"]
     assert (bad["reason"], bad["field"]) == ("BOOK_DIGEST_MISMATCH", "applications_digest")
@@ -177,6 +189,13 @@ def test_offering_api_define_to_settle_and_positions_equal_ledger(venue: Venue) 
     assert "Announcement of Allotment Results" in md.text and "20251128" in md.text and summary["allotment_digest"] in md.text
     html = inv2.get(f"/v1/offerings/{E2E}/announcement", params={"format": "html"})
     assert html.status_code == 200 and "<table>" in html.text and "Basis of Allocation" in html.text
+    compared = ok(spo.get(f"/v1/offerings/{E2E}/compare"))
+    actual = next(r for r in compared["rows"] if r["actual"])
+    assert actual["allotment_digest"] == summary["allotment_digest"] and actual["final_public_shares"] == summary["final_public_shares"]
+    assert compared["price"] == priced["price"] and compared["seed"] == 20251128 and len(compared["rows"]) >= 2
+    assert all(isinstance(line["figure"], str) and len(line["text"]) == len(compared["rows"]) for line in compared["table"])
+    assert actual["text"]["final public tranche (shares)"] == f"{summary['final_public_shares']:,}"
+    assert ok(inv1.get(f"/v1/offerings/{E2E}/compare"), 404)["error"]["reason"] == "NOT_FOUND"
     everyone = ok(spo.get(f"/v1/offerings/{E2E}/allocations"))["allocations"]
     total = sum(r["shares"] for r in everyone)
     assert total == summary["offer_shares"] + summary["over_allocated_shares"]
@@ -205,6 +224,40 @@ def test_offering_api_define_to_settle_and_positions_equal_ledger(venue: Venue) 
     assert mine_only["accounts"] == ["C:B1:I1"] and {p["account"] for p in mine_only["positions"]} == {"C:B1:I1"}
 
 
+PREF_ROWS = [{"applicant": f"Q{i}", "account": f"C:B1:Q{i}", "participant": "B1", "shares": s, "entitlement": e}
+             for i, (s, e) in enumerate([(20_000, 20_000), (30_000, 10_000), (5_000, 5_000)])]
+
+
+def _preferential_offering_lodged(spo: httpx.Client) -> None:
+    """A preferential offering (assured entitlements, PN15) defined with the JSON model's tables and its applications lodged."""
+    body = definition(PREF, "09916")
+    body["preferential"] = {"kind": "assured_entitlement", "reference": "Preferential Offering to Qualifying Parent Shareholders (PN15 para 3(f))",
+                            "reserved_shares": 50_000}
+    body["lockups"] = [{"holder": "Parent Co", "kind": "controlling_shareholder", "shares": 3_000_000, "ends": "2026-05-31", "rule": "Rule 10.07"}]
+    body["public"] = {"pool_a_curve": [[1, "0.5"], [10, "3"]]}
+    ok(spo.post("/v1/offerings", json=body), 201)
+    for ioi in ioi_bodies("PREF", 8):
+        ok(spo.post(f"/v1/offerings/{PREF}/iois", json=ioi), 201)
+    ok(spo.post(f"/v1/offerings/{PREF}/applications", json={"applications": application_rows(200, 8)}), 201)
+    lodged = ok(spo.post(f"/v1/offerings/{PREF}/preferential-applications", json={"applications": PREF_ROWS}), 201)
+    assert lodged["PreferentialApplicationsLodged"]["count"] == 3 and lodged["PreferentialApplicationsLodged"]["shares"] == 55_000
+    none = ok(spo.post(f"/v1/offerings/{E2E}/preferential-applications", json={"applications": PREF_ROWS}), 422)["error"]
+    assert none["reason"] == "INVALID_APPLICATIONS" and "no preferential offering" in none["message"]
+
+
+def _preferential_offering_allocated(v: Venue, spo: httpx.Client) -> None:
+    ok(spo.post(f"/v1/offerings/{PREF}/price", json={}))
+    summary = ok(spo.post(f"/v1/offerings/{PREF}/allocate", json={"seed": 5}))["OfferingAllocated"]["summary"]
+    assert summary["preferential_valid_applications"] == 3 and summary["preferential_reserved_shares"] == 50_000
+    assert 25_000 <= summary["preferential_shares"] <= 50_000  # entitlements in full (20,000 + 5,000), excess from the rest
+    mine = {r["account"]: r for r in ok(spo.get(f"/v1/offerings/{PREF}/allocations"))["allocations"]}
+    assert "C:B1:Q0" not in mine or mine["C:B1:Q0"]["public_shares"] == 0  # preferential shares are not public allotments
+    md = spo.get(f"/v1/offerings/{PREF}/announcement").text
+    assert "Preferential Offering" in md and "Parent Co" in md
+    compared = ok(spo.get(f"/v1/offerings/{PREF}/compare"))
+    assert next(r for r in compared["rows"] if r["actual"])["allotment_digest"] == summary["allotment_digest"]
+
+
 def test_offering_api_endpoints_and_models_in_openapi(venue: Venue) -> None:
     spec = ok(client(venue.srv, None).get("/openapi.json"))
     paths = spec["paths"]
@@ -214,6 +267,7 @@ def test_offering_api_endpoints_and_models_in_openapi(venue: Venue) -> None:
                          ("/v1/offerings/{offering_id}/settle", "post"), ("/v1/offerings/{offering_id}/results", "get"),
                          ("/v1/offerings/{offering_id}/announcement", "get"), ("/v1/offerings/{offering_id}/allocations", "get"),
                          ("/v1/offerings/{offering_id}/allocations/{account}", "get"), ("/v1/issuers", "post"),
+                         ("/v1/offerings/{offering_id}/compare", "get"), ("/v1/offerings/{offering_id}/preferential-applications", "post"),
                          ("/v1/issuers/{issuer_id}/eligibility", "get"), ("/v1/issuers/{issuer_id}/timetable", "get")):
         assert method in paths.get(path, {}), f"{method.upper()} {path} not in OpenAPI"
     assert {"OfferingDefinitionIn", "IoiIn", "ApplicationBatchIn", "FixPriceIn", "AllocateIn"} <= set(spec["components"]["schemas"])
@@ -285,6 +339,7 @@ def test_offering_api_role_and_tenant_matrix(venue: Venue, user: str) -> None:
         ("GET", f"/v1/offerings/{MATRIX}/announcement", None, 200 if user in SEES_OFFERING else 404),
         ("GET", f"/v1/offerings/{MATRIX}/allocations", None, 200 if user in SEES_OFFERING else 404),
         ("GET", f"/v1/offerings/{MATRIX}/allocations/C:B1:I1", None, 200 if user in SEES_INV1 else 404),
+        ("GET", f"/v1/offerings/{MATRIX}/compare", None, 200 if user in {"spo", "op", "reg"} else 404),
         ("POST", "/v1/offerings", definition(f"MX-NEW-{user}", "09914"), 201 if user in {"spo", "spo2", "op"} else 403),
         ("POST", f"/v1/offerings/{MATRIX}/iois", ioi, _writes(user)),
         ("DELETE", f"/v1/offerings/{MATRIX}/iois/MX-I1", None, _writes(user)),

@@ -303,6 +303,17 @@ class ApplicationBatchIn(RequestModel):
     applications: list[ApplicationIn] = Field(min_length=1, max_length=200_000)
 
 
+class PreferentialApplicationIn(ApplicationIn):
+    entitlement: Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)] = Field(
+        description="Shares the applicant is assured (its holding in the parent times the entitlement ratio); 0 for an employee offering.")
+
+
+class PreferentialBatchIn(RequestModel):
+    """Applications under the offering's preferential offering (docs/offering.md, "Preferential offering")."""
+
+    applications: list[PreferentialApplicationIn] = Field(min_length=1, max_length=200_000)
+
+
 class FixPriceIn(RequestModel):
     price: str | None = Field(default=None, max_length=40, description="The agreed price; omitted: the offering's pricing policy decides.", examples=["46.00"])
     upsize_shares: Annotated[StrictInt, Field(ge=-1, le=MAX_QUANTITY)] = Field(default=-1, description="-1: the policy decides; otherwise the offer size adjustment shares exercised.")
@@ -345,6 +356,8 @@ __all__ = [
     "OutcomeOut",
     "PlaceeConsentIn",
     "PlacingIn",
+    "PreferentialApplicationIn",
+    "PreferentialBatchIn",
     "PreferentialIn",
     "PriceText",
     "PricingIn",

@@ -9,8 +9,10 @@ endpoints add a role check of their own first (below) and shape the answers.
 | define (JSON or uploaded TOML) | ``POST /v1/offerings``, ``POST /v1/offerings/toml`` | sponsor (becomes its offering), operator |
 | IOIs | ``POST /v1/offerings/{id}/iois``, ``DELETE …/iois/{ioi_id}`` | sponsor of the offering, operator |
 | public applications | ``POST /v1/offerings/{id}/applications`` | sponsor of the offering, broker (its participant's client accounts only), investor (its own accounts only), operator |
+| preferential applications | ``POST /v1/offerings/{id}/preferential-applications`` | sponsor of the offering, operator |
 | close, price, allocate, settle | ``POST /v1/offerings/{id}/close`` / ``price`` / ``allocate`` / ``settle`` | sponsor of the offering, operator |
 | results, announcement | ``GET /v1/offerings/{id}/results``, ``…/announcement`` | anyone who may see the offering |
+| mechanism comparison | ``GET /v1/offerings/{id}/compare`` | sponsor (or issuer) of the offering, operator, regulator |
 | allocations | ``GET /v1/offerings/{id}/allocations[/{account}]`` | sponsor of the offering, operator, regulator: all; investor / broker: own accounts only |
 | issuers | ``POST /v1/issuers`` (JSON), ``POST /v1/issuers/toml``, ``GET …/{id}/eligibility``, ``…/timetable`` | issuer, sponsor (their issuers), operator; reads also regulator |
 
@@ -45,6 +47,7 @@ from .models import (
     IdentifierPath,
     IoiIn,
     OfferingDefinitionIn,
+    PreferentialBatchIn,
 )
 from .orders import price_ticks
 
@@ -156,6 +159,18 @@ async def lodge_applications(offering_id: IdentifierPath, body: ApplicationBatch
     )
     return answer(await run(service, p, c.LodgePublicApplications(offering_id=offering_id, batch=batch)), "PublicApplicationsLodged", 201)
 
+@router.post("/v1/offerings/{offering_id}/preferential-applications", tags=["offering lifecycle"], status_code=201)
+async def lodge_preferential_applications(offering_id: IdentifierPath, body: PreferentialBatchIn, p: Me, service: Svc) -> Response:
+    """Lodge applications under the offering's preferential offering (assured entitlements or employees), as the registrar's agent."""
+    need(p, Role.SPONSOR, Role.OPERATOR)
+    apps = body.applications
+    batch = commands.PreferentialBatch(
+        applicants=[a.applicant for a in apps], accounts=[a.account for a in apps], participants=[a.participant for a in apps],
+        shares=[a.shares for a in apps], entitlements=[a.entitlement for a in apps],
+    )
+    command = commands.LodgePreferentialApplications(offering_id=offering_id, batch=batch)
+    return answer(await run(service, p, command), "PreferentialApplicationsLodged", 201)
+
 @router.post("/v1/offerings/{offering_id}/close", tags=["offering lifecycle"])
 async def close_public_offer(offering_id: IdentifierPath, p: Me, service: Svc) -> Response:
     """Close the public offer; the answer carries the application book digest and the funds held."""
@@ -196,6 +211,13 @@ def announcement(offering_id: IdentifierPath, p: Me, service: Svc, format: str =
     if format == "html":
         return Response(markdown_to_html(md, f"{offering_id}: allotment results"), media_type="text/html; charset=utf-8")
     return Response(md, media_type="text/markdown; charset=utf-8")
+
+@router.get("/v1/offerings/{offering_id}/compare", tags=["offering lifecycle"])
+def compare(offering_id: IdentifierPath, p: Me, service: Svc) -> Response:
+    """The book allotted under every mechanism the deal could choose, at its final price and seed (the
+    sponsor's table for choosing a mechanism): integers beside formatted text, derived once when the
+    offering was allocated. The offering's sponsor or issuer, operators and regulators only."""
+    return json_response(queries.offering_comparison(service.read, p, offering_id))
 
 @router.get("/v1/offerings/{offering_id}/allocations", tags=["offering lifecycle"])
 def allocations(offering_id: IdentifierPath, p: Me, service: Svc) -> Response:
