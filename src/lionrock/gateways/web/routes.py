@@ -4,6 +4,14 @@ No CDN: the only scripts are ``/static/lionrock.js`` (ours, a few fetch and WebS
 and Plotly's bundled JS, served from the installed ``plotly`` package
 (`plotly.offline.get_plotlyjs`). Pages need a signed-in session; reads go through the same
 tenancy-checked queries as the REST API.
+
+One write path: every button and form on these pages calls the REST API from the browser
+(``LR.api``: ``POST /v1/offerings``, ``…/close``, ``…/price``, ``…/allocate``, ``…/settle``,
+``POST /v1/orders``, ``POST /v1/users``, ``POST /v1/commands``, ``POST /v1/venue/clock``) with the
+session cookie, so the same role, tenancy and rule checks decide and the same rejection comes
+back; no route here changes anything but the session. Pages are drawn for the caller's role
+(a sponsor's offering shows the lifecycle actions), but a hidden button is a courtesy, never the
+check. Numbers go through `formatting` (money, shares, percentages for people).
 """
 
 from __future__ import annotations
@@ -18,15 +26,19 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from lionrock.gateways.rest.http import identify
+from lionrock.gateways.rest.venue import instrument_rules, venue_state
+from lionrock.gateways.web import formatting
 from lionrock.kernel.price import format_price
+from lionrock.kernel.xhkg import hk_date
 from lionrock.readmodel import queries
-from lionrock.readmodel.tenancy import Principal
+from lionrock.readmodel.tenancy import NotVisible, Principal, Role
 from lionrock.service.auth import SESSION_COOKIE, AuthError, LoginThrottled
 from lionrock.service.root import Service
 
 _HERE = Path(__file__).parent
 _ENV = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html", "j2"]))
 _ENV.filters["price"] = lambda t: format_price(int(t)) if t else ""
+_ENV.filters.update(formatting.FILTERS)
 _ENV.filters["tojson_safe"] = lambda v: Markup(json.dumps(v).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 """JSON for a <script> block (no HTML escaping, but no '<', '>' or '&' either)."""
 _ENV.filters["tojson_text"] = lambda v: json.dumps(v)
@@ -116,20 +128,33 @@ def mount_web(app: FastAPI, service: Service) -> None:
         if p is None:
             return RedirectResponse("/login", status_code=303)
         return page("market.html.j2", request, p, instrument=instrument, depth=queries.depth(service.read, instrument, 10),
-                    trades=queries.trades(service.read, instrument, 30), orders=queries.orders(service.read, p, instrument=instrument, limit=50))
+                    trades=queries.trades(service.read, instrument, 30), orders=queries.orders(service.read, p, instrument=instrument, limit=50),
+                    rules=_rules_or_none(service, instrument))
+
+    @app.get("/offerings/new", include_in_schema=False)
+    def new_offering(request: Request) -> Response:
+        p = who(request)
+        if p is None:
+            return RedirectResponse("/login", status_code=303)
+        return page("offering_new.html.j2", request, p, may_define=p.role in (Role.SPONSOR, Role.OPERATOR))
 
     @app.get("/offerings/{offering_id}", include_in_schema=False)
     def offering(offering_id: str, request: Request) -> Response:
         p = who(request)
         if p is None:
             return RedirectResponse("/login", status_code=303)
-        data = queries.offering(service.read, p, offering_id)
-        results = queries.offering_results(service.read, p, offering_id)
+        try:
+            data = queries.offering(service.read, p, offering_id)
+            results = queries.offering_results(service.read, p, offering_id)
+        except NotVisible as exc:
+            return page("missing.html.j2", request, p, message=exc.message)
         allocations = queries.allocations_for(service.read, p, offering_id) if results["summary"] is not None else None
         priced = results["priced"]
         curve = priced_curve(priced) if priced else demand_curve(data["events"])
         return page("offering.html.j2", request, p, offering_id=offering_id, data=data, curve=curve, results=results,
-                    allocations=allocations, offer_price=priced["price"] if priced else 0,
+                    allocations=allocations, offer_price=priced["price"] if priced else 0, iois=ioi_rows(data["events"]),
+                    may_run=p.role == Role.OPERATOR or (p.role == Role.SPONSOR and offering_id in p.offerings),
+                    today=hk_date(service.clock()).isoformat(),
                     curve_basis="the book at pricing (OfferPriceFixed)" if priced else "indications of interest received so far")
 
     @app.get("/account", include_in_schema=False)
@@ -137,7 +162,69 @@ def mount_web(app: FastAPI, service: Service) -> None:
         p = who(request)
         if p is None:
             return RedirectResponse("/login", status_code=303)
-        return page("account.html.j2", request, p, accounts=queries.accounts(service.read, p), orders=queries.orders(service.read, p, limit=100))
+        return page("account.html.j2", request, p, accounts=queries.accounts(service.read, p), orders=queries.orders(service.read, p, limit=100),
+                    ipo=_ipo_results(service, p))
+
+    @app.get("/operator", include_in_schema=False)
+    def operator(request: Request) -> Response:
+        p = who(request)
+        if p is None:
+            return RedirectResponse("/login", status_code=303)
+        if p.role not in (Role.OPERATOR, Role.REGULATOR):
+            return page("missing.html.j2", request, p, message="The venue page is for operators (and, to read, regulators).")
+        return page("operator.html.j2", request, p, venue=venue_state(service), users=[u.public() for u in service.auth.users()],
+                    may_act=p.role == Role.OPERATOR, roles=[str(r) for r in Role])
+
+
+def _rules_or_none(service: Service, instrument: str) -> dict[str, Any] | None:
+    """The order ticket's rules for a listed instrument (`rest.venue.instrument_rules`), None if not listed."""
+    from lionrock.gateways.rest.http import ApiError
+
+    try:
+        return instrument_rules(service, instrument, hk_date(service.clock()))
+    except ApiError:
+        return None
+
+
+def _ipo_results(service: Service, p: Principal) -> list[dict[str, Any]]:
+    """The caller's public applications and allotments, one row per offering and account: the same
+    rows ``GET /v1/offerings/{id}/allocations`` gives the caller, and the stage of offerings not
+    allocated yet (applications lodged, awaiting the ballot)."""
+    out: list[dict[str, Any]] = []
+    for o in queries.offerings(service.read, p):
+        oid = o["offering_id"]
+        results = queries.offering_results(service.read, p, oid)
+        currency = (results["defined"] or {}).get("currency", "HKD")
+        if results["summary"] is None:
+            out.append({"offering_id": oid, "stage": results["stage"], "account": "", "currency": currency, "row": None})
+            continue
+        rows = queries.allocations_for(service.read, p, oid)["allocations"]
+        if p.sees_all or p.role == Role.SPONSOR:
+            rows = [r for r in rows if r["account"] in p.accounts]
+        for r in rows:
+            out.append({"offering_id": oid, "stage": results["stage"], "account": r["account"], "currency": currency, "row": r})
+    return out
+
+
+def ioi_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The live IOI book as grid rows (withdrawn IOIs dropped): investor, type, origin, tier, the
+    highest and lowest price limit (0: at any price, a strike bid) and the shares at the top step
+    and in all. Events are the caller's tenancy-filtered view, so an investor sees its own only."""
+    book: dict[str, dict[str, Any]] = {}
+    for e in events:
+        body = e["event"]
+        if e["type"] == "IoiReceived":
+            steps = [(int(pr), int(q)) for pr, q in body.get("steps", [])]
+            limits = [pr for pr, _ in steps]
+            book[str(body.get("ioi_id"))] = {
+                "ioi_id": body.get("ioi_id", ""), "investor": body.get("investor", ""), "investor_type": body.get("investor_type", ""),
+                "origin": body.get("origin", ""), "tier": int(body.get("tier", 0)),
+                "limit_high": 0 if 0 in limits else max(limits, default=0), "limit_low": 0 if 0 in limits else min(limits, default=0),
+                "shares_max": max((q for _, q in steps), default=0), "steps": len(steps), "seq": e["seq"],
+            }
+        elif e["type"] == "IoiWithdrawn":
+            book.pop(str(body.get("ioi_id")), None)
+    return list(book.values())
 
 
 def demand_curve(events: list[dict[str, Any]]) -> list[dict[str, int]]:
@@ -179,4 +266,4 @@ def _quota(service: Service) -> list[dict[str, Any]]:
     return [latest[k] for k in sorted(latest)]
 
 
-__all__ = ["demand_curve", "mount_web", "priced_curve"]
+__all__ = ["demand_curve", "ioi_rows", "mount_web", "priced_curve"]

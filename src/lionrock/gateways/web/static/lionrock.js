@@ -3,6 +3,28 @@
 const LR = (() => {
   const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
   const fmt = (ticks) => { if (!ticks) return ""; const w = Math.floor(ticks / 1000), f = String(ticks % 1000).padStart(3, "0"); return f.endsWith("0") ? `${w}.${f.slice(0, 2)}` : `${w}.${f}`; };
+  // Formatting for people: the twins of gateways/web/formatting.py (held to the same cases by
+  // tests/gateways/web/test_formatting.py). Integers in, exact text out: no float arithmetic on money.
+  const SYMBOLS = {HKD: "HK$", CNY: "RMB ", USD: "US$"};
+  const group = (digits) => digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const count = (n) => (n === null || n === undefined || n === "") ? "" : (Number(n) < 0 ? "-" : "") + group(String(Math.abs(Math.trunc(Number(n)))));
+  function money(minor, currency = "HKD") {
+    if (minor === null || minor === undefined || minor === "") return "";
+    const m = Math.trunc(Number(minor)), a = Math.abs(m);
+    return `${m < 0 ? "-" : ""}${SYMBOLS[currency] ?? currency + " "}${group(String(Math.floor(a / 100)))}.${String(a % 100).padStart(2, "0")}`;
+  }
+  const shares = (n) => (n === null || n === undefined || n === "") ? "" : `${count(n)} share${Math.abs(Number(n)) === 1 ? "" : "s"}`;
+  function decimals(scaled, places) {  // an integer of 10^-places units -> text, trailing zeros dropped
+    const a = Math.abs(scaled), whole = Math.floor(a / 10 ** places), frac = String(a % 10 ** places).padStart(places, "0").replace(/0+$/, "");
+    return `${scaled < 0 ? "-" : ""}${group(String(whole))}${frac ? "." + frac : ""}`;
+  }
+  const percent = (bp) => (bp === null || bp === undefined || bp === "") ? "" : decimals(Math.trunc(Number(bp)), 2) + "%";
+  function times(bp) {  // basis points of a multiple, to 0.01x, halves up
+    if (bp === null || bp === undefined || bp === "") return "";
+    const hundredths = Math.floor((Math.trunc(Number(bp)) + 50) / 100);
+    return `${group(String(Math.floor(hundredths / 100)))}.${String(hundredths % 100).padStart(2, "0")}x`;
+  }
+  const price = (ticks, currency = "HKD") => ticks ? `${SYMBOLS[currency] ?? currency + " "}${fmt(Number(ticks))}` : "";
   async function api(path, opts = {}) {
     const r = await fetch(path, {credentials: "same-origin", headers: {"Content-Type": "application/json"}, ...opts});
     const body = await r.json().catch(() => ({}));
@@ -15,13 +37,15 @@ const LR = (() => {
     const open = () => { ws = new WebSocket(url); ws.onmessage = (m) => onMessage(JSON.parse(m.data)); ws.onclose = () => setTimeout(open, 1000); };
     open();
   }
+  let lastDepth = {bids: [], asks: []};
   function renderDepth(depth) {
+    lastDepth = depth;
     const rows = Math.max(depth.bids.length, depth.asks.length);
     const tb = document.querySelector("#depth tbody");
     let html = "";
     for (let i = 0; i < rows; i++) {
       const b = depth.bids[i] || {}, a = depth.asks[i] || {};
-      html += `<tr><td>${esc(b.quantity ?? "")}</td><td>${esc(b.price_text ?? "")}</td><td>${esc(a.price_text ?? "")}</td><td>${esc(a.quantity ?? "")}</td></tr>`;
+      html += `<tr><td>${esc(count(b.quantity))}</td><td>${esc(b.price_text ?? "")}</td><td>${esc(a.price_text ?? "")}</td><td>${esc(count(a.quantity))}</td></tr>`;
     }
     tb.innerHTML = html;
     const el = document.getElementById("depth-chart");
@@ -30,27 +54,29 @@ const LR = (() => {
       Plotly.react(el, [
         {x: depth.bids.map((l) => l.price / 1000), y: cum(depth.bids), type: "scatter", mode: "lines", line: {shape: "hv"}, name: "bids"},
         {x: depth.asks.map((l) => l.price / 1000), y: cum(depth.asks), type: "scatter", mode: "lines", line: {shape: "hv"}, name: "asks"},
-      ], {margin: {t: 10, r: 10, b: 30, l: 50}, xaxis: {title: "price"}, yaxis: {title: "cumulative shares"}}, {displayModeBar: false, staticPlot: false});
+      ], {margin: {t: 10, r: 10, b: 40, l: 70}, xaxis: {title: {text: "price (HK$)"}, tickprefix: "HK$", tickformat: ",.2f"}, yaxis: {title: {text: "cumulative shares"}, tickformat: ","}}, {displayModeBar: false, staticPlot: false});
     }
   }
   function renderTrades(trades) {
     document.querySelector("#trades tbody").innerHTML = trades.slice(0, 30).map((t) =>
-      `<tr><td>${esc(t.trade_id)}</td><td>${esc(t.price_text || fmt(t.price))}</td><td>${esc(t.quantity)}</td><td>${esc(t.aggressor)}</td></tr>`).join("");
+      `<tr><td>${esc(t.trade_id)}</td><td>${esc(t.price_text || fmt(t.price))}</td><td>${esc(count(t.quantity))}</td><td>${esc(t.aggressor)}</td></tr>`).join("");
   }
   function renderOrders(orders) {
     document.querySelector("#my-orders tbody").innerHTML = orders.map((o) =>
-      `<tr data-order="${esc(o.order_id)}" class="status-${esc(o.status)}"><td>${esc(o.order_id)}</td><td>${esc(o.side)}</td><td>${esc(o.price_text)}</td><td>${esc(o.quantity)}</td><td>${esc(o.filled)}</td><td class="status">${esc(o.status)}</td>` +
+      `<tr data-order="${esc(o.order_id)}" class="status-${esc(o.status)}"><td>${esc(o.order_id)}</td><td>${esc(o.side)}</td><td>${esc(o.price_text)}</td><td>${esc(count(o.quantity))}</td><td>${esc(count(o.filled))}</td><td class="status">${esc(o.status)}</td>` +
       `<td>${["new", "partially_filled"].includes(o.status) ? `<button data-cancel="${esc(o.order_id)}">Cancel</button>` : ""}</td></tr>`).join("");
   }
-  function marketPage(instrument, depth, trades, orders) {
+  function marketPage(instrument, depth, trades, orders, rules) {
     let tape = trades.slice();
+    let recheck = () => {};
     const refreshOrders = () => api(`/v1/orders?instrument=${encodeURIComponent(instrument)}&limit=50`).then(renderOrders).catch(() => {});
     document.addEventListener("DOMContentLoaded", () => {
       renderDepth(depth); renderTrades(tape); renderOrders(orders);
+      if (rules) recheck = bindTicket(document.getElementById("order-form"), rules, () => lastDepth, document.getElementById("ticket-checks"));
       socket(`/v1/ws/market/${encodeURIComponent(instrument)}`, (m) => {
         if (m.type === "snapshot") { renderDepth(m.depth); tape = m.trades; renderTrades(tape); return; }
         if (m.event && m.event.type === "TradeExecuted") { tape.unshift({...m.event, price_text: fmt(m.event.price)}); renderTrades(tape); }
-        if (m.depth) renderDepth(m.depth);
+        if (m.depth) { renderDepth(m.depth); recheck(); }
       });
       socket("/v1/ws/me", (m) => { if (m.event && m.event.instrument === instrument) refreshOrders(); });
       document.getElementById("order-form").addEventListener("submit", async (ev) => {
@@ -80,9 +106,198 @@ const LR = (() => {
         traces.push({x: curve.map((p) => p.tranche), y: curve.map((p) => p.price / 1000), type: "scatter", mode: "lines", line: {dash: "dot"}, name: "bookbuilding tranche"});
       }
       const shapes = offerPrice ? [{type: "line", xref: "paper", x0: 0, x1: 1, y0: offerPrice / 1000, y1: offerPrice / 1000, line: {dash: "dash", color: "#c00"}}] : [];
-      Plotly.newPlot(el, traces, {margin: {t: 10, r: 10, b: 40, l: 60}, shapes, xaxis: {title: "shares demanded at or above price"}, yaxis: {title: "price"}}, {displayModeBar: false});
+      Plotly.newPlot(el, traces, {margin: {t: 10, r: 10, b: 45, l: 75}, shapes, legend: {orientation: "h"},
+        xaxis: {title: {text: "shares demanded at or above the price"}, tickformat: ",~s"}, yaxis: {title: {text: "price"}, tickprefix: "HK$", tickformat: ",.2f"}}, {displayModeBar: false});
       el.dataset.rendered = "1";
     });
   }
-  return {api, socket, marketPage, demandChart, fmt};
+
+  // A grid over rows already on the page: click a header to sort, type to filter, pick a value of
+  // a column to keep only those rows, export what is shown as CSV (raw integers: minor units,
+  // ticks, shares, so a spreadsheet can add them up). columns: [{key, label, fmt, num, pick}].
+  function grid(id, rows, columns, filename) {
+    const root = document.getElementById(id);
+    if (!root) return;
+    let sortKey = null, sortDir = 1;
+    const picks = columns.filter((c) => c.pick);
+    root.innerHTML = `<div class="grid-tools"><input type="search" class="grid-filter" placeholder="Filter rows" aria-label="Filter rows">` +
+      picks.map((c) => `<label>${esc(c.label)} <select data-pick="${esc(c.key)}"><option value="">all</option>` +
+        [...new Set(rows.map((r) => String(r[c.key])))].sort().map((v) => `<option>${esc(v)}</option>`).join("") + `</select></label>`).join("") +
+      (columns.some((c) => c.min) ? columns.filter((c) => c.min).map((c) => `<label>${esc(c.min)} <input type="number" step="any" min="0" data-min="${esc(c.key)}" class="grid-min"></label>`).join("") : "") +
+      `<button type="button" class="grid-export">Export CSV</button> <span class="grid-count muted"></span></div>` +
+      `<div class="grid-scroll"><table class="grid"><thead><tr>${columns.map((c) => `<th data-key="${esc(c.key)}" class="${c.num ? "num" : "text"}" tabindex="0">${esc(c.label)}</th>`).join("")}</tr></thead><tbody></tbody></table></div>`;
+    const shown = () => {
+      const q = root.querySelector(".grid-filter").value.trim().toLowerCase();
+      const chosen = [...root.querySelectorAll("[data-pick]")].filter((s) => s.value).map((s) => [s.dataset.pick, s.value]);
+      const mins = [...root.querySelectorAll("[data-min]")].filter((s) => s.value !== "").map((s) => [s.dataset.min, Number(s.value)]);
+      let out = rows.filter((r) => chosen.every(([k, v]) => String(r[k]) === v)
+        && mins.every(([k, v]) => { const c = columns.find((x) => x.key === k); return (c.minValue ? c.minValue(r) : Number(r[k])) >= v; })
+        && (!q || columns.some((c) => String(c.fmt ? c.fmt(r[c.key], r) : r[c.key]).toLowerCase().includes(q))));
+      if (sortKey) out = out.slice().sort((a, b) => { const x = a[sortKey], y = b[sortKey]; return (typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y))) * sortDir; });
+      return out;
+    };
+    const LIMIT = 500;
+    const draw = () => {
+      const out = shown();
+      root.querySelector("tbody").innerHTML = out.slice(0, LIMIT).map((r) => `<tr>${columns.map((c) => `<td class="${c.num ? "num" : "text"}">${esc(c.fmt ? c.fmt(r[c.key], r) : r[c.key])}</td>`).join("")}</tr>`).join("");
+      root.querySelector(".grid-count").textContent = `${count(out.length)} of ${count(rows.length)} rows` + (out.length > LIMIT ? ` (first ${count(LIMIT)} shown; the export has all)` : "");
+      root.querySelectorAll("th").forEach((th) => th.setAttribute("aria-sort", th.dataset.key === sortKey ? (sortDir > 0 ? "ascending" : "descending") : "none"));
+    };
+    root.querySelector("thead").addEventListener("click", (ev) => {
+      const k = ev.target.closest("th")?.dataset.key;
+      if (!k) return;
+      sortDir = sortKey === k ? -sortDir : 1; sortKey = k; draw();
+    });
+    root.querySelector(".grid-tools").addEventListener("input", draw);
+    root.querySelector(".grid-export").addEventListener("click", () => {
+      const cell = (v) => /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
+      const csv = [columns.map((c) => cell(c.key)).join(","), ...shown().map((r) => columns.map((c) => cell(r[c.key] ?? "")).join(","))].join("\n") + "\n";
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([csv], {type: "text/csv"}));
+      a.download = filename; document.body.appendChild(a); a.click(); a.remove();
+    });
+    draw();
+  }
+
+  // The order ticket's early warnings, from the rules the venue gives (GET /v1/venue/instruments/
+  // {code}/rules) and the live book: board lot, order size, spread table, the 9x nominal check,
+  // the 24-spread passive limit and a limit order through the best price. The venue decides.
+  function parseTicks(text) {
+    const m = /^\s*(\d{1,7})(?:\.(\d{1,3}))?\s*$/.exec(text || "");
+    return m ? Number(m[1]) * 1000 + Number((m[2] || "").padEnd(3, "0")) : null;
+  }
+  function spreadAt(rules, ticks) {
+    for (const [upper, spread] of rules.spread_table.bands) if (ticks <= upper) return spread;
+    return null;
+  }
+  function stepTicks(rules, ticks, n) {  // n spreads from a valid price (down if negative), band by band
+    let p = ticks;
+    for (let i = 0; i < Math.abs(n); i++) {
+      const s = n > 0 ? spreadAt(rules, p + 1) : spreadAt(rules, p);
+      if (s === null) break;
+      p += n > 0 ? s : -s;
+      if (p < rules.spread_table.min_price) return rules.spread_table.min_price;
+    }
+    return p;
+  }
+  function ticketCheck(rules, book, ticket) {
+    const out = [], lot = rules.board_lot, q = Number(ticket.quantity);
+    if (!Number.isInteger(q) || q <= 0) out.push({field: "quantity", text: "Quantity: a whole number of shares."});
+    else if (q % lot) out.push({field: "quantity", text: `Board lot ${count(lot)}: ${count(q)} is not a whole number of lots (nearest ${count(Math.max(lot, Math.round(q / lot) * lot))}).`});
+    else if (q / lot > rules.max_board_lots) out.push({field: "quantity", text: `At most ${count(rules.max_board_lots)} board lots (${shares(rules.max_board_lots * lot)}) per order.`});
+    if (ticket.order_type === "AT_AUCTION") return out;
+    const t = parseTicks(ticket.price);
+    if (t === null || t === 0) { out.push({field: "price", text: "Price: up to three decimals, e.g. 49.95."}); return out; }
+    const min = rules.spread_table.min_price, bands = rules.spread_table.bands, max = bands[bands.length - 1][0];
+    if (t < min || t > max) { out.push({field: "price", text: `Outside the spread table (${fmt(min)} to ${fmt(max)}).`}); return out; }
+    const s = spreadAt(rules, t);
+    if (t % s) { const below = t - (t % s); out.push({field: "price", text: `Spread table: ${fmt(s)} steps at this price; nearest ${fmt(below)} or ${fmt(below + s)}.`}); return out; }
+    const nominal = rules.nominal_price, k = rules.nominal_multiple;
+    if (t >= k * nominal || t * k <= nominal) out.push({field: "price", text: `Price limit: ${k} times or more away from the nominal ${fmt(nominal)} (${rules.nominal_basis}).`});
+    const buy = ticket.side === "B", bestBid = book.bids[0]?.price, bestAsk = book.asks[0]?.price;
+    const opposite = buy ? bestAsk : bestBid, same = buy ? bestBid : bestAsk;
+    if (ticket.order_type === "LIMIT" && opposite && (buy ? t > opposite : t < opposite)) out.push({field: "price", text: `A limit order may not cross the best ${buy ? "ask" : "bid"} ${fmt(opposite)} (use an enhanced limit order).`});
+    if (ticket.order_type !== "SPECIAL_LIMIT" && ticket.order_type !== "AT_AUCTION_LIMIT") {
+      const base = same || nominal, n = rules.passive_max_spreads, bound = stepTicks(rules, base, buy ? -n : n);
+      if (buy ? t < bound : t > bound) out.push({field: "price", text: `Quotation rule: more than ${n} spreads ${buy ? "below" : "above"} the ${same ? "best " + (buy ? "bid" : "ask") : "nominal price"} ${fmt(base)} (limit ${fmt(bound)}).`});
+    }
+    return out;
+  }
+  function bindTicket(form, rules, getBook, out) {
+    const run = () => {
+      const f = new FormData(form);
+      const problems = ticketCheck(rules, getBook(), {side: f.get("side"), quantity: f.get("quantity"), price: f.get("price"), order_type: f.get("order_type")});
+      form.querySelectorAll("input, select").forEach((el) => el.classList.toggle("invalid", problems.some((p) => p.field === el.name)));
+      const t = parseTicks(f.get("price")), q = Number(f.get("quantity"));
+      const value = t && Number.isInteger(q) && q > 0 ? ` · value ${money(Math.round(t * q / 10), rules.currency)}` : "";
+      out.innerHTML = problems.length ? problems.map((p) => `<li class="error">${esc(p.text)}</li>`).join("")
+        : `<li class="ok">Within the venue's checks (board lot ${count(rules.board_lot)}, spread ${fmt(spreadAt(rules, t) || 0)})${esc(value)}.</li>`;
+      out.dataset.problems = String(problems.length);
+    };
+    form.addEventListener("input", run);
+    run();
+    return run;
+  }
+
+  // A button that calls the API; the answer (or the rejection with its code and rule) is shown
+  // beside it; on success `then` runs (usually a reload to show the new state from the read model).
+  function act(el, call, then) {
+    el.addEventListener("click", async (ev) => {
+      ev.preventDefault();
+      const out = document.getElementById(el.dataset.out || "action-result");
+      el.disabled = true;
+      try { const r = await call(); out.textContent = "Done."; out.className = "ok"; if (then) await then(r); }
+      catch (e) { out.textContent = e.message; out.className = "error"; }
+      finally { el.disabled = false; }
+    });
+  }
+  const post = (path, body) => api(path, {method: "POST", body: JSON.stringify(body ?? {})});
+  const reloadSoon = () => new Promise(() => setTimeout(() => location.reload(), 300));
+
+  function operatorPage(venue) {
+    document.addEventListener("DOMContentLoaded", () => {
+      const val = (id) => document.getElementById(id).value.trim();
+      const day = () => val("venue-day") || venue.today;
+      document.querySelectorAll("[data-disable]").forEach((b) => act(b, () => post(`/v1/users/${encodeURIComponent(b.dataset.disable)}/disable`), reloadSoon));
+      const byId = (id, call) => { const el = document.getElementById(id); if (el) act(el, call, reloadSoon); };
+      byId("user-create", () => post("/v1/users", {username: val("new-username"), password: val("new-password"), role: val("new-role"),
+        participant: val("new-participant"), accounts: val("new-accounts") ? val("new-accounts").split(/[\s,]+/) : []}));
+      byId("user-enable", () => post(`/v1/users/${encodeURIComponent(val("enable-username"))}/enable`));
+      byId("open-day", () => post("/v1/commands", {type: "StartTradingDay", day: day()}));
+      byId("move-clock", () => post("/v1/venue/clock", {to: val("clock-to")}));
+      byId("run-settlement", () => post("/v1/commands", {type: "RunSettlement", day: day()}));
+    });
+  }
+
+  function offeringPage(id, iois, allocations, currency) {
+    document.addEventListener("DOMContentLoaded", () => {
+      const limit = (t) => t ? price(t, currency) : "any price";
+      grid("ioi-grid", iois, [
+        {key: "ioi_id", label: "IOI"}, {key: "investor", label: "Investor"}, {key: "investor_type", label: "Investor type", pick: true},
+        {key: "origin", label: "Origin", pick: true}, {key: "tier", label: "Tier", num: true, pick: true},
+        {key: "limit_high", label: "Highest limit", num: true, fmt: limit, min: "Limit at least (HK$)", minValue: (r) => r.limit_high ? r.limit_high / 1000 : Infinity},
+        {key: "limit_low", label: "Lowest limit", num: true, fmt: limit},
+        {key: "shares_max", label: "Shares (top step)", num: true, fmt: count}, {key: "steps", label: "Steps", num: true},
+      ], `${id}-iois.csv`);
+      grid("allocation-grid", allocations, [
+        {key: "account", label: "Account"}, {key: "applications", label: "Applications", num: true, fmt: count},
+        {key: "shares_applied", label: "Applied", num: true, fmt: count}, {key: "public_shares", label: "Public", num: true, fmt: count},
+        {key: "placing_shares", label: "Placing", num: true, fmt: count}, {key: "cornerstone_shares", label: "Cornerstone", num: true, fmt: count},
+        {key: "shares", label: "Shares allotted", num: true, fmt: count, min: "Allotted at least"},
+        {key: "consideration_minor", label: "Consideration", num: true, fmt: (v) => money(v, currency)},
+      ], `${id}-allocations.csv`);
+      const val = (x) => (document.getElementById(x)?.value ?? "").trim();
+      const bind = (x, call) => { const el = document.getElementById(x); if (el) act(el, call, reloadSoon); };
+      bind("do-close", () => post(`/v1/offerings/${id}/close`));
+      bind("do-price", () => post(`/v1/offerings/${id}/price`, {price: val("price-input") || null, upsize_shares: Number(val("upsize-input") || 0)}));
+      bind("do-allocate", () => post(`/v1/offerings/${id}/allocate`, {seed: Number(val("seed-input") || 0), applications_digest: val("digest-input")}));
+      bind("do-settle", () => post(`/v1/offerings/${id}/settle`));
+    });
+  }
+
+  function newOfferingPage() {
+    document.addEventListener("DOMContentLoaded", () => {
+      const out = document.getElementById("define-result");
+      const done = (r) => { location.href = `/offerings/${encodeURIComponent(r.offering_id)}`; };
+      const fail = (e) => { out.textContent = e.message; out.className = "error"; };
+      document.getElementById("define-form").addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const f = Object.fromEntries(new FormData(ev.target).entries());
+        const body = {offering: {id: f.id, issuer_id: f.issuer_id, issuer_name: f.issuer_name, instrument: f.instrument,
+          shares_offered: Number(f.shares_offered), board_lot: Number(f.board_lot), price_range: [f.price_low, f.price_high],
+          prospectus_date: f.prospectus_date, public_offer_open: f.public_offer_open, price_fixing_date: f.price_fixing_date,
+          mechanism: f.mechanism, public_share: f.public_share, over_allotment: f.over_allotment, shares_outstanding_after: Number(f.shares_outstanding_after)},
+          pricing: {kind: "coverage", coverage_times: f.coverage_times}};
+        try { done(await post("/v1/offerings", body)); } catch (e) { fail(e); }
+      });
+      document.getElementById("upload-form").addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const r = await fetch("/v1/offerings/toml", {method: "POST", credentials: "same-origin", body: new FormData(ev.target)});
+        const body = await r.json().catch(() => ({}));
+        if (r.ok) done(body);
+        else fail(new Error(body.error ? `${body.error.code} ${body.error.reason}: ${body.error.field}: ${body.error.message}` : r.statusText));
+      });
+    });
+  }
+  return {api, socket, marketPage, demandChart, fmt, money, shares, count, percent, times, price, esc, grid, ticketCheck, bindTicket, act, operatorPage, offeringPage, newOfferingPage};
 })();
