@@ -21,3 +21,17 @@ def test_chart_has_each_open_mechanism_with_its_figures() -> None:
     assert list(tops.y) == [a.top_placees_bp[f"top{k}_international"] / 100 for k in (1, 5, 10, 25)]
     fragment = comparison_html(c)
     assert "<div" in fragment and "<html>" not in fragment
+
+
+def test_report_allocation_section_carries_the_chart_where_a_comparison_is_given() -> None:
+    from lionrock.analytics.model import OfferingRow, RunData
+    from lionrock.analytics.report import render_report
+
+    _, c = compared("ridge-outdoor-2720-2026")
+    data = RunData(offerings={c.offering_id: OfferingRow(offering_id=c.offering_id, issuer_id="RIDGE", name="Ridge Outdoor", instrument="02720"),
+                              "OTHER": OfferingRow(offering_id="OTHER", issuer_id="O", name="Other", instrument="09999")})
+    with_chart = render_report(data, comparisons={c.offering_id: c})
+    without = render_report(data)
+    assert "one book under each mechanism open to the deal" in with_chart and "Mechanism A" in with_chart
+    assert "one book under each mechanism open to the deal" not in without
+    assert with_chart.count("one book under each mechanism open to the deal") == 1  # only the offering with a comparison

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from lionrock.analytics.compare_chart import comparison_html
 from lionrock.analytics.figures import (
     benchmarked_returns,
     funnel_counts,
@@ -21,6 +23,7 @@ from lionrock.analytics.figures import (
 from lionrock.analytics.model import DualCounter, OfferingRow, RunData
 from lionrock.kernel.money import Currency, format_minor
 from lionrock.kernel.price import format_price
+from lionrock.offering.compare import Comparison
 
 SECTIONS = [
     ("pipeline", "Listing pipeline and eligibility"),
@@ -201,12 +204,16 @@ def _ipos(data: RunData) -> str:
          "institutional book and the retail public offer run (multiples of the simulated investors' base demand).</p>")
 
 
-def _allocation(data: RunData) -> str:
+def _allocation(data: RunData, comparisons: Mapping[str, Comparison]) -> str:
+    """Each offering's basis of allocation and, where the run computed it, the same book under every
+    mechanism the deal could choose (`offering.compare`, the chart of `analytics.compare_chart`)."""
     parts = []
     for o in data.offerings.values():
         rows = [[html.escape(b.pool), html.escape(b.band), f"{b.applications:,}", html.escape(b.basis), b.allotted_pct] for b in o.bands]
+        compared = comparisons.get(o.offering_id)
         parts.append(f"<details><summary>{html.escape(o.name)} ({o.instrument}): {len(o.bands)} bands, seed {o.seed}</summary>"
                      + _table(["pool", "shares applied for", "valid applications", "basis of allocation", "approx. % allotted"], rows, left=2)
+                     + (comparison_html(compared, height=380) if compared is not None else "")
                      + "</details>")
     return "".join(parts) or '<p class="empty">no offering was allotted</p>'
 
@@ -439,13 +446,14 @@ def _intraday(data: RunData) -> str:
     return "".join(parts) or '<p class="empty">no trading in this run</p>'
 
 
-def render_report(data: RunData, horizon: int = 20) -> str:
-    """The whole report as one HTML string; ``horizon`` is the later return's trading day."""
+def render_report(data: RunData, horizon: int = 20, comparisons: Mapping[str, Comparison] | None = None) -> str:
+    """The whole report as one HTML string; ``horizon`` is the later return's trading day;
+    ``comparisons``: the mechanism comparison of each allocated offering, by offering id, if known."""
     bodies = {
         "pipeline": _pipeline(data),
         "timeline": _timeline(data),
         "ipos": _ipos(data),
-        "allocation": _allocation(data),
+        "allocation": _allocation(data, comparisons or {}),
         "returns": _returns(data, horizon),
         "repricing": _repricing(data, horizon),
         "sectors": _sectors(data),

@@ -181,6 +181,12 @@ def compare_allocated(ctx: OfferingContext, offering_id: str) -> Comparison:
                               preferential=ctx.preferential(offering_id))
 
 
+def allocated_comparisons(ctx: OfferingContext) -> dict[str, Comparison]:
+    """`compare_allocated` for every allocated offering of ``ctx`` (for a run's report)."""
+    done = ("allocated", "settled", "stabilised")
+    return {oid: compare_allocated(ctx, oid) for oid, o in sorted(ctx.offerings.items()) if o.stage in done}
+
+
 def _bp_text(bp: int | None) -> str:
     return "-" if bp is None else f"{bp / 100:.2f}%"
 
@@ -229,4 +235,4 @@ def _as_dict(r: MechanismOutcome) -> dict[str, object]:
     return {name: getattr(r, name) for name in MechanismOutcome.__slots__}
 
 
-__all__ = ["CONCENTRATION_TOPS", "MECHANISMS", "Comparison", "MechanismOutcome", "compare_allocated", "compare_mechanisms", "comparison_json", "comparison_lines"]
+__all__ = ["CONCENTRATION_TOPS", "MECHANISMS", "Comparison", "MechanismOutcome", "allocated_comparisons", "compare_allocated", "compare_mechanisms", "comparison_json", "comparison_lines"]

@@ -20,6 +20,7 @@ from lionrock.analytics.report import render_report
 from lionrock.engine import Engine
 from lionrock.engine.engine import DeterminismError
 from lionrock.kernel.money import format_minor
+from lionrock.offering.compare import allocated_comparisons
 from lionrock.service.contexts import default_contexts
 from lionrock.sim.scenario import Scenario, load_scenario
 from lionrock.storage.sqlite_journal import SqliteJournal
@@ -165,7 +166,8 @@ def run_scenario(config: RunConfig, journal_path: Path, progress: Any = None) ->
         ("rejected commands", f"{data.rejections:,}"),
         ("settlement failures", f"{data.settlement_failures:,}"),
     ]
-    return RunResult(state_hash, data.commands, data.events, render_report(data, scenario.trading_days), summary, projection)
+    comparisons = allocated_comparisons(engine.contexts["offering"])  # type: ignore[arg-type]
+    return RunResult(state_hash, data.commands, data.events, render_report(data, scenario.trading_days, comparisons), summary, projection)
 
 
 __all__ = [
