@@ -38,8 +38,10 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(PY) -m bench all
 
+# The service's data (journal, read model, users) under out/serve/, never in the repository root.
 serve: $(STAMP)
-	$(VENV)/bin/lionrock serve
+	mkdir -p out/serve
+	$(VENV)/bin/lionrock serve --db out/serve/lionrock.db
 
 sim: $(STAMP)
 	$(VENV)/bin/lionrock demo --out out/sim-$(SEED) --seed $(SEED) --scale small

@@ -4,7 +4,8 @@ Binds to 127.0.0.1 by default. ``--db`` picks storage (a SQLite path, ``memory:`
 ``postgresql://…?schema=NAME``). ``--market-start`` runs a market clock from that HKT moment
 (e.g. ``2025-11-24T09:30``) instead of the wall clock, so a demo venue can trade at any hour;
 ``--open-day`` starts that trading day and ``--list CODE`` lists stocks at ``--nominal``.
-``--demo-users`` creates one user per role with a printed random password (fresh stores only).
+``--demo-users`` creates one user per role with a printed random password (fresh stores only);
+without it, a store with no user gets one operator, ``operator``, whose password is printed once.
 ``--login-attempts``, ``--rate-limit`` and ``--rate-limit-address`` set the main service limits
 (docs/service.md, Limits).
 """
@@ -28,6 +29,18 @@ DEMO_USERS: dict[str, dict[str, object]] = {
     "sponsor": {"role": "sponsor"},
     "issuer": {"role": "issuer"},
 }
+
+
+def first_operator(service: object, console: Console, login_url: str) -> str:
+    """A fresh store has no user, so nobody could sign in to create one (the dashboard opened on a
+    login page with no way past it): create the operator ``operator`` with a random password and
+    print it once. It is stored only as its hash; a lost one means a fresh store or ``--demo-users``."""
+    password = secrets.token_urlsafe(12)
+    service.auth.create_user("operator", password, "operator")  # type: ignore[attr-defined]
+    service.auth.audit("operator", "operator", "cli", "user:create", "operator", "ok", "first run")  # type: ignore[attr-defined]
+    console.print(f"[bold]First run:[/] created the operator [bold]operator[/] with the password [bold]{password}[/] "
+                  f"(shown only now). Sign in at {login_url}, then create users on the Venue and users page.")
+    return password
 
 
 def register(app: typer.Typer) -> None:
@@ -70,6 +83,8 @@ def register(app: typer.Typer) -> None:
         service = Service(db, durability=durability, snapshot_every=snapshot_every, limits=limits, **clock_kwargs)  # type: ignore[arg-type]
         for line in service.journal.report.messages:
             console.print(f"[yellow]journal:[/] {line}")
+        if not demo_users and not service.auth.users():
+            first_operator(service, console, f"http://{host}:{port}/login")
         if demo_users:
             table = Table("user", "role", "password", title="Demo users (shown once)")
             for name, spec in DEMO_USERS.items():
