@@ -139,7 +139,7 @@ def test_web_offering_page_shows_book_curve_and_allocation_results(site, page) -
     assert priced_text(priced["price"]) in page.inner_text("#results-summary")
     assert str(summary["seed"]) in page.inner_text("#results-summary")
     assert page.locator("#basis tr").count() - 1 == len(summary["bands"])
-    mine = page.inner_text("#allocations")
+    mine = page.inner_text("#allocation-grid")
     assert "C:B1:I1" in mine and "C:P0" not in mine  # the investor sees its own allocation only
     page.click("#announcement-link")
     page.wait_for_selector("h2")

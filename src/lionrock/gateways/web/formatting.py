@@ -73,7 +73,8 @@ def price(ticks: int | None, currency: str = "HKD") -> str:
     """A price in ticks (thousandths) as quoted, with its currency: ``9500`` -> ``HK$9.50``; 0 or None -> empty."""
     if not ticks:
         return ""
-    return f"{Currency(currency).symbol}{format_price(int(ticks))}"
+    whole, dot, fraction = format_price(int(ticks)).partition(".")
+    return f"{Currency(currency).symbol}{int(whole):,}{dot}{fraction}"
 
 
 def holding(asset: str, amount: int) -> str:

@@ -24,7 +24,7 @@ const LR = (() => {
     const hundredths = Math.floor((Math.trunc(Number(bp)) + 50) / 100);
     return `${group(String(Math.floor(hundredths / 100)))}.${String(hundredths % 100).padStart(2, "0")}x`;
   }
-  const price = (ticks, currency = "HKD") => ticks ? `${SYMBOLS[currency] ?? currency + " "}${fmt(Number(ticks))}` : "";
+  const price = (ticks, currency = "HKD") => { if (!ticks) return ""; const [w, f] = fmt(Number(ticks)).split("."); return `${SYMBOLS[currency] ?? currency + " "}${group(w)}${f ? "." + f : ""}`; };
   async function api(path, opts = {}) {
     const r = await fetch(path, {credentials: "same-origin", headers: {"Content-Type": "application/json"}, ...opts});
     const body = await r.json().catch(() => ({}));
