@@ -103,3 +103,12 @@ async def fresh_streams(js: Any) -> None:
         except nats.js.errors.NotFoundError:
             pass
     await asyncio.sleep(0)
+
+
+def replay_shard_hash(shard: str, commands: list[tuple[Command, int]], shard_map: ShardMap = MAP) -> str:
+    """State hash of an in-process Engine with ``shard``'s contexts (its order id range included)
+    fed ``commands`` (what its stream holds, in order)."""
+    engine = Engine(shard_map.contexts(shard))
+    for command, at_ns in commands:
+        engine.submit(command, at_ns)
+    return engine.state_hash()

@@ -49,3 +49,18 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Three nats-server nodes with JetStream and cluster routes on loopback (tests/scale/cluster.py);
+    every node is SIGKILLed at the end, whatever the test did to them."""
+    if NATS_SERVER is None:
+        pytest.skip("nats-server binary not found (apt-get install -y nats-server); the cluster tests need it")
+    from cluster import NatsCluster
+
+    cluster = NatsCluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()

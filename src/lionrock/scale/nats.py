@@ -79,7 +79,7 @@ def evt_subject(shard: str) -> str:
 
 async def _log_nats_error(exc: Exception) -> None:
     """nats-py's default error callback logs every failed attempt with a traceback; one line is enough."""
-    log.warning("nats: %s", exc or type(exc).__name__)
+    log.warning("nats: %s", str(exc) or type(exc).__name__)
 
 
 def server_list(url: str) -> list[str]:
@@ -121,13 +121,14 @@ async def connect_with_backoff(
         async def note(exc: Exception, seen: list[Exception] = seen) -> None:
             seen.append(exc)
 
-        try:  # one try (nats-py's smallest bound is two, back to back), its errors noted, not logged
-            probe = await nats.connect(servers=server_list(url), allow_reconnect=False, max_reconnect_attempts=1, reconnect_time_wait=0, connect_timeout=2, error_cb=note)
-        except (TimeoutError, OSError, nats.errors.Error) as exc:
-            reason = str(seen[-1] if seen else exc) or type(exc).__name__
-        else:
-            await probe.close()
-            return await connect(url)
+        for server in server_list(url):  # one try per server of a cluster (a dead node must not hide the live ones)
+            try:  # nats-py's smallest bound is two tries, back to back; errors noted, not logged
+                probe = await nats.connect(server, allow_reconnect=False, max_reconnect_attempts=1, reconnect_time_wait=0, connect_timeout=2, error_cb=note)
+            except (TimeoutError, OSError, nats.errors.Error) as exc:
+                reason = str(seen[-1] if seen else exc) or type(exc).__name__
+            else:
+                await probe.close()
+                return await connect(url)
         if attempt == attempts:
             break
         log.warning("no NATS server at %s (attempt %d of %d): %s; retrying in %.1f s", url, attempt, attempts, reason, wait)
@@ -143,8 +144,25 @@ async def connect_with_backoff(
     raise ServiceUnavailable(f"no NATS server answers at {url} after {attempts} attempt(s) ({reason})", hint="Start one (nats-server -js) or pass --nats URL.")
 
 
-async def ensure_streams(js: JetStreamContext, *, replicas: int = 1, duplicate_window_s: float = 120.0) -> None:
-    """Create the command and event streams if missing (file storage, ``replicas`` Raft copies)."""
+async def ensure_streams(js: JetStreamContext, *, replicas: int = 1, duplicate_window_s: float = 120.0, wait_s: float = 60.0) -> None:
+    """Create the command and event streams if missing (file storage, ``replicas`` Raft copies).
+
+    A cluster that is still forming (its nodes not yet all known to the meta leader: "no
+    suitable peers for placement") or electing is waited for, up to ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            await _ensure_streams(js, replicas, duplicate_window_s)
+            return
+        except (nats.js.errors.BadRequestError, *TRANSIENT_ERRORS) as exc:
+            placement = isinstance(exc, nats.js.errors.BadRequestError) and getattr(exc, "err_code", 0) == 10005
+            if isinstance(exc, nats.js.errors.BadRequestError) and not placement or time.monotonic() > deadline:
+                raise
+            log.info("streams not ready yet (%s); waiting", str(exc) or type(exc).__name__)
+            await asyncio.sleep(0.5)
+
+
+async def _ensure_streams(js: JetStreamContext, replicas: int, duplicate_window_s: float) -> None:
     for name, subjects in ((CMD_STREAM, ["cmd.>"]), (EVT_STREAM, ["evt.>"])):
         try:
             await js.stream_info(name)
@@ -213,9 +231,9 @@ class CommandProducer:
                 return Published(shard, ack.seq, bool(ack.duplicate))
             except TRANSIENT_ERRORS as exc:
                 if time.monotonic() >= deadline:
-                    raise ServiceUnavailable(f"the command stream did not acknowledge within {self.timeout_s:.0f} s ({exc or type(exc).__name__})",
+                    raise ServiceUnavailable(f"the command stream did not acknowledge within {self.timeout_s:.0f} s ({str(exc) or type(exc).__name__})",
                                              hint="Check that a majority of the NATS cluster is up.") from exc
-                log.warning("publish to %s not acknowledged (%s); retrying", cmd_subject(shard), exc or type(exc).__name__)
+                log.warning("publish to %s not acknowledged (%s); retrying", cmd_subject(shard), str(exc) or type(exc).__name__)
                 await asyncio.sleep(0.1)
 
     async def publish_many(self, items: Iterable[tuple[Command, int, str | None]]) -> list[Published]:
@@ -231,7 +249,7 @@ class CommandProducer:
             # Some were stored, some perhaps not: publish all again one by one, in order, under the
             # same message ids (the stored ones answer "duplicate"). The stream's order is then the
             # order in which each was first stored.
-            log.warning("pipelined publish failed (%s); publishing %d message(s) again one by one", exc or type(exc).__name__, len(messages))
+            log.warning("pipelined publish failed (%s); publishing %d message(s) again one by one", str(exc) or type(exc).__name__, len(messages))
             for future in pending:
                 future.cancel()
             return [await self._publish_one(shard, body, headers) for shard, body, headers in messages]
@@ -415,7 +433,7 @@ class ShardEngine:
                 failing_since = failing_since or now
                 if now - failing_since > outage_s:
                     raise
-                log.warning("shard %s: %s; restarting from the journal", self.shard, exc or type(exc).__name__)
+                log.warning("shard %s: %s; restarting from the journal", self.shard, str(exc) or type(exc).__name__)
                 await self.close()
                 await asyncio.sleep(0.5)
                 idle_since = time.monotonic()
@@ -609,6 +627,20 @@ async def read_events(js: JetStreamContext, shard: str, *, codec: Codec | None =
     return out
 
 
+async def _retrying(step: Callable[[], Awaitable[Any]], what: str, outage_s: float = 120.0) -> Any:
+    """``step()`` again after transient NATS failures (a node lost, a leader being elected), for at
+    most ``outage_s`` seconds; then the failure is fatal."""
+    deadline = time.monotonic() + outage_s
+    while True:
+        try:
+            return await step()
+        except TRANSIENT_ERRORS as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("%s: %s; retrying", what, str(exc) or type(exc).__name__)
+            await asyncio.sleep(0.5)
+
+
 async def run_shard(
     url: str,
     shard: str,
@@ -631,7 +663,8 @@ async def run_shard(
     nc, js = connected
     try:
         await ensure_streams(js, replicas=replicas)
-        runner = await ShardEngine(js, shard, shard_map, journal_path, batch=batch, snapshot_every=snapshot_every).start()
+        runner = ShardEngine(js, shard, shard_map, journal_path, batch=batch, snapshot_every=snapshot_every)
+        await _retrying(runner.restart, f"shard {shard}: start")  # restart: close what a failed try opened, start
         if on_started is not None:
             result = on_started(runner)
             if asyncio.iscoroutine(result):

@@ -194,7 +194,7 @@ class StreamProjector:
                 failing_since = failing_since or now
                 if now - failing_since > outage_s:
                     raise
-                log.warning("projector: %s: %s; re-subscribing", shard, exc or type(exc).__name__)
+                log.warning("projector: %s: %s; re-subscribing", shard, str(exc) or type(exc).__name__)
                 self._subs.pop(shard, None)
                 await asyncio.sleep(0.5)
                 idle_since = time.monotonic()
@@ -254,7 +254,7 @@ async def run_projector(
         if rebuild:
             empty_read_model(store)
         await ensure_streams(js)
-        projector = await StreamProjector(js, shard_map, store, batch=batch).start()
+        projector = StreamProjector(js, shard_map, store, batch=batch)  # each shard subscribes in its own loop, retrying
         if on_started is not None:
             result = on_started(projector)
             if asyncio.iscoroutine(result):
