@@ -12,7 +12,6 @@ without it, a store with no user gets one operator, ``operator``, whose password
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from datetime import datetime
 
@@ -62,7 +61,7 @@ def register(app: typer.Typer) -> None:
         rate_limit_address: int = typer.Option(100, "--rate-limit-address", min=1, help="REST requests per second per client address without a known credential (burst: twice this)."),
     ) -> None:
         """Run the platform as a service: REST + WebSocket API, web dashboard, FIX 4.4 gateway."""
-        from lionrock.gateways.server import serve as run_server
+        from lionrock.gateways.server import run as run_server
         from lionrock.kernel.price import parse_price
         from lionrock.kernel.xhkg import HK_TZ, to_ns
         from lionrock.service.policy import ServiceLimits
@@ -106,7 +105,7 @@ def register(app: typer.Typer) -> None:
         console.print(f"Lion Rock on http://{host}:{port} (API docs /docs, dashboard /)" + (f", FIX 4.4 on {host}:{fix_port}" if fix_port else "")
                       + f"; storage {service.health()['storage']}; recovered to seq {service.engine.seq}")
         try:
-            asyncio.run(run_server(service, host=host, port=port, fix_port=fix_port or None))
+            run_server(service, host=host, port=port, fix_port=fix_port or None)
         except KeyboardInterrupt:
             pass
         finally:

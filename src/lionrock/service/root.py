@@ -26,7 +26,7 @@ from lionrock.readmodel.projector import Projector
 from lionrock.service.auth import AuthStore, LoginThrottle, Principal, Role
 from lionrock.service.contexts import default_contexts
 from lionrock.service.hub import EventHub, Published
-from lionrock.service.policy import Policy, ServiceLimits
+from lionrock.service.policy import Denied, Policy, ServiceLimits
 from lionrock.service.writer import EngineRunner
 from lionrock.storage.locations import StorageSpec, is_postgres
 from lionrock.storage.sql import SqlStore
@@ -143,13 +143,14 @@ class Service:
     # -- commands ---------------------------------------------------------------------------------
     def authorize(self, principal: Principal, command: Command) -> list[tuple[str, str]]:
         """Raise `Denied` (audited) or return the grants to apply if the command is accepted."""
-        from lionrock.service.policy import Denied
-
         try:
             return self.policy.check(principal, command)
         except Denied as d:
-            self.auth.audit(principal.username, str(principal.role), principal.via, f"command:{type(command).__name__}", _target(command), "denied", d.message)
+            self._audit_denied(principal, command, d)
             raise
+
+    def _audit_denied(self, principal: Principal, command: Command, denied: Denied) -> None:
+        self.auth.audit(principal.username, str(principal.role), principal.via, f"command:{type(command).__name__}", _target(command), "denied", denied.message)
 
     async def submit(self, principal: Principal, command: Command) -> Outcome:
         """Authorise, queue behind the commands before it, wait for the durable outcome. The
@@ -159,7 +160,11 @@ class Service:
         if _reads_store(type(command)):
             grants = await asyncio.to_thread(self.authorize, principal, command)
         else:
-            grants = self.authorize(principal, command)
+            try:
+                grants = self.policy.check(principal, command)
+            except Denied as d:  # the audit row is SQL: off the loop
+                await asyncio.to_thread(self._audit_denied, principal, command, d)
+                raise
         outcome = await self.runner.submit_async(command, origin_of(principal))
         if outcome.rejection is None and grants:
             await asyncio.to_thread(self._grant, principal, grants)

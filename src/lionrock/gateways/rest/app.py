@@ -23,9 +23,10 @@ from lionrock.service.writer import RunnerStopped
 
 from . import auth, commands, issuers, market, offerings, orders, records, streams, users, venue
 from .docs import mount_docs
-from .http import ApiError, not_found, service_error
+from .http import ApiError, error_answer, service_error
 from .limits import install_limits
 from .models import ErrorOut
+from .order_entry import OrderEntryFastPath
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": description}
@@ -62,26 +63,19 @@ def create_app(service: Service) -> FastAPI:
     _install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(OrderEntryFastPath, service=service)  # inside the limits: rate and size apply first
     install_limits(app, service.auth, service.limits)
     return app
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": exc.body}, status_code=exc.status)
+    async def _service_failure(request: Request, exc: Exception) -> JSONResponse:
+        answer = error_answer(exc)
+        assert answer is not None, exc
+        return JSONResponse(answer[1], status_code=answer[0])
 
-    @app.exception_handler(NotVisible)
-    async def _not_visible(request: Request, exc: NotVisible) -> JSONResponse:
-        return JSONResponse({"error": not_found(exc).body}, status_code=404)
-
-    @app.exception_handler(Denied)
-    async def _denied(request: Request, exc: Denied) -> JSONResponse:
-        return JSONResponse({"error": exc.body()}, status_code=exc.status)
-
-    @app.exception_handler(RunnerStopped)
-    async def _stopped(request: Request, exc: RunnerStopped) -> JSONResponse:
-        return JSONResponse({"error": service_error(503, ServiceCode.ENGINE_UNAVAILABLE, "", str(exc)).body}, status_code=503)
+    for failure in (ApiError, NotVisible, Denied, RunnerStopped):
+        app.add_exception_handler(failure, _service_failure)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

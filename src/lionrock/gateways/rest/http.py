@@ -17,6 +17,8 @@ cannot set headers there) or the session cookie.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import msgspec
@@ -28,8 +30,9 @@ from lionrock.engine import Outcome
 from lionrock.kernel.errors import Rejection
 from lionrock.readmodel.tenancy import NotVisible, Principal, Role
 from lionrock.service.auth import SESSION_COOKIE, AuthError
-from lionrock.service.policy import ServiceCode
+from lionrock.service.policy import Denied, ServiceCode
 from lionrock.service.root import Service
+from lionrock.service.writer import RunnerStopped
 
 _ENCODER = msgspec.json.Encoder()
 POLICY_RULE = "service access policy (docs/service.md)"
@@ -78,29 +81,58 @@ def need(p: Principal, *roles: Role) -> None:
         raise service_error(403, ServiceCode.ROLE_NOT_ALLOWED, "role", f"role {p.role} may not do this (needs {', '.join(roles)})")
 
 
+def error_answer(exc: BaseException) -> tuple[int, dict[str, Any]] | None:
+    """The HTTP status and the one error body of a service failure (`ApiError`, `NotVisible`,
+    `Denied`, `RunnerStopped`); None for anything else (a bug: the framework answers 500)."""
+    match exc:
+        case ApiError():
+            return exc.status, {"error": exc.body}
+        case NotVisible():
+            return 404, {"error": not_found(exc).body}
+        case Denied():
+            return exc.status, {"error": exc.body()}
+        case RunnerStopped():
+            status = getattr(exc, "status", 503)  # 504: stored on the bus, its outcome late (lionrock.scale.edge)
+            return status, {"error": service_error(status, ServiceCode.ENGINE_UNAVAILABLE, "", str(exc)).body}
+    return None
+
+
 def service_of(connection: HTTPConnection) -> Service:
     service: Service = connection.app.state.service
     return service
 
 
+def api_key_of(raw_headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The API key a request carries (``Authorization: Bearer …`` wins over ``X-API-Key``, even
+    when empty; the first header of each name counts), or "" when it carries none. Reads the ASGI scope's raw
+    headers, so the order entry fast path and `identify` agree without building `Headers`."""
+    key, bearer = "", None
+    seen_key = seen_authorization = False
+    for name, value in raw_headers:
+        if name == b"x-api-key" and not seen_key:
+            key, seen_key = value.decode("latin-1"), True
+        elif name == b"authorization" and not seen_authorization:
+            seen_authorization = True
+            text = value.decode("latin-1")
+            if text[:7].lower() == "bearer ":
+                bearer = text[7:].strip()
+    return key if bearer is None else bearer
+
+
 def identify(connection: HTTPConnection) -> Principal | None:
     """The caller of a request or WebSocket, or None when it sent no credential; a credential that
-    does not verify raises `AuthError`."""
+    does not verify raises `AuthError`. May read the auth store: call it off the event loop."""
     service = service_of(connection)
-    key = connection.headers.get("x-api-key")
-    authorization = connection.headers.get("authorization", "")
-    if authorization.lower().startswith("bearer "):
-        key = authorization[7:].strip()
+    key = api_key_of(connection.scope["headers"])
     if not key and connection.scope["type"] == "websocket":
-        key = connection.query_params.get("key")
+        key = connection.query_params.get("key") or ""
     if key:
         return service.auth.verify_api_key(key)
     token = connection.cookies.get(SESSION_COOKIE)
     return service.auth.verify_session(token) if token else None
 
 
-def current(request: Request) -> Principal:
-    """The REST dependency: the caller, or 401."""
+def _caller(request: Request) -> Principal:
     try:
         principal = identify(request)
     except AuthError as exc:
@@ -110,10 +142,28 @@ def current(request: Request) -> Principal:
     return principal
 
 
+async def current(request: Request) -> Principal:
+    """The REST dependency: the caller, or 401. An API key verified in the last ten minutes is
+    answered from memory on the event loop; anything else (argon2, the user's row, a session's
+    epoch) is checked in a worker thread, never on the loop."""
+    key = api_key_of(request.scope["headers"])
+    if key:
+        cached = service_of(request).auth.cached_api_key(key)
+        if cached is not None:
+            return cached
+    return await asyncio.to_thread(_caller, request)
+
+
+async def _service(request: Request) -> Service:
+    return service_of(request)
+
+
 Me = Annotated[Principal, Depends(current)]
-Svc = Annotated[Service, Depends(service_of)]
+Svc = Annotated[Service, Depends(_service)]
+"""The service, as a dependency (async: no worker thread for a lookup)."""
 
 __all__ = [
-    "CHANNEL", "POLICY_RULE", "ApiError", "Me", "Svc", "current", "event_body", "identify", "json_response", "need", "not_found",
+    "CHANNEL", "POLICY_RULE", "ApiError", "Me", "Svc", "api_key_of", "current", "error_answer", "event_body", "identify", "json_response",
+    "need", "not_found",
     "outcome_body", "rejection_error", "service_error", "service_of",
 ]

@@ -174,6 +174,15 @@ def _mine(service: Any, p: Principal, order_id: int, *, write: bool = False) -> 
 
 @router.post("", status_code=201)
 async def new_order(body: NewOrderIn, p: Me, service: Svc) -> Any:
+    """Place an order. (A well-formed order from a recently verified API key is answered by the
+    same `place_order` from `order_entry.OrderEntryFastPath`, before this route: same checks,
+    same answers, no routing or pydantic on the hot path.)"""
+    return json_response(await place_order(service, p, body), 201)
+
+
+async def place_order(service: Any, p: Principal, body: Any) -> dict[str, Any]:
+    """The 201 answer to a new order (``body``: `NewOrderIn` or the fast path's `NewOrderBody`);
+    raises `ApiError` (400, 422), `Denied` or `RunnerStopped` as the route would."""
     command = place_order_command(p, body)
     outcome = await service.submit(p, command)
     if outcome.rejection is not None:
@@ -184,7 +193,7 @@ async def new_order(body: NewOrderIn, p: Me, service: Svc) -> Any:
         rejection = order_rejection(outcome)
         if rejection is not None:
             raise rejection_error(rejection)
-    return json_response({"order": order, "seq": outcome.seq, "events": outcome_body(outcome)["events"]}, 201)
+    return {"order": order, "seq": outcome.seq, "events": outcome_body(outcome)["events"]}
 
 
 @router.get("")
@@ -224,6 +233,6 @@ async def amend_order(order_id: OrderIdPath, body: AmendOrderIn, p: Me, service:
 
 
 __all__ = [
-    "PRICE_RULE", "ApiError", "amend_order_command", "build", "cancel_order_command", "order_rejection", "place_order_command",
-    "placed_order", "price_ticks", "router",
+    "PRICE_RULE", "ApiError", "amend_order_command", "build", "cancel_order_command", "order_rejection", "place_order",
+    "place_order_command", "placed_order", "price_ticks", "router",
 ]

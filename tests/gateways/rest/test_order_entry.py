@@ -1,0 +1,184 @@
+"""The order entry fast path (`lionrock.gateways.rest.order_entry`) answers as the route does.
+
+The fast path takes ``POST /v1/orders`` from a recently verified API key and a body msgspec
+decodes; everything else goes to the FastAPI route. These tests pin that it is taken when it
+should be, that it never accepts a body the route's pydantic model refuses (a differential
+test over generated bodies), and that for valid and hostile bodies alike the answer (status and
+error body) is the route's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from lionrock.gateways.rest import order_entry
+from lionrock.gateways.rest.models import NewOrderIn
+from lionrock.gateways.rest.order_entry import NewOrderBody, decode_order
+from lionrock.gateways.server import BackgroundServer
+from testkit.service_world import PASSWORD, STOCK, next_id, open_world
+
+
+def test_order_entry_body_fields_match_the_documented_model() -> None:
+    fields = {f.name: f for f in msgspec.structs.fields(NewOrderBody)}
+    assert set(fields) == set(NewOrderIn.model_fields)
+    for name, info in NewOrderIn.model_fields.items():
+        assert fields[name].required == info.is_required(), name
+        if not info.is_required():
+            assert fields[name].default == info.default, name
+
+
+_TEXT = st.one_of(
+    st.sampled_from(["", "02525", "B", "S", "b", "LIMIT", "limit", "LIMIT\n", "49.80", "C:B1:I1", "a" * 64, "a" * 65, "x\x01y", "é", " 1"]),
+    st.text(max_size=70),
+)
+_VALUE = st.one_of(st.none(), st.booleans(), st.integers(min_value=-2, max_value=2**64), st.floats(allow_nan=False), _TEXT, st.lists(st.integers(), max_size=2))
+_FIELDS = st.sampled_from([*NewOrderIn.model_fields, "clOrdId"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {"instrument": st.one_of(st.just(STOCK), _VALUE), "side": st.one_of(st.sampled_from(["B", "S"]), _VALUE),
+         "quantity": st.one_of(st.just(100), _VALUE), "client_order_id": st.one_of(st.just("c1"), _VALUE)},
+        optional={"order_type": _VALUE, "price": _VALUE, "account": _VALUE, "short_sell": _VALUE},
+    ),
+    st.dictionaries(_FIELDS, _VALUE, max_size=2),
+    st.lists(_FIELDS, max_size=2),
+)
+def test_order_entry_fast_path_accepts_only_what_the_model_accepts(base: dict[str, Any], extra: dict[str, Any], dropped: list[str]) -> None:
+    body = {**base, **extra}
+    for name in dropped:
+        body.pop(name, None)
+    raw = json.dumps(body).encode()
+    fast = decode_order(raw)
+    if fast is None:
+        return
+    try:
+        model = NewOrderIn.model_validate_json(raw)
+    except ValidationError as exc:
+        raise AssertionError(f"the fast path accepted what the model refuses: {raw!r}: {exc}") from exc
+    assert msgspec.structs.asdict(fast) == model.model_dump()
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServer]:
+    service, _ = open_world(str(tmp_path_factory.mktemp("order_entry") / "lionrock.db"))
+    server = BackgroundServer(service, fix=False).start()
+    yield server
+    server.stop()
+    service.close()
+
+
+@pytest.fixture(scope="module")
+def clients(srv: BackgroundServer) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    """inv1 twice: with an API key (the fast path, once the key is verified) and with a session cookie (the route)."""
+    key = srv.service.auth.create_api_key("inv1", "fast")
+    by_key = httpx.Client(base_url=srv.url, timeout=30, headers={"Authorization": f"Bearer {key}"})
+    assert by_key.get("/v1/orders").status_code == 200  # verifies the key once (argon2), off the loop
+    by_cookie = httpx.Client(base_url=srv.url, timeout=30)
+    assert by_cookie.post("/v1/session", json={"username": "inv1", "password": PASSWORD}).status_code == 200
+    yield by_key, by_cookie
+    by_key.close()
+    by_cookie.close()
+
+
+@pytest.fixture
+def fast_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    place = order_entry.place_order
+
+    async def counted(*args: Any) -> Any:
+        calls.append(1)
+        return await place(*args)
+
+    monkeypatch.setattr(order_entry, "place_order", counted)
+    return calls
+
+
+def _order(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {"instrument": STOCK, "side": "B", "quantity": 100, "price": "49.80", "client_order_id": next_id("oe")}
+    body.update(overrides)
+    return body
+
+
+def test_order_entry_fast_path_is_taken_for_a_verified_key(clients: tuple[httpx.Client, httpx.Client], fast_calls: list[int]) -> None:
+    by_key, by_cookie = clients
+    fast = by_key.post("/v1/orders", json=_order())
+    assert fast.status_code == 201, fast.text
+    assert fast_calls == [1]
+    routed = by_cookie.post("/v1/orders", json=_order())
+    assert routed.status_code == 201, routed.text
+    assert fast_calls == [1]
+    assert fast.headers["content-type"] == routed.headers["content-type"] == "application/json"
+    f, r = fast.json(), routed.json()
+    assert set(f) == set(r) and set(f["order"]) == set(r["order"])
+    for name in ("instrument", "side", "quantity", "price", "status", "channel", "account", "participant", "remaining"):
+        assert f["order"][name] == r["order"][name], name
+    assert [e["type"] for e in f["events"]] == [e["type"] for e in r["events"]]
+
+
+HOSTILE: list[tuple[str, Any]] = [
+    ("quantity true", _order(quantity=True)),
+    ("quantity text", _order(quantity="100")),
+    ("quantity float", _order(quantity=100.0)),
+    ("quantity zero", _order(quantity=0)),
+    ("quantity huge", _order(quantity=2**70)),
+    ("unknown field", _order(clOrdId="x")),
+    ("side lowercase", _order(side="b")),
+    ("SOH in id", _order(client_order_id="a\x01b")),
+    ("empty id", _order(client_order_id="")),
+    ("long id", _order(client_order_id="a" * 65)),
+    ("long instrument", _order(instrument="1" * 17)),
+    ("order type lowercase", _order(order_type="limit")),
+    ("order type newline", _order(order_type="LIMIT\n")),
+    ("price huge", _order(price="99999999999999999999999999.00")),
+    ("price text", _order(price="abc")),
+    ("price exponent", _order(price="1e3")),
+    ("price long", _order(price="1" * 41)),
+    ("price off tick", _order(price="49.801")),
+    ("empty account", _order(account="")),
+    ("another's account", _order(account="C:B2:I2")),
+    ("short sell as int", _order(short_sell=1)),
+    ("unknown stock", _order(instrument="09998")),
+    ("missing field", {"instrument": STOCK, "side": "B", "quantity": 100}),
+]
+
+
+@pytest.mark.parametrize(("case", "body"), HOSTILE, ids=[c for c, _ in HOSTILE])
+def test_order_entry_fast_path_answers_hostile_bodies_as_the_route(clients: tuple[httpx.Client, httpx.Client], case: str, body: Any) -> None:
+    by_key, by_cookie = clients
+    fast = by_key.post("/v1/orders", json=body)
+    routed = by_cookie.post("/v1/orders", json=body)
+    assert fast.status_code == routed.status_code and fast.status_code in (400, 403, 404, 422), (case, fast.text, routed.text)
+    assert fast.json() == routed.json(), case
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"", b"[]", "{\"quantity\": 1}".encode("utf-16")])
+def test_order_entry_fast_path_leaves_malformed_json_to_the_route(clients: tuple[httpx.Client, httpx.Client], fast_calls: list[int], content: bytes) -> None:
+    by_key, by_cookie = clients
+    headers = {"Content-Type": "application/json"}
+    fast = by_key.post("/v1/orders", content=content, headers=headers)
+    routed = by_cookie.post("/v1/orders", content=content, headers=headers)
+    assert fast.status_code == routed.status_code == 400, (fast.text, routed.text)
+    assert fast.json() == routed.json()
+    assert fast_calls == []
+
+
+def test_order_entry_fast_path_refuses_a_revoked_key_at_once(srv: BackgroundServer, fast_calls: list[int]) -> None:
+    key = srv.service.auth.create_api_key("inv2", "revoked")
+    with httpx.Client(base_url=srv.url, timeout=30, headers={"Authorization": f"Bearer {key}"}) as c:
+        assert c.post("/v1/orders", json=_order(account="C:B2:I2")).status_code == 201
+        srv.service.auth.revoke_api_key("inv2", key.split("_")[1])
+        r = c.post("/v1/orders", json=_order(account="C:B2:I2"))
+    assert r.status_code == 401, r.text
+    assert r.json()["error"]["reason"] == "UNAUTHENTICATED"
+    assert fast_calls == []
