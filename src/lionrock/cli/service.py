@@ -59,6 +59,8 @@ def register(app: typer.Typer) -> None:
         login_attempts: int = typer.Option(5, "--login-attempts", min=1, help="Failed sign-ins per username before the exponential backoff (1 s doubling, up to 15 min); per address: 6x this."),
         rate_limit: int = typer.Option(1000, "--rate-limit", min=1, help="REST requests per second per signed-in user (burst: twice this); beyond: 429 with Retry-After."),
         rate_limit_address: int = typer.Option(100, "--rate-limit-address", min=1, help="REST requests per second per client address without a known credential (burst: twice this)."),
+        nats_url: str = typer.Option("", "--nats", help="Send commands to the shards over NATS JetStream (URL, or a cluster's URLs separated by commas); reads come from the read model lionrock project keeps in --db."),
+        trading: str = typer.Option("t0,t1", "--trading", help="With --nats: the trading shards (the routing map every shard is given)."),
     ) -> None:
         """Run the platform as a service: REST + WebSocket API, web dashboard, FIX 4.4 gateway."""
         from lionrock.gateways.server import run as run_server
@@ -80,6 +82,11 @@ def register(app: typer.Typer) -> None:
             request_burst_per_user=2 * rate_limit, requests_per_s_per_address=rate_limit_address, request_burst_per_address=2 * rate_limit_address,
         )
         service = Service(db, durability=durability, snapshot_every=snapshot_every, limits=limits, **clock_kwargs)  # type: ignore[arg-type]
+        if nats_url:
+            from lionrock.scale.edge import BusRunner
+            from lionrock.scale.sharding import ShardMap
+
+            service.use_bus(BusRunner(nats_url, ShardMap.parse(trading), **clock_kwargs))  # type: ignore[arg-type]
         for line in service.journal.report.messages:
             console.print(f"[yellow]journal:[/] {line}")
         if not demo_users and not service.auth.users():

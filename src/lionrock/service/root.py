@@ -102,6 +102,15 @@ class Service:
         self.journal = self.engine.journal
         self.started_ns = time.time_ns()
 
+    def use_bus(self, runner: Any) -> None:
+        """Send every command through ``runner`` instead of the in-process engine: the shards over
+        NATS JetStream (`lionrock.scale.edge.BusRunner`, ``lionrock serve --nats``). The read models
+        are then the stream projector's (``lionrock project``), so only the event hub listens here."""
+        runner.add_listener(self.hub.publish)
+        runner.replaces(self.runner)
+        runner.start()
+        self.runner = runner
+
     def _recover(self, engine: Engine) -> None:
         """Recovery restores the engine from the latest snapshot and replays only the records after
         it, so a read model behind the snapshot (deleted, or an older copy) would never see the

@@ -1,0 +1,203 @@
+"""The service's edge over the bus: commands to the shards through NATS, answers from their outcomes.
+
+`BusRunner` has the submission interface the gateways reach through `Service` (`submit`,
+`submit_async`, `submit_wait`, `add_listener`, `stop`), so `lionrock serve --nats URL` answers
+REST, FIX and WebSocket clients exactly as the in-process engine runner does, with one difference
+in where the work happens:
+
+1. the command is stamped with the edge's clock and published through the `CommandProducer`
+   under a client key (``<type>:<participant>:<client order id>`` for orders, else a digest of
+   body and time), to every shard `ShardMap.route` names;
+2. the shard engine journals and applies it and publishes the outcome on ``evt.<shard>`` with the
+   command's key (header ``Lionrock-Key``);
+3. the edge, subscribed to ``evt.>`` since it started, matches the outcome by key and answers.
+
+If no outcome arrives within ``timeout_s`` the caller gets `OutcomeTimeout` (HTTP 504): the
+command is stored in the stream (the publish was acknowledged) and will be applied; retrying with
+the same client order id is answered from the same stored command (the stream drops the
+duplicate inside its window) and its outcome. Reads come from the read models that
+`lionrock project` keeps; the edge projects nothing itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+from nats.aio.msg import Msg
+from nats.js.api import DeliverPolicy
+
+from lionrock.engine import Origin, Outcome
+from lionrock.kernel.messages import Codec, Command, CommandRejected
+from lionrock.scale.nats import (
+    H_KEY,
+    CommandProducer,
+    ShardOutcome,
+    connect_with_backoff,
+    decode_outcome,
+    default_key,
+    ensure_streams,
+)
+from lionrock.scale.sharding import ShardMap
+from lionrock.service.writer import RunnerStopped
+
+log = logging.getLogger("lionrock.edge")
+
+BatchListener = Callable[[Sequence[tuple[Command, Outcome]]], None]
+
+
+class OutcomeTimeout(RunnerStopped):
+    """The command is stored in its stream but its outcome did not come in time (HTTP 504)."""
+
+    status = 504
+
+
+class BusRunner:
+    """Submits commands to the shards over NATS JetStream and answers from their outcomes."""
+
+    def __init__(self, url: str, shard_map: ShardMap, *, clock: Callable[[], int] = time.time_ns, timeout_s: float = 10.0,
+                 replicas: int = 1, remember: int = 100_000) -> None:
+        self.url = url
+        self.shard_map = shard_map
+        self.clock = clock
+        self.timeout_s = timeout_s
+        self.replicas = replicas
+        self.remember = remember
+        self.codec = Codec()
+        self.failure: BaseException | None = None
+        self._listeners: list[BatchListener] = []
+        self._waiting: dict[str, asyncio.Future[ShardOutcome]] = {}
+        self._seen: OrderedDict[str, ShardOutcome] = OrderedDict()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._nc: Any = None
+        self._producer: CommandProducer | None = None
+        self._replaced: Any = None
+
+    # -- life ------------------------------------------------------------------------------------
+    def replaces(self, runner: Any) -> None:
+        """The in-process runner this one stands in for; stopped with it."""
+        self._replaced = runner
+
+    def add_listener(self, listener: BatchListener) -> None:
+        """Called (on the bus thread) with each outcome of a command this edge submitted."""
+        self._listeners.append(listener)
+
+    def start(self, timeout: float = 120.0) -> BusRunner:
+        ready: Future[None] = Future()
+        self._loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            assert self._loop is not None
+            asyncio.set_event_loop(self._loop)
+            task = self._loop.create_task(self._connect())
+            task.add_done_callback(lambda t: ready.set_exception(t.exception()) if t.exception() else ready.set_result(None))  # type: ignore[arg-type]
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="lionrock-bus", daemon=True)
+        self._thread.start()
+        ready.result(timeout)
+        return self
+
+    async def _connect(self) -> None:
+        connected = await connect_with_backoff(self.url)
+        assert connected is not None
+        self._nc, js = connected
+        await ensure_streams(js, replicas=self.replicas)
+        self._producer = CommandProducer(js, self.shard_map, timeout_s=self.timeout_s)
+        await js.subscribe("evt.>", cb=self._on_outcome, ordered_consumer=True, idle_heartbeat=2.0, deliver_policy=DeliverPolicy.NEW)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self.failure is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            if self._nc is not None:
+                asyncio.run_coroutine_threadsafe(self._nc.drain(), loop).result(timeout)
+            loop.call_soon_threadsafe(loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout)
+            loop.close()
+        self._loop = None
+        if self._replaced is not None:
+            self._replaced.stop()
+
+    # -- outcomes in -------------------------------------------------------------------------------
+    async def _on_outcome(self, msg: Msg) -> None:
+        key = (msg.headers or {}).get(H_KEY, "")
+        if not key:
+            return
+        subject = msg.subject
+        outcome = decode_outcome(msg, subject.split(".", 1)[1], self.codec)
+        self._seen[key] = outcome
+        if len(self._seen) > self.remember:
+            self._seen.popitem(last=False)
+        waiter = self._waiting.pop(key, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(outcome)
+
+    # -- commands out ------------------------------------------------------------------------------
+    async def _submit(self, command: Command, origin: Origin | None) -> Outcome:
+        assert self._producer is not None, "start() first"
+        at_ns = self.clock()
+        key = default_key(command, at_ns, self.codec.encode(command))
+        shards = self.shard_map.route(command)
+        loop = asyncio.get_running_loop()
+        waiters = {}
+        for shard in shards:
+            msg_id = f"{key}@{shard}"
+            waiters[msg_id] = self._waiting.setdefault(msg_id, loop.create_future())
+        try:
+            published = await self._producer.publish(command, at_ns, key)
+        except Exception as exc:
+            for msg_id in waiters:
+                self._waiting.pop(msg_id, None)
+            raise RunnerStopped(f"the command stream did not take the command: {exc}") from exc
+        for msg_id, waiter in waiters.items():
+            if msg_id in self._seen and not waiter.done():  # a retry whose outcome came earlier
+                waiter.set_result(self._seen[msg_id])
+        try:
+            outcomes = await asyncio.wait_for(asyncio.gather(*waiters.values()), self.timeout_s)
+        except TimeoutError:
+            where = ", ".join(f"{p.shard} stream seq {p.stream_seq}" for p in published)
+            raise OutcomeTimeout(f"the command is stored ({where}) but its outcome did not arrive within {self.timeout_s:g} s; "
+                                 "it will be applied: retry with the same client order id to get its answer") from None
+        finally:
+            for msg_id in waiters:
+                self._waiting.pop(msg_id, None)
+        outcome = merge(outcomes)
+        for listener in self._listeners:
+            listener([(command, outcome)])
+        return outcome
+
+    def submit(self, command: Command, origin: Origin | None = None) -> Future[Outcome]:
+        if self._loop is None or not self.running:
+            raise RunnerStopped("the edge is not connected to the bus")
+        return asyncio.run_coroutine_threadsafe(self._submit(command, origin), self._loop)
+
+    async def submit_async(self, command: Command, origin: Origin | None = None) -> Outcome:
+        return await asyncio.wrap_future(self.submit(command, origin))
+
+    def submit_wait(self, command: Command, timeout: float | None = 30.0, origin: Origin | None = None) -> Outcome:
+        return self.submit(command, origin).result(timeout)
+
+
+def merge(outcomes: Sequence[ShardOutcome]) -> Outcome:
+    """One answer from a command's outcome on each shard it went to (several only for broadcast
+    session commands): the first shard's sequence and time, every shard's own events, the first
+    rejection."""
+    events = [e for o in outcomes for e in o.own_events]
+    rejection = next((e.rejection for e in events if isinstance(e, CommandRejected)), None)
+    first = outcomes[0]
+    return Outcome(first.seq, first.at_ns, events, rejection)
+
+
+__all__ = ["BusRunner", "OutcomeTimeout", "merge"]
