@@ -1,1 +1,3 @@
 """analytics"""
+
+__all__: list[str] = []

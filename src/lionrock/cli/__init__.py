@@ -1,1 +1,3 @@
 """The ``lionrock`` command line (typer + rich)."""
+
+__all__: list[str] = []

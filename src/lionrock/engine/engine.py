@@ -32,7 +32,7 @@ import msgspec
 
 from lionrock.engine.journal import Journal, JournalRecord, MemoryJournal
 from lionrock.kernel.context import Context
-from lionrock.kernel.errors import EngineCode, InvariantError, Reject, Rejection
+from lionrock.kernel.errors import EngineCode, InvariantError, LionRockError, Reject, Rejection
 from lionrock.kernel.messages import Codec, Command, CommandRejected, Event, Stamp
 
 try:  # the batch path routes to the context that executes PlaceOrder (trading, when built)
@@ -108,7 +108,7 @@ class BatchOutcome:
 Subscriber = Callable[[Stamp, Command, list[Event]], None]
 
 
-class DeterminismError(Exception):
+class DeterminismError(LionRockError):
     """A regenerated command differs from the one journaled at the same sequence number."""
 
 

@@ -1,4 +1,36 @@
-"""Business rejections (bad input: coded, journaled, never fatal) and invariants (bugs: fatal).
+"""Every error Lion Rock raises, in one tree; business rejection codes and the invariant helpers.
+
+All of them derive from `LionRockError`, so an edge can catch "anything of ours" in one clause and
+map it to the one JSON error body, its HTTP status and its FIX reject. Each keeps the builtin it
+always had where callers catch that builtin (a ``ValueError`` subclass stays a ``ValueError``)::
+
+    LionRockError                     base of every error Lion Rock raises
+    ├── Reject                        a business rejection: coded, journaled, never fatal (4xx)
+    ├── InvariantError                a broken invariant: a bug, fatal (also AssertionError)
+    ├── DeterminismError              (engine.engine) a regenerated command differs from the journal
+    ├── IllegalTransition             (listing.workflow) a (state, trigger) pair not in a table
+    ├── SequenceGap                   (trading.marketdata) a market-data view missed an event
+    ├── UserError                     (kernel.user_errors) input or storage the user can fix
+    │   ├── InputError                a file or value given to a command is missing or malformed
+    │   ├── ServiceUnavailable        a server the command needs does not answer
+    │   └── JournalError              (engine.journal) storage: a journal cannot be used as it is
+    │       ├── JournalCorrupted      damaged (a record fails its CRC or the chain)
+    │       │   └── NotAJournal       not a Lion Rock journal at all
+    │       ├── JournalNotFound       no journal where one was expected (also FileNotFoundError)
+    │       └── JournalIncompatible   written under another message schema
+    ├── StorageError                  the read and user store
+    │   └── SchemaTooNew              (storage.migrations) a store newer than this code (RuntimeError)
+    └── ServiceError                  the service refuses or cannot serve a request
+        ├── Denied                    (service.policy) the caller may not do this (403/404)
+        ├── AuthError                 (service.auth) bad credentials, unknown or revoked key
+        │   └── LoginThrottled        too many failed sign-ins
+        ├── NotVisible                (readmodel.tenancy) not visible to the caller (LookupError)
+        ├── RunnerStopped             (service.writer) the writer is stopped (RuntimeError)
+        ├── ApiError                  (gateways.rest.http) an HTTP answer other than success
+        ├── Limited                   (gateways.rest.limits) over a rate or size limit (429/413)
+        ├── SessionReject             (gateways.fix.framing) a FIX session-level reject (35=3)
+        ├── BusinessReject            (gateways.fix.framing) a FIX business reject (35=j)
+        └── UnsafeFixValue            (gateways.fix.framing) a control byte in an outgoing value
 
 A `Rejection` names a stable numeric code, the field at fault, what was expected and the rule
 cited. Codes are grouped by context and never reused:
@@ -70,7 +102,19 @@ class Rejection(msgspec.Struct, frozen=True, kw_only=True):
         return f"rejected {self.code} {self.reason}: {self.field}: {self.message}{rule}"
 
 
-class Reject(Exception):
+class LionRockError(Exception):
+    """The base of every error Lion Rock raises (the tree is in this module's docstring)."""
+
+
+class StorageError(LionRockError):
+    """A store (the read and user store, a journal's schema) cannot be used as it is."""
+
+
+class ServiceError(LionRockError):
+    """The service refuses a request (denied, limited, not visible) or cannot serve it (stopped)."""
+
+
+class Reject(LionRockError):
     """Raised inside a context before it mutates anything; the engine journals it as an event."""
 
     __slots__ = ("rejection",)
@@ -85,7 +129,7 @@ class Reject(Exception):
         return str(self.rejection)
 
 
-class InvariantError(AssertionError):
+class InvariantError(LionRockError, AssertionError):
     """A broken invariant: a bug. Crashes the engine; recovery is the ordinary start-up path."""
 
 
@@ -134,8 +178,11 @@ __all__ = [
     "REJECT_CODE_ENUMS",
     "EngineCode",
     "InvariantError",
+    "LionRockError",
     "Reject",
     "Rejection",
+    "ServiceError",
+    "StorageError",
     "fail",
     "invariant",
     "reject_code_table",

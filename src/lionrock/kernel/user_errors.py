@@ -17,8 +17,10 @@ carries what is wrong and what to do about it, so the edge prints one line and e
 
 from __future__ import annotations
 
+from lionrock.kernel.errors import LionRockError
 
-class UserError(Exception):
+
+class UserError(LionRockError):
     """Something from outside is wrong; ``hint`` says what to do about it."""
 
     hint = "Check the command's arguments (lionrock COMMAND --help)."

@@ -22,6 +22,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from lionrock.kernel import xhkg
+from lionrock.kernel.errors import LionRockError
 from lionrock.listing.commands import IssuerProfile
 from lionrock.listing.eligibility import ROUTE_CHAPTER, add_months, csrc_filing_required
 from lionrock.rules import listing as rules
@@ -116,7 +117,7 @@ CSRC_TRANSITIONS: dict[tuple[CsrcState, CsrcTrigger], CsrcState] = {
 }
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(LionRockError):
     """A ``(state, trigger)`` pair that is not in the table."""
 
     def __init__(self, state: str, trigger: str, legal: list[str]) -> None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from lionrock.kernel.errors import ServiceError
+
 
 class Role(StrEnum):
     ISSUER = "issuer"
@@ -81,7 +83,7 @@ class Principal:
         }
 
 
-class NotVisible(LookupError):
+class NotVisible(ServiceError, LookupError):
     """No such object visible to the caller (unknown, or another tenant's): ``field`` names the
     request field that named it."""
 

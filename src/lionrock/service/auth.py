@@ -41,11 +41,12 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from lionrock.kernel.errors import ServiceError
 from lionrock.readmodel.tenancy import Principal, Role
 from lionrock.storage.sql import SqlStore
 
 
-class AuthError(Exception):
+class AuthError(ServiceError):
     """Bad credentials, or an unknown, revoked or expired key or session."""
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import msgspec
 
-from lionrock.kernel.errors import reject_codes
+from lionrock.kernel.errors import ServiceError, reject_codes
 from lionrock.kernel.messages import Command
 from lionrock.readmodel.projector import PARTY_FIELDS
 from lionrock.service.auth import Principal, Role
@@ -120,7 +120,7 @@ class ServiceLimits:
                 raise ValueError(f"Condition failed: service limit {f.name} must be a whole number >= 1, got {value!r}")
 
 
-class Denied(Exception):
+class Denied(ServiceError):
     """The caller may not do this; ``status`` is the HTTP status to answer with."""
 
     def __init__(self, code: ServiceCode, field: str, message: str, status: int = 403) -> None:

@@ -29,6 +29,7 @@ from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
 from lionrock.engine import Engine, Origin, Outcome
+from lionrock.kernel.errors import ServiceError
 from lionrock.kernel.messages import Command
 
 BatchListener = Callable[[Sequence[tuple[Command, Outcome]]], None]
@@ -38,7 +39,7 @@ _STOP = object()
 _LOG = logging.getLogger("lionrock.runner")
 
 
-class RunnerStopped(RuntimeError):
+class RunnerStopped(ServiceError, RuntimeError):
     """The runner is not accepting commands (stopped, or the engine crashed)."""
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from lionrock.kernel.errors import StorageError
 from lionrock.storage.sql import SqlStore
 
 
@@ -26,7 +27,7 @@ class Migration:
     run: Callable[[SqlStore], None] | None = None
 
 
-class SchemaTooNew(RuntimeError):
+class SchemaTooNew(StorageError, RuntimeError):
     """The store records a migration newer than this code knows."""
 
 

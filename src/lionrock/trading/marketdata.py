@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from lionrock.kernel.errors import LionRockError
 from lionrock.kernel.messages import Command, Event, Stamp
 from lionrock.kernel.price import consideration_minor
 from lionrock.kernel.xhkg import hk_date
@@ -45,7 +46,7 @@ SEQUENCED = (
 )  # fmt: skip
 
 
-class SequenceGap(Exception):
+class SequenceGap(LionRockError):
     """A market-data event is missing: the view is behind and must be resynchronised."""
 
     def __init__(self, instrument: str, expected: int, got: int) -> None:

@@ -27,7 +27,7 @@ from fastapi.responses import Response
 from starlette.requests import HTTPConnection
 
 from lionrock.engine import Outcome
-from lionrock.kernel.errors import Rejection
+from lionrock.kernel.errors import Rejection, ServiceError
 from lionrock.readmodel.tenancy import NotVisible, Principal, Role
 from lionrock.service.auth import SESSION_COOKIE, AuthError
 from lionrock.service.policy import Denied, ServiceCode
@@ -40,7 +40,7 @@ CHANNEL = "REST"
 """The channel a REST command carries: set by the server, never by the caller."""
 
 
-class ApiError(Exception):
+class ApiError(ServiceError):
     """An answer other than success: an HTTP status and the one error body."""
 
     def __init__(self, status: int, code: int, reason: str, field: str, message: str, rule: str = "") -> None:

@@ -38,6 +38,7 @@ from fastapi.responses import Response
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lionrock.kernel.errors import ServiceError
 from lionrock.service.auth import SESSION_COOKIE, AuthStore
 from lionrock.service.policy import ServiceCode, ServiceLimits
 
@@ -46,7 +47,7 @@ _ENC = msgspec.json.Encoder()
 _BATCH_PATH = re.compile(r"^/v1/offerings/[^/]+/applications/?$")
 
 
-class Limited(Exception):
+class Limited(ServiceError):
     """A request over one of the service's limits (429 or 413), answered with the one error body
     and, for 429, a ``Retry-After`` header in whole seconds."""
 
@@ -64,7 +65,7 @@ class Limited(Exception):
         return Response(_ENC.encode(self.body()), status_code=self.status, media_type="application/json", headers=self.headers())
 
 
-class _BodyTooLarge(Exception):
+class _BodyTooLarge(ServiceError):
     """Raised into the app from ``receive`` when a streamed body passes its limit."""
 
 
