@@ -47,7 +47,7 @@ from typing import Any
 import httpx
 import simplefix
 
-from lionrock.gateways.fix.gateway import FixFramer
+from lionrock.gateways.fix.framing import FixFramer
 
 WRK_THREADS = 2
 WRK_CONNECTIONS = 16

@@ -13,7 +13,8 @@ from typing import Any
 
 import simplefix
 
-from lionrock.gateways.fix.gateway import FixGateway, FixSession
+from lionrock.gateways.fix.gateway import FixGateway
+from lionrock.gateways.fix.session import FixSession
 from lionrock.gateways.fix.store import FixSessionStore
 from lionrock.service.root import Service
 

@@ -8,7 +8,7 @@ import simplefix
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lionrock.gateways.fix.gateway import FixFramer, checksum_ok
+from lionrock.gateways.fix.framing import FixFramer, checksum_ok
 
 values = st.binary(min_size=1, max_size=20).filter(lambda v: b"\x01" not in v)
 bodies = st.lists(st.tuples(st.sampled_from([11, 38, 44, 54, 55, 58, 60, 1, 40, 59]), values), max_size=8)

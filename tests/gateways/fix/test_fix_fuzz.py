@@ -54,7 +54,7 @@ def fuzz() -> Iterator[tuple[Service, asyncio.AbstractEventLoop, InProcessGatewa
     loop = asyncio.new_event_loop()
     gateway = loop.run_until_complete(_gateway(service))
     errors = _Errors()
-    logger = logging.getLogger("lionrock.gateways.fix.gateway")
+    logger = logging.getLogger("lionrock.gateways.fix")  # every module of the gateway (session, reports, ...)
     logger.addHandler(errors)
     try:
         yield service, loop, gateway, errors

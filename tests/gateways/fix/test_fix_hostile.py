@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from lionrock.gateways.fix.gateway import UnsafeFixValue
+from lionrock.gateways.fix.framing import UnsafeFixValue
 from lionrock.service.root import Service
 from lionrock.trading.commands import PlaceOrder
 from testkit.service_fixharness import (
@@ -80,7 +80,7 @@ def test_fix_encoder_refuses_a_control_character_in_any_value_and_sends_nothing(
         before, out_seq = bytes(conn.writer.data), conn.session.state.out_seq
         for value in ("A\x0139=2\x0114=100", "tab\there", "del\x7f", "nul\x00", ""):
             with pytest.raises(UnsafeFixValue, match="tag 11"):
-                conn.session.send(b"8", [(11, value), (39, b"0")])
+                conn.session.state.send(b"8", [(11, value), (39, b"0")])
         assert bytes(conn.writer.data) == before and conn.session.state.out_seq == out_seq
         await still_works(conn)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lionrock.gateways.fix.gateway import FixSession
+from lionrock.gateways.fix.reports import Reporter
 from lionrock.kernel.errors import Rejection
 from lionrock.readmodel.tenancy import Principal, Role
 from lionrock.service.hub import Published
@@ -16,12 +16,20 @@ BRK1 = Principal("brk1", Role.BROKER, participant="B1")
 SPO = Principal("spo", Role.SPONSOR, offerings=("OFF-A",), issuers=("ISS-A",))
 
 
-class _Sink(FixSession):
-    def __init__(self, principal: Principal) -> None:  # no socket: record what would be sent
-        self.principal, self.orders, self.pending_cl, self.out = principal, {}, {}, []
+class _Sink:
+    """An outbox that records what would be sent (no session, no socket)."""
 
-    def send(self, msg_type: bytes, fields: list[tuple[int, Any]], **_: Any) -> None:  # type: ignore[override]
+    def __init__(self) -> None:
+        self.out: list[tuple[bytes, Any]] = []
+
+    def send(self, msg_type: bytes, fields: Any) -> None:
         self.out.append((msg_type, fields))
+
+    def remember_cl(self, order_id: int, cl_ord_id: str) -> None:
+        pass
+
+    def answered(self, orig: str, cl: str) -> None:
+        pass
 
 
 def test_fix_order_rejected_is_not_routed_to_other_sessions_of_the_participant() -> None:
@@ -30,7 +38,9 @@ def test_fix_order_rejected_is_not_routed_to_other_sessions_of_the_participant()
     rejected = OrderRejected(instrument=STOCK, participant="B1", client_order_id="X1", channel="FIX",
                              rejection=Rejection(code=1, reason="R", field="price", message="m"))
     pub = Published(seq=5, at_ns=0, index=0, event=rejected, parties=frozenset({"P:B1"}), instrument=STOCK)
-    for session in (_Sink(INV1), _Sink(BRK1)):
-        if session._mine(pub):
-            session._report(pub)
+    for principal in (INV1, BRK1):
+        session = _Sink()
+        reporter = Reporter(session, principal)
+        if reporter.wants(pub):
+            reporter.report(pub)
         assert session.out == []

@@ -19,7 +19,7 @@ Per pair it also keeps the position in the engine's event stream (``reported_seq
 ``reported_idx``: the last event whose ExecutionReports are stored) and it moves only in the
 transaction that stores those reports (`sent_reports`), so the position and the stored reports
 never disagree: a report is stored if and only if its event is at or before the position. The
-gateway reports the events after it at start-up (see `lionrock.gateways.fix.gateway.SessionState.recover`).
+gateway reports the events after it at start-up (see `lionrock.gateways.fix.session.SessionState.recover`).
 """
 
 from __future__ import annotations
@@ -187,13 +187,19 @@ class FixSessionStore:
             )
             return
         with self.store.transaction():
-            for seq, msg_type, sending_time, raw in messages:
-                self.sent_app(key, seq, msg_type, sending_time, raw, offline=offline)
+            if messages:  # many reports: one statement inserts them, one counts them and moves the position
+                self.store.executemany(
+                    "INSERT INTO fix_messages (sender, target, seq, msg_type, sending_time, offline, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(*key, seq, msg_type.decode(), sending_time, int(offline), raw) for seq, msg_type, sending_time, raw in messages])
+                last = max(seq for seq, *_ in messages)
+                self.store.execute("UPDATE fix_sessions SET out_seq = ? WHERE sender = ? AND target = ?", (last + 1, *key))
+                if last > self.window:
+                    self.store.execute("DELETE FROM fix_messages WHERE sender = ? AND target = ? AND seq <= ?", (*key, last - self.window))
+            self.set_reported(key, reported)
             for order_id, cl_ord_id in aliases:
                 self.set_cl_ord_id(key, order_id, cl_ord_id)
             for orig in answered:
                 self.drop_pending(key, orig)
-            self.set_reported(key, reported)
 
     def messages(self, key: Key, begin: int, end: int) -> list[StoredMessage]:
         rows = self.store.execute(
