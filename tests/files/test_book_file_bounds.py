@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from lionrock.files.books import read_application_book, read_ioi_book
 from lionrock.kernel.quantity import MAX_QUANTITY
-from lionrock.offering import read_application_book, read_ioi_book
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "offerings" / "sample"
 

@@ -9,13 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lionrock.offering.books import (
-    BookFileError,
-    IoiFileRules,
-    application_share_faults,
-    read_application_book,
-    read_ioi_book,
-)
+from lionrock.files.books import BookFileError, IoiFileRules, read_application_book, read_ioi_book
+from lionrock.offering.books import application_share_faults
 
 APPS_HEADER = "applicant,account,participant,shares"
 IOI_HEADER = "ioi_id,investor,account,participant,investor_type,origin,tier,independent,limit_price,shares"

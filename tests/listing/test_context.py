@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from lionrock.engine import Engine
+from lionrock.files.profiles import load_profile
 from lionrock.kernel.context import Context
 from lionrock.kernel.messages import Codec
 from lionrock.kernel.xhkg import hk_ns
@@ -25,7 +26,6 @@ from lionrock.listing import (
     ListingCode,
     ListingContext,
     SubmitIssuerProfile,
-    load_profile,
 )
 from testkit.listing import profile, with_latest_year, years
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from lionrock.files.profiles import load_profile, parse_amount, profile_from_dict
 from lionrock.kernel.money import Currency
-from lionrock.listing import load_profile, profile_from_dict
-from lionrock.listing.profile import ProfileError, last_round_post_money_hkd, parse_amount
+from lionrock.listing.profile import ProfileError, last_round_post_money_hkd
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "issuers"
 BASE = tomllib.loads((EXAMPLES / "qianli_finance.toml").read_text())

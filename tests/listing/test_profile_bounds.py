@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from lionrock.files.profiles import profile_from_dict
 from lionrock.kernel.money import MAX_AMOUNT_MINOR
-from lionrock.listing import profile_from_dict
 from lionrock.listing.profile import ProfileError
 
 BASE = tomllib.loads((Path(__file__).resolve().parents[2] / "examples" / "issuers" / "qianli_finance.toml").read_text())

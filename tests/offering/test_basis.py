@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from offering_builders import resolved
 
+from lionrock.files.offerings import parse_offering
 from lionrock.kernel.errors import Reject
 from lionrock.kernel.money import Rate
 from lionrock.offering.allocation import curve_weight, pool_basis
 from lionrock.offering.basis import PublishedBand, calibrate_curve, expected_lots
 from lionrock.offering.commands import PublicPolicySpec
-from lionrock.offering.definition import parse_offering
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "offerings"
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from offering_builders import PRE_2025, cornerstone, resolved
 
+from lionrock.files.offerings import load_offering, parse_offering
 from lionrock.kernel.errors import Reject
 from lionrock.kernel.money import Rate
-from lionrock.offering.definition import load_offering, parse_offering, validate_offering
+from lionrock.offering.definition import validate_offering
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "offerings"
 

@@ -24,7 +24,6 @@ from lionrock.offering.commands import (
     SubmitIoi,
 )
 from lionrock.offering.definition import validate_offering
-from lionrock.offering.demand import synthetic_application_batch, synthetic_iois
 from lionrock.offering.events import (
     IpoApplicationsFunded,
     IpoSettlementInstructed,
@@ -32,6 +31,7 @@ from lionrock.offering.events import (
     OfferingStabilisationClosed,
     PublicOfferClosed,
 )
+from lionrock.sim.demand import synthetic_application_batch, synthetic_iois
 
 SPEC = spec(shares_offered=10_000_000, over_allotment=Rate(15, 100), offer_size_adjustment=Rate(15, 100),
             cornerstones=[cornerstone("CS1", amount_minor=900_000_000)])

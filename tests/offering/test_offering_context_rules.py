@@ -35,7 +35,6 @@ from lionrock.offering.commands import (
 )
 from lionrock.offering.context import MAX_FAULTS_LISTED
 from lionrock.offering.definition import validate_offering
-from lionrock.offering.demand import synthetic_application_batch, synthetic_iois
 from lionrock.offering.events import (
     IpoSettlementInstructed,
     OfferingAllocated,
@@ -43,6 +42,7 @@ from lionrock.offering.events import (
     PublicApplicationsLodged,
 )
 from lionrock.offering.pricing import set_price
+from lionrock.sim.demand import synthetic_application_batch, synthetic_iois
 
 SPEC = spec()
 RO = validate_offering(SPEC)

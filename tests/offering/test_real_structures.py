@@ -19,13 +19,14 @@ from offering_builders import (
     spec,
 )
 
+from lionrock.files.offerings import parse_offering
 from lionrock.kernel.errors import Reject
 from lionrock.kernel.money import Rate
 from lionrock.kernel.price import TICKS_PER_MINOR
 from lionrock.offering.allocation import PreferentialApplications, allocate, amount_payable
 from lionrock.offering.books import ioi_book_from_iois
 from lionrock.offering.commands import Ioi, IoiStep, PreferentialOfferingSpec
-from lionrock.offering.definition import cornerstone_allotment, parse_offering, validate_offering
+from lionrock.offering.definition import cornerstone_allotment, validate_offering
 from lionrock.offering.pricing import set_price
 from lionrock.offering.settlement import settlement_instructions
 

@@ -17,11 +17,12 @@ from offering_builders import (
     resolved,
 )
 
+from lionrock.files.offerings import parse_offering
 from lionrock.kernel.errors import Reject
 from lionrock.kernel.money import Rate
 from lionrock.offering.allocation import allocate
 from lionrock.offering.commands import ClawbackWaiverSpec
-from lionrock.offering.definition import parse_offering, public_share_of, share_of
+from lionrock.offering.definition import public_share_of, share_of
 
 
 @pytest.mark.parametrize(("initial_offer", "share_pct", "lot", "published"), [

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from lionrock.files.offerings import parse_offering
 from lionrock.gateways.rest.models import OfferingDefinitionIn
 from lionrock.kernel.price import format_price
-from lionrock.offering.definition import parse_offering, validate_offering
-from lionrock.offering.demand import synthetic_application_batch, synthetic_iois
+from lionrock.offering.definition import validate_offering
+from lionrock.sim.demand import synthetic_application_batch, synthetic_iois
 
 
 def definition(offering_id: str, instrument: str) -> dict[str, Any]:

@@ -35,7 +35,8 @@ def _date(text: str, option: str) -> date:
 
 
 def _load(path: Path):  # type: ignore[no-untyped-def]
-    from lionrock.listing.profile import ProfileError, load_profile
+    from lionrock.files.profiles import load_profile
+    from lionrock.listing.profile import ProfileError
 
     try:
         return load_profile(path)

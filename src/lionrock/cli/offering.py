@@ -68,7 +68,7 @@ def _reading(path: Path) -> Iterator[None]:
     """A structural fault of a book file is one line naming the file, line and column."""
     import pyarrow as pa
 
-    from lionrock.offering.books import BookFileError
+    from lionrock.files.books import BookFileError
 
     try:
         yield
@@ -136,7 +136,7 @@ def _rejects_table(apps: Any, iois: Any, result: Any, applications: Path) -> Any
 
 
 def _read_books(ro: Any, book: Path, applications: Path, progress: Callable[[str], None]) -> tuple[Any, Any]:
-    from lionrock.offering.books import IoiFileRules, read_application_book, read_ioi_book
+    from lionrock.files.books import IoiFileRules, read_application_book, read_ioi_book
 
     rules = IoiFileRules(tier_count=len(ro.spec.placing.tier_weights), cornerstones=frozenset(c.investor for c in ro.spec.cornerstones))
     with _reading(book):
@@ -150,9 +150,9 @@ def allocate_files(offering: Path, book: Path, applications: Path, seed: int, ou
                    progress: Callable[[str], None] = lambda _m: None) -> AllocationRun:
     """Read, price, allocate and write; raises `Reject` or `InputError` on bad input (the CLI
     prints it). Bad rows do not stop the run: each is in ``rejects.csv`` and the summary."""
+    from lionrock.files.offerings import load_offering
     from lionrock.offering import set_price, validate_offering
     from lionrock.offering.allocation import allocate
-    from lionrock.offering.definition import load_offering
 
     _check_out(out)
     timings: dict[str, float] = {}
@@ -179,12 +179,8 @@ def _write_outputs(folder: Path, ro: Any, pricing: Any, iois: Any, apps: Any, re
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    from lionrock.offering.announcement import (
-        announcement_markdown,
-        markdown_to_html,
-        write_placing_csv,
-        write_public_csv,
-    )
+    from lionrock.files.announcements import write_placing_csv, write_public_csv
+    from lionrock.offering.announcement import announcement_markdown, markdown_to_html
 
     t = time.perf_counter()
     write_public_csv(folder / "allocations.csv", ro, apps, result)
@@ -209,9 +205,9 @@ def _write_outputs(folder: Path, ro: Any, pricing: Any, iois: Any, apps: Any, re
 def compare_files(offering: Path, book: Path, applications: Path, seed: int, mechanism_b_share: str | None = None,
                   progress: Callable[[str], None] = lambda _m: None) -> Any:
     """`compare_mechanisms` on the files ``lionrock allocate`` takes (nothing is written)."""
+    from lionrock.files.offerings import load_offering, parse_rate
     from lionrock.offering import validate_offering
     from lionrock.offering.compare import compare_mechanisms
-    from lionrock.offering.definition import load_offering, parse_rate
 
     spec = load_offering(offering)
     ro = validate_offering(spec)
@@ -303,10 +299,10 @@ def write_synthetic_files(offering: Path, out: Path, applications: int, iois: in
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
+    from lionrock.files.offerings import load_offering
     from lionrock.kernel.price import format_price
     from lionrock.offering import validate_offering
-    from lionrock.offering.definition import load_offering
-    from lionrock.offering.demand import synthetic_application_columns, synthetic_iois
+    from lionrock.sim.demand import synthetic_application_columns, synthetic_iois
 
     ro = validate_offering(load_offering(offering))
     out.mkdir(parents=True, exist_ok=True)

@@ -7,9 +7,11 @@ always had where callers catch that builtin (a ``ValueError`` subclass stays a `
     LionRockError                     base of every error Lion Rock raises
     ├── Reject                        a business rejection: coded, journaled, never fatal (4xx)
     ├── InvariantError                a broken invariant: a bug, fatal (also AssertionError)
-    ├── DeterminismError              (engine.engine) a regenerated command differs from the journal
+    ├── DeterminismError              (engine.engine) a replayed command differs from the journal
     ├── IllegalTransition             (listing.workflow) a (state, trigger) pair not in a table
     ├── SequenceGap                   (trading.marketdata) a market-data view missed an event
+    ├── ProfileError                  (listing.profile) a malformed issuer profile (ValueError)
+    ├── BookFileError                 (files.books) a malformed IOI or application file (ValueError)
     ├── UserError                     (kernel.user_errors) input or storage the user can fix
     │   ├── InputError                a file or value given to a command is missing or malformed
     │   ├── ServiceUnavailable        a server the command needs does not answer
@@ -19,13 +21,14 @@ always had where callers catch that builtin (a ``ValueError`` subclass stays a `
     │       ├── JournalNotFound       no journal where one was expected (also FileNotFoundError)
     │       └── JournalIncompatible   written under another message schema
     ├── StorageError                  the read and user store
-    │   └── SchemaTooNew              (storage.migrations) a store newer than this code (RuntimeError)
+    │   └── SchemaTooNew              (storage.migrations) a store newer than the code (RuntimeError)
     └── ServiceError                  the service refuses or cannot serve a request
         ├── Denied                    (service.policy) the caller may not do this (403/404)
         ├── AuthError                 (service.auth) bad credentials, unknown or revoked key
         │   └── LoginThrottled        too many failed sign-ins
         ├── NotVisible                (readmodel.tenancy) not visible to the caller (LookupError)
         ├── RunnerStopped             (service.writer) the writer is stopped (RuntimeError)
+        │   └── OutcomeTimeout        (scale.edge) no outcome from the shard in time
         ├── ApiError                  (gateways.rest.http) an HTTP answer other than success
         ├── Limited                   (gateways.rest.limits) over a rate or size limit (429/413)
         ├── SessionReject             (gateways.fix.framing) a FIX session-level reject (35=3)
@@ -143,10 +146,13 @@ def fail(code: IntEnum, field: str, message: str, rule: str = "") -> NoReturn:
     raise Reject(code, field, message, rule)
 
 
-def invariant(condition: object, message: str) -> None:
-    """Invariant of the core; unlike ``assert`` it survives ``python -O``."""
+def invariant(condition: object, message: str, *args: object) -> None:
+    """Invariant of the core; unlike ``assert`` it survives ``python -O``.
+
+    On a hot path pass the values as ``args`` (``invariant(a == b, "seq %d after %d", a, b)``): the
+    message is formatted with ``%`` only when the check fails."""
     if not condition:
-        raise InvariantError(f"Invariant: {message}")
+        raise InvariantError(f"Invariant: {message % args if args else message}")
 
 
 def reject_code_table() -> str:

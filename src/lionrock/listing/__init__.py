@@ -2,7 +2,8 @@
 
 Public API::
 
-    from lionrock.listing import load_profile, assess, timetable, ListingContext
+    from lionrock.files import load_profile            # reading a file is the edge's work
+    from lionrock.listing import assess, timetable, ListingContext
     profile = load_profile("examples/issuers/qianli_finance.toml")
     result = assess(profile, date(2026, 3, 2))      # tests, routes, open_routes, changes_needed
     engine.submit(SubmitIssuerProfile(profile=profile), at_ns)
@@ -45,9 +46,6 @@ from lionrock.listing.events import (
 from lionrock.listing.profile import (
     ProfileError,
     last_round_post_money_hkd,
-    load_profile,
-    loads_profile,
-    profile_from_dict,
     total_private_funding_hkd,
 )
 from lionrock.listing.workflow import (
@@ -94,9 +92,6 @@ __all__ = [
     "closest_route",
     "fmt_hkd",
     "last_round_post_money_hkd",
-    "load_profile",
-    "loads_profile",
-    "profile_from_dict",
     "timetable",
     "total_private_funding_hkd",
 ]

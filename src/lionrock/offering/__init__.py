@@ -2,6 +2,7 @@
 
 Drive it through the engine with the commands in `lionrock.offering.commands` (`OfferingContext`),
 or call the pure functions directly (`validate_offering`, `set_price`, `allocate`), as the CLI does.
+Offering, IOI and application files are read at the edge (`lionrock.files`).
 """
 
 from lionrock.offering._codes import OfferingCode
@@ -11,14 +12,10 @@ from lionrock.offering.books import (
     IoiBook,
     application_book_from_batches,
     ioi_book_from_iois,
-    read_application_book,
-    read_ioi_book,
 )
 from lionrock.offering.context import OfferingContext
 from lionrock.offering.definition import (
     ResolvedOffering,
-    load_offering,
-    parse_offering,
     validate_offering,
 )
 from lionrock.offering.pricing import PricingDecision, demand_curve, set_price
@@ -36,10 +33,6 @@ __all__ = [
     "application_book_from_batches",
     "demand_curve",
     "ioi_book_from_iois",
-    "load_offering",
-    "parse_offering",
-    "read_application_book",
-    "read_ioi_book",
     "set_price",
     "validate_offering",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from lionrock.offering.allocation import amount_payable
-from lionrock.offering.books import ApplicationBook, _content_digest, _list_column
+from lionrock.offering.books import ApplicationBook, content_digest, list_column
 from lionrock.offering.commands import ApplicationBatch, Ioi, IoiStep
 from lionrock.offering.definition import ResolvedOffering
 from lionrock.offering.pricing import bookbuilding_tranche
@@ -92,7 +92,7 @@ def synthetic_application_book(ro: ResolvedOffering, count: int, seed: int, *, w
     digest = ""
     if with_digest:
         rows = [applicant_values[i] for i in applicant], [account_values[i] for i in account], [participant_values[i] for i in cols["participant"]]
-        digest = _content_digest(cols["shares"], [_list_column(r) for r in rows])
+        digest = content_digest(cols["shares"], [list_column(r) for r in rows])
     return ApplicationBook(applicant.astype(np.int32), account.astype(np.int32), cols["participant"].astype(np.int32),
                            cols["shares"].astype(np.int64), applicant_values, account_values, participant_values, digest)
 

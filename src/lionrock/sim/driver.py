@@ -25,12 +25,12 @@ from lionrock.clearing import events as ce
 from lionrock.connect import commands as xc
 from lionrock.connect import events as xe
 from lionrock.engine import Engine, Outcome
+from lionrock.files.profiles import load_profile
 from lionrock.kernel.messages import Command, Event
 from lionrock.kernel.money import Rate, Rounding
 from lionrock.kernel.xhkg import add_business_days, hk_date, hk_ns
 from lionrock.listing import commands as lc
 from lionrock.listing import events as le
-from lionrock.listing.profile import load_profile
 from lionrock.offering import commands as oc
 from lionrock.offering import events as oe
 from lionrock.rules.clearing import trade_charges

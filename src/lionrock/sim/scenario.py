@@ -1,17 +1,26 @@
-"""Scenario files (TOML): which issuers list when, under which regime, and how big the run is."""
+"""Scenario files (TOML): which issuers list when, under which regime, and how big the run is.
+
+Scenarios and the example files they name ship inside the package (``lionrock/scenarios``,
+``lionrock/examples``: package data, pyproject's ``[tool.setuptools.package-data]``) and are found
+through `importlib.resources`, so an installed package runs its default scenario from any working
+directory; the checkout's ``scenarios/`` and ``examples/`` are links to them. A path that exists
+from the working directory is taken first, so a user's own scenario or profile wins.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import msgspec
 
 from lionrock.kernel.money import Rate
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-SCENARIO_DIRS = (Path.cwd() / "scenarios", REPO_ROOT / "scenarios")
+PACKAGE_DATA = files("lionrock")
+"""The package's data root: ``scenarios/NAME.toml`` and ``examples/...`` below it."""
 
 
 class Scale(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -90,15 +99,23 @@ class Scenario(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     listings: list[ListingPlan]
 
 
-def find_scenario(name_or_path: str) -> Path:
+def _shipped_scenarios() -> Traversable:
+    return PACKAGE_DATA / "scenarios"
+
+
+def find_scenario(name_or_path: str) -> Path | Traversable:
+    """A ``.toml`` path that exists, ``scenarios/NAME.toml`` from the working directory, or the
+    scenario ``NAME`` shipped with the package."""
     path = Path(name_or_path)
     if path.suffix == ".toml" and path.exists():
         return path
-    for folder in SCENARIO_DIRS:
-        candidate = folder / f"{name_or_path}.toml"
-        if candidate.exists():
-            return candidate
-    known = sorted({p.stem for folder in SCENARIO_DIRS if folder.exists() for p in folder.glob("*.toml")})
+    local = Path.cwd() / "scenarios" / f"{name_or_path}.toml"
+    if local.exists():
+        return local
+    shipped = _shipped_scenarios() / f"{name_or_path}.toml"
+    if shipped.is_file():
+        return shipped
+    known = sorted(p.name.removesuffix(".toml") for p in _shipped_scenarios().iterdir() if p.name.endswith(".toml"))
     raise FileNotFoundError(f"no scenario {name_or_path!r}: give a .toml path or one of {', '.join(known) or '(none found)'}")
 
 
@@ -136,15 +153,16 @@ def parse_fraction(text: str) -> float:
     return float(Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text))
 
 
-def resolve(path: str) -> Path:
-    """A repository-relative path (examples, scenarios) from the working directory or the checkout."""
+def resolve(path: str) -> Path | Traversable:
+    """A path named by a scenario (``examples/issuers/...``): from the working directory, else the
+    file shipped with the package (a `Traversable`: read it with ``read_bytes``, zipped or not)."""
     p = Path(path)
     if p.exists():
         return p
-    q = REPO_ROOT / path
-    if q.exists():
-        return q
-    raise FileNotFoundError(f"{path} not found (looked in {Path.cwd()} and {REPO_ROOT})")
+    shipped = PACKAGE_DATA.joinpath(*p.parts)
+    if shipped.is_file():
+        return shipped
+    raise FileNotFoundError(f"{path} not found (looked in {Path.cwd()} and the package data of lionrock)")
 
 
 __all__ = ["FxPlan", "ListingPlan", "Scale", "Scenario", "find_scenario", "load_scenario", "parse_fraction", "resolve"]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from lionrock.files.offerings import OFFERING_FILE_KEYS, parse_offering
 from lionrock.gateways.rest.models import (
     CornerstoneIn,
     LockupIn,
@@ -24,7 +25,7 @@ from lionrock.gateways.rest.models import (
     PublicIn,
     WaiverIn,
 )
-from lionrock.offering.definition import OFFERING_FILE_KEYS, parse_offering, validate_offering
+from lionrock.offering.definition import validate_offering
 
 ROOT = Path(__file__).resolve().parents[3]
 MODELS: dict[str, type[BaseModel]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lionrock.gateways.web.routes import demand_curve, priced_curve
 from lionrock.offering.books import ioi_book_from_iois
-from lionrock.offering.demand import synthetic_iois
+from lionrock.sim.demand import synthetic_iois
 from testkit.service_ipo import RO
 
 

@@ -15,13 +15,13 @@ import msgspec
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 
+from lionrock.files.profiles import profile_from_dict
 from lionrock.listing import (
     ROUTES,
     IssuerProfile,
     ProfileError,
     SubmitIssuerProfile,
     assess,
-    profile_from_dict,
     timetable,
 )
 from lionrock.readmodel import queries

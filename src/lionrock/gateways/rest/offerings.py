@@ -28,12 +28,12 @@ from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
 
 from lionrock.engine import Outcome
+from lionrock.files.offerings import parse_offering
 from lionrock.kernel.errors import Reject
 from lionrock.kernel.ids import parse_identifier
 from lionrock.kernel.messages import Command
 from lionrock.offering import commands
 from lionrock.offering.announcement import markdown_to_html
-from lionrock.offering.definition import parse_offering
 from lionrock.readmodel import queries
 from lionrock.readmodel.tenancy import Principal, Role
 from lionrock.service.policy import ServiceCode
