@@ -210,3 +210,43 @@ def test_sigkill_at_random_points_then_resume_reaches_the_uninterrupted_hash(tmp
     assert progress and 0 < progress[-1], progress
     resumed = subprocess.run([sys.executable, str(script), str(path), n], capture_output=True, text=True, check=True)
     assert resumed.stdout.strip() == want
+
+
+class _LaggingJournal(MemoryJournal):
+    """A journal whose flush returns without making anything durable (a broken backend)."""
+
+    @property
+    def durable_seq(self) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+
+def test_flush_that_leaves_a_record_not_durable_is_an_invariant_failure() -> None:
+    from lionrock.kernel.errors import InvariantError
+
+    e = _engine(_LaggingJournal())
+    e.submit(Credit(account="a", amount=1), T0)
+    with pytest.raises(InvariantError, match=r"^Invariant: flush left seq 1 not durable"):
+        e.flush()
+
+
+def test_applying_a_record_out_of_sequence_is_an_invariant_failure() -> None:
+    from lionrock.engine.journal import JournalRecord
+    from lionrock.kernel.errors import InvariantError
+
+    e = _engine()
+    body = e.codec.encode(Credit(account="a", amount=1))
+    with pytest.raises(InvariantError, match=r"^Invariant: applying seq 2 after 0"):
+        e._replay_record(JournalRecord(seq=2, at_ns=T0, crc=0, body=body))
+
+
+def test_invariant_helper_survives_python_dash_o() -> None:
+    code = (
+        "from lionrock.kernel.errors import InvariantError, invariant\n"
+        "try:\n    invariant(False, 'seq %d after %d', 2, 0)\n"
+        "except InvariantError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "Invariant: seq 2 after 0"

@@ -32,7 +32,14 @@ import msgspec
 
 from lionrock.engine.journal import Journal, JournalRecord, MemoryJournal
 from lionrock.kernel.context import Context
-from lionrock.kernel.errors import EngineCode, InvariantError, LionRockError, Reject, Rejection
+from lionrock.kernel.errors import (
+    EngineCode,
+    InvariantError,
+    LionRockError,
+    Reject,
+    Rejection,
+    invariant,
+)
 from lionrock.kernel.messages import Codec, Command, CommandRejected, Event, Stamp
 
 try:  # the batch path routes to the context that executes PlaceOrder (trading, when built)
@@ -195,7 +202,9 @@ class Engine:
                 return self._unencodable(command, at, "an integer outside signed 64 bits", field)
         self._journal(seq, at, command, body)
         try:
-            return self._apply(command, seq, at)
+            outcome = self._apply(command, seq, at)
+            invariant(self.seq == seq and self.last_at_ns == at, "submit left the engine at seq %d, not %d", self.seq, seq)
+            return outcome
         except Exception:
             # A bug (an invariant broke): the engine stops here. Records not yet durable were never
             # acknowledged, so they go too, and the command that crashed does not become durable
@@ -218,6 +227,7 @@ class Engine:
             self._journal(first + i, at, command, encode(command))
         try:
             tape = route.execute_batch(batch, first, at)
+            invariant(self.seq == first - 1, "the batch's context moved the engine's seq to %d", self.seq)
             self.seq, self.last_at_ns = first + n - 1, at
             outcome = BatchOutcome(first, at, tape, commands)
             self._observe_batch(outcome)
@@ -245,6 +255,7 @@ class Engine:
                     f"the journal has {self.codec.decode_command(rec.body)!r} at {rec.at_ns}"
                 )
         else:
+            invariant(seq == self.journal.last_seq + 1, "journaling seq %d after %d", seq, self.journal.last_seq)
             self.journal.append(seq, at, body)
 
     def _observe_batch(self, outcome: BatchOutcome) -> None:
@@ -283,6 +294,8 @@ class Engine:
         self._apply(self.codec.decode_command(rec.body), rec.seq, rec.at_ns)
 
     def _apply(self, command: Command, seq: int, at: int) -> Outcome:
+        invariant(seq == self.seq + 1, "applying seq %d after %d", seq, self.seq)
+        invariant(at >= self.last_at_ns, "seq %d stamped %d, before the previous command's %d", seq, at, self.last_at_ns)
         self.seq = seq
         self.last_at_ns = at
         stamp = Stamp(seq, at)
@@ -302,6 +315,7 @@ class Engine:
             except Reject as r:
                 rejection = r.rejection
                 events = [CommandRejected(command_type=type(command).__name__, rejection=rejection)]
+            invariant(type(events) is list, "%s answered %s with %r, not a list of events", ctx.name, type(command).__name__, events)
         if self._observers:
             observers = self._observers.get
             for event in events:  # a list iterator sees what the loop appends: reactions to reactions
@@ -319,7 +333,9 @@ class Engine:
 
     def flush(self) -> None:
         """Make every journaled command durable (call before acknowledging outcomes)."""
+        journaled = self.journal.last_seq
         self.journal.flush()
+        invariant(self.journal.durable_seq >= journaled, "flush left seq %d not durable (durable to %d)", journaled, self.journal.durable_seq)
 
     # -- state -----------------------------------------------------------------------------
     def snapshot(self) -> str:
