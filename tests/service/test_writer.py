@@ -110,3 +110,48 @@ def test_runner_submit_racing_stop_fails_with_runner_stopped() -> None:
         pytest.fail("the future never resolved")
     else:
         pytest.fail("a command after stop succeeded")
+
+
+def test_staged_listener_commits_only_after_the_flush_and_before_the_answer() -> None:
+    """A staged listener (the projector) runs while the flush is in flight; what it waits for is
+    the batch being durable, and the caller's answer comes after it has finished."""
+    journal = _SpyJournal()
+    runner = EngineRunner(Engine(tally_contexts(), journal), clock=iter(range(1, 10**9)).__next__)
+    committed: list[tuple[int, int]] = []  # (last seq of the batch, durable seq when it committed)
+
+    def staged(batch, durable) -> None:  # type: ignore[no-untyped-def]
+        durable.result()
+        committed.append((batch[-1][1].seq, journal.durable_seq))
+
+    runner.add_staged_listener(staged)
+    runner.start()
+    for k in range(20):
+        outcome = runner.submit_wait(Credit(account="C:B:1", amount=k + 1))
+        assert committed[-1][0] == outcome.seq  # read-your-writes: projected before the answer
+    runner.stop()
+    assert all(durable >= last for last, durable in committed)
+
+
+class _FailingFlushJournal(_SpyJournal):
+    def flush(self) -> None:
+        raise OSError("disk full")
+
+
+def test_staged_listener_sees_a_failed_flush_and_the_runner_stops() -> None:
+    runner = EngineRunner(Engine(tally_contexts(), _FailingFlushJournal()))
+    outcomes: list[str] = []
+
+    def staged(batch, durable) -> None:  # type: ignore[no-untyped-def]
+        try:
+            durable.result()
+        except RunnerStopped as exc:
+            outcomes.append(f"rolled back: {exc}")
+            raise
+        outcomes.append("committed")
+
+    runner.add_staged_listener(staged)
+    runner.start()
+    with pytest.raises(RunnerStopped):
+        runner.submit_wait(Credit(account="C:B:1", amount=5))
+    assert outcomes == ["rolled back: flush failed: OSError('disk full')"]
+    assert not runner.running

@@ -1,7 +1,8 @@
 """Read models: the engine's events folded into tables the API and dashboard query.
 
-Reads never touch the engine. The projector runs on the engine thread after each durable batch
-(so a caller reads its own writes) and, at start-up, during journal replay, skipping what it has
+Reads never touch the engine. The projector writes each batch while the writer makes it durable
+(`EngineRunner.add_staged_listener`: one read-model transaction per batch, committed only after
+the journal's flush, and before any caller gets its answer, so a caller reads its own writes) and, at start-up, during journal replay, skipping what it has
 already applied (``meta.projected_seq``), so the read models survive restarts and can be rebuilt
 by deleting them.
 
@@ -17,6 +18,7 @@ instrument, aligned to Hong Kong time; longer intervals are added up from them w
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 import msgspec
@@ -156,6 +158,12 @@ class Projector:
         """`EngineRunner` listener: one read-model transaction per durable batch."""
         self._project([(Stamp(outcome.seq, outcome.at_ns), command, outcome.events) for command, outcome in batch])
 
+    def on_batch_staged(self, batch: Sequence[tuple[Command, Outcome]], durable: Future[None]) -> None:
+        """`EngineRunner` staged listener: the batch's read-model transaction is written while
+        the journal's fsync is in flight and committed only once ``durable`` says the batch is
+        durable (rolled back if the flush failed), so the SQL overlaps the fsync."""
+        self._project([(Stamp(outcome.seq, outcome.at_ns), command, outcome.events) for command, outcome in batch], durable=durable)
+
     def on_replay(self, stamp: Stamp, command: Command, events: list[Event]) -> None:
         """Engine subscriber during recovery (call `finish_replay` after). Records are projected
         in batches, each batch and the saved ``projected_seq`` in one transaction, so a kill
@@ -175,10 +183,11 @@ class Projector:
         if pending:
             self._project(pending, check=True)
 
-    def _project(self, records: Sequence[tuple[Stamp, Command, list[Event]]], *, check: bool = False) -> None:
+    def _project(self, records: Sequence[tuple[Stamp, Command, list[Event]]], *, check: bool = False, durable: Future[None] | None = None) -> None:
         """Project ``records`` and save ``projected_seq`` in one transaction; on failure nothing
         of it stays (the in-memory ``projected_seq`` included). ``check``: skip a record whose
-        events are already in ``events`` (a read model written before projection was atomic)."""
+        events are already in ``events`` (a read model written before projection was atomic).
+        ``durable``: commit only once it resolves (roll back if it raises)."""
         before = self.projected_seq
         try:
             with self.store.transaction():
@@ -188,6 +197,8 @@ class Projector:
                         continue
                     self._apply(stamp, command, events)
                 self._save_seq()
+                if durable is not None:
+                    durable.result()
         except BaseException:
             self.projected_seq = before
             raise

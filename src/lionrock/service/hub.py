@@ -55,21 +55,27 @@ class EventHub:
             subs = list(self._subs.items())
         if not subs:
             return
+        accepted: list[list[Published]] = [[] for _ in subs]
         for _, outcome in batch:
             for i, event in enumerate(outcome.events):
                 pub = Published(outcome.seq, outcome.at_ns, i, event, frozenset(parties_of(event)), getattr(event, "instrument", None))
-                for sub_id, (loop, q, accept) in subs:
+                for k, (_, (_, _, accept)) in enumerate(subs):
                     if accept(pub):
-                        loop.call_soon_threadsafe(self._put, sub_id, q, pub)
+                        accepted[k].append(pub)
+        for (sub_id, (loop, q, _)), pubs in zip(subs, accepted, strict=True):
+            if pubs:  # one wake-up of the subscriber's loop per batch, not one per event
+                loop.call_soon_threadsafe(self._put, sub_id, q, pubs)
 
-    def _put(self, sub_id: int, q: asyncio.Queue[Published | None], pub: Published) -> None:
-        try:
-            q.put_nowait(pub)
-        except asyncio.QueueFull:
-            self.unsubscribe(sub_id)
-            while not q.empty():
-                q.get_nowait()
-            q.put_nowait(None)
+    def _put(self, sub_id: int, q: asyncio.Queue[Published | None], pubs: list[Published]) -> None:
+        for pub in pubs:
+            try:
+                q.put_nowait(pub)
+            except asyncio.QueueFull:
+                self.unsubscribe(sub_id)
+                while not q.empty():
+                    q.get_nowait()
+                q.put_nowait(None)
+                return
 
 
 __all__ = ["EventHub", "Published"]

@@ -91,7 +91,7 @@ class Service:
 
         ticker = trading_ticker if any(c.name == "trading" for c in context_list) else None
         self.runner = EngineRunner(build_engine, clock=clock, ticker=ticker)
-        self.runner.add_listener(self.projector.on_batch)
+        self.runner.add_staged_listener(self.projector.on_batch_staged)  # its SQL overlaps the fsync, committed after it
         self.runner.add_listener(self.hub.publish)
         try:
             self.runner.start()

@@ -8,6 +8,12 @@ fans the outcomes out to listeners (projections, WebSocket hubs, the FIX gateway
 acknowledged or published before it is durable, and projections are updated before the caller
 sees its answer (read-your-writes).
 
+A *staged* listener (the read-model projector) runs on a second thread while the batch's fsync
+is in flight, inside a transaction it commits only once the flush has succeeded (it waits on
+the ``durable`` future it is given, which raises if the flush failed): the projection's SQL
+overlaps the fsync instead of following it, and still nothing is visible before it is durable.
+The writer waits for it before answering, so read-your-writes holds.
+
 A broken invariant or a determinism error inside the engine stops the runner (crash-only): every
 pending and later command fails with `RunnerStopped`, and recovery is the ordinary start-up path.
 The stop is logged at CRITICAL with the exception and its traceback: every later command of every
@@ -19,6 +25,7 @@ and never reaches the listeners: it changed nothing, so there is nothing to proj
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import queue
@@ -34,6 +41,9 @@ from lionrock.kernel.messages import Command
 
 BatchListener = Callable[[Sequence[tuple[Command, Outcome]]], None]
 """Called on the writer thread with each durable batch, in sequence order."""
+StagedListener = Callable[[Sequence[tuple[Command, Outcome]], "Future[None]"], None]
+"""Called on the staging thread with each batch while it is being made durable; it must make
+nothing visible before ``durable.result()`` returns (which raises if the flush failed)."""
 
 _STOP = object()
 _LOG = logging.getLogger("lionrock.runner")
@@ -65,6 +75,8 @@ class EngineRunner:
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._listeners: list[BatchListener] = []
+        self._staged: list[StagedListener] = []
+        self._stager: concurrent.futures.ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
         self._stopped = threading.Event()
@@ -75,6 +87,11 @@ class EngineRunner:
     def add_listener(self, listener: BatchListener) -> None:
         """Register before `start`; listeners run on the writer thread and must be quick."""
         self._listeners.append(listener)
+
+    def add_staged_listener(self, listener: StagedListener) -> None:
+        """Register before `start`: ``listener(batch, durable)`` runs on the staging thread while
+        the batch's flush is in flight (see the module docstring), before every `add_listener` one."""
+        self._staged.append(listener)
 
     def start(self, timeout: float = 600.0) -> EngineRunner:
         """Start the writer thread. With an engine factory, the engine (its journal connection,
@@ -150,9 +167,13 @@ class EngineRunner:
             self._ready.set()
             return
         self._ready.set()
+        if self._staged:
+            self._stager = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lionrock-projector")
         try:
             self._loop()
         finally:
+            if self._stager is not None:
+                self._stager.shutdown(wait=True)
             if self._factory is not None and self.engine is not None:
                 try:
                     self.engine.close()
@@ -216,11 +237,23 @@ class EngineRunner:
             else:
                 calls.append((target, fut))
         if done:
-            self.engine.flush()  # group commit: nothing below runs before the batch is durable
-            last = done[-1][1].seq
-            if self.engine.journal.durable_seq < last:
-                raise RuntimeError(f"Invariant: journal durable to {self.engine.journal.durable_seq} after flush, batch ends at {last}")
             pairs = [(c, o) for c, o, _ in done]
+            durable: Future[None] = Future()
+            staged = self._stage(pairs, durable)
+            try:
+                self.engine.flush()  # group commit: nothing below runs before the batch is durable
+                last = done[-1][1].seq
+                if self.engine.journal.durable_seq < last:
+                    raise RuntimeError(f"Invariant: journal durable to {self.engine.journal.durable_seq} after flush, batch ends at {last}")
+            except BaseException as exc:
+                durable.set_exception(RunnerStopped(f"flush failed: {exc!r}"))
+                for job in staged:  # they roll back; the crash is the flush's
+                    with contextlib.suppress(BaseException):
+                        job.result()
+                raise
+            durable.set_result(None)
+            for job in staged:
+                job.result()  # committed (or raises: a projection bug stops the runner, as a listener's does)
             for listener in self._listeners:
                 listener(pairs)
             self.batches += 1
@@ -233,6 +266,11 @@ class EngineRunner:
                 fut.set_result(fn(self.engine))
             except Exception as exc:  # a failing query does not stop the engine
                 fut.set_exception(exc)
+
+    def _stage(self, pairs: list[tuple[Command, Outcome]], durable: Future[None]) -> list[Future[None]]:
+        if self._stager is None:
+            return []
+        return [self._stager.submit(listener, pairs, durable) for listener in self._staged]
 
     def _tick(self, done: list[tuple[Command, Outcome, Future[Outcome] | None]], at: int) -> None:
         """Run the timers due at ``at`` (a context's clock commands) before the next command."""
@@ -272,4 +310,4 @@ def _fail(fut: Future[Any], exc: BaseException) -> None:
     fut.set_exception(exc)
 
 
-__all__ = ["BatchListener", "EngineRunner", "RunnerStopped"]
+__all__ = ["BatchListener", "EngineRunner", "RunnerStopped", "StagedListener"]
