@@ -48,7 +48,7 @@ def _engine_with_resting_southbound_buy() -> tuple[Engine, int]:
 def test_southbound_buy_amended_upward_is_refused_and_changes_nothing() -> None:
     engine, balance = _engine_with_resting_southbound_buy()
     before = engine.contexts["trading"].canonical_state(), engine.contexts["connect"].canonical_state()
-    for amend in (AmendOrder(instrument="02525", participant="SBSH", client_order_id="b1", quantity=1_000_000),
+    for amend in (AmendOrder(instrument="02525", participant="SBSH", client_order_id="b1", quantity=100_000),
                   AmendOrder(instrument="02525", participant="SBSH", client_order_id="b1", quantity=1_000, price=49_900)):
         out = engine.submit(amend, hk_ns(D, time(9, 41)))
         assert out.rejection is not None and out.rejection.reason == "SOUTHBOUND_AMEND_INCREASE"

@@ -37,9 +37,9 @@ R_NOT_LIVE = 16
 KINDS = {name: value for name, value in globals().items() if name.startswith("R_")}
 
 RULE_SPREADS = "Rules of the Exchange, Second Schedule (spread table)"
-RULE_QUOTE = "Rules of the Exchange, quotation rules (RULES.md s7 price checks)"
-RULE_SESSIONS = "Rules of the Exchange, trading sessions (RULES.md s7)"
-RULE_BOARD_LOTS = "Rules of the Exchange: board lots (RULES.md s7)"
+RULE_QUOTE = "Rules of the Exchange, quotation rules (docs/rules.md section 7, price checks)"
+RULE_SESSIONS = "Rules of the Exchange, trading sessions (docs/rules.md section 7)"
+RULE_BOARD_LOTS = "Rules of the Exchange: board lots (docs/rules.md section 7)"
 RULE_ORDER_LIMITS = "HKEX trading mechanism: maximum order size and orders per price queue (rules.trading.ORDER_LIMITS)"
 
 

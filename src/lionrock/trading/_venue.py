@@ -56,6 +56,9 @@ from lionrock.trading._refusals import (
     R_QUEUE_FULL,
     R_THROUGH_BEST,
     R_TOO_FAR,
+    RULE_QUOTE,
+    RULE_SESSIONS,
+    RULE_SPREADS,
     Refusals,
 )
 from lionrock.trading.batch import OrderBatch, Tape
@@ -148,9 +151,6 @@ CTS_PHASES = frozenset({"CTS_MORNING", "CTS_AFTERNOON"})
 POS_PHASES = frozenset({"POS_INPUT", "POS_NO_CANCEL", "POS_RANDOM_MATCHING"})
 CAS_PHASES = frozenset({"CAS_INPUT", "CAS_NO_CANCEL", "CAS_RANDOM_CLOSE"})
 STAGE2_PHASES = frozenset({"POS_NO_CANCEL", "POS_RANDOM_MATCHING", "CAS_NO_CANCEL", "CAS_RANDOM_CLOSE"})
-RULE_SPREADS = "Rules of the Exchange, Second Schedule (spread table)"
-RULE_QUOTE = "Rules of the Exchange, quotation rules (docs/rules.md section 7, price checks)"
-RULE_SESSIONS = "Rules of the Exchange, trading sessions (docs/rules.md section 7)"
 RULE_SHORT = "Rules of the Exchange, Schedule 11 (regulated short selling; docs/rules.md section 7)"
 _PHASE_RANK = 0
 _AUCTION_RANK = 1
