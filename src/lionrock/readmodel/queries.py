@@ -419,6 +419,15 @@ def announcement_markdown(read: SqlStore, offering_id: str) -> str:
     return str(row[0])
 
 
+def full_scope_stage(read: SqlStore, p: Principal, offering_id: str) -> str:
+    """The stage of an offering the caller sees in full scope (its sponsor or issuer, operators,
+    regulators: the allocation preview's audience, as for the comparison); anyone else gets "not
+    visible", like an unknown offering."""
+    if not visible_offering(read, p, offering_id):
+        raise NotVisible("offering_id", f"no offering {offering_id} visible to you")
+    return offering_stage(read, offering_id)
+
+
 def offering_comparison(read: SqlStore, p: Principal, offering_id: str) -> dict[str, Any]:
     """The mechanism comparison the projector derived when the offering was allocated
     (`readmodel.derived.comparison_of`): in full scope only (the offering's sponsor or issuer, operators,
@@ -441,7 +450,7 @@ def issuer_profile(read: SqlStore, p: Principal, issuer_id: str) -> tuple[str, s
 
 
 __all__ = [
-    "accounts", "all_allocations", "allocations_for", "announcement_markdown", "bars", "consistent_snapshot", "depth", "events",
+    "accounts", "all_allocations", "allocations_for", "announcement_markdown", "bars", "consistent_snapshot", "depth", "events", "full_scope_stage",
     "holdings", "instruments", "issuer", "issuer_profile", "issuers", "latest_event", "offering", "offering_comparison", "offering_results", "offering_stage",
     "offerings", "order_for", "orders", "positions", "redact", "short_selling", "trades", "visible_offering",
 ]

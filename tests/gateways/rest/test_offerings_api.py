@@ -176,8 +176,11 @@ def test_offering_api_define_to_settle_and_positions_equal_ledger(venue: Venue) 
     assert RO.spec.price_low <= priced["price"] <= RO.spec.price_high and priced["demand_curve"]
     bad = ok(spo.post(f"/v1/offerings/{E2E}/allocate", json={"seed": 1, "applications_digest": "0" * 64}), 422)["error"]
     assert (bad["reason"], bad["field"]) == ("BOOK_DIGEST_MISMATCH", "applications_digest")
+    preview = _allocation_preview_changes_nothing(v, spo, inv1, priced, digest)
     allocated = ok(spo.post(f"/v1/offerings/{E2E}/allocate", json={"seed": 20251128, "applications_digest": digest}))["OfferingAllocated"]
     summary = allocated["summary"]
+    assert summary == preview["summary"]  # the preview was this allocation, figure for figure
+    assert ok(spo.get(f"/v1/offerings/{E2E}/allocation-preview", params={"seed": 1}), 422)["error"]["reason"] == "WRONG_STAGE"
     assert summary["seed"] == 20251128 and summary["price"] == priced["price"]
     # results: public figures for everyone who may see the offering; placees only for its sponsor
     results = ok(spo.get(f"/v1/offerings/{E2E}/results"))
@@ -224,6 +227,38 @@ def test_offering_api_define_to_settle_and_positions_equal_ledger(venue: Venue) 
     assert mine_only["accounts"] == ["C:B1:I1"] and {p["account"] for p in mine_only["positions"]} == {"C:B1:I1"}
 
 
+def _allocation_preview_changes_nothing(v: Venue, spo: httpx.Client, inv1: httpx.Client, priced: dict[str, Any], digest: str) -> dict[str, Any]:
+    """The allocation preview of a priced offering: the allocation and the mechanism comparison at
+    the fixed price with the seed asked for, integers beside text; no engine, journal or read-model
+    change; investors get 404 as for an unknown offering; bad seeds are 400 naming the field."""
+    def state() -> tuple[Any, ...]:
+        engine = v.service.runner.call(lambda e: (e.seq, e.state_hash())).result(30)
+        return engine, v.service.journal.durable_seq, v.service.projector.projected_seq, v.service.read.one("SELECT COUNT(*) FROM events")[0]
+
+    before = state()
+    preview = ok(spo.get(f"/v1/offerings/{E2E}/allocation-preview", params={"seed": 20251128}))
+    assert state() == before
+    assert preview["preview"] is True and preview["stage"] == "priced" and preview["applications_digest"] == digest
+    assert (preview["seed"], preview["price"], preview["upsize_shares"]) == (20251128, priced["price"], priced["upsize_shares"])
+    s = preview["summary"]
+    assert s["seed"] == 20251128 and s["price"] == priced["price"] and s["bands"] and s["offer_shares"] == priced["offer_shares"]
+    assert sum(pl["shares"] for pl in preview["placees"]) + sum(c["shares"] for c in preview["cornerstones"]) + s["final_public_shares"] >= s["offer_shares"]
+    compared = preview["comparison"]
+    actual = next(r for r in compared["rows"] if r["actual"])
+    assert actual["allotment_digest"] == s["allotment_digest"] and compared["seed"] == 20251128 and len(compared["rows"]) >= 2
+    assert all(len(line["text"]) == len(compared["rows"]) for line in compared["table"])
+    assert actual["text"]["final public tranche (shares)"] == f"{s['final_public_shares']:,}"
+    other = ok(spo.get(f"/v1/offerings/{E2E}/allocation-preview", params={"seed": 1}))
+    assert other["summary"]["seed"] == 1 and other["applications_digest"] == digest
+    assert ok(inv1.get(f"/v1/offerings/{E2E}/allocation-preview", params={"seed": 1}), 404)["error"]["reason"] == "NOT_FOUND"
+    for bad in ({"seed": -1}, {"seed": "x"}, {"seed": 2**63}, {}):
+        err = ok(spo.get(f"/v1/offerings/{E2E}/allocation-preview", params=bad), 400)["error"]
+        assert err["field"] == "seed", (bad, err)
+    assert ok(spo.get("/v1/offerings/NOPE/allocation-preview", params={"seed": 1}), 404)["error"]["reason"] == "NOT_FOUND"
+    assert state() == before
+    return preview
+
+
 PREF_ROWS = [{"applicant": f"Q{i}", "account": f"C:B1:Q{i}", "participant": "B1", "shares": s, "entitlement": e}
              for i, (s, e) in enumerate([(20_000, 20_000), (30_000, 10_000), (5_000, 5_000)])]
 
@@ -268,6 +303,7 @@ def test_offering_api_endpoints_and_models_in_openapi(venue: Venue) -> None:
                          ("/v1/offerings/{offering_id}/announcement", "get"), ("/v1/offerings/{offering_id}/allocations", "get"),
                          ("/v1/offerings/{offering_id}/allocations/{account}", "get"), ("/v1/issuers", "post"),
                          ("/v1/offerings/{offering_id}/compare", "get"), ("/v1/offerings/{offering_id}/preferential-applications", "post"),
+                         ("/v1/offerings/{offering_id}/allocation-preview", "get"),
                          ("/v1/issuers/{issuer_id}/eligibility", "get"), ("/v1/issuers/{issuer_id}/timetable", "get")):
         assert method in paths.get(path, {}), f"{method.upper()} {path} not in OpenAPI"
     assert {"OfferingDefinitionIn", "IoiIn", "ApplicationBatchIn", "FixPriceIn", "AllocateIn"} <= set(spec["components"]["schemas"])
@@ -340,6 +376,7 @@ def test_offering_api_role_and_tenant_matrix(venue: Venue, user: str) -> None:
         ("GET", f"/v1/offerings/{MATRIX}/allocations", None, 200 if user in SEES_OFFERING else 404),
         ("GET", f"/v1/offerings/{MATRIX}/allocations/C:B1:I1", None, 200 if user in SEES_INV1 else 404),
         ("GET", f"/v1/offerings/{MATRIX}/compare", None, 200 if user in {"spo", "op", "reg"} else 404),
+        ("GET", f"/v1/offerings/{MATRIX}/allocation-preview?seed=7", None, 422 if user in {"spo", "op", "reg"} else 404),  # allocated: WRONG_STAGE
         ("POST", "/v1/offerings", definition(f"MX-NEW-{user}", "09914"), 201 if user in {"spo", "spo2", "op"} else 403),
         ("POST", f"/v1/offerings/{MATRIX}/iois", ioi, _writes(user)),
         ("DELETE", f"/v1/offerings/{MATRIX}/iois/MX-I1", None, _writes(user)),

@@ -53,6 +53,7 @@ AfterSeq = Annotated[int, Query(ge=0, le=ORDER_ID_MAX, description="Only events 
 Levels = Annotated[int, Query(ge=1, le=50, description="Price levels per side, 1-50.")]
 TradesLimit = Annotated[int, Query(ge=1, le=2000, description="Newest trades, 1-2000.")]
 RowsLimit = Annotated[int, Query(ge=1, le=5000, description="Rows, 1-5000.")]
+SeedQuery = Annotated[int, Query(ge=0, le=ORDER_ID_MAX, description="The ballot seed to preview with (0 to 2**63-1): the allocation then uses the same one.")]
 IdentifierQuery = Annotated[str | None, Query(min_length=1, max_length=IDENTIFIER_MAX_LENGTH, pattern=IDENTIFIER_PATTERN)]
 ShortTextQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 
@@ -366,6 +367,7 @@ __all__ = [
     "RateText",
     "RequestModel",
     "RowsLimit",
+    "SeedQuery",
     "ShortText",
     "ShortTextQuery",
     "TradesLimit",

@@ -12,28 +12,44 @@ endpoints add a role check of their own first (below) and shape the answers.
 | preferential applications | ``POST /v1/offerings/{id}/preferential-applications`` | sponsor of the offering, operator |
 | close, price, allocate, settle | ``POST /v1/offerings/{id}/close`` / ``price`` / ``allocate`` / ``settle`` | sponsor of the offering, operator |
 | results, announcement | ``GET /v1/offerings/{id}/results``, ``…/announcement`` | anyone who may see the offering |
+| allocation preview (before allocate) | ``GET /v1/offerings/{id}/allocation-preview?seed=N`` | sponsor (or issuer) of the offering, operator, regulator |
 | mechanism comparison | ``GET /v1/offerings/{id}/compare`` | sponsor (or issuer) of the offering, operator, regulator |
 | allocations | ``GET /v1/offerings/{id}/allocations[/{account}]`` | sponsor of the offering, operator, regulator: all; investor / broker: own accounts only |
 | issuers | ``POST /v1/issuers`` (JSON), ``POST /v1/issuers/toml``, ``GET …/{id}/eligibility``, ``…/timetable`` | issuer, sponsor (their issuers), operator; reads also regulator |
 
 Another tenant's offering or issuer answers 404, like an unknown one.
+
+The allocation preview is the one read that needs the engine: the read model holds neither the
+IOI book nor the application book (up to millions of rows). So a query on the writer thread, between
+batches and never journaled, takes references to the offering context's books (immutable once the
+offering is priced: a new IOI or batch builds new ones), and the allocation and the mechanism
+comparison are computed from them in a worker thread, off the writer and off the event loop, one
+preview at a time (`PreviewGate`). Nothing is recorded; the same seed then allocates the same way.
 """
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, UploadFile
+import msgspec
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 
-from lionrock.engine import Outcome
+from lionrock.engine import Engine, Outcome
 from lionrock.files.offerings import parse_offering
 from lionrock.kernel.errors import Reject
 from lionrock.kernel.ids import parse_identifier
 from lionrock.kernel.messages import Command
-from lionrock.offering import commands
+from lionrock.offering import OfferingCode, OfferingContext, ResolvedOffering, commands, set_price
+from lionrock.offering import allocate as allocate_offering
+from lionrock.offering.allocation import PreferentialApplications
 from lionrock.offering.announcement import markdown_to_html
+from lionrock.offering.books import ApplicationBook, IoiBook
+from lionrock.offering.compare import compare_mechanisms, comparison_json, comparison_lines
 from lionrock.readmodel import queries
 from lionrock.readmodel.tenancy import Principal, Role
 from lionrock.service.policy import ServiceCode
@@ -48,6 +64,7 @@ from .models import (
     IoiIn,
     OfferingDefinitionIn,
     PreferentialBatchIn,
+    SeedQuery,
 )
 from .orders import price_ticks
 
@@ -219,6 +236,107 @@ def compare(offering_id: IdentifierPath, p: Me, service: Svc) -> Response:
     offering was allocated. The offering's sponsor or issuer, operators and regulators only."""
     return json_response(queries.offering_comparison(service.read, p, offering_id))
 
+# -- allocation preview --------------------------------------------------------------------------
+PREVIEW_RUNNING = 1
+PREVIEW_WAITING = 4
+PreviewInputs = tuple[ResolvedOffering, IoiBook, ApplicationBook, PreferentialApplications | None]
+
+
+class PreviewGate:
+    """One allocation preview computed at a time (each is up to six allocations over the books, on
+    two shared cores), at most `PREVIEW_WAITING` more waiting; beyond that a preview is refused
+    with 429, before any work."""
+
+    def __init__(self, running: int = PREVIEW_RUNNING, waiting: int = PREVIEW_WAITING) -> None:
+        self._slots = asyncio.Semaphore(running)
+        self._limit = running + waiting
+        self._pending = 0
+
+    @asynccontextmanager
+    async def enter(self) -> AsyncIterator[None]:
+        if self._pending >= self._limit:
+            raise service_error(429, ServiceCode.RATE_LIMITED, "offering_id", f"{self._pending} allocation previews running or waiting; try again shortly")
+        self._pending += 1
+        try:
+            async with self._slots:
+                yield
+        finally:
+            self._pending -= 1
+
+
+def _gate(request: Request) -> PreviewGate:
+    gate: PreviewGate | None = getattr(request.app.state, "preview_gate", None)
+    if gate is None:
+        gate = request.app.state.preview_gate = PreviewGate()
+    return gate
+
+
+def _preview_price(read: Any, p: Principal, offering_id: str) -> dict[str, Any]:
+    """The offering's ``OfferPriceFixed`` body, for a full-scope caller of a priced, unallocated offering."""
+    stage = queries.full_scope_stage(read, p, offering_id)
+    priced = queries.latest_event(read, offering_id, "OfferPriceFixed")
+    if stage != "priced" or priced is None:
+        after = "; the allocation is done: GET /v1/offerings/{id}/compare has the comparison" if priced is not None else ""
+        raise Reject(OfferingCode.WRONG_STAGE, "offering_id", f"{offering_id} is {stage or 'not defined'}; an allocation preview needs a priced offering{after}",
+                     "offering lifecycle (docs/offering.md): close, price, allocate")
+    return priced
+
+
+def _preview_inputs(engine: Engine, offering_id: str) -> PreviewInputs | None:
+    """On the writer thread, between batches: references to the offering's definition and books
+    (no copy, no journal record; the books are immutable objects once priced)."""
+    ctx = engine.contexts.get("offering")
+    if not isinstance(ctx, OfferingContext) or offering_id not in ctx.offerings:
+        return None
+    iois, apps = ctx.books(offering_id)
+    return ctx.offering(offering_id), iois, apps, ctx.preferential(offering_id)
+
+
+def preview_body(offering_id: str, inputs: PreviewInputs, price: int, upsize_shares: int, seed: int) -> dict[str, Any]:
+    """The allocation at the fixed price with ``seed`` (what ``allocate`` with that seed will
+    record) and the mechanism comparison (`offering.compare`, as ``GET …/compare`` gives it after
+    the allocation): integers beside formatted text. Pure; raises `Reject` as the allocation would."""
+    ro, iois, apps, preferential = inputs
+    pricing = set_price(ro, iois, price, upsize_shares)
+    result = allocate_offering(ro, pricing, iois, apps, seed, preferential)
+    comparison = compare_mechanisms(ro.spec, iois, apps, seed, price=pricing.price, upsize_shares=pricing.upsize_shares, preferential=preferential)
+    compared = comparison_json(comparison)
+    compared["table"] = [{"figure": name, "text": texts, "values": values} for name, texts, values in comparison_lines(comparison)]
+    placees = [{"investor": iois.investor[i], "account": iois.account[i], "shares": int(result.placee_shares[i])}
+               for i in range(iois.investors) if result.placee_shares[i]]
+    return {
+        "offering_id": offering_id, "preview": True, "stage": "priced", "seed": seed, "price": pricing.price, "upsize_shares": pricing.upsize_shares,
+        "applications_digest": apps.digest, "summary": msgspec.to_builtins(result.summary), "cornerstones": msgspec.to_builtins(result.cornerstones),
+        "placees": placees, "comparison": compared,
+    }
+
+
+@router.get("/v1/offerings/{offering_id}/allocation-preview", tags=["offering lifecycle"])
+async def allocation_preview(offering_id: IdentifierPath, seed: SeedQuery, p: Me, service: Svc, request: Request) -> Response:
+    """The allocation a priced offering would get with ``seed``, before it is allocated, and the
+    mechanism comparison at the fixed price: the summary (tranches, clawback, pools, basis of
+    allocation, placing, cornerstones), the placees and every mechanism's figures. Changes
+    nothing (no command, no journal record); ``allocate`` with the same seed and the returned
+    ``applications_digest`` records exactly this allocation (the same ``allotment_digest``).
+    The offering's sponsor or issuer, operators and regulators only (others 404); 422 WRONG_STAGE
+    before pricing or after allocation; 429 while too many previews are being computed."""
+    try:
+        priced = await service.read_async(_preview_price, p, offering_id)
+    except Reject as exc:
+        raise rejection_error(exc.rejection) from exc
+    call = getattr(service.runner, "call", None)
+    if call is None:  # commands go to the shards over NATS (lionrock serve --nats): no engine here
+        raise service_error(503, ServiceCode.ENGINE_UNAVAILABLE, "", "the allocation preview needs the engine in this process (lionrock serve without --nats)")
+    async with _gate(request).enter():
+        inputs = await asyncio.wrap_future(call(lambda engine: _preview_inputs(engine, offering_id)))
+        if inputs is None:
+            raise service_error(503, ServiceCode.ENGINE_UNAVAILABLE, "offering_id", f"the engine has no offering {offering_id} yet; try again")
+        try:
+            body = await asyncio.to_thread(preview_body, offering_id, inputs, int(priced["price"]), int(priced["upsize_shares"]), seed)
+        except Reject as exc:
+            raise rejection_error(exc.rejection) from exc
+    return json_response(body)
+
 @router.get("/v1/offerings/{offering_id}/allocations", tags=["offering lifecycle"])
 def allocations(offering_id: IdentifierPath, p: Me, service: Svc) -> Response:
     """Allocations per account (public applications, placing, cornerstone). Investors and brokers see their own accounts only."""
@@ -234,4 +352,4 @@ def allocation(offering_id: IdentifierPath, account: IdentifierPath, p: Me, serv
         return json_response(r)
     raise service_error(404, ServiceCode.NOT_FOUND, "account", f"no allocation to {account} in {offering_id}")
 
-__all__ = ["MAX_UPLOAD_BYTES", "read_upload", "router", "toml_data"]
+__all__ = ["MAX_UPLOAD_BYTES", "PREVIEW_RUNNING", "PREVIEW_WAITING", "PreviewGate", "PreviewInputs", "preview_body", "read_upload", "router", "toml_data"]
