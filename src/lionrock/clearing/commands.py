@@ -8,6 +8,7 @@ are integer minor units of ``currency``; quantities are shares.
 from __future__ import annotations
 
 from datetime import date
+from typing import get_args
 
 import msgspec
 
@@ -98,20 +99,25 @@ class RunSettlement(Command):
     day: date
 
 
-CLEARING_COMMANDS: tuple[type[Command], ...] = (
-    OpenClearingAccount,
-    DepositCash,
-    WithdrawCash,
-    CreditSecurities,
-    RecordFxRates,
-    ConvertCurrency,
-    RegisterSecurity,
-    TransferBetweenCounters,
-    RunSettlement,
+ClearingCommand = (
+    OpenClearingAccount
+    | DepositCash
+    | WithdrawCash
+    | CreditSecurities
+    | RecordFxRates
+    | ConvertCurrency
+    | RegisterSecurity
+    | TransferBetweenCounters
+    | RunSettlement
 )
+"""The closed union of clearing's commands (`ClearingContext.execute` matches it exhaustively)."""
+
+CLEARING_COMMANDS: tuple[type[Command], ...] = get_args(ClearingCommand)
+"""The same commands as a tuple of classes (the context's ``command_types``)."""
 
 __all__ = [
     "CLEARING_COMMANDS",
+    "ClearingCommand",
     "ConvertCurrency",
     "CreditSecurities",
     "DepositCash",

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import bisect
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, assert_never, cast
 
 from lionrock.clearing._codes import ClearingCode
 from lionrock.clearing.commands import (
+    CLEARING_COMMANDS,
+    ClearingCommand,
     ConvertCurrency,
     CreditSecurities,
     DepositCash,
@@ -97,17 +99,7 @@ def funding_account(account: str) -> str:
 
 class ClearingContext:
     name: ClassVar[str] = "clearing"
-    command_types: ClassVar[tuple[type[Command], ...]] = (
-        OpenClearingAccount,
-        DepositCash,
-        WithdrawCash,
-        CreditSecurities,
-        RecordFxRates,
-        ConvertCurrency,
-        RegisterSecurity,
-        TransferBetweenCounters,
-        RunSettlement,
-    )
+    command_types: ClassVar[tuple[type[Command], ...]] = CLEARING_COMMANDS
     observed_event_types: ClassVar[tuple[type[Event], ...]] = (
         TradeExecuted,
         InstrumentListed,
@@ -157,6 +149,7 @@ class ClearingContext:
 
     # -- commands -------------------------------------------------------------------------------
     def execute(self, command: Command, stamp: Stamp) -> list[Event]:
+        command = cast(ClearingCommand, command)  # the engine routes only `command_types` here
         match command:
             case DepositCash():
                 return self._deposit(command)
@@ -178,7 +171,8 @@ class ClearingContext:
                 kind = self._require_account(command.account, "account")
                 self.names[command.account] = command.name
                 return [ClearingAccountOpened(account=command.account, kind=kind, name=command.name)]
-        raise AssertionError(f"clearing cannot execute {type(command).__name__}")
+            case _:
+                assert_never(command)
 
     def _require_account(self, account: str, field: str, *, kinds: tuple[str, ...] = ()) -> str:
         kind = account_kind(account)

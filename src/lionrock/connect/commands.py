@@ -8,6 +8,7 @@ link, the security's eligibility, the investor and the daily quota, then emits
 from __future__ import annotations
 
 from datetime import date
+from typing import get_args
 
 from lionrock.kernel.messages import Command
 from lionrock.trading.commands import PlaceOrder
@@ -76,19 +77,24 @@ class RegisterSouthboundInvestor(Command):
     assets_cny: int = 0
 
 
-CONNECT_COMMANDS: tuple[type[Command], ...] = (
-    PlaceSouthboundOrder,
-    SetIndexConstituents,
-    SetMarketCaps,
-    SetAhStatus,
-    SetConnectProfile,
-    EvaluateFastEntry,
-    ReviewSouthboundEligibility,
-    RegisterSouthboundInvestor,
+ConnectCommand = (
+    PlaceSouthboundOrder
+    | SetIndexConstituents
+    | SetMarketCaps
+    | SetAhStatus
+    | SetConnectProfile
+    | EvaluateFastEntry
+    | ReviewSouthboundEligibility
+    | RegisterSouthboundInvestor
 )
+"""The closed union of connect's commands (`ConnectContext.execute` matches it exhaustively)."""
+
+CONNECT_COMMANDS: tuple[type[Command], ...] = get_args(ConnectCommand)
+"""The same commands as a tuple of classes (the context's ``command_types``)."""
 
 __all__ = [
     "CONNECT_COMMANDS",
+    "ConnectCommand",
     "EvaluateFastEntry",
     "PlaceSouthboundOrder",
     "RegisterSouthboundInvestor",

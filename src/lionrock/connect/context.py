@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import bisect
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, assert_never, cast
 
 from lionrock.clearing.events import FxRatesRecorded
 from lionrock.connect._codes import ConnectCode
 from lionrock.connect.commands import (
+    CONNECT_COMMANDS,
+    ConnectCommand,
     EvaluateFastEntry,
     PlaceSouthboundOrder,
     RegisterSouthboundInvestor,
@@ -77,16 +79,7 @@ def _res_key(participant: str, client_order_id: str) -> str:
 
 class ConnectContext:
     name: ClassVar[str] = "connect"
-    command_types: ClassVar[tuple[type[Command], ...]] = (
-        PlaceSouthboundOrder,
-        SetIndexConstituents,
-        SetMarketCaps,
-        SetAhStatus,
-        SetConnectProfile,
-        EvaluateFastEntry,
-        ReviewSouthboundEligibility,
-        RegisterSouthboundInvestor,
-    )
+    command_types: ClassVar[tuple[type[Command], ...]] = CONNECT_COMMANDS
     observed_event_types: ClassVar[tuple[type[Event], ...]] = (
         FxRatesRecorded,
         OrderAccepted,
@@ -126,6 +119,7 @@ class ConnectContext:
     # -- commands ---------------------------------------------------------------------------------
     def execute(self, command: Command, stamp: Stamp) -> list[Event]:
         day = hk_date(stamp.at_ns)
+        command = cast(ConnectCommand, command)  # the engine routes only `command_types` here
         match command:
             case PlaceSouthboundOrder():
                 return self._place(command, stamp, day)
@@ -143,7 +137,8 @@ class ConnectContext:
                 return self._review(sorted(self.profiles), day)
             case RegisterSouthboundInvestor():
                 return self._register_investor(command, day)
-        raise AssertionError(f"connect cannot execute {type(command).__name__}")
+            case _:
+                assert_never(command)
 
     def _profile(self, instrument: str) -> dict[str, Any]:
         profile = self.profiles.get(instrument)

@@ -9,6 +9,7 @@ every share or ratio is an exact `Rate`.
 from __future__ import annotations
 
 from datetime import date
+from typing import get_args
 
 import msgspec
 
@@ -170,7 +171,22 @@ class ExpireListingApplications(Command):
     """Timer tick: lapse every application whose validity has run out by the command's date."""
 
 
+ListingCommand = (
+    SubmitIssuerProfile
+    | EngageTechChannel
+    | FileListingApplication
+    | FileCsrc
+    | CompleteCsrcFiling
+    | AdvanceListing
+    | ExpireListingApplications
+)
+"""The closed union of listing's commands (`ListingContext.execute` matches it exhaustively)."""
+
+LISTING_COMMANDS: tuple[type[Command], ...] = get_args(ListingCommand)
+"""The same commands as a tuple of classes (the context's ``command_types``)."""
+
 __all__ = [
+    "LISTING_COMMANDS",
     "AdvanceListing",
     "BiotechFacts",
     "CompleteCsrcFiling",
@@ -183,6 +199,7 @@ __all__ = [
     "FundingInvestor",
     "FundingRound",
     "IssuerProfile",
+    "ListingCommand",
     "MainlandFacts",
     "OfferingPlan",
     "SubmitIssuerProfile",

@@ -7,7 +7,7 @@ no I/O. Each command is validated completely before the state changes.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, assert_never, cast
 
 import msgspec
 
@@ -16,6 +16,7 @@ from lionrock.kernel.messages import Command, Event, Stamp
 from lionrock.kernel.xhkg import hk_date
 from lionrock.listing.codes import ListingCode
 from lionrock.listing.commands import (
+    LISTING_COMMANDS,
     AdvanceListing,
     CompleteCsrcFiling,
     EngageTechChannel,
@@ -23,6 +24,7 @@ from lionrock.listing.commands import (
     FileCsrc,
     FileListingApplication,
     IssuerProfile,
+    ListingCommand,
     SubmitIssuerProfile,
 )
 from lionrock.listing.eligibility import (
@@ -85,15 +87,7 @@ class IssuerRecord(msgspec.Struct, kw_only=True):
 
 class ListingContext:
     name: ClassVar[str] = "listing"
-    command_types: ClassVar[tuple[type[Command], ...]] = (
-        SubmitIssuerProfile,
-        EngageTechChannel,
-        FileListingApplication,
-        FileCsrc,
-        CompleteCsrcFiling,
-        AdvanceListing,
-        ExpireListingApplications,
-    )
+    command_types: ClassVar[tuple[type[Command], ...]] = LISTING_COMMANDS
     observed_event_types: ClassVar[tuple[type[Event], ...]] = ()
 
     def __init__(self) -> None:
@@ -106,6 +100,7 @@ class ListingContext:
     # -- commands ------------------------------------------------------------------------------
     def execute(self, command: Command, stamp: Stamp) -> list[Event]:
         on = hk_date(stamp.at_ns)
+        command = cast(ListingCommand, command)  # the engine routes only `command_types` here
         match command:
             case SubmitIssuerProfile():
                 return self._submit(command, on)
@@ -121,7 +116,8 @@ class ListingContext:
                 return self._advance(command, on)
             case ExpireListingApplications():
                 return self._expire(on)
-        raise AssertionError(f"Invariant: listing cannot execute {type(command).__name__}")
+            case _:
+                assert_never(command)
 
     def observe(self, event: Event, stamp: Stamp) -> list[Event]:
         return []

@@ -7,6 +7,7 @@ integers, ratios exact `Rate` fractions. Imports only the kernel, so other conte
 from __future__ import annotations
 
 from datetime import date
+from typing import get_args
 
 import msgspec
 
@@ -326,21 +327,26 @@ class CloseStabilisation(Command):
     average_price: int = 0
 
 
-OFFERING_COMMANDS: tuple[type[Command], ...] = (
-    DefineOffering,
-    SubmitIoi,
-    WithdrawIoi,
-    LodgePublicApplications,
-    ClosePublicOffer,
-    FixOfferPrice,
-    AllocateOffering,
-    SettleOffering,
-    CloseStabilisation,
-    LodgePreferentialApplications,
+OfferingCommand = (
+    DefineOffering
+    | SubmitIoi
+    | WithdrawIoi
+    | LodgePublicApplications
+    | ClosePublicOffer
+    | FixOfferPrice
+    | AllocateOffering
+    | SettleOffering
+    | CloseStabilisation
+    | LodgePreferentialApplications
 )
+"""The closed union of the offering's commands (`OfferingContext.execute` matches it exhaustively)."""
+
+OFFERING_COMMANDS: tuple[type[Command], ...] = get_args(OfferingCommand)
+"""The same commands as a tuple of classes (the context's ``command_types``)."""
 
 __all__ = [
     "OFFERING_COMMANDS",
+    "OfferingCommand",
     "AllocateOffering",
     "ApplicationBatch",
     "ClawbackWaiverSpec",

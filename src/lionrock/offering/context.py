@@ -28,7 +28,7 @@ the messages. Everything is deterministic: no clock, no I/O, randomness only fro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, assert_never, cast
 
 import msgspec
 
@@ -56,6 +56,7 @@ from lionrock.offering.commands import (
     Ioi,
     LodgePreferentialApplications,
     LodgePublicApplications,
+    OfferingCommand,
     OfferingSpec,
     PreferentialBatch,
     SettleOffering,
@@ -190,6 +191,7 @@ class OfferingContext:
 
     # -- commands --------------------------------------------------------------------------------
     def execute(self, command: Command, stamp: Stamp) -> list[Event]:
+        command = cast(OfferingCommand, command)  # the engine routes only `command_types` here
         match command:
             case DefineOffering():
                 return self._define(command)
@@ -211,7 +213,8 @@ class OfferingContext:
                 return self._settle(command, stamp)
             case CloseStabilisation():
                 return self._stabilisation(command)
-        raise AssertionError(f"unrouted command {type(command).__name__}")
+            case _:
+                assert_never(command)
 
     def _define(self, c: DefineOffering) -> list[Event]:
         spec = c.offering

@@ -76,6 +76,7 @@ from lionrock.trading.commands import (
     LIMIT,
     ORDER_TYPES,
     SPECIAL_LIMIT,
+    TRADING_COMMANDS,
     AmendOrder,
     CancelOrder,
     DesignateShortSelling,
@@ -224,9 +225,7 @@ class TradingContext(_VenueCore):
     changing any state; ``fast_path=False`` turns it off. Any other book runs pure Python."""
 
     name: ClassVar[str] = "trading"
-    command_types: ClassVar[tuple[type[Command], ...]] = (
-        ListInstrument, DesignateShortSelling, StartTradingDay, TradingTick, PlaceOrder, CancelOrder, AmendOrder,
-    )  # fmt: skip
+    command_types: ClassVar[tuple[type[Command], ...]] = TRADING_COMMANDS
     observed_event_types: ClassVar[tuple[type[Event], ...]] = _OBSERVED
 
     def __init__(self, book_factory: Callable[[], Book] = FastBook, *, fast_path: bool = True) -> None:
@@ -286,30 +285,43 @@ class TradingContext(_VenueCore):
         return tape
 
     def execute_python(self, command: Command, stamp: Stamp) -> list[Event]:
-        """`execute` in pure Python (the compiled base's `execute` tries its fast path first)."""
-        kind = type(command)
-        if kind is TradingTick:
-            return self._tick(stamp)
-        if kind is StartTradingDay:
-            assert isinstance(command, StartTradingDay)
-            return self._start_day(command, stamp)
+        """`execute` in pure Python (the compiled base's `execute` tries its fast path first).
+
+        Dispatch is a table keyed by the command's class (`_HANDLERS`, checked at import to cover
+        `TradingCommand` exactly) rather than a ``match``: on this per-command path a ``match``
+        over the union measured 40-330 ns slower per command than the table (class patterns are
+        isinstance checks in turn; the table is one dict lookup)."""
+        handler = _HANDLERS.get(type(command))
+        if handler is None:
+            raise AssertionError(f"Invariant: trading does not execute {type(command).__name__}")
+        return handler(self, command, stamp)
+
+    # -- command handlers (`_HANDLERS`); every one but a tick and a day start checks the clock first
+    def _on_tick(self, command: TradingTick, stamp: Stamp) -> list[Event]:
+        return self._tick(stamp)
+
+    def _on_start_day(self, command: StartTradingDay, stamp: Stamp) -> list[Event]:
+        return self._start_day(command, stamp)
+
+    def _on_place(self, command: PlaceOrder, stamp: Stamp) -> list[Event]:
         self._check_clock(stamp)
-        if kind is PlaceOrder:
-            assert isinstance(command, PlaceOrder)
-            return self._place(command, stamp, command.channel)
-        if kind is CancelOrder:
-            assert isinstance(command, CancelOrder)
-            return self._cancel(command, stamp)
-        if kind is AmendOrder:
-            assert isinstance(command, AmendOrder)
-            return self._amend(command, stamp)
-        if kind is ListInstrument:
-            assert isinstance(command, ListInstrument)
-            return self._list(command, stamp)
-        if kind is DesignateShortSelling:
-            assert isinstance(command, DesignateShortSelling)
-            return self._designate(command)
-        raise AssertionError(f"Invariant: trading does not execute {kind.__name__}")
+        return self._place(command, stamp, command.channel)
+
+    def _on_cancel(self, command: CancelOrder, stamp: Stamp) -> list[Event]:
+        self._check_clock(stamp)
+        return self._cancel(command, stamp)
+
+    def _on_amend(self, command: AmendOrder, stamp: Stamp) -> list[Event]:
+        self._check_clock(stamp)
+        return self._amend(command, stamp)
+
+    def _on_list(self, command: ListInstrument, stamp: Stamp) -> list[Event]:
+        self._check_clock(stamp)
+        return self._list(command, stamp)
+
+    def _on_designate(self, command: DesignateShortSelling, stamp: Stamp) -> list[Event]:
+        self._check_clock(stamp)
+        return self._designate(command)
 
     def observe(self, event: Event, stamp: Stamp) -> list[Event]:
         order = getattr(event, "order", None)
@@ -1171,4 +1183,18 @@ class TradingContext(_VenueCore):
             self.client_orders[(placed.participant, placed.client_order_id)] = (order_id, placed, channel)
 
 
+_HANDLERS: dict[type[Command], Callable[[TradingContext, Any, Stamp], list[Event]]] = {
+    TradingTick: TradingContext._on_tick,
+    StartTradingDay: TradingContext._on_start_day,
+    PlaceOrder: TradingContext._on_place,
+    CancelOrder: TradingContext._on_cancel,
+    AmendOrder: TradingContext._on_amend,
+    ListInstrument: TradingContext._on_list,
+    DesignateShortSelling: TradingContext._on_designate,
+}
+"""`TradingContext.execute_python`'s dispatch: one handler per member of `TradingCommand`."""
+invariant(set(_HANDLERS) == set(TRADING_COMMANDS), "trading's handler table covers TradingCommand exactly")
+
+
 __all__ = ["PHASES", "TradingContext"]
+

@@ -6,6 +6,8 @@ a field: it is the sequencer's stamp. Timers arrive as `TradingTick` commands.
 
 from __future__ import annotations
 
+from typing import get_args
+
 from lionrock.kernel.messages import Command
 
 BUY = "B"
@@ -103,6 +105,12 @@ class AmendOrder(Command):
     client_order_id: str = ""
 
 
+TradingCommand = ListInstrument | DesignateShortSelling | StartTradingDay | TradingTick | PlaceOrder | CancelOrder | AmendOrder
+"""The closed union of trading's commands (`TradingContext.execute_python` matches it exhaustively)."""
+
+TRADING_COMMANDS: tuple[type[Command], ...] = get_args(TradingCommand)
+"""The same commands as a tuple of classes (the context's ``command_types``)."""
+
 __all__ = [
     "AT_AUCTION",
     "AT_AUCTION_LIMIT",
@@ -113,11 +121,13 @@ __all__ = [
     "SELL",
     "SIDES",
     "SPECIAL_LIMIT",
+    "TRADING_COMMANDS",
     "AmendOrder",
     "CancelOrder",
     "DesignateShortSelling",
     "ListInstrument",
     "PlaceOrder",
     "StartTradingDay",
+    "TradingCommand",
     "TradingTick",
 ]
