@@ -6,6 +6,14 @@ the journal's flush, and before any caller gets its answer, so a caller reads it
 already applied (``meta.projected_seq``), so the read models survive restarts and can be rebuilt
 by deleting them.
 
+A batch's rows are gathered first and written with one statement per table (`_Batch`; on
+PostgreSQL one multi-row ``INSERT … SELECT FROM unnest(…)`` each, in pipeline mode), so a batch of
+sixteen orders is about ten statements and one commit, not a dozen statements per order. On
+PostgreSQL the read-model transaction commits with ``synchronous_commit`` off: it does not wait for
+its own WAL flush (the journal's commit did). A server crash can lose the last read-model
+transactions, never part of one, and ``projected_seq`` goes with them, so start-up projects those
+records again from the journal, as SQLite's ``synchronous=NORMAL`` read model does.
+
 Tables: ``events`` (every event, as JSON, with its parties for tenancy filters), ``orders``
 (status, filled and remaining per order), ``trades``, ``balances`` (the clearing ledger: every
 event's ``postings`` folded into a balance per account and asset; the source of truth for
@@ -129,6 +137,7 @@ class Projector:
         self.projected_seq = int(row[0]) if row else 0
         self._json = msgspec.json.Encoder()
         self._pending: list[tuple[Stamp, Command, list[Event]]] = []
+        self._batch = _Batch(store, ())
 
     @staticmethod
     def _backfill_bars(store: SqlStore) -> None:
@@ -185,17 +194,22 @@ class Projector:
 
     def _project(self, records: Sequence[tuple[Stamp, Command, list[Event]]], *, check: bool = False, durable: Future[None] | None = None) -> None:
         """Project ``records`` and save ``projected_seq`` in one transaction; on failure nothing
-        of it stays (the in-memory ``projected_seq`` included). ``check``: skip a record whose
-        events are already in ``events`` (a read model written before projection was atomic).
-        ``durable``: commit only once it resolves (roll back if it raises)."""
+        of it stays (the in-memory ``projected_seq`` included). The records' rows are gathered in
+        a `_Batch` and written with one statement per table (`_Batch.write`). ``check``: skip a
+        record whose events are already in ``events`` (a read model written before projection was
+        atomic). ``durable``: commit only once it resolves (roll back if it raises)."""
         before = self.projected_seq
         try:
             with self.store.transaction():
+                if self.store.postgres:  # the read model is rebuilt from the journal: its commit need not wait for a WAL flush
+                    self.store.execute("SET LOCAL synchronous_commit TO off")
+                self._batch = _Batch(self.store, _order_ids(records))
                 for stamp, command, events in records:
                     if check and stamp.seq > self.projected_seq and events and self.store.one("SELECT 1 FROM events WHERE seq = ? LIMIT 1", (stamp.seq,)):
                         self.projected_seq = stamp.seq
                         continue
                     self._apply(stamp, command, events)
+                self._batch.write()
                 self._save_seq()
                 if durable is not None:
                     durable.result()
@@ -213,18 +227,18 @@ class Projector:
         if stamp.seq <= self.projected_seq:
             return
         ctype = type(command).__name__
-        rows, party_rows = [], []
+        batch = self._batch
         delta: dict[tuple[str, str], int] = {}
         for idx, event in enumerate(events):
             etype = type(event).__name__
-            rows.append(
+            batch.events.append(
                 (
                     stamp.seq, idx, stamp.at_ns, etype, self._json.encode(event).decode(),
                     _get(event, "offering_id"), _get(event, "issuer_id"), _get(event, "instrument"), ctype,
                 )
             )
             parties = parties_of(event) | ({p for p in parties_of(command)} if etype == "CommandRejected" else set())
-            party_rows.extend((p, stamp.seq, idx) for p in parties)
+            batch.parties.extend((p, stamp.seq, idx) for p in parties)
             postings = _get(event, "postings")
             if postings:
                 _add_postings(delta, postings)
@@ -235,12 +249,7 @@ class Projector:
                 handler(event, stamp, command, idx)
             elif etype != "CommandRejected":
                 self._generic_order_update(event, stamp)
-        self._fold_postings(delta, stamp.seq)
-        self.store.executemany(
-            "INSERT INTO events (seq, idx, at_ns, type, body, offering_id, issuer_id, instrument, command_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        self.store.executemany("INSERT INTO event_parties (party, seq, idx) VALUES (?, ?, ?)", party_rows)
+        batch.add_postings(delta, stamp.seq)
         self.projected_seq = stamp.seq
 
     # -- rows derived once, when their event arrives (lionrock.readmodel.derived) ------------------
@@ -256,6 +265,7 @@ class Projector:
     def _on_OfferingAllocated(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
         if self._offering_context is None:
             return
+        self._batch.write()  # the price event may be in this batch: written before it is read
         ctx = self._offering_context()
         rows = derived.allocation_rows(ctx, e.offering_id)
         self.store.execute("DELETE FROM allocations WHERE offering_id = ?", (e.offering_id,))
@@ -291,94 +301,55 @@ class Projector:
         self.store.execute("UPDATE issuer_profiles SET route = ?, filed_on = ?, updated_seq = ? WHERE issuer_id = ?",
                            (e.route, e.filed_on.isoformat(), stamp.seq, e.issuer_id))
 
-    # -- the clearing ledger ------------------------------------------------------------------
-    def _fold_postings(self, delta: dict[tuple[str, str], int], seq: int) -> None:
-        """Add one record's net postings to ``balances``; a balance already at ``seq`` or later
-        is left alone, so folding a record twice never double-counts."""
-        self.store.executemany(
-            """INSERT INTO balances (account, asset, amount, updated_seq) VALUES (?, ?, ?, ?)
-               ON CONFLICT (account, asset) DO UPDATE SET amount = balances.amount + excluded.amount, updated_seq = excluded.updated_seq
-               WHERE balances.updated_seq < excluded.updated_seq""",
-            [(account, asset, amount, seq) for (account, asset), amount in sorted(delta.items()) if amount],
-        )
-
     # -- trading events (cross-context contract) -------------------------------------------
     def _on_OrderAccepted(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
-        self.store.execute(
-            """INSERT INTO orders (order_id, instrument, participant, account, client_order_id, side, order_type,
-                 price, quantity, filled, status, channel, reason, created_seq, updated_seq, at_ns, short_sell)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'new', ?, '', ?, ?, ?, ?)
-               ON CONFLICT (order_id) DO NOTHING""",
-            (
+        self._batch.accept_order(
+            [
                 e.order_id, e.instrument, e.participant, e.account, e.client_order_id, e.side, e.order_type,
-                e.price, e.quantity, _get(e, "channel", ""), stamp.seq, stamp.seq, stamp.at_ns, int(bool(_get(e, "short_sell", False))),
-            ),
+                e.price, e.quantity, 0, "new", _get(e, "channel", ""), "", stamp.seq, stamp.seq, stamp.at_ns, int(bool(_get(e, "short_sell", False))),
+            ]
         )
 
     def _on_TradeExecuted(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
-        self.store.execute(
-            """INSERT INTO trades (instrument, trade_id, price, quantity, currency, buyer, buyer_participant, buy_order_id,
-                 seller, seller_participant, sell_order_id, aggressor, seq, at_ns)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (instrument, trade_id) DO NOTHING""",
+        batch = self._batch
+        batch.trades.append(
             (
                 e.instrument, e.trade_id, e.price, e.quantity, _get(e, "currency", "HKD"), e.buyer, e.buyer_participant,
                 e.buy_order_id, e.seller, e.seller_participant, e.sell_order_id, _get(e, "aggressor", ""), stamp.seq, stamp.at_ns,
-            ),
+            )
         )
         for order_id in (e.buy_order_id, e.sell_order_id):
-            self.store.execute(
-                """UPDATE orders SET filled = filled + ?, updated_seq = ?,
-                     status = CASE WHEN filled + ? >= quantity THEN 'filled' ELSE 'partially_filled' END
-                   WHERE order_id = ?""",
-                (e.quantity, stamp.seq, e.quantity, order_id),
-            )
-        from lionrock.kernel.price import consideration_minor
-
+            row = batch.order(order_id)
+            if row is not None:
+                row[_FILLED] += e.quantity
+                row[_UPDATED_SEQ] = stamp.seq
+                row[_STATUS] = "filled" if row[_FILLED] >= row[_QUANTITY] else "partially_filled"
         try:
             cash = consideration_minor(e.price, e.quantity)
         except Exception:  # noqa: BLE001 - a display figure; the ledger is clearing's
             cash = 0
-        self.store.execute(
-            """INSERT INTO bars (instrument, start_ns, open, high, low, close, volume, turnover, trades)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
-               ON CONFLICT (instrument, start_ns) DO UPDATE SET
-                 high = CASE WHEN excluded.high > bars.high THEN excluded.high ELSE bars.high END,
-                 low = CASE WHEN excluded.low < bars.low THEN excluded.low ELSE bars.low END,
-                 close = excluded.close, volume = bars.volume + excluded.volume,
-                 turnover = bars.turnover + excluded.turnover, trades = bars.trades + 1""",
-            (e.instrument, bar_start(stamp.at_ns, BAR_SECONDS), e.price, e.price, e.price, e.price, e.quantity, cash),
-        )
+        batch.add_trade_to_bar(e.instrument, bar_start(stamp.at_ns, BAR_SECONDS), e.price, e.quantity, cash)
         currency = _get(e, "currency", "HKD")
-        self._add_holding(e.buyer, f"SEC:{e.instrument}", e.quantity)
-        self._add_holding(e.seller, f"SEC:{e.instrument}", -e.quantity)
-        self._add_holding(e.buyer, f"CASH:{currency}", -cash)
-        self._add_holding(e.seller, f"CASH:{currency}", cash)
-
-    def _add_holding(self, account: str, asset: str, amount: int) -> None:
-        self.store.execute(
-            """INSERT INTO holdings (account, asset, amount) VALUES (?, ?, ?)
-               ON CONFLICT (account, asset) DO UPDATE SET amount = holdings.amount + excluded.amount""",
-            (account, asset, amount),
-        )
+        for account, asset, amount in ((e.buyer, f"SEC:{e.instrument}", e.quantity), (e.seller, f"SEC:{e.instrument}", -e.quantity),
+                                       (e.buyer, f"CASH:{currency}", -cash), (e.seller, f"CASH:{currency}", cash)):
+            batch.holdings[(account, asset)] = batch.holdings.get((account, asset), 0) + amount
 
     def _on_OrderCancelled(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
-        self.store.execute(
-            "UPDATE orders SET status = 'cancelled', reason = ?, updated_seq = ? WHERE order_id = ?",
-            (_get(e, "reason", ""), stamp.seq, e.order_id),
-        )
+        row = self._batch.order(e.order_id)
+        if row is not None:
+            row[_STATUS], row[_REASON], row[_UPDATED_SEQ] = "cancelled", _get(e, "reason", ""), stamp.seq
 
     def _on_OrderAmended(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
         """``quantity`` is the new outstanding quantity; ``price`` the (possibly unchanged) price."""
-        self.store.execute(
-            "UPDATE orders SET price = CASE WHEN ? > 0 THEN ? ELSE price END, quantity = filled + ?, updated_seq = ? WHERE order_id = ?",
-            (e.price, e.price, e.quantity, stamp.seq, e.order_id),
-        )
+        row = self._batch.order(e.order_id)
+        if row is not None:
+            if e.price > 0:
+                row[_PRICE] = e.price
+            row[_QUANTITY], row[_UPDATED_SEQ] = row[_FILLED] + e.quantity, stamp.seq
 
     def _on_OrderRejected(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
         r = e.rejection
-        self.store.execute(
-            """INSERT INTO rejections (seq, idx, command_type, code, reason, field, message, rule, participant, account, client_order_id)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        self._batch.rejections.append(
             (stamp.seq, idx, type(command).__name__, r.code, r.reason, r.field, r.message, r.rule,
              _get(e, "participant"), _get(e, "account"), _get(e, "client_order_id")),
         )
@@ -386,9 +357,7 @@ class Projector:
     def _on_CommandRejected(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
         r = e.rejection
         order = _get(command, "order", command)
-        self.store.execute(
-            """INSERT INTO rejections (seq, idx, command_type, code, reason, field, message, rule, participant, account, client_order_id)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        self._batch.rejections.append(
             (stamp.seq, idx, e.command_type, r.code, r.reason, r.field, r.message, r.rule,
              _get(order, "participant"), _get(order, "account"), _get(order, "client_order_id")),
         )
@@ -398,11 +367,132 @@ class Projector:
         order_id = _get(e, "order_id")
         if not isinstance(order_id, int) or "Order" not in type(e).__name__:
             return
+        row = self._batch.order(order_id)
+        if row is None:
+            return
         price, quantity = _get(e, "new_price", _get(e, "price")), _get(e, "new_quantity", _get(e, "quantity"))
         if isinstance(price, int) and price > 0:
-            self.store.execute("UPDATE orders SET price = ?, updated_seq = ? WHERE order_id = ?", (price, stamp.seq, order_id))
+            row[_PRICE], row[_UPDATED_SEQ] = price, stamp.seq
         if isinstance(quantity, int) and quantity > 0:
-            self.store.execute("UPDATE orders SET quantity = ?, updated_seq = ? WHERE order_id = ?", (quantity, stamp.seq, order_id))
+            row[_QUANTITY], row[_UPDATED_SEQ] = quantity, stamp.seq
+
+
+# -- one batch's rows ----------------------------------------------------------------------------
+_B, _T = "BIGINT", "TEXT"
+_EVENT_COLUMNS = (("seq", _B), ("idx", _B), ("at_ns", _B), ("type", _T), ("body", _T), ("offering_id", _T), ("issuer_id", _T),
+                  ("instrument", _T), ("command_type", _T))
+_PARTY_COLUMNS = (("party", _T), ("seq", _B), ("idx", _B))
+_ORDER_COLUMNS = (("order_id", _B), ("instrument", _T), ("participant", _T), ("account", _T), ("client_order_id", _T), ("side", _T),
+                  ("order_type", _T), ("price", _B), ("quantity", _B), ("filled", _B), ("status", _T), ("channel", _T), ("reason", _T),
+                  ("created_seq", _B), ("updated_seq", _B), ("at_ns", _B), ("short_sell", _B))
+_PRICE, _QUANTITY, _FILLED, _STATUS, _REASON, _UPDATED_SEQ = (7, 8, 9, 10, 12, 14)
+"""Positions in an order row (`_ORDER_COLUMNS`) of the columns events change."""
+_ORDER_CHANGES = ("price", "quantity", "filled", "status", "reason", "updated_seq")
+_TRADE_COLUMNS = (("instrument", _T), ("trade_id", _B), ("price", _B), ("quantity", _B), ("currency", _T), ("buyer", _T),
+                  ("buyer_participant", _T), ("buy_order_id", _B), ("seller", _T), ("seller_participant", _T), ("sell_order_id", _B),
+                  ("aggressor", _T), ("seq", _B), ("at_ns", _B))
+_BAR_COLUMNS = (("instrument", _T), ("start_ns", _B), ("open", _B), ("high", _B), ("low", _B), ("close", _B), ("volume", _B),
+                ("turnover", _B), ("trades", _B))
+_HOLDING_COLUMNS = (("account", _T), ("asset", _T), ("amount", _B))
+_BALANCE_COLUMNS = (("account", _T), ("asset", _T), ("amount", _B), ("updated_seq", _B))
+_REJECTION_COLUMNS = (("seq", _B), ("idx", _B), ("command_type", _T), ("code", _B), ("reason", _T), ("field", _T), ("message", _T),
+                      ("rule", _T), ("participant", _T), ("account", _T), ("client_order_id", _T))
+_ORDER_REFERENCES = ("order_id", "buy_order_id", "sell_order_id")
+
+
+def _order_ids(records: Sequence[tuple[Stamp, Command, list[Event]]]) -> list[int]:
+    """The order ids the records' events name (the rows `_Batch` reads before folding)."""
+    ids: set[int] = set()
+    for _, _, events in records:
+        for event in events:
+            for name in _ORDER_REFERENCES:
+                value = getattr(event, name, None)
+                if isinstance(value, int) and value > 0:
+                    ids.add(value)
+    return sorted(ids)
+
+
+class _Batch:
+    """The read-model rows of one batch of records, gathered while it is projected and written
+    with one statement per table (`write`): on PostgreSQL a multi-row statement per table
+    (`SqlStore.insert_rows`), so a batch of orders costs a handful of statements, not a dozen per
+    order. Rows that several records change are folded here first, so the rows written are those
+    record-at-a-time projection would leave, whatever the batch size (a rebuild, projecting the
+    journal in batches of `Projector.REPLAY_BATCH`, equals the live read model):
+
+    - orders: the rows the batch names are read once, before the batch (`_order_ids`), changed in
+      memory event by event, and written back with one upsert;
+    - balances: each record's net postings, its zero nets dropped, added up per (account, asset)
+      with the last record's seq (a balance already at that seq is left alone, as before);
+    - holdings and one-minute bars: added up per key (open the first trade's, close the last's).
+    """
+
+    def __init__(self, store: SqlStore, order_ids: Sequence[int]) -> None:
+        self.store = store
+        self.events: list[tuple[Any, ...]] = []
+        self.parties: list[tuple[Any, ...]] = []
+        self.trades: list[tuple[Any, ...]] = []
+        self.rejections: list[tuple[Any, ...]] = []
+        self.holdings: dict[tuple[str, str], int] = {}
+        self.balances: dict[tuple[str, str], list[int]] = {}
+        self.bars: dict[tuple[str, int], list[int]] = {}
+        names = ", ".join(name for name, _ in _ORDER_COLUMNS)
+        self._orders: dict[int, list[Any]] = {int(r[0]): list(r) for r in store.select_keys(f"SELECT {names} FROM orders", "order_id", order_ids)}
+        self._changed: set[int] = set()
+
+    def order(self, order_id: int) -> list[Any] | None:
+        """The order's row, to change in place (None if the read model has no such order)."""
+        row = self._orders.get(order_id)
+        if row is not None:
+            self._changed.add(order_id)
+        return row
+
+    def accept_order(self, row: list[Any]) -> None:
+        if row[0] not in self._orders:  # an order projected already stays as it is
+            self._orders[row[0]] = row
+            self._changed.add(row[0])
+
+    def add_postings(self, delta: dict[tuple[str, str], int], seq: int) -> None:
+        for key, amount in delta.items():
+            if amount:
+                balance = self.balances.setdefault(key, [0, seq])
+                balance[0] += amount
+                balance[1] = seq
+
+    def add_trade_to_bar(self, instrument: str, start_ns: int, price: int, quantity: int, cash: int) -> None:
+        bar = self.bars.get((instrument, start_ns))
+        if bar is None:
+            self.bars[(instrument, start_ns)] = [price, price, price, price, quantity, cash, 1]
+        else:
+            bar[1], bar[2], bar[3] = max(bar[1], price), min(bar[2], price), price
+            bar[4], bar[5], bar[6] = bar[4] + quantity, bar[5] + cash, bar[6] + 1
+
+    def write(self) -> None:
+        """Everything gathered so far, one statement per table; then empty (the order rows read
+        stay, with their changes: a later `write` of the same batch continues from them)."""
+        store = self.store
+        store.insert_rows("events", _EVENT_COLUMNS, self.events)
+        store.insert_rows("event_parties", _PARTY_COLUMNS, self.parties)
+        store.insert_rows("orders", _ORDER_COLUMNS, [self._orders[i] for i in sorted(self._changed)],
+                          "ON CONFLICT (order_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _ORDER_CHANGES))
+        store.insert_rows("trades", _TRADE_COLUMNS, self.trades, "ON CONFLICT (instrument, trade_id) DO NOTHING")
+        store.insert_rows("bars", _BAR_COLUMNS, [(i, start, *bar) for (i, start), bar in sorted(self.bars.items())],
+                          """ON CONFLICT (instrument, start_ns) DO UPDATE SET
+                               high = CASE WHEN excluded.high > bars.high THEN excluded.high ELSE bars.high END,
+                               low = CASE WHEN excluded.low < bars.low THEN excluded.low ELSE bars.low END,
+                               close = excluded.close, volume = bars.volume + excluded.volume,
+                               turnover = bars.turnover + excluded.turnover, trades = bars.trades + excluded.trades""")
+        store.insert_rows("holdings", _HOLDING_COLUMNS, [(a, asset, n) for (a, asset), n in sorted(self.holdings.items())],
+                          "ON CONFLICT (account, asset) DO UPDATE SET amount = holdings.amount + excluded.amount")
+        store.insert_rows("balances", _BALANCE_COLUMNS, [(a, asset, n, seq) for (a, asset), (n, seq) in sorted(self.balances.items())],
+                          """ON CONFLICT (account, asset) DO UPDATE SET amount = balances.amount + excluded.amount, updated_seq = excluded.updated_seq
+                             WHERE balances.updated_seq < excluded.updated_seq""")
+        store.insert_rows("rejections", _REJECTION_COLUMNS, self.rejections)
+        for gathered in (self.events, self.parties, self.trades, self.rejections):
+            gathered.clear()
+        for folded in (self.holdings, self.balances, self.bars):
+            folded.clear()
+        self._changed.clear()
 
 
 _TABLES = ("events", "event_parties", "orders", "trades", "bars", "holdings", "balances", "rejections")

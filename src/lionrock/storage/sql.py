@@ -17,6 +17,7 @@ fifth use), so the pipeline sends only their parameters.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import threading
@@ -87,6 +88,34 @@ class SqlStore:
                     cur.executemany(self._sql(sql), [tuple(r) for r in rows])
             else:
                 self._lite.executemany(sql, [tuple(r) for r in rows])
+
+    def insert_rows(self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]], conflict: str = "") -> None:
+        """Insert ``rows`` (tuples in ``columns`` order; each column a ``(name, type)``, the type
+        ``BIGINT`` or ``TEXT``) in one statement on PostgreSQL: ``INSERT … SELECT * FROM
+        unnest(%s::bigint[], %s::text[], …)``, one array per column, so the statement text is the
+        same whatever the number of rows (prepared once) and a batch of rows is one message, not one
+        per row. ``conflict`` is appended (an ``ON CONFLICT`` clause: with ``DO UPDATE`` the rows'
+        keys must be distinct). SQLite: one ``executemany``."""
+        if not rows:
+            return
+        names = ", ".join(name for name, _ in columns)
+        if self.postgres:
+            arrays = ", ".join(f"%b::{kind.lower()}[]" for _, kind in columns)
+            statement = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) AS r ({names}) {conflict}"
+            with self._lock:
+                self._pg.execute(statement, [list(column) for column in zip(*rows, strict=True)])
+            return
+        with self._lock:
+            self._lite.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))}) {conflict}", rows)
+
+    def select_keys(self, sql: str, column: str, keys: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """``sql WHERE column`` is one of ``keys``, as one statement whatever their number
+        (PostgreSQL ``= ANY(array)``, SQLite ``IN (SELECT value FROM json_each(?))``)."""
+        if not keys:
+            return []
+        if self.postgres:
+            return self.execute(f"{sql} WHERE {column} = ANY(?)", (list(keys),))
+        return self.execute(f"{sql} WHERE {column} IN (SELECT value FROM json_each(?))", (json.dumps(list(keys)),))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
