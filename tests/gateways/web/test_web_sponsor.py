@@ -1,6 +1,7 @@
 """A sponsor runs an offering from the dashboard in headless Chromium: define it with the form,
 read the IOI book as a grid (sort, filter by investor type / origin / price limit, export CSV)
-beside the demand curve, close, fix the price (the reasons shown), allocate, read and download the
+beside the demand curve, close, fix the price (the reasons shown), preview the allocation with the
+mechanism comparison, allocate (the previewed allocation recorded), read and download the
 announcement, settle (refused before the listing date with the engine's code, done on it). Every
 button calls the REST API, so the same policy and rules decide; the IOIs and applications come in
 over REST as a bookrunner's and registrar's systems would send them."""
@@ -70,13 +71,17 @@ def test_web_sponsor_defines_runs_and_settles_an_offering(site, browser_page, sh
     step(page, "#do-price", "#price-reasons li")
     assert page.inner_text("#offer-price").startswith("HK$")
     assert "coverage" in page.inner_text("#pricing")
+    previewed = _preview_allocation(page, shot)
     step(page, "#do-allocate", "#results-summary th")
     assert page.inner_text("#stage") == "allocated"
+    assert previewed in page.inner_text("#results-summary")  # allocating with the previewed seed recorded the previewed allocation
+    assert page.locator("#comparison table.comparison th.actual").count() == 1  # the comparison, kept from the allocation
     summary = page.inner_text("#results-summary")
     assert " shares" in summary and "," in summary  # 1,000,000 shares, not 1000000
     grid_rows = page.locator("#allocation-grid tbody tr").count()
     assert grid_rows > 100
     assert page.inner_text("#allocation-grid .grid-count").startswith(f"{grid_rows:,} of")
+    page.locator("#announcement-preview").scroll_into_view_if_needed()  # loaded lazily, when it comes into view
     page.frame_locator("#announcement-preview").locator("h2").first.wait_for()
     with page.expect_download() as dl:
         page.click("#announcement-download")
@@ -94,6 +99,32 @@ def test_web_sponsor_defines_runs_and_settles_an_offering(site, browser_page, sh
     page.reload()
     step(page, "#do-settle", "#settled")
     assert "gross proceeds HK$" in page.inner_text("#settled")
+
+
+def _preview_allocation(page: Any, shot: Any) -> str:
+    """Before allocating: a seed that is not a whole number is refused on the page; a preview
+    shows the allocation (basis of allocation, placing) and the mechanism comparison, and changes
+    nothing (the stage stays priced). Returns the previewed allotment digest."""
+    page.fill("#seed-input", "4.5")
+    page.click("#do-preview")
+    page.wait_for_selector("#preview-result.error")
+    assert "Ballot seed: a whole number" in page.inner_text("#preview-result")
+    page.fill("#seed-input", "42")
+    page.click("#do-preview")
+    page.wait_for_selector("#preview table.comparison")
+    assert page.locator("#preview-result.error").count() == 0
+    text = page.inner_text("#preview")
+    assert "Allocation with seed 42" in text and "Basis of allocation" in text and " shares" in text
+    assert page.locator("#preview table.comparison th.actual").count() == 1
+    digest = page.locator("#preview table.summary tr", has_text="Allotment digest").locator("td").inner_text()
+    assert len(digest) == 64
+    page.reload()
+    assert page.inner_text("#stage") == "priced"
+    page.click("#do-preview")
+    page.wait_for_selector("#preview table.comparison")
+    page.locator("#preview table.comparison").scroll_into_view_if_needed()
+    shot(page, "offering-preview")
+    return str(digest)
 
 
 def move_clock(url: str, to: str) -> None:

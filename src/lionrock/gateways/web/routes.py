@@ -6,12 +6,13 @@ and Plotly's bundled JS, served from the installed ``plotly`` package
 tenancy-checked queries as the REST API.
 
 One write path: every button and form on these pages calls the REST API from the browser
-(``LR.api``: ``POST /v1/offerings``, ``…/close``, ``…/price``, ``…/allocate``, ``…/settle``,
+(``LR.api``: ``POST /v1/offerings``, ``…/iois``, ``…/close``, ``…/price``, ``…/allocate``, ``…/settle``,
 ``POST /v1/orders``, ``POST /v1/users``, ``POST /v1/commands``, ``POST /v1/venue/clock``) with the
 session cookie, so the same role, tenancy and rule checks decide and the same rejection comes
 back; no route here changes anything but the session. Pages are drawn for the caller's role
 (a sponsor's offering shows the lifecycle actions), but a hidden button is a courtesy, never the
-check. Numbers go through `formatting` (money, shares, percentages for people).
+check. The allocation preview is a read (``GET …/allocation-preview``), computed on demand by the
+same endpoint. Numbers go through `formatting` (money, shares, percentages for people).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from markupsafe import Markup
 from lionrock.gateways.rest.http import identify
 from lionrock.gateways.rest.venue import instrument_rules, venue_state
 from lionrock.gateways.web import formatting
+from lionrock.kernel.ids import ORDER_ID_MAX
 from lionrock.kernel.price import format_price
 from lionrock.kernel.xhkg import hk_date
 from lionrock.readmodel import queries
@@ -149,12 +151,13 @@ def mount_web(app: FastAPI, service: Service) -> None:
         except NotVisible as exc:
             return page("missing.html.j2", request, p, message=exc.message)
         allocations = queries.allocations_for(service.read, p, offering_id) if results["summary"] is not None else None
+        comparison = _comparison_or_none(service, p, offering_id) if results["summary"] is not None and data["scope"] == "full" else None
         priced = results["priced"]
         curve = priced_curve(priced) if priced else demand_curve(data["events"])
         return page("offering.html.j2", request, p, offering_id=offering_id, data=data, curve=curve, results=results,
                     allocations=allocations, offer_price=priced["price"] if priced else 0, iois=ioi_rows(data["events"]),
                     may_run=p.role == Role.OPERATOR or (p.role == Role.SPONSOR and offering_id in p.offerings),
-                    today=hk_date(service.clock()).isoformat(),
+                    today=hk_date(service.clock()).isoformat(), comparison=comparison, seed_max=ORDER_ID_MAX,
                     curve_basis="the book at pricing (OfferPriceFixed)" if priced else "indications of interest received so far")
 
     @app.get("/account", include_in_schema=False)
@@ -183,6 +186,14 @@ def _rules_or_none(service: Service, instrument: str) -> dict[str, Any] | None:
     try:
         return instrument_rules(service, instrument, hk_date(service.clock()))
     except ApiError:
+        return None
+
+
+def _comparison_or_none(service: Service, p: Principal, offering_id: str) -> dict[str, Any] | None:
+    """The mechanism comparison the projector derived at allocation (full scope), None if there is none."""
+    try:
+        return queries.offering_comparison(service.read, p, offering_id)
+    except NotVisible:
         return None
 
 

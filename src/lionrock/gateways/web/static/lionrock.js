@@ -249,8 +249,50 @@ const LR = (() => {
     });
   }
 
-  function offeringPage(id, iois, allocations, currency) {
+  // The allocation summary (the OfferingAllocated event's, or a preview's) and the mechanism
+  // comparison (GET …/compare, or a preview's): the same tables before and after allocating.
+  function summaryHtml(s, currency, placees) {
+    const row = (k, v) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`;
+    return `<table class="summary">` +
+      row("Offer price", price(s.price, currency)) +
+      row("Offer shares", shares(s.offer_shares) + (s.upsize_shares ? ` (incl. ${shares(s.upsize_shares)} offer size adjustment)` : "")) +
+      row("Over-allocated", shares(s.over_allocated_shares)) +
+      row("Public offer", `${count(s.valid_applications)} valid applications for ${shares(s.public_demand_shares)} (${times(s.subscription_multiple_bp)}); ` +
+        `initial ${shares(s.initial_public_shares)}, final ${shares(s.final_public_shares)} (${s.clawback_reason})`) +
+      row("Pools A / B", `${shares(s.pool_a_shares)} / ${shares(s.pool_b_shares)}`) +
+      row("Placing", `${shares(s.placing_shares)} to ${count(placees ?? s.placees)} placees; cornerstones ${shares(s.cornerstone_shares)}`) +
+      row("Ballot seed", s.seed) + row("Allotment digest", s.allotment_digest) + `</table>` +
+      `<h4>Basis of allocation (public offer)</h4><table class="basis"><tr><th>Pool</th><th>Shares applied for</th><th>Applications</th><th>Basis</th><th>Allotted</th></tr>` +
+      (s.bands || []).map((b) => `<tr><td>${esc(b.pool)}</td><td>${esc(count(b.shares_applied))}</td><td>${esc(count(b.applications))}</td><td class="text">${esc(b.basis)}</td><td>${esc(percent(b.allotted_bp))}</td></tr>`).join("") +
+      `</table>`;
+  }
+  function comparisonHtml(c) {
+    const rows = c.rows || [];
+    const head = rows.map((r) => `<th class="${r.actual ? "actual" : ""}" title="${esc((r.why || []).join("; "))}">${esc(r.label)}${r.actual ? "<br><small>this deal</small>" : r.available ? "" : "<br><small>not open</small>"}</th>`).join("");
+    const body = (c.table || []).map((line) => `<tr><th class="text">${esc(line.figure)}</th>${line.text.map((t, i) => `<td class="${rows[i] && rows[i].actual ? "actual" : ""}">${esc(t)}</td>`).join("")}</tr>`).join("");
+    const why = rows.filter((r) => !r.available).map((r) => `<li><strong>${esc(r.label)}</strong>: ${esc((r.why || []).join("; "))}</li>`).join("");
+    return `<table class="comparison"><tr><th class="text">At ${esc(price(c.price))}, seed ${esc(c.seed)}; public demand ${esc(shares(c.public_demand_shares))}</th>${head}</tr>${body}</table>` +
+      (why ? `<ul class="small muted not-open">${why}</ul>` : "");
+  }
+  const SEED = /^\d{1,19}$/;
+  function seedText(el) {  // the seed's digits as typed (a JSON number too large for a double stays exact)
+    const t = (el?.value ?? "").trim();
+    if (!SEED.test(t) || BigInt(t) > BigInt(el.max || "9223372036854775807")) throw new Error(`Ballot seed: a whole number 0 to ${el?.max || "9223372036854775807"}.`);
+    return String(BigInt(t));
+  }
+  function renderPreview(r, currency) {
+    const el = document.getElementById("preview");
+    const digest = document.getElementById("digest-input")?.value;
+    const stale = digest && r.applications_digest !== digest ? `<p class="error">The application book changed since the close (${esc(r.applications_digest.slice(0, 16))}…).</p>` : "";
+    el.innerHTML = `${stale}<h3>Allocation with seed ${esc(r.seed)}</h3>${summaryHtml(r.summary, currency, r.placees.length)}` +
+      `<h3>Mechanism comparison</h3>${comparisonHtml(r.comparison)}`;
+    el.dataset.seed = String(r.seed);
+  }
+
+  function offeringPage(id, iois, allocations, currency, comparison) {
     document.addEventListener("DOMContentLoaded", () => {
+      const compared = document.getElementById("comparison");
+      if (compared && comparison) compared.innerHTML = comparisonHtml(comparison);
       const limit = (t) => t ? price(t, currency) : "any price";
       grid("ioi-grid", iois, [
         {key: "ioi_id", label: "IOI"}, {key: "investor", label: "Investor"}, {key: "investor_type", label: "Investor type", pick: true},
@@ -270,7 +312,10 @@ const LR = (() => {
       const bind = (x, call) => { const el = document.getElementById(x); if (el) act(el, call, reloadSoon); };
       bind("do-close", () => post(`/v1/offerings/${id}/close`));
       bind("do-price", () => post(`/v1/offerings/${id}/price`, {price: val("price-input") || null, upsize_shares: Number(val("upsize-input") || 0)}));
-      bind("do-allocate", () => post(`/v1/offerings/${id}/allocate`, {seed: Number(val("seed-input") || 0), applications_digest: val("digest-input")}));
+      bind("do-allocate", () => api(`/v1/offerings/${id}/allocate`, {method: "POST",
+        body: `{"seed": ${seedText(document.getElementById("seed-input"))}, "applications_digest": ${JSON.stringify(val("digest-input"))}}`}));
+      const previewButton = document.getElementById("do-preview");
+      if (previewButton) act(previewButton, async () => renderPreview(await api(`/v1/offerings/${id}/allocation-preview?seed=${seedText(document.getElementById("seed-input"))}`), currency));
       bind("do-settle", () => post(`/v1/offerings/${id}/settle`));
     });
   }
@@ -299,5 +344,6 @@ const LR = (() => {
       });
     });
   }
-  return {api, socket, marketPage, demandChart, fmt, money, shares, count, percent, times, price, esc, grid, ticketCheck, bindTicket, act, operatorPage, offeringPage, newOfferingPage};
+  return {api, socket, marketPage, demandChart, fmt, money, shares, count, percent, times, price, esc, grid, ticketCheck, bindTicket, act, operatorPage, offeringPage, newOfferingPage,
+          summaryHtml, comparisonHtml};
 })();
