@@ -8,7 +8,8 @@ always had where callers catch that builtin (a ``ValueError`` subclass stays a `
     ├── Reject                        a business rejection: coded, journaled, never fatal (4xx)
     ├── InvariantError                a broken invariant: a bug, fatal (also AssertionError)
     ├── DeterminismError              (engine.engine) a replayed command differs from the journal
-    ├── IllegalTransition             (listing.workflow) a (state, trigger) pair not in a table
+    ├── IllegalTransition             a (state, trigger) pair not in a lifecycle table
+    │                                 (listing.workflow, offering.lifecycle)
     ├── SequenceGap                   (trading.marketdata) a market-data view missed an event
     ├── ProfileError                  (listing.profile) a malformed issuer profile (ValueError)
     ├── BookFileError                 (files.books) a malformed IOI or application file (ValueError)
@@ -136,6 +137,15 @@ class InvariantError(LionRockError, AssertionError):
     """A broken invariant: a bug. Crashes the engine; recovery is the ordinary start-up path."""
 
 
+class IllegalTransition(LionRockError):
+    """A ``(state, trigger)`` pair that is not in a lifecycle table (listing's workflow, the
+    offering's stages); the context turns it into a coded rejection."""
+
+    def __init__(self, state: str, trigger: str, legal: list[str]) -> None:
+        self.state, self.trigger, self.legal = state, trigger, legal
+        super().__init__(f"{trigger!r} is not allowed in state {state!r} (allowed: {', '.join(legal) or 'none'})")
+
+
 def require(condition: object, code: IntEnum, field: str, message: str, rule: str = "") -> None:
     """Condition failed on input: reject with a coded reason (works under ``python -O``)."""
     if not condition:
@@ -183,6 +193,7 @@ __all__ = [
     "CODE_RANGES",
     "REJECT_CODE_ENUMS",
     "EngineCode",
+    "IllegalTransition",
     "InvariantError",
     "LionRockError",
     "Reject",

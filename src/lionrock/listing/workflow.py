@@ -22,7 +22,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from lionrock.kernel import xhkg
-from lionrock.kernel.errors import LionRockError
+from lionrock.kernel.errors import IllegalTransition
 from lionrock.listing.commands import IssuerProfile
 from lionrock.listing.eligibility import ROUTE_CHAPTER, add_months, csrc_filing_required
 from lionrock.rules import listing as rules
@@ -115,14 +115,6 @@ CSRC_TRANSITIONS: dict[tuple[CsrcState, CsrcTrigger], CsrcState] = {
     (CsrcState.DUE, CsrcTrigger.FILE): CsrcState.FILED,
     (CsrcState.FILED, CsrcTrigger.COMPLETE): CsrcState.COMPLETED,
 }
-
-
-class IllegalTransition(LionRockError):
-    """A ``(state, trigger)`` pair that is not in the table."""
-
-    def __init__(self, state: str, trigger: str, legal: list[str]) -> None:
-        self.state, self.trigger, self.legal = state, trigger, legal
-        super().__init__(f"{trigger!r} is not allowed in state {state!r} (allowed: {', '.join(legal) or 'none'})")
 
 
 def next_state(state: State, trigger: Trigger) -> State:

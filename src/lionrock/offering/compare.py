@@ -24,6 +24,7 @@ from lionrock.offering.books import ApplicationBook, IoiBook
 from lionrock.offering.commands import OfferingSpec
 from lionrock.offering.context import OfferingContext
 from lionrock.offering.definition import ResolvedOffering, pick_regime, validate_offering
+from lionrock.offering.lifecycle import ALLOCATED_STAGES
 from lionrock.offering.pricing import set_price
 
 MECHANISMS = ("PN18", "A", "B", "18C")
@@ -183,8 +184,7 @@ def compare_allocated(ctx: OfferingContext, offering_id: str) -> Comparison:
 
 def allocated_comparisons(ctx: OfferingContext) -> dict[str, Comparison]:
     """`compare_allocated` for every allocated offering of ``ctx`` (for a run's report)."""
-    done = ("allocated", "settled", "stabilised")
-    return {oid: compare_allocated(ctx, oid) for oid, o in sorted(ctx.offerings.items()) if o.stage in done}
+    return {oid: compare_allocated(ctx, oid) for oid, o in sorted(ctx.offerings.items()) if o.stage in ALLOCATED_STAGES}
 
 
 def _bp_text(bp: int | None) -> str:

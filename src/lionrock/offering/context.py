@@ -1,6 +1,6 @@
 """`OfferingContext`: IPOs driven through the engine, from definition to stabilisation.
 
-Stages (a command outside its row is rejected with ``WRONG_STAGE``)::
+Stages (the table is `lionrock.offering.lifecycle`; a command outside its row is rejected with ``WRONG_STAGE``)::
 
     DefineOffering        -> bookbuilding
     SubmitIoi / WithdrawIoi            bookbuilding, closed
@@ -32,7 +32,7 @@ from typing import Any, ClassVar, assert_never, cast
 
 import msgspec
 
-from lionrock.kernel.errors import Reject, fail, require
+from lionrock.kernel.errors import IllegalTransition, Reject, fail, require
 from lionrock.kernel.messages import Command, Event, Stamp
 from lionrock.kernel.xhkg import hk_date, hk_ns
 from lionrock.offering._codes import OfferingCode
@@ -78,6 +78,14 @@ from lionrock.offering.events import (
     PublicApplicationsLodged,
     PublicOfferClosed,
 )
+from lionrock.offering.lifecycle import (
+    ALLOCATED_STAGES,
+    INITIAL_STAGE,
+    Stage,
+    Trigger,
+    next_stage,
+    stages_allowing,
+)
 from lionrock.offering.pricing import PricingDecision, set_price
 from lionrock.offering.settlement import (
     exercise_instruction,
@@ -100,7 +108,7 @@ APPLICATION_RULE = ("PN18 para 3.1 (at most half the initial public tranche per 
 class _Offering:
     spec: OfferingSpec
     resolved: ResolvedOffering
-    stage: str = "bookbuilding"
+    stage: Stage = INITIAL_STAGE
     iois: dict[str, Ioi] = field(default_factory=dict)
     batches: list[ApplicationBatch] = field(default_factory=list)
     preferential_batches: list[PreferentialBatch] = field(default_factory=list)
@@ -142,7 +150,7 @@ class _Offering:
     def state(self) -> dict[str, Any]:
         out = {
             "spec": msgspec.to_builtins(self.spec),
-            "stage": self.stage,
+            "stage": self.stage.value,
             "iois": [msgspec.to_builtins(i) for i in self.iois.values()],
             "batches": [msgspec.to_builtins(b) for b in self.batches],
             "price": self.price,
@@ -166,11 +174,15 @@ class OfferingContext:
         self.offerings: dict[str, _Offering] = {}
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _get(self, offering_id: str, *stages: str) -> _Offering:
+    def _get(self, offering_id: str, trigger: Trigger) -> _Offering:
+        """The offering, if ``trigger`` is legal in its stage (`lifecycle.TRANSITIONS`); else reject."""
         o = self.offerings.get(offering_id)
         if o is None:
             fail(OfferingCode.UNKNOWN_OFFERING, "offering_id", f"no offering {offering_id!r}")
-        require(o.stage in stages, OfferingCode.WRONG_STAGE, "offering_id", f"{offering_id} is {o.stage}; this needs {' or '.join(stages)}")
+        try:
+            next_stage(o.stage, trigger)
+        except IllegalTransition:
+            fail(OfferingCode.WRONG_STAGE, "offering_id", f"{offering_id} is {o.stage}; this needs {' or '.join(stages_allowing(trigger))}")
         return o
 
     def offering(self, offering_id: str) -> ResolvedOffering:
@@ -230,7 +242,7 @@ class OfferingContext:
         )]
 
     def _submit_ioi(self, c: SubmitIoi) -> list[Event]:
-        o = self._get(c.offering_id, "bookbuilding", "closed")
+        o = self._get(c.offering_id, Trigger.SUBMIT_IOI)
         ioi = c.ioi
         require(ioi.ioi_id not in o.iois, OfferingCode.DUPLICATE_IOI, "ioi.ioi_id", f"{ioi.ioi_id!r} already received")
         require(len(o.iois) < MAX_IOIS_PER_OFFERING, OfferingCode.LIMIT_EXCEEDED, "ioi", f"at most {MAX_IOIS_PER_OFFERING} IOIs")
@@ -255,7 +267,7 @@ class OfferingContext:
         )]
 
     def _withdraw_ioi(self, c: WithdrawIoi) -> list[Event]:
-        o = self._get(c.offering_id, "bookbuilding", "closed")
+        o = self._get(c.offering_id, Trigger.WITHDRAW_IOI)
         ioi = o.iois.get(c.ioi_id)
         if ioi is None:
             fail(OfferingCode.UNKNOWN_IOI, "ioi_id", f"no IOI {c.ioi_id!r} in {c.offering_id}")
@@ -264,7 +276,7 @@ class OfferingContext:
         return [IoiWithdrawn(offering_id=c.offering_id, ioi_id=c.ioi_id, investor=ioi.investor)]
 
     def _lodge(self, c: LodgePublicApplications) -> list[Event]:
-        o = self._get(c.offering_id, "bookbuilding")
+        o = self._get(c.offering_id, Trigger.LODGE_PUBLIC_APPLICATIONS)
         problem = check_batch(c.batch)
         require(not problem, OfferingCode.INVALID_APPLICATIONS, "batch", problem)
         _refuse_share_faults(o.resolved, c.batch.shares)
@@ -279,7 +291,7 @@ class OfferingContext:
         return [PublicApplicationsLodged(offering_id=c.offering_id, count=n, shares=shares, total_count=o.applications, total_shares=o.applied_shares)]
 
     def _lodge_preferential(self, c: LodgePreferentialApplications) -> list[Event]:
-        o = self._get(c.offering_id, "bookbuilding")
+        o = self._get(c.offering_id, Trigger.LODGE_PREFERENTIAL_APPLICATIONS)
         p = o.spec.preferential
         require(p is not None, OfferingCode.INVALID_APPLICATIONS, "offering_id", f"{c.offering_id} has no preferential offering")
         b = c.batch
@@ -299,7 +311,7 @@ class OfferingContext:
                                                total_shares=sum(sum(x.shares) for x in o.preferential_batches))]
 
     def _close(self, c: ClosePublicOffer, stamp: Stamp) -> list[Event]:
-        o = self._get(c.offering_id, "bookbuilding")
+        o = self._get(c.offering_id, Trigger.CLOSE_PUBLIC_OFFER)
         fini = rules.FINI.in_force(o.spec.prospectus_date)
         close_day = o.resolved.timetable.public_offer_close
         require(stamp.at_ns >= hk_ns(close_day, fini.public_offer_close_time), OfferingCode.TOO_EARLY, "offering_id",
@@ -307,14 +319,14 @@ class OfferingContext:
                 f"(T-{fini.public_offer_close_days_before_pricing} for pricing on {o.spec.price_fixing_date})", f"{fini.rule} timetable")
         book = o.app_book()
         holds = holds_by_account(o.resolved, book)
-        o.stage = "closed"
+        o.stage = next_stage(o.stage, Trigger.CLOSE_PUBLIC_OFFER)
         return [
             PublicOfferClosed(offering_id=c.offering_id, applications=len(book), shares_applied=o.applied_shares, book_digest=book.digest),
             IpoApplicationsFunded(offering_id=c.offering_id, currency=o.spec.currency, holds=holds),
         ]
 
     def _price(self, c: FixOfferPrice, stamp: Stamp) -> list[Event]:
-        o = self._get(c.offering_id, "closed")
+        o = self._get(c.offering_id, Trigger.FIX_PRICE)
         require(hk_date(stamp.at_ns) >= o.spec.price_fixing_date, OfferingCode.TOO_EARLY, "offering_id",
                 f"the offer price is determined on the price determination date {o.spec.price_fixing_date}",
                 "prospectus expected timetable (price determination date T)")
@@ -324,7 +336,8 @@ class OfferingContext:
                 f"the offer price must be agreed by {cutoff:%H:%M} on {o.spec.price_fixing_date}; the offering lapses",
                 "prospectus: the global offering lapses if the price is not agreed by noon on the price determination date")
         decision = set_price(o.resolved, o.ioi_book(), c.price, c.upsize_shares)
-        o.price, o.upsize, o._pricing, o.stage = decision.price, decision.upsize_shares, decision, "priced"
+        o.price, o.upsize, o._pricing = decision.price, decision.upsize_shares, decision
+        o.stage = next_stage(o.stage, Trigger.FIX_PRICE)
         return [OfferPriceFixed(
             offering_id=c.offering_id, price=decision.price, upsize_shares=decision.upsize_shares,
             offer_shares=o.spec.shares_offered + decision.upsize_shares, policy=decision.policy, reasons=list(decision.reasons),
@@ -332,7 +345,7 @@ class OfferingContext:
         )]
 
     def _allocate(self, c: AllocateOffering) -> list[Event]:
-        o = self._get(c.offering_id, "priced")
+        o = self._get(c.offering_id, Trigger.ALLOCATE)
         require(c.seed >= 0, OfferingCode.INVALID_FIELD, "seed", f"expected a non-negative integer, got {c.seed}")
         book = o.app_book()
         require(not c.applications_digest or c.applications_digest == book.digest, OfferingCode.BOOK_DIGEST_MISMATCH, "applications_digest",
@@ -340,19 +353,19 @@ class OfferingContext:
         o.seed = c.seed
         o._allocation = None
         result = o.allocation()
-        o.stage = "allocated"
+        o.stage = next_stage(o.stage, Trigger.ALLOCATE)
         iois = o.ioi_book()
         placees = [PlaceeAllotment(iois.investor[i], iois.account[i], int(result.placee_shares[i])) for i in range(iois.investors) if result.placee_shares[i]]
         return [OfferingAllocated(offering_id=c.offering_id, summary=result.summary, cornerstones=result.cornerstones, placees=placees)]
 
     def _settle(self, c: SettleOffering, stamp: Stamp) -> list[Event]:
-        o = self._get(c.offering_id, "allocated")
+        o = self._get(c.offering_id, Trigger.SETTLE)
         listing = o.resolved.timetable.listing
         require(hk_date(stamp.at_ns) >= listing, OfferingCode.TOO_EARLY, "offering_id",
                 f"settlement is on the listing date {listing} (T+2 from price fixing)", "FINI timetable")
         result = o.allocation()
         instructions = settlement_instructions(o.resolved, o.ioi_book(), o.app_book(), result, o.preferential())
-        o.stage = "settled"
+        o.stage = next_stage(o.stage, Trigger.SETTLE)
         refunds = sum(r for ins in instructions for _, r in ins.refunds)
         return [*instructions, OfferingSettled(
             offering_id=c.offering_id, listing_date=listing, shares_issued=result.summary.offer_shares,
@@ -360,13 +373,14 @@ class OfferingContext:
         )]
 
     def _stabilisation(self, c: CloseStabilisation) -> list[Event]:
-        o = self._get(c.offering_id, "settled")
+        o = self._get(c.offering_id, Trigger.CLOSE_STABILISATION)
         over = o.allocation().summary.over_allocated_shares
         require(0 <= c.shares_bought_back <= over and c.shares_bought_back % o.spec.board_lot == 0, OfferingCode.INVALID_STABILISATION,
                 "shares_bought_back", f"expected 0..{over:,} shares in whole board lots, got {c.shares_bought_back:,}")
         require(c.average_price >= 0, OfferingCode.INVALID_STABILISATION, "average_price", "must not be negative")
         exercised = over - c.shares_bought_back
-        o.bought_back, o.stage = c.shares_bought_back, "stabilised"
+        o.bought_back = c.shares_bought_back
+        o.stage = next_stage(o.stage, Trigger.CLOSE_STABILISATION)
         events: list[Event] = []
         if exercised:
             events.append(exercise_instruction(o.resolved, o.price, exercised))
@@ -387,7 +401,7 @@ class OfferingContext:
         self.offerings = {}
         for key, s in data.items():
             spec = msgspec.convert(s["spec"], OfferingSpec)
-            o = _Offering(spec, validate_offering(spec), stage=s["stage"])
+            o = _Offering(spec, validate_offering(spec), stage=Stage(s["stage"]))
             for i in s["iois"]:
                 ioi = msgspec.convert(i, Ioi)
                 o.iois[ioi.ioi_id] = ioi
@@ -405,7 +419,7 @@ class OfferingContext:
             state.pop("batches")
             state["applications"] = o.applications
             state["application_book"] = o.app_book().digest if o.batches else ""
-            state["allotment"] = o.allocation().summary.allotment_digest if o.stage in ("allocated", "settled", "stabilised") else ""
+            state["allotment"] = o.allocation().summary.allotment_digest if o.stage in ALLOCATED_STAGES else ""
             out[key] = state
         return out
 

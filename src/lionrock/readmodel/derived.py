@@ -21,6 +21,7 @@ import numpy as np
 from lionrock.kernel.price import consideration_minor
 from lionrock.offering.announcement import announcement_markdown
 from lionrock.offering.compare import compare_allocated, comparison_json, comparison_lines
+from lionrock.offering.lifecycle import Stage
 from lionrock.offering.pricing import PricingDecision
 
 DDL = [
@@ -43,8 +44,9 @@ COMPARISON_DDL = [
 ]
 """The read model's migration step 5 (`readmodel.projector.READ_MODEL_MIGRATIONS`)."""
 
-STAGES = (("OfferingDefined", "bookbuilding"), ("PublicOfferClosed", "closed"), ("OfferPriceFixed", "priced"),
-          ("OfferingAllocated", "allocated"), ("OfferingSettled", "settled"), ("OfferingStabilisationClosed", "stabilised"))
+STAGES = (("OfferingDefined", Stage.BOOKBUILDING.value), ("PublicOfferClosed", Stage.CLOSED.value), ("OfferPriceFixed", Stage.PRICED.value),
+          ("OfferingAllocated", Stage.ALLOCATED.value), ("OfferingSettled", Stage.SETTLED.value),
+          ("OfferingStabilisationClosed", Stage.STABILISED.value))
 """The offering's stages in lifecycle order: an event moves the stage forward, never back."""
 STAGE_RANK = {etype: (rank, stage) for rank, (etype, stage) in enumerate(STAGES)}
 ALLOCATION_COLUMNS = ("account", "applications", "shares_applied", "public_shares", "placing_shares", "cornerstone_shares", "shares", "consideration_minor")

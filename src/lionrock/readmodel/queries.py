@@ -16,6 +16,7 @@ from typing import Any
 
 from lionrock.kernel.price import consideration_minor, format_price
 from lionrock.kernel.xhkg import hk_date, hk_ns
+from lionrock.offering.lifecycle import ALLOCATED_STAGES
 from lionrock.readmodel.derived import ALLOCATION_COLUMNS
 from lionrock.readmodel.projector import OPEN_STATUSES, PARTY_FIELDS
 from lionrock.readmodel.tenancy import NotVisible, Principal, Role
@@ -390,7 +391,7 @@ def offering_results(read: SqlStore, p: Principal, offering_id: str) -> dict[str
 
 
 def _allocated(read: SqlStore, offering_id: str) -> None:
-    if offering_stage(read, offering_id) not in ("allocated", "settled", "stabilised"):
+    if offering_stage(read, offering_id) not in ALLOCATED_STAGES:
         raise NotVisible("offering_id", f"offering {offering_id} is not allocated yet")
 
 

@@ -50,6 +50,7 @@ from lionrock.offering.allocation import PreferentialApplications
 from lionrock.offering.announcement import markdown_to_html
 from lionrock.offering.books import ApplicationBook, IoiBook
 from lionrock.offering.compare import compare_mechanisms, comparison_json, comparison_lines
+from lionrock.offering.lifecycle import Stage
 from lionrock.readmodel import queries
 from lionrock.readmodel.tenancy import Principal, Role
 from lionrock.service.policy import ServiceCode
@@ -275,7 +276,7 @@ def _preview_price(read: Any, p: Principal, offering_id: str) -> dict[str, Any]:
     """The offering's ``OfferPriceFixed`` body, for a full-scope caller of a priced, unallocated offering."""
     stage = queries.full_scope_stage(read, p, offering_id)
     priced = queries.latest_event(read, offering_id, "OfferPriceFixed")
-    if stage != "priced" or priced is None:
+    if stage != Stage.PRICED or priced is None:
         after = "; the allocation is done: GET /v1/offerings/{id}/compare has the comparison" if priced is not None else ""
         raise Reject(OfferingCode.WRONG_STAGE, "offering_id", f"{offering_id} is {stage or 'not defined'}; an allocation preview needs a priced offering{after}",
                      "offering lifecycle (docs/offering.md): close, price, allocate")
