@@ -191,6 +191,8 @@ def test_shard_crash_at_each_point_resumes_without_double_apply(nats_url: str, t
         outcomes = await read_events(js, "t0")
         seqs = [o.seq for o in outcomes]
         assert seqs == sorted(set(seqs))  # every outcome published once, in order
+        cmd_seqs = [o.cmd_seq for o in outcomes]  # each names its command (an edge answers by it), republished ones too
+        assert all(cmd_seqs) and cmd_seqs == sorted(set(cmd_seqs)) and all(o.key for o in outcomes)
         await second.close()
         await nc.drain()
 

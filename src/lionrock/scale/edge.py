@@ -7,16 +7,25 @@ in where the work happens:
 
 1. the command is stamped with the edge's clock and published through the `CommandProducer`
    under a client key (``<type>:<participant>:<client order id>`` for orders, else a digest of
-   body and time), to every shard `ShardMap.route` names;
-2. the shard engine journals and applies it and publishes the outcome on ``evt.<shard>`` with the
-   command's key (header ``Lionrock-Key``);
-3. the edge, subscribed to ``evt.>`` since it started, matches the outcome by key and answers.
+   body and time), with its `Origin` (who sent it, through which channel, as the server
+   authenticated it), to every shard `ShardMap.route` names; the acknowledgement says where the
+   stream stored it (for an exact retry inside the duplicate window: where it stored the first);
+2. the shard engine journals (with the origin) and applies it and publishes the outcome on
+   ``evt.<shard>`` naming the command's stream sequence (header ``Lionrock-Cmd-Seq``);
+3. the edge, subscribed to ``evt.>``, matches the outcome by ``(shard, command stream seq)``.
+
+Retries (the same client order id sent again, e.g. after a 504) trade once and get the first
+outcome: inside the stream's duplicate window the publish is answered "duplicate" with the first
+copy's sequence, and the edge answers with that copy's outcome, which it has seen because its
+subscription starts a duplicate window (plus a margin) in the past, so an edge started after the
+first answer (the first edge killed) finds it too. After the window the retry is stored again and
+the venue's own idempotency by client order id answers "exists" (`OrderRetryAcknowledged`), as
+the single-process service does; a different order under a used client order id is refused,
+naming the field that differs.
 
 If no outcome arrives within ``timeout_s`` the caller gets `OutcomeTimeout` (HTTP 504): the
-command is stored in the stream (the publish was acknowledged) and will be applied; retrying with
-the same client order id is answered from the same stored command (the stream drops the
-duplicate inside its window) and its outcome. Reads come from the read models that
-`lionrock project` keeps; the edge projects nothing itself.
+command is stored in the stream (the publish was acknowledged) and will be applied. Reads come
+from the read models that `lionrock project` keeps; the edge projects nothing itself.
 """
 
 from __future__ import annotations
@@ -28,15 +37,17 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nats.aio.msg import Msg
-from nats.js.api import DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from lionrock.engine import Origin, Outcome
 from lionrock.kernel.messages import Codec, Command, CommandRejected
 from lionrock.scale.nats import (
-    H_KEY,
+    CMD_STREAM,
+    H_CMD_SEQ,
     CommandProducer,
     ShardOutcome,
     connect_with_backoff,
@@ -58,11 +69,18 @@ class OutcomeTimeout(RunnerStopped):
     status = 504
 
 
+LOOKBACK_MARGIN_S = 30.0
+"""How much further back than the duplicate window the edge's subscription starts: a first copy
+stored at the window's edge may have had its outcome published a little later."""
+
+
 class BusRunner:
-    """Submits commands to the shards over NATS JetStream and answers from their outcomes."""
+    """Submits commands to the shards over NATS JetStream and answers from their outcomes.
+
+    ``remember`` bounds the outcomes kept (raw, decoded only when a retry asks) for retries."""
 
     def __init__(self, url: str, shard_map: ShardMap, *, clock: Callable[[], int] = time.time_ns, timeout_s: float = 10.0,
-                 replicas: int = 1, remember: int = 100_000) -> None:
+                 replicas: int = 1, remember: int = 200_000) -> None:
         self.url = url
         self.shard_map = shard_map
         self.clock = clock
@@ -72,8 +90,8 @@ class BusRunner:
         self.codec = Codec()
         self.failure: BaseException | None = None
         self._listeners: list[BatchListener] = []
-        self._waiting: dict[str, asyncio.Future[ShardOutcome]] = {}
-        self._seen: OrderedDict[str, ShardOutcome] = OrderedDict()
+        self._waiting: dict[tuple[str, int], asyncio.Future[ShardOutcome]] = {}
+        self._seen: OrderedDict[tuple[str, int], Msg] = OrderedDict()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._nc: Any = None
@@ -111,7 +129,11 @@ class BusRunner:
         self._nc, js = connected
         await ensure_streams(js, replicas=self.replicas)
         self._producer = CommandProducer(js, self.shard_map, timeout_s=self.timeout_s)
-        await js.subscribe("evt.>", cb=self._on_outcome, ordered_consumer=True, idle_heartbeat=2.0, deliver_policy=DeliverPolicy.NEW)
+        info = await js.stream_info(CMD_STREAM)
+        window_s = float(info.config.duplicate_window or 120.0)
+        since = datetime.now(UTC) - timedelta(seconds=window_s + LOOKBACK_MARGIN_S)  # the server stamps messages with its wall clock
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=since, headers_only=False)
+        await js.subscribe("evt.>", cb=self._on_outcome, ordered_consumer=True, idle_heartbeat=2.0, config=config)
 
     @property
     def running(self) -> bool:
@@ -132,38 +154,34 @@ class BusRunner:
 
     # -- outcomes in -------------------------------------------------------------------------------
     async def _on_outcome(self, msg: Msg) -> None:
-        key = (msg.headers or {}).get(H_KEY, "")
-        if not key:
+        cmd_seq = int((msg.headers or {}).get(H_CMD_SEQ, 0))
+        if not cmd_seq:
             return
-        subject = msg.subject
-        outcome = decode_outcome(msg, subject.split(".", 1)[1], self.codec)
-        self._seen[key] = outcome
+        where = (msg.subject.split(".", 1)[1], cmd_seq)
+        waiter = self._waiting.pop(where, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(decode_outcome(msg, where[0], self.codec))
+        self._seen[where] = msg
         if len(self._seen) > self.remember:
             self._seen.popitem(last=False)
-        waiter = self._waiting.pop(key, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(outcome)
 
     # -- commands out ------------------------------------------------------------------------------
     async def _submit(self, command: Command, origin: Origin | None) -> Outcome:
         assert self._producer is not None, "start() first"
         at_ns = self.clock()
         key = default_key(command, at_ns, self.codec.encode(command))
-        shards = self.shard_map.route(command)
-        loop = asyncio.get_running_loop()
-        waiters = {}
-        for shard in shards:
-            msg_id = f"{key}@{shard}"
-            waiters[msg_id] = self._waiting.setdefault(msg_id, loop.create_future())
         try:
-            published = await self._producer.publish(command, at_ns, key)
+            published = await self._producer.publish(command, at_ns, key, origin)
         except Exception as exc:
-            for msg_id in waiters:
-                self._waiting.pop(msg_id, None)
             raise RunnerStopped(f"the command stream did not take the command: {exc}") from exc
-        for msg_id, waiter in waiters.items():
-            if msg_id in self._seen and not waiter.done():  # a retry whose outcome came earlier
-                waiter.set_result(self._seen[msg_id])
+        loop = asyncio.get_running_loop()
+        waiters: dict[tuple[str, int], asyncio.Future[ShardOutcome]] = {}
+        for p in published:  # no await since the acknowledgement: an outcome not yet seen is still to come
+            where = (p.shard, p.stream_seq)
+            waiter = waiters[where] = self._waiting.setdefault(where, loop.create_future())
+            seen = self._seen.get(where)
+            if seen is not None and not waiter.done():  # already applied: a retry, or an outcome faster than the ack
+                waiter.set_result(decode_outcome(seen, p.shard, self.codec))
         try:
             outcomes = await asyncio.wait_for(asyncio.gather(*waiters.values()), self.timeout_s)
         except TimeoutError:
@@ -171,8 +189,8 @@ class BusRunner:
             raise OutcomeTimeout(f"the command is stored ({where}) but its outcome did not arrive within {self.timeout_s:g} s; "
                                  "it will be applied: retry with the same client order id to get its answer") from None
         finally:
-            for msg_id in waiters:
-                self._waiting.pop(msg_id, None)
+            for where in waiters:
+                self._waiting.pop(where, None)
         outcome = merge(outcomes)
         for listener in self._listeners:
             listener([(command, outcome)])
@@ -200,4 +218,4 @@ def merge(outcomes: Sequence[ShardOutcome]) -> Outcome:
     return Outcome(first.seq, first.at_ns, events, rejection)
 
 
-__all__ = ["BusRunner", "OutcomeTimeout", "merge"]
+__all__ = ["LOOKBACK_MARGIN_S", "BusRunner", "OutcomeTimeout", "merge"]

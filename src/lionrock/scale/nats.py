@@ -2,9 +2,14 @@
 
 * `CommandProducer` publishes typed commands (MessagePack, the journal's encoding) to stream
   ``LIONROCK_CMDS`` on subject ``cmd.<shard>`` (`ShardMap.route` picks the shard). The edge stamps
-  the time in header ``Lionrock-At-Ns``, so a replay of the stream gives the same times. Header
-  ``Nats-Msg-Id`` carries the client key: a retried publish inside the stream's duplicate window
-  is answered "duplicate" and stored once.
+  the time in header ``Lionrock-At-Ns``, so a replay of the stream gives the same times, and who
+  sent the command through which channel (``Lionrock-Sender``, ``Lionrock-Channel``: the
+  `Origin` the server authenticated), which the shard records in its journal beside the command.
+  Header ``Nats-Msg-Id`` is the client key with a digest of the command (`message_id`): an exact
+  retry inside the stream's duplicate window is answered "duplicate" with the first copy's stream
+  sequence and stored once; a different command under the same client key is not a retry, is
+  stored, and the venue refuses it naming the field that differs (idempotency by client order id
+  is the shard's own too, beyond the window).
 * `ShardEngine` runs one shard: a durable pull consumer on ``cmd.<shard>`` feeds `Engine.submit`
   in stream-sequence order; each fetched batch is journaled to the shard's own SQLite journal and
   flushed (fsync) before its outcome events are published to stream ``LIONROCK_EVTS`` on subject
@@ -17,19 +22,26 @@
   that died before it recorded their stream position are re-delivered, checked byte for byte
   against the journal and not applied again. Outcome events not yet published when it died
   (engine sequence above ``nats.evt_published_seq``) are rebuilt by the recovery replay and
-  published again under the same message ids.
+  published again under the same message ids, with the command's key and stream sequence (kept
+  in the journal's meta, ``nats.batch``, before the batch is flushed).
+* Each outcome names the command it answers: header ``Lionrock-Cmd-Seq`` is the command's
+  sequence in ``LIONROCK_CMDS``, which is what a publish acknowledgement returns (for a duplicate,
+  the first copy's): the edge matches answers by it, so a retry through any edge, even one
+  started after the first answer, finds the first outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import msgspec
 import nats
@@ -40,7 +52,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
-from lionrock.engine import Engine, Outcome
+from lionrock.engine import Engine, Origin, Outcome
 from lionrock.engine.engine import DeterminismError
 from lionrock.kernel.messages import Codec, Command, Event, Stamp
 from lionrock.kernel.user_errors import ServiceUnavailable
@@ -57,8 +69,15 @@ H_SEQ = "Lionrock-Seq"
 H_COMMAND = "Lionrock-Command"
 H_RELAYED = "Lionrock-Relayed"
 H_KEY = "Lionrock-Key"
-"""On an outcome: the ``Nats-Msg-Id`` of the command it answers (``<client key>@<shard>``), so the
-edge that published the command can find its outcome."""
+"""On an outcome: the ``Nats-Msg-Id`` of the command it answers (`message_id`)."""
+H_CMD_SEQ = "Lionrock-Cmd-Seq"
+"""On an outcome: the stream sequence of the command it answers in ``LIONROCK_CMDS``."""
+H_SENDER = "Lionrock-Sender"
+H_CHANNEL = "Lionrock-Channel"
+"""On a command: its `Origin` (percent-encoded: a header value is one line)."""
+META_BATCH = "nats.batch"
+"""``[[engine seq, command stream seq, message id], ...]`` of the batch being journaled, written
+before its flush: recovery republishes an unpublished outcome with what identifies its command."""
 META_POSITION = "nats.position"
 """``"<last stream seq journaled>:<engine seq it ended at>"``: one value, so one atomic write."""
 META_EVT_PUBLISHED_SEQ = "nats.evt_published_seq"
@@ -189,13 +208,35 @@ def default_key(command: Command, at_ns: int, body: bytes) -> str:
     return hashlib.blake2b(body + at_ns.to_bytes(8, "little", signed=True), digest_size=16).hexdigest()
 
 
+def message_id(key: str, body: bytes, shard: str) -> str:
+    """``<client key>#<digest of the command>@<shard>``: the same command under the same key is a
+    retry (deduplicated by the stream); another command under that key is not (stored, and the
+    venue answers which field differs)."""
+    return f"{key}#{hashlib.blake2b(body, digest_size=6).hexdigest()}@{shard}"
+
+
+def origin_headers(origin: Origin | None) -> dict[str, str]:
+    if origin is None:
+        return {}
+    return {H_SENDER: quote(origin.sender, safe=""), H_CHANNEL: quote(origin.channel, safe="")}
+
+
+def origin_of_headers(headers: dict[str, str]) -> Origin | None:
+    sender = headers.get(H_SENDER)
+    if sender is None:
+        return None
+    return Origin(unquote(sender), unquote(headers.get(H_CHANNEL, "")))
+
+
 @dataclass(frozen=True)
 class Published:
-    """Where the stream put one command: its shard, stream sequence, and whether it was a retry."""
+    """Where the stream put one command: its shard, stream sequence (for a duplicate, the first
+    copy's), whether it was a retry, and its message id."""
 
     shard: str
     stream_seq: int
     duplicate: bool
+    msg_id: str = ""
 
 
 class CommandProducer:
@@ -207,17 +248,18 @@ class CommandProducer:
         self.timeout_s = timeout_s
         self._codec = Codec()
 
-    def _messages(self, command: Command, at_ns: int, key: str | None) -> list[tuple[str, bytes, dict[str, str]]]:
+    def _messages(self, command: Command, at_ns: int, key: str | None, origin: Origin | None = None) -> list[tuple[str, bytes, dict[str, str]]]:
         body = self._codec.encode(command)
         key = key or default_key(command, at_ns, body)
+        extra = origin_headers(origin)
         return [
-            (shard, body, {H_MSG_ID: f"{key}@{shard}", H_AT_NS: str(at_ns)})
+            (shard, body, {H_MSG_ID: message_id(key, body, shard), H_AT_NS: str(at_ns), **extra})
             for shard in self.shard_map.route(command)
         ]
 
-    async def publish(self, command: Command, at_ns: int, key: str | None = None) -> list[Published]:
+    async def publish(self, command: Command, at_ns: int, key: str | None = None, origin: Origin | None = None) -> list[Published]:
         """Publish one command and wait for the stream's acknowledgement."""
-        return [await self._publish_one(shard, body, headers) for shard, body, headers in self._messages(command, at_ns, key)]
+        return [await self._publish_one(shard, body, headers) for shard, body, headers in self._messages(command, at_ns, key, origin)]
 
     async def _publish_one(self, shard: str, body: bytes, headers: dict[str, str]) -> Published:
         """Publish until the stream acknowledges, for at most ``timeout_s``: while a cluster elects a
@@ -228,7 +270,7 @@ class CommandProducer:
             left = deadline - time.monotonic()
             try:
                 ack = await self.js.publish(cmd_subject(shard), body, stream=CMD_STREAM, headers=headers, timeout=max(0.1, min(left, 2.0)))
-                return Published(shard, ack.seq, bool(ack.duplicate))
+                return Published(shard, ack.seq, bool(ack.duplicate), headers[H_MSG_ID])
             except TRANSIENT_ERRORS as exc:
                 if time.monotonic() >= deadline:
                     raise ServiceUnavailable(f"the command stream did not acknowledge within {self.timeout_s:.0f} s ({str(exc) or type(exc).__name__})",
@@ -253,7 +295,7 @@ class CommandProducer:
             for future in pending:
                 future.cancel()
             return [await self._publish_one(shard, body, headers) for shard, body, headers in messages]
-        return [Published(shard, ack.seq, bool(ack.duplicate)) for (shard, _, _), ack in zip(messages, acks, strict=True)]
+        return [Published(shard, ack.seq, bool(ack.duplicate), headers[H_MSG_ID]) for (shard, _, headers), ack in zip(messages, acks, strict=True)]
 
 
 async def _consumer_from(
@@ -356,7 +398,12 @@ class ShardEngine:
         self.engine = engine
         if backlog:
             log.info("shard %s: publishing %d outcome(s) left unpublished by the last run", self.shard, len(backlog))
-            await self._publish_outcomes([(s.seq, s.at_ns, c, e, "") for s, c, e in backlog])
+            known = {int(seq): (int(cmd_seq), str(key)) for seq, cmd_seq, key in json.loads(journal.get_meta(META_BATCH) or "[]")}
+            again = []
+            for stamp, command, events in backlog:
+                cmd_seq, key = known.get(stamp.seq, (0, ""))
+                again.append((stamp.seq, stamp.at_ns, command, events, cmd_seq, key))
+            await self._publish_outcomes(again)
         ack_floor = await self._ack_floor()
         if ack_floor > self.stream_seq:
             log.warning(
@@ -447,7 +494,8 @@ class ShardEngine:
         engine = self.engine
         assert engine is not None
         hook = self.crash_hook or (lambda point: None)
-        outcomes: list[tuple[int, int, Command, list[Event], str]] = []
+        journal = engine.journal
+        outcomes: list[tuple[int, int, Command, list[Event], int, str]] = []
         for msg in msgs:
             sseq = msg.metadata.sequence.stream
             if sseq <= self.stream_seq:
@@ -461,14 +509,18 @@ class ShardEngine:
             if self._mapped_seq <= engine.seq:
                 self._check_journaled(self._mapped_seq, msg.data)
                 continue
+            headers = msg.headers or {}
+            journal.stamp_origin(origin_of_headers(headers))  # who sent it, recorded with the record
             outcome: Outcome = engine.submit(command, at_ns)
+            journal.stamp_origin(None)
             self.stats.applied += 1
             # every outcome, empty ones too: the edge awaits each of its own, a projector checks seqs are contiguous
-            outcomes.append((outcome.seq, outcome.at_ns, command, outcome.events, (msg.headers or {}).get(H_MSG_ID, "")))
+            outcomes.append((outcome.seq, outcome.at_ns, command, outcome.events, sseq, headers.get(H_MSG_ID, "")))
         hook("after_submit")
+        if outcomes:
+            journal.set_meta(META_BATCH, json.dumps([[o[0], o[4], o[5]] for o in outcomes], separators=(",", ":")))
         engine.flush()
         hook("after_journal_flush")
-        journal = engine.journal
         journal.set_meta(META_POSITION, f"{self.stream_seq}:{self._mapped_seq}")
         hook("after_flush")
         await self._publish_outcomes(outcomes)
@@ -500,14 +552,15 @@ class ShardEngine:
         self.stats.skipped_journaled += 1
 
     # -- events out ------------------------------------------------------------------------
-    async def _publish_outcomes(self, outcomes: list[tuple[int, int, Command, list[Event], str]]) -> None:
+    async def _publish_outcomes(self, outcomes: list[tuple[int, int, Command, list[Event], int, str]]) -> None:
         """Publish each outcome to ``evt.<shard>``: body ``[command, [event, ...]]`` (the journal's
         encodings: a projector needs the command too, e.g. the submitted issuer profile or the
-        order a rejection refused), headers seq, time, command type, the command's key."""
+        order a rejection refused), headers seq, time, command type, the command's stream
+        sequence and message id."""
         if not outcomes:
             return
         futures: list[asyncio.Future[Any]] = []
-        for seq, at_ns, command, events, key in outcomes:
+        for seq, at_ns, command, events, cmd_seq, key in outcomes:
             bodies = [self.codec.encode(e) for e in events]
             relayed = len(command.events) if isinstance(command, RelayShardEvents) else 0
             headers = {
@@ -520,6 +573,8 @@ class ShardEngine:
                 headers[H_RELAYED] = str(relayed)
             if key:
                 headers[H_KEY] = key
+            if cmd_seq:
+                headers[H_CMD_SEQ] = str(cmd_seq)
             body = msgspec.msgpack.encode((self.codec.encode(command), bodies))
             futures.append(await self.js.publish_async(evt_subject(self.shard), body, stream=EVT_STREAM, headers=headers))
             self.stats.events_published += 1
@@ -574,9 +629,10 @@ class ShardOutcome:
     body: Command | None = None
     """The command itself (None only for outcomes published before the body carried it)."""
     key: str = ""
-    """The ``Nats-Msg-Id`` of the command (``<client key>@<shard>``); empty for an outcome
-    published again by recovery or for a relay."""
+    """The ``Nats-Msg-Id`` of the command (`message_id`); empty for a relay."""
     stream_seq: int = 0
+    cmd_seq: int = 0
+    """The command's stream sequence in ``LIONROCK_CMDS`` (0 if unknown)."""
 
     @property
     def own_events(self) -> list[Event]:
@@ -591,7 +647,7 @@ def decode_outcome(msg: Msg, shard: str, codec: Codec) -> ShardOutcome:
     return ShardOutcome(
         shard, int(h[H_SEQ]), int(h[H_AT_NS]), h[H_COMMAND], int(h.get(H_RELAYED, 0)),
         [codec.decode_event(b) for b in bodies], codec.decode_command(command_body), h.get(H_KEY, ""),
-        msg.metadata.sequence.stream,
+        msg.metadata.sequence.stream, int(h.get(H_CMD_SEQ, 0)),
     )
 
 
@@ -693,6 +749,9 @@ __all__ = [
     "contiguous",
     "decode_outcome",
     "default_key",
+    "message_id",
+    "origin_headers",
+    "origin_of_headers",
     "ensure_streams",
     "evt_subject",
     "read_events",

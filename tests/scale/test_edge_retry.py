@@ -1,0 +1,242 @@
+"""A retried order over the bus (same client order id sent again, e.g. after a 504) trades once and
+is answered with the first outcome: whether the retry comes through the same edge, through an
+edge started afterwards (the first one killed), after a timeout while the shards were down, or
+after the stream's duplicate window (then the venue's own idempotency by client order id answers
+"exists"). A retry that differs from the first order is not a retry: it is refused, naming the
+field. The command's origin travels with it and lands in the shard's journal."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _workload import fresh_streams
+
+from lionrock.engine import Origin, Outcome
+from lionrock.kernel.messages import CommandRejected
+from lionrock.kernel.xhkg import hk_ns
+from lionrock.scale.edge import BusRunner, OutcomeTimeout
+from lionrock.scale.nats import connect, ensure_streams, read_events, run_shard
+from lionrock.scale.sharding import ShardMap
+from lionrock.storage.sqlite_journal import SqliteJournal
+from lionrock.trading.commands import ListInstrument, PlaceOrder, StartTradingDay, TradingTick
+from lionrock.trading.events import (
+    OrderAccepted,
+    OrderRejected,
+    OrderRetryAcknowledged,
+    TradeExecuted,
+)
+
+DAY = date(2025, 11, 24)
+MAP = ShardMap(("t0", "t1"))
+SHARD = MAP.shard_of_instrument("00700")
+
+
+class Shards:
+    """The map's shard engines (`run_shard`) on one event loop in a thread: started, stopped, restarted."""
+
+    def __init__(self, url: str, root: Path) -> None:
+        self.url, self.root = url, root
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    def start(self) -> Shards:
+        started = threading.Event()
+
+        async def main() -> None:
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+            left = len(MAP.shards)
+
+            def up(_: Any) -> None:
+                nonlocal left
+                left -= 1
+                if left == 0:
+                    started.set()
+
+            await asyncio.gather(*(run_shard(self.url, s, MAP, self.root / f"{s}.sqlite", stop=self._stop, on_started=up) for s in MAP.shards))
+
+        self._thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+        self._thread.start()
+        assert started.wait(30), "the shards did not start"
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(30)
+        self._thread = None
+
+
+def _edge(url: str, timeout_s: float = 20.0) -> BusRunner:
+    times = itertools.count(hk_ns(DAY, clock_time(9, 31)), 1_000_000)
+    return BusRunner(url, MAP, clock=lambda: next(times), timeout_s=timeout_s).start()
+
+
+def _order(coid: str, side: str, quantity: int, price: int = 400_000, participant: str = "B1") -> PlaceOrder:
+    return PlaceOrder(instrument="00700", participant=participant, account=f"C:{participant}:I1", client_order_id=coid, side=side,
+                      order_type="LIMIT", price=price, quantity=quantity, channel="REST")
+
+
+def _open_market(edge: BusRunner) -> None:
+    for command in (ListInstrument(instrument="00700", board_lot=100, nominal_price=400_000), StartTradingDay(day=DAY.isoformat(), seed=1)):
+        assert edge.submit_wait(command).rejection is None
+    for _ in range(6):  # the day's timers are due (the clock is past 09:30): each tick moves one session on
+        edge.submit_wait(TradingTick())
+    assert edge.submit_wait(_order("s1", "S", 300, participant="B2")).rejection is None
+
+
+def _trades(url: str) -> list[TradeExecuted]:
+    async def go() -> list[TradeExecuted]:
+        nc, js = await connect(url)
+        outcomes = await read_events(js, SHARD)
+        await nc.drain()
+        return [e for o in outcomes for e in o.own_events if isinstance(e, TradeExecuted)]
+
+    return asyncio.run(go())
+
+
+def _fresh(url: str, duplicate_window_s: float = 120.0) -> None:
+    async def go() -> None:
+        nc, js = await connect(url)
+        await fresh_streams(js)
+        await ensure_streams(js, duplicate_window_s=duplicate_window_s)
+        await nc.drain()
+
+    asyncio.run(go())
+
+
+def _stored_orders(url: str, coid: str) -> int:
+    from _workload import stream_commands
+
+    async def go() -> int:
+        nc, js = await connect(url)
+        commands = await stream_commands(js, SHARD)
+        await nc.drain()
+        return sum(1 for c, _ in commands if isinstance(c, PlaceOrder) and c.client_order_id == coid)
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def shards(nats_url: str, tmp_path: Path) -> Iterator[Shards]:
+    _fresh(nats_url)
+    running = Shards(nats_url, tmp_path).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _same(first: Outcome, again: Outcome) -> None:
+    assert (again.seq, again.at_ns, again.events) == (first.seq, first.at_ns, first.events)
+
+
+def test_edge_order_retry_same_or_new_edge_answers_first_outcome_trades_once(nats_url: str, shards: Shards) -> None:
+    edge = _edge(nats_url)
+    try:
+        _open_market(edge)
+        buy = _order("b1", "B", 200)
+        first = edge.submit_wait(buy)
+        assert [type(e) for e in first.events].count(TradeExecuted) == 1
+        _same(first, edge.submit_wait(buy))  # the same edge, after its answer
+    finally:
+        edge.stop()
+    later = _edge(nats_url, timeout_s=10.0)  # a new edge (the first one gone): it never saw the outcome
+    try:
+        _same(first, later.submit_wait(buy))
+    finally:
+        later.stop()
+    assert len(_trades(nats_url)) == 1
+    assert _stored_orders(nats_url, "b1") == 1
+
+
+def test_edge_order_retry_after_timeout_answers_first_outcome_trades_once(nats_url: str, shards: Shards) -> None:
+    opener = _edge(nats_url)
+    try:
+        _open_market(opener)
+    finally:
+        opener.stop()
+    shards.stop()
+    edge = _edge(nats_url, timeout_s=2.0)
+    try:
+        buy = _order("b1", "B", 200)
+        with pytest.raises(OutcomeTimeout):
+            edge.submit_wait(buy)  # stored, not yet applied: 504
+        with pytest.raises(OutcomeTimeout):
+            edge.submit_wait(buy)  # the client retries too soon: still 504, still stored once
+    finally:
+        edge.stop()
+    shards.start()
+    later = _edge(nats_url, timeout_s=20.0)
+    try:
+        again = later.submit_wait(buy)
+        assert [type(e) for e in again.events].count(TradeExecuted) == 1
+        _same(again, later.submit_wait(buy))
+    finally:
+        later.stop()
+    assert len(_trades(nats_url)) == 1
+    assert _stored_orders(nats_url, "b1") == 1
+
+
+def test_edge_order_retry_after_duplicate_window_answers_exists_trades_once(nats_url: str, tmp_path: Path) -> None:
+    _fresh(nats_url, duplicate_window_s=1.0)
+    running = Shards(nats_url, tmp_path).start()
+    edge = _edge(nats_url)
+    try:
+        _open_market(edge)
+        buy = _order("b1", "B", 200)
+        first = edge.submit_wait(buy)
+        accepted = next(e for e in first.events if isinstance(e, OrderAccepted))
+        time.sleep(1.5)  # the stream has forgotten the message id: the retry is stored again ...
+        again = edge.submit_wait(buy)  # ... and the venue knows the client order id
+        retry = [e for e in again.events if isinstance(e, OrderRetryAcknowledged)]
+        assert len(retry) == 1 and retry[0].order_id == accepted.order_id and again.rejection is None
+        assert not any(isinstance(e, TradeExecuted) for e in again.events)
+    finally:
+        edge.stop()
+        running.stop()
+    assert len(_trades(nats_url)) == 1
+    assert _stored_orders(nats_url, "b1") == 2
+
+
+def test_edge_conflicting_retry_is_refused_naming_the_field(nats_url: str, shards: Shards) -> None:
+    edge = _edge(nats_url)
+    try:
+        _open_market(edge)
+        first = edge.submit_wait(_order("b1", "B", 200))
+        assert first.rejection is None
+        other = edge.submit_wait(_order("b1", "B", 200, price=399_800))  # same client order id, another price
+        refused = [e for e in other.events if isinstance(e, (OrderRejected, CommandRejected))]
+        assert refused and refused[0].rejection.code == 2033 and refused[0].rejection.field == "price", other.events
+    finally:
+        edge.stop()
+    assert len(_trades(nats_url)) == 1
+
+
+def test_edge_origin_travels_to_the_shard_journal(nats_url: str, tmp_path: Path) -> None:
+    _fresh(nats_url)
+    running = Shards(nats_url, tmp_path).start()
+    edge = _edge(nats_url)
+    try:
+        _open_market(edge)
+        placed = edge.submit_wait(_order("b1", "B", 200), origin=Origin("broker-1", "FIX"))
+        edge.submit_wait(TradingTick(), origin=Origin("op", "CLI"))
+    finally:
+        edge.stop()
+        running.stop()
+    journal = SqliteJournal(tmp_path / f"{SHARD}.sqlite", "every")
+    try:
+        origins = dict(journal.origins())
+    finally:
+        journal.close()
+    assert origins[placed.seq] == Origin("broker-1", "FIX")
+    assert Origin("op", "CLI") in origins.values()
