@@ -27,10 +27,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from lionrock.gateways.rest.http import identify
+from lionrock.gateways.rest.models import IoiIn
 from lionrock.gateways.rest.venue import instrument_rules, venue_state
 from lionrock.gateways.web import formatting
 from lionrock.kernel.ids import ORDER_ID_MAX
-from lionrock.kernel.price import format_price
+from lionrock.kernel.price import MAX_PRICE_TICKS, format_price
 from lionrock.kernel.xhkg import hk_date
 from lionrock.readmodel import queries
 from lionrock.readmodel.tenancy import NotVisible, Principal, Role
@@ -45,6 +46,12 @@ _ENV.filters["tojson_safe"] = lambda v: Markup(json.dumps(v).replace("<", "\\u00
 """JSON for a <script> block (no HTML escaping, but no '<', '>' or '&' either)."""
 _ENV.filters["tojson_text"] = lambda v: json.dumps(v)
 """JSON shown as text in HTML (autoescaped)."""
+
+
+IOI_SCHEMA = IoiIn.model_json_schema()
+"""The IOI entry form checks what ``POST /v1/offerings/{id}/iois`` checks, from the same model's
+JSON schema (identifiers, share bounds, tier, steps, origins; ``LR.schemaProblems``), and the price
+format of `lionrock.kernel.price.parse_price` (``LR.priceProblem``)."""
 
 
 def _plotly_js() -> str:
@@ -158,6 +165,7 @@ def mount_web(app: FastAPI, service: Service) -> None:
                     allocations=allocations, offer_price=priced["price"] if priced else 0, iois=ioi_rows(data["events"]),
                     may_run=p.role == Role.OPERATOR or (p.role == Role.SPONSOR and offering_id in p.offerings),
                     today=hk_date(service.clock()).isoformat(), comparison=comparison, seed_max=ORDER_ID_MAX,
+                    ioi_schema=IOI_SCHEMA, max_price_ticks=MAX_PRICE_TICKS,
                     curve_basis="the book at pricing (OfferPriceFixed)" if priced else "indications of interest received so far")
 
     @app.get("/account", include_in_schema=False)
@@ -277,4 +285,4 @@ def _quota(service: Service) -> list[dict[str, Any]]:
     return [latest[k] for k in sorted(latest)]
 
 
-__all__ = ["demand_curve", "ioi_rows", "mount_web", "priced_curve"]
+__all__ = ["IOI_SCHEMA", "demand_curve", "ioi_rows", "mount_web", "priced_curve"]

@@ -320,6 +320,142 @@ const LR = (() => {
     });
   }
 
+  // A request body checked against the JSON schema of its REST model (the subset pydantic emits
+  // for our models: object, string, integer, boolean, enum, array, anyOf, $ref), so a form refuses
+  // what the route would refuse with 400, before sending. Fields are named as the route's 400
+  // names them (``steps.0.shares``). The route still decides.
+  function schemaProblems(schema, value, root = schema, field = "") {
+    if (schema.$ref) return schemaProblems(root.$defs[schema.$ref.split("/").pop()], value, root, field);
+    if (schema.anyOf) {
+      const each = schema.anyOf.map((s) => schemaProblems(s, value, root, field));
+      return each.some((p) => !p.length) ? [] : each[0];
+    }
+    const bad = (text) => [{field, text}];
+    if (schema.enum && !schema.enum.includes(value)) return bad(`one of ${schema.enum.join(", ")}`);
+    switch (schema.type) {
+      case "null": return value === null ? [] : bad("empty");
+      case "boolean": return typeof value === "boolean" ? [] : bad("true or false");
+      case "string":
+        if (typeof value !== "string") return bad("text");
+        if (value === "" && schema.default === "") return [];  // an optional identifier left empty: its default meaning
+        if (schema.maxLength !== undefined && value.length > schema.maxLength) return bad(`at most ${schema.maxLength} characters`);
+        if (schema.minLength !== undefined && value.length < schema.minLength) return bad(`at least ${schema.minLength} characters`);
+        if (schema.pattern && !new RegExp(schema.pattern).test(value)) return bad(value ? (schema.description || `the form ${schema.pattern}`) : "required");
+        return [];
+      case "integer":
+        if (typeof value !== "number" || !Number.isInteger(value)) return bad("a whole number");
+        if (schema.minimum !== undefined && value < schema.minimum) return bad(`at least ${count(schema.minimum)}`);
+        if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum) return bad(`more than ${count(schema.exclusiveMinimum)}`);
+        if (schema.maximum !== undefined && value > schema.maximum) return bad(`at most ${count(schema.maximum)}`);
+        return [];
+      case "array": {
+        if (!Array.isArray(value)) return bad("a list");
+        if (schema.minItems !== undefined && value.length < schema.minItems) return bad(`at least ${schema.minItems}`);
+        if (schema.maxItems !== undefined && value.length > schema.maxItems) return bad(`at most ${schema.maxItems}`);
+        return value.flatMap((v, i) => schemaProblems(schema.items, v, root, field ? `${field}.${i}` : String(i)));
+      }
+      case "object": {
+        if (typeof value !== "object" || value === null || Array.isArray(value)) return bad("an object");
+        const props = schema.properties || {}, out = [];
+        for (const k of schema.required || []) if (!(k in value)) out.push({field: field ? `${field}.${k}` : k, text: "required"});
+        for (const [k, v] of Object.entries(value)) {
+          const f = field ? `${field}.${k}` : k;
+          if (props[k]) out.push(...schemaProblems(props[k], v, root, f));
+          else if (schema.additionalProperties === false) out.push({field: f, text: "not a field of this request"});
+        }
+        return out;
+      }
+    }
+    return [];
+  }
+  // The twin of lionrock.kernel.price.parse_price: a plain positive decimal (commas may group
+  // digits), at most three decimals (trailing zeros aside), at most maxTicks thousandths.
+  function priceProblem(text, maxTicks) {
+    const raw = String(text ?? "").trim(), cleaned = raw.replace(/,/g, "");
+    const m = /^(\d*)(?:\.(\d*))?$/.exec(cleaned);
+    if (raw.length > 40 || !m || !(m[1] || m[2])) return "a plain decimal like 12.34 (digits and one point)";
+    const frac = m[2] || "";
+    if (/[^0]/.test(frac.slice(3))) return "finer than 0.001";
+    const whole = m[1].replace(/^0+/, "");
+    if (whole.length > 7) return `above the largest price accepted, ${fmt(maxTicks)}`;
+    const ticks = Number(whole || "0") * 1000 + Number(frac.slice(0, 3).padEnd(3, "0"));
+    if (ticks <= 0) return "must be positive";
+    if (ticks > maxTicks) return `above the largest price accepted, ${fmt(maxTicks)}`;
+    return "";
+  }
+  function ioiProblems(schema, body, maxTicks) {
+    const out = schemaProblems(schema, body);
+    (Array.isArray(body.steps) ? body.steps : []).forEach((st, i) => {
+      if (typeof st.limit_price === "string" && st.limit_price !== "" && !out.some((p) => p.field === `steps.${i}.limit_price`)) {
+        const why = priceProblem(st.limit_price, maxTicks);
+        if (why) out.push({field: `steps.${i}.limit_price`, text: why});
+      }
+    });
+    return out;
+  }
+
+  function ioiForm(id, schema, maxTicks, currency) {
+    document.addEventListener("DOMContentLoaded", () => {
+      const form = document.getElementById("ioi-form"), tbody = form.querySelector("#ioi-steps tbody");
+      const out = document.getElementById("ioi-checks"), result = document.getElementById("ioi-result");
+      const maxSteps = schema.properties.steps.maxItems;
+      const labels = {ioi_id: "IOI id", investor: "Investor", account: "Account", participant: "Participant", investor_type: "Investor type", origin: "Origin", tier: "Tier", steps: "Steps"};
+      const whole = (t) => /^\s*\d{1,16}\s*$/.test(t) ? Number(t) : t.trim();  // digits -> a number; anything else stays text (refused as such)
+      const addStep = (limit = "", shares = "") => {
+        if (tbody.rows.length >= maxSteps) return;
+        const tr = document.createElement("tr");
+        tr.innerHTML = `<td class="step-no"></td><td><input name="limit_price" size="10" value="${esc(limit)}" placeholder="any price"></td>` +
+          `<td><input name="shares" size="14" value="${esc(shares)}" inputmode="numeric"></td><td><button type="button" class="ioi-remove-step">Remove</button></td>`;
+        tbody.appendChild(tr);
+        renumber();
+      };
+      const renumber = () => [...tbody.rows].forEach((tr, i) => { tr.querySelector(".step-no").textContent = String(i + 1); tr.querySelectorAll("input").forEach((el) => { el.dataset.field = `steps.${i}.${el.name}`; }); });
+      const body = () => {
+        const f = new FormData(form), b = {ioi_id: String(f.get("ioi_id")).trim(), investor: String(f.get("investor")).trim(), account: String(f.get("account")).trim()};
+        for (const k of ["participant", "investor_type"]) if (String(f.get(k)).trim()) b[k] = String(f.get(k)).trim();
+        b.origin = f.get("origin");
+        b.tier = whole(String(f.get("tier")));
+        b.independent = form.querySelector("#ioi-independent").checked;
+        b.steps = [...tbody.rows].map((tr) => {
+          const limit = tr.querySelector("[name=limit_price]").value.trim(), step = {shares: whole(tr.querySelector("[name=shares]").value)};
+          if (limit) step.limit_price = limit;
+          return step;
+        });
+        return b;
+      };
+      const label = (field) => { const [k, i, sub] = field.split("."); return k === "steps" && i !== undefined ? `Step ${Number(i) + 1}${sub ? " " + sub.replace("_", " ") : ""}` : (labels[k] || k); };
+      const check = () => {
+        const b = body(), problems = ioiProblems(schema, b, maxTicks);
+        form.querySelectorAll("input, select").forEach((el) => el.classList.toggle("invalid", problems.some((p) => p.field === (el.dataset.field || el.name))));
+        const top = b.steps.filter((st) => typeof st.shares === "number").reduce((t, st) => t + st.shares, 0);
+        out.innerHTML = problems.length ? problems.map((p) => `<li class="error" data-field="${esc(p.field)}">${esc(label(p.field))}: ${esc(p.text)}</li>`).join("")
+          : `<li class="ok">Ready: ${esc(count(b.steps.length))} step${b.steps.length === 1 ? "" : "s"}, ${esc(shares(top))} in all.</li>`;
+        out.dataset.problems = String(problems.length);
+        return problems;
+      };
+      form.querySelectorAll("input[data-field], input:not([name=limit_price]):not([name=shares]), select").forEach((el) => { if (!el.dataset.field && el.name) el.dataset.field = el.name; });
+      document.getElementById("ioi-add-step").addEventListener("click", () => { addStep(); check(); });
+      tbody.addEventListener("click", (ev) => { if (ev.target.classList.contains("ioi-remove-step")) { ev.target.closest("tr").remove(); renumber(); check(); } });
+      form.addEventListener("input", () => { result.textContent = ""; result.className = ""; check(); });  // an answer to the last try goes stale
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        if (check().length) { result.textContent = "Not sent: correct the fields marked."; result.className = "error"; return; }
+        const submit = document.getElementById("ioi-submit");
+        submit.disabled = true;
+        try {
+          const r = await api(`/v1/offerings/${encodeURIComponent(id)}/iois`, {method: "POST", body: JSON.stringify(body())});
+          const e = r.IoiReceived;
+          result.textContent = `IOI ${e.ioi_id} received: the book has ${count(e.book_investors)} investors, ${shares(e.book_demand_at_top)} at the top of the range.`;
+          result.className = "ok";
+          setTimeout(() => location.reload(), 600);
+        } catch (e) { result.textContent = e.message; result.className = "error"; }
+        finally { submit.disabled = false; }
+      });
+      addStep();
+      check();
+    });
+  }
+
   function newOfferingPage() {
     document.addEventListener("DOMContentLoaded", () => {
       const out = document.getElementById("define-result");
@@ -345,5 +481,5 @@ const LR = (() => {
     });
   }
   return {api, socket, marketPage, demandChart, fmt, money, shares, count, percent, times, price, esc, grid, ticketCheck, bindTicket, act, operatorPage, offeringPage, newOfferingPage,
-          summaryHtml, comparisonHtml};
+          summaryHtml, comparisonHtml, schemaProblems, priceProblem, ioiProblems, ioiForm};
 })();
