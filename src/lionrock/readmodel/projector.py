@@ -7,7 +7,8 @@ already applied (``meta.projected_seq``), so the read models survive restarts an
 by deleting them.
 
 A batch's rows are gathered first and written with one statement per table (`_Batch`; on
-PostgreSQL one multi-row ``INSERT … SELECT FROM unnest(…)`` each, in pipeline mode), so a batch of
+PostgreSQL one multi-row ``INSERT … SELECT … FROM json_array_elements(…)`` each, in pipeline mode,
+run by the server while the journal's flush is in flight), so a batch of
 sixteen orders is about ten statements and one commit, not a dozen statements per order. On
 PostgreSQL the read-model transaction commits with ``synchronous_commit`` off: it does not wait for
 its own WAL flush (the journal's commit did). A server crash can lose the last read-model
@@ -32,6 +33,7 @@ from typing import Any
 import msgspec
 
 from lionrock.engine import Outcome
+from lionrock.kernel.account import house_account
 from lionrock.kernel.messages import Command, Event, Stamp
 from lionrock.kernel.price import consideration_minor
 from lionrock.readmodel import derived
@@ -110,7 +112,7 @@ def parties_of(message: Any, depth: int = 0) -> set[str]:
             if name in PARTY_FIELDS or name.endswith("_account"):
                 out.add(value)
             elif name == "participant" or name.endswith("_participant"):
-                out.add(f"P:{value}")
+                out.add(house_account(value))
         elif depth < 2 and isinstance(value, msgspec.Struct):
             out |= parties_of(value, depth + 1)
         elif depth < 2 and isinstance(value, list) and name in ("holds", "allotments", "refunds", "results", "allocations"):
@@ -137,7 +139,10 @@ class Projector:
         self.projected_seq = int(row[0]) if row else 0
         self._json = msgspec.json.Encoder()
         self._pending: list[tuple[Stamp, Command, list[Event]]] = []
-        self._batch = _Batch(store, ())
+        self._open_orders: dict[int, list[Any]] = {}
+        """The rows of open orders as committed (`_Batch.remember_open_orders`): the projector is
+        the read model's one writer, so a batch that names them need not read them back."""
+        self._batch = _Batch(store, (), self._open_orders)
 
     @staticmethod
     def _backfill_bars(store: SqlStore) -> None:
@@ -203,7 +208,7 @@ class Projector:
             with self.store.transaction():
                 if self.store.postgres:  # the read model is rebuilt from the journal: its commit need not wait for a WAL flush
                     self.store.execute("SET LOCAL synchronous_commit TO off")
-                self._batch = _Batch(self.store, _order_ids(records))
+                self._batch = _Batch(self.store, _order_ids(records), self._open_orders)
                 for stamp, command, events in records:
                     if check and stamp.seq > self.projected_seq and events and self.store.one("SELECT 1 FROM events WHERE seq = ? LIMIT 1", (stamp.seq,)):
                         self.projected_seq = stamp.seq
@@ -212,10 +217,13 @@ class Projector:
                 self._batch.write()
                 self._save_seq()
                 if durable is not None:
+                    self.store.sync()  # the server runs the rows while the journal's flush is in flight
                     durable.result()
         except BaseException:
             self.projected_seq = before
+            self._open_orders.clear()  # rows changed in place, rolled back in the store
             raise
+        self._batch.remember_open_orders()
 
     def _save_seq(self) -> None:
         self.store.execute(
@@ -415,19 +423,23 @@ def _order_ids(records: Sequence[tuple[Stamp, Command, list[Event]]]) -> list[in
 class _Batch:
     """The read-model rows of one batch of records, gathered while it is projected and written
     with one statement per table (`write`): on PostgreSQL a multi-row statement per table
-    (`SqlStore.insert_rows`), so a batch of orders costs a handful of statements, not a dozen per
+    (`SqlStore.insert_rows`: one JSON array of rows), so a batch of orders costs a handful of statements, not a dozen per
     order. Rows that several records change are folded here first, so the rows written are those
     record-at-a-time projection would leave, whatever the batch size (a rebuild, projecting the
     journal in batches of `Projector.REPLAY_BATCH`, equals the live read model):
 
-    - orders: the rows the batch names are read once, before the batch (`_order_ids`), changed in
-      memory event by event, and written back with one upsert;
+    - orders: the rows the batch names are taken from the open orders the projector remembers,
+      the others read with one query before the batch (`_order_ids`); changed in memory event by
+      event, and written back with one upsert;
     - balances: each record's net postings, its zero nets dropped, added up per (account, asset)
       with the last record's seq (a balance already at that seq is left alone, as before);
     - holdings and one-minute bars: added up per key (open the first trade's, close the last's).
     """
 
-    def __init__(self, store: SqlStore, order_ids: Sequence[int]) -> None:
+    OPEN_ORDERS_REMEMBERED = 200_000
+    """At most this many open orders' rows kept between batches (beyond it, forgotten and read)."""
+
+    def __init__(self, store: SqlStore, order_ids: Sequence[int], open_orders: dict[int, list[Any]]) -> None:
         self.store = store
         self.events: list[tuple[Any, ...]] = []
         self.parties: list[tuple[Any, ...]] = []
@@ -437,7 +449,10 @@ class _Batch:
         self.balances: dict[tuple[str, str], list[int]] = {}
         self.bars: dict[tuple[str, int], list[int]] = {}
         names = ", ".join(name for name, _ in _ORDER_COLUMNS)
-        self._orders: dict[int, list[Any]] = {int(r[0]): list(r) for r in store.select_keys(f"SELECT {names} FROM orders", "order_id", order_ids)}
+        self._open_orders = open_orders
+        self._orders: dict[int, list[Any]] = {i: open_orders[i] for i in order_ids if i in open_orders}
+        unknown = [i for i in order_ids if i not in self._orders]
+        self._orders.update((int(r[0]), list(r)) for r in store.select_keys(f"SELECT {names} FROM orders", "order_id", unknown))
         self._changed: set[int] = set()
 
     def order(self, order_id: int) -> list[Any] | None:
@@ -493,6 +508,18 @@ class _Batch:
         for folded in (self.holdings, self.balances, self.bars):
             folded.clear()
         self._changed.clear()
+
+    def remember_open_orders(self) -> None:
+        """After the commit: the batch's open orders are remembered as written, closed ones
+        forgotten (an event naming one later reads it)."""
+        remembered = self._open_orders
+        if len(remembered) > self.OPEN_ORDERS_REMEMBERED:
+            remembered.clear()
+        for order_id, row in self._orders.items():
+            if row[_STATUS] in OPEN_STATUSES:
+                remembered[order_id] = row
+            else:
+                remembered.pop(order_id, None)
 
 
 _TABLES = ("events", "event_parties", "orders", "trades", "bars", "holdings", "balances", "rejections")
