@@ -75,6 +75,7 @@ COMMAND_MODULES = [
     "lionrock.cli.offering",
     "lionrock.cli.clearing",
     "lionrock.cli.service",
+    "lionrock.cli.users",
     "lionrock.cli.shard",
     "lionrock.cli.project",
 ]

@@ -30,15 +30,17 @@ DEMO_USERS: dict[str, dict[str, object]] = {
 }
 
 
-def first_operator(service: object, console: Console, login_url: str) -> str:
+def first_operator(service: object, console: Console, login_url: str, db: str = "lionrock.db") -> str:
     """A fresh store has no user, so nobody could sign in to create one (the dashboard opened on a
     login page with no way past it): create the operator ``operator`` with a random password and
-    print it once. It is stored only as its hash; a lost one means a fresh store or ``--demo-users``."""
+    print it once. It is stored only as its hash; a lost one is replaced by another operator made
+    with ``lionrock users add NAME --role operator`` while the server is stopped (`lionrock.cli.users`)."""
     password = secrets.token_urlsafe(12)
     service.auth.create_user("operator", password, "operator")  # type: ignore[attr-defined]
     service.auth.audit("operator", "operator", "cli", "user:create", "operator", "ok", "first run")  # type: ignore[attr-defined]
     console.print(f"[bold]First run:[/] created the operator [bold]operator[/] with the password [bold]{password}[/] "
-                  f"(shown only now). Sign in at {login_url}, then create users on the Venue and users page.")
+                  f"(shown only now). Sign in at {login_url}, then create users on the Venue and users page "
+                  f"(or stop the server and run lionrock users add NAME --role ROLE --db {db}).")
     return password
 
 
@@ -90,7 +92,7 @@ def register(app: typer.Typer) -> None:
         for line in service.journal.report.messages:
             console.print(f"[yellow]journal:[/] {line}")
         if not demo_users and not service.auth.users():
-            first_operator(service, console, f"http://{host}:{port}/login")
+            first_operator(service, console, f"http://{host}:{port}/login", db)
         if demo_users:
             table = Table("user", "role", "password", title="Demo users (shown once)")
             for name, spec in DEMO_USERS.items():

@@ -41,6 +41,13 @@ def _auth_url(spec: StorageSpec) -> str:
     return str(path.with_name(path.stem + ".auth.db"))
 
 
+def auth_store_url(db: str) -> str:
+    """Where the users, keys and audit log of the ``--db`` store ``db`` live (``lionrock users``
+    opens them without starting a service): ``<path minus .db>.auth.db`` beside a SQLite store,
+    schema ``NAME_auth`` on PostgreSQL; ``memory:`` keeps them with the read models."""
+    return _auth_url(StorageSpec(db))
+
+
 class Service:
     """Everything ``lionrock serve`` runs, minus the network listeners."""
 
@@ -327,4 +334,4 @@ def _target(command: Command) -> str:
     return _target(inner) if isinstance(inner, Command) else type(command).__name__
 
 
-__all__ = ["EventHub", "MarketClock", "Published", "Service", "market_clock", "trading_ticker"]
+__all__ = ["EventHub", "MarketClock", "Published", "Service", "auth_store_url", "market_clock", "trading_ticker"]
