@@ -16,7 +16,8 @@ every restart and at the end it checks what must hold whatever the clients did:
 - no tenant sees another's data: each investor's ``GET /v1/orders`` and ``GET /v1/accounts``
   hold only its own accounts; reading, amending or cancelling another tenant's order is refused;
 - at the end, after a clean stop, ``lionrock replay`` (snapshot + tail) and ``lionrock replay
-  --from-scratch`` print the same state hash and the number of commands the live service had.
+  --from-scratch`` print the state hash the live service printed as it stopped, and the number of
+  commands it had.
 
 A failure names its seed (`HostileFailure`); ``make hostile SEED=… COMMANDS=…`` reruns one.
 """
@@ -536,12 +537,19 @@ class HostileRun:
         self.log.append(f"-- invariants hold {when}: {len(self.acked)} acknowledged orders, seq {health['seq']}")
 
     def finish(self) -> dict[str, Any]:
-        """Clean stop, then the journal replayed with and without its snapshots: same hash, same count."""
+        """Clean stop (the service prints its live state hash), then the journal replayed with and without
+        its snapshots: the same hash as the live engine's, the same count."""
         live_seq = self.call(None, "GET", "/v1/health", expect={200}).json()["seq"]
         code = self.server.stop()
-        if code not in (0, -signal.SIGTERM):
+        if code != 0:  # SIGTERM is a clean stop: the service closes and exits 0
             raise self.fail(f"lionrock serve stopped with exit code {code}: {(self.workdir / 'serve.log').read_text()[-2000:]}")
-        hashes = {}
+        stopped = [line for line in (self.workdir / "serve.log").read_text().splitlines() if line.startswith("stopped at seq ")]
+        if not stopped:
+            raise self.fail(f"lionrock serve printed no 'stopped at seq' line on a clean stop: {(self.workdir / 'serve.log').read_text()[-2000:]}")
+        stopped_seq = int(stopped[-1].split()[3].rstrip(";").replace(",", ""))
+        if stopped_seq != live_seq:
+            raise self.fail(f"the live service stopped at seq {stopped_seq}, its health said {live_seq}")
+        hashes = {"live": "state hash: " + stopped[-1].split("state hash: ", 1)[1]}
         for flags in ([], ["--from-scratch"]):
             out = subprocess.run([sys.executable, "-m", "lionrock.cli", "replay", str(self.db), *flags], capture_output=True, text=True, timeout=300)
             if out.returncode != 0:

@@ -70,6 +70,7 @@ def register(app: typer.Typer) -> None:
         from lionrock.kernel.xhkg import HK_TZ, to_ns
         from lionrock.service.policy import ServiceLimits
         from lionrock.service.root import Service, market_clock
+        from lionrock.service.writer import EngineRunner
 
         console = Console()
         clock_kwargs = {}
@@ -119,3 +120,7 @@ def register(app: typer.Typer) -> None:
             pass
         finally:
             service.close()
+            stopped_at = service.runner.stopped_at if isinstance(service.runner, EngineRunner) else None  # not over the bus
+            if stopped_at is not None:  # a replay of the journal must print the same
+                seq, state_hash = stopped_at
+                typer.echo(f"stopped at seq {seq:,}; state hash: {state_hash}")  # one line, never wrapped

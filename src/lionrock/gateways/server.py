@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import signal
 import socket
 import threading
 from collections.abc import Callable, Coroutine
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -42,9 +44,20 @@ def run_loop[T](main: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(main, loop_factory=loop_factory())
 
 
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def run(service: Service, *, host: str = "127.0.0.1", port: int = 8000, fix_port: int | None = 9878) -> None:
-    """Serve until interrupted (``lionrock serve``)."""
-    run_loop(serve(service, host=host, port=port, fix_port=fix_port))
+    """Serve until interrupted (``lionrock serve``). SIGTERM stops it like Ctrl-C: uvicorn finishes
+    its requests, then re-raises the signal it caught under the handler it found, which here raises
+    `KeyboardInterrupt`, so the caller's ``finally`` closes the service (without it the default
+    handler would end the process before the journal is closed and the stop is reported)."""
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        run_loop(serve(service, host=host, port=port, fix_port=fix_port))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

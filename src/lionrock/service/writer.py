@@ -79,6 +79,8 @@ class EngineRunner:
         self._stager: concurrent.futures.ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
+        self.stopped_at: tuple[int, str] | None = None
+        """(seq, state hash) of the engine after a clean stop: what a replay of the journal must print."""
         self._stopped = threading.Event()
         self.batches = 0
         self.commands = 0
@@ -171,6 +173,9 @@ class EngineRunner:
             self._stager = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lionrock-projector")
         try:
             self._loop()
+            if self._failure is None and self.engine is not None:  # a clean stop: say where it stopped
+                self.stopped_at = (self.engine.seq, self.engine.state_hash())
+                _LOG.info("engine stopped at seq %d, state hash %s", *self.stopped_at)
         finally:
             if self._stager is not None:
                 self._stager.shutdown(wait=True)
