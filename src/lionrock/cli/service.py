@@ -63,6 +63,7 @@ def register(app: typer.Typer) -> None:
         rate_limit_address: int = typer.Option(100, "--rate-limit-address", min=1, help="REST requests per second per client address without a known credential (burst: twice this)."),
         nats_url: str = typer.Option("", "--nats", help="Send commands to the shards over NATS JetStream (URL, or a cluster's URLs separated by commas); reads come from the read model lionrock project keeps in --db."),
         trading: str = typer.Option("t0,t1", "--trading", help="With --nats: the trading shards (the routing map every shard is given)."),
+        replicas: int = typer.Option(1, "--replicas", min=1, help="With --nats: JetStream replicas of the streams if this process creates them (3 on a three-node cluster)."),
     ) -> None:
         """Run the platform as a service: REST + WebSocket API, web dashboard, FIX 4.4 gateway."""
         from lionrock.gateways.server import run as run_server
@@ -89,7 +90,7 @@ def register(app: typer.Typer) -> None:
             from lionrock.scale.edge import BusRunner
             from lionrock.scale.sharding import ShardMap
 
-            service.use_bus(BusRunner(nats_url, ShardMap.parse(trading), **clock_kwargs))  # type: ignore[arg-type]
+            service.use_bus(BusRunner(nats_url, ShardMap.parse(trading), replicas=replicas, **clock_kwargs))  # type: ignore[arg-type]
         for line in service.journal.report.messages:
             console.print(f"[yellow]journal:[/] {line}")
         if not demo_users and not service.auth.users():

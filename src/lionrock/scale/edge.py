@@ -50,6 +50,7 @@ from lionrock.scale.nats import (
     H_CMD_SEQ,
     CommandProducer,
     ShardOutcome,
+    _retrying,
     connect_with_backoff,
     decode_outcome,
     default_key,
@@ -89,6 +90,8 @@ class BusRunner:
         self.remember = remember
         self.codec = Codec()
         self.failure: BaseException | None = None
+        self.stopped_at: tuple[int, str] | None = None
+        """What `lionrock serve` prints at the end for an in-process engine; the shards print theirs."""
         self._listeners: list[BatchListener] = []
         self._waiting: dict[tuple[str, int], asyncio.Future[ShardOutcome]] = {}
         self._seen: OrderedDict[tuple[str, int], Msg] = OrderedDict()
@@ -127,8 +130,12 @@ class BusRunner:
         connected = await connect_with_backoff(self.url)
         assert connected is not None
         self._nc, js = connected
-        await ensure_streams(js, replicas=self.replicas)
         self._producer = CommandProducer(js, self.shard_map, timeout_s=self.timeout_s)
+        # a node lost or a leader being elected while the edge starts: tried again, as the shards do
+        await _retrying(lambda: self._subscribe(js), "edge: start")
+
+    async def _subscribe(self, js: Any) -> None:
+        await ensure_streams(js, replicas=self.replicas)
         info = await js.stream_info(CMD_STREAM)
         window_s = float(info.config.duplicate_window or 120.0)
         since = datetime.now(UTC) - timedelta(seconds=window_s + LOOKBACK_MARGIN_S)  # the server stamps messages with its wall clock
