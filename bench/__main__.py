@@ -1,4 +1,4 @@
-"""Run one benchmark (``python -m bench NAME``) or all (``python -m bench all``)."""
+"""Run one benchmark (``python -m bench NAME [OPTIONS]``: options go to its ``run``) or all (``python -m bench all``)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import time
 from bench import BENCHMARKS
 
 
-def _run_one(name: str) -> dict[str, object]:
+def _run_one(name: str, options: list[str] | None = None) -> dict[str, object]:
     module = importlib.import_module(f"bench.{name}")
     started = time.perf_counter()
-    figures: dict[str, object] = module.run(lambda message: print(f"[{name}] {message}", file=sys.stderr, flush=True))
+    progress = lambda message: print(f"[{name}] {message}", file=sys.stderr, flush=True)  # noqa: E731
+    figures: dict[str, object] = module.run(progress, options) if options else module.run(progress)
     figures.setdefault("benchmark", name)
     figures["wall_seconds"] = round(time.perf_counter() - started, 3)
     figures["python"] = platform.python_version()
@@ -22,8 +23,8 @@ def _run_one(name: str) -> dict[str, object]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print(f"usage: python -m bench NAME|all   (NAME one of {', '.join(BENCHMARKS)})", file=sys.stderr)
+    if not argv or (argv[0] == "all" and len(argv) > 1):
+        print(f"usage: python -m bench NAME [OPTIONS]|all   (NAME one of {', '.join(BENCHMARKS)}; OPTIONS go to NAME's run)", file=sys.stderr)
         return 2
     name = argv[0]
     if name == "all":
@@ -41,7 +42,7 @@ def main(argv: list[str]) -> int:
     if name not in BENCHMARKS:
         print(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
         return 2
-    print(json.dumps(_run_one(name)))
+    print(json.dumps(_run_one(name, argv[1:])))
     return 0
 
 

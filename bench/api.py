@@ -19,6 +19,18 @@ alternating users, so every pair trades). Loopback only, one run of each server,
    starts it, same wrk load against ``POST /markets/BTC-USDT/orders``. It has no
    authentication and no read model; what it does per order is less than Lion Rock does.
 
+``python -m bench api --db postgresql`` runs leg 1 on PostgreSQL instead: a throwaway server from
+Debian's packages (`bench.storage.PostgresServer`: ``initdb`` in a temporary folder, loopback, its
+default durability, ``fsync`` and ``synchronous_commit`` on), the journal and the read models in
+it; the figures keep their names, and the same run first loads the SQLite service the same way for
+the reference (``sqlite_rest_*``, ``ratio_postgresql_vs_sqlite_rest``; targets 0.8x and p99 15 ms).
+It then measures recovery from PostgreSQL: a journal of ``--recovery-commands`` commands (crossing
+orders, 1,000,000 by default; 0 skips it) written through the engine with group commit and a
+snapshot every 100,000 commands (``lionrock serve``'s default), then recovered as start-up does
+(latest snapshot + the tail after it: ``recovery_seconds``) and with the chain verification
+``lionrock replay`` adds (``recovery_verify_seconds``: every block's CRC and BLAKE2b chain up to
+the snapshot). ``--db sqlite`` (the default) is the run described above.
+
 Figures: ``rest_orders_per_s`` (2xx answers per second), ``rest_p50_ms``/``rest_p99_ms``
 (wrk's latency percentiles), the peer's, ``ratio_vs_peer_gateway``, the floor's, and the FIX
 figures. ``LIONROCK_BENCH_API_SECONDS`` shortens the wrk runs (default 15);
@@ -28,6 +40,7 @@ during its wrk run.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -38,7 +51,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from datetime import time as dtime
 from pathlib import Path
@@ -54,6 +67,10 @@ WRK_CONNECTIONS = 16
 WRK_SECONDS = int(os.environ.get("LIONROCK_BENCH_API_SECONDS", "15"))
 USERS = 4
 """Broker users whose API keys the wrk script takes in turn (an even number: buys and sells alternate)."""
+RECOVERY_COMMANDS = 1_000_000
+"""``--recovery-commands``: the journal recovered from PostgreSQL (issue 19 asks for one million)."""
+RECOVERY_SNAPSHOT_EVERY = 100_000
+"""A snapshot every this many commands, as ``lionrock serve --snapshot-every`` by default."""
 RATE_LIMIT_PER_USER = 100_000
 """``lionrock serve --rate-limit``: raised from the default 1,000/s per user (see the module docstring)."""
 FIX_SEQ = 1000
@@ -85,7 +102,17 @@ def _pct(xs: list[float], q: float) -> float:
     return round(xs[min(len(xs) - 1, int(q * len(xs)))] * 1000, 3)
 
 
-def run(progress: Callable[[str], None]) -> dict[str, object]:
+def _options(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench api", description="REST and FIX order entry, Lion Rock vs the framework floor and a peer.")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="the store under lionrock serve (postgresql: a throwaway server, with a SQLite run for the ratio)")
+    parser.add_argument("--recovery-commands", type=int, default=RECOVERY_COMMANDS, metavar="N",
+                        help="with --db postgresql: recover a journal of N commands (0: skip)")
+    return parser.parse_args(list(argv))
+
+
+def run(progress: Callable[[str], None], argv: Sequence[str] = ()) -> dict[str, object]:
+    options = _options(argv)
     if shutil.which("wrk") is None:
         raise RuntimeError("bench api needs wrk (Debian package wrk)")
     figures: dict[str, object] = {
@@ -94,8 +121,13 @@ def run(progress: Callable[[str], None]) -> dict[str, object]:
         "rate_limit_per_user": RATE_LIMIT_PER_USER,
     }
     with tempfile.TemporaryDirectory() as tmp:
-        keys = _prepare(Path(tmp) / "lionrock", progress)
-        figures.update(_lionrock_leg(Path(tmp) / "lionrock", keys, progress))
+        folder = Path(tmp) / "lionrock"
+        folder.mkdir()
+        if options.db == "postgresql":
+            figures.update(_postgresql_legs(folder, options.recovery_commands, progress))
+        else:
+            keys = _prepare(str(folder / "bench.db"), progress)
+            figures.update(_lionrock_leg(str(folder / "bench.db"), folder, keys, progress))
         figures.update(_floor_leg(Path(tmp), progress))
         figures.update(_peer_leg(Path(tmp) / "peer", progress))
     peer = figures.get("peer_rest_orders_per_s")
@@ -107,8 +139,87 @@ def run(progress: Callable[[str], None]) -> dict[str, object]:
     return figures
 
 
+def _postgresql_legs(folder: Path, recovery_commands: int, progress: Callable[[str], None]) -> dict[str, object]:
+    """The SQLite service for the reference (REST only), then the PostgreSQL service (REST and
+    FIX, the usual keys), then recovery of a journal of ``recovery_commands`` from PostgreSQL."""
+    from bench.storage import PostgresServer
+
+    figures: dict[str, object] = {}
+    server = PostgresServer().start()
+    try:
+        settings = server.settings()
+        figures["storage"] = (f"postgresql {settings['server_version']} (throwaway, loopback; fsync={settings['fsync']}, "
+                              f"synchronous_commit={settings['synchronous_commit']}), journal blocks per group commit, read models in the same server")
+        lite = str(folder / "reference.db")
+        progress("reference: the same service on SQLite, REST only")
+        reference = _lionrock_leg(lite, folder, _prepare(lite, progress), progress, fix=False)
+        figures.update({f"sqlite_{name}": value for name, value in reference.items()})
+        db = f"{server.url}?schema=bench"
+        figures.update(_lionrock_leg(db, folder, _prepare(db, progress), progress))
+        figures["ratio_postgresql_vs_sqlite_rest"] = round(float(figures["rest_orders_per_s"]) / float(reference["rest_orders_per_s"]), 3)  # type: ignore[arg-type]
+        figures["targets"] = {"ratio_postgresql_vs_sqlite_rest": 0.8, "rest_p99_ms": 15}
+        if recovery_commands > 0:
+            figures.update(_recovery(f"{server.url}?schema=recovery", recovery_commands, progress))
+    finally:
+        server.stop()
+    return figures
+
+
+def _recovery(db: str, commands: int, progress: Callable[[str], None]) -> dict[str, object]:
+    """A journal of ``commands`` crossing orders written through the engine (group commit, a
+    snapshot every `RECOVERY_SNAPSHOT_EVERY`), then recovered by a fresh engine as start-up does."""
+    from lionrock.engine import Engine
+    from lionrock.engine.journal import verify_snapshot_chain
+    from lionrock.kernel.xhkg import hk_ns
+    from lionrock.service.contexts import default_contexts
+    from lionrock.storage.postgres_journal import PostgresJournal
+    from lionrock.trading.commands import ListInstrument, PlaceOrder, StartTradingDay
+
+    at = hk_ns(date(2025, 11, 24), dtime(10, 0))
+    engine = Engine(default_contexts(), PostgresJournal(db, "group:5"), snapshot_every=RECOVERY_SNAPSHOT_EVERY)
+    progress(f"recovery: writing a journal of {commands:,} commands to PostgreSQL (snapshot every {RECOVERY_SNAPSHOT_EVERY:,})")
+    started = time.perf_counter()
+    try:
+        engine.submit(StartTradingDay(day="2025-11-24"), at)
+        engine.submit(ListInstrument(instrument="09999", board_lot=100, nominal_price=50_000), at)
+        for n in range(commands - 2):
+            k = n % 4
+            engine.submit(PlaceOrder(instrument="09999", participant=f"B{k}", account=f"C:B{k}:X", client_order_id=f"r{n}", side="BS"[n % 2],
+                                     order_type="LIMIT", price=49_900, quantity=100, channel="rest"), at + n * 1000)
+            if n % 200_000 == 199_999:
+                progress(f"recovery: {n + 3:,} commands written")
+        engine.flush()
+        written_s = time.perf_counter() - started
+        expected_hash, last_seq = engine.state_hash(), engine.seq
+    finally:
+        engine.close()
+    progress("recovery: a fresh engine from the latest snapshot + the tail")
+    journal = PostgresJournal(db, readonly=True)
+    try:
+        snapshot = journal.latest_snapshot()
+        started = time.perf_counter()
+        recovered = Engine(default_contexts(), journal).recover()
+        recovery_s = time.perf_counter() - started
+        if (recovered.seq, recovered.state_hash()) != (last_seq, expected_hash):
+            raise RuntimeError(f"recovered to seq {recovered.seq} hash {recovered.state_hash()}, wrote seq {last_seq} hash {expected_hash}")
+        started = time.perf_counter()
+        if snapshot is not None:
+            verify_snapshot_chain(journal, snapshot)
+        verify_s = time.perf_counter() - started
+    finally:
+        journal.close()
+    return {
+        "recovery_commands": last_seq,
+        "recovery_journal_write_seconds": round(written_s, 1),
+        "recovery_snapshot_seq": snapshot.seq if snapshot is not None else 0,
+        "recovery_tail_commands": last_seq - (snapshot.seq if snapshot is not None else 0),
+        "recovery_seconds": round(recovery_s, 3),
+        "recovery_verify_seconds": round(verify_s, 3),
+    }
+
+
 # -- the servers ----------------------------------------------------------------------------------
-def _prepare(folder: Path, progress: Callable[[str], None]) -> list[str]:
+def _prepare(db: str, progress: Callable[[str], None]) -> list[str]:
     """A fresh store: an operator, four brokers with API keys, the trading day open, 09999 listed."""
     from lionrock.kernel.xhkg import hk_ns
     from lionrock.service.contexts import default_contexts
@@ -116,7 +227,7 @@ def _prepare(folder: Path, progress: Callable[[str], None]) -> list[str]:
     from lionrock.trading.commands import ListInstrument, StartTradingDay
 
     progress("preparing the store: users, API keys, trading day, instrument")
-    service = Service(str(folder / "bench.db"), contexts=default_contexts(), clock=market_clock(hk_ns(date(2025, 11, 24), dtime(10, 0)), speed=0.0))
+    service = Service(db, contexts=default_contexts(), clock=market_clock(hk_ns(date(2025, 11, 24), dtime(10, 0)), speed=0.0))
     try:
         op = service.auth.create_user("op", PASSWORD, "operator")
         keys = []
@@ -192,13 +303,13 @@ def _wrk(url: str, mode: str, prefix: str, credentials: list[str], seconds: int 
     }
 
 
-def _lionrock_leg(folder: Path, keys: list[str], progress: Callable[[str], None]) -> dict[str, object]:
+def _lionrock_leg(db: str, folder: Path, keys: list[str], progress: Callable[[str], None], *, fix: bool = True) -> dict[str, object]:
     port, fix_port = _free_port(), _free_port()
     argv = [
-        sys.executable, "-m", "lionrock.cli", "serve", "--db", str(folder / "bench.db"), "--port", str(port), "--fix-port", str(fix_port),
+        sys.executable, "-m", "lionrock.cli", "serve", "--db", db, "--port", str(port), "--fix-port", str(fix_port),
         "--market-start", MARKET_START, "--rate-limit", str(RATE_LIMIT_PER_USER),
     ]
-    with _Server("lionrock serve", argv, port, folder / "serve.log") as server:
+    with _Server("lionrock serve", argv, port, folder / f"serve-{port}.log") as server:
         for k, key in enumerate(keys):  # one order per user: the setup works, and each key is verified once (argon2) before timing
             r = httpx.post(f"{server.url}/v1/orders", headers={"Authorization": f"Bearer {key}"}, timeout=30,
                            json={"instrument": "09999", "side": "B" if k % 2 else "S", "quantity": 100, "price": "49.90", "client_order_id": f"warm{k}"})
@@ -209,11 +320,11 @@ def _lionrock_leg(folder: Path, keys: list[str], progress: Callable[[str], None]
         if profiler is not None:
             profiler.wait(60)
         progress(f"Lion Rock REST: {rest}")
-        fix = _fix(fix_port, progress)
+        fix_figures = _fix(fix_port, progress) if fix else {}
         health = httpx.get(f"{server.url}/v1/health", headers={"Authorization": f"Bearer {keys[0]}"}, timeout=30).json()
     return {
         "rest_orders_per_s": rest["orders_per_s"], "rest_p50_ms": rest["p50_ms"], "rest_p99_ms": rest["p99_ms"],
-        "rest_requests": rest["requests"], "rest_errors": rest["errors"], "durable_seq_after": health.get("durable_seq"), **fix,
+        "rest_requests": rest["requests"], "rest_errors": rest["errors"], "durable_seq_after": health.get("durable_seq"), **fix_figures,
     }
 
 
