@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -19,11 +20,10 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "offerings"
 
 
 def test_curve_weight_is_linear_between_points_and_pro_rata_outside() -> None:
-    points = [(1.0, 0.03), (10.0, 0.12), (100.0, 2.0)]
-    assert curve_weight(1.0, points) == 0.03
-    assert curve_weight(0.5, points) == pytest.approx(0.015)
-    assert curve_weight(55.0, points) == pytest.approx(0.12 + (2.0 - 0.12) * 45 / 90)
-    assert curve_weight(300.0, points) == pytest.approx(6.0)  # pro-rata top
+    points = [(1, Fraction(3, 100)), (10, Fraction(12, 100)), (100, Fraction(2))]
+    assert curve_weight(1, points) == Fraction(3, 100)
+    assert curve_weight(55, points) == Fraction(12, 100) + (2 - Fraction(12, 100)) * 45 / 90  # exact, no rounding
+    assert curve_weight(300, points) == 6  # pro-rata top
 
 
 def test_pool_basis_on_a_curve_gives_ballot_tiers_and_guaranteed_lots() -> None:
@@ -31,7 +31,7 @@ def test_pool_basis_on_a_curve_gives_ballot_tiers_and_guaranteed_lots() -> None:
     import numpy as np
 
     lots = np.asarray([1] * 1000 + [10] * 100 + [100] * 10, dtype=np.int64)
-    basis = pool_basis(lots, 50 + 20 + 30, 8, [(1.0, 0.05), (10.0, 0.2), (100.0, 3.0)])
+    basis = pool_basis(lots, 50 + 20 + 30, 8, [(1, Fraction(5, 100)), (10, Fraction(2, 10)), (100, Fraction(3))])
     assert basis.guaranteed.tolist() == [0, 0, 3] and basis.winners.tolist() == [50, 20, 0]
 
 

@@ -2,10 +2,10 @@
 
 `allocate` is a pure function of (resolved offering, pricing decision, IOI book, application book,
 seed). The CLI calls it directly; `OfferingContext` calls the same function inside the engine.
-Every share count is an integer; the only floating-point arithmetic is in solving the policy's
-proportional targets (IEEE-correctly-rounded operations and `math.fsum`, so the result is the same
-on every platform), after which all allotments are exact integers in whole board lots, checked
-by invariants. The ballot draws from ``numpy.random.Generator(PCG64(seed))`` in a documented order:
+Every share count is an integer. The public pools' basis is exact (integers and fractions,
+`pool_basis`); the placing's proportional targets are solved in floating point
+(IEEE-correctly-rounded operations and `math.fsum`, so the result is the same on every platform).
+After that all allotments are exact integers in whole board lots, checked by invariants. The ballot draws from ``numpy.random.Generator(PCG64(seed))`` in a documented order:
 pool A then pool B, bands in ascending application size, applications in lodging order within a
 band, one ``Generator.choice(n, winners, replace=False)`` per balloted band.
 """
@@ -17,6 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from fractions import Fraction
 
 import numpy as np
 
@@ -126,26 +127,22 @@ def application_status(ro: ResolvedOffering, apps: ApplicationBook, iois: IoiBoo
 # ------------------------------------------------------------------------------------------------
 # pools and bands
 # ------------------------------------------------------------------------------------------------
-def taper_weight(lots: float, eighths: int) -> float:
-    """``lots ** (eighths / 8)`` from square roots only (correctly rounded: same on every platform)."""
-    s1 = math.sqrt(lots)
-    s2 = math.sqrt(s1)
-    s3 = math.sqrt(s2)
-    w = lots if eighths == 8 else 1.0
-    if eighths < 8:
-        if eighths & 4:
-            w *= s1
-        if eighths & 2:
-            w *= s2
-        if eighths & 1:
-            w *= s3
-    return w
+TAPER_SCALE_BITS = 48
+"""Taper weights ``a ** (taper/8)`` are irrational in general: they are taken as exact integers,
+the floor of the weight times 2**48 (`taper_weight`), so the basis is exact rational arithmetic
+from there on and the same on every platform."""
 
 
-def curve_weight(lots: float, points: Sequence[tuple[float, float]]) -> float:
+def taper_weight(lots: int, eighths: int) -> int:
+    """``floor(lots ** (eighths / 8) * 2**48)``, exactly: ``isqrt(isqrt(isqrt(m)))`` is the floor
+    of the eighth root of ``m`` for integers, and ``lots ** eighths * 2**(8 * 48)`` is an integer."""
+    return math.isqrt(math.isqrt(math.isqrt(lots**eighths << (8 * TAPER_SCALE_BITS))))
+
+
+def curve_weight(lots: int, points: Sequence[tuple[int, Fraction]]) -> Fraction:
     """The weight of an application of ``lots`` on a basis curve (`PublicPolicySpec.pool_a_curve`):
     linear between points, proportional to size below the first point and above the last (a
-    pro-rata top). Only correctly rounded ``+ - x /``: the same on every platform."""
+    pro-rata top). Exact: the points' weights are the curve's rates as fractions."""
     first_lots, first_w = points[0]
     if lots <= first_lots:
         return first_w * lots / first_lots
@@ -156,8 +153,8 @@ def curve_weight(lots: float, points: Sequence[tuple[float, float]]) -> float:
     return last_w * lots / last_lots
 
 
-def curve_points(curve: Sequence[tuple[int, Rate]]) -> list[tuple[float, float]]:
-    return [(float(lots), w.numerator / w.denominator) for lots, w in curve]
+def curve_points(curve: Sequence[tuple[int, Rate]]) -> list[tuple[int, Fraction]]:
+    return [(lots, Fraction(w.numerator, w.denominator)) for lots, w in curve]
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,16 +165,35 @@ class PoolBasis:
     winners: np.ndarray  # applications in the band that win one more lot
 
 
-def pool_basis(lots: np.ndarray, pool_lots: int, taper_eighths: int, curve: Sequence[tuple[float, float]] = ()) -> PoolBasis:
+def fill_level(sizes: Sequence[int], counts: Sequence[int], weights: Sequence[Fraction | int], pool_lots: int) -> Fraction:
+    """The exact ``c`` with ``sum(n * min(a, c * w)) == pool_lots`` (water-filling; the caller has
+    checked that demand exceeds the pool). Bands cap in the order of ``a / w``: with the first
+    ``j`` capped, ``used(c) = sum(capped n * a) + c * sum(uncapped n * w)``, linear in ``c``, so
+    the level is found by walking the caps once, with no iteration to convergence."""
+    order = sorted(range(len(sizes)), key=lambda k: Fraction(sizes[k]) / weights[k])
+    capped = 0  # lots of the bands capped so far (each takes its whole size)
+    free = sum((Fraction(counts[k]) * weights[k] for k in order), Fraction(0))  # sum n * w of the uncapped
+    for k in order:
+        cap_at = Fraction(sizes[k]) / weights[k]
+        if capped + cap_at * free > pool_lots:
+            break
+        capped += counts[k] * sizes[k]
+        free -= counts[k] * weights[k]
+    invariant(free > 0, "pool basis: demand does not exceed the pool")
+    return (pool_lots - capped) / free
+
+
+def pool_basis(lots: np.ndarray, pool_lots: int, taper_eighths: int, curve: Sequence[tuple[int, Fraction]] = ()) -> PoolBasis:
     """The basis of allocation for one pool: per band, guaranteed lots and ballot winners.
 
     Bands are the distinct application sizes. Each band's expected allotment per application is
     ``min(a, c x w(a))`` lots, ``w(a) = a ** (taper/8)`` or the basis curve's weight when one is
-    given (`curve_weight`), with ``c`` chosen so the pool is used exactly; the whole
+    given (`curve_weight`), with ``c`` chosen so the pool is used exactly (`fill_level`); the whole
     part is guaranteed, the fraction becomes a ballot for one more lot among the band's
     applications; lots left by rounding go to the bands with the largest remainders (smaller
     applications first on ties). So small bands get a ballot for one lot, middle bands guaranteed
-    lots, large bands several lots plus a ballot for one more; the totals are exact.
+    lots, large bands several lots plus a ballot for one more; the totals are exact. All of it is
+    integer and rational arithmetic: no float on the way to an allotment.
     """
     counts_by_size = np.bincount(lots) if len(lots) else np.zeros(1, dtype=np.int64)
     sizes = np.flatnonzero(counts_by_size).astype(np.int64)
@@ -185,23 +201,11 @@ def pool_basis(lots: np.ndarray, pool_lots: int, taper_eighths: int, curve: Sequ
     demand = int((sizes * counts).sum())
     if demand <= pool_lots:
         return PoolBasis(sizes, counts, sizes.copy(), np.zeros_like(sizes))
-    a = [float(s) for s in sizes.tolist()]
-    n = [float(c) for c in counts.tolist()]
-    w = [curve_weight(x, curve) if curve else taper_weight(x, taper_eighths) for x in a]
-
-    def used(c: float) -> float:
-        return math.fsum(nk * min(ak, c * wk) for ak, nk, wk in zip(a, n, w, strict=True))
-
-    lo, hi = 0.0, max(ak / wk for ak, wk in zip(a, w, strict=True))
-    for _ in range(BISECTION_STEPS):
-        mid = (lo + hi) / 2
-        if mid <= lo or mid >= hi:
-            break
-        if used(mid) <= pool_lots:
-            lo = mid
-        else:
-            hi = mid
-    expected = [min(ak, lo * wk) for ak, wk in zip(a, w, strict=True)]
+    a: list[int] = sizes.tolist()
+    n: list[int] = counts.tolist()
+    w: list[Fraction | int] = [curve_weight(x, curve) for x in a] if curve else [taper_weight(x, taper_eighths) for x in a]
+    c = fill_level(a, n, w, pool_lots)
+    expected = [min(Fraction(ak), c * wk) for ak, wk in zip(a, w, strict=True)]
     guaranteed = np.asarray([math.floor(e) for e in expected], dtype=np.int64)
     extra = [nk * (e - math.floor(e)) for nk, e in zip(n, expected, strict=True)]
     winners = np.asarray([math.floor(x) for x in extra], dtype=np.int64)
@@ -713,6 +717,7 @@ __all__ = [
     "charges_on",
     "curve_points",
     "curve_weight",
+    "fill_level",
     "consideration_array",
     "placee_concentration",
     "pool_basis",
