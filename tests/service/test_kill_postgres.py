@@ -10,11 +10,15 @@ answers as the existing order, or was not and is made now). After each restart:
 - every acknowledged order is listed, once, with its client order id and account; no client order
   id names two orders;
 - the read models equal a rebuild: the journal replayed from its first record through a fresh
-  projector into an empty schema gives the same rows in every read-model table.
+  projector into an empty schema gives the same rows in every read-model table;
+- ``lionrock replay URL`` (snapshot + tail, the chain verified before the snapshot) reaches the
+  rebuild's state hash at the journal's last command.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -166,9 +170,13 @@ def _check_rebuild(pg_url: str) -> None:
             assert live.one("SELECT value FROM rm_meta WHERE key = 'projected_seq'") == (str(journal.last_seq),)
         finally:
             live.close()
+        state_hash, last_seq = engine.state_hash(), journal.last_seq
     finally:
         journal.close()
         rebuilt.close()
+    replay = subprocess.run([sys.executable, "-m", "lionrock.cli", "replay", pg_url], capture_output=True, text=True, timeout=120)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert f"state hash: {state_hash}" in replay.stdout and f"replayed {last_seq:,} commands" in replay.stdout, replay.stdout
 
 
 def _rows(store: SqlStore, table: str) -> list[tuple[Any, ...]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -23,17 +22,17 @@ PLAIN_PROGRESS_STEPS = 10
 
 
 def audit(
-    journal: Path = typer.Argument(..., help="A journal.sqlite written by lionrock."),
+    journal: str = typer.Argument(..., help="A journal written by lionrock: a journal.sqlite, or the postgresql://…?schema=S URL given to lionrock serve --db."),
 ) -> None:
     """Replay JOURNAL through a fresh engine, check the ledger after each command, print balances
     by account type; exit 1 naming the first violating event (2 if JOURNAL is not a usable journal)."""
     from lionrock.clearing.audit import LedgerAuditor
     from lionrock.engine import Engine
     from lionrock.service.contexts import default_contexts
-    from lionrock.storage.sqlite_journal import SqliteJournal
+    from lionrock.storage.locations import open_existing_journal
 
     auditor = LedgerAuditor()
-    engine = Engine(default_contexts(), SqliteJournal(journal, readonly=True))
+    engine = Engine(default_contexts(), open_existing_journal(journal))
     engine.subscribe(auditor)
     started = time.perf_counter()
     try:
@@ -91,12 +90,13 @@ class _progress_reporter:
 
 def print_balances(auditor: object) -> None:
     from lionrock.clearing.ledger import CASH_ASSETS, is_security
+    from lionrock.kernel.account import account_prefix
     from lionrock.kernel.money import Currency, format_minor
 
     ledger = auditor.ledger  # type: ignore[attr-defined]
     accounts: dict[str, int] = {}
     for account in ledger.balances:
-        kind = account.split(":")[0]
+        kind = account_prefix(account)
         accounts[kind] = accounts.get(kind, 0) + 1
     table = Table(title="Balances by account type")
     table.add_column("type")

@@ -10,9 +10,9 @@ from rich.table import Table
 
 from lionrock.cli._progress import progress_for, progress_option
 from lionrock.engine.engine import Engine
-from lionrock.engine.journal import JournalError
+from lionrock.engine.journal import Journal, JournalError
 from lionrock.kernel.user_errors import InputError
-from lionrock.storage.sqlite_journal import SqliteJournal
+from lionrock.storage.locations import open_existing_journal
 
 console = Console(stderr=False)
 
@@ -94,7 +94,7 @@ def simulate(
 
 
 def replay(
-    journal: Path = typer.Argument(..., help="A journal.sqlite written by lionrock."),
+    journal: str = typer.Argument(..., help="A journal written by lionrock: a journal.sqlite, or the postgresql://…?schema=S URL given to lionrock serve --db."),
     from_scratch: bool = typer.Option(False, "--from-scratch", help="Ignore snapshots; replay every record."),
     trust_snapshot: bool = typer.Option(
         False, "--trust-snapshot", help="Do not verify the records before the snapshot (their CRCs and hash chain); faster, checks less."
@@ -108,7 +108,7 @@ def replay(
     Every record's CRC and the hash chain are verified, also those before the snapshot (without
     decoding or applying them) unless --trust-snapshot; a damaged record is named by its
     sequence number and the command exits 2."""
-    j = SqliteJournal(journal, readonly=not repair)
+    j = open_existing_journal(journal, readonly=not repair)
     try:
         engine = _replay(j, from_scratch=from_scratch, trust_snapshot=trust_snapshot, report=report, progress_mode=progress_mode)
     finally:
@@ -117,7 +117,7 @@ def replay(
     typer.echo(f"state hash: {engine.state_hash()}")
 
 
-def _replay(j: SqliteJournal, *, from_scratch: bool, trust_snapshot: bool, report: Path | None, progress_mode: str = "auto") -> Engine:
+def _replay(j: Journal, *, from_scratch: bool, trust_snapshot: bool, report: Path | None, progress_mode: str = "auto") -> Engine:
     from lionrock.engine.journal import verify_snapshot_chain
     from lionrock.service.contexts import default_contexts
 

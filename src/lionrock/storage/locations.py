@@ -50,4 +50,14 @@ class StorageSpec:
         return str(path.with_name(path.stem + ".read.db"))
 
 
-__all__ = ["StorageSpec", "is_postgres"]
+def open_existing_journal(location: str, *, readonly: bool = True) -> Journal:
+    """A journal that exists, by the ``--db`` value that wrote it: a SQLite file's path or the
+    PostgreSQL URL (``?schema=S``). Read-only unless told (``lionrock replay --repair``)."""
+    if is_postgres(location):
+        from lionrock.storage.postgres_journal import PostgresJournal
+
+        return PostgresJournal(location, readonly=readonly)
+    return SqliteJournal(Path(location), readonly=readonly)
+
+
+__all__ = ["StorageSpec", "is_postgres", "open_existing_journal"]
