@@ -78,3 +78,14 @@ CHAOS_ORDERS ?= 2000
 .PHONY: chaos
 chaos: $(STAMP)
 	LIONROCK_CHAOS_SEED=$(SEED) LIONROCK_CHAOS_ORDERS=$(CHAOS_ORDERS) $(PY) -m pytest -q -s -n 0 -W error -p no:cacheprovider tests/scale/test_cluster.py tests/scale/test_cluster_edge.py
+
+# The scaled-out platform on loopback (src/lionrock/scale/localcluster.py): three nats-server nodes
+# (streams with 3 replicas), PostgreSQL, shards t0, t1 and the primary, the projector and the edge
+# (http://127.0.0.1:8000, FIX 9878); ports and stores under $(CLUSTER_DIR). Ctrl-C or make cluster-stop.
+CLUSTER_DIR ?= out/cluster
+.PHONY: cluster cluster-stop
+cluster: $(STAMP)
+	$(PY) -m lionrock.scale.localcluster up --root $(CLUSTER_DIR)
+
+cluster-stop:
+	$(PY) -m lionrock.scale.localcluster stop --root $(CLUSTER_DIR)

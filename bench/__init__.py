@@ -5,4 +5,4 @@ figures and ratios where it has peers). The harness prints the figures and, as t
 one JSON object. Benchmarks are never tests: nothing asserts on time.
 """
 
-BENCHMARKS = ["journal", "trading", "allocation", "demo", "api", "storage"]
+BENCHMARKS = ["journal", "trading", "allocation", "demo", "api", "storage", "cluster"]
