@@ -153,5 +153,8 @@ def test_web_ioi_form_checks_as_you_type_and_enters_the_ioi(site, browser_page, 
     page.click("#ioi-submit")
     page.wait_for_selector("#ioi-result.error")
     assert "INVALID_IOI" in page.inner_text("#ioi-result") and "tier" in page.inner_text("#ioi-result")
+    for user in ("reg", "inv1", "brk1"):  # the form is the sponsor's (and operators'); the route would refuse the others anyway
+        with api_client(srv.url, user) as other:
+            assert 'id="ioi-form"' not in other.get(f"/offerings/{OID}").text, user
     page.locator("#ioi-steps .ioi-remove-step").first.click()
     assert page.locator("#ioi-steps tbody tr").count() == 0 and "Steps: at least 1" in page.inner_text("#ioi-checks")

@@ -124,6 +124,11 @@ def _preview_allocation(page: Any, shot: Any) -> str:
     page.wait_for_selector("#preview table.comparison")
     page.locator("#preview table.comparison").scroll_into_view_if_needed()
     shot(page, "offering-preview")
+    url = page.url.split("/offerings/")[0]
+    with api_client(url, "reg") as reg, api_client(url, "inv1") as inv1:  # full scope reads the preview; others do not see it
+        html = reg.get(f"/offerings/{OID}").text
+        assert 'id="do-preview"' in html and 'id="seed-input"' in html and 'id="do-allocate"' not in html
+        assert 'id="preview-section"' not in inv1.get(f"/offerings/{OID}").text
     return str(digest)
 
 
