@@ -34,7 +34,7 @@ def _date(text: str, option: str) -> date:
         raise InputError(f"{option}: expected YYYY-MM-DD, got {text!r}", hint="") from None
 
 
-def _load(path: Path):  # type: ignore[no-untyped-def]
+def _load(path: Path) -> IssuerProfile:
     from lionrock.files.profiles import load_profile
     from lionrock.listing.profile import ProfileError
 

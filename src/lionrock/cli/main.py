@@ -50,7 +50,7 @@ def _fail(exc: BaseException) -> NoReturn:
 class LionRockGroup(TyperGroup):
     """The root group: runs the chosen command and maps user errors to one line and status 2."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # typer passes its Context; the base names its vendored click's
         try:
             return super().invoke(ctx)
         except NoArgsIsHelpError:

@@ -11,7 +11,7 @@ from lionrock.listing import ListingContext
 from lionrock.offering import OfferingContext
 from lionrock.trading import TradingContext
 
-CONTEXT_TYPES: tuple[type[Context], ...] = (ListingContext, OfferingContext, TradingContext, ClearingContext, ConnectContext)  # type: ignore[assignment]
+CONTEXT_TYPES: tuple[type[Context], ...] = (ListingContext, OfferingContext, TradingContext, ClearingContext, ConnectContext)
 """The five contexts, in engine order."""
 
 

@@ -70,7 +70,9 @@ class Service:
         self._contexts: dict[str, Context] = {}
         self.projector = Projector(self.read, offering_context=lambda: self._contexts["offering"])
         auth_store = self.read if spec.db == "memory:" else SqlStore(_auth_url(spec))
-        self.auth = AuthStore(auth_store, throttle=_login_throttle(self.limits), **({"session_secret": session_secret} if session_secret else {}))
+        self.auth = AuthStore(auth_store, throttle=_login_throttle(self.limits))
+        if session_secret:
+            self.auth.session_secret = session_secret
         self.hub = EventHub()
         self.clock = clock
         """The sequencer's clock: a `MarketClock` can be moved forward by an operator (demo venues)."""

@@ -19,6 +19,7 @@ from lionrock.analytics.projection import RunProjection
 from lionrock.analytics.report import render_report
 from lionrock.engine import Engine
 from lionrock.engine.engine import DeterminismError
+from lionrock.engine.journal import Journal
 from lionrock.kernel.money import format_minor
 from lionrock.offering.compare import allocated_comparisons
 from lionrock.service.contexts import default_contexts
@@ -38,7 +39,7 @@ def scenario_digest(scenario: Scenario) -> str:
     return hashlib.sha256(msgspec.msgpack.encode(scenario)).hexdigest()
 
 
-def journal_scenario_inputs(journal: SqliteJournal) -> dict[str, dict[str, str]]:
+def journal_scenario_inputs(journal: Journal) -> dict[str, dict[str, str]]:
     """The inputs of the scenario a journal was written from, when the scenario file can still
     be found and is byte-for-byte the one recorded (its digest in the journal's meta); else {}
     (the report then shows "-" rather than another version's inputs)."""

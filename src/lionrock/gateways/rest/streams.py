@@ -144,11 +144,4 @@ def _ws_message(pub: Published) -> dict[str, Any]:
     return {"seq": pub.seq, "at_ns": pub.at_ns, "event": body}
 
 
-def _ws_message(pub: Published) -> dict[str, Any]:
-    body = msgspec.to_builtins(pub.event)
-    if isinstance(body, dict):
-        body["type"] = type(pub.event).__name__
-    return {"seq": pub.seq, "at_ns": pub.at_ns, "event": body}
-
-
 __all__ = ["MARKET_EVENT_TYPES", "router"]
