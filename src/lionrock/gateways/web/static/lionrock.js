@@ -269,7 +269,9 @@ const LR = (() => {
   function comparisonHtml(c) {
     const rows = c.rows || [];
     const head = rows.map((r) => `<th class="${r.actual ? "actual" : ""}" title="${esc((r.why || []).join("; "))}">${esc(r.label)}${r.actual ? "<br><small>this deal</small>" : r.available ? "" : "<br><small>not open</small>"}</th>`).join("");
-    const body = (c.table || []).map((line) => `<tr><th class="text">${esc(line.figure)}</th>${line.text.map((t, i) => `<td class="${rows[i] && rows[i].actual ? "actual" : ""}">${esc(t)}</td>`).join("")}</tr>`).join("");
+    // percentages and multiples from their integers through the page's formatters (12.5%, 3.50x), like every other figure here
+    const cell = (t, v) => v === null || v === undefined ? t : t.endsWith("%") ? percent(v) : t.endsWith("x") ? times(v) : t;
+    const body = (c.table || []).map((line) => `<tr><th class="text">${esc(line.figure)}</th>${line.text.map((t, i) => `<td class="${rows[i] && rows[i].actual ? "actual" : ""}">${esc(cell(t, (line.values || [])[i]))}</td>`).join("")}</tr>`).join("");
     const why = rows.filter((r) => !r.available).map((r) => `<li><strong>${esc(r.label)}</strong>: ${esc((r.why || []).join("; "))}</li>`).join("");
     return `<table class="comparison"><tr><th class="text">At ${esc(price(c.price))}, seed ${esc(c.seed)}; public demand ${esc(shares(c.public_demand_shares))}</th>${head}</tr>${body}</table>` +
       (why ? `<ul class="small muted not-open">${why}</ul>` : "");
