@@ -17,6 +17,7 @@ here until it restarts. While it runs, use the dashboard or the REST API.
 
 from __future__ import annotations
 
+import getpass
 import json
 import secrets
 import sys
@@ -70,7 +71,7 @@ def _password(from_stdin: bool) -> tuple[str, bool]:
     """The password and whether it was generated (then it is printed once)."""
     if not from_stdin:
         return secrets.token_urlsafe(12), True
-    line = sys.stdin.readline().rstrip("\r\n")
+    line = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")  # a terminal: not echoed
     if not PASSWORD_MIN <= len(line) <= PASSWORD_MAX:
         raise InputError(f"the password read from standard input has {len(line)} characters; it needs {PASSWORD_MIN} to {PASSWORD_MAX}")
     return line, False
@@ -93,7 +94,7 @@ def register(app: typer.Typer) -> None:
         account: list[str] = typer.Option([], "--account", help="A client account the user holds (repeat for more)."),
         offering: list[str] = typer.Option([], "--offering", help="An offering a sponsor runs (repeat for more)."),
         issuer: list[str] = typer.Option([], "--issuer", help="An issuer id the user files for (repeat for more)."),
-        password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password (one line, 8-256 characters) from standard input instead of generating one."),
+        password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password (one line, 8-256 characters) from standard input instead of generating one (typed without echo on a terminal)."),
         db: str = DB_OPTION,
     ) -> None:
         """Create a user; a generated password is printed once."""
