@@ -26,16 +26,11 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from lionrock.clearing.events import Posting
+from lionrock.kernel.account import PREFIXES, Account, participant_of
 from lionrock.kernel.errors import invariant
 
-KINDS: dict[str, str] = {
-    "P": "participant",
-    "C": "client",
-    "I": "issuer",
-    "F": "collector",
-    "H": "clearing_house",
-    "X": "external",
-}
+KINDS: dict[str, str] = {prefix: kind.value for prefix, kind in PREFIXES.items()}
+"""Account prefix -> account type (`lionrock.kernel.account`, the one grammar)."""
 CASH_ASSETS = ("HKD", "CNY", "USD")
 SECURITY_PREFIX = "SEC:"
 CLEARING_HOUSE = "H:HKSCC"
@@ -54,17 +49,8 @@ def is_security(asset: str) -> bool:
 def account_kind(account: str) -> str | None:
     """The account's type, or None if the name does not follow the contract (memoised: the same
     few hundred thousand names are checked on every posting)."""
-    if not isinstance(account, str) or "|" in account or account != account.strip():
-        return None
-    parts = account.split(":")
-    kind = KINDS.get(parts[0])
-    if kind is None or len(parts) < 2 or not all(parts[1:]):
-        return None
-    if parts[0] == "P" and len(parts) != 2:
-        return None
-    if parts[0] == "C" and len(parts) < 3:
-        return None
-    return kind
+    parsed = Account.parse(account)
+    return None if parsed is None else parsed.kind.value
 
 
 @lru_cache(maxsize=1 << 16)
@@ -83,14 +69,6 @@ def may_go_negative(account: str, asset: str) -> bool:
     if account == CLEARING_HOUSE:
         return not is_security(asset)
     return False
-
-
-def participant_of(account: str) -> str:
-    """``"C:P1:INV"`` and ``"P:P1"`` -> ``"P1"``; other accounts -> ``""``."""
-    parts = account.split(":")
-    if parts[0] in ("C", "P") and len(parts) >= 2:
-        return parts[1]
-    return ""
 
 
 class Ledger:

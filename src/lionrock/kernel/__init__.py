@@ -1,4 +1,4 @@
-"""The shared kernel: typed ids, money and prices as integers, exchange time, rejections, messages.
+"""The shared kernel: the account grammar, money and prices as integers, exchange time, rejections, messages.
 
 The parsers here (`parse_price`, `parse_quantity`, `parse_identifier`, `money.to_minor`,
 `Rate.parse`) are the one place per kind where input from outside becomes a value: every edge
@@ -8,18 +8,9 @@ Everything here is pure and deterministic; every bounded context depends on it a
 in Lion Rock but `lionrock.rules`.
 """
 
+from lionrock.kernel.account import Account, AccountKind
 from lionrock.kernel.errors import InvariantError, Reject, Rejection, invariant, require
-from lionrock.kernel.ids import (
-    AccountId,
-    ApplicationId,
-    InstrumentId,
-    InvestorId,
-    IssuerId,
-    OfferingId,
-    OrderId,
-    ParticipantId,
-    parse_identifier,
-)
+from lionrock.kernel.ids import parse_identifier
 from lionrock.kernel.messages import Command, Event, Stamp
 from lionrock.kernel.money import Currency, Money, Rate, Rounding, round_div
 from lionrock.kernel.price import MAX_PRICE_TICKS, PRICE_SCALE, format_price, parse_price
@@ -29,19 +20,13 @@ __all__ = [
     "MAX_PRICE_TICKS",
     "MAX_QUANTITY",
     "PRICE_SCALE",
-    "AccountId",
-    "ApplicationId",
+    "Account",
+    "AccountKind",
     "Command",
     "Currency",
     "Event",
-    "InstrumentId",
     "InvariantError",
-    "InvestorId",
-    "IssuerId",
     "Money",
-    "OfferingId",
-    "OrderId",
-    "ParticipantId",
     "Rate",
     "Reject",
     "Rejection",

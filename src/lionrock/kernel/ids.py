@@ -1,6 +1,6 @@
-"""Typed identifiers, and the one parser every edge uses for identifiers from outside.
+"""The one parser every edge uses for identifiers from outside.
 
-`NewType` keeps the ids free at run time and distinct to the type checker.
+(Accounts have their own grammar and value type: `lionrock.kernel.account`.)
 
 `parse_identifier` is the single gate for identifiers that arrive from a client or a file: client
 order ids, IOI ids, applicant (investor) keys, usernames, instrument codes, offering and issuer ids,
@@ -14,22 +14,6 @@ escaping at every exit.
 from __future__ import annotations
 
 import re
-from typing import NewType
-
-AccountId = NewType("AccountId", str)
-"""A ledger account, e.g. ``"P:BROKER1"`` (participant) or ``"C:BROKER1:INV42"`` (client)."""
-ParticipantId = NewType("ParticipantId", str)
-"""An exchange / clearing participant (a broker)."""
-InvestorId = NewType("InvestorId", str)
-"""An end investor: a placee, a retail applicant, a southbound investor."""
-InstrumentId = NewType("InstrumentId", str)
-"""A traded line: stock code and counter, e.g. ``"02525"`` (HKD) or ``"82525"`` (RMB counter)."""
-IssuerId = NewType("IssuerId", str)
-OfferingId = NewType("OfferingId", str)
-OrderId = NewType("OrderId", int)
-"""Assigned by the venue in sequence; never by the client (clients use client order ids)."""
-ApplicationId = NewType("ApplicationId", int)
-"""A public-offer application, numbered by the registrar in file order."""
 
 IDENTIFIER_MAX_LENGTH = 64
 """The longest identifier accepted from outside (FIX ClOrdID practice; our own ids are shorter)."""
@@ -65,13 +49,5 @@ __all__ = [
     "IDENTIFIER_MAX_LENGTH",
     "IDENTIFIER_PATTERN",
     "ORDER_ID_MAX",
-    "AccountId",
-    "ApplicationId",
-    "InstrumentId",
-    "InvestorId",
-    "IssuerId",
-    "OfferingId",
-    "OrderId",
-    "ParticipantId",
     "parse_identifier",
 ]

@@ -14,6 +14,7 @@ import json
 from datetime import date, time
 from typing import Any
 
+from lionrock.kernel.account import account_prefix, client_account, house_account
 from lionrock.kernel.price import consideration_minor, format_price
 from lionrock.kernel.xhkg import hk_date, hk_ns
 from lionrock.offering.lifecycle import ALLOCATED_STAGES
@@ -41,7 +42,7 @@ def _order_dict(row: tuple[Any, ...]) -> dict[str, Any]:
 def orders(read: SqlStore, p: Principal, *, status: str | None = None, instrument: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     where, args = [], []
     if not p.sees_all:
-        parties = [a for a in p.parties() if not a.startswith("P:")]
+        parties = [a for a in p.parties() if account_prefix(a) != "P"]
         clauses = [f"account IN ({', '.join('?' * len(parties))})"] if parties else []
         args.extend(parties)
         if p.role == Role.BROKER and p.participant:
@@ -97,8 +98,8 @@ def accounts(read: SqlStore, p: Principal) -> dict[str, Any]:
     own = set(p.accounts)
     if p.role == Role.BROKER and p.participant:
         rows = read.execute("SELECT DISTINCT account FROM orders WHERE participant = ?", (p.participant,))
-        ledger = read.execute("SELECT DISTINCT account FROM balances WHERE account = ? OR account LIKE ?", (f"P:{p.participant}", f"C:{p.participant}:%"))
-        own |= {f"P:{p.participant}", *(r[0] for r in rows), *(r[0] for r in ledger)}
+        ledger = read.execute("SELECT DISTINCT account FROM balances WHERE account = ? OR account LIKE ?", (house_account(p.participant), client_account(p.participant, "%")))
+        own |= {house_account(p.participant), *(r[0] for r in rows), *(r[0] for r in ledger)}
     if p.sees_all:
         own |= {r[0] for r in read.execute("SELECT DISTINCT account FROM balances")}
         own |= {r[0] for r in read.execute("SELECT DISTINCT account FROM holdings")}
@@ -253,7 +254,7 @@ def redact(body: Any, p: Principal) -> Any:
             for k, x in v.items():
                 if isinstance(x, str) and x and (k in PARTY_FIELDS or k.endswith("_account")) and not own(x):
                     x = "(counterparty)"
-                elif isinstance(x, str) and x and (k == "participant" or k.endswith("_participant")) and f"P:{x}" not in mine and x != p.participant:
+                elif isinstance(x, str) and x and (k == "participant" or k.endswith("_participant")) and house_account(x) not in mine and x != p.participant:
                     x = "(counterparty)"
                 else:
                     x = walk(x)
@@ -439,7 +440,7 @@ def offering_comparison(read: SqlStore, p: Principal, offering_id: str) -> dict[
     row = read.one("SELECT body FROM offering_comparisons WHERE offering_id = ?", (offering_id,))
     if row is None:
         raise NotVisible("offering_id", f"offering {offering_id} has no mechanism comparison")
-    return json.loads(row[0])  # type: ignore[no-any-return]
+    return json.loads(row[0])
 
 
 def issuer_profile(read: SqlStore, p: Principal, issuer_id: str) -> tuple[str, str, str, str | None]:

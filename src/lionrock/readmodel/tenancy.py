@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from lionrock.kernel.account import belongs_to, house_account
 from lionrock.kernel.errors import ServiceError
 
 
@@ -52,7 +53,7 @@ class Principal:
         if self.role == Role.INVESTOR:
             return account in self.accounts
         if self.role == Role.BROKER:
-            return account == f"P:{self.participant}" or account.startswith(f"C:{self.participant}:") or account in self.accounts
+            return belongs_to(account, self.participant) or account in self.accounts
         return False
 
     def can_read_offering(self, offering_id: str) -> bool:
@@ -73,7 +74,7 @@ class Principal:
         """Accounts (and the participant) whose events this user may see."""
         out = list(self.accounts)
         if self.role == Role.BROKER and self.participant:
-            out.append(f"P:{self.participant}")
+            out.append(house_account(self.participant))
         return out
 
     def public(self) -> dict[str, Any]:
@@ -92,10 +93,4 @@ class NotVisible(ServiceError, LookupError):
         self.field, self.message = field, message
 
 
-def participant_of(account: str) -> str:
-    """The participant of a client (``C:<participant>:<client>``) or house (``P:<participant>``) account."""
-    parts = account.split(":")
-    return parts[1] if len(parts) >= 2 and parts[0] in ("C", "P") else ""
-
-
-__all__ = ["NotVisible", "Principal", "Role", "participant_of"]
+__all__ = ["NotVisible", "Principal", "Role"]

@@ -28,9 +28,10 @@ from lionrock.gateways.fix.tags import (
     Side,
     TimeInForce,
 )
+from lionrock.kernel.account import house_account, participant_of
 from lionrock.kernel.ids import IDENTIFIER_CHARACTERS, IDENTIFIER_MAX_LENGTH, parse_identifier
 from lionrock.kernel.price import parse_price
-from lionrock.readmodel.tenancy import Principal, participant_of
+from lionrock.readmodel.tenancy import Principal
 from lionrock.trading.commands import AmendOrder, CancelOrder, PlaceOrder
 
 SIDE_IN = {Side.BUY: "B", Side.SELL: "S", Side.SELL_SHORT: "S"}  # sell short: a short sale under Schedule 11
@@ -65,7 +66,7 @@ class OrderMapper:
         else:
             raise SessionReject(SessionRejectReason.VALUE_INCORRECT, tags.ORD_TYPE, "OrdType (40) must be 1 (market: at-auction) or 2 (limit)")
         account_raw = msg.get(tags.ACCOUNT)
-        account = identifier(account_raw, tags.ACCOUNT, "Account") if account_raw is not None else (p.accounts[0] if p.accounts else f"P:{p.participant}")
+        account = identifier(account_raw, tags.ACCOUNT, "Account") if account_raw is not None else (p.accounts[0] if p.accounts else house_account(p.participant))
         command = PlaceOrder(
             instrument=symbol, participant=participant_of(account) or p.participant, account=account, client_order_id=cl,
             side=side, order_type=order_type, price=price_ticks, quantity=qty, channel="FIX", short_sell=side_code == Side.SELL_SHORT,

@@ -24,6 +24,7 @@ import msgspec
 from lionrock.gateways.fix import tags
 from lionrock.gateways.fix.framing import Fields, printable
 from lionrock.gateways.fix.tags import ExecType, MsgType, OrdStatus, OrdType, Side
+from lionrock.kernel.account import house_account
 from lionrock.kernel.errors import Rejection
 from lionrock.kernel.price import PRICE_SCALE
 from lionrock.readmodel.projector import parties_of
@@ -114,7 +115,7 @@ class Reporter:
             return False
         if p.role == Role.OPERATOR:
             return True
-        return f"P:{p.participant}" in pub.parties or bool(set(p.accounts) & pub.parties)
+        return house_account(p.participant) in pub.parties or bool(set(p.accounts) & pub.parties)
 
     def take_pending(self, orig: str) -> str:
         """The ClOrdID of the cancel or cancel/replace request pending on ``orig`` (the order's
@@ -282,7 +283,7 @@ def order_events_after(read: Any, p: Principal, start: tuple[int, int], as_of: i
         rows = read.execute(f"SELECT seq, idx, at_ns, body FROM events WHERE type IN ({types}) AND seq >= ? AND seq <= ? ORDER BY seq, idx",
                             (start[0], as_of))
     else:
-        parties = [f"P:{p.participant}", *p.accounts]
+        parties = [house_account(p.participant), *p.accounts]
         marks = ", ".join("?" for _ in parties)
         rows = read.execute(
             f"""SELECT DISTINCT e.seq, e.idx, e.at_ns, e.body FROM event_parties ep JOIN events e ON e.seq = ep.seq AND e.idx = ep.idx

@@ -14,11 +14,12 @@ import msgspec
 from fastapi import APIRouter
 
 from lionrock.engine import Outcome
+from lionrock.kernel.account import house_account, participant_of
 from lionrock.kernel.errors import Rejection
 from lionrock.kernel.messages import Command
 from lionrock.kernel.price import MAX_PRICE_TICKS, format_price, parse_price
 from lionrock.readmodel import queries
-from lionrock.readmodel.tenancy import NotVisible, Principal, participant_of
+from lionrock.readmodel.tenancy import NotVisible, Principal
 from lionrock.service.policy import ServiceCode
 from lionrock.trading.commands import AmendOrder, CancelOrder, PlaceOrder
 from lionrock.trading.events import (
@@ -85,7 +86,7 @@ def _fields(cls: type[Command]) -> tuple[tuple[str, bool], ...]:
 
 
 def place_order_command(p: Principal, body: Any, channel: str = CHANNEL) -> Command:
-    account = body.account or (p.accounts[0] if p.accounts else (f"P:{p.participant}" if p.participant else ""))
+    account = body.account or (p.accounts[0] if p.accounts else (house_account(p.participant) if p.participant else ""))
     if not account:
         raise service_error(400, ServiceCode.MALFORMED_REQUEST, "account", "no account given and the caller has none")
     values = {
