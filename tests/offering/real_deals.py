@@ -53,8 +53,9 @@ from lionrock.offering.commands import (
 from lionrock.rules import offering as rules
 
 DEALS = Path(__file__).resolve().parents[2] / "examples" / "deals"
-COMPLETE = ("keytop-2272-2026", "longcheer-9611-2026", "mech-mind-9615-2026", "minimax-0100-2026", "muyuan-2714-2026",
-            "omnivision-0501-2026", "ridge-outdoor-2720-2026", "tennor-6872-2026", "transwarp-6727-2026", "zhipu-2513-2026")
+COMPLETE = ("axera-0600-2026", "iluvatar-corex-9903-2026", "keytop-2272-2026", "longcheer-9611-2026", "manycore-0068-2026",
+            "mech-mind-9615-2026", "minimax-0100-2026", "momenta-6880-2026", "muyuan-2714-2026", "omnivision-0501-2026",
+            "ridge-outdoor-2720-2026", "tennor-6872-2026", "transwarp-6727-2026", "zhipu-2513-2026")
 PARTIAL = ("catl-3750-2025", "horizon-robotics-9660-2024")
 
 
