@@ -26,8 +26,9 @@ it; the figures keep their names, and the same run first loads the SQLite servic
 the reference (``sqlite_rest_*``, ``ratio_postgresql_vs_sqlite_rest``; targets 0.8x and p99 15 ms).
 It then measures recovery from PostgreSQL: a journal of ``--recovery-commands`` commands (crossing
 orders, 1,000,000 by default; 0 skips it) written through the engine with group commit and a
-snapshot every 100,000 commands (``lionrock serve``'s default), then recovered as start-up does
-(latest snapshot + the tail after it: ``recovery_seconds``) and with the chain verification
+snapshot every 100,000 commands (``lionrock serve``'s default) except the last (so the journal ends
+just before a snapshot: the longest tail, 100,000 commands after the snapshot at 900,000), then
+recovered as start-up does (latest snapshot + the tail after it: ``recovery_seconds``) and with the chain verification
 ``lionrock replay`` adds (``recovery_verify_seconds``: every block's CRC and BLAKE2b chain up to
 the snapshot), and from the first record without the snapshot (``recovery_from_scratch_seconds``,
 the worst case: a lost snapshot). ``--db sqlite`` (the default) is the run described above.
@@ -184,6 +185,8 @@ def _recovery(db: str, commands: int, progress: Callable[[str], None]) -> dict[s
         engine.submit(StartTradingDay(day="2025-11-24"), at)
         engine.submit(ListInstrument(instrument="09999", board_lot=100, nominal_price=50_000), at)
         for n in range(commands - 2):
+            if n + 2 == commands - RECOVERY_SNAPSHOT_EVERY + 1:
+                engine.snapshot_every = 0  # the last snapshot a whole interval before the end: the longest tail start-up replays
             k = n % 4
             engine.submit(PlaceOrder(instrument="09999", participant=f"B{k}", account=f"C:B{k}:X", client_order_id=f"r{n}", side="BS"[n % 2],
                                      order_type="LIMIT", price=49_900, quantity=100, channel="rest"), at + n * 1000)
