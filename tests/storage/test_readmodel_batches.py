@@ -69,3 +69,24 @@ def test_projector_batches_of_any_size_equal_record_at_a_time(backend: str, tmp_
     assert {r[10] for r in one_at_a_time["orders"]} >= {"new", "partially_filled", "filled", "cancelled"}
     assert _project(urls[1], records, 16) == one_at_a_time
     assert _project(urls[2], records, 1000) == one_at_a_time
+
+
+def test_projector_joining_a_transaction_that_rolls_back_remembers_none_of_its_orders(tmp_path: Path) -> None:
+    """The stream projector projects inside its own transaction, which may roll back after the
+    projector's part succeeded: the open orders the batch changed must not be remembered as
+    written, or the next batch would fold its fills into rows the store never kept."""
+    records = _records(seed=7, count=160)
+    half = len(records) // 2
+    store = SqlStore(str(tmp_path / "rm.db"))
+    try:
+        projector = Projector(store)
+        projector._project(records[:half])
+        with pytest.raises(RuntimeError, match="the caller's own write failed"), store.transaction():
+            projector._project(records[half:])
+            raise RuntimeError("the caller's own write failed")
+        projector.projected_seq = records[half - 1][0].seq  # the caller's to restore, as its transaction rolled back
+        projector._project(records[half:])
+        projected = {t: sorted((tuple(r) for r in store.execute(f"SELECT * FROM {t}")), key=repr) for t in TABLES}
+    finally:
+        store.close()
+    assert projected == _project(str(tmp_path / "whole.db"), records, 1)

@@ -204,6 +204,7 @@ class Projector:
         record whose events are already in ``events`` (a read model written before projection was
         atomic). ``durable``: commit only once it resolves (roll back if it raises)."""
         before = self.projected_seq
+        joined = self.store.in_transaction  # a caller's transaction (the stream projector's): it may yet roll back
         try:
             with self.store.transaction():
                 if self.store.postgres:  # the read model is rebuilt from the journal: its commit need not wait for a WAL flush
@@ -223,7 +224,10 @@ class Projector:
             self.projected_seq = before
             self._open_orders.clear()  # rows changed in place, rolled back in the store
             raise
-        self._batch.remember_open_orders()
+        if joined:
+            self._open_orders.clear()  # not committed yet: nothing to remember
+        else:
+            self._batch.remember_open_orders()
 
     def _save_seq(self) -> None:
         self.store.execute(

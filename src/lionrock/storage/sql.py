@@ -115,6 +115,11 @@ class SqlStore:
         with self._lock:
             self._lite.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))}) {conflict}", rows)
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (a `transaction` block entered now joins it)."""
+        return self._depth > 0
+
     def sync(self) -> None:
         """Inside a PostgreSQL transaction: wait until the server has run every statement sent so
         far (an error raises here), without committing, so the commit that follows is one short
