@@ -67,7 +67,7 @@ from lionrock.clearing.ledger import (
 )
 from lionrock.kernel.errors import fail, invariant, require
 from lionrock.kernel.messages import Command, Event, Stamp
-from lionrock.kernel.money import Rate, Rounding, round_div
+from lionrock.kernel.money import Currency, Rate, Rounding, round_div
 from lionrock.kernel.price import consideration_minor
 from lionrock.kernel.xhkg import add_business_days, hk_date, is_business_day
 from lionrock.offering.events import IpoApplicationsFunded, IpoSettlementInstructed
@@ -76,7 +76,7 @@ from lionrock.trading.events import InstrumentListed, TradeExecuted
 
 MAX_FX_QUOTES_PER_DAY = 64
 MAX_COUNTERS = 8
-HKD = "HKD"
+HKD = Currency.HKD.value
 
 # An open position: [qty, cash, charges {collector: HKD minor}, due ISO date, runs failed, buy-in flagged]
 Position = list[Any]

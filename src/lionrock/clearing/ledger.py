@@ -28,10 +28,12 @@ from functools import lru_cache
 from lionrock.clearing.events import Posting
 from lionrock.kernel.account import PREFIXES, Account, participant_of
 from lionrock.kernel.errors import invariant
+from lionrock.kernel.money import Currency
 
 KINDS: dict[str, str] = {prefix: kind.value for prefix, kind in PREFIXES.items()}
 """Account prefix -> account type (`lionrock.kernel.account`, the one grammar)."""
-CASH_ASSETS = ("HKD", "CNY", "USD")
+CASH_ASSETS: tuple[str, ...] = tuple(c.value for c in Currency)
+"""The cash assets: the `Currency` values (HKD, CNY, USD) as plain strings."""
 SECURITY_PREFIX = "SEC:"
 CLEARING_HOUSE = "H:HKSCC"
 FX_DEALER = "X:FX"

@@ -97,6 +97,7 @@ from lionrock.trading.events import (
     OrderCancelled,
     OrderRejected,
     OrderRetryAcknowledged,
+    Phase,
     ShortSellingDesignationChanged,
     TradeExecuted,
     TradingDayStarted,
@@ -131,27 +132,30 @@ AUCTION_TYPES = (AT_AUCTION, AT_AUCTION_LIMIT)
 CONTINUOUS_TYPES = (LIMIT, ENHANCED_LIMIT, SPECIAL_LIMIT)
 
 # phase -> (session named in rejections, order types accepted, cancel allowed, amend allowed)
-PHASES: dict[str, tuple[str, tuple[str, ...], bool, bool]] = {
-    "CLOSED": ("market closed (no trading day started)", (), False, False),
-    "BEFORE_OPEN": ("before the pre-opening session", (), False, False),
-    "POS_INPUT": ("pre-opening session, order input period", AUCTION_TYPES, True, True),
-    "POS_NO_CANCEL": ("pre-opening session, no-cancellation period", AUCTION_TYPES, False, False),
-    "POS_RANDOM_MATCHING": ("pre-opening session, random matching period", AUCTION_TYPES, False, False),
-    "POS_BLOCKING": ("pre-opening session, blocking period", (), False, False),
-    "CTS_MORNING": ("morning continuous trading session", CONTINUOUS_TYPES, True, True),
-    "LUNCH": ("lunch break", (), False, False),
-    "LUNCH_CANCEL": ("lunch break, cancellation period", (), True, False),
-    "CTS_AFTERNOON": ("afternoon continuous trading session", CONTINUOUS_TYPES, True, True),
-    "CAS_REFERENCE": ("closing auction session, reference price fixing period", (), False, False),
-    "CAS_INPUT": ("closing auction session, order input period", AUCTION_TYPES, True, True),
-    "CAS_NO_CANCEL": ("closing auction session, no-cancellation period", AUCTION_TYPES, False, False),
-    "CAS_RANDOM_CLOSE": ("closing auction session, random closing period", AUCTION_TYPES, False, False),
-    "DAY_CLOSED": ("market closed for the day", (), False, False),
+_PHASE_ROWS: dict[Phase, tuple[str, tuple[str, ...], bool, bool]] = {
+    Phase.CLOSED: ("market closed (no trading day started)", (), False, False),
+    Phase.BEFORE_OPEN: ("before the pre-opening session", (), False, False),
+    Phase.POS_INPUT: ("pre-opening session, order input period", AUCTION_TYPES, True, True),
+    Phase.POS_NO_CANCEL: ("pre-opening session, no-cancellation period", AUCTION_TYPES, False, False),
+    Phase.POS_RANDOM_MATCHING: ("pre-opening session, random matching period", AUCTION_TYPES, False, False),
+    Phase.POS_BLOCKING: ("pre-opening session, blocking period", (), False, False),
+    Phase.CTS_MORNING: ("morning continuous trading session", CONTINUOUS_TYPES, True, True),
+    Phase.LUNCH: ("lunch break", (), False, False),
+    Phase.LUNCH_CANCEL: ("lunch break, cancellation period", (), True, False),
+    Phase.CTS_AFTERNOON: ("afternoon continuous trading session", CONTINUOUS_TYPES, True, True),
+    Phase.CAS_REFERENCE: ("closing auction session, reference price fixing period", (), False, False),
+    Phase.CAS_INPUT: ("closing auction session, order input period", AUCTION_TYPES, True, True),
+    Phase.CAS_NO_CANCEL: ("closing auction session, no-cancellation period", AUCTION_TYPES, False, False),
+    Phase.CAS_RANDOM_CLOSE: ("closing auction session, random closing period", AUCTION_TYPES, False, False),
+    Phase.DAY_CLOSED: ("market closed for the day", (), False, False),
 }
-CTS_PHASES = frozenset({"CTS_MORNING", "CTS_AFTERNOON"})
-POS_PHASES = frozenset({"POS_INPUT", "POS_NO_CANCEL", "POS_RANDOM_MATCHING"})
-CAS_PHASES = frozenset({"CAS_INPUT", "CAS_NO_CANCEL", "CAS_RANDOM_CLOSE"})
-STAGE2_PHASES = frozenset({"POS_NO_CANCEL", "POS_RANDOM_MATCHING", "CAS_NO_CANCEL", "CAS_RANDOM_CLOSE"})
+PHASES: dict[str, tuple[str, tuple[str, ...], bool, bool]] = {phase.value: row for phase, row in _PHASE_ROWS.items()}
+"""The same table keyed by the plain values the venue's ``phase`` holds (the compiled core types it ``str``)."""
+invariant(list(_PHASE_ROWS) == list(Phase), "the phase table has one row per Phase, in order")
+CTS_PHASES = frozenset({Phase.CTS_MORNING.value, Phase.CTS_AFTERNOON.value})
+POS_PHASES = frozenset({Phase.POS_INPUT.value, Phase.POS_NO_CANCEL.value, Phase.POS_RANDOM_MATCHING.value})
+CAS_PHASES = frozenset({Phase.CAS_INPUT.value, Phase.CAS_NO_CANCEL.value, Phase.CAS_RANDOM_CLOSE.value})
+STAGE2_PHASES = frozenset({Phase.POS_NO_CANCEL.value, Phase.POS_RANDOM_MATCHING.value, Phase.CAS_NO_CANCEL.value, Phase.CAS_RANDOM_CLOSE.value})
 RULE_SHORT = "Rules of the Exchange, Schedule 11 (regulated short selling; docs/rules.md section 7)"
 _PHASE_RANK = 0
 _AUCTION_RANK = 1

@@ -41,7 +41,7 @@ from lionrock.kernel.errors import Reject, Rejection
 from lionrock.kernel.messages import Command, Event, Stamp
 from lionrock.trading._codes import unknown_client_order
 from lionrock.trading._refusals import R_UNKNOWN_CLIENT_ORDER, Refusals
-from lionrock.trading.commands import ORDER_TYPES, CancelOrder, PlaceOrder
+from lionrock.trading.commands import ORDER_TYPES, SIDES, CancelOrder, PlaceOrder
 from lionrock.trading.events import MarketDepthUpdated, OrderAccepted, OrderCancelled, TradeExecuted
 
 if TYPE_CHECKING:
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 PLACE = 0
 CANCEL = 1
-SIDES = ("B", "S")
 TAPE_FIELDS = ("row", "kind", "side", "order_id", "other_id", "trade_id", "price", "quantity", "left", "other_left", "md_seq", "ref")
 TAPE_DTYPE = np.dtype([(name, np.int64) for name in TAPE_FIELDS])
 K_ACCEPTED, K_TRADE, K_CANCELLED, K_LEVEL, K_DEPTH, K_REFUSED, K_EVENT, K_REJECTED = range(1, 9)

@@ -6,25 +6,47 @@ a field: it is the sequencer's stamp. Timers arrive as `TradingTick` commands.
 
 from __future__ import annotations
 
-from typing import get_args
+from enum import StrEnum
+from typing import Final, get_args
 
 from lionrock.kernel.messages import Command
 
-BUY = "B"
-SELL = "S"
-SIDES = (BUY, SELL)
 
-LIMIT = "LIMIT"
-"""Continuous trading: matches only at its own price (one price queue); the rest queues there."""
-ENHANCED_LIMIT = "ENHANCED_LIMIT"
-"""Continuous trading: matches up to ten price queues; the rest queues at its price."""
-SPECIAL_LIMIT = "SPECIAL_LIMIT"
-"""Continuous trading: matches up to ten price queues; the rest is cancelled."""
-AT_AUCTION = "AT_AUCTION"
-"""Auctions: no price (``price=0``); matched first, at the final equilibrium price."""
-AT_AUCTION_LIMIT = "AT_AUCTION_LIMIT"
-"""Auctions: priced; never matched at a price worse than its own."""
-ORDER_TYPES = (LIMIT, ENHANCED_LIMIT, SPECIAL_LIMIT, AT_AUCTION, AT_AUCTION_LIMIT)
+class Side(StrEnum):
+    """An order's side as the wire, the journal and the events carry it."""
+
+    BUY = "B"
+    SELL = "S"
+
+
+class OrderType(StrEnum):
+    """The HKEX order types. Time in force is part of the type: a special limit order is
+    immediate-or-cancel, an at-auction (limit) order lives for its auction session."""
+
+    LIMIT = "LIMIT"
+    """Continuous trading: matches only at its own price (one price queue); the rest queues there."""
+    ENHANCED_LIMIT = "ENHANCED_LIMIT"
+    """Continuous trading: matches up to ten price queues; the rest queues at its price."""
+    SPECIAL_LIMIT = "SPECIAL_LIMIT"
+    """Continuous trading: matches up to ten price queues; the rest is cancelled."""
+    AT_AUCTION = "AT_AUCTION"
+    """Auctions: no price (``price=0``); matched first, at the final equilibrium price."""
+    AT_AUCTION_LIMIT = "AT_AUCTION_LIMIT"
+    """Auctions: priced; never matched at a price worse than its own."""
+
+
+# The values as plain ``str``: commands and events hold plain strings (a client's unknown side is
+# a coded rejection, not a decoding error, and the compiled core types these fields ``str``), so
+# these names, not the members, are what the venue and the simulator put in them.
+BUY: Final = Side.BUY.value
+SELL: Final = Side.SELL.value
+SIDES: tuple[str, ...] = tuple(s.value for s in Side)
+LIMIT: Final = OrderType.LIMIT.value
+ENHANCED_LIMIT: Final = OrderType.ENHANCED_LIMIT.value
+SPECIAL_LIMIT: Final = OrderType.SPECIAL_LIMIT.value
+AT_AUCTION: Final = OrderType.AT_AUCTION.value
+AT_AUCTION_LIMIT: Final = OrderType.AT_AUCTION_LIMIT.value
+ORDER_TYPES: tuple[str, ...] = tuple(t.value for t in OrderType)
 
 
 class ListInstrument(Command):
@@ -126,7 +148,9 @@ __all__ = [
     "CancelOrder",
     "DesignateShortSelling",
     "ListInstrument",
+    "OrderType",
     "PlaceOrder",
+    "Side",
     "StartTradingDay",
     "TradingCommand",
     "TradingTick",

@@ -6,6 +6,8 @@ market-data event of that instrument, so a subscriber can detect a gap.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from lionrock.kernel.errors import Rejection
 from lionrock.kernel.messages import Event
 
@@ -38,9 +40,31 @@ class TradingDayStarted(Event):
     timers: list[tuple[int, str, str]]
 
 
+class Phase(StrEnum):
+    """The venue's trading phases, in the order of a full day (`TradingPhaseChanged` carries the
+    value as a plain string; the venue's `PHASES` table has one row per member)."""
+
+    CLOSED = "CLOSED"
+    BEFORE_OPEN = "BEFORE_OPEN"
+    POS_INPUT = "POS_INPUT"
+    POS_NO_CANCEL = "POS_NO_CANCEL"
+    POS_RANDOM_MATCHING = "POS_RANDOM_MATCHING"
+    POS_BLOCKING = "POS_BLOCKING"
+    CTS_MORNING = "CTS_MORNING"
+    LUNCH = "LUNCH"
+    LUNCH_CANCEL = "LUNCH_CANCEL"
+    CTS_AFTERNOON = "CTS_AFTERNOON"
+    CAS_REFERENCE = "CAS_REFERENCE"
+    CAS_INPUT = "CAS_INPUT"
+    CAS_NO_CANCEL = "CAS_NO_CANCEL"
+    CAS_RANDOM_CLOSE = "CAS_RANDOM_CLOSE"
+    DAY_CLOSED = "DAY_CLOSED"
+
+
 class TradingPhaseChanged(Event):
     day: str
     phase: str
+    """A `Phase` value."""
     previous: str
 
 
@@ -207,6 +231,7 @@ __all__ = [
     "OrderCancelled",
     "OrderRejected",
     "OrderRetryAcknowledged",
+    "Phase",
     "ShortSellingDesignationChanged",
     "TradeExecuted",
     "TradingDayStarted",
