@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from lionrock.files.offerings import parse_offering
-from lionrock.gateways.rest.models import OfferingDefinitionIn
+from lionrock.files.offerings import decode_offering_json
 from lionrock.kernel.price import format_price
 from lionrock.offering.definition import validate_offering
 from lionrock.sim.demand import synthetic_application_batch, synthetic_iois
@@ -33,7 +33,7 @@ def definition_priced_on_day(offering_id: str, instrument: str) -> dict[str, Any
     return body
 
 
-RO = validate_offering(parse_offering(OfferingDefinitionIn(**definition("X", "09999")).as_toml_data()))
+RO = validate_offering(decode_offering_json(json.dumps(definition("X", "09999"))))
 T = RO.timetable
 
 

@@ -6,24 +6,35 @@ turns files into those values and results into files:
 | file | module | into / from |
 | --- | --- | --- |
 | issuer profile (TOML or JSON) | `lionrock.files.profiles` | `IssuerProfile` (`ProfileError` names the field) |
-| offering file (TOML, or its tables as JSON) | `lionrock.files.offerings` | `OfferingSpec` (`Reject` names the field) |
+| offering file (TOML, or its tables as JSON: the REST body) | `lionrock.files.offerings` | `OfferingSpec` through one msgspec schema (`Reject` names the field) |
 | IOI and application books (CSV or Parquet) | `lionrock.files.books` | `IoiBook`, `ApplicationBook` (bad rows as `RowReject`) |
 | allotment results (CSV) | `lionrock.files.announcements` | from `AllocationResult` |
+
+`lionrock.files.schema` holds what every file schema shares: value types decoded through the
+kernel's parsers (prices, rates, amounts, identifiers) and the field-named errors.
 
 Arrows point down: this package imports the core, never the other way.
 """
 
 from lionrock.files.announcements import write_placing_csv, write_public_csv
 from lionrock.files.books import BookFileError, IoiFileRules, read_application_book, read_ioi_book
-from lionrock.files.offerings import OFFERING_FILE_KEYS, load_offering, parse_offering
+from lionrock.files.offerings import (
+    OFFERING_FILE_KEYS,
+    decode_offering_json,
+    load_offering,
+    loads_offering,
+    parse_offering,
+)
 from lionrock.files.profiles import load_profile, loads_profile, profile_from_dict
 
 __all__ = [
     "OFFERING_FILE_KEYS",
     "BookFileError",
     "IoiFileRules",
+    "decode_offering_json",
     "load_offering",
     "load_profile",
+    "loads_offering",
     "loads_profile",
     "parse_offering",
     "profile_from_dict",

@@ -111,7 +111,7 @@ class OfferingTableIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     over_allotment: RateText | None = None
     underwriter_account: Identifier | None = None
     stabilising_manager_account: Identifier | None = None
-    stock_lender_account: OptionalIdentifier = OptionalIdentifier("")
+    stock_lender_account: OptionalIdentifier | None = None
     shares_outstanding_after: Annotated[int, msgspec.Meta(ge=0, le=MAX_QUANTITY)] = 0
     cornerstone_cutback: Literal["none", "pro_rata"] = "none"
     independent_price_setting_waiver: LongText = ""
@@ -123,7 +123,7 @@ class CornerstoneIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
     investor: Identifier
     name: Text
     account: Identifier
-    participant: OptionalIdentifier = OptionalIdentifier("")
+    participant: OptionalIdentifier | None = None
     origin: Literal["international", "mainland", "hong_kong"] = "international"
     amount: AmountText
     fx_rate: RateText | None = None
@@ -292,7 +292,7 @@ def offering_spec(d: OfferingDefinitionIn) -> OfferingSpec:
         over_allotment=_rate(o.over_allotment, Rate(0, 1)),
         underwriter_account=str(o.underwriter_account or "P:UNDERWRITERS"),
         stabilising_manager_account=str(o.stabilising_manager_account or "P:STABILISING_MANAGER"),
-        stock_lender_account=str(o.stock_lender_account), shares_outstanding_after=o.shares_outstanding_after,
+        stock_lender_account=str(o.stock_lender_account or ""), shares_outstanding_after=o.shares_outstanding_after,
         cornerstone_cutback=o.cornerstone_cutback, independent_price_setting_waiver=o.independent_price_setting_waiver.strip(),
         underwriting_commission=_rate(o.underwriting_commission, Rate(25, 1000)), listing_expenses_minor=listing_expenses,
         cornerstones=[_cornerstone(c, currency) for c in d.cornerstones],
@@ -307,7 +307,7 @@ def offering_spec(d: OfferingDefinitionIn) -> OfferingSpec:
 def _cornerstone(c: CornerstoneIn, currency: Currency) -> CornerstoneSpec:
     amount, stated = c.amount.in_currency(currency)
     return CornerstoneSpec(
-        investor=str(c.investor), name=c.name.strip(), account=str(c.account), participant=str(c.participant), origin=c.origin,
+        investor=str(c.investor), name=c.name.strip(), account=str(c.account), participant=str(c.participant or ""), origin=c.origin,
         amount_minor=amount, amount_currency="" if stated == currency else stated.value, fx_rate=_rate(c.fx_rate, Rate(0, 1)),
         lockup_months=c.lockup_months, independent=c.independent, existing_shareholder=c.existing_shareholder,
     )

@@ -1,6 +1,6 @@
-"""The REST offering model is the offering file, table for table and field for field: the JSON a
-client posts and the TOML file it could upload give the same `OfferingSpec`, and a field the file
-does not know is refused (400) as the file parser refuses it."""
+"""The REST offering body is the offering file: one msgspec schema (`OfferingDefinitionIn`) decodes
+the JSON a client posts and the TOML file it could upload into the same `OfferingSpec`, refuses a
+field the file does not know naming it, and is the request schema the OpenAPI document shows."""
 
 from __future__ import annotations
 
@@ -10,29 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ValidationError
 
-from lionrock.files.offerings import OFFERING_FILE_KEYS, parse_offering
-from lionrock.gateways.rest.models import (
-    CornerstoneIn,
-    LockupIn,
+from lionrock.files.offerings import (
+    OFFERING_FILE_KEYS,
+    TABLES,
     OfferingDefinitionIn,
-    OfferingTableIn,
-    PlaceeConsentIn,
-    PlacingIn,
-    PreferentialIn,
-    PricingIn,
-    PublicIn,
-    WaiverIn,
+    decode_offering_json,
+    parse_offering,
 )
+from lionrock.files.schema import json_schema_components
+from lionrock.gateways.rest.offerings import router
+from lionrock.kernel.errors import Reject
 from lionrock.offering.definition import validate_offering
 
 ROOT = Path(__file__).resolve().parents[3]
-MODELS: dict[str, type[BaseModel]] = {
-    "file": OfferingDefinitionIn, "offering": OfferingTableIn, "offering.waiver": WaiverIn, "cornerstones": CornerstoneIn,
-    "lockups": LockupIn, "placee_consents": PlaceeConsentIn, "preferential": PreferentialIn, "pricing": PricingIn,
-    "placing": PlacingIn, "public": PublicIn,
-}
 
 EVERY_FIELD = """
 [offering]
@@ -138,13 +129,19 @@ waiver = { reference = "waiver of PN18 para 4.2", initial = "5%", steps = [[10, 
 """
 
 
-def _model_keys(model: type[BaseModel]) -> tuple[str, ...]:
-    return tuple(model.model_fields)
+SCHEMA = json_schema_components([OfferingDefinitionIn])[1]
 
 
 @pytest.mark.parametrize("table", sorted(OFFERING_FILE_KEYS))
-def test_rest_offering_model_fields_equal_the_offering_file_keys(table: str) -> None:
-    assert set(_model_keys(MODELS[table])) == set(OFFERING_FILE_KEYS[table]), table
+def test_rest_offering_schema_documents_every_key_of_the_offering_file(table: str) -> None:
+    assert set(SCHEMA[TABLES[table].__name__]["properties"]) == set(OFFERING_FILE_KEYS[table]), table
+    assert SCHEMA[TABLES[table].__name__]["additionalProperties"] is False, table
+
+
+def test_rest_offering_route_takes_the_file_schema_as_its_request_body() -> None:
+    (route,) = [r for r in router.routes if getattr(r, "path", "") == "/v1/offerings" and "POST" in getattr(r, "methods", ())]
+    body = route.openapi_extra["requestBody"]  # type: ignore[attr-defined]
+    assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/OfferingDefinitionIn"}
 
 
 def _as_json(text: str) -> dict[str, Any]:
@@ -154,8 +151,7 @@ def _as_json(text: str) -> dict[str, Any]:
 @pytest.mark.parametrize("text", [EVERY_FIELD, WAIVED_18C,
                                   *(p.read_text() for p in sorted((ROOT / "examples/offerings").glob("*.toml")))])
 def test_rest_offering_json_and_the_file_give_the_same_spec(text: str) -> None:
-    body = OfferingDefinitionIn.model_validate(_as_json(text))
-    assert parse_offering(body.as_toml_data()) == parse_offering(tomllib.loads(text))
+    assert decode_offering_json(json.dumps(_as_json(text))) == parse_offering(tomllib.loads(text))
 
 
 def test_every_field_offering_is_valid_and_uses_each_key() -> None:
@@ -187,6 +183,7 @@ def test_rest_offering_model_refuses_a_field_the_file_does_not_know(path: tuple[
     for key in path[:-1]:
         target = target[key]
     target[path[-1]] = value
-    with pytest.raises(ValidationError) as info:
-        OfferingDefinitionIn.model_validate(body)
-    assert any(e["type"] == "extra_forbidden" for e in info.value.errors())
+    with pytest.raises(Reject) as info:
+        decode_offering_json(json.dumps(body))
+    field = ".".join(f"[{k}]" if isinstance(k, int) else k for k in path).replace(".[", "[")
+    assert info.value.rejection.field == field and "unknown key" in info.value.rejection.message

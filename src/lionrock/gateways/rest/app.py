@@ -23,7 +23,7 @@ from lionrock.service.writer import RunnerStopped
 
 from . import auth, commands, issuers, market, offerings, orders, records, streams, users, venue
 from .docs import mount_docs
-from .http import ApiError, error_answer, service_error
+from .http import ApiError, error_answer, service_error, struct_schemas
 from .limits import install_limits
 from .models import ErrorOut
 from .order_entry import OrderEntryFastPath
@@ -63,9 +63,24 @@ def create_app(service: Service) -> FastAPI:
     _install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    _document_struct_bodies(app)
     app.add_middleware(OrderEntryFastPath, service=service)  # inside the limits: rate and size apply first
     install_limits(app, service.auth, service.limits)
     return app
+
+
+def _document_struct_bodies(app: FastAPI) -> None:
+    """Request bodies decoded by msgspec Structs (``http.struct_body``) refer to their JSON schemas
+    under ``components.schemas``: add them to the document FastAPI builds from the pydantic models."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            document.setdefault("components", {}).setdefault("schemas", {}).update(struct_schemas())
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_error_handlers(app: FastAPI) -> None:

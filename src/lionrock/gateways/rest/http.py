@@ -27,7 +27,8 @@ from fastapi.responses import Response
 from starlette.requests import HTTPConnection
 
 from lionrock.engine import Outcome
-from lionrock.kernel.errors import Rejection, ServiceError
+from lionrock.files.schema import json_schema_components
+from lionrock.kernel.errors import Reject, Rejection, ServiceError
 from lionrock.readmodel.tenancy import NotVisible, Principal, Role
 from lionrock.service.auth import SESSION_COOKIE, AuthError
 from lionrock.service.policy import Denied, ServiceCode
@@ -95,6 +96,30 @@ def error_answer(exc: BaseException) -> tuple[int, dict[str, Any]] | None:
             status = getattr(exc, "status", 503)  # 504: stored on the bus, its outcome late (lionrock.scale.edge)
             return status, {"error": service_error(status, ServiceCode.ENGINE_UNAVAILABLE, "", str(exc)).body}
     return None
+
+
+_STRUCT_SCHEMAS: dict[str, Any] = {}
+"""JSON schemas of the request bodies decoded by msgspec Structs (`struct_body`), by component name."""
+
+
+def struct_body(struct: type, description: str) -> dict[str, Any]:
+    """``openapi_extra`` for a route that reads its raw JSON body and decodes it with ``struct``
+    (msgspec, the same Struct that reads the input's file): the request body's schema is the
+    Struct's JSON schema, its components registered for the OpenAPI document (`struct_schemas`)."""
+    (ref,), components = json_schema_components([struct])
+    _STRUCT_SCHEMAS.update(components)
+    return {"requestBody": {"required": True, "description": description, "content": {"application/json": {"schema": ref}}}}
+
+
+def struct_schemas() -> dict[str, Any]:
+    """The components of every `struct_body`, for ``components.schemas`` of the OpenAPI document."""
+    return dict(_STRUCT_SCHEMAS)
+
+
+def schema_error(exc: Reject) -> ApiError:
+    """A request body that broke its Struct's schema (a `Reject` naming the field): 400, the field's dotted path."""
+    r = exc.rejection
+    return service_error(400, ServiceCode.MALFORMED_REQUEST, r.field, r.message, r.rule or "request schema (OpenAPI /docs)")
 
 
 def service_of(connection: HTTPConnection) -> Service:
@@ -165,5 +190,5 @@ Svc = Annotated[Service, Depends(_service)]
 __all__ = [
     "CHANNEL", "POLICY_RULE", "ApiError", "Me", "Svc", "api_key_of", "current", "error_answer", "event_body", "identify", "json_response",
     "need", "not_found",
-    "outcome_body", "rejection_error", "service_error", "service_of",
+    "outcome_body", "rejection_error", "schema_error", "service_error", "service_of", "struct_body", "struct_schemas",
 ]

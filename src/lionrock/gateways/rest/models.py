@@ -9,7 +9,6 @@ keys, usernames, instrument codes, offering, issuer and account ids). Bounds com
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
@@ -129,147 +128,9 @@ class OutcomeOut(BaseModel):
 
 
 # -- offerings --------------------------------------------------------------------------------------
-# One model per table of the offering file, field for field (offering.definition.OFFERING_FILE_KEYS;
-# tests/gateways/rest/test_offering_models.py holds them equal). The file parser validates the
-# values, so a JSON definition and an uploaded file are refused for the same reasons.
-RateText = Annotated[str, Field(max_length=40, examples=["15%"])] | Annotated[StrictInt, Field(ge=0, le=10**9)]
-"""A share (``"15%"``, ``"0.15"``) or a multiple (``3``, ``"33.5"``), parsed exactly by `offering.definition.parse_rate`."""
-ShortText = Annotated[str, Field(min_length=1, max_length=256)]
-CurvePoints = list[tuple[Annotated[StrictInt, Field(gt=0, le=MAX_QUANTITY)], RateText]]
-"""A basis curve: ``[[lots applied, "weight"], ...]`` with strictly increasing sizes (docs/offering.md, "Pools and bands")."""
-
-
-class WaiverIn(RequestModel):
-    reference: ShortText
-    initial: RateText
-    steps: list[tuple[RateText, RateText]] = Field(default=[], max_length=100, description="``[[multiple, share], ...]``, e.g. ``[[15, \"30%\"]]``")
-
-
-class OfferingTableIn(RequestModel):
-    """The ``[offering]`` table of an offering file (docs/offering.md), as JSON. Prices are decimal
-    strings, shares of the offer percentages (``"10%"``), amounts strings like ``"HKD 60,000,000"``.
-    Give ``price_range`` or, for a maximum-offer-price-only offer, ``maximum_offer_price``."""
-
-    id: Identifier = Field(examples=["DEEPCORE-2025"])
-    issuer_id: Identifier
-    issuer_name: ShortText
-    instrument: InstrumentCode = Field(examples=["09901"])
-    currency: str = Field(default="HKD", min_length=1, max_length=8)
-    rmb_counter: InstrumentCode | None = None
-    chapter: Literal["main", "18C", "18A"] = "main"
-    pre_commercial: StrictBool | None = None
-    shares_offered: Quantity
-    board_lot: Annotated[StrictInt, Field(gt=0, le=10**7)]
-    price_range: tuple[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=40)]] | None = Field(default=None, examples=[["40.00", "48.00"]])
-    maximum_offer_price: Annotated[str, Field(max_length=40)] | None = Field(default=None, examples=["31.00"], description="Instead of price_range: a maximum offer price only.")
-    prospectus_date: date
-    public_offer_open: date
-    price_fixing_date: date
-    mechanism: str | None = Field(default=None, max_length=8, examples=["A", "B"])
-    public_share: RateText | None = Field(default=None, examples=["10%"])
-    waiver: WaiverIn | None = None
-    downward_flexibility: StrictBool | None = None
-    offer_size_adjustment: RateText | None = Field(default=None, examples=["15%"])
-    offer_size_adjustment_public_share: RateText | None = Field(default=None, examples=["0%"])
-    over_allotment: RateText | None = Field(default=None, examples=["15%"])
-    underwriter_account: Identifier | None = None
-    stabilising_manager_account: Identifier | None = None
-    stock_lender_account: Identifier | None = None
-    shares_outstanding_after: Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)] | None = None
-    cornerstone_cutback: Literal["none", "pro_rata"] | None = None
-    independent_price_setting_waiver: Annotated[str, Field(max_length=1000)] | None = None
-    underwriting_commission: RateText | None = Field(default=None, examples=["2.5%"])
-    listing_expenses: str | None = Field(default=None, max_length=64, examples=["HKD 60,000,000"])
-
-
-class CornerstoneIn(RequestModel):
-    investor: Identifier
-    name: ShortText
-    account: Identifier
-    participant: OptionalIdentifier | None = None
-    origin: Literal["international", "mainland", "hong_kong"] | None = None
-    amount: str = Field(max_length=64, examples=["HKD 800,000,000", "US$25,000,000"])
-    fx_rate: RateText | None = Field(default=None, examples=["7.8432"], description="Offer-currency units per unit of the amount's currency.")
-    lockup_months: Annotated[StrictInt, Field(ge=0, le=1200)] | None = None
-    independent: StrictBool | None = None
-    existing_shareholder: StrictBool | None = None
-
-
-class LockupIn(RequestModel):
-    holder: ShortText
-    kind: Literal["controlling_shareholder", "key_person", "pre_ipo_investor", "pathfinder_sii"]
-    shares: Quantity
-    ends: date
-    public: StrictBool | None = None
-    rule: Annotated[str, Field(max_length=256)] | None = None
-
-
-class PlaceeConsentIn(RequestModel):
-    investor: ShortText
-    relationship: ShortText
-    consent: ShortText
-
-
-class PreferentialIn(RequestModel):
-    kind: Literal["assured_entitlement", "employee"] | None = None
-    reference: ShortText
-    reserved_shares: Quantity
-    excess_taper_eighths: Annotated[StrictInt, Field(ge=1, le=8)] | None = None
-    excess_curve: CurvePoints | None = Field(default=None, max_length=1000)
-
-
-class PricingIn(RequestModel):
-    kind: Literal["coverage", "max_proceeds", "fixed"] | None = None
-    coverage_times: RateText | None = None
-    fixed_price: Annotated[str, Field(max_length=40)] | None = None
-    upsize_at_coverage: RateText | None = None
-
-
-class PlacingIn(RequestModel):
-    tier_weights: list[RateText] | None = Field(default=None, min_length=1, max_length=100)
-    early_bonus: RateText | None = None
-    early_before_seq: Annotated[StrictInt, Field(ge=0, le=ORDER_ID_MAX)] | None = None
-    price_setting_bonus: RateText | None = None
-    max_share_per_placee: RateText | None = None
-    over_allocate: StrictBool | None = None
-    reallocate_undersubscribed_placing: StrictBool | None = None
-
-
-class PublicIn(RequestModel):
-    pool_a_taper_eighths: Annotated[StrictInt, Field(ge=1, le=8)] | None = None
-    pool_b_taper_eighths: Annotated[StrictInt, Field(ge=1, le=8)] | None = None
-    pool_a_curve: CurvePoints | None = Field(default=None, max_length=1000)
-    pool_b_curve: CurvePoints | None = Field(default=None, max_length=1000)
-
-
-def _as_lists(value: Any) -> Any:
-    """Tuples (pydantic's pairs) as lists, the shape `tomllib` gives the file parser."""
-    if isinstance(value, (list, tuple)):
-        return [_as_lists(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _as_lists(v) for k, v in value.items()}
-    return value
-
-
-class OfferingDefinitionIn(RequestModel):
-    """An offering definition as JSON: the offering file's tables (``[offering]``, ``[[cornerstones]]``,
-    ``[[lockups]]``, ``[[placee_consents]]``, ``[preferential]``, ``[pricing]``, ``[placing]``,
-    ``[public]``), validated by `lionrock.offering.definition`."""
-
-    offering: OfferingTableIn
-    cornerstones: list[CornerstoneIn] = Field(default=[], max_length=200)
-    lockups: list[LockupIn] = Field(default=[], max_length=1_000)
-    placee_consents: list[PlaceeConsentIn] = Field(default=[], max_length=10_000)
-    preferential: PreferentialIn | None = None
-    pricing: PricingIn | None = None
-    placing: PlacingIn | None = None
-    public: PublicIn | None = None
-
-    def as_toml_data(self) -> dict[str, Any]:
-        """The same dictionary `tomllib` would give for the equivalent offering file."""
-        data: dict[str, Any] = _as_lists(self.model_dump(exclude_none=True, exclude_defaults=True))
-        data["offering"] = _as_lists(self.offering.model_dump(exclude_none=True))
-        return data
+# The offering definition (POST /v1/offerings) is not a pydantic model: the route decodes its body
+# with the offering file's own msgspec schema (lionrock.files.offerings.OfferingDefinitionIn), which
+# also gives the OpenAPI document its request schema (http.struct_body).
 
 
 class IoiStepIn(RequestModel):
@@ -332,8 +193,6 @@ __all__ = [
     "ApiKeyOut",
     "ApplicationBatchIn",
     "ApplicationIn",
-    "CornerstoneIn",
-    "CurvePoints",
     "ErrorDetail",
     "ErrorOut",
     "FixPriceIn",
@@ -346,30 +205,19 @@ __all__ = [
     "IoiStepIn",
     "Label",
     "Levels",
-    "LockupIn",
     "LoginIn",
     "NewOrderIn",
     "NewUserIn",
-    "OfferingDefinitionIn",
-    "OfferingTableIn",
     "OptionalIdentifier",
     "OrderIdPath",
     "OutcomeOut",
-    "PlaceeConsentIn",
-    "PlacingIn",
     "PreferentialApplicationIn",
     "PreferentialBatchIn",
-    "PreferentialIn",
     "PriceText",
-    "PricingIn",
-    "PublicIn",
     "Quantity",
-    "RateText",
     "RequestModel",
     "RowsLimit",
     "SeedQuery",
-    "ShortText",
     "ShortTextQuery",
     "TradesLimit",
-    "WaiverIn",
 ]

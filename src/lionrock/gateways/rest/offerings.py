@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -40,15 +40,15 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 
 from lionrock.engine import Engine, Outcome
-from lionrock.files.offerings import parse_offering
+from lionrock.files.offerings import OfferingDefinitionIn, decode_offering_json, loads_offering
 from lionrock.kernel.errors import Reject
-from lionrock.kernel.ids import parse_identifier
 from lionrock.kernel.messages import Command
 from lionrock.offering import OfferingCode, OfferingContext, ResolvedOffering, commands, set_price
 from lionrock.offering import allocate as allocate_offering
 from lionrock.offering.allocation import PreferentialApplications
 from lionrock.offering.announcement import markdown_to_html
 from lionrock.offering.books import ApplicationBook, IoiBook
+from lionrock.offering.commands import OfferingSpec
 from lionrock.offering.compare import compare_mechanisms, comparison_json, comparison_lines
 from lionrock.offering.lifecycle import Stage
 from lionrock.readmodel import queries
@@ -56,14 +56,23 @@ from lionrock.readmodel.tenancy import Principal, Role
 from lionrock.service.policy import ServiceCode
 from lionrock.service.root import Service
 
-from .http import Me, Svc, json_response, need, outcome_body, rejection_error, service_error
+from .http import (
+    Me,
+    Svc,
+    json_response,
+    need,
+    outcome_body,
+    rejection_error,
+    schema_error,
+    service_error,
+    struct_body,
+)
 from .models import (
     AllocateIn,
     ApplicationBatchIn,
     FixPriceIn,
     IdentifierPath,
     IoiIn,
-    OfferingDefinitionIn,
     PreferentialBatchIn,
     SeedQuery,
 )
@@ -78,30 +87,6 @@ def _event(outcome: Outcome, name: str) -> dict[str, Any] | None:
         if e["type"] == name:
             return e
     return None
-
-
-def _spec_from(data: dict[str, Any]) -> Any:
-    try:
-        spec = parse_offering(data)
-    except Reject as exc:
-        raise rejection_error(exc.rejection) from exc
-    _check_spec_identifiers(spec)
-    return spec
-
-
-def _check_spec_identifiers(spec: Any) -> None:
-    """The ids of an offering (JSON or an uploaded TOML file) in the kernel's identifier charset:
-    the JSON model checks its own fields, an uploaded file reaches here unchecked."""
-    fields = [("offering.id", spec.offering_id, False), ("offering.issuer_id", spec.issuer_id, False), ("offering.instrument", spec.instrument, False),
-              ("offering.rmb_counter", spec.rmb_counter, True), ("offering.underwriter_account", spec.underwriter_account, True),
-              ("offering.stabilising_manager_account", spec.stabilising_manager_account, True), ("offering.stock_lender_account", spec.stock_lender_account, True)]
-    for i, c in enumerate(spec.cornerstones):
-        fields += [(f"cornerstones[{i}].investor", c.investor, False), (f"cornerstones[{i}].account", c.account, False), (f"cornerstones[{i}].participant", c.participant, True)]
-    for field, value, allow_empty in fields:
-        try:
-            parse_identifier(value, field, allow_empty=allow_empty)
-        except ValueError as exc:
-            raise service_error(400, ServiceCode.MALFORMED_REQUEST, field, str(exc)) from exc
 
 
 async def read_upload(file: UploadFile) -> str:
@@ -131,22 +116,28 @@ def answer(outcome: Outcome, main: str, status: int = 200, **extra: Any) -> Resp
     return json_response({"seq": outcome.seq, main: _event(outcome, main), **extra, "events": outcome_body(outcome)["events"]}, status)
 
 # -- offering lifecycle ---------------------------------------------------------------------
-async def define(service: Service, p: Principal, data: dict[str, Any]) -> Response:
-    need(p, Role.SPONSOR, Role.OPERATOR)
-    spec = _spec_from(data)
+async def define(service: Service, p: Principal, decode: Callable[[str | bytes], OfferingSpec], raw: str | bytes) -> Response:
+    """Decode the offering (400 naming the field that broke the schema), then define it (422 for a rule it breaks)."""
+    try:
+        spec = decode(raw)
+    except Reject as exc:
+        raise schema_error(exc) from exc
     outcome = await run(service, p, commands.DefineOffering(offering=spec))
     return answer(outcome, "OfferingDefined", 201, offering_id=spec.offering_id)
 
-@router.post("/v1/offerings", tags=["offering lifecycle"], status_code=201)
-async def define_offering(body: OfferingDefinitionIn, p: Me, service: Svc) -> Response:
-    """Define an offering from JSON (the offering file's tables). A sponsor defining a new id becomes its sponsor."""
-    return await define(service, p, body.as_toml_data())
+@router.post("/v1/offerings", tags=["offering lifecycle"], status_code=201,
+             openapi_extra=struct_body(OfferingDefinitionIn, "The offering file's tables as JSON (docs/offering.md); the same schema reads the TOML file."))
+async def define_offering(request: Request, p: Me, service: Svc) -> Response:
+    """Define an offering from JSON (the offering file's tables, decoded by the file's own schema,
+    `lionrock.files.offerings.OfferingDefinitionIn`). A sponsor defining a new id becomes its sponsor."""
+    need(p, Role.SPONSOR, Role.OPERATOR)
+    return await define(service, p, decode_offering_json, await request.body())
 
 @router.post("/v1/offerings/toml", tags=["offering lifecycle"], status_code=201)
-async def define_offeringtoml_data(p: Me, service: Svc, file: Annotated[UploadFile, File(description="An offering file (TOML, docs/offering.md)")]) -> Response:
+async def define_offering_toml(p: Me, service: Svc, file: Annotated[UploadFile, File(description="An offering file (TOML, docs/offering.md)")]) -> Response:
     """Define an offering from an uploaded offering file (multipart field ``file``)."""
     need(p, Role.SPONSOR, Role.OPERATOR)
-    return await define(service, p, toml_data(await read_upload(file)))
+    return await define(service, p, loads_offering, await read_upload(file))
 
 @router.post("/v1/offerings/{offering_id}/iois", tags=["offering lifecycle"], status_code=201)
 async def submit_ioi(offering_id: IdentifierPath, body: IoiIn, p: Me, service: Svc) -> Response:
