@@ -18,9 +18,18 @@ from typing import Any
 
 import numpy as np
 
+from lionrock.kernel.messages import Event
 from lionrock.kernel.price import consideration_minor
 from lionrock.offering.announcement import announcement_markdown
 from lionrock.offering.compare import compare_allocated, comparison_json, comparison_lines
+from lionrock.offering.events import (
+    OfferingAllocated,
+    OfferingDefined,
+    OfferingSettled,
+    OfferingStabilisationClosed,
+    OfferPriceFixed,
+    PublicOfferClosed,
+)
 from lionrock.offering.lifecycle import Stage
 from lionrock.offering.pricing import PricingDecision
 
@@ -44,11 +53,13 @@ COMPARISON_DDL = [
 ]
 """The read model's migration step 5 (`readmodel.projector.READ_MODEL_MIGRATIONS`)."""
 
-STAGES = (("OfferingDefined", Stage.BOOKBUILDING.value), ("PublicOfferClosed", Stage.CLOSED.value), ("OfferPriceFixed", Stage.PRICED.value),
-          ("OfferingAllocated", Stage.ALLOCATED.value), ("OfferingSettled", Stage.SETTLED.value),
-          ("OfferingStabilisationClosed", Stage.STABILISED.value))
+STAGES: tuple[tuple[type[Event], str], ...] = (
+    (OfferingDefined, Stage.BOOKBUILDING.value), (PublicOfferClosed, Stage.CLOSED.value), (OfferPriceFixed, Stage.PRICED.value),
+    (OfferingAllocated, Stage.ALLOCATED.value), (OfferingSettled, Stage.SETTLED.value), (OfferingStabilisationClosed, Stage.STABILISED.value),
+)
 """The offering's stages in lifecycle order: an event moves the stage forward, never back."""
-STAGE_RANK = {etype: (rank, stage) for rank, (etype, stage) in enumerate(STAGES)}
+STAGE_RANK: dict[type[Event], tuple[int, str]] = {etype: (rank, stage) for rank, (etype, stage) in enumerate(STAGES)}
+"""Lifecycle event class -> (rank, stage)."""
 ALLOCATION_COLUMNS = ("account", "applications", "shares_applied", "public_shares", "placing_shares", "cornerstone_shares", "shares", "consideration_minor")
 
 

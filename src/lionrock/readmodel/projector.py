@@ -32,13 +32,24 @@ from typing import Any
 
 import msgspec
 
+from lionrock.connect.events import SouthboundOrderAdmitted
 from lionrock.engine import Outcome
 from lionrock.kernel.account import house_account
-from lionrock.kernel.messages import Command, Event, Stamp
+from lionrock.kernel.messages import Command, CommandRejected, Event, Stamp
 from lionrock.kernel.price import consideration_minor
+from lionrock.listing.events import IssuerProfileSubmitted, ListingApplicationFiled
+from lionrock.offering.events import OfferingAllocated
 from lionrock.readmodel import derived
 from lionrock.storage.migrations import Migration, has_column, migrate
 from lionrock.storage.sql import SqlStore
+from lionrock.trading.events import (
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    OrderRejected,
+    OrderRetryAcknowledged,
+    TradeExecuted,
+)
 from lionrock.trading.marketdata import bar_start
 
 BAR_SECONDS = 60
@@ -249,24 +260,26 @@ class Projector:
                     _get(event, "offering_id"), _get(event, "issuer_id"), _get(event, "instrument"), ctype,
                 )
             )
-            parties = parties_of(event) | ({p for p in parties_of(command)} if etype == "CommandRejected" else set())
+            rejected = isinstance(event, CommandRejected)
+            parties = parties_of(event) | ({p for p in parties_of(command)} if rejected else set())
             batch.parties.extend((p, stamp.seq, idx) for p in parties)
             postings = _get(event, "postings")
             if postings:
                 _add_postings(delta, postings)
-            if etype in derived.STAGE_RANK:
-                self._derive_stage(event, etype, stamp)
-            handler = getattr(self, f"_on_{etype}", None)
+            stage = derived.STAGE_RANK.get(type(event))
+            if stage is not None:
+                self._derive_stage(event, stage, stamp)
+            handler = _HANDLERS.get(type(event))
             if handler is not None:
-                handler(event, stamp, command, idx)
-            elif etype != "CommandRejected":
+                handler(self, event, stamp, command, idx)
+            elif not rejected:
                 self._generic_order_update(event, stamp)
         batch.add_postings(delta, stamp.seq)
         self.projected_seq = stamp.seq
 
     # -- rows derived once, when their event arrives (lionrock.readmodel.derived) ------------------
-    def _derive_stage(self, e: Any, etype: str, stamp: Stamp) -> None:
-        rank, stage = derived.STAGE_RANK[etype]
+    def _derive_stage(self, e: Any, rank_stage: tuple[int, str], stamp: Stamp) -> None:
+        rank, stage = rank_stage
         self.store.execute(
             """INSERT INTO offering_stages (offering_id, stage, rank, updated_seq) VALUES (?, ?, ?, ?)
                ON CONFLICT (offering_id) DO UPDATE SET stage = excluded.stage, rank = excluded.rank, updated_seq = excluded.updated_seq
@@ -377,7 +390,7 @@ class Projector:
     def _generic_order_update(self, e: Any, stamp: Stamp) -> None:
         """Amendments and other order-level events: update price / quantity when they carry them."""
         order_id = _get(e, "order_id")
-        if not isinstance(order_id, int) or "Order" not in type(e).__name__:
+        if not isinstance(order_id, int) or not isinstance(e, _GENERIC_ORDER_EVENTS):
             return
         row = self._batch.order(order_id)
         if row is None:
@@ -387,6 +400,22 @@ class Projector:
             row[_PRICE], row[_UPDATED_SEQ] = price, stamp.seq
         if isinstance(quantity, int) and quantity > 0:
             row[_QUANTITY], row[_UPDATED_SEQ] = quantity, stamp.seq
+
+
+_HANDLERS: dict[type[Event], Callable[[Projector, Any, Stamp, Command, int], None]] = {
+    OfferingAllocated: Projector._on_OfferingAllocated,
+    IssuerProfileSubmitted: Projector._on_IssuerProfileSubmitted,
+    ListingApplicationFiled: Projector._on_ListingApplicationFiled,
+    OrderAccepted: Projector._on_OrderAccepted,
+    TradeExecuted: Projector._on_TradeExecuted,
+    OrderCancelled: Projector._on_OrderCancelled,
+    OrderAmended: Projector._on_OrderAmended,
+    OrderRejected: Projector._on_OrderRejected,
+    CommandRejected: Projector._on_CommandRejected,
+}
+"""The projector's dispatch by event class; any other event goes to `_generic_order_update`."""
+_GENERIC_ORDER_EVENTS: tuple[type[Event], ...] = (OrderRetryAcknowledged, SouthboundOrderAdmitted)
+"""The order-level events without a handler of their own (those with "Order" in their name)."""
 
 
 # -- one batch's rows ----------------------------------------------------------------------------
