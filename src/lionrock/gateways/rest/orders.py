@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from lionrock.engine import Outcome
 from lionrock.kernel.account import house_account, participant_of
 from lionrock.kernel.errors import Rejection
-from lionrock.kernel.messages import Command
+from lionrock.kernel.messages import Command, CommandRejected
 from lionrock.kernel.price import MAX_PRICE_TICKS, format_price, parse_price
 from lionrock.readmodel import queries
 from lionrock.readmodel.tenancy import NotVisible, Principal
@@ -26,6 +26,7 @@ from lionrock.trading.events import (
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
+    OrderRejected,
     OrderRetryAcknowledged,
     TradeExecuted,
 )
@@ -112,9 +113,9 @@ def amend_order_command(order: dict[str, Any], body: Any) -> Command:
 
 def order_rejection(outcome: Outcome) -> Rejection | None:
     for e in outcome.events:
-        r = getattr(e, "rejection", None)
-        if isinstance(r, Rejection):
-            return r
+        match e:
+            case OrderRejected() | CommandRejected():
+                return e.rejection
     return None
 
 

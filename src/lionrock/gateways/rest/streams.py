@@ -14,11 +14,25 @@ from typing import Any
 import msgspec
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from lionrock.kernel.messages import Event
 from lionrock.readmodel import queries
 from lionrock.readmodel.tenancy import Principal
 from lionrock.service.auth import AuthError
 from lionrock.service.hub import Published
 from lionrock.service.root import Service
+from lionrock.trading.events import (
+    AuctionCompleted,
+    AuctionIndicativeUpdated,
+    ClosingAuctionReferenceSet,
+    ClosingPriceSet,
+    InstrumentListed,
+    MarketDepthUpdated,
+    TradeExecuted,
+    TradingDayStarted,
+    TradingPhaseChanged,
+    VolatilityCoolingOffEnded,
+    VolatilityCoolingOffStarted,
+)
 
 from .http import identify, service_of
 
@@ -96,7 +110,7 @@ async def ws_market(ws: WebSocket, instrument: str) -> None:
             message["depth"] = queries.depth(service.read, instrument, 10)
         return message
 
-    await pump(service, ws, lambda pub: pub.instrument in (instrument, None) and type(pub.event).__name__ in MARKET_EVENT_TYPES, snapshot, shape, user=p.username)
+    await pump(service, ws, lambda pub: pub.instrument in (instrument, None) and isinstance(pub.event, _MARKET_EVENTS), snapshot, shape, user=p.username)
 
 @router.websocket("/v1/ws/me")
 async def ws_me(ws: WebSocket) -> None:
@@ -127,13 +141,15 @@ async def ws_me(ws: WebSocket) -> None:
 
 
 
-MARKET_EVENT_TYPES = frozenset({
-    "TradeExecuted", "MarketDepthUpdated", "AuctionIndicativeUpdated", "AuctionCompleted", "ClosingAuctionReferenceSet",
-    "ClosingPriceSet", "VolatilityCoolingOffStarted", "VolatilityCoolingOffEnded", "TradingPhaseChanged",
-    "TradingDayStarted", "InstrumentListed",
-})
+_MARKET_EVENTS: tuple[type[Event], ...] = (
+    TradeExecuted, MarketDepthUpdated, AuctionIndicativeUpdated, AuctionCompleted, ClosingAuctionReferenceSet,
+    ClosingPriceSet, VolatilityCoolingOffStarted, VolatilityCoolingOffEnded, TradingPhaseChanged,
+    TradingDayStarted, InstrumentListed,
+)
 """The only events the market feed forwards (market data; nothing about an account's orders,
 applications or settlement)."""
+MARKET_EVENT_TYPES = frozenset(t.__name__ for t in _MARKET_EVENTS)
+"""Their type names (as the feed's messages name them)."""
 _MARKET_PRIVATE = ("buyer", "seller", "account", "buyer_participant", "seller_participant", "participant", "client_order_id")
 
 
