@@ -89,3 +89,9 @@ cluster: $(STAMP)
 
 cluster-stop:
 	$(PY) -m lionrock.scale.localcluster stop --root $(CLUSTER_DIR)
+
+# The hk-ai-wave scenario through a fresh three-node cluster and its shard processes (under out/cluster-demo):
+# each shard's state hash (checked against an engine fed its stream) and the report (docs/scale-out.md).
+.PHONY: demo-cluster
+demo-cluster: $(STAMP)
+	$(PY) -m lionrock.scale.localcluster demo --root out/cluster-demo --scale $(or $(DEMO_SCALE),small) --seed $(SEED)

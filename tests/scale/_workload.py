@@ -15,7 +15,7 @@ from lionrock.clearing.commands import DepositCash, OpenClearingAccount
 from lionrock.engine import Engine
 from lionrock.kernel.messages import Codec, Command
 from lionrock.kernel.xhkg import hk_ns
-from lionrock.scale.nats import CMD_STREAM, EVT_STREAM, H_AT_NS, cmd_subject
+from lionrock.scale.nats import CMD_STREAM, EVT_STREAM, H_AT_NS, cmd_subject, resolve_bodies
 from lionrock.scale.sharding import ShardMap, shard_contexts, split_by_shard
 from lionrock.trading.commands import ListInstrument, PlaceOrder, StartTradingDay, TradingTick
 
@@ -82,6 +82,7 @@ async def stream_commands(js: Any, shard: str) -> list[tuple[Command, int]]:
                 msgs = await sub.fetch(1024, timeout=0.5)
             except (TimeoutError, nats.errors.TimeoutError):
                 break
+            await resolve_bodies(js, msgs)
             out.extend((codec.decode_command(m.data), int(m.headers[H_AT_NS])) for m in msgs)
     finally:
         await sub.unsubscribe()

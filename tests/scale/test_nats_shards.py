@@ -281,3 +281,33 @@ def test_shard_snapshots_and_a_restart_resumes_from_the_latest(nats_url: str, tm
         await nc.drain()
 
     asyncio.run(go())
+
+
+def test_bodies_over_the_inline_limit_travel_in_the_object_store(nats_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An offering's ballot or a file of applications is megabytes, over the server's 1 MB
+    max_payload (found by make demo-cluster: the primary could not publish a ClosePublicOffer
+    outcome and restarted for ever). With the inline limit at 64 bytes every command, relay and
+    outcome travels in the object store: same hashes, every outcome decodes, none inline."""
+    import lionrock.scale.nats as bus
+
+    monkeypatch.setattr(bus, "INLINE_MAX_BYTES", 64)
+    items = workload(150, seed=3)
+    expected = reference_hashes(items)
+
+    async def go() -> None:
+        nc, js = await _published(nats_url, items)
+        raw = await js.get_msg(CMD_STREAM, 1)
+        assert raw.headers and bus.H_BODY in raw.headers and not raw.data  # the body is not in the message
+        runners = [await ShardEngine(js, s, MAP, tmp_path / f"{s}.sqlite").start() for s in MAP.shards]
+        await _run_until_idle(runners)
+        for shard in ("t0", "t1"):
+            assert runners[MAP.shards.index(shard)].state_hash() == expected[shard]
+            outcomes = await read_events(js, shard)
+            assert [o.seq for o in outcomes] == list(range(1, len(outcomes) + 1)) and all(o.body is not None for o in outcomes)
+        primary = await stream_commands(js, "primary")
+        assert runners[MAP.shards.index("primary")].state_hash() == replay_hash("primary", primary)
+        for r in runners:
+            await r.close()
+        await nc.drain()
+
+    asyncio.run(go())

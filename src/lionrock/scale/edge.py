@@ -55,6 +55,7 @@ from lionrock.scale.nats import (
     decode_outcome,
     default_key,
     ensure_streams,
+    resolve_bodies,
 )
 from lionrock.scale.sharding import ShardMap
 from lionrock.service.writer import RunnerStopped
@@ -98,6 +99,7 @@ class BusRunner:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._nc: Any = None
+        self._js: Any = None
         self._producer: CommandProducer | None = None
         self._replaced: Any = None
 
@@ -130,6 +132,7 @@ class BusRunner:
         connected = await connect_with_backoff(self.url)
         assert connected is not None
         self._nc, js = connected
+        self._js = js
         self._producer = CommandProducer(js, self.shard_map, timeout_s=self.timeout_s)
         # a node lost or a leader being elected while the edge starts: tried again, as the shards do
         await _retrying(lambda: self._subscribe(js), "edge: start")
@@ -164,6 +167,7 @@ class BusRunner:
         cmd_seq = int((msg.headers or {}).get(H_CMD_SEQ, 0))
         if not cmd_seq:
             return
+        await resolve_bodies(self._js, [msg])
         where = (msg.subject.split(".", 1)[1], cmd_seq)
         waiter = self._waiting.pop(where, None)
         if waiter is not None and not waiter.done():

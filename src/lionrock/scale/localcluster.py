@@ -9,6 +9,7 @@ JetStream stores), ``pg/`` (PostgreSQL), ``<shard>.sqlite`` (each shard's journa
 
     python -m lionrock.scale.localcluster up   [--root out/cluster] [--http 8000] [--fix 9878]
     python -m lionrock.scale.localcluster stop [--root out/cluster]
+    python -m lionrock.scale.localcluster demo [--root out/cluster-demo] [--scale small] [--seed 7]
 
 ``up`` stays in the foreground until Ctrl-C or SIGTERM (``stop`` sends it one), then stops the
 edge, the projector, the shards, the NATS nodes and PostgreSQL, in that order. Starting again on
@@ -184,10 +185,10 @@ def start_platform(layout: Layout, *, market_start: str = "", demo_users: bool =
 STOP_ORDER = ("edge", "projector", "shard-", "nats-")
 
 
-def stop_processes(layout: Layout, timeout_s: float = 30.0) -> None:
-    """SIGTERM each process group in `STOP_ORDER` and wait; SIGKILL what is still there."""
+def stop_processes(layout: Layout, timeout_s: float = 30.0, order: Sequence[str] = STOP_ORDER) -> None:
+    """SIGTERM each process group in ``order`` (name prefixes) and wait; SIGKILL what is still there."""
     files = sorted((layout.root / "run").glob("*.pid"))
-    for prefix in STOP_ORDER:
+    for prefix in order:
         group = [f for f in files if f.stem.startswith(prefix)]
         pids = [int(f.read_text()) for f in group]
         for pid in pids:
@@ -272,9 +273,181 @@ def stop(layout: Layout) -> None:
     launcher.unlink(missing_ok=True)
 
 
+# -- the demo through the cluster (make demo-cluster) ----------------------------------------------
+def demo(layout: Layout, *, scale: str = "small", seed: int = 7) -> dict[str, str]:
+    """The hk-ai-wave scenario through a fresh three-node cluster and its shard processes.
+
+    The scenario's driver reacts to each outcome as it comes, so it runs in-process once (as
+    ``lionrock demo`` does) to produce its commands and their times; those commands are then
+    published, in order, through the edge's `CommandProducer` to the cluster's command stream
+    (3 replicas), the shards apply them (cross-shard reactions as relays), each shard's state
+    hash is printed and checked against an engine fed that shard's stream, and the report is
+    built from the shards' event streams. The cluster's hashes differ from the single-process
+    run's: the primary sees trades relayed, interleaved with its own commands in arrival order."""
+    from lionrock.sim.runner import RunConfig, run_scenario
+
+    if layout.root.exists():
+        shutil.rmtree(layout.root)
+    for d in ("logs", "run"):
+        (layout.root / d).mkdir(parents=True)
+    started = time.perf_counter()
+    single = run_scenario(RunConfig(scale=scale, seed=seed), layout.root / "scenario.sqlite")
+    print(f"scenario hk-ai-wave ({scale}, seed {seed}): {single.commands:,} commands from the driver in {time.perf_counter() - started:.0f} s; "
+          f"single-process state hash {single.state_hash}", flush=True)
+    hashes: dict[str, str] = {}
+    try:
+        start_nats(layout)
+        trading = ",".join(layout.trading)
+        for shard in layout.shards:
+            _spawn(layout, f"shard-{shard}", _lionrock("shard", "--nats", layout.nats_url, "--shard", shard, "--journal", str(layout.root / f"{shard}.sqlite"),
+                                                       "--trading", trading, "--replicas", "3", "--connect-attempts", "20"))
+        started = time.perf_counter()
+        published = asyncio.run(_publish_journal(layout, layout.root / "scenario.sqlite"))
+        print(f"published {published:,} messages to LIONROCK_CMDS (3 replicas) in {time.perf_counter() - started:.0f} s; shards applying ...", flush=True)
+        asyncio.run(_until_applied(layout))
+        print(f"all shards idle after {time.perf_counter() - started:.0f} s", flush=True)
+        stop_processes(layout, order=("shard-",))  # each shard prints its state hash when stopped
+        for shard in layout.shards:
+            lines = [x for x in layout.log(f"shard-{shard}").read_text().splitlines() if x.startswith("state_hash ")]
+            hashes[shard] = lines[-1].split()[1] if lines else "?"
+        report = asyncio.run(_check_and_report(layout, hashes, scale, seed))
+    finally:
+        stop_processes(layout)
+    for line in report:
+        print(line)
+    return hashes
+
+
+def _by_client_order_id(journal_path: Path) -> list[tuple[object, int]]:
+    """The scenario's commands and times, with cancels and amends by venue order id rewritten to
+    name the order by its client order id: each trading shard numbers its orders in its own range
+    (`ShardMap.order_id_base`), so the single engine's order ids mean nothing on a shard."""
+    import msgspec
+
+    from lionrock.engine import Engine
+    from lionrock.kernel.messages import Codec
+    from lionrock.service.contexts import default_contexts
+    from lionrock.storage.sqlite_journal import SqliteJournal
+    from lionrock.trading.commands import AmendOrder, CancelOrder
+    from lionrock.trading.events import OrderAccepted
+
+    codec, engine = Codec(), Engine(default_contexts())
+    client_ids: dict[int, str] = {}
+    out: list[tuple[object, int]] = []
+    journal = SqliteJournal(journal_path, "every")
+    try:
+        for record in journal.records():
+            command = codec.decode_command(record.body)
+            outcome = engine.submit(command, record.at_ns)
+            client_ids.update((e.order_id, e.client_order_id) for e in outcome.events if isinstance(e, OrderAccepted))
+            if isinstance(command, (CancelOrder, AmendOrder)) and command.order_id in client_ids:
+                command = msgspec.structs.replace(command, order_id=0, client_order_id=client_ids[command.order_id])
+            out.append((command, record.at_ns))
+    finally:
+        journal.close()
+    return out
+
+
+async def _publish_journal(layout: Layout, journal_path: Path) -> int:
+    from lionrock.scale.nats import CommandProducer, connect
+    from lionrock.scale.sharding import ShardMap
+
+    commands = _by_client_order_id(journal_path)
+    nc, js = await connect(layout.nats_url)
+    try:
+        producer = CommandProducer(js, ShardMap(layout.trading), timeout_s=60.0)
+        chunk: list[tuple[object, int, str | None]] = []
+        published = 0
+        for seq, (command, at_ns) in enumerate(commands, 1):
+            chunk.append((command, at_ns, f"demo:{seq}"))
+            if len(chunk) == 2000:
+                published += len(await producer.publish_many(chunk))  # type: ignore[arg-type]
+                chunk = []
+        if chunk:
+            published += len(await producer.publish_many(chunk))  # type: ignore[arg-type]
+        return published
+    finally:
+        await nc.drain()
+
+
+async def _until_applied(layout: Layout, timeout_s: float = 1800.0) -> None:
+    """Until every shard's consumer has nothing pending three checks in a row."""
+    from lionrock.scale.nats import CMD_STREAM, connect
+
+    nc, js = await connect(layout.nats_url)
+    deadline, quiet = time.monotonic() + timeout_s, 0
+    try:
+        while quiet < 3:
+            if time.monotonic() > deadline:
+                raise SystemExit("the shards did not finish in time (see the logs)")
+            await asyncio.sleep(1.0)
+            try:
+                infos = [await js.consumer_info(CMD_STREAM, f"shard-{s}") for s in layout.shards]
+            except Exception:  # noqa: BLE001 - a consumer not yet created, a node electing: not quiet yet
+                quiet = 0
+                continue
+            quiet = 0 if any(i.num_pending or i.num_ack_pending for i in infos) else quiet + 1
+    finally:
+        await nc.drain()
+
+
+async def _check_and_report(layout: Layout, hashes: dict[str, str], scale: str, seed: int) -> list[str]:
+    """Each shard's hash against an engine fed its stream; the report from the event streams."""
+    from nats.js.api import AckPolicy, ConsumerConfig
+
+    from lionrock.analytics.projection import RunProjection
+    from lionrock.analytics.report import render_report
+    from lionrock.engine import Engine
+    from lionrock.kernel.messages import Codec, Stamp
+    from lionrock.scale.nats import (
+        CMD_STREAM,
+        H_AT_NS,
+        cmd_subject,
+        connect,
+        read_events,
+        resolve_bodies,
+    )
+    from lionrock.scale.sharding import ShardMap
+    from lionrock.sim.scenario import load_scenario
+
+    codec, shard_map = Codec(), ShardMap(layout.trading)
+    nc, js = await connect(layout.nats_url)
+    lines = []
+    try:
+        for shard in layout.shards:
+            engine = Engine(shard_map.contexts(shard))
+            sub = await js.pull_subscribe(cmd_subject(shard), stream=CMD_STREAM, config=ConsumerConfig(ack_policy=AckPolicy.NONE))
+            while True:
+                try:
+                    msgs = await sub.fetch(2048, timeout=1.0)
+                except TimeoutError:
+                    break
+                await resolve_bodies(js, msgs)
+                for m in msgs:
+                    engine.submit(codec.decode_command(m.data), int((m.headers or {})[H_AT_NS]))
+            await sub.unsubscribe()
+            same = "equals" if engine.state_hash() == hashes[shard] else "DIFFERS FROM"
+            lines.append(f"shard {shard:8} seq {engine.seq:>7,}  state hash {hashes[shard]}  ({same} an engine fed its stream)")
+        outcomes = [o for s in layout.shards for o in await read_events(js, s)]
+    finally:
+        await nc.drain()
+    scenario = load_scenario("hk-ai-wave")
+    projection = RunProjection(scenario=scenario.name, title=scenario.title, seed=seed, scale=scale)
+    order = {s: i for i, s in enumerate(layout.shards)}
+    for o in sorted(outcomes, key=lambda o: (o.at_ns, order[o.shard], o.seq)):
+        if o.body is not None:
+            projection.on_events(Stamp(o.seq, o.at_ns), o.body, o.own_events)
+    data = projection.finish(";".join(f"{s}:{h[:12]}" for s, h in hashes.items()))
+    report = layout.root / "report.html"
+    report.write_text(render_report(data, scenario.trading_days, {}))
+    lines += [f"outcomes {len(outcomes):,}; issuers {len(data.issuers)}; IPOs priced {sum(1 for x in data.offerings.values() if x.offer_price)}; "
+              f"trades {projection.trades:,}; rejected commands {data.rejections:,}", f"report: {report}"]
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lionrock.scale.localcluster", description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("up", "stop"))
+    parser.add_argument("action", choices=("up", "stop", "demo"))
     parser.add_argument("--root", type=Path, default=Path("out/cluster"))
     parser.add_argument("--trading", default="t0,t1", help="trading shards")
     parser.add_argument("--nats-port", type=int, default=14222)
@@ -282,15 +455,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--http", type=int, default=8000)
     parser.add_argument("--fix", type=int, default=9878, help="FIX port (0: none)")
     parser.add_argument("--market-start", default="", help="run the edge's market clock from this HKT moment")
+    parser.add_argument("--scale", default="small", help="demo: the scenario's scale")
+    parser.add_argument("--seed", type=int, default=7, help="demo: the scenario's seed")
     args = parser.parse_args(argv)
     layout = Layout(args.root.resolve(), tuple(s for s in args.trading.split(",") if s), args.nats_port, args.pg_port, args.http, args.fix)
     if args.action == "up":
         up(layout, market_start=args.market_start)
+    elif args.action == "demo":
+        demo(layout, scale=args.scale, seed=args.seed)
     else:
         stop(layout)
 
 
-__all__ = ["Layout", "main", "start_nats", "start_platform", "start_postgres", "stop_postgres", "stop_processes"]
+__all__ = ["Layout", "main", "start_nats", "start_platform", "start_postgres", "stop_postgres", "stop_processes", "demo"]
 
 if __name__ == "__main__":
     main()

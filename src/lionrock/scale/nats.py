@@ -24,6 +24,12 @@
   (engine sequence above ``nats.evt_published_seq``) are rebuilt by the recovery replay and
   published again under the same message ids, with the command's key and stream sequence (kept
   in the journal's meta, ``nats.batch``, before the batch is flushed).
+* A command or an outcome whose body is over `INLINE_MAX_BYTES` (an offering's ballot, a file of
+  applications: megabytes, over the server's 1 MB ``max_payload``) travels in the replicated
+  object store ``LIONROCK_BODIES`` (JetStream chunks it) under a deterministic name; the message
+  carries header ``Lionrock-Body`` with that name and an empty body, and every consumer fetches
+  the body before decoding (`resolve_bodies`). The object is stored before the message is
+  published, so a message never names a missing body.
 * Each outcome names the command it answers: header ``Lionrock-Cmd-Seq`` is the command's
   sequence in ``LIONROCK_CMDS``, which is what a publish acknowledgement returns (for a duplicate,
   the first copy's): the edge matches answers by it, so a retry through any edge, even one
@@ -50,7 +56,14 @@ import nats.js.errors
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    ObjectStoreConfig,
+    StorageType,
+    StreamConfig,
+)
 
 from lionrock.engine import Engine, Origin, Outcome
 from lionrock.engine.engine import DeterminismError
@@ -75,6 +88,12 @@ H_CMD_SEQ = "Lionrock-Cmd-Seq"
 H_SENDER = "Lionrock-Sender"
 H_CHANNEL = "Lionrock-Channel"
 """On a command: its `Origin` (percent-encoded: a header value is one line)."""
+H_BODY = "Lionrock-Body"
+"""On a message whose body is in the object store: the object's name (the message's body is empty)."""
+BODY_BUCKET = "LIONROCK_BODIES"
+INLINE_MAX_BYTES = 512 * 1024
+"""Bodies up to this size travel in the message itself; larger ones in `BODY_BUCKET` (the server's
+default ``max_payload`` is 1 MB, headers included)."""
 META_BATCH = "nats.batch"
 """``[[engine seq, command stream seq, message id], ...]`` of the batch being journaled, written
 before its flush: recovery republishes an unpublished outcome with what identifies its command."""
@@ -99,6 +118,29 @@ def evt_subject(shard: str) -> str:
 async def _log_nats_error(exc: Exception) -> None:
     """nats-py's default error callback logs every failed attempt with a traceback; one line is enough."""
     log.warning("nats: %s", str(exc) or type(exc).__name__)
+
+
+async def offload_body(js: JetStreamContext, name: str, body: bytes, headers: dict[str, str]) -> bytes:
+    """``body`` as a message carries it: itself if small; else stored in `BODY_BUCKET` under
+    ``name`` (replacing an earlier copy: a republish stores the same bytes) and ``b""``, with
+    header ``Lionrock-Body`` set in ``headers``."""
+    if len(body) <= INLINE_MAX_BYTES:
+        return body
+    store = await js.object_store(BODY_BUCKET)
+    await store.put(name, body)
+    headers[H_BODY] = name
+    return b""
+
+
+async def resolve_bodies(js: JetStreamContext, msgs: Iterable[Msg]) -> None:
+    """Give each message whose body is in the object store its body back (``msg.data``)."""
+    store = None
+    for msg in msgs:
+        name = (msg.headers or {}).get(H_BODY)
+        if name:
+            store = store or await js.object_store(BODY_BUCKET)
+            result = await store.get(name)
+            msg.data = result.data or b""
 
 
 def server_list(url: str) -> list[str]:
@@ -182,6 +224,11 @@ async def ensure_streams(js: JetStreamContext, *, replicas: int = 1, duplicate_w
 
 
 async def _ensure_streams(js: JetStreamContext, replicas: int, duplicate_window_s: float) -> None:
+    try:
+        await js.object_store(BODY_BUCKET)
+    except nats.js.errors.BucketNotFoundError:
+        await js.create_object_store(BODY_BUCKET, config=ObjectStoreConfig(storage=StorageType.FILE, replicas=replicas,
+                                                                          description="Lion Rock command and outcome bodies over 512 KiB"))
     for name, subjects in ((CMD_STREAM, ["cmd.>"]), (EVT_STREAM, ["evt.>"])):
         try:
             await js.stream_info(name)
@@ -257,9 +304,13 @@ class CommandProducer:
             for shard in self.shard_map.route(command)
         ]
 
+    async def _offloaded(self, messages: list[tuple[str, bytes, dict[str, str]]]) -> list[tuple[str, bytes, dict[str, str]]]:
+        return [(shard, await offload_body(self.js, f"cmd.{headers[H_MSG_ID]}", body, headers), headers) for shard, body, headers in messages]
+
     async def publish(self, command: Command, at_ns: int, key: str | None = None, origin: Origin | None = None) -> list[Published]:
         """Publish one command and wait for the stream's acknowledgement."""
-        return [await self._publish_one(shard, body, headers) for shard, body, headers in self._messages(command, at_ns, key, origin)]
+        messages = await self._offloaded(self._messages(command, at_ns, key, origin))
+        return [await self._publish_one(shard, body, headers) for shard, body, headers in messages]
 
     async def _publish_one(self, shard: str, body: bytes, headers: dict[str, str]) -> Published:
         """Publish until the stream acknowledges, for at most ``timeout_s``: while a cluster elects a
@@ -281,7 +332,7 @@ class CommandProducer:
     async def publish_many(self, items: Iterable[tuple[Command, int, str | None]]) -> list[Published]:
         """Pipelined publishing: messages go on the wire in input order (so each shard's stream
         order is the input order) and the acknowledgements are awaited together."""
-        messages = [m for command, at_ns, key in items for m in self._messages(command, at_ns, key)]
+        messages = await self._offloaded([m for command, at_ns, key in items for m in self._messages(command, at_ns, key)])
         pending: list[asyncio.Future[Any]] = []
         try:
             for shard, body, headers in messages:
@@ -442,6 +493,7 @@ class ShardEngine:
         msgs, gap = contiguous(msgs, self._delivered)
         if msgs:
             self._delivered = msgs[-1].metadata.sequence.consumer
+            await resolve_bodies(self.js, msgs)
             await self._process(msgs)
         if gap:
             await self._resubscribe("a delivery was lost")
@@ -576,6 +628,7 @@ class ShardEngine:
             if cmd_seq:
                 headers[H_CMD_SEQ] = str(cmd_seq)
             body = msgspec.msgpack.encode((self.codec.encode(command), bodies))
+            body = await offload_body(self.js, f"evt.{self.shard}.{seq}", body, headers)
             futures.append(await self.js.publish_async(evt_subject(self.shard), body, stream=EVT_STREAM, headers=headers))
             self.stats.events_published += 1
             if self.relay:
@@ -594,7 +647,8 @@ class ShardEngine:
         for target, carried in by_target.items():
             command = RelayShardEvents(source_shard=self.shard, source_seq=seq, events=carried)
             headers = {H_MSG_ID: f"relay:{self.shard}:{seq}@{target}", H_AT_NS: str(at_ns)}
-            futures.append(await self.js.publish_async(cmd_subject(target), self.codec.encode(command), stream=CMD_STREAM, headers=headers))
+            body = await offload_body(self.js, f"cmd.{headers[H_MSG_ID]}", self.codec.encode(command), headers)
+            futures.append(await self.js.publish_async(cmd_subject(target), body, stream=CMD_STREAM, headers=headers))
             self.stats.relays_published += 1
         return futures
 
@@ -677,6 +731,7 @@ async def read_events(js: JetStreamContext, shard: str, *, codec: Codec | None =
                 msgs = await sub.fetch(1024, timeout=timeout_s)
             except (TimeoutError, nats.errors.TimeoutError):
                 break
+            await resolve_bodies(js, msgs)
             out.extend(decode_outcome(msg, shard, codec) for msg in msgs)
     finally:
         await sub.unsubscribe()
@@ -735,7 +790,9 @@ async def run_shard(
 
 
 __all__ = [
+    "BODY_BUCKET",
     "CMD_STREAM",
+    "INLINE_MAX_BYTES",
     "EVT_STREAM",
     "TRANSIENT_ERRORS",
     "CommandProducer",
@@ -750,6 +807,8 @@ __all__ = [
     "decode_outcome",
     "default_key",
     "message_id",
+    "offload_body",
+    "resolve_bodies",
     "origin_headers",
     "origin_of_headers",
     "ensure_streams",

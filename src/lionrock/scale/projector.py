@@ -50,6 +50,7 @@ from lionrock.scale.nats import (
     contiguous,
     decode_outcome,
     evt_subject,
+    resolve_bodies,
 )
 from lionrock.scale.sharding import ShardMap
 from lionrock.storage.sql import SqlStore
@@ -135,6 +136,7 @@ class StreamProjector:
         msgs, gap = contiguous(msgs, self._delivered[shard])
         if msgs:
             self._delivered[shard] = msgs[-1].metadata.sequence.consumer
+            await resolve_bodies(self.js, msgs)
             outcomes = [decode_outcome(m, shard, self.codec) for m in msgs]
             async with self._lock:
                 await asyncio.to_thread(self._project, shard, outcomes)
