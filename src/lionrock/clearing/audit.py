@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from lionrock.clearing.events import Posting
 from lionrock.clearing.ledger import Ledger, is_security
+from lionrock.kernel.account import account_prefix
 from lionrock.kernel.messages import Command, Event, Stamp
 
 
@@ -38,7 +39,8 @@ class Violation:
 
 
 def _outside(account: str, asset: str) -> bool:
-    return account.startswith("X:") or (account.startswith("I:") and is_security(asset))
+    prefix = account_prefix(account)
+    return prefix == "X" or (prefix == "I" and is_security(asset))
 
 
 class LedgerAuditor:
