@@ -20,6 +20,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -97,6 +98,16 @@ class AmountText:
         return self.minor, self.currency or offer_currency
 
 
+class ScaledAmountText:
+    """An amount of an issuer profile: ``"HK$1,250,000,000"``, ``"RMB 380m"``, ``"US$1.2bn"``,
+    ``"HK$-38m"`` or a plain number; minor units and the currency stated (None: the profile's)."""
+
+    __slots__ = ("currency", "minor")
+
+    def __init__(self, minor: int, currency: Currency | None) -> None:
+        self.minor, self.currency = minor, currency
+
+
 class CurvePoint(tuple[int, Rate]):
     """``[lots, "weight"]``: a point of a basis curve."""
 
@@ -154,6 +165,32 @@ def _amount(value: object) -> AmountText:
         raise ValueError(f"expected an amount like \"HKD 300,000,000\" or \"USD 25,000,000\": {exc}") from exc
 
 
+_SCALED_AMOUNT = re.compile(r"^\s*(?P<prefix>[^\d\-.]*?)\s*(?P<number>-?[\d,_]*\.?\d+)\s*(?P<suffix>k|m|mn|bn|b)?\s*$", re.I)
+_SUFFIX = {"k": 10**3, "m": 10**6, "mn": 10**6, "b": 10**9, "bn": 10**9}
+_PREFIX = {"hk$": Currency.HKD, "hkd": Currency.HKD, "rmb": Currency.CNY, "cny": Currency.CNY, "¥": Currency.CNY,
+           "us$": Currency.USD, "usd": Currency.USD}
+
+
+def parse_scaled_amount(value: object) -> ScaledAmountText:
+    """``"HK$1.5bn"`` / ``"RMB 380,000,000"`` / ``1500000`` -> minor units and the currency stated."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"expected an amount such as 'HK$1,500,000' or 'RMB 380m', got {value!r}")
+    m = _SCALED_AMOUNT.match(str(value))
+    if m is None:
+        raise ValueError(f"not an amount: {value!r} (write e.g. 'HK$1,500,000' or 'US$1.2bn')")
+    prefix = m["prefix"].strip().lower()
+    currency = _PREFIX.get(prefix) if prefix else None
+    if prefix and currency is None:
+        raise ValueError(f"unknown currency {m['prefix'].strip()!r} in {value!r} (use HK$, RMB or US$)")
+    try:
+        number = Decimal(m["number"].replace(",", "").replace("_", ""))
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {value!r}") from None
+    if m["suffix"]:
+        number *= _SUFFIX[m["suffix"].lower()]
+    return ScaledAmountText(to_minor(number, currency or Currency.HKD), currency)  # every currency has two minor digits
+
+
 def _pair(value: object, example: str) -> list[Any]:
     if not (isinstance(value, list) and len(value) == 2):
         raise ValueError(f"expected {example}, got {value!r}")
@@ -191,6 +228,7 @@ _DECODERS: dict[type, Callable[[object], Any]] = {
     PriceRange: _price_range,
     RateText: lambda v: RateText(parse_rate(v)),
     AmountText: _amount,
+    ScaledAmountText: parse_scaled_amount,
     CurvePoint: _curve_point,
     MultipleShare: _multiple_share,
 }
@@ -232,6 +270,9 @@ def schema_hook(kind: type) -> dict[str, Any]:
         RateText: _RATE_SCHEMA,
         AmountText: {"anyOf": [{"type": "string", "maxLength": 64}, {"type": "integer", "minimum": 0}], "examples": ["HKD 60,000,000", "US$25,000,000"],
                      "description": "An amount, optionally prefixed by its currency (HKD, HK$, USD, US$, CNY, RMB)."},
+        ScaledAmountText: {"anyOf": [{"type": "string", "maxLength": 64}, {"type": "integer"}], "examples": ["HK$1,250,000,000", "RMB 380m"],
+                           "description": "An amount: a currency (HK$, HKD, RMB, CNY, ¥, US$, USD; none: the profile's), a number, "
+                                          "optionally k, m/mn or bn/b."},
         CurvePoint: _pair_schema({"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY}, _RATE_SCHEMA, "[lots applied, \"weight\"]"),
         MultipleShare: _pair_schema(_RATE_SCHEMA, _RATE_SCHEMA, "[multiple, \"share%\"], e.g. [15, \"30%\"]"),
     }
@@ -252,6 +293,8 @@ _AT = re.compile(r"(?s)(.*) - at `\$(.*)`")
 _TYPE_WORDS = {"int": "a whole number", "str": "a string", "bool": "true or false", "object": "a table", "array": "a list",
                "float": "a number", "date": "a TOML date like 2025-11-20 (in JSON the string \"2025-11-20\")",
                "datetime": "a date and time", "null": "nothing"}
+_BOUND = re.compile(r"Expected `(int)` (>=|<=|>|<) (-?\d+)")
+_OPERATORS = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}
 _PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
 
@@ -318,6 +361,12 @@ def field_error(exc: msgspec.ValidationError, root: type, docs: str) -> tuple[st
         choices = _choices(_type_at(root, path))
         if choices is not None:
             return dotted(path), f"expected one of {choices}, got {invalid.group(1)}"
+    if bound := _BOUND.fullmatch(message):
+        kind, op, limit = bound.groups()
+        return dotted(path), f"expected {_TYPE_WORDS.get(kind, kind)}; must be {_OPERATORS[op]} {int(limit):,}"
+    got = re.fullmatch(r"Expected `[^`]+`, got `([^`]+)`", message)
+    if got is not None and (choices := _choices(_type_at(root, path))) is not None:
+        return dotted(path), f"expected one of {choices}, got {_type_words(got)}"
     if message.startswith("Expected "):
         message = "expected " + re.sub(r"`([^`]+)`", _type_words, message.removeprefix("Expected "))
     return dotted(path), message
@@ -350,6 +399,7 @@ __all__ = [
     "PriceText",
     "Quantity",
     "RateText",
+    "ScaledAmountText",
     "Text",
     "dec_hook",
     "decode_json",
@@ -358,5 +408,6 @@ __all__ = [
     "field_error",
     "json_schema_components",
     "parse_rate",
+    "parse_scaled_amount",
     "schema_hook",
 ]

@@ -6,8 +6,7 @@ pure, computed in the request's thread."""
 from __future__ import annotations
 
 import contextlib
-import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Annotated, Any, NamedTuple
 
@@ -15,7 +14,7 @@ import msgspec
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 
-from lionrock.files.profiles import profile_from_dict
+from lionrock.files.profiles import IssuerProfileIn, decode_profile_json, profile_from_dict
 from lionrock.listing import (
     ROUTES,
     IssuerProfile,
@@ -29,7 +28,16 @@ from lionrock.readmodel.tenancy import Principal, Role
 from lionrock.service.policy import ServiceCode
 from lionrock.service.root import Service
 
-from .http import Me, Svc, json_response, need, outcome_body, rejection_error, service_error
+from .http import (
+    Me,
+    Svc,
+    json_response,
+    need,
+    outcome_body,
+    rejection_error,
+    service_error,
+    struct_body,
+)
 from .models import IdentifierPath
 from .offerings import read_upload, toml_data
 
@@ -42,32 +50,36 @@ class IssuerRecordView(NamedTuple):
     filed_on: date | None
 
 
-async def submit_profile(service: Service, p: Principal, data: Any) -> Response:
+async def submit_profile(service: Service, p: Principal, decode: Callable[[str | bytes], IssuerProfile], raw: str | bytes) -> Response:
+    """Decode the profile (400 naming the field that broke the schema or a cross-field check), then submit it."""
     need(p, Role.ISSUER, Role.SPONSOR, Role.OPERATOR)
     try:
-        profile = profile_from_dict(data)
+        profile = decode(raw)
     except ProfileError as exc:
-        raise service_error(400, ServiceCode.MALFORMED_REQUEST, exc.field, str(exc)) from exc
+        raise service_error(400, ServiceCode.MALFORMED_REQUEST, exc.field, str(exc), "issuer profile schema (docs/listing.md)") from exc
     outcome = await service.submit(p, SubmitIssuerProfile(profile=profile))
     if outcome.rejection is not None:
         raise rejection_error(outcome.rejection)
     submitted = next((e for e in outcome_body(outcome)["events"] if e["type"] == "IssuerProfileSubmitted"), None)
     return json_response({"seq": outcome.seq, "IssuerProfileSubmitted": submitted, "issuer_id": profile.issuer_id, "events": outcome_body(outcome)["events"]}, 201)
 
-@router.post("/v1/issuers", tags=["issuers"], status_code=201)
+@router.post("/v1/issuers", tags=["issuers"], status_code=201,
+             openapi_extra=struct_body(IssuerProfileIn, "The issuer profile file's tables as JSON (docs/listing.md); the same schema reads the TOML file."))
 async def submit_issuer(request: Request, p: Me, service: Svc) -> Response:
-    """Submit (or, before filing, replace) an issuer profile: the profile file's tables as a JSON object (docs/listing.md)."""
+    """Submit (or, before filing, replace) an issuer profile: the profile file's tables as a JSON
+    object (docs/listing.md), decoded by the file's own schema (`lionrock.files.profiles.IssuerProfileIn`)."""
     need(p, Role.ISSUER, Role.SPONSOR, Role.OPERATOR)
-    try:
-        data = json.loads(await request.body())
-    except ValueError as exc:
-        raise service_error(400, ServiceCode.MALFORMED_REQUEST, "", f"not JSON: {exc}") from exc
-    return await submit_profile(service, p, data)
+    return await submit_profile(service, p, decode_profile_json, await request.body())
 
 @router.post("/v1/issuers/toml", tags=["issuers"], status_code=201)
 async def submit_issuertoml_data(p: Me, service: Svc, file: Annotated[UploadFile, File(description="An issuer profile (TOML, docs/listing.md)")]) -> Response:
     need(p, Role.ISSUER, Role.SPONSOR, Role.OPERATOR)
-    return await submit_profile(service, p, toml_data(await read_upload(file)))
+    return await submit_profile(service, p, _profile_from_toml, await read_upload(file))
+
+
+def _profile_from_toml(text: str | bytes) -> IssuerProfile:
+    data = toml_data(text if isinstance(text, str) else text.decode("utf-8"))
+    return profile_from_dict(data)
 
 def profile_of(service: Service, p: Principal, issuer_id: str) -> tuple[IssuerRecordView, date]:
     """The submitted profile (read model row) and the day it was assessed."""
