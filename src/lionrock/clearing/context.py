@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 from datetime import date
+from functools import lru_cache
 from typing import Any, ClassVar, assert_never, cast
 
 from lionrock.clearing._codes import ClearingCode
@@ -62,6 +63,7 @@ from lionrock.clearing.ledger import (
     FX_DEALER,
     Ledger,
     account_kind,
+    asset_valid,
     participant_of,
     security_asset,
 )
@@ -71,7 +73,7 @@ from lionrock.kernel.money import Currency, Rate, Rounding, round_div
 from lionrock.kernel.price import consideration_minor
 from lionrock.kernel.xhkg import add_business_days, hk_date, is_business_day
 from lionrock.offering.events import IpoApplicationsFunded, IpoSettlementInstructed
-from lionrock.rules.clearing import SETTLEMENT_CYCLE, trade_charges
+from lionrock.rules.clearing import SETTLEMENT_CYCLE, AdValoremCharge, charges_in_force
 from lionrock.trading.events import InstrumentListed, TradeExecuted
 
 MAX_FX_QUOTES_PER_DAY = 64
@@ -82,6 +84,15 @@ HKD = Currency.HKD.value
 Position = list[Any]
 
 
+@lru_cache(maxsize=4096)
+def _trade_day(day_iso: str) -> tuple[date, date, str, tuple[tuple[str, AdValoremCharge], ...]]:
+    """A trade day's date, its settlement day (T+n of the cycle in force) as a date and in ISO, and
+    the charges in force (`rules.clearing.charges_in_force`): the same for every trade of the day."""
+    day = date.fromisoformat(day_iso)
+    due = add_business_days(day, SETTLEMENT_CYCLE.in_force(day).business_days)
+    return day, due, due.isoformat(), charges_in_force(day)
+
+
 def _key(account: str, security: str, currency: str) -> str:
     return f"{account}|{security}|{currency}"
 
@@ -89,6 +100,10 @@ def _key(account: str, security: str, currency: str) -> str:
 def _split(key: str) -> tuple[str, str, str]:
     account, security, currency = key.split("|")
     return account, security, currency
+
+
+_APPLICANT_KINDS = ("client", "participant")
+"""Who may hold IPO application money."""
 
 
 def funding_account(account: str) -> str:
@@ -326,17 +341,18 @@ class ClearingContext:
 
     def _clear(self, record: list[Any]) -> TradeCleared | None:
         trade_id, instrument, currency, price, quantity, buyer, seller, day_iso = record
-        day = date.fromisoformat(day_iso)
+        day, due, due_iso, rules = _trade_day(day_iso)
         consideration = consideration_minor(price, quantity)
         hkd = self._to_hkd(consideration, currency, day)
         if hkd is None:
             return None
         security = self.security(instrument)
-        due = add_business_days(day, SETTLEMENT_CYCLE.in_force(day).business_days)
-        charges = [(c.collector, c.amount_minor) for c in trade_charges(hkd, day)]
-        bucket = self.pending.setdefault(due.isoformat(), {})
-        self._add(bucket, _key(buyer, security, currency), quantity, -consideration, charges, due)
-        self._add(bucket, _key(seller, security, currency), -quantity, consideration, charges, due)
+        charges = [(collector, amount) for collector, rule in rules if (amount := rule.charge(hkd)) > 0]  # = trade_charges(hkd, day)
+        bucket = self.pending.get(due_iso)
+        if bucket is None:
+            bucket = self.pending[due_iso] = {}
+        self._add(bucket, f"{buyer}|{security}|{currency}", quantity, -consideration, charges, due_iso)
+        self._add(bucket, f"{seller}|{security}|{currency}", -quantity, consideration, charges, due_iso)
         return TradeCleared(
             trade_id=trade_id, instrument=instrument, security=security, currency=currency, price=price, quantity=quantity,
             consideration=consideration, consideration_hkd=hkd, trade_date=day, settle_date=due, buyer=buyer, seller=seller,
@@ -344,10 +360,10 @@ class ClearingContext:
         )
 
     @staticmethod
-    def _add(bucket: dict[str, Position], key: str, qty: int, cash: int, charges: list[tuple[str, int]], due: date) -> None:
+    def _add(bucket: dict[str, Position], key: str, qty: int, cash: int, charges: list[tuple[str, int]], due_iso: str) -> None:
         pos = bucket.get(key)
         if pos is None:
-            pos = bucket[key] = [0, 0, {}, due.isoformat(), 0, False]
+            pos = bucket[key] = [0, 0, {}, due_iso, 0, False]
         pos[0] += qty
         pos[1] += cash
         fees = pos[2]
@@ -468,22 +484,39 @@ class ClearingContext:
 
     def _on_funded(self, e: IpoApplicationsFunded) -> list[Event]:
         hold = f"H:FINI:{e.offering_id}"
-        if e.currency not in CASH_ASSETS or account_kind(hold) is None:
-            return [IpoSettlementFailed(offering_id=e.offering_id, reason=f"cannot hold funds: currency {e.currency!r} / offering id")]
+        ccy = e.currency
+        if ccy not in CASH_ASSETS or account_kind(hold) is None:
+            return [IpoSettlementFailed(offering_id=e.offering_id, reason=f"cannot hold funds: currency {ccy!r} / offering id")]
         postings: list[Posting] = []
         financed: list[tuple[str, int]] = []
         held = self.holds.setdefault(e.offering_id, {})
         total = 0
+        # One loop over every application's hold (a public offer has hundreds of thousands): the
+        # names are checked once (the hold account and currency above, each applicant's account
+        # here, its financing line on first use) and each move goes straight to the ledger.
+        balances = self.ledger.balances
+        transfer = self.ledger.transfer
+        append = postings.append
+        lines: dict[str, str] = {}
         for account, amount in e.holds:
-            if amount <= 0 or account_kind(account) not in ("client", "participant"):
+            if amount <= 0 or account_kind(account) not in _APPLICANT_KINDS:
                 continue
-            self._fund(account, e.currency, amount, postings, financed)
-            p = Posting(account, hold, e.currency, amount)
-            self.ledger.post(p)
-            postings.append(p)
+            cash = balances.get(account)
+            have = cash.get(ccy, 0) if cash else 0
+            if have < amount:  # the shortfall comes from the participant's financing line (`_fund`)
+                participant = account.split(":", 2)[1]
+                line = lines.get(participant)
+                if line is None:
+                    line = lines[participant] = funding_account(account)
+                    invariant(account_kind(line) == "external", "financing line %r is not an external account", line)
+                append(Posting(line, account, ccy, amount - have))
+                transfer(line, account, ccy, amount - have)
+                financed.append((account, amount - have))
+            append(Posting(account, hold, ccy, amount))
+            transfer(account, hold, ccy, amount)
             held[account] = held.get(account, 0) + amount
             total += amount
-        return [IpoFundsHeld(offering_id=e.offering_id, currency=e.currency, hold_account=hold, total=total, financed=financed, postings=postings)]
+        return [IpoFundsHeld(offering_id=e.offering_id, currency=ccy, hold_account=hold, total=total, financed=financed, postings=postings)]
 
     def _on_ipo_settlement(self, e: IpoSettlementInstructed) -> list[Event]:
         hold = f"H:FINI:{e.offering_id}"
@@ -513,12 +546,20 @@ class ClearingContext:
         postings: list[Posting] = []
         financed: list[tuple[str, int]] = []
         notes: list[str] = []
+        post = self.ledger.post
+        transfer = self.ledger.transfer
+        append = postings.append
 
         def move(source: str, destination: str, asset_: str, amount: int) -> None:
             if amount > 0:
                 p = Posting(source, destination, asset_, amount)
-                self.ledger.post(p)
-                postings.append(p)
+                post(p)
+                append(p)
+
+        # The hot loops below (refunds, shares to allottees) move by `transfer`, the names checked
+        # once: the hold, the currency, the issuer and each allottee by `_on_ipo_settlement`, a
+        # refunded or remaining hold's account when its money was held, the share asset here.
+        shares_ok = asset_valid(asset)
 
         gross = fee_budget = 0
         for account, _shares, consideration in e.allotments:
@@ -536,19 +577,27 @@ class ClearingContext:
             pay = min(max(amount, 0), held.get(account, 0))
             if pay < amount:
                 notes.append(f"refund to {account} capped at its remaining hold {pay} (asked {amount})")
-            if pay:
+            if pay > 0:
                 held[account] -= pay
-                move(hold, account, ccy, pay)
+                append(Posting(hold, account, ccy, pay))
+                transfer(hold, account, ccy, pay)
                 refunded += pay
         for account in sorted(held):
             rest = held[account]
             if rest > 0:
                 notes.append(f"hold of {account} not used or refunded by the instruction; refunded {rest}")
-                move(hold, account, ccy, rest)
+                append(Posting(hold, account, ccy, rest))
+                transfer(hold, account, ccy, rest)
                 refunded += rest
                 held[account] = 0
+        issuer = e.issuer_account
         for account, shares, _c in e.allotments:
-            move(e.issuer_account, account, asset, shares)
+            if shares > 0:
+                if shares_ok and account != issuer:
+                    append(Posting(issuer, account, asset, shares))
+                    transfer(issuer, account, asset, shares)
+                else:
+                    move(issuer, account, asset, shares)  # `post` names the bug
         fees_paid = 0
         for collector, amount in e.fees:
             pay = min(max(amount, 0), fee_budget - fees_paid)

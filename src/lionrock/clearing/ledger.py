@@ -26,12 +26,14 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from lionrock.clearing.events import Posting
-from lionrock.kernel.account import PREFIXES, Account, participant_of
+from lionrock.kernel.account import PREFIXES, Account, AccountKind, participant_of
 from lionrock.kernel.errors import invariant
 from lionrock.kernel.money import Currency
 
 KINDS: dict[str, str] = {prefix: kind.value for prefix, kind in PREFIXES.items()}
 """Account prefix -> account type (`lionrock.kernel.account`, the one grammar)."""
+_KIND_NAMES: dict[AccountKind, str] = {kind: kind.value for kind in PREFIXES.values()}
+"""Account type -> its name (a dict lookup: an enum's ``.value`` is a descriptor call)."""
 CASH_ASSETS: tuple[str, ...] = tuple(c.value for c in Currency)
 """The cash assets: the `Currency` values (HKD, CNY, USD) as plain strings."""
 SECURITY_PREFIX = "SEC:"
@@ -52,7 +54,7 @@ def account_kind(account: str) -> str | None:
     """The account's type, or None if the name does not follow the contract (memoised: the same
     few hundred thousand names are checked on every posting)."""
     parsed = Account.parse(account)
-    return None if parsed is None else parsed.kind.value
+    return None if parsed is None else _KIND_NAMES[parsed.kind]
 
 
 @lru_cache(maxsize=1 << 16)
@@ -103,25 +105,35 @@ class Ledger:
         return None
 
     def post(self, posting: Posting) -> None:
-        """Apply one posting; a posting `check` would refuse is a bug (`InvariantError`).
-
-        The checks and both moves are inlined: an IPO settles millions of postings."""
+        """Apply one posting; a posting `check` would refuse is a bug (`InvariantError`)."""
         source, destination, asset, amount = posting.source, posting.destination, posting.asset, posting.amount
         if amount <= 0 or source == destination or account_kind(source) is None or account_kind(destination) is None or not asset_valid(asset):
             invariant(False, f"posting {posting}: {self.check(posting)}")
+        self.transfer(source, destination, asset, amount)
+
+    def transfer(self, source: str, destination: str, asset: str, amount: int) -> None:
+        """Move ``amount`` (> 0) of ``asset`` between two different, well-formed accounts: what
+        `post` does once it has checked the names. A caller that checked the names once, outside
+        its loop, calls this per posting (an IPO settles millions of postings); the balance rule
+        (who may go below zero) is still checked on every move, and breaking it is a bug."""
         balances = self.balances
         held = balances.get(source)
-        after = (held.get(asset, 0) if held else 0) - amount
-        if after < 0 and not may_go_negative(source, asset):
-            invariant(False, f"posting {posting}: {source} would hold {after} {asset}")
         if held is None:
-            balances[source] = {asset: after}
-        elif after:
-            held[asset] = after
+            if not may_go_negative(source, asset):
+                invariant(False, f"posting {Posting(source, destination, asset, amount)}: {source} would hold {-amount} {asset}")
+            balances[source] = {asset: -amount}
         else:
-            del held[asset]
-            if not held:
-                del balances[source]
+            after = held.get(asset, 0) - amount
+            if after > 0:
+                held[asset] = after
+            elif after == 0:
+                del held[asset]
+                if not held:
+                    del balances[source]
+            elif may_go_negative(source, asset):
+                held[asset] = after
+            else:
+                invariant(False, f"posting {Posting(source, destination, asset, amount)}: {source} would hold {after} {asset}")
         held = balances.get(destination)
         if held is None:
             balances[destination] = {asset: amount}

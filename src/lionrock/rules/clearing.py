@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from lionrock.kernel.money import Rate, Rounding, round_div
 from lionrock.rules._schedule import Provision, Schedule
@@ -230,15 +231,22 @@ class TradeCharge:
     amount_minor: int
 
 
+@lru_cache(maxsize=4096)
+def charges_in_force(on: date) -> tuple[tuple[str, AdValoremCharge], ...]:
+    """Every charge one side of an exchange trade pays on ``on``, as (collector, charge), in the
+    order `trade_charges` lists them (the schedules are constant: looked up once per day)."""
+    return (
+        (FEE_COLLECTORS.stamp_duty, STAMP_DUTY.in_force(on)),
+        (FEE_COLLECTORS.trading_fee, TRADING_FEE.in_force(on)),
+        (FEE_COLLECTORS.sfc_levy, SFC_LEVY.in_force(on)),
+        (FEE_COLLECTORS.afrc_levy, AFRC_LEVY.in_force(on)),
+        (FEE_COLLECTORS.settlement_fee, SETTLEMENT_FEE.in_force(on)),
+    )
+
+
 def trade_charges(consideration_hkd_minor: int, on: date) -> list[TradeCharge]:
     """Every charge one side of an exchange trade pays on ``on``, in HKD minor units."""
-    charges = [
-        TradeCharge(FEE_COLLECTORS.stamp_duty, STAMP_DUTY.in_force(on).charge(consideration_hkd_minor)),
-        TradeCharge(FEE_COLLECTORS.trading_fee, TRADING_FEE.in_force(on).charge(consideration_hkd_minor)),
-        TradeCharge(FEE_COLLECTORS.sfc_levy, SFC_LEVY.in_force(on).charge(consideration_hkd_minor)),
-        TradeCharge(FEE_COLLECTORS.afrc_levy, AFRC_LEVY.in_force(on).charge(consideration_hkd_minor)),
-        TradeCharge(FEE_COLLECTORS.settlement_fee, SETTLEMENT_FEE.in_force(on).charge(consideration_hkd_minor)),
-    ]
+    charges = [TradeCharge(collector, charge.charge(consideration_hkd_minor)) for collector, charge in charges_in_force(on)]
     return [c for c in charges if c.amount_minor > 0]
 
 
@@ -254,5 +262,6 @@ __all__ = [
     "FeeCollectors",
     "SettlementCycle",
     "TradeCharge",
+    "charges_in_force",
     "trade_charges",
 ]
