@@ -5,7 +5,7 @@ turns files into those values and results into files:
 
 | file | module | into / from |
 | --- | --- | --- |
-| issuer profile (TOML or JSON) | `lionrock.files.profiles` | `IssuerProfile` (`ProfileError` names the field) |
+| issuer profile (TOML or JSON: the REST body) | `lionrock.files.profiles` | `IssuerProfile` through one msgspec schema (`ProfileError` names the field) |
 | offering file (TOML, or its tables as JSON: the REST body) | `lionrock.files.offerings` | `OfferingSpec` through one msgspec schema (`Reject` names the field) |
 | IOI and application books (CSV or Parquet) | `lionrock.files.books` | `IoiBook`, `ApplicationBook` (bad rows as `RowReject`) |
 | allotment results (CSV) | `lionrock.files.announcements` | from `AllocationResult` |
@@ -25,13 +25,19 @@ from lionrock.files.offerings import (
     loads_offering,
     parse_offering,
 )
-from lionrock.files.profiles import load_profile, loads_profile, profile_from_dict
+from lionrock.files.profiles import (
+    decode_profile_json,
+    load_profile,
+    loads_profile,
+    profile_from_dict,
+)
 
 __all__ = [
     "OFFERING_FILE_KEYS",
     "BookFileError",
     "IoiFileRules",
     "decode_offering_json",
+    "decode_profile_json",
     "load_offering",
     "load_profile",
     "loads_offering",
