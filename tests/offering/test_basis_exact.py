@@ -1,6 +1,9 @@
 """The pool basis in exact arithmetic (issue 15): `pool_basis` solves its fill level with integers
 and fractions. Property-tested against the floating-point solver it replaced (kept here as the
-reference): the same guaranteed lots and ballot winners, band for band, on random pools."""
+reference): the same guaranteed lots and ballot winners, band for band, on random pools, wherever
+the float solver's answer did not hang on rounding noise (two bands' remainders equal, or an
+expected allotment a whole number: there the float answer was arbitrary and the exact one follows
+the documented rule, tested on its own below)."""
 
 from __future__ import annotations
 
@@ -40,8 +43,13 @@ def _float_curve(lots: float, points: list[tuple[float, float]]) -> float:
     return last_w * lots / last_lots
 
 
-def _float_basis(lots: np.ndarray, pool_lots: int, taper: int, curve: list[tuple[float, float]]) -> tuple[list[int], list[int]]:
-    """The solver before issue 15: bisection on a float fill level, then the same rounding."""
+NOISE = 1e-9
+
+
+def _float_basis(lots: np.ndarray, pool_lots: int, taper: int, curve: list[tuple[float, float]]) -> tuple[list[int], list[int]] | None:
+    """The solver before issue 15: bisection on a float fill level, then the same rounding; None
+    where its answer hangs on rounding noise (remainders within `NOISE` of each other, or of a
+    whole number)."""
     counts_by_size = np.bincount(lots)
     sizes = np.flatnonzero(counts_by_size)
     counts = counts_by_size[sizes]
@@ -66,6 +74,9 @@ def _float_basis(lots: np.ndarray, pool_lots: int, taper: int, curve: list[tuple
     extra = [nk * (e - math.floor(e)) for nk, e in zip(n, expected, strict=True)]
     winners = [math.floor(x) for x in extra]
     remainder = [x - math.floor(x) for x in extra]
+    near = sorted(remainder)
+    if any(b - a < NOISE for a, b in zip(near, near[1:], strict=False)) or any(min(r, 1 - r) < NOISE for r in remainder + [e - math.floor(e) for e in expected]):
+        return None
     left = pool_lots - sum(g * int(c) for g, c in zip(guaranteed, counts.tolist(), strict=True)) - sum(winners)
     order = sorted(range(len(a)), key=lambda k: (-remainder[k], a[k]))
     while left > 0:
@@ -90,8 +101,10 @@ pools = st.lists(st.integers(1, 400), min_size=2, max_size=300).flatmap(
 def test_exact_basis_equals_the_float_solver_on_tapers(pool: tuple[np.ndarray, int], taper: int) -> None:
     lots, pool_lots = pool
     basis = pool_basis(lots, pool_lots, taper)
-    assert (basis.guaranteed.tolist(), basis.winners.tolist()) == _float_basis(lots, pool_lots, taper, [])
     assert int((basis.guaranteed * basis.counts).sum() + basis.winners.sum()) == pool_lots
+    reference = _float_basis(lots, pool_lots, taper, [])
+    if reference is not None:
+        assert (basis.guaranteed.tolist(), basis.winners.tolist()) == reference
 
 
 curves = st.lists(st.tuples(st.integers(1, 500), st.fractions(Fraction(1, 1000), Fraction(50))), min_size=1, max_size=5).map(
@@ -103,7 +116,19 @@ curves = st.lists(st.tuples(st.integers(1, 500), st.fractions(Fraction(1, 1000),
 def test_exact_basis_equals_the_float_solver_on_curves(pool: tuple[np.ndarray, int], curve: list[tuple[int, Fraction]]) -> None:
     lots, pool_lots = pool
     basis = pool_basis(lots, pool_lots, 8, curve)
-    assert (basis.guaranteed.tolist(), basis.winners.tolist()) == _float_basis(lots, pool_lots, 8, [(float(a), float(w)) for a, w in curve])
+    assert int((basis.guaranteed * basis.counts).sum() + basis.winners.sum()) == pool_lots
+    reference = _float_basis(lots, pool_lots, 8, [(float(a), float(w)) for a, w in curve])
+    if reference is not None:
+        assert (basis.guaranteed.tolist(), basis.winners.tolist()) == reference
+
+
+def test_an_exact_tie_goes_to_the_smaller_applications() -> None:
+    """Nine applications of 1, 3 and 4 lots (2, 5 and 2 of them) share 3 lots flat (taper 0): each
+    expects 1/3 lot, every band's remainder is exactly 2/3, so the two lots left after one winner in
+    the 3-lot band go to the smaller bands first (the rule in `pool_basis`). The float solver it
+    replaced answered [1, 1, 1] here, by rounding noise."""
+    basis = pool_basis(np.asarray([1, 1, 3, 3, 3, 3, 3, 4, 4]), 3, 0)
+    assert (basis.guaranteed.tolist(), basis.winners.tolist()) == ([0, 0, 0], [1, 2, 0])
 
 
 @given(lots=st.integers(1, 10**7), eighths=st.integers(0, 8))

@@ -181,24 +181,11 @@ def test_tongshifu_discretionary_reallocation_under_mechanism_b() -> None:
     assert s.international_final_shares == e["international_final"]
 
 
-def _excelland_run() -> tuple[Deal, ResolvedOffering, AllocationResult]:
-    """Excelland 3231 with a book at its published demand: the placees take 40,583,800 shares (the
-    42,218,200 final international offering less the cornerstones' 1,634,400; 0.99x), 40 investors."""
-    deal = load("excelland-robotics-3231-2026")
-    ro = validate_offering(deal.spec)
-    demand, lot = deal.expected["placing_demand_shares"], deal.lot
-    each = demand // 40 // lot * lot
-    extra = (demand - each * 40) // lot
-    iois = ioi_book_from_iois([Ioi(ioi_id=f"E{i:02d}", investor=f"excelland-INV{i:02d}", account=f"C:SYND:E{i:02d}", participant="P9", tier=1,
-                                   independent=True, steps=[IoiStep(0, each + (lot if i < extra else 0))]) for i in range(40)])
-    return deal, ro, allocate(ro, set_price(ro, iois, deal.price), iois, application_book(deal), seed=SEED)
-
-
 def test_excelland_what_the_engine_expresses() -> None:
     """Excelland 3231 (Sep 2026, 18C): the 5% initial tranche, the largest application (half of it),
     demand and the 140.02x multiple, every application in its published pool (the pool boundary
     needs a maximum price above the final HK$14.45: none published, inferred), the cornerstones."""
-    deal, ro, result = _excelland_run()
+    deal, ro, result = run("excelland-robotics-3231-2026")
     s, e = result.summary, deal.expected
     assert ro.spec.chapter == "18C" and (ro.initial_public_shares, ro.max_application_shares) == (e["public_initial"], 1_125_000)
     assert (s.valid_applications, s.public_demand_shares, s.cornerstone_shares) == (e["valid_applications"], e["demand_shares"], e["cornerstone_shares"])
@@ -207,17 +194,16 @@ def test_excelland_what_the_engine_expresses() -> None:
     assert np.array_equal(result.app_pool, published_pool)
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap (docs/deals-research/rules.md, section b): the engine applies the 18C ladder (20% at "
-                   ">= 50x, 9,000,000 shares) although the international offering is undersubscribed; Excelland published 'Claw-back "
-                   "triggered No' and reallocated only the 531,800 unsold international shares (6.18%)")
 def test_excelland_no_clawback_when_the_international_offering_is_undersubscribed() -> None:
-    """Published: 2,250,000 -> 2,781,800 at 140.02x, international 42,218,200 (0.99x), pools
-    1,391,000 / 1,390,800. With the ladder suppressed the engine's own reallocation from an
-    undersubscribed placing (up to double the initial tranche) would give exactly 531,800."""
-    deal, _, result = _excelland_run()
+    """Published (allotment results, 8 Sep 2026): 140.02x public, international 0.99x, "Claw-back
+    triggered: No"; 2,250,000 -> 2,781,800 (the 531,800 unsold international shares), international
+    42,218,200, pools 1,391,000 / 1,390,800. The engine, with the book at the published 0.99x, skips
+    the 18C ladder (20% at 50x would be 9,000,000) and reallocates only the unsold shares."""
+    deal, _, result = run("excelland-robotics-3231-2026")
     s, e = result.summary, deal.expected
     assert (s.final_public_shares, s.pool_a_shares, s.pool_b_shares) == (e["public_final"], e["pool_a_allotted"], e["pool_b_allotted"])
     assert s.international_final_shares == e["international_final"]
+    assert "no clawback: the international offering is undersubscribed" in s.clawback_reason
 
 
 @cache

@@ -527,7 +527,19 @@ def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps
     pool = _pool_assignment(ro, apps, status)
     public_demand = int(apps.shares[status == ApplicationStatus.VALID].sum())
     initial_public = ro.initial_public_shares
-    share, why = ro.ladder.share_at(ro.initial_share, public_demand, initial_public)
+    # the placing's demand at the price decides whether an 18C ladder applies (below)
+    demand_lots = book_demand_lots(iois, price, lot)
+    placing_demand = int(demand_lots.sum()) * lot
+    initial_international = n0 - initial_public - ro.preferential_reserved_shares
+    if spec.chapter == "18C" and placing_demand + cs_total < initial_international <= n0 and public_demand > initial_public:
+        # As practised: Excelland Robotics (3231, 18C, allotment results 8 Sep 2026) was 140.02x in
+        # the public offer with the international offering 0.99x and published "Claw-back triggered:
+        # No"; only the international offering's unsold shares moved to the public (step 4 below).
+        # docs/deals-research/rules.md, section b. Whether PN18 ladders are suppressed alike: not found.
+        share, why = ro.initial_share, (f"no clawback: the international offering is undersubscribed "
+                                        f"({placing_demand + cs_total:,} of {initial_international:,} shares), as Excelland 3231 published")
+    else:
+        share, why = ro.ladder.share_at(ro.initial_share, public_demand, initial_public)
     # the clawback share applies to the shares initially offered (before the offer size adjustment);
     # the exercised adjustment goes to the tranches as the offering states (default all international)
     ladder_public = max(initial_public, public_share_of(share, n0, lot))
@@ -540,8 +552,6 @@ def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps
     # 3. preferential offering (reserved out of the international offering; what it leaves goes back)
     pref = _preferential(ro, preferential, seed, notes)
     # 4. placing tranche at the price (price-limited demand, whole lots)
-    demand_lots = book_demand_lots(iois, price, lot)
-    placing_demand = int(demand_lots.sum()) * lot
     placing_avail = offer - cs_total - public_final - pref.taken
     underwriters = 0
     if placing_demand < placing_avail:
