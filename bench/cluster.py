@@ -1,7 +1,8 @@
 """Orders through the edge over NATS JetStream with 1, 2 and 4 trading shards (issue 17).
 
 For each shard count the benchmark starts a fresh ``nats-server`` (JetStream, one node: the
-figures are the shards' cost, not Raft's), one ``lionrock shard`` process per trading shard plus
+figures are the shards' cost, not Raft's; ``LIONROCK_BENCH_NATS_NODES=3``: a routed three-node
+cluster with streams of 3 replicas), one ``lionrock shard`` process per trading shard plus
 the primary, ``lionrock project`` into a throwaway PostgreSQL (fsync on) and ``lionrock serve
 --nats`` (the edge), lists two instruments per trading shard, opens the day, and loads the edge
 with ``wrk`` in its own process (2 threads, 16 connections, ``LIONROCK_BENCH_SECONDS`` seconds,
@@ -36,6 +37,8 @@ from bench.storage import CONNECTIONS, PASSWORD, THREADS, PostgresServer, free_p
 
 SECONDS = int(os.environ.get("LIONROCK_BENCH_SECONDS", "10"))
 SHARD_COUNTS = tuple(int(n) for n in os.environ.get("LIONROCK_BENCH_SHARDS", "1,2,4").split(","))
+NATS_NODES = int(os.environ.get("LIONROCK_BENCH_NATS_NODES", "1"))
+"""1: one nats-server, streams R1 (the shards' cost); 3: a routed three-node cluster, streams R3."""
 BROKERS = 4
 MARKET_START = "2025-11-24T10:00"
 DAY = "2025-11-24"
@@ -95,8 +98,8 @@ class Platform:
     def __init__(self, n: int, pg_url: str, work: Path) -> None:
         self.work = work
         self.trading = tuple(f"t{i}" for i in range(n))
-        self.nats_port, self.http_port = free_port(), free_port()
-        self.nats_url = f"nats://127.0.0.1:{self.nats_port}"
+        self.nats_ports, self.http_port = [free_port() for _ in range(NATS_NODES)], free_port()
+        self.nats_url = ",".join(f"nats://127.0.0.1:{p}" for p in self.nats_ports)
         self.db = pg_url
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -108,17 +111,23 @@ class Platform:
 
     def start(self) -> Platform:
         nats_server = shutil.which("nats-server") or "/usr/sbin/nats-server"
-        store = self.work / "nats"
-        store.mkdir()
-        self._spawn("nats", [nats_server, "-a", "127.0.0.1", "-p", str(self.nats_port), "-js", "-sd", str(store)])
+        routes = [free_port() for _ in self.nats_ports]
+        for i, port in enumerate(self.nats_ports):
+            store = self.work / f"nats{i}"
+            store.mkdir()
+            cluster = [] if NATS_NODES == 1 else [
+                "-n", f"n{i}", "--cluster_name", "bench", "--cluster", f"nats://127.0.0.1:{routes[i]}",
+                "--routes", ",".join(f"nats://127.0.0.1:{r}" for j, r in enumerate(routes) if j != i)]
+            self._spawn("nats" if NATS_NODES == 1 else f"nats{i}", [nats_server, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store), *cluster])
         trading = ",".join(self.trading)
+        replicas = ["--replicas", str(min(NATS_NODES, 3))]
         lionrock = [sys.executable, "-m", "lionrock.cli"]
         for shard in (*self.trading, "primary"):
             self._spawn(f"shard-{shard}", [*lionrock, "shard", "--nats", self.nats_url, "--shard", shard, "--journal", str(self.work / f"{shard}.sqlite"),
-                                          "--trading", trading, "--connect-attempts", "20"])
+                                          "--trading", trading, "--connect-attempts", "20", *replicas])
         self._spawn("projector", [*lionrock, "project", "--nats", self.nats_url, "--db", self.db, "--trading", trading, "--connect-attempts", "20"])
         self._spawn("edge", [*lionrock, "serve", "--nats", self.nats_url, "--db", self.db, "--trading", trading, "--port", str(self.http_port),
-                             "--fix-port", "0", "--market-start", MARKET_START, "--rate-limit", "1000000"])
+                             "--fix-port", "0", "--market-start", MARKET_START, "--rate-limit", "1000000", *replicas])
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -139,7 +148,7 @@ class Platform:
         return {name: _cpu_s(p.pid) for name, p in self.procs.items() if p.poll() is None}
 
     def stop(self) -> None:
-        for name in ("edge", "projector", *(f"shard-{s}" for s in (*self.trading, "primary")), "nats"):
+        for name in ("edge", "projector", *(f"shard-{s}" for s in (*self.trading, "primary")), "nats", "nats0", "nats1", "nats2"):
             p = self.procs.get(name)
             if p is not None and p.poll() is None:
                 p.terminate()
@@ -246,6 +255,7 @@ def measure(n: int, pg_url: str, work: Path, progress: Callable[[str], None]) ->
     ok = w["requests"] - w["status_errors"]
     cpu = {name: round((cpu_after[name] - cpu_before[name]) * 1000 / max(ok, 1), 3) for name in cpu_after if name in cpu_before}
     shards_cpu = sum(v for k, v in cpu.items() if k.startswith("shard-t"))
+    nats_cpu = sum(v for k, v in cpu.items() if k.startswith("nats"))
     return {
         f"{label}_orders_per_s": round(ok / (w["duration_us"] / 1e6), 1),
         f"{label}_latency_ms_p50": round(w["p50_us"] / 1000, 2),
@@ -256,6 +266,7 @@ def measure(n: int, pg_url: str, work: Path, progress: Callable[[str], None]) ->
         f"{label}_errors": {k: w[k] for k in ("status_errors", "connect_errors", "read_errors", "write_errors", "timeouts")},
         f"{label}_cpu_ms_per_order": cpu,
         f"{label}_trading_shards_cpu_ms_per_order": round(shards_cpu, 3),
+        f"{label}_nats_cpu_ms_per_order": round(nats_cpu, 3),
         f"{label}_load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
@@ -265,7 +276,8 @@ def run(progress: Callable[[str], None]) -> dict[str, object]:
         raise RuntimeError("wrk not found (apt-get install wrk)")
     figures: dict[str, object] = {
         "load": f"wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s in its own process, POST /v1/orders, crossing pairs over 2 instruments per shard",
-        "transport": "loopback TCP; one nats-server (JetStream, file store, R1); PostgreSQL read model (fsync on)",
+        "transport": "loopback TCP; " + ("one nats-server (JetStream, file store, R1)" if NATS_NODES == 1 else f"{NATS_NODES} routed nats-servers (JetStream, file store, R{min(NATS_NODES, 3)})")
+                     + "; PostgreSQL read model (fsync on)",
         "cpus": os.cpu_count(),
     }
     server = PostgresServer().start()
