@@ -60,6 +60,9 @@ def test_schema_gives_the_old_parsers_profile_from_toml_and_json(name: str) -> N
     ("continuity", "management_years", True, "continuity.management_years", "whole number"),
     ("wvr", "votes_per_wvr_share", 1, "wvr.votes_per_wvr_share", "must be at least 2"),
     ("offering", "planned_public_float", [1], "offering.planned_public_float", "percentage"),
+    ("fx", "GBP", "1.0", "fx.GBP", "expected a key in ['HKD', 'CNY', 'USD']"),
+    ("fx", "USD", True, "fx.USD", "percentage"),
+    ("issuer", "id", "has spaces", "issuer.id", "matching regex"),
 ])
 def test_profile_schema_error_names_the_field_and_what_was_expected(section: str, key: str, value: object, field: str, words: str) -> None:
     data = tomllib.loads(TEXTS["qianli_finance.toml"])
@@ -69,6 +72,15 @@ def test_profile_schema_error_names_the_field_and_what_was_expected(section: str
         with pytest.raises(ProfileError) as exc:
             decode(data)
         assert (exc.value.field, words in exc.value.message) == (field, True), exc.value.message
+
+
+def test_profile_date_that_is_not_a_date_is_named() -> None:
+    data = tomllib.loads(TEXTS["qianli_finance.toml"])
+    data["financial_years"][0]["year_end"] = "2023-13-45"
+    for decode in (profile_from_dict, lambda d: decode_profile_json(json.dumps(d, default=str))):
+        with pytest.raises(ProfileError) as exc:
+            decode(data)
+        assert exc.value.field == "financial_years[0].year_end" and "expected a date like 2025-11-20" in exc.value.message
 
 
 def test_rest_issuer_route_takes_the_file_schema_as_its_request_body() -> None:

@@ -209,7 +209,7 @@ def _bad(field: str, message: str) -> Reject:
 
 
 def _schema_error(exc: msgspec.ValidationError) -> Reject:
-    field, message = field_error(exc, OfferingDefinitionIn, DOCS)
+    field, message = field_error(exc, OfferingDefinitionIn, DOCS, root_field="file")
     return _bad(field, message)
 
 

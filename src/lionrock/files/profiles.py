@@ -18,7 +18,7 @@ import tomllib
 from datetime import date
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -147,8 +147,9 @@ class IssuerProfileIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     issuer: IssuerIn
     currency: Currency = Currency.HKD
     """The currency of amounts written without one."""
-    fx: dict[Currency, RateText] = {}
-    """HK$ per unit of each other currency the profile uses."""
+    fx: dict[Currency, Annotated[Any, msgspec.Meta(description="HK$ per unit: a rate like \"1.08\"", examples=["1.08"])]] = {}
+    """HK$ per unit of each other currency the profile uses (a rate: ``"1.08"``), read by `parse_rate`
+    after decoding so that an error names its key (``fx.CNY``)."""
     financial_years: Annotated[list[FinancialYearIn], msgspec.Meta(min_length=1, max_length=MAX_FINANCIAL_YEARS)]
     continuity: ContinuityIn
     offering: OfferingPlanIn
@@ -162,8 +163,7 @@ class IssuerProfileIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
 # decoding: TOML, JSON, their data -> IssuerProfileIn -> IssuerProfile
 # ------------------------------------------------------------------------------------------------
 def _schema_error(exc: msgspec.ValidationError) -> ProfileError:
-    field, message = field_error(exc, IssuerProfileIn, DOCS)
-    return ProfileError(field or "<root>", message)
+    return ProfileError(*field_error(exc, IssuerProfileIn, DOCS))
 
 
 def profile_from_dict(data: object) -> IssuerProfile:
@@ -235,7 +235,7 @@ class _Money:
 
 def issuer_profile(d: IssuerProfileIn) -> IssuerProfile:
     """The decoded file -> `IssuerProfile` (amounts in HK$ cents), checked by `check_profile`."""
-    money = _Money(d.currency, {currency: rate.rate for currency, rate in d.fx.items()})
+    money = _Money(d.currency, {currency: parse_rate(rate, f"fx.{currency.value}") for currency, rate in d.fx.items()})
     i = d.issuer
     for key in ("name", "sub_sector", "incorporated_in"):
         if not getattr(i, key).strip():

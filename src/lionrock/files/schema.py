@@ -290,6 +290,7 @@ def json_schema_components(structs: Iterable[type], ref_template: str = "#/compo
 # errors: msgspec's message -> (dotted field path, what was expected)
 # ------------------------------------------------------------------------------------------------
 _AT = re.compile(r"(?s)(.*) - at `\$(.*)`")
+_AT_KEY = re.compile(r"(?s)(.*) - at `key` in `\$(.*)`")
 _TYPE_WORDS = {"int": "a whole number", "str": "a string", "bool": "true or false", "object": "a table", "array": "a list",
                "float": "a number", "date": "a TOML date like 2025-11-20 (in JSON the string \"2025-11-20\")",
                "datetime": "a date and time", "null": "nothing"}
@@ -346,13 +347,26 @@ def dotted(path: str, key: str = "") -> str:
     return full.removeprefix(".")
 
 
-def field_error(exc: msgspec.ValidationError, root: type, docs: str) -> tuple[str, str]:
+def field_error(exc: msgspec.ValidationError, root: type, docs: str, root_field: str = "<root>") -> tuple[str, str]:
     """The dotted field path and the message of a decoding error of ``root`` (``docs``: where the
-    format is written down, for an unknown key)."""
-    message, path = str(exc), ""
+    format is written down, for an unknown key; ``root_field``: the name of the whole input)."""
+    field, message = _field_error(str(exc), root, docs)
+    return field or root_field, message
+
+
+def _field_error(message: str, root: type, docs: str) -> tuple[str, str]:
+    path = ""
+    if key := _AT_KEY.fullmatch(message):  # a table's key (fx.GBP): msgspec names the table, not the key
+        message, path = key.group(1), key.group(2)
+        if invalid := re.fullmatch(r"Invalid enum value '(.*)'", message):
+            keys = _choices(typing.get_args(_type_at(root, path))[0]) if typing.get_args(_type_at(root, path)) else None
+            return dotted(path, invalid.group(1)), f"expected a key in {keys}" if keys else message
+        return dotted(path), f"a key: {message[:1].lower()}{message[1:]}"
     at = _AT.fullmatch(message)
     if at is not None:
         message, path = at.group(1), at.group(2)
+    if message.startswith("Invalid RFC3339 encoded"):
+        return dotted(path), "expected a date like 2025-11-20 (RFC 3339), got one that is not a date"
     if unknown := re.fullmatch(r"Object contains unknown field `(.+)`", message):
         return dotted(path, unknown.group(1)), f"unknown key (check the spelling against {docs})"
     if missing := re.fullmatch(r"Object missing required field `(.+)`", message):
