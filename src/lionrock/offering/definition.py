@@ -220,7 +220,7 @@ def pick_regime(spec: OfferingSpec) -> RegimeChoice:
         regime = provision.value
         mechanism = spec.mechanism or regime.default_mechanism
         if mechanism not in regime.mechanisms:
-            raise _bad("offering.mechanism", f"on {d} the mechanisms are {sorted(regime.mechanisms)}, got {mechanism!r}",
+            raise _bad("offering.mechanism", f"on {d} the mechanisms are {', '.join(sorted(regime.mechanisms))}, got {mechanism!r}",
                        OfferingCode.OUTSIDE_RULES, "Listing Rules PN18 para 4.2")
         if len(regime.mechanisms) == 1:
             reasons.append(f"prospectus dated {d}: the provision in force from {provision.effective_from} has one mandatory ladder, "
@@ -228,7 +228,7 @@ def pick_regime(spec: OfferingSpec) -> RegimeChoice:
         else:
             how = f"elected {mechanism!r} in the offering file" if spec.mechanism else f"no election in the offering file: the rulebook's default {mechanism!r}"
             reasons.append(f"prospectus dated {d}, on or after {provision.effective_from}: the issuer elects one of "
-                           f"{sorted(regime.mechanisms)}; {how} [{provision.source}; grade {provision.grade}]")
+                           f"{', '.join(sorted(regime.mechanisms))}; {how} [{provision.source}; grade {provision.grade}]")
     ladder = regime.mechanisms[mechanism]
     reasons.append(f"{ladder.name}: {_mechanism_text(ladder)} of the shares initially offered ({ladder.rule})")
     initial = spec.public_share if spec.public_share is not None else ladder.initial_min
@@ -303,14 +303,14 @@ def _check_basics(spec: OfferingSpec) -> None:
     for field in ("offering_id", "issuer_id", "issuer_name", "instrument"):
         require(getattr(spec, field).strip(), OfferingCode.INVALID_FIELD, f"offering.{field}", "must not be empty")
     require(spec.currency in {c.value for c in Currency}, OfferingCode.INVALID_FIELD, "offering.currency", f"expected HKD, CNY or USD, got {spec.currency!r}")
-    require(spec.chapter in CHAPTERS, OfferingCode.INVALID_FIELD, "offering.chapter", f"expected one of {CHAPTERS}, got {spec.chapter!r}")
+    require(spec.chapter in CHAPTERS, OfferingCode.INVALID_FIELD, "offering.chapter", f"expected one of {', '.join(CHAPTERS)}, got {spec.chapter!r}")
     require(spec.board_lot > 0, OfferingCode.INVALID_FIELD, "offering.board_lot", f"expected a positive whole number, got {spec.board_lot}")
     require(spec.shares_offered > 0 and spec.shares_offered % spec.board_lot == 0, OfferingCode.INVALID_FIELD, "offering.shares_offered",
             f"expected a positive multiple of the board lot {spec.board_lot}, got {spec.shares_offered}")
     require(0 <= spec.price_low <= spec.price_high and spec.price_high > 0, OfferingCode.INVALID_FIELD, "offering.price_range",
             f"expected 0 < low <= high (or low 0 for a maximum offer price only), got {format_price(spec.price_low)} to {format_price(spec.price_high)}")
     require(spec.cornerstone_cutback in CUTBACKS, OfferingCode.INVALID_FIELD, "offering.cornerstone_cutback",
-            f"expected one of {CUTBACKS}, got {spec.cornerstone_cutback!r}")
+            f"expected one of {', '.join(CUTBACKS)}, got {spec.cornerstone_cutback!r}")
     require(not spec.independent_price_setting_waiver or spec.chapter == "18C", OfferingCode.INVALID_FIELD,
             "offering.independent_price_setting_waiver", "a waiver of Rule 18C.08 applies to Chapter 18C offerings only")
     require(spec.prospectus_date <= spec.public_offer_open < spec.price_fixing_date, OfferingCode.INVALID_FIELD, "offering.price_fixing_date",
@@ -320,7 +320,7 @@ def _check_basics(spec: OfferingSpec) -> None:
     except ValueError as exc:
         raise _bad("offering.price_fixing_date", str(exc)) from exc
     require(ok, OfferingCode.INVALID_FIELD, "offering.price_fixing_date", "public_offer_open and price_fixing_date must be XHKG business days")
-    require(spec.pricing.kind in PRICING_KINDS, OfferingCode.INVALID_FIELD, "pricing.kind", f"expected one of {PRICING_KINDS}, got {spec.pricing.kind!r}")
+    require(spec.pricing.kind in PRICING_KINDS, OfferingCode.INVALID_FIELD, "pricing.kind", f"expected one of {', '.join(PRICING_KINDS)}, got {spec.pricing.kind!r}")
     require(spec.pricing.coverage_times.numerator > 0, OfferingCode.INVALID_FIELD, "pricing.coverage_times", "expected a positive multiple")
     require(spec.placing.tier_weights and all(w.numerator > 0 for w in spec.placing.tier_weights), OfferingCode.INVALID_FIELD,
             "placing.tier_weights", "expected at least one positive weight")
@@ -401,7 +401,7 @@ def _check_cornerstones(spec: OfferingSpec, regime: rules.PublicTrancheRegime, f
         require(c.investor not in seen, OfferingCode.INVALID_FIELD, f"{f}.investor", f"{c.investor!r} appears twice")
         seen.add(c.investor)
         require(c.amount_minor > 0, OfferingCode.INVALID_FIELD, f"{f}.amount", "expected a positive amount")
-        require(c.origin in ORIGINS, OfferingCode.INVALID_FIELD, f"{f}.origin", f"expected one of {ORIGINS}, got {c.origin!r}")
+        require(c.origin in ORIGINS, OfferingCode.INVALID_FIELD, f"{f}.origin", f"expected one of {', '.join(ORIGINS)}, got {c.origin!r}")
         _check_fx(c, spec.currency, f)
         require(c.lockup_months == 0 or c.lockup_months >= options.cornerstone_lockup_months, OfferingCode.OUTSIDE_RULES,
                 f"{f}.lockup_months", f"cornerstone shares are locked up at least {options.cornerstone_lockup_months} months, got {c.lockup_months}",
