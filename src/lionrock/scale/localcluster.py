@@ -110,7 +110,10 @@ def _pg_run(layout: Layout, *args: str) -> None:
         owner = "postgres" if _has_user("postgres") else "nobody"
         runas = ["runuser", "-u", owner, "--"]
         shutil.chown(layout.root / "pg", user=owner)
-    subprocess.run([*runas, *args], check=True, capture_output=True, timeout=120)
+    done = subprocess.run([*runas, *args], capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        hint = f" (PostgreSQL runs as {runas[2]}: every directory above {layout.root} must be searchable by it)" if runas else ""
+        raise SystemExit(f"{Path(args[0]).name} failed{hint}: {(done.stderr or done.stdout).strip()[-1500:]}")
 
 
 def _has_user(name: str) -> bool:
