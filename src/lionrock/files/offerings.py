@@ -29,6 +29,7 @@ from lionrock.files.schema import (
     LongText,
     MultipleShare,
     OptionalIdentifier,
+    OptionalInstrumentCode,
     OptionalText,
     PriceRange,
     PriceText,
@@ -92,7 +93,7 @@ class OfferingTableIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     issuer_name: Text
     instrument: InstrumentCode
     currency: Currency = Currency.HKD
-    rmb_counter: InstrumentCode | None = None
+    rmb_counter: OptionalInstrumentCode | None = None
     chapter: Literal["main", "18C", "18A"] = "main"
     pre_commercial: bool = False
     shares_offered: Quantity

@@ -63,6 +63,13 @@ class InstrumentCode(Identifier):
     max_length = INSTRUMENT_CODE_MAX_LENGTH
 
 
+class OptionalInstrumentCode(InstrumentCode):
+    """An instrument code, or the empty string (none)."""
+
+    __slots__ = ()
+    allow_empty = True
+
+
 class PriceText(int):
     """A price given as a decimal string (``"12.50"``), held as integer ticks (`parse_price`)."""
 
@@ -408,6 +415,7 @@ __all__ = [
     "LongText",
     "MultipleShare",
     "OptionalIdentifier",
+    "OptionalInstrumentCode",
     "OptionalText",
     "PriceRange",
     "PriceText",

@@ -306,7 +306,9 @@ def test_offering_api_endpoints_and_models_in_openapi(venue: Venue) -> None:
                          ("/v1/offerings/{offering_id}/allocation-preview", "get"),
                          ("/v1/issuers/{issuer_id}/eligibility", "get"), ("/v1/issuers/{issuer_id}/timetable", "get")):
         assert method in paths.get(path, {}), f"{method.upper()} {path} not in OpenAPI"
-    assert {"OfferingDefinitionIn", "IoiIn", "ApplicationBatchIn", "FixPriceIn", "AllocateIn"} <= set(spec["components"]["schemas"])
+    assert {"OfferingDefinitionIn", "IssuerProfileIn", "IoiIn", "ApplicationBatchIn", "FixPriceIn", "AllocateIn"} <= set(spec["components"]["schemas"])
+    assert paths["/v1/offerings"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/OfferingDefinitionIn"}
+    assert paths["/v1/issuers"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/IssuerProfileIn"}
 
 
 def test_offering_api_toml_upload_and_definition_errors(venue: Venue) -> None:
@@ -319,6 +321,9 @@ def test_offering_api_toml_upload_and_definition_errors(venue: Venue) -> None:
     assert again["reason"] == "DUPLICATE_OFFERING"
     broken = ok(spo2.post("/v1/offerings/toml", files={"file": ("d.toml", b"[offering\nid = 1", "application/toml")}), 400)["error"]
     assert (broken["code"], broken["field"]) == (7005, "file")
+    misspelt = text.replace('id = "DEEPCORE-UP"', 'id = "DEEPCORE-UP2"').replace("board_lot", "board_lott")
+    refused = ok(spo2.post("/v1/offerings/toml", files={"file": ("d.toml", misspelt.encode(), "application/toml")}), 400)["error"]
+    assert (refused["code"], refused["field"]) == (7005, "offering.board_lott") and "unknown key" in refused["message"]  # as the JSON body's
     body = definition("BAD-RANGE", "09913")
     body["offering"]["price_range"] = ["10.00", "9.00"]
     err = ok(spo2.post("/v1/offerings", json=body), 422)["error"]
