@@ -363,12 +363,8 @@ def field_error(exc: msgspec.ValidationError, root: type, docs: str, root_field:
 
 def _field_error(message: str, root: type, docs: str) -> tuple[str, str]:
     path = ""
-    if key := _AT_KEY.fullmatch(message):  # a table's key (fx.GBP): msgspec names the table, not the key
-        message, path = key.group(1), key.group(2)
-        if invalid := re.fullmatch(r"Invalid enum value '(.*)'", message):
-            keys = _choices(typing.get_args(_type_at(root, path))[0]) if typing.get_args(_type_at(root, path)) else None
-            return dotted(path, invalid.group(1)), f"expected a key in {keys}" if keys else message
-        return dotted(path), f"a key: {message[:1].lower()}{message[1:]}"
+    if key := _AT_KEY.fullmatch(message):
+        return _key_error(key.group(1), key.group(2), root)
     at = _AT.fullmatch(message)
     if at is not None:
         message, path = at.group(1), at.group(2)
@@ -391,6 +387,16 @@ def _field_error(message: str, root: type, docs: str) -> tuple[str, str]:
     if message.startswith("Expected "):
         message = "expected " + re.sub(r"`([^`]+)`", _type_words, message.removeprefix("Expected "))
     return dotted(path), message
+
+
+def _key_error(message: str, path: str, root: type) -> tuple[str, str]:
+    """A bad key of a table (``fx.GBP``): msgspec names the table, the message names the key."""
+    if invalid := re.fullmatch(r"Invalid enum value '(.*)'", message):
+        key_type = next(iter(typing.get_args(_type_at(root, path))), None)
+        keys = _choices(key_type)
+        if keys is not None:
+            return dotted(path, invalid.group(1)), f"expected a key in {keys}"
+    return dotted(path), f"a key: {message[:1].lower()}{message[1:]}"
 
 
 def decode_toml_data(data: object, root: type[Any]) -> Any:
