@@ -340,11 +340,12 @@ def _type_at(root: type, path: str) -> Any:
     return _unwrap(hint)
 
 
-def _choices(hint: Any) -> list[str] | None:
+def _choices(hint: Any) -> str | None:
+    """The values a Literal or an enum allows, as text (``main, 18C, 18A``), or None."""
     if typing.get_origin(hint) is Literal:
-        return [str(a) for a in typing.get_args(hint)]
+        return ", ".join(str(a) for a in typing.get_args(hint))
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return [str(m.value) for m in hint]
+        return ", ".join(str(m.value) for m in hint)
     return None
 
 
@@ -395,7 +396,7 @@ def _key_error(message: str, path: str, root: type) -> tuple[str, str]:
         key_type = next(iter(typing.get_args(_type_at(root, path))), None)
         keys = _choices(key_type)
         if keys is not None:
-            return dotted(path, invalid.group(1)), f"expected a key in {keys}"
+            return dotted(path, invalid.group(1)), f"expected a key among {keys}"
     return dotted(path), f"a key: {message[:1].lower()}{message[1:]}"
 
 
