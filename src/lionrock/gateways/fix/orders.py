@@ -32,11 +32,23 @@ from lionrock.kernel.account import house_account, participant_of
 from lionrock.kernel.ids import IDENTIFIER_CHARACTERS, IDENTIFIER_MAX_LENGTH, parse_identifier
 from lionrock.kernel.price import parse_price
 from lionrock.readmodel.tenancy import Principal
-from lionrock.trading.commands import AmendOrder, CancelOrder, PlaceOrder
+from lionrock.trading.commands import (
+    AT_AUCTION,
+    AT_AUCTION_LIMIT,
+    BUY,
+    ENHANCED_LIMIT,
+    LIMIT,
+    SELL,
+    SPECIAL_LIMIT,
+    AmendOrder,
+    CancelOrder,
+    PlaceOrder,
+)
 
-SIDE_IN = {Side.BUY: "B", Side.SELL: "S", Side.SELL_SHORT: "S"}  # sell short: a short sale under Schedule 11
-_LIMIT_TYPES = {TimeInForce.IMMEDIATE_OR_CANCEL: "SPECIAL_LIMIT", TimeInForce.AT_THE_OPENING: "AT_AUCTION_LIMIT",
-                TimeInForce.AT_THE_CLOSE: "AT_AUCTION_LIMIT"}
+SIDE_IN = {Side.BUY: BUY, Side.SELL: SELL, Side.SELL_SHORT: SELL}  # sell short: a short sale under Schedule 11
+_LIMIT_TYPES = {TimeInForce.IMMEDIATE_OR_CANCEL: SPECIAL_LIMIT, TimeInForce.AT_THE_OPENING: AT_AUCTION_LIMIT,
+                TimeInForce.AT_THE_CLOSE: AT_AUCTION_LIMIT}
+"""A limit order's time in force -> the HKEX order type that carries it (trading has no TIF field)."""
 
 
 class OrderMapper:
@@ -58,11 +70,11 @@ class OrderMapper:
         qty = quantity(msg, tags.ORDER_QTY)
         ord_type = required(msg, tags.ORD_TYPE)
         if ord_type == OrdType.MARKET:
-            order_type, price_ticks = "AT_AUCTION", 0
+            order_type, price_ticks = AT_AUCTION, 0
         elif ord_type == OrdType.LIMIT:
             price_ticks = price(msg)
             tif, exec_inst = msg.get(tags.TIME_IN_FORCE), msg.get(tags.EXEC_INST) or b""
-            order_type = _LIMIT_TYPES.get(tif or b"", "ENHANCED_LIMIT" if EXEC_INST_ENHANCED in exec_inst else "LIMIT")
+            order_type = _LIMIT_TYPES.get(tif or b"", ENHANCED_LIMIT if EXEC_INST_ENHANCED in exec_inst else LIMIT)
         else:
             raise SessionReject(SessionRejectReason.VALUE_INCORRECT, tags.ORD_TYPE, "OrdType (40) must be 1 (market: at-auction) or 2 (limit)")
         account_raw = msg.get(tags.ACCOUNT)

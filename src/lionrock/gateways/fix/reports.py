@@ -30,7 +30,7 @@ from lionrock.kernel.price import PRICE_SCALE
 from lionrock.readmodel.projector import parties_of
 from lionrock.readmodel.tenancy import Principal, Role
 from lionrock.service.hub import Published
-from lionrock.trading.commands import PlaceOrder
+from lionrock.trading.commands import BUY, SELL, PlaceOrder
 from lionrock.trading.events import (
     OrderAccepted,
     OrderAmended,
@@ -39,7 +39,7 @@ from lionrock.trading.events import (
     TradeExecuted,
 )
 
-SIDE_OUT = {"B": Side.BUY, "S": Side.SELL}
+SIDE_OUT = {BUY: Side.BUY, SELL: Side.SELL}
 ALL_EVENTS = 1 << 31
 """An event index past any real one: position (T, ALL_EVENTS) means every event of seq T is handled."""
 
