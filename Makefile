@@ -74,7 +74,7 @@ hostile: $(STAMP)
 
 # The cluster chaos tests at length (tests/scale/test_cluster*.py: NATS nodes, shards, the projector and
 # the edge SIGKILLed mid-load on a three-node JetStream cluster); make test runs a short one. SEED replays.
-CHAOS_ORDERS ?= 2000
+CHAOS_ORDERS ?= 5000
 .PHONY: chaos
 chaos: $(STAMP)
 	LIONROCK_CHAOS_SEED=$(SEED) LIONROCK_CHAOS_ORDERS=$(CHAOS_ORDERS) $(PY) -m pytest -q -s -n 0 -W error -p no:cacheprovider tests/scale/test_cluster.py tests/scale/test_cluster_edge.py

@@ -18,9 +18,9 @@ from typing import Any
 import nats.js.errors
 import pytest
 from _workload import MAP, fresh_streams, replay_shard_hash, stream_commands, workload
-from cluster import NatsCluster, Process
 from test_projector import content
 
+from cluster import NatsCluster, Process
 from lionrock.scale.nats import (
     CMD_STREAM,
     EVT_STREAM,
@@ -37,7 +37,8 @@ from lionrock.trading.events import OrderAccepted, TradeExecuted
 
 SEED = int(os.environ.get("LIONROCK_CHAOS_SEED", "17"))
 CHUNKS = 20
-ORDERS_PER_CHUNK = 100
+ORDERS_PER_CHUNK = max(100, int(os.environ.get("LIONROCK_CHAOS_ORDERS", "0")) // CHUNKS)
+"""2,000 orders in the suite; ``make chaos`` (LIONROCK_CHAOS_ORDERS) more."""
 
 
 def _shard(name: str, cluster: NatsCluster, tmp: Path) -> Process:

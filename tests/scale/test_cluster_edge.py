@@ -22,10 +22,10 @@ from typing import Any
 
 import httpx
 from _workload import MAP, fresh_streams, replay_shard_hash, stream_commands
-from cluster import NatsCluster, Process, free_port
 from test_cluster import _projector, _quiet, _shard, _state_hash
 from test_projector import content
 
+from cluster import NatsCluster, Process, free_port
 from lionrock.scale.nats import connect, ensure_streams, read_events
 from lionrock.service.root import Service
 from lionrock.storage.locations import StorageSpec

@@ -14,8 +14,8 @@ from datetime import time as clock_time
 from pathlib import Path
 
 import httpx
-from cluster import NatsCluster, Process
 
+from cluster import NatsCluster, Process
 from lionrock.gateways.rest.app import create_app
 from lionrock.kernel.xhkg import hk_ns
 from lionrock.scale.edge import BusRunner

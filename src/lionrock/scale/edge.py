@@ -152,8 +152,7 @@ class BusRunner:
     def stop(self, timeout: float = 10.0) -> None:
         loop = self._loop
         if loop is not None and loop.is_running():
-            if self._nc is not None:
-                asyncio.run_coroutine_threadsafe(self._nc.drain(), loop).result(timeout)
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout)
             loop.call_soon_threadsafe(loop.stop)
             if self._thread is not None:
                 self._thread.join(timeout)
@@ -161,6 +160,16 @@ class BusRunner:
         self._loop = None
         if self._replaced is not None:
             self._replaced.stop()
+
+    async def _shutdown(self) -> None:
+        """Drain the connection, then end the client's own tasks (heartbeat checks of the ordered
+        consumer), so the loop stops with nothing pending."""
+        if self._nc is not None:
+            await self._nc.drain()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- outcomes in -------------------------------------------------------------------------------
     async def _on_outcome(self, msg: Msg) -> None:
