@@ -426,16 +426,18 @@ class ClearingContext:
         account, security, currency = _split(key)
         qty, cash, charges, due_iso, _runs, _flagged = self.open[key]
         asset = security_asset(security)
-        need: dict[str, int] = {currency: cash}
-        need[HKD] = need.get(HKD, 0) - sum(charges.values())
+        held = self.ledger.balances.get(account) or {}
         if qty < 0:
-            have = self.ledger.balance(account, asset)
+            have = held.get(asset, 0)
             if have < -qty:
                 return self._fail(key, day, "SECURITIES", asset, -qty, have, events)
-        for cur, net in sorted(need.items()):
-            have = self.ledger.balance(account, cur)
-            if net < 0 and have < -net:
-                return self._fail(key, day, "MONEY", cur, -net, have, events)
+        fees = sum(charges.values())
+        need = [(HKD, cash - fees)] if currency == HKD else sorted(((currency, cash), (HKD, -fees)))
+        for cur, net in need:
+            if net < 0:
+                have = held.get(cur, 0)
+                if have < -net:
+                    return self._fail(key, day, "MONEY", cur, -net, have, events)
         if qty > 0 and self.ledger.balance(CLEARING_HOUSE, asset) < qty:
             return "awaiting"
         moves: list[Posting] = []

@@ -8,7 +8,10 @@ without writing it again, and new commands are journaled from where the old run 
 
 from __future__ import annotations
 
+import gc
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,6 +129,26 @@ class ResumeProgress:
         self._progress.advance(task, advance)
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Run the block with CPython's cyclic garbage collector off (reference counting still frees
+    everything else), and turn it back on after.
+
+    Why: a run builds millions of objects that live to its end (ledger balances, order books, the
+    projection, positions) and makes almost no reference cycles. The collector's full passes scan
+    the whole heap each time it has grown by a quarter; at the default scale that was about 7% of
+    the run's CPU, most of it while an IPO's hundreds of thousands of holds were posted. The peak
+    resident size is the same with the collector off (1.15 GB at the default scale), so nothing
+    collectable was piling up. Nothing in the run's results depends on it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def run_scenario(config: RunConfig, journal_path: Path, progress: Any = None) -> RunResult:
     from lionrock.sim.driver import Driver
 
@@ -144,7 +167,8 @@ def run_scenario(config: RunConfig, journal_path: Path, progress: Any = None) ->
         projection = RunProjection(scenario=scenario.name, title=scenario.title, seed=config.seed, scale=config.scale)
         engine.subscribe(projection.on_events)
         try:
-            Driver(scenario, config.seed, config.scale, engine, projection, progress).run()
+            with _cyclic_gc_paused():
+                Driver(scenario, config.seed, config.scale, engine, projection, progress).run()
         except DeterminismError as exc:
             raise ValueError(
                 f"{journal_path} holds a run this program does not reproduce (it was written by another version of "
