@@ -16,14 +16,14 @@ from lionrock.kernel.messages import Command
 from lionrock.kernel.money import Rate
 
 
-class OpenClearingAccount(Command):
+class OpenClearingAccount(Command, frozen=True):
     """Record an account's holder name (optional: any well-formed account exists implicitly)."""
 
     account: str
     name: str = ""
 
 
-class DepositCash(Command):
+class DepositCash(Command, frozen=True):
     """Move cash from an external ``X:`` account (a bank, a mainland funding channel) into ``account``."""
 
     account: str
@@ -32,14 +32,14 @@ class DepositCash(Command):
     source: str = "X:BANK"
 
 
-class WithdrawCash(Command):
+class WithdrawCash(Command, frozen=True):
     account: str
     currency: str
     amount: int
     destination: str = "X:BANK"
 
 
-class CreditSecurities(Command):
+class CreditSecurities(Command, frozen=True):
     """Deliver shares free of payment from ``source`` (an ``I:`` issuer issues them: pre-IPO
     holdings; any other account must hold them) to ``account``."""
 
@@ -57,7 +57,7 @@ class FxQuote(msgspec.Struct, frozen=True, kw_only=True):
     rate: Rate
 
 
-class RecordFxRates(Command):
+class RecordFxRates(Command, frozen=True):
     """The day's exchange rates (input data). Stamp duty on non-HKD trades and conversions use the
     latest rates recorded for a day on or before the day in question."""
 
@@ -65,7 +65,7 @@ class RecordFxRates(Command):
     rates: list[FxQuote]
 
 
-class ConvertCurrency(Command):
+class ConvertCurrency(Command, frozen=True):
     """Sell ``sell_amount`` of ``sell_currency`` for ``buy_currency`` at today's rate, with the FX
     dealer ``X:FX`` as counterparty; the bought amount is rounded down to the minor unit."""
 
@@ -75,7 +75,7 @@ class ConvertCurrency(Command):
     sell_amount: int
 
 
-class RegisterSecurity(Command):
+class RegisterSecurity(Command, frozen=True):
     """Map the counters (trading instruments) of one security: ``counters`` is a list of
     (instrument, currency). Positions are held per security, so counters are fungible."""
 
@@ -83,7 +83,7 @@ class RegisterSecurity(Command):
     counters: list[tuple[str, str]]
 
 
-class TransferBetweenCounters(Command):
+class TransferBetweenCounters(Command, frozen=True):
     """Inter-counter transfer of a dual-counter holding (e.g. HKD counter 02525 -> RMB 82525)."""
 
     account: str
@@ -92,7 +92,7 @@ class TransferBetweenCounters(Command):
     quantity: int
 
 
-class RunSettlement(Command):
+class RunSettlement(Command, frozen=True):
     """Continuous net settlement of every position due on or before ``day`` (an XHKG business day
     no later than the stamp's Hong Kong date); unsettled positions carry forward."""
 

@@ -23,13 +23,13 @@ class Posting(msgspec.Struct, frozen=True, array_like=True, gc=False):
     amount: int
 
 
-class ClearingAccountOpened(Event):
+class ClearingAccountOpened(Event, frozen=True):
     account: str
     kind: str
     name: str
 
 
-class CashDeposited(Event):
+class CashDeposited(Event, frozen=True):
     account: str
     currency: str
     amount: int
@@ -37,7 +37,7 @@ class CashDeposited(Event):
     postings: list[Posting]
 
 
-class CashWithdrawn(Event):
+class CashWithdrawn(Event, frozen=True):
     account: str
     currency: str
     amount: int
@@ -45,7 +45,7 @@ class CashWithdrawn(Event):
     postings: list[Posting]
 
 
-class SecuritiesCredited(Event):
+class SecuritiesCredited(Event, frozen=True):
     account: str
     security: str
     quantity: int
@@ -55,13 +55,13 @@ class SecuritiesCredited(Event):
     postings: list[Posting]
 
 
-class FxRatesRecorded(Event):
+class FxRatesRecorded(Event, frozen=True):
     day: date
     rates: list[tuple[str, str, Rate]]
     """(base, quote, rate): 1 base = rate quote."""
 
 
-class CurrencyConverted(Event):
+class CurrencyConverted(Event, frozen=True):
     account: str
     sell_currency: str
     sell_amount: int
@@ -72,12 +72,12 @@ class CurrencyConverted(Event):
     postings: list[Posting]
 
 
-class SecurityRegistered(Event):
+class SecurityRegistered(Event, frozen=True):
     security: str
     counters: list[tuple[str, str]]
 
 
-class CountersTransferred(Event):
+class CountersTransferred(Event, frozen=True):
     """An inter-counter transfer. Positions are held per security (HKSCC's Single Tranche Multiple
     Counter model from 30 Jun 2025), so no balance moves: the event records the instruction."""
 
@@ -89,7 +89,7 @@ class CountersTransferred(Event):
     postings: list[Posting] = []
 
 
-class TradeCleared(Event):
+class TradeCleared(Event, frozen=True):
     """HKSCC novated a trade: obligations due on ``settle_date``; each side's charges (HKD)."""
 
     trade_id: int
@@ -108,7 +108,7 @@ class TradeCleared(Event):
     seller_charges: list[tuple[str, int]]
 
 
-class TradeClearingDeferred(Event):
+class TradeClearingDeferred(Event, frozen=True):
     """A non-HKD trade whose charges need an exchange rate no one has recorded yet; it joins the
     netting set at the first settlement run after a rate for its trade date (or earlier) exists."""
 
@@ -119,7 +119,7 @@ class TradeClearingDeferred(Event):
     reason: str
 
 
-class SettlementFailed(Event):
+class SettlementFailed(Event, frozen=True):
     """A net position that could not settle: ``kind`` is SECURITIES (the deliverer lacks shares),
     MONEY (a payer lacks cash) or FX_RATE. It stays open and is retried at every later run."""
 
@@ -135,7 +135,7 @@ class SettlementFailed(Event):
     days_failed: int
 
 
-class BuyInRequired(Event):
+class BuyInRequired(Event, frozen=True):
     """Follow-up of a failed delivery: the short position is due for buy-in by HKSCC."""
 
     day: date
@@ -146,7 +146,7 @@ class BuyInRequired(Event):
     rule: str
 
 
-class SettlementRunCompleted(Event):
+class SettlementRunCompleted(Event, frozen=True):
     day: date
     positions_settled: int
     positions_open: int
@@ -156,7 +156,7 @@ class SettlementRunCompleted(Event):
     postings: list[Posting]
 
 
-class IpoFundsHeld(Event):
+class IpoFundsHeld(Event, frozen=True):
     """Pre-funding of public applications moved to the offering's FINI hold account. Where an
     applicant's cash falls short, the shortfall is drawn from ``X:FUNDING:<participant>`` (IPO
     financing) and listed in ``financed``."""
@@ -169,7 +169,7 @@ class IpoFundsHeld(Event):
     postings: list[Posting]
 
 
-class IpoSettled(Event):
+class IpoSettled(Event, frozen=True):
     offering_id: str
     security: str
     currency: str
@@ -183,7 +183,7 @@ class IpoSettled(Event):
     postings: list[Posting]
 
 
-class IpoSettlementFailed(Event):
+class IpoSettlementFailed(Event, frozen=True):
     offering_id: str
     reason: str
 

@@ -14,13 +14,13 @@ from lionrock.kernel.messages import Command
 from lionrock.trading.commands import PlaceOrder
 
 
-class PlaceSouthboundOrder(Command):
+class PlaceSouthboundOrder(Command, frozen=True):
     link: str
     """``"SH"`` (Shanghai-Hong Kong Stock Connect) or ``"SZ"`` (Shenzhen-Hong Kong)."""
     order: PlaceOrder
 
 
-class SetIndexConstituents(Command):
+class SetIndexConstituents(Command, frozen=True):
     """Replace the constituents of one Hang Seng Composite size index (``"HSLI"`` LargeCap,
     ``"HSMI"`` MidCap, ``"HSSI"`` SmallCap), as after a semi-annual review."""
 
@@ -28,13 +28,13 @@ class SetIndexConstituents(Command):
     instruments: list[str]
 
 
-class SetMarketCaps(Command):
+class SetMarketCaps(Command, frozen=True):
     """Market capitalisation (12-month average, HKD minor units) per instrument."""
 
     market_caps: list[tuple[str, int]]
 
 
-class SetAhStatus(Command):
+class SetAhStatus(Command, frozen=True):
     """``a_share_exchange`` ``"SSE"`` / ``"SZSE"`` for the H shares of an A+H company (``""``: none);
     ``risk_alert`` when the A shares are under risk alert."""
 
@@ -43,7 +43,7 @@ class SetAhStatus(Command):
     risk_alert: bool = False
 
 
-class SetConnectProfile(Command):
+class SetConnectProfile(Command, frozen=True):
     """Facts eligibility depends on besides the index: trading currency, listing date (a new A+H
     listing waits for its stabilisation period), foreign company, secondary listing."""
 
@@ -54,7 +54,7 @@ class SetConnectProfile(Command):
     secondary_listing: bool = False
 
 
-class EvaluateFastEntry(Command):
+class EvaluateFastEntry(Command, frozen=True):
     """A new listing's day-1 market cap (HKD minor) ranked against HSCI constituents: in the top
     ranks it joins after the close of its N-th trading day (Hang Seng fast entry)."""
 
@@ -63,12 +63,12 @@ class EvaluateFastEntry(Command):
     market_cap: int
 
 
-class ReviewSouthboundEligibility(Command):
+class ReviewSouthboundEligibility(Command, frozen=True):
     """Re-evaluate every known security on the stamp's date (run daily: time-based entries such as
     the end of an A+H stabilisation period or a fast entry take effect here)."""
 
 
-class RegisterSouthboundInvestor(Command):
+class RegisterSouthboundInvestor(Command, frozen=True):
     """A mainland investor account allowed to trade southbound: ``investor_type`` ``"INDIVIDUAL"``
     (needs assets of at least the rule's threshold, CNY minor units) or ``"INSTITUTION"``."""
 

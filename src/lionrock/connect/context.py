@@ -330,16 +330,16 @@ class ConnectContext:
                 del self.reservations[key]
                 return self._give_back(res, res[5], "REJECTED", 0, stamp)
             case OrderCancelled():
-                key = self.by_order.pop(str(event.order_id), None)
-                if key is None:
+                cancelled = self.by_order.pop(str(event.order_id), None)
+                if cancelled is None:
                     return []
-                res = self.reservations.pop(key)
+                res = self.reservations.pop(cancelled)
                 return self._give_back(res, res[5] if res[2] == "B" else 0, "CANCELLED", event.order_id, stamp)
             case OrderAmended():
-                key = self.by_order.get(str(event.order_id))
-                if key is None:
+                amended = self.by_order.get(str(event.order_id))
+                if amended is None:
                     return []
-                return self._on_amend(self.reservations[key], event, stamp)
+                return self._on_amend(self.reservations[amended], event, stamp)
             case FxRatesRecorded():
                 for base, quote, rate in event.rates:
                     if (base, quote) == ("CNY", "HKD"):

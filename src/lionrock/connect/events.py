@@ -12,7 +12,7 @@ from lionrock.kernel.messages import Event
 from lionrock.trading.commands import PlaceOrder
 
 
-class SouthboundOrderAdmitted(Event):
+class SouthboundOrderAdmitted(Event, frozen=True):
     link: str
     order: PlaceOrder
     quota_used: int
@@ -21,7 +21,7 @@ class SouthboundOrderAdmitted(Event):
     """The link's daily quota balance after this order (CNY minor units)."""
 
 
-class SouthboundQuotaReturned(Event):
+class SouthboundQuotaReturned(Event, frozen=True):
     link: str
     day: date
     amount: int
@@ -31,7 +31,7 @@ class SouthboundQuotaReturned(Event):
     order_id: int
 
 
-class SouthboundQuotaExhausted(Event):
+class SouthboundQuotaExhausted(Event, frozen=True):
     link: str
     day: date
     balance: int
@@ -39,7 +39,7 @@ class SouthboundQuotaExhausted(Event):
     """True in continuous trading (no more buy orders today); False in the opening auction."""
 
 
-class SouthboundEligibilityChanged(Event):
+class SouthboundEligibilityChanged(Event, frozen=True):
     instrument: str
     link: str
     status: str
@@ -49,7 +49,7 @@ class SouthboundEligibilityChanged(Event):
     reasons: list[str]
 
 
-class FastEntryEvaluated(Event):
+class FastEntryEvaluated(Event, frozen=True):
     instrument: str
     rank: int
     qualifies: bool
@@ -57,13 +57,13 @@ class FastEntryEvaluated(Event):
     rule: str
 
 
-class SouthboundInvestorRegistered(Event):
+class SouthboundInvestorRegistered(Event, frozen=True):
     account: str
     investor_type: str
     assets_cny: int
 
 
-class ConnectDataUpdated(Event):
+class ConnectDataUpdated(Event, frozen=True):
     """Index constituents, market caps, A+H status or a profile changed (``what`` says which)."""
 
     what: str

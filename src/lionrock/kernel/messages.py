@@ -79,9 +79,9 @@ class Codec:
     def __init__(self) -> None:
         self._encoder = msgspec.msgpack.Encoder()
         self._built_for = -1
-        self._command_decoder: msgspec.msgpack.Decoder[Any] | None = None
-        self._event_decoder: msgspec.msgpack.Decoder[Any] | None = None
-        self._json_command_decoder: msgspec.json.Decoder[Any] | None = None
+        self._command_decoder: msgspec.msgpack.Decoder[Command] | None = None
+        self._event_decoder: msgspec.msgpack.Decoder[Event] | None = None
+        self._json_command_decoder: msgspec.json.Decoder[Command] | None = None
 
     def _build(self) -> None:
         if self._built_for == len(_COMMANDS) + len(_EVENTS):

@@ -65,7 +65,8 @@ def scaled_integer(text: str | int | Decimal, digits: int, what: str, *, separat
     if fraction[digits:].strip("0"):
         unit = "1" if digits == 0 else "0." + "0" * (digits - 1) + "1"
         raise ValueError(f"{what.removeprefix('a ').removeprefix('an ')} {str(text).strip()!r} is finer than {unit}")
-    value = int(whole or "0") * 10**digits + int((fraction[:digits]).ljust(digits, "0") or "0")
+    scale: int = 10**digits
+    value = int(whole or "0") * scale + int((fraction[:digits]).ljust(digits, "0") or "0")
     return -value if negative else value
 
 
@@ -80,7 +81,8 @@ class Currency(StrEnum):
 
     @property
     def minor_per_major(self) -> int:
-        return 10 ** self.minor_digits
+        minor: int = 10**self.minor_digits
+        return minor
 
     @property
     def symbol(self) -> str:

@@ -127,19 +127,19 @@ class IssuerProfile(msgspec.Struct, frozen=True, kw_only=True):
 
 
 # -- commands ---------------------------------------------------------------------------------
-class SubmitIssuerProfile(Command):
+class SubmitIssuerProfile(Command, frozen=True):
     """Register (or, before filing, replace) an issuer's profile; it is assessed on the day."""
 
     profile: IssuerProfile
 
 
-class EngageTechChannel(Command):
+class EngageTechChannel(Command, frozen=True):
     """Pre-filing engagement through the Technology Enterprises Channel (18C / 18A applicants)."""
 
     issuer_id: str
 
 
-class FileListingApplication(Command):
+class FileListingApplication(Command, frozen=True):
     """File Form A1 on a route open on the day; refiles a lapsed or withdrawn application."""
 
     issuer_id: str
@@ -147,19 +147,19 @@ class FileListingApplication(Command):
     confidential: bool = False
 
 
-class FileCsrc(Command):
+class FileCsrc(Command, frozen=True):
     """The domestic company files with the CSRC (due within the working-day deadline)."""
 
     issuer_id: str
 
 
-class CompleteCsrcFiling(Command):
+class CompleteCsrcFiling(Command, frozen=True):
     """The CSRC concludes the filing and publishes the filing notice."""
 
     issuer_id: str
 
 
-class AdvanceListing(Command):
+class AdvanceListing(Command, frozen=True):
     """Move the application along the workflow table: ``vetting_round``, ``pass_hearing``,
     ``launch``, ``open_book``, ``fix_price``, ``allot``, ``list``, ``withdraw``."""
 
@@ -167,7 +167,7 @@ class AdvanceListing(Command):
     trigger: str
 
 
-class ExpireListingApplications(Command):
+class ExpireListingApplications(Command, frozen=True):
     """Timer tick: lapse every application whose validity has run out by the command's date."""
 
 

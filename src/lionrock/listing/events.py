@@ -7,7 +7,7 @@ from datetime import date
 from lionrock.kernel.messages import Event
 
 
-class IssuerProfileSubmitted(Event):
+class IssuerProfileSubmitted(Event, frozen=True):
     issuer_id: str
     name: str
     sub_sector: str
@@ -17,12 +17,12 @@ class IssuerProfileSubmitted(Event):
     replaced: bool = False
 
 
-class TechChannelEngaged(Event):
+class TechChannelEngaged(Event, frozen=True):
     issuer_id: str
     on: date
 
 
-class ListingApplicationFiled(Event):
+class ListingApplicationFiled(Event, frozen=True):
     issuer_id: str
     route: str
     filed_on: date
@@ -36,7 +36,7 @@ class ListingApplicationFiled(Event):
     attempt: int
 
 
-class CsrcFilingSubmitted(Event):
+class CsrcFilingSubmitted(Event, frozen=True):
     issuer_id: str
     filed_on: date
     deadline: date
@@ -44,12 +44,12 @@ class CsrcFilingSubmitted(Event):
     expected_completion: date
 
 
-class CsrcFilingCompleted(Event):
+class CsrcFilingCompleted(Event, frozen=True):
     issuer_id: str
     completed_on: date
 
 
-class ListingAdvanced(Event):
+class ListingAdvanced(Event, frozen=True):
     issuer_id: str
     trigger: str
     from_state: str
@@ -58,13 +58,13 @@ class ListingAdvanced(Event):
     vetting_round: int = 0
 
 
-class ListingApplicationLapsed(Event):
+class ListingApplicationLapsed(Event, frozen=True):
     issuer_id: str
     filed_on: date
     lapsed_on: date
 
 
-class IssuerListed(Event):
+class IssuerListed(Event, frozen=True):
     issuer_id: str
     name: str
     route: str

@@ -248,7 +248,8 @@ def ballot(lots: np.ndarray, basis: PoolBasis, rng: np.random.Generator) -> np.n
         elif w == count and w:
             won[order[start : start + count]] = 1
         start += count
-    return basis.guaranteed[band] + won
+    allotted: np.ndarray = basis.guaranteed[band] + won
+    return allotted
 
 
 def _basis_text(size: int, count: int, g: int, w: int, lot: int) -> str:
@@ -366,10 +367,11 @@ def _placing_weights(ro: ResolvedOffering, book: IoiBook, price: int) -> np.ndar
     if policy.price_setting_bonus.numerator:
         priced = book.priced_demand_at(price) > 0
         weights = weights * np.where(priced, 1.0 + policy.price_setting_bonus.numerator / policy.price_setting_bonus.denominator, 1.0)
-    return weights
+    out: np.ndarray = weights
+    return out
 
 
-def _weighted_fill(dw: np.ndarray, caps: np.ndarray, total_lots: int, tie_order: np.ndarray,
+def _weighted_fill(dw: np.ndarray, caps: np.ndarray, total_lots: int, tie_order: tuple[np.ndarray, ...],
                    floors: np.ndarray | None = None) -> np.ndarray:
     """Lots per investor: ``min(cap, max(floor, c x dw))`` with ``c`` solved so the targets add up
     to ``total_lots`` (``floor`` = 0 without floors); rounded down, lots left by rounding go by

@@ -145,7 +145,8 @@ def membership(values: Sequence[str], keys: set[str]) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    return pc.is_in(values, value_set=pa.array(sorted(keys), pa.string())).to_numpy(zero_copy_only=False)
+    member: np.ndarray = pc.is_in(values, value_set=pa.array(sorted(keys), pa.string())).to_numpy(zero_copy_only=False)
+    return member
 
 
 def empty_ioi_book() -> IoiBook:

@@ -267,26 +267,26 @@ class ApplicationBatch(msgspec.Struct, frozen=True, kw_only=True):
     shares: list[int]
 
 
-class DefineOffering(Command):
+class DefineOffering(Command, frozen=True):
     offering: OfferingSpec
 
 
-class SubmitIoi(Command):
+class SubmitIoi(Command, frozen=True):
     offering_id: str
     ioi: Ioi
 
 
-class WithdrawIoi(Command):
+class WithdrawIoi(Command, frozen=True):
     offering_id: str
     ioi_id: str
 
 
-class LodgePublicApplications(Command):
+class LodgePublicApplications(Command, frozen=True):
     offering_id: str
     batch: ApplicationBatch
 
 
-class LodgePreferentialApplications(Command):
+class LodgePreferentialApplications(Command, frozen=True):
     """Applications under the offering's preferential offering (assured entitlements of a listed
     parent's qualifying shareholders, or eligible employees): a separate book from the public
     applications, allotted by `allocation.allocate_preferential` out of the reserved shares."""
@@ -295,11 +295,11 @@ class LodgePreferentialApplications(Command):
     batch: PreferentialBatch
 
 
-class ClosePublicOffer(Command):
+class ClosePublicOffer(Command, frozen=True):
     offering_id: str
 
 
-class FixOfferPrice(Command):
+class FixOfferPrice(Command, frozen=True):
     offering_id: str
     price: int = 0
     """0: the offering's pricing policy decides; otherwise the price agreed (checked against the
@@ -308,7 +308,7 @@ class FixOfferPrice(Command):
     """-1: the policy decides; otherwise the offer size adjustment shares exercised."""
 
 
-class AllocateOffering(Command):
+class AllocateOffering(Command, frozen=True):
     offering_id: str
     seed: int
     """The ballot seed, published with the results."""
@@ -316,11 +316,11 @@ class AllocateOffering(Command):
     """If given, the SHA-256 of the lodged application book must equal it (the registrar's file)."""
 
 
-class SettleOffering(Command):
+class SettleOffering(Command, frozen=True):
     offering_id: str
 
 
-class CloseStabilisation(Command):
+class CloseStabilisation(Command, frozen=True):
     offering_id: str
     shares_bought_back: int
     """Shares the stabilising manager bought in the market during the stabilisation period."""

@@ -43,7 +43,7 @@ class ResolvedOffering:
 
     spec: OfferingSpec
     ladder: rules.ClawbackLadder
-    initial_share: rules.Rate
+    initial_share: Rate
     regime: str
     regime_rule: str
     regime_reasons: tuple[str, ...]

@@ -29,7 +29,7 @@ class FiniTimetableDates(msgspec.Struct, frozen=True, kw_only=True):
     """Last day of the rulebook's cornerstone lock-up (listing date + 6 months - 1 day)."""
 
 
-class OfferingDefined(Event):
+class OfferingDefined(Event, frozen=True):
     offering_id: str
     issuer_id: str
     instrument: str
@@ -47,7 +47,7 @@ class OfferingDefined(Event):
     timetable: FiniTimetableDates
 
 
-class IoiReceived(Event):
+class IoiReceived(Event, frozen=True):
     offering_id: str
     ioi_id: str
     investor: str
@@ -60,13 +60,13 @@ class IoiReceived(Event):
     """Book demand (shares) at the top of the range after this IOI."""
 
 
-class IoiWithdrawn(Event):
+class IoiWithdrawn(Event, frozen=True):
     offering_id: str
     ioi_id: str
     investor: str
 
 
-class PublicApplicationsLodged(Event):
+class PublicApplicationsLodged(Event, frozen=True):
     offering_id: str
     count: int
     shares: int
@@ -74,7 +74,7 @@ class PublicApplicationsLodged(Event):
     total_shares: int
 
 
-class PreferentialApplicationsLodged(Event):
+class PreferentialApplicationsLodged(Event, frozen=True):
     offering_id: str
     count: int
     shares: int
@@ -82,7 +82,7 @@ class PreferentialApplicationsLodged(Event):
     total_shares: int
 
 
-class PublicOfferClosed(Event):
+class PublicOfferClosed(Event, frozen=True):
     offering_id: str
     applications: int
     shares_applied: int
@@ -90,7 +90,7 @@ class PublicOfferClosed(Event):
     """SHA-256 of the application book (the registrar's file), to reference in `AllocateOffering`."""
 
 
-class IpoApplicationsFunded(Event):
+class IpoApplicationsFunded(Event, frozen=True):
     offering_id: str
     currency: str
     holds: list[tuple[str, int]]
@@ -104,7 +104,7 @@ class DemandPointView(msgspec.Struct, frozen=True, array_like=True):
     tranche_shares: int
 
 
-class OfferPriceFixed(Event):
+class OfferPriceFixed(Event, frozen=True):
     offering_id: str
     price: int
     upsize_shares: int
@@ -214,14 +214,14 @@ class AllotmentSummary(msgspec.Struct, frozen=True, kw_only=True):
     """Public applications allotted at least one lot."""
 
 
-class OfferingAllocated(Event):
+class OfferingAllocated(Event, frozen=True):
     offering_id: str
     summary: AllotmentSummary
     cornerstones: list[CornerstoneAllotment]
     placees: list[PlaceeAllotment]
 
 
-class IpoSettlementInstructed(Event):
+class IpoSettlementInstructed(Event, frozen=True):
     offering_id: str
     instrument: str
     currency: str
@@ -240,7 +240,7 @@ class IpoSettlementInstructed(Event):
     cornerstones pay these at settlement; for public applicants they come out of the hold)."""
 
 
-class OfferingSettled(Event):
+class OfferingSettled(Event, frozen=True):
     offering_id: str
     listing_date: date
     shares_issued: int
@@ -248,7 +248,7 @@ class OfferingSettled(Event):
     refunds_minor: int
 
 
-class OfferingStabilisationClosed(Event):
+class OfferingStabilisationClosed(Event, frozen=True):
     offering_id: str
     over_allocated_shares: int
     shares_bought_back: int

@@ -126,7 +126,7 @@ def set_price(ro: ResolvedOffering, book: IoiBook, price: int = 0, upsize_shares
         reasons.append(f"{format_price(chosen)} maximises price x placed shares ({point.price * min(point.demand_shares, point.tranche_shares) / 1000:,.0f}) "
                        f"over {len(curve)} candidate prices; coverage {_coverage_text(point)}")
     else:
-        chosen, point, kind = _coverage_price(ro, curve, policy.coverage_times, reasons), None, "coverage"
+        chosen, kind = _coverage_price(ro, curve, policy.coverage_times, reasons), "coverage"
         point = by_price[chosen]
     if ro.chapter_18c is not None:
         steered = _steer_for_independents(ro, book, curve, chosen, movable=kind != "fixed", reasons=reasons)

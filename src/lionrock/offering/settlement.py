@@ -50,12 +50,12 @@ def application_holds(ro: ResolvedOffering, apps: ApplicationBook) -> np.ndarray
 
 def holds_by_account(ro: ResolvedOffering, apps: ApplicationBook) -> list[tuple[str, int]]:
     holds = application_holds(ro, apps)
-    sums = np.bincount(apps.account, weights=holds, minlength=len(apps.account_values)) if int(holds.sum()) < 2**53 else None
-    if sums is None:
-        exact = np.zeros(len(apps.account_values), dtype=np.int64)
-        np.add.at(exact, apps.account, holds)
-        sums = exact
-    return sorted((apps.account_values[i], int(sums[i])) for i in np.flatnonzero(sums))
+    if int(holds.sum()) < 2**53:  # float64 sums are exact below 2**53, and bincount is fast
+        sums = np.bincount(apps.account, weights=holds, minlength=len(apps.account_values)).astype(np.int64)
+    else:
+        sums = np.zeros(len(apps.account_values), dtype=np.int64)
+        np.add.at(sums, apps.account, holds)
+    return sorted((apps.account_values[int(i)], int(sums[i])) for i in np.flatnonzero(sums))
 
 
 class _Instruction:
@@ -107,7 +107,7 @@ def _public_part(ro: ResolvedOffering, apps: ApplicationBook, result: Allocation
     shares_acc, cons_acc, refund_acc = by_account(allotted), by_account(cons), by_account(refund)
     fees_acc = by_account(paid - cons)
     for i in np.flatnonzero(shares_acc):
-        account = apps.account_values[i]
+        account = apps.account_values[int(i)]
         ins.shares[account] += int(shares_acc[i])
         ins.consideration[account] += int(cons_acc[i])
         ins.account_fees[account] += int(fees_acc[i])
@@ -115,10 +115,10 @@ def _public_part(ro: ResolvedOffering, apps: ApplicationBook, result: Allocation
     brokerage = np.zeros(n_part, dtype=np.int64)
     np.add.at(brokerage, apps.participant, parts["brokerage"])
     for i in np.flatnonzero(brokerage):
-        ins.fees[brokerage_account(apps.participant_values[i])] += int(brokerage[i])
+        ins.fees[brokerage_account(apps.participant_values[int(i)])] += int(brokerage[i])
     for name, collector in COLLECTORS.items():
         ins.fees[collector] += int(parts[name].sum())
-    return [(apps.account_values[i], int(refund_acc[i])) for i in np.flatnonzero(refund_acc)]
+    return [(apps.account_values[int(i)], int(refund_acc[i])) for i in np.flatnonzero(refund_acc)]
 
 
 def over_allocation_split(placee_shares: np.ndarray, over_allocated: int, lot: int) -> np.ndarray:

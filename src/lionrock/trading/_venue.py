@@ -107,11 +107,11 @@ from lionrock.trading.events import (
 )
 
 try:  # the compiled core (setup.py): book, records and the hot path; pure Python otherwise
-    from lionrock.trading._fastbook import ClientOrderIndex as _CClientOrderIndex  # type: ignore[import-not-found]
-    from lionrock.trading._fastbook import FastBook as _CFastBook  # type: ignore[import-not-found]
-    from lionrock.trading._fastbook import Instrument as _CInstrument  # type: ignore[import-not-found]
-    from lionrock.trading._fastbook import Order as _COrder  # type: ignore[import-not-found]
-    from lionrock.trading._fastbook import VenueCore as _VenueCore  # type: ignore[import-not-found]
+    from lionrock.trading._fastbook import ClientOrderIndex as _CClientOrderIndex
+    from lionrock.trading._fastbook import FastBook as _CFastBook
+    from lionrock.trading._fastbook import Instrument as _CInstrument
+    from lionrock.trading._fastbook import Order as _COrder
+    from lionrock.trading._fastbook import VenueCore as _VenueCore
 except ImportError:  # pragma: no cover - depends on the build
     _CFastBook = _CInstrument = _COrder = _CClientOrderIndex = None
 
@@ -121,7 +121,7 @@ except ImportError:  # pragma: no cover - depends on the build
         fast_path = False
 
 try:  # connect's gateway event, when that context exists (cross-context contract)
-    from lionrock.connect.events import SouthboundOrderAdmitted  # type: ignore[import-not-found]
+    from lionrock.connect.events import SouthboundOrderAdmitted
 
     _OBSERVED: tuple[type[Event], ...] = (SouthboundOrderAdmitted,)
 except ImportError:  # pragma: no cover - depends on whether connect is built
@@ -405,7 +405,7 @@ class TradingContext(_VenueCore):
         try:
             timers, half_day, sessions = self._plan(d, cmd.seed)
             for schedule in (SPREAD_TABLE, PRICE_CHECKS, AUCTION_LIMITS, VCM, VENUE_LIMITS, ORDER_LIMITS, SHORT_SELLING):
-                schedule.in_force(d)  # type: ignore[attr-defined]
+                schedule.in_force(d)
         except ValueError as exc:
             fail(C.NOT_A_TRADING_DAY, "day", str(exc), "XHKG calendar")
         except LookupError as exc:
@@ -1122,7 +1122,9 @@ class TradingContext(_VenueCore):
     # -- queries (projections read these through events; tests and tools may call them) ------------
     def depth(self, instrument: str, levels: int = 10) -> dict[str, list[tuple[int, int, int]]]:
         book = self.instruments[instrument].book
-        real = lambda rows: [r for r in rows if r[0] not in (AT_AUCTION_BUY_PRICE, AT_AUCTION_SELL_PRICE)][:levels]  # noqa: E731
+        def real(rows: list[Any]) -> list[Any]:
+            return [r for r in rows if r[0] not in (AT_AUCTION_BUY_PRICE, AT_AUCTION_SELL_PRICE)][:levels]
+
         return {"bids": real(book.levels("B")), "asks": real(book.levels("S"))}
 
     # -- state -----------------------------------------------------------------------------------
@@ -1160,7 +1162,7 @@ class TradingContext(_VenueCore):
         self.phase, self.day, self.seed, self.half_day = data["phase"], data["day"], int(data["seed"]), bool(data["half_day"])
         if self.day:
             self._set_rules(date.fromisoformat(self.day))
-        self.timers = [tuple(t) for t in data["timers"]]  # type: ignore[misc]
+        self.timers = [tuple(t) for t in data["timers"]]
         self.timer_index = int(data["timer_index"])
         self.next_order_id, self.next_trade_id = int(data["next_order_id"]), int(data["next_trade_id"])
         self.sessions = {k: (int(v[0]), int(v[1])) for k, v in data["sessions"].items()}
@@ -1171,10 +1173,10 @@ class TradingContext(_VenueCore):
                                  closing_auction=cas, short_sell_designated=bool(designated and designated[0]))
             inst = self._instrument_type(cmd, self.book_factory())
             (inst.prev_close, inst.last_price, inst.day_open, inst.day_high, inst.day_low, inst.day_volume, inst.closed, inst.auction_done) = day[:8]
-            inst.iep = tuple(day[8]) if day[8] else None  # type: ignore[assignment]
-            inst.reference, inst.stage1, inst.stage2 = day[9], tuple(day[10]), tuple(day[11])  # type: ignore[assignment]
-            inst.trade_log = deque(tuple(x) for x in day[12])  # type: ignore[misc]
-            inst.nominal_log = [tuple(x) for x in day[13]]  # type: ignore[misc]
+            inst.iep = tuple(day[8]) if day[8] else None
+            inst.reference, inst.stage1, inst.stage2 = day[9], tuple(day[10]), tuple(day[11])
+            inst.trade_log = deque(tuple(x) for x in day[12])
+            inst.nominal_log = [tuple(x) for x in day[13]]
             inst.vcm_until, inst.vcm_lo, inst.vcm_hi, inst.vcm_sessions, inst.md_seq = day[14], day[15], day[16], list(day[17]), day[18]
             for oid, side, price, left, *meta in item["orders"]:
                 inst.book.add(oid, side, price, left)

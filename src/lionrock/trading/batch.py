@@ -69,6 +69,19 @@ class OrderBatch:
     `from_commands`, or from numpy columns directly."""
 
     __slots__ = ("account", "channel", "client_order_ids", "instrument", "kind", "order_id", "order_type", "participant", "price", "quantity", "short_sell", "side", "strings")
+    kind: np.ndarray
+    side: np.ndarray
+    order_type: np.ndarray
+    price: np.ndarray
+    quantity: np.ndarray
+    order_id: np.ndarray
+    short_sell: np.ndarray
+    instrument: np.ndarray
+    participant: np.ndarray
+    account: np.ndarray
+    channel: np.ndarray
+    strings: list[str]
+    client_order_ids: list[str]
 
     def __init__(self, columns: dict[str, Any], strings: list[str], client_order_ids: list[str]) -> None:
         n = len(client_order_ids)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from heapq import heappop, heappush
-from typing import Protocol
+from typing import Any, Protocol
 
 AT_AUCTION_BUY_PRICE = 1 << 40
 AT_AUCTION_SELL_PRICE = 1
@@ -156,11 +156,11 @@ class PyFastBook:
     __slots__ = ("_asks", "_aheap", "_bheap", "_bids", "_orders")
 
     def __init__(self) -> None:
-        self._bids: dict[int, list] = {}
-        self._asks: dict[int, list] = {}
+        self._bids: dict[int, list[Any]] = {}
+        self._asks: dict[int, list[Any]] = {}
         self._bheap: list[int] = []  # negated prices
         self._aheap: list[int] = []
-        self._orders: dict[int, list] = {}
+        self._orders: dict[int, list[Any]] = {}
 
     def add(self, order_id: int, side: str, price: int, quantity: int) -> None:
         entry = [order_id, quantity, price, side]
@@ -227,7 +227,7 @@ class PyFastBook:
         entry = self._orders.pop(order_id, None)
         if entry is None:
             return 0
-        rest = entry[1]
+        rest: int = entry[1]
         levels = self._bids if entry[3] == "B" else self._asks
         level = levels[entry[2]]
         level[1] -= rest
@@ -284,9 +284,9 @@ class PyFastBook:
 
 
 try:  # the compiled core, when built (setup.py); same interface and answers
-    from lionrock.trading._fastbook import FastBook  # type: ignore[import-not-found]
+    from lionrock.trading._fastbook import FastBook
 except ImportError:  # pragma: no cover - depends on the build
-    FastBook = PyFastBook  # type: ignore[assignment,misc]
+    FastBook = PyFastBook
 
 __all__ = [
     "AT_AUCTION_BUY_PRICE",

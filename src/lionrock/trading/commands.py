@@ -49,7 +49,7 @@ AT_AUCTION_LIMIT: Final = OrderType.AT_AUCTION_LIMIT.value
 ORDER_TYPES: tuple[str, ...] = tuple(t.value for t in OrderType)
 
 
-class ListInstrument(Command):
+class ListInstrument(Command, frozen=True):
     """Open a book for a stock code (one counter). ``nominal_price`` is the previous close, or the
     IPO price on the first day. ``vcm_class`` is ``""`` (not covered) or LARGE / MID / SMALL.
     ``counter_of`` names the paired counter of a dual-counter stock (``"02525"`` for ``"82525"``).
@@ -68,7 +68,7 @@ class ListInstrument(Command):
     short_sell_designated: bool = False
 
 
-class StartTradingDay(Command):
+class StartTradingDay(Command, frozen=True):
     """Set the day's timetable from the XHKG calendar (``day`` is an ISO date). ``seed`` draws the
     random matching (pre-opening) and random close (closing auction) moments of each instrument."""
 
@@ -76,12 +76,12 @@ class StartTradingDay(Command):
     seed: int = 0
 
 
-class TradingTick(Command):
+class TradingTick(Command, frozen=True):
     """Run every timer due at or before the stamp's time: phase changes, auctions, the end of a
     volatility cooling-off period. Other commands are refused while a timer is overdue."""
 
 
-class DesignateShortSelling(Command):
+class DesignateShortSelling(Command, frozen=True):
     """Add a listed instrument to, or remove it from, the Designated Securities eligible for short
     selling (the exchange revises the list quarterly; Schedule 11 of the Rules of the Exchange).
     Orders already resting are not affected."""
@@ -90,7 +90,7 @@ class DesignateShortSelling(Command):
     designated: bool
 
 
-class PlaceOrder(Command):
+class PlaceOrder(Command, frozen=True):
     """``short_sell`` flags a short sale (a covered one: the participant vouches for the borrow):
     a sell, in a Designated Security, not below the tick-rule price of the session."""
 
@@ -106,7 +106,7 @@ class PlaceOrder(Command):
     short_sell: bool = False
 
 
-class CancelOrder(Command):
+class CancelOrder(Command, frozen=True):
     """Cancel by venue ``order_id``, or (``order_id=0``) by the participant's ``client_order_id``."""
 
     instrument: str
@@ -115,7 +115,7 @@ class CancelOrder(Command):
     client_order_id: str = ""
 
 
-class AmendOrder(Command):
+class AmendOrder(Command, frozen=True):
     """Change an order's outstanding ``quantity`` and/or ``price`` (``price=0``: unchanged).
     Reducing the quantity keeps time priority; any other change loses it."""
 

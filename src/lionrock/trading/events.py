@@ -12,7 +12,7 @@ from lionrock.kernel.errors import Rejection
 from lionrock.kernel.messages import Event
 
 
-class InstrumentListed(Event):
+class InstrumentListed(Event, frozen=True):
     instrument: str
     board_lot: int
     nominal_price: int
@@ -24,14 +24,14 @@ class InstrumentListed(Event):
     short_sell_designated: bool = False
 
 
-class ShortSellingDesignationChanged(Event):
+class ShortSellingDesignationChanged(Event, frozen=True):
     """The instrument joined (``designated``) or left the Designated Securities for short selling."""
 
     instrument: str
     designated: bool
 
 
-class TradingDayStarted(Event):
+class TradingDayStarted(Event, frozen=True):
     """The day's timers: ``timers`` lists ``(at_ns, what, instrument)`` in the order they run;
     ``what`` is a phase name, ``"AUCTION"`` (an instrument's random match or close) or ``"VCM_END"``."""
 
@@ -61,14 +61,14 @@ class Phase(StrEnum):
     DAY_CLOSED = "DAY_CLOSED"
 
 
-class TradingPhaseChanged(Event):
+class TradingPhaseChanged(Event, frozen=True):
     day: str
     phase: str
     """A `Phase` value."""
     previous: str
 
 
-class OrderAccepted(Event):
+class OrderAccepted(Event, frozen=True):
     order_id: int
     instrument: str
     participant: str
@@ -82,7 +82,7 @@ class OrderAccepted(Event):
     short_sell: bool = False
 
 
-class OrderRejected(Event):
+class OrderRejected(Event, frozen=True):
     """An order that arrived by an observed event (southbound) and failed; direct commands reject."""
 
     instrument: str
@@ -92,7 +92,7 @@ class OrderRejected(Event):
     rejection: Rejection
 
 
-class OrderRetryAcknowledged(Event):
+class OrderRetryAcknowledged(Event, frozen=True):
     """An exact retry of an order already accepted: nothing new happened."""
 
     order_id: int
@@ -102,7 +102,7 @@ class OrderRetryAcknowledged(Event):
     remaining: int
 
 
-class OrderCancelled(Event):
+class OrderCancelled(Event, frozen=True):
     """``reason``: CLIENT, SPECIAL_LIMIT_REMAINDER, AT_AUCTION_UNMATCHED, NOMINAL_PRICE_DEVIATION,
     CAS_PRICE_LIMIT, VCM_TRIGGERED or END_OF_DAY."""
 
@@ -114,7 +114,7 @@ class OrderCancelled(Event):
     reason: str
 
 
-class OrderAmended(Event):
+class OrderAmended(Event, frozen=True):
     order_id: int
     instrument: str
     participant: str
@@ -124,7 +124,7 @@ class OrderAmended(Event):
     priority_kept: bool
 
 
-class TradeExecuted(Event):
+class TradeExecuted(Event, frozen=True):
     """One fill. ``aggressor`` is the incoming side (B/S) in continuous trading, ``A`` in auctions."""
 
     instrument: str
@@ -144,7 +144,7 @@ class TradeExecuted(Event):
     md_seq: int = 0
 
 
-class MarketDepthUpdated(Event):
+class MarketDepthUpdated(Event, frozen=True):
     """Price levels changed by one command: ``bids``/``asks`` list ``(price, quantity, orders)``
     with quantity 0 for a level that emptied; ``bid_*``/``ask_*`` are the new top of book (0 if
     empty). At-auction orders (no price) are not shown as levels; see the indicative price."""
@@ -159,7 +159,7 @@ class MarketDepthUpdated(Event):
     asks: list[tuple[int, int, int]]
 
 
-class AuctionIndicativeUpdated(Event):
+class AuctionIndicativeUpdated(Event, frozen=True):
     """Indicative equilibrium price and volume during an auction (``price`` 0 when there is none)."""
 
     instrument: str
@@ -171,7 +171,7 @@ class AuctionIndicativeUpdated(Event):
     surplus_side: str
 
 
-class AuctionCompleted(Event):
+class AuctionCompleted(Event, frozen=True):
     instrument: str
     md_seq: int
     session: str
@@ -180,7 +180,7 @@ class AuctionCompleted(Event):
     method: str
 
 
-class ClosingAuctionReferenceSet(Event):
+class ClosingAuctionReferenceSet(Event, frozen=True):
     instrument: str
     md_seq: int
     price: int
@@ -188,7 +188,7 @@ class ClosingAuctionReferenceSet(Event):
     upper_price: int
 
 
-class VolatilityCoolingOffStarted(Event):
+class VolatilityCoolingOffStarted(Event, frozen=True):
     instrument: str
     md_seq: int
     reference_price: int
@@ -198,13 +198,13 @@ class VolatilityCoolingOffStarted(Event):
     ends_at_ns: int
 
 
-class VolatilityCoolingOffEnded(Event):
+class VolatilityCoolingOffEnded(Event, frozen=True):
     instrument: str
     md_seq: int
     reason: str
 
 
-class ClosingPriceSet(Event):
+class ClosingPriceSet(Event, frozen=True):
     """``method``: CAS_FINAL (the closing auction's price), CAS_REFERENCE (no auction trade: the
     reference price), MEDIAN_NOMINAL (no closing auction for this instrument), PREVIOUS_CLOSE."""
 

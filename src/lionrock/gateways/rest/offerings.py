@@ -116,7 +116,7 @@ def answer(outcome: Outcome, main: str, status: int = 200, **extra: Any) -> Resp
     return json_response({"seq": outcome.seq, main: _event(outcome, main), **extra, "events": outcome_body(outcome)["events"]}, status)
 
 # -- offering lifecycle ---------------------------------------------------------------------
-async def define(service: Service, p: Principal, decode: Callable[[str | bytes], OfferingSpec], raw: str | bytes) -> Response:
+async def define[R: (str, bytes)](service: Service, p: Principal, decode: Callable[[R], OfferingSpec], raw: R) -> Response:
     """Decode the offering (400 naming the field that broke the schema), then define it (422 for a rule it breaks)."""
     try:
         spec = decode(raw)
