@@ -240,3 +240,45 @@ def test_edge_origin_travels_to_the_shard_journal(nats_url: str, tmp_path: Path)
         journal.close()
     assert origins[placed.seq] == Origin("broker-1", "FIX")
     assert Origin("op", "CLI") in origins.values()
+
+
+def test_edge_ticker_moves_the_sessions_on_once_per_timer_with_two_edges(nats_url: str, shards: Shards) -> None:
+    """No TradingTick sent by hand: each edge's ticker sends one when a shard's next timer is due
+    by its clock (the venue refuses orders while a timer is overdue), so the day opens and the
+    orders trade; two edges tick under the same keys, so the stream stores one tick per timer."""
+    from lionrock.scale.nats import EVT_STREAM, H_NEXT_TIMER, evt_subject
+
+    first, second = _edge(nats_url), _edge(nats_url)
+    try:
+        for command in (ListInstrument(instrument="00700", board_lot=100, nominal_price=400_000), StartTradingDay(day=DAY.isoformat(), seed=1)):
+            assert first.submit_wait(command).rejection is None
+        deadline = time.monotonic() + 30
+        for attempt in itertools.count():  # both clocks are past 09:31: every timer up to the morning session fires
+            sell = first.submit_wait(_order(f"s{attempt}", "S", 300, participant="B2"))  # a new order each time (a retry would answer the same)
+            if sell.rejection is None or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert sell.rejection is None, (sell.rejection, first.ticks_sent, second.ticks_sent, first._next_due)
+        buy = second.submit_wait(_order("b1", "B", 200))
+        assert [type(e) for e in buy.events].count(TradeExecuted) == 1
+        assert first.ticks_sent + second.ticks_sent >= 1  # one tick fires every timer already due
+    finally:
+        first.stop()
+        second.stop()
+
+    async def consumed() -> tuple[int, int]:
+        nc, js = await connect(nats_url)
+        try:
+            from _workload import stream_commands
+
+            ticks = sum(1 for c, _ in await stream_commands(js, SHARD) if isinstance(c, TradingTick))
+            timers = 0
+            for shard in MAP.trading_shards:
+                last = await js.get_last_msg(EVT_STREAM, evt_subject(shard))
+                timers += int((last.headers or {}).get(H_NEXT_TIMER, "0:0").split(":")[1])
+            return ticks, timers
+        finally:
+            await nc.drain()
+
+    ticks, timers = asyncio.run(consumed())
+    assert 0 < ticks <= timers  # one stored tick per timer fired, not one per edge

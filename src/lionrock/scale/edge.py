@@ -26,6 +26,13 @@ naming the field that differs.
 If no outcome arrives within ``timeout_s`` the caller gets `OutcomeTimeout` (HTTP 504): the
 command is stored in the stream (the publish was acknowledged) and will be applied. Reads come
 from the read models that `lionrock project` keeps; the edge projects nothing itself.
+
+The ticker: the venue's session timers arrive only as `TradingTick` commands (the in-process
+runner sends one when a timer is due). Each trading shard's outcomes say when its next timer is
+due (header ``Lionrock-Next-Timer``, read from its state); the edge keeps the latest per shard
+(at start-up from each shard's last outcome) and, when its clock reaches it, sends a tick under
+the key ``tick:<shard>:<due ns>``: several edges send the same message id, so the stream stores
+one tick per timer however many edges run.
 """
 
 from __future__ import annotations
@@ -47,7 +54,9 @@ from lionrock.engine import Origin, Outcome
 from lionrock.kernel.messages import Codec, Command, CommandRejected
 from lionrock.scale.nats import (
     CMD_STREAM,
+    EVT_STREAM,
     H_CMD_SEQ,
+    H_NEXT_TIMER,
     CommandProducer,
     ShardOutcome,
     _retrying,
@@ -55,6 +64,7 @@ from lionrock.scale.nats import (
     decode_outcome,
     default_key,
     ensure_streams,
+    evt_subject,
     resolve_bodies,
 )
 from lionrock.scale.sharding import ShardMap
@@ -82,7 +92,7 @@ class BusRunner:
     ``remember`` bounds the outcomes kept (raw, decoded only when a retry asks) for retries."""
 
     def __init__(self, url: str, shard_map: ShardMap, *, clock: Callable[[], int] = time.time_ns, timeout_s: float = 10.0,
-                 replicas: int = 1, remember: int = 200_000) -> None:
+                 replicas: int = 1, remember: int = 200_000, ticker: bool = True, tick_poll_s: float = 0.1) -> None:
         self.url = url
         self.shard_map = shard_map
         self.clock = clock
@@ -92,6 +102,11 @@ class BusRunner:
         self.codec = Codec()
         self.failure: BaseException | None = None
         self.stopped_at: tuple[int, str] | None = None
+        self.ticker = ticker
+        self.tick_poll_s = tick_poll_s
+        self.ticks_sent = 0
+        self._next_due: dict[str, tuple[int, int]] = {}
+        """Trading shard -> (due ns, timer index) of its venue's next timer, from its latest outcome."""
         """What `lionrock serve` prints at the end for an in-process engine; the shards print theirs."""
         self._listeners: list[BatchListener] = []
         self._waiting: dict[tuple[str, int], asyncio.Future[ShardOutcome]] = {}
@@ -100,6 +115,7 @@ class BusRunner:
         self._thread: threading.Thread | None = None
         self._nc: Any = None
         self._js: Any = None
+        self._tick_task: asyncio.Task[None] | None = None
         self._producer: CommandProducer | None = None
         self._replaced: Any = None
 
@@ -120,7 +136,7 @@ class BusRunner:
             assert self._loop is not None
             asyncio.set_event_loop(self._loop)
             task = self._loop.create_task(self._connect())
-            task.add_done_callback(lambda t: ready.set_exception(t.exception()) if t.exception() else ready.set_result(None))  # type: ignore[arg-type]
+            task.add_done_callback(lambda t: _settle(ready, t))
             self._loop.run_forever()
 
         self._thread = threading.Thread(target=run, name="lionrock-bus", daemon=True)
@@ -136,6 +152,38 @@ class BusRunner:
         self._producer = CommandProducer(js, self.shard_map, timeout_s=self.timeout_s)
         # a node lost or a leader being elected while the edge starts: tried again, as the shards do
         await _retrying(lambda: self._subscribe(js), "edge: start")
+        if self.ticker:
+            await _retrying(lambda: self._last_timers(js), "edge: timers")
+            self._tick_task = asyncio.get_running_loop().create_task(self._tick_loop())  # held: the loop keeps only a weak reference
+
+    async def _last_timers(self, js: Any) -> None:
+        """Each trading shard's next timer from its last outcome (an edge started mid-day)."""
+        import nats.js.errors
+
+        for shard in self.shard_map.trading_shards:
+            try:
+                last = await js.get_last_msg(EVT_STREAM, evt_subject(shard))
+            except nats.js.errors.NotFoundError:
+                continue
+            self._next_due.setdefault(shard, _next_timer(last.headers))
+
+    async def _tick_loop(self) -> None:
+        """Send a `TradingTick` whenever a trading shard's next timer is due by the edge's clock."""
+        from lionrock.trading.commands import TradingTick
+
+        while True:
+            await asyncio.sleep(self.tick_poll_s)
+            due = [(at, index, shard) for shard, (at, index) in self._next_due.items() if at]
+            if not due:
+                continue
+            at, index, shard = min(due)
+            if at > self.clock():
+                continue
+            try:
+                await self._submit(TradingTick(), Origin("ticker", "SYSTEM"), key=f"tick:{shard}:{index}:{at}")
+                self.ticks_sent += 1
+            except Exception as exc:  # noqa: BLE001 - a lost node or a timeout: tried again next round
+                log.warning("tick for %s at %d not answered (%s); trying again", shard, at, exc)
 
     async def _subscribe(self, js: Any) -> None:
         await ensure_streams(js, replicas=self.replicas)
@@ -178,6 +226,8 @@ class BusRunner:
             return
         await resolve_bodies(self._js, [msg])
         where = (msg.subject.split(".", 1)[1], cmd_seq)
+        if self.ticker and where[0] in self.shard_map.trading_shards:
+            self._next_due[where[0]] = _next_timer(msg.headers)
         waiter = self._waiting.pop(where, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(decode_outcome(msg, where[0], self.codec))
@@ -186,10 +236,10 @@ class BusRunner:
             self._seen.popitem(last=False)
 
     # -- commands out ------------------------------------------------------------------------------
-    async def _submit(self, command: Command, origin: Origin | None) -> Outcome:
+    async def _submit(self, command: Command, origin: Origin | None, key: str | None = None) -> Outcome:
         assert self._producer is not None, "start() first"
         at_ns = self.clock()
-        key = default_key(command, at_ns, self.codec.encode(command))
+        key = key or default_key(command, at_ns, self.codec.encode(command))
         try:
             published = await self._producer.publish(command, at_ns, key, origin)
         except Exception as exc:
@@ -205,8 +255,8 @@ class BusRunner:
         try:
             outcomes = await asyncio.wait_for(asyncio.gather(*waiters.values()), self.timeout_s)
         except TimeoutError:
-            where = ", ".join(f"{p.shard} stream seq {p.stream_seq}" for p in published)
-            raise OutcomeTimeout(f"the command is stored ({where}) but its outcome did not arrive within {self.timeout_s:g} s; "
+            stored = ", ".join(f"{p.shard} stream seq {p.stream_seq}" for p in published)
+            raise OutcomeTimeout(f"the command is stored ({stored}) but its outcome did not arrive within {self.timeout_s:g} s; "
                                  "it will be applied: retry with the same client order id to get its answer") from None
         finally:
             for where in waiters:
@@ -226,6 +276,19 @@ class BusRunner:
 
     def submit_wait(self, command: Command, timeout: float | None = 30.0, origin: Origin | None = None) -> Outcome:
         return self.submit(command, origin).result(timeout)
+
+
+def _settle(ready: Future[None], task: asyncio.Task[None]) -> None:
+    exc = task.exception()
+    if exc is not None:
+        ready.set_exception(exc)
+    else:
+        ready.set_result(None)
+
+
+def _next_timer(headers: dict[str, str] | None) -> tuple[int, int]:
+    at, _, index = (headers or {}).get(H_NEXT_TIMER, "0:0").partition(":")
+    return int(at), int(index or 0)
 
 
 def merge(outcomes: Sequence[ShardOutcome]) -> Outcome:

@@ -85,6 +85,11 @@ H_KEY = "Lionrock-Key"
 """On an outcome: the ``Nats-Msg-Id`` of the command it answers (`message_id`)."""
 H_CMD_SEQ = "Lionrock-Cmd-Seq"
 """On an outcome: the stream sequence of the command it answers in ``LIONROCK_CMDS``."""
+H_NEXT_TIMER = "Lionrock-Next-Timer"
+"""On a trading shard's outcome: ``<due ns>:<timer index>`` of its venue's next timer (absent: none). The venue
+refuses orders while a timer is overdue and timers arrive only as `TradingTick` commands, so the
+edge sends one when this time has come (`BusRunner`'s ticker): a read of the shard's state after
+the command, never a clock."""
 H_SENDER = "Lionrock-Sender"
 H_CHANNEL = "Lionrock-Channel"
 """On a command: its `Origin` (percent-encoded: a header value is one line)."""
@@ -105,6 +110,10 @@ _OUTCOME_BODY = msgspec.msgpack.Decoder(tuple[bytes, list[bytes]])
 """An outcome message's body: the command as journaled, then each event (the journal's encoding)."""
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (nats.errors.Error, nats.js.errors.Error, TimeoutError, asyncio.TimeoutError, OSError)
 """What a lost node or a leader election looks like to a client: retried, never fatal."""
+
+
+_STARTING_ERRORS: tuple[type[BaseException], ...] = (nats.js.errors.BadRequestError, *TRANSIENT_ERRORS)
+"""What stream creation meets while a cluster forms (no suitable peers yet) or elects."""
 
 
 def cmd_subject(shard: str) -> str:
@@ -215,7 +224,7 @@ async def ensure_streams(js: JetStreamContext, *, replicas: int = 1, duplicate_w
         try:
             await _ensure_streams(js, replicas, duplicate_window_s)
             return
-        except (nats.js.errors.BadRequestError, *TRANSIENT_ERRORS) as exc:
+        except _STARTING_ERRORS as exc:
             placement = isinstance(exc, nats.js.errors.BadRequestError) and getattr(exc, "err_code", 0) == 10005
             if isinstance(exc, nats.js.errors.BadRequestError) and not placement or time.monotonic() > deadline:
                 raise
@@ -611,6 +620,7 @@ class ShardEngine:
         sequence and message id."""
         if not outcomes:
             return
+        next_timer = self._next_timer()  # after the whole batch: on every outcome of it, the latest answer
         futures: list[asyncio.Future[Any]] = []
         for seq, at_ns, command, events, cmd_seq, key in outcomes:
             bodies = [self.codec.encode(e) for e in events]
@@ -627,6 +637,8 @@ class ShardEngine:
                 headers[H_KEY] = key
             if cmd_seq:
                 headers[H_CMD_SEQ] = str(cmd_seq)
+            if next_timer:
+                headers[H_NEXT_TIMER] = next_timer
             body = msgspec.msgpack.encode((self.codec.encode(command), bodies))
             body = await offload_body(self.js, f"evt.{self.shard}.{seq}", body, headers)
             futures.append(await self.js.publish_async(evt_subject(self.shard), body, stream=EVT_STREAM, headers=headers))
@@ -651,6 +663,15 @@ class ShardEngine:
             futures.append(await self.js.publish_async(cmd_subject(target), body, stream=CMD_STREAM, headers=headers))
             self.stats.relays_published += 1
         return futures
+
+    def _next_timer(self) -> str:
+        """``<due ns>:<index>`` of this shard's trading venue's next timer ("": none, or not a
+        trading shard); the index tells two timers due at the same time apart."""
+        trading: Any = self.engine.contexts.get("trading") if self.engine is not None else None
+        timers, index = getattr(trading, "timers", None), getattr(trading, "timer_index", None)
+        if not timers or index is None or index >= len(timers):
+            return ""
+        return f"{int(timers[index][0])}:{int(index)}"
 
     # -- state -----------------------------------------------------------------------------
     def state_hash(self) -> str:
