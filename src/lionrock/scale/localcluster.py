@@ -470,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         stop(layout)
 
 
-__all__ = ["Layout", "main", "start_nats", "start_platform", "start_postgres", "stop_postgres", "stop_processes", "demo"]
+__all__ = ["NATS_SERVER", "STOP_ORDER", "Layout", "demo", "main", "start_nats", "start_platform", "start_postgres", "stop", "stop_postgres", "stop_processes", "up"]
 
 if __name__ == "__main__":
     main()
