@@ -549,7 +549,6 @@ class ClearingContext:
         financed: list[tuple[str, int]] = []
         notes: list[str] = []
         post = self.ledger.post
-        transfer = self.ledger.transfer
         append = postings.append
 
         def move(source: str, destination: str, asset_: str, amount: int) -> None:
@@ -558,16 +557,17 @@ class ClearingContext:
                 post(p)
                 append(p)
 
-        # The hot loops below (refunds, shares to allottees) move by `transfer`, the names checked
-        # once: the hold, the currency, the issuer and each allottee by `_on_ipo_settlement`, a
-        # refunded or remaining hold's account when its money was held, the share asset here.
+        # The hot loops below (refunds, shares to allottees) move by `Ledger.fan_out`, the names
+        # checked once: the hold, the currency, the issuer and each allottee by `_on_ipo_settlement`,
+        # a refunded or remaining hold's account when its money was held, the share asset here.
         shares_ok = asset_valid(asset)
 
         gross = fee_budget = 0
         for account, _shares, consideration in e.allotments:
-            due = consideration + charges.get(account, 0)
+            fee = charges.get(account, 0)
+            due = consideration + fee
             gross += consideration
-            fee_budget += charges.get(account, 0)
+            fee_budget += fee
             from_hold = min(held.get(account, 0), due)
             if from_hold:
                 held[account] -= from_hold
@@ -575,6 +575,7 @@ class ClearingContext:
                 self._fund(account, ccy, due - from_hold, postings, financed)
                 move(account, hold, ccy, due - from_hold)
         refunded = 0
+        paid: list[tuple[str, int]] = []
         for account, amount in e.refunds:
             pay = min(max(amount, 0), held.get(account, 0))
             if pay < amount:
@@ -582,24 +583,29 @@ class ClearingContext:
             if pay > 0:
                 held[account] -= pay
                 append(Posting(hold, account, ccy, pay))
-                transfer(hold, account, ccy, pay)
+                paid.append((account, pay))
                 refunded += pay
         for account in sorted(held):
             rest = held[account]
             if rest > 0:
                 notes.append(f"hold of {account} not used or refunded by the instruction; refunded {rest}")
                 append(Posting(hold, account, ccy, rest))
-                transfer(hold, account, ccy, rest)
+                paid.append((account, rest))
                 refunded += rest
                 held[account] = 0
+        self.ledger.fan_out(hold, ccy, paid)
         issuer = e.issuer_account
+        delivered: list[tuple[str, int]] = []
         for account, shares, _c in e.allotments:
             if shares > 0:
                 if shares_ok and account != issuer:
                     append(Posting(issuer, account, asset, shares))
-                    transfer(issuer, account, asset, shares)
+                    delivered.append((account, shares))
                 else:
+                    self.ledger.fan_out(issuer, asset, delivered)
+                    delivered.clear()
                     move(issuer, account, asset, shares)  # `post` names the bug
+        self.ledger.fan_out(issuer, asset, delivered)
         fees_paid = 0
         for collector, amount in e.fees:
             pay = min(max(amount, 0), fee_budget - fees_paid)

@@ -117,7 +117,7 @@ class Ledger:
         its loop, calls this per posting (an IPO settles millions of postings); the balance rule
         (who may go below zero) is still checked on every move, and breaking it is a bug."""
         balances = self.balances
-        held = balances.get(source)
+        held = balances.get(source)  # the debit, as `_debit` (inlined: this runs millions of times)
         if held is None:
             if not may_go_negative(source, asset):
                 invariant(False, f"posting {Posting(source, destination, asset, amount)}: {source} would hold {-amount} {asset}")
@@ -145,6 +145,52 @@ class Ledger:
                 del held[asset]
                 if not held:
                     del balances[destination]
+
+    def fan_out(self, source: str, asset: str, moves: list[tuple[str, int]]) -> None:
+        """Move each ``(destination, amount)`` of ``asset`` out of ``source``: the same balances as a
+        `transfer` of each in turn, the names and amounts checked as for `transfer` (by the
+        caller, once), no destination equal to the source. The destinations are credited one by
+        one; the source, which only pays here, is debited once with the total: its balance only
+        falls along the way, so the rule checked on the end balance is checked at every step."""
+        balances = self.balances
+        total = 0
+        for destination, amount in moves:
+            if destination == source:
+                invariant(False, f"fan_out from {source} to itself")
+            held = balances.get(destination)
+            if held is None:
+                balances[destination] = {asset: amount}
+            else:
+                value = held.get(asset, 0) + amount
+                if value:
+                    held[asset] = value
+                else:
+                    del held[asset]
+                    if not held:
+                        del balances[destination]
+            total += amount
+        if total:
+            self._debit(source, moves[-1][0], asset, total)
+
+    def _debit(self, source: str, destination: str, asset: str, amount: int) -> None:
+        balances = self.balances
+        held = balances.get(source)
+        if held is None:
+            if not may_go_negative(source, asset):
+                invariant(False, f"posting {Posting(source, destination, asset, amount)}: {source} would hold {-amount} {asset}")
+            balances[source] = {asset: -amount}
+        else:
+            after = held.get(asset, 0) - amount
+            if after > 0:
+                held[asset] = after
+            elif after == 0:
+                del held[asset]
+                if not held:
+                    del balances[source]
+            elif may_go_negative(source, asset):
+                held[asset] = after
+            else:
+                invariant(False, f"posting {Posting(source, destination, asset, amount)}: {source} would hold {after} {asset}")
 
     def apply(self, postings: Iterable[Posting]) -> None:
         for p in postings:
