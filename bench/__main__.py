@@ -24,7 +24,9 @@ def _run_one(name: str, options: list[str] | None = None) -> dict[str, object]:
 
 def main(argv: list[str]) -> int:
     if not argv or (argv[0] == "all" and len(argv) > 1):
-        print(f"usage: python -m bench NAME [OPTIONS]|all   (NAME one of {', '.join(BENCHMARKS)}; OPTIONS go to NAME's run)", file=sys.stderr)
+        print(
+            f"usage: python -m bench NAME [OPTIONS]|all   (NAME one of {', '.join(BENCHMARKS)}; OPTIONS go to NAME's run)", file=sys.stderr
+        )
         return 2
     name = argv[0]
     if name == "all":

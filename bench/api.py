@@ -105,11 +105,22 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 def _options(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench api", description="REST and FIX order entry, Lion Rock vs the framework floor and a peer.")
-    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite",
-                        help="the store under lionrock serve (postgresql: a throwaway server, with a SQLite run for the ratio)")
-    parser.add_argument("--recovery-commands", type=int, default=RECOVERY_COMMANDS, metavar="N",
-                        help="with --db postgresql: recover a journal of N commands (0: skip)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench api", description="REST and FIX order entry, Lion Rock vs the framework floor and a peer."
+    )
+    parser.add_argument(
+        "--db",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the store under lionrock serve (postgresql: a throwaway server, with a SQLite run for the ratio)",
+    )
+    parser.add_argument(
+        "--recovery-commands",
+        type=int,
+        default=RECOVERY_COMMANDS,
+        metavar="N",
+        help="with --db postgresql: recover a journal of N commands (0: skip)",
+    )
     return parser.parse_args(list(argv))
 
 
@@ -150,8 +161,10 @@ def _postgresql_legs(folder: Path, recovery_commands: int, progress: Callable[[s
     server = PostgresServer().start()
     try:
         settings = server.settings()
-        figures["storage"] = (f"postgresql {settings['server_version']} (throwaway, loopback; fsync={settings['fsync']}, "
-                              f"synchronous_commit={settings['synchronous_commit']}), journal blocks per group commit, read models in the same server")
+        figures["storage"] = (
+            f"postgresql {settings['server_version']} (throwaway, loopback; fsync={settings['fsync']}, "
+            f"synchronous_commit={settings['synchronous_commit']}), journal blocks per group commit, read models in the same server"
+        )
         lite = str(folder / "reference.db")
         progress("reference: the same service on SQLite, REST only")
         reference = _lionrock_leg(lite, folder, _prepare(lite, progress), progress, fix=False)
@@ -188,8 +201,20 @@ def _recovery(db: str, commands: int, progress: Callable[[str], None]) -> dict[s
             if n + 2 == commands - RECOVERY_SNAPSHOT_EVERY + 1:
                 engine.snapshot_every = 0  # the last snapshot a whole interval before the end: the longest tail start-up replays
             k = n % 4
-            engine.submit(PlaceOrder(instrument="09999", participant=f"B{k}", account=f"C:B{k}:X", client_order_id=f"r{n}", side="BS"[n % 2],
-                                     order_type="LIMIT", price=49_900, quantity=100, channel="rest"), at + n * 1000)
+            engine.submit(
+                PlaceOrder(
+                    instrument="09999",
+                    participant=f"B{k}",
+                    account=f"C:B{k}:X",
+                    client_order_id=f"r{n}",
+                    side="BS"[n % 2],
+                    order_type="LIMIT",
+                    price=49_900,
+                    quantity=100,
+                    channel="rest",
+                ),
+                at + n * 1000,
+            )
             if n % 200_000 == 199_999:
                 progress(f"recovery: {n + 3:,} commands written")
         engine.flush()
@@ -300,7 +325,21 @@ class _Server:
 
 
 def _wrk(url: str, mode: str, prefix: str, credentials: list[str], seconds: int = WRK_SECONDS) -> dict[str, Any]:
-    argv = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA), url, "--", mode, prefix, ",".join(credentials)]
+    argv = [
+        "wrk",
+        f"-t{WRK_THREADS}",
+        f"-c{WRK_CONNECTIONS}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        url,
+        "--",
+        mode,
+        prefix,
+        ",".join(credentials),
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
     report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     seconds_run = report["duration_us"] / 1e6
@@ -317,13 +356,35 @@ def _wrk(url: str, mode: str, prefix: str, credentials: list[str], seconds: int 
 def _lionrock_leg(db: str, folder: Path, keys: list[str], progress: Callable[[str], None], *, fix: bool = True) -> dict[str, object]:
     port, fix_port = _free_port(), _free_port()
     argv = [
-        sys.executable, "-m", "lionrock.cli", "serve", "--db", db, "--port", str(port), "--fix-port", str(fix_port),
-        "--market-start", MARKET_START, "--rate-limit", str(RATE_LIMIT_PER_USER),
+        sys.executable,
+        "-m",
+        "lionrock.cli",
+        "serve",
+        "--db",
+        db,
+        "--port",
+        str(port),
+        "--fix-port",
+        str(fix_port),
+        "--market-start",
+        MARKET_START,
+        "--rate-limit",
+        str(RATE_LIMIT_PER_USER),
     ]
     with _Server("lionrock serve", argv, port, folder / f"serve-{port}.log") as server:
         for k, key in enumerate(keys):  # one order per user: the setup works, and each key is verified once (argon2) before timing
-            r = httpx.post(f"{server.url}/v1/orders", headers={"Authorization": f"Bearer {key}"}, timeout=30,
-                           json={"instrument": "09999", "side": "B" if k % 2 else "S", "quantity": 100, "price": "49.90", "client_order_id": f"warm{k}"})
+            r = httpx.post(
+                f"{server.url}/v1/orders",
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=30,
+                json={
+                    "instrument": "09999",
+                    "side": "B" if k % 2 else "S",
+                    "quantity": 100,
+                    "price": "49.90",
+                    "client_order_id": f"warm{k}",
+                },
+            )
             assert r.status_code == 201, r.text
         progress(f"Lion Rock REST: wrk {WRK_CONNECTIONS} connections, {WRK_SECONDS} s")
         profiler = _pyspy(server.proc.pid)
@@ -334,8 +395,13 @@ def _lionrock_leg(db: str, folder: Path, keys: list[str], progress: Callable[[st
         fix_figures = _fix(fix_port, progress) if fix else {}
         health = httpx.get(f"{server.url}/v1/health", headers={"Authorization": f"Bearer {keys[0]}"}, timeout=30).json()
     return {
-        "rest_orders_per_s": rest["orders_per_s"], "rest_p50_ms": rest["p50_ms"], "rest_p99_ms": rest["p99_ms"],
-        "rest_requests": rest["requests"], "rest_errors": rest["errors"], "durable_seq_after": health.get("durable_seq"), **fix_figures,
+        "rest_orders_per_s": rest["orders_per_s"],
+        "rest_p50_ms": rest["p50_ms"],
+        "rest_p99_ms": rest["p99_ms"],
+        "rest_requests": rest["requests"],
+        "rest_errors": rest["errors"],
+        "durable_seq_after": health.get("durable_seq"),
+        **fix_figures,
     }
 
 
@@ -364,13 +430,22 @@ def _peer_leg(folder: Path, progress: Callable[[str], None]) -> dict[str, object
         return {}
     port = _free_port()
     env = {"ME_DATA_DIR": str(folder), "ME_FSYNC": "1"}
-    with _Server("matching-engine serve", [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)], port, folder.with_suffix(".log"), env) as server:
-        r = httpx.post(f"{server.url}/markets/BTC-USDT/orders", json={"account": 1, "side": "buy", "price": "1.00", "quantity": "0.001"}, timeout=30)
+    with _Server(
+        "matching-engine serve", [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)], port, folder.with_suffix(".log"), env
+    ) as server:
+        r = httpx.post(
+            f"{server.url}/markets/BTC-USDT/orders", json={"account": 1, "side": "buy", "price": "1.00", "quantity": "0.001"}, timeout=30
+        )
         assert r.status_code == 200, r.text
         progress(f"peer matching-engine (fsync on): wrk {WRK_SECONDS} s")
         peer = _wrk(server.url, "peer", "p", [str(k + 1) for k in range(USERS)])
     progress(f"peer: {peer}")
-    return {"peer_rest_orders_per_s": peer["orders_per_s"], "peer_rest_p50_ms": peer["p50_ms"], "peer_rest_p99_ms": peer["p99_ms"], "peer_rest_errors": peer["errors"]}
+    return {
+        "peer_rest_orders_per_s": peer["orders_per_s"],
+        "peer_rest_p50_ms": peer["p50_ms"],
+        "peer_rest_p99_ms": peer["p99_ms"],
+        "peer_rest_errors": peer["errors"],
+    }
 
 
 # -- FIX --------------------------------------------------------------------------------------------
@@ -409,7 +484,18 @@ class _Fix:
                 return msg
 
     def nos(self, i: int, prefix: str) -> bytes:
-        return self.encode(b"D", [(11, f"{prefix}{i}"), (55, "09999"), (54, 1 if i % 2 == 0 else 2), (38, 100), (40, 2), (44, "49.90"), (60, "20251124-02:00:00")])
+        return self.encode(
+            b"D",
+            [
+                (11, f"{prefix}{i}"),
+                (55, "09999"),
+                (54, 1 if i % 2 == 0 else 2),
+                (38, 100),
+                (40, 2),
+                (44, "49.90"),
+                (60, "20251124-02:00:00"),
+            ],
+        )
 
 
 def _fix(port: int, progress: Callable[[str], None]) -> dict[str, object]:

@@ -59,11 +59,13 @@ function request()
   local key = keys[((id + n) %% #keys) + 1]
   local instrument = instruments[(math.floor(n / 2) %% #instruments) + 1]
   local side = (n %% 2 == 0) and "S" or "B"
-  local body = string.format('{"instrument":"%%s","side":"%%s","quantity":100,"price":"50.00","client_order_id":"w%%d-%%d"}', instrument, side, id, n)
+  local body = string.format('{"instrument":"%%s","side":"%%s","quantity":100,"price":"50.00",'
+                             .. '"client_order_id":"w%%d-%%d"}', instrument, side, id, n)
   return wrk.format("POST", "/v1/orders", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key}, body)
 end
 function done(summary, latency, requests)
-  io.write(string.format('WRK_JSON {"requests":%%d,"duration_us":%%d,"status_errors":%%d,"connect_errors":%%d,"read_errors":%%d,"write_errors":%%d,"timeouts":%%d,"p50_us":%%d,"p99_us":%%d}\\n',
+  io.write(string.format('WRK_JSON {"requests":%%d,"duration_us":%%d,"status_errors":%%d,"connect_errors":%%d,'
+                         .. '"read_errors":%%d,"write_errors":%%d,"timeouts":%%d,"p50_us":%%d,"p99_us":%%d}\\n',
     summary.requests, summary.duration, summary.errors.status, summary.errors.connect, summary.errors.read, summary.errors.write,
     summary.errors.timeout, latency:percentile(50), latency:percentile(99)))
 end
@@ -115,19 +117,71 @@ class Platform:
         for i, port in enumerate(self.nats_ports):
             store = self.work / f"nats{i}"
             store.mkdir()
-            cluster = [] if NATS_NODES == 1 else [
-                "-n", f"n{i}", "--cluster_name", "bench", "--cluster", f"nats://127.0.0.1:{routes[i]}",
-                "--routes", ",".join(f"nats://127.0.0.1:{r}" for j, r in enumerate(routes) if j != i)]
-            self._spawn("nats" if NATS_NODES == 1 else f"nats{i}", [nats_server, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store), *cluster])
+            cluster = (
+                []
+                if NATS_NODES == 1
+                else [
+                    "-n",
+                    f"n{i}",
+                    "--cluster_name",
+                    "bench",
+                    "--cluster",
+                    f"nats://127.0.0.1:{routes[i]}",
+                    "--routes",
+                    ",".join(f"nats://127.0.0.1:{r}" for j, r in enumerate(routes) if j != i),
+                ]
+            )
+            self._spawn(
+                "nats" if NATS_NODES == 1 else f"nats{i}",
+                [nats_server, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store), *cluster],
+            )
         trading = ",".join(self.trading)
         replicas = ["--replicas", str(min(NATS_NODES, 3))]
         lionrock = [sys.executable, "-m", "lionrock.cli"]
         for shard in (*self.trading, "primary"):
-            self._spawn(f"shard-{shard}", [*lionrock, "shard", "--nats", self.nats_url, "--shard", shard, "--journal", str(self.work / f"{shard}.sqlite"),
-                                          "--trading", trading, "--connect-attempts", "20", *replicas])
-        self._spawn("projector", [*lionrock, "project", "--nats", self.nats_url, "--db", self.db, "--trading", trading, "--connect-attempts", "20"])
-        self._spawn("edge", [*lionrock, "serve", "--nats", self.nats_url, "--db", self.db, "--trading", trading, "--port", str(self.http_port),
-                             "--fix-port", "0", "--market-start", MARKET_START, "--rate-limit", "1000000", *replicas])
+            self._spawn(
+                f"shard-{shard}",
+                [
+                    *lionrock,
+                    "shard",
+                    "--nats",
+                    self.nats_url,
+                    "--shard",
+                    shard,
+                    "--journal",
+                    str(self.work / f"{shard}.sqlite"),
+                    "--trading",
+                    trading,
+                    "--connect-attempts",
+                    "20",
+                    *replicas,
+                ],
+            )
+        self._spawn(
+            "projector", [*lionrock, "project", "--nats", self.nats_url, "--db", self.db, "--trading", trading, "--connect-attempts", "20"]
+        )
+        self._spawn(
+            "edge",
+            [
+                *lionrock,
+                "serve",
+                "--nats",
+                self.nats_url,
+                "--db",
+                self.db,
+                "--trading",
+                trading,
+                "--port",
+                str(self.http_port),
+                "--fix-port",
+                "0",
+                "--market-start",
+                MARKET_START,
+                "--rate-limit",
+                "1000000",
+                *replicas,
+            ],
+        )
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -137,7 +191,9 @@ class Platform:
                 pass
             dead = [name for name, p in self.procs.items() if p.poll() is not None]
             if dead or time.monotonic() > deadline:
-                raise RuntimeError(f"{dead or 'the edge'} did not start: {(self.work / f'{(dead or ['edge'])[0]}.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"{dead or 'the edge'} did not start: {(self.work / f'{(dead or ["edge"])[0]}.log').read_text()[-2000:]}"
+                )
             time.sleep(0.2)
 
     @property
@@ -178,7 +234,9 @@ def _prepare(db: str) -> tuple[str, list[str]]:
 def _open_market(url: str, op: str, keys: list[str], instruments: list[str]) -> None:
     """List the instruments, start the day, tick it into continuous trading, one order per key (argon2 once)."""
     with httpx.Client(base_url=url, timeout=60, headers={"X-API-Key": op}) as client:
-        bodies: list[dict[str, Any]] = [{"type": "ListInstrument", "instrument": c, "board_lot": 100, "nominal_price": 50_000} for c in instruments]
+        bodies: list[dict[str, Any]] = [
+            {"type": "ListInstrument", "instrument": c, "board_lot": 100, "nominal_price": 50_000} for c in instruments
+        ]
         bodies += [{"type": "StartTradingDay", "day": DAY, "seed": 1}] + [{"type": "TradingTick"}] * 8
         for body in bodies:
             r = client.post("/v1/commands", json=body)
@@ -194,14 +252,21 @@ def _open_market(url: str, op: str, keys: list[str], instruments: list[str]) -> 
 
 def _wrk(url: str, keys: list[str], instruments: list[str], seconds: int) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_WRK_SCRIPT % {"keys": ", ".join(json.dumps(k) for k in keys), "instruments": ", ".join(json.dumps(c) for c in instruments)})
+        script.write(
+            _WRK_SCRIPT % {"keys": ", ".join(json.dumps(k) for k in keys), "instruments": ", ".join(json.dumps(c) for c in instruments)}
+        )
     try:
-        out = subprocess.run(["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--latency", "-s", script.name, url],
-                             check=True, capture_output=True, text=True, timeout=seconds + 120).stdout
+        out = subprocess.run(
+            ["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--latency", "-s", script.name, url],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
+        ).stdout
     finally:
         os.unlink(script.name)
     line = next(x for x in out.splitlines() if x.startswith("WRK_JSON "))
-    result: dict[str, Any] = json.loads(line[len("WRK_JSON "):])
+    result: dict[str, Any] = json.loads(line[len("WRK_JSON ") :])
     return result
 
 
@@ -275,9 +340,16 @@ def run(progress: Callable[[str], None]) -> dict[str, object]:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk not found (apt-get install wrk)")
     figures: dict[str, object] = {
-        "load": f"wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s in its own process, POST /v1/orders, crossing pairs over 2 instruments per shard",
-        "transport": "loopback TCP; " + ("one nats-server (JetStream, file store, R1)" if NATS_NODES == 1 else f"{NATS_NODES} routed nats-servers (JetStream, file store, R{min(NATS_NODES, 3)})")
-                     + "; PostgreSQL read model (fsync on)",
+        "load": (
+            f"wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s in its own process, POST /v1/orders, crossing pairs over 2 instruments per shard"
+        ),
+        "transport": "loopback TCP; "
+        + (
+            "one nats-server (JetStream, file store, R1)"
+            if NATS_NODES == 1
+            else f"{NATS_NODES} routed nats-servers (JetStream, file store, R{min(NATS_NODES, 3)})"
+        )
+        + "; PostgreSQL read model (fsync on)",
         "cpus": os.cpu_count(),
     }
     server = PostgresServer().start()

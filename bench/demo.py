@@ -34,10 +34,18 @@ def run(progress: Any) -> dict[str, object]:
     stats.sort_stats("tottime")
     top = []
     for (filename, line, func), (_cc, calls, tottime, cumtime, _callers) in sorted(
-        stats.stats.items(), key=lambda kv: kv[1][2], reverse=True  # type: ignore[attr-defined]
+        stats.stats.items(),
+        key=lambda kv: kv[1][2],
+        reverse=True,  # type: ignore[attr-defined]
     )[:12]:
-        top.append({"function": f"{Path(filename).name}:{line}({func})", "calls": calls,
-                    "own_s": round(tottime, 3), "cumulative_s": round(cumtime, 3)})
+        top.append(
+            {
+                "function": f"{Path(filename).name}:{line}({func})",
+                "calls": calls,
+                "own_s": round(tottime, 3),
+                "cumulative_s": round(cumtime, 3),
+            }
+        )
     for row in top:
         progress(f"  {row['own_s']:>8.3f} s own {row['cumulative_s']:>8.3f} s cum  {row['calls']:>9} calls  {row['function']}")
     return {

@@ -40,8 +40,13 @@ def _frame(msg_type: bytes, seq: int, body: bytes) -> bytes:
 
 def _orders(count: int) -> bytes:
     return b"".join(
-        _frame(b"D", 2 + i, b"11=fp%d\x0155=09999\x0154=%d\x0138=100\x0140=2\x0144=49.90\x0160=20251124-02:00:00\x01" % (i, 1 if i % 2 == 0 else 2))
-        for i in range(count))
+        _frame(
+            b"D",
+            2 + i,
+            b"11=fp%d\x0155=09999\x0154=%d\x0138=100\x0140=2\x0144=49.90\x0160=20251124-02:00:00\x01" % (i, 1 if i % 2 == 0 else 2),
+        )
+        for i in range(count)
+    )
 
 
 def client(port: int, count: int, user: str) -> dict[str, object]:
@@ -69,12 +74,18 @@ def client(port: int, count: int, user: str) -> dict[str, object]:
         answered += new + rej
         rejected += rej
         trades += data.count(TRADE)
-        tail = data[-(len(NEW) - 1):]
+        tail = data[-(len(NEW) - 1) :]
     elapsed = time.perf_counter() - started
     sender.join()
     sock.close()
-    return {"orders": count, "answered": answered, "rejected": rejected, "trades_reported": trades,
-            "seconds": round(elapsed, 3), "orders_per_s": round(answered / elapsed, 1)}
+    return {
+        "orders": count,
+        "answered": answered,
+        "rejected": rejected,
+        "trades_reported": trades,
+        "seconds": round(elapsed, 3),
+        "orders_per_s": round(answered / elapsed, 1),
+    }
 
 
 # -- the server process ------------------------------------------------------------------------------
@@ -86,8 +97,9 @@ async def _serve_and_measure(count: int, profile: str | None) -> dict[str, objec
     from lionrock.trading.commands import ListInstrument, StartTradingDay
 
     with tempfile.TemporaryDirectory() as tmp:
-        service = Service(str(Path(tmp) / "bench.db"), contexts=default_contexts(),
-                          clock=market_clock(hk_ns(date(2025, 11, 24), dtime(10, 0)), speed=0.0))
+        service = Service(
+            str(Path(tmp) / "bench.db"), contexts=default_contexts(), clock=market_clock(hk_ns(date(2025, 11, 24), dtime(10, 0)), speed=0.0)
+        )
         try:
             op = service.auth.create_user("op", PASSWORD, "operator")
             service.auth.create_user("b0", PASSWORD, "broker", participant="B0", accounts=["C:B0:X"])
@@ -102,14 +114,35 @@ async def _serve_and_measure(count: int, profile: str | None) -> dict[str, objec
                 spy = None
                 if profile:
                     import os
+
                     spy = await asyncio.create_subprocess_exec(
-                        str(Path(sys.executable).with_name("py-spy")), "record", "-o", profile, "-r", "200", "-p", str(os.getpid()),
-                        "-f", "flamegraph" if profile.endswith(".svg") else "raw",
-                        "--nonblocking", "--threads", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+                        str(Path(sys.executable).with_name("py-spy")),
+                        "record",
+                        "-o",
+                        profile,
+                        "-r",
+                        "200",
+                        "-p",
+                        str(os.getpid()),
+                        "-f",
+                        "flamegraph" if profile.endswith(".svg") else "raw",
+                        "--nonblocking",
+                        "--threads",
+                        stdout=asyncio.subprocess.DEVNULL,
+                        stderr=asyncio.subprocess.DEVNULL,
+                    )
                     await asyncio.sleep(1.0)
                 proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "bench.fix_client", "--client", str(port), "--orders", str(count),
-                    stdout=asyncio.subprocess.PIPE, cwd=str(Path(__file__).resolve().parents[1]))
+                    sys.executable,
+                    "-m",
+                    "bench.fix_client",
+                    "--client",
+                    str(port),
+                    "--orders",
+                    str(count),
+                    stdout=asyncio.subprocess.PIPE,
+                    cwd=str(Path(__file__).resolve().parents[1]),
+                )
                 out, _ = await proc.communicate()
                 if spy is not None:
                     spy.send_signal(2)
@@ -131,7 +164,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--orders", type=int, default=20_000, help="NewOrderSingles pipelined on the one session")
     parser.add_argument("--runs", type=int, default=3, help="fresh services measured; the best is reported")
     parser.add_argument("--client", type=int, metavar="PORT", help="(internal) be the client process for the gateway on PORT")
-    parser.add_argument("--profile", metavar="FILE", help="record the gateway process with py-spy (first run): a flame graph for .svg, else collapsed stacks")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="record the gateway process with py-spy (first run): a flame graph for .svg, else collapsed stacks",
+    )
     args = parser.parse_args(argv)
     if args.client is not None:
         print(json.dumps(client(args.client, args.orders, "b0")))
@@ -141,10 +178,22 @@ def main(argv: list[str]) -> int:
         runs.append(asyncio.run(_serve_and_measure(args.orders, args.profile if k == 0 else None)))
         print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
     best = max(runs, key=lambda r: float(r["orders_per_s"]))  # type: ignore[arg-type]
-    print(json.dumps({"benchmark": "fix_pipelined", "storage": "sqlite (group commit)", "transport": "loopback TCP, client in its own process",
-                      "fix_pipelined_orders_per_s": best["orders_per_s"], "runs_orders_per_s": [r["orders_per_s"] for r in runs],
-                      "orders": args.orders, "rejected": best["rejected"], "trades_reported": best["trades_reported"],
-                      "engine_batches": best["engine_batches"], "engine_commands": best["engine_commands"]}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "fix_pipelined",
+                "storage": "sqlite (group commit)",
+                "transport": "loopback TCP, client in its own process",
+                "fix_pipelined_orders_per_s": best["orders_per_s"],
+                "runs_orders_per_s": [r["orders_per_s"] for r in runs],
+                "orders": args.orders,
+                "rejected": best["rejected"],
+                "trades_reported": best["trades_reported"],
+                "engine_batches": best["engine_batches"],
+                "engine_commands": best["engine_commands"],
+            }
+        )
+    )
     return 0
 
 

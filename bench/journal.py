@@ -27,8 +27,13 @@ def _bodies(n: int) -> list[bytes]:
     return [
         enc.encode(
             PlaceOrder(
-                instrument="02525", participant=f"B{i % 50:03d}", account=f"C:B{i % 50:03d}:{i % 5000}",
-                client_order_id=str(i), side="BS"[i & 1], order_type="LIMIT", price=50_000 + (i * 7919) % 400 * 50,
+                instrument="02525",
+                participant=f"B{i % 50:03d}",
+                account=f"C:B{i % 50:03d}:{i % 5000}",
+                client_order_id=str(i),
+                side="BS"[i & 1],
+                order_type="LIMIT",
+                price=50_000 + (i * 7919) % 400 * 50,
                 quantity=100 * (1 + i % 9),
             )
         )

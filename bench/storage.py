@@ -86,7 +86,10 @@ class PostgresServer:
         import psycopg
 
         with psycopg.connect(self.url, autocommit=True) as db:
-            return {name: str(db.execute(f"SHOW {name}").fetchone()[0]) for name in ("fsync", "synchronous_commit", "wal_sync_method", "server_version")}  # type: ignore[index]
+            return {
+                name: str(db.execute(f"SHOW {name}").fetchone()[0])
+                for name in ("fsync", "synchronous_commit", "wal_sync_method", "server_version")
+            }  # type: ignore[index]
 
     def stop(self) -> None:
         try:
@@ -131,8 +134,22 @@ class Served:
         self.port = free_port()
         self.log = log
         argv = [
-            sys.executable, "-m", "lionrock.cli", "serve", "--db", db, "--port", str(self.port), "--fix-port", "0",
-            "--market-start", MARKET_START, "--rate-limit", "1000000", "--snapshot-every", "100000",
+            sys.executable,
+            "-m",
+            "lionrock.cli",
+            "serve",
+            "--db",
+            db,
+            "--port",
+            str(self.port),
+            "--fix-port",
+            "0",
+            "--market-start",
+            MARKET_START,
+            "--rate-limit",
+            "1000000",
+            "--snapshot-every",
+            "100000",
         ]
         self.proc = subprocess.Popen(argv, stdout=log.open("wb"), stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -174,11 +191,13 @@ end
 function request()
   n = n + 1
   local side = (n %% 2 == 0) and "S" or "B"
-  local body = string.format('{"instrument":"09999","side":"%%s","quantity":100,"price":"49.90","client_order_id":"%(prefix)s%%d-%%d"}', side, id, n)
+  local body = string.format('{"instrument":"09999","side":"%%s","quantity":100,"price":"49.90",'
+                             .. '"client_order_id":"%(prefix)s%%d-%%d"}', side, id, n)
   return wrk.format("POST", "/v1/orders", headers, body)
 end
 function done(summary, latency, requests)
-  io.write(string.format('WRK_JSON {"requests":%%d,"duration_us":%%d,"status_errors":%%d,"connect_errors":%%d,"read_errors":%%d,"write_errors":%%d,"timeouts":%%d,"p50_us":%%d,"p99_us":%%d,"mean_us":%%.1f}\\n',
+  io.write(string.format('WRK_JSON {"requests":%%d,"duration_us":%%d,"status_errors":%%d,"connect_errors":%%d,'
+                         .. '"read_errors":%%d,"write_errors":%%d,"timeouts":%%d,"p50_us":%%d,"p99_us":%%d,"mean_us":%%.1f}\\n',
     summary.requests, summary.duration, summary.errors.status, summary.errors.connect, summary.errors.read, summary.errors.write,
     summary.errors.timeout, latency:percentile(50), latency:percentile(99), latency.mean))
 end
@@ -194,12 +213,15 @@ def wrk_orders(url: str, keys: list[str], seconds: int = SECONDS, prefix: str = 
     try:
         out = subprocess.run(
             ["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--latency", "-s", script.name, url],
-            check=True, capture_output=True, text=True, timeout=seconds + 120,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
         ).stdout
     finally:
         os.unlink(script.name)
     line = next(x for x in out.splitlines() if x.startswith("WRK_JSON "))
-    result: dict[str, Any] = json.loads(line[len("WRK_JSON "):])
+    result: dict[str, Any] = json.loads(line[len("WRK_JSON ") :])
     return result
 
 
@@ -251,7 +273,10 @@ def measure(db: str, label: str, workdir: Path, progress: Callable[[str], None])
 
 
 def run(progress: Callable[[str], None]) -> dict[str, object]:
-    figures: dict[str, object] = {"load": f"wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s, POST /v1/orders, crossing pairs", "transport": "loopback TCP"}
+    figures: dict[str, object] = {
+        "load": f"wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s, POST /v1/orders, crossing pairs",
+        "transport": "loopback TCP",
+    }
     server = PostgresServer().start()
     try:
         figures["postgresql_settings"] = server.settings()
@@ -261,6 +286,8 @@ def run(progress: Callable[[str], None]) -> dict[str, object]:
             figures.update(measure(f"{server.url}?schema=bench", "postgresql", work, progress))
     finally:
         server.stop()
-    figures["ratio_postgresql_vs_sqlite_rest"] = round(float(figures["postgresql_rest_orders_per_s"]) / float(figures["sqlite_rest_orders_per_s"]), 3)  # type: ignore[arg-type]
+    figures["ratio_postgresql_vs_sqlite_rest"] = round(
+        float(figures["postgresql_rest_orders_per_s"]) / float(figures["sqlite_rest_orders_per_s"]), 3
+    )  # type: ignore[arg-type]
     figures["targets"] = {"ratio_postgresql_vs_sqlite_rest": 0.8, "postgresql_rest_latency_ms_p99": 15}
     return figures

@@ -182,7 +182,16 @@ def _venue(stream: list[tuple[str, int, str, int, int]]) -> tuple[Any, list[Any]
     ctx.execute(StartTradingDay(day=d.isoformat(), seed=1), Stamp(2, hk_ns(d, dtime(8))))
     ctx.execute(TradingTick(), Stamp(3, hk_ns(d, dtime(9, 31))))
     commands = [
-        PlaceOrder(instrument="00001", participant="P1", account=f"C:P1:{oid % 97}", client_order_id=str(oid), side=side, order_type="ENHANCED_LIMIT", price=price, quantity=qty)
+        PlaceOrder(
+            instrument="00001",
+            participant="P1",
+            account=f"C:P1:{oid % 97}",
+            client_order_id=str(oid),
+            side=side,
+            order_type="ENHANCED_LIMIT",
+            price=price,
+            quantity=qty,
+        )
         if kind == "N"
         else CancelOrder(instrument="00001", participant="P1", client_order_id=str(oid))
         for kind, oid, side, price, qty in stream
@@ -343,7 +352,12 @@ def run_dict_deque(stream: list[tuple[str, int, str, int, int]]) -> tuple[int, i
             orders[oid] = (entry, s, price)
     elapsed = time.perf_counter() - started
     _unsettle()
-    resting = [(e[0], "B" if s == 0 else "S", p, e[1]) for s, rev in ((0, True), (1, False)) for p in sorted(books[s], reverse=rev) for e in books[s][p]]
+    resting = [
+        (e[0], "B" if s == 0 else "S", p, e[1])
+        for s, rev in ((0, True), (1, False))
+        for p in sorted(books[s], reverse=rev)
+        for e in books[s][p]
+    ]
     return trades, quantity, resting, elapsed
 
 
@@ -479,7 +493,13 @@ def run_matching_engine(stream: list[tuple[str, int, str, int, int]]) -> tuple[i
 
     engine = MatchingEngine()
     commands = [
-        SequencedCommand(seq=i + 1, ts=i + 1, command=NewOrder(order_id=oid, account=oid, side=Side.BUY if side == "B" else Side.SELL, price=price, qty=qty) if kind == "N" else CancelOrder(order_id=oid, account=oid))
+        SequencedCommand(
+            seq=i + 1,
+            ts=i + 1,
+            command=NewOrder(order_id=oid, account=oid, side=Side.BUY if side == "B" else Side.SELL, price=price, qty=qty)
+            if kind == "N"
+            else CancelOrder(order_id=oid, account=oid),
+        )
         for i, (kind, oid, side, price, qty) in enumerate(stream)
     ]
     trades = quantity = 0
@@ -517,7 +537,15 @@ def run_order_matching(stream: list[tuple[str, int, str, int, int]]) -> tuple[in
     for i, (kind, oid, side, price, qty) in enumerate(stream):
         ts = t0 + timedelta(microseconds=i)
         if kind == "N":
-            order = LimitOrder(side=Side.BUY if side == "B" else Side.SELL, price=price, size=qty, timestamp=ts, order_id=str(oid), trader_id="t", price_number_of_digits=0)
+            order = LimitOrder(
+                side=Side.BUY if side == "B" else Side.SELL,
+                price=price,
+                size=qty,
+                timestamp=ts,
+                order_id=str(oid),
+                trader_id="t",
+                price_number_of_digits=0,
+            )
             executed = engine.match(timestamp=ts, orders=Orders([order])) if _om_takes_orders() else _om_place_and_match(engine, order, ts)
             for trade in executed.trades:
                 trades += 1
@@ -673,7 +701,10 @@ def run_realistic(progress: Callable[[str], None], n: int = EVENTS) -> dict[str,
         "ratio_per_command_vs_fastest_fill_reporting_peer": round(per_rate / fill, 3) if fill else None,
         "ratio_batch_vs_fastest_fill_reporting_peer": round(batch_rate / fill, 3) if fill else None,
         "ratio_batch_vs_fastest_peer": round(batch_rate / fastest, 3) if fastest else None,
-        "note": "HK rules on for Lion Rock (the peers have none): its refusals are part of its work; commands built inside every adapter's timed loop; best of 3",
+        "note": (
+            "HK rules on for Lion Rock (the peers have none): its refusals are part of its work; "
+            "commands built inside every adapter's timed loop; best of 3"
+        ),
     }
 
 
@@ -696,7 +727,9 @@ def run(progress: Callable[[str], None]) -> dict[str, object]:
         entry: dict[str, object] = {"events_per_s": round(rate), "reports_fills": reports_fills}
         if limit:
             ours_part = run_lionrock(part)
-            entry["note"] = f"too slow for the full stream: measured on the first {limit:,} events; trades and traded quantity compared on those"
+            entry["note"] = (
+                f"too slow for the full stream: measured on the first {limit:,} events; trades and traded quantity compared on those"
+            )
             entry["state_matches"] = (p_trades, p_quantity) == ours_part[:2]
         elif name == "limit-order-book":
             entry["state_matches"] = (p_resting[0] or 0, p_resting[1] or 0, *p_resting[2:]) == _book_summary(resting)
@@ -713,7 +746,10 @@ def run(progress: Callable[[str], None]) -> dict[str, object]:
         floor_entry = {
             "events_per_s": round(floor_rate),
             "lionrock_share": round(ours / floor_rate, 3),
-            "note": "Lion Rock's own events for each command, materialised with no venue logic, same harness: the ceiling of any venue that returns every event as a Python object",
+            "note": (
+                "Lion Rock's own events for each command, materialised with no venue logic, same harness: "
+                "the ceiling of any venue that returns every event as a Python object"
+            ),
         }
         progress(f"event floor: {floor_rate:,.0f} events/s; Lion Rock runs at {ours / floor_rate:.0%} of it")
     fill_rates = [float(v["events_per_s"]) for v in peers.values() if v["reports_fills"]]  # type: ignore[arg-type]

@@ -29,13 +29,23 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 ROOT = SRC / "lionrock"
 LAYERS: dict[str, int] = {
-    "kernel": 0, "rules": 0,
-    "listing": 1, "offering": 1, "trading": 1, "clearing": 1, "connect": 1,
+    "kernel": 0,
+    "rules": 0,
+    "listing": 1,
+    "offering": 1,
+    "trading": 1,
+    "clearing": 1,
+    "connect": 1,
     "engine": 2,
     "storage": 3,
     "readmodel": 4,
     "service": 5,
-    "gateways": 6, "scale": 6, "files": 6, "sim": 6, "analytics": 6, "cli": 6,
+    "gateways": 6,
+    "scale": 6,
+    "files": 6,
+    "sim": 6,
+    "analytics": 6,
+    "cli": 6,
 }
 TOP = ""  # lionrock/__init__.py (the version): importable by all, imports nothing
 
@@ -144,8 +154,10 @@ def test_every_package_has_a_layer() -> None:
 def test_no_import_points_up_a_layer() -> None:
     upward = [
         f"{module} imports {target} (layer {LAYERS[_package(target)]} above {LAYERS[_package(module)]})"
-        for module, targets in sorted(_graph().items()) if _package(module) in LAYERS
-        for target in sorted(targets) if _package(target) in LAYERS and LAYERS[_package(target)] > LAYERS[_package(module)]
+        for module, targets in sorted(_graph().items())
+        if _package(module) in LAYERS
+        for target in sorted(targets)
+        if _package(target) in LAYERS and LAYERS[_package(target)] > LAYERS[_package(module)]
     ]
     assert not upward, "imports against the layers:\n" + "\n".join(upward)
 
@@ -164,8 +176,11 @@ def test_packages_import_each_other_in_no_cycle() -> None:
 def test_modules_of_the_edge_import_each_other_in_no_cycle() -> None:
     """Module cycles in the edge's layers (storage and up), function-level imports included."""
     graph = _graph()
-    edge = {m: {t for t in targets if LAYERS.get(_package(t), -1) >= LAYERS["storage"]}
-            for m, targets in graph.items() if LAYERS.get(_package(m), -1) >= LAYERS["storage"]}
+    edge = {
+        m: {t for t in targets if LAYERS.get(_package(t), -1) >= LAYERS["storage"]}
+        for m, targets in graph.items()
+        if LAYERS.get(_package(m), -1) >= LAYERS["storage"]
+    }
     assert not _cycles(edge), f"module import cycles: {_cycles(edge)}"
 
 

@@ -38,8 +38,16 @@ def test_core_module_reads_no_clock_and_draws_no_unseeded_randomness(path: Path)
             raise AssertionError(f"{rel}:{number}: {match.group(0)!r} in the core: {line.strip()}")
 
 
-PACKAGES = ["lionrock.kernel", "lionrock.rules", "lionrock.engine", "lionrock.listing", "lionrock.offering",
-            "lionrock.trading", "lionrock.clearing", "lionrock.connect"]
+PACKAGES = [
+    "lionrock.kernel",
+    "lionrock.rules",
+    "lionrock.engine",
+    "lionrock.listing",
+    "lionrock.offering",
+    "lionrock.trading",
+    "lionrock.clearing",
+    "lionrock.connect",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

@@ -11,10 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SCOPES = ("src", "docs", "README.md", "tests", "examples", "scenarios")
 OUTSIDE = re.compile(
-    r"RULES\.md"                       # the rulebook notes that were never in the repository
-    r"|/work/"                         # the build machine's folders
-    r"|(?<![\w.-])\.\./shared"         # a sibling folder of the checkout
-    r"|(?<![\w/.-])shared/reference"   # notes kept outside the repository
+    r"RULES\.md"  # the rulebook notes that were never in the repository
+    r"|/work/"  # the build machine's folders
+    r"|(?<![\w.-])\.\./shared"  # a sibling folder of the checkout
+    r"|(?<![\w/.-])shared/reference"  # notes kept outside the repository
     r"|hk-rules-sourced"
 )
 THIS = Path(__file__).name

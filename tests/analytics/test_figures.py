@@ -27,15 +27,35 @@ def _bar(day: str, close: int) -> Bar:
     return Bar(day, close, close, close, close, 1_000, 0)
 
 
-def _deal(issuer_id: str, instrument: str, closes: list[tuple[str, int]], *, price: int = 10_000) -> tuple[IssuerRow, OfferingRow, InstrumentTape]:
+def _deal(
+    issuer_id: str, instrument: str, closes: list[tuple[str, int]], *, price: int = 10_000
+) -> tuple[IssuerRow, OfferingRow, InstrumentTape]:
     """An issuer whose last round was HK$6,000 post-money, listing 200 new shares at HK$10.000
     (10,000 ticks) into 1,000 shares in issue: pre-money HK$8,000, market cap HK$10,000."""
-    issuer = IssuerRow(issuer_id=issuer_id, name=f"{issuer_id} Ltd", sub_sector="AI", eligible=True, routes_open=["18c_commercial"],
-                       filed_on="2026-04-01", listed_on=closes[0][0] if closes else "", last_round_post_money_minor=600_000)
-    offering = OfferingRow(offering_id=f"O-{issuer_id}", issuer_id=issuer_id, name=f"{issuer_id} Ltd", instrument=instrument,
-                           offer_price=price, shares_in_issue=1_000, offer_shares=200, market_cap_minor=1_000 * price // 10,
-                           pre_money_minor=pre_money_minor(1_000, 200, price), gross_proceeds_minor=200 * price // 10,
-                           listed_on=closes[0][0] if closes else "", lockups=[("2027-03-01", "Fund A", 50), ("2027-03-01", "Fund B", 30)])
+    issuer = IssuerRow(
+        issuer_id=issuer_id,
+        name=f"{issuer_id} Ltd",
+        sub_sector="AI",
+        eligible=True,
+        routes_open=["18c_commercial"],
+        filed_on="2026-04-01",
+        listed_on=closes[0][0] if closes else "",
+        last_round_post_money_minor=600_000,
+    )
+    offering = OfferingRow(
+        offering_id=f"O-{issuer_id}",
+        issuer_id=issuer_id,
+        name=f"{issuer_id} Ltd",
+        instrument=instrument,
+        offer_price=price,
+        shares_in_issue=1_000,
+        offer_shares=200,
+        market_cap_minor=1_000 * price // 10,
+        pre_money_minor=pre_money_minor(1_000, 200, price),
+        gross_proceeds_minor=200 * price // 10,
+        listed_on=closes[0][0] if closes else "",
+        lockups=[("2027-03-01", "Fund A", 50), ("2027-03-01", "Fund B", 30)],
+    )
     tape = InstrumentTape(instrument, offering.name, "HKD", 1_000, [_bar(day, close) for day, close in closes])
     return issuer, offering, tape
 
@@ -72,12 +92,14 @@ def test_funnel_counts_the_same_issuers_as_the_summary() -> None:
     counts = list(funnel.values())
     assert counts == sorted(counts, reverse=True)
     page = render_report(data, horizon=1)
-    assert '<b>3</b>issuers assessed' in page and '<b>2</b>eligible' in page and '<b>2</b>listed' in page
+    assert "<b>3</b>issuers assessed" in page and "<b>2</b>eligible" in page and "<b>2</b>listed" in page
 
 
 def test_peer_index_is_the_equal_weighted_chain_of_the_other_stocks() -> None:
-    data = _data(_deal("A", "09001", [("2026-09-01", 10_000), ("2026-09-02", 11_000), ("2026-09-03", 11_000)]),
-                 _deal("B", "09002", [("2026-09-02", 20_000), ("2026-09-03", 18_000)]))
+    data = _data(
+        _deal("A", "09001", [("2026-09-01", 10_000), ("2026-09-02", 11_000), ("2026-09-03", 11_000)]),
+        _deal("B", "09002", [("2026-09-02", 20_000), ("2026-09-03", 18_000)]),
+    )
     index = peer_index(data)
     assert index["2026-09-01"] == 100.0
     assert index["2026-09-02"] == pytest.approx(110.0)  # only A closed on both days: +10%
@@ -87,8 +109,10 @@ def test_peer_index_is_the_equal_weighted_chain_of_the_other_stocks() -> None:
 
 
 def test_returns_are_measured_against_the_peers_over_the_same_span() -> None:
-    data = _data(_deal("A", "09001", [("2026-09-01", 10_000), ("2026-09-02", 11_000), ("2026-09-03", 12_100)]),
-                 _deal("B", "09002", [("2026-09-02", 12_000), ("2026-09-03", 12_000)]))
+    data = _data(
+        _deal("A", "09001", [("2026-09-01", 10_000), ("2026-09-02", 11_000), ("2026-09-03", 12_100)]),
+        _deal("B", "09002", [("2026-09-02", 12_000), ("2026-09-03", 12_000)]),
+    )
     by_name = {r.name: r for r in benchmarked_returns(data, horizon=2)}
     b = by_name["B Ltd"]
     assert b.first_day == pytest.approx(20.0) and b.later == pytest.approx(20.0)
@@ -132,5 +156,7 @@ def test_tiny_run_report_counts_agree_and_shows_inputs(tmp_path: Path) -> None:
         assert section in result.report_html
     for o in data.offerings.values():
         assert 0 < o.pre_money_minor < o.market_cap_minor
-        assert o.market_cap_minor - o.pre_money_minor == o.offer_shares * o.offer_price // 10 or \
-            abs(o.market_cap_minor - o.pre_money_minor - o.offer_shares * o.offer_price // 10) <= 1
+        assert (
+            o.market_cap_minor - o.pre_money_minor == o.offer_shares * o.offer_price // 10
+            or abs(o.market_cap_minor - o.pre_money_minor - o.offer_shares * o.offer_price // 10) <= 1
+        )

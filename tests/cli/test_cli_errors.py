@@ -62,8 +62,17 @@ def files(tmp_path: Path) -> dict[str, Path]:
     bad_toml.write_text('name = "unterminated\n[[')
     bad_csv = tmp_path / "bad.csv"
     bad_csv.write_bytes(b'a,b\n"1,2\n\x00\xff,3\n')
-    return {"journal": journal, "other_version": other_version, "damaged_header": damaged_header, "demo_dir": demo_dir,
-            "text": text, "bad_toml": bad_toml, "bad_csv": bad_csv, "missing": tmp_path / "absent.sqlite", "out": tmp_path / "out"}
+    return {
+        "journal": journal,
+        "other_version": other_version,
+        "damaged_header": damaged_header,
+        "demo_dir": demo_dir,
+        "text": text,
+        "bad_toml": bad_toml,
+        "bad_csv": bad_csv,
+        "missing": tmp_path / "absent.sqlite",
+        "out": tmp_path / "out",
+    }
 
 
 def test_journal_user_errors_are_one_line(files: dict[str, Path]) -> None:
@@ -91,14 +100,70 @@ def test_input_file_user_errors_are_one_line(files: dict[str, Path]) -> None:
         (("timetable", str(files["missing"]), "--filed", "2025-06-02"), "no such file"),
         (("timetable", str(files["bad_toml"]), "--filed", "2025-06-02"), "not valid TOML"),
         (("timetable", str(ISSUER), "--filed", "2025-13-02"), "--filed: expected YYYY-MM-DD"),
-        (("allocate", "--offering", str(files["missing"]), "--book", str(SAMPLE / "iois.csv"),
-          "--applications", str(SAMPLE / "applications.csv"), "--seed", "1", "--out", out), "does not exist"),
-        (("allocate", "--offering", str(files["bad_toml"]), "--book", str(SAMPLE / "iois.csv"),
-          "--applications", str(SAMPLE / "applications.csv"), "--seed", "1", "--out", out), "not valid TOML"),
-        (("allocate", "--offering", str(SAMPLE / "offering.toml"), "--book", str(files["bad_csv"]),
-          "--applications", str(SAMPLE / "applications.csv"), "--seed", "1", "--out", out), "bad.csv: line 1, column ioi_id: missing column"),
-        (("allocate", "--offering", str(SAMPLE / "offering.toml"), "--book", str(SAMPLE / "iois.csv"),
-          "--applications", str(files["bad_csv"]), "--seed", "1", "--out", out), "bad.csv: line 1, column applicant: missing column"),
+        (
+            (
+                "allocate",
+                "--offering",
+                str(files["missing"]),
+                "--book",
+                str(SAMPLE / "iois.csv"),
+                "--applications",
+                str(SAMPLE / "applications.csv"),
+                "--seed",
+                "1",
+                "--out",
+                out,
+            ),
+            "does not exist",
+        ),
+        (
+            (
+                "allocate",
+                "--offering",
+                str(files["bad_toml"]),
+                "--book",
+                str(SAMPLE / "iois.csv"),
+                "--applications",
+                str(SAMPLE / "applications.csv"),
+                "--seed",
+                "1",
+                "--out",
+                out,
+            ),
+            "not valid TOML",
+        ),
+        (
+            (
+                "allocate",
+                "--offering",
+                str(SAMPLE / "offering.toml"),
+                "--book",
+                str(files["bad_csv"]),
+                "--applications",
+                str(SAMPLE / "applications.csv"),
+                "--seed",
+                "1",
+                "--out",
+                out,
+            ),
+            "bad.csv: line 1, column ioi_id: missing column",
+        ),
+        (
+            (
+                "allocate",
+                "--offering",
+                str(SAMPLE / "offering.toml"),
+                "--book",
+                str(SAMPLE / "iois.csv"),
+                "--applications",
+                str(files["bad_csv"]),
+                "--seed",
+                "1",
+                "--out",
+                out,
+            ),
+            "bad.csv: line 1, column applicant: missing column",
+        ),
         (("simulate", "--scale", "tiny", "--runs", "1", "--out", out), "--scale 'tiny' is not a scale of scenario hk-ai-wave"),
         (("demo", "--scale", "tiny", "--out", out), "small, default, large"),
         (("audit",), "Missing argument"),
@@ -129,7 +194,10 @@ def test_shard_without_nats_fails_fast_with_one_line(tmp_path: Path) -> None:
     started = time.monotonic()
     run = subprocess.run(
         _lionrock("shard", "--nats", url, "--shard", "t0", "--journal", str(tmp_path / "t0.sqlite"), "--connect-attempts", "1"),
-        capture_output=True, text=True, timeout=120, cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
     )
     _assert_one_line_error(run.returncode, run.stderr, f"no NATS server answers at {url}", "nats-server")
     assert time.monotonic() - started < 60
@@ -139,7 +207,11 @@ def test_shard_waiting_for_nats_stops_promptly_on_sigterm(tmp_path: Path) -> Non
     url = f"nats://127.0.0.1:{_free_port()}"
     process = subprocess.Popen(
         _lionrock("shard", "--nats", url, "--shard", "t0", "--journal", str(tmp_path / "t0.sqlite"), "--connect-attempts", "100"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         assert process.stderr is not None

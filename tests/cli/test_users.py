@@ -45,8 +45,22 @@ def test_users_add_prints_a_password_once_that_signs_in_to_the_service(store: st
     assert code == 0, out
     password = re.search(r"password (\S+) \(shown only now\)", " ".join(out.split()))
     assert password is not None, out
-    code, out, _ = run("add", "alice", "--role", "investor", "--participant", "B1", "--account", "C:B1:A1", "--account", "C:B1:A2",
-                       "--db", db, "--password-stdin", stdin="correct horse battery\n")
+    code, out, _ = run(
+        "add",
+        "alice",
+        "--role",
+        "investor",
+        "--participant",
+        "B1",
+        "--account",
+        "C:B1:A1",
+        "--account",
+        "C:B1:A2",
+        "--db",
+        db,
+        "--password-stdin",
+        stdin="correct horse battery\n",
+    )
     assert code == 0 and "read from standard input" in out and "correct horse" not in out, out
     service = Service(db)
     try:
@@ -87,14 +101,17 @@ def test_users_list_disable_and_enable(tmp_path: Path) -> None:
     assert json.loads(run("list", "--db", db, "--json")[1])[1]["disabled"] is False
 
 
-@pytest.mark.parametrize(("args", "stdin", "expected"), [
-    (("add", "bob", "--role", "admin"), None, "unknown role 'admin'"),
-    (("add", "bad name", "--role", "investor"), None, "username"),
-    (("add", "bob", "--role", "broker", "--participant", "B 1"), None, "--participant"),
-    (("add", "bob", "--role", "investor", "--account", "x" * 65), None, "--account"),
-    (("add", "bob", "--role", "investor", "--password-stdin"), "short\n", "8 to 256"),
-    (("add", "bob", "--role", "investor", "--db", "memory:"), None, "memory:"),
-])
+@pytest.mark.parametrize(
+    ("args", "stdin", "expected"),
+    [
+        (("add", "bob", "--role", "admin"), None, "unknown role 'admin'"),
+        (("add", "bad name", "--role", "investor"), None, "username"),
+        (("add", "bob", "--role", "broker", "--participant", "B 1"), None, "--participant"),
+        (("add", "bob", "--role", "investor", "--account", "x" * 65), None, "--account"),
+        (("add", "bob", "--role", "investor", "--password-stdin"), "short\n", "8 to 256"),
+        (("add", "bob", "--role", "investor", "--db", "memory:"), None, "memory:"),
+    ],
+)
 def test_users_bad_input_is_one_line_and_status_2(tmp_path: Path, args: tuple[str, ...], stdin: str | None, expected: str) -> None:
     full = (*args, "--db", str(tmp_path / "venue.db")) if "--db" not in args else args
     one_line_error(*run(*full, stdin=stdin)[::2], expected)

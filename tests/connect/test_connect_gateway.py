@@ -39,7 +39,16 @@ def setup(fx: str = "1"):
 
 
 def order(side: str = "B", price: int = 100_000, quantity: int = 1000, coid: str = "o1", instrument: str = "00700") -> PlaceOrder:
-    return PlaceOrder(instrument=instrument, participant="SBSH", account=INV, client_order_id=coid, side=side, order_type="LIMIT", price=price, quantity=quantity)
+    return PlaceOrder(
+        instrument=instrument,
+        participant="SBSH",
+        account=INV,
+        client_order_id=coid,
+        side=side,
+        order_type="LIMIT",
+        price=price,
+        quantity=quantity,
+    )
 
 
 def test_eligible_buy_is_admitted_and_reserves_quota() -> None:
@@ -95,7 +104,16 @@ def test_individual_investor_threshold_is_rmb_500k_inclusive() -> None:
     low = eng.submit(RegisterSouthboundInvestor(account="C:SBSH:LI", investor_type="INDIVIDUAL", assets_cny=49_999_999), at())
     assert low.rejection is not None and low.rejection.reason == "INVESTOR_BELOW_THRESHOLD"
     assert eng.submit(RegisterSouthboundInvestor(account="C:SBSH:LI", investor_type="INDIVIDUAL", assets_cny=50_000_000), at()).accepted
-    stranger = PlaceOrder(instrument="00700", participant="SBSH", account="C:SBSH:WANG", client_order_id="x", side="B", order_type="LIMIT", price=1000, quantity=100)
+    stranger = PlaceOrder(
+        instrument="00700",
+        participant="SBSH",
+        account="C:SBSH:WANG",
+        client_order_id="x",
+        side="B",
+        order_type="LIMIT",
+        price=1000,
+        quantity=100,
+    )
     out = eng.submit(PlaceSouthboundOrder(link="SH", order=stranger), at())
     assert out.rejection is not None and out.rejection.reason == "INVESTOR_NOT_REGISTERED"
 
@@ -117,14 +135,43 @@ def test_quota_used_up_in_continuous_trading_rejects_buys_for_the_rest_of_the_da
     rejected = eng.submit(PlaceSouthboundOrder(link="SH", order=order(coid="o2")), at(DAY, 10, 1))
     assert rejected.rejection is not None and rejected.rejection.reason == "QUOTA_EXHAUSTED"
     # the big order is cancelled: quota comes back, but buying stays closed for the day
-    eng.submit(LedgerTestEmit(accepted=[OrderAccepted(order_id=7, instrument="00700", participant="SBSH", account=INV, client_order_id="big", side="B", order_type="LIMIT", price=1_000_000, quantity=42_000_000, channel="SB-SH")]), at(DAY, 10, 2))
-    out = eng.submit(LedgerTestEmit(cancelled=[OrderCancelled(order_id=7, instrument="00700", participant="SBSH", client_order_id="big", remaining=42_000_000, reason="client")]), at(DAY, 10, 3))
+    eng.submit(
+        LedgerTestEmit(
+            accepted=[
+                OrderAccepted(
+                    order_id=7,
+                    instrument="00700",
+                    participant="SBSH",
+                    account=INV,
+                    client_order_id="big",
+                    side="B",
+                    order_type="LIMIT",
+                    price=1_000_000,
+                    quantity=42_000_000,
+                    channel="SB-SH",
+                )
+            ]
+        ),
+        at(DAY, 10, 2),
+    )
+    out = eng.submit(
+        LedgerTestEmit(
+            cancelled=[
+                OrderCancelled(
+                    order_id=7, instrument="00700", participant="SBSH", client_order_id="big", remaining=42_000_000, reason="client"
+                )
+            ]
+        ),
+        at(DAY, 10, 3),
+    )
     assert [e.amount for e in out.events if isinstance(e, SouthboundQuotaReturned)] == [QUOTA]
     again = eng.submit(PlaceSouthboundOrder(link="SH", order=order(coid="o3")), at(DAY, 10, 4))
     assert again.rejection is not None and again.rejection.reason == "QUOTA_EXHAUSTED"
     # the SZ link has its own quota; the next day the quota resets
     assert eng.submit(PlaceSouthboundOrder(link="SZ", order=order(coid="z1")), at(DAY, 10, 5)).accepted
-    eng.submit(RecordFxRates(day=date(2025, 11, 25), rates=[FxQuote(base="CNY", quote="HKD", rate=Rate.parse("1"))]), at(date(2025, 11, 25), 8))
+    eng.submit(
+        RecordFxRates(day=date(2025, 11, 25), rates=[FxQuote(base="CNY", quote="HKD", rate=Rate.parse("1"))]), at(date(2025, 11, 25), 8)
+    )
     assert eng.submit(PlaceSouthboundOrder(link="SH", order=order(coid="d2")), at(date(2025, 11, 25), 10)).accepted
 
 
@@ -141,8 +188,35 @@ def test_opening_auction_cancellation_restores_buying() -> None:
     eng, connect = setup()
     _exhaust(eng, 9, 5)
     assert eng.submit(PlaceSouthboundOrder(link="SH", order=order(coid="o2")), at(DAY, 9, 6)).rejection.reason == "QUOTA_EXHAUSTED"
-    eng.submit(LedgerTestEmit(accepted=[OrderAccepted(order_id=7, instrument="00700", participant="SBSH", account=INV, client_order_id="big", side="B", order_type="AT_AUCTION_LIMIT", price=1_000_000, quantity=42_000_000, channel="SB-SH")]), at(DAY, 9, 6))
-    eng.submit(LedgerTestEmit(cancelled=[OrderCancelled(order_id=7, instrument="00700", participant="SBSH", client_order_id="big", remaining=42_000_000, reason="client")]), at(DAY, 9, 7))
+    eng.submit(
+        LedgerTestEmit(
+            accepted=[
+                OrderAccepted(
+                    order_id=7,
+                    instrument="00700",
+                    participant="SBSH",
+                    account=INV,
+                    client_order_id="big",
+                    side="B",
+                    order_type="AT_AUCTION_LIMIT",
+                    price=1_000_000,
+                    quantity=42_000_000,
+                    channel="SB-SH",
+                )
+            ]
+        ),
+        at(DAY, 9, 6),
+    )
+    eng.submit(
+        LedgerTestEmit(
+            cancelled=[
+                OrderCancelled(
+                    order_id=7, instrument="00700", participant="SBSH", client_order_id="big", remaining=42_000_000, reason="client"
+                )
+            ]
+        ),
+        at(DAY, 9, 7),
+    )
     assert eng.submit(PlaceSouthboundOrder(link="SH", order=order(coid="o3")), at(DAY, 9, 8)).accepted
 
 
@@ -150,14 +224,45 @@ def test_better_price_fill_and_sell_trade_return_quota() -> None:
     eng, connect = setup()
     eng.submit(PlaceSouthboundOrder(link="SH", order=order(price=100_000, quantity=1000, coid="b1")), at())
     eng.submit(PlaceSouthboundOrder(link="SH", order=order(side="S", price=100_000, quantity=500, coid="s1")), at())
-    eng.submit(LedgerTestEmit(accepted=[
-        OrderAccepted(order_id=11, instrument="00700", participant="SBSH", account=INV, client_order_id="b1", side="B", order_type="LIMIT", price=100_000, quantity=1000, channel="SB-SH"),
-        OrderAccepted(order_id=12, instrument="00700", participant="SBSH", account=INV, client_order_id="s1", side="S", order_type="LIMIT", price=100_000, quantity=500, channel="SB-SH"),
-    ]), at())
+    eng.submit(
+        LedgerTestEmit(
+            accepted=[
+                OrderAccepted(
+                    order_id=11,
+                    instrument="00700",
+                    participant="SBSH",
+                    account=INV,
+                    client_order_id="b1",
+                    side="B",
+                    order_type="LIMIT",
+                    price=100_000,
+                    quantity=1000,
+                    channel="SB-SH",
+                ),
+                OrderAccepted(
+                    order_id=12,
+                    instrument="00700",
+                    participant="SBSH",
+                    account=INV,
+                    client_order_id="s1",
+                    side="S",
+                    order_type="LIMIT",
+                    price=100_000,
+                    quantity=500,
+                    channel="SB-SH",
+                ),
+            ]
+        ),
+        at(),
+    )
     before = connect.quota_balance("SH", DAY)
-    out = eng.submit(LedgerTestEmit(trades=[trade(1, INV, "C:P9:HK", 99_000, 1000, instrument="00700", buy_order_id=11, sell_order_id=99)]), at())
+    out = eng.submit(
+        LedgerTestEmit(trades=[trade(1, INV, "C:P9:HK", 99_000, 1000, instrument="00700", buy_order_id=11, sell_order_id=99)]), at()
+    )
     assert [(e.reason, e.amount) for e in out.events if isinstance(e, SouthboundQuotaReturned)] == [("BETTER_PRICE", 100_000)]
-    out = eng.submit(LedgerTestEmit(trades=[trade(2, "C:P9:HK", INV, 100_000, 500, instrument="00700", buy_order_id=98, sell_order_id=12)]), at())
+    out = eng.submit(
+        LedgerTestEmit(trades=[trade(2, "C:P9:HK", INV, 100_000, 500, instrument="00700", buy_order_id=98, sell_order_id=12)]), at()
+    )
     assert [(e.reason, e.amount) for e in out.events if isinstance(e, SouthboundQuotaReturned)] == [("SELL_TRADE", 5_000_000)]
     assert connect.quota_balance("SH", DAY) == before + 100_000 + 5_000_000
 
@@ -186,7 +291,9 @@ def test_fast_entry_large_new_listing_joins_after_ten_trading_days() -> None:
     eng.submit(EvaluateFastEntry(instrument="09999", listing_date=DAY, market_cap=100_000_000_000 * 100), at(DAY, 17))
     early = eng.submit(PlaceSouthboundOrder(link="SH", order=order(instrument="09999")), at(date(2025, 12, 5), 10))
     assert early.rejection is not None and early.rejection.reason == "NOT_ELIGIBLE"
-    eng.submit(RecordFxRates(day=date(2025, 12, 8), rates=[FxQuote(base="CNY", quote="HKD", rate=Rate.parse("1"))]), at(date(2025, 12, 8), 8))
+    eng.submit(
+        RecordFxRates(day=date(2025, 12, 8), rates=[FxQuote(base="CNY", quote="HKD", rate=Rate.parse("1"))]), at(date(2025, 12, 8), 8)
+    )
     out = eng.submit(ReviewSouthboundEligibility(), at(date(2025, 12, 8), 8, 30))
     assert out.accepted and any(getattr(e, "status", "") == "ELIGIBLE" for e in out.events)
     assert eng.submit(PlaceSouthboundOrder(link="SH", order=order(instrument="09999", coid="late")), at(date(2025, 12, 8), 10)).accepted
@@ -231,7 +338,11 @@ def test_eligibility_without_explanation_gives_the_same_answer() -> None:
     day = date(2025, 11, 24)
     floor = SOUTHBOUND_ELIGIBILITY.in_force(day).smallcap_min_market_cap_hkd_minor
     for index, cap, a_exchange, currency, link in product(
-        ("", "HSLI", "HSMI", "HSSI"), (0, floor - 1, floor, floor * 3), ("", "SSE", "SZSE"), ("HKD", "CNY"), ("SH", "SZ"),
+        ("", "HSLI", "HSMI", "HSSI"),
+        (0, floor - 1, floor, floor * 3),
+        ("", "SSE", "SZSE"),
+        ("HKD", "CNY"),
+        ("SH", "SZ"),
     ):
         profile = {**new_profile("09999"), "index": index, "market_cap": cap, "a_exchange": a_exchange, "currency": currency}
         explained = evaluate(profile, link, day)

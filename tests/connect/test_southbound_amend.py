@@ -39,8 +39,16 @@ def _engine_with_resting_southbound_buy() -> tuple[Engine, int]:
     ]
     for command, t in setup:
         assert engine.submit(command, hk_ns(D, t)).accepted, command
-    order = PlaceOrder(instrument="02525", participant="SBSH", account="C:SBSH:Z", client_order_id="b1", side="B",
-                       order_type="LIMIT", price=49_800, quantity=1_000)
+    order = PlaceOrder(
+        instrument="02525",
+        participant="SBSH",
+        account="C:SBSH:Z",
+        client_order_id="b1",
+        side="B",
+        order_type="LIMIT",
+        price=49_800,
+        quantity=1_000,
+    )
     assert engine.submit(PlaceSouthboundOrder(link="SH", order=order), hk_ns(D, time(9, 40))).accepted
     return engine, engine.contexts["connect"].quota_balance("SH", D)  # type: ignore[attr-defined]
 
@@ -48,8 +56,10 @@ def _engine_with_resting_southbound_buy() -> tuple[Engine, int]:
 def test_southbound_buy_amended_upward_is_refused_and_changes_nothing() -> None:
     engine, balance = _engine_with_resting_southbound_buy()
     before = engine.contexts["trading"].canonical_state(), engine.contexts["connect"].canonical_state()
-    for amend in (AmendOrder(instrument="02525", participant="SBSH", client_order_id="b1", quantity=100_000),
-                  AmendOrder(instrument="02525", participant="SBSH", client_order_id="b1", quantity=1_000, price=49_900)):
+    for amend in (
+        AmendOrder(instrument="02525", participant="SBSH", client_order_id="b1", quantity=100_000),
+        AmendOrder(instrument="02525", participant="SBSH", client_order_id="b1", quantity=1_000, price=49_900),
+    ):
         out = engine.submit(amend, hk_ns(D, time(9, 41)))
         assert out.rejection is not None and out.rejection.reason == "SOUTHBOUND_AMEND_INCREASE"
     assert (engine.contexts["trading"].canonical_state(), engine.contexts["connect"].canonical_state()) == before

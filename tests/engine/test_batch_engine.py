@@ -44,13 +44,16 @@ def _batches(seed: int, count: int, size: int) -> list[list[Any]]:
         for _ in range(size):
             n += 1
             if rng.random() < 0.3:
-                batch.append(CancelOrder(instrument="00700", participant=rng.choice(["P1", "P2"]), client_order_id=f"c{rng.randrange(1, n + 1)}"))
+                batch.append(
+                    CancelOrder(instrument="00700", participant=rng.choice(["P1", "P2"]), client_order_id=f"c{rng.randrange(1, n + 1)}")
+                )
             else:
                 side = rng.choice("BS")
                 price = 400_000 + rng.randrange(-8, 9) * 200 + (rng.random() < 0.05) * 50
                 participant = rng.choice(["P1", "P2"])
-                batch.append(PlaceOrder(instrument="00700", participant=participant, account=f"C:{participant}:{rng.randrange(3)}", client_order_id=f"c{n}",
-                                        side=side, order_type=rng.choice(["LIMIT", "ENHANCED_LIMIT", "SPECIAL_LIMIT"]), price=price,
+                batch.append(PlaceOrder(instrument="00700", participant=participant, account=f"C:{participant}:{rng.randrange(3)}",
+                                        client_order_id=f"c{n}", side=side,
+                                        order_type=rng.choice(["LIMIT", "ENHANCED_LIMIT", "SPECIAL_LIMIT"]), price=price,
                                         quantity=100 * rng.randrange(1, 9) + (rng.random() < 0.05) * 30))  # fmt: skip
         out.append(batch)
     return out

@@ -34,7 +34,9 @@ def test_engine_command_outside_int64_is_refused_unsequenced_and_changes_nothing
     assert outcome.rejection is not None and not outcome.sequenced
     assert (outcome.seq, outcome.events) == (0, [])
     assert (outcome.rejection.code, outcome.rejection.reason, outcome.rejection.field) == (
-        int(EngineCode.COMMAND_NOT_ENCODABLE), "COMMAND_NOT_ENCODABLE", "amount",
+        int(EngineCode.COMMAND_NOT_ENCODABLE),
+        "COMMAND_NOT_ENCODABLE",
+        "amount",
     )
     assert f"within {-(2**63)}..{2**63 - 1}" in outcome.rejection.message
     assert (engine.state_hash(), engine.seq, engine.last_at_ns, engine.journal.last_seq) == before

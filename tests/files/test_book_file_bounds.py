@@ -62,4 +62,6 @@ def test_ioi_file_bad_id_huge_price_and_huge_shares_are_refused(tmp_path: Path) 
         book = read_ioi_book(_write(tmp_path, f"bad{i}.csv", header, [row, other]))
         assert book.investor == ["LIM2"] and book.step_shares.tolist() == [500]
         (reject,) = book.rejects
-        assert (reject.file, reject.line, reject.field, reject.reason) == (f"bad{i}.csv", 2, field, reason) and message in reject.message, reject
+        assert (reject.file, reject.line, reject.field, reject.reason) == (f"bad{i}.csv", 2, field, reason) and message in reject.message, (
+            reject
+        )

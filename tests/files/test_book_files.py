@@ -23,15 +23,18 @@ def _write(tmp_path: Path, name: str, lines: list[str]) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("row", "field", "reason"), [
-    ("HK2,C:P1:HK2,P1,1.5", "shares", "not_integer"),
-    ("HK2,C:P1:HK2,P1,abc", "shares", "not_integer"),
-    ("HK2,C:P1:HK2,P1,", "shares", "not_integer"),
-    ("HK2,C:P1:HK2,P1", "-", "short_row"),
-    ("HK2,C:P1:HK2,P1,100,7", "-", "long_row"),
-    (",C:P1:HK2,P1,100", "applicant", "blank_id"),
-    ("HK 2,C:P1:HK2,P1,100", "applicant", "bad_identifier"),
-])
+@pytest.mark.parametrize(
+    ("row", "field", "reason"),
+    [
+        ("HK2,C:P1:HK2,P1,1.5", "shares", "not_integer"),
+        ("HK2,C:P1:HK2,P1,abc", "shares", "not_integer"),
+        ("HK2,C:P1:HK2,P1,", "shares", "not_integer"),
+        ("HK2,C:P1:HK2,P1", "-", "short_row"),
+        ("HK2,C:P1:HK2,P1,100,7", "-", "long_row"),
+        (",C:P1:HK2,P1,100", "applicant", "blank_id"),
+        ("HK 2,C:P1:HK2,P1,100", "applicant", "bad_identifier"),
+    ],
+)
 def test_application_row_that_cannot_be_an_application_is_refused_with_its_line(tmp_path: Path, row: str, field: str, reason: str) -> None:
     path = _write(tmp_path, "apps.csv", [APPS_HEADER, "HK1,C:P1:HK1,P1,100", row, "HK3,C:P1:HK3,P1,200"])
     book = read_application_book(path)
@@ -58,26 +61,38 @@ def test_blank_lines_and_short_rows_keep_line_numbers_exact(tmp_path: Path) -> N
 
 def test_parquet_rows_are_judged_like_csv_rows(tmp_path: Path) -> None:
     path = tmp_path / "apps.parquet"
-    pq.write_table(pa.table({"applicant": ["HK1", "", "HK3"], "account": ["C:P1:HK1", "C:P1:HK2", "C:P1:HK3"],
-                             "participant": ["P1", "P1", "P1"], "shares": ["100", "200", "2.5"]}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "applicant": ["HK1", "", "HK3"],
+                "account": ["C:P1:HK1", "C:P1:HK2", "C:P1:HK3"],
+                "participant": ["P1", "P1", "P1"],
+                "shares": ["100", "200", "2.5"],
+            }
+        ),
+        path,
+    )
     book = read_application_book(path)
     assert book.shares.tolist() == [100]
     assert [(r.line, r.field, r.reason) for r in book.rejects] == [(3, "applicant", "blank_id"), (4, "shares", "not_integer")]
 
 
-@pytest.mark.parametrize(("change", "field", "reason"), [
-    (("international", "offshore"), "origin", "unknown_origin"),
-    ((",1,true", ",0,true"), "tier", "unknown_tier"),
-    ((",1,true", ",4,true"), "tier", "unknown_tier"),
-    ((",1,true", ",first,true"), "tier", "unknown_tier"),
-    (("true", "maybe"), "independent", "not_boolean"),
-    (("44.00", "44.0005"), "limit_price", "off_grid_price"),
-    (("44.00", "-44"), "limit_price", "off_grid_price"),
-    ((",500", ",0"), "shares", "non_positive"),
-    ((",500", ",-5"), "shares", "non_positive"),
-    ((",500", ",10.5"), "shares", "not_integer"),
-    (("INV1,C", "CS1,C"), "investor", "cornerstone_in_book"),
-])
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        (("international", "offshore"), "origin", "unknown_origin"),
+        ((",1,true", ",0,true"), "tier", "unknown_tier"),
+        ((",1,true", ",4,true"), "tier", "unknown_tier"),
+        ((",1,true", ",first,true"), "tier", "unknown_tier"),
+        (("true", "maybe"), "independent", "not_boolean"),
+        (("44.00", "44.0005"), "limit_price", "off_grid_price"),
+        (("44.00", "-44"), "limit_price", "off_grid_price"),
+        ((",500", ",0"), "shares", "non_positive"),
+        ((",500", ",-5"), "shares", "non_positive"),
+        ((",500", ",10.5"), "shares", "not_integer"),
+        (("INV1,C", "CS1,C"), "investor", "cornerstone_in_book"),
+    ],
+)
 def test_bad_ioi_row_refuses_its_whole_ioi_with_line_and_reason(tmp_path: Path, change: tuple[str, str], field: str, reason: str) -> None:
     bad_step = GOOD_IOI.replace("46.00,1000", "44.00,500").replace(*change)
     other = GOOD_IOI.replace("I1,INV1,C:B1:INV1", "I2,INV2,C:B1:INV2")
@@ -100,12 +115,17 @@ def test_ioi_step_of_another_investor_is_refused(tmp_path: Path) -> None:
     assert book.investors == 0 and [(r.line, r.reason) for r in book.rejects] == [(2, "ioi_refused"), (3, "ioi_investor_mismatch")]
 
 
-@pytest.mark.parametrize(("content", "line", "column", "words"), [
-    (b"applicant,account,shares\nHK1,C:P1:HK1,100\n", 1, "participant", "missing column"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00binary", 1, "applicant", "missing column"),
-    (b"applicant,account,participant,shares\nHK1,C:P1:HK1,P1,100\nHK2,C:P1:\xff\xfe,P1,100\n", 3, "account", "not UTF-8"),
-])
-def test_structural_fault_is_one_error_naming_file_line_and_column(tmp_path: Path, content: bytes, line: int, column: str, words: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "line", "column", "words"),
+    [
+        (b"applicant,account,shares\nHK1,C:P1:HK1,100\n", 1, "participant", "missing column"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00binary", 1, "applicant", "missing column"),
+        (b"applicant,account,participant,shares\nHK1,C:P1:HK1,P1,100\nHK2,C:P1:\xff\xfe,P1,100\n", 3, "account", "not UTF-8"),
+    ],
+)
+def test_structural_fault_is_one_error_naming_file_line_and_column(
+    tmp_path: Path, content: bytes, line: int, column: str, words: str
+) -> None:
     path = tmp_path / "apps.csv"
     path.write_bytes(content)
     with pytest.raises(BookFileError) as info:

@@ -23,8 +23,11 @@ from lionrock.files.offerings import decode_offering_json, parse_offering
 from lionrock.kernel.errors import Reject
 
 EXAMPLES = Path(str(resources.files("lionrock") / "examples" / "offerings"))
-TEXTS = {**{str(p.relative_to(EXAMPLES)): p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.rglob("*.toml"))},
-         "every_field": EVERY_FIELD, "waived_18c": WAIVED_18C}
+TEXTS = {
+    **{str(p.relative_to(EXAMPLES)): p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.rglob("*.toml"))},
+    "every_field": EVERY_FIELD,
+    "waived_18c": WAIVED_18C,
+}
 
 
 def _as_json(text: str) -> bytes:
@@ -56,18 +59,32 @@ def test_schema_gives_the_old_parsers_spec_from_toml_and_json(name: str) -> None
     assert decode_offering_json(_as_json(TEXTS[name])) == spec
 
 
-@pytest.mark.parametrize(("table", "key", "value", "field", "words"), [
-    ("offering", "chapter", "19Z", "offering.chapter", "expected one of main, 18C, 18A, got '19Z'"),
-    ("offering", "board_lot", 0, "offering.board_lot", "whole number; must be at least 1"),
-    ("offering", "id", "DEEP\x01", "offering.id", "not allowed in an identifier"),
-    ("offering", "listing_expenses", "USD 5", "offering.listing_expenses", "offer currency HKD"),
-    ("public", "pool_a_taper_eighths", 9, "public.pool_a_taper_eighths", "whole number; must be at most 8"),
-    ("cornerstones", None, [{"investor": "A", "name": "A Fund", "account": "C:A", "amount": "HKD 1,000", "origin": "moon"}],
-     "cornerstones[0].origin", "expected one of international, mainland, hong_kong"),
-    ("lockups", None, [{"holder": "H"}], "lockups[0].kind", "is required"),
-    ("offering", "waiver", {"reference": "W", "initial": "5%", "steps": [["15%", "15%"]]}, "offering.waiver.steps[0]", "not a percentage"),
-    ("pricing", "fixed_price", "1e3", "pricing.fixed_price", "price"),
-])
+@pytest.mark.parametrize(
+    ("table", "key", "value", "field", "words"),
+    [
+        ("offering", "chapter", "19Z", "offering.chapter", "expected one of main, 18C, 18A, got '19Z'"),
+        ("offering", "board_lot", 0, "offering.board_lot", "whole number; must be at least 1"),
+        ("offering", "id", "DEEP\x01", "offering.id", "not allowed in an identifier"),
+        ("offering", "listing_expenses", "USD 5", "offering.listing_expenses", "offer currency HKD"),
+        ("public", "pool_a_taper_eighths", 9, "public.pool_a_taper_eighths", "whole number; must be at most 8"),
+        (
+            "cornerstones",
+            None,
+            [{"investor": "A", "name": "A Fund", "account": "C:A", "amount": "HKD 1,000", "origin": "moon"}],
+            "cornerstones[0].origin",
+            "expected one of international, mainland, hong_kong",
+        ),
+        ("lockups", None, [{"holder": "H"}], "lockups[0].kind", "is required"),
+        (
+            "offering",
+            "waiver",
+            {"reference": "W", "initial": "5%", "steps": [["15%", "15%"]]},
+            "offering.waiver.steps[0]",
+            "not a percentage",
+        ),
+        ("pricing", "fixed_price", "1e3", "pricing.fixed_price", "price"),
+    ],
+)
 def test_schema_error_names_the_field_and_what_was_expected(table: str, key: str | None, value: object, field: str, words: str) -> None:
     data = tomllib.loads(TEXTS["mechanism_b_ai.toml"])
     if key is None:

@@ -60,6 +60,5 @@ def test_wheel_package_data_takes_every_shipped_file(folder: str) -> None:
     globs = _package_data_globs()
     shipped = [p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / folder).rglob("*") if p.is_file()]
     assert shipped
-    missed = [name for name in shipped
-              if not any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(name, g.replace("**/", "")) for g in globs)]
+    missed = [name for name in shipped if not any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(name, g.replace("**/", "")) for g in globs)]
     assert not missed, f"not package data (pyproject.toml [tool.setuptools.package-data]): {missed}"

@@ -152,7 +152,9 @@ def test_parse_identifier_accepts_the_documented_charset(good: str) -> None:
     assert parse_identifier(good, "client_order_id") == good
 
 
-@pytest.mark.parametrize("bad", ["a\x01b", "11=FORGED", "a b", "a/b", "caf\u00e9", "x\n", "\x7f", "<script>", "A" * (IDENTIFIER_MAX_LENGTH + 1), ""])
+@pytest.mark.parametrize(
+    "bad", ["a\x01b", "11=FORGED", "a b", "a/b", "caf\u00e9", "x\n", "\x7f", "<script>", "A" * (IDENTIFIER_MAX_LENGTH + 1), ""]
+)
 def test_parse_identifier_refuses_control_chars_separators_and_length(bad: str) -> None:
     with pytest.raises(ValueError, match="^client_order_id: "):
         parse_identifier(bad, "client_order_id")

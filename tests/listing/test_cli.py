@@ -23,8 +23,7 @@ def test_eligibility_json_names_open_routes() -> None:
 
 
 def test_eligibility_table_shows_near_miss() -> None:
-    result = runner.invoke(app, ["eligibility", str(EXAMPLES / "lingjing_vision.toml"), "--on", "2026-03-02"],
-                           env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["eligibility", str(EXAMPLES / "lingjing_vision.toml"), "--on", "2026-03-02"], env={"COLUMNS": "200"})
     assert result.exit_code == NO_ROUTE_OPEN_EXIT == 1, result.output
     assert "HK$220m short of HK$250m by HK$30m" in result.output
     assert "Open routes: none" in result.output
@@ -68,8 +67,13 @@ def test_eligibility_many_files_json_carries_numbers_beside_text() -> None:
     (binding,) = near["binding_shortfall"]
     assert binding["test"] == "18c.commercial_revenue"
     # HK$220m against HK$250m, in HKD cents: the numbers a screen sorts on, not "HK$220m"
-    assert binding["figures"] == {"unit": "HKD cents", "comparison": ">=", "actual": 22_000_000_000,
-                                  "threshold": 25_000_000_000, "shortfall": 3_000_000_000}
+    assert binding["figures"] == {
+        "unit": "HKD cents",
+        "comparison": ">=",
+        "actual": 22_000_000_000,
+        "threshold": 25_000_000_000,
+        "shortfall": 3_000_000_000,
+    }
     sii = next(t for t in near["assessment"]["tests"] if t["id"] == "18c.sii_pre_commercial")
     assert sii["actual"] == "20.86%"  # the text stays for people
     figures = sii["figures"]
@@ -86,8 +90,9 @@ def test_eligibility_exit_status_1_only_when_no_issuer_has_a_route(tmp_path: Pat
     none_open = runner.invoke(app, ["eligibility", str(near), str(copy), "--on", "2026-03-02"], env={"COLUMNS": "80"})
     assert none_open.exit_code == 1, none_open.output
     assert "0 of 2 issuers have an open route" in none_open.output
-    one_open = runner.invoke(app, ["eligibility", str(near), str(EXAMPLES / "qianli_finance.toml"), "--on", "2026-03-02"],
-                             env={"COLUMNS": "80"})
+    one_open = runner.invoke(
+        app, ["eligibility", str(near), str(EXAMPLES / "qianli_finance.toml"), "--on", "2026-03-02"], env={"COLUMNS": "80"}
+    )
     assert one_open.exit_code == 0, one_open.output
     assert runner.invoke(app, ["eligibility", str(EXAMPLES / "qianli_finance.toml"), "--on", "2026-03-02"]).exit_code == 0
 

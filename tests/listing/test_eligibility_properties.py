@@ -17,8 +17,11 @@ days = st.dates(min_value=date(2016, 1, 1), max_value=date(2030, 6, 30))
 @settings(max_examples=60, deadline=None)
 @given(revenue=st.integers(0, 3 * BN), profit=money, mcap=st.integers(100 * M, 80 * BN), on=days)
 def test_route_open_iff_every_decisive_test_passes(revenue: int, profit: int, mcap: int, on: date) -> None:
-    p = with_offering(with_latest_year(profile(), revenue=revenue, specialist_technology_revenue=revenue,
-                                       profit_attributable=profit), expected_market_cap=mcap, planned_offering_size=mcap // 10)
+    p = with_offering(
+        with_latest_year(profile(), revenue=revenue, specialist_technology_revenue=revenue, profit_attributable=profit),
+        expected_market_cap=mcap,
+        planned_offering_size=mcap // 10,
+    )
     result = assess(p, on)
     by_id = {t.id: t for t in result.tests}
     for route in result.routes:

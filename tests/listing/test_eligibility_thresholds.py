@@ -43,8 +43,12 @@ def _cash_flow(value: int) -> IssuerProfile:
 # (test id, builder, threshold in cents, rule cited)
 MONEY_THRESHOLDS: list[tuple[str, Build, int, str]] = [
     ("mb.min_market_cap", _mcap, 500 * M, "Rule 8.09(2): market cap at listing >= HK$500m"),
-    ("mb.8051.latest_profit", lambda v: with_latest_year(profile(), profit_attributable=v), 35 * M,
-     "Rule 8.05(1)(a) from 1 Jan 2022: latest-FY profit >= HK$35m"),
+    (
+        "mb.8051.latest_profit",
+        lambda v: with_latest_year(profile(), profit_attributable=v),
+        35 * M,
+        "Rule 8.05(1)(a) from 1 Jan 2022: latest-FY profit >= HK$35m",
+    ),
     ("mb.8051.prior_profit", _prior_profit, 45 * M, "Rule 8.05(1)(a) from 1 Jan 2022: two preceding FYs >= HK$45m"),
     ("mb.8052.market_cap", _mcap, 2 * BN, "Rule 8.05(2): market cap >= HK$2bn"),
     ("mb.8052.revenue", _revenue, 500 * M, "Rule 8.05(2): revenue >= HK$500m"),
@@ -92,10 +96,15 @@ def test_18c_rd_ratio_two_of_three_years_with_aggregate_passes() -> None:
     assert result.passed is False and "met in 1 of 3" in result.shortfall
 
 
-@pytest.mark.parametrize(("revenue_m", "pct", "expected"), [
-    (149, 49, False), (149, 50, True),  # below HK$150m: 50%
-    (150, 29, False), (150, 30, True),  # HK$150m-250m: 30%
-])
+@pytest.mark.parametrize(
+    ("revenue_m", "pct", "expected"),
+    [
+        (149, 49, False),
+        (149, 50, True),  # below HK$150m: 50%
+        (150, 29, False),
+        (150, 30, True),  # HK$150m-250m: 30%
+    ],
+)
 def test_18c_rd_ratio_pre_commercial_tier_by_revenue(revenue_m: int, pct: int, expected: bool) -> None:
     """Rule 18C.03(2): Pre-Commercial R&D >= 30% (revenue HK$150m-250m) or >= 50% (below HK$150m)."""
     p = with_latest_year(_rd(pct), revenue=revenue_m * M, specialist_technology_revenue=revenue_m * M)
@@ -109,9 +118,15 @@ def _sii(mcap: int, stake: Rate) -> IssuerProfile:
     return msgspec.structs.replace(p, funding_rounds=[msgspec.structs.replace(rnd, investors=inv)])
 
 
-@pytest.mark.parametrize(("mcap", "commercial_pct", "pre_pct"), [
-    (15 * BN - 1, 20, 25), (15 * BN, 15, 20), (30 * BN - 1, 15, 20), (30 * BN, 10, 15),
-])
+@pytest.mark.parametrize(
+    ("mcap", "commercial_pct", "pre_pct"),
+    [
+        (15 * BN - 1, 20, 25),
+        (15 * BN, 15, 20),
+        (30 * BN - 1, 15, 20),
+        (30 * BN, 10, 15),
+    ],
+)
 def test_18c_sii_minimum_by_market_cap_tier(mcap: int, commercial_pct: int, pre_pct: int) -> None:
     """Guide ch. 2.5 / Rule 18C.03(5): SII holding 20/25% below HK$15bn, 15/20% to HK$30bn, 10/15% above."""
     # the offering of one cent dilutes by a hair, so a stake exactly at the minimum falls short
@@ -132,12 +147,15 @@ def test_18c_pathfinders_twelve_months_boundary() -> None:
     assert result.passed is False and "short of 2 by 2" in result.shortfall
 
 
-@pytest.mark.parametrize(("mcap", "float_pct", "expected_needed"), [
-    (6 * BN, 25, "25%"),
-    (10 * BN, 15, "15%"),
-    (30 * BN, 15, "15%"),
-    (45 * BN, 10, "10%"),
-])
+@pytest.mark.parametrize(
+    ("mcap", "float_pct", "expected_needed"),
+    [
+        (6 * BN, 25, "25%"),
+        (10 * BN, 15, "15%"),
+        (30 * BN, 15, "15%"),
+        (45 * BN, 10, "10%"),
+    ],
+)
 def test_public_float_tiers_from_4_aug_2025(mcap: int, float_pct: int, expected_needed: str) -> None:
     """Rule 8.08(1) from 4 Aug 2025: 25% to HK$6bn; max(15%, HK$1.5bn) to HK$30bn; max(10%, HK$4.5bn) above."""
     p = with_offering(profile(), expected_market_cap=mcap, planned_public_float=Rate(float_pct, 100))
@@ -155,8 +173,9 @@ def test_public_float_value_floor_binds_just_above_6bn() -> None:
 
 
 def _wvr(**kw: object) -> IssuerProfile:
-    base: dict[str, object] = dict(votes_per_wvr_share=10, beneficiaries_are_directors=True,
-                                   beneficiaries_economic_interest=Rate(10, 100), innovative_company=True)
+    base: dict[str, object] = dict(
+        votes_per_wvr_share=10, beneficiaries_are_directors=True, beneficiaries_economic_interest=Rate(10, 100), innovative_company=True
+    )
     base.update(kw)
     return with_offering(profile(wvr=WeightedVoting(**base)), expected_market_cap=40 * BN)  # type: ignore[arg-type]
 
@@ -191,9 +210,14 @@ def test_8a_failure_closes_every_route() -> None:
     assert result.open_routes == []
 
 
-@pytest.mark.parametrize(("mcap", "coverage", "expected"), [
-    (1_500 * M, Rate(125, 100), True), (1_500 * M - 1, Rate(125, 100), False), (1_500 * M, Rate(12499, 10_000), False),
-])
+@pytest.mark.parametrize(
+    ("mcap", "coverage", "expected"),
+    [
+        (1_500 * M, Rate(125, 100), True),
+        (1_500 * M - 1, Rate(125, 100), False),
+        (1_500 * M, Rate(12499, 10_000), False),
+    ],
+)
 def test_18a_market_cap_and_working_capital(mcap: int, coverage: Rate, expected: bool) -> None:
     """Chapter 18A: market cap >= HK$1.5bn; working capital >= 125% of 12 months' costs."""
     bio = BiotechFacts(core_product_beyond_concept=True, same_business_years=2, working_capital_coverage=coverage)

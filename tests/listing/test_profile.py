@@ -43,13 +43,16 @@ def test_profile_json_equals_toml(tmp_path: Path) -> None:
     assert load_profile(path) == load_profile(EXAMPLES / "qianli_finance.toml")
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("HK$1,500,000", (Currency.HKD, 150_000_000)),
-    ("RMB 380m", (Currency.CNY, 38_000_000_000)),
-    ("US$1.2bn", (Currency.USD, 120_000_000_000)),
-    ("HK$-38m", (Currency.HKD, -3_800_000_000)),
-    ("12.5", (Currency.HKD, 1250)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("HK$1,500,000", (Currency.HKD, 150_000_000)),
+        ("RMB 380m", (Currency.CNY, 38_000_000_000)),
+        ("US$1.2bn", (Currency.USD, 120_000_000_000)),
+        ("HK$-38m", (Currency.HKD, -3_800_000_000)),
+        ("12.5", (Currency.HKD, 1250)),
+    ],
+)
 def test_parse_amount_forms(text: str, expected: tuple[Currency, int]) -> None:
     assert parse_amount(text, "x", Currency.HKD) == expected
 

@@ -54,20 +54,30 @@ def test_schema_gives_the_old_parsers_profile_from_toml_and_json(name: str) -> N
     assert decode_profile_json(json.dumps(tomllib.loads(TEXTS[name]), default=str)) == profile
 
 
-@pytest.mark.parametrize(("section", "key", "value", "field", "words"), [
-    ("issuer", "structure", 5, "issuer.structure", "expected one of direct, vie, offshore"),
-    ("offering", "board_lot", 0, "offering.board_lot", "must be at least 1"),
-    ("continuity", "management_years", True, "continuity.management_years", "whole number"),
-    ("wvr", "votes_per_wvr_share", 1, "wvr.votes_per_wvr_share", "must be at least 2"),
-    ("offering", "planned_public_float", [1], "offering.planned_public_float", "percentage"),
-    ("fx", "GBP", "1.0", "fx.GBP", "expected a key among HKD, CNY, USD"),
-    ("fx", "USD", True, "fx.USD", "percentage"),
-    ("issuer", "id", "has spaces", "issuer.id", "matching regex"),
-])
+@pytest.mark.parametrize(
+    ("section", "key", "value", "field", "words"),
+    [
+        ("issuer", "structure", 5, "issuer.structure", "expected one of direct, vie, offshore"),
+        ("offering", "board_lot", 0, "offering.board_lot", "must be at least 1"),
+        ("continuity", "management_years", True, "continuity.management_years", "whole number"),
+        ("wvr", "votes_per_wvr_share", 1, "wvr.votes_per_wvr_share", "must be at least 2"),
+        ("offering", "planned_public_float", [1], "offering.planned_public_float", "percentage"),
+        ("fx", "GBP", "1.0", "fx.GBP", "expected a key among HKD, CNY, USD"),
+        ("fx", "USD", True, "fx.USD", "percentage"),
+        ("issuer", "id", "has spaces", "issuer.id", "matching regex"),
+    ],
+)
 def test_profile_schema_error_names_the_field_and_what_was_expected(section: str, key: str, value: object, field: str, words: str) -> None:
     data = tomllib.loads(TEXTS["qianli_finance.toml"])
-    data.setdefault(section, {"votes_per_wvr_share": 10, "beneficiaries_are_directors": True,
-                              "beneficiaries_economic_interest": "20%", "innovative_company": True})[key] = value
+    data.setdefault(
+        section,
+        {
+            "votes_per_wvr_share": 10,
+            "beneficiaries_are_directors": True,
+            "beneficiaries_economic_interest": "20%",
+            "innovative_company": True,
+        },
+    )[key] = value
     for decode in (profile_from_dict, lambda d: decode_profile_json(json.dumps(d, default=str))):
         with pytest.raises(ProfileError) as exc:
             decode(data)

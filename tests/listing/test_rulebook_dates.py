@@ -57,8 +57,11 @@ def test_public_float_regime_changes_on_4_aug_2025() -> None:
 
 def test_minimum_market_cap_raised_on_15_feb_2018() -> None:
     """Rule 8.09(2): HK$200m before 15 Feb 2018, HK$500m from then."""
-    p = with_offering(msgspec.structs.replace(profile(), financial_years=years(ends=(2014, 2015, 2016))),
-                      expected_market_cap=300 * M, planned_offering_size=50 * M)
+    p = with_offering(
+        msgspec.structs.replace(profile(), financial_years=years(ends=(2014, 2015, 2016))),
+        expected_market_cap=300 * M,
+        planned_offering_size=50 * M,
+    )
     assert assess(p, date(2018, 2, 14)).test("mb.min_market_cap").passed is True
     assert assess(p, date(2018, 2, 15)).test("mb.min_market_cap").passed is False
 
@@ -72,13 +75,23 @@ def test_only_years_ended_before_the_date_count() -> None:
 
 
 def test_every_schedule_cites_a_source_and_grade() -> None:
-    for sched in (rules.MAIN_BOARD_PROFIT_TEST, rules.CHAPTER_18C, rules.CSRC_FILING, rules.TECH_CHANNEL,
-                  rules.APPLICATION_VALIDITY, rules.INITIAL_PUBLIC_FLOAT, rules.CHAPTER_8A, rules.CHAPTER_18A):
+    for sched in (
+        rules.MAIN_BOARD_PROFIT_TEST,
+        rules.CHAPTER_18C,
+        rules.CSRC_FILING,
+        rules.TECH_CHANNEL,
+        rules.APPLICATION_VALIDITY,
+        rules.INITIAL_PUBLIC_FLOAT,
+        rules.CHAPTER_8A,
+        rules.CHAPTER_18A,
+    ):
         for prov in sched.provisions:
             assert prov.source and prov.grade in {"P", "S", "T", "I"}
 
 
 def test_revenue_shortfall_is_reported_in_hk_dollars() -> None:
     p = with_latest_year(profile(), revenue=456_840_000_00)
-    assert "revenue in the latest FY HK$456.84m short of HK$500m by HK$43.16m" in assess(p, date(2026, 3, 2)).route(
-        "main_board_mcap_revenue").changes_needed
+    assert (
+        "revenue in the latest FY HK$456.84m short of HK$500m by HK$43.16m"
+        in assess(p, date(2026, 3, 2)).route("main_board_mcap_revenue").changes_needed
+    )

@@ -25,9 +25,19 @@ POST_2025 = date(2025, 11, 24)
 def spec(**overrides: Any) -> OfferingSpec:
     """A Main Board offering of 1,000,000 shares in lots of 100 at HK$9.00-10.00 (Mechanism B 10%)."""
     base: dict[str, Any] = dict(
-        offering_id="T1", issuer_id="ISS", issuer_name="Test AI Ltd", instrument="09999", shares_offered=1_000_000, board_lot=100,
-        price_low=9_000, price_high=10_000, prospectus_date=POST_2025, public_offer_open=POST_2025, price_fixing_date=date(2025, 11, 28),
-        mechanism="B", public_share=Rate(10, 100),
+        offering_id="T1",
+        issuer_id="ISS",
+        issuer_name="Test AI Ltd",
+        instrument="09999",
+        shares_offered=1_000_000,
+        board_lot=100,
+        price_low=9_000,
+        price_high=10_000,
+        prospectus_date=POST_2025,
+        public_offer_open=POST_2025,
+        price_fixing_date=date(2025, 11, 28),
+        mechanism="B",
+        public_share=Rate(10, 100),
     )
     if "prospectus_date" in overrides and "public_offer_open" not in overrides:
         d = overrides["prospectus_date"]
@@ -78,8 +88,10 @@ def book(*batches: ApplicationBatch) -> ApplicationBook:
 def iois(ro: ResolvedOffering, total_shares: int, investors: int = 10, limit: int = 0) -> list[Ioi]:
     """``investors`` IOIs of equal size adding to about ``total_shares`` at ``limit`` (0: any price)."""
     each = max(total_shares // max(investors, 1) // ro.lot * ro.lot, ro.lot)
-    return [Ioi(ioi_id=f"I{i}", investor=f"INV{i}", account=f"C:SYND:INV{i}", participant="P9", tier=1 + i % 3,
-                steps=[IoiStep(limit, each)]) for i in range(investors)]
+    return [
+        Ioi(ioi_id=f"I{i}", investor=f"INV{i}", account=f"C:SYND:INV{i}", participant="P9", tier=1 + i % 3, steps=[IoiStep(limit, each)])
+        for i in range(investors)
+    ]
 
 
 def ioi_book(ro: ResolvedOffering, total_shares: int, investors: int = 10, limit: int = 0):  # type: ignore[no-untyped-def]

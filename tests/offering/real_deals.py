@@ -53,9 +53,23 @@ from lionrock.offering.commands import (
 from lionrock.rules import offering as rules
 
 DEALS = Path(__file__).resolve().parents[2] / "examples" / "deals"
-COMPLETE = ("axera-0600-2026", "excelland-robotics-3231-2026", "iluvatar-corex-9903-2026", "keytop-2272-2026", "longcheer-9611-2026", "manycore-0068-2026",
-            "mech-mind-9615-2026", "minimax-0100-2026", "momenta-6880-2026", "muyuan-2714-2026", "omnivision-0501-2026",
-            "ridge-outdoor-2720-2026", "tennor-6872-2026", "transwarp-6727-2026", "zhipu-2513-2026")
+COMPLETE = (
+    "axera-0600-2026",
+    "excelland-robotics-3231-2026",
+    "iluvatar-corex-9903-2026",
+    "keytop-2272-2026",
+    "longcheer-9611-2026",
+    "manycore-0068-2026",
+    "mech-mind-9615-2026",
+    "minimax-0100-2026",
+    "momenta-6880-2026",
+    "muyuan-2714-2026",
+    "omnivision-0501-2026",
+    "ridge-outdoor-2720-2026",
+    "tennor-6872-2026",
+    "transwarp-6727-2026",
+    "zhipu-2513-2026",
+)
 PARTIAL = ("catl-3750-2025", "horizon-robotics-9660-2024")
 ENGINE_GAPS = ("tongshifu-0664-2026",)
 """Complete transcriptions the engine does not reproduce yet (each has a strict xfail naming the rule):
@@ -164,24 +178,42 @@ def deal_spec(slug: str, data: dict[str, Any]) -> tuple[OfferingSpec, int, int]:
     over_allocated = shares.get("over_allocated", 0)
     over_allocated = over_allocated if isinstance(over_allocated, int) else 0
     cornerstones = [
-        CornerstoneSpec(investor=f"{slug}-CS{i:02d}", name=c["name"], account=f"C:CS:{slug}-{i:02d}",
-                        amount_minor=int(c["shares"]) * price // TICKS_PER_MINOR)
+        CornerstoneSpec(
+            investor=f"{slug}-CS{i:02d}",
+            name=c["name"],
+            account=f"C:CS:{slug}-{i:02d}",
+            amount_minor=int(c["shares"]) * price // TICKS_PER_MINOR,
+        )
         for i, c in enumerate(data.get("cornerstones", []))
     ]
     for c, published in zip(cornerstones, data.get("cornerstones", []), strict=True):
         assert c.amount_minor * TICKS_PER_MINOR == int(published["shares"]) * price, "Condition failed: cornerstone amount not exact"
     reserved = int(shares.get("employee_reserved_initial", 0))
-    preferential = PreferentialOfferingSpec(kind="employee", reference=str(deal.get("preferential_offering", "")),
-                                            reserved_shares=reserved) if reserved else None
+    preferential = (
+        PreferentialOfferingSpec(kind="employee", reference=str(deal.get("preferential_offering", "")), reserved_shares=reserved)
+        if reserved
+        else None
+    )
     spec = OfferingSpec(
-        offering_id=slug, issuer_id=f"HK{deal['stock_code']}", issuer_name=str(deal["company"]),
-        instrument=str(deal["stock_code"]).zfill(5), chapter=chapter, pre_commercial=bool(deal.get("pre_commercial", False)),
-        shares_offered=int(shares["initial_total"]), board_lot=lot, price_low=low, price_high=high,
-        prospectus_date=prospectus, public_offer_open=open_day, price_fixing_date=fixing,
-        mechanism="B" if mechanism_b else "", public_share=_pct(str(deal["public_initial_share"])) if mechanism_b else None,
+        offering_id=slug,
+        issuer_id=f"HK{deal['stock_code']}",
+        issuer_name=str(deal["company"]),
+        instrument=str(deal["stock_code"]).zfill(5),
+        chapter=chapter,
+        pre_commercial=bool(deal.get("pre_commercial", False)),
+        shares_offered=int(shares["initial_total"]),
+        board_lot=lot,
+        price_low=low,
+        price_high=high,
+        prospectus_date=prospectus,
+        public_offer_open=open_day,
+        price_fixing_date=fixing,
+        mechanism="B" if mechanism_b else "",
+        public_share=_pct(str(deal["public_initial_share"])) if mechanism_b else None,
         offer_size_adjustment=Rate(15, 100) if upsize else Rate(0, 1),
         over_allotment=Rate(15, 100) if over_allocated else Rate(0, 1),
-        cornerstones=cornerstones, cornerstone_cutback="pro_rata" if low == 0 and cornerstones else "none",
+        cornerstones=cornerstones,
+        cornerstone_cutback="pro_rata" if low == 0 and cornerstones else "none",
         preferential=preferential,
         pricing=PricingPolicySpec(kind="fixed", fixed_price=price),
         placing=PlacingPolicySpec(over_allocate=bool(over_allocated)),
@@ -192,9 +224,19 @@ def deal_spec(slug: str, data: dict[str, Any]) -> tuple[OfferingSpec, int, int]:
 def bands(data: dict[str, Any]) -> tuple[Band, ...]:
     lot = int(data["deal"]["board_lot"])
     basis = data.get("basis", {})
-    return tuple(Band(pool=pool, applied=int(r["applied"]), valid=int(r["valid"]), guaranteed=int(r["guaranteed"]),
-                      extra_winners=int(r["extra_winners"]), pct=str(r["pct"]), lot=lot)
-                 for pool in ("A", "B") for r in basis.get(f"pool_{pool.lower()}", []))
+    return tuple(
+        Band(
+            pool=pool,
+            applied=int(r["applied"]),
+            valid=int(r["valid"]),
+            guaranteed=int(r["guaranteed"]),
+            extra_winners=int(r["extra_winners"]),
+            pct=str(r["pct"]),
+            lot=lot,
+        )
+        for pool in ("A", "B")
+        for r in basis.get(f"pool_{pool.lower()}", [])
+    )
 
 
 def load(slug: str) -> Deal:
@@ -209,8 +251,15 @@ def application_book(deal: Deal) -> ApplicationBook:
     sizes = np.concatenate([np.full(b.valid, b.applied, dtype=np.int64) for b in deal.bands])
     names = [f"{deal.slug}-{b.pool}{k:02d}-{i:07d}" for k, b in enumerate(deal.bands) for i in range(b.valid)]
     codes = np.arange(len(names), dtype=np.int32)
-    return ApplicationBook(applicant=codes, account=codes, participant=np.zeros(len(names), dtype=np.int32), shares=sizes,
-                           applicant_values=names, account_values=[f"C:P1:{n}" for n in names], participant_values=["P1"])
+    return ApplicationBook(
+        applicant=codes,
+        account=codes,
+        participant=np.zeros(len(names), dtype=np.int32),
+        shares=sizes,
+        applicant_values=names,
+        account_values=[f"C:P1:{n}" for n in names],
+        participant_values=["P1"],
+    )
 
 
 def applications_from_sizes(slug: str, sizes: list[int]) -> ApplicationBook:
@@ -218,8 +267,15 @@ def applications_from_sizes(slug: str, sizes: list[int]) -> ApplicationBook:
     arr = np.asarray(sizes, dtype=np.int64)
     names = [f"{slug}-{i:07d}" for i in range(len(sizes))]
     codes = np.arange(len(names), dtype=np.int32)
-    return ApplicationBook(applicant=codes, account=codes, participant=np.zeros(len(names), dtype=np.int32), shares=arr,
-                           applicant_values=names, account_values=[f"C:P1:{n}" for n in names], participant_values=["P1"])
+    return ApplicationBook(
+        applicant=codes,
+        account=codes,
+        participant=np.zeros(len(names), dtype=np.int32),
+        shares=arr,
+        applicant_values=names,
+        account_values=[f"C:P1:{n}" for n in names],
+        participant_values=["P1"],
+    )
 
 
 def preferential_applications(deal: Deal) -> PreferentialApplications | None:
@@ -233,8 +289,9 @@ def preferential_applications(deal: Deal) -> PreferentialApplications | None:
     each = total // count // deal.lot * deal.lot
     sizes = [each] * (count - 1) + [total - each * (count - 1)]
     names = [f"{deal.slug}-E{i:04d}" for i in range(count)]
-    return PreferentialApplications(names, [f"C:P1:{n}" for n in names], ["P1"] * count, np.asarray(sizes, dtype=np.int64),
-                                    np.zeros(count, dtype=np.int64))
+    return PreferentialApplications(
+        names, [f"C:P1:{n}" for n in names], ["P1"] * count, np.asarray(sizes, dtype=np.int64), np.zeros(count, dtype=np.int64)
+    )
 
 
 def ioi_book(deal: Deal, international_shares: int, investors: int = 40) -> IoiBook:
@@ -245,9 +302,20 @@ def ioi_book(deal: Deal, international_shares: int, investors: int = 40) -> IoiB
     each, extra = max(demand // investors // deal.lot * deal.lot, deal.lot), 0
     if "placing_demand_shares" in deal.expected:
         extra = (demand - each * investors) // deal.lot  # to the share: the first ``extra`` investors one lot more
-    return ioi_book_from_iois([Ioi(ioi_id=f"{deal.slug}-I{i:02d}", investor=f"{deal.slug}-INV{i:02d}", account=f"C:SYND:{deal.slug}-{i:02d}",
-                                   participant="P9", tier=1, independent=True, steps=[IoiStep(0, each + (deal.lot if i < extra else 0))])
-                              for i in range(investors)])
+    return ioi_book_from_iois(
+        [
+            Ioi(
+                ioi_id=f"{deal.slug}-I{i:02d}",
+                investor=f"{deal.slug}-INV{i:02d}",
+                account=f"C:SYND:{deal.slug}-{i:02d}",
+                participant="P9",
+                tier=1,
+                independent=True,
+                steps=[IoiStep(0, each + (deal.lot if i < extra else 0))],
+            )
+            for i in range(investors)
+        ]
+    )
 
 
 def published_bp(pct: str) -> int:
@@ -255,5 +323,20 @@ def published_bp(pct: str) -> int:
     return int(Decimal(pct.rstrip("%")) * 100)
 
 
-__all__ = ["COMPLETE", "DEALS", "ENGINE_GAPS", "PARTIAL", "Band", "Deal", "application_book", "applications_from_sizes", "bands", "deal_spec",
-           "ioi_book", "load", "preferential_applications", "published_bp", "read"]
+__all__ = [
+    "COMPLETE",
+    "DEALS",
+    "ENGINE_GAPS",
+    "PARTIAL",
+    "Band",
+    "Deal",
+    "application_book",
+    "applications_from_sizes",
+    "bands",
+    "deal_spec",
+    "ioi_book",
+    "load",
+    "preferential_applications",
+    "published_bp",
+    "read",
+]

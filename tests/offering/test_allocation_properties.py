@@ -53,7 +53,10 @@ def test_allocation_conserves_shares_caps_and_lots(scenario, seed) -> None:  # t
     r = allocate(ro, at_price(price), iois, apps, seed)
     s = r.summary
     # shares allotted == shares offered (+ over-allocated, to be covered by the option or buy-back)
-    assert s.cornerstone_shares + int(r.app_allotted.sum()) + int(r.placee_shares.sum()) + s.underwriter_shares == s.offer_shares + s.over_allocated_shares
+    assert (
+        s.cornerstone_shares + int(r.app_allotted.sum()) + int(r.placee_shares.sum()) + s.underwriter_shares
+        == s.offer_shares + s.over_allocated_shares
+    )
     assert s.over_allocated_shares <= ro.spec.over_allotment.numerator * s.offer_shares // ro.spec.over_allotment.denominator
     # nobody gets more than applied for; rejected applications get nothing
     assert np.all(r.app_allotted <= np.where(r.app_status == 0, apps.shares, 0))

@@ -75,7 +75,9 @@ def _float_basis(lots: np.ndarray, pool_lots: int, taper: int, curve: list[tuple
     winners = [math.floor(x) for x in extra]
     remainder = [x - math.floor(x) for x in extra]
     near = sorted(remainder)
-    if any(b - a < NOISE for a, b in zip(near, near[1:], strict=False)) or any(min(r, 1 - r) < NOISE for r in remainder + [e - math.floor(e) for e in expected]):
+    if any(b - a < NOISE for a, b in zip(near, near[1:], strict=False)) or any(
+        min(r, 1 - r) < NOISE for r in remainder + [e - math.floor(e) for e in expected]
+    ):
         return None
     left = pool_lots - sum(g * int(c) for g, c in zip(guaranteed, counts.tolist(), strict=True)) - sum(winners)
     order = sorted(range(len(a)), key=lambda k: (-remainder[k], a[k]))
@@ -93,7 +95,8 @@ def _float_basis(lots: np.ndarray, pool_lots: int, taper: int, curve: list[tuple
 
 
 pools = st.lists(st.integers(1, 400), min_size=2, max_size=300).flatmap(
-    lambda sizes: st.tuples(st.just(np.asarray(sizes, dtype=np.int64)), st.integers(1, max(1, sum(sizes) - 1))))
+    lambda sizes: st.tuples(st.just(np.asarray(sizes, dtype=np.int64)), st.integers(1, max(1, sum(sizes) - 1)))
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -108,7 +111,8 @@ def test_exact_basis_equals_the_float_solver_on_tapers(pool: tuple[np.ndarray, i
 
 
 curves = st.lists(st.tuples(st.integers(1, 500), st.fractions(Fraction(1, 1000), Fraction(50))), min_size=1, max_size=5).map(
-    lambda pts: sorted({a: w for a, w in pts}.items()))
+    lambda pts: sorted({a: w for a, w in pts}.items())
+)
 
 
 @settings(max_examples=300, deadline=None)

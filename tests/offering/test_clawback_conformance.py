@@ -26,9 +26,19 @@ def _just_below(multiple: int, initial: int) -> int:
     return multiple * initial - 100
 
 
-@pytest.mark.parametrize(("demand_times", "below", "expected_pct"), [
-    (1, False, 10), (15, True, 10), (15, False, 30), (50, True, 30), (50, False, 40), (100, True, 40), (100, False, 50), (400, False, 50),
-])
+@pytest.mark.parametrize(
+    ("demand_times", "below", "expected_pct"),
+    [
+        (1, False, 10),
+        (15, True, 10),
+        (15, False, 30),
+        (50, True, 30),
+        (50, False, 40),
+        (100, True, 40),
+        (100, False, 50),
+        (400, False, 50),
+    ],
+)
 def test_pn18_clawback_at_thresholds_matches_ladder(demand_times: int, below: bool, expected_pct: int) -> None:
     """Listing Rules PN18 para 4.2 (pre-4 Aug 2025): initial 10%; 30% at 15x, 40% at 50x, 50% at 100x."""
     ro = resolved(prospectus_date=PRE_2025, mechanism="", public_share=None)
@@ -38,9 +48,19 @@ def test_pn18_clawback_at_thresholds_matches_ladder(demand_times: int, below: bo
     assert _final_public(ro, demand) == expected_pct * N // 100
 
 
-@pytest.mark.parametrize(("demand_times", "below", "expected_pct"), [
-    (2, False, 5), (15, True, 5), (15, False, 15), (50, True, 15), (50, False, 25), (100, True, 25), (100, False, 35), (1000, False, 35),
-])
+@pytest.mark.parametrize(
+    ("demand_times", "below", "expected_pct"),
+    [
+        (2, False, 5),
+        (15, True, 5),
+        (15, False, 15),
+        (50, True, 15),
+        (50, False, 25),
+        (100, True, 25),
+        (100, False, 35),
+        (1000, False, 35),
+    ],
+)
 def test_mechanism_a_clawback_at_thresholds_matches_ladder(demand_times: int, below: bool, expected_pct: int) -> None:
     """PN18 para 4.2 as amended 4 Aug 2025, Mechanism A: 5% -> 15% / 25% / 35% at 15x / 50x / 100x
     (thresholds secondary-sourced; recorded in rules.offering)."""
@@ -58,9 +78,17 @@ def test_mechanism_b_fixed_tranche_never_claws_back(demand_times: int) -> None:
     assert _final_public(ro, demand_times * ro.initial_public_shares) == 250_000
 
 
-@pytest.mark.parametrize(("demand_times", "below", "expected_pct"), [
-    (3, False, 5), (10, True, 5), (10, False, 10), (50, True, 10), (50, False, 20), (500, False, 20),
-])
+@pytest.mark.parametrize(
+    ("demand_times", "below", "expected_pct"),
+    [
+        (3, False, 5),
+        (10, True, 5),
+        (10, False, 10),
+        (50, True, 10),
+        (50, False, 20),
+        (500, False, 20),
+    ],
+)
 def test_chapter_18c_clawback_at_thresholds_matches_18c09(demand_times: int, below: bool, expected_pct: int) -> None:
     """Listing Rules 18C.09: initial 5%; 10% at 10x-<50x; 20% at >= 50x (also after 4 Aug 2025)."""
     ro = resolved(chapter="18C", mechanism="", public_share=None)
@@ -72,8 +100,9 @@ def test_chapter_18c_clawback_at_thresholds_matches_18c09(demand_times: int, bel
 
 def test_waiver_schedule_replaces_ladder() -> None:
     """A PN18 waiver given in the offering file (e.g. HKEx-LD60-2: 10% -> 15% -> 17.5% -> 20%)."""
-    waiver = ClawbackWaiverSpec(reference="HKEx-LD60-2 waiver", initial=Rate(10, 100),
-                                steps=[(15, Rate(15, 100)), (50, Rate(175, 1000)), (100, Rate(20, 100))])
+    waiver = ClawbackWaiverSpec(
+        reference="HKEx-LD60-2 waiver", initial=Rate(10, 100), steps=[(15, Rate(15, 100)), (50, Rate(175, 1000)), (100, Rate(20, 100))]
+    )
     ro = resolved(prospectus_date=PRE_2025, mechanism="", public_share=None, waiver=waiver)
     initial = ro.initial_public_shares
     assert _final_public(ro, 14 * initial) == 100_000

@@ -19,8 +19,22 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "offerings"
 
 def _allocate(tmp_path: Path, book: Path, apps: Path, seed: int, name: str) -> dict:
     out = tmp_path / name
-    result = CliRunner().invoke(app, ["allocate", "--offering", str(EXAMPLES / "sample" / "offering.toml"), "--book", str(book),
-                                      "--applications", str(apps), "--seed", str(seed), "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "allocate",
+            "--offering",
+            str(EXAMPLES / "sample" / "offering.toml"),
+            "--book",
+            str(book),
+            "--applications",
+            str(apps),
+            "--seed",
+            str(seed),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     for f in ("announcement.md", "announcement.html", "allocations.csv", "placing.csv", "summary.json"):
         assert (out / f).stat().st_size > 0
@@ -52,22 +66,60 @@ def test_allocate_cli_accepts_parquet(tmp_path: Path) -> None:
 def test_allocate_cli_reports_bad_column(tmp_path: Path) -> None:
     bad = tmp_path / "apps.csv"
     bad.write_text("applicant,account,shares\nX,C:P:X,100\n")
-    result = CliRunner().invoke(app, ["allocate", "--offering", str(EXAMPLES / "sample" / "offering.toml"), "--book",
-                                      str(EXAMPLES / "sample" / "iois.csv"), "--applications", str(bad), "--seed", "1", "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "allocate",
+            "--offering",
+            str(EXAMPLES / "sample" / "offering.toml"),
+            "--book",
+            str(EXAMPLES / "sample" / "iois.csv"),
+            "--applications",
+            str(bad),
+            "--seed",
+            "1",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert result.exit_code == 2 and "participant" in result.output
 
 
 def _invoke(tmp_path: Path, apps: Path, out: Path, book: Path = EXAMPLES / "sample" / "iois.csv", *extra: str) -> Any:
-    return CliRunner().invoke(app, ["allocate", "--offering", str(EXAMPLES / "sample" / "offering.toml"), "--book", str(book),
-                                    "--applications", str(apps), "--seed", "7", "--out", str(out), *extra])
+    return CliRunner().invoke(
+        app,
+        [
+            "allocate",
+            "--offering",
+            str(EXAMPLES / "sample" / "offering.toml"),
+            "--book",
+            str(book),
+            "--applications",
+            str(apps),
+            "--seed",
+            "7",
+            "--out",
+            str(out),
+            *extra,
+        ],
+    )
 
 
 def test_allocate_cli_refuses_bad_rows_with_line_and_reason_and_carries_on(tmp_path: Path) -> None:
     """Each bad row is in rejects.csv with its line and reason and counted in summary.json; the
     good rows are allotted. The sample's cap is 100,000 shares (half of the initial 200,000)."""
     sample = (EXAMPLES / "sample" / "applications.csv").read_text().splitlines()
-    bad = ["ZZ1,C:P1:ZZ1,P1,-100", "ZZ2,C:P1:ZZ2,P1,0", "ZZ3,C:P1:ZZ3,P1,1.5", "ZZ4,C:P1:ZZ4", ",C:P1:ZZ5,P1,100",
-           "ZZ6,C:P1:ZZ6,P1,100", "ZZ6,C:P1:ZZ6b,P1,200", "ZZ7,C:P1:ZZ7,P1,100100", "ZZ8,C:P1:ZZ8,P1,150"]
+    bad = [
+        "ZZ1,C:P1:ZZ1,P1,-100",
+        "ZZ2,C:P1:ZZ2,P1,0",
+        "ZZ3,C:P1:ZZ3,P1,1.5",
+        "ZZ4,C:P1:ZZ4",
+        ",C:P1:ZZ5,P1,100",
+        "ZZ6,C:P1:ZZ6,P1,100",
+        "ZZ6,C:P1:ZZ6b,P1,200",
+        "ZZ7,C:P1:ZZ7,P1,100100",
+        "ZZ8,C:P1:ZZ8,P1,150",
+    ]
     apps = tmp_path / "apps.csv"
     apps.write_text("\n".join([*sample, *bad]) + "\n")
     result = _invoke(tmp_path, apps, tmp_path / "out")
@@ -75,8 +127,12 @@ def test_allocate_cli_refuses_bad_rows_with_line_and_reason_and_carries_on(tmp_p
     first = len(sample) + 1
     rejects = [r for r in pacsv.read_csv(tmp_path / "out" / "rejects.csv").to_pylist() if r["line"] >= first]
     got = [(r["file"], r["line"], r["reason"]) for r in rejects]
-    assert got == [("apps.csv", first + k, reason) for k, reason in enumerate(
-        ["non_positive", "non_positive", "not_integer", "short_row", "blank_id", "multiple", "multiple", "over_cap", "not_board_lots"])]
+    assert got == [
+        ("apps.csv", first + k, reason)
+        for k, reason in enumerate(
+            ["non_positive", "non_positive", "not_integer", "short_row", "blank_id", "multiple", "multiple", "over_cap", "not_board_lots"]
+        )
+    ]
     assert all(r["message"] for r in rejects)
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     baseline = _allocate(tmp_path, EXAMPLES / "sample" / "iois.csv", EXAMPLES / "sample" / "applications.csv", 7, "baseline")
@@ -92,11 +148,17 @@ def test_allocate_cli_refuses_bad_ioi_rows_as_the_command_path_does(tmp_path: Pa
     header, first = lines[0], lines[1]
     bad = first.replace('"IOI000000","INV000000"', '"IOIX","INVX"').replace('"international"', '"offshore"')
     book = tmp_path / "iois.csv"
-    book.write_text("\n".join([header, *lines[1:], bad, bad.replace('"offshore",2', '"hong_kong",9').replace("IOIX", "IOIY").replace("INVX", "INVY")]) + "\n")
+    book.write_text(
+        "\n".join([header, *lines[1:], bad, bad.replace('"offshore",2', '"hong_kong",9').replace("IOIX", "IOIY").replace("INVX", "INVY")])
+        + "\n"
+    )
     result = _invoke(tmp_path, EXAMPLES / "sample" / "applications.csv", tmp_path / "out", book)
     assert result.exit_code == 0, result.output
     rejects = [r for r in pacsv.read_csv(tmp_path / "out" / "rejects.csv").to_pylist() if r["file"] == "iois.csv"]
-    assert [(r["line"], r["field"], r["reason"]) for r in rejects] == [(len(lines) + 1, "origin", "unknown_origin"), (len(lines) + 2, "tier", "unknown_tier")]
+    assert [(r["line"], r["field"], r["reason"]) for r in rejects] == [
+        (len(lines) + 1, "origin", "unknown_origin"),
+        (len(lines) + 2, "tier", "unknown_tier"),
+    ]
 
 
 def test_allocate_cli_structural_fault_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
@@ -130,7 +192,9 @@ def test_allocate_cli_never_replaces_a_folder_of_other_files(tmp_path: Path) -> 
 
 
 def test_allocate_cli_compare_json_has_the_chosen_row_equal_to_the_allocation(tmp_path: Path) -> None:
-    result = _invoke(tmp_path, EXAMPLES / "sample" / "applications.csv", tmp_path / "out", EXAMPLES / "sample" / "iois.csv", "--compare", "--json")
+    result = _invoke(
+        tmp_path, EXAMPLES / "sample" / "applications.csv", tmp_path / "out", EXAMPLES / "sample" / "iois.csv", "--compare", "--json"
+    )
     assert result.exit_code == 0, result.output
     comparison = json.loads(result.output.splitlines()[-1])
     rows = {r["mechanism"]: r for r in comparison["rows"]}
@@ -145,8 +209,15 @@ def test_allocate_cli_compare_json_has_the_chosen_row_equal_to_the_allocation(tm
 
 def test_allocate_cli_compare_table_and_chart(tmp_path: Path) -> None:
     chart = tmp_path / "compare.html"
-    result = _invoke(tmp_path, EXAMPLES / "sample" / "applications.csv", tmp_path / "out", EXAMPLES / "sample" / "iois.csv",
-                     "--compare", "--chart", str(chart))
+    result = _invoke(
+        tmp_path,
+        EXAMPLES / "sample" / "applications.csv",
+        tmp_path / "out",
+        EXAMPLES / "sample" / "iois.csv",
+        "--compare",
+        "--chart",
+        str(chart),
+    )
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     for words in ("Mechanism B (fixed 10%) (chosen)", "Mechanism A", "PN18 (not open)", "one-lot success rate", "top 25 placee(s)"):

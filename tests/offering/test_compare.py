@@ -26,8 +26,15 @@ SEED = 2026  # the seed of test_real_deals
 def compared(slug: str, mechanism_b_share: Rate | None = None) -> tuple[Deal, Comparison]:
     deal = load(slug)
     iois = ioi_book(deal, deal.spec.shares_offered + deal.upsize_shares)
-    return deal, compare_mechanisms(deal.spec, iois, application_book(deal), SEED, price=deal.price,
-                                    upsize_shares=deal.upsize_shares, mechanism_b_share=mechanism_b_share)
+    return deal, compare_mechanisms(
+        deal.spec,
+        iois,
+        application_book(deal),
+        SEED,
+        price=deal.price,
+        upsize_shares=deal.upsize_shares,
+        mechanism_b_share=mechanism_b_share,
+    )
 
 
 def _published_row_matches(deal: Deal, comparison: Comparison, mechanism: str) -> None:
@@ -36,7 +43,9 @@ def _published_row_matches(deal: Deal, comparison: Comparison, mechanism: str) -
     assert (row.initial_public_shares, row.final_public_shares) == (e["public_initial"], e["public_final"])
     assert (row.pool_a_shares, row.pool_b_shares) == (e["pool_a_allotted"], e["pool_b_allotted"])
     assert row.valid_applications == e["valid_applications"] and row.cornerstone_shares == e["cornerstone_shares"]
-    assert round(comparison.public_demand_shares * 10_000 / row.initial_public_shares / 100) == round(float(e["subscription_multiple"].replace(",", "")) * 100)
+    assert round(comparison.public_demand_shares * 10_000 / row.initial_public_shares / 100) == round(
+        float(e["subscription_multiple"].replace(",", "")) * 100
+    )
     assert row.clawback_shares == e["public_final"] - e["public_initial"]
     assert row.public_share_of_offer_bp == e["public_final"] * 10_000 // (deal.spec.shares_offered + deal.upsize_shares)
     assert comparison.price == deal.price and comparison.upsize_shares == deal.upsize_shares

@@ -28,8 +28,12 @@ def test_report_allocation_section_carries_the_chart_where_a_comparison_is_given
     from lionrock.analytics.report import render_report
 
     _, c = compared("ridge-outdoor-2720-2026")
-    data = RunData(offerings={c.offering_id: OfferingRow(offering_id=c.offering_id, issuer_id="RIDGE", name="Ridge Outdoor", instrument="02720"),
-                              "OTHER": OfferingRow(offering_id="OTHER", issuer_id="O", name="Other", instrument="09999")})
+    data = RunData(
+        offerings={
+            c.offering_id: OfferingRow(offering_id=c.offering_id, issuer_id="RIDGE", name="Ridge Outdoor", instrument="02720"),
+            "OTHER": OfferingRow(offering_id="OTHER", issuer_id="O", name="Other", instrument="09999"),
+        }
+    )
     with_chart = render_report(data, comparisons={c.offering_id: c})
     without = render_report(data)
     assert "one book under each mechanism open to the deal" in with_chart and "Mechanism A" in with_chart

@@ -28,14 +28,17 @@ def _data(**offering: object) -> dict:
     return data
 
 
-@pytest.mark.parametrize(("change", "field", "words"), [
-    ({"price_range": ["40.00"]}, "offering.price_range", "[low, high]"),
-    ({"price_range": ["40.00", "abc"]}, "offering.price_range", "price"),
-    ({"shares_offered": "many"}, "offering.shares_offered", "whole number"),
-    ({"public_share": "ten"}, "offering.public_share", "percentage"),
-    ({"colour": "red"}, "offering.colour", "unknown key"),
-    ({"prospectus_date": "2025-11-24"}, "offering.prospectus_date", "TOML date"),
-])
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"price_range": ["40.00"]}, "offering.price_range", "[low, high]"),
+        ({"price_range": ["40.00", "abc"]}, "offering.price_range", "price"),
+        ({"shares_offered": "many"}, "offering.shares_offered", "whole number"),
+        ({"public_share": "ten"}, "offering.public_share", "percentage"),
+        ({"colour": "red"}, "offering.colour", "unknown key"),
+        ({"prospectus_date": "2025-11-24"}, "offering.prospectus_date", "TOML date"),
+    ],
+)
 def test_bad_offering_file_names_field_and_expectation(change: dict, field: str, words: str) -> None:
     with pytest.raises(Reject) as exc:
         validate_offering(parse_offering(_data(**change)))
@@ -107,4 +110,9 @@ def test_bookbuilding_minimum_limits_cornerstones_from_august_2025() -> None:
 def test_fini_timetable_t_plus_2() -> None:
     """FINI (from 22 Nov 2023): public offer closes T-1, results T+1, dealings T+2."""
     t = resolved().timetable
-    assert (str(t.public_offer_close), str(t.price_fixing), str(t.results), str(t.listing)) == ("2025-11-27", "2025-11-28", "2025-12-01", "2025-12-02")
+    assert (str(t.public_offer_close), str(t.price_fixing), str(t.results), str(t.listing)) == (
+        "2025-11-27",
+        "2025-11-28",
+        "2025-12-01",
+        "2025-12-02",
+    )

@@ -23,10 +23,30 @@ SEED = 20251128
 
 def _iois(independent_each: int, independents: int = 5, others: int = 10, other_each: int = 400_000) -> list[Ioi]:
     """Tier-1 non-independent investors with large demand, tier-3 independents (low policy weight)."""
-    out = [Ioi(ioi_id=f"N{i}", investor=f"NONIND{i}", account=f"C:SYND:N{i}", participant="P9", tier=1, independent=False,
-               steps=[IoiStep(0, other_each)]) for i in range(others)]
-    out += [Ioi(ioi_id=f"I{i}", investor=f"IND{i}", account=f"C:SYND:I{i}", participant="P9", tier=3, independent=True,
-                steps=[IoiStep(0, independent_each)]) for i in range(independents)]
+    out = [
+        Ioi(
+            ioi_id=f"N{i}",
+            investor=f"NONIND{i}",
+            account=f"C:SYND:N{i}",
+            participant="P9",
+            tier=1,
+            independent=False,
+            steps=[IoiStep(0, other_each)],
+        )
+        for i in range(others)
+    ]
+    out += [
+        Ioi(
+            ioi_id=f"I{i}",
+            investor=f"IND{i}",
+            account=f"C:SYND:I{i}",
+            participant="P9",
+            tier=3,
+            independent=True,
+            steps=[IoiStep(0, independent_each)],
+        )
+        for i in range(independents)
+    ]
     return out
 
 
@@ -99,16 +119,29 @@ def test_main_board_placing_unchanged_by_ipsi_enforcement() -> None:
     """Listing Rule 18C.08 applies to Chapter 18C only: a main board allocation is byte-identical."""
     ro = resolved(shares_offered=N, over_allotment=Rate(15, 100), cornerstones=[cornerstone("CS1", amount_minor=200_000_000)])
     iois = _iois(200_000)
-    iois.append(Ioi(ioi_id="L1", investor="LIM1", account="C:SYND:L1", participant="P9", tier=2, independent=False,
-                    steps=[IoiStep(9_800, 150_000), IoiStep(10_000, 50_000)]))
+    iois.append(
+        Ioi(
+            ioi_id="L1",
+            investor="LIM1",
+            account="C:SYND:L1",
+            participant="P9",
+            tier=2,
+            independent=False,
+            steps=[IoiStep(9_800, 150_000), IoiStep(10_000, 50_000)],
+        )
+    )
     apps = book(apps_for_demand(ro.initial_public_shares * 20, ro.max_application_shares // 3, LOT))
     r = allocate(ro, at_price(9_700), ioi_book_from_iois(iois), apps, SEED)
     assert r.summary.allotment_digest == MAIN_BOARD_DIGEST
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(200, 5_000), st.lists(st.tuples(st.integers(1, 3), st.booleans(), st.integers(1, 3_000)), min_size=1, max_size=30),
-       st.integers(0, 15), st.integers(0, 40))
+@given(
+    st.integers(200, 5_000),
+    st.lists(st.tuples(st.integers(1, 3), st.booleans(), st.integers(1, 3_000)), min_size=1, max_size=30),
+    st.integers(0, 15),
+    st.integers(0, 40),
+)
 def test_18c_placing_meets_ipsi_minimum_or_allots_all_independent_demand(lots_offered, investors, oa_pct, cs_pct) -> None:  # type: ignore[no-untyped-def]
     """Listing Rule 18C.08 (property): with any mix of investors the independents reach the minimum, or
     get all their demand at the price and the shortfall is reported; the invariants still hold."""
@@ -119,8 +152,18 @@ def test_18c_placing_meets_ipsi_minimum_or_allots_all_independent_demand(lots_of
         ro = resolved(chapter="18C", mechanism="", public_share=None, shares_offered=lots_offered * LOT, **kw)
     except Reject:
         assume(False)
-    ioi_list = [Ioi(ioi_id=f"I{i}", investor=f"INV{i}", account=f"C:SYND:INV{i}", participant="P9", tier=tier, independent=ind,
-                    steps=[IoiStep(0, lots * LOT)]) for i, (tier, ind, lots) in enumerate(investors)]
+    ioi_list = [
+        Ioi(
+            ioi_id=f"I{i}",
+            investor=f"INV{i}",
+            account=f"C:SYND:INV{i}",
+            participant="P9",
+            tier=tier,
+            independent=ind,
+            steps=[IoiStep(0, lots * LOT)],
+        )
+        for i, (tier, ind, lots) in enumerate(investors)
+    ]
     iois = ioi_book_from_iois(ioi_list)
     apps = book(apps_for_demand(ro.initial_public_shares, ro.max_application_shares, LOT))
     r = allocate(ro, at_price(10_000), iois, apps, SEED)
@@ -128,23 +171,55 @@ def test_18c_placing_meets_ipsi_minimum_or_allots_all_independent_demand(lots_of
     demand = iois.demand_at(10_000)
     assert np.all(r.placee_shares <= demand) and np.all(r.placee_shares % LOT == 0)
     assert int(r.placee_shares.sum()) == s.placing_shares
-    assert s.cornerstone_shares + int(r.app_allotted.sum()) + s.placing_shares + s.underwriter_shares == s.offer_shares + s.over_allocated_shares
+    assert (
+        s.cornerstone_shares + int(r.app_allotted.sum()) + s.placing_shares + s.underwriter_shares
+        == s.offer_shares + s.over_allocated_shares
+    )
     assert s.ipsi_shortfall_shares == max(s.ipsi_required_shares - s.ipsi_shares, 0)
     if s.ipsi_shortfall_shares:
         indep = iois.independent
-        assert np.all(r.placee_shares[indep] == demand[indep]) or int(r.placee_shares[indep].sum()) >= s.placing_shares - s.over_allocated_shares - LOT + 1
+        assert (
+            np.all(r.placee_shares[indep] == demand[indep])
+            or int(r.placee_shares[indep].sum()) >= s.placing_shares - s.over_allocated_shares - LOT + 1
+        )
         assert any("shortfall" in n for n in s.notes)
 
 
 def _steering_book(independent_limit: int, independent_each: int = 120_000, cornerstones=(), waiver: str = ""):  # type: ignore[no-untyped-def]
     """Non-independents cover the tranche several times at the top of the range; the five
     independents only bid at or below ``independent_limit``."""
-    ro = resolved(chapter="18C", mechanism="", public_share=None, shares_offered=N, cornerstones=list(cornerstones),
-                  independent_price_setting_waiver=waiver)
-    out = [Ioi(ioi_id=f"N{i}", investor=f"NONIND{i}", account=f"C:SYND:N{i}", participant="P9", tier=1, independent=False,
-               steps=[IoiStep(0, 400_000)]) for i in range(10)]
-    out += [Ioi(ioi_id=f"I{i}", investor=f"IND{i}", account=f"C:SYND:I{i}", participant="P9", tier=3, independent=True,
-                steps=[IoiStep(independent_limit, independent_each)]) for i in range(5)]
+    ro = resolved(
+        chapter="18C",
+        mechanism="",
+        public_share=None,
+        shares_offered=N,
+        cornerstones=list(cornerstones),
+        independent_price_setting_waiver=waiver,
+    )
+    out = [
+        Ioi(
+            ioi_id=f"N{i}",
+            investor=f"NONIND{i}",
+            account=f"C:SYND:N{i}",
+            participant="P9",
+            tier=1,
+            independent=False,
+            steps=[IoiStep(0, 400_000)],
+        )
+        for i in range(10)
+    ]
+    out += [
+        Ioi(
+            ioi_id=f"I{i}",
+            investor=f"IND{i}",
+            account=f"C:SYND:I{i}",
+            participant="P9",
+            tier=3,
+            independent=True,
+            steps=[IoiStep(independent_limit, independent_each)],
+        )
+        for i in range(5)
+    ]
     return ro, ioi_book_from_iois(out)
 
 
@@ -208,7 +283,10 @@ def test_18c_pricing_no_price_reaches_the_minimum_is_refused_without_a_waiver() 
     with pytest.raises(Reject) as refused:
         set_price(ro, iois)
     assert refused.value.rejection.code == OfferingCode.INDEPENDENT_PRICE_SETTERS_SHORT
-    assert "no price in 9.00..10.00 lets them reach it" in refused.value.rejection.message and refused.value.rejection.rule == ro.chapter_18c.rule  # type: ignore[union-attr]
+    assert (
+        "no price in 9.00..10.00 lets them reach it" in refused.value.rejection.message
+        and refused.value.rejection.rule == ro.chapter_18c.rule
+    )  # type: ignore[union-attr]
 
 
 def test_18c_pricing_declared_waiver_lets_the_offer_proceed_and_reports_the_shortfall() -> None:

@@ -19,8 +19,16 @@ from lionrock.offering.lifecycle import (
 
 def test_lifecycle_happy_path_reaches_stabilised() -> None:
     stage = INITIAL_STAGE
-    for trigger in (Trigger.SUBMIT_IOI, Trigger.LODGE_PUBLIC_APPLICATIONS, Trigger.CLOSE_PUBLIC_OFFER, Trigger.WITHDRAW_IOI,
-                    Trigger.FIX_PRICE, Trigger.ALLOCATE, Trigger.SETTLE, Trigger.CLOSE_STABILISATION):
+    for trigger in (
+        Trigger.SUBMIT_IOI,
+        Trigger.LODGE_PUBLIC_APPLICATIONS,
+        Trigger.CLOSE_PUBLIC_OFFER,
+        Trigger.WITHDRAW_IOI,
+        Trigger.FIX_PRICE,
+        Trigger.ALLOCATE,
+        Trigger.SETTLE,
+        Trigger.CLOSE_STABILISATION,
+    ):
         stage = next_stage(stage, trigger)
     assert stage is Stage.STABILISED
 

@@ -33,8 +33,12 @@ from lionrock.offering.events import (
 )
 from lionrock.sim.demand import synthetic_application_batch, synthetic_iois
 
-SPEC = spec(shares_offered=10_000_000, over_allotment=Rate(15, 100), offer_size_adjustment=Rate(15, 100),
-            cornerstones=[cornerstone("CS1", amount_minor=900_000_000)])
+SPEC = spec(
+    shares_offered=10_000_000,
+    over_allotment=Rate(15, 100),
+    offer_size_adjustment=Rate(15, 100),
+    cornerstones=[cornerstone("CS1", amount_minor=900_000_000)],
+)
 RO = validate_offering(SPEC)
 T = RO.timetable
 
@@ -65,7 +69,9 @@ def _run(engine: Engine, late_pricing: bool = False) -> dict[str, object]:
     out = engine.submit(SettleOffering(offering_id="T1"), hk_ns(T.listing, time(8, 0)))
     seen["settlement"] = [e for e in out.events if isinstance(e, IpoSettlementInstructed)]
     over = seen["allocated"].summary.over_allocated_shares  # type: ignore[attr-defined]
-    out = engine.submit(CloseStabilisation(offering_id="T1", shares_bought_back=over // 2 // 100 * 100), hk_ns(T.stabilisation_end, time(17, 0)))
+    out = engine.submit(
+        CloseStabilisation(offering_id="T1", shares_bought_back=over // 2 // 100 * 100), hk_ns(T.stabilisation_end, time(17, 0))
+    )
     seen["stabilised"] = out.events
     return seen
 

@@ -86,8 +86,10 @@ def test_ioi_tier_above_the_placing_tier_weights_refused_like_the_file_reader() 
     tiers = len(SPEC.placing.tier_weights)
 
     def ioi(tier: int) -> SubmitIoi:
-        return SubmitIoi(offering_id="T1", ioi=Ioi(ioi_id=f"I{tier}", investor=f"INV{tier}", account=f"C:S:INV{tier}", tier=tier,
-                                                   steps=[IoiStep(0, 10_000)]))
+        return SubmitIoi(
+            offering_id="T1",
+            ioi=Ioi(ioi_id=f"I{tier}", investor=f"INV{tier}", account=f"C:S:INV{tier}", tier=tier, steps=[IoiStep(0, 10_000)]),
+        )
 
     assert engine.submit(ioi(tiers), OPEN).accepted
     for bad in (0, tiers + 1):
@@ -107,12 +109,21 @@ def test_close_before_noon_on_t_minus_1_and_price_before_t_refused_citing_the_ti
     assert T.listing == add_business_days(T.price_fixing, 2)  # settlement: T+2 (TOO_EARLY before it, test_offering_context)
 
 
-PREF = spec(preferential=PreferentialOfferingSpec(kind="assured_entitlement", reference="Preferential Offering to Qualifying Parent Shareholders (PN15 para 3(f))",
-                                                  reserved_shares=100_000))
+PREF = spec(
+    preferential=PreferentialOfferingSpec(
+        kind="assured_entitlement",
+        reference="Preferential Offering to Qualifying Parent Shareholders (PN15 para 3(f))",
+        reserved_shares=100_000,
+    )
+)
 PREF_RO = validate_offering(PREF)
-PREF_BATCH = PreferentialBatch(applicants=["Q1", "Q2", "Q3", "Q4"], accounts=["C:P1:Q1", "C:P1:Q2", "C:P2:Q3", "C:P2:Q4"],
-                               participants=["P1", "P1", "P2", "P2"], shares=[20_000, 50_000, 30_000, 40_000],
-                               entitlements=[20_000, 30_000, 10_000, 0])
+PREF_BATCH = PreferentialBatch(
+    applicants=["Q1", "Q2", "Q3", "Q4"],
+    accounts=["C:P1:Q1", "C:P1:Q2", "C:P2:Q3", "C:P2:Q4"],
+    participants=["P1", "P1", "P2", "P2"],
+    shares=[20_000, 50_000, 30_000, 40_000],
+    entitlements=[20_000, 30_000, 10_000, 0],
+)
 
 
 def test_preferential_offering_through_the_engine_equals_the_pure_allocation_and_settles() -> None:
@@ -145,8 +156,9 @@ def test_preferential_offering_through_the_engine_equals_the_pure_allocation_and
     for i, account in enumerate(PREF_BATCH.accounts):
         if got[i]:
             assert delivered.get(account, 0) >= int(got[i])
-    total = sum(s for _, s, _ in issuer.allotments) + sum(s for e in out.events if isinstance(e, IpoSettlementInstructed) and e is not issuer
-                                                            for _, s, _ in e.allotments)
+    total = sum(s for _, s, _ in issuer.allotments) + sum(
+        s for e in out.events if isinstance(e, IpoSettlementInstructed) and e is not issuer for _, s, _ in e.allotments
+    )
     assert total == summary.offer_shares + summary.over_allocated_shares
 
 
@@ -174,6 +186,8 @@ def test_preferential_refused_without_a_preferential_offering_or_with_bad_rows()
     assert r is not None and r.reason == "INVALID_APPLICATIONS" and "no preferential offering" in r.message
     engine = Engine([OfferingContext()])
     engine.submit(DefineOffering(offering=PREF), OPEN)
-    bad = PreferentialBatch(applicants=["Q1", "Q2"], accounts=["C:P1:Q1", "C:P1:Q2"], participants=["P1", "P1"], shares=[0, 100], entitlements=[0, -1])
+    bad = PreferentialBatch(
+        applicants=["Q1", "Q2"], accounts=["C:P1:Q1", "C:P1:Q2"], participants=["P1", "P1"], shares=[0, 100], entitlements=[0, -1]
+    )
     r = engine.submit(LodgePreferentialApplications(offering_id="T1", batch=bad), OPEN).rejection
     assert r is not None and "applications[0]" in r.message and "applications[1]" in r.message

@@ -67,7 +67,9 @@ def test_real_deal_definition_is_accepted_and_explained(slug: str) -> None:
     deal, ro, _ = run(slug)
     assert ro.initial_public_shares == deal.expected["public_initial"]
     reasons = " ".join(ro.regime_reasons)
-    assert ("Chapter 18C offering" in reasons) if ro.spec.chapter == "18C" else (str(ro.spec.prospectus_date) in reasons and "'B'" in reasons)
+    assert (
+        ("Chapter 18C offering" in reasons) if ro.spec.chapter == "18C" else (str(ro.spec.prospectus_date) in reasons and "'B'" in reasons)
+    )
     top_band = max(b.applied for b in deal.bands)
     assert ro.max_application_shares == deal.data["public_offer"].get("max_application_shares", top_band) == top_band
 
@@ -124,17 +126,32 @@ def test_horizon_robotics_waiver_checked_on_what_it_publishes() -> None:
     data = read("horizon-robotics-9660-2024")
     n, lot = data["offer_shares"]["initial_total"], data["deal"]["board_lot"]
     assert public_share_of(Rate(10, 100), n, lot) == data["expected"]["public_initial"]
-    waiver = ClawbackWaiverSpec(reference="Horizon Robotics waiver (text not found)", initial=Rate(10, 100), steps=[(Rate(15, 1), Rate(15, 100))])
+    waiver = ClawbackWaiverSpec(
+        reference="Horizon Robotics waiver (text not found)", initial=Rate(10, 100), steps=[(Rate(15, 1), Rate(15, 100))]
+    )
     price = 3_990
-    ro = validate_offering(base_spec(offering_id="HORIZON", shares_offered=n, board_lot=lot, price_low=3_730, price_high=price,
-                                     prospectus_date=data["deal"]["listing_date"].replace(day=15), mechanism="", public_share=None, waiver=waiver))
+    ro = validate_offering(
+        base_spec(
+            offering_id="HORIZON",
+            shares_offered=n,
+            board_lot=lot,
+            price_low=3_730,
+            price_high=price,
+            prospectus_date=data["deal"]["listing_date"].replace(day=15),
+            mechanism="",
+            public_share=None,
+            waiver=waiver,
+        )
+    )
     initial = ro.initial_public_shares
     demand = -(-initial * 3383 // 100 // lot) * lot  # 33.83x, whole lots
     per_app = demand // data["public_offer"]["valid_applications"] // lot * lot
     sizes = [per_app] * (data["public_offer"]["valid_applications"] - 1)
     sizes.append(demand - sum(sizes))
     assert max(sizes) <= ro.max_application_shares
-    iois = ioi_book_from_iois([Ioi(ioi_id=f"H{i}", investor=f"H{i}", account=f"C:S:H{i}", steps=[IoiStep(0, n // 4 // lot * lot)]) for i in range(40)])
+    iois = ioi_book_from_iois(
+        [Ioi(ioi_id=f"H{i}", investor=f"H{i}", account=f"C:S:H{i}", steps=[IoiStep(0, n // 4 // lot * lot)]) for i in range(40)]
+    )
     s = allocate(ro, set_price(ro, iois, price), iois, applications_from_sizes("horizon", sizes), seed=SEED).summary
     assert s.subscription_multiple_bp // 100 == 3383 and s.valid_applications == 28_115
     assert s.final_public_shares == public_share_of(Rate(15, 100), n, lot) == 203_266_200
@@ -162,14 +179,21 @@ def test_tongshifu_what_the_engine_expresses() -> None:
     deal, ro, result = run("tongshifu-0664-2026")
     s, e = result.summary, deal.expected
     assert (ro.initial_public_shares, ro.max_application_shares) == (e["public_initial"], 370_300)
-    assert (s.valid_applications, s.public_demand_shares, s.cornerstone_shares) == (e["valid_applications"], e["demand_shares"], e["cornerstone_shares"])
+    assert (s.valid_applications, s.public_demand_shares, s.cornerstone_shares) == (
+        e["valid_applications"],
+        e["demand_shares"],
+        e["cornerstone_shares"],
+    )
     assert round(s.public_demand_shares * 100 / s.initial_public_shares) == published_bp(e["subscription_multiple"] + "%")
     published_pool = np.concatenate([np.full(b.valid, 1 if b.pool == "A" else 2) for b in deal.bands])
     assert np.array_equal(result.app_pool, published_pool)
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap (docs/deals-research/rules.md, section b): Mechanism B has no reallocation when "
-                   "the placing is covered; Tongshifu reallocated 370,300 shares to 15.00% (1,111,000) at 59.55x with the placing 1.56x")
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine gap (docs/deals-research/rules.md, section b): Mechanism B has no reallocation when "
+    "the placing is covered; Tongshifu reallocated 370,300 shares to 15.00% (1,111,000) at 59.55x with the placing 1.56x",
+)
 def test_tongshifu_discretionary_reallocation_under_mechanism_b() -> None:
     """Published: 740,700 -> 1,111,000 (15% of 7,406,800 = 1,111,020 rounded DOWN), pools 555,500
     each, international 6,295,800, price at the bottom of the range. The engine keeps 740,700
@@ -188,7 +212,11 @@ def test_excelland_what_the_engine_expresses() -> None:
     deal, ro, result = run("excelland-robotics-3231-2026")
     s, e = result.summary, deal.expected
     assert ro.spec.chapter == "18C" and (ro.initial_public_shares, ro.max_application_shares) == (e["public_initial"], 1_125_000)
-    assert (s.valid_applications, s.public_demand_shares, s.cornerstone_shares) == (e["valid_applications"], e["demand_shares"], e["cornerstone_shares"])
+    assert (s.valid_applications, s.public_demand_shares, s.cornerstone_shares) == (
+        e["valid_applications"],
+        e["demand_shares"],
+        e["cornerstone_shares"],
+    )
     assert round(s.public_demand_shares * 100 / s.initial_public_shares) == published_bp(e["subscription_multiple"] + "%")
     published_pool = np.concatenate([np.full(b.valid, 1 if b.pool == "A" else 2) for b in deal.bands])
     assert np.array_equal(result.app_pool, published_pool)
@@ -213,8 +241,14 @@ def run_calibrated(slug: str) -> tuple[Deal, AllocationResult]:
     published = [PublishedBand(b.pool, b.applied, b.valid, b.guaranteed, b.extra_winners) for b in deal.bands]
     ro = validate_offering(msgspec.structs.replace(deal.spec, public=calibrate_policy(published, deal.lot)))
     iois = ioi_book(deal, deal.spec.shares_offered + deal.upsize_shares)
-    return deal, allocate(ro, set_price(ro, iois, deal.price, deal.upsize_shares), iois, application_book(deal), seed=SEED,
-                        preferential=preferential_applications(deal))
+    return deal, allocate(
+        ro,
+        set_price(ro, iois, deal.price, deal.upsize_shares),
+        iois,
+        application_book(deal),
+        seed=SEED,
+        preferential=preferential_applications(deal),
+    )
 
 
 @pytest.mark.parametrize("slug", COMPLETE)

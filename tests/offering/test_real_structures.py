@@ -41,21 +41,37 @@ SEED = 7
 # reproduces every row. 26,077,800 offer shares.
 LONGSYS_RATE = Rate(78432, 10000)
 LONGSYS = [  # (name, currency, amount in major units, published shares at HK$240.60)
-    ("Transsion", "USD", 25_000_000, 814_950), ("YuFeng", "USD", 10_000_000, 325_950), ("YuFeng LPF", "USD", 10_000_000, 325_950),
-    ("CITIC AM HK", "HKD", 150_000_000, 623_400), ("AHGO SPC", "USD", 12_750_000, 415_600), ("Lenovo", "USD", 10_000_000, 325_950),
-    ("Lens Technology HK", "USD", 10_000_000, 325_950), ("Ingenic Semiconductor HK", "USD", 10_000_000, 325_950),
-    ("Ju Yuen International", "USD", 10_000_000, 325_950), ("Colorful Technology", "HKD", 75_000_000, 311_700),
-    ("HOSIN HK", "HKD", 56_000_000, 232_750), ("Huadeng Technology", "USD", 5_000_000, 162_950), ("Wind Sabre", "USD", 5_000_000, 162_950),
-    ("CQTech", "USD", 5_000_000, 162_950), ("SDMC HK", "HKD", 20_000_000, 83_100),
+    ("Transsion", "USD", 25_000_000, 814_950),
+    ("YuFeng", "USD", 10_000_000, 325_950),
+    ("YuFeng LPF", "USD", 10_000_000, 325_950),
+    ("CITIC AM HK", "HKD", 150_000_000, 623_400),
+    ("AHGO SPC", "USD", 12_750_000, 415_600),
+    ("Lenovo", "USD", 10_000_000, 325_950),
+    ("Lens Technology HK", "USD", 10_000_000, 325_950),
+    ("Ingenic Semiconductor HK", "USD", 10_000_000, 325_950),
+    ("Ju Yuen International", "USD", 10_000_000, 325_950),
+    ("Colorful Technology", "HKD", 75_000_000, 311_700),
+    ("HOSIN HK", "HKD", 56_000_000, 232_750),
+    ("Huadeng Technology", "USD", 5_000_000, 162_950),
+    ("Wind Sabre", "USD", 5_000_000, 162_950),
+    ("CQTech", "USD", 5_000_000, 162_950),
+    ("SDMC HK", "HKD", 20_000_000, 83_100),
 ]
 
 
 def _longsys(**overrides):  # type: ignore[no-untyped-def]
-    cornerstones = [cornerstone(f"CS{i:02d}", amount_minor=amount * 100, amount_currency="" if cur == "HKD" else cur,
-                                fx_rate=Rate(0, 1) if cur == "HKD" else LONGSYS_RATE)
-                    for i, (_, cur, amount, _) in enumerate(LONGSYS)]
-    base = dict(shares_offered=26_077_800, board_lot=50, price_low=0, price_high=240_600, cornerstones=cornerstones,
-                cornerstone_cutback="pro_rata")
+    cornerstones = [
+        cornerstone(
+            f"CS{i:02d}",
+            amount_minor=amount * 100,
+            amount_currency="" if cur == "HKD" else cur,
+            fx_rate=Rate(0, 1) if cur == "HKD" else LONGSYS_RATE,
+        )
+        for i, (_, cur, amount, _) in enumerate(LONGSYS)
+    ]
+    base = dict(
+        shares_offered=26_077_800, board_lot=50, price_low=0, price_high=240_600, cornerstones=cornerstones, cornerstone_cutback="pro_rata"
+    )
     base.update(overrides)
     return resolved(**base)
 
@@ -80,8 +96,10 @@ def test_cornerstones_beyond_the_room_are_cut_back_pro_rata_to_whole_lots_with_t
     """Money amounts fixed at about half the offer (the issue's refused Main Board deal): at the
     bottom of a range they would exceed what the public tranche and the 40% bookbuilding minimum
     leave; with the prospectus's cutback each is reduced in proportion, to whole lots."""
-    cs = [cornerstone("BIG", amount_minor=300_000_000 * 100, amount_currency="USD", fx_rate=Rate(78, 10)),
-          cornerstone("SMALL", amount_minor=100_000_000 * 100, amount_currency="USD", fx_rate=Rate(78, 10))]
+    cs = [
+        cornerstone("BIG", amount_minor=300_000_000 * 100, amount_currency="USD", fx_rate=Rate(78, 10)),
+        cornerstone("SMALL", amount_minor=100_000_000 * 100, amount_currency="USD", fx_rate=Rate(78, 10)),
+    ]
     with pytest.raises(Reject) as refused:  # without a cutback rule: refused, and the message says what to state
         resolved(shares_offered=100_000_000, price_low=40_000, price_high=48_000, cornerstones=cs)
     assert "cornerstone_cutback" in refused.value.rejection.message
@@ -102,11 +120,24 @@ def test_cornerstones_beyond_the_room_are_cut_back_pro_rata_to_whole_lots_with_t
 
 
 def test_cornerstone_amount_parsed_with_its_currency_and_the_stated_rate() -> None:
-    data = {"offering": {"id": "X", "issuer_id": "X", "issuer_name": "X Ltd", "instrument": "09999", "shares_offered": 10_000_000,
-                         "board_lot": 100, "maximum_offer_price": "31.00", "prospectus_date": date(2025, 11, 24),
-                         "public_offer_open": date(2025, 11, 24), "price_fixing_date": date(2025, 11, 28), "mechanism": "B",
-                         "public_share": "10%", "cornerstone_cutback": "pro_rata"},
-            "cornerstones": [{"investor": "Q", "name": "Q Ventures", "account": "C:CS:Q", "amount": "US$2,000,000", "fx_rate": "7.8"}]}
+    data = {
+        "offering": {
+            "id": "X",
+            "issuer_id": "X",
+            "issuer_name": "X Ltd",
+            "instrument": "09999",
+            "shares_offered": 10_000_000,
+            "board_lot": 100,
+            "maximum_offer_price": "31.00",
+            "prospectus_date": date(2025, 11, 24),
+            "public_offer_open": date(2025, 11, 24),
+            "price_fixing_date": date(2025, 11, 28),
+            "mechanism": "B",
+            "public_share": "10%",
+            "cornerstone_cutback": "pro_rata",
+        },
+        "cornerstones": [{"investor": "Q", "name": "Q Ventures", "account": "C:CS:Q", "amount": "US$2,000,000", "fx_rate": "7.8"}],
+    }
     parsed = parse_offering(data)
     assert (parsed.price_low, parsed.price_high) == (0, 31_000)
     c = parsed.cornerstones[0]
@@ -132,7 +163,9 @@ def test_maximum_price_only_prices_from_the_book_and_refunds_the_difference_with
     price on the shares allotted (Longcheer 9611 was offered at "not more than HK$31.00")."""
     ro = resolved(price_low=0, price_high=31_000)
     assert ro.maximum_price_only and ro.price_floor == 1
-    iois = ioi_book_from_iois([Ioi(ioi_id=f"I{i}", investor=f"INV{i}", account=f"C:S:{i}", steps=[IoiStep(28_500, 1_000_000)]) for i in range(9)])
+    iois = ioi_book_from_iois(
+        [Ioi(ioi_id=f"I{i}", investor=f"INV{i}", account=f"C:S:{i}", steps=[IoiStep(28_500, 1_000_000)]) for i in range(9)]
+    )
     decision = set_price(ro, iois)
     assert decision.price == 28_500 and [pt.price for pt in decision.curve] == [31_000, 28_500]
     apps = book(batch([1_000, 500, 200] * 50))
@@ -145,15 +178,24 @@ def test_maximum_price_only_prices_from_the_book_and_refunds_the_difference_with
 
 
 def _preferential_offering(reserved: int, **kw):  # type: ignore[no-untyped-def]
-    p = PreferentialOfferingSpec(kind="assured_entitlement", reference="Preferential Offering to Qualifying Parent Shareholders (PN15 para 3(f))",
-                                 reserved_shares=reserved, **kw)
+    p = PreferentialOfferingSpec(
+        kind="assured_entitlement",
+        reference="Preferential Offering to Qualifying Parent Shareholders (PN15 para 3(f))",
+        reserved_shares=reserved,
+        **kw,
+    )
     return resolved(preferential=p)
 
 
 def _pref(shares: list[int], entitlements: list[int], names: list[str] | None = None) -> PreferentialApplications:
     names = names or [f"Q{i}" for i in range(len(shares))]
-    return PreferentialApplications(names, [f"C:P1:{n}" for n in names], ["P1"] * len(names), np.asarray(shares, dtype=np.int64),
-                                    np.asarray(entitlements, dtype=np.int64))
+    return PreferentialApplications(
+        names,
+        [f"C:P1:{n}" for n in names],
+        ["P1"] * len(names),
+        np.asarray(shares, dtype=np.int64),
+        np.asarray(entitlements, dtype=np.int64),
+    )
 
 
 def test_preferential_entitlements_in_full_excess_by_its_basis_and_reserved_shares_out_of_international() -> None:
@@ -169,14 +211,18 @@ def test_preferential_entitlements_in_full_excess_by_its_basis_and_reserved_shar
     assert got[2] - 10_000 + got[3] == 100_000 - 60_000  # the excess (30,000 + 60,000 applied) shares what the entitlements leave
     assert s.preferential_shares == int(got.sum()) == 100_000
     assert s.preferential_to_international_shares == 0 and s.preferential_valid_applications == 4
-    assert s.cornerstone_shares + s.final_public_shares + s.placing_shares - s.over_allocated_shares + s.preferential_shares == s.offer_shares
+    assert (
+        s.cornerstone_shares + s.final_public_shares + s.placing_shares - s.over_allocated_shares + s.preferential_shares == s.offer_shares
+    )
 
 
 def test_preferential_undersubscribed_gives_the_rest_to_the_international_offering() -> None:
     """Longcheer 9611's employee offering: 5,225,000 reserved, 3,339,500 taken (0.64x), 1,885,500
     "made available to the International Offer" (see also test_real_deals for the whole deal)."""
-    ro = resolved(shares_offered=52_259_100, preferential=PreferentialOfferingSpec(kind="employee", reference="Employee Preferential Offering",
-                                                                                  reserved_shares=5_225_000))
+    ro = resolved(
+        shares_offered=52_259_100,
+        preferential=PreferentialOfferingSpec(kind="employee", reference="Employee Preferential Offering", reserved_shares=5_225_000),
+    )
     pref = _pref([15_000] * 221 + [3_339_500 - 15_000 * 221], [0] * 222)
     iois = ioi_book(ro, 400_000_000)
     apps = book(apps_for_demand(ro.initial_public_shares * 3, ro.max_application_shares, 100))
@@ -187,8 +233,14 @@ def test_preferential_undersubscribed_gives_the_rest_to_the_international_offeri
 
 def test_preferential_multiple_applications_are_invalid_and_validation_bounds_the_reservation() -> None:
     ro = _preferential_offering(10_000)
-    out = allocate(ro, at_price(10_000), ioi_book(ro, 5_000_000), book(apps_for_demand(ro.initial_public_shares, ro.max_application_shares, 100)),
-                   SEED, preferential=_pref([1_000, 1_000, 500], [1_000, 1_000, 500], names=["A", "A", "B"]))
+    out = allocate(
+        ro,
+        at_price(10_000),
+        ioi_book(ro, 5_000_000),
+        book(apps_for_demand(ro.initial_public_shares, ro.max_application_shares, 100)),
+        SEED,
+        preferential=_pref([1_000, 1_000, 500], [1_000, 1_000, 500], names=["A", "A", "B"]),
+    )
     assert out.preferential_allotted.tolist() == [0, 0, 500]
     with pytest.raises(Reject):
         _preferential_offering(1_000_050)  # not whole lots and beyond the room

@@ -25,32 +25,38 @@ from lionrock.offering.commands import ClawbackWaiverSpec
 from lionrock.offering.definition import public_share_of, share_of
 
 
-@pytest.mark.parametrize(("initial_offer", "share_pct", "lot", "published"), [
-    (25_389_220, 5, 20, 1_269_480),    # MiniMax 0100 initial (1,269,461 exact)
-    (25_389_220, 20, 20, 5_077_860),   # MiniMax final (5,077,844)
-    (37_419_500, 5, 100, 1_871_000),   # Knowledge Atlas 2513 initial (1,870,975)
-    (37_419_500, 20, 100, 7_483_900),  # Knowledge Atlas final (exact)
-    (14_010_800, 20, 100, 2_802_200),  # Transwarp 6727 final (2,802,160)
-    (1_355_106_600, 10, 600, 135_511_200),  # Horizon Robotics 9660 initial (135,510,660)
-    (8_280_550, 10, 50, 828_100),      # TenNor 6872 (828,055)
-    (23_140_590, 5, 30, 1_157_040),    # Mech-Mind 9615 initial (1,157,029.5)
-    (23_140_590, 20, 30, 4_628_130),   # Mech-Mind final (4,628,118)
-    (273_951_400, 10, 100, 27_395_200),  # Muyuan 2714 (27,395,140)
-    (10_112_280, 10, 60, 1_011_240),   # Keytop 2272 (1,011,228)
-    (52_259_100, 10, 100, 5_226_000),  # Longcheer 9611 (5,225,910)
-    (28_205_000, 10, 500, 2_820_500),  # Ridge Outdoor 2720 (exact)
-])
+@pytest.mark.parametrize(
+    ("initial_offer", "share_pct", "lot", "published"),
+    [
+        (25_389_220, 5, 20, 1_269_480),  # MiniMax 0100 initial (1,269,461 exact)
+        (25_389_220, 20, 20, 5_077_860),  # MiniMax final (5,077,844)
+        (37_419_500, 5, 100, 1_871_000),  # Knowledge Atlas 2513 initial (1,870,975)
+        (37_419_500, 20, 100, 7_483_900),  # Knowledge Atlas final (exact)
+        (14_010_800, 20, 100, 2_802_200),  # Transwarp 6727 final (2,802,160)
+        (1_355_106_600, 10, 600, 135_511_200),  # Horizon Robotics 9660 initial (135,510,660)
+        (8_280_550, 10, 50, 828_100),  # TenNor 6872 (828,055)
+        (23_140_590, 5, 30, 1_157_040),  # Mech-Mind 9615 initial (1,157,029.5)
+        (23_140_590, 20, 30, 4_628_130),  # Mech-Mind final (4,628,118)
+        (273_951_400, 10, 100, 27_395_200),  # Muyuan 2714 (27,395,140)
+        (10_112_280, 10, 60, 1_011_240),  # Keytop 2272 (1,011,228)
+        (52_259_100, 10, 100, 5_226_000),  # Longcheer 9611 (5,225,910)
+        (28_205_000, 10, 500, 2_820_500),  # Ridge Outdoor 2720 (exact)
+    ],
+)
 def test_public_tranche_rounds_up_to_a_board_lot_as_every_real_deal(initial_offer: int, share_pct: int, lot: int, published: int) -> None:
     """Every allotment announcement found rounds the public tranche UP to a board lot."""
     assert public_share_of(Rate(share_pct, 100), initial_offer, lot) == published
 
 
-@pytest.mark.parametrize(("offer", "lot", "published"), [
-    (23_140_590, 30, 3_471_060),    # Mech-Mind 9615: 3,471,088.5 down
-    (273_951_400, 100, 41_092_700),  # Muyuan 2714: 41,092,710 down
-    (52_259_100, 100, 7_838_800),   # Longcheer 9611: 7,838,865 down
-    (29_197_600, 20, 4_379_640),    # MiniMax 0100 (offer after the adjustment option): exact
-])
+@pytest.mark.parametrize(
+    ("offer", "lot", "published"),
+    [
+        (23_140_590, 30, 3_471_060),  # Mech-Mind 9615: 3,471,088.5 down
+        (273_951_400, 100, 41_092_700),  # Muyuan 2714: 41,092,710 down
+        (52_259_100, 100, 7_838_800),  # Longcheer 9611: 7,838,865 down
+        (29_197_600, 20, 4_379_640),  # MiniMax 0100 (offer after the adjustment option): exact
+    ],
+)
 def test_over_allocation_rounds_down_to_a_board_lot(offer: int, lot: int, published: int) -> None:
     assert share_of(Rate(15, 100), offer, lot) == published
 
@@ -81,7 +87,9 @@ def test_main_board_bookbuilding_minimum_still_binds_after_august_2025() -> None
 
 def test_waiver_ladder_with_a_fractional_threshold() -> None:
     """A waiver may set any threshold and share (Horizon Robotics 9660 shape: 10% -> 15%)."""
-    waiver = ClawbackWaiverSpec(reference="waiver", initial=Rate(10, 100), steps=[(Rate(335, 10), Rate(15, 100)), (Rate(100, 1), Rate(175, 1000))])
+    waiver = ClawbackWaiverSpec(
+        reference="waiver", initial=Rate(10, 100), steps=[(Rate(335, 10), Rate(15, 100)), (Rate(100, 1), Rate(175, 1000))]
+    )
     ro = resolved(prospectus_date=PRE_2025, mechanism="", public_share=None, waiver=waiver)
     initial = ro.initial_public_shares
     iois = ioi_book(ro, 10_000_000)
@@ -141,12 +149,15 @@ def test_offer_size_adjustment_split_between_tranches_as_stated() -> None:
     assert s.placing_shares - s.over_allocated_shares == 1_150_000 - 115_000
 
 
-@pytest.mark.parametrize(("kw", "mechanism", "words"), [
-    (dict(prospectus_date=PRE_2025, mechanism="", public_share=None), "PN18", "one mandatory ladder"),
-    (dict(mechanism="B"), "B", "elected 'B'"),
-    (dict(mechanism="", public_share=None), "B", "rulebook's default 'B'"),
-    (dict(chapter="18C", mechanism="", public_share=None), "18C", "Mechanisms A/B are not open"),
-])
+@pytest.mark.parametrize(
+    ("kw", "mechanism", "words"),
+    [
+        (dict(prospectus_date=PRE_2025, mechanism="", public_share=None), "PN18", "one mandatory ladder"),
+        (dict(mechanism="B"), "B", "elected 'B'"),
+        (dict(mechanism="", public_share=None), "B", "rulebook's default 'B'"),
+        (dict(chapter="18C", mechanism="", public_share=None), "18C", "Mechanisms A/B are not open"),
+    ],
+)
 def test_regime_picker_explains_the_mechanism(kw: dict, mechanism: str, words: str) -> None:
     ro = resolved(**kw)
     text = " ".join(ro.regime_reasons)

@@ -23,8 +23,14 @@ def _body(event: Any) -> dict[str, Any]:
 def test_redact_lists_of_rows_investor_sees_only_own_rows() -> None:
     funded = IpoApplicationsFunded(offering_id="OFF-A", currency="HKD", holds=[("C:B1:I1", 100), ("C:B2:I2", 999_999)])
     settled = IpoSettlementInstructed(
-        offering_id="OFF-A", instrument="09999", currency="HKD", issuer_account="I:ISS-A", price=10_000,
-        allotments=[("C:B1:I1", 100, 1_000), ("C:B2:I2", 5_000, 50_000)], refunds=[("C:B2:I2", 7)], fees=[("F:HKEX", 3)],
+        offering_id="OFF-A",
+        instrument="09999",
+        currency="HKD",
+        issuer_account="I:ISS-A",
+        price=10_000,
+        allotments=[("C:B1:I1", 100, 1_000), ("C:B2:I2", 5_000, 50_000)],
+        refunds=[("C:B2:I2", 7)],
+        fees=[("F:HKEX", 3)],
     )
     for event, field in ((funded, "holds"), (settled, "allotments"), (settled, "refunds")):
         seen = redact(_body(event), INV1)
@@ -32,7 +38,8 @@ def test_redact_lists_of_rows_investor_sees_only_own_rows() -> None:
         assert all(row[0] == "C:B1:I1" for row in seen[field])
     assert redact(_body(funded), INV1)["holds"] == [["C:B1:I1", 100]]
     allocated = {  # OfferingAllocated as JSON (PlaceeAllotment is array-like)
-        "offering_id": "OFF-A", "summary": {"price": 10_000},
+        "offering_id": "OFF-A",
+        "summary": {"price": 10_000},
         "cornerstones": [{"investor": "CS", "name": "C", "account": "C:B2:I2", "shares": 9, "lockup_end": "2026-06-01"}],
         "placees": [["PL1", "C:B2:I2", 400], ["PL2", "C:B1:I1", 100]],
     }

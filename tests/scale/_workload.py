@@ -46,9 +46,14 @@ def workload(n_orders: int, seed: int = 7) -> list[tuple[Command, int, str]]:
         out.append(
             (
                 PlaceOrder(
-                    instrument=rng.choice(INSTRUMENTS), participant=participant, account=account,
-                    client_order_id=f"o{i}", side=rng.choice("BS"), order_type="LIMIT",
-                    price=10_000 + 100 * rng.randint(-2, 2), quantity=100 * rng.randint(1, 5),
+                    instrument=rng.choice(INSTRUMENTS),
+                    participant=participant,
+                    account=account,
+                    client_order_id=f"o{i}",
+                    side=rng.choice("BS"),
+                    order_type="LIMIT",
+                    price=10_000 + 100 * rng.randint(-2, 2),
+                    quantity=100 * rng.randint(1, 5),
                 ),
                 t,
                 "",

@@ -84,9 +84,27 @@ class NatsCluster:
         log = self.root / f"n{i}.log"
         with log.open("ab") as out:
             self.procs[i] = subprocess.Popen(
-                [NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.client_ports[i]), "-n", f"n{i}", "-js", "-sd", str(store),
-                 "--cluster_name", self.name, "--cluster", f"nats://127.0.0.1:{self.route_ports[i]}", "--routes", routes],
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    NATS_SERVER,
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.client_ports[i]),
+                    "-n",
+                    f"n{i}",
+                    "-js",
+                    "-sd",
+                    str(store),
+                    "--cluster_name",
+                    self.name,
+                    "--cluster",
+                    f"nats://127.0.0.1:{self.route_ports[i]}",
+                    "--routes",
+                    routes,
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         proc = self.procs[i]
         assert proc is not None
@@ -138,8 +156,13 @@ class Process:
 
     def start(self) -> Process:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "lionrock.cli", *self.args], stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "lionrock.cli", *self.args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
         return self
 
     def kill(self) -> None:

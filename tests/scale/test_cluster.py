@@ -42,13 +42,33 @@ ORDERS_PER_CHUNK = max(100, int(os.environ.get("LIONROCK_CHAOS_ORDERS", "0")) //
 
 
 def _shard(name: str, cluster: NatsCluster, tmp: Path) -> Process:
-    return Process(name, ["shard", "--nats", cluster.url, "--shard", name, "--journal", str(tmp / f"{name}.sqlite"),
-                          "--trading", "t0,t1", "--replicas", "3", "--batch", "64", "--connect-attempts", "20"], tmp)
+    return Process(
+        name,
+        [
+            "shard",
+            "--nats",
+            cluster.url,
+            "--shard",
+            name,
+            "--journal",
+            str(tmp / f"{name}.sqlite"),
+            "--trading",
+            "t0,t1",
+            "--replicas",
+            "3",
+            "--batch",
+            "64",
+            "--connect-attempts",
+            "20",
+        ],
+        tmp,
+    )
 
 
 def _projector(cluster: NatsCluster, db: str, tmp: Path) -> Process:
-    return Process("projector", ["project", "--nats", cluster.url, "--db", db, "--trading", "t0,t1", "--batch", "64",
-                                 "--connect-attempts", "20"], tmp)
+    return Process(
+        "projector", ["project", "--nats", cluster.url, "--db", db, "--trading", "t0,t1", "--batch", "64", "--connect-attempts", "20"], tmp
+    )
 
 
 async def _quiet(js: Any, rounds: int = 3, timeout_s: float = 180.0) -> None:
@@ -80,14 +100,18 @@ def test_cluster_survives_nodes_shards_and_projector_killed(nats_cluster: NatsCl
     items = workload(CHUNKS * ORDERS_PER_CHUNK, seed=SEED)
     head = [i for i, (c, _, _) in enumerate(items) if isinstance(c, PlaceOrder)][0]
     size = -(-(len(items) - head) // CHUNKS)
-    chunks = [items[:head]] + [items[head + k * size: head + (k + 1) * size] for k in range(CHUNKS)]
+    chunks = [items[:head]] + [items[head + k * size : head + (k + 1) * size] for k in range(CHUNKS)]
     assert sum(map(len, chunks)) == len(items)
     node_a, node_b = rng.sample(range(3), 2)
     shard_a, shard_b = rng.choice(MAP.shards), rng.choice(MAP.shards)
     # chunk index -> what happens before it is published (alone, then together)
     plan: dict[int, list[str]] = {
-        3: [f"kill node {node_a}"], 6: [f"kill shard {shard_a}"], 7: [f"start shard {shard_a}"],
-        9: ["kill projector"], 10: ["start projector"], 12: [f"start node {node_a}"],
+        3: [f"kill node {node_a}"],
+        6: [f"kill shard {shard_a}"],
+        7: [f"start shard {shard_a}"],
+        9: ["kill projector"],
+        10: ["start projector"],
+        12: [f"start node {node_a}"],
         15: [f"kill node {node_b}", f"kill shard {shard_b}", "kill projector"],
         18: [f"start node {node_b}", f"start shard {shard_b}", "start projector"],
     }
@@ -153,7 +177,9 @@ def test_cluster_survives_nodes_shards_and_projector_killed(nats_cluster: NatsCl
     assert f"positions t0={last['t0']} t1={last['t1']} primary={last['primary']}" in projector_log, where
     # the read model: no fill twice, ids unique across shards, equal to a rebuild from the streams
     accepted = {e.order_id for s in MAP.trading_shards for o in outcomes[s] for e in o.own_events if isinstance(e, OrderAccepted)}
-    trades = {(e.instrument, e.trade_id) for s in MAP.trading_shards for o in outcomes[s] for e in o.own_events if isinstance(e, TradeExecuted)}
+    trades = {
+        (e.instrument, e.trade_id) for s in MAP.trading_shards for o in outcomes[s] for e in o.own_events if isinstance(e, TradeExecuted)
+    }
     store = SqlStore(StorageSpec(pg_url).read_model_url)
     try:
         rows = content(store)

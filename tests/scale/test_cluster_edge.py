@@ -40,8 +40,27 @@ DAY = "2025-11-24"
 
 
 def _edge(cluster: NatsCluster, db: str, port: int, tmp: Path) -> Process:
-    return Process("edge", ["serve", "--nats", cluster.url, "--db", db, "--trading", "t0,t1", "--replicas", "3", "--port", str(port),
-                            "--fix-port", "0", "--market-start", f"{DAY}T09:31"], tmp)
+    return Process(
+        "edge",
+        [
+            "serve",
+            "--nats",
+            cluster.url,
+            "--db",
+            db,
+            "--trading",
+            "t0,t1",
+            "--replicas",
+            "3",
+            "--port",
+            str(port),
+            "--fix-port",
+            "0",
+            "--market-start",
+            f"{DAY}T09:31",
+        ],
+        tmp,
+    )
 
 
 def _wait_listening(port: int, edge: Process, timeout_s: float = 60.0) -> None:
@@ -60,8 +79,16 @@ def _orders(rng: random.Random) -> list[list[dict[str, Any]]]:
     """Each client's orders: buys and sells at one price (a limit order may not go through the best), so many trade."""
     per = -(-ORDERS // CLIENTS)
     return [
-        [{"instrument": rng.choice(INSTRUMENTS), "side": "B" if (c + i) % 2 else "S", "quantity": 100 * rng.randint(1, 3),
-          "price": "400.00", "client_order_id": f"c{c}-{i}"} for i in range(per)]
+        [
+            {
+                "instrument": rng.choice(INSTRUMENTS),
+                "side": "B" if (c + i) % 2 else "S",
+                "quantity": 100 * rng.randint(1, 3),
+                "price": "400.00",
+                "client_order_id": f"c{c}-{i}",
+            }
+            for i in range(per)
+        ]
         for c in range(CLIENTS)
     ]
 
@@ -111,7 +138,11 @@ def test_cluster_edge_killed_mid_load_orders_applied_once_no_duplicate_fill(nats
     rng = random.Random(SEED)
     cluster = nats_cluster
     node, shard = rng.randrange(3), rng.choice(MAP.trading_shards)
-    plan = {ORDERS // 4: ["kill edge"], ORDERS // 2: ["kill edge", f"kill node {node}"], 3 * ORDERS // 4: ["kill edge", f"kill shard {shard}"]}
+    plan = {
+        ORDERS // 4: ["kill edge"],
+        ORDERS // 2: ["kill edge", f"kill node {node}"],
+        3 * ORDERS // 4: ["kill edge", f"kill shard {shard}"],
+    }
     where = f"seed {SEED}, plan {plan}"
     service = Service(pg_url, durability="group:2")  # users and API keys in the shared PostgreSQL store
     try:
@@ -222,5 +253,7 @@ def test_cluster_edge_killed_mid_load_orders_applied_once_no_duplicate_fill(nats
         store.close()
     assert len(rows["trades"]) == len(trades), where
     assert {r[0]: r[9] for r in rows["orders"]} == {e[0].order_id: filled[e[0].order_id] for e in accepted.values()}, where
-    print(f"\n{where}: {sum(map(len, orders))} orders in {got['elapsed']:.1f} s through an edge killed {len(plan)} times; "
-          f"{clients.retried} retries, {sum(len(a) for a in clients.answers.values())} answers, {len(trades)} trades")
+    print(
+        f"\n{where}: {sum(map(len, orders))} orders in {got['elapsed']:.1f} s through an edge killed {len(plan)} times; "
+        f"{clients.retried} retries, {sum(len(a) for a in clients.answers.values())} answers, {len(trades)} trades"
+    )

@@ -29,8 +29,25 @@ MAP = ShardMap(("t0", "t1"))
 def test_rest_orders_through_the_edge_over_the_cluster(nats_cluster: NatsCluster, pg_url: str, tmp_path: Path) -> None:
     url = nats_cluster.url
     processes = [
-        Process(s, ["shard", "--nats", url, "--shard", s, "--journal", str(tmp_path / f"{s}.sqlite"), "--trading", "t0,t1",
-                    "--replicas", "3", "--connect-attempts", "20"], tmp_path)
+        Process(
+            s,
+            [
+                "shard",
+                "--nats",
+                url,
+                "--shard",
+                s,
+                "--journal",
+                str(tmp_path / f"{s}.sqlite"),
+                "--trading",
+                "t0,t1",
+                "--replicas",
+                "3",
+                "--connect-attempts",
+                "20",
+            ],
+            tmp_path,
+        )
         for s in MAP.shards
     ] + [Process("projector", ["project", "--nats", url, "--db", pg_url, "--trading", "t0,t1", "--connect-attempts", "20"], tmp_path)]
     for p in processes:
@@ -53,16 +70,22 @@ def test_rest_orders_through_the_edge_over_the_cluster(nats_cluster: NatsCluster
 
 async def _flow(service: Service, op: dict[str, str], b1: dict[str, str], b2: dict[str, str]) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(service)), base_url="http://edge") as client:
-        for body in ({"type": "ListInstrument", "instrument": "00700", "board_lot": 100, "nominal_price": 400_000},
-                     {"type": "StartTradingDay", "day": DAY.isoformat(), "seed": 1}):
+        for body in (
+            {"type": "ListInstrument", "instrument": "00700", "board_lot": 100, "nominal_price": 400_000},
+            {"type": "StartTradingDay", "day": DAY.isoformat(), "seed": 1},
+        ):
             r = await client.post("/v1/commands", json=body, headers=op)
             assert r.status_code == 200, r.text
         for _ in range(6):  # the day's timers are due (the clock is past 09:30): each tick moves one session on
             r = await client.post("/v1/commands", json={"type": "TradingTick"}, headers=op)
             assert r.status_code == 200, r.text
-        sell = await client.post("/v1/orders", json={"instrument": "00700", "side": "S", "quantity": 300, "price": "400.00", "client_order_id": "s1"}, headers=b2)
+        sell = await client.post(
+            "/v1/orders", json={"instrument": "00700", "side": "S", "quantity": 300, "price": "400.00", "client_order_id": "s1"}, headers=b2
+        )
         assert sell.status_code == 201, sell.text
-        buy = await client.post("/v1/orders", json={"instrument": "00700", "side": "B", "quantity": 200, "price": "400.00", "client_order_id": "b1"}, headers=b1)
+        buy = await client.post(
+            "/v1/orders", json={"instrument": "00700", "side": "B", "quantity": 200, "price": "400.00", "client_order_id": "b1"}, headers=b1
+        )
         assert buy.status_code == 201, buy.text
         assert [e["type"] for e in buy.json()["events"]].count("TradeExecuted") == 1
         deadline = time.monotonic() + 30

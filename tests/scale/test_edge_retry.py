@@ -62,7 +62,9 @@ class Shards:
                 if left == 0:
                     started.set()
 
-            await asyncio.gather(*(run_shard(self.url, s, MAP, self.root / f"{s}.sqlite", stop=self._stop, on_started=up) for s in MAP.shards))
+            await asyncio.gather(
+                *(run_shard(self.url, s, MAP, self.root / f"{s}.sqlite", stop=self._stop, on_started=up) for s in MAP.shards)
+            )
 
         self._thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
         self._thread.start()
@@ -82,8 +84,17 @@ def _edge(url: str, timeout_s: float = 20.0) -> BusRunner:
 
 
 def _order(coid: str, side: str, quantity: int, price: int = 400_000, participant: str = "B1") -> PlaceOrder:
-    return PlaceOrder(instrument="00700", participant=participant, account=f"C:{participant}:I1", client_order_id=coid, side=side,
-                      order_type="LIMIT", price=price, quantity=quantity, channel="REST")
+    return PlaceOrder(
+        instrument="00700",
+        participant=participant,
+        account=f"C:{participant}:I1",
+        client_order_id=coid,
+        side=side,
+        order_type="LIMIT",
+        price=price,
+        quantity=quantity,
+        channel="REST",
+    )
 
 
 def _open_market(edge: BusRunner) -> None:
@@ -250,11 +261,16 @@ def test_edge_ticker_moves_the_sessions_on_once_per_timer_with_two_edges(nats_ur
 
     first, second = _edge(nats_url), _edge(nats_url)
     try:
-        for command in (ListInstrument(instrument="00700", board_lot=100, nominal_price=400_000), StartTradingDay(day=DAY.isoformat(), seed=1)):
+        for command in (
+            ListInstrument(instrument="00700", board_lot=100, nominal_price=400_000),
+            StartTradingDay(day=DAY.isoformat(), seed=1),
+        ):
             assert first.submit_wait(command).rejection is None
         deadline = time.monotonic() + 30
         for attempt in itertools.count():  # both clocks are past 09:31: every timer up to the morning session fires
-            sell = first.submit_wait(_order(f"s{attempt}", "S", 300, participant="B2"))  # a new order each time (a retry would answer the same)
+            sell = first.submit_wait(
+                _order(f"s{attempt}", "S", 300, participant="B2")
+            )  # a new order each time (a retry would answer the same)
             if sell.rejection is None or time.monotonic() > deadline:
                 break
             time.sleep(0.2)

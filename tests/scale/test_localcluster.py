@@ -54,8 +54,13 @@ def test_local_cluster_up_answers_and_stop_leaves_nothing() -> None:
     root.chmod(0o755)
     base, http = _free_block(), free_port()
     args = ["--root", str(root), "--nats-port", str(base), "--pg-port", str(free_port()), "--http", str(http), "--fix", "0"]
-    launcher = subprocess.Popen([sys.executable, "-m", "lionrock.scale.localcluster", "up", *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "lionrock.scale.localcluster", "up", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     pids: list[int] = []
     try:
         assert launcher.stdout is not None
@@ -78,7 +83,9 @@ def test_local_cluster_up_answers_and_stop_leaves_nothing() -> None:
                 await nc.drain()
 
         assert asyncio.run(replicas()) == 3
-        stopped = subprocess.run([sys.executable, "-m", "lionrock.scale.localcluster", "stop", *args], capture_output=True, text=True, timeout=180)
+        stopped = subprocess.run(
+            [sys.executable, "-m", "lionrock.scale.localcluster", "stop", *args], capture_output=True, text=True, timeout=180
+        )
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
         assert launcher.wait(60) == 0
         assert not [p for p in pids if _alive(p)] and not list((root / "run").glob("*.pid"))

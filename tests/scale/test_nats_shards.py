@@ -45,8 +45,16 @@ class Crash(Exception):
 # -- pure: routing and relay ------------------------------------------------------------------
 def test_route_instrument_commands_go_to_one_stable_trading_shard() -> None:
     m = ShardMap(("t0", "t1", "t2"))
-    order = PlaceOrder(instrument="00700", participant="P1", account="C:P1:A", client_order_id="x",
-                       side="B", order_type="LIMIT", price=10_000, quantity=100)
+    order = PlaceOrder(
+        instrument="00700",
+        participant="P1",
+        account="C:P1:A",
+        client_order_id="x",
+        side="B",
+        order_type="LIMIT",
+        price=10_000,
+        quantity=100,
+    )
     cancel = CancelOrder(instrument="00700", participant="P1", client_order_id="x")
     assert m.route(order) == m.route(cancel) == m.route(ListInstrument(instrument="00700", board_lot=100, nominal_price=1))
     assert ShardMap(("t0", "t1", "t2")).route(order) == m.route(order)  # no salted hash
@@ -60,24 +68,54 @@ def test_route_instrument_commands_go_to_one_stable_trading_shard() -> None:
 
 
 def test_route_trades_relay_to_primary_and_southbound_admission_to_the_book_shard() -> None:
-    trade = TradeExecuted(instrument="00700", trade_id=1, price=10_000, quantity=100, currency="HKD", buyer="C:P1:A",
-                          buyer_participant="P1", buy_order_id=1, seller="C:P2:A", seller_participant="P2",
-                          sell_order_id=2, aggressor="B")
+    trade = TradeExecuted(
+        instrument="00700",
+        trade_id=1,
+        price=10_000,
+        quantity=100,
+        currency="HKD",
+        buyer="C:P1:A",
+        buyer_participant="P1",
+        buy_order_id=1,
+        seller="C:P2:A",
+        seller_participant="P2",
+        sell_order_id=2,
+        aggressor="B",
+    )
     assert MAP.relay_targets("t0", trade) == ("primary",)
     assert MAP.relay_targets("primary", trade) == ()
     from lionrock.connect.events import SouthboundOrderAdmitted
 
-    order = PlaceOrder(instrument="00700", participant="P1", account="C:P1:A", client_order_id="x",
-                       side="B", order_type="LIMIT", price=10_000, quantity=100)
+    order = PlaceOrder(
+        instrument="00700",
+        participant="P1",
+        account="C:P1:A",
+        client_order_id="x",
+        side="B",
+        order_type="LIMIT",
+        price=10_000,
+        quantity=100,
+    )
     admitted = SouthboundOrderAdmitted(link="SH", order=order, quota_used=0, quota_balance=0)
     assert MAP.relay_targets("primary", admitted) == (MAP.shard_of_instrument("00700"),)
 
 
 def test_relay_context_duplicate_batch_applied_once() -> None:
     codec = Codec()
-    trade = TradeExecuted(instrument="00700", trade_id=1, price=10_000, quantity=100, currency="HKD", buyer="C:P1:A",
-                          buyer_participant="P1", buy_order_id=1, seller="C:P2:A", seller_participant="P2",
-                          sell_order_id=2, aggressor="B")
+    trade = TradeExecuted(
+        instrument="00700",
+        trade_id=1,
+        price=10_000,
+        quantity=100,
+        currency="HKD",
+        buyer="C:P1:A",
+        buyer_participant="P1",
+        buy_order_id=1,
+        seller="C:P2:A",
+        seller_participant="P2",
+        sell_order_id=2,
+        aggressor="B",
+    )
     ctx = RelayContext()
     batch = RelayShardEvents(source_shard="t0", source_seq=5, events=[codec.encode(trade)])
     assert ctx.execute(batch, Stamp(1, 1)) == [trade]
@@ -204,8 +242,22 @@ def test_shard_process_killed_mid_stream_restarts_to_the_same_hash(nats_url: str
     items = workload(3000, seed=5)
     expected = reference_hashes(items)
     journal = tmp_path / "t1.sqlite"
-    cmd = [sys.executable, "-m", "lionrock.cli", "shard", "--nats", nats_url, "--shard", "t1",
-           "--journal", str(journal), "--trading", "t0,t1", "--batch", "32"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lionrock.cli",
+        "shard",
+        "--nats",
+        nats_url,
+        "--shard",
+        "t1",
+        "--journal",
+        str(journal),
+        "--trading",
+        "t0,t1",
+        "--batch",
+        "32",
+    ]
 
     async def publish() -> int:
         nc, js = await _published(nats_url, items)

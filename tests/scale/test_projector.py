@@ -31,8 +31,13 @@ from lionrock.trading.commands import PlaceOrder
 from lionrock.trading.events import OrderAccepted, TradeExecuted
 
 CONTENT = {
-    "orders": "SELECT order_id, instrument, participant, account, client_order_id, side, order_type, price, quantity, filled, status FROM orders ORDER BY order_id",
-    "trades": "SELECT instrument, trade_id, price, quantity, buyer, seller, buy_order_id, sell_order_id FROM trades ORDER BY instrument, trade_id",
+    "orders": (
+        "SELECT order_id, instrument, participant, account, client_order_id, side, order_type, price, quantity, filled, status "
+        "FROM orders ORDER BY order_id"
+    ),
+    "trades": (
+        "SELECT instrument, trade_id, price, quantity, buyer, seller, buy_order_id, sell_order_id FROM trades ORDER BY instrument, trade_id"
+    ),
     "balances": "SELECT account, asset, amount FROM balances ORDER BY account, asset",
     "holdings": "SELECT account, asset, amount FROM holdings ORDER BY account, asset",
     "rejections": "SELECT command_type, code, participant, client_order_id FROM rejections ORDER BY participant, client_order_id, code",
@@ -81,7 +86,9 @@ def test_projector_folds_every_shard_once_and_resumes_after_a_kill(nats_url: str
 
     # 1. `lionrock project` killed with SIGKILL mid-stream, then restarted to the end
     cmd = [sys.executable, "-m", "lionrock.cli", "project", "--nats", nats_url, "--db", pg_url, "--trading", "t0,t1", "--batch", "8"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True
+    )
     read_url = StorageSpec(pg_url).read_model_url
     try:
         deadline = time.monotonic() + 60
@@ -135,10 +142,28 @@ def _projected(read_url: str) -> int:
 
 # -- exactly once by (shard, seq), without a server ---------------------------------------------
 def _outcome(shard: str, seq: int, stream_seq: int, order_id: int) -> ShardOutcome:
-    command = PlaceOrder(instrument="00700", participant="P1", account="C:P1:A", client_order_id=f"o{order_id}",
-                         side="B", order_type="LIMIT", price=10_000, quantity=100)
-    event = OrderAccepted(order_id=order_id, instrument="00700", participant="P1", account="C:P1:A", client_order_id=f"o{order_id}",
-                          side="B", order_type="LIMIT", price=10_000, quantity=100, channel="")
+    command = PlaceOrder(
+        instrument="00700",
+        participant="P1",
+        account="C:P1:A",
+        client_order_id=f"o{order_id}",
+        side="B",
+        order_type="LIMIT",
+        price=10_000,
+        quantity=100,
+    )
+    event = OrderAccepted(
+        order_id=order_id,
+        instrument="00700",
+        participant="P1",
+        account="C:P1:A",
+        client_order_id=f"o{order_id}",
+        side="B",
+        order_type="LIMIT",
+        price=10_000,
+        quantity=100,
+        channel="",
+    )
     return ShardOutcome(shard, seq, 1_000 + seq, "PlaceOrder", 0, [event], command, "", stream_seq)
 
 

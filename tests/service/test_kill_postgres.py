@@ -73,8 +73,14 @@ class Load:
             for i in range(1_000_000):
                 if self._stop.is_set():
                     return
-                body = {"instrument": STOCK, "side": "BS"[(n // 2 + i) % 2], "quantity": 100, "price": "49.90",
-                        "client_order_id": f"K{self.round_no}-{n}-{i}", "account": ACCOUNTS[user]}
+                body = {
+                    "instrument": STOCK,
+                    "side": "BS"[(n // 2 + i) % 2],
+                    "quantity": 100,
+                    "price": "49.90",
+                    "client_order_id": f"K{self.round_no}-{n}-{i}",
+                    "account": ACCOUNTS[user],
+                }
                 try:
                     r = client.post("/v1/orders", json=body)
                 except httpx.TransportError:  # the kill: answered or not, we cannot know
@@ -110,7 +116,14 @@ def test_serve_on_postgresql_killed_under_order_load_keeps_every_acknowledged_or
     acked: dict[str, tuple[int, dict[str, Any]]] = {}
     server.start()
     for user in ACCOUNTS:  # each API key's first use runs argon2: once, before the load
-        body = {"instrument": STOCK, "side": "B", "quantity": 100, "price": "49.80", "client_order_id": f"warm-{user}", "account": ACCOUNTS[user]}
+        body = {
+            "instrument": STOCK,
+            "side": "B",
+            "quantity": 100,
+            "price": "49.80",
+            "client_order_id": f"warm-{user}",
+            "account": ACCOUNTS[user],
+        }
         r = httpx.post(f"{server.url}/v1/orders", json=body, headers={"Authorization": f"Bearer {keys[user]}"}, timeout=60)
         assert r.status_code == 201, r.text
         acked[body["client_order_id"]] = (int(r.json()["order"]["order_id"]), body)
@@ -166,7 +179,10 @@ def _check_rebuild(pg_url: str) -> None:
         try:
             for table in TABLES:
                 ours, theirs = _rows(live, table), _rows(rebuilt, table)
-                assert ours == theirs, f"read model {table}: {len(ours)} rows live, {len(theirs)} rebuilt; first difference {next(iter(set(ours) ^ set(theirs)), None)}"
+                assert ours == theirs, (
+                    f"read model {table}: {len(ours)} rows live, {len(theirs)} rebuilt; "
+                    f"first difference {next(iter(set(ours) ^ set(theirs)), None)}"
+                )
             assert live.one("SELECT value FROM rm_meta WHERE key = 'projected_seq'") == (str(journal.last_seq),)
         finally:
             live.close()

@@ -27,7 +27,11 @@ def _policy(extra: dict[Role, set[str]] | None = None) -> Policy:
 
 def _define(account: str, cornerstone_account: str) -> DefineOffering:
     spec = msgspec.structs.replace(
-        RO.spec, offering_id="OFF-Z", issuer_id="ISS-Z", underwriter_account=account, stabilising_manager_account=account,
+        RO.spec,
+        offering_id="OFF-Z",
+        issuer_id="ISS-Z",
+        underwriter_account=account,
+        stabilising_manager_account=account,
         stock_lender_account=account,
         cornerstones=[CornerstoneSpec(investor="C:B1:I1", name="Cornerstone", account=cornerstone_account, amount_minor=1_000_000)],
     )
@@ -55,7 +59,9 @@ def test_policy_list_of_structs_cornerstone_account_not_yours_is_denied() -> Non
 
 
 def _lodge(applicant: str) -> LodgePublicApplications:
-    return LodgePublicApplications(offering_id="OFF-A", batch=ApplicationBatch(applicants=[applicant], accounts=["C:B1:I1"], participants=["B1"], shares=[100]))
+    return LodgePublicApplications(
+        offering_id="OFF-A", batch=ApplicationBatch(applicants=[applicant], accounts=["C:B1:I1"], participants=["B1"], shares=[100])
+    )
 
 
 def test_policy_investor_application_under_another_identity_is_denied() -> None:

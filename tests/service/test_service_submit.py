@@ -14,7 +14,16 @@ from testkit.service_world import STOCK, open_world
 def test_venue_duplicate_client_order_id_message_does_not_name_other_account() -> None:
     service, op = open_world()
     try:
-        first = PlaceOrder(instrument=STOCK, participant="B1", account="C:B1:SECRET", client_order_id="DUP1", side="B", order_type="LIMIT", price=49_800, quantity=100)
+        first = PlaceOrder(
+            instrument=STOCK,
+            participant="B1",
+            account="C:B1:SECRET",
+            client_order_id="DUP1",
+            side="B",
+            order_type="LIMIT",
+            price=49_800,
+            quantity=100,
+        )
         assert service.submit_sync(op, first).rejection is None
         again = service.submit_sync(op, msgspec.structs.replace(first, account="C:B1:OTHER"))
         r = again.rejection
@@ -29,7 +38,16 @@ def test_journal_records_who_sent_each_command_and_the_channel() -> None:
     from the authenticated caller; no audit row is written per command."""
     service, op = open_world()
     try:
-        order = PlaceOrder(instrument=STOCK, participant="B1", account="C:B1:I1", client_order_id="ORIGIN1", side="B", order_type="LIMIT", price=49_800, quantity=100)
+        order = PlaceOrder(
+            instrument=STOCK,
+            participant="B1",
+            account="C:B1:I1",
+            client_order_id="ORIGIN1",
+            side="B",
+            order_type="LIMIT",
+            price=49_800,
+            quantity=100,
+        )
         outcome = service.submit_sync(op, order)
         origins = dict(service.journal.origins(outcome.seq - 1))
         assert origins[outcome.seq] == Origin(op.username, op.via) == origin_of(op)

@@ -49,8 +49,16 @@ def _activity(service: Service) -> None:
         account = f"C:B1:I{i}"
         assert service.submit_sync(op, DepositCash(account=account, currency="HKD", amount=1_000_000 + i)).rejection is None
         side = "B" if i % 2 else "S"
-        cmd = PlaceOrder(instrument=STOCK, participant="B1", account=account, client_order_id=f"o{i}", side=side,
-                         order_type="LIMIT", price=50_000, quantity=100)
+        cmd = PlaceOrder(
+            instrument=STOCK,
+            participant="B1",
+            account=account,
+            client_order_id=f"o{i}",
+            side=side,
+            order_type="LIMIT",
+            price=50_000,
+            quantity=100,
+        )
         assert service.submit_sync(op, cmd).rejection is None
 
 

@@ -141,8 +141,7 @@ are Main Board Mechanism B with HK$ cornerstones inside the room, so no outcome 
 
 
 def test_demo_killed_at_random_points_resumes_to_the_uninterrupted_hash(tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "lionrock.cli", "demo", "--scenario", TINY, "--scale", "small", "--seed", "9",
-           "--durability", "group:2"]
+    cmd = [sys.executable, "-m", "lionrock.cli", "demo", "--scenario", TINY, "--scale", "small", "--seed", "9", "--durability", "group:2"]
     clean = subprocess.run([*cmd, "--out", str(tmp_path / "clean")], capture_output=True, text=True, check=True, timeout=600)
     want = clean.stdout.strip().splitlines()[-1]
     assert want == f"state hash: {TINY_GOLDEN_HASH}", "the tiny run's state hash moved: explain it in the commit"
@@ -165,8 +164,9 @@ def test_demo_killed_at_random_points_resumes_to_the_uninterrupted_hash(tmp_path
 
 
 def test_simulate_fans_runs_out_on_dask_and_summarises_by_regime(tmp_path: Path) -> None:
-    run = CliRunner().invoke(app, ["simulate", "--runs", "2", "--scale", "small", "--scenario", TINY, "--workers", "2",
-                                   "--out", str(tmp_path)])
+    run = CliRunner().invoke(
+        app, ["simulate", "--runs", "2", "--scale", "small", "--scenario", TINY, "--workers", "2", "--out", str(tmp_path)]
+    )
     assert run.exit_code == 0, run.output
     assert "first_day_return_pct (Mechanism B)" in run.output
     assert "one_lot_success_pct (Chapter 18C)" in run.output

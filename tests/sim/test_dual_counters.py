@@ -126,8 +126,7 @@ def test_inter_counter_transfers_conserve_the_arbitrageurs_shares(seen: Seen) ->
         assert t.postings == [] and t.security == SECURITY and t.quantity > 0
     lent = sum(c.quantity for c in seen.credited if c.account == ARB)
     last_run = seen.settlement_days[-1]
-    settled = sum(c.quantity if c.buyer == ARB else -c.quantity
-                  for c in seen.arb_cleared if c.settle_date.isoformat() <= last_run)
+    settled = sum(c.quantity if c.buyer == ARB else -c.quantity for c in seen.arb_cleared if c.settle_date.isoformat() <= last_run)
     assert {c.instrument for c in seen.arb_cleared} == {HKD_COUNTER, RMB_COUNTER}
     assert seen.clearing.balance(ARB, f"SEC:{SECURITY}") == lent + settled
 
@@ -136,10 +135,15 @@ def test_arbitrageur_stock_on_each_counter_never_goes_negative(seen: Seen) -> No
     """It sells on a counter only what it holds there, moving stock across first when short;
     the two counters' positions always add up to what it was lent plus what it bought, less sold."""
     lent = [(seq, HKD_COUNTER, c.quantity) for seq, c in seen.credited_seq if c.account == ARB]  # lent on the HKD counter
-    traded = [(stamp.seq, t.instrument, t.quantity if t.buyer == ARB else -t.quantity)
-              for stamp, t in seen.trades if ARB in (t.buyer, t.seller)]
-    moved = [(seq, counter, sign * t.quantity) for seq, t in seen.transfers if t.account == ARB
-             for counter, sign in ((t.from_instrument, -1), (t.to_instrument, 1))]
+    traded = [
+        (stamp.seq, t.instrument, t.quantity if t.buyer == ARB else -t.quantity) for stamp, t in seen.trades if ARB in (t.buyer, t.seller)
+    ]
+    moved = [
+        (seq, counter, sign * t.quantity)
+        for seq, t in seen.transfers
+        if t.account == ARB
+        for counter, sign in ((t.from_instrument, -1), (t.to_instrument, 1))
+    ]
     assert lent and traded and moved
     position = {HKD_COUNTER: 0, RMB_COUNTER: 0}
     for _, counter, change in sorted(lent + traded + moved, key=lambda x: x[0]):

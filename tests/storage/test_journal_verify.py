@@ -165,7 +165,10 @@ def test_postgres_journal_verify_names_a_record_damaged_before_the_snapshot(pg_s
     with psycopg.connect(conninfo, autocommit=True) as db:  # record 5's block, one bit of its body flipped
         (data,) = db.execute(f"SELECT data FROM {schema}.blocks WHERE first_seq = 5").fetchone()  # type: ignore[misc]
         at = bytes(data).rindex(b"body-5") + 2
-        db.execute(f"UPDATE {schema}.blocks SET data = %s WHERE first_seq = 5", (bytes(data[:at]) + bytes([data[at] ^ 0x01]) + bytes(data[at + 1 :]),))
+        db.execute(
+            f"UPDATE {schema}.blocks SET data = %s WHERE first_seq = 5",
+            (bytes(data[:at]) + bytes([data[at] ^ 0x01]) + bytes(data[at + 1 :]),),
+        )
     ro = PostgresJournal(url, readonly=True)  # opening checks only the records after the snapshot
     try:
         snapshot = ro.latest_snapshot()

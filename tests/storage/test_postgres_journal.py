@@ -21,14 +21,22 @@ def _per_record_journal(url: str, records: int, snapshot_at: int) -> None:
     with psycopg.connect(conninfo, autocommit=True) as db:
         db.execute(f"CREATE SCHEMA {s}")
         db.execute(f"CREATE TABLE {s}.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        db.execute(f"CREATE TABLE {s}.journal (seq BIGINT PRIMARY KEY, at_ns BIGINT NOT NULL, crc BIGINT NOT NULL, chain BYTEA NOT NULL, body BYTEA NOT NULL)")
-        db.execute(f"CREATE TABLE {s}.snapshots (seq BIGINT PRIMARY KEY, at_ns BIGINT NOT NULL, chain BYTEA NOT NULL, state BYTEA NOT NULL, state_hash TEXT NOT NULL, crc BIGINT NOT NULL)")
+        db.execute(
+            f"CREATE TABLE {s}.journal (seq BIGINT PRIMARY KEY, at_ns BIGINT NOT NULL, crc BIGINT NOT NULL, "
+            "chain BYTEA NOT NULL, body BYTEA NOT NULL)"
+        )
+        db.execute(
+            f"CREATE TABLE {s}.snapshots (seq BIGINT PRIMARY KEY, at_ns BIGINT NOT NULL, chain BYTEA NOT NULL, "
+            "state BYTEA NOT NULL, state_hash TEXT NOT NULL, crc BIGINT NOT NULL)"
+        )
         db.execute(f"INSERT INTO {s}.meta VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),))
         chain = GENESIS
         for seq in range(1, records + 1):
             body = f"body-{seq}".encode()
             chain = next_chain(chain, seq, 1_000 + seq, body)
-            db.execute(f"INSERT INTO {s}.journal VALUES (%s, %s, %s, %s, %s)", (seq, 1_000 + seq, record_crc(seq, 1_000 + seq, body), chain, body))
+            db.execute(
+                f"INSERT INTO {s}.journal VALUES (%s, %s, %s, %s, %s)", (seq, 1_000 + seq, record_crc(seq, 1_000 + seq, body), chain, body)
+            )
             if seq == snapshot_at:
                 crc = zlib.crc32(b"state", zlib.crc32(chain + b"hash"))
                 db.execute(f"INSERT INTO {s}.snapshots VALUES (%s, %s, %s, %s, 'hash', %s)", (seq, 1_000 + seq, chain, b"state", crc))

@@ -32,14 +32,32 @@ def _records(seed: int, count: int) -> list[Record]:
             participant, account = f"B{k + 1}", f"C:B{k + 1}:W{k + 1}"
             roll = rng.random()
             if roll < 0.1:
-                service.runner.submit_wait(CancelOrder(instrument=STOCK, participant=participant, client_order_id=f"c{rng.randrange(max(1, i))}"))
+                service.runner.submit_wait(
+                    CancelOrder(instrument=STOCK, participant=participant, client_order_id=f"c{rng.randrange(max(1, i))}")
+                )
             elif roll < 0.2:
-                service.runner.submit_wait(AmendOrder(instrument=STOCK, participant=participant, client_order_id=f"c{rng.randrange(max(1, i))}",
-                                                      quantity=100 * rng.randint(1, 3)))
+                service.runner.submit_wait(
+                    AmendOrder(
+                        instrument=STOCK,
+                        participant=participant,
+                        client_order_id=f"c{rng.randrange(max(1, i))}",
+                        quantity=100 * rng.randint(1, 3),
+                    )
+                )
             else:
                 price = 49_900 + rng.choice((-100, -50, 0, 0, 50, 100, 10**9))
-                service.runner.submit_wait(PlaceOrder(instrument=STOCK, participant=participant, account=account, client_order_id=f"c{i}",
-                                                      side=rng.choice("BS"), order_type="LIMIT", price=price, quantity=100 * rng.randint(1, 5)))
+                service.runner.submit_wait(
+                    PlaceOrder(
+                        instrument=STOCK,
+                        participant=participant,
+                        account=account,
+                        client_order_id=f"c{i}",
+                        side=rng.choice("BS"),
+                        order_type="LIMIT",
+                        price=price,
+                        quantity=100 * rng.randint(1, 5),
+                    )
+                )
     finally:
         service.close()
     return records
@@ -50,7 +68,7 @@ def _project(url: str, records: list[Record], batch: int) -> dict[str, list[tupl
     try:
         projector = Projector(store)
         for start in range(0, len(records), batch):
-            projector._project(records[start:start + batch])
+            projector._project(records[start : start + batch])
         return {t: sorted((tuple(r) for r in store.execute(f"SELECT * FROM {t}")), key=repr) for t in TABLES}
     finally:
         store.close()

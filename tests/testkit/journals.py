@@ -18,8 +18,11 @@ def write_journal(path: Path, commands: int = 40, snapshot_at: int = 30) -> str:
     engine = Engine(default_contexts(), SqliteJournal(path, "every"))
     for index in range(1, commands + 1):
         account = f"C:P{index % 3}:INV{index % 5}"
-        command = DepositCash(account=account, currency="HKD", amount=1_000 + index) if index % 4 else \
-            WithdrawCash(account=f"C:P{(index - 1) % 3}:INV{(index - 1) % 5}", currency="HKD", amount=500)
+        command = (
+            DepositCash(account=account, currency="HKD", amount=1_000 + index)
+            if index % 4
+            else WithdrawCash(account=f"C:P{(index - 1) % 3}:INV{(index - 1) % 5}", currency="HKD", amount=500)
+        )
         assert engine.submit(command, FIRST_NS + index * 1_000_000).accepted, command
         if index == snapshot_at:
             engine.snapshot()

@@ -47,7 +47,15 @@ class EmitterContext:
 
     def execute(self, command: Command, stamp: Stamp) -> list[Event]:
         assert isinstance(command, LedgerTestEmit)
-        return [*command.listed, *command.funded, *command.accepted, *command.rejected, *command.trades, *command.cancelled, *command.instructed]
+        return [
+            *command.listed,
+            *command.funded,
+            *command.accepted,
+            *command.rejected,
+            *command.trades,
+            *command.cancelled,
+            *command.instructed,
+        ]
 
     def observe(self, event: Event, stamp: Stamp) -> list[Event]:
         return []
@@ -67,14 +75,33 @@ def engine(journal: Any = None) -> tuple[Engine, ClearingContext, ConnectContext
     return Engine([EmitterContext(), clearing, connect], journal), clearing, connect
 
 
-def trade(trade_id: int, buyer: str, seller: str, price: int, quantity: int, instrument: str = "02525", currency: str = "HKD", buy_order_id: int = 0, sell_order_id: int = 0) -> TradeExecuted:
+def trade(
+    trade_id: int,
+    buyer: str,
+    seller: str,
+    price: int,
+    quantity: int,
+    instrument: str = "02525",
+    currency: str = "HKD",
+    buy_order_id: int = 0,
+    sell_order_id: int = 0,
+) -> TradeExecuted:
     def participant(account: str) -> str:
         return account.split(":")[1]
 
     return TradeExecuted(
-        instrument=instrument, trade_id=trade_id, price=price, quantity=quantity, currency=currency,
-        buyer=buyer, buyer_participant=participant(buyer), buy_order_id=buy_order_id or trade_id * 2,
-        seller=seller, seller_participant=participant(seller), sell_order_id=sell_order_id or trade_id * 2 + 1, aggressor="B",
+        instrument=instrument,
+        trade_id=trade_id,
+        price=price,
+        quantity=quantity,
+        currency=currency,
+        buyer=buyer,
+        buyer_participant=participant(buyer),
+        buy_order_id=buy_order_id or trade_id * 2,
+        seller=seller,
+        seller_participant=participant(seller),
+        sell_order_id=sell_order_id or trade_id * 2 + 1,
+        aggressor="B",
     )
 
 

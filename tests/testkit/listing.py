@@ -24,8 +24,13 @@ BN = 1_000 * M
 
 def year(end: date, **kw: Any) -> FinancialYear:
     base: dict[str, Any] = dict(
-        year_end=end, revenue=600 * M, specialist_technology_revenue=600 * M, profit_attributable=50 * M,
-        operating_cash_flow=60 * M, rd_expense=100 * M, total_operating_expenses=400 * M,
+        year_end=end,
+        revenue=600 * M,
+        specialist_technology_revenue=600 * M,
+        profit_attributable=50 * M,
+        operating_cash_flow=60 * M,
+        rd_expense=100 * M,
+        total_operating_expenses=400 * M,
     )
     base.update(kw)
     return FinancialYear(**base)
@@ -49,14 +54,27 @@ def profile(**kw: Any) -> IssuerProfile:
         continuity=Continuity(management_years=3, ownership_control_years=1),
         offering=OfferingPlan(expected_market_cap=10 * BN, planned_offering_size=1 * BN, board_lot=100),
         mainland=MainlandFacts(
-            domestic_revenue_share=Rate(1, 1), domestic_profit_share=Rate(1, 1), domestic_total_assets_share=Rate(1, 1),
-            domestic_net_assets_share=Rate(1, 1), main_business_in_mainland=True, senior_managers_mainland=True,
+            domestic_revenue_share=Rate(1, 1),
+            domestic_profit_share=Rate(1, 1),
+            domestic_total_assets_share=Rate(1, 1),
+            domestic_net_assets_share=Rate(1, 1),
+            main_business_in_mainland=True,
+            senior_managers_mainland=True,
         ),
         funding_rounds=[
-            FundingRound(on=date(2022, 1, 10), name="Series A", currency="HKD", amount_raised=500 * M, amount_raised_hkd=500 * M,
-                         post_money_valuation=3 * BN, post_money_valuation_hkd=3 * BN,
-                         investors=[FundingInvestor(name="SII One", stake=Rate(15, 100), sophisticated_independent=True),
-                                    FundingInvestor(name="SII Two", stake=Rate(15, 100), sophisticated_independent=True)]),
+            FundingRound(
+                on=date(2022, 1, 10),
+                name="Series A",
+                currency="HKD",
+                amount_raised=500 * M,
+                amount_raised_hkd=500 * M,
+                post_money_valuation=3 * BN,
+                post_money_valuation_hkd=3 * BN,
+                investors=[
+                    FundingInvestor(name="SII One", stake=Rate(15, 100), sophisticated_independent=True),
+                    FundingInvestor(name="SII Two", stake=Rate(15, 100), sophisticated_independent=True),
+                ],
+            ),
         ],
     )
     base.update(kw)

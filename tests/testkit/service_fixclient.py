@@ -41,8 +41,12 @@ def quickfix_binary() -> Path | None:
     binary = Path(tempfile.gettempdir()) / f"lionrock-qfinitiator-{digest}"
     if not binary.exists():
         partial = binary.with_name(f"{binary.name}.{os.getpid()}")
-        subprocess.run([compiler, "-std=c++14", "-Wno-deprecated", "-O1", "-o", str(partial), str(_SOURCE), "-lquickfix", "-lpthread"],
-                       check=True, capture_output=True, timeout=300)
+        subprocess.run(
+            [compiler, "-std=c++14", "-Wno-deprecated", "-O1", "-o", str(partial), str(_SOURCE), "-lquickfix", "-lpthread"],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
         partial.replace(binary)  # atomic: parallel test workers never run a half-written file
     return binary
 
@@ -122,7 +126,15 @@ class QuickFixClient:
         return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime()) + ".000"
 
     def new_order(self, cl: str, symbol: str, side: str, qty: int, price: str, account: str = "") -> None:
-        fields: list[tuple[int, object]] = [(11, cl), (55, symbol), (54, 1 if side == "B" else 2), (60, self._now()), (38, qty), (40, 2), (44, price)]
+        fields: list[tuple[int, object]] = [
+            (11, cl),
+            (55, symbol),
+            (54, 1 if side == "B" else 2),
+            (60, self._now()),
+            (38, qty),
+            (40, 2),
+            (44, price),
+        ]
         if account:
             fields.append((1, account))
         self.send("D", fields)
@@ -131,7 +143,9 @@ class QuickFixClient:
         self.send("F", [(41, orig), (11, cl), (55, symbol), (54, 1 if side == "B" else 2), (60, self._now())])
 
     def replace(self, cl: str, orig: str, symbol: str, side: str, qty: int, price: str) -> None:
-        self.send("G", [(41, orig), (11, cl), (55, symbol), (54, 1 if side == "B" else 2), (60, self._now()), (40, 2), (38, qty), (44, price)])
+        self.send(
+            "G", [(41, orig), (11, cl), (55, symbol), (54, 1 if side == "B" else 2), (60, self._now()), (40, 2), (38, qty), (44, price)]
+        )
 
     def expect(self, msg_type: bytes, timeout: float = 10.0, **tags: bytes) -> simplefix.FixMessage:
         deadline = time.monotonic() + timeout
@@ -153,7 +167,9 @@ class RawFixClient:
         self.seq = 1
         self.sender = sender
 
-    def send(self, msg_type: bytes, fields: list[tuple[int, Any]], *, seq: int | None = None, poss_dup: bool = False, corrupt: bool = False) -> None:
+    def send(
+        self, msg_type: bytes, fields: list[tuple[int, Any]], *, seq: int | None = None, poss_dup: bool = False, corrupt: bool = False
+    ) -> None:
         m = simplefix.FixMessage()
         m.append_pair(8, b"FIX.4.4", header=True)
         m.append_pair(35, msg_type, header=True)

@@ -39,7 +39,9 @@ class MemoryWriter:
         self.closed = True
 
 
-def frame(msg_type: bytes, fields: list[tuple[int, Any]], *, sender: str, seq: int, target: str = "LIONROCK", poss_dup: bool = False) -> bytes:
+def frame(
+    msg_type: bytes, fields: list[tuple[int, Any]], *, sender: str, seq: int, target: str = "LIONROCK", poss_dup: bool = False
+) -> bytes:
     m = simplefix.FixMessage()
     for tag, value in ((8, b"FIX.4.4"), (35, msg_type), (49, sender), (56, target), (34, seq)):
         m.append_pair(tag, value, header=True)
@@ -71,7 +73,7 @@ def outbound_messages(data: bytes) -> list[list[tuple[bytes, bytes]]]:
     at = 0
     while at < len(data):
         end = data.find(b"\x0110=", at)
-        assert end >= 0, f"trailing bytes without a CheckSum: {data[at:at + 80]!r}"
+        assert end >= 0, f"trailing bytes without a CheckSum: {data[at : at + 80]!r}"
         stop = data.index(b"\x01", end + 1) + 1
         raw = data[at:stop]
         fields = [f.partition(b"=") for f in raw[:-1].split(b"\x01")]
@@ -130,7 +132,9 @@ class Connection:
                 raise ConnectionError(f"the session ended; last messages {[bytes(m.encode()) for m in msgs[-2:]]}")
             await asyncio.sleep(0.002)
 
-    async def logon(self, user: str, password: str, *, reset: bool = True, extra: list[tuple[int, Any]] | None = None) -> simplefix.FixMessage:
+    async def logon(
+        self, user: str, password: str, *, reset: bool = True, extra: list[tuple[int, Any]] | None = None
+    ) -> simplefix.FixMessage:
         if reset:
             self.seq = 1
         self.send(b"A", [(98, 0), (108, 30), (553, user), (554, password), *([(141, b"Y")] if reset else []), *(extra or [])])

@@ -86,8 +86,24 @@ class Serve:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout_s: float = 90.0) -> None:
-        cmd = [sys.executable, "-m", "lionrock.cli", "serve", "--db", str(self.db), "--host", "127.0.0.1", "--port", str(self.port),
-               "--fix-port", str(self.fix_port), "--market-start", MARKET_START, "--snapshot-every", "150"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "lionrock.cli",
+            "serve",
+            "--db",
+            str(self.db),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--fix-port",
+            str(self.fix_port),
+            "--market-start",
+            MARKET_START,
+            "--snapshot-every",
+            "150",
+        ]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
@@ -156,7 +172,10 @@ class HostileRun:
     # -- plumbing ----------------------------------------------------------------------------
     def fail(self, message: str) -> HostileFailure:
         tail = "\n".join(self.log[-15:])
-        return HostileFailure(f"seed {self.seed} (rerun: make hostile SEED={self.seed} COMMANDS={self.commands} KILLS={self.kills}): {message}\nlast steps:\n{tail}")
+        return HostileFailure(
+            f"seed {self.seed} (rerun: make hostile SEED={self.seed} COMMANDS={self.commands} KILLS={self.kills}): "
+            f"{message}\nlast steps:\n{tail}"
+        )
 
     def client(self, user: str | None) -> httpx.Client:
         key = user or "-"
@@ -211,10 +230,21 @@ class HostileRun:
 
     def one_step(self) -> None:
         actions = [
-            (self.place_valid_rest, 30), (self.place_valid_fix, 8), (self.cancel_own, 8), (self.amend_own, 6),
-            (self.retry_same_coid, 5), (self.place_hostile_price, 6), (self.place_hostile_ids, 6),
-            (self.other_tenant, 8), (self.malformed_body, 5), (self.wrong_role, 6), (self.huge_ids, 4),
-            (self.fix_hostile, 4), (self.reads, 6), (self.apply_valid, 5), (self.offering_hostile, 5),
+            (self.place_valid_rest, 30),
+            (self.place_valid_fix, 8),
+            (self.cancel_own, 8),
+            (self.amend_own, 6),
+            (self.retry_same_coid, 5),
+            (self.place_hostile_price, 6),
+            (self.place_hostile_ids, 6),
+            (self.other_tenant, 8),
+            (self.malformed_body, 5),
+            (self.wrong_role, 6),
+            (self.huge_ids, 4),
+            (self.fix_hostile, 4),
+            (self.reads, 6),
+            (self.apply_valid, 5),
+            (self.offering_hostile, 5),
         ]
         action = self.rng.choices([a for a, _ in actions], [w for _, w in actions])[0]
         action()
@@ -230,9 +260,22 @@ class HostileRun:
             quantity = 100 * self.rng.randint(1, 5)
             if opposite:  # no more than the level holds: a rest would sit inside the spread
                 price, quantity = opposite[0]["price_text"], min(quantity, int(opposite[0]["quantity"]))
-            return {"instrument": instrument, "side": side, "quantity": quantity, "price": price, "client_order_id": self.coid(user), "account": TRADERS[user]}
-        return {"instrument": instrument, "side": side, "quantity": 100 * self.rng.randint(1, 5),
-                "price": price, "client_order_id": self.coid(user), "account": TRADERS[user]}
+            return {
+                "instrument": instrument,
+                "side": side,
+                "quantity": quantity,
+                "price": price,
+                "client_order_id": self.coid(user),
+                "account": TRADERS[user],
+            }
+        return {
+            "instrument": instrument,
+            "side": side,
+            "quantity": 100 * self.rng.randint(1, 5),
+            "price": price,
+            "client_order_id": self.coid(user),
+            "account": TRADERS[user],
+        }
 
     def place_valid_rest(self, user: str | None = None) -> None:
         user = user or self.rng.choice(list(TRADERS))
@@ -248,8 +291,19 @@ class HostileRun:
             logon = c.logon(user, PASSWORD, reset=True)
             if logon.get(35) != b"A":
                 raise self.fail(f"FIX logon of {user} refused: {logon}")
-            c.send(b"D", [(11, body["client_order_id"]), (55, body["instrument"]), (54, 1 if body["side"] == "B" else 2), (38, body["quantity"]),
-                          (40, 2), (44, body["price"]), (1, body["account"]), (60, FIX_TIME)])
+            c.send(
+                b"D",
+                [
+                    (11, body["client_order_id"]),
+                    (55, body["instrument"]),
+                    (54, 1 if body["side"] == "B" else 2),
+                    (38, body["quantity"]),
+                    (40, 2),
+                    (44, body["price"]),
+                    (1, body["account"]),
+                    (60, FIX_TIME),
+                ],
+            )
             report = c.recv_type(b"8")
         finally:
             c.close()
@@ -278,7 +332,13 @@ class HostileRun:
         order = self.own_live_order(user)
         if order is None:
             return self.place_valid_rest(user)
-        self.call(user, "PATCH", f"/v1/orders/{order.order_id}", json={"price": self.rng.choice(BID_PRICES if order.body["side"] == "B" else ASK_PRICES)}, expect={200, 422})
+        self.call(
+            user,
+            "PATCH",
+            f"/v1/orders/{order.order_id}",
+            json={"price": self.rng.choice(BID_PRICES if order.body["side"] == "B" else ASK_PRICES)},
+            expect={200, 422},
+        )
         return None
 
     def retry_same_coid(self) -> None:
@@ -309,8 +369,13 @@ class HostileRun:
         account = TRADERS[user] if user.startswith("inv") else f"C:{PARTICIPANT[user]}:A{self.rng.randint(1, 9)}"
         applicant = user if user.startswith("inv") else f"HKID-{self.coid(user)}"  # an investor applies under its own identity
         row = {"applicant": applicant, "account": account, "participant": PARTICIPANT[user], "shares": 1000}
-        r = self.call(user, "POST", f"/v1/offerings/{self.offering}/applications", json={"applications": [row]},
-                      expect={201, 422} if user.startswith("inv") else {201})  # a second application of the same identity may be refused
+        r = self.call(
+            user,
+            "POST",
+            f"/v1/offerings/{self.offering}/applications",
+            json={"applications": [row]},
+            expect={201, 422} if user.startswith("inv") else {201},
+        )  # a second application of the same identity may be refused
         if r.status_code == 201:
             self.applications += int(r.json()["PublicApplicationsLodged"]["count"])
 
@@ -319,23 +384,42 @@ class HostileRun:
         user = self.rng.choice(["inv1", "inv2", "brk1", "brk2"])
         other = next(u for u in TRADERS if PARTICIPANT[u] != PARTICIPANT[user])
         kind = self.rng.choice(["account", "shares", "step", "unknown"])
-        row = {"applicant": user if user.startswith("inv") else f"HKID-{self.coid(user)}", "account": TRADERS[other], "participant": PARTICIPANT[other], "shares": 1000}
+        row = {
+            "applicant": user if user.startswith("inv") else f"HKID-{self.coid(user)}",
+            "account": TRADERS[other],
+            "participant": PARTICIPANT[other],
+            "shares": 1000,
+        }
         if kind == "account":
             self.call(user, "POST", f"/v1/offerings/{self.offering}/applications", json={"applications": [row]}, expect={403})
         elif kind == "shares":
-            row |= {"account": TRADERS[user] if user.startswith("inv") else f"C:{PARTICIPANT[user]}:A1", "participant": PARTICIPANT[user],
-                    "shares": self.rng.choice([0, -1000, 10**30, 2**63, 150, "1000", 1e3])}
+            row |= {
+                "account": TRADERS[user] if user.startswith("inv") else f"C:{PARTICIPANT[user]}:A1",
+                "participant": PARTICIPANT[user],
+                "shares": self.rng.choice([0, -1000, 10**30, 2**63, 150, "1000", 1e3]),
+            }
             # 0, negative and odd-lot sizes are lodged and judged at close (the context lodges them, counting max(shares, 0),
             # as a registrar books an invalid application and rejects it at the ballot); beyond 64 bits or not an int: refused
             lodged_later = row["shares"] in (0, -1000, 150) and type(row["shares"]) is int
-            r = self.call(user, "POST", f"/v1/offerings/{self.offering}/applications", json={"applications": [row]},
-                          expect={201, 400, 422} if lodged_later else {400, 422})
+            r = self.call(
+                user,
+                "POST",
+                f"/v1/offerings/{self.offering}/applications",
+                json={"applications": [row]},
+                expect={201, 400, 422} if lodged_later else {400, 422},
+            )
             if r.status_code == 201:
                 self.applications += int(r.json()["PublicApplicationsLodged"]["count"])
         elif kind == "step":
             step = self.rng.choice(["close", "price", "allocate", "settle"])
             # a well-formed body, so the role check is what answers (a body missing `seed` is a 400 before it)
-            self.call(self.rng.choice([user, "iss", "reg"]), "POST", f"/v1/offerings/{self.offering}/{step}", json={"seed": 7} if step == "allocate" else {}, expect={403})
+            self.call(
+                self.rng.choice([user, "iss", "reg"]),
+                "POST",
+                f"/v1/offerings/{self.offering}/{step}",
+                json={"seed": 7} if step == "allocate" else {},
+                expect={403},
+            )
         else:
             target = self.rng.choice(["NOPE", "OFF-A", "x" * 300, "%00", ".."])
             self.call(user, "POST", f"/v1/offerings/{target}/applications", json={"applications": [row]}, expect={400, 403, 404, 422})
@@ -373,8 +457,18 @@ class HostileRun:
 
     def malformed_body(self) -> None:
         user = self.rng.choice(list(USERS))
-        content = self.rng.choice([b"{", b"\x00\xff\xfe", b"[]", b"null", b'{"instrument": ', b"{" * 10_000 + b"}" * 10_000,
-                                   json.dumps({"type": "PlaceOrder", "x": 1}).encode(), b'{"side": "B", "side": "S"}'])
+        content = self.rng.choice(
+            [
+                b"{",
+                b"\x00\xff\xfe",
+                b"[]",
+                b"null",
+                b'{"instrument": ',
+                b"{" * 10_000 + b"}" * 10_000,
+                json.dumps({"type": "PlaceOrder", "x": 1}).encode(),
+                b'{"side": "B", "side": "S"}',
+            ]
+        )
         path = self.rng.choice(["/v1/orders", "/v1/commands", "/v1/session", "/v1/offerings/OFF-A/applications"])
         self.call(user, "POST", path, content=content, headers={"content-type": "application/json"}, expect={400, 401, 403, 404, 413, 422})
 
@@ -383,7 +477,13 @@ class HostileRun:
         body = self.order_body("inv1")
         self.call(user, "POST", "/v1/orders", json=body, expect={403})
         investor = self.rng.choice(list(INVESTORS))
-        self.call(investor, "POST", "/v1/commands", json={"type": "ListInstrument", "instrument": "09988", "board_lot": 100, "nominal_price": 10_000}, expect={403})
+        self.call(
+            investor,
+            "POST",
+            "/v1/commands",
+            json={"type": "ListInstrument", "instrument": "09988", "board_lot": 100, "nominal_price": 10_000},
+            expect={403},
+        )
         self.call(investor, "GET", "/v1/users", expect={403})
         self.call(None, "POST", "/v1/orders", json=body, expect={401})
 
@@ -410,15 +510,35 @@ class HostileRun:
             theirs = [a for a in self.acked if a.user == other and a.channel == "fix" and a.order_id]
             if theirs:
                 victim = self.rng.choice(theirs)
-                c.send(b"F", [(11, self.coid(user)), (41, victim.client_order_id), (55, victim.body["instrument"]),
-                              (54, 1 if victim.body["side"] == "B" else 2), (60, FIX_TIME)])
+                c.send(
+                    b"F",
+                    [
+                        (11, self.coid(user)),
+                        (41, victim.client_order_id),
+                        (55, victim.body["instrument"]),
+                        (54, 1 if victim.body["side"] == "B" else 2),
+                        (60, FIX_TIME),
+                    ],
+                )
                 answer = c.recv()
-                step = f"{user} FIX F of {other}'s {victim.client_order_id} -> 35={answer.get(35)!r} 39={answer.get(39)!r} 58={answer.get(58)!r}"
+                step = (
+                    f"{user} FIX F of {other}'s {victim.client_order_id} "
+                    f"-> 35={answer.get(35)!r} 39={answer.get(39)!r} 58={answer.get(58)!r}"
+                )
                 self.log.append(step)
                 if answer.get(35) == b"8" and answer.get(150) == b"4":
                     raise self.fail(f"FIX cancel of another tenant's order done: {step}")
-            c.sock.sendall(self.rng.choice([b"8=FIX.4.4\x019=5\x0135=D\x0110=000\x01", b"\x00" * 64, b"8=FIX.4.4\x019=99999999\x01",
-                                            b"garbage\x01\x01\x01", b"8=FIX.4.4\x0135=D\x0111=\x1b\x00\x01"]))
+            c.sock.sendall(
+                self.rng.choice(
+                    [
+                        b"8=FIX.4.4\x019=5\x0135=D\x0110=000\x01",
+                        b"\x00" * 64,
+                        b"8=FIX.4.4\x019=99999999\x01",
+                        b"garbage\x01\x01\x01",
+                        b"8=FIX.4.4\x0135=D\x0111=\x1b\x00\x01",
+                    ]
+                )
+            )
         finally:
             c.close()
 
@@ -452,7 +572,9 @@ class HostileRun:
             user, body = item
             order = Acked(user, body["client_order_id"], body)
             try:
-                r = httpx.post(f"{self.server.url}/v1/orders", json=body, headers={"Authorization": f"Bearer {self.keys[user]}"}, timeout=30)
+                r = httpx.post(
+                    f"{self.server.url}/v1/orders", json=body, headers={"Authorization": f"Bearer {self.keys[user]}"}, timeout=30
+                )
             except httpx.TransportError:
                 return order
             if r.status_code >= 500:
@@ -477,7 +599,9 @@ class HostileRun:
                 self.lost.append(order)
             else:
                 raise self.fail(f"valid burst order {order.client_order_id} refused with {-order.order_id}")
-        self.log.append(f"   burst: {sum(o.order_id > 0 for o in results)} answered, {sum(o.order_id == 0 for o in results)} lost in the kill")
+        self.log.append(
+            f"   burst: {sum(o.order_id > 0 for o in results)} answered, {sum(o.order_id == 0 for o in results)} lost in the kill"
+        )
 
     def retry_lost(self) -> None:
         while self.lost:
@@ -512,13 +636,19 @@ class HostileRun:
                 raise self.fail(f"{when}: {user} sees orders of other accounts: {foreign[:3]}")
             own_acked = {a.order_id for a in self.acked if a.user == user}
             if not own_acked <= {int(o["order_id"]) for o in mine}:
-                raise self.fail(f"{when}: {user}'s own acknowledged orders missing from its list: {own_acked - {int(o['order_id']) for o in mine}}")
+                raise self.fail(
+                    f"{when}: {user}'s own acknowledged orders missing from its list: {own_acked - {int(o['order_id']) for o in mine}}"
+                )
             others = [a for a in (*INVESTORS.values(), *TRADERS.values()) if a != account]
             events = self.call(user, "GET", "/v1/events", params={"limit": 5000}, expect={200}).text
             if any(other in events for other in others):
                 raise self.fail(f"{when}: {user}'s event feed names another tenant's account")
             accounts = self.call(user, "GET", "/v1/accounts", expect={200}).json()
-            seen = set(accounts.get("accounts", [])) | {p["account"] for p in accounts.get("positions", [])} | {p.get("account", account) for p in accounts.get("executed", [])}
+            seen = (
+                set(accounts.get("accounts", []))
+                | {p["account"] for p in accounts.get("positions", [])}
+                | {p.get("account", account) for p in accounts.get("executed", [])}
+            )
             if seen - {account}:
                 raise self.fail(f"{when}: {user} sees accounts {sorted(seen - {account})}")
         book = self.call("spo", "GET", f"/v1/offerings/{self.offering}", expect={200}).json()["events"]
@@ -545,13 +675,17 @@ class HostileRun:
             raise self.fail(f"lionrock serve stopped with exit code {code}: {(self.workdir / 'serve.log').read_text()[-2000:]}")
         stopped = [line for line in (self.workdir / "serve.log").read_text().splitlines() if line.startswith("stopped at seq ")]
         if not stopped:
-            raise self.fail(f"lionrock serve printed no 'stopped at seq' line on a clean stop: {(self.workdir / 'serve.log').read_text()[-2000:]}")
+            raise self.fail(
+                f"lionrock serve printed no 'stopped at seq' line on a clean stop: {(self.workdir / 'serve.log').read_text()[-2000:]}"
+            )
         stopped_seq = int(stopped[-1].split()[3].rstrip(";").replace(",", ""))
         if stopped_seq != live_seq:
             raise self.fail(f"the live service stopped at seq {stopped_seq}, its health said {live_seq}")
         hashes = {"live": "state hash: " + stopped[-1].split("state hash: ", 1)[1]}
         for flags in ([], ["--from-scratch"]):
-            out = subprocess.run([sys.executable, "-m", "lionrock.cli", "replay", str(self.db), *flags], capture_output=True, text=True, timeout=300)
+            out = subprocess.run(
+                [sys.executable, "-m", "lionrock.cli", "replay", str(self.db), *flags], capture_output=True, text=True, timeout=300
+            )
             if out.returncode != 0:
                 raise self.fail(f"lionrock replay {' '.join(flags)} exited {out.returncode}: {out.stdout[-1500:]} {out.stderr[-1500:]}")
             lines = out.stdout.splitlines()
@@ -563,7 +697,13 @@ class HostileRun:
             hashes[" ".join(flags) or "snapshot+tail"] = hash_line
         if len(set(hashes.values())) != 1 or not all(hashes.values()):
             raise self.fail(f"replay hashes differ: {hashes}")
-        return {"seed": self.seed, "acknowledged": len(self.acked), "seq": live_seq, "statuses": dict(sorted(self.counts.items())), "hash": next(iter(hashes.values()))}
+        return {
+            "seed": self.seed,
+            "acknowledged": len(self.acked),
+            "seq": live_seq,
+            "statuses": dict(sorted(self.counts.items())),
+            "hash": next(iter(hashes.values())),
+        }
 
 
 def run_hostile(seed: int, workdir: Path, *, commands: int = 300, kills: int = 2) -> dict[str, Any]:

@@ -49,7 +49,9 @@ class SteppableClock:
             self.offset += at_ns - now
 
 
-def open_world(db: str = "memory:", *, stocks: tuple[str, ...] = (STOCK,), hour: int = 10, clock: Callable[[], int] | None = None) -> tuple[Service, Principal]:
+def open_world(
+    db: str = "memory:", *, stocks: tuple[str, ...] = (STOCK,), hour: int = 10, clock: Callable[[], int] | None = None
+) -> tuple[Service, Principal]:
     """A started service at ``hour``:00 HKT on a trading day, stocks listed at 50.00, users made."""
     service = Service(db, contexts=default_contexts(), clock=clock or market_clock(hk_ns(DAY, time(hour, 0)))).start()
     for name, spec in USERS.items():
@@ -57,5 +59,8 @@ def open_world(db: str = "memory:", *, stocks: tuple[str, ...] = (STOCK,), hour:
     op = service.auth.principal("op", via="test")
     assert service.submit_sync(op, StartTradingDay(day=DAY.isoformat())).rejection is None
     for code in stocks:
-        assert service.submit_sync(op, ListInstrument(instrument=code, board_lot=100, nominal_price=50_000, name=f"Stock {code}")).rejection is None
+        assert (
+            service.submit_sync(op, ListInstrument(instrument=code, board_lot=100, nominal_price=50_000, name=f"Stock {code}")).rejection
+            is None
+        )
     return service, op

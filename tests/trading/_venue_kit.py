@@ -44,13 +44,31 @@ class Venue:
     def to_continuous(self, d: date = DAY) -> None:
         self.tick(at(9, 30, 0, d))
 
-    def order(self, side: str, price: int, qty: int, otype: str = "LIMIT", *, code: str = "02525", participant: str = "P1", coid: str | None = None, account: str | None = None,
-              short: bool = False) -> Any:
+    def order(
+        self,
+        side: str,
+        price: int,
+        qty: int,
+        otype: str = "LIMIT",
+        *,
+        code: str = "02525",
+        participant: str = "P1",
+        coid: str | None = None,
+        account: str | None = None,
+        short: bool = False,
+    ) -> Any:
         self._n = getattr(self, "_n", 0) + 1
         return self.submit(
             PlaceOrder(
-                instrument=code, participant=participant, account=account or f"C:{participant}:A", client_order_id=coid or f"o{self._n}",
-                side=side, order_type=otype, price=price, quantity=qty, short_sell=short,
+                instrument=code,
+                participant=participant,
+                account=account or f"C:{participant}:A",
+                client_order_id=coid or f"o{self._n}",
+                side=side,
+                order_type=otype,
+                price=price,
+                quantity=qty,
+                short_sell=short,
             )
         )
 

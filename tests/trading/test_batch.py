@@ -130,8 +130,10 @@ _PLACE = st.builds(
     _PRICES, st.sampled_from([0, 1, 2, 5, 3_000, 3_001, 10**8]), st.sampled_from([0, 0, 0, 1, 50]),
 )  # fmt: skip
 _CANCEL = st.builds(
-    lambda code, participant, order_id, coid: CancelOrder(instrument=code, participant=participant, order_id=order_id, client_order_id=coid),
-    st.sampled_from(["00700", "02525"]), st.sampled_from(["P0", "P1", "P2"]), st.integers(0, 60), st.sampled_from(["", "c1", "c2", "seed5", "zz"]),
+    lambda code, participant, order_id, coid: CancelOrder(instrument=code, participant=participant, order_id=order_id,
+                                                          client_order_id=coid),
+    st.sampled_from(["00700", "02525"]), st.sampled_from(["P0", "P1", "P2"]), st.integers(0, 60),
+    st.sampled_from(["", "c1", "c2", "seed5", "zz"]),
 )  # fmt: skip
 
 

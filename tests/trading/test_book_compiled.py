@@ -18,9 +18,7 @@ from lionrock.trading.book import (
     ReferenceBook,
 )
 
-pytestmark = pytest.mark.skipif(
-    FastBook is PyFastBook, reason="compiled _fastbook not built (pip install -e .)"
-)
+pytestmark = pytest.mark.skipif(FastBook is PyFastBook, reason="compiled _fastbook not built (pip install -e .)")
 
 op = st.tuples(
     st.sampled_from(("add", "add", "add", "match", "cancel", "reduce")),

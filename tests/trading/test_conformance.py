@@ -144,7 +144,19 @@ def test_command_after_overdue_timer_requires_tick() -> None:
     v = Venue()
     v.list()
     v.start()
-    outcome = v.submit(PlaceOrder(instrument="02525", participant="P1", account="C:P1:A", client_order_id="x", side="B", order_type="AT_AUCTION", price=0, quantity=100), at(9, 1))
+    outcome = v.submit(
+        PlaceOrder(
+            instrument="02525",
+            participant="P1",
+            account="C:P1:A",
+            client_order_id="x",
+            side="B",
+            order_type="AT_AUCTION",
+            price=0,
+            quantity=100,
+        ),
+        at(9, 1),
+    )
     assert outcome.rejection.reason == "TICK_REQUIRED"
 
 

@@ -59,13 +59,19 @@ def command_stream(seed: int, total: int, live: dict | None = None):
                     yield t, TradingTick()
                 code = rng.choice(CODES)
                 mid, tick, lot = mids[code], ticks[code], lots[code]
-                mids[code] = min(480 if code == "09999" else 1 << 30, max(260 if code == "09999" else 50 * tick, mid + rng.choice((-tick, 0, tick))))
+                mids[code] = min(
+                    480 if code == "09999" else 1 << 30, max(260 if code == "09999" else 50 * tick, mid + rng.choice((-tick, 0, tick)))
+                )
                 r = rng.random()
                 n += 1
                 participant = rng.choice(("P1", "P2", "P3"))
                 if r < 0.55:
                     auction = h0 == 9 and m0 == 0 or h0 == 16
-                    otype = rng.choice(("AT_AUCTION_LIMIT", "AT_AUCTION_LIMIT", "AT_AUCTION")) if auction else rng.choice(("LIMIT", "LIMIT", "ENHANCED_LIMIT", "SPECIAL_LIMIT"))
+                    otype = (
+                        rng.choice(("AT_AUCTION_LIMIT", "AT_AUCTION_LIMIT", "AT_AUCTION"))
+                        if auction
+                        else rng.choice(("LIMIT", "LIMIT", "ENHANCED_LIMIT", "SPECIAL_LIMIT"))
+                    )
                     side = rng.choice("BS")
                     offset = rng.randrange(-6, 7) * tick
                     short = rng.random() < 0.08  # some short sales: mostly sells at or above the mid, a few buys
@@ -74,18 +80,52 @@ def command_stream(seed: int, total: int, live: dict | None = None):
                     price = 0 if otype == "AT_AUCTION" else mid + offset + (rng.random() < 0.03) * 3  # some off-grid
                     qty = lot * rng.randrange(1, 8) + (rng.random() < 0.02) * 7  # some odd lots
                     coid = f"c{rng.randrange(n + 1)}" if rng.random() < 0.02 else f"c{n}"  # some retries
-                    yield t, PlaceOrder(instrument=code, participant=participant, account=f"C:{participant}:x", client_order_id=coid, side=side, order_type=otype, price=price, quantity=qty,
-                                         short_sell=short)
+                    yield (
+                        t,
+                        PlaceOrder(
+                            instrument=code,
+                            participant=participant,
+                            account=f"C:{participant}:x",
+                            client_order_id=coid,
+                            side=side,
+                            order_type=otype,
+                            price=price,
+                            quantity=qty,
+                            short_sell=short,
+                        ),
+                    )
                 elif r < 0.85:
                     oid = pick(rng, live, n)
                     owner = live[oid] if oid in live and rng.random() < 0.95 else None
-                    yield t, CancelOrder(instrument=owner.instrument if owner else code, participant=owner.participant if owner else participant, order_id=oid)
+                    yield (
+                        t,
+                        CancelOrder(
+                            instrument=owner.instrument if owner else code,
+                            participant=owner.participant if owner else participant,
+                            order_id=oid,
+                        ),
+                    )
                 else:
                     oid = pick(rng, live, n)
                     owner = live[oid] if oid in live and rng.random() < 0.95 else None
                     if owner:
-                        code, participant, lot, mid, tick = owner.instrument, owner.participant, lots[owner.instrument], mids[owner.instrument], ticks[owner.instrument]
-                    yield t, AmendOrder(instrument=code, participant=participant, order_id=oid, quantity=lot * rng.randrange(1, 6), price=rng.choice((0, 0, mid + rng.randrange(-5, 6) * tick)))
+                        code, participant, lot, mid, tick = (
+                            owner.instrument,
+                            owner.participant,
+                            lots[owner.instrument],
+                            mids[owner.instrument],
+                            ticks[owner.instrument],
+                        )
+                    yield (
+                        t,
+                        AmendOrder(
+                            instrument=code,
+                            participant=participant,
+                            order_id=oid,
+                            quantity=lot * rng.randrange(1, 6),
+                            price=rng.choice((0, 0, mid + rng.randrange(-5, 6) * tick)),
+                        ),
+                    )
                 count += 1
         yield at(16, 30, 0, d), TradingTick()
 

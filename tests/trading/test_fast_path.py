@@ -115,7 +115,19 @@ def test_fast_path_under_vcm_monitoring_only_when_no_trade_can_leave_the_band() 
         v.start()
         v.to_continuous()
         v.order("S", 10_000, 100, participant="P2")
-        v.submit(PlaceOrder(instrument="02525", participant="P3", account="C:P3:A", client_order_id="t0", side="B", order_type="LIMIT", price=10_000, quantity=100), at(9, 46))
+        v.submit(
+            PlaceOrder(
+                instrument="02525",
+                participant="P3",
+                account="C:P3:A",
+                client_order_id="t0",
+                side="B",
+                order_type="LIMIT",
+                price=10_000,
+                quantity=100,
+            ),
+            at(9, 46),
+        )
         v.now = at(9, 52)  # the 09:46 trade at 10.00 is the reference: band 9.00-11.00
         v.order("B", 10_900, 100, participant="P4")  # lifts the nominal price, so asks may sit near 11.00
         for i, price in enumerate((10_950, 10_980, 11_100)):
@@ -123,7 +135,16 @@ def test_fast_path_under_vcm_monitoring_only_when_no_trade_can_leave_the_band() 
         return v
 
     def place(v: Venue, coid: str, price: int, otype: str = "ENHANCED_LIMIT") -> tuple[object, object]:
-        cmd = PlaceOrder(instrument="02525", participant="P1", account="C:P1:A", client_order_id=coid, side="B", order_type=otype, price=price, quantity=300)
+        cmd = PlaceOrder(
+            instrument="02525",
+            participant="P1",
+            account="C:P1:A",
+            client_order_id=coid,
+            side="B",
+            order_type=otype,
+            price=price,
+            quantity=300,
+        )
         stamp = Stamp(v.engine.seq + 1, v.now)
         return v.ctx.fast_execute(cmd, stamp), cmd
 

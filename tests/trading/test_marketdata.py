@@ -56,8 +56,12 @@ def test_view_rebuilds_the_venues_book_from_events_alone() -> None:
 
 def test_missing_event_is_detected_and_changes_nothing() -> None:
     view = MarketDataView()
-    a = MarketDepthUpdated(instrument="02525", md_seq=1, bid_price=10_000, bid_quantity=200, ask_price=0, ask_quantity=0, bids=[(10_000, 200, 1)], asks=[])
-    c = MarketDepthUpdated(instrument="02525", md_seq=3, bid_price=0, bid_quantity=0, ask_price=0, ask_quantity=0, bids=[(10_000, 0, 0)], asks=[])
+    a = MarketDepthUpdated(
+        instrument="02525", md_seq=1, bid_price=10_000, bid_quantity=200, ask_price=0, ask_quantity=0, bids=[(10_000, 200, 1)], asks=[]
+    )
+    c = MarketDepthUpdated(
+        instrument="02525", md_seq=3, bid_price=0, bid_quantity=0, ask_price=0, ask_quantity=0, bids=[(10_000, 0, 0)], asks=[]
+    )
     view.apply(a, 0)
     with pytest.raises(SequenceGap, match="02525: expected md_seq 2, got 3 .1 event.s. missing.") as gap:
         view.apply(c, 0)

@@ -46,7 +46,10 @@ def test_order_size_limit_applies_in_the_pre_opening_session_and_to_amends() -> 
     order_id = v.order("B", 10_000, 100, "AT_AUCTION_LIMIT").events[0].order_id
     from lionrock.trading.commands import AmendOrder
 
-    assert v.submit(AmendOrder(instrument="02525", participant="P1", order_id=order_id, quantity=3_001 * 100)).rejection.reason == "ORDER_SIZE_EXCEEDED"
+    assert (
+        v.submit(AmendOrder(instrument="02525", participant="P1", order_id=order_id, quantity=3_001 * 100)).rejection.reason
+        == "ORDER_SIZE_EXCEEDED"
+    )
 
 
 @pytest.mark.parametrize("fast_path", [True, False])

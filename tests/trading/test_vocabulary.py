@@ -20,10 +20,13 @@ def test_vocabulary_constants_are_the_enum_values_as_plain_strings() -> None:
 
 
 def test_vocabulary_member_encodes_as_its_value() -> None:
-    plain = PlaceOrder(instrument="00001", participant="P1", account="C:P1:A", client_order_id="1", side="B",
-                       order_type="LIMIT", price=1_000, quantity=100)
+    plain = PlaceOrder(
+        instrument="00001", participant="P1", account="C:P1:A", client_order_id="1", side="B", order_type="LIMIT", price=1_000, quantity=100
+    )
     typed = msgspec.structs.replace(plain, side=Side.BUY, order_type=OrderType.LIMIT)
     assert msgspec.msgpack.encode(typed) == msgspec.msgpack.encode(plain)
     changed = TradingPhaseChanged(day="2026-01-02", phase=Phase.CTS_MORNING, previous=Phase.POS_BLOCKING)
-    assert msgspec.msgpack.encode(changed) == msgspec.msgpack.encode(TradingPhaseChanged(day="2026-01-02", phase="CTS_MORNING", previous="POS_BLOCKING"))
+    assert msgspec.msgpack.encode(changed) == msgspec.msgpack.encode(
+        TradingPhaseChanged(day="2026-01-02", phase="CTS_MORNING", previous="POS_BLOCKING")
+    )
     assert msgspec.json.encode({"c": Currency.HKD}) == b'{"c":"HKD"}'

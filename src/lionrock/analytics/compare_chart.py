@@ -30,19 +30,48 @@ def comparison_figure(comparison: Comparison) -> go.Figure:
     """Grouped bars per mechanism open to the deal; mechanisms not open are named in the title."""
     rows = [r for r in comparison.rows if r.available]
     closed = [r.mechanism for r in comparison.rows if not r.available]
-    figure = make_subplots(rows=1, cols=3, subplot_titles=("Public tranche, % of offer", "Retail outcome, %",
-                                                           "Placee concentration, % of international offer"))
+    figure = make_subplots(
+        rows=1, cols=3, subplot_titles=("Public tranche, % of offer", "Retail outcome, %", "Placee concentration, % of international offer")
+    )
     for row in rows:
         initial_bp = row.initial_public_shares * 10_000 // row.offer_shares if row.offer_shares else 0
         name = _label(row)
-        figure.add_trace(go.Bar(name=name, legendgroup=name, x=["initial", "final"], y=[_pct(initial_bp), _pct(row.public_share_of_offer_bp)],
-                                hovertemplate="%{x}: %{y:.2f}%<extra>" + name + "</extra>"), row=1, col=1)
-        figure.add_trace(go.Bar(name=name, legendgroup=name, showlegend=False, x=["one-lot success", "demand filled"],
-                                y=[_pct(row.one_lot_success_bp), _pct(row.public_demand_filled_bp)],
-                                hovertemplate="%{x}: %{y:.2f}%<extra>" + name + "</extra>"), row=1, col=2)
+        figure.add_trace(
+            go.Bar(
+                name=name,
+                legendgroup=name,
+                x=["initial", "final"],
+                y=[_pct(initial_bp), _pct(row.public_share_of_offer_bp)],
+                hovertemplate="%{x}: %{y:.2f}%<extra>" + name + "</extra>",
+            ),
+            row=1,
+            col=1,
+        )
+        figure.add_trace(
+            go.Bar(
+                name=name,
+                legendgroup=name,
+                showlegend=False,
+                x=["one-lot success", "demand filled"],
+                y=[_pct(row.one_lot_success_bp), _pct(row.public_demand_filled_bp)],
+                hovertemplate="%{x}: %{y:.2f}%<extra>" + name + "</extra>",
+            ),
+            row=1,
+            col=2,
+        )
         tops = [_pct(row.top_placees_bp.get(f"top{k}_international")) for k in CONCENTRATION_TOPS]
-        figure.add_trace(go.Bar(name=name, legendgroup=name, showlegend=False, x=[f"top {k}" for k in CONCENTRATION_TOPS], y=tops,
-                                hovertemplate="%{x}: %{y:.2f}%<extra>" + name + "</extra>"), row=1, col=3)
+        figure.add_trace(
+            go.Bar(
+                name=name,
+                legendgroup=name,
+                showlegend=False,
+                x=[f"top {k}" for k in CONCENTRATION_TOPS],
+                y=tops,
+                hovertemplate="%{x}: %{y:.2f}%<extra>" + name + "</extra>",
+            ),
+            row=1,
+            col=3,
+        )
     title = f"{comparison.offering_id}: one book under each mechanism open to the deal"
     if closed:
         title += f" (not open: {', '.join(closed)})"

@@ -52,8 +52,13 @@ def repricing(data: RunData, offering: OfferingRow) -> Repricing | None:
     if issuer is None or not issuer.last_round_post_money_minor or not offering.pre_money_minor:
         return None
     base = issuer.last_round_post_money_minor
-    return Repricing(base, offering.pre_money_minor, offering.market_cap_minor,
-                     Fraction(offering.pre_money_minor, base) - 1, Fraction(offering.market_cap_minor, base) - 1)
+    return Repricing(
+        base,
+        offering.pre_money_minor,
+        offering.market_cap_minor,
+        Fraction(offering.pre_money_minor, base) - 1,
+        Fraction(offering.market_cap_minor, base) - 1,
+    )
 
 
 def _hkd_closes(data: RunData) -> dict[str, dict[str, int]]:
@@ -159,7 +164,7 @@ def log_ticks(low: float, high: float, suffix: str = "×") -> tuple[list[float],
     ticks: list[float] = []
     for exponent in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
         for mantissa in (1, 2, 5):
-            value = mantissa * 10.0 ** exponent
+            value = mantissa * 10.0**exponent
             if low / 2.5 <= value <= high * 2.5:
                 ticks.append(value)
     return ticks, [f"{v:,.{max(0, -math.floor(math.log10(v)))}f}{suffix}" for v in ticks]

@@ -227,8 +227,13 @@ class RunProjection:
             row.market_cap_minor = row.shares_in_issue * s.price // 10
             row.pre_money_minor = pre_money_minor(row.shares_in_issue, s.offer_shares, s.price)
         row.bands = [
-            BandRow(pool=b.pool, band=f"{b.shares_applied:,}", applications=b.applications, basis=b.basis,
-                    allotted_pct=f"{b.allotted_bp / 100:.2f}%")
+            BandRow(
+                pool=b.pool,
+                band=f"{b.shares_applied:,}",
+                applications=b.applications,
+                basis=b.basis,
+                allotted_pct=f"{b.allotted_bp / 100:.2f}%",
+            )
             for b in s.bands
         ]
         one_lot = [b for b in s.bands if b.pool == "A" and b.applications and b.shares_applied == row.board_lot]
@@ -310,7 +315,9 @@ class RunProjection:
         tape = self.data.tapes.get(ev.instrument)
         if tape is None:
             return
-        tape.bars.append(Bar(ev.day, ev.open_price or ev.price, ev.high_price or ev.price, ev.low_price or ev.price, ev.price, ev.volume, 0))
+        tape.bars.append(
+            Bar(ev.day, ev.open_price or ev.price, ev.high_price or ev.price, ev.low_price or ev.price, ev.price, ev.volume, 0)
+        )
 
     def _quota_seen(self, stamp: Stamp, ev: Event) -> None:
         """Track the lowest southbound quota balance of each day and link (= the most used)."""

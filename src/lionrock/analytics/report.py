@@ -75,9 +75,7 @@ def _table(headers: list[str], rows: list[list[str]], left: int = 1) -> str:
     if not rows:
         return '<p class="empty">none in this run</p>'
     head = "".join(f'<th class="{"l" if i < left else ""}">{html.escape(h)}</th>' for i, h in enumerate(headers))
-    body = "".join(
-        "<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{c}</td>' for i, c in enumerate(r)) + "</tr>" for r in rows
-    )
+    body = "".join("<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{c}</td>' for i, c in enumerate(r)) + "</tr>" for r in rows)
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
@@ -86,13 +84,23 @@ def _pipeline(data: RunData) -> str:
     for row in data.issuers.values():
         status = '<span class="ok">eligible</span>' if row.eligible else '<span class="no">not eligible</span>'
         reasons = "<br>".join(html.escape(r) for r in row.reasons[:6])
-        rows.append([
-            html.escape(row.name), html.escape(row.sub_sector), status, html.escape(", ".join(row.routes_open) or "none"),
-            html.escape(row.stage), row.filed_on, row.listed_on or "-", f'<div style="text-align:left">{reasons}</div>',
-        ])
+        rows.append(
+            [
+                html.escape(row.name),
+                html.escape(row.sub_sector),
+                status,
+                html.escape(", ".join(row.routes_open) or "none"),
+                html.escape(row.stage),
+                row.filed_on,
+                row.listed_on or "-",
+                f'<div style="text-align:left">{reasons}</div>',
+            ]
+        )
     funnel = funnel_counts(data)
     fig = go.Figure(go.Funnel(y=[stage for stage, _ in funnel], x=[n for _, n in funnel], textinfo="value"))
-    fig.update_layout(title=f"Issuers through the pipeline ({len(data.issuers)} assessed; an issuer with no open route stops at 'assessed')")
+    fig.update_layout(
+        title=f"Issuers through the pipeline ({len(data.issuers)} assessed; an issuer with no open route stops at 'assessed')"
+    )
     return _fig_html(fig, 280) + _table(
         ["issuer", "sub-sector", "eligibility", "routes open", "stage", "filed", "listed", "reasons (rule, figures)"], rows, left=5
     )
@@ -124,12 +132,25 @@ def _gantt(data: RunData) -> go.Figure:
         for (state, start), (_, end) in zip(steps, steps[1:], strict=False):
             phase = PHASES.get(state, state.replace("_", " "))
             days = (date.fromisoformat(end) - date.fromisoformat(start)).days
-            fig.add_bar(y=[row.name], x=[days * 86_400_000], base=[start], orientation="h", name=phase,
-                        marker_color=colours.get(phase, "#999"), legendgroup=phase, showlegend=phase not in seen,
-                        hovertemplate=f"{html.escape(row.name)}<br>{phase}: {start} to {end} ({days} days)<extra></extra>")
+            fig.add_bar(
+                y=[row.name],
+                x=[days * 86_400_000],
+                base=[start],
+                orientation="h",
+                name=phase,
+                marker_color=colours.get(phase, "#999"),
+                legendgroup=phase,
+                showlegend=phase not in seen,
+                hovertemplate=f"{html.escape(row.name)}<br>{phase}: {start} to {end} ({days} days)<extra></extra>",
+            )
             seen.add(phase)
-    fig.update_layout(title="From filing to listing (one bar per issuer, one segment per phase)", barmode="stack",
-                      xaxis={"type": "date"}, yaxis={"autorange": "reversed"}, legend={"orientation": "h", "y": -0.15})
+    fig.update_layout(
+        title="From filing to listing (one bar per issuer, one segment per phase)",
+        barmode="stack",
+        xaxis={"type": "date"},
+        yaxis={"autorange": "reversed"},
+        legend={"orientation": "h", "y": -0.15},
+    )
     return fig
 
 
@@ -142,25 +163,58 @@ def _timeline(data: RunData) -> str:
             from datetime import date
 
             elapsed = f"{(date.fromisoformat(row.listed_on) - date.fromisoformat(row.filed_on)).days:,}"
-        rows.append([html.escape(row.name), row.filed_on or "-", dates.get("hearing_passed", "-"), dates.get("launched", "-"),
-                     dates.get("priced", "-"), row.listed_on or "-", elapsed or "-"])
+        rows.append(
+            [
+                html.escape(row.name),
+                row.filed_on or "-",
+                dates.get("hearing_passed", "-"),
+                dates.get("launched", "-"),
+                dates.get("priced", "-"),
+                row.listed_on or "-",
+                elapsed or "-",
+            ]
+        )
     lockups = lockup_calendar(data)
-    lock_rows = [[r.ends_on, html.escape(r.name), r.instrument, f"{r.investors:,}", f"{r.shares:,}",
-                  f"{float(r.share_of_issue) * 100:.2f}%", f"HK${format_minor(r.value_minor)}"] for r in lockups]
-    calendar = go.Figure(go.Bar(x=[r.ends_on for r in lockups], y=[float(r.share_of_issue) * 100 for r in lockups],
-                                text=[r.instrument for r in lockups], customdata=[r.name for r in lockups],
-                                hovertemplate="%{x}: %{customdata}, %{y:.2f}% of shares in issue<extra></extra>"))
-    calendar.update_layout(title="Cornerstone lock-up expiries (shares released, % of the stock's shares in issue)",
-                           yaxis_ticksuffix="%", xaxis={"type": "date"})
-    note = ('<p class="note">Cornerstone investors may not dispose of their shares for six months after listing (HKEX Guide '
-            "for New Listing Applicants, chapter 4.15); controlling shareholders are also locked up (Listing Rules 10.07: six "
-            "months, and six more without giving up control), not shown here because the issuer profiles do not name their "
-            "holdings. Value at the last simulated close.</p>")
-    return (_fig_html(_gantt(data), 80 + 40 * max(len(data.issuers), 1))
-            + _table(["issuer", "filed", "hearing passed", "launched", "priced", "listed", "days filing to listing"], rows)
-            + "<h3>Lock-up expiry calendar</h3>" + (_fig_html(calendar, 280) if lockups else "")
-            + _table(["lock-up ends", "stock", "code", "cornerstones", "shares", "of shares in issue", "value"], lock_rows, left=3)
-            + note)
+    lock_rows = [
+        [
+            r.ends_on,
+            html.escape(r.name),
+            r.instrument,
+            f"{r.investors:,}",
+            f"{r.shares:,}",
+            f"{float(r.share_of_issue) * 100:.2f}%",
+            f"HK${format_minor(r.value_minor)}",
+        ]
+        for r in lockups
+    ]
+    calendar = go.Figure(
+        go.Bar(
+            x=[r.ends_on for r in lockups],
+            y=[float(r.share_of_issue) * 100 for r in lockups],
+            text=[r.instrument for r in lockups],
+            customdata=[r.name for r in lockups],
+            hovertemplate="%{x}: %{customdata}, %{y:.2f}% of shares in issue<extra></extra>",
+        )
+    )
+    calendar.update_layout(
+        title="Cornerstone lock-up expiries (shares released, % of the stock's shares in issue)",
+        yaxis_ticksuffix="%",
+        xaxis={"type": "date"},
+    )
+    note = (
+        '<p class="note">Cornerstone investors may not dispose of their shares for six months after listing (HKEX Guide '
+        "for New Listing Applicants, chapter 4.15); controlling shareholders are also locked up (Listing Rules 10.07: six "
+        "months, and six more without giving up control), not shown here because the issuer profiles do not name their "
+        "holdings. Value at the last simulated close.</p>"
+    )
+    return (
+        _fig_html(_gantt(data), 80 + 40 * max(len(data.issuers), 1))
+        + _table(["issuer", "filed", "hearing passed", "launched", "priced", "listed", "days filing to listing"], rows)
+        + "<h3>Lock-up expiry calendar</h3>"
+        + (_fig_html(calendar, 280) if lockups else "")
+        + _table(["lock-up ends", "stock", "code", "cornerstones", "shares", "of shares in issue", "value"], lock_rows, left=3)
+        + note
+    )
 
 
 def _price_pos(o: OfferingRow) -> str:
@@ -179,12 +233,23 @@ def _ipos(data: RunData) -> str:
     offs = list(data.offerings.values())
     rows = [
         [
-            html.escape(o.name), o.instrument, html.escape(o.regime),
-            f"{format_price(o.price_low)}–{format_price(o.price_high)}", format_price(o.offer_price) if o.offer_price else "-",
-            _price_pos(o), f"{o.institutional_coverage:.1f}x", f"{o.public_multiple:.1f}x", _pct(o.public_initial_pct),
-            _pct(o.public_final_pct), html.escape(o.clawback), _pct(o.one_lot_success_pct), f"{o.applications:,}",
-            _hkd_bn(o.gross_proceeds_minor), str(o.seed),
-            _input(data, o.instrument, "institutional_heat"), _input(data, o.instrument, "retail_heat"),
+            html.escape(o.name),
+            o.instrument,
+            html.escape(o.regime),
+            f"{format_price(o.price_low)}–{format_price(o.price_high)}",
+            format_price(o.offer_price) if o.offer_price else "-",
+            _price_pos(o),
+            f"{o.institutional_coverage:.1f}x",
+            f"{o.public_multiple:.1f}x",
+            _pct(o.public_initial_pct),
+            _pct(o.public_final_pct),
+            html.escape(o.clawback),
+            _pct(o.one_lot_success_pct),
+            f"{o.applications:,}",
+            _hkd_bn(o.gross_proceeds_minor),
+            str(o.seed),
+            _input(data, o.instrument, "institutional_heat"),
+            _input(data, o.instrument, "retail_heat"),
         ]
         for o in offs
     ]
@@ -193,15 +258,41 @@ def _ipos(data: RunData) -> str:
     fig = go.Figure(go.Bar(x=[o.name for o in offs], y=public, name="public offer"))
     fig.add_bar(x=[o.name for o in offs], y=book, name="placing (book)")
     values, labels = log_ticks(min(public + book, default=1), max(public + book, default=1))
-    fig.update_layout(title="Subscription levels (times subscribed, log scale; 1× = fully covered)", barmode="group",
-                      yaxis={"type": "log", "tickvals": values, "ticktext": labels})
-    return _fig_html(fig) + _table(
-        ["offering", "code", "regime", "range (HK$)", "price (HK$)", "in range", "book cover", "public x", "public initial",
-         "public final", "clawback", "one-lot success", "applications", "gross HK$bn", "ballot seed",
-         "scenario: institutional heat", "scenario: retail heat"],
-        rows, left=3,
-    ) + ('<p class="note">The last two columns are inputs of the scenario, not outcomes: they set how hot the '
-         "institutional book and the retail public offer run (multiples of the simulated investors' base demand).</p>")
+    fig.update_layout(
+        title="Subscription levels (times subscribed, log scale; 1× = fully covered)",
+        barmode="group",
+        yaxis={"type": "log", "tickvals": values, "ticktext": labels},
+    )
+    return (
+        _fig_html(fig)
+        + _table(
+            [
+                "offering",
+                "code",
+                "regime",
+                "range (HK$)",
+                "price (HK$)",
+                "in range",
+                "book cover",
+                "public x",
+                "public initial",
+                "public final",
+                "clawback",
+                "one-lot success",
+                "applications",
+                "gross HK$bn",
+                "ballot seed",
+                "scenario: institutional heat",
+                "scenario: retail heat",
+            ],
+            rows,
+            left=3,
+        )
+        + (
+            '<p class="note">The last two columns are inputs of the scenario, not outcomes: they set how hot the '
+            "institutional book and the retail public offer run (multiples of the simulated investors' base demand).</p>"
+        )
+    )
 
 
 def _allocation(data: RunData, comparisons: Mapping[str, Comparison]) -> str:
@@ -211,10 +302,12 @@ def _allocation(data: RunData, comparisons: Mapping[str, Comparison]) -> str:
     for o in data.offerings.values():
         rows = [[html.escape(b.pool), html.escape(b.band), f"{b.applications:,}", html.escape(b.basis), b.allotted_pct] for b in o.bands]
         compared = comparisons.get(o.offering_id)
-        parts.append(f"<details><summary>{html.escape(o.name)} ({o.instrument}): {len(o.bands)} bands, seed {o.seed}</summary>"
-                     + _table(["pool", "shares applied for", "valid applications", "basis of allocation", "approx. % allotted"], rows, left=2)
-                     + (comparison_html(compared, height=380) if compared is not None else "")
-                     + "</details>")
+        parts.append(
+            f"<details><summary>{html.escape(o.name)} ({o.instrument}): {len(o.bands)} bands, seed {o.seed}</summary>"
+            + _table(["pool", "shares applied for", "valid applications", "basis of allocation", "approx. % allotted"], rows, left=2)
+            + (comparison_html(compared, height=380) if compared is not None else "")
+            + "</details>"
+        )
     return "".join(parts) or '<p class="empty">no offering was allotted</p>'
 
 
@@ -227,23 +320,42 @@ def _returns(data: RunData, horizon: int) -> str:
     fig.add_bar(x=names, y=[r.first_day for r in results], name="first day")
     fig.add_bar(x=names, y=[r.later for r in results], name=f"day {horizon}")
     fig.add_bar(x=names, y=[r.benchmark for r in results], name=f"peer index, listing to day {horizon}")
-    fig.add_scatter(x=names, y=[_pop_pct(data, r.instrument) for r in results], mode="markers", name="scenario pop (input)",
-                    marker={"symbol": "diamond", "size": 11, "color": "#222"})
+    fig.add_scatter(
+        x=names,
+        y=[_pop_pct(data, r.instrument) for r in results],
+        mode="markers",
+        name="scenario pop (input)",
+        marker={"symbol": "diamond", "size": 11, "color": "#222"},
+    )
     fig.update_layout(title="Return on the offer price, against the peer index (%)", barmode="group", yaxis_ticksuffix="%")
-    rows = [[html.escape(r.name), _input(data, r.instrument, "pop"), f"{r.first_day:+.1f}%",
-             f"{r.later:+.1f}%" if r.later is not None else "-", f"{r.benchmark:+.1f}%" if r.benchmark is not None else "-",
-             f"{r.excess:+.1f} pp" if r.excess is not None else "-"] for r in results]
+    rows = [
+        [
+            html.escape(r.name),
+            _input(data, r.instrument, "pop"),
+            f"{r.first_day:+.1f}%",
+            f"{r.later:+.1f}%" if r.later is not None else "-",
+            f"{r.benchmark:+.1f}%" if r.benchmark is not None else "-",
+            f"{r.excess:+.1f} pp" if r.excess is not None else "-",
+        ]
+        for r in results
+    ]
     index = peer_index(data)
     chart = go.Figure(go.Scatter(x=list(index), y=list(index.values()), mode="lines", name="peer index"))
     chart.update_layout(title="Peer index of the simulated listings (equal-weighted, 100 on the first trading day)")
-    note = ('<p class="note">The simulator has no traded market index (the Hang Seng Composite constituents it sets up carry '
-            "market caps for southbound scope, not prices), so the benchmark is computed from the simulated stocks: an "
-            "equal-weighted, chain-linked index of the other listings' HKD counters (a stock joins the day after its first "
-            f"close, so first-day pops are not in it). Excess = day-{horizon} return minus the index over the same span, in "
-            "percentage points. The scenario pop is the first-day premium the scenario asks the simulated crowd to expect: "
-            "an input, shown beside the outcome it drives.</p>")
-    return (_fig_html(fig) + _table(["stock", "scenario pop (input)", "first-day return", f"day-{horizon} return",
-                                     "peer index, same span", "excess"], rows) + note + _fig_html(chart, 260))
+    note = (
+        '<p class="note">The simulator has no traded market index (the Hang Seng Composite constituents it sets up carry '
+        "market caps for southbound scope, not prices), so the benchmark is computed from the simulated stocks: an "
+        "equal-weighted, chain-linked index of the other listings' HKD counters (a stock joins the day after its first "
+        f"close, so first-day pops are not in it). Excess = day-{horizon} return minus the index over the same span, in "
+        "percentage points. The scenario pop is the first-day premium the scenario asks the simulated crowd to expect: "
+        "an input, shown beside the outcome it drives.</p>"
+    )
+    return (
+        _fig_html(fig)
+        + _table(["stock", "scenario pop (input)", "first-day return", f"day-{horizon} return", "peer index, same span", "excess"], rows)
+        + note
+        + _fig_html(chart, 260)
+    )
 
 
 def _pop_pct(data: RunData, instrument: str) -> float | None:
@@ -267,21 +379,48 @@ def _repricing(data: RunData, horizon: int) -> str:
         last_cap = bar.close * tape.shares_outstanding // 10 if bar and tape and tape.shares_outstanding else 0
         names.append(o.name)
         per_share.append(float(change.per_share) * 100)
-        rows.append([html.escape(o.name), html.escape(issuer.last_round_name), _hkd_bn(change.last_round_post_money_minor),
-                     _hkd_bn(change.pre_money_minor), f"{float(change.per_share) * 100:+.1f}%", _hkd_bn(o.gross_proceeds_minor),
-                     _hkd_bn(change.market_cap_minor), f"{float(change.post_ipo_cap) * 100:+.1f}%",
-                     _hkd_bn(last_cap) if last_cap else "-"])
-    fig = go.Figure(go.Bar(x=names, y=per_share, text=[f"{v:+.1f}%" for v in per_share], textposition="outside",
-                           name="per share"))
-    fig.update_layout(title="IPO price per share against the last private round (pre-money IPO valuation vs last post-money, %)",
-                      yaxis_ticksuffix="%")
-    note = ('<p class="note">Re-pricing per share compares like with like: the last round\'s post-money valuation (the value '
-            "of the shares in issue after that round) with the IPO's pre-money valuation (the offer price times the shares "
-            "in issue before the new offer shares). The post-IPO market cap includes the new money, so \"cap vs round\" "
-            "overstates an up-round; it is kept in the table for comparison. Assumes no shares were issued between the last "
-            "round and the IPO and a wholly primary offering.</p>")
-    return _fig_html(fig) + _table(["company", "last round", "post-money HK$bn", "IPO pre-money HK$bn", "per share vs round",
-                                    "new money HK$bn", "IPO cap HK$bn", "cap vs round", f"day-{horizon} cap HK$bn"], rows) + note
+        rows.append(
+            [
+                html.escape(o.name),
+                html.escape(issuer.last_round_name),
+                _hkd_bn(change.last_round_post_money_minor),
+                _hkd_bn(change.pre_money_minor),
+                f"{float(change.per_share) * 100:+.1f}%",
+                _hkd_bn(o.gross_proceeds_minor),
+                _hkd_bn(change.market_cap_minor),
+                f"{float(change.post_ipo_cap) * 100:+.1f}%",
+                _hkd_bn(last_cap) if last_cap else "-",
+            ]
+        )
+    fig = go.Figure(go.Bar(x=names, y=per_share, text=[f"{v:+.1f}%" for v in per_share], textposition="outside", name="per share"))
+    fig.update_layout(
+        title="IPO price per share against the last private round (pre-money IPO valuation vs last post-money, %)", yaxis_ticksuffix="%"
+    )
+    note = (
+        '<p class="note">Re-pricing per share compares like with like: the last round\'s post-money valuation (the value '
+        "of the shares in issue after that round) with the IPO's pre-money valuation (the offer price times the shares "
+        'in issue before the new offer shares). The post-IPO market cap includes the new money, so "cap vs round" '
+        "overstates an up-round; it is kept in the table for comparison. Assumes no shares were issued between the last "
+        "round and the IPO and a wholly primary offering.</p>"
+    )
+    return (
+        _fig_html(fig)
+        + _table(
+            [
+                "company",
+                "last round",
+                "post-money HK$bn",
+                "IPO pre-money HK$bn",
+                "per share vs round",
+                "new money HK$bn",
+                "IPO cap HK$bn",
+                "cap vs round",
+                f"day-{horizon} cap HK$bn",
+            ],
+            rows,
+        )
+        + note
+    )
 
 
 def _sectors(data: RunData) -> str:
@@ -290,8 +429,14 @@ def _sectors(data: RunData) -> str:
         raised[o.sub_sector or "other"] += o.gross_proceeds_minor
     total = sum(raised.values()) or 1
     ordered = sorted(raised.items(), key=lambda kv: -kv[1])
-    fig = go.Figure(go.Bar(x=[k for k, _ in ordered], y=[v / total * 100 for _, v in ordered],
-                           text=[f"HK${_hkd_bn(v)}bn" for _, v in ordered], textposition="outside"))
+    fig = go.Figure(
+        go.Bar(
+            x=[k for k, _ in ordered],
+            y=[v / total * 100 for _, v in ordered],
+            text=[f"HK${_hkd_bn(v)}bn" for _, v in ordered],
+            textposition="outside",
+        )
+    )
     fig.update_layout(title="Gross proceeds by AI sub-sector (share of the total raised, %; labels in HK$bn)", yaxis_ticksuffix="%")
     rows = [[html.escape(k), _hkd_bn(v), f"{v / total * 100:.1f}%"] for k, v in ordered]
     return _fig_html(fig, 300) + _table(["sub-sector", "raised HK$bn", "share of total"], rows)
@@ -303,24 +448,35 @@ def _origins(data: RunData) -> str:
     names = [o.name for o in data.offerings.values()]
     for origin in origins:
         fig.add_bar(x=names, y=[o.allocation_by_origin.get(origin, 0) for o in data.offerings.values()], name=origin)
-    fig.update_layout(title="IPO allocations by investor origin (share of each deal's offer shares, %)", barmode="stack",
-                      barnorm="percent", yaxis_ticksuffix="%")
+    fig.update_layout(
+        title="IPO allocations by investor origin (share of each deal's offer shares, %)",
+        barmode="stack",
+        barnorm="percent",
+        yaxis_ticksuffix="%",
+    )
     flow_origins = sorted({k for f in data.flows_by_origin.values() for k in f})
     fig2 = go.Figure()
     instruments = list(data.flows_by_origin)
     labels = [data.tapes[i].name if i in data.tapes else i for i in instruments]
-    turnover = {i: sum(_in_hkd(data, b.turnover_minor, data.tapes[i].currency, b.day) for b in data.tapes[i].bars)
-                if i in data.tapes else 0 for i in instruments}  # flows are in HKD, so is the turnover they are shared of
+    turnover = {
+        i: sum(_in_hkd(data, b.turnover_minor, data.tapes[i].currency, b.day) for b in data.tapes[i].bars) if i in data.tapes else 0
+        for i in instruments
+    }  # flows are in HKD, so is the turnover they are shared of
     for origin in flow_origins:
-        fig2.add_bar(x=labels, y=[data.flows_by_origin[i].get(origin, 0) / turnover[i] * 100 if turnover[i] else 0 for i in instruments],
-                     name=origin)
-    fig2.update_layout(title="Secondary-market net buying by investor origin (% of the stock's turnover; + bought, − sold)",
-                       barmode="relative", yaxis_ticksuffix="%")
-    rows = [[html.escape(label), *(format_minor(data.flows_by_origin[i].get(origin, 0)) for origin in flow_origins)]
-            for i, label in zip(instruments, labels, strict=True)]
+        fig2.add_bar(
+            x=labels, y=[data.flows_by_origin[i].get(origin, 0) / turnover[i] * 100 if turnover[i] else 0 for i in instruments], name=origin
+        )
+    fig2.update_layout(
+        title="Secondary-market net buying by investor origin (% of the stock's turnover; + bought, − sold)",
+        barmode="relative",
+        yaxis_ticksuffix="%",
+    )
+    rows = [
+        [html.escape(label), *(format_minor(data.flows_by_origin[i].get(origin, 0)) for origin in flow_origins)]
+        for i, label in zip(instruments, labels, strict=True)
+    ]
     table = _table(["stock", *(f"{origin} (HK$)" for origin in flow_origins)], rows)
-    return (_fig_html(fig) + _fig_html(fig2)
-            + f"<details><summary>net buying in HK$ by origin</summary>{table}</details>")
+    return _fig_html(fig) + _fig_html(fig2) + f"<details><summary>net buying in HK$ by origin</summary>{table}</details>"
 
 
 def _southbound(data: RunData) -> str:
@@ -331,15 +487,27 @@ def _southbound(data: RunData) -> str:
     fig = go.Figure()
     for link in sorted({s[1] for s in data.southbound}):
         pts = [s for s in data.southbound if s[1] == link]
-        fig.add_scatter(x=[p[0] for p in pts], y=[p[2] / divisor for p in pts], name=f"{link}", mode="lines+markers",
-                        customdata=[f"{p[2] / p[3] * 100:.4f}% of the daily quota" if p[3] else "" for p in pts],
-                        hovertemplate="%{x}: RMB %{y:,.2f}" + unit + " (%{customdata})<extra></extra>")
+        fig.add_scatter(
+            x=[p[0] for p in pts],
+            y=[p[2] / divisor for p in pts],
+            name=f"{link}",
+            mode="lines+markers",
+            customdata=[f"{p[2] / p[3] * 100:.4f}% of the daily quota" if p[3] else "" for p in pts],
+            hovertemplate="%{x}: RMB %{y:,.2f}" + unit + " (%{customdata})<extra></extra>",
+        )
     quota = data.southbound[0][3]
-    fig.update_layout(title=f"Southbound daily quota used (RMB{unit}; the daily quota is RMB {_in_units(quota)} per link)",
-                      yaxis={"exponentformat": "none", "tickformat": ",.2f"})
-    rows = [[d, link, f"RMB {format_minor(used, Currency.CNY)}", f"{used / quota * 100:.4f}%" if quota else "-"]
-            for d, link, used, quota in data.southbound]
-    return _fig_html(fig, 300) + f"<details><summary>daily figures</summary>{_table(['day', 'link', 'used', 'of quota'], rows, left=2)}</details>"
+    fig.update_layout(
+        title=f"Southbound daily quota used (RMB{unit}; the daily quota is RMB {_in_units(quota)} per link)",
+        yaxis={"exponentformat": "none", "tickformat": ",.2f"},
+    )
+    rows = [
+        [d, link, f"RMB {format_minor(used, Currency.CNY)}", f"{used / quota * 100:.4f}%" if quota else "-"]
+        for d, link, used, quota in data.southbound
+    ]
+    return (
+        _fig_html(fig, 300)
+        + f"<details><summary>daily figures</summary>{_table(['day', 'link', 'used', 'of quota'], rows, left=2)}</details>"
+    )
 
 
 def _in_units(minor: int) -> str:
@@ -359,8 +527,17 @@ def _counter_rows(data: RunData, dual: DualCounter) -> list[list[str]]:
         turnover = sum(b.turnover_minor for b in tape.bars)
         hkd = sum(_in_hkd(data, b.turnover_minor, tape.currency, b.day) for b in tape.bars)
         volume = sum(b.volume for b in tape.bars)
-        rows.append([tape.instrument, tape.currency, str(sum(1 for b in tape.bars if b.volume)), f"{volume:,}",
-                     f"{volume / total * 100:.1f}%", format_minor(turnover, Currency(tape.currency)), format_minor(hkd)])
+        rows.append(
+            [
+                tape.instrument,
+                tape.currency,
+                str(sum(1 for b in tape.bars if b.volume)),
+                f"{volume:,}",
+                f"{volume / total * 100:.1f}%",
+                format_minor(turnover, Currency(tape.currency)),
+                format_minor(hkd),
+            ]
+        )
     return rows
 
 
@@ -409,15 +586,24 @@ def _dual(data: RunData) -> str:
         premium.add_scatter(x=[d for d, _ in points], y=[p for _, p in points], mode="lines+markers", name="RMB counter premium")
         premium.update_layout(title="RMB counter close × CNY/HKD rate of the day vs HKD close (premium + / discount −, %)")
         moved = {d: sum(t[3] for t in dual.transfers if t[2] == d) for d in ("HKD->CNY", "CNY->HKD")}
-        summary = (f"<p>{html.escape(hkd.name)}: HKD counter {dual.hkd_counter}, RMB counter {dual.rmb_counter} (one share class; "
-                   f"clearing holds one position per security). RMB-counter trades cleared in CNY: {dual.cleared_cny_trades:,} "
-                   f"(RMB {format_minor(dual.cleared_cny_minor, Currency.CNY)}). Inter-counter transfers: {len(dual.transfers):,}; "
-                   f"{moved['HKD->CNY']:,} shares to the RMB counter, {moved['CNY->HKD']:,} back.</p>")
+        summary = (
+            f"<p>{html.escape(hkd.name)}: HKD counter {dual.hkd_counter}, RMB counter {dual.rmb_counter} (one share class; "
+            f"clearing holds one position per security). RMB-counter trades cleared in CNY: {dual.cleared_cny_trades:,} "
+            f"(RMB {format_minor(dual.cleared_cny_minor, Currency.CNY)}). Inter-counter transfers: {len(dual.transfers):,}; "
+            f"{moved['HKD->CNY']:,} shares to the RMB counter, {moved['CNY->HKD']:,} back.</p>"
+        )
         parts.append(
-            f"<h3>{html.escape(hkd.name)}</h3>" + summary
-            + _table(["counter", "currency", "days traded", "volume", "share of volume", "turnover", "turnover HK$"], _counter_rows(data, dual), left=2)
-            + _fig_html(volume, 300) + _fig_html(premium, 300)
-            + "<h4>Inter-counter transfers</h4>" + _table(["account kind", "direction", "transfers", "shares"], _transfer_rows(dual), left=2)
+            f"<h3>{html.escape(hkd.name)}</h3>"
+            + summary
+            + _table(
+                ["counter", "currency", "days traded", "volume", "share of volume", "turnover", "turnover HK$"],
+                _counter_rows(data, dual),
+                left=2,
+            )
+            + _fig_html(volume, 300)
+            + _fig_html(premium, 300)
+            + "<h4>Inter-counter transfers</h4>"
+            + _table(["account kind", "direction", "transfers", "shares"], _transfer_rows(dual), left=2)
         )
     return "".join(parts) or '<p class="empty">no dual-counter stock in this run</p>'
 
@@ -430,17 +616,27 @@ def _intraday(data: RunData) -> str:
         fig = go.Figure()
         if tape.first_day_prices:
             base = datetime(2000, 1, 1, 9, 0)
-            fig.add_scatter(x=[(base + timedelta(seconds=s)).strftime("%H:%M:%S") for s, _ in tape.first_day_prices],
-                            y=[p / 1000 for _, p in tape.first_day_prices], mode="lines", name="trades")
+            fig.add_scatter(
+                x=[(base + timedelta(seconds=s)).strftime("%H:%M:%S") for s, _ in tape.first_day_prices],
+                y=[p / 1000 for _, p in tape.first_day_prices],
+                mode="lines",
+                name="trades",
+            )
         fig.update_layout(title=f"{tape.name} ({tape.instrument}): first-day trades")
         depth = go.Figure()
         if tape.close_depth:
             depth.add_bar(x=[p / 1000 for p, _, _ in tape.close_depth], y=[b for _, b, _ in tape.close_depth], name="bids")
             depth.add_bar(x=[p / 1000 for p, _, _ in tape.close_depth], y=[a for _, _, a in tape.close_depth], name="asks")
         depth.update_layout(title="Depth at the end of continuous trading on the first day (shares by price)", barmode="overlay")
-        candles = go.Figure(go.Candlestick(x=[b.day for b in tape.bars], open=[b.open / 1000 for b in tape.bars],
-                                           high=[b.high / 1000 for b in tape.bars], low=[b.low / 1000 for b in tape.bars],
-                                           close=[b.close / 1000 for b in tape.bars]))
+        candles = go.Figure(
+            go.Candlestick(
+                x=[b.day for b in tape.bars],
+                open=[b.open / 1000 for b in tape.bars],
+                high=[b.high / 1000 for b in tape.bars],
+                low=[b.low / 1000 for b in tape.bars],
+                close=[b.close / 1000 for b in tape.bars],
+            )
+        )
         candles.update_layout(title="Daily bars", xaxis_rangeslider_visible=False)
         parts.append(f"<h3>{html.escape(tape.name)}</h3>" + _fig_html(fig, 300) + _fig_html(depth, 260) + _fig_html(candles, 300))
     return "".join(parts) or '<p class="empty">no trading in this run</p>'
@@ -477,13 +673,13 @@ def render_report(data: RunData, horizon: int = 20, comparisons: Mapping[str, Co
     nav = "".join(f'<a href="#{k}">{html.escape(t)}</a>' for k, t in SECTIONS)
     sections = "".join(f'<section id="{k}"><h2>{html.escape(t)}</h2>{bodies[k]}</section>' for k, t in SECTIONS)
     return (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>Lion Rock: {html.escape(data.title or data.scenario)}</title><style>{_CSS}</style>"
         f"<script>{get_plotlyjs()}</script></head><body>"
         f"<header><h1>Lion Rock: {html.escape(data.title or data.scenario)}</h1>"
         f"<p>scenario {html.escape(data.scenario)} · scale {html.escape(data.scale)} · seed {data.seed}</p>"
         f"<p>state hash {data.state_hash}</p></header><nav>{nav}</nav>"
-        f"<section id=\"summary\"><h2>Summary</h2>{kpis}</section>{sections}</body></html>"
+        f'<section id="summary"><h2>Summary</h2>{kpis}</section>{sections}</body></html>'
     )
 
 

@@ -56,8 +56,9 @@ class PlainProgress:
         if step > state["printed"]:
             state["printed"] = step
             done = state["completed"]
-            self._write(f"{state['description']}: {done:,.0f} of {total:,.0f} ({100 * done / total:.0f}%), "
-                        f"{self._clock() - state['started']:.1f} s")
+            self._write(
+                f"{state['description']}: {done:,.0f} of {total:,.0f} ({100 * done / total:.0f}%), {self._clock() - state['started']:.1f} s"
+            )
 
 
 def progress_for(mode: str, console: Console) -> Any:
@@ -68,8 +69,15 @@ def progress_for(mode: str, console: Console) -> Any:
         mode = "bar" if console.is_terminal else "lines"
     if mode == "lines":
         return PlainProgress(lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True))
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=False, disable=mode == "none")
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=mode == "none",
+    )
 
 
 def progress_option() -> Any:

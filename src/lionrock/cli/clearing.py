@@ -22,7 +22,9 @@ PLAIN_PROGRESS_STEPS = 10
 
 
 def audit(
-    journal: str = typer.Argument(..., help="A journal written by lionrock: a journal.sqlite, or the postgresql://…?schema=S URL given to lionrock serve --db."),
+    journal: str = typer.Argument(
+        ..., help="A journal written by lionrock: a journal.sqlite, or the postgresql://…?schema=S URL given to lionrock serve --db."
+    ),
 ) -> None:
     """Replay JOURNAL through a fresh engine, check the ledger after each command, print balances
     by account type; exit 1 naming the first violating event (2 if JOURNAL is not a usable journal)."""
@@ -63,7 +65,9 @@ class _progress_reporter:
     def __enter__(self) -> Callable[[int], None]:
         total = self.total
         if console.is_terminal or "--progress" in sys.argv:
-            self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+            )
             self.progress.__enter__()
             task = self.progress.add_task("auditing", total=total)
             step = max(total // 200, 1)

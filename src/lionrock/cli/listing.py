@@ -41,9 +41,13 @@ def _load(path: Path) -> IssuerProfile:
     try:
         return load_profile(path)
     except (FileNotFoundError, IsADirectoryError):
-        raise InputError(f"no such file: {path}", hint="Give an issuer profile (.toml or .json), e.g. examples/issuers/hanxin_compute.toml.") from None
+        raise InputError(
+            f"no such file: {path}", hint="Give an issuer profile (.toml or .json), e.g. examples/issuers/hanxin_compute.toml."
+        ) from None
     except ProfileError as exc:
-        raise InputError(f"invalid profile {path}: {exc.field}: {exc.message}", hint="Fix the profile (fields: docs/listing.md) and run again.") from None
+        raise InputError(
+            f"invalid profile {path}: {exc.field}: {exc.message}", hint="Fix the profile (fields: docs/listing.md) and run again."
+        ) from None
 
 
 ROUTE_SHORT = {
@@ -105,7 +109,9 @@ def eligibility(
     results = [assess(profile, day) for profile in profiles]
     single = len(paths) == 1 and not issuers[0].is_dir()
     if as_json:
-        payload: object = results[0] if single else {"on": day, "issuers": [_screen_entry(p, r) for p, r in zip(paths, results, strict=True)]}
+        payload: object = (
+            results[0] if single else {"on": day, "issuers": [_screen_entry(p, r) for p, r in zip(paths, results, strict=True)]}
+        )
         typer.echo(msgspec.json.format(msgspec.json.encode(payload).decode()))
     elif single:
         _print_assessment(profiles[0], results[0], day, all_tests=all_tests, out=_console(wide), wide=wide)
@@ -120,10 +126,15 @@ def _screen_entry(path: Path, result: Assessment) -> dict[str, object]:
 
     closest = closest_route(result)
     binding = [t for t in result.tests if closest is not None and t.id in closest.tests and t.passed is False]
-    return {"file": str(path), "issuer_id": result.issuer_id, "name": result.name, "open_routes": result.open_routes,
-            "closest_route": closest.route if closest else None,
-            "binding_shortfall": [{"test": t.id, "shortfall": t.shortfall or t.reason, "figures": t.figures} for t in binding],
-            "assessment": result}
+    return {
+        "file": str(path),
+        "issuer_id": result.issuer_id,
+        "name": result.name,
+        "open_routes": result.open_routes,
+        "closest_route": closest.route if closest else None,
+        "binding_shortfall": [{"test": t.id, "shortfall": t.shortfall or t.reason, "figures": t.figures} for t in binding],
+        "assessment": result,
+    }
 
 
 def _print_screen(paths: list[Path], results: list[Assessment], day: date, out: Console) -> None:
@@ -147,7 +158,9 @@ def _print_assessment(profile: IssuerProfile, result: Assessment, day: date, *, 
     from lionrock.listing.eligibility import ROUTES
 
     table = Table(title=f"{profile.name} ({profile.issuer_id}) — eligibility on {day}", show_lines=False)
-    columns = ("test", "result", "actual", "threshold", "rule", "why / what must change") if wide else ("test", "result", "actual", "threshold")
+    columns = (
+        ("test", "result", "actual", "threshold", "rule", "why / what must change") if wide else ("test", "result", "actual", "threshold")
+    )
     for col in columns:
         table.add_column(col, overflow="fold")
     shortfalls: list[str] = []
@@ -206,8 +219,11 @@ def timetable(
     except (ValueError, LookupError) as exc:  # outside the calendar window, or before a rule existed
         raise InputError(str(exc), hint="Choose another --filed date.") from None
     if as_json:
-        typer.echo(msgspec.json.format(msgspec.json.encode(
-            {"issuer_id": profile.issuer_id, "route": chosen, "filed_on": day, "milestones": milestones}).decode()))
+        typer.echo(
+            msgspec.json.format(
+                msgspec.json.encode({"issuer_id": profile.issuer_id, "route": chosen, "filed_on": day, "milestones": milestones}).decode()
+            )
+        )
         return
     table = Table(title=f"{profile.name}: {ROUTES[chosen]}, filed {day}")
     for col in ("date", "milestone", "basis", "reference", "calendar"):
@@ -229,8 +245,11 @@ def _warn_if_not_business_day(day: date) -> None:
         return
     if not business:
         following = xhkg.add_business_days(day, 0)  # 0 days on: the next business day
-        typer.echo(f"lionrock: warning: {day} ({day:%A}) is not an XHKG business day; HKEX would receive the "
-                   f"application on the next business day, {following}.", err=True)
+        typer.echo(
+            f"lionrock: warning: {day} ({day:%A}) is not an XHKG business day; HKEX would receive the "
+            f"application on the next business day, {following}.",
+            err=True,
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -75,8 +75,10 @@ def _reading(path: Path) -> Iterator[None]:
     except BookFileError as exc:
         raise InputError(str(exc), hint="Fix the file (columns: docs/offering.md) and run again.") from exc
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path.name}: line 1, column -: not a readable CSV or Parquet file: {exc}",
-                         hint="Fix the file (columns: docs/offering.md) and run again.") from exc
+        raise InputError(
+            f"{path.name}: line 1, column -: not a readable CSV or Parquet file: {exc}",
+            hint="Fix the file (columns: docs/offering.md) and run again.",
+        ) from exc
 
 
 def _check_out(out: Path) -> None:
@@ -87,8 +89,10 @@ def _check_out(out: Path) -> None:
         raise InputError(f"--out {out}: is a file, not a folder", hint="Name a folder for the outputs.")
     others = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES)
     if others:
-        raise InputError(f"--out {out}: holds files that are not outputs of lionrock allocate ({', '.join(others[:3])})",
-                         hint="Name an empty or new folder: the outputs replace the folder whole.")
+        raise InputError(
+            f"--out {out}: holds files that are not outputs of lionrock allocate ({', '.join(others[:3])})",
+            hint="Name an empty or new folder: the outputs replace the folder whole.",
+        )
 
 
 def _publish(out: Path, write: Callable[[Path], None]) -> None:
@@ -119,9 +123,13 @@ def _rejects_table(apps: Any, iois: Any, result: Any, applications: Path) -> Any
     from lionrock.offering.allocation import ApplicationStatus
 
     refused = [*iois.rejects, *apps.rejects]
-    cols: dict[str, list[Any]] = {"file": [r.file for r in refused], "line": [r.line for r in refused],
-                                  "field": [r.field for r in refused], "reason": [r.reason for r in refused],
-                                  "message": [r.message for r in refused]}
+    cols: dict[str, list[Any]] = {
+        "file": [r.file for r in refused],
+        "line": [r.line for r in refused],
+        "field": [r.field for r in refused],
+        "reason": [r.reason for r in refused],
+        "message": [r.message for r in refused],
+    }
     rows = np.flatnonzero(result.app_status != ApplicationStatus.VALID)
     lines = apps.lines if apps.lines is not None else np.arange(2, len(apps) + 2)
     names = [ApplicationStatus(int(s)).name.lower() for s in result.app_status[rows]]
@@ -146,8 +154,9 @@ def _read_books(ro: Any, book: Path, applications: Path, progress: Callable[[str
     return iois, apps
 
 
-def allocate_files(offering: Path, book: Path, applications: Path, seed: int, out: Path,
-                   progress: Callable[[str], None] = lambda _m: None) -> AllocationRun:
+def allocate_files(
+    offering: Path, book: Path, applications: Path, seed: int, out: Path, progress: Callable[[str], None] = lambda _m: None
+) -> AllocationRun:
     """Read, price, allocate and write; raises `Reject` or `InputError` on bad input (the CLI
     prints it). Bad rows do not stop the run: each is in ``rejects.csv`` and the summary."""
     from lionrock.files.offerings import load_offering
@@ -196,14 +205,25 @@ def _write_outputs(folder: Path, ro: Any, pricing: Any, iois: Any, apps: Any, re
     for item in pc.value_counts(pc.binary_join_element_wise(rejects.column("file"), rejects.column("reason"), "\x00")).to_pylist():
         file, reason = item["values"].split("\x00")
         by_reason.setdefault(file, {})[reason] = item["counts"]
-    summary.update(offering_id=ro.spec.offering_id, application_book_digest=apps.digest, pricing_reasons=list(pricing.reasons),
-                   rejected_rows=rejects.num_rows, rejected_rows_by_file={f: dict(sorted(r.items())) for f, r in sorted(by_reason.items())})
+    summary.update(
+        offering_id=ro.spec.offering_id,
+        application_book_digest=apps.digest,
+        pricing_reasons=list(pricing.reasons),
+        rejected_rows=rejects.num_rows,
+        rejected_rows_by_file={f: dict(sorted(r.items())) for f, r in sorted(by_reason.items())},
+    )
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True), encoding="utf-8")
     timings["write_announcement"] = time.perf_counter() - t
 
 
-def compare_files(offering: Path, book: Path, applications: Path, seed: int, mechanism_b_share: str | None = None,
-                  progress: Callable[[str], None] = lambda _m: None) -> Any:
+def compare_files(
+    offering: Path,
+    book: Path,
+    applications: Path,
+    seed: int,
+    mechanism_b_share: str | None = None,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> Any:
     """`compare_mechanisms` on the files ``lionrock allocate`` takes (nothing is written)."""
     from lionrock.files.offerings import load_offering, parse_rate
     from lionrock.offering import validate_offering
@@ -221,8 +241,10 @@ def _print_comparison(comparison: Any) -> None:
     from lionrock.kernel.price import format_price
     from lionrock.offering.compare import comparison_lines
 
-    table = Table(title=f"{comparison.offering_id}: one book under each mechanism (price {format_price(comparison.price)}, "
-                        f"offer size adjustment {comparison.upsize_shares:,}, seed {comparison.seed})")
+    table = Table(
+        title=f"{comparison.offering_id}: one book under each mechanism (price {format_price(comparison.price)}, "
+        f"offer size adjustment {comparison.upsize_shares:,}, seed {comparison.seed})"
+    )
     table.add_column("figure")
     for r in comparison.rows:
         table.add_column(f"{r.label}{' (chosen)' if r.actual else ''}" if r.available else f"{r.mechanism} (not open)", justify="right")
@@ -235,8 +257,13 @@ def _print_comparison(comparison: Any) -> None:
 
 
 def _run_with_progress(work: Callable[[Callable[[str], None]], Any]) -> Any:
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  disable=not console.is_terminal and "--progress" not in sys.argv) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal and "--progress" not in sys.argv,
+    ) as bar:
         task = bar.add_task("reading", total=None)
 
         def step(message: str) -> None:
@@ -256,10 +283,16 @@ def allocate_command(
     applications: Path = typer.Option(..., "--applications", exists=True, dir_okay=False, help="Public applications: CSV or Parquet."),
     seed: int = typer.Option(..., "--seed", min=0, help="Ballot seed (published in the announcement)."),
     out: Path = typer.Option(Path("out/allocation"), "--out", help="Output directory (replaced whole by each run)."),
-    compare: bool = typer.Option(False, "--compare", help="Allot the book under every mechanism the deal could choose, side by side (writes nothing)."),
-    mechanism_b_share: str | None = typer.Option(None, "--mechanism-b-share", help="With --compare: Mechanism B's fixed share (default: the deal's, else 10%)."),
+    compare: bool = typer.Option(
+        False, "--compare", help="Allot the book under every mechanism the deal could choose, side by side (writes nothing)."
+    ),
+    mechanism_b_share: str | None = typer.Option(
+        None, "--mechanism-b-share", help="With --compare: Mechanism B's fixed share (default: the deal's, else 10%)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="With --compare: print JSON (integers beside formatted text)."),
-    chart: Path | None = typer.Option(None, "--chart", dir_okay=False, help="With --compare: also write the comparison chart (HTML, works offline)."),
+    chart: Path | None = typer.Option(
+        None, "--chart", dir_okay=False, help="With --compare: also write the comparison chart (HTML, works offline)."
+    ),
 ) -> None:
     """Price and allot an IPO from files: bookbuilding, clawback, pools A/B, seeded ballot, results.
 
@@ -312,13 +345,27 @@ def write_synthetic_files(offering: Path, out: Path, applications: int, iois: in
     participant = pc.binary_join_element_wise("P", pc.utf8_lpad(pa.array(cols["participant"]).cast(pa.string()), 3, "0"), "")
     account = pc.binary_join_element_wise("C:", participant, ":", applicant, "")
     apps_path = out / "applications.csv"
-    pacsv.write_csv(pa.table({"applicant": applicant, "account": account, "participant": participant, "shares": pa.array(cols["shares"])}), apps_path)
-    rows: dict[str, list[Any]] = {k: [] for k in ("ioi_id", "investor", "account", "participant", "investor_type", "origin", "tier", "independent", "limit_price", "shares")}
+    pacsv.write_csv(
+        pa.table({"applicant": applicant, "account": account, "participant": participant, "shares": pa.array(cols["shares"])}), apps_path
+    )
+    rows: dict[str, list[Any]] = {
+        k: []
+        for k in ("ioi_id", "investor", "account", "participant", "investor_type", "origin", "tier", "independent", "limit_price", "shares")
+    }
     for ioi in synthetic_iois(ro, iois, seed + 1):
         for step in ioi.steps:
-            for key, value in (("ioi_id", ioi.ioi_id), ("investor", ioi.investor), ("account", ioi.account), ("participant", ioi.participant),
-                               ("investor_type", ioi.investor_type), ("origin", ioi.origin), ("tier", ioi.tier), ("independent", ioi.independent),
-                               ("limit_price", format_price(step.limit_price) if step.limit_price else ""), ("shares", step.shares)):
+            for key, value in (
+                ("ioi_id", ioi.ioi_id),
+                ("investor", ioi.investor),
+                ("account", ioi.account),
+                ("participant", ioi.participant),
+                ("investor_type", ioi.investor_type),
+                ("origin", ioi.origin),
+                ("tier", ioi.tier),
+                ("independent", ioi.independent),
+                ("limit_price", format_price(step.limit_price) if step.limit_price else ""),
+                ("shares", step.shares),
+            ):
                 rows[key].append(value)
     book_path = out / "iois.csv"
     pacsv.write_csv(pa.table(rows), book_path)

@@ -16,8 +16,14 @@ console = Console(stderr=True)
 
 def project(
     nats_url: str = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS server URL, or a cluster's URLs separated by commas."),
-    db: str = typer.Option(..., "--db", help="The --db of the edge (lionrock serve --nats): postgresql://…[?schema=NAME] (read models in NAME_read) or a SQLite path."),
-    trading: str = typer.Option("t0,t1", "--trading", help="Comma-separated trading shard names (the routing map, as every shard is given)."),
+    db: str = typer.Option(
+        ...,
+        "--db",
+        help="The --db of the edge (lionrock serve --nats): postgresql://…[?schema=NAME] (read models in NAME_read) or a SQLite path.",
+    ),
+    trading: str = typer.Option(
+        "t0,t1", "--trading", help="Comma-separated trading shard names (the routing map, as every shard is given)."
+    ),
     primary: str = typer.Option("primary", "--primary", help="Name of the primary shard."),
     batch: int = typer.Option(512, "--batch", min=1, max=65_536, help="Outcomes fetched and projected per read-model transaction."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Empty the read model first and project the streams from their start."),
@@ -44,8 +50,17 @@ def project(
             where = ", ".join(f"{s} {projector.position(s)}" for s in shard_map.shards)
             console.print(f"projector: resuming at {where}; read-model seq {projector.projector.projected_seq}")
 
-        projector = await run_projector(nats_url, shard_map, db, rebuild=rebuild, batch=batch, idle_exit_s=idle_exit or None,
-                                        stop=stop, on_started=started, connect_attempts=connect_attempts)
+        projector = await run_projector(
+            nats_url,
+            shard_map,
+            db,
+            rebuild=rebuild,
+            batch=batch,
+            idle_exit_s=idle_exit or None,
+            stop=stop,
+            on_started=started,
+            connect_attempts=connect_attempts,
+        )
         if projector is None:
             console.print("projector: stopped before NATS answered")
             return

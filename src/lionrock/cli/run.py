@@ -94,7 +94,9 @@ def simulate(
 
 
 def replay(
-    journal: str = typer.Argument(..., help="A journal written by lionrock: a journal.sqlite, or the postgresql://…?schema=S URL given to lionrock serve --db."),
+    journal: str = typer.Argument(
+        ..., help="A journal written by lionrock: a journal.sqlite, or the postgresql://…?schema=S URL given to lionrock serve --db."
+    ),
     from_scratch: bool = typer.Option(False, "--from-scratch", help="Ignore snapshots; replay every record."),
     trust_snapshot: bool = typer.Option(
         False, "--trust-snapshot", help="Do not verify the records before the snapshot (their CRCs and hash chain); faster, checks less."

@@ -38,9 +38,11 @@ def first_operator(service: object, console: Console, login_url: str, db: str = 
     password = secrets.token_urlsafe(12)
     service.auth.create_user("operator", password, "operator")  # type: ignore[attr-defined]
     service.auth.audit("operator", "operator", "cli", "user:create", "operator", "ok", "first run")  # type: ignore[attr-defined]
-    console.print(f"[bold]First run:[/] created the operator [bold]operator[/] with the password [bold]{password}[/] "
-                  f"(shown only now). Sign in at {login_url}, then create users on the Venue and users page "
-                  f"(or stop the server and run lionrock users add NAME --role ROLE --db {db}).")
+    console.print(
+        f"[bold]First run:[/] created the operator [bold]operator[/] with the password [bold]{password}[/] "
+        f"(shown only now). Sign in at {login_url}, then create users on the Venue and users page "
+        f"(or stop the server and run lionrock users add NAME --role ROLE --db {db})."
+    )
     return password
 
 
@@ -52,18 +54,50 @@ def register(app: typer.Typer) -> None:
         fix_port: int = typer.Option(9878, help="FIX 4.4 acceptor port; 0 disables FIX."),
         db: str = typer.Option("lionrock.db", help="SQLite path, memory:, or postgresql://user@host:port/db?schema=NAME."),
         durability: str = typer.Option("group:2", help="Journal durability: every | group:<ms>."),
-        snapshot_every: int = typer.Option(100_000, "--snapshot-every", min=0, help="Snapshot the engine's state every N commands, so a restart replays at most N (0: never)."),
+        snapshot_every: int = typer.Option(
+            100_000,
+            "--snapshot-every",
+            min=0,
+            help="Snapshot the engine's state every N commands, so a restart replays at most N (0: never).",
+        ),
         market_start: str = typer.Option("", help="Run a market clock from this HKT moment, e.g. 2025-11-24T09:30."),
         open_day: bool = typer.Option(False, help="Start the market clock's trading day (needs --market-start)."),
         list_: list[str] = typer.Option([], "--list", help="Stock codes to list when opening the day."),
         nominal: str = typer.Option("50.00", help="Nominal (previous close) price of listed stocks."),
         demo_users: bool = typer.Option(False, help="Create one user per role (passwords printed once)."),
-        login_attempts: int = typer.Option(5, "--login-attempts", min=1, help="Failed sign-ins per username before the exponential backoff (1 s doubling, up to 15 min); per address: 6x this."),
-        rate_limit: int = typer.Option(1000, "--rate-limit", min=1, help="REST requests per second per signed-in user (burst: twice this); beyond: 429 with Retry-After."),
-        rate_limit_address: int = typer.Option(100, "--rate-limit-address", min=1, help="REST requests per second per client address without a known credential (burst: twice this)."),
-        nats_url: str = typer.Option("", "--nats", help="Send commands to the shards over NATS JetStream (URL, or a cluster's URLs separated by commas); reads come from the read model lionrock project keeps in --db."),
+        login_attempts: int = typer.Option(
+            5,
+            "--login-attempts",
+            min=1,
+            help="Failed sign-ins per username before the exponential backoff (1 s doubling, up to 15 min); per address: 6x this.",
+        ),
+        rate_limit: int = typer.Option(
+            1000,
+            "--rate-limit",
+            min=1,
+            help="REST requests per second per signed-in user (burst: twice this); beyond: 429 with Retry-After.",
+        ),
+        rate_limit_address: int = typer.Option(
+            100,
+            "--rate-limit-address",
+            min=1,
+            help="REST requests per second per client address without a known credential (burst: twice this).",
+        ),
+        nats_url: str = typer.Option(
+            "",
+            "--nats",
+            help=(
+                "Send commands to the shards over NATS JetStream (URL, or a cluster's URLs separated by commas); "
+                "reads come from the read model lionrock project keeps in --db."
+            ),
+        ),
         trading: str = typer.Option("t0,t1", "--trading", help="With --nats: the trading shards (the routing map every shard is given)."),
-        replicas: int = typer.Option(1, "--replicas", min=1, help="With --nats: JetStream replicas of the streams if this process creates them (3 on a three-node cluster)."),
+        replicas: int = typer.Option(
+            1,
+            "--replicas",
+            min=1,
+            help="With --nats: JetStream replicas of the streams if this process creates them (3 on a three-node cluster).",
+        ),
     ) -> None:
         """Run the platform as a service: REST + WebSocket API, web dashboard, FIX 4.4 gateway."""
         from lionrock.gateways.server import run as run_server
@@ -82,8 +116,12 @@ def register(app: typer.Typer) -> None:
             clock_kwargs["clock"] = market_clock(to_ns(start))
             day = start.astimezone(HK_TZ).date().isoformat()
         limits = ServiceLimits(
-            login_failures_per_user=login_attempts, login_failures_per_address=6 * login_attempts, requests_per_s_per_user=rate_limit,
-            request_burst_per_user=2 * rate_limit, requests_per_s_per_address=rate_limit_address, request_burst_per_address=2 * rate_limit_address,
+            login_failures_per_user=login_attempts,
+            login_failures_per_address=6 * login_attempts,
+            requests_per_s_per_user=rate_limit,
+            request_burst_per_user=2 * rate_limit,
+            requests_per_s_per_address=rate_limit_address,
+            request_burst_per_address=2 * rate_limit_address,
         )
         service = Service(db, durability=durability, snapshot_every=snapshot_every, limits=limits, **clock_kwargs)  # type: ignore[arg-type]
         if nats_url:
@@ -110,11 +148,17 @@ def register(app: typer.Typer) -> None:
             if not day:
                 raise typer.BadParameter("--open-day needs --market-start", param_hint="--open-day")
             op = service.auth.principal(next((u.username for u in service.auth.users() if u.role == "operator"), "operator"), via="cli")
-            for command in [StartTradingDay(day=day), *(ListInstrument(instrument=c, board_lot=100, nominal_price=parse_price(nominal), name=c) for c in list_)]:
+            for command in [
+                StartTradingDay(day=day),
+                *(ListInstrument(instrument=c, board_lot=100, nominal_price=parse_price(nominal), name=c) for c in list_),
+            ]:
                 outcome = service.submit_sync(op, command)
                 console.print(f"{type(command).__name__}: " + ("ok" if outcome.rejection is None else str(outcome.rejection)))
-        console.print(f"Lion Rock on http://{host}:{port} (API docs /docs, dashboard /)" + (f", FIX 4.4 on {host}:{fix_port}" if fix_port else "")
-                      + f"; storage {service.health()['storage']}; recovered to seq {service.engine.seq}")
+        console.print(
+            f"Lion Rock on http://{host}:{port} (API docs /docs, dashboard /)"
+            + (f", FIX 4.4 on {host}:{fix_port}" if fix_port else "")
+            + f"; storage {service.health()['storage']}; recovered to seq {service.engine.seq}"
+        )
         try:
             run_server(service, host=host, port=port, fix_port=fix_port or None)
         except KeyboardInterrupt:

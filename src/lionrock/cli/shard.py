@@ -24,8 +24,16 @@ def shard(
     batch: int = typer.Option(256, "--batch", min=1, max=65_536, help="Commands fetched, journaled and acknowledged together."),
     replicas: int = typer.Option(1, "--replicas", min=1, max=5, help="Stream replicas if this process creates the streams."),
     idle_exit: float = typer.Option(0.0, "--idle-exit", min=0.0, help="Exit after this many idle seconds (0: run until SIGINT/SIGTERM)."),
-    snapshot_every: int = typer.Option(50_000, "--snapshot-every", min=0, help="Snapshot the shard's state every N records, so a restart replays at most N (0: never)."),
-    connect_attempts: int = typer.Option(5, "--connect-attempts", min=1, max=100, help="Tries to reach NATS at start-up (waits 0.5 s doubling to 4 s; SIGINT/SIGTERM stop at once)."),
+    snapshot_every: int = typer.Option(
+        50_000, "--snapshot-every", min=0, help="Snapshot the shard's state every N records, so a restart replays at most N (0: never)."
+    ),
+    connect_attempts: int = typer.Option(
+        5,
+        "--connect-attempts",
+        min=1,
+        max=100,
+        help="Tries to reach NATS at start-up (waits 0.5 s doubling to 4 s; SIGINT/SIGTERM stop at once).",
+    ),
 ) -> None:
     """Consume cmd.<shard> from stream LIONROCK_CMDS in order, journal, publish evt.<shard>, acknowledge."""
     from lionrock.scale.nats import run_shard
@@ -49,8 +57,16 @@ def shard(
             console.print(f"shard {name} ({shard_map.role_of(name)}): recovered to seq {engine.seq}; consuming cmd.{name}")
 
         runner = await run_shard(
-            nats_url, name, shard_map, journal, replicas=replicas, batch=batch,
-            idle_exit_s=idle_exit or None, stop=stop, on_started=started, snapshot_every=snapshot_every,
+            nats_url,
+            name,
+            shard_map,
+            journal,
+            replicas=replicas,
+            batch=batch,
+            idle_exit_s=idle_exit or None,
+            stop=stop,
+            on_started=started,
+            snapshot_every=snapshot_every,
             connect_attempts=connect_attempts,
         )
         if runner is None:

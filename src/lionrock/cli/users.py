@@ -37,7 +37,9 @@ MAX_IDS = 1000
 """At most this many accounts, offerings or issuers per user (as the REST model)."""
 ACTOR = "cli"
 
-DB_OPTION = typer.Option("lionrock.db", "--db", help="The store lionrock serve uses: a SQLite path or postgresql://…?schema=NAME (not memory:).")
+DB_OPTION = typer.Option(
+    "lionrock.db", "--db", help="The store lionrock serve uses: a SQLite path or postgresql://…?schema=NAME (not memory:)."
+)
 
 
 def _open(db: str, *, create: bool) -> Any:
@@ -48,7 +50,9 @@ def _open(db: str, *, create: bool) -> Any:
     from lionrock.storage.sql import SqlStore
 
     if db == "memory:":
-        raise InputError("--db memory: keeps no users after the command ends", "Give the SQLite path or PostgreSQL URL that lionrock serve uses.")
+        raise InputError(
+            "--db memory: keeps no users after the command ends", "Give the SQLite path or PostgreSQL URL that lionrock serve uses."
+        )
     url = auth_store_url(db)
     if not is_postgres(db) and not create and not Path(url).exists():
         raise InputError(f"no user store for --db {db} (no {url})", "Check --db, or create the first user with lionrock users add.")
@@ -82,8 +86,9 @@ def _records(auth: Any) -> list[dict[str, Any]]:
 
 
 def register(app: typer.Typer) -> None:
-    users = typer.Typer(help="Users of a store, without the server: add, list, disable, enable (run it with the server stopped).",
-                        no_args_is_help=True)
+    users = typer.Typer(
+        help="Users of a store, without the server: add, list, disable, enable (run it with the server stopped).", no_args_is_help=True
+    )
     app.add_typer(users, name="users")
 
     @users.command("add")
@@ -94,7 +99,14 @@ def register(app: typer.Typer) -> None:
         account: list[str] = typer.Option([], "--account", help="A client account the user holds (repeat for more)."),
         offering: list[str] = typer.Option([], "--offering", help="An offering a sponsor runs (repeat for more)."),
         issuer: list[str] = typer.Option([], "--issuer", help="An issuer id the user files for (repeat for more)."),
-        password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password (one line, 8-256 characters) from standard input instead of generating one (typed without echo on a terminal)."),
+        password_stdin: bool = typer.Option(
+            False,
+            "--password-stdin",
+            help=(
+                "Read the password (one line, 8-256 characters) from standard input instead of generating one "
+                "(typed without echo on a terminal)."
+            ),
+        ),
         db: str = DB_OPTION,
     ) -> None:
         """Create a user; a generated password is printed once."""
@@ -106,7 +118,11 @@ def register(app: typer.Typer) -> None:
         name = _identifiers([username], "username")[0]
         if participant:
             _identifiers([participant], "--participant")
-        accounts, offerings, issuers = _identifiers(account, "--account"), _identifiers(offering, "--offering"), _identifiers(issuer, "--issuer")
+        accounts, offerings, issuers = (
+            _identifiers(account, "--account"),
+            _identifiers(offering, "--offering"),
+            _identifiers(issuer, "--issuer"),
+        )
         password, generated = _password(password_stdin)
         auth = _open(db, create=True)
         try:
@@ -137,7 +153,13 @@ def register(app: typer.Typer) -> None:
         table = Table("user", "role", "participant", "holds", "status", title=f"Users of {db}")
         for r in rows:
             holds = ", ".join([*r["accounts"], *r["offerings"], *r["issuers"]])
-            table.add_row(r["username"], r["role"], r["participant"], holds if len(holds) <= 40 else holds[:39] + "…", "disabled" if r["disabled"] else "active")
+            table.add_row(
+                r["username"],
+                r["role"],
+                r["participant"],
+                holds if len(holds) <= 40 else holds[:39] + "…",
+                "disabled" if r["disabled"] else "active",
+            )
         Console().print(table)
 
     def set_disabled(username: str, db: str, disabled: bool) -> None:
@@ -149,7 +171,9 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"no user {username!r} in the store of --db {db}", "lionrock users list shows who exists.") from exc
             active_operators = [r for r in _records(auth) if r["role"] == "operator" and not r["disabled"]]
             if disabled and record["role"] == "operator" and [r["username"] for r in active_operators] == [username]:
-                raise InputError(f"{username!r} is the last active operator", "Add or enable another operator first: the venue must keep one.")
+                raise InputError(
+                    f"{username!r} is the last active operator", "Add or enable another operator first: the venue must keep one."
+                )
             changed = auth.set_disabled(username, disabled)
             auth.audit(ACTOR, "operator", "cli", "user:disable" if disabled else "user:enable", username, "ok" if changed else "unchanged")
         finally:

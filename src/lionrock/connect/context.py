@@ -157,7 +157,11 @@ class ConnectContext:
                 if status != previous:
                     _, reasons = evaluate(self.profiles[instrument], link, day)
                     self.status[key] = status
-                    events.append(SouthboundEligibilityChanged(instrument=instrument, link=link, status=status, previous=previous, day=day, reasons=reasons))
+                    events.append(
+                        SouthboundEligibilityChanged(
+                            instrument=instrument, link=link, status=status, previous=previous, day=day, reasons=reasons
+                        )
+                    )
         return events
 
     def _set_index(self, c: SetIndexConstituents, day: date) -> list[Event]:
@@ -183,7 +187,12 @@ class ConnectContext:
         return [ConnectDataUpdated(what="market caps", instruments=touched), *self._review(touched, day)]
 
     def _set_ah(self, c: SetAhStatus, day: date) -> list[Event]:
-        require(c.a_share_exchange in A_EXCHANGES, ConnectCode.BAD_VALUE, "a_share_exchange", f"{c.a_share_exchange!r}: expected SSE, SZSE or empty")
+        require(
+            c.a_share_exchange in A_EXCHANGES,
+            ConnectCode.BAD_VALUE,
+            "a_share_exchange",
+            f"{c.a_share_exchange!r}: expected SSE, SZSE or empty",
+        )
         profile = self._profile(c.instrument)
         profile["a_exchange"] = c.a_share_exchange
         profile["risk_alert"] = c.risk_alert
@@ -218,17 +227,28 @@ class ConnectContext:
             f"the top {rule.fast_entry_top_percent}% (rank {cutoff} or better) join after the close of the "
             f"{rule.fast_entry_trading_days}th trading day"
         )
-        return [FastEntryEvaluated(instrument=c.instrument, rank=rank, qualifies=qualifies, effective_from=effective, rule=text), *self._review([c.instrument], day)]
+        return [
+            FastEntryEvaluated(instrument=c.instrument, rank=rank, qualifies=qualifies, effective_from=effective, rule=text),
+            *self._review([c.instrument], day),
+        ]
 
     def _register_investor(self, c: RegisterSouthboundInvestor, day: date) -> list[Event]:
-        require(c.investor_type in INVESTOR_TYPES, ConnectCode.BAD_INVESTOR_TYPE, "investor_type", f"{c.investor_type!r}: expected INDIVIDUAL or INSTITUTION")
+        require(
+            c.investor_type in INVESTOR_TYPES,
+            ConnectCode.BAD_INVESTOR_TYPE,
+            "investor_type",
+            f"{c.investor_type!r}: expected INDIVIDUAL or INSTITUTION",
+        )
         require(c.assets_cny >= 0, ConnectCode.BAD_VALUE, "assets_cny", "must not be negative")
         if c.investor_type == "INDIVIDUAL":
             rule = SOUTHBOUND_INVESTORS.in_force(day)
             floor = rule.individual_min_assets_cny_minor
             require(
-                c.assets_cny >= floor, ConnectCode.INVESTOR_BELOW_THRESHOLD, "assets_cny",
-                f"RMB {format_minor(c.assets_cny)} is below the RMB {format_minor(floor)} an individual needs", rule.rule,
+                c.assets_cny >= floor,
+                ConnectCode.INVESTOR_BELOW_THRESHOLD,
+                "assets_cny",
+                f"RMB {format_minor(c.assets_cny)} is below the RMB {format_minor(floor)} an individual needs",
+                rule.rule,
             )
         self.investors[c.account] = [c.investor_type, c.assets_cny]
         return [SouthboundInvestorRegistered(account=c.account, investor_type=c.investor_type, assets_cny=c.assets_cny)]
@@ -242,37 +262,86 @@ class ConnectContext:
 
     def _place(self, c: PlaceSouthboundOrder, stamp: Stamp, day: date) -> list[Event]:
         order = c.order
-        require(c.link in links_on(day), ConnectCode.UNKNOWN_LINK, "link", f"{c.link!r} is not a southbound link on {day} ({', '.join(links_on(day)) or 'none'})")
+        require(
+            c.link in links_on(day),
+            ConnectCode.UNKNOWN_LINK,
+            "link",
+            f"{c.link!r} is not a southbound link on {day} ({', '.join(links_on(day)) or 'none'})",
+        )
         require(is_business_day(day), ConnectCode.NOT_A_BUSINESS_DAY, "link", f"{day} is not an XHKG business day")
         require(order.side in ("B", "S"), ConnectCode.BAD_VALUE, "order.side", f"{order.side!r}: expected B or S")
         require(order.quantity > 0, ConnectCode.BAD_VALUE, "order.quantity", "must be positive")
         investor = self.investors.get(order.account)
-        require(investor is not None, ConnectCode.INVESTOR_NOT_REGISTERED, "order.account", f"{order.account} is not a registered southbound investor")
+        require(
+            investor is not None,
+            ConnectCode.INVESTOR_NOT_REGISTERED,
+            "order.account",
+            f"{order.account} is not a registered southbound investor",
+        )
         status, reasons = self.eligibility(order.instrument, c.link, day)
         rule = SOUTHBOUND_ELIGIBILITY.provision(day).source if day >= SOUTHBOUND_ELIGIBILITY.provisions[0].effective_from else ""
         if order.side == "B":
-            require(status != SELL_ONLY, ConnectCode.SELL_ONLY, "order.instrument", f"{order.instrument} is sell-only southbound: {'; '.join(reasons)}", rule)
-        require(status != INELIGIBLE, ConnectCode.NOT_ELIGIBLE, "order.instrument", f"{order.instrument} is not southbound-eligible on {c.link}: {'; '.join(reasons)}", rule)
+            require(
+                status != SELL_ONLY,
+                ConnectCode.SELL_ONLY,
+                "order.instrument",
+                f"{order.instrument} is sell-only southbound: {'; '.join(reasons)}",
+                rule,
+            )
+        require(
+            status != INELIGIBLE,
+            ConnectCode.NOT_ELIGIBLE,
+            "order.instrument",
+            f"{order.instrument} is not southbound-eligible on {c.link}: {'; '.join(reasons)}",
+            rule,
+        )
         key = _res_key(order.participant, order.client_order_id)
         existing = self.reservations.get(key)
         if existing is not None and existing[1] != day.isoformat():
             existing = None  # an earlier day's order: purged below, once the command is accepted
         if existing is not None:
-            require(existing[2] == order.side and existing[3] == order.price, ConnectCode.BAD_VALUE, "order.client_order_id", f"client order id {order.client_order_id!r} already used today for another order")
+            require(
+                existing[2] == order.side and existing[3] == order.price,
+                ConnectCode.BAD_VALUE,
+                "order.client_order_id",
+                f"client order id {order.client_order_id!r} already used today for another order",
+            )
             return [SouthboundOrderAdmitted(link=c.link, order=order, quota_used=0, quota_balance=self.quota_balance(c.link, day))]
         reserve, rate = 0, [1, 1]
         qkey = f"{c.link}|{day.isoformat()}"
         state = self.quota.get(qkey, [0, 0, 0])
         if order.side == "B":
-            require(order.price > 0, ConnectCode.PRICE_REQUIRED, "order.price", "southbound buy orders need a limit price (the quota is reserved at it)")
+            require(
+                order.price > 0,
+                ConnectCode.PRICE_REQUIRED,
+                "order.price",
+                "southbound buy orders need a limit price (the quota is reserved at it)",
+            )
             found = self.hkd_per_cny(day)
-            require(found is not None, ConnectCode.NO_EXCHANGE_RATE, "order", f"no CNY/HKD rate recorded on or before {day} (clearing RecordFxRates)")
+            require(
+                found is not None,
+                ConnectCode.NO_EXCHANGE_RATE,
+                "order",
+                f"no CNY/HKD rate recorded on or before {day} (clearing RecordFxRates)",
+            )
             assert found is not None
             rate = found
             balance = self.quota_balance(c.link, day)
             quota_rule = SOUTHBOUND_DAILY_QUOTA.in_force(day).rule
-            require(not state[2], ConnectCode.QUOTA_EXHAUSTED, "order", f"the {c.link} southbound daily quota was used up in continuous trading today", quota_rule)
-            require(balance > 0, ConnectCode.QUOTA_EXHAUSTED, "order", f"the {c.link} southbound daily quota balance is RMB {format_minor(balance)}", quota_rule)
+            require(
+                not state[2],
+                ConnectCode.QUOTA_EXHAUSTED,
+                "order",
+                f"the {c.link} southbound daily quota was used up in continuous trading today",
+                quota_rule,
+            )
+            require(
+                balance > 0,
+                ConnectCode.QUOTA_EXHAUSTED,
+                "order",
+                f"the {c.link} southbound daily quota balance is RMB {format_minor(balance)}",
+                quota_rule,
+            )
             reserve = self._to_cny(consideration_minor(order.price, order.quantity), rate)
         self._purge(day)  # every check has passed: only now may the command change state
         status_events = self._mark_eligible(order.instrument, c.link, day, status, reasons)
@@ -294,7 +363,9 @@ class ConnectContext:
         if status == ELIGIBLE and previous != ELIGIBLE:
             self.status[key] = ELIGIBLE
             self._profile(instrument)
-            return [SouthboundEligibilityChanged(instrument=instrument, link=link, status=ELIGIBLE, previous=previous, day=day, reasons=reasons)]
+            return [
+                SouthboundEligibilityChanged(instrument=instrument, link=link, status=ELIGIBLE, previous=previous, day=day, reasons=reasons)
+            ]
         return []
 
     def _purge(self, day: date) -> None:

@@ -60,7 +60,9 @@ def evaluate(profile: dict[str, Any], link: str, day: date, *, explain: bool = T
         if listed:
             joins = date.fromisoformat(listed) + timedelta(days=rule.ah_new_listing_wait_days)
             if day < joins:
-                return False, [f"new A+H listing: H shares join after the {rule.ah_new_listing_wait_days}-day stabilisation period, on {joins}"]
+                return False, [
+                    f"new A+H listing: H shares join after the {rule.ah_new_listing_wait_days}-day stabilisation period, on {joins}"
+                ]
         return True, [f"H shares of an A+H company with A shares on {a_exchange} ({rule.rule})"]
     index = profile["index"]
     fast = profile["fast_entry_from"]

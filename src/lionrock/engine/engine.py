@@ -335,7 +335,9 @@ class Engine:
         """Make every journaled command durable (call before acknowledging outcomes)."""
         journaled = self.journal.last_seq
         self.journal.flush()
-        invariant(self.journal.durable_seq >= journaled, "flush left seq %d not durable (durable to %d)", journaled, self.journal.durable_seq)
+        invariant(
+            self.journal.durable_seq >= journaled, "flush left seq %d not durable (durable to %d)", journaled, self.journal.durable_seq
+        )
 
     # -- state -----------------------------------------------------------------------------
     def snapshot(self) -> str:

@@ -3,12 +3,15 @@
 The core (listing, offering, clearing, ...) does no file I/O: it is given values. This package
 turns files into those values and results into files:
 
-| file | module | into / from |
-| --- | --- | --- |
-| issuer profile (TOML or JSON: the REST body) | `lionrock.files.profiles` | `IssuerProfile` through one msgspec schema (`ProfileError` names the field) |
-| offering file (TOML, or its tables as JSON: the REST body) | `lionrock.files.offerings` | `OfferingSpec` through one msgspec schema (`Reject` names the field) |
-| IOI and application books (CSV or Parquet) | `lionrock.files.books` | `IoiBook`, `ApplicationBook` (bad rows as `RowReject`) |
-| allotment results (CSV) | `lionrock.files.announcements` | from `AllocationResult` |
+Each file, its module, and what it is read into or written from:
+
+- issuer profile (TOML or JSON: the REST body): `lionrock.files.profiles`; into `IssuerProfile`
+  through one msgspec schema (`ProfileError` names the field)
+- offering file (TOML, or its tables as JSON: the REST body): `lionrock.files.offerings`; into
+  `OfferingSpec` through one msgspec schema (`Reject` names the field)
+- IOI and application books (CSV or Parquet): `lionrock.files.books`; into `IoiBook`,
+  `ApplicationBook` (bad rows as `RowReject`)
+- allotment results (CSV): `lionrock.files.announcements`; from `AllocationResult`
 
 `lionrock.files.schema` holds what every file schema shares: value types decoded through the
 kernel's parsers (prices, rates, amounts, identifiers) and the field-named errors.

@@ -118,7 +118,9 @@ def _read_csv_table(path: Path, columns: Sequence[str], types: dict[str, Any]) -
 
     data = path.read_bytes()
     header_end = data.find(b"\n")
-    header = [h.strip().strip('"') for h in data[: header_end if header_end >= 0 else len(data)].decode("utf-8", "replace").strip("\r").split(",")]
+    header = [
+        h.strip().strip('"') for h in data[: header_end if header_end >= 0 else len(data)].decode("utf-8", "replace").strip("\r").split(",")
+    ]
     missing = [c for c in columns if c not in header]
     if missing:
         raise BookFileError(path.name, 1, missing[0], f"missing column; expected the columns {', '.join(columns)} (docs/offering.md)")
@@ -132,8 +134,11 @@ def _read_csv_table(path: Path, columns: Sequence[str], types: dict[str, Any]) -
 
     def read(column_types: dict[str, Any]) -> Any:
         skipped.clear()
-        return pacsv.read_csv(pa.py_buffer(data), parse_options=parse,
-                              convert_options=pacsv.ConvertOptions(column_types=column_types, strings_can_be_null=False, include_columns=list(columns)))
+        return pacsv.read_csv(
+            pa.py_buffer(data),
+            parse_options=parse,
+            convert_options=pacsv.ConvertOptions(column_types=column_types, strings_can_be_null=False, include_columns=list(columns)),
+        )
 
     try:
         try:
@@ -151,8 +156,17 @@ def _read_csv_table(path: Path, columns: Sequence[str], types: dict[str, Any]) -
     good = [line for line, fields in records if fields == len(header)]
     if len(good) != table.num_rows:
         raise BookFileError(path.name, 1, "-", "the rows could not be matched to lines (unbalanced quotes?)")
-    rejects = [RowReject(path.name, line, "-", "short_row" if fields < len(header) else "long_row",
-                         f"{fields} field(s), expected {len(header)} ({', '.join(header)})") for line, fields in records if 0 < fields != len(header)]
+    rejects = [
+        RowReject(
+            path.name,
+            line,
+            "-",
+            "short_row" if fields < len(header) else "long_row",
+            f"{fields} field(s), expected {len(header)} ({', '.join(header)})",
+        )
+        for line, fields in records
+        if 0 < fields != len(header)
+    ]
     rejects += [RowReject(path.name, line, "-", "blank_line", "a blank line") for line, fields in records if not fields]
     return table, np.asarray(good, dtype=np.int64), rejects
 
@@ -205,11 +219,26 @@ def _whole_numbers(column: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _share_rejects(path: Path, column: Any, lines: np.ndarray, field: str) -> tuple[np.ndarray, list[RowReject]]:
     values, not_integer, too_big = _whole_numbers(column)
-    rejects = [RowReject(path.name, int(lines[i]), field, "not_integer",
-                         f"{column[int(i)].as_py()!r} is not a whole number of shares" if column[int(i)].as_py() else "the share count is blank")
-               for i in not_integer]
-    rejects += [RowReject(path.name, int(lines[i]), field, "above_max_quantity",
-                          f"{column[int(i)].as_py()} shares is above the largest quantity accepted, {MAX_QUANTITY:,}") for i in too_big]
+    rejects = [
+        RowReject(
+            path.name,
+            int(lines[i]),
+            field,
+            "not_integer",
+            f"{column[int(i)].as_py()!r} is not a whole number of shares" if column[int(i)].as_py() else "the share count is blank",
+        )
+        for i in not_integer
+    ]
+    rejects += [
+        RowReject(
+            path.name,
+            int(lines[i]),
+            field,
+            "above_max_quantity",
+            f"{column[int(i)].as_py()} shares is above the largest quantity accepted, {MAX_QUANTITY:,}",
+        )
+        for i in too_big
+    ]
     return values, rejects
 
 
@@ -218,9 +247,17 @@ def _identifier_rejects(path: Path, table: Any, lines: np.ndarray, columns: Sequ
     for name in columns:
         blank, bad = _bad_identifier_rows(table.column(name), allow_empty=name in optional)
         rejects += [RowReject(path.name, int(lines[i]), name, "blank_id", f"{name} is blank") for i in blank]
-        rejects += [RowReject(path.name, int(lines[i]), name, "bad_identifier",
-                              f"{table.column(name)[int(i)].as_py()!r} is not an identifier: expected 1 to {IDENTIFIER_MAX_LENGTH} characters of "
-                              f"{IDENTIFIER_CHARACTERS} (lionrock.kernel.ids)") for i in bad]
+        rejects += [
+            RowReject(
+                path.name,
+                int(lines[i]),
+                name,
+                "bad_identifier",
+                f"{table.column(name)[int(i)].as_py()!r} is not an identifier: expected 1 to {IDENTIFIER_MAX_LENGTH} characters of "
+                f"{IDENTIFIER_CHARACTERS} (lionrock.kernel.ids)",
+            )
+            for i in bad
+        ]
     return rejects
 
 
@@ -252,7 +289,9 @@ def read_application_book(path: str | Path, progress: Progress | None = None) ->
         encoded = pool.map(_dict_codes, columns)
         digest = pool.submit(lambda: content_digest(shares, [arrow_column(c) for c in columns]))
         (a, av), (c, cv), (q, qv) = encoded
-        return ApplicationBook(a, c, q, shares, av, cv, qv.to_pylist(), digest.result(), lines, tuple(sorted(rejects, key=lambda r: r.line)))
+        return ApplicationBook(
+            a, c, q, shares, av, cv, qv.to_pylist(), digest.result(), lines, tuple(sorted(rejects, key=lambda r: r.line))
+        )
 
 
 def _dict_codes(column: Any) -> tuple[np.ndarray, Any]:
@@ -311,8 +350,13 @@ def _ioi_checks(rules: IoiFileRules) -> list[tuple[str, str, Callable[[str], str
     def cornerstone(v: str) -> str | None:
         return f"{v!r} is a cornerstone investor (fixed amount, not in the bookbuilding)" if v in rules.cornerstones else None
 
-    return [("origin", "unknown_origin", origin), ("tier", "unknown_tier", tier), ("independent", "not_boolean", independent),
-            ("limit_price", "off_grid_price", limit), ("investor", "cornerstone_in_book", cornerstone)]
+    return [
+        ("origin", "unknown_origin", origin),
+        ("tier", "unknown_tier", tier),
+        ("independent", "not_boolean", independent),
+        ("limit_price", "off_grid_price", limit),
+        ("investor", "cornerstone_in_book", cornerstone),
+    ]
 
 
 def _ioi_rejects(p: Path, rows: dict[str, list[Any]], lines: np.ndarray, rules: IoiFileRules, first: list[RowReject]) -> list[RowReject]:
@@ -326,8 +370,15 @@ def _ioi_rejects(p: Path, rows: dict[str, list[Any]], lines: np.ndarray, rules: 
     for i, (ioi_id, investor) in enumerate(zip(rows["ioi_id"], rows["investor"], strict=True)):
         seen = investor_of.setdefault(ioi_id, investor)
         if seen != investor:
-            rejects.append(RowReject(p.name, line_of[i], "investor", "ioi_investor_mismatch",
-                                     f"IOI {ioi_id!r} is from {seen!r} on an earlier line, {investor!r} here"))
+            rejects.append(
+                RowReject(
+                    p.name,
+                    line_of[i],
+                    "investor",
+                    "ioi_investor_mismatch",
+                    f"IOI {ioi_id!r} is from {seen!r} on an earlier line, {investor!r} here",
+                )
+            )
     if not rejects:
         return rejects
     bad_lines = {r.line: r for r in rejects}
@@ -335,7 +386,11 @@ def _ioi_rejects(p: Path, rows: dict[str, list[Any]], lines: np.ndarray, rules: 
     for i, line in enumerate(line_of):
         cause = bad_iois.get(rows["ioi_id"][i])
         if cause is not None and line not in bad_lines:
-            rejects.append(RowReject(p.name, line, "ioi_id", "ioi_refused", f"IOI {rows['ioi_id'][i]!r} is refused whole: line {cause.line} ({cause.reason})"))
+            rejects.append(
+                RowReject(
+                    p.name, line, "ioi_id", "ioi_refused", f"IOI {rows['ioi_id'][i]!r} is refused whole: line {cause.line} ({cause.reason})"
+                )
+            )
     return rejects
 
 
@@ -354,16 +409,24 @@ def read_ioi_book(path: str | Path, progress: Progress | None = None, rules: Ioi
     if table.num_rows > MAX_IOI_STEPS:
         raise Reject(OfferingCode.LIMIT_EXCEEDED, p.name, f"{table.num_rows:,} IOI steps; the limit is {MAX_IOI_STEPS:,}")
     shares, share_rejects = _share_rejects(p, table.column("shares"), lines, "shares")
-    rejects += share_rejects + _identifier_rejects(p, table, lines, ("ioi_id", "investor", "account", "participant"), optional=("participant",))
+    rejects += share_rejects + _identifier_rejects(
+        p, table, lines, ("ioi_id", "investor", "account", "participant"), optional=("participant",)
+    )
     unreadable = {r.line for r in share_rejects}
-    rejects += [RowReject(p.name, int(lines[i]), "shares", "non_positive", f"{int(shares[i])} shares: expected a positive number of shares")
-                for i in np.flatnonzero(shares <= 0) if int(lines[i]) not in unreadable]
+    rejects += [
+        RowReject(p.name, int(lines[i]), "shares", "non_positive", f"{int(shares[i])} shares: expected a positive number of shares")
+        for i in np.flatnonzero(shares <= 0)
+        if int(lines[i]) not in unreadable
+    ]
     rows = table.drop_columns(["shares"]).to_pydict()
     rejects = _ioi_rejects(p, rows, lines, rules, rejects)
     refused = np.isin(lines, np.asarray(sorted({r.line for r in rejects}), dtype=np.int64))
     book = _ioi_book_from_rows(rows, np.flatnonzero(~refused), shares, tuple(sorted(rejects, key=lambda r: (r.line, r.field))))
     if progress:
-        progress(f"read {int((~refused).sum()):,} IOI steps from {book.investors:,} investors in {p.name}" + (f"; {int(refused.sum()):,} rows refused" if rejects else ""))
+        progress(
+            f"read {int((~refused).sum()):,} IOI steps from {book.investors:,} investors in {p.name}"
+            + (f"; {int(refused.sum()):,} rows refused" if rejects else "")
+        )
     return book
 
 
@@ -384,12 +447,18 @@ def _ioi_book_from_rows(rows: dict[str, list[Any]], keep: np.ndarray, shares: np
     pick = lambda key: [rows[key][i] for i in inv_rows]  # noqa: E731
     order = {i: k for k, i in enumerate(keep.tolist())}
     return IoiBook(
-        step_investor=step_investor, step_limit=limits, step_shares=np.ascontiguousarray(shares[keep], dtype=np.int64),
-        investor=pick("investor"), account=pick("account"), participant=pick("participant"),
-        investor_type=pick("investor_type"), origin=pick("origin"),
+        step_investor=step_investor,
+        step_limit=limits,
+        step_shares=np.ascontiguousarray(shares[keep], dtype=np.int64),
+        investor=pick("investor"),
+        account=pick("account"),
+        participant=pick("participant"),
+        investor_type=pick("investor_type"),
+        origin=pick("origin"),
         tier=np.asarray([int(str(t).strip()) for t in pick("tier")], dtype=np.int32),
         independent=np.asarray([str(v).strip().lower() in _TRUE for v in pick("independent")], dtype=bool),
-        first_seq=np.asarray([order[i] for i in inv_rows], dtype=np.int64), rejects=rejects,
+        first_seq=np.asarray([order[i] for i in inv_rows], dtype=np.int64),
+        rejects=rejects,
     )
 
 

@@ -69,8 +69,10 @@ SCHEMA_RULE = "offering file schema (docs/offering.md)"
 MAX_WAIVER_STEPS = 100
 MAX_TIER_WEIGHTS = 100
 
-Curve = Annotated[list[CurvePoint], msgspec.Meta(max_length=MAX_CURVE_POINTS,
-                                                 description="A basis curve: [[lots applied, \"weight\"], ...], strictly increasing sizes.")]
+Curve = Annotated[
+    list[CurvePoint],
+    msgspec.Meta(max_length=MAX_CURVE_POINTS, description='A basis curve: [[lots applied, "weight"], ...], strictly increasing sizes.'),
+]
 TaperEighths = Annotated[int, msgspec.Meta(ge=1, le=8)]
 
 
@@ -196,9 +198,16 @@ class OfferingDefinitionIn(msgspec.Struct, forbid_unknown_fields=True, frozen=Tr
 
 
 TABLES: dict[str, type[msgspec.Struct]] = {
-    "file": OfferingDefinitionIn, "offering": OfferingTableIn, "offering.waiver": WaiverIn, "cornerstones": CornerstoneIn,
-    "lockups": LockupIn, "placee_consents": PlaceeConsentIn, "preferential": PreferentialIn, "pricing": PricingIn,
-    "placing": PlacingIn, "public": PublicIn,
+    "file": OfferingDefinitionIn,
+    "offering": OfferingTableIn,
+    "offering.waiver": WaiverIn,
+    "cornerstones": CornerstoneIn,
+    "lockups": LockupIn,
+    "placee_consents": PlaceeConsentIn,
+    "preferential": PreferentialIn,
+    "pricing": PricingIn,
+    "placing": PlacingIn,
+    "public": PublicIn,
 }
 """The Struct of each table of the offering file."""
 OFFERING_FILE_KEYS: dict[str, tuple[str, ...]] = {table: struct.__struct_fields__ for table, struct in TABLES.items()}
@@ -283,58 +292,100 @@ def offering_spec(d: OfferingDefinitionIn) -> OfferingSpec:
         if stated != currency:
             raise _bad("offering.listing_expenses", f"expected an amount in the offer currency {currency.value}, got {stated.value}")
     return OfferingSpec(
-        offering_id=str(o.id), issuer_id=str(o.issuer_id), issuer_name=o.issuer_name.strip(), instrument=str(o.instrument),
-        currency=currency.value, rmb_counter=str(o.rmb_counter or ""), chapter=o.chapter, pre_commercial=o.pre_commercial,
-        shares_offered=o.shares_offered, board_lot=o.board_lot, price_low=low, price_high=high,
-        prospectus_date=o.prospectus_date, public_offer_open=o.public_offer_open, price_fixing_date=o.price_fixing_date,
-        mechanism=o.mechanism.strip(), public_share=None if o.public_share is None else o.public_share.rate, waiver=_waiver(o.waiver),
-        downward_flexibility=o.downward_flexibility, offer_size_adjustment=_rate(o.offer_size_adjustment, Rate(0, 1)),
+        offering_id=str(o.id),
+        issuer_id=str(o.issuer_id),
+        issuer_name=o.issuer_name.strip(),
+        instrument=str(o.instrument),
+        currency=currency.value,
+        rmb_counter=str(o.rmb_counter or ""),
+        chapter=o.chapter,
+        pre_commercial=o.pre_commercial,
+        shares_offered=o.shares_offered,
+        board_lot=o.board_lot,
+        price_low=low,
+        price_high=high,
+        prospectus_date=o.prospectus_date,
+        public_offer_open=o.public_offer_open,
+        price_fixing_date=o.price_fixing_date,
+        mechanism=o.mechanism.strip(),
+        public_share=None if o.public_share is None else o.public_share.rate,
+        waiver=_waiver(o.waiver),
+        downward_flexibility=o.downward_flexibility,
+        offer_size_adjustment=_rate(o.offer_size_adjustment, Rate(0, 1)),
         offer_size_adjustment_public_share=_rate(o.offer_size_adjustment_public_share, Rate(0, 1)),
         over_allotment=_rate(o.over_allotment, Rate(0, 1)),
         underwriter_account=str(o.underwriter_account or "P:UNDERWRITERS"),
         stabilising_manager_account=str(o.stabilising_manager_account or "P:STABILISING_MANAGER"),
-        stock_lender_account=str(o.stock_lender_account or ""), shares_outstanding_after=o.shares_outstanding_after,
-        cornerstone_cutback=o.cornerstone_cutback, independent_price_setting_waiver=o.independent_price_setting_waiver.strip(),
-        underwriting_commission=_rate(o.underwriting_commission, Rate(25, 1000)), listing_expenses_minor=listing_expenses,
+        stock_lender_account=str(o.stock_lender_account or ""),
+        shares_outstanding_after=o.shares_outstanding_after,
+        cornerstone_cutback=o.cornerstone_cutback,
+        independent_price_setting_waiver=o.independent_price_setting_waiver.strip(),
+        underwriting_commission=_rate(o.underwriting_commission, Rate(25, 1000)),
+        listing_expenses_minor=listing_expenses,
         cornerstones=[_cornerstone(c, currency) for c in d.cornerstones],
-        lockups=[LockupSpec(holder=x.holder.strip(), kind=x.kind, shares=x.shares, ends=x.ends, public=x.public, rule=x.rule.strip())
-                 for x in d.lockups],
-        placee_consents=[PlaceeConsentSpec(investor=y.investor.strip(), relationship=y.relationship.strip(), consent=y.consent.strip())
-                         for y in d.placee_consents],
-        preferential=_preferential(d.preferential), pricing=_pricing(d.pricing), placing=_placing(d.placing), public=_public(d.public),
+        lockups=[
+            LockupSpec(holder=x.holder.strip(), kind=x.kind, shares=x.shares, ends=x.ends, public=x.public, rule=x.rule.strip())
+            for x in d.lockups
+        ],
+        placee_consents=[
+            PlaceeConsentSpec(investor=y.investor.strip(), relationship=y.relationship.strip(), consent=y.consent.strip())
+            for y in d.placee_consents
+        ],
+        preferential=_preferential(d.preferential),
+        pricing=_pricing(d.pricing),
+        placing=_placing(d.placing),
+        public=_public(d.public),
     )
 
 
 def _cornerstone(c: CornerstoneIn, currency: Currency) -> CornerstoneSpec:
     amount, stated = c.amount.in_currency(currency)
     return CornerstoneSpec(
-        investor=str(c.investor), name=c.name.strip(), account=str(c.account), participant=str(c.participant or ""), origin=c.origin,
-        amount_minor=amount, amount_currency="" if stated == currency else stated.value, fx_rate=_rate(c.fx_rate, Rate(0, 1)),
-        lockup_months=c.lockup_months, independent=c.independent, existing_shareholder=c.existing_shareholder,
+        investor=str(c.investor),
+        name=c.name.strip(),
+        account=str(c.account),
+        participant=str(c.participant or ""),
+        origin=c.origin,
+        amount_minor=amount,
+        amount_currency="" if stated == currency else stated.value,
+        fx_rate=_rate(c.fx_rate, Rate(0, 1)),
+        lockup_months=c.lockup_months,
+        independent=c.independent,
+        existing_shareholder=c.existing_shareholder,
     )
 
 
 def _preferential(p: PreferentialIn | None) -> PreferentialOfferingSpec | None:
     if p is None:
         return None
-    return PreferentialOfferingSpec(kind=p.kind, reference=p.reference.strip(), reserved_shares=p.reserved_shares,
-                                    excess_taper_eighths=p.excess_taper_eighths, excess_curve=_curve(p.excess_curve))
+    return PreferentialOfferingSpec(
+        kind=p.kind,
+        reference=p.reference.strip(),
+        reserved_shares=p.reserved_shares,
+        excess_taper_eighths=p.excess_taper_eighths,
+        excess_curve=_curve(p.excess_curve),
+    )
 
 
 def _pricing(p: PricingIn) -> PricingPolicySpec:
-    return PricingPolicySpec(kind=p.kind, coverage_times=_rate(p.coverage_times, Rate(3, 1)),
-                             fixed_price=0 if p.fixed_price is None else int(p.fixed_price),
-                             upsize_at_coverage=_rate(p.upsize_at_coverage, Rate(0, 1)))
+    return PricingPolicySpec(
+        kind=p.kind,
+        coverage_times=_rate(p.coverage_times, Rate(3, 1)),
+        fixed_price=0 if p.fixed_price is None else int(p.fixed_price),
+        upsize_at_coverage=_rate(p.upsize_at_coverage, Rate(0, 1)),
+    )
 
 
 def _placing(p: PlacingIn) -> PlacingPolicySpec:
     default = PlacingPolicySpec()
     return PlacingPolicySpec(
         tier_weights=default.tier_weights if p.tier_weights is None else [w.rate for w in p.tier_weights],
-        early_bonus=_rate(p.early_bonus, default.early_bonus), early_before_seq=p.early_before_seq,
+        early_bonus=_rate(p.early_bonus, default.early_bonus),
+        early_before_seq=p.early_before_seq,
         price_setting_bonus=_rate(p.price_setting_bonus, default.price_setting_bonus),
         max_share_per_placee=_rate(p.max_share_per_placee, default.max_share_per_placee),
-        over_allocate=p.over_allocate, reallocate_undersubscribed_placing=p.reallocate_undersubscribed_placing,
+        over_allocate=p.over_allocate,
+        reallocate_undersubscribed_placing=p.reallocate_undersubscribed_placing,
     )
 
 
@@ -343,8 +394,12 @@ def _curve(points: list[CurvePoint]) -> list[tuple[int, Rate]]:
 
 
 def _public(p: PublicIn) -> PublicPolicySpec:
-    return PublicPolicySpec(pool_a_taper_eighths=p.pool_a_taper_eighths, pool_b_taper_eighths=p.pool_b_taper_eighths,
-                            pool_a_curve=_curve(p.pool_a_curve), pool_b_curve=_curve(p.pool_b_curve))
+    return PublicPolicySpec(
+        pool_a_taper_eighths=p.pool_a_taper_eighths,
+        pool_b_taper_eighths=p.pool_b_taper_eighths,
+        pool_a_curve=_curve(p.pool_a_curve),
+        pool_b_curve=_curve(p.pool_b_curve),
+    )
 
 
 def parse_rate(value: object, field: str) -> Rate:

@@ -147,7 +147,7 @@ class IssuerProfileIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     issuer: IssuerIn
     currency: Currency = Currency.HKD
     """The currency of amounts written without one."""
-    fx: dict[Currency, Annotated[Any, msgspec.Meta(description="HK$ per unit: a rate like \"1.08\"", examples=["1.08"])]] = {}
+    fx: dict[Currency, Annotated[Any, msgspec.Meta(description='HK$ per unit: a rate like "1.08"', examples=["1.08"])]] = {}
     """HK$ per unit of each other currency the profile uses (a rate: ``"1.08"``), read by `parse_rate`
     after decoding so that an error names its key (``fx.CNY``)."""
     financial_years: Annotated[list[FinancialYearIn], msgspec.Meta(min_length=1, max_length=MAX_FINANCIAL_YEARS)]
@@ -241,20 +241,38 @@ def issuer_profile(d: IssuerProfileIn) -> IssuerProfile:
         if not getattr(i, key).strip():
             raise ProfileError(f"issuer.{key}", "expected a non-empty string")
     profile = IssuerProfile(
-        issuer_id=i.id, name=i.name.strip(), sub_sector=i.sub_sector.strip(), industry=i.industry.strip(), sector=i.sector.strip(),
-        structure=i.structure, incorporated_in=i.incorporated_in.strip(), description=i.description.strip(),
+        issuer_id=i.id,
+        name=i.name.strip(),
+        sub_sector=i.sub_sector.strip(),
+        industry=i.industry.strip(),
+        sector=i.sector.strip(),
+        structure=i.structure,
+        incorporated_in=i.incorporated_in.strip(),
+        description=i.description.strip(),
         financial_years=[_financial_year(y, f"financial_years[{n}]", money) for n, y in enumerate(d.financial_years)],
-        continuity=Continuity(management_years=d.continuity.management_years, ownership_control_years=d.continuity.ownership_control_years,
-                              management_experience_years=d.continuity.management_experience_years),
+        continuity=Continuity(
+            management_years=d.continuity.management_years,
+            ownership_control_years=d.continuity.ownership_control_years,
+            management_experience_years=d.continuity.management_experience_years,
+        ),
         offering=_offering(d.offering, money),
         mainland=_mainland(d.mainland),
         funding_rounds=[_funding_round(r, f"funding_rounds[{n}]", money) for n, r in enumerate(d.funding_rounds)],
-        wvr=None if d.wvr is None else WeightedVoting(
-            votes_per_wvr_share=d.wvr.votes_per_wvr_share, beneficiaries_are_directors=d.wvr.beneficiaries_are_directors,
-            beneficiaries_economic_interest=d.wvr.beneficiaries_economic_interest.rate, innovative_company=d.wvr.innovative_company),
-        biotech=None if d.biotech is None else BiotechFacts(
-            core_product_beyond_concept=d.biotech.core_product_beyond_concept, same_business_years=d.biotech.same_business_years,
-            working_capital_coverage=d.biotech.working_capital_coverage.rate),
+        wvr=None
+        if d.wvr is None
+        else WeightedVoting(
+            votes_per_wvr_share=d.wvr.votes_per_wvr_share,
+            beneficiaries_are_directors=d.wvr.beneficiaries_are_directors,
+            beneficiaries_economic_interest=d.wvr.beneficiaries_economic_interest.rate,
+            innovative_company=d.wvr.innovative_company,
+        ),
+        biotech=None
+        if d.biotech is None
+        else BiotechFacts(
+            core_product_beyond_concept=d.biotech.core_product_beyond_concept,
+            same_business_years=d.biotech.same_business_years,
+            working_capital_coverage=d.biotech.working_capital_coverage.rate,
+        ),
     )
     check_profile(profile)
     return profile
@@ -263,8 +281,10 @@ def issuer_profile(d: IssuerProfileIn) -> IssuerProfile:
 def _financial_year(y: FinancialYearIn, path: str, money: _Money) -> FinancialYear:
     revenue = money.hkd(y.revenue, f"{path}.revenue")
     return FinancialYear(
-        year_end=y.year_end, revenue=revenue,
-        specialist_technology_revenue=revenue if y.specialist_technology_revenue is None
+        year_end=y.year_end,
+        revenue=revenue,
+        specialist_technology_revenue=revenue
+        if y.specialist_technology_revenue is None
         else money.hkd(y.specialist_technology_revenue, f"{path}.specialist_technology_revenue"),
         profit_attributable=money.hkd(y.profit_attributable, f"{path}.profit_attributable"),
         operating_cash_flow=money.hkd(y.operating_cash_flow, f"{path}.operating_cash_flow"),
@@ -278,25 +298,39 @@ def _funding_round(r: FundingRoundIn, path: str, money: _Money) -> FundingRound:
     if post_currency is not currency:
         raise ProfileError(f"{path}.post_money_valuation", f"currency {post_currency.value} differs from amount_raised in {currency.value}")
     return FundingRound(
-        on=r.date, name=r.round.strip(), currency=currency.value,
-        amount_raised=r.amount_raised.minor, amount_raised_hkd=money.to_hkd(currency, r.amount_raised.minor, f"{path}.amount_raised"),
+        on=r.date,
+        name=r.round.strip(),
+        currency=currency.value,
+        amount_raised=r.amount_raised.minor,
+        amount_raised_hkd=money.to_hkd(currency, r.amount_raised.minor, f"{path}.amount_raised"),
         post_money_valuation=r.post_money_valuation.minor,
         post_money_valuation_hkd=money.to_hkd(currency, r.post_money_valuation.minor, f"{path}.post_money_valuation"),
-        investors=[FundingInvestor(name=inv.name.strip(), stake=inv.stake.rate, sophisticated_independent=inv.sophisticated_independent,
-                                   amount_hkd=0 if inv.amount is None else money.hkd(inv.amount, f"{path}.investors[{n}].amount"))
-                   for n, inv in enumerate(r.investors)],
+        investors=[
+            FundingInvestor(
+                name=inv.name.strip(),
+                stake=inv.stake.rate,
+                sophisticated_independent=inv.sophisticated_independent,
+                amount_hkd=0 if inv.amount is None else money.hkd(inv.amount, f"{path}.investors[{n}].amount"),
+            )
+            for n, inv in enumerate(r.investors)
+        ],
     )
 
 
 def _offering(o: OfferingPlanIn, money: _Money) -> OfferingPlan:
     low, high = (0, 0) if o.price_range is None else (int(o.price_range[0]), int(o.price_range[1]))
     if o.price_range is not None and not 0 < low <= high:
-        raise ProfileError("offering.price_range", f"the low price must be positive and not above the high price, got {list(o.price_range)}")
+        raise ProfileError(
+            "offering.price_range", f"the low price must be positive and not above the high price, got {list(o.price_range)}"
+        )
     return OfferingPlan(
         expected_market_cap=money.hkd(o.expected_market_cap, "offering.expected_market_cap"),
         planned_offering_size=money.hkd(o.planned_offering_size, "offering.planned_offering_size"),
-        board_lot=o.board_lot, planned_public_float=None if o.planned_public_float is None else o.planned_public_float.rate,
-        price_range_low=low, price_range_high=high, shares_in_issue_after_listing=o.shares_in_issue_after_listing,
+        board_lot=o.board_lot,
+        planned_public_float=None if o.planned_public_float is None else o.planned_public_float.rate,
+        price_range_low=low,
+        price_range_high=high,
+        shares_in_issue_after_listing=o.shares_in_issue_after_listing,
         a_shares_listed=o.a_shares_listed,
     )
 
@@ -312,10 +346,12 @@ def _mainland(m: MainlandIn) -> MainlandFacts:
         domestic_profit_share=zero if m.domestic_profit_share is None else m.domestic_profit_share.rate,
         domestic_total_assets_share=zero if m.domestic_total_assets_share is None else m.domestic_total_assets_share.rate,
         domestic_net_assets_share=zero if m.domestic_net_assets_share is None else m.domestic_net_assets_share.rate,
-        main_business_in_mainland=m.main_business_in_mainland, senior_managers_mainland=m.senior_managers_mainland,
+        main_business_in_mainland=m.main_business_in_mainland,
+        senior_managers_mainland=m.senior_managers_mainland,
         personal_information_users=m.personal_information_users,
         critical_information_infrastructure_operator=m.critical_information_infrastructure_operator,
-        cross_border_data_transfer=m.cross_border_data_transfer, foreign_investment_restricted=m.foreign_investment_restricted,
+        cross_border_data_transfer=m.cross_border_data_transfer,
+        foreign_investment_restricted=m.foreign_investment_restricted,
         prohibited_circumstances=list(m.prohibited_circumstances),
     )
 

@@ -134,15 +134,21 @@ LongText = Annotated[str, msgspec.Meta(max_length=1000)]
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=MAX_QUANTITY, description="A whole number of shares.")]
 Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_QUANTITY)]
 
-_CURRENCY_PREFIXES = (("HK$", Currency.HKD), ("US$", Currency.USD), ("RMB", Currency.CNY), ("HKD", Currency.HKD),
-                      ("USD", Currency.USD), ("CNY", Currency.CNY))
-_RATE_EXAMPLE = "a percentage like \"15%\" or a decimal like \"0.15\""
+_CURRENCY_PREFIXES = (
+    ("HK$", Currency.HKD),
+    ("US$", Currency.USD),
+    ("RMB", Currency.CNY),
+    ("HKD", Currency.HKD),
+    ("USD", Currency.USD),
+    ("CNY", Currency.CNY),
+)
+_RATE_EXAMPLE = 'a percentage like "15%" or a decimal like "0.15"'
 
 
 def parse_rate(value: object) -> Rate:
     """``"12.5%"``, ``"0.125"``, ``3`` (a multiple) -> exact `Rate`; `ValueError` saying what was expected."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f"expected a percentage string like \"15%\" or a number as a string, got {value!r}")
+        raise ValueError(f'expected a percentage string like "15%" or a number as a string, got {value!r}')
     try:
         return Rate.parse(str(value))
     except ValueError as exc:
@@ -151,31 +157,38 @@ def parse_rate(value: object) -> Rate:
 
 def _price(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f"expected a price like \"12.50\", got {value!r}")
+        raise ValueError(f'expected a price like "12.50", got {value!r}')
     try:
         return parse_price(str(value))
     except ValueError as exc:
-        raise ValueError(f"expected a price like \"12.50\": {exc}") from exc
+        raise ValueError(f'expected a price like "12.50": {exc}') from exc
 
 
 def _amount(value: object) -> AmountText:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f"expected an amount like \"HKD 300,000,000\" or \"USD 25,000,000\", got {value!r}")
+        raise ValueError(f'expected an amount like "HKD 300,000,000" or "USD 25,000,000", got {value!r}')
     text, stated = str(value).strip(), None
     for prefix, prefix_currency in _CURRENCY_PREFIXES:
         if text.upper().startswith(prefix):
-            text, stated = text[len(prefix):].strip(), prefix_currency
+            text, stated = text[len(prefix) :].strip(), prefix_currency
             break
     try:
         return AmountText(to_minor(text, stated or Currency.HKD), stated)
     except ValueError as exc:
-        raise ValueError(f"expected an amount like \"HKD 300,000,000\" or \"USD 25,000,000\": {exc}") from exc
+        raise ValueError(f'expected an amount like "HKD 300,000,000" or "USD 25,000,000": {exc}') from exc
 
 
 _SCALED_AMOUNT = re.compile(r"^\s*(?P<prefix>[^\d\-.]*?)\s*(?P<number>-?[\d,_]*\.?\d+)\s*(?P<suffix>k|m|mn|bn|b)?\s*$", re.I)
 _SUFFIX = {"k": 10**3, "m": 10**6, "mn": 10**6, "b": 10**9, "bn": 10**9}
-_PREFIX = {"hk$": Currency.HKD, "hkd": Currency.HKD, "rmb": Currency.CNY, "cny": Currency.CNY, "¥": Currency.CNY,
-           "us$": Currency.USD, "usd": Currency.USD}
+_PREFIX = {
+    "hk$": Currency.HKD,
+    "hkd": Currency.HKD,
+    "rmb": Currency.CNY,
+    "cny": Currency.CNY,
+    "¥": Currency.CNY,
+    "us$": Currency.USD,
+    "usd": Currency.USD,
+}
 
 
 def parse_scaled_amount(value: object) -> ScaledAmountText:
@@ -205,16 +218,16 @@ def _pair(value: object, example: str) -> list[Any]:
 
 
 def _curve_point(value: object) -> CurvePoint:
-    lots, weight = _pair(value, "[lots, \"weight\"] like [1, \"0.0281\"]")
+    lots, weight = _pair(value, '[lots, "weight"] like [1, "0.0281"]')
     if isinstance(lots, bool) or not isinstance(lots, int):
-        raise ValueError(f"expected [lots, \"weight\"] like [1, \"0.0281\"], got {value!r}")
+        raise ValueError(f'expected [lots, "weight"] like [1, "0.0281"], got {value!r}')
     return CurvePoint((lots, parse_rate(weight)))
 
 
 def _multiple_share(value: object) -> MultipleShare:
-    multiple, share = _pair(value, "[multiple, \"share%\"] like [15, \"30%\"] or [\"33.5\", \"15%\"]")
+    multiple, share = _pair(value, '[multiple, "share%"] like [15, "30%"] or ["33.5", "15%"]')
     if str(multiple).strip().endswith("%"):
-        raise ValueError(f"the multiple is a number of times like 15 or \"33.5\", not a percentage: {multiple!r}")
+        raise ValueError(f'the multiple is a number of times like 15 or "33.5", not a percentage: {multiple!r}')
     return MultipleShare((parse_rate(multiple), parse_rate(share)))
 
 
@@ -251,16 +264,27 @@ def dec_hook(kind: type, value: object) -> Any:
     return decoder(value)
 
 
-_RATE_SCHEMA = {"anyOf": [{"type": "string", "maxLength": DECIMAL_TEXT_MAX_LENGTH}, {"type": "integer", "minimum": 0, "maximum": 10**9}],
-                "description": "An exact rate: a percentage (\"15%\"), a decimal (\"0.15\") or a multiple (3, \"33.5\").", "examples": ["15%"]}
-_PRICE_SCHEMA = {"type": "string", "maxLength": DECIMAL_TEXT_MAX_LENGTH, "examples": ["12.50"],
-                 "description": f"A plain decimal price (no exponent, NaN or Infinity), above 0 and at most {format_price(MAX_PRICE_TICKS)}."}
+_RATE_SCHEMA = {
+    "anyOf": [{"type": "string", "maxLength": DECIMAL_TEXT_MAX_LENGTH}, {"type": "integer", "minimum": 0, "maximum": 10**9}],
+    "description": 'An exact rate: a percentage ("15%"), a decimal ("0.15") or a multiple (3, "33.5").',
+    "examples": ["15%"],
+}
+_PRICE_SCHEMA = {
+    "type": "string",
+    "maxLength": DECIMAL_TEXT_MAX_LENGTH,
+    "examples": ["12.50"],
+    "description": f"A plain decimal price (no exponent, NaN or Infinity), above 0 and at most {format_price(MAX_PRICE_TICKS)}.",
+}
 
 
 def _identifier_schema(max_length: int, allow_empty: bool) -> dict[str, Any]:
     pattern = IDENTIFIER_PATTERN.replace("+$", "*$") if allow_empty else IDENTIFIER_PATTERN
-    return {"type": "string", "pattern": pattern, "maxLength": max_length,
-            "description": f"An identifier: {IDENTIFIER_CHARACTERS}; {0 if allow_empty else 1}-{max_length} characters."}
+    return {
+        "type": "string",
+        "pattern": pattern,
+        "maxLength": max_length,
+        "description": f"An identifier: {IDENTIFIER_CHARACTERS}; {0 if allow_empty else 1}-{max_length} characters.",
+    }
 
 
 def _pair_schema(first: dict[str, Any], second: dict[str, Any], description: str) -> dict[str, Any]:
@@ -275,20 +299,28 @@ def schema_hook(kind: type) -> dict[str, Any]:
         PriceText: _PRICE_SCHEMA,
         PriceRange: {**_pair_schema(_PRICE_SCHEMA, _PRICE_SCHEMA, "[low, high]: two price strings"), "examples": [["40.00", "48.00"]]},
         RateText: _RATE_SCHEMA,
-        AmountText: {"anyOf": [{"type": "string", "maxLength": 64}, {"type": "integer", "minimum": 0}], "examples": ["HKD 60,000,000", "US$25,000,000"],
-                     "description": "An amount, optionally prefixed by its currency (HKD, HK$, USD, US$, CNY, RMB)."},
-        ScaledAmountText: {"anyOf": [{"type": "string", "maxLength": 64}, {"type": "integer"}], "examples": ["HK$1,250,000,000", "RMB 380m"],
-                           "description": "An amount: a currency (HK$, HKD, RMB, CNY, ¥, US$, USD; none: the profile's), a number, "
-                                          "optionally k, m/mn or bn/b."},
-        CurvePoint: _pair_schema({"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY}, _RATE_SCHEMA, "[lots applied, \"weight\"]"),
-        MultipleShare: _pair_schema(_RATE_SCHEMA, _RATE_SCHEMA, "[multiple, \"share%\"], e.g. [15, \"30%\"]"),
+        AmountText: {
+            "anyOf": [{"type": "string", "maxLength": 64}, {"type": "integer", "minimum": 0}],
+            "examples": ["HKD 60,000,000", "US$25,000,000"],
+            "description": "An amount, optionally prefixed by its currency (HKD, HK$, USD, US$, CNY, RMB).",
+        },
+        ScaledAmountText: {
+            "anyOf": [{"type": "string", "maxLength": 64}, {"type": "integer"}],
+            "examples": ["HK$1,250,000,000", "RMB 380m"],
+            "description": "An amount: a currency (HK$, HKD, RMB, CNY, ¥, US$, USD; none: the profile's), a number, "
+            "optionally k, m/mn or bn/b.",
+        },
+        CurvePoint: _pair_schema({"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY}, _RATE_SCHEMA, '[lots applied, "weight"]'),
+        MultipleShare: _pair_schema(_RATE_SCHEMA, _RATE_SCHEMA, '[multiple, "share%"], e.g. [15, "30%"]'),
     }
     if kind not in schemas:
         raise NotImplementedError(f"no schema for {kind!r}")
     return schemas[kind]
 
 
-def json_schema_components(structs: Iterable[type], ref_template: str = "#/components/schemas/{name}") -> tuple[tuple[dict[str, Any], ...], dict[str, Any]]:
+def json_schema_components(
+    structs: Iterable[type], ref_template: str = "#/components/schemas/{name}"
+) -> tuple[tuple[dict[str, Any], ...], dict[str, Any]]:
     """The JSON schema of ``structs`` (references, and the components they use), as OpenAPI wants them."""
     return msgspec.json.schema_components(list(structs), schema_hook=schema_hook, ref_template=ref_template)
 
@@ -298,9 +330,17 @@ def json_schema_components(structs: Iterable[type], ref_template: str = "#/compo
 # ------------------------------------------------------------------------------------------------
 _AT = re.compile(r"(?s)(.*) - at `\$(.*)`")
 _AT_KEY = re.compile(r"(?s)(.*) - at `key` in `\$(.*)`")
-_TYPE_WORDS = {"int": "a whole number", "str": "a string", "bool": "true or false", "object": "a table", "array": "a list",
-               "float": "a number", "date": "a TOML date like 2025-11-20 (in JSON the string \"2025-11-20\")",
-               "datetime": "a date and time", "null": "nothing"}
+_TYPE_WORDS = {
+    "int": "a whole number",
+    "str": "a string",
+    "bool": "true or false",
+    "object": "a table",
+    "array": "a list",
+    "float": "a number",
+    "date": 'a TOML date like 2025-11-20 (in JSON the string "2025-11-20")',
+    "datetime": "a date and time",
+    "null": "nothing",
+}
 _BOUND = re.compile(r"Expected `(int)` (>=|<=|>|<) (-?\d+)")
 _OPERATORS = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}
 _PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")

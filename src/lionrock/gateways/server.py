@@ -66,12 +66,28 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-async def serve(service: Service, *, host: str = "127.0.0.1", port: int = 8000, fix_port: int | None = 9878,
-                started: threading.Event | None = None, stop: asyncio.Event | None = None) -> None:
+async def serve(
+    service: Service,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    fix_port: int | None = 9878,
+    started: threading.Event | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
     app = create_app(service)
     mount_web(app, service)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio", lifespan="off", access_log=False, http=HTTP_PARSER,
-                            proxy_headers=False)  # limits.client_address trusts no X-Forwarded-For (loopback would be "trusted")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        ws="websockets-sansio",
+        lifespan="off",
+        access_log=False,
+        http=HTTP_PARSER,
+        proxy_headers=False,
+    )  # limits.client_address trusts no X-Forwarded-For (loopback would be "trusted")
     server = uvicorn.Server(config)
     gateway = None
     if fix_port is not None:

@@ -80,7 +80,10 @@ def reject_codes(context: str) -> Callable[[type[IntEnum]], type[IntEnum]]:
         allowed = CODE_RANGES[context]
         for member in enum:
             if int(member) not in allowed:
-                raise InvariantError(f"Invariant: reject code {enum.__name__}.{member.name}={int(member)} outside {context} range {allowed.start}-{allowed.stop - 1}")
+                raise InvariantError(
+                    f"Invariant: reject code {enum.__name__}.{member.name}={int(member)} "
+                    f"outside {context} range {allowed.start}-{allowed.stop - 1}"
+                )
             owner = _REGISTERED.get(int(member))
             name = f"{enum.__name__}.{member.name}"
             if owner is not None and owner != name:

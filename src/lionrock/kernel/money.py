@@ -54,7 +54,9 @@ def plain_decimal_parts(text: str | int | Decimal, what: str, *, separators: str
         cleaned = cleaned.replace(mark, "")
     match = _PLAIN_DECIMAL.fullmatch(cleaned)
     if match is None or not (match.group(2) or match.group(3)):
-        raise ValueError(f"not {what}: {raw!r} (expected a plain decimal like 12.34: digits and one point; no exponent, sign, NaN or Infinity)")
+        raise ValueError(
+            f"not {what}: {raw!r} (expected a plain decimal like 12.34: digits and one point; no exponent, sign, NaN or Infinity)"
+        )
     return match.group(1) == "-", match.group(2), match.group(3) or ""
 
 
@@ -141,7 +143,9 @@ class Rate(msgspec.Struct, frozen=True):
         try:
             negative, whole, fraction = plain_decimal_parts(s, "a rate", separators="")
         except ValueError as exc:
-            raise ValueError(f"not a rate: {text!r} (expected e.g. '0.1%' or '0.001': a plain decimal, no exponent, NaN or Infinity)") from exc
+            raise ValueError(
+                f"not a rate: {text!r} (expected e.g. '0.1%' or '0.001': a plain decimal, no exponent, NaN or Infinity)"
+            ) from exc
         if negative and (whole + fraction).strip("0"):
             raise ValueError(f"rate must not be negative: {text!r}")
         # Trailing zeros stay (``"1.0850"`` is 10850/10000, as journals have always recorded it):
@@ -176,7 +180,7 @@ class Money(msgspec.Struct, frozen=True, order=True):
         for cur in Currency:
             for prefix in (cur.symbol.strip(), cur.value):
                 if s.upper().startswith(prefix.upper()):
-                    s, found = s[len(prefix):].strip(), cur
+                    s, found = s[len(prefix) :].strip(), cur
                     break
         if found is None:
             raise ValueError(f"no currency in {text!r}: write e.g. 'HKD 12.50' or 'HK$12.50'")
@@ -208,7 +212,9 @@ def to_minor(text: str | int | Decimal, currency: Currency = Currency.HKD) -> in
             raise ValueError(f"{text!r} has more than {currency.minor_digits} decimal places for {currency.value}") from exc
         raise
     if abs(minor) > MAX_AMOUNT_MINOR:
-        raise ValueError(f"amount {text!r} is beyond the largest amount accepted, {format_minor(MAX_AMOUNT_MINOR, currency)} {currency.value}")
+        raise ValueError(
+            f"amount {text!r} is beyond the largest amount accepted, {format_minor(MAX_AMOUNT_MINOR, currency)} {currency.value}"
+        )
     return minor
 
 

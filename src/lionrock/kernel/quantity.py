@@ -25,7 +25,9 @@ def parse_quantity(value: str | int, field: str = "quantity", *, minimum: int = 
     if isinstance(value, str):
         text = value.strip()
         if len(text) > 24 or _DIGITS.fullmatch(text) is None:
-            raise ValueError(f"{field}: expected a whole number of digits like 1000 (no sign, point, exponent or spaces), got {value[:30]!r}")
+            raise ValueError(
+                f"{field}: expected a whole number of digits like 1000 (no sign, point, exponent or spaces), got {value[:30]!r}"
+            )
         value = int(text.replace(",", ""))
     if not minimum <= value <= maximum:
         raise ValueError(f"{field}: {value} is outside {minimum:,}-{maximum:,}")

@@ -143,32 +143,50 @@ class ListingContext:
             raise Reject(ListingCode.PROFILE_INVALID, f"profile.{exc.field}", exc.message) from None
         existing = self.issuers.get(profile.issuer_id)
         if existing is None:
-            require(len(self.issuers) < MAX_ISSUERS, ListingCode.LIMIT_EXCEEDED, "profile.issuer_id",
-                    f"at most {MAX_ISSUERS} issuers")
+            require(len(self.issuers) < MAX_ISSUERS, ListingCode.LIMIT_EXCEEDED, "profile.issuer_id", f"at most {MAX_ISSUERS} issuers")
         else:
-            require(State(existing.state) in _EDITABLE, ListingCode.PROFILE_LOCKED, "profile.issuer_id",
-                    f"{profile.issuer_id} is in state {existing.state}: the profile is fixed once the application is filed")
+            require(
+                State(existing.state) in _EDITABLE,
+                ListingCode.PROFILE_LOCKED,
+                "profile.issuer_id",
+                f"{profile.issuer_id} is in state {existing.state}: the profile is fixed once the application is filed",
+            )
         assessment = assess(profile, on)
         if existing is None:
             self.issuers[profile.issuer_id] = IssuerRecord(profile=profile)
         else:
             existing.profile = profile
-        return [IssuerProfileSubmitted(
-            issuer_id=profile.issuer_id, name=profile.name, sub_sector=profile.sub_sector, assessed_on=on,
-            expected_market_cap_hkd=profile.offering.expected_market_cap, routes_open=assessment.open_routes,
-            replaced=existing is not None,
-        )]
+        return [
+            IssuerProfileSubmitted(
+                issuer_id=profile.issuer_id,
+                name=profile.name,
+                sub_sector=profile.sub_sector,
+                assessed_on=on,
+                expected_market_cap_hkd=profile.offering.expected_market_cap,
+                routes_open=assessment.open_routes,
+                replaced=existing is not None,
+            )
+        ]
 
     def _engage_tech(self, cmd: EngageTechChannel, on: date) -> list[Event]:
         rec = self._issuer(cmd.issuer_id)
         tech = rules.TECH_CHANNEL.in_force(on)
-        require(tech.available, ListingCode.TECH_NOT_AVAILABLE, "issuer_id", f"the TECH channel does not exist on {on}",
-                rules.TECH_CHANNEL.provision(on).source)
+        require(
+            tech.available,
+            ListingCode.TECH_NOT_AVAILABLE,
+            "issuer_id",
+            f"the TECH channel does not exist on {on}",
+            rules.TECH_CHANNEL.provision(on).source,
+        )
         open_routes = assess(rec.profile, on).open_routes
         eligible = [r for r in open_routes if ROUTE_CHAPTER[r] in tech.eligible_chapters]
-        require(eligible, ListingCode.TECH_NOT_AVAILABLE, "issuer_id",
-                f"TECH is for {'/'.join(tech.eligible_chapters)} applicants; open routes: {', '.join(open_routes) or 'none'}",
-                tech.rule)
+        require(
+            eligible,
+            ListingCode.TECH_NOT_AVAILABLE,
+            "issuer_id",
+            f"TECH is for {'/'.join(tech.eligible_chapters)} applicants; open routes: {', '.join(open_routes) or 'none'}",
+            tech.rule,
+        )
         new = self._move(rec, Trigger.ENGAGE_TECH)
         rec.state, rec.tech_engaged = new.value, True
         return [TechChannelEngaged(issuer_id=cmd.issuer_id, on=on)]
@@ -178,13 +196,17 @@ class ListingContext:
         require(cmd.route in ROUTES, ListingCode.UNKNOWN_ROUTE, "route", f"{cmd.route!r} is not one of {', '.join(ROUTES)}")
         new = self._move(rec, Trigger.FILE_APPLICATION)
         route = assess(rec.profile, on).route(cmd.route)
-        require(route.open, ListingCode.ROUTE_NOT_OPEN, "route",
-                f"{route.title} is closed on {on}: {'; '.join(route.changes_needed)}")
+        require(route.open, ListingCode.ROUTE_NOT_OPEN, "route", f"{route.title} is closed on {on}: {'; '.join(route.changes_needed)}")
         tech = rules.TECH_CHANNEL.in_force(on)
         via_tech = tech.available and ROUTE_CHAPTER[cmd.route] in tech.eligible_chapters
         if cmd.confidential:
-            require(via_tech and tech.confidential_filing, ListingCode.CONFIDENTIAL_NOT_ALLOWED, "confidential",
-                    f"confidential filing is for {'/'.join(tech.eligible_chapters) or 'no'} applicants on {on}", tech.rule)
+            require(
+                via_tech and tech.confidential_filing,
+                ListingCode.CONFIDENTIAL_NOT_ALLOWED,
+                "confidential",
+                f"confidential filing is for {'/'.join(tech.eligible_chapters) or 'no'} applicants on {on}",
+                tech.rule,
+            )
         required, _ = csrc_filing_required(rec.profile, on)
         csrc = CsrcState(rec.csrc_state)
         deadline = None
@@ -201,15 +223,28 @@ class ListingContext:
         rec.csrc_state = csrc.value
         if deadline is not None:
             rec.csrc_deadline = deadline
-        return [ListingApplicationFiled(
-            issuer_id=cmd.issuer_id, route=cmd.route, filed_on=on, expires_on=expires, csrc_required=required,
-            csrc_deadline=deadline, confidential=cmd.confidential, via_tech=via_tech or rec.tech_engaged, attempt=rec.attempts,
-        )]
+        return [
+            ListingApplicationFiled(
+                issuer_id=cmd.issuer_id,
+                route=cmd.route,
+                filed_on=on,
+                expires_on=expires,
+                csrc_required=required,
+                csrc_deadline=deadline,
+                confidential=cmd.confidential,
+                via_tech=via_tech or rec.tech_engaged,
+                attempt=rec.attempts,
+            )
+        ]
 
     def _file_csrc(self, cmd: FileCsrc, on: date) -> list[Event]:
         rec = self._issuer(cmd.issuer_id)
-        require(rec.csrc_state != CsrcState.NOT_REQUIRED, ListingCode.CSRC_NOT_REQUIRED, "issuer_id",
-                f"{cmd.issuer_id} needs no CSRC filing (or has not filed its listing application)")
+        require(
+            rec.csrc_state != CsrcState.NOT_REQUIRED,
+            ListingCode.CSRC_NOT_REQUIRED,
+            "issuer_id",
+            f"{cmd.issuer_id} needs no CSRC filing (or has not filed its listing application)",
+        )
         try:
             new = next_csrc_state(CsrcState(rec.csrc_state), CsrcTrigger.FILE)
         except IllegalTransition as exc:
@@ -219,8 +254,9 @@ class ListingContext:
         deadline = rec.csrc_deadline
         expected = add_mainland_working_days(on, c.review_working_days)
         rec.csrc_state, rec.csrc_filed_on = new.value, on
-        return [CsrcFilingSubmitted(issuer_id=cmd.issuer_id, filed_on=on, deadline=deadline, late=on > deadline,
-                                    expected_completion=expected)]
+        return [
+            CsrcFilingSubmitted(issuer_id=cmd.issuer_id, filed_on=on, deadline=deadline, late=on > deadline, expected_completion=expected)
+        ]
 
     def _complete_csrc(self, cmd: CompleteCsrcFiling, on: date) -> list[Event]:
         rec = self._issuer(cmd.issuer_id)
@@ -237,32 +273,64 @@ class ListingContext:
             trigger = Trigger(cmd.trigger)
         except ValueError:
             trigger = None
-        require(trigger in ADVANCE_TRIGGERS, ListingCode.UNKNOWN_TRIGGER, "trigger",
-                f"{cmd.trigger!r} is not one of {', '.join(sorted(t.value for t in ADVANCE_TRIGGERS))}")
+        require(
+            trigger in ADVANCE_TRIGGERS,
+            ListingCode.UNKNOWN_TRIGGER,
+            "trigger",
+            f"{cmd.trigger!r} is not one of {', '.join(sorted(t.value for t in ADVANCE_TRIGGERS))}",
+        )
         assert trigger is not None
         state = State(rec.state)
         if state in LAPSABLE and rec.expires_on is not None and on >= rec.expires_on:
             validity = rules.APPLICATION_VALIDITY.in_force(on)
-            fail(ListingCode.APPLICATION_LAPSED, "issuer_id",
-                 f"the application filed {rec.filed_on} lapsed on {rec.expires_on}: refile Form A1", validity.rule)
+            fail(
+                ListingCode.APPLICATION_LAPSED,
+                "issuer_id",
+                f"the application filed {rec.filed_on} lapsed on {rec.expires_on}: refile Form A1",
+                validity.rule,
+            )
         new = self._move(rec, trigger)
         if needs_csrc_before(trigger, on):
-            require(rec.csrc_state in (CsrcState.NOT_REQUIRED, CsrcState.COMPLETED), ListingCode.CSRC_NOT_COMPLETED,
-                    "trigger", f"{trigger.value} needs the CSRC filing notice first (CSRC filing is {rec.csrc_state})",
-                    rules.CSRC_FILING.in_force(on).rule)
+            require(
+                rec.csrc_state in (CsrcState.NOT_REQUIRED, CsrcState.COMPLETED),
+                ListingCode.CSRC_NOT_COMPLETED,
+                "trigger",
+                f"{trigger.value} needs the CSRC filing notice first (CSRC filing is {rec.csrc_state})",
+                rules.CSRC_FILING.in_force(on).rule,
+            )
         if trigger is Trigger.VETTING_ROUND:
-            require(rec.vetting_rounds < MAX_VETTING_ROUNDS, ListingCode.LIMIT_EXCEEDED, "trigger",
-                    f"at most {MAX_VETTING_ROUNDS} vetting rounds")
+            require(
+                rec.vetting_rounds < MAX_VETTING_ROUNDS,
+                ListingCode.LIMIT_EXCEEDED,
+                "trigger",
+                f"at most {MAX_VETTING_ROUNDS} vetting rounds",
+            )
             rec.vetting_rounds += 1
         rec.state = new.value
-        events: list[Event] = [ListingAdvanced(issuer_id=cmd.issuer_id, trigger=trigger.value, from_state=state.value,
-                                               to_state=new.value, on=on, vetting_round=rec.vetting_rounds)]
+        events: list[Event] = [
+            ListingAdvanced(
+                issuer_id=cmd.issuer_id,
+                trigger=trigger.value,
+                from_state=state.value,
+                to_state=new.value,
+                on=on,
+                vetting_round=rec.vetting_rounds,
+            )
+        ]
         if new is State.LISTED:
             rec.listed_on = on
             p = rec.profile
-            events.append(IssuerListed(issuer_id=p.issuer_id, name=p.name, route=rec.route, listed_on=on,
-                                       stock_name_markers=stock_name_markers(p, rec.route, on),
-                                       expected_market_cap_hkd=p.offering.expected_market_cap, board_lot=p.offering.board_lot))
+            events.append(
+                IssuerListed(
+                    issuer_id=p.issuer_id,
+                    name=p.name,
+                    route=rec.route,
+                    listed_on=on,
+                    stock_name_markers=stock_name_markers(p, rec.route, on),
+                    expected_market_cap_hkd=p.offering.expected_market_cap,
+                    board_lot=p.offering.board_lot,
+                )
+            )
         return events
 
     def _expire(self, on: date) -> list[Event]:

@@ -70,16 +70,21 @@ def _ratio_decimal(value: Fraction) -> str:
 def ratio_figures(actual: Fraction, minimum: Fraction) -> Figures:
     """`Figures` of an ``actual >= minimum`` test between exact ratios."""
     short = minimum - actual if actual < minimum else None
-    return Figures(unit="ratio", comparison=">=", actual=_ratio_text(actual), threshold=_ratio_text(minimum),
-                   shortfall=_ratio_text(short) if short is not None else None,
-                   actual_decimal=_ratio_decimal(actual), threshold_decimal=_ratio_decimal(minimum),
-                   shortfall_decimal=_ratio_decimal(short) if short is not None else None)
+    return Figures(
+        unit="ratio",
+        comparison=">=",
+        actual=_ratio_text(actual),
+        threshold=_ratio_text(minimum),
+        shortfall=_ratio_text(short) if short is not None else None,
+        actual_decimal=_ratio_decimal(actual),
+        threshold_decimal=_ratio_decimal(minimum),
+        shortfall_decimal=_ratio_decimal(short) if short is not None else None,
+    )
 
 
 def integer_figures(unit: str, actual: int, minimum: int) -> Figures:
     """`Figures` of an ``actual >= minimum`` test between integers (cents, years, counts)."""
-    return Figures(unit=unit, comparison=">=", actual=actual, threshold=minimum,
-                   shortfall=minimum - actual if actual < minimum else None)
+    return Figures(unit=unit, comparison=">=", actual=actual, threshold=minimum, shortfall=minimum - actual if actual < minimum else None)
 
 
 class CheckResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -159,7 +164,12 @@ def frac(rate: Rate | rules.Fraction) -> Fraction:
 def _at_least(tid: str, name: str, what: str, actual: int, minimum: int, rule: str) -> CheckResult:
     ok = actual >= minimum
     return CheckResult(
-        id=tid, name=name, passed=ok, actual=fmt_hkd(actual), threshold=f">= {fmt_hkd(minimum)}", rule=rule,
+        id=tid,
+        name=name,
+        passed=ok,
+        actual=fmt_hkd(actual),
+        threshold=f">= {fmt_hkd(minimum)}",
+        rule=rule,
         reason=f"{what} {fmt_hkd(actual)} {'meets' if ok else 'is below'} {fmt_hkd(minimum)}",
         shortfall="" if ok else f"{what} {fmt_hkd(actual)} short of {fmt_hkd(minimum)} by {fmt_hkd(minimum - actual)}",
         figures=integer_figures("HKD cents", actual, minimum),
@@ -169,7 +179,12 @@ def _at_least(tid: str, name: str, what: str, actual: int, minimum: int, rule: s
 def _years_at_least(tid: str, name: str, what: str, actual: int, minimum: int, rule: str) -> CheckResult:
     ok = actual >= minimum
     return CheckResult(
-        id=tid, name=name, passed=ok, actual=f"{actual} FY", threshold=f">= {minimum} FY", rule=rule,
+        id=tid,
+        name=name,
+        passed=ok,
+        actual=f"{actual} FY",
+        threshold=f">= {minimum} FY",
+        rule=rule,
         reason=f"{what}: {actual} financial year(s) {'meets' if ok else 'is short of'} {minimum}",
         shortfall="" if ok else f"{what} {actual} FY short of {minimum} FY by {minimum - actual}",
         figures=integer_figures("financial years", actual, minimum),
@@ -179,7 +194,12 @@ def _years_at_least(tid: str, name: str, what: str, actual: int, minimum: int, r
 def _ratio_at_least(tid: str, name: str, what: str, actual: Fraction, minimum: Fraction, rule: str) -> CheckResult:
     ok = actual >= minimum
     return CheckResult(
-        id=tid, name=name, passed=ok, actual=fmt_pct(actual), threshold=f">= {fmt_pct(minimum)}", rule=rule,
+        id=tid,
+        name=name,
+        passed=ok,
+        actual=fmt_pct(actual),
+        threshold=f">= {fmt_pct(minimum)}",
+        rule=rule,
         reason=f"{what} {fmt_pct(actual)} {'meets' if ok else 'is below'} {fmt_pct(minimum)}",
         shortfall="" if ok else f"{what} {fmt_pct(actual)} short of {fmt_pct(minimum)} by {fmt_points(minimum - actual)} percentage points",
         figures=ratio_figures(actual, minimum),
@@ -187,8 +207,16 @@ def _ratio_at_least(tid: str, name: str, what: str, actual: Fraction, minimum: F
 
 
 def _not_in_force(tid: str, name: str, what: str, on: date, rule: str) -> CheckResult:
-    return CheckResult(id=tid, name=name, passed=False, actual=str(on), threshold="rule in force", rule=rule,
-                      reason=f"{what} is not in force on {on}", shortfall=f"{what} not available on {on}")
+    return CheckResult(
+        id=tid,
+        name=name,
+        passed=False,
+        actual=str(on),
+        threshold="rule in force",
+        rule=rule,
+        reason=f"{what} is not in force on {on}",
+        shortfall=f"{what} not available on {on}",
+    )
 
 
 # -- the tests ------------------------------------------------------------------------------
@@ -206,28 +234,73 @@ def _main_board(profile: IssuerProfile, on: date, years: list[FinancialYear]) ->
     cont = profile.continuity
     latest = years[-1] if years else None
     out = [
-        _at_least("mb.min_market_cap", "Minimum market cap at listing", "expected market cap", mcap,
-                  minimum.market_cap_min, minimum.rule),
-        _years_at_least("mb.trading_record", "Trading record", "audited trading record", len(years),
-                        p1.trading_record_years, "Listing Rules 8.05(1)(a), 8.05(2)(a)"),
-        _years_at_least("mb.management_continuity", "Management continuity", "management continuity",
-                        cont.management_years, p1.management_continuity_years, "Listing Rules 8.05(1)(b)"),
-        _years_at_least("mb.ownership_continuity", "Ownership continuity and control", "ownership continuity",
-                        cont.ownership_control_years, p1.ownership_continuity_years, "Listing Rules 8.05(1)(c)"),
-        _at_least("mb.8051.latest_profit", "8.05(1) profit, latest FY", "profit attributable in the latest FY",
-                  latest.profit_attributable if latest else 0, p1.latest_year_min, p1.rule),
-        _at_least("mb.8051.prior_profit", "8.05(1) profit, two preceding FYs", "aggregate profit of the two preceding FYs",
-                  sum(fy.profit_attributable for fy in years[-3:-1]) if len(years) >= 3 else 0,
-                  p1.two_prior_years_aggregate_min, p1.rule),
+        _at_least("mb.min_market_cap", "Minimum market cap at listing", "expected market cap", mcap, minimum.market_cap_min, minimum.rule),
+        _years_at_least(
+            "mb.trading_record",
+            "Trading record",
+            "audited trading record",
+            len(years),
+            p1.trading_record_years,
+            "Listing Rules 8.05(1)(a), 8.05(2)(a)",
+        ),
+        _years_at_least(
+            "mb.management_continuity",
+            "Management continuity",
+            "management continuity",
+            cont.management_years,
+            p1.management_continuity_years,
+            "Listing Rules 8.05(1)(b)",
+        ),
+        _years_at_least(
+            "mb.ownership_continuity",
+            "Ownership continuity and control",
+            "ownership continuity",
+            cont.ownership_control_years,
+            p1.ownership_continuity_years,
+            "Listing Rules 8.05(1)(c)",
+        ),
+        _at_least(
+            "mb.8051.latest_profit",
+            "8.05(1) profit, latest FY",
+            "profit attributable in the latest FY",
+            latest.profit_attributable if latest else 0,
+            p1.latest_year_min,
+            p1.rule,
+        ),
+        _at_least(
+            "mb.8051.prior_profit",
+            "8.05(1) profit, two preceding FYs",
+            "aggregate profit of the two preceding FYs",
+            sum(fy.profit_attributable for fy in years[-3:-1]) if len(years) >= 3 else 0,
+            p1.two_prior_years_aggregate_min,
+            p1.rule,
+        ),
         _at_least("mb.8052.market_cap", "8.05(2) market cap", "expected market cap", mcap, p2.market_cap_min, p2.rule),
-        _at_least("mb.8052.revenue", "8.05(2) revenue, latest FY", "revenue in the latest FY",
-                  latest.revenue if latest else 0, p2.revenue_min, p2.rule),
-        _at_least("mb.8052.cash_flow", "8.05(2) operating cash flow, 3 FYs", "aggregate operating cash flow of the last 3 FYs",
-                  sum(fy.operating_cash_flow for fy in years[-p2.cash_flow_years:]) if len(years) >= p2.cash_flow_years else 0,
-                  p2.operating_cash_flow_aggregate_min, p2.rule),
+        _at_least(
+            "mb.8052.revenue",
+            "8.05(2) revenue, latest FY",
+            "revenue in the latest FY",
+            latest.revenue if latest else 0,
+            p2.revenue_min,
+            p2.rule,
+        ),
+        _at_least(
+            "mb.8052.cash_flow",
+            "8.05(2) operating cash flow, 3 FYs",
+            "aggregate operating cash flow of the last 3 FYs",
+            sum(fy.operating_cash_flow for fy in years[-p2.cash_flow_years :]) if len(years) >= p2.cash_flow_years else 0,
+            p2.operating_cash_flow_aggregate_min,
+            p2.rule,
+        ),
         _at_least("mb.8053.market_cap", "8.05(3) market cap", "expected market cap", mcap, p3.market_cap_min, p3.rule),
-        _at_least("mb.8053.revenue", "8.05(3) revenue, latest FY", "revenue in the latest FY",
-                  latest.revenue if latest else 0, p3.revenue_min, p3.rule),
+        _at_least(
+            "mb.8053.revenue",
+            "8.05(3) revenue, latest FY",
+            "revenue in the latest FY",
+            latest.revenue if latest else 0,
+            p3.revenue_min,
+            p3.rule,
+        ),
         _record_8053(len(years), cont.management_years, cont.management_experience_years, p3),
         _public_float(profile, on),
     ]
@@ -236,18 +309,26 @@ def _main_board(profile: IssuerProfile, on: date, years: list[FinancialYear]) ->
 
 def _record_8053(n_years: int, mgmt_years: int, experience: int, p3: rules.MarketCapRevenueTest) -> CheckResult:
     full = n_years >= p3.trading_record_years and mgmt_years >= p3.management_continuity_years
-    short = (n_years >= 1 and experience >= p3.short_record_management_experience_years
-             and mgmt_years >= p3.short_record_management_continuity_years)
+    short = (
+        n_years >= 1
+        and experience >= p3.short_record_management_experience_years
+        and mgmt_years >= p3.short_record_management_continuity_years
+    )
     ok = full or short
     basis = "3-year record with management continuity" if full else "8.05A shorter record" if short else "neither"
     return CheckResult(
-        id="mb.8053.record", name="8.05(3) record / 8.05A", passed=ok,
+        id="mb.8053.record",
+        name="8.05(3) record / 8.05A",
+        passed=ok,
         actual=f"{n_years} FY, management {mgmt_years} FY, experience {experience} y",
         threshold=f">= {p3.trading_record_years} FY with management continuity, or 8.05A: management experience "
-                  f">= {p3.short_record_management_experience_years} y and continuity >= {p3.short_record_management_continuity_years} FY",
-        rule=p3.rule, reason=f"record basis: {basis}",
-        shortfall="" if ok else f"trading record {n_years} FY and management experience {experience} y: need "
-                                f"{p3.trading_record_years} FY, or {p3.short_record_management_experience_years} y experience (8.05A)",
+        f">= {p3.short_record_management_experience_years} y and continuity >= {p3.short_record_management_continuity_years} FY",
+        rule=p3.rule,
+        reason=f"record basis: {basis}",
+        shortfall=""
+        if ok
+        else f"trading record {n_years} FY and management experience {experience} y: need "
+        f"{p3.trading_record_years} FY, or {p3.short_record_management_experience_years} y experience (8.05A)",
     )
 
 
@@ -266,9 +347,15 @@ def _public_float(profile: IssuerProfile, on: date) -> CheckResult:
     needed, rule = required_public_float(mcap, on)
     planned = profile.offering.planned_public_float
     if planned is None:
-        return CheckResult(id="mb.public_float", name="Initial public float", passed=None, actual="not planned yet",
-                          threshold=f">= {fmt_pct(needed)}", rule=rule,
-                          reason=f"at {fmt_hkd(mcap)} the float must be at least {fmt_pct(needed)}")
+        return CheckResult(
+            id="mb.public_float",
+            name="Initial public float",
+            passed=None,
+            actual="not planned yet",
+            threshold=f">= {fmt_pct(needed)}",
+            rule=rule,
+            reason=f"at {fmt_hkd(mcap)} the float must be at least {fmt_pct(needed)}",
+        )
     return _ratio_at_least("mb.public_float", "Initial public float", "planned public float", frac(planned), needed, rule)
 
 
@@ -285,31 +372,76 @@ def _chapter_18c(profile: IssuerProfile, on: date, years: list[FinancialYear]) -
     commercial = latest_st >= c.commercial_revenue_min
     out = [
         CheckResult(
-            id="18c.sector", name="Acceptable specialist technology sector", passed=sector_ok,
-            actual=f"{profile.industry or '-'} / {profile.sector or '-'}", threshold="an acceptable sector (GL115-23)",
+            id="18c.sector",
+            name="Acceptable specialist technology sector",
+            passed=sector_ok,
+            actual=f"{profile.industry or '-'} / {profile.sector or '-'}",
+            threshold="an acceptable sector (GL115-23)",
             rule="Listing Rules 18C.01; Guide ch. 2.5",
             reason=f"sector {profile.sector!r} {'is' if sector_ok else 'is not'} an acceptable sector",
-            shortfall="" if sector_ok else f"sector {profile.sector or '(none)'} is not on the acceptable list: a pre-IPO enquiry is needed",
+            shortfall=""
+            if sector_ok
+            else f"sector {profile.sector or '(none)'} is not on the acceptable list: a pre-IPO enquiry is needed",
         ),
-        _at_least("18c.commercial_revenue", "Commercialisation revenue threshold",
-                  "specialist technology revenue in the latest FY", latest_st, c.commercial_revenue_min, "Listing Rules 18C.03(4)"),
+        _at_least(
+            "18c.commercial_revenue",
+            "Commercialisation revenue threshold",
+            "specialist technology revenue in the latest FY",
+            latest_st,
+            c.commercial_revenue_min,
+            "Listing Rules 18C.03(4)",
+        ),
         CheckResult(
-            id="18c.pre_commercial_status", name="Pre-Commercial status", passed=not commercial,
-            actual=fmt_hkd(latest_st), threshold=f"< {fmt_hkd(c.commercial_revenue_min)}", rule="Listing Rules 18C.01, 18C.03(4)",
-            reason="revenue below the commercialisation threshold" if not commercial else "meets the commercialisation threshold: a Commercial Company",
+            id="18c.pre_commercial_status",
+            name="Pre-Commercial status",
+            passed=not commercial,
+            actual=fmt_hkd(latest_st),
+            threshold=f"< {fmt_hkd(c.commercial_revenue_min)}",
+            rule="Listing Rules 18C.01, 18C.03(4)",
+            reason="revenue below the commercialisation threshold"
+            if not commercial
+            else "meets the commercialisation threshold: a Commercial Company",
             shortfall="" if not commercial else "qualifies as a Commercial Company instead (use the commercial route)",
-            figures=Figures(unit="HKD cents", comparison="<", actual=latest_st, threshold=c.commercial_revenue_min,
-                            shortfall=latest_st - c.commercial_revenue_min + 1 if commercial else None),
+            figures=Figures(
+                unit="HKD cents",
+                comparison="<",
+                actual=latest_st,
+                threshold=c.commercial_revenue_min,
+                shortfall=latest_st - c.commercial_revenue_min + 1 if commercial else None,
+            ),
         ),
-        _at_least("18c.market_cap_commercial", "18C market cap, Commercial", "expected market cap", mcap,
-                  c.market_cap_min_commercial, c.market_cap_rule),
-        _at_least("18c.market_cap_pre_commercial", "18C market cap, Pre-Commercial", "expected market cap", mcap,
-                  c.market_cap_min_pre_commercial, c.market_cap_rule),
-        _years_at_least("18c.rd_years", "R&D track record", "years of R&D",
-                        len([fy for fy in years[-c.rd_years:] if fy.rd_expense > 0]), c.rd_years, "Listing Rules 18C.03(1), 18C.04"),
+        _at_least(
+            "18c.market_cap_commercial",
+            "18C market cap, Commercial",
+            "expected market cap",
+            mcap,
+            c.market_cap_min_commercial,
+            c.market_cap_rule,
+        ),
+        _at_least(
+            "18c.market_cap_pre_commercial",
+            "18C market cap, Pre-Commercial",
+            "expected market cap",
+            mcap,
+            c.market_cap_min_pre_commercial,
+            c.market_cap_rule,
+        ),
+        _years_at_least(
+            "18c.rd_years",
+            "R&D track record",
+            "years of R&D",
+            len([fy for fy in years[-c.rd_years :] if fy.rd_expense > 0]),
+            c.rd_years,
+            "Listing Rules 18C.03(1), 18C.04",
+        ),
         _rd_ratio("18c.rd_ratio_commercial", "R&D ratio, Commercial", years, c.rd_ratio_commercial, c),
-        _rd_ratio("18c.rd_ratio_pre_commercial", "R&D ratio, Pre-Commercial", years,
-                  c.rd_ratio_pre_commercial_mid if latest_st >= c.pre_commercial_mid_revenue_min else c.rd_ratio_pre_commercial_low, c),
+        _rd_ratio(
+            "18c.rd_ratio_pre_commercial",
+            "R&D ratio, Pre-Commercial",
+            years,
+            c.rd_ratio_pre_commercial_mid if latest_st >= c.pre_commercial_mid_revenue_min else c.rd_ratio_pre_commercial_low,
+            c,
+        ),
         _sii("18c.sii_commercial", "SII holding, Commercial", profile, c, commercial_route=True),
         _sii("18c.sii_pre_commercial", "SII holding, Pre-Commercial", profile, c, commercial_route=False),
         _pathfinders(profile, on, c),
@@ -319,11 +451,18 @@ def _chapter_18c(profile: IssuerProfile, on: date, years: list[FinancialYear]) -
 
 def _rd_ratio(tid: str, name: str, years: list[FinancialYear], minimum: Fraction | rules.Fraction, c: rules.Chapter18C) -> CheckResult:
     need = frac(minimum) if isinstance(minimum, rules.Fraction) else minimum
-    window = years[-c.rd_years:]
+    window = years[-c.rd_years :]
     if len(window) < c.rd_years:
-        return CheckResult(id=tid, name=name, passed=False, actual=f"{len(window)} FY", threshold=f"{c.rd_years} FY",
-                          rule="Listing Rules 18C.03(2)", reason="too few financial years to test the R&D ratio",
-                          shortfall=f"R&D ratio needs {c.rd_years} FY, have {len(window)}")
+        return CheckResult(
+            id=tid,
+            name=name,
+            passed=False,
+            actual=f"{len(window)} FY",
+            threshold=f"{c.rd_years} FY",
+            rule="Listing Rules 18C.03(2)",
+            reason="too few financial years to test the R&D ratio",
+            shortfall=f"R&D ratio needs {c.rd_years} FY, have {len(window)}",
+        )
     ratios = [Fraction(fy.rd_expense, fy.total_operating_expenses) if fy.total_operating_expenses else Fraction(0) for fy in window]
     total_opex = sum(fy.total_operating_expenses for fy in window)
     aggregate = Fraction(sum(fy.rd_expense for fy in window), total_opex) if total_opex else Fraction(0)
@@ -333,15 +472,23 @@ def _rd_ratio(tid: str, name: str, years: list[FinancialYear], minimum: Fraction
     if not ok:
         parts = []
         if aggregate < need:
-            parts.append(f"aggregate R&D {fmt_pct(aggregate)} of operating expenses short of {fmt_pct(need)} by {fmt_points(need - aggregate)} percentage points")
+            parts.append(
+                f"aggregate R&D {fmt_pct(aggregate)} of operating expenses short of {fmt_pct(need)} "
+                f"by {fmt_points(need - aggregate)} percentage points"
+            )
         if meeting < c.rd_years_meeting_ratio:
             parts.append(f"R&D ratio met in {meeting} of {c.rd_years} FY, need {c.rd_years_meeting_ratio}")
         shortfall = "; ".join(parts)
     return CheckResult(
-        id=tid, name=name, passed=ok, actual=f"yearly {', '.join(fmt_pct(r) for r in ratios)}; aggregate {fmt_pct(aggregate)}",
+        id=tid,
+        name=name,
+        passed=ok,
+        actual=f"yearly {', '.join(fmt_pct(r) for r in ratios)}; aggregate {fmt_pct(aggregate)}",
         threshold=f">= {fmt_pct(need)} in {c.rd_years_meeting_ratio} of {c.rd_years} FY and in aggregate",
-        rule="Listing Rules 18C.03(2)", reason=f"R&D ratio met in {meeting} of {len(window)} years; aggregate {fmt_pct(aggregate)}",
-        shortfall=shortfall, figures=ratio_figures(aggregate, need),
+        rule="Listing Rules 18C.03(2)",
+        reason=f"R&D ratio met in {meeting} of {len(window)} years; aggregate {fmt_pct(aggregate)}",
+        shortfall=shortfall,
+        figures=ratio_figures(aggregate, need),
     )
 
 
@@ -356,8 +503,9 @@ def _sii(tid: str, name: str, profile: IssuerProfile, c: rules.Chapter18C, *, co
     mcap = profile.offering.expected_market_cap
     tier = next(t for t in c.sii_tiers if t.market_cap_below is None or mcap < t.market_cap_below)
     need = frac(tier.commercial if commercial_route else tier.pre_commercial)
-    result = _ratio_at_least(tid, name, "SII holding at listing", sii_holding_at_listing(profile), need,
-                             "Listing Rules 18C.03(5); Guide ch. 2.5 (SII table [T])")
+    result = _ratio_at_least(
+        tid, name, "SII holding at listing", sii_holding_at_listing(profile), need, "Listing Rules 18C.03(5); Guide ch. 2.5 (SII table [T])"
+    )
     return result
 
 
@@ -379,14 +527,21 @@ def add_months(d: date, months: int) -> date:
 
 def _pathfinders(profile: IssuerProfile, on: date, c: rules.Chapter18C) -> CheckResult:
     cutoff = _months_before(on, c.pathfinder_min_months_before_application)
-    names = sorted({inv.name for rnd in profile.funding_rounds if rnd.on <= cutoff
-                    for inv in rnd.investors if inv.sophisticated_independent})
+    names = sorted(
+        {inv.name for rnd in profile.funding_rounds if rnd.on <= cutoff for inv in rnd.investors if inv.sophisticated_independent}
+    )
     n, need = len(names), c.pathfinder_min_count
     ok = n >= need
     return CheckResult(
-        id="18c.pathfinders", name="Pathfinder SIIs", passed=ok, actual=f"{n} ({', '.join(names) or 'none'})",
-        threshold=f">= {need} SIIs invested by {cutoff}", rule="Listing Rules 18C.03(5); Guide ch. 2.5",
-        reason=f"{n} sophisticated independent investor(s) invested at least {c.pathfinder_min_months_before_application} months before {on}",
+        id="18c.pathfinders",
+        name="Pathfinder SIIs",
+        passed=ok,
+        actual=f"{n} ({', '.join(names) or 'none'})",
+        threshold=f">= {need} SIIs invested by {cutoff}",
+        rule="Listing Rules 18C.03(5); Guide ch. 2.5",
+        reason=(
+            f"{n} sophisticated independent investor(s) invested at least {c.pathfinder_min_months_before_application} months before {on}"
+        ),
         shortfall="" if ok else f"pathfinder SIIs {n} short of {need} by {need - n} (invested by {cutoff})",
         figures=integer_figures("count", n, need),
     )
@@ -399,19 +554,50 @@ def _chapter_18a(profile: IssuerProfile, on: date) -> list[CheckResult]:
         return [_not_in_force("18a.in_force", "Chapter 18A in force", "Chapter 18A", on, "Listing Rules Chapter 18A")]
     bio = profile.biotech
     if bio is None:
-        return [CheckResult(id="18a.biotech", name="Biotech company", passed=False, actual="not a biotech company",
-                           threshold="a Biotech Company with a Core Product", rule="Listing Rules 18A.01",
-                           reason="the profile has no [biotech] section", shortfall="not a biotech company (no Core Product)")]
+        return [
+            CheckResult(
+                id="18a.biotech",
+                name="Biotech company",
+                passed=False,
+                actual="not a biotech company",
+                threshold="a Biotech Company with a Core Product",
+                rule="Listing Rules 18A.01",
+                reason="the profile has no [biotech] section",
+                shortfall="not a biotech company (no Core Product)",
+            )
+        ]
     return [
-        CheckResult(id="18a.biotech", name="Core Product beyond concept stage", passed=bio.core_product_beyond_concept,
-                   actual=str(bio.core_product_beyond_concept).lower(), threshold="true", rule="Listing Rules 18A.03(1)",
-                   reason="Core Product beyond the concept stage" if bio.core_product_beyond_concept else "no Core Product beyond the concept stage",
-                   shortfall="" if bio.core_product_beyond_concept else "Core Product must be beyond the concept stage"),
-        _at_least("18a.market_cap", "18A market cap", "expected market cap", profile.offering.expected_market_cap, a.market_cap_min, a.rule),
-        _years_at_least("18a.same_business", "Same business and management", "years in the same business",
-                        bio.same_business_years, a.same_business_years, a.rule),
-        _ratio_at_least("18a.working_capital", "Working capital coverage", "working capital cover of 12 months' costs",
-                        frac(bio.working_capital_coverage), frac(a.working_capital_coverage_min), "Listing Rules 18A.03(4)"),
+        CheckResult(
+            id="18a.biotech",
+            name="Core Product beyond concept stage",
+            passed=bio.core_product_beyond_concept,
+            actual=str(bio.core_product_beyond_concept).lower(),
+            threshold="true",
+            rule="Listing Rules 18A.03(1)",
+            reason="Core Product beyond the concept stage"
+            if bio.core_product_beyond_concept
+            else "no Core Product beyond the concept stage",
+            shortfall="" if bio.core_product_beyond_concept else "Core Product must be beyond the concept stage",
+        ),
+        _at_least(
+            "18a.market_cap", "18A market cap", "expected market cap", profile.offering.expected_market_cap, a.market_cap_min, a.rule
+        ),
+        _years_at_least(
+            "18a.same_business",
+            "Same business and management",
+            "years in the same business",
+            bio.same_business_years,
+            a.same_business_years,
+            a.rule,
+        ),
+        _ratio_at_least(
+            "18a.working_capital",
+            "Working capital coverage",
+            "working capital cover of 12 months' costs",
+            frac(bio.working_capital_coverage),
+            frac(a.working_capital_coverage_min),
+            "Listing Rules 18A.03(4)",
+        ),
     ]
 
 
@@ -440,25 +626,61 @@ def _chapter_8a(profile: IssuerProfile, on: date, years: list[FinancialYear]) ->
     econ = frac(wvr.beneficiaries_economic_interest)
     return [
         CheckResult(
-            id="8a.market_cap", name="WVR market cap / revenue", passed=ok, actual=f"{fmt_hkd(mcap)}; revenue {fmt_hkd(revenue)}",
-            threshold=f">= {fmt_hkd(w.market_cap_alone_min)}, or >= {fmt_hkd(w.market_cap_with_revenue_min)} with revenue >= {fmt_hkd(w.revenue_min)}",
-            rule="Listing Rules 8A.06", reason="meets 8A.06" if ok else "meets neither limb of 8A.06", shortfall=shortfall),
+            id="8a.market_cap",
+            name="WVR market cap / revenue",
+            passed=ok,
+            actual=f"{fmt_hkd(mcap)}; revenue {fmt_hkd(revenue)}",
+            threshold=(
+                f">= {fmt_hkd(w.market_cap_alone_min)}, "
+                f"or >= {fmt_hkd(w.market_cap_with_revenue_min)} with revenue >= {fmt_hkd(w.revenue_min)}"
+            ),
+            rule="Listing Rules 8A.06",
+            reason="meets 8A.06" if ok else "meets neither limb of 8A.06",
+            shortfall=shortfall,
+        ),
         CheckResult(
-            id="8a.votes", name="Votes per WVR share", passed=wvr.votes_per_wvr_share <= w.max_votes_per_share,
-            actual=str(wvr.votes_per_wvr_share), threshold=f"<= {w.max_votes_per_share}", rule="Listing Rules 8A.10",
+            id="8a.votes",
+            name="Votes per WVR share",
+            passed=wvr.votes_per_wvr_share <= w.max_votes_per_share,
+            actual=str(wvr.votes_per_wvr_share),
+            threshold=f"<= {w.max_votes_per_share}",
+            rule="Listing Rules 8A.10",
             reason=f"{wvr.votes_per_wvr_share} votes per WVR share",
-            shortfall="" if wvr.votes_per_wvr_share <= w.max_votes_per_share else f"votes per WVR share {wvr.votes_per_wvr_share} above {w.max_votes_per_share} by {wvr.votes_per_wvr_share - w.max_votes_per_share}"),
+            shortfall=""
+            if wvr.votes_per_wvr_share <= w.max_votes_per_share
+            else (
+                f"votes per WVR share {wvr.votes_per_wvr_share} above {w.max_votes_per_share} "
+                f"by {wvr.votes_per_wvr_share - w.max_votes_per_share}"
+            ),
+        ),
         CheckResult(
-            id="8a.directors", name="WVR beneficiaries are directors", passed=wvr.beneficiaries_are_directors,
-            actual=str(wvr.beneficiaries_are_directors).lower(), threshold="true", rule="Listing Rules 8A.11",
+            id="8a.directors",
+            name="WVR beneficiaries are directors",
+            passed=wvr.beneficiaries_are_directors,
+            actual=str(wvr.beneficiaries_are_directors).lower(),
+            threshold="true",
+            rule="Listing Rules 8A.11",
             reason="beneficiaries are directors" if wvr.beneficiaries_are_directors else "a beneficiary is not a director",
-            shortfall="" if wvr.beneficiaries_are_directors else "every WVR beneficiary must be a director at listing"),
-        _ratio_at_least("8a.economic_interest", "WVR beneficiaries' economic interest", "beneficiaries' economic interest",
-                        econ, frac(w.beneficiaries_economic_interest_min), "Listing Rules 8A.12"),
+            shortfall="" if wvr.beneficiaries_are_directors else "every WVR beneficiary must be a director at listing",
+        ),
+        _ratio_at_least(
+            "8a.economic_interest",
+            "WVR beneficiaries' economic interest",
+            "beneficiaries' economic interest",
+            econ,
+            frac(w.beneficiaries_economic_interest_min),
+            "Listing Rules 8A.12",
+        ),
         CheckResult(
-            id="8a.innovative", name="Innovative company", passed=wvr.innovative_company, actual=str(wvr.innovative_company).lower(),
-            threshold="true", rule="Listing Rules 8A.04", reason="an innovative company" if wvr.innovative_company else "not shown to be innovative",
-            shortfall="" if wvr.innovative_company else "must be an innovative company to list with WVR"),
+            id="8a.innovative",
+            name="Innovative company",
+            passed=wvr.innovative_company,
+            actual=str(wvr.innovative_company).lower(),
+            threshold="true",
+            rule="Listing Rules 8A.04",
+            reason="an innovative company" if wvr.innovative_company else "not shown to be innovative",
+            shortfall="" if wvr.innovative_company else "must be an innovative company to list with WVR",
+        ),
     ]
 
 
@@ -473,65 +695,143 @@ def csrc_filing_required(profile: IssuerProfile, on: date) -> tuple[bool, str]:
     m = profile.mainland
     above = frac(c.indirect_domestic_share_above)
     shares = {
-        "revenue": frac(m.domestic_revenue_share), "total profit": frac(m.domestic_profit_share),
-        "total assets": frac(m.domestic_total_assets_share), "net assets": frac(m.domestic_net_assets_share),
+        "revenue": frac(m.domestic_revenue_share),
+        "total profit": frac(m.domestic_profit_share),
+        "total assets": frac(m.domestic_total_assets_share),
+        "net assets": frac(m.domestic_net_assets_share),
     }
     limb1 = [k for k, v in shares.items() if v > above]
     limb2 = m.main_business_in_mainland or m.senior_managers_mainland
     if limb1 and limb2:
-        return True, f"indirect listing (Art. 15): domestic share of {', '.join(limb1)} above {fmt_pct(above)} and mainland business or management"
+        return (
+            True,
+            f"indirect listing (Art. 15): domestic share of {', '.join(limb1)} above {fmt_pct(above)} and mainland business or management",
+        )
     return False, "not a domestic company under Art. 15 (neither > 50% domestic figures with mainland business/management)"
 
 
 def _mainland(profile: IssuerProfile, on: date) -> list[CheckResult]:
     required, why = csrc_filing_required(profile, on)
-    out = [CheckResult(id="csrc.filing", name="CSRC filing", passed=None, actual="required" if required else "not required",
-                      threshold="file within the deadline after the HK application", rule="CSRC Trial Measures Art. 2, 15, 16",
-                      reason=why)]
+    out = [
+        CheckResult(
+            id="csrc.filing",
+            name="CSRC filing",
+            passed=None,
+            actual="required" if required else "not required",
+            threshold="file within the deadline after the HK application",
+            rule="CSRC Trial Measures Art. 2, 15, 16",
+            reason=why,
+        )
+    ]
     if required:
         bad = profile.mainland.prohibited_circumstances
-        out.append(CheckResult(
-            id="csrc.negative_list", name="CSRC prohibited circumstances", passed=not bad,
-            actual=", ".join(bad) or "none", threshold="none", rule="CSRC Trial Measures Art. 8",
-            reason="no prohibited circumstance" if not bad else f"prohibited: {', '.join(bad)}",
-            shortfall="" if not bad else f"CSRC Art. 8 bars an overseas listing while {', '.join(bad)} applies"))
+        out.append(
+            CheckResult(
+                id="csrc.negative_list",
+                name="CSRC prohibited circumstances",
+                passed=not bad,
+                actual=", ".join(bad) or "none",
+                threshold="none",
+                rule="CSRC Trial Measures Art. 8",
+                reason="no prohibited circumstance" if not bad else f"prohibited: {', '.join(bad)}",
+                shortfall="" if not bad else f"CSRC Art. 8 bars an overseas listing while {', '.join(bad)} applies",
+            )
+        )
         if profile.structure == "vie":
             note = " in a foreign-investment-restricted sector (added scrutiny)" if profile.mainland.foreign_investment_restricted else ""
-            out.append(CheckResult(id="csrc.vie", name="VIE structure", passed=None, actual="VIE", threshold="filing accepted if compliant",
-                                  rule="CSRC Q&A 17 Feb 2023", reason=f"VIE structures may list after filing{note}"))
+            out.append(
+                CheckResult(
+                    id="csrc.vie",
+                    name="VIE structure",
+                    passed=None,
+                    actual="VIE",
+                    threshold="filing accepted if compliant",
+                    rule="CSRC Q&A 17 Feb 2023",
+                    reason=f"VIE structures may list after filing{note}",
+                )
+            )
     try:
         d = rules.DATA_REVIEW.in_force(on)
     except LookupError:
         return out
     users = profile.mainland.personal_information_users
     over = users > d.personal_information_users_threshold
-    out.append(CheckResult(
-        id="data.cyber_review", name="Cybersecurity review", passed=None,
-        actual=f"{users:,} users" + ("; CIIO" if profile.mainland.critical_information_infrastructure_operator else ""),
-        threshold=f"> {d.personal_information_users_threshold:,} users listing abroad", rule=d.rule,
-        reason=("over the threshold, but a Hong Kong listing is not 'abroad': no mandatory filing; Art. 16 review possible"
-                if over and not d.mandatory_for_hong_kong else "no mandatory review"),
-    ))
+    out.append(
+        CheckResult(
+            id="data.cyber_review",
+            name="Cybersecurity review",
+            passed=None,
+            actual=f"{users:,} users" + ("; CIIO" if profile.mainland.critical_information_infrastructure_operator else ""),
+            threshold=f"> {d.personal_information_users_threshold:,} users listing abroad",
+            rule=d.rule,
+            reason=(
+                "over the threshold, but a Hong Kong listing is not 'abroad': no mandatory filing; Art. 16 review possible"
+                if over and not d.mandatory_for_hong_kong
+                else "no mandatory review"
+            ),
+        )
+    )
     return out
 
 
 # -- routes ---------------------------------------------------------------------------------
 _ROUTE_TESTS: dict[str, tuple[str, ...]] = {
-    "main_board_profit": ("mb.min_market_cap", "mb.trading_record", "mb.management_continuity", "mb.ownership_continuity",
-                          "mb.8051.latest_profit", "mb.8051.prior_profit"),
-    "main_board_mcap_revenue_cash_flow": ("mb.min_market_cap", "mb.trading_record", "mb.management_continuity",
-                                          "mb.ownership_continuity", "mb.8052.market_cap", "mb.8052.revenue", "mb.8052.cash_flow"),
+    "main_board_profit": (
+        "mb.min_market_cap",
+        "mb.trading_record",
+        "mb.management_continuity",
+        "mb.ownership_continuity",
+        "mb.8051.latest_profit",
+        "mb.8051.prior_profit",
+    ),
+    "main_board_mcap_revenue_cash_flow": (
+        "mb.min_market_cap",
+        "mb.trading_record",
+        "mb.management_continuity",
+        "mb.ownership_continuity",
+        "mb.8052.market_cap",
+        "mb.8052.revenue",
+        "mb.8052.cash_flow",
+    ),
     "main_board_mcap_revenue": ("mb.min_market_cap", "mb.ownership_continuity", "mb.8053.market_cap", "mb.8053.revenue", "mb.8053.record"),
-    "18c_commercial": ("18c.in_force", "mb.min_market_cap", "mb.management_continuity", "mb.ownership_continuity", "18c.sector",
-                       "18c.commercial_revenue", "18c.market_cap_commercial", "18c.rd_years", "18c.rd_ratio_commercial",
-                       "18c.sii_commercial", "18c.pathfinders"),
-    "18c_pre_commercial": ("18c.in_force", "mb.min_market_cap", "mb.management_continuity", "mb.ownership_continuity", "18c.sector",
-                           "18c.pre_commercial_status", "18c.market_cap_pre_commercial", "18c.rd_years",
-                           "18c.rd_ratio_pre_commercial", "18c.sii_pre_commercial", "18c.pathfinders"),
+    "18c_commercial": (
+        "18c.in_force",
+        "mb.min_market_cap",
+        "mb.management_continuity",
+        "mb.ownership_continuity",
+        "18c.sector",
+        "18c.commercial_revenue",
+        "18c.market_cap_commercial",
+        "18c.rd_years",
+        "18c.rd_ratio_commercial",
+        "18c.sii_commercial",
+        "18c.pathfinders",
+    ),
+    "18c_pre_commercial": (
+        "18c.in_force",
+        "mb.min_market_cap",
+        "mb.management_continuity",
+        "mb.ownership_continuity",
+        "18c.sector",
+        "18c.pre_commercial_status",
+        "18c.market_cap_pre_commercial",
+        "18c.rd_years",
+        "18c.rd_ratio_pre_commercial",
+        "18c.sii_pre_commercial",
+        "18c.pathfinders",
+    ),
     "18a": ("18a.in_force", "mb.min_market_cap", "18a.biotech", "18a.market_cap", "18a.same_business", "18a.working_capital"),
 }
-_EVERY_ROUTE = ("mb.public_float", "8a.in_force", "8a.market_cap", "8a.votes", "8a.directors", "8a.economic_interest",
-                "8a.innovative", "csrc.negative_list")
+_EVERY_ROUTE = (
+    "mb.public_float",
+    "8a.in_force",
+    "8a.market_cap",
+    "8a.votes",
+    "8a.directors",
+    "8a.economic_interest",
+    "8a.innovative",
+    "csrc.negative_list",
+)
 
 
 def assess(profile: IssuerProfile, on: date) -> Assessment:
@@ -550,11 +850,21 @@ def assess(profile: IssuerProfile, on: date) -> Assessment:
         present = [i for i in (*ids, *_EVERY_ROUTE) if i in by_id]
         decisive = [by_id[i] for i in present if by_id[i].passed is not None]
         failed = [t for t in decisive if not t.passed]
-        routes.append(RouteResult(route=route, title=ROUTES[route], open=not failed, tests=present,
-                                  changes_needed=[t.shortfall or t.reason for t in failed]))
+        routes.append(
+            RouteResult(
+                route=route, title=ROUTES[route], open=not failed, tests=present, changes_needed=[t.shortfall or t.reason for t in failed]
+            )
+        )
     notes = _notes(profile, on, years)
-    return Assessment(issuer_id=profile.issuer_id, name=profile.name, on=on, tests=tests, routes=routes,
-                      open_routes=[r.route for r in routes if r.open], notes=notes)
+    return Assessment(
+        issuer_id=profile.issuer_id,
+        name=profile.name,
+        on=on,
+        tests=tests,
+        routes=routes,
+        open_routes=[r.route for r in routes if r.open],
+        notes=notes,
+    )
 
 
 def _notes(profile: IssuerProfile, on: date, years: list[FinancialYear]) -> list[str]:
@@ -583,8 +893,9 @@ def relative_gap(test: CheckResult) -> Fraction:
     f = test.figures
     if f is None or f.shortfall is None:
         return Fraction(1)
-    short, threshold = (Fraction(f.shortfall), Fraction(f.threshold)) if f.unit == "ratio" else (
-        Fraction(int(f.shortfall)), Fraction(int(f.threshold)))
+    short, threshold = (
+        (Fraction(f.shortfall), Fraction(f.threshold)) if f.unit == "ratio" else (Fraction(int(f.shortfall)), Fraction(int(f.threshold)))
+    )
     return min(abs(short / threshold), Fraction(1)) if threshold else Fraction(1)
 
 

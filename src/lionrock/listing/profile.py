@@ -80,8 +80,9 @@ def _check_rounds(profile: IssuerProfile) -> None:
             raise ProfileError(f"{path}.post_money_valuation", "is below amount_raised")
         for j, inv in enumerate(rnd.investors):
             _check_fraction(inv.stake, f"{path}.investors[{j}].stake")
-            total = Rate(total.numerator * inv.stake.denominator + inv.stake.numerator * total.denominator,
-                         total.denominator * inv.stake.denominator)
+            total = Rate(
+                total.numerator * inv.stake.denominator + inv.stake.numerator * total.denominator, total.denominator * inv.stake.denominator
+            )
             if total.numerator > total.denominator:
                 raise ProfileError(f"{path}.investors[{j}].stake", "investors' stakes add up to more than 100%")
 

@@ -94,8 +94,16 @@ ADVANCE_TRIGGERS: frozenset[Trigger] = frozenset(
 )
 """Triggers the `AdvanceListing` command may carry (the others have their own commands)."""
 STEP_ORDER: tuple[State, ...] = (
-    S.PROFILE_SUBMITTED, S.TECH_ENGAGED, S.APPLICATION_FILED, S.VETTING, S.HEARING_PASSED,
-    S.LAUNCHED, S.BOOKBUILDING, S.PRICED, S.ALLOTTED, S.LISTED,
+    S.PROFILE_SUBMITTED,
+    S.TECH_ENGAGED,
+    S.APPLICATION_FILED,
+    S.VETTING,
+    S.HEARING_PASSED,
+    S.LAUNCHED,
+    S.BOOKBUILDING,
+    S.PRICED,
+    S.ALLOTTED,
+    S.LISTED,
 )
 
 
@@ -128,8 +136,7 @@ def next_csrc_state(state: CsrcState, trigger: CsrcTrigger) -> CsrcState:
     try:
         return CSRC_TRANSITIONS[(state, trigger)]
     except KeyError:
-        raise IllegalTransition(state.value, trigger.value,
-                                sorted(t.value for (s, t) in CSRC_TRANSITIONS if s is state)) from None
+        raise IllegalTransition(state.value, trigger.value, sorted(t.value for (s, t) in CSRC_TRANSITIONS if s is state)) from None
 
 
 def needs_csrc_before(trigger: Trigger, on: date) -> bool:
@@ -210,19 +217,36 @@ def timetable(profile: IssuerProfile, route: str, filed_on: date) -> list[Milest
     if required:
         c = rules.CSRC_FILING.in_force(filed_on)
         deadline = add_mainland_working_days(filed_on, c.filing_deadline_working_days)
-        out.append(Milestone(f"CSRC filing due (within {c.filing_deadline_working_days} working days)", deadline, "rule",
-                             c.rule, mainland_calendar_basis(deadline)))
+        out.append(
+            Milestone(
+                f"CSRC filing due (within {c.filing_deadline_working_days} working days)",
+                deadline,
+                "rule",
+                c.rule,
+                mainland_calendar_basis(deadline),
+            )
+        )
         csrc_done = add_mainland_working_days(deadline, c.review_working_days)
-        out.append(Milestone(f"CSRC filing notice (review {c.review_working_days} working days, unverified)", csrc_done,
-                             "indicative", c.rule, mainland_calendar_basis(csrc_done)))
+        out.append(
+            Milestone(
+                f"CSRC filing notice (review {c.review_working_days} working days, unverified)",
+                csrc_done,
+                "indicative",
+                c.rule,
+                mainland_calendar_basis(csrc_done),
+            )
+        )
     day = xhkg.add_business_days(filed_on, ind.first_comments_business_days)
     out.append(Milestone("First vetting comments", day, "indicative", "market practice", hk))
     for r in range(2, ind.expected_vetting_rounds + 1):
         day = xhkg.add_business_days(day, ind.vetting_round_business_days)
         out.append(Milestone(f"Vetting round {r}", day, "indicative", "market practice", hk))
     hearing = xhkg.add_business_days(max(day, csrc_done) if csrc_done else day, 1)
-    out.append(Milestone("Listing Committee hearing", hearing, "indicative",
-                         "after vetting" + (" and the CSRC filing notice" if required else ""), hk))
+    out.append(
+        Milestone(
+            "Listing Committee hearing", hearing, "indicative", "after vetting" + (" and the CSRC filing notice" if required else ""), hk
+        )
+    )
     launch = xhkg.add_business_days(hearing, ind.hearing_to_launch_business_days)
     out.append(Milestone("Launch (prospectus; bookbuilding and public offer open)", launch, "indicative", "market practice", hk))
     price_day = xhkg.add_business_days(launch, ind.launch_to_price_business_days)
@@ -230,13 +254,19 @@ def timetable(profile: IssuerProfile, route: str, filed_on: date) -> list[Milest
     close = fini.public_offer_close_days_before_pricing
     out.append(Milestone(f"Public offer closes (noon T-{close})", xhkg.add_business_days(price_day, -close), "rule", fini.rule, hk))
     out.append(Milestone("Price fixing (T)", price_day, "rule", fini.rule, hk))
-    out.append(Milestone(f"Allotment results (T+{fini.results_days_after_pricing})",
-                         xhkg.add_business_days(price_day, fini.results_days_after_pricing), "rule", fini.rule, hk))
+    out.append(
+        Milestone(
+            f"Allotment results (T+{fini.results_days_after_pricing})",
+            xhkg.add_business_days(price_day, fini.results_days_after_pricing),
+            "rule",
+            fini.rule,
+            hk,
+        )
+    )
     listing_day = xhkg.add_business_days(price_day, fini.listing_days_after_pricing)
     out.append(Milestone(f"Dealings begin (T+{fini.listing_days_after_pricing})", listing_day, "rule", fini.rule, hk))
     lapse = add_months(filed_on, validity.months)
-    out.append(Milestone(f"Application lapses unless launched ({validity.months} months)", lapse, "rule", validity.rule,
-                         "calendar date"))
+    out.append(Milestone(f"Application lapses unless launched ({validity.months} months)", lapse, "rule", validity.rule, "calendar date"))
     return sorted(out, key=lambda m: m.on)
 
 

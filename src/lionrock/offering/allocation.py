@@ -5,7 +5,8 @@ seed). The CLI calls it directly; `OfferingContext` calls the same function insi
 Every share count is an integer. The public pools' basis is exact (integers and fractions,
 `pool_basis`); the placing's proportional targets are solved in floating point
 (IEEE-correctly-rounded operations and `math.fsum`, so the result is the same on every platform).
-After that all allotments are exact integers in whole board lots, checked by invariants. The ballot draws from ``numpy.random.Generator(PCG64(seed))`` in a documented order:
+After that all allotments are exact integers in whole board lots, checked by invariants. The ballot
+draws from ``numpy.random.Generator(PCG64(seed))`` in a documented order:
 pool A then pool B, bands in ascending application size, applications in lodging order within a
 band, one ``Generator.choice(n, winners, replace=False)`` per balloted band.
 """
@@ -266,11 +267,23 @@ def _basis_text(size: int, count: int, g: int, w: int, lot: int) -> str:
 
 def _bands(pool: str, basis: PoolBasis, lot: int) -> list[BandBasis]:
     out = []
-    for size, count, g, w in zip(basis.sizes.tolist(), basis.counts.tolist(), basis.guaranteed.tolist(), basis.winners.tolist(), strict=True):
+    for size, count, g, w in zip(
+        basis.sizes.tolist(), basis.counts.tolist(), basis.guaranteed.tolist(), basis.winners.tolist(), strict=True
+    ):
         allotted = (g * count + w) * lot
         applied = size * count * lot
-        out.append(BandBasis(pool=pool, shares_applied=size * lot, applications=count, guaranteed_lots=g, ballot_winners=w,
-                             shares_allotted=allotted, basis=_basis_text(size, count, g, w, lot), allotted_bp=allotted * 10_000 // applied))
+        out.append(
+            BandBasis(
+                pool=pool,
+                shares_applied=size * lot,
+                applications=count,
+                guaranteed_lots=g,
+                ballot_winners=w,
+                shares_allotted=allotted,
+                basis=_basis_text(size, count, g, w, lot),
+                allotted_bp=allotted * 10_000 // applied,
+            )
+        )
     return out
 
 
@@ -304,10 +317,13 @@ class PreferentialApplications:
 
     @classmethod
     def from_batches(cls, batches: Sequence[PreferentialBatch]) -> PreferentialApplications:
-        return cls(applicants=[a for b in batches for a in b.applicants], accounts=[a for b in batches for a in b.accounts],
-                   participants=[p for b in batches for p in b.participants],
-                   shares=np.asarray([x for b in batches for x in b.shares], dtype=np.int64),
-                   entitlements=np.asarray([x for b in batches for x in b.entitlements], dtype=np.int64))
+        return cls(
+            applicants=[a for b in batches for a in b.applicants],
+            accounts=[a for b in batches for a in b.accounts],
+            participants=[p for b in batches for p in b.participants],
+            shares=np.asarray([x for b in batches for x in b.shares], dtype=np.int64),
+            entitlements=np.asarray([x for b in batches for x in b.entitlements], dtype=np.int64),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,7 +379,9 @@ def _placing_weights(ro: ResolvedOffering, book: IoiBook, price: int) -> np.ndar
     tier_idx = np.clip(book.tier - 1, 0, len(tiers) - 1)
     weights = np.asarray(tiers, dtype=np.float64)[tier_idx]
     if policy.early_before_seq > 0 and policy.early_bonus.numerator:
-        weights = weights * np.where(book.first_seq < policy.early_before_seq, 1.0 + policy.early_bonus.numerator / policy.early_bonus.denominator, 1.0)
+        weights = weights * np.where(
+            book.first_seq < policy.early_before_seq, 1.0 + policy.early_bonus.numerator / policy.early_bonus.denominator, 1.0
+        )
     if policy.price_setting_bonus.numerator:
         priced = book.priced_demand_at(price) > 0
         weights = weights * np.where(priced, 1.0 + policy.price_setting_bonus.numerator / policy.price_setting_bonus.denominator, 1.0)
@@ -371,8 +389,9 @@ def _placing_weights(ro: ResolvedOffering, book: IoiBook, price: int) -> np.ndar
     return out
 
 
-def _weighted_fill(dw: np.ndarray, caps: np.ndarray, total_lots: int, tie_order: tuple[np.ndarray, ...],
-                   floors: np.ndarray | None = None) -> np.ndarray:
+def _weighted_fill(
+    dw: np.ndarray, caps: np.ndarray, total_lots: int, tie_order: tuple[np.ndarray, ...], floors: np.ndarray | None = None
+) -> np.ndarray:
     """Lots per investor: ``min(cap, max(floor, c x dw))`` with ``c`` solved so the targets add up
     to ``total_lots`` (``floor`` = 0 without floors); rounded down, lots left by rounding go by
     largest remainder, then ``tie_order`` (tier, arrival, index), within each cap."""
@@ -409,8 +428,9 @@ def _weighted_fill(dw: np.ndarray, caps: np.ndarray, total_lots: int, tie_order:
     return lots
 
 
-def allocate_placing(ro: ResolvedOffering, book: IoiBook, price: int, demand_lots: np.ndarray, total_lots: int,
-                     independent_min_lots: int = 0) -> tuple[np.ndarray, list[str]]:
+def allocate_placing(
+    ro: ResolvedOffering, book: IoiBook, price: int, demand_lots: np.ndarray, total_lots: int, independent_min_lots: int = 0
+) -> tuple[np.ndarray, list[str]]:
     """Lots for each investor: weighted pro rata (tier, timing, price leadership), capped per
     placee; lots left by rounding go by largest remainder, then tier, then arrival.
 
@@ -450,12 +470,16 @@ def allocate_placing(ro: ResolvedOffering, book: IoiBook, price: int, demand_lot
         ind_caps = np.where(indep, base_caps, 0)
         if int(ind_caps.sum()) < need:
             ind_caps = ind_demand
-            notes.append(f"the {cap_share} cap per placee was lifted for independent price-setting investors to reach the minimum of {rule}")
+            notes.append(
+                f"the {cap_share} cap per placee was lifted for independent price-setting investors to reach the minimum of {rule}"
+            )
         floors = _weighted_fill(np.where(indep, dw, 0.0), ind_caps, need, tie_order)
     caps = np.maximum(caps, floors)
     lots = _weighted_fill(dw, caps, total_lots, tie_order, floors)
-    notes.append(f"independent price-setting investors topped up from {have * ro.lot:,} to {int(lots[indep].sum()) * ro.lot:,} "
-                 f"placing shares to meet the minimum of {rule}")
+    notes.append(
+        f"independent price-setting investors topped up from {have * ro.lot:,} to {int(lots[indep].sum()) * ro.lot:,} "
+        f"placing shares to meet the minimum of {rule}"
+    )
     return lots, notes
 
 
@@ -464,12 +488,17 @@ def allocate_placing(ro: ResolvedOffering, book: IoiBook, price: int, demand_lot
 # ------------------------------------------------------------------------------------------------
 def _pool_assignment(ro: ResolvedOffering, apps: ApplicationBook, status: np.ndarray) -> np.ndarray:
     valid = status == ApplicationStatus.VALID
-    payable = amount_payable(ro.spec.price_high, apps.shares, ro.charges) if ro.pools.amount_includes_charges else consideration_array(ro.spec.price_high, apps.shares)
+    payable = (
+        amount_payable(ro.spec.price_high, apps.shares, ro.charges)
+        if ro.pools.amount_includes_charges
+        else consideration_array(ro.spec.price_high, apps.shares)
+    )
     return np.where(valid, np.where(payable > ro.pools.pool_a_max_amount_minor, POOL_B, POOL_A), POOL_NONE).astype(np.int8)
 
 
-def _allocate_public(ro: ResolvedOffering, apps: ApplicationBook, pool: np.ndarray, public_lots: int,
-                     seed: int) -> tuple[np.ndarray, list[BandBasis], tuple[int, int, int, int]]:
+def _allocate_public(
+    ro: ResolvedOffering, apps: ApplicationBook, pool: np.ndarray, public_lots: int, seed: int
+) -> tuple[np.ndarray, list[BandBasis], tuple[int, int, int, int]]:
     lot = ro.lot
     lots = apps.shares // lot
     idx_a = np.flatnonzero(pool == POOL_A)
@@ -481,8 +510,10 @@ def _allocate_public(ro: ResolvedOffering, apps: ApplicationBook, pool: np.ndarr
     allotted = np.zeros(len(apps), dtype=np.int64)
     bands: list[BandBasis] = []
     policy = ro.spec.public
-    for name, idx, pl, size, taper, curve in (("A", idx_a, lots_a, size_a, policy.pool_a_taper_eighths, policy.pool_a_curve),
-                                              ("B", idx_b, lots_b, size_b, policy.pool_b_taper_eighths, policy.pool_b_curve)):
+    for name, idx, pl, size, taper, curve in (
+        ("A", idx_a, lots_a, size_a, policy.pool_a_taper_eighths, policy.pool_a_curve),
+        ("B", idx_b, lots_b, size_b, policy.pool_b_taper_eighths, policy.pool_b_curve),
+    ):
         if not len(idx):
             continue
         basis = pool_basis(pl, size, taper, curve_points(curve))
@@ -511,8 +542,14 @@ def preferential_generator(seed: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 1])))
 
 
-def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps: ApplicationBook, seed: int,
-             preferential: PreferentialApplications | None = None) -> AllocationResult:
+def allocate(
+    ro: ResolvedOffering,
+    pricing: PricingDecision,
+    iois: IoiBook,
+    apps: ApplicationBook,
+    seed: int,
+    preferential: PreferentialApplications | None = None,
+) -> AllocationResult:
     """Allot the whole offering at the decided price; see docs/offering.md for each step and rule."""
     spec, lot, price = ro.spec, ro.lot, pricing.price
     n0 = spec.shares_offered
@@ -523,7 +560,10 @@ def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps
     cs = list(zip(spec.cornerstones, take.shares, strict=True))
     cs_total = take.total
     notes.extend(take.reasons)
-    invariant(cs_total + ro.initial_public_shares + ro.preferential_reserved_shares <= offer, "cornerstones, public and preferential exceed the offer")
+    invariant(
+        cs_total + ro.initial_public_shares + ro.preferential_reserved_shares <= offer,
+        "cornerstones, public and preferential exceed the offer",
+    )
     # 2. public applications: validity, demand, clawback
     status = application_status(ro, apps, iois)
     pool = _pool_assignment(ro, apps, status)
@@ -538,8 +578,13 @@ def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps
         # the public offer with the international offering 0.99x and published "Claw-back triggered:
         # No"; only the international offering's unsold shares moved to the public (step 4 below).
         # docs/deals-research/rules.md, section b. Whether PN18 ladders are suppressed alike: not found.
-        share, why = ro.initial_share, (f"no clawback: the international offering is undersubscribed "
-                                        f"({placing_demand + cs_total:,} of {initial_international:,} shares), as Excelland 3231 published")
+        share, why = (
+            ro.initial_share,
+            (
+                f"no clawback: the international offering is undersubscribed "
+                f"({placing_demand + cs_total:,} of {initial_international:,} shares), as Excelland 3231 published"
+            ),
+        )
     else:
         share, why = ro.ladder.share_at(ro.initial_share, public_demand, initial_public)
     # the clawback share applies to the shares initially offered (before the offer size adjustment);
@@ -563,8 +608,10 @@ def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps
             move = min(shortfall, public_demand - public_final, room)
             public_final += move
             shortfall -= move
-            notes.append(f"placing undersubscribed: {move:,} shares reallocated to the public offer (coordinators' discretion, "
-                         f"capped at {ro.reallocation_cap_shares:,} public shares: {ro.reallocation_rule})")
+            notes.append(
+                f"placing undersubscribed: {move:,} shares reallocated to the public offer (coordinators' discretion, "
+                f"capped at {ro.reallocation_cap_shares:,} public shares: {ro.reallocation_rule})"
+            )
         placing_avail = placing_demand
         underwriters = shortfall
         if shortfall:
@@ -573,8 +620,9 @@ def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps
     if spec.placing.over_allocate and spec.over_allotment.numerator:
         over_allocated = min(share_of(spec.over_allotment, offer, lot), max(placing_demand - placing_avail, 0) // lot * lot)
     placing_total = placing_avail + over_allocated
-    placee_lots, placing_notes = allocate_placing(ro, iois, price, demand_lots, placing_total // lot,
-                                                  _independent_min_lots(ro, cs, placing_total - over_allocated))
+    placee_lots, placing_notes = allocate_placing(
+        ro, iois, price, demand_lots, placing_total // lot, _independent_min_lots(ro, cs, placing_total - over_allocated)
+    )
     notes.extend(placing_notes)
     placee_shares = placee_lots * lot
     # 5. public tranche: pools, bands, ballot
@@ -584,14 +632,32 @@ def allocate(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, apps
     placed = int(placee_shares.sum())
     invariant(public_allotted == public_final, f"public allotted {public_allotted} != tranche {public_final}")
     invariant(placed == placing_total, f"placing allotted {placed} != tranche {placing_total}")
-    invariant(cs_total + public_allotted + placed + underwriters + pref.taken == offer + over_allocated, "allotted != offered + over-allocated")
+    invariant(
+        cs_total + public_allotted + placed + underwriters + pref.taken == offer + over_allocated, "allotted != offered + over-allocated"
+    )
     invariant(bool(np.all(allotted <= np.where(status == 0, apps.shares, 0))), "an application got more than it applied for")
     invariant(bool(np.all(allotted % lot == 0)) and bool(np.all(placee_shares % lot == 0)), "allotment not in whole board lots")
-    tally = _Tally(status=status, pool=pool, allotted=allotted, placee_shares=placee_shares, cornerstones=cs, offer=offer,
-                   cs_total=cs_total, placing_total=placing_total, placing_demand=placing_demand, over_allocated=over_allocated,
-                   underwriters=underwriters, public_demand=public_demand, public_final=public_final, clawback_reason=why,
-                   pools=(pool_a, pool_b, demand_a, demand_b), bands=bands, notes=notes, preferential=pref,
-                   cutback=take.before_cutback - take.total)
+    tally = _Tally(
+        status=status,
+        pool=pool,
+        allotted=allotted,
+        placee_shares=placee_shares,
+        cornerstones=cs,
+        offer=offer,
+        cs_total=cs_total,
+        placing_total=placing_total,
+        placing_demand=placing_demand,
+        over_allocated=over_allocated,
+        underwriters=underwriters,
+        public_demand=public_demand,
+        public_final=public_final,
+        clawback_reason=why,
+        pools=(pool_a, pool_b, demand_a, demand_b),
+        bands=bands,
+        notes=notes,
+        preferential=pref,
+        cutback=take.before_cutback - take.total,
+    )
     return _result(ro, pricing, iois, seed, tally)
 
 
@@ -600,12 +666,17 @@ def _preferential(ro: ResolvedOffering, apps: PreferentialApplications | None, s
     if not reserved:
         invariant(apps is None or not len(apps), "preferential applications for an offering without a preferential offering")
         return PreferentialOutcome(np.zeros(0, dtype=np.int64), 0, 0, 0, [])
-    out = allocate_preferential(ro, apps or PreferentialApplications([], [], [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)),
-                                preferential_generator(seed))
+    out = allocate_preferential(
+        ro,
+        apps or PreferentialApplications([], [], [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)),
+        preferential_generator(seed),
+    )
     notes.extend(out.notes)
     if out.taken < reserved:
-        notes.append(f"preferential offering undersubscribed: {reserved - out.taken:,} of the {reserved:,} reserved shares "
-                     "reallocated to the international offering")
+        notes.append(
+            f"preferential offering undersubscribed: {reserved - out.taken:,} of the {reserved:,} reserved shares "
+            "reallocated to the international offering"
+        )
     return out
 
 
@@ -656,10 +727,15 @@ def _ipsi(ro: ResolvedOffering, iois: IoiBook, price: int, t: _Tally) -> tuple[i
     ipsi = sum(s for c, s in t.cornerstones if c.independent) + placed
     if ipsi < required:
         demand = book_demand_lots(iois, price, ro.lot)[indep] * ro.lot
-        why = ("all their demand at the offer price was allotted" if bool(np.all(t.placee_shares[indep] >= demand))
-               else "the placing tranche excluding over-allocated shares is too small")
-        t.notes.append(f"independent price-setting investors took {ipsi:,} shares, below the {required:,} {ro.chapter_18c.rule} "
-                       f"requires: shortfall of {required - ipsi:,} shares ({why})")
+        why = (
+            "all their demand at the offer price was allotted"
+            if bool(np.all(t.placee_shares[indep] >= demand))
+            else "the placing tranche excluding over-allocated shares is too small"
+        )
+        t.notes.append(
+            f"independent price-setting investors took {ipsi:,} shares, below the {required:,} {ro.chapter_18c.rule} "
+            f"requires: shortfall of {required - ipsi:,} shares ({why})"
+        )
     return ipsi, required
 
 
@@ -680,9 +756,16 @@ def _result(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, seed:
     bookbuilding_min = -(-n0 * ro.bookbuilding_min.numerator // ro.bookbuilding_min.denominator)
     ipsi, ipsi_required = _ipsi(ro, iois, pricing.price, t)
     months = ro.options.cornerstone_lockup_months
-    cornerstones = [CornerstoneAllotment(investor=c.investor, name=c.name, account=c.account, shares=s,
-                                         lockup_end=lockup_last_day(ro.timetable.listing, c.lockup_months or months))
-                    for c, s in t.cornerstones]
+    cornerstones = [
+        CornerstoneAllotment(
+            investor=c.investor,
+            name=c.name,
+            account=c.account,
+            shares=s,
+            lockup_end=lockup_last_day(ro.timetable.listing, c.lockup_months or months),
+        )
+        for c, s in t.cornerstones
+    ]
     gross = consideration_minor(pricing.price, t.offer)
     commission = gross * spec.underwriting_commission.numerator // spec.underwriting_commission.denominator
     pool_a, pool_b, demand_a, demand_b = t.pools
@@ -690,26 +773,50 @@ def _result(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, seed:
     international = t.cs_total + t.placing_total - t.over_allocated + t.underwriters
     pref = t.preferential
     summary = AllotmentSummary(
-        price=pricing.price, offer_shares=t.offer, upsize_shares=pricing.upsize_shares, over_allocated_shares=t.over_allocated,
-        gross_proceeds_minor=gross, net_proceeds_minor=gross - commission - spec.listing_expenses_minor,
-        initial_public_shares=ro.initial_public_shares, public_demand_shares=t.public_demand,
+        price=pricing.price,
+        offer_shares=t.offer,
+        upsize_shares=pricing.upsize_shares,
+        over_allocated_shares=t.over_allocated,
+        gross_proceeds_minor=gross,
+        net_proceeds_minor=gross - commission - spec.listing_expenses_minor,
+        initial_public_shares=ro.initial_public_shares,
+        public_demand_shares=t.public_demand,
         subscription_multiple_bp=t.public_demand * 10_000 // ro.initial_public_shares,
-        clawback_reason=t.clawback_reason, regime=ro.regime, final_public_shares=t.public_final,
-        pool_a_shares=pool_a, pool_b_shares=pool_b, pool_a_demand_shares=demand_a, pool_b_demand_shares=demand_b,
-        valid_applications=int((t.status == 0).sum()), rejected=rejected,
-        placing_shares=t.placing_total, placing_demand_shares=t.placing_demand,
-        placees=int((t.placee_shares > 0).sum()), cornerstone_shares=t.cs_total, underwriter_shares=t.underwriters,
+        clawback_reason=t.clawback_reason,
+        regime=ro.regime,
+        final_public_shares=t.public_final,
+        pool_a_shares=pool_a,
+        pool_b_shares=pool_b,
+        pool_a_demand_shares=demand_a,
+        pool_b_demand_shares=demand_b,
+        valid_applications=int((t.status == 0).sum()),
+        rejected=rejected,
+        placing_shares=t.placing_total,
+        placing_demand_shares=t.placing_demand,
+        placees=int((t.placee_shares > 0).sum()),
+        cornerstone_shares=t.cs_total,
+        underwriter_shares=t.underwriters,
         bookbuilding_min_shares=bookbuilding_min,
         bookbuilding_ok=n0 - ro.initial_public_shares - ro.preferential_reserved_shares - t.cs_total >= bookbuilding_min,
-        ipsi_shares=ipsi, ipsi_required_shares=ipsi_required, ipsi_shortfall_shares=max(ipsi_required - ipsi, 0),
+        ipsi_shares=ipsi,
+        ipsi_required_shares=ipsi_required,
+        ipsi_shortfall_shares=max(ipsi_required - ipsi, 0),
         top_placees_bp=placee_concentration(placee_list, international, t.offer, spec.shares_outstanding_after),
-        bands=t.bands, seed=seed, allotment_digest=_digest(t), notes=t.notes,
+        bands=t.bands,
+        seed=seed,
+        allotment_digest=_digest(t),
+        notes=t.notes,
         international_initial_shares=n0 - ro.initial_public_shares - ro.preferential_reserved_shares,
-        international_demand_shares=t.cs_total + t.placing_demand, international_final_shares=international,
-        cornerstone_cutback_shares=t.cutback, preferential_reserved_shares=ro.preferential_reserved_shares,
-        preferential_valid_applications=pref.valid, preferential_demand_shares=pref.demand, preferential_shares=pref.taken,
+        international_demand_shares=t.cs_total + t.placing_demand,
+        international_final_shares=international,
+        cornerstone_cutback_shares=t.cutback,
+        preferential_reserved_shares=ro.preferential_reserved_shares,
+        preferential_valid_applications=pref.valid,
+        preferential_demand_shares=pref.demand,
+        preferential_shares=pref.taken,
         preferential_to_international_shares=ro.preferential_reserved_shares - pref.taken,
-        preferential_successful_applications=int((pref.allotted > 0).sum()), successful_applications=int((t.allotted > 0).sum()),
+        preferential_successful_applications=int((pref.allotted > 0).sum()),
+        successful_applications=int((t.allotted > 0).sum()),
     )
     return AllocationResult(summary, cornerstones, t.placee_shares, t.status, t.pool, t.allotted, pref.allotted)
 

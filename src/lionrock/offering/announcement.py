@@ -53,8 +53,9 @@ DISTRIBUTION_BANDS = (1, 10_001, 100_001, 1_000_001, 10_000_001)
 100,000; ...), the size table Transwarp's 18C.08 waiver required (condition (d))."""
 
 
-def announcement_markdown(ro: ResolvedOffering, pricing: PricingDecision, result: AllocationResult, *, book_digest: str = "",
-                          iois: IoiBook | None = None) -> str:
+def announcement_markdown(
+    ro: ResolvedOffering, pricing: PricingDecision, result: AllocationResult, *, book_digest: str = "", iois: IoiBook | None = None
+) -> str:
     """The allotment results announcement, section by section as HKEX's template orders them.
     ``iois`` (the book the allocation used) names placees in "placees with consent"."""
     spec, s = ro.spec, result.summary
@@ -63,20 +64,34 @@ def announcement_markdown(ro: ResolvedOffering, pricing: PricingDecision, result
     add = out.append
     add(f"# {spec.issuer_name}\n\n**Stock code: {spec.instrument}**" + (f" (RMB counter {spec.rmb_counter})" if spec.rmb_counter else ""))
     add("\n## Announcement of Allotment Results\n")
-    add(f"Listing chapter: {'Main Board' if spec.chapter == 'main' else 'Chapter ' + spec.chapter}. Allocation regime: {s.regime} "
+    add(
+        f"Listing chapter: {'Main Board' if spec.chapter == 'main' else 'Chapter ' + spec.chapter}. Allocation regime: {s.regime} "
         f"({ro.regime_rule}). Prospectus dated {spec.prospectus_date}; price determined {ro.timetable.price_fixing}; "
-        f"dealings expected to commence at 9:00 a.m. on {ro.timetable.listing}.\n")
+        f"dealings expected to commence at 9:00 a.m. on {ro.timetable.listing}.\n"
+    )
     add("### Summary\n")
     add("| | |\n|---|---|")
-    add(f"| Final offer price | {cur} {format_price(s.price)} per share (range {format_price(spec.price_low)} to {format_price(spec.price_high)}) |")
-    add(f"| Number of offer shares | {s.offer_shares:,}" + (f" (including {s.upsize_shares:,} offer size adjustment shares)" if s.upsize_shares else "") + " |")
+    add(
+        f"| Final offer price | {cur} {format_price(s.price)} per share "
+        f"(range {format_price(spec.price_low)} to {format_price(spec.price_high)}) |"
+    )
+    add(
+        f"| Number of offer shares | {s.offer_shares:,}"
+        + (f" (including {s.upsize_shares:,} offer size adjustment shares)" if s.upsize_shares else "")
+        + " |"
+    )
     add(f"| Gross proceeds | {_money(s.gross_proceeds_minor, cur)} |")
-    add(f"| Estimated net proceeds | {_money(s.net_proceeds_minor, cur)} (after underwriting commission {spec.underwriting_commission} and listing expenses) |")
+    add(
+        f"| Estimated net proceeds | {_money(s.net_proceeds_minor, cur)} "
+        f"(after underwriting commission {spec.underwriting_commission} and listing expenses) |"
+    )
     add(f"| Over-allocation | {s.over_allocated_shares:,} shares |\n")
     if ro.maximum_price_only or s.price < spec.price_high:
-        add(f"Applicants paid the maximum offer price of {cur} {format_price(spec.price_high)} per share (plus brokerage and levies) on "
+        add(
+            f"Applicants paid the maximum offer price of {cur} {format_price(spec.price_high)} per share (plus brokerage and levies) on "
             f"application; the difference from the final offer price, with its charges, and the money for shares not allotted are "
-            f"refunded on {ro.timetable.listing}.\n")
+            f"refunded on {ro.timetable.listing}.\n"
+        )
     add("### Pricing\n")
     for reason in pricing.reasons:
         add(f"- {reason}")
@@ -86,57 +101,96 @@ def announcement_markdown(ro: ResolvedOffering, pricing: PricingDecision, result
     add(f"| Number of valid applications | {s.valid_applications:,} |")
     add(f"| Number of successful applications | {s.successful_applications:,} |")
     add(f"| Number of shares validly applied for | {s.public_demand_shares:,} |")
-    add(f"| Subscription level | {_multiple(s.public_demand_shares, s.initial_public_shares)} the {_shares(s.initial_public_shares)} initially offered |")
+    add(
+        f"| Subscription level | {_multiple(s.public_demand_shares, s.initial_public_shares)} "
+        f"the {_shares(s.initial_public_shares)} initially offered |"
+    )
     add(f"| Reallocation (clawback) | {s.clawback_reason} |")
-    add(f"| Final number of shares under the Hong Kong Public Offering | {s.final_public_shares:,} ({_share_pct(s.final_public_shares, s.offer_shares)} of the offer shares) |")
-    add(f"| Pool A / pool B | {s.pool_a_shares:,} / {s.pool_b_shares:,} shares (demand {s.pool_a_demand_shares:,} / {s.pool_b_demand_shares:,}) |\n")
+    add(
+        f"| Final number of shares under the Hong Kong Public Offering | {s.final_public_shares:,} "
+        f"({_share_pct(s.final_public_shares, s.offer_shares)} of the offer shares) |"
+    )
+    add(
+        f"| Pool A / pool B | {s.pool_a_shares:,} / {s.pool_b_shares:,} shares "
+        f"(demand {s.pool_a_demand_shares:,} / {s.pool_b_demand_shares:,}) |\n"
+    )
     add("### International Offering\n")
     add("| | |\n|---|---|")
     add(f"| Number of placees | {s.placees:,} (plus {len(result.cornerstones)} cornerstone investors) |")
-    add(f"| Subscription level | {_multiple(s.international_demand_shares, s.international_initial_shares)} the "
-        f"{_shares(s.international_initial_shares)} initially available (cornerstone shares plus bookbuilding demand at the offer price) |")
-    add(f"| Final number of shares under the International Offering | {_shares(s.international_final_shares)} "
-        f"({_half_up_pct(s.international_final_shares, s.offer_shares)} of the offer shares; excluding {_shares(s.over_allocated_shares)} over-allocated) |")
+    add(
+        f"| Subscription level | {_multiple(s.international_demand_shares, s.international_initial_shares)} the "
+        f"{_shares(s.international_initial_shares)} initially available (cornerstone shares plus bookbuilding demand at the offer price) |"
+    )
+    add(
+        f"| Final number of shares under the International Offering | {_shares(s.international_final_shares)} "
+        f"({_half_up_pct(s.international_final_shares, s.offer_shares)} of the offer shares; "
+        f"excluding {_shares(s.over_allocated_shares)} over-allocated) |"
+    )
     add(f"| Bookbuilding demand at the offer price | {s.placing_demand_shares:,} shares |")
-    add(f"| Final number of shares under the placing (excluding cornerstones) | {s.placing_shares:,} (of which over-allocated {s.over_allocated_shares:,}) |")
+    add(
+        f"| Final number of shares under the placing (excluding cornerstones) | {s.placing_shares:,} "
+        f"(of which over-allocated {s.over_allocated_shares:,}) |"
+    )
     if s.underwriter_shares:
         add(f"| Taken up by the underwriters | {s.underwriter_shares:,} |")
     add("")
     add("### Cornerstone Investors\n")
     if result.cornerstones:
-        add("| Cornerstone investor | Shares | % of offer shares | % of issued shares upon listing | Last day of lock-up |\n|---|---:|---:|---:|---|")
+        add(
+            "| Cornerstone investor | Shares | % of offer shares | % of issued shares upon listing | Last day of lock-up |\n"
+            "|---|---:|---:|---:|---|"
+        )
         for c in result.cornerstones:
-            add(f"| {c.name} | {c.shares:,} | {_share_pct(c.shares, s.offer_shares)} | "
-                f"{_share_pct(c.shares, spec.shares_outstanding_after) if spec.shares_outstanding_after else 'n/a'} | {c.lockup_end} |")
+            add(
+                f"| {c.name} | {c.shares:,} | {_share_pct(c.shares, s.offer_shares)} | "
+                f"{_share_pct(c.shares, spec.shares_outstanding_after) if spec.shares_outstanding_after else 'n/a'} | {c.lockup_end} |"
+            )
     else:
         add("None.")
     add("")
     add("### Offer Size Adjustment Option and Over-allotment Option\n")
-    add(f"- Offer size adjustment option: {'exercised for ' + format(s.upsize_shares, ',') + ' shares' if s.upsize_shares else 'not exercised'} "
-        f"(up to {spec.offer_size_adjustment} of the initial offer shares).")
-    add(f"- Over-allotment option: {s.over_allocated_shares:,} shares over-allocated (up to {spec.over_allotment}); the stabilisation "
-        f"period ends on {ro.timetable.stabilisation_end}. A further announcement will state the shares bought back and the option exercised.\n")
+    add(
+        "- Offer size adjustment option: "
+        f"{'exercised for ' + format(s.upsize_shares, ',') + ' shares' if s.upsize_shares else 'not exercised'} "
+        f"(up to {spec.offer_size_adjustment} of the initial offer shares)."
+    )
+    add(
+        f"- Over-allotment option: {s.over_allocated_shares:,} shares over-allocated (up to {spec.over_allotment}); "
+        f"the stabilisation period ends on {ro.timetable.stabilisation_end}. "
+        "A further announcement will state the shares bought back and the option exercised.\n"
+    )
     add("### Compliance with the Listing Rules\n")
-    add(f"- Bookbuilding placing tranche: initially {spec.shares_offered - ro.initial_public_shares - s.cornerstone_shares:,} shares, "
-        f"minimum {s.bookbuilding_min_shares:,} ({ro.bookbuilding_rule}): {'complied' if s.bookbuilding_ok else 'NOT MET'}.")
+    add(
+        f"- Bookbuilding placing tranche: initially {spec.shares_offered - ro.initial_public_shares - s.cornerstone_shares:,} shares, "
+        f"minimum {s.bookbuilding_min_shares:,} ({ro.bookbuilding_rule}): {'complied' if s.bookbuilding_ok else 'NOT MET'}."
+    )
     if ro.chapter_18c is not None:
         met = "complied" if not s.ipsi_shortfall_shares else f"NOT MET (shortfall of {s.ipsi_shortfall_shares:,} shares)"
         if spec.independent_price_setting_waiver:
             met += f"; the Exchange granted a waiver of {ro.chapter_18c.rule}: {spec.independent_price_setting_waiver}"
-        add(f"- Independent price-setting investors took {s.ipsi_shares:,} shares against the {s.ipsi_required_shares:,} required "
+        add(
+            f"- Independent price-setting investors took {s.ipsi_shares:,} shares against the {s.ipsi_required_shares:,} required "
             f"(at least {ro.chapter_18c.independent_price_setting_min} of the offer shares excluding any over-allotment, "
-            f"{ro.chapter_18c.rule}): {met}.")
+            f"{ro.chapter_18c.rule}): {met}."
+        )
     out.extend(_float_lines(ro, s))
-    add(f"- Pools A and B ({ro.pools.rule}): applications of {_money(ro.pools.pool_a_max_amount_minor, cur)} or less "
+    add(
+        f"- Pools A and B ({ro.pools.rule}): applications of {_money(ro.pools.pool_a_max_amount_minor, cur)} or less "
         f"(including brokerage and levies) in pool A; no application above {ro.max_application_shares:,} shares accepted; multiple "
-        f"applications and applications from placing participants rejected.")
+        f"applications and applications from placing participants rejected."
+    )
     for note in s.notes:
         add(f"- {note}")
     add("")
     add("### Placee Concentration\n")
-    add("Cornerstone investors count as placees; allotments include over-allocated shares, the international offering and the "
-        "offer shares exclude them (so the top 25 may exceed 100% of the international offering).\n")
-    add("| Placees | % of international offering | % of total offer shares | % of total issued share capital upon listing |\n|---|---:|---:|---:|")
+    add(
+        "Cornerstone investors count as placees; allotments include over-allocated shares, the international offering and the "
+        "offer shares exclude them (so the top 25 may exceed 100% of the international offering).\n"
+    )
+    add(
+        "| Placees | % of international offering | % of total offer shares | % of total issued share capital upon listing |\n"
+        "|---|---:|---:|---:|"
+    )
     for k in (1, 5, 10, 25):
         issued = _pct(s.top_placees_bp[f"top{k}_issued"]) if spec.shares_outstanding_after else "n/a"
         add(f"| Top {k} | {_pct(s.top_placees_bp[f'top{k}_international'])} | {_pct(s.top_placees_bp[f'top{k}_offer'])} | {issued} |")
@@ -151,7 +205,11 @@ def announcement_markdown(ro: ResolvedOffering, pricing: PricingDecision, result
         if not bands:
             continue
         add(f"**Pool {pool}**\n")
-        add("| Number of shares applied for | Number of valid applications | Basis of allocation/ballot | Approximate % allotted of the total number of shares applied for |\n|---:|---:|---|---:|")
+        add(
+            "| Number of shares applied for | Number of valid applications | Basis of allocation/ballot "
+            "| Approximate % allotted of the total number of shares applied for |\n"
+            "|---:|---:|---|---:|"
+        )
         for b in bands:
             add(f"| {b.shares_applied:,} | {b.applications:,} | {b.basis} | {_pct(b.allotted_bp)} |")
         add("")
@@ -163,9 +221,11 @@ def announcement_markdown(ro: ResolvedOffering, pricing: PricingDecision, result
         add("None.")
     add("")
     add("### Ballot\n")
-    add(f"The ballot was drawn with `numpy.random.Generator(PCG64({s.seed}))` (seed **{s.seed}**), pool A then pool B, bands in ascending "
+    add(
+        f"The ballot was drawn with `numpy.random.Generator(PCG64({s.seed}))` (seed **{s.seed}**), pool A then pool B, bands in ascending "
         f"size, applications in lodging order. Allotment digest (SHA-256): `{s.allotment_digest}`."
-        + (f" Application book digest: `{book_digest}`." if book_digest else ""))
+        + (f" Application book digest: `{book_digest}`." if book_digest else "")
+    )
     return "\n".join(out) + "\n"
 
 
@@ -188,16 +248,20 @@ def _float_lines(ro: ResolvedOffering, s: AllotmentSummary) -> list[str]:
     free = public - s.cornerstone_shares - sum(x.shares for x in ro.spec.lockups if x.public)
     minimum = rules_in_force.public_float_min
     ok = public * minimum.denominator >= issued * minimum.numerator
-    return [f"- Public float ({rules_in_force.rule}): {_shares(public)} held by the public, {_half_up_pct(public, issued)} of the "
-            f"{_shares(issued)} in issue upon listing, against a minimum of {minimum}: {'complied' if ok else 'NOT MET'}.",
-            f"- Free float ({rules_in_force.free_float_rule}): {_shares(free)} ({_half_up_pct(free, issued)}), the public float less "
-            f"shares subject to disposal restrictions (cornerstone and other lock-ups)."]
+    return [
+        f"- Public float ({rules_in_force.rule}): {_shares(public)} held by the public, {_half_up_pct(public, issued)} of the "
+        f"{_shares(issued)} in issue upon listing, against a minimum of {minimum}: {'complied' if ok else 'NOT MET'}.",
+        f"- Free float ({rules_in_force.free_float_rule}): {_shares(free)} ({_half_up_pct(free, issued)}), the public float less "
+        f"shares subject to disposal restrictions (cornerstone and other lock-ups).",
+    ]
 
 
 def _distribution_lines(result: AllocationResult, s: AllotmentSummary) -> list[str]:
     allotted = sorted([c.shares for c in result.cornerstones if c.shares] + result.placee_shares[result.placee_shares > 0].tolist())
-    out = ["### Distribution of the International Offer Shares\n",
-           "| Shares allotted | Number of placees | Shares | % of the international offering |\n|---|---:|---:|---:|"]
+    out = [
+        "### Distribution of the International Offer Shares\n",
+        "| Shares allotted | Number of placees | Shares | % of the international offering |\n|---|---:|---:|---:|",
+    ]
     uppers = [*DISTRIBUTION_BANDS[1:], None]
     for low, high in zip(DISTRIBUTION_BANDS, uppers, strict=True):
         inside = [x for x in allotted if x >= low and (high is None or x < high)]
@@ -209,21 +273,33 @@ def _distribution_lines(result: AllocationResult, s: AllotmentSummary) -> list[s
 
 def _consent_lines(ro: ResolvedOffering, result: AllocationResult, iois: IoiBook | None) -> list[str]:
     out = ["### Placees with Consent\n"]
-    rows = [(c.name, "existing shareholder (cornerstone investor)", "Appendix F1 para 5(2)", a.shares)
-            for c, a in zip(ro.spec.cornerstones, result.cornerstones, strict=True) if c.existing_shareholder]
+    rows = [
+        (c.name, "existing shareholder (cornerstone investor)", "Appendix F1 para 5(2)", a.shares)
+        for c, a in zip(ro.spec.cornerstones, result.cornerstones, strict=True)
+        if c.existing_shareholder
+    ]
     allotted = dict(zip(iois.investor, result.placee_shares.tolist(), strict=True)) if iois is not None else {}
     rows += [(x.investor, x.relationship, x.consent, allotted.get(x.investor, 0)) for x in ro.spec.placee_consents]
     if not rows:
         return [*out, "None.\n"]
     out.append("| Placee | Relationship | Consent | Shares allotted | % of the offer shares |\n|---|---|---|---:|---:|")
-    out += [f"| {name} | {rel} | {consent} | {shares:,} | {_half_up_pct(shares, result.summary.offer_shares)} |" for name, rel, consent, shares in rows]
+    out += [
+        f"| {name} | {rel} | {consent} | {shares:,} | {_half_up_pct(shares, result.summary.offer_shares)} |"
+        for name, rel, consent, shares in rows
+    ]
     return [*out, ""]
 
 
 def _lockup_lines(ro: ResolvedOffering, result: AllocationResult) -> list[str]:
-    out = ["### Lock-up Undertakings\n", "| Holder | Kind | Shares subject to lock-up | Last day of lock-up | Basis |\n|---|---|---:|---|---|"]
+    out = [
+        "### Lock-up Undertakings\n",
+        "| Holder | Kind | Shares subject to lock-up | Last day of lock-up | Basis |\n|---|---|---:|---|---|",
+    ]
     out += [f"| {x.holder} | {x.kind.replace('_', ' ')} | {x.shares:,} | {x.ends} | {x.rule or '-'} |" for x in ro.spec.lockups]
-    out += [f"| {c.name} | cornerstone investor | {c.shares:,} | {c.lockup_end} | cornerstone investment agreement |" for c in result.cornerstones]
+    out += [
+        f"| {c.name} | cornerstone investor | {c.shares:,} | {c.lockup_end} | cornerstone investment agreement |"
+        for c in result.cornerstones
+    ]
     return [*out, ""] if len(out) > 2 else [out[0], "None.\n"]
 
 
@@ -231,11 +307,14 @@ def _preferential_lines(ro: ResolvedOffering, s: AllotmentSummary) -> list[str]:
     p = ro.spec.preferential
     if p is None:
         return []
-    return ["### Preferential Offering\n", f"{p.reference} ({p.kind.replace('_', ' ')}): {_shares(s.preferential_reserved_shares)} "
-            f"reserved out of the International Offering; {s.preferential_valid_applications:,} valid applications for "
-            f"{_shares(s.preferential_demand_shares)} ({_multiple(s.preferential_demand_shares, s.preferential_reserved_shares)} the "
-            f"reserved shares); {_shares(s.preferential_shares)} allotted to {s.preferential_successful_applications:,} applicants; "
-            f"{_shares(s.preferential_to_international_shares)} reallocated to the International Offering.\n"]
+    return [
+        "### Preferential Offering\n",
+        f"{p.reference} ({p.kind.replace('_', ' ')}): {_shares(s.preferential_reserved_shares)} "
+        f"reserved out of the International Offering; {s.preferential_valid_applications:,} valid applications for "
+        f"{_shares(s.preferential_demand_shares)} ({_multiple(s.preferential_demand_shares, s.preferential_reserved_shares)} the "
+        f"reserved shares); {_shares(s.preferential_shares)} allotted to {s.preferential_successful_applications:,} applicants; "
+        f"{_shares(s.preferential_to_international_shares)} reallocated to the International Offering.\n",
+    ]
 
 
 def markdown_to_html(markdown: str, title: str) -> str:
@@ -262,8 +341,13 @@ def markdown_to_html(markdown: str, title: str) -> str:
                 rows.append([c.strip() for c in lines[i].strip("|").split("|")])
                 i += 1
             head, rest = rows[0], [r for r in rows[1:] if not all(set(c) <= set("-:") for c in r)]
-            body.append("<table><thead><tr>" + "".join(f"<th>{inline(c)}</th>" for c in head) + "</tr></thead><tbody>"
-                        + "".join("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in r) + "</tr>" for r in rest) + "</tbody></table>")
+            body.append(
+                "<table><thead><tr>"
+                + "".join(f"<th>{inline(c)}</th>" for c in head)
+                + "</tr></thead><tbody>"
+                + "".join("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in r) + "</tr>" for r in rest)
+                + "</tbody></table>"
+            )
             continue
         elif line.startswith("- "):
             items = []
@@ -275,11 +359,15 @@ def markdown_to_html(markdown: str, title: str) -> str:
         elif line.strip():
             body.append(f"<p>{inline(line)}</p>")
         i += 1
-    style = ("body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#111}"
-             "table{border-collapse:collapse;margin:0.5rem 0 1rem}td,th{border:1px solid #bbb;padding:0.25rem 0.5rem;text-align:left}"
-             "th{background:#f0f0f0}code{font-size:0.85em}")
-    return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#111}"
+        "table{border-collapse:collapse;margin:0.5rem 0 1rem}td,th{border:1px solid #bbb;padding:0.25rem 0.5rem;text-align:left}"
+        "th{background:#f0f0f0}code{font-size:0.85em}"
+    )
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
 
 
 def summary_lines(s: AllotmentSummary) -> list[tuple[str, str]]:

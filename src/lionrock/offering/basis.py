@@ -44,10 +44,18 @@ class PublishedBand:
 
 def expected_lots(band: PublishedBand, lot: int) -> Rate:
     """The band's expected allotment per application in lots, exactly."""
-    require(band.applications > 0 and band.shares_applied % lot == 0 and band.guaranteed_shares % lot == 0,
-            OfferingCode.INVALID_FIELD, "basis", f"band of {band.shares_applied:,} shares: expected applications > 0 and whole lots of {lot}")
-    require(0 <= band.extra_winners <= band.applications, OfferingCode.INVALID_FIELD, "basis",
-            f"band of {band.shares_applied:,} shares: {band.extra_winners:,} winners of {band.applications:,} applications")
+    require(
+        band.applications > 0 and band.shares_applied % lot == 0 and band.guaranteed_shares % lot == 0,
+        OfferingCode.INVALID_FIELD,
+        "basis",
+        f"band of {band.shares_applied:,} shares: expected applications > 0 and whole lots of {lot}",
+    )
+    require(
+        0 <= band.extra_winners <= band.applications,
+        OfferingCode.INVALID_FIELD,
+        "basis",
+        f"band of {band.shares_applied:,} shares: {band.extra_winners:,} winners of {band.applications:,} applications",
+    )
     lots = band.guaranteed_shares // lot * band.applications + band.extra_winners
     common = math.gcd(lots, band.applications)
     return Rate(lots // common, band.applications // common)
@@ -63,16 +71,22 @@ def calibrate_curve(bands: Sequence[PublishedBand], lot: int) -> list[tuple[int,
     points = []
     for b in ordered:
         weight = expected_lots(b, lot)
-        require(weight.numerator > 0, OfferingCode.INVALID_FIELD, "basis",
-                f"band of {b.shares_applied:,} shares allots nothing: a curve needs positive weights")
+        require(
+            weight.numerator > 0,
+            OfferingCode.INVALID_FIELD,
+            "basis",
+            f"band of {b.shares_applied:,} shares allots nothing: a curve needs positive weights",
+        )
         points.append((b.shares_applied // lot, weight))
     return points
 
 
 def calibrate_policy(bands: Sequence[PublishedBand], lot: int) -> PublicPolicySpec:
     """A public policy whose pool A and pool B curves go through the published table."""
-    return PublicPolicySpec(pool_a_curve=calibrate_curve([b for b in bands if b.pool == "A"], lot),
-                            pool_b_curve=calibrate_curve([b for b in bands if b.pool == "B"], lot))
+    return PublicPolicySpec(
+        pool_a_curve=calibrate_curve([b for b in bands if b.pool == "A"], lot),
+        pool_b_curve=calibrate_curve([b for b in bands if b.pool == "B"], lot),
+    )
 
 
 __all__ = ["PublishedBand", "calibrate_curve", "calibrate_policy", "expected_lots"]

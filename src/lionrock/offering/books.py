@@ -34,7 +34,8 @@ class RowReject:
     line: int
     field: str
     reason: str
-    """A stable word: ``short_row``, ``long_row``, ``blank_line``, ``not_integer``, ``non_positive``, ``above_max_quantity``, ``blank_id``, ``bad_identifier``, ``ioi_investor_mismatch``,
+    """A stable word: ``short_row``, ``long_row``, ``blank_line``, ``not_integer``, ``non_positive``,
+    ``above_max_quantity``, ``blank_id``, ``bad_identifier``, ``ioi_investor_mismatch``,
     ``unknown_origin``, ``unknown_tier``, ``not_boolean``, ``off_grid_price``, ``cornerstone_in_book``,
     ``ioi_refused`` (another row of the same IOI is bad), or an application status (``multiple``, ...)."""
     message: str
@@ -157,7 +158,9 @@ def empty_ioi_book() -> IoiBook:
 def ioi_book_from_iois(iois: Sequence[Ioi]) -> IoiBook:
     """Build the book from IOIs in arrival order (one investor may send several IOIs)."""
     index: dict[str, int] = {}
-    cols: dict[str, list[Any]] = {k: [] for k in ("investor", "account", "participant", "investor_type", "origin", "tier", "independent", "first_seq")}
+    cols: dict[str, list[Any]] = {
+        k: [] for k in ("investor", "account", "participant", "investor_type", "origin", "tier", "independent", "first_seq")
+    }
     s_inv: list[int] = []
     s_lim: list[int] = []
     s_sh: list[int] = []
@@ -165,9 +168,16 @@ def ioi_book_from_iois(iois: Sequence[Ioi]) -> IoiBook:
         i = index.get(ioi.investor)
         if i is None:
             i = index[ioi.investor] = len(index)
-            for key, value in (("investor", ioi.investor), ("account", ioi.account), ("participant", ioi.participant),
-                               ("investor_type", ioi.investor_type), ("origin", ioi.origin), ("tier", ioi.tier),
-                               ("independent", ioi.independent), ("first_seq", seq)):
+            for key, value in (
+                ("investor", ioi.investor),
+                ("account", ioi.account),
+                ("participant", ioi.participant),
+                ("investor_type", ioi.investor_type),
+                ("origin", ioi.origin),
+                ("tier", ioi.tier),
+                ("independent", ioi.independent),
+                ("first_seq", seq),
+            ):
                 cols[key].append(value)
         for step in ioi.steps:
             s_inv.append(i)
@@ -177,9 +187,13 @@ def ioi_book_from_iois(iois: Sequence[Ioi]) -> IoiBook:
         step_investor=np.asarray(s_inv, dtype=np.int32),
         step_limit=np.asarray(s_lim, dtype=np.int64),
         step_shares=np.asarray(s_sh, dtype=np.int64),
-        investor=cols["investor"], account=cols["account"], participant=cols["participant"],
-        investor_type=cols["investor_type"], origin=cols["origin"],
-        tier=np.asarray(cols["tier"], dtype=np.int32), independent=np.asarray(cols["independent"], dtype=bool),
+        investor=cols["investor"],
+        account=cols["account"],
+        participant=cols["participant"],
+        investor_type=cols["investor_type"],
+        origin=cols["origin"],
+        tier=np.asarray(cols["tier"], dtype=np.int32),
+        independent=np.asarray(cols["independent"], dtype=bool),
         first_seq=np.asarray(cols["first_seq"], dtype=np.int64),
     )
 
@@ -231,8 +245,14 @@ def application_share_faults(shares: Sequence[int], board_lot: int, max_applicat
         elif count % board_lot:
             faults.append((index, "not_board_lots", f"{count:,} shares is not a whole number of board lots of {board_lot:,}"))
         elif count > max_application_shares:
-            faults.append((index, "over_cap", f"{count:,} shares is above the maximum application of {max_application_shares:,} "
-                                              "shares, half the initial public tranche (PN18 para 3.1)"))
+            faults.append(
+                (
+                    index,
+                    "over_cap",
+                    f"{count:,} shares is above the maximum application of {max_application_shares:,} "
+                    "shares, half the initial public tranche (PN18 para 3.1)",
+                )
+            )
     return faults
 
 

@@ -123,22 +123,42 @@ def _outcome(key: str, ro: ResolvedOffering, result: AllocationResult, actual: b
     s = result.summary
     public_allotted = int(result.app_allotted.sum())
     return MechanismOutcome(
-        mechanism=key, label=ro.regime, available=True, actual=actual, why=ro.regime_reasons,
-        offer_shares=s.offer_shares, initial_public_shares=s.initial_public_shares, subscription_multiple_bp=s.subscription_multiple_bp,
-        clawback_shares=s.final_public_shares - s.initial_public_shares, clawback_reason=s.clawback_reason,
+        mechanism=key,
+        label=ro.regime,
+        available=True,
+        actual=actual,
+        why=ro.regime_reasons,
+        offer_shares=s.offer_shares,
+        initial_public_shares=s.initial_public_shares,
+        subscription_multiple_bp=s.subscription_multiple_bp,
+        clawback_shares=s.final_public_shares - s.initial_public_shares,
+        clawback_reason=s.clawback_reason,
         final_public_shares=s.final_public_shares,
         public_share_of_offer_bp=s.final_public_shares * 10_000 // s.offer_shares if s.offer_shares else 0,
         public_demand_filled_bp=public_allotted * 10_000 // s.public_demand_shares if s.public_demand_shares else 0,
-        pool_a_shares=s.pool_a_shares, pool_b_shares=s.pool_b_shares, valid_applications=s.valid_applications,
-        successful_applications=int(np.count_nonzero(result.app_allotted)), one_lot_success_bp=_one_lot_bp(result, ro.lot),
-        placing_shares=s.placing_shares, cornerstone_shares=s.cornerstone_shares, top_placees_bp=dict(s.top_placees_bp),
+        pool_a_shares=s.pool_a_shares,
+        pool_b_shares=s.pool_b_shares,
+        valid_applications=s.valid_applications,
+        successful_applications=int(np.count_nonzero(result.app_allotted)),
+        one_lot_success_bp=_one_lot_bp(result, ro.lot),
+        placing_shares=s.placing_shares,
+        cornerstone_shares=s.cornerstone_shares,
+        top_placees_bp=dict(s.top_placees_bp),
         allotment_digest=s.allotment_digest,
     )
 
 
-def compare_mechanisms(spec: OfferingSpec, iois: IoiBook, apps: ApplicationBook, seed: int, *, price: int = 0,
-                       upsize_shares: int = -1, mechanism_b_share: Rate | None = None,
-                       preferential: PreferentialApplications | None = None) -> Comparison:
+def compare_mechanisms(
+    spec: OfferingSpec,
+    iois: IoiBook,
+    apps: ApplicationBook,
+    seed: int,
+    *,
+    price: int = 0,
+    upsize_shares: int = -1,
+    mechanism_b_share: Rate | None = None,
+    preferential: PreferentialApplications | None = None,
+) -> Comparison:
     """Allot one book under the deal's own mechanism and under every other one of the rulebook.
 
     ``price`` / ``upsize_shares`` as for `set_price` (0 / -1: the deal's pricing policy decides),
@@ -153,8 +173,15 @@ def compare_mechanisms(spec: OfferingSpec, iois: IoiBook, apps: ApplicationBook,
         try:
             candidate = validate_offering(_candidate(spec, key, mechanism_b_share))
         except Reject as exc:
-            rows.append(MechanismOutcome(mechanism=key, label=key, available=False, actual=False,
-                                         why=(f"{exc.rejection.message} ({exc.rejection.rule or exc.rejection.field})",)))
+            rows.append(
+                MechanismOutcome(
+                    mechanism=key,
+                    label=key,
+                    available=False,
+                    actual=False,
+                    why=(f"{exc.rejection.message} ({exc.rejection.rule or exc.rejection.field})",),
+                )
+            )
             continue
         if _is_actual(actual, candidate):
             continue
@@ -162,8 +189,15 @@ def compare_mechanisms(spec: OfferingSpec, iois: IoiBook, apps: ApplicationBook,
             fixed = set_price(candidate, iois, pricing.price, pricing.upsize_shares)
             result = allocate(candidate, fixed, iois, apps, seed, preferential)
         except Reject as exc:
-            rows.append(MechanismOutcome(mechanism=key, label=candidate.regime, available=False, actual=False,
-                                         why=(f"{exc.rejection.message} ({exc.rejection.rule or exc.rejection.field})",)))
+            rows.append(
+                MechanismOutcome(
+                    mechanism=key,
+                    label=candidate.regime,
+                    available=False,
+                    actual=False,
+                    why=(f"{exc.rejection.message} ({exc.rejection.rule or exc.rejection.field})",),
+                )
+            )
             continue
         rows.append(_outcome(key, candidate, result, False))
     order = {k: i for i, k in enumerate(("waiver", *MECHANISMS))}
@@ -178,8 +212,15 @@ def compare_allocated(ctx: OfferingContext, offering_id: str) -> Comparison:
     ``OfferingAllocated`` is projected: `lionrock.readmodel.derived`)."""
     ro, summary = ctx.offering(offering_id), ctx.allocation(offering_id).summary
     iois, apps = ctx.books(offering_id)
-    return compare_mechanisms(ro.spec, iois, apps, summary.seed, price=summary.price, upsize_shares=summary.offer_shares - ro.spec.shares_offered,
-                              preferential=ctx.preferential(offering_id))
+    return compare_mechanisms(
+        ro.spec,
+        iois,
+        apps,
+        summary.seed,
+        price=summary.price,
+        upsize_shares=summary.offer_shares - ro.spec.shares_offered,
+        preferential=ctx.preferential(offering_id),
+    )
 
 
 def allocated_comparisons(ctx: OfferingContext) -> dict[str, Comparison]:
@@ -227,12 +268,28 @@ def comparison_json(c: Comparison) -> dict[str, object]:
         row = msgspec.to_builtins(_as_dict(r))
         row["text"] = {name: texts[i] for name, texts, _ in table}
         rows.append(row)
-    return {"offering_id": c.offering_id, "price": c.price, "upsize_shares": c.upsize_shares, "seed": c.seed,
-            "public_demand_shares": c.public_demand_shares, "rows": rows}
+    return {
+        "offering_id": c.offering_id,
+        "price": c.price,
+        "upsize_shares": c.upsize_shares,
+        "seed": c.seed,
+        "public_demand_shares": c.public_demand_shares,
+        "rows": rows,
+    }
 
 
 def _as_dict(r: MechanismOutcome) -> dict[str, object]:
     return {name: getattr(r, name) for name in MechanismOutcome.__slots__}
 
 
-__all__ = ["CONCENTRATION_TOPS", "MECHANISMS", "Comparison", "MechanismOutcome", "allocated_comparisons", "compare_allocated", "compare_mechanisms", "comparison_json", "comparison_lines"]
+__all__ = [
+    "CONCENTRATION_TOPS",
+    "MECHANISMS",
+    "Comparison",
+    "MechanismOutcome",
+    "allocated_comparisons",
+    "compare_allocated",
+    "compare_mechanisms",
+    "comparison_json",
+    "comparison_lines",
+]

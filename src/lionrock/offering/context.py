@@ -100,8 +100,10 @@ MAX_APPLICATIONS_PER_OFFERING = 5_000_000
 MAX_STEPS_PER_IOI = 50
 MAX_FAULTS_LISTED = 20
 """Bad applications named one by one in a batch's rejection; the rest are counted."""
-APPLICATION_RULE = ("PN18 para 3.1 (at most half the initial public tranche per application); the prospectus's table of "
-                    "share numbers that may be applied for (whole board lots)")
+APPLICATION_RULE = (
+    "PN18 para 3.1 (at most half the initial public tranche per application); the prospectus's table of "
+    "share numbers that may be applied for (whole board lots)"
+)
 
 
 @dataclass
@@ -230,16 +232,29 @@ class OfferingContext:
 
     def _define(self, c: DefineOffering) -> list[Event]:
         spec = c.offering
-        require(spec.offering_id not in self.offerings, OfferingCode.DUPLICATE_OFFERING, "offering.id", f"{spec.offering_id!r} already defined")
+        require(
+            spec.offering_id not in self.offerings, OfferingCode.DUPLICATE_OFFERING, "offering.id", f"{spec.offering_id!r} already defined"
+        )
         require(len(self.offerings) < MAX_OFFERINGS, OfferingCode.LIMIT_EXCEEDED, "offering.id", f"at most {MAX_OFFERINGS} offerings")
         ro = validate_offering(spec)
         self.offerings[spec.offering_id] = _Offering(spec, ro)
-        return [OfferingDefined(
-            offering_id=spec.offering_id, issuer_id=spec.issuer_id, instrument=spec.instrument, currency=spec.currency,
-            shares_offered=spec.shares_offered, board_lot=spec.board_lot, price_low=spec.price_low, price_high=spec.price_high,
-            price_floor=ro.price_floor, regime=ro.regime, regime_rule=ro.regime_rule, initial_public_shares=ro.initial_public_shares,
-            timetable=ro.timetable,
-        )]
+        return [
+            OfferingDefined(
+                offering_id=spec.offering_id,
+                issuer_id=spec.issuer_id,
+                instrument=spec.instrument,
+                currency=spec.currency,
+                shares_offered=spec.shares_offered,
+                board_lot=spec.board_lot,
+                price_low=spec.price_low,
+                price_high=spec.price_high,
+                price_floor=ro.price_floor,
+                regime=ro.regime,
+                regime_rule=ro.regime_rule,
+                initial_public_shares=ro.initial_public_shares,
+                timetable=ro.timetable,
+            )
+        ]
 
     def _submit_ioi(self, c: SubmitIoi) -> list[Event]:
         o = self._get(c.offering_id, Trigger.SUBMIT_IOI)
@@ -249,22 +264,43 @@ class OfferingContext:
         require(ioi.investor and ioi.account, OfferingCode.INVALID_IOI, "ioi.investor", "investor and account must not be empty")
         require(ioi.origin in ORIGINS, OfferingCode.INVALID_IOI, "ioi.origin", f"expected one of {ORIGINS}, got {ioi.origin!r}")
         tiers = len(o.spec.placing.tier_weights)
-        require(1 <= ioi.tier <= tiers, OfferingCode.INVALID_IOI, "ioi.tier",
-                f"expected a whole number 1 to {tiers} (the placing's tier_weights), got {ioi.tier}")
+        require(
+            1 <= ioi.tier <= tiers,
+            OfferingCode.INVALID_IOI,
+            "ioi.tier",
+            f"expected a whole number 1 to {tiers} (the placing's tier_weights), got {ioi.tier}",
+        )
         require(0 < len(ioi.steps) <= MAX_STEPS_PER_IOI, OfferingCode.INVALID_IOI, "ioi.steps", f"expected 1..{MAX_STEPS_PER_IOI} steps")
         for i, s in enumerate(ioi.steps):
-            require(s.shares > 0 and s.limit_price >= 0, OfferingCode.INVALID_IOI, f"ioi.steps[{i}]", "expected shares > 0 and a limit price >= 0 (0: any price)")
+            require(
+                s.shares > 0 and s.limit_price >= 0,
+                OfferingCode.INVALID_IOI,
+                f"ioi.steps[{i}]",
+                "expected shares > 0 and a limit price >= 0 (0: any price)",
+            )
         cornerstone_ids = {cs.investor for cs in o.spec.cornerstones}
-        require(ioi.investor not in cornerstone_ids, OfferingCode.INVALID_IOI, "ioi.investor",
-                f"{ioi.investor!r} is a cornerstone investor (fixed amount, not in the bookbuilding)")
+        require(
+            ioi.investor not in cornerstone_ids,
+            OfferingCode.INVALID_IOI,
+            "ioi.investor",
+            f"{ioi.investor!r} is a cornerstone investor (fixed amount, not in the bookbuilding)",
+        )
         o.iois[ioi.ioi_id] = ioi
         o._ioi_book = None
         book = o.ioi_book()
-        return [IoiReceived(
-            offering_id=c.offering_id, ioi_id=ioi.ioi_id, investor=ioi.investor, investor_type=ioi.investor_type, origin=ioi.origin,
-            tier=ioi.tier, steps=[(s.limit_price, s.shares) for s in ioi.steps], book_investors=book.investors,
-            book_demand_at_top=int(book.demand_at(o.spec.price_high).sum()),
-        )]
+        return [
+            IoiReceived(
+                offering_id=c.offering_id,
+                ioi_id=ioi.ioi_id,
+                investor=ioi.investor,
+                investor_type=ioi.investor_type,
+                origin=ioi.origin,
+                tier=ioi.tier,
+                steps=[(s.limit_price, s.shares) for s in ioi.steps],
+                book_investors=book.investors,
+                book_demand_at_top=int(book.demand_at(o.spec.price_high).sum()),
+            )
+        ]
 
     def _withdraw_ioi(self, c: WithdrawIoi) -> list[Event]:
         o = self._get(c.offering_id, Trigger.WITHDRAW_IOI)
@@ -281,14 +317,22 @@ class OfferingContext:
         require(not problem, OfferingCode.INVALID_APPLICATIONS, "batch", problem)
         _refuse_share_faults(o.resolved, c.batch.shares)
         n = len(c.batch.shares)
-        require(o.applications + n <= MAX_APPLICATIONS_PER_OFFERING, OfferingCode.LIMIT_EXCEEDED, "batch",
-                f"at most {MAX_APPLICATIONS_PER_OFFERING:,} applications per offering")
+        require(
+            o.applications + n <= MAX_APPLICATIONS_PER_OFFERING,
+            OfferingCode.LIMIT_EXCEEDED,
+            "batch",
+            f"at most {MAX_APPLICATIONS_PER_OFFERING:,} applications per offering",
+        )
         shares = sum(max(s, 0) for s in c.batch.shares)
         o.batches.append(c.batch)
         o.applications += n
         o.applied_shares += shares
         o._app_book = None
-        return [PublicApplicationsLodged(offering_id=c.offering_id, count=n, shares=shares, total_count=o.applications, total_shares=o.applied_shares)]
+        return [
+            PublicApplicationsLodged(
+                offering_id=c.offering_id, count=n, shares=shares, total_count=o.applications, total_shares=o.applied_shares
+            )
+        ]
 
     def _lodge_preferential(self, c: LodgePreferentialApplications) -> list[Event]:
         o = self._get(c.offering_id, Trigger.LODGE_PREFERENTIAL_APPLICATIONS)
@@ -296,27 +340,55 @@ class OfferingContext:
         require(p is not None, OfferingCode.INVALID_APPLICATIONS, "offering_id", f"{c.offering_id} has no preferential offering")
         b = c.batch
         n = len(b.shares)
-        require(len(b.applicants) == len(b.accounts) == len(b.participants) == len(b.entitlements) == n and n > 0,
-                OfferingCode.INVALID_APPLICATIONS, "batch", "expected equal, non-empty columns: applicants, accounts, participants, shares, entitlements")
-        bad = [f"applications[{i}]: {s} shares, entitlement {e}" for i, (s, e) in enumerate(zip(b.shares, b.entitlements, strict=True))
-               if s <= 0 or e < 0]
-        require(not bad, OfferingCode.INVALID_APPLICATIONS, "batch.shares",
-                f"expected positive shares and an entitlement of 0 or more: {'; '.join(bad[:MAX_FAULTS_LISTED])}"
-                + (f"; and {len(bad) - MAX_FAULTS_LISTED:,} more" if len(bad) > MAX_FAULTS_LISTED else ""), p.reference if p else "")
+        require(
+            len(b.applicants) == len(b.accounts) == len(b.participants) == len(b.entitlements) == n and n > 0,
+            OfferingCode.INVALID_APPLICATIONS,
+            "batch",
+            "expected equal, non-empty columns: applicants, accounts, participants, shares, entitlements",
+        )
+        bad = [
+            f"applications[{i}]: {s} shares, entitlement {e}"
+            for i, (s, e) in enumerate(zip(b.shares, b.entitlements, strict=True))
+            if s <= 0 or e < 0
+        ]
+        require(
+            not bad,
+            OfferingCode.INVALID_APPLICATIONS,
+            "batch.shares",
+            f"expected positive shares and an entitlement of 0 or more: {'; '.join(bad[:MAX_FAULTS_LISTED])}"
+            + (f"; and {len(bad) - MAX_FAULTS_LISTED:,} more" if len(bad) > MAX_FAULTS_LISTED else ""),
+            p.reference if p else "",
+        )
         lodged = sum(len(x.shares) for x in o.preferential_batches)
-        require(lodged + n <= MAX_APPLICATIONS_PER_OFFERING, OfferingCode.LIMIT_EXCEEDED, "batch",
-                f"at most {MAX_APPLICATIONS_PER_OFFERING:,} preferential applications per offering")
+        require(
+            lodged + n <= MAX_APPLICATIONS_PER_OFFERING,
+            OfferingCode.LIMIT_EXCEEDED,
+            "batch",
+            f"at most {MAX_APPLICATIONS_PER_OFFERING:,} preferential applications per offering",
+        )
         o.preferential_batches.append(b)
-        return [PreferentialApplicationsLodged(offering_id=c.offering_id, count=n, shares=sum(b.shares), total_count=lodged + n,
-                                               total_shares=sum(sum(x.shares) for x in o.preferential_batches))]
+        return [
+            PreferentialApplicationsLodged(
+                offering_id=c.offering_id,
+                count=n,
+                shares=sum(b.shares),
+                total_count=lodged + n,
+                total_shares=sum(sum(x.shares) for x in o.preferential_batches),
+            )
+        ]
 
     def _close(self, c: ClosePublicOffer, stamp: Stamp) -> list[Event]:
         o = self._get(c.offering_id, Trigger.CLOSE_PUBLIC_OFFER)
         fini = rules.FINI.in_force(o.spec.prospectus_date)
         close_day = o.resolved.timetable.public_offer_close
-        require(stamp.at_ns >= hk_ns(close_day, fini.public_offer_close_time), OfferingCode.TOO_EARLY, "offering_id",
-                f"the application lists close at {fini.public_offer_close_time:%H:%M} on {close_day} "
-                f"(T-{fini.public_offer_close_days_before_pricing} for pricing on {o.spec.price_fixing_date})", f"{fini.rule} timetable")
+        require(
+            stamp.at_ns >= hk_ns(close_day, fini.public_offer_close_time),
+            OfferingCode.TOO_EARLY,
+            "offering_id",
+            f"the application lists close at {fini.public_offer_close_time:%H:%M} on {close_day} "
+            f"(T-{fini.public_offer_close_days_before_pricing} for pricing on {o.spec.price_fixing_date})",
+            f"{fini.rule} timetable",
+        )
         book = o.app_book()
         holds = holds_by_account(o.resolved, book)
         o.stage = next_stage(o.stage, Trigger.CLOSE_PUBLIC_OFFER)
@@ -327,56 +399,94 @@ class OfferingContext:
 
     def _price(self, c: FixOfferPrice, stamp: Stamp) -> list[Event]:
         o = self._get(c.offering_id, Trigger.FIX_PRICE)
-        require(hk_date(stamp.at_ns) >= o.spec.price_fixing_date, OfferingCode.TOO_EARLY, "offering_id",
-                f"the offer price is determined on the price determination date {o.spec.price_fixing_date}",
-                "prospectus expected timetable (price determination date T)")
+        require(
+            hk_date(stamp.at_ns) >= o.spec.price_fixing_date,
+            OfferingCode.TOO_EARLY,
+            "offering_id",
+            f"the offer price is determined on the price determination date {o.spec.price_fixing_date}",
+            "prospectus expected timetable (price determination date T)",
+        )
         cutoff = o.resolved.pricing_rules.price_deadline
         deadline = hk_ns(o.spec.price_fixing_date, cutoff)
-        require(stamp.at_ns <= deadline, OfferingCode.PRICING_DEADLINE_PASSED, "offering_id",
-                f"the offer price must be agreed by {cutoff:%H:%M} on {o.spec.price_fixing_date}; the offering lapses",
-                "prospectus: the global offering lapses if the price is not agreed by noon on the price determination date")
+        require(
+            stamp.at_ns <= deadline,
+            OfferingCode.PRICING_DEADLINE_PASSED,
+            "offering_id",
+            f"the offer price must be agreed by {cutoff:%H:%M} on {o.spec.price_fixing_date}; the offering lapses",
+            "prospectus: the global offering lapses if the price is not agreed by noon on the price determination date",
+        )
         decision = set_price(o.resolved, o.ioi_book(), c.price, c.upsize_shares)
         o.price, o.upsize, o._pricing = decision.price, decision.upsize_shares, decision
         o.stage = next_stage(o.stage, Trigger.FIX_PRICE)
-        return [OfferPriceFixed(
-            offering_id=c.offering_id, price=decision.price, upsize_shares=decision.upsize_shares,
-            offer_shares=o.spec.shares_offered + decision.upsize_shares, policy=decision.policy, reasons=list(decision.reasons),
-            coverage_bp=decision.coverage_bp, demand_curve=decision.curve_for_event(),
-        )]
+        return [
+            OfferPriceFixed(
+                offering_id=c.offering_id,
+                price=decision.price,
+                upsize_shares=decision.upsize_shares,
+                offer_shares=o.spec.shares_offered + decision.upsize_shares,
+                policy=decision.policy,
+                reasons=list(decision.reasons),
+                coverage_bp=decision.coverage_bp,
+                demand_curve=decision.curve_for_event(),
+            )
+        ]
 
     def _allocate(self, c: AllocateOffering) -> list[Event]:
         o = self._get(c.offering_id, Trigger.ALLOCATE)
         require(c.seed >= 0, OfferingCode.INVALID_FIELD, "seed", f"expected a non-negative integer, got {c.seed}")
         book = o.app_book()
-        require(not c.applications_digest or c.applications_digest == book.digest, OfferingCode.BOOK_DIGEST_MISMATCH, "applications_digest",
-                f"the lodged application book has digest {book.digest}, not {c.applications_digest}")
+        require(
+            not c.applications_digest or c.applications_digest == book.digest,
+            OfferingCode.BOOK_DIGEST_MISMATCH,
+            "applications_digest",
+            f"the lodged application book has digest {book.digest}, not {c.applications_digest}",
+        )
         o.seed = c.seed
         o._allocation = None
         result = o.allocation()
         o.stage = next_stage(o.stage, Trigger.ALLOCATE)
         iois = o.ioi_book()
-        placees = [PlaceeAllotment(iois.investor[i], iois.account[i], int(result.placee_shares[i])) for i in range(iois.investors) if result.placee_shares[i]]
+        placees = [
+            PlaceeAllotment(iois.investor[i], iois.account[i], int(result.placee_shares[i]))
+            for i in range(iois.investors)
+            if result.placee_shares[i]
+        ]
         return [OfferingAllocated(offering_id=c.offering_id, summary=result.summary, cornerstones=result.cornerstones, placees=placees)]
 
     def _settle(self, c: SettleOffering, stamp: Stamp) -> list[Event]:
         o = self._get(c.offering_id, Trigger.SETTLE)
         listing = o.resolved.timetable.listing
-        require(hk_date(stamp.at_ns) >= listing, OfferingCode.TOO_EARLY, "offering_id",
-                f"settlement is on the listing date {listing} (T+2 from price fixing)", "FINI timetable")
+        require(
+            hk_date(stamp.at_ns) >= listing,
+            OfferingCode.TOO_EARLY,
+            "offering_id",
+            f"settlement is on the listing date {listing} (T+2 from price fixing)",
+            "FINI timetable",
+        )
         result = o.allocation()
         instructions = settlement_instructions(o.resolved, o.ioi_book(), o.app_book(), result, o.preferential())
         o.stage = next_stage(o.stage, Trigger.SETTLE)
         refunds = sum(r for ins in instructions for _, r in ins.refunds)
-        return [*instructions, OfferingSettled(
-            offering_id=c.offering_id, listing_date=listing, shares_issued=result.summary.offer_shares,
-            gross_proceeds_minor=result.summary.gross_proceeds_minor, refunds_minor=refunds,
-        )]
+        return [
+            *instructions,
+            OfferingSettled(
+                offering_id=c.offering_id,
+                listing_date=listing,
+                shares_issued=result.summary.offer_shares,
+                gross_proceeds_minor=result.summary.gross_proceeds_minor,
+                refunds_minor=refunds,
+            ),
+        ]
 
     def _stabilisation(self, c: CloseStabilisation) -> list[Event]:
         o = self._get(c.offering_id, Trigger.CLOSE_STABILISATION)
         over = o.allocation().summary.over_allocated_shares
-        require(0 <= c.shares_bought_back <= over and c.shares_bought_back % o.spec.board_lot == 0, OfferingCode.INVALID_STABILISATION,
-                "shares_bought_back", f"expected 0..{over:,} shares in whole board lots, got {c.shares_bought_back:,}")
+        require(
+            0 <= c.shares_bought_back <= over and c.shares_bought_back % o.spec.board_lot == 0,
+            OfferingCode.INVALID_STABILISATION,
+            "shares_bought_back",
+            f"expected 0..{over:,} shares in whole board lots, got {c.shares_bought_back:,}",
+        )
         require(c.average_price >= 0, OfferingCode.INVALID_STABILISATION, "average_price", "must not be negative")
         exercised = over - c.shares_bought_back
         o.bought_back = c.shares_bought_back
@@ -384,10 +494,15 @@ class OfferingContext:
         events: list[Event] = []
         if exercised:
             events.append(exercise_instruction(o.resolved, o.price, exercised))
-        events.append(OfferingStabilisationClosed(
-            offering_id=c.offering_id, over_allocated_shares=over, shares_bought_back=c.shares_bought_back,
-            over_allotment_exercised=exercised, average_price=c.average_price,
-        ))
+        events.append(
+            OfferingStabilisationClosed(
+                offering_id=c.offering_id,
+                over_allocated_shares=over,
+                shares_bought_back=c.shares_bought_back,
+                over_allotment_exercised=exercised,
+                average_price=c.average_price,
+            )
+        )
         return events
 
     # -- engine port -----------------------------------------------------------------------------
@@ -431,8 +546,12 @@ def _refuse_share_faults(ro: ResolvedOffering, shares: list[int]) -> None:
         return
     listed = "; ".join(f"applications[{i}]: {reason}: {message}" for i, reason, message in faults[:MAX_FAULTS_LISTED])
     more = f"; and {len(faults) - MAX_FAULTS_LISTED:,} more" if len(faults) > MAX_FAULTS_LISTED else ""
-    raise Reject(OfferingCode.INVALID_APPLICATIONS, f"batch.shares[{faults[0][0]}]",
-                 f"{len(faults):,} of {len(shares):,} applications refused, none lodged: {listed}{more}", APPLICATION_RULE)
+    raise Reject(
+        OfferingCode.INVALID_APPLICATIONS,
+        f"batch.shares[{faults[0][0]}]",
+        f"{len(faults):,} of {len(shares):,} applications refused, none lodged: {listed}{more}",
+        APPLICATION_RULE,
+    )
 
 
 __all__ = ["OfferingContext"]

@@ -143,10 +143,12 @@ def cornerstone_allotment(ro: ResolvedOffering, price: int) -> CornerstoneTake:
         return CornerstoneTake(tuple(wanted), total, ())
     invariant(spec.cornerstone_cutback == "pro_rata", f"cornerstones take {total} > room {room} without a cutback rule")
     cut = tuple(w * room // total // lot * lot for w in wanted)
-    reason = (f"at {format_price(price)} the cornerstones' amounts buy {total:,} shares, more than the {room:,} left by the initial "
-              f"public tranche of {ro.initial_public_shares:,}, the bookbuilding minimum of {ro.bookbuilding_min_shares:,}"
-              + (f" and the preferential offering of {ro.preferential_reserved_shares:,}" if ro.preferential_reserved_shares else "")
-              + f": each cut back pro rata to whole lots, {sum(cut):,} in total (cornerstone_cutback = pro_rata, as the prospectus reserves)")
+    reason = (
+        f"at {format_price(price)} the cornerstones' amounts buy {total:,} shares, more than the {room:,} left by the initial "
+        f"public tranche of {ro.initial_public_shares:,}, the bookbuilding minimum of {ro.bookbuilding_min_shares:,}"
+        + (f" and the preferential offering of {ro.preferential_reserved_shares:,}" if ro.preferential_reserved_shares else "")
+        + f": each cut back pro rata to whole lots, {sum(cut):,} in total (cornerstone_cutback = pro_rata, as the prospectus reserves)"
+    )
     return CornerstoneTake(cut, total, (reason,))
 
 
@@ -207,28 +209,50 @@ def pick_regime(spec: OfferingSpec) -> RegimeChoice:
         try:
             provision = rules.PUBLIC_TRANCHE_18C.provision(d)
         except LookupError:
-            raise _bad("offering.chapter", f"Chapter 18C took effect on 31 Mar 2023; prospectus dated {d}",
-                       OfferingCode.OUTSIDE_RULES, "Listing Rules Chapter 18C") from None
+            raise _bad(
+                "offering.chapter",
+                f"Chapter 18C took effect on 31 Mar 2023; prospectus dated {d}",
+                OfferingCode.OUTSIDE_RULES,
+                "Listing Rules Chapter 18C",
+            ) from None
         regime, mechanism = provision.value, "18C"
-        require(not spec.mechanism or spec.mechanism == "18C", OfferingCode.OUTSIDE_RULES, "offering.mechanism",
-                f"Chapter 18C offerings follow Rule 18C.09; Mechanisms A and B are not open to them, got {spec.mechanism!r}",
-                regime.mechanisms["18C"].rule)
-        reasons.append(f"Chapter 18C offering: Rule 18C.09's ladder applies whatever the prospectus date; Mechanisms A/B are not "
-                       f"open to 18C issuers [{provision.source}; grade {provision.grade}]")
+        require(
+            not spec.mechanism or spec.mechanism == "18C",
+            OfferingCode.OUTSIDE_RULES,
+            "offering.mechanism",
+            f"Chapter 18C offerings follow Rule 18C.09; Mechanisms A and B are not open to them, got {spec.mechanism!r}",
+            regime.mechanisms["18C"].rule,
+        )
+        reasons.append(
+            f"Chapter 18C offering: Rule 18C.09's ladder applies whatever the prospectus date; Mechanisms A/B are not "
+            f"open to 18C issuers [{provision.source}; grade {provision.grade}]"
+        )
     else:
         provision = rules.PUBLIC_TRANCHE_MAIN_BOARD.provision(d)
         regime = provision.value
         mechanism = spec.mechanism or regime.default_mechanism
         if mechanism not in regime.mechanisms:
-            raise _bad("offering.mechanism", f"on {d} the mechanisms are {', '.join(sorted(regime.mechanisms))}, got {mechanism!r}",
-                       OfferingCode.OUTSIDE_RULES, "Listing Rules PN18 para 4.2")
+            raise _bad(
+                "offering.mechanism",
+                f"on {d} the mechanisms are {', '.join(sorted(regime.mechanisms))}, got {mechanism!r}",
+                OfferingCode.OUTSIDE_RULES,
+                "Listing Rules PN18 para 4.2",
+            )
         if len(regime.mechanisms) == 1:
-            reasons.append(f"prospectus dated {d}: the provision in force from {provision.effective_from} has one mandatory ladder, "
-                           f"{mechanism} [{provision.source}; grade {provision.grade}]")
+            reasons.append(
+                f"prospectus dated {d}: the provision in force from {provision.effective_from} has one mandatory ladder, "
+                f"{mechanism} [{provision.source}; grade {provision.grade}]"
+            )
         else:
-            how = f"elected {mechanism!r} in the offering file" if spec.mechanism else f"no election in the offering file: the rulebook's default {mechanism!r}"
-            reasons.append(f"prospectus dated {d}, on or after {provision.effective_from}: the issuer elects one of "
-                           f"{', '.join(sorted(regime.mechanisms))}; {how} [{provision.source}; grade {provision.grade}]")
+            how = (
+                f"elected {mechanism!r} in the offering file"
+                if spec.mechanism
+                else f"no election in the offering file: the rulebook's default {mechanism!r}"
+            )
+            reasons.append(
+                f"prospectus dated {d}, on or after {provision.effective_from}: the issuer elects one of "
+                f"{', '.join(sorted(regime.mechanisms))}; {how} [{provision.source}; grade {provision.grade}]"
+            )
     ladder = regime.mechanisms[mechanism]
     reasons.append(f"{ladder.name}: {_mechanism_text(ladder)} of the shares initially offered ({ladder.rule})")
     initial = spec.public_share if spec.public_share is not None else ladder.initial_min
@@ -238,14 +262,21 @@ def pick_regime(spec: OfferingSpec) -> RegimeChoice:
         initial, label, rule = spec.waiver.initial, f"waiver: {spec.waiver.reference}", spec.waiver.reference
         reasons.append(f"a waiver replaces it ({spec.waiver.reference}): {_mechanism_text(ladder)}")
     else:
-        require(_le(ladder.initial_min, initial) and _le(initial, ladder.initial_max), OfferingCode.OUTSIDE_RULES,
-                "offering.public_share", f"{ladder.name} allows an initial public share from {ladder.initial_min} to "
-                f"{ladder.initial_max}, got {initial}", ladder.rule)
+        require(
+            _le(ladder.initial_min, initial) and _le(initial, ladder.initial_max),
+            OfferingCode.OUTSIDE_RULES,
+            "offering.public_share",
+            f"{ladder.name} allows an initial public share from {ladder.initial_min} to {ladder.initial_max}, got {initial}",
+            ladder.rule,
+        )
         if ladder.fixed:
             label = f"{ladder.name} (fixed {initial})"
     bb = regime.bookbuilding_placing_min
-    reasons.append(f"bookbuilding placing minimum {bb} of the shares initially offered: {regime.bookbuilding_rule}" if bb.numerator
-                   else f"no bookbuilding placing minimum: {regime.bookbuilding_rule}")
+    reasons.append(
+        f"bookbuilding placing minimum {bb} of the shares initially offered: {regime.bookbuilding_rule}"
+        if bb.numerator
+        else f"no bookbuilding placing minimum: {regime.bookbuilding_rule}"
+    )
     return RegimeChoice(regime, ladder, mechanism, initial, label, rule, tuple(reasons))
 
 
@@ -257,12 +288,25 @@ def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
     pricing_rules = rules.PRICING.in_force(spec.prospectus_date)
     floor = _price_floor(spec, pricing_rules)
     options = rules.OPTIONS.in_force(spec.prospectus_date)
-    for field, value, cap in (("offer_size_adjustment", spec.offer_size_adjustment, options.offer_size_adjustment_max),
-                              ("over_allotment", spec.over_allotment, options.over_allotment_max)):
-        require(_le(value, cap), OfferingCode.OUTSIDE_RULES, f"offering.{field}", f"at most {cap} of the offer shares, got {value}", options.rule)
+    for field, value, cap in (
+        ("offer_size_adjustment", spec.offer_size_adjustment, options.offer_size_adjustment_max),
+        ("over_allotment", spec.over_allotment, options.over_allotment_max),
+    ):
+        require(
+            _le(value, cap),
+            OfferingCode.OUTSIDE_RULES,
+            f"offering.{field}",
+            f"at most {cap} of the offer shares, got {value}",
+            options.rule,
+        )
     lot, n = spec.board_lot, spec.shares_offered
     initial_public = public_share_of(initial, n, lot)
-    require(initial_public > 0, OfferingCode.OUTSIDE_RULES, "offering.public_share", f"initial public tranche {initial} of {n:,} shares is less than one board lot")
+    require(
+        initial_public > 0,
+        OfferingCode.OUTSIDE_RULES,
+        "offering.public_share",
+        f"initial public tranche {initial} of {n:,} shares is less than one board lot",
+    )
     pools = rules.POOLS.in_force(spec.prospectus_date)
     max_application = share_of(pools.max_application_share_of_initial_public, initial_public, lot)
     timetable = _timetable(spec, options)
@@ -302,75 +346,156 @@ def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
 def _check_basics(spec: OfferingSpec) -> None:
     for field in ("offering_id", "issuer_id", "issuer_name", "instrument"):
         require(getattr(spec, field).strip(), OfferingCode.INVALID_FIELD, f"offering.{field}", "must not be empty")
-    require(spec.currency in {c.value for c in Currency}, OfferingCode.INVALID_FIELD, "offering.currency", f"expected HKD, CNY or USD, got {spec.currency!r}")
-    require(spec.chapter in CHAPTERS, OfferingCode.INVALID_FIELD, "offering.chapter", f"expected one of {', '.join(CHAPTERS)}, got {spec.chapter!r}")
+    require(
+        spec.currency in {c.value for c in Currency},
+        OfferingCode.INVALID_FIELD,
+        "offering.currency",
+        f"expected HKD, CNY or USD, got {spec.currency!r}",
+    )
+    require(
+        spec.chapter in CHAPTERS,
+        OfferingCode.INVALID_FIELD,
+        "offering.chapter",
+        f"expected one of {', '.join(CHAPTERS)}, got {spec.chapter!r}",
+    )
     require(spec.board_lot > 0, OfferingCode.INVALID_FIELD, "offering.board_lot", f"expected a positive whole number, got {spec.board_lot}")
-    require(spec.shares_offered > 0 and spec.shares_offered % spec.board_lot == 0, OfferingCode.INVALID_FIELD, "offering.shares_offered",
-            f"expected a positive multiple of the board lot {spec.board_lot}, got {spec.shares_offered}")
-    require(0 <= spec.price_low <= spec.price_high and spec.price_high > 0, OfferingCode.INVALID_FIELD, "offering.price_range",
-            f"expected 0 < low <= high (or low 0 for a maximum offer price only), got {format_price(spec.price_low)} to {format_price(spec.price_high)}")
-    require(spec.cornerstone_cutback in CUTBACKS, OfferingCode.INVALID_FIELD, "offering.cornerstone_cutback",
-            f"expected one of {', '.join(CUTBACKS)}, got {spec.cornerstone_cutback!r}")
-    require(not spec.independent_price_setting_waiver or spec.chapter == "18C", OfferingCode.INVALID_FIELD,
-            "offering.independent_price_setting_waiver", "a waiver of Rule 18C.08 applies to Chapter 18C offerings only")
-    require(spec.prospectus_date <= spec.public_offer_open < spec.price_fixing_date, OfferingCode.INVALID_FIELD, "offering.price_fixing_date",
-            "expected prospectus_date <= public_offer_open < price_fixing_date")
+    require(
+        spec.shares_offered > 0 and spec.shares_offered % spec.board_lot == 0,
+        OfferingCode.INVALID_FIELD,
+        "offering.shares_offered",
+        f"expected a positive multiple of the board lot {spec.board_lot}, got {spec.shares_offered}",
+    )
+    require(
+        0 <= spec.price_low <= spec.price_high and spec.price_high > 0,
+        OfferingCode.INVALID_FIELD,
+        "offering.price_range",
+        "expected 0 < low <= high (or low 0 for a maximum offer price only), "
+        f"got {format_price(spec.price_low)} to {format_price(spec.price_high)}",
+    )
+    require(
+        spec.cornerstone_cutback in CUTBACKS,
+        OfferingCode.INVALID_FIELD,
+        "offering.cornerstone_cutback",
+        f"expected one of {', '.join(CUTBACKS)}, got {spec.cornerstone_cutback!r}",
+    )
+    require(
+        not spec.independent_price_setting_waiver or spec.chapter == "18C",
+        OfferingCode.INVALID_FIELD,
+        "offering.independent_price_setting_waiver",
+        "a waiver of Rule 18C.08 applies to Chapter 18C offerings only",
+    )
+    require(
+        spec.prospectus_date <= spec.public_offer_open < spec.price_fixing_date,
+        OfferingCode.INVALID_FIELD,
+        "offering.price_fixing_date",
+        "expected prospectus_date <= public_offer_open < price_fixing_date",
+    )
     try:
         ok = is_business_day(spec.price_fixing_date) and is_business_day(spec.public_offer_open)
     except ValueError as exc:
         raise _bad("offering.price_fixing_date", str(exc)) from exc
-    require(ok, OfferingCode.INVALID_FIELD, "offering.price_fixing_date", "public_offer_open and price_fixing_date must be XHKG business days")
-    require(spec.pricing.kind in PRICING_KINDS, OfferingCode.INVALID_FIELD, "pricing.kind", f"expected one of {', '.join(PRICING_KINDS)}, got {spec.pricing.kind!r}")
+    require(
+        ok, OfferingCode.INVALID_FIELD, "offering.price_fixing_date", "public_offer_open and price_fixing_date must be XHKG business days"
+    )
+    require(
+        spec.pricing.kind in PRICING_KINDS,
+        OfferingCode.INVALID_FIELD,
+        "pricing.kind",
+        f"expected one of {', '.join(PRICING_KINDS)}, got {spec.pricing.kind!r}",
+    )
     require(spec.pricing.coverage_times.numerator > 0, OfferingCode.INVALID_FIELD, "pricing.coverage_times", "expected a positive multiple")
-    require(spec.placing.tier_weights and all(w.numerator > 0 for w in spec.placing.tier_weights), OfferingCode.INVALID_FIELD,
-            "placing.tier_weights", "expected at least one positive weight")
-    require(0 < spec.placing.max_share_per_placee.numerator <= spec.placing.max_share_per_placee.denominator, OfferingCode.INVALID_FIELD,
-            "placing.max_share_per_placee", f"expected a share in (0%, 100%], got {spec.placing.max_share_per_placee}")
+    require(
+        spec.placing.tier_weights and all(w.numerator > 0 for w in spec.placing.tier_weights),
+        OfferingCode.INVALID_FIELD,
+        "placing.tier_weights",
+        "expected at least one positive weight",
+    )
+    require(
+        0 < spec.placing.max_share_per_placee.numerator <= spec.placing.max_share_per_placee.denominator,
+        OfferingCode.INVALID_FIELD,
+        "placing.max_share_per_placee",
+        f"expected a share in (0%, 100%], got {spec.placing.max_share_per_placee}",
+    )
     for field in ("pool_a_taper_eighths", "pool_b_taper_eighths"):
         v = getattr(spec.public, field)
         require(1 <= v <= 8, OfferingCode.INVALID_FIELD, f"public.{field}", f"expected a whole number 1..8, got {v}")
     for field in ("pool_a_curve", "pool_b_curve"):
         _check_curve(getattr(spec.public, field), f"public.{field}")
     osa_public = spec.offer_size_adjustment_public_share
-    require(osa_public.numerator <= osa_public.denominator, OfferingCode.INVALID_FIELD, "offering.offer_size_adjustment_public_share",
-            f"expected a share in [0%, 100%], got {osa_public}")
-    require(spec.shares_outstanding_after == 0 or spec.shares_outstanding_after >= spec.shares_offered, OfferingCode.INVALID_FIELD,
-            "offering.shares_outstanding_after", "expected 0 (unknown) or at least shares_offered")
+    require(
+        osa_public.numerator <= osa_public.denominator,
+        OfferingCode.INVALID_FIELD,
+        "offering.offer_size_adjustment_public_share",
+        f"expected a share in [0%, 100%], got {osa_public}",
+    )
+    require(
+        spec.shares_outstanding_after == 0 or spec.shares_outstanding_after >= spec.shares_offered,
+        OfferingCode.INVALID_FIELD,
+        "offering.shares_outstanding_after",
+        "expected 0 (unknown) or at least shares_offered",
+    )
 
 
 def _check_curve(points: list[tuple[int, Rate]], field: str) -> None:
     require(len(points) <= MAX_CURVE_POINTS, OfferingCode.LIMIT_EXCEEDED, field, f"at most {MAX_CURVE_POINTS} points, got {len(points)}")
     sizes = [lots for lots, _ in points]
-    require(all(lots > 0 for lots in sizes) and sizes == sorted(set(sizes)), OfferingCode.INVALID_FIELD, field,
-            "expected strictly increasing positive application sizes in lots")
+    require(
+        all(lots > 0 for lots in sizes) and sizes == sorted(set(sizes)),
+        OfferingCode.INVALID_FIELD,
+        field,
+        "expected strictly increasing positive application sizes in lots",
+    )
     require(all(w.numerator > 0 for _, w in points), OfferingCode.INVALID_FIELD, field, "expected positive weights")
 
 
 def _waiver_ladder(w: ClawbackWaiverSpec) -> rules.ClawbackLadder:
     one = Rate(1, 1)
-    require(0 < w.initial.numerator and _le(w.initial, one), OfferingCode.INVALID_FIELD, "offering.waiver.initial", f"expected a share in (0%, 100%], got {w.initial}")
+    require(
+        0 < w.initial.numerator and _le(w.initial, one),
+        OfferingCode.INVALID_FIELD,
+        "offering.waiver.initial",
+        f"expected a share in (0%, 100%], got {w.initial}",
+    )
     previous_multiple, previous_share = Rate(0, 1), w.initial
     for i, (multiple, share) in enumerate(w.steps):
-        require(rules.rate_gt(multiple, previous_multiple) and _le(previous_share, share) and _le(share, one), OfferingCode.INVALID_FIELD,
-                f"offering.waiver.steps[{i}]", "expected increasing multiples with non-decreasing shares up to 100%")
+        require(
+            rules.rate_gt(multiple, previous_multiple) and _le(previous_share, share) and _le(share, one),
+            OfferingCode.INVALID_FIELD,
+            f"offering.waiver.steps[{i}]",
+            "expected increasing multiples with non-decreasing shares up to 100%",
+        )
         previous_multiple, previous_share = multiple, share
     return rules.ClawbackLadder(
-        name=f"waiver: {w.reference}", initial_min=w.initial, initial_max=w.initial,
-        steps=tuple(rules.ClawbackStep(m, s) for m, s in w.steps), fixed=not w.steps, rule=w.reference,
+        name=f"waiver: {w.reference}",
+        initial_min=w.initial,
+        initial_max=w.initial,
+        steps=tuple(rules.ClawbackStep(m, s) for m, s in w.steps),
+        fixed=not w.steps,
+        rule=w.reference,
     )
 
 
 def _price_floor(spec: OfferingSpec, pr: rules.PricingRules) -> int:
     if spec.price_low == 0:
-        require(not spec.downward_flexibility, OfferingCode.INVALID_FIELD, "offering.downward_flexibility",
-                "a maximum-offer-price-only offer has no range to price below", pr.rule)
+        require(
+            not spec.downward_flexibility,
+            OfferingCode.INVALID_FIELD,
+            "offering.downward_flexibility",
+            "a maximum-offer-price-only offer has no range to price below",
+            pr.rule,
+        )
         return 1  # one tick: any positive price up to the maximum
     if not spec.downward_flexibility:
         return spec.price_low
     cap = pr.range_top_over_bottom_max
-    require(spec.price_high * cap.denominator <= spec.price_low * (cap.denominator + cap.numerator), OfferingCode.OUTSIDE_RULES,
-            "offering.price_range", f"the downward flexibility needs the top of the range at most {cap} above the bottom; "
-            f"{format_price(spec.price_high)} is more than that above {format_price(spec.price_low)}", pr.rule)
+    require(
+        spec.price_high * cap.denominator <= spec.price_low * (cap.denominator + cap.numerator),
+        OfferingCode.OUTSIDE_RULES,
+        "offering.price_range",
+        f"the downward flexibility needs the top of the range at most {cap} above the bottom; "
+        f"{format_price(spec.price_high)} is more than that above {format_price(spec.price_low)}",
+        pr.rule,
+    )
     down = pr.downward_flexibility_max
     return round_div(spec.price_low * (down.denominator - down.numerator), down.denominator, Rounding.UP)
 
@@ -379,8 +504,13 @@ def _timetable(spec: OfferingSpec, options: rules.OptionRules) -> FiniTimetableD
     fini = rules.FINI.in_force(spec.prospectus_date)
     t = spec.price_fixing_date
     close = add_business_days(t, -fini.public_offer_close_days_before_pricing)
-    require(spec.public_offer_open <= close, OfferingCode.INVALID_FIELD, "offering.public_offer_open",
-            f"the public offer must open by {close} (T-{fini.public_offer_close_days_before_pricing}) for pricing on {t}", fini.rule)
+    require(
+        spec.public_offer_open <= close,
+        OfferingCode.INVALID_FIELD,
+        "offering.public_offer_open",
+        f"the public offer must open by {close} (T-{fini.public_offer_close_days_before_pricing}) for pricing on {t}",
+        fini.rule,
+    )
     listing = add_business_days(t, fini.listing_days_after_pricing)
     return FiniTimetableDates(
         public_offer_open=spec.public_offer_open,
@@ -403,35 +533,66 @@ def _check_cornerstones(spec: OfferingSpec, regime: rules.PublicTrancheRegime, f
         require(c.amount_minor > 0, OfferingCode.INVALID_FIELD, f"{f}.amount", "expected a positive amount")
         require(c.origin in ORIGINS, OfferingCode.INVALID_FIELD, f"{f}.origin", f"expected one of {', '.join(ORIGINS)}, got {c.origin!r}")
         _check_fx(c, spec.currency, f)
-        require(c.lockup_months == 0 or c.lockup_months >= options.cornerstone_lockup_months, OfferingCode.OUTSIDE_RULES,
-                f"{f}.lockup_months", f"cornerstone shares are locked up at least {options.cornerstone_lockup_months} months, got {c.lockup_months}",
-                options.rule)
+        require(
+            c.lockup_months == 0 or c.lockup_months >= options.cornerstone_lockup_months,
+            OfferingCode.OUTSIDE_RULES,
+            f"{f}.lockup_months",
+            f"cornerstone shares are locked up at least {options.cornerstone_lockup_months} months, got {c.lockup_months}",
+            options.rule,
+        )
         total += cornerstone_shares(cornerstone_amount_minor(c, spec.currency), floor, spec.board_lot)
     rule = regime.bookbuilding_rule if regime.bookbuilding_placing_min.numerator else "shares offered"
     if not spec.cornerstones:
         return
     if spec.cornerstone_cutback == "pro_rata":
-        require(room >= spec.board_lot, OfferingCode.OUTSIDE_RULES, "cornerstones",
-                "no room for cornerstones: the public tranche, the bookbuilding minimum and the preferential offering take every share", rule)
+        require(
+            room >= spec.board_lot,
+            OfferingCode.OUTSIDE_RULES,
+            "cornerstones",
+            "no room for cornerstones: the public tranche, the bookbuilding minimum and the preferential offering take every share",
+            rule,
+        )
         return
-    require(spec.price_low > 0, OfferingCode.OUTSIDE_RULES, "offering.cornerstone_cutback",
-            "a maximum-offer-price-only offer has no lowest price at which to fit fixed cornerstone amounts: state the prospectus's "
-            "cutback (cornerstone_cutback = \"pro_rata\")", rule)
-    require(total <= room, OfferingCode.OUTSIDE_RULES, "cornerstones",
-            f"at the lowest possible price {format_price(floor)} cornerstones take {total:,} shares; with the initial public tranche, "
-            f"the bookbuilding minimum and any preferential offering at most {max(room, 0):,} are available (or state the "
-            f"prospectus's cutback: cornerstone_cutback = \"pro_rata\")", rule)
+    require(
+        spec.price_low > 0,
+        OfferingCode.OUTSIDE_RULES,
+        "offering.cornerstone_cutback",
+        "a maximum-offer-price-only offer has no lowest price at which to fit fixed cornerstone amounts: state the prospectus's "
+        'cutback (cornerstone_cutback = "pro_rata")',
+        rule,
+    )
+    require(
+        total <= room,
+        OfferingCode.OUTSIDE_RULES,
+        "cornerstones",
+        f"at the lowest possible price {format_price(floor)} cornerstones take {total:,} shares; with the initial public tranche, "
+        f"the bookbuilding minimum and any preferential offering at most {max(room, 0):,} are available (or state the "
+        f'prospectus\'s cutback: cornerstone_cutback = "pro_rata")',
+        rule,
+    )
 
 
 def _check_fx(c: CornerstoneSpec, currency: str, f: str) -> None:
     if not c.amount_currency or c.amount_currency == currency:
-        require(c.fx_rate.numerator == 0 or c.fx_rate == Rate(1, 1), OfferingCode.INVALID_FIELD, f"{f}.fx_rate",
-                f"the amount is in the offer currency {currency}; no exchange rate applies")
+        require(
+            c.fx_rate.numerator == 0 or c.fx_rate == Rate(1, 1),
+            OfferingCode.INVALID_FIELD,
+            f"{f}.fx_rate",
+            f"the amount is in the offer currency {currency}; no exchange rate applies",
+        )
         return
-    require(c.amount_currency in {x.value for x in Currency}, OfferingCode.INVALID_FIELD, f"{f}.amount",
-            f"expected HKD, CNY or USD, got {c.amount_currency!r}")
-    require(c.fx_rate.numerator > 0, OfferingCode.INVALID_FIELD, f"{f}.fx_rate",
-            f"the amount is in {c.amount_currency}: give the prospectus's rate in {currency} per {c.amount_currency}, e.g. \"7.8432\"")
+    require(
+        c.amount_currency in {x.value for x in Currency},
+        OfferingCode.INVALID_FIELD,
+        f"{f}.amount",
+        f"expected HKD, CNY or USD, got {c.amount_currency!r}",
+    )
+    require(
+        c.fx_rate.numerator > 0,
+        OfferingCode.INVALID_FIELD,
+        f"{f}.fx_rate",
+        f'the amount is in {c.amount_currency}: give the prospectus\'s rate in {currency} per {c.amount_currency}, e.g. "7.8432"',
+    )
 
 
 def _check_preferential(spec: OfferingSpec, available: int) -> int:
@@ -439,27 +600,52 @@ def _check_preferential(spec: OfferingSpec, available: int) -> int:
     p = spec.preferential
     if p is None:
         return 0
-    require(p.kind in PREFERENTIAL_KINDS, OfferingCode.INVALID_FIELD, "preferential.kind", f"expected one of {PREFERENTIAL_KINDS}, got {p.kind!r}")
+    require(
+        p.kind in PREFERENTIAL_KINDS,
+        OfferingCode.INVALID_FIELD,
+        "preferential.kind",
+        f"expected one of {PREFERENTIAL_KINDS}, got {p.kind!r}",
+    )
     require(bool(p.reference.strip()), OfferingCode.INVALID_FIELD, "preferential.reference", "must not be empty")
-    require(0 < p.reserved_shares <= available and p.reserved_shares % spec.board_lot == 0, OfferingCode.OUTSIDE_RULES,
-            "preferential.reserved_shares", f"expected whole board lots of {spec.board_lot}, at most the {max(available, 0):,} shares "
-            f"left by the initial public tranche and the bookbuilding minimum, got {p.reserved_shares:,}",
-            "Practice Note 15 para 3(f) (reserved shares come out of the international offering)")
-    require(1 <= p.excess_taper_eighths <= 8, OfferingCode.INVALID_FIELD, "preferential.excess_taper_eighths",
-            f"expected a whole number 1..8, got {p.excess_taper_eighths}")
+    require(
+        0 < p.reserved_shares <= available and p.reserved_shares % spec.board_lot == 0,
+        OfferingCode.OUTSIDE_RULES,
+        "preferential.reserved_shares",
+        f"expected whole board lots of {spec.board_lot}, at most the {max(available, 0):,} shares "
+        f"left by the initial public tranche and the bookbuilding minimum, got {p.reserved_shares:,}",
+        "Practice Note 15 para 3(f) (reserved shares come out of the international offering)",
+    )
+    require(
+        1 <= p.excess_taper_eighths <= 8,
+        OfferingCode.INVALID_FIELD,
+        "preferential.excess_taper_eighths",
+        f"expected a whole number 1..8, got {p.excess_taper_eighths}",
+    )
     _check_curve(p.excess_curve, "preferential.excess_curve")
     return p.reserved_shares
 
 
 def _check_disclosures(spec: OfferingSpec) -> None:
-    require(len(spec.lockups) <= MAX_LOCKUPS and len(spec.placee_consents) <= MAX_CONSENTS and len(spec.cornerstones) <= MAX_CORNERSTONES,
-            OfferingCode.LIMIT_EXCEEDED, "offering", f"at most {MAX_CORNERSTONES} cornerstones, {MAX_LOCKUPS} lock-ups, {MAX_CONSENTS} consents")
+    require(
+        len(spec.lockups) <= MAX_LOCKUPS and len(spec.placee_consents) <= MAX_CONSENTS and len(spec.cornerstones) <= MAX_CORNERSTONES,
+        OfferingCode.LIMIT_EXCEEDED,
+        "offering",
+        f"at most {MAX_CORNERSTONES} cornerstones, {MAX_LOCKUPS} lock-ups, {MAX_CONSENTS} consents",
+    )
     for i, x in enumerate(spec.lockups):
-        require(bool(x.holder.strip()) and x.kind in LOCKUP_KINDS and x.shares > 0, OfferingCode.INVALID_FIELD, f"lockups[{i}]",
-                f"expected a holder, a kind in {LOCKUP_KINDS} and positive shares, got {x.holder!r}, {x.kind!r}, {x.shares}")
+        require(
+            bool(x.holder.strip()) and x.kind in LOCKUP_KINDS and x.shares > 0,
+            OfferingCode.INVALID_FIELD,
+            f"lockups[{i}]",
+            f"expected a holder, a kind in {LOCKUP_KINDS} and positive shares, got {x.holder!r}, {x.kind!r}, {x.shares}",
+        )
     for i, y in enumerate(spec.placee_consents):
-        require(bool(y.investor.strip() and y.relationship.strip() and y.consent.strip()), OfferingCode.INVALID_FIELD,
-                f"placee_consents[{i}]", "expected investor, relationship and consent")
+        require(
+            bool(y.investor.strip() and y.relationship.strip() and y.consent.strip()),
+            OfferingCode.INVALID_FIELD,
+            f"placee_consents[{i}]",
+            "expected investor, relationship and consent",
+        )
 
 
 __all__ = [

@@ -114,17 +114,27 @@ def set_price(ro: ResolvedOffering, book: IoiBook, price: int = 0, upsize_shares
     reasons: list[str] = []
     if price or policy.kind == "fixed":
         chosen = price or policy.fixed_price
-        require(ro.price_floor <= chosen <= spec.price_high, OfferingCode.PRICE_OUTSIDE_RANGE, "price",
-                f"{format_price(chosen)} is outside {format_price(ro.price_floor)}..{format_price(spec.price_high)}", ro.pricing_rules.rule)
+        require(
+            ro.price_floor <= chosen <= spec.price_high,
+            OfferingCode.PRICE_OUTSIDE_RANGE,
+            "price",
+            f"{format_price(chosen)} is outside {format_price(ro.price_floor)}..{format_price(spec.price_high)}",
+            ro.pricing_rules.rule,
+        )
         point = by_price.get(chosen) or _point_at(ro, book, chosen)
-        reasons.append(f"price {format_price(chosen)} agreed by the issuer and the overall coordinators ({'command' if price else 'fixed policy'}); "
-                       f"bookbuilding coverage there {_coverage_text(point)}")
+        reasons.append(
+            f"price {format_price(chosen)} agreed by the issuer and the overall coordinators ({'command' if price else 'fixed policy'}); "
+            f"bookbuilding coverage there {_coverage_text(point)}"
+        )
         kind = "fixed"
     elif policy.kind == "max_proceeds":
         point = max(curve, key=lambda pt: (pt.price * min(pt.demand_shares, pt.tranche_shares), pt.price))
         chosen, kind = point.price, "max_proceeds"
-        reasons.append(f"{format_price(chosen)} maximises price x placed shares ({point.price * min(point.demand_shares, point.tranche_shares) / 1000:,.0f}) "
-                       f"over {len(curve)} candidate prices; coverage {_coverage_text(point)}")
+        reasons.append(
+            f"{format_price(chosen)} maximises price x placed shares "
+            f"({point.price * min(point.demand_shares, point.tranche_shares) / 1000:,.0f}) "
+            f"over {len(curve)} candidate prices; coverage {_coverage_text(point)}"
+        )
     else:
         chosen, kind = _coverage_price(ro, curve, policy.coverage_times, reasons), "coverage"
         point = by_price[chosen]
@@ -133,8 +143,10 @@ def set_price(ro: ResolvedOffering, book: IoiBook, price: int = 0, upsize_shares
         if steered != chosen:
             chosen, point = steered, by_price[steered]
     if chosen < spec.price_low:
-        reasons.append(f"below the bottom of the range {format_price(spec.price_low)} under the downward flexibility "
-                       f"(at most {ro.pricing_rules.downward_flexibility_max} below; {ro.pricing_rules.rule})")
+        reasons.append(
+            f"below the bottom of the range {format_price(spec.price_low)} under the downward flexibility "
+            f"(at most {ro.pricing_rules.downward_flexibility_max} below; {ro.pricing_rules.rule})"
+        )
     upsize = _upsize(ro, point, upsize_shares, reasons)
     return PricingDecision(chosen, upsize, kind, tuple(reasons), tuple(curve), coverage_bp(point))
 
@@ -147,15 +159,19 @@ def _coverage_price(ro: ResolvedOffering, curve: list[DemandPointView], times: R
     target = f"{times.numerator / times.denominator:g}x"
     for i, pt in enumerate(curve):
         if _covers(pt, times):
-            reasons.append(f"highest candidate price at which bookbuilding demand ({pt.demand_shares:,}) covers the bookbuilding "
-                           f"tranche ({pt.tranche_shares:,}) at least {target}: {format_price(pt.price)} ({_coverage_text(pt)})")
+            reasons.append(
+                f"highest candidate price at which bookbuilding demand ({pt.demand_shares:,}) covers the bookbuilding "
+                f"tranche ({pt.tranche_shares:,}) at least {target}: {format_price(pt.price)} ({_coverage_text(pt)})"
+            )
             if i > 0:
                 up = curve[i - 1]
                 reasons.append(f"at the next higher candidate {format_price(up.price)} coverage was {_coverage_text(up)} < {target}")
             return pt.price
     floor = curve[-1]
-    reasons.append(f"no price in {format_price(floor.price)}..{format_price(curve[0].price)} reaches {target} coverage; "
-                   f"priced at the floor {format_price(floor.price)} with coverage {_coverage_text(floor)}")
+    reasons.append(
+        f"no price in {format_price(floor.price)}..{format_price(curve[0].price)} reaches {target} coverage; "
+        f"priced at the floor {format_price(floor.price)} with coverage {_coverage_text(floor)}"
+    )
     return floor.price
 
 
@@ -177,31 +193,46 @@ def ipsi_capacity(ro: ResolvedOffering, book: IoiBook, price: int) -> int:
     return cornerstones + min(demand, bookbuilding_tranche(ro, price))
 
 
-def _steer_for_independents(ro: ResolvedOffering, book: IoiBook, curve: list[DemandPointView], chosen: int, *,
-                            movable: bool, reasons: list[str]) -> int:
+def _steer_for_independents(
+    ro: ResolvedOffering, book: IoiBook, curve: list[DemandPointView], chosen: int, *, movable: bool, reasons: list[str]
+) -> int:
     """Rule 18C.08 at pricing (see the module docstring): the price to use, with the reason."""
     assert ro.chapter_18c is not None
     rule, required = ro.chapter_18c.rule, ipsi_required(ro)
     at_chosen = ipsi_capacity(ro, book, chosen)
     if at_chosen >= required:
-        reasons.append(f"{rule}: independent price-setting investors can take up to {at_chosen:,} shares at {format_price(chosen)}, "
-                       f"at least the {required:,} required")
+        reasons.append(
+            f"{rule}: independent price-setting investors can take up to {at_chosen:,} shares at {format_price(chosen)}, "
+            f"at least the {required:,} required"
+        )
         return chosen
-    short = f"at {format_price(chosen)} independent price-setting investors can take at most {at_chosen:,} of the {required:,} shares {rule} requires"
+    short = (
+        f"at {format_price(chosen)} independent price-setting investors can take at most {at_chosen:,} "
+        f"of the {required:,} shares {rule} requires"
+    )
     better = next((pt.price for pt in curve if (pt.price < chosen or not movable) and ipsi_capacity(ro, book, pt.price) >= required), 0)
     waiver = ro.spec.independent_price_setting_waiver
     if movable and better:
-        reasons.append(f"{short}; lowered to {format_price(better)}, the highest candidate price at which they can take "
-                       f"{ipsi_capacity(ro, book, better):,} (coverage there {_coverage_text(_point(curve, better))})")
+        reasons.append(
+            f"{short}; lowered to {format_price(better)}, the highest candidate price at which they can take "
+            f"{ipsi_capacity(ro, book, better):,} (coverage there {_coverage_text(_point(curve, better))})"
+        )
         return better
-    where = (f"they can reach it at {format_price(better)} or below" if better
-             else f"no price in {format_price(curve[-1].price)}..{format_price(curve[0].price)} lets them reach it")
+    where = (
+        f"they can reach it at {format_price(better)} or below"
+        if better
+        else f"no price in {format_price(curve[-1].price)}..{format_price(curve[0].price)} lets them reach it"
+    )
     if waiver:
         reasons.append(f"{short}; {where}; the Exchange waived {rule} ({waiver}), so the price {format_price(chosen)} stands")
         return chosen
-    fail(OfferingCode.INDEPENDENT_PRICE_SETTERS_SHORT, "price",
-         f"{short}; {where}" + ("; the price was given" if not movable else "") + f"; without a waiver of {rule} "
-         "(offering.independent_price_setting_waiver) the offer cannot be priced", rule)
+    fail(
+        OfferingCode.INDEPENDENT_PRICE_SETTERS_SHORT,
+        "price",
+        f"{short}; {where}" + ("; the price was given" if not movable else "") + f"; without a waiver of {rule} "
+        "(offering.independent_price_setting_waiver) the offer cannot be priced",
+        rule,
+    )
 
 
 def _point(curve: list[DemandPointView], price: int) -> DemandPointView:
@@ -211,17 +242,33 @@ def _point(curve: list[DemandPointView], price: int) -> DemandPointView:
 def _upsize(ro: ResolvedOffering, point: DemandPointView, requested: int, reasons: list[str]) -> int:
     cap = ro.max_upsize_shares
     if requested >= 0:
-        require(requested <= cap and requested % ro.lot == 0, OfferingCode.UPSIZE_TOO_LARGE, "upsize_shares",
-                f"at most {cap:,} shares ({ro.spec.offer_size_adjustment} of the offer) in whole board lots, got {requested:,}", ro.options.rule)
+        require(
+            requested <= cap and requested % ro.lot == 0,
+            OfferingCode.UPSIZE_TOO_LARGE,
+            "upsize_shares",
+            f"at most {cap:,} shares ({ro.spec.offer_size_adjustment} of the offer) in whole board lots, got {requested:,}",
+            ro.options.rule,
+        )
         if requested:
             reasons.append(f"offer size adjustment option exercised for {requested:,} shares (as instructed)")
         return requested
     trigger = ro.spec.pricing.upsize_at_coverage
     if cap and trigger.numerator and _covers(point, trigger):
-        reasons.append(f"offer size adjustment option exercised in full ({cap:,} shares): coverage {_coverage_text(point)} "
-                       f">= {trigger.numerator / trigger.denominator:g}x")
+        reasons.append(
+            f"offer size adjustment option exercised in full ({cap:,} shares): coverage {_coverage_text(point)} "
+            f">= {trigger.numerator / trigger.denominator:g}x"
+        )
         return cap
     return 0
 
 
-__all__ = ["PricingDecision", "bookbuilding_tranche", "cornerstone_total", "coverage_bp", "demand_curve", "ipsi_capacity", "ipsi_required", "set_price"]
+__all__ = [
+    "PricingDecision",
+    "bookbuilding_tranche",
+    "cornerstone_total",
+    "coverage_bp",
+    "demand_curve",
+    "ipsi_capacity",
+    "ipsi_required",
+    "set_price",
+]

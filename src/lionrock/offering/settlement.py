@@ -83,7 +83,11 @@ class _Instruction:
     def event(self, ro: ResolvedOffering, delivering: str, price: int, refunds: Iterable[tuple[str, int]] = ()) -> IpoSettlementInstructed:
         spec = ro.spec
         return IpoSettlementInstructed(
-            offering_id=spec.offering_id, instrument=spec.instrument, currency=spec.currency, issuer_account=delivering, price=price,
+            offering_id=spec.offering_id,
+            instrument=spec.instrument,
+            currency=spec.currency,
+            issuer_account=delivering,
+            price=price,
             allotments=sorted((a, s, self.consideration[a]) for a, s in self.shares.items()),
             refunds=sorted(r for r in refunds if r[1] > 0),
             fees=sorted((k, v) for k, v in self.fees.items() if v),
@@ -91,7 +95,9 @@ class _Instruction:
         )
 
 
-def _public_part(ro: ResolvedOffering, apps: ApplicationBook, result: AllocationResult, price: int, ins: _Instruction) -> list[tuple[str, int]]:
+def _public_part(
+    ro: ResolvedOffering, apps: ApplicationBook, result: AllocationResult, price: int, ins: _Instruction
+) -> list[tuple[str, int]]:
     allotted = result.app_allotted
     cons = consideration_array(price, allotted)
     parts = charges_on(cons, ro.charges)
@@ -134,8 +140,13 @@ def over_allocation_split(placee_shares: np.ndarray, over_allocated: int, lot: i
     return out
 
 
-def settlement_instructions(ro: ResolvedOffering, iois: IoiBook, apps: ApplicationBook, result: AllocationResult,
-                            preferential: PreferentialApplications | None = None) -> list[IpoSettlementInstructed]:
+def settlement_instructions(
+    ro: ResolvedOffering,
+    iois: IoiBook,
+    apps: ApplicationBook,
+    result: AllocationResult,
+    preferential: PreferentialApplications | None = None,
+) -> list[IpoSettlementInstructed]:
     """The instructions clearing settles at listing: from the issuer, and (if any shares were
     over-allocated) from the stock lender. ``preferential``: the applications
     `allocate` was given (their allotments are ``result.preferential_allotted``)."""

@@ -54,13 +54,26 @@ COMPARISON_DDL = [
 """The read model's migration step 5 (`readmodel.projector.READ_MODEL_MIGRATIONS`)."""
 
 STAGES: tuple[tuple[type[Event], str], ...] = (
-    (OfferingDefined, Stage.BOOKBUILDING.value), (PublicOfferClosed, Stage.CLOSED.value), (OfferPriceFixed, Stage.PRICED.value),
-    (OfferingAllocated, Stage.ALLOCATED.value), (OfferingSettled, Stage.SETTLED.value), (OfferingStabilisationClosed, Stage.STABILISED.value),
+    (OfferingDefined, Stage.BOOKBUILDING.value),
+    (PublicOfferClosed, Stage.CLOSED.value),
+    (OfferPriceFixed, Stage.PRICED.value),
+    (OfferingAllocated, Stage.ALLOCATED.value),
+    (OfferingSettled, Stage.SETTLED.value),
+    (OfferingStabilisationClosed, Stage.STABILISED.value),
 )
 """The offering's stages in lifecycle order: an event moves the stage forward, never back."""
 STAGE_RANK: dict[type[Event], tuple[int, str]] = {etype: (rank, stage) for rank, (etype, stage) in enumerate(STAGES)}
 """Lifecycle event class -> (rank, stage)."""
-ALLOCATION_COLUMNS = ("account", "applications", "shares_applied", "public_shares", "placing_shares", "cornerstone_shares", "shares", "consideration_minor")
+ALLOCATION_COLUMNS = (
+    "account",
+    "applications",
+    "shares_applied",
+    "public_shares",
+    "placing_shares",
+    "cornerstone_shares",
+    "shares",
+    "consideration_minor",
+)
 
 
 def allocation_rows(ctx: Any, offering_id: str) -> list[dict[str, Any]]:
@@ -71,7 +84,9 @@ def allocation_rows(ctx: Any, offering_id: str) -> list[dict[str, Any]]:
     rows: dict[str, dict[str, int]] = {}
 
     def row(account: str) -> dict[str, int]:
-        return rows.setdefault(account, {"applications": 0, "shares_applied": 0, "public_shares": 0, "placing_shares": 0, "cornerstone_shares": 0})
+        return rows.setdefault(
+            account, {"applications": 0, "shares_applied": 0, "public_shares": 0, "placing_shares": 0, "cornerstone_shares": 0}
+        )
 
     if len(apps):
         n = len(apps.account_values)
@@ -104,8 +119,12 @@ def announcement_of(ctx: Any, offering_id: str, priced: dict[str, Any]) -> str:
     (the ``OfferPriceFixed`` event's JSON body)."""
     _, apps = ctx.books(offering_id)
     pricing = PricingDecision(
-        price=int(priced["price"]), upsize_shares=int(priced["upsize_shares"]), policy=str(priced["policy"]),
-        reasons=tuple(priced["reasons"]), curve=(), coverage_bp=int(priced["coverage_bp"]),
+        price=int(priced["price"]),
+        upsize_shares=int(priced["upsize_shares"]),
+        policy=str(priced["policy"]),
+        reasons=tuple(priced["reasons"]),
+        curve=(),
+        coverage_bp=int(priced["coverage_bp"]),
     )
     return announcement_markdown(ctx.offering(offering_id), pricing, ctx.allocation(offering_id), book_digest=apps.digest)
 

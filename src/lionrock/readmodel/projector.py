@@ -2,7 +2,8 @@
 
 Reads never touch the engine. The projector writes each batch while the writer makes it durable
 (`EngineRunner.add_staged_listener`: one read-model transaction per batch, committed only after
-the journal's flush, and before any caller gets its answer, so a caller reads its own writes) and, at start-up, during journal replay, skipping what it has
+the journal's flush, and before any caller gets its answer, so a caller reads its own writes) and,
+at start-up, during journal replay, skipping what it has
 already applied (``meta.projected_seq``), so the read models survive restarts and can be rebuilt
 by deleting them.
 
@@ -20,7 +21,8 @@ Tables: ``events`` (every event, as JSON, with its parties for tenancy filters),
 event's ``postings`` folded into a balance per account and asset; the source of truth for
 positions), ``holdings`` (shares and cash moved by executed trades, per account: trade flow
 awaiting settlement, for display only), ``rejections``, ``bars`` (one-minute OHLCV per
-instrument, aligned to Hong Kong time; longer intervals are added up from them when read). Everything else (offerings, issuers, quota) is read from
+instrument, aligned to Hong Kong time; longer intervals are added up from them when read).
+Everything else (offerings, issuers, quota) is read from
 ``events`` by key, so the read side works for any context's events without a schema change.
 """
 
@@ -161,7 +163,9 @@ class Projector:
         if not store.one("SELECT 1 FROM trades LIMIT 1") or store.one("SELECT 1 FROM bars LIMIT 1"):
             return
         bars: dict[tuple[str, int], list[int]] = {}
-        for instrument, price, quantity, at_ns in store.execute("SELECT instrument, price, quantity, at_ns FROM trades ORDER BY seq, trade_id"):
+        for instrument, price, quantity, at_ns in store.execute(
+            "SELECT instrument, price, quantity, at_ns FROM trades ORDER BY seq, trade_id"
+        ):
             cash = consideration_minor(price, quantity)
             bar = bars.get((instrument, bar_start(at_ns, BAR_SECONDS)))
             if bar is None:
@@ -171,7 +175,8 @@ class Projector:
                 bar[4], bar[5], bar[6] = bar[4] + quantity, bar[5] + cash, bar[6] + 1
         with store.transaction():
             store.executemany(
-                "INSERT INTO bars (instrument, start_ns, open, high, low, close, volume, turnover, trades) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO bars (instrument, start_ns, open, high, low, close, volume, turnover, trades) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(i, start, *bar) for (i, start), bar in sorted(bars.items())],
             )
 
@@ -208,7 +213,9 @@ class Projector:
         if pending:
             self._project(pending, check=True)
 
-    def _project(self, records: Sequence[tuple[Stamp, Command, list[Event]]], *, check: bool = False, durable: Future[None] | None = None) -> None:
+    def _project(
+        self, records: Sequence[tuple[Stamp, Command, list[Event]]], *, check: bool = False, durable: Future[None] | None = None
+    ) -> None:
         """Project ``records`` and save ``projected_seq`` in one transaction; on failure nothing
         of it stays (the in-memory ``projected_seq`` included). The records' rows are gathered in
         a `_Batch` and written with one statement per table (`_Batch.write`). ``check``: skip a
@@ -222,7 +229,12 @@ class Projector:
                     self.store.execute("SET LOCAL synchronous_commit TO off")
                 self._batch = _Batch(self.store, _order_ids(records), self._open_orders)
                 for stamp, command, events in records:
-                    if check and stamp.seq > self.projected_seq and events and self.store.one("SELECT 1 FROM events WHERE seq = ? LIMIT 1", (stamp.seq,)):
+                    if (
+                        check
+                        and stamp.seq > self.projected_seq
+                        and events
+                        and self.store.one("SELECT 1 FROM events WHERE seq = ? LIMIT 1", (stamp.seq,))
+                    ):
                         self.projected_seq = stamp.seq
                         continue
                     self._apply(stamp, command, events)
@@ -256,8 +268,15 @@ class Projector:
             etype = type(event).__name__
             batch.events.append(
                 (
-                    stamp.seq, idx, stamp.at_ns, etype, self._json.encode(event).decode(),
-                    _get(event, "offering_id"), _get(event, "issuer_id"), _get(event, "instrument"), ctype,
+                    stamp.seq,
+                    idx,
+                    stamp.at_ns,
+                    etype,
+                    self._json.encode(event).decode(),
+                    _get(event, "offering_id"),
+                    _get(event, "issuer_id"),
+                    _get(event, "instrument"),
+                    ctype,
                 )
             )
             rejected = isinstance(event, CommandRejected)
@@ -295,10 +314,14 @@ class Projector:
         rows = derived.allocation_rows(ctx, e.offering_id)
         self.store.execute("DELETE FROM allocations WHERE offering_id = ?", (e.offering_id,))
         self.store.executemany(
-            f"INSERT INTO allocations (offering_id, {', '.join(derived.ALLOCATION_COLUMNS)}) VALUES (?, {', '.join('?' * len(derived.ALLOCATION_COLUMNS))})",
+            f"INSERT INTO allocations (offering_id, {', '.join(derived.ALLOCATION_COLUMNS)}) "
+            f"VALUES (?, {', '.join('?' * len(derived.ALLOCATION_COLUMNS))})",
             [(e.offering_id, *(r[c] for c in derived.ALLOCATION_COLUMNS)) for r in rows],
         )
-        priced = self.store.one("SELECT body FROM events WHERE offering_id = ? AND type = 'OfferPriceFixed' ORDER BY seq DESC, idx DESC LIMIT 1", (e.offering_id,))
+        priced = self.store.one(
+            "SELECT body FROM events WHERE offering_id = ? AND type = 'OfferPriceFixed' ORDER BY seq DESC, idx DESC LIMIT 1",
+            (e.offering_id,),
+        )
         if priced is not None:
             markdown = derived.announcement_of(ctx, e.offering_id, msgspec.json.decode(priced[0]))
             self.store.execute(
@@ -317,21 +340,40 @@ class Projector:
         if profile is None:
             return
         self.store.execute(
-            """INSERT INTO issuer_profiles (issuer_id, profile, assessed_on, route, filed_on, updated_seq) VALUES (?, ?, ?, '', NULL, ?)
-               ON CONFLICT (issuer_id) DO UPDATE SET profile = excluded.profile, assessed_on = excluded.assessed_on, updated_seq = excluded.updated_seq""",
+            "INSERT INTO issuer_profiles (issuer_id, profile, assessed_on, route, filed_on, updated_seq) "
+            "VALUES (?, ?, ?, '', NULL, ?)\n"
+            "               ON CONFLICT (issuer_id) DO UPDATE SET profile = excluded.profile, "
+            "assessed_on = excluded.assessed_on, updated_seq = excluded.updated_seq",
             (e.issuer_id, self._json.encode(profile).decode(), e.assessed_on.isoformat(), stamp.seq),
         )
 
     def _on_ListingApplicationFiled(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
-        self.store.execute("UPDATE issuer_profiles SET route = ?, filed_on = ?, updated_seq = ? WHERE issuer_id = ?",
-                           (e.route, e.filed_on.isoformat(), stamp.seq, e.issuer_id))
+        self.store.execute(
+            "UPDATE issuer_profiles SET route = ?, filed_on = ?, updated_seq = ? WHERE issuer_id = ?",
+            (e.route, e.filed_on.isoformat(), stamp.seq, e.issuer_id),
+        )
 
     # -- trading events (cross-context contract) -------------------------------------------
     def _on_OrderAccepted(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
         self._batch.accept_order(
             [
-                e.order_id, e.instrument, e.participant, e.account, e.client_order_id, e.side, e.order_type,
-                e.price, e.quantity, 0, "new", _get(e, "channel", ""), "", stamp.seq, stamp.seq, stamp.at_ns, int(bool(_get(e, "short_sell", False))),
+                e.order_id,
+                e.instrument,
+                e.participant,
+                e.account,
+                e.client_order_id,
+                e.side,
+                e.order_type,
+                e.price,
+                e.quantity,
+                0,
+                "new",
+                _get(e, "channel", ""),
+                "",
+                stamp.seq,
+                stamp.seq,
+                stamp.at_ns,
+                int(bool(_get(e, "short_sell", False))),
             ]
         )
 
@@ -339,8 +381,20 @@ class Projector:
         batch = self._batch
         batch.trades.append(
             (
-                e.instrument, e.trade_id, e.price, e.quantity, _get(e, "currency", "HKD"), e.buyer, e.buyer_participant,
-                e.buy_order_id, e.seller, e.seller_participant, e.sell_order_id, _get(e, "aggressor", ""), stamp.seq, stamp.at_ns,
+                e.instrument,
+                e.trade_id,
+                e.price,
+                e.quantity,
+                _get(e, "currency", "HKD"),
+                e.buyer,
+                e.buyer_participant,
+                e.buy_order_id,
+                e.seller,
+                e.seller_participant,
+                e.sell_order_id,
+                _get(e, "aggressor", ""),
+                stamp.seq,
+                stamp.at_ns,
             )
         )
         for order_id in (e.buy_order_id, e.sell_order_id):
@@ -355,8 +409,12 @@ class Projector:
             cash = 0
         batch.add_trade_to_bar(e.instrument, bar_start(stamp.at_ns, BAR_SECONDS), e.price, e.quantity, cash)
         currency = _get(e, "currency", "HKD")
-        for account, asset, amount in ((e.buyer, f"SEC:{e.instrument}", e.quantity), (e.seller, f"SEC:{e.instrument}", -e.quantity),
-                                       (e.buyer, f"CASH:{currency}", -cash), (e.seller, f"CASH:{currency}", cash)):
+        for account, asset, amount in (
+            (e.buyer, f"SEC:{e.instrument}", e.quantity),
+            (e.seller, f"SEC:{e.instrument}", -e.quantity),
+            (e.buyer, f"CASH:{currency}", -cash),
+            (e.seller, f"CASH:{currency}", cash),
+        ):
             batch.holdings[(account, asset)] = batch.holdings.get((account, asset), 0) + amount
 
     def _on_OrderCancelled(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
@@ -375,16 +433,38 @@ class Projector:
     def _on_OrderRejected(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
         r = e.rejection
         self._batch.rejections.append(
-            (stamp.seq, idx, type(command).__name__, r.code, r.reason, r.field, r.message, r.rule,
-             _get(e, "participant"), _get(e, "account"), _get(e, "client_order_id")),
+            (
+                stamp.seq,
+                idx,
+                type(command).__name__,
+                r.code,
+                r.reason,
+                r.field,
+                r.message,
+                r.rule,
+                _get(e, "participant"),
+                _get(e, "account"),
+                _get(e, "client_order_id"),
+            ),
         )
 
     def _on_CommandRejected(self, e: Any, stamp: Stamp, command: Command, idx: int) -> None:
         r = e.rejection
         order = _get(command, "order", command)
         self._batch.rejections.append(
-            (stamp.seq, idx, e.command_type, r.code, r.reason, r.field, r.message, r.rule,
-             _get(order, "participant"), _get(order, "account"), _get(order, "client_order_id")),
+            (
+                stamp.seq,
+                idx,
+                e.command_type,
+                r.code,
+                r.reason,
+                r.field,
+                r.message,
+                r.rule,
+                _get(order, "participant"),
+                _get(order, "account"),
+                _get(order, "client_order_id"),
+            ),
         )
 
     def _generic_order_update(self, e: Any, stamp: Stamp) -> None:
@@ -420,24 +500,82 @@ _GENERIC_ORDER_EVENTS: tuple[type[Event], ...] = (OrderRetryAcknowledged, Southb
 
 # -- one batch's rows ----------------------------------------------------------------------------
 _B, _T = "BIGINT", "TEXT"
-_EVENT_COLUMNS = (("seq", _B), ("idx", _B), ("at_ns", _B), ("type", _T), ("body", _T), ("offering_id", _T), ("issuer_id", _T),
-                  ("instrument", _T), ("command_type", _T))
+_EVENT_COLUMNS = (
+    ("seq", _B),
+    ("idx", _B),
+    ("at_ns", _B),
+    ("type", _T),
+    ("body", _T),
+    ("offering_id", _T),
+    ("issuer_id", _T),
+    ("instrument", _T),
+    ("command_type", _T),
+)
 _PARTY_COLUMNS = (("party", _T), ("seq", _B), ("idx", _B))
-_ORDER_COLUMNS = (("order_id", _B), ("instrument", _T), ("participant", _T), ("account", _T), ("client_order_id", _T), ("side", _T),
-                  ("order_type", _T), ("price", _B), ("quantity", _B), ("filled", _B), ("status", _T), ("channel", _T), ("reason", _T),
-                  ("created_seq", _B), ("updated_seq", _B), ("at_ns", _B), ("short_sell", _B))
+_ORDER_COLUMNS = (
+    ("order_id", _B),
+    ("instrument", _T),
+    ("participant", _T),
+    ("account", _T),
+    ("client_order_id", _T),
+    ("side", _T),
+    ("order_type", _T),
+    ("price", _B),
+    ("quantity", _B),
+    ("filled", _B),
+    ("status", _T),
+    ("channel", _T),
+    ("reason", _T),
+    ("created_seq", _B),
+    ("updated_seq", _B),
+    ("at_ns", _B),
+    ("short_sell", _B),
+)
 _PRICE, _QUANTITY, _FILLED, _STATUS, _REASON, _UPDATED_SEQ = (7, 8, 9, 10, 12, 14)
 """Positions in an order row (`_ORDER_COLUMNS`) of the columns events change."""
 _ORDER_CHANGES = ("price", "quantity", "filled", "status", "reason", "updated_seq")
-_TRADE_COLUMNS = (("instrument", _T), ("trade_id", _B), ("price", _B), ("quantity", _B), ("currency", _T), ("buyer", _T),
-                  ("buyer_participant", _T), ("buy_order_id", _B), ("seller", _T), ("seller_participant", _T), ("sell_order_id", _B),
-                  ("aggressor", _T), ("seq", _B), ("at_ns", _B))
-_BAR_COLUMNS = (("instrument", _T), ("start_ns", _B), ("open", _B), ("high", _B), ("low", _B), ("close", _B), ("volume", _B),
-                ("turnover", _B), ("trades", _B))
+_TRADE_COLUMNS = (
+    ("instrument", _T),
+    ("trade_id", _B),
+    ("price", _B),
+    ("quantity", _B),
+    ("currency", _T),
+    ("buyer", _T),
+    ("buyer_participant", _T),
+    ("buy_order_id", _B),
+    ("seller", _T),
+    ("seller_participant", _T),
+    ("sell_order_id", _B),
+    ("aggressor", _T),
+    ("seq", _B),
+    ("at_ns", _B),
+)
+_BAR_COLUMNS = (
+    ("instrument", _T),
+    ("start_ns", _B),
+    ("open", _B),
+    ("high", _B),
+    ("low", _B),
+    ("close", _B),
+    ("volume", _B),
+    ("turnover", _B),
+    ("trades", _B),
+)
 _HOLDING_COLUMNS = (("account", _T), ("asset", _T), ("amount", _B))
 _BALANCE_COLUMNS = (("account", _T), ("asset", _T), ("amount", _B), ("updated_seq", _B))
-_REJECTION_COLUMNS = (("seq", _B), ("idx", _B), ("command_type", _T), ("code", _B), ("reason", _T), ("field", _T), ("message", _T),
-                      ("rule", _T), ("participant", _T), ("account", _T), ("client_order_id", _T))
+_REJECTION_COLUMNS = (
+    ("seq", _B),
+    ("idx", _B),
+    ("command_type", _T),
+    ("code", _B),
+    ("reason", _T),
+    ("field", _T),
+    ("message", _T),
+    ("rule", _T),
+    ("participant", _T),
+    ("account", _T),
+    ("client_order_id", _T),
+)
 _ORDER_REFERENCES = ("order_id", "buy_order_id", "sell_order_id")
 
 
@@ -521,20 +659,36 @@ class _Batch:
         store = self.store
         store.insert_rows("events", _EVENT_COLUMNS, self.events)
         store.insert_rows("event_parties", _PARTY_COLUMNS, self.parties)
-        store.insert_rows("orders", _ORDER_COLUMNS, [self._orders[i] for i in sorted(self._changed)],
-                          "ON CONFLICT (order_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _ORDER_CHANGES))
+        store.insert_rows(
+            "orders",
+            _ORDER_COLUMNS,
+            [self._orders[i] for i in sorted(self._changed)],
+            "ON CONFLICT (order_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _ORDER_CHANGES),
+        )
         store.insert_rows("trades", _TRADE_COLUMNS, self.trades, "ON CONFLICT (instrument, trade_id) DO NOTHING")
-        store.insert_rows("bars", _BAR_COLUMNS, [(i, start, *bar) for (i, start), bar in sorted(self.bars.items())],
-                          """ON CONFLICT (instrument, start_ns) DO UPDATE SET
+        store.insert_rows(
+            "bars",
+            _BAR_COLUMNS,
+            [(i, start, *bar) for (i, start), bar in sorted(self.bars.items())],
+            """ON CONFLICT (instrument, start_ns) DO UPDATE SET
                                high = CASE WHEN excluded.high > bars.high THEN excluded.high ELSE bars.high END,
                                low = CASE WHEN excluded.low < bars.low THEN excluded.low ELSE bars.low END,
                                close = excluded.close, volume = bars.volume + excluded.volume,
-                               turnover = bars.turnover + excluded.turnover, trades = bars.trades + excluded.trades""")
-        store.insert_rows("holdings", _HOLDING_COLUMNS, [(a, asset, n) for (a, asset), n in sorted(self.holdings.items())],
-                          "ON CONFLICT (account, asset) DO UPDATE SET amount = holdings.amount + excluded.amount")
-        store.insert_rows("balances", _BALANCE_COLUMNS, [(a, asset, n, seq) for (a, asset), (n, seq) in sorted(self.balances.items())],
-                          """ON CONFLICT (account, asset) DO UPDATE SET amount = balances.amount + excluded.amount, updated_seq = excluded.updated_seq
-                             WHERE balances.updated_seq < excluded.updated_seq""")
+                               turnover = bars.turnover + excluded.turnover, trades = bars.trades + excluded.trades""",
+        )
+        store.insert_rows(
+            "holdings",
+            _HOLDING_COLUMNS,
+            [(a, asset, n) for (a, asset), n in sorted(self.holdings.items())],
+            "ON CONFLICT (account, asset) DO UPDATE SET amount = holdings.amount + excluded.amount",
+        )
+        store.insert_rows(
+            "balances",
+            _BALANCE_COLUMNS,
+            [(a, asset, n, seq) for (a, asset), (n, seq) in sorted(self.balances.items())],
+            """ON CONFLICT (account, asset) DO UPDATE SET amount = balances.amount + excluded.amount, updated_seq = excluded.updated_seq
+                             WHERE balances.updated_seq < excluded.updated_seq""",
+        )
         store.insert_rows("rejections", _REJECTION_COLUMNS, self.rejections)
         for gathered in (self.events, self.parties, self.trades, self.rejections):
             gathered.clear()
@@ -577,9 +731,15 @@ READ_MODEL_MIGRATIONS = (
     Migration(1, "the tables of the first read model", _DDL),
     Migration(2, "orders.short_sell (short sales, Schedule 11): 0 for orders before it", run=_add_short_sell),
     Migration(3, "one-minute bars, from the trades already projected", run=Projector._backfill_bars),
-    Migration(4, "rows derived once per event: stages, allocations, announcements, issuer profiles", derived.DDL, run=_reproject_for_derived_rows),
-    Migration(5, "offering mechanism comparisons, derived once when an offering is allocated", derived.COMPARISON_DDL,
-              run=_reproject_for_derived_rows),
+    Migration(
+        4, "rows derived once per event: stages, allocations, announcements, issuer profiles", derived.DDL, run=_reproject_for_derived_rows
+    ),
+    Migration(
+        5,
+        "offering mechanism comparisons, derived once when an offering is allocated",
+        derived.COMPARISON_DDL,
+        run=_reproject_for_derived_rows,
+    ),
 )
 """The read model's schema steps (`lionrock.storage.migrations`); a new table or column is a new step."""
 

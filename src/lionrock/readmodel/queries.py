@@ -25,8 +25,23 @@ from lionrock.storage.sql import SqlStore
 from lionrock.trading.marketdata import bar_start
 
 _ORDER_COLS = (
-    "order_id", "instrument", "participant", "account", "client_order_id", "side", "order_type", "price",
-    "quantity", "filled", "status", "channel", "reason", "created_seq", "updated_seq", "at_ns", "short_sell",
+    "order_id",
+    "instrument",
+    "participant",
+    "account",
+    "client_order_id",
+    "side",
+    "order_type",
+    "price",
+    "quantity",
+    "filled",
+    "status",
+    "channel",
+    "reason",
+    "created_seq",
+    "updated_seq",
+    "at_ns",
+    "short_sell",
 )
 
 
@@ -39,7 +54,9 @@ def _order_dict(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 # -- orders -------------------------------------------------------------------------------------
-def orders(read: SqlStore, p: Principal, *, status: str | None = None, instrument: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+def orders(
+    read: SqlStore, p: Principal, *, status: str | None = None, instrument: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
     where, args = [], []
     if not p.sees_all:
         parties = [a for a in p.parties() if account_prefix(a) != "P"]
@@ -64,7 +81,9 @@ def orders(read: SqlStore, p: Principal, *, status: str | None = None, instrumen
 
 def order_for(read: SqlStore, p: Principal, order_id: int, *, write: bool = False) -> dict[str, Any]:
     row = read.one(f"SELECT {', '.join(_ORDER_COLS)} FROM orders WHERE order_id = ?", (order_id,))
-    allowed = row is not None and (p.can_trade_account(row[3]) if write else p.can_read_account(row[3]) or (p.role == Role.BROKER and row[2] == p.participant))
+    allowed = row is not None and (
+        p.can_trade_account(row[3]) if write else p.can_read_account(row[3]) or (p.role == Role.BROKER and row[2] == p.participant)
+    )
     if row is None or not allowed:
         raise NotVisible("order_id", f"no order {order_id} of yours")
     return _order_dict(row)
@@ -77,7 +96,7 @@ def positions(read: SqlStore, accounts: list[str]) -> list[dict[str, Any]]:
         return []
     rows = read.execute(
         f"""SELECT account, asset, amount, updated_seq FROM balances
-            WHERE account IN ({', '.join('?' * len(accounts))}) AND amount <> 0 ORDER BY account, asset""",
+            WHERE account IN ({", ".join("?" * len(accounts))}) AND amount <> 0 ORDER BY account, asset""",
         accounts,
     )
     return [{"account": a, "asset": s, "amount": int(n), "updated_seq": int(q)} for a, s, n, q in rows]
@@ -98,15 +117,21 @@ def accounts(read: SqlStore, p: Principal) -> dict[str, Any]:
     own = set(p.accounts)
     if p.role == Role.BROKER and p.participant:
         rows = read.execute("SELECT DISTINCT account FROM orders WHERE participant = ?", (p.participant,))
-        ledger = read.execute("SELECT DISTINCT account FROM balances WHERE account = ? OR account LIKE ?", (house_account(p.participant), client_account(p.participant, "%")))
+        ledger = read.execute(
+            "SELECT DISTINCT account FROM balances WHERE account = ? OR account LIKE ?",
+            (house_account(p.participant), client_account(p.participant, "%")),
+        )
         own |= {house_account(p.participant), *(r[0] for r in rows), *(r[0] for r in ledger)}
     if p.sees_all:
         own |= {r[0] for r in read.execute("SELECT DISTINCT account FROM balances")}
         own |= {r[0] for r in read.execute("SELECT DISTINCT account FROM holdings")}
     listed = sorted(a for a in own if p.can_read_account(a))
     return {
-        "accounts": listed, "positions": positions(read, listed), "basis": "clearing ledger (settled postings)",
-        "executed": holdings(read, listed), "executed_basis": "executed trades, by trade date (settle T+2 in the ledger)",
+        "accounts": listed,
+        "positions": positions(read, listed),
+        "basis": "clearing ledger (settled postings)",
+        "executed": holdings(read, listed),
+        "executed_basis": "executed trades, by trade date (settle T+2 in the ledger)",
     }
 
 
@@ -134,7 +159,8 @@ def depth(read: SqlStore, instrument: str, levels: int = 10) -> dict[str, Any]:
 
 def trades(read: SqlStore, instrument: str, limit: int = 100) -> list[dict[str, Any]]:
     rows = read.execute(
-        "SELECT trade_id, price, quantity, currency, aggressor, seq, at_ns FROM trades WHERE instrument = ? ORDER BY seq DESC, trade_id DESC LIMIT ?",
+        "SELECT trade_id, price, quantity, currency, aggressor, seq, at_ns FROM trades "
+        "WHERE instrument = ? ORDER BY seq DESC, trade_id DESC LIMIT ?",
         (instrument, limit),
     )
     return [
@@ -167,8 +193,18 @@ def bars(read: SqlStore, instrument: str, interval: int = 60, limit: int = 500) 
         starts = starts[1:]  # the oldest group may be cut short by the row limit
     return [
         {
-            "start_ns": s, "open": o, "high": h, "low": lo, "close": c, "volume": v, "turnover_minor": t, "trades": n,
-            "open_text": format_price(o), "high_text": format_price(h), "low_text": format_price(lo), "close_text": format_price(c),
+            "start_ns": s,
+            "open": o,
+            "high": h,
+            "low": lo,
+            "close": c,
+            "volume": v,
+            "turnover_minor": t,
+            "trades": n,
+            "open_text": format_price(o),
+            "high_text": format_price(h),
+            "low_text": format_price(lo),
+            "close_text": format_price(c),
         }
         for s in starts[-limit:]
         for o, h, lo, c, v, t, n in (grouped[s],)
@@ -181,7 +217,8 @@ def short_selling(read: SqlStore, instrument: str, days: int = 20) -> list[dict[
     their share of the day's turnover in basis points (the figures the exchange publishes)."""
     totals: dict[date, int] = {}
     for start, turnover in read.execute(
-        "SELECT start_ns, turnover FROM bars WHERE instrument = ? ORDER BY start_ns DESC LIMIT ?", (instrument, (days + 1) * 1440),
+        "SELECT start_ns, turnover FROM bars WHERE instrument = ? ORDER BY start_ns DESC LIMIT ?",
+        (instrument, (days + 1) * 1440),
     ):
         day = hk_date(int(start))
         totals[day] = totals.get(day, 0) + int(turnover)
@@ -201,8 +238,12 @@ def short_selling(read: SqlStore, instrument: str, days: int = 20) -> list[dict[
             row[2] += 1
     return [
         {
-            "day": day.isoformat(), "short_shares": shares, "short_turnover_minor": turnover, "short_trades": n,
-            "turnover_minor": totals[day], "short_share_bp": turnover * 10_000 // totals[day] if totals[day] else 0,
+            "day": day.isoformat(),
+            "short_shares": shares,
+            "short_turnover_minor": turnover,
+            "short_trades": n,
+            "turnover_minor": totals[day],
+            "short_share_bp": turnover * 10_000 // totals[day] if totals[day] else 0,
         }
         for day in keep
         for shares, turnover, n in (short[day],)
@@ -254,7 +295,13 @@ def redact(body: Any, p: Principal) -> Any:
             for k, x in v.items():
                 if isinstance(x, str) and x and (k in PARTY_FIELDS or k.endswith("_account")) and not own(x):
                     x = "(counterparty)"
-                elif isinstance(x, str) and x and (k == "participant" or k.endswith("_participant")) and house_account(x) not in mine and x != p.participant:
+                elif (
+                    isinstance(x, str)
+                    and x
+                    and (k == "participant" or k.endswith("_participant"))
+                    and house_account(x) not in mine
+                    and x != p.participant
+                ):
                     x = "(counterparty)"
                 else:
                     x = walk(x)
@@ -289,14 +336,17 @@ def events(read: SqlStore, p: Principal, *, after: int = 0, type_: str | None = 
         type_sql = " AND e.type = ?"
         args.append(type_)
     if p.sees_all:
-        rows = read.execute(f"SELECT e.seq, e.idx, e.at_ns, e.type, e.body FROM events e WHERE e.seq > ?{type_sql} ORDER BY e.seq, e.idx LIMIT ?", (*args, limit))
+        rows = read.execute(
+            f"SELECT e.seq, e.idx, e.at_ns, e.type, e.body FROM events e WHERE e.seq > ?{type_sql} ORDER BY e.seq, e.idx LIMIT ?",
+            (*args, limit),
+        )
         return _event_rows(rows)
     parties = p.parties()
     if not parties:
         return []
     rows = read.execute(
         f"""SELECT DISTINCT e.seq, e.idx, e.at_ns, e.type, e.body FROM events e JOIN event_parties ep ON ep.seq = e.seq AND ep.idx = e.idx
-            WHERE e.seq > ?{type_sql} AND ep.party IN ({', '.join('?' * len(parties))}) ORDER BY e.seq, e.idx LIMIT ?""",
+            WHERE e.seq > ?{type_sql} AND ep.party IN ({", ".join("?" * len(parties))}) ORDER BY e.seq, e.idx LIMIT ?""",
         (*args, *parties, limit),
     )
     return _event_rows(rows, p)
@@ -304,7 +354,8 @@ def events(read: SqlStore, p: Principal, *, after: int = 0, type_: str | None = 
 
 def offerings(read: SqlStore, p: Principal) -> list[dict[str, Any]]:
     rows = read.execute(
-        "SELECT offering_id, MIN(seq), MAX(seq), COUNT(*) FROM events WHERE offering_id IS NOT NULL GROUP BY offering_id ORDER BY offering_id"
+        "SELECT offering_id, MIN(seq), MAX(seq), COUNT(*) FROM events "
+        "WHERE offering_id IS NOT NULL GROUP BY offering_id ORDER BY offering_id"
     )
     out = []
     for oid, first, last, n in rows:
@@ -312,7 +363,16 @@ def offerings(read: SqlStore, p: Principal) -> list[dict[str, Any]]:
         if not full and p.role not in (Role.INVESTOR, Role.BROKER):
             continue
         latest = read.one("SELECT type FROM events WHERE offering_id = ? ORDER BY seq DESC, idx DESC LIMIT 1", (oid,))
-        out.append({"offering_id": oid, "first_seq": first, "last_seq": last, "events": n if full else None, "last_event": latest[0] if latest else "", "yours": full})
+        out.append(
+            {
+                "offering_id": oid,
+                "first_seq": first,
+                "last_seq": last,
+                "events": n if full else None,
+                "last_event": latest[0] if latest else "",
+                "yours": full,
+            }
+        )
     return out
 
 
@@ -330,11 +390,17 @@ def offering(read: SqlStore, p: Principal, offering_id: str) -> dict[str, Any]:
             if not parties or parties & mine:
                 visible.append(r)
         rows = visible
-    return {"offering_id": offering_id, "scope": "full" if full else "public and your own", "events": _event_rows(rows, None if full else p)}
+    return {
+        "offering_id": offering_id,
+        "scope": "full" if full else "public and your own",
+        "events": _event_rows(rows, None if full else p),
+    }
 
 
 def issuers(read: SqlStore, p: Principal) -> list[dict[str, Any]]:
-    rows = read.execute("SELECT issuer_id, MIN(seq), MAX(seq), COUNT(*) FROM events WHERE issuer_id IS NOT NULL GROUP BY issuer_id ORDER BY issuer_id")
+    rows = read.execute(
+        "SELECT issuer_id, MIN(seq), MAX(seq), COUNT(*) FROM events WHERE issuer_id IS NOT NULL GROUP BY issuer_id ORDER BY issuer_id"
+    )
     out = []
     for iid, first, last, n in rows:
         if not p.can_read_issuer(iid):
@@ -378,10 +444,16 @@ def offering_results(read: SqlStore, p: Principal, offering_id: str) -> dict[str
     full = visible_offering(read, p, offering_id)
     allocated = latest_event(read, offering_id, "OfferingAllocated")
     out: dict[str, Any] = {
-        "offering_id": offering_id, "stage": offering_stage(read, offering_id), "scope": "full" if full else "public and your own",
-        "defined": latest_event(read, offering_id, "OfferingDefined") or {}, "closed": latest_event(read, offering_id, "PublicOfferClosed"),
-        "priced": latest_event(read, offering_id, "OfferPriceFixed"), "settled": latest_event(read, offering_id, "OfferingSettled"),
-        "summary": None, "cornerstones": [], "placees": None,
+        "offering_id": offering_id,
+        "stage": offering_stage(read, offering_id),
+        "scope": "full" if full else "public and your own",
+        "defined": latest_event(read, offering_id, "OfferingDefined") or {},
+        "closed": latest_event(read, offering_id, "PublicOfferClosed"),
+        "priced": latest_event(read, offering_id, "OfferPriceFixed"),
+        "settled": latest_event(read, offering_id, "OfferingSettled"),
+        "summary": None,
+        "cornerstones": [],
+        "placees": None,
     }
     if allocated is not None:
         out["summary"] = allocated["summary"]
@@ -445,14 +517,42 @@ def offering_comparison(read: SqlStore, p: Principal, offering_id: str) -> dict[
 
 def issuer_profile(read: SqlStore, p: Principal, issuer_id: str) -> tuple[str, str, str, str | None]:
     """``(profile JSON, assessed_on, route, filed_on)`` of a submitted issuer the caller may read."""
-    row = read.one("SELECT profile, assessed_on, route, filed_on FROM issuer_profiles WHERE issuer_id = ?", (issuer_id,)) if p.can_read_issuer(issuer_id) else None
+    row = (
+        read.one("SELECT profile, assessed_on, route, filed_on FROM issuer_profiles WHERE issuer_id = ?", (issuer_id,))
+        if p.can_read_issuer(issuer_id)
+        else None
+    )
     if row is None:
         raise NotVisible("issuer_id", f"no issuer {issuer_id} visible to you")
     return str(row[0]), str(row[1]), str(row[2]), (None if row[3] is None else str(row[3]))
 
 
 __all__ = [
-    "accounts", "all_allocations", "allocations_for", "announcement_markdown", "bars", "consistent_snapshot", "depth", "events", "full_scope_stage",
-    "holdings", "instruments", "issuer", "issuer_profile", "issuers", "latest_event", "offering", "offering_comparison", "offering_results", "offering_stage",
-    "offerings", "order_for", "orders", "positions", "redact", "short_selling", "trades", "visible_offering",
+    "accounts",
+    "all_allocations",
+    "allocations_for",
+    "announcement_markdown",
+    "bars",
+    "consistent_snapshot",
+    "depth",
+    "events",
+    "full_scope_stage",
+    "holdings",
+    "instruments",
+    "issuer",
+    "issuer_profile",
+    "issuers",
+    "latest_event",
+    "offering",
+    "offering_comparison",
+    "offering_results",
+    "offering_stage",
+    "offerings",
+    "order_for",
+    "orders",
+    "positions",
+    "redact",
+    "short_selling",
+    "trades",
+    "visible_offering",
 ]

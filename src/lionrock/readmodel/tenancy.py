@@ -79,8 +79,12 @@ class Principal:
 
     def public(self) -> dict[str, Any]:
         return {
-            "username": self.username, "role": str(self.role), "participant": self.participant,
-            "accounts": list(self.accounts), "offerings": list(self.offerings), "issuers": list(self.issuers),
+            "username": self.username,
+            "role": str(self.role),
+            "participant": self.participant,
+            "accounts": list(self.accounts),
+            "offerings": list(self.offerings),
+            "issuers": list(self.issuers),
         }
 
 

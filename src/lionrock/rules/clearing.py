@@ -34,7 +34,9 @@ class AdValoremCharge:
     def charge(self, consideration_minor: int) -> int:
         if self.rate.numerator == 0 or consideration_minor <= 0:
             return 0
-        amount = round_div(consideration_minor * self.rate.numerator, self.rate.denominator * self.unit_minor, self.rounding) * self.unit_minor
+        amount = (
+            round_div(consideration_minor * self.rate.numerator, self.rate.denominator * self.unit_minor, self.rounding) * self.unit_minor
+        )
         if self.minimum_minor and amount < self.minimum_minor:
             amount = self.minimum_minor
         if self.maximum_minor and amount > self.maximum_minor:

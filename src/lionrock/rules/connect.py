@@ -156,8 +156,7 @@ SOUTHBOUND_ELIGIBILITY: Schedule[SouthboundEligibility] = Schedule(
             "primary-listed in Hong Kong included; Shanghai southbound scope aligned with Shenzhen "
             "(HSSI >= HK$5bn)",
             "S",
-            "Verified with search (hkex.com.hk 2212192news; conventuslaw/Deacons: 'Effective from 13 "
-            "March 2023').",
+            "Verified with search (hkex.com.hk 2212192news; conventuslaw/Deacons: 'Effective from 13 March 2023').",
         ),
     ),
 )

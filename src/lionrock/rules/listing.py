@@ -64,8 +64,7 @@ MAIN_BOARD_PROFIT_TEST: Schedule[ProfitTest] = Schedule(
         Provision(
             date(1994, 1, 1),
             ProfitTest(hkd(20 * MILLION), hkd(30 * MILLION), 3, 3, 1, "Listing Rules 8.05(1)(a)-(c)"),
-            "Listing Rules 8.05(1)(a): HK$20m latest FY + HK$30m aggregate two preceding FYs; "
-            "HKEX news release 2009 quoting the rule",
+            "Listing Rules 8.05(1)(a): HK$20m latest FY + HK$30m aggregate two preceding FYs; HKEX news release 2009 quoting the rule",
             "P",
             "Start date 1994 is the rulebook's placeholder for 'long-standing'.",
         ),
@@ -100,9 +99,7 @@ MAIN_BOARD_MCAP_REVENUE_CASH_FLOW_TEST: Schedule[MarketCapRevenueCashFlowTest] =
     (
         Provision(
             date(1994, 1, 1),
-            MarketCapRevenueCashFlowTest(
-                hkd(2 * BILLION), hkd(500 * MILLION), hkd(100 * MILLION), 3, 3, 3, 1, "Listing Rules 8.05(2)"
-            ),
+            MarketCapRevenueCashFlowTest(hkd(2 * BILLION), hkd(500 * MILLION), hkd(100 * MILLION), 3, 3, 3, 1, "Listing Rules 8.05(2)"),
             "Listing Rules 8.05(2): market cap >= HK$2bn, revenue >= HK$500m latest audited FY, "
             "positive operating cash flow >= HK$100m aggregate over the 3 preceding FYs",
             "T",
@@ -382,9 +379,7 @@ CHAPTER_8A: Schedule[WeightedVotingRights] = Schedule(
     (
         Provision(
             date(2018, 4, 30),
-            WeightedVotingRights(
-                hkd(40 * BILLION), hkd(10 * BILLION), hkd(1 * BILLION), 10, pct(10), "Listing Rules 8A.06, 8A.10-8A.12"
-            ),
+            WeightedVotingRights(hkd(40 * BILLION), hkd(10 * BILLION), hkd(1 * BILLION), 10, pct(10), "Listing Rules 8A.06, 8A.10-8A.12"),
             "Chapter 8A effective 30 Apr 2018: 8A.06 market cap >= HK$40bn, or >= HK$10bn with revenue "
             ">= HK$1bn; 8A.10 at most 10 votes per WVR share; 8A.11 beneficiaries are directors; 8A.12 "
             "beneficiaries hold >= 10% economic interest (en-rules entiresection 5118, rulebook/8a12)",
@@ -458,8 +453,7 @@ DATA_REVIEW: Schedule[DataReview] = Schedule(
             "operators with personal information of > 1 million users listing 'abroad' (国外); Hong Kong "
             "is not 'abroad', but Art. 16 lets the authorities start a review (Yicai, SCMP, Han Kun [S])",
             "S",
-            "Whether the Network Data Security Management Regulations (1 Jan 2025) kept an HK-listing "
-            "clause is not confirmed.",
+            "Whether the Network Data Security Management Regulations (1 Jan 2025) kept an HK-listing clause is not confirmed.",
         ),
     ),
 )

@@ -315,8 +315,7 @@ APPLICATION_CHARGES: Schedule[ApplicationCharges] = Schedule(
         Provision(
             date(2015, 1, 1),
             ApplicationCharges(pct("1"), pct("0.0027"), pct("0.005"), Rate(0, 1), "prospectus charges 2015"),
-            source="HKEX fee page: SFC levy 0.0027% from 1 Nov 2014, trading fee 0.005%; brokerage 1% on "
-            "IPO applications",
+            source="HKEX fee page: SFC levy 0.0027% from 1 Nov 2014, trading fee 0.005%; brokerage 1% on IPO applications",
             grade="P",
         ),
         Provision(
@@ -455,7 +454,6 @@ FINI: Schedule[FiniTimetable] = Schedule(
 )
 
 
-
 @dataclass(frozen=True, slots=True)
 class PublicFloatRules:
     public_float_min: Rate
@@ -473,8 +471,8 @@ PUBLIC_FLOAT: Schedule[PublicFloatRules] = Schedule(
             date(2023, 1, 1),
             PublicFloatRules(pct("25"), "Listing Rules 8.08(1)", "Listing Rules 8.08A"),
             source="Rule 8.08(1); Ridge Outdoor 2720 allotment results (Feb 2026, code index id 70275748646 p.12): public float "
-                   "33,435,000 shares = 26.08% against the 25% minimum, cornerstone shares (12-month lock-up) excluded from the free "
-                   "float under Rule 8.08A. Lower thresholds for large issuers and for H shares (Rule 19A.13A) are not modelled.",
+            "33,435,000 shares = 26.08% against the 25% minimum, cornerstone shares (12-month lock-up) excluded from the free "
+            "float under Rule 8.08A. Lower thresholds for large issuers and for H shares (Rule 19A.13A) are not modelled.",
             grade="P",
         ),
     ),

@@ -286,11 +286,11 @@ VENUE_LIMITS: Schedule[VenueLimits] = Schedule(
             ),
             "Lion Rock venue limits (STYLE.md: a limit on everything)",
             grade="I",
-            note="Not an HKEX rule. HKEX's own order limits (3,000 board lots, 40,000 orders per price queue) are "
-            "ORDER_LIMITS.",
+            note="Not an HKEX rule. HKEX's own order limits (3,000 board lots, 40,000 orders per price queue) are ORDER_LIMITS.",
         ),
     ),
 )
+
 
 @dataclass(frozen=True, slots=True)
 class ShortSelling:
@@ -322,6 +322,7 @@ SHORT_SELLING: Schedule[ShortSelling] = Schedule(
         ),
     ),
 )
+
 
 @dataclass(frozen=True, slots=True)
 class OrderLimits:

@@ -91,8 +91,18 @@ class BusRunner:
 
     ``remember`` bounds the outcomes kept (raw, decoded only when a retry asks) for retries."""
 
-    def __init__(self, url: str, shard_map: ShardMap, *, clock: Callable[[], int] = time.time_ns, timeout_s: float = 10.0,
-                 replicas: int = 1, remember: int = 200_000, ticker: bool = True, tick_poll_s: float = 0.1) -> None:
+    def __init__(
+        self,
+        url: str,
+        shard_map: ShardMap,
+        *,
+        clock: Callable[[], int] = time.time_ns,
+        timeout_s: float = 10.0,
+        replicas: int = 1,
+        remember: int = 200_000,
+        ticker: bool = True,
+        tick_poll_s: float = 0.1,
+    ) -> None:
         self.url = url
         self.shard_map = shard_map
         self.clock = clock
@@ -256,8 +266,10 @@ class BusRunner:
             outcomes = await asyncio.wait_for(asyncio.gather(*waiters.values()), self.timeout_s)
         except TimeoutError:
             stored = ", ".join(f"{p.shard} stream seq {p.stream_seq}" for p in published)
-            raise OutcomeTimeout(f"the command is stored ({stored}) but its outcome did not arrive within {self.timeout_s:g} s; "
-                                 "it will be applied: retry with the same client order id to get its answer") from None
+            raise OutcomeTimeout(
+                f"the command is stored ({stored}) but its outcome did not arrive within {self.timeout_s:g} s; "
+                "it will be applied: retry with the same client order id to get its answer"
+            ) from None
         finally:
             for where in waiters:
                 self._waiting.pop(where, None)

@@ -85,8 +85,9 @@ def _wait_port(port: int, what: str, timeout_s: float = 30.0, proc: subprocess.P
 def _spawn(layout: Layout, name: str, args: Sequence[str]) -> subprocess.Popen[bytes]:
     log = layout.log(name)
     with log.open("ab") as out:
-        proc = subprocess.Popen(list(args), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.Popen(
+            list(args), stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
     layout.pid_file(name).write_text(str(proc.pid))
     return proc
 
@@ -149,10 +150,28 @@ def start_nats(layout: Layout) -> None:
         store = layout.root / "nats" / f"n{i}"
         store.mkdir(parents=True, exist_ok=True)
         routes = ",".join(f"nats://127.0.0.1:{layout.nats_port + 2000 + j}" for j in range(3) if j != i)
-        proc = _spawn(layout, f"nats-n{i}", [
-            NATS_SERVER, "-a", "127.0.0.1", "-p", str(layout.nats_port + i), "-n", f"n{i}", "-js", "-sd", str(store),
-            "--cluster_name", "lionrock", "--cluster", f"nats://127.0.0.1:{layout.nats_port + 2000 + i}", "--routes", routes,
-        ])
+        proc = _spawn(
+            layout,
+            f"nats-n{i}",
+            [
+                NATS_SERVER,
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(layout.nats_port + i),
+                "-n",
+                f"n{i}",
+                "-js",
+                "-sd",
+                str(store),
+                "--cluster_name",
+                "lionrock",
+                "--cluster",
+                f"nats://127.0.0.1:{layout.nats_port + 2000 + i}",
+                "--routes",
+                routes,
+            ],
+        )
         _wait_port(layout.nats_port + i, f"nats-server n{i}", proc=proc, log=layout.log(f"nats-n{i}"))
     asyncio.run(_streams(layout.nats_url))
 
@@ -174,11 +193,45 @@ async def _streams(url: str) -> None:
 def start_platform(layout: Layout, *, market_start: str = "", demo_users: bool = True) -> None:
     trading = ",".join(layout.trading)
     for shard in layout.shards:
-        _spawn(layout, f"shard-{shard}", _lionrock("shard", "--nats", layout.nats_url, "--shard", shard, "--journal", str(layout.root / f"{shard}.sqlite"),
-                                                   "--trading", trading, "--replicas", "3", "--connect-attempts", "20"))
-    _spawn(layout, "projector", _lionrock("project", "--nats", layout.nats_url, "--db", layout.pg_url, "--trading", trading, "--connect-attempts", "20"))
-    edge = ["serve", "--nats", layout.nats_url, "--db", layout.pg_url, "--trading", trading, "--replicas", "3",
-            "--port", str(layout.http_port), "--fix-port", str(layout.fix_port)]
+        _spawn(
+            layout,
+            f"shard-{shard}",
+            _lionrock(
+                "shard",
+                "--nats",
+                layout.nats_url,
+                "--shard",
+                shard,
+                "--journal",
+                str(layout.root / f"{shard}.sqlite"),
+                "--trading",
+                trading,
+                "--replicas",
+                "3",
+                "--connect-attempts",
+                "20",
+            ),
+        )
+    _spawn(
+        layout,
+        "projector",
+        _lionrock("project", "--nats", layout.nats_url, "--db", layout.pg_url, "--trading", trading, "--connect-attempts", "20"),
+    )
+    edge = [
+        "serve",
+        "--nats",
+        layout.nats_url,
+        "--db",
+        layout.pg_url,
+        "--trading",
+        trading,
+        "--replicas",
+        "3",
+        "--port",
+        str(layout.http_port),
+        "--fix-port",
+        str(layout.fix_port),
+    ]
     edge += ["--market-start", market_start] if market_start else []
     edge += ["--demo-users"] if demo_users else []
     proc = _spawn(layout, "edge", _lionrock(*edge))
@@ -240,13 +293,18 @@ def up(layout: Layout, *, market_start: str = "") -> None:
         start_postgres(layout)
         start_nats(layout)
         start_platform(layout, market_start=market_start)
-        print(f"Lion Rock cluster on loopback ({layout.root}):\n"
-              f"  NATS     {layout.nats_url} (3 nodes, streams with 3 replicas)\n"
-              f"  shards   {', '.join(layout.shards)} (journals {layout.root}/<shard>.sqlite)\n"
-              f"  read model and users  {layout.pg_url}\n"
-              f"  edge     http://127.0.0.1:{layout.http_port} (REST, WebSocket, dashboard)" + (f", FIX on {layout.fix_port}" if layout.fix_port else "") + "\n"
-              f"  logs     {layout.root}/logs/ (demo users' passwords: logs/edge.log)\n"
-              "Ctrl-C or `make cluster-stop` stops it.", flush=True)
+        print(
+            f"Lion Rock cluster on loopback ({layout.root}):\n"
+            f"  NATS     {layout.nats_url} (3 nodes, streams with 3 replicas)\n"
+            f"  shards   {', '.join(layout.shards)} (journals {layout.root}/<shard>.sqlite)\n"
+            f"  read model and users  {layout.pg_url}\n"
+            f"  edge     http://127.0.0.1:{layout.http_port} (REST, WebSocket, dashboard)"
+            + (f", FIX on {layout.fix_port}" if layout.fix_port else "")
+            + "\n"
+            f"  logs     {layout.root}/logs/ (demo users' passwords: logs/edge.log)\n"
+            "Ctrl-C or `make cluster-stop` stops it.",
+            flush=True,
+        )
         while True:
             time.sleep(1.0)
     except KeyboardInterrupt:
@@ -295,18 +353,42 @@ def demo(layout: Layout, *, scale: str = "small", seed: int = 7) -> dict[str, st
         (layout.root / d).mkdir(parents=True)
     started = time.perf_counter()
     single = run_scenario(RunConfig(scale=scale, seed=seed), layout.root / "scenario.sqlite")
-    print(f"scenario hk-ai-wave ({scale}, seed {seed}): {single.commands:,} commands from the driver in {time.perf_counter() - started:.0f} s; "
-          f"single-process state hash {single.state_hash}", flush=True)
+    print(
+        f"scenario hk-ai-wave ({scale}, seed {seed}): {single.commands:,} commands from the driver in "
+        f"{time.perf_counter() - started:.0f} s; "
+        f"single-process state hash {single.state_hash}",
+        flush=True,
+    )
     hashes: dict[str, str] = {}
     try:
         start_nats(layout)
         trading = ",".join(layout.trading)
         for shard in layout.shards:
-            _spawn(layout, f"shard-{shard}", _lionrock("shard", "--nats", layout.nats_url, "--shard", shard, "--journal", str(layout.root / f"{shard}.sqlite"),
-                                                       "--trading", trading, "--replicas", "3", "--connect-attempts", "20"))
+            _spawn(
+                layout,
+                f"shard-{shard}",
+                _lionrock(
+                    "shard",
+                    "--nats",
+                    layout.nats_url,
+                    "--shard",
+                    shard,
+                    "--journal",
+                    str(layout.root / f"{shard}.sqlite"),
+                    "--trading",
+                    trading,
+                    "--replicas",
+                    "3",
+                    "--connect-attempts",
+                    "20",
+                ),
+            )
         started = time.perf_counter()
         published = asyncio.run(_publish_journal(layout, layout.root / "scenario.sqlite"))
-        print(f"published {published:,} messages to LIONROCK_CMDS (3 replicas) in {time.perf_counter() - started:.0f} s; shards applying ...", flush=True)
+        print(
+            f"published {published:,} messages to LIONROCK_CMDS (3 replicas) in {time.perf_counter() - started:.0f} s; shards applying ...",
+            flush=True,
+        )
         asyncio.run(_until_applied(layout))
         print(f"all shards idle after {time.perf_counter() - started:.0f} s", flush=True)
         stop_processes(layout, order=("shard-",))  # each shard prints its state hash when stopped
@@ -443,8 +525,11 @@ async def _check_and_report(layout: Layout, hashes: dict[str, str], scale: str, 
     data = projection.finish(";".join(f"{s}:{h[:12]}" for s, h in hashes.items()))
     report = layout.root / "report.html"
     report.write_text(render_report(data, scenario.trading_days, {}))
-    lines += [f"outcomes {len(outcomes):,}; issuers {len(data.issuers)}; IPOs priced {sum(1 for x in data.offerings.values() if x.offer_price)}; "
-              f"trades {projection.trades:,}; rejected commands {data.rejections:,}", f"report: {report}"]
+    lines += [
+        f"outcomes {len(outcomes):,}; issuers {len(data.issuers)}; IPOs priced {sum(1 for x in data.offerings.values() if x.offer_price)}; "
+        f"trades {projection.trades:,}; rejected commands {data.rejections:,}",
+        f"report: {report}",
+    ]
     return lines
 
 
@@ -470,7 +555,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         stop(layout)
 
 
-__all__ = ["NATS_SERVER", "STOP_ORDER", "Layout", "demo", "main", "start_nats", "start_platform", "start_postgres", "stop", "stop_postgres", "stop_processes", "up"]
+__all__ = [
+    "NATS_SERVER",
+    "STOP_ORDER",
+    "Layout",
+    "demo",
+    "main",
+    "start_nats",
+    "start_platform",
+    "start_postgres",
+    "stop",
+    "stop_postgres",
+    "stop_processes",
+    "up",
+]
 
 if __name__ == "__main__":
     main()

@@ -173,8 +173,12 @@ CONNECT_MAX_WAIT_S = 4.0
 
 
 async def connect_with_backoff(
-    url: str, *, attempts: int = CONNECT_ATTEMPTS, first_wait_s: float = CONNECT_FIRST_WAIT_S,
-    max_wait_s: float = CONNECT_MAX_WAIT_S, stop: asyncio.Event | None = None,
+    url: str,
+    *,
+    attempts: int = CONNECT_ATTEMPTS,
+    first_wait_s: float = CONNECT_FIRST_WAIT_S,
+    max_wait_s: float = CONNECT_MAX_WAIT_S,
+    stop: asyncio.Event | None = None,
 ) -> tuple[NatsClient, JetStreamContext] | None:
     """Connect at start-up with a bounded, logged backoff; None if ``stop`` is set meanwhile.
 
@@ -193,7 +197,9 @@ async def connect_with_backoff(
 
         for server in server_list(url):  # one try per server of a cluster (a dead node must not hide the live ones)
             try:  # nats-py's smallest bound is two tries, back to back; errors noted, not logged
-                probe = await nats.connect(server, allow_reconnect=False, max_reconnect_attempts=1, reconnect_time_wait=0, connect_timeout=2, error_cb=note)
+                probe = await nats.connect(
+                    server, allow_reconnect=False, max_reconnect_attempts=1, reconnect_time_wait=0, connect_timeout=2, error_cb=note
+                )
             except (TimeoutError, OSError, nats.errors.Error) as exc:
                 reason = str(seen[-1] if seen else exc) or type(exc).__name__
             else:
@@ -211,7 +217,9 @@ async def connect_with_backoff(
             except TimeoutError:
                 pass
         wait = min(wait * 2, max_wait_s)
-    raise ServiceUnavailable(f"no NATS server answers at {url} after {attempts} attempt(s) ({reason})", hint="Start one (nats-server -js) or pass --nats URL.")
+    raise ServiceUnavailable(
+        f"no NATS server answers at {url} after {attempts} attempt(s) ({reason})", hint="Start one (nats-server -js) or pass --nats URL."
+    )
 
 
 async def ensure_streams(js: JetStreamContext, *, replicas: int = 1, duplicate_window_s: float = 120.0, wait_s: float = 60.0) -> None:
@@ -236,8 +244,12 @@ async def _ensure_streams(js: JetStreamContext, replicas: int, duplicate_window_
     try:
         await js.object_store(BODY_BUCKET)
     except nats.js.errors.BucketNotFoundError:
-        await js.create_object_store(BODY_BUCKET, config=ObjectStoreConfig(storage=StorageType.FILE, replicas=replicas,
-                                                                          description="Lion Rock command and outcome bodies over 512 KiB"))
+        await js.create_object_store(
+            BODY_BUCKET,
+            config=ObjectStoreConfig(
+                storage=StorageType.FILE, replicas=replicas, description="Lion Rock command and outcome bodies over 512 KiB"
+            ),
+        )
     for name, subjects in ((CMD_STREAM, ["cmd.>"]), (EVT_STREAM, ["evt.>"])):
         try:
             await js.stream_info(name)
@@ -304,17 +316,20 @@ class CommandProducer:
         self.timeout_s = timeout_s
         self._codec = Codec()
 
-    def _messages(self, command: Command, at_ns: int, key: str | None, origin: Origin | None = None) -> list[tuple[str, bytes, dict[str, str]]]:
+    def _messages(
+        self, command: Command, at_ns: int, key: str | None, origin: Origin | None = None
+    ) -> list[tuple[str, bytes, dict[str, str]]]:
         body = self._codec.encode(command)
         key = key or default_key(command, at_ns, body)
         extra = origin_headers(origin)
         return [
-            (shard, body, {H_MSG_ID: message_id(key, body, shard), H_AT_NS: str(at_ns), **extra})
-            for shard in self.shard_map.route(command)
+            (shard, body, {H_MSG_ID: message_id(key, body, shard), H_AT_NS: str(at_ns), **extra}) for shard in self.shard_map.route(command)
         ]
 
     async def _offloaded(self, messages: list[tuple[str, bytes, dict[str, str]]]) -> list[tuple[str, bytes, dict[str, str]]]:
-        return [(shard, await offload_body(self.js, f"cmd.{headers[H_MSG_ID]}", body, headers), headers) for shard, body, headers in messages]
+        return [
+            (shard, await offload_body(self.js, f"cmd.{headers[H_MSG_ID]}", body, headers), headers) for shard, body, headers in messages
+        ]
 
     async def publish(self, command: Command, at_ns: int, key: str | None = None, origin: Origin | None = None) -> list[Published]:
         """Publish one command and wait for the stream's acknowledgement."""
@@ -333,8 +348,10 @@ class CommandProducer:
                 return Published(shard, ack.seq, bool(ack.duplicate), headers[H_MSG_ID])
             except TRANSIENT_ERRORS as exc:
                 if time.monotonic() >= deadline:
-                    raise ServiceUnavailable(f"the command stream did not acknowledge within {self.timeout_s:.0f} s ({str(exc) or type(exc).__name__})",
-                                             hint="Check that a majority of the NATS cluster is up.") from exc
+                    raise ServiceUnavailable(
+                        f"the command stream did not acknowledge within {self.timeout_s:.0f} s ({str(exc) or type(exc).__name__})",
+                        hint="Check that a majority of the NATS cluster is up.",
+                    ) from exc
                 log.warning("publish to %s not acknowledged (%s); retrying", cmd_subject(shard), str(exc) or type(exc).__name__)
                 await asyncio.sleep(0.1)
 
@@ -351,11 +368,16 @@ class CommandProducer:
             # Some were stored, some perhaps not: publish all again one by one, in order, under the
             # same message ids (the stored ones answer "duplicate"). The stream's order is then the
             # order in which each was first stored.
-            log.warning("pipelined publish failed (%s); publishing %d message(s) again one by one", str(exc) or type(exc).__name__, len(messages))
+            log.warning(
+                "pipelined publish failed (%s); publishing %d message(s) again one by one", str(exc) or type(exc).__name__, len(messages)
+            )
             for future in pending:
                 future.cancel()
             return [await self._publish_one(shard, body, headers) for shard, body, headers in messages]
-        return [Published(shard, ack.seq, bool(ack.duplicate), headers[H_MSG_ID]) for (shard, _, headers), ack in zip(messages, acks, strict=True)]
+        return [
+            Published(shard, ack.seq, bool(ack.duplicate), headers[H_MSG_ID])
+            for (shard, _, headers), ack in zip(messages, acks, strict=True)
+        ]
 
 
 async def _consumer_from(
@@ -467,16 +489,23 @@ class ShardEngine:
         ack_floor = await self._ack_floor()
         if ack_floor > self.stream_seq:
             log.warning(
-                "shard %s: the consumer acknowledged up to stream seq %d but the journal holds only up to %d; "
-                "rebuilding from the stream", self.shard, ack_floor, self.stream_seq,
+                "shard %s: the consumer acknowledged up to stream seq %d but the journal holds only up to %d; rebuilding from the stream",
+                self.shard,
+                ack_floor,
+                self.stream_seq,
             )
         await self._subscribe()
         return self
 
     async def _subscribe(self) -> None:
         self._sub = await _consumer_from(
-            self.js, CMD_STREAM, self.durable, cmd_subject(self.shard), self.stream_seq + 1,
-            ack_wait_s=self.ack_wait_s, max_ack_pending=max(self.batch * 4, 1024),
+            self.js,
+            CMD_STREAM,
+            self.durable,
+            cmd_subject(self.shard),
+            self.stream_seq + 1,
+            ack_wait_s=self.ack_wait_s,
+            max_ack_pending=max(self.batch * 4, 1024),
         )
         self._delivered = 0
 
@@ -607,9 +636,7 @@ class ShardEngine:
         assert self.engine is not None
         record = next(iter(self.engine.journal.records(seq - 1)), None)
         if record is None or record.seq != seq or record.body != body:
-            raise DeterminismError(
-                f"shard {self.shard}: stream seq {self.stream_seq} should be journal record {seq}, and is not"
-            )
+            raise DeterminismError(f"shard {self.shard}: stream seq {self.stream_seq} should be journal record {seq}, and is not")
         self.stats.skipped_journaled += 1
 
     # -- events out ------------------------------------------------------------------------
@@ -713,16 +740,23 @@ class ShardOutcome:
     def own_events(self) -> list[Event]:
         """The events this shard produced: without the first `relayed` (echoes of another shard's
         events, which a projection takes from that shard)."""
-        return self.events[self.relayed:]
+        return self.events[self.relayed :]
 
 
 def decode_outcome(msg: Msg, shard: str, codec: Codec) -> ShardOutcome:
     h = msg.headers or {}
     command_body, bodies = _OUTCOME_BODY.decode(msg.data)
     return ShardOutcome(
-        shard, int(h[H_SEQ]), int(h[H_AT_NS]), h[H_COMMAND], int(h.get(H_RELAYED, 0)),
-        [codec.decode_event(b) for b in bodies], codec.decode_command(command_body), h.get(H_KEY, ""),
-        msg.metadata.sequence.stream, int(h.get(H_CMD_SEQ, 0)),
+        shard,
+        int(h[H_SEQ]),
+        int(h[H_AT_NS]),
+        h[H_COMMAND],
+        int(h.get(H_RELAYED, 0)),
+        [codec.decode_event(b) for b in bodies],
+        codec.decode_command(command_body),
+        h.get(H_KEY, ""),
+        msg.metadata.sequence.stream,
+        int(h.get(H_CMD_SEQ, 0)),
     )
 
 
@@ -744,7 +778,9 @@ async def read_events(js: JetStreamContext, shard: str, *, codec: Codec | None =
     """Every outcome published so far on ``evt.<shard>``, in order (an ephemeral ordered read for
     projections and tests; a long-running projection would keep a durable consumer instead)."""
     codec = codec or Codec()
-    sub = await js.pull_subscribe(evt_subject(shard), stream=EVT_STREAM, config=ConsumerConfig(ack_policy=AckPolicy.NONE, inactive_threshold=30.0))
+    sub = await js.pull_subscribe(
+        evt_subject(shard), stream=EVT_STREAM, config=ConsumerConfig(ack_policy=AckPolicy.NONE, inactive_threshold=30.0)
+    )
     out: list[ShardOutcome] = []
     try:
         while True:

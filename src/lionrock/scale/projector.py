@@ -74,7 +74,9 @@ class ProjectorStats:
 class StreamProjector:
     """Folds every shard's outcomes into one read model, exactly once by (shard, seq)."""
 
-    def __init__(self, js: JetStreamContext, shard_map: ShardMap, store: SqlStore, *, batch: int = 512, fetch_timeout_s: float = 0.5) -> None:
+    def __init__(
+        self, js: JetStreamContext, shard_map: ShardMap, store: SqlStore, *, batch: int = 512, fetch_timeout_s: float = 0.5
+    ) -> None:
         self.js = js
         self.shard_map = shard_map
         self.store = store
@@ -110,14 +112,21 @@ class StreamProjector:
 
     async def _subscribe(self, shard: str) -> None:
         self._subs[shard] = await _consumer_from(
-            self.js, EVT_STREAM, self.durable(shard), evt_subject(shard), self.positions[shard][0] + 1,
-            ack_wait_s=300.0, max_ack_pending=max(self.batch * 4, 1024),
+            self.js,
+            EVT_STREAM,
+            self.durable(shard),
+            evt_subject(shard),
+            self.positions[shard][0] + 1,
+            ack_wait_s=300.0,
+            max_ack_pending=max(self.batch * 4, 1024),
         )
         self._delivered[shard] = 0
         self._held[shard].clear()
 
     async def _resubscribe(self, shard: str, why: str) -> None:
-        log.warning("projector: %s on %s; re-creating its consumer from stream seq %d", why, evt_subject(shard), self.positions[shard][0] + 1)
+        log.warning(
+            "projector: %s on %s; re-creating its consumer from stream seq %d", why, evt_subject(shard), self.positions[shard][0] + 1
+        )
         self.stats.resubscribed += 1
         sub = self._subs.pop(shard, None)
         if sub is not None:
@@ -180,7 +189,9 @@ class StreamProjector:
         self.positions[shard] = (stream_seq, seq)
         self.stats.projected += len(batch)
 
-    async def run_shard(self, shard: str, stop: asyncio.Event | None = None, *, idle_exit_s: float | None = None, outage_s: float = 120.0) -> None:
+    async def run_shard(
+        self, shard: str, stop: asyncio.Event | None = None, *, idle_exit_s: float | None = None, outage_s: float = 120.0
+    ) -> None:
         """Project ``shard`` until ``stop``, or ``idle_exit_s`` without news. A transient NATS
         failure re-creates its consumer from the stored position (fatal after ``outage_s``)."""
         idle_since = time.monotonic()

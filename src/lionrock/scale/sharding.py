@@ -43,7 +43,7 @@ ORDER_ID_SPAN = 1 << 40
 the largest integer a JSON client reads exactly."""
 
 
-class RelayShardEvents(Command):
+class RelayShardEvents(Command, frozen=True):
     """Events another shard published (``source_seq`` is its engine sequence number), offered to
     this shard's observers. ``events`` are the journal encoding of each event (MessagePack)."""
 

@@ -101,8 +101,14 @@ class LoginThrottle:
         max_tracked: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        for name, value in (("failures_per_user", failures_per_user), ("failures_per_address", failures_per_address),
-                            ("backoff_s", backoff_s), ("backoff_max_s", backoff_max_s), ("forget_s", forget_s), ("max_tracked", max_tracked)):
+        for name, value in (
+            ("failures_per_user", failures_per_user),
+            ("failures_per_address", failures_per_address),
+            ("backoff_s", backoff_s),
+            ("backoff_max_s", backoff_max_s),
+            ("forget_s", forget_s),
+            ("max_tracked", max_tracked),
+        ):
             if not (isinstance(value, int) and value >= 1):
                 raise ValueError(f"Condition failed: login throttle {name} must be a whole number >= 1, got {value!r}")
         self.failures_per_user, self.failures_per_address = failures_per_user, failures_per_address
@@ -246,9 +252,18 @@ class AuthStore:
         if self.store.one("SELECT 1 FROM users WHERE username = ?", (username,)):
             raise ValueError(f"user {username!r} exists")
         self.store.execute(
-            "INSERT INTO users (username, password_hash, role, participant, accounts, offerings, issuers, created_ns, disabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
-            (username, self.hasher.hash(password), str(role), participant, json.dumps(list(accounts)),
-             json.dumps(list(offerings)), json.dumps(list(issuers)), time.time_ns()),
+            "INSERT INTO users (username, password_hash, role, participant, accounts, offerings, issuers, created_ns, disabled) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            (
+                username,
+                self.hasher.hash(password),
+                str(role),
+                participant,
+                json.dumps(list(accounts)),
+                json.dumps(list(offerings)),
+                json.dumps(list(issuers)),
+                time.time_ns(),
+            ),
         )
         self._active[username] = True
         return self.principal(username)
@@ -257,8 +272,12 @@ class AuthStore:
         p = self.principal(username)
         self.store.execute(
             "UPDATE users SET accounts = ?, offerings = ?, issuers = ? WHERE username = ?",
-            (json.dumps(sorted({*p.accounts, *accounts})), json.dumps(sorted({*p.offerings, *offerings})),
-             json.dumps(sorted({*p.issuers, *issuers})), username),
+            (
+                json.dumps(sorted({*p.accounts, *accounts})),
+                json.dumps(sorted({*p.offerings, *offerings})),
+                json.dumps(sorted({*p.issuers, *issuers})),
+                username,
+            ),
         )
         self._key_cache.clear()
         return self.principal(username)
@@ -268,8 +287,13 @@ class AuthStore:
         if row is None or row[5]:
             raise AuthError(f"no active user {username!r}")
         return Principal(
-            username=username, role=Role(row[0]), participant=row[1], accounts=tuple(json.loads(row[2])),
-            offerings=tuple(json.loads(row[3])), issuers=tuple(json.loads(row[4])), via=via,
+            username=username,
+            role=Role(row[0]),
+            participant=row[1],
+            accounts=tuple(json.loads(row[2])),
+            offerings=tuple(json.loads(row[3])),
+            issuers=tuple(json.loads(row[4])),
+            via=via,
         )
 
     def users(self) -> list[Principal]:
@@ -299,12 +323,20 @@ class AuthStore:
 
     def user_record(self, username: str) -> dict[str, Any]:
         """A user as an operator sees it, disabled or not; `LookupError` if there is none."""
-        row = self.store.one("SELECT role, participant, accounts, offerings, issuers, disabled, created_ns FROM users WHERE username = ?", (username,))
+        row = self.store.one(
+            "SELECT role, participant, accounts, offerings, issuers, disabled, created_ns FROM users WHERE username = ?", (username,)
+        )
         if row is None:
             raise LookupError(f"no user {username!r}")
         return {
-            "username": username, "role": row[0], "participant": row[1], "accounts": json.loads(row[2]),
-            "offerings": json.loads(row[3]), "issuers": json.loads(row[4]), "disabled": bool(row[5]), "created_ns": int(row[6]),
+            "username": username,
+            "role": row[0],
+            "participant": row[1],
+            "accounts": json.loads(row[2]),
+            "offerings": json.loads(row[3]),
+            "issuers": json.loads(row[4]),
+            "disabled": bool(row[5]),
+            "created_ns": int(row[6]),
         }
 
     def set_disabled(self, username: str, disabled: bool) -> bool:
@@ -350,7 +382,9 @@ class AuthStore:
         return [str(r[0]) for r in rows]
 
     def api_keys(self, username: str) -> list[dict[str, Any]]:
-        rows = self.store.execute("SELECT key_id, label, created_ns FROM api_keys WHERE username = ? AND revoked = 0 ORDER BY created_ns", (username,))
+        rows = self.store.execute(
+            "SELECT key_id, label, created_ns FROM api_keys WHERE username = ? AND revoked = 0 ORDER BY created_ns", (username,)
+        )
         return [{"key_id": r[0], "label": r[1], "created_ns": r[2]} for r in rows]
 
     def cached_api_key(self, key: str) -> Principal | None:
@@ -440,9 +474,12 @@ class AuthStore:
             last = self.store.one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
             new_id, prev = (int(last[0]) + 1, str(last[1])) if last else (1, "")
             at_ns = time.time_ns()
-            h = hashlib.sha256("\x1f".join([prev, str(new_id), str(at_ns), actor, role, via, action, target, outcome, detail]).encode()).hexdigest()
+            h = hashlib.sha256(
+                "\x1f".join([prev, str(new_id), str(at_ns), actor, role, via, action, target, outcome, detail]).encode()
+            ).hexdigest()
             self.store.execute(
-                "INSERT INTO audit (id, at_ns, actor, role, via, action, target, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO audit (id, at_ns, actor, role, via, action, target, outcome, detail, prev_hash, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (new_id, at_ns, actor, role, via, action, target, outcome, detail, prev, h),
             )
 
@@ -460,7 +497,9 @@ class AuthStore:
         """Recompute the chain; returns the number of rows, raises if any row was altered."""
         prev = ""
         n = 0
-        for row in self.store.execute("SELECT id, at_ns, actor, role, via, action, target, outcome, detail, prev_hash, hash FROM audit ORDER BY id"):
+        for row in self.store.execute(
+            "SELECT id, at_ns, actor, role, via, action, target, outcome, detail, prev_hash, hash FROM audit ORDER BY id"
+        ):
             parts = [prev, *(str(x) for x in row[:9])]
             if row[9] != prev or hashlib.sha256("\x1f".join(parts).encode()).hexdigest() != row[10]:
                 raise AuthError(f"audit row {row[0]} does not match its chain")

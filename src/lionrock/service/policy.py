@@ -56,15 +56,28 @@ class ServiceCode(IntEnum):
     CANNOT_DISABLE_SELF = 7015
 
 
-_ORDER_ENTRY = frozenset({"PlaceOrder", "CancelOrder", "AmendOrder", "PlaceSouthboundOrder", "SubmitIoi", "WithdrawIoi", "LodgePublicApplications"})
+_ORDER_ENTRY = frozenset(
+    {"PlaceOrder", "CancelOrder", "AmendOrder", "PlaceSouthboundOrder", "SubmitIoi", "WithdrawIoi", "LodgePublicApplications"}
+)
 _LISTING_FILINGS = frozenset({"SubmitIssuerProfile", "EngageTechChannel", "FileListingApplication", "FileCsrc", "CompleteCsrcFiling"})
 ROLE_COMMANDS: dict[Role, frozenset[str]] = {
     Role.INVESTOR: _ORDER_ENTRY,
     Role.BROKER: _ORDER_ENTRY,
-    Role.SPONSOR: frozenset({
-        "DefineOffering", "SubmitIoi", "WithdrawIoi", "LodgePublicApplications", "LodgePreferentialApplications", "ClosePublicOffer",
-        "FixOfferPrice", "AllocateOffering", "SettleOffering", "CloseStabilisation",
-    }) | _LISTING_FILINGS,
+    Role.SPONSOR: frozenset(
+        {
+            "DefineOffering",
+            "SubmitIoi",
+            "WithdrawIoi",
+            "LodgePublicApplications",
+            "LodgePreferentialApplications",
+            "ClosePublicOffer",
+            "FixOfferPrice",
+            "AllocateOffering",
+            "SettleOffering",
+            "CloseStabilisation",
+        }
+    )
+    | _LISTING_FILINGS,
     Role.ISSUER: _LISTING_FILINGS,
     Role.REGULATOR: frozenset(),
 }
@@ -128,7 +141,13 @@ class Denied(ServiceError):
         self.code, self.field, self.message, self.status = code, field, message, status
 
     def body(self) -> dict[str, Any]:
-        return {"code": int(self.code), "reason": self.code.name, "field": self.field, "message": self.message, "rule": "service access policy (docs/service.md)"}
+        return {
+            "code": int(self.code),
+            "reason": self.code.name,
+            "field": self.field,
+            "message": self.message,
+            "rule": "service access policy (docs/service.md)",
+        }
 
 
 def context_of(command: Command | type[Command]) -> str:
@@ -176,7 +195,11 @@ class Policy:
             elif field == "applicants" and isinstance(value, list) and p.role == Role.INVESTOR:
                 for i, applicant in enumerate(value):
                     if applicant != p.username:
-                        raise Denied(ServiceCode.NOT_YOUR_ACCOUNT, f"{field}[{i}]", f"{field}[{i}] {applicant!r} is not the identity of {p.username} (an investor applies under its own identity)")
+                        raise Denied(
+                            ServiceCode.NOT_YOUR_ACCOUNT,
+                            f"{field}[{i}]",
+                            f"{field}[{i}] {applicant!r} is not the identity of {p.username} (an investor applies under its own identity)",
+                        )
             elif field in PARTY_FIELDS or field.endswith("_account"):
                 names_party = True
                 if p.role in (Role.INVESTOR, Role.BROKER) and isinstance(value, str) and not p.can_trade_account(value):
@@ -186,14 +209,22 @@ class Policy:
                 if p.role in (Role.INVESTOR, Role.BROKER):
                     for i, account in enumerate(value):
                         if not (isinstance(account, str) and p.can_trade_account(account)):
-                            raise Denied(ServiceCode.NOT_YOUR_ACCOUNT, f"{field}[{i}]", f"{field}[{i}] {account!r} is not an account of {p.username}")
+                            raise Denied(
+                                ServiceCode.NOT_YOUR_ACCOUNT, f"{field}[{i}]", f"{field}[{i}] {account!r} is not an account of {p.username}"
+                            )
             elif field == "participants" and isinstance(value, list) and p.role in (Role.INVESTOR, Role.BROKER):
                 for i, participant in enumerate(value):
                     if participant != p.participant:
-                        raise Denied(ServiceCode.NOT_YOUR_PARTICIPANT, f"{field}[{i}]", f"participant {participant!r} is not {p.username}'s ({p.participant!r})")
+                        raise Denied(
+                            ServiceCode.NOT_YOUR_PARTICIPANT,
+                            f"{field}[{i}]",
+                            f"participant {participant!r} is not {p.username}'s ({p.participant!r})",
+                        )
             elif field == "participant" and p.role in (Role.INVESTOR, Role.BROKER):
                 if value != p.participant:
-                    raise Denied(ServiceCode.NOT_YOUR_PARTICIPANT, field, f"participant {value!r} is not {p.username}'s ({p.participant!r})")
+                    raise Denied(
+                        ServiceCode.NOT_YOUR_PARTICIPANT, field, f"participant {value!r} is not {p.username}'s ({p.participant!r})"
+                    )
             elif field == "order_id" and isinstance(value, int):
                 names_party = True
                 participant, client_id = str(getattr(obj, "participant", "")), str(getattr(obj, "client_order_id", ""))
@@ -210,8 +241,15 @@ class Policy:
         return names_party
 
     def _check_scoped(
-        self, p: Principal, kind: str, value: str, owned: tuple[str, ...], name: str,
-        grants: list[tuple[str, str]], code: ServiceCode, field: str,
+        self,
+        p: Principal,
+        kind: str,
+        value: str,
+        owned: tuple[str, ...],
+        name: str,
+        grants: list[tuple[str, str]],
+        code: ServiceCode,
+        field: str,
     ) -> None:
         if value in owned:
             return

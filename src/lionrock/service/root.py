@@ -168,7 +168,15 @@ class Service:
             raise
 
     def _audit_denied(self, principal: Principal, command: Command, denied: Denied) -> None:
-        self.auth.audit(principal.username, str(principal.role), principal.via, f"command:{type(command).__name__}", _target(command), "denied", denied.message)
+        self.auth.audit(
+            principal.username,
+            str(principal.role),
+            principal.via,
+            f"command:{type(command).__name__}",
+            _target(command),
+            "denied",
+            denied.message,
+        )
 
     async def submit(self, principal: Principal, command: Command) -> Outcome:
         """Authorise, queue behind the commands before it, wait for the durable outcome. The
@@ -302,8 +310,11 @@ def market_clock(start_ns: int, speed: float = 1.0) -> MarketClock:
 
 def _login_throttle(limits: ServiceLimits) -> LoginThrottle:
     return LoginThrottle(
-        failures_per_user=limits.login_failures_per_user, failures_per_address=limits.login_failures_per_address,
-        backoff_s=limits.login_backoff_s, backoff_max_s=limits.login_backoff_max_s, forget_s=limits.login_forget_s,
+        failures_per_user=limits.login_failures_per_user,
+        failures_per_address=limits.login_failures_per_address,
+        backoff_s=limits.login_backoff_s,
+        backoff_max_s=limits.login_backoff_max_s,
+        forget_s=limits.login_forget_s,
     )
 
 
@@ -323,7 +334,9 @@ def _reads_store(command_type: type[Command]) -> bool:
     """Whether the policy's check of this command type may read the read model (an order's owner,
     whether an offering or issuer id is known), so it must run off the event loop."""
     return bool(_STORE_FIELDS & set(command_type.__struct_fields__)) or any(
-        "Struct" in str(f.type) or "list" in str(f.type) for f in msgspec.structs.fields(command_type) if f.name not in ("price", "quantity")
+        "Struct" in str(f.type) or "list" in str(f.type)
+        for f in msgspec.structs.fields(command_type)
+        if f.name not in ("price", "quantity")
     )
 
 

@@ -209,7 +209,9 @@ class EngineRunner:
             except BaseException as exc:  # crash-only: fail everything, accept nothing more
                 _LOG.critical(
                     "engine runner STOPPED at seq %s: %r; every command now answers engine unavailable until restart",
-                    getattr(self.engine, "seq", "?"), exc, exc_info=exc,
+                    getattr(self.engine, "seq", "?"),
+                    exc,
+                    exc_info=exc,
                 )
                 self._failure = exc
                 self._drain_with(exc, batch)

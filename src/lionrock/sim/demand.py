@@ -36,9 +36,18 @@ def permitted_sizes_lots(max_lots: int) -> np.ndarray:
     return np.asarray(sorted(s for s in sizes if 1 <= s <= max_lots), dtype=np.int64)
 
 
-def synthetic_application_columns(ro: ResolvedOffering, count: int, seed: int, *, participants: int = 40, one_lot_share: float = 0.35,
-                                  size_exponent: float = 1.2, pool_b_share: float = 0.002, multiple_share: float = 0.001,
-                                  over_cap_share: float = 0.0005) -> dict[str, np.ndarray]:
+def synthetic_application_columns(
+    ro: ResolvedOffering,
+    count: int,
+    seed: int,
+    *,
+    participants: int = 40,
+    one_lot_share: float = 0.35,
+    size_exponent: float = 1.2,
+    pool_b_share: float = 0.002,
+    multiple_share: float = 0.001,
+    over_cap_share: float = 0.0005,
+) -> dict[str, np.ndarray]:
     """Columns of ``count`` applications: ``applicant`` (int identity), ``participant`` (int),
     ``shares``. The account of applicant i at participant p is ``C:P<p>:<i>``."""
     rng = np.random.Generator(np.random.PCG64(seed))
@@ -80,7 +89,9 @@ def synthetic_application_batch(ro: ResolvedOffering, count: int, seed: int, **k
     return ApplicationBatch(applicants=applicants, accounts=accounts, participants=participants, shares=cols["shares"].tolist())
 
 
-def synthetic_application_book(ro: ResolvedOffering, count: int, seed: int, *, with_digest: bool = False, **kwargs: float) -> ApplicationBook:
+def synthetic_application_book(
+    ro: ResolvedOffering, count: int, seed: int, *, with_digest: bool = False, **kwargs: float
+) -> ApplicationBook:
     """The same applications as an `ApplicationBook` directly (codes, no per-row strings)."""
     cols = synthetic_application_columns(ro, count, seed, **kwargs)  # type: ignore[arg-type]
     uniq, applicant = np.unique(cols["applicant"], return_inverse=True)
@@ -91,14 +102,27 @@ def synthetic_application_book(ro: ResolvedOffering, count: int, seed: int, *, w
     account_values = [f"C:{participant_values[int(p) // (count + 1)]}:{applicant_key(int(p) % (count + 1))}" for p in upairs]
     digest = ""
     if with_digest:
-        rows = [applicant_values[i] for i in applicant], [account_values[i] for i in account], [participant_values[i] for i in cols["participant"]]
+        rows = (
+            [applicant_values[i] for i in applicant],
+            [account_values[i] for i in account],
+            [participant_values[i] for i in cols["participant"]],
+        )
         digest = content_digest(cols["shares"], [list_column(r) for r in rows])
-    return ApplicationBook(applicant.astype(np.int32), account.astype(np.int32), cols["participant"].astype(np.int32),
-                           cols["shares"].astype(np.int64), applicant_values, account_values, participant_values, digest)
+    return ApplicationBook(
+        applicant.astype(np.int32),
+        account.astype(np.int32),
+        cols["participant"].astype(np.int32),
+        cols["shares"].astype(np.int64),
+        applicant_values,
+        account_values,
+        participant_values,
+        digest,
+    )
 
 
-def synthetic_iois(ro: ResolvedOffering, count: int, seed: int, *, coverage: float = 8.0, strike_share: float = 0.1,
-                   price_step: int = 50) -> list[Ioi]:
+def synthetic_iois(
+    ro: ResolvedOffering, count: int, seed: int, *, coverage: float = 8.0, strike_share: float = 0.1, price_step: int = 50
+) -> list[Ioi]:
     """``count`` IOIs whose demand at the bottom of the range is about ``coverage`` times the
     bookbuilding tranche; limits spread over the range on a ``price_step``-tick grid."""
     rng = np.random.Generator(np.random.PCG64(seed))
@@ -120,13 +144,23 @@ def synthetic_iois(ro: ResolvedOffering, count: int, seed: int, *, coverage: flo
             steps = [IoiStep(0, total_lots * lot)]
         else:
             limits = np.sort(rng.choice(grid, size=n_steps))[::-1]
-            parts = rng.multinomial(total_lots - n_steps, [1 / n_steps] * n_steps) + 1 if total_lots >= n_steps else np.asarray([total_lots])
+            parts = (
+                rng.multinomial(total_lots - n_steps, [1 / n_steps] * n_steps) + 1 if total_lots >= n_steps else np.asarray([total_lots])
+            )
             steps = [IoiStep(int(limit), int(p) * lot) for limit, p in zip(limits, parts, strict=False) if p > 0]
-        out.append(Ioi(
-            ioi_id=f"IOI{i:06d}", investor=f"INV{i:06d}", account=f"C:SYND:INV{i:06d}", participant=f"P{int(rng.integers(0, 12)):03d}",
-            investor_type=INVESTOR_TYPES[int(rng.integers(0, len(INVESTOR_TYPES)))], origin=origins[int(origin_idx[i])],
-            tier=int(rng.choice(3, p=[0.3, 0.5, 0.2])) + 1, independent=bool(rng.random() < 0.9), steps=steps,
-        ))
+        out.append(
+            Ioi(
+                ioi_id=f"IOI{i:06d}",
+                investor=f"INV{i:06d}",
+                account=f"C:SYND:INV{i:06d}",
+                participant=f"P{int(rng.integers(0, 12)):03d}",
+                investor_type=INVESTOR_TYPES[int(rng.integers(0, len(INVESTOR_TYPES)))],
+                origin=origins[int(origin_idx[i])],
+                tier=int(rng.choice(3, p=[0.3, 0.5, 0.2])) + 1,
+                independent=bool(rng.random() < 0.9),
+                steps=steps,
+            )
+        )
     return out
 
 

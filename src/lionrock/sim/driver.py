@@ -184,10 +184,15 @@ class Driver:
                 self.progress.update(self._task, completed=(day - first).days)
             self._fx_walk *= math.exp(self.rng.gauss(0.0, parse_fraction(self.scenario.fx.cny_daily_move)))
             yield hk_ns(day, time(7, 5))
-            self.submit(cc.RecordFxRates(day=day, rates=[
-                cc.FxQuote(base="CNY", quote="HKD", rate=Rate(round(self._fx_walk * 10_000), 10_000)),
-                cc.FxQuote(base="USD", quote="HKD", rate=Rate.parse(self.scenario.fx.usd_hkd)),
-            ]))
+            self.submit(
+                cc.RecordFxRates(
+                    day=day,
+                    rates=[
+                        cc.FxQuote(base="CNY", quote="HKD", rate=Rate(round(self._fx_walk * 10_000), 10_000)),
+                        cc.FxQuote(base="USD", quote="HKD", rate=Rate.parse(self.scenario.fx.usd_hkd)),
+                    ],
+                )
+            )
             yield hk_ns(day, time(7, 10))
             self.submit(xc.ReviewSouthboundEligibility())
             if day == add_business_days(first, 0):  # the market exists before the first filing
@@ -225,12 +230,15 @@ class Driver:
         self.submit(cc.DepositCash(account=mm.account, currency="HKD", amount=MARKET_MAKER_CASH_MINOR))
         for investor in self.southbound:
             # mainland money arrives in RMB and is converted to HKD, the settlement currency
-            self.submit(xc.RegisterSouthboundInvestor(account=investor.account, investor_type="INDIVIDUAL",
-                                                      assets_cny=SOUTHBOUND_CASH_CNY_MINOR))
-            self.submit(cc.DepositCash(account=investor.account, currency="CNY", amount=SOUTHBOUND_CASH_CNY_MINOR,
-                                       source="X:MAINLAND_BANK"))
-            self.submit(cc.ConvertCurrency(account=investor.account, sell_currency="CNY", buy_currency="HKD",
-                                           sell_amount=SOUTHBOUND_CASH_CNY_MINOR))
+            self.submit(
+                xc.RegisterSouthboundInvestor(account=investor.account, investor_type="INDIVIDUAL", assets_cny=SOUTHBOUND_CASH_CNY_MINOR)
+            )
+            self.submit(
+                cc.DepositCash(account=investor.account, currency="CNY", amount=SOUTHBOUND_CASH_CNY_MINOR, source="X:MAINLAND_BANK")
+            )
+            self.submit(
+                cc.ConvertCurrency(account=investor.account, sell_currency="CNY", buy_currency="HKD", sell_amount=SOUTHBOUND_CASH_CNY_MINOR)
+            )
 
     def _ticks(self, timers: list[int]) -> Gen:
         for i, at in enumerate(timers):
@@ -293,7 +301,7 @@ class Driver:
         batches = self._applications(index, plan, spec)
         book_days = [add_business_days(launch, k) for k in range(5)]
         for k, day in enumerate(book_days):
-            todays = iois[k::len(book_days)]
+            todays = iois[k :: len(book_days)]
             for j, ioi in enumerate(todays):
                 yield hk_ns(day, time(10, 0)) + j * 7_000_000_000
                 self.submit(oc.SubmitIoi(offering_id=spec.offering_id, ioi=ioi))
@@ -317,20 +325,46 @@ class Driver:
         yield hk_ns(listing_day, time(7, 30))
         self.submit(oc.SettleOffering(offering_id=spec.offering_id))
         yield hk_ns(listing_day, time(8, 30))
-        self.submit(tc.ListInstrument(instrument=plan.instrument, board_lot=spec.board_lot, nominal_price=price,
-                                      currency="HKD", vcm_class=plan.vcm_class, name=profile.name.split(" ")[0]))
+        self.submit(
+            tc.ListInstrument(
+                instrument=plan.instrument,
+                board_lot=spec.board_lot,
+                nominal_price=price,
+                currency="HKD",
+                vcm_class=plan.vcm_class,
+                name=profile.name.split(" ")[0],
+            )
+        )
         self.submit(lc.AdvanceListing(issuer_id=issuer, trigger="list"))
         self.submit(xc.SetConnectProfile(instrument=plan.instrument, currency="HKD", listing_date=listing_day))
         rmb_nominal = self._cny_price(price, listing_day) if plan.rmb_counter else 0
         if plan.rmb_counter:
             self.submit(cc.RegisterSecurity(security=plan.instrument, counters=[(plan.instrument, "HKD"), (plan.rmb_counter, "CNY")]))
-            self.submit(tc.ListInstrument(instrument=plan.rmb_counter, board_lot=spec.board_lot, counter_of=plan.instrument,
-                                          nominal_price=rmb_nominal, currency="CNY",
-                                          vcm_class=plan.vcm_class, name=profile.name.split(" ")[0] + "-R"))
+            self.submit(
+                tc.ListInstrument(
+                    instrument=plan.rmb_counter,
+                    board_lot=spec.board_lot,
+                    counter_of=plan.instrument,
+                    nominal_price=rmb_nominal,
+                    currency="CNY",
+                    vcm_class=plan.vcm_class,
+                    name=profile.name.split(" ")[0] + "-R",
+                )
+            )
         grid = Grid(SPREAD_TABLE.in_force(listing_day))
         fair = price * math.exp(self.rng.gauss(plan.pop_fraction, 0.08))
-        stock = Stock(plan.instrument, profile.name.split(" ")[0], spec.board_lot, price, fair, grid, listing_day, prev_close=price,
-                      lender=spec.lender_account, loan_block=spec.shares_offered // 50 // spec.board_lot * spec.board_lot)
+        stock = Stock(
+            plan.instrument,
+            profile.name.split(" ")[0],
+            spec.board_lot,
+            price,
+            fair,
+            grid,
+            listing_day,
+            prev_close=price,
+            lender=spec.lender_account,
+            loan_block=spec.shares_offered // 50 // spec.board_lot * spec.board_lot,
+        )
         stock.holders = sorted(a for a, h in self.holdings.items() if h.get(plan.instrument, 0) > 0)
         stock.holder_set = set(stock.holders)
         self.stocks[plan.instrument] = stock
@@ -340,15 +374,21 @@ class Driver:
         yield hk_ns(listing_day, time(17, 0))
         # Hang Seng fast entry: the first day's market cap ranked against the HSCI constituents
         close = stock.prev_close or price
-        self.submit(xc.EvaluateFastEntry(instrument=plan.instrument, listing_date=listing_day,
-                                         market_cap=close * spec.shares_outstanding_after // 10))
+        self.submit(
+            xc.EvaluateFastEntry(
+                instrument=plan.instrument, listing_date=listing_day, market_cap=close * spec.shares_outstanding_after // 10
+            )
+        )
         stab_end = add_business_days(listing_day, 21)
         if self.end_day is not None and stab_end <= self.end_day:
             yield hk_ns(stab_end, time(17, 0))
             below = stock.last and stock.last < price
             over = self._over_allocated.get(spec.offering_id, 0)
-            self.submit(oc.CloseStabilisation(offering_id=spec.offering_id, shares_bought_back=over if below else 0,
-                                              average_price=stock.last if below else 0))
+            self.submit(
+                oc.CloseStabilisation(
+                    offering_id=spec.offering_id, shares_bought_back=over if below else 0, average_price=stock.last if below else 0
+                )
+            )
 
     def _cny_price(self, hkd_price: int, day: date) -> int:
         """The HKD price in CNY at the day's recorded rate, on the spread grid (rounded down)."""
@@ -368,8 +408,14 @@ class Driver:
         picks = self.rng.sample(tier1, k=min(3, len(tier1)))
         parts = [0.5, 0.3, 0.2][: len(picks)]
         cornerstones = [
-            oc.CornerstoneSpec(investor=inst.investor, name=inst.name, account=inst.account, participant=inst.participant,
-                               origin=inst.origin, amount_minor=int(corner_total * w))
+            oc.CornerstoneSpec(
+                investor=inst.investor,
+                name=inst.name,
+                account=inst.account,
+                participant=inst.participant,
+                origin=inst.origin,
+                amount_minor=int(corner_total * w),
+            )
             for inst, w in zip(picks, parts, strict=True)
             if corner_total
         ]
@@ -418,9 +464,18 @@ class Driver:
             firm = ticket * 2 // 5 // lot * lot
             steps = [oc.IoiStep(0, firm)] if firm else []
             steps.append(oc.IoiStep(max(limit, spec.price_low), ticket - firm))
-            iois.append(oc.Ioi(ioi_id=f"{spec.offering_id}-{n}", investor=inst.investor, account=inst.account,
-                               participant=inst.participant, investor_type=inst.investor_type, origin=inst.origin,
-                               tier=inst.tier, steps=steps))
+            iois.append(
+                oc.Ioi(
+                    ioi_id=f"{spec.offering_id}-{n}",
+                    investor=inst.investor,
+                    account=inst.account,
+                    participant=inst.participant,
+                    investor_type=inst.investor_type,
+                    origin=inst.origin,
+                    tier=inst.tier,
+                    steps=steps,
+                )
+            )
         return iois
 
     def _applications(self, index: int, plan: ListingPlan, spec: oc.OfferingSpec) -> list[oc.ApplicationBatch]:
@@ -442,8 +497,12 @@ class Driver:
         participants = [brokers[p % len(brokers)] for p in people.tolist()]
         share_list = shares.tolist()
         return [
-            oc.ApplicationBatch(applicants=applicants[s : s + APPLICATION_BATCH], accounts=accounts[s : s + APPLICATION_BATCH],
-                                participants=participants[s : s + APPLICATION_BATCH], shares=share_list[s : s + APPLICATION_BATCH])
+            oc.ApplicationBatch(
+                applicants=applicants[s : s + APPLICATION_BATCH],
+                accounts=accounts[s : s + APPLICATION_BATCH],
+                participants=participants[s : s + APPLICATION_BATCH],
+                shares=share_list[s : s + APPLICATION_BATCH],
+            )
             for s in range(0, n, APPLICATION_BATCH)
         ]
 
@@ -464,7 +523,9 @@ class Driver:
         for _ in range(max(n // 20, 4) * (3 if first_day else 1)):
             yield hk_ns(day, time(9, 0, 1)) + rng.randrange(14 * 60 * 10**9)
             self._auction_order(stock, spread=0.04)
-        times = sorted(rng.randrange(150 * 60 * 10**9) if rng.random() < 0.45 else 150 * 60 * 10**9 + rng.randrange(180 * 60 * 10**9) for _ in range(n))
+        times = sorted(
+            rng.randrange(150 * 60 * 10**9) if rng.random() < 0.45 else 150 * 60 * 10**9 + rng.randrange(180 * 60 * 10**9) for _ in range(n)
+        )
         base_am, base_pm = hk_ns(day, time(9, 30, 0, 1)), hk_ns(day, time(13, 0, 0, 1))
         for i, t in enumerate(times):
             yield (base_am + t) if t < 150 * 60 * 10**9 else (base_pm + t - 150 * 60 * 10**9)
@@ -604,8 +665,16 @@ class Driver:
             account, participant = investor.account, investor.participant
         if side == tc.SELL:
             self.reserved[(account, stock.instrument)] = self.reserved.get((account, stock.instrument), 0) + qty
-        order = tc.PlaceOrder(instrument=stock.instrument, participant=participant, account=account,
-                              client_order_id=f"{next(self._coid)}", side=side, order_type=order_type, price=price, quantity=qty)
+        order = tc.PlaceOrder(
+            instrument=stock.instrument,
+            participant=participant,
+            account=account,
+            client_order_id=f"{next(self._coid)}",
+            side=side,
+            order_type=order_type,
+            price=price,
+            quantity=qty,
+        )
         if participant.startswith("SB"):  # mainland investors reach the venue through Stock Connect
             out = self.submit(xc.PlaceSouthboundOrder(link=participant[2:], order=order))
         else:
@@ -647,10 +716,24 @@ class Driver:
         move part of their allotment across; the dual-counter market maker and the arbitrageur
         take stock onto it by inter-counter transfer."""
         premium = parse_fraction(plan.rmb_premium)
-        rmb = Stock(plan.rmb_counter, hkd.name + "-R", hkd.board_lot, nominal, hkd.fair / self.cny_hkd * (1 + premium), hkd.grid,
-                    hkd.listed_on, prev_close=nominal, lender=hkd.lender, loan_block=hkd.loan_block, currency="CNY",
-                    counter=hkd.instrument, maker=population.DUAL_COUNTER_MARKET_MAKER,
-                    flow_share=parse_fraction(plan.rmb_flow), premium=premium, premium_mean=premium)
+        rmb = Stock(
+            plan.rmb_counter,
+            hkd.name + "-R",
+            hkd.board_lot,
+            nominal,
+            hkd.fair / self.cny_hkd * (1 + premium),
+            hkd.grid,
+            hkd.listed_on,
+            prev_close=nominal,
+            lender=hkd.lender,
+            loan_block=hkd.loan_block,
+            currency="CNY",
+            counter=hkd.instrument,
+            maker=population.DUAL_COUNTER_MARKET_MAKER,
+            flow_share=parse_fraction(plan.rmb_flow),
+            premium=premium,
+            premium_mean=premium,
+        )
         hkd.counter = rmb.instrument
         self.stocks[rmb.instrument] = rmb
         for investor in self.rmb_investors:
@@ -674,8 +757,9 @@ class Driver:
         if (account, currency) in self._funded:
             return
         self._funded.add((account, currency))
-        self.submit(cc.DepositCash(account=account, currency=currency, amount=amount,
-                                   source="X:BANK" if currency == "HKD" else "X:CNH_BANK"))
+        self.submit(
+            cc.DepositCash(account=account, currency=currency, amount=amount, source="X:BANK" if currency == "HKD" else "X:CNH_BANK")
+        )
 
     def _pay_in_charges(self, day: date) -> None:
         """Clearing collects an RMB-counter trade's charges in HKD. An allottee who sold on the RMB
@@ -694,8 +778,9 @@ class Driver:
             qty = min(qty, self.settled.get((account, security), 0) // source.board_lot * source.board_lot)
         if qty <= 0:
             return 0
-        out = self.submit(cc.TransferBetweenCounters(account=account, from_instrument=source.instrument,
-                                                     to_instrument=target.instrument, quantity=qty))
+        out = self.submit(
+            cc.TransferBetweenCounters(account=account, from_instrument=source.instrument, to_instrument=target.instrument, quantity=qty)
+        )
         if not out.accepted:
             return 0
         held = self.holdings.setdefault(account, {})
@@ -758,9 +843,18 @@ class Driver:
 
     def _take(self, stock: Stock, side: str, price: int, quantity: int, agent: population.Trader) -> int:
         """A special limit order (fill what it can up to ``price``, cancel the rest): the filled quantity."""
-        out = self.submit(tc.PlaceOrder(instrument=stock.instrument, participant=agent.participant, account=agent.account,
-                                        client_order_id=f"{next(self._coid)}", side=side, order_type=tc.SPECIAL_LIMIT,
-                                        price=price, quantity=quantity))
+        out = self.submit(
+            tc.PlaceOrder(
+                instrument=stock.instrument,
+                participant=agent.participant,
+                account=agent.account,
+                client_order_id=f"{next(self._coid)}",
+                side=side,
+                order_type=tc.SPECIAL_LIMIT,
+                price=price,
+                quantity=quantity,
+            )
+        )
         mine = "buyer" if side == tc.BUY else "seller"
         return sum(ev.quantity for ev in out.events if isinstance(ev, te.TradeExecuted) and getattr(ev, mine) == agent.account)
 

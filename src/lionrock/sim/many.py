@@ -36,8 +36,15 @@ def one_run(scenario: str, scale: str, seed: int, out: str) -> dict[str, Any]:
         tape = data.tapes.get(o.instrument)
         first = (tape.bars[0].close / o.offer_price - 1) * 100 if tape and tape.bars and o.offer_price else None
         regime = o.regime.split(" (")[0] if o.regime else "?"
-        rows.append({"offering": o.name, "regime": regime, "first_day_return_pct": first,
-                     "one_lot_success_pct": o.one_lot_success_pct, "public_multiple": o.public_multiple})
+        rows.append(
+            {
+                "offering": o.name,
+                "regime": regime,
+                "first_day_return_pct": first,
+                "one_lot_success_pct": o.one_lot_success_pct,
+                "public_multiple": o.public_multiple,
+            }
+        )
     return {"seed": seed, "state_hash": result.state_hash, "offerings": rows}
 
 
@@ -72,8 +79,17 @@ def write_results(results: list[dict[str, Any]], out: Path) -> tuple[Path, Path]
     import pyarrow.parquet as pq
 
     rows = [{"seed": r["seed"], "state_hash": r["state_hash"], **o} for r in results for o in r["offerings"]]
-    schema = pa.schema([("seed", pa.int64()), ("state_hash", pa.string()), ("offering", pa.string()), ("regime", pa.string()),
-                        ("first_day_return_pct", pa.float64()), ("one_lot_success_pct", pa.float64()), ("public_multiple", pa.float64())])
+    schema = pa.schema(
+        [
+            ("seed", pa.int64()),
+            ("state_hash", pa.string()),
+            ("offering", pa.string()),
+            ("regime", pa.string()),
+            ("first_day_return_pct", pa.float64()),
+            ("one_lot_success_pct", pa.float64()),
+            ("public_multiple", pa.float64()),
+        ]
+    )
     table = pa.table({name: [row.get(name) for row in rows] for name in RESULT_COLUMNS}, schema=schema)
     out.mkdir(parents=True, exist_ok=True)
     csv_path, parquet_path = out / "results.csv", out / "results.parquet"
@@ -88,8 +104,10 @@ def run_many(scenario: str, scale: str, seeds: list[int], workers: int, out: Pat
     check_run(scenario, scale)
     results: list[dict[str, Any]] = []
     task = progress.add_task(f"{len(seeds)} runs on {workers} Dask workers", total=len(seeds)) if progress else None
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1") as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1") as cluster,
+        Client(cluster) as client,
+    ):
         futures = [client.submit(one_run, scenario, scale, s, str(out), pure=False) for s in seeds]
         for future in as_completed(futures):
             results.append(future.result())
@@ -113,9 +131,16 @@ def run_many(scenario: str, scale: str, seeds: list[int], workers: int, out: Pat
             fig.add_box(y=values, name=regime, boxpoints="all")
             histogram.add_histogram(x=values, name=regime, opacity=0.6)
         label = metric.replace("_pct", " (%)").replace("_", " ")
-        fig.update_layout(title=f"{label} by allocation regime, {len(seeds)} seeds (one point per seed and offering)", template="plotly_white")
-        histogram.update_layout(title=f"Distribution of {label}, {len(seeds)} seeds", barmode="overlay", template="plotly_white",
-                                xaxis_title=label, yaxis_title="offerings x seeds")
+        fig.update_layout(
+            title=f"{label} by allocation regime, {len(seeds)} seeds (one point per seed and offering)", template="plotly_white"
+        )
+        histogram.update_layout(
+            title=f"Distribution of {label}, {len(seeds)} seeds",
+            barmode="overlay",
+            template="plotly_white",
+            xaxis_title=label,
+            yaxis_title="offerings x seeds",
+        )
         figures.append(fig.to_html(full_html=False, include_plotlyjs=False))
         figures.append(histogram.to_html(full_html=False, include_plotlyjs=False))
     hashes = "".join(f"<tr><td>{r['seed']}</td><td><code>{r['state_hash']}</code></td></tr>" for r in results)

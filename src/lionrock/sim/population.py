@@ -108,4 +108,17 @@ def rmb_investors(traders_: list[Trader], institutions_: list[Institution]) -> l
             out.append(Trader(f"C:{i.participant}:{i.origin}.{i.investor_type}_rmb.{n}", i.participant, i.origin, i.investor_type))
     return out
 
-__all__ = ["AGENT_ACCOUNTS", "ARBITRAGEUR", "BROKERS", "DUAL_COUNTER_MARKET_MAKER", "MARKET_MAKER", "Institution", "Trader", "institutions", "rmb_investors", "southbound_investors", "traders"]
+
+__all__ = [
+    "AGENT_ACCOUNTS",
+    "ARBITRAGEUR",
+    "BROKERS",
+    "DUAL_COUNTER_MARKET_MAKER",
+    "MARKET_MAKER",
+    "Institution",
+    "Trader",
+    "institutions",
+    "rmb_investors",
+    "southbound_investors",
+    "traders",
+]

@@ -84,9 +84,7 @@ def _check_or_set_meta(journal: SqliteJournal, meta: dict[str, str]) -> None:
         if have is None and key == "scenario_sha256":
             continue  # a journal from before the digest was recorded: the replay check still guards it
         if have != value:
-            raise ValueError(
-                f"{journal.path} holds a run with {key}={have!r}, not {value!r}: use another --out, or --fresh to discard it"
-            )
+            raise ValueError(f"{journal.path} holds a run with {key}={have!r}, not {value!r}: use another --out, or --fresh to discard it")
 
 
 class ResumeProgress:
@@ -157,9 +155,14 @@ def run_scenario(config: RunConfig, journal_path: Path, progress: Any = None) ->
         raise ValueError(f"scale {config.scale!r} not in scenario {scenario.name}: choose from {', '.join(scenario.scales)}")
     journal = SqliteJournal(journal_path, config.durability)
     try:
-        meta = {"scenario": scenario.name, "seed": str(config.seed), "scale": config.scale, "title": scenario.title,
-                "trading_days": str(scenario.trading_days),
-                "scenario_sha256": scenario_digest(scenario)}
+        meta = {
+            "scenario": scenario.name,
+            "seed": str(config.seed),
+            "scale": config.scale,
+            "title": scenario.title,
+            "trading_days": str(scenario.trading_days),
+            "scenario_sha256": scenario_digest(scenario),
+        }
         _check_or_set_meta(journal, meta)
         engine = Engine(default_contexts(), journal).catch_up()
         if progress is not None and engine.catching_up:

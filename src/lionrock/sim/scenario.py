@@ -133,8 +133,16 @@ def load_scenario(name_or_path: str) -> Scenario:
         if value <= 0:
             raise ValueError(f"{path}: fx.{field} must be positive")
     for plan in scenario.listings:
-        for field in ("cornerstone_share", "institutional_heat", "retail_heat", "offer_size_adjustment", "over_allotment", "pop",
-                      "rmb_flow", "rmb_premium"):
+        for field in (
+            "cornerstone_share",
+            "institutional_heat",
+            "retail_heat",
+            "offer_size_adjustment",
+            "over_allotment",
+            "pop",
+            "rmb_flow",
+            "rmb_premium",
+        ):
             try:
                 if field in ("pop", "rmb_flow", "rmb_premium"):
                     parse_fraction(getattr(plan, field))

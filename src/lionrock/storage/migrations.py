@@ -44,14 +44,18 @@ def migrate(store: SqlStore, component: str, migrations: Sequence[Migration]) ->
         raise ValueError(f"Invariant: {component} migrations must be numbered 1..{len(migrations)}, got {numbers}")
     current = schema_version(store, component)
     if current > len(migrations):
-        raise SchemaTooNew(f"the {component} tables are at schema {current}, newer than this version's {len(migrations)}: use the Lion Rock that wrote them")
+        raise SchemaTooNew(
+            f"the {component} tables are at schema {current}, newer than this version's {len(migrations)}: "
+            "use the Lion Rock that wrote them"
+        )
     for migration in migrations[current:]:
         with store.transaction():
             store.script(migration.statements)
             if migration.run is not None:
                 migration.run(store)
             store.execute(
-                "INSERT INTO schema_versions (component, version) VALUES (?, ?) ON CONFLICT (component) DO UPDATE SET version = excluded.version",
+                "INSERT INTO schema_versions (component, version) VALUES (?, ?) "
+                "ON CONFLICT (component) DO UPDATE SET version = excluded.version",
                 (component, migration.number),
             )
     return len(migrations)
@@ -59,7 +63,13 @@ def migrate(store: SqlStore, component: str, migrations: Sequence[Migration]) ->
 
 def has_column(store: SqlStore, table: str, column: str) -> bool:
     if store.postgres:
-        return store.one("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?", (table, column)) is not None
+        return (
+            store.one(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?",
+                (table, column),
+            )
+            is not None
+        )
     return column in {r[1] for r in store.execute(f"PRAGMA table_info({table})")}
 
 

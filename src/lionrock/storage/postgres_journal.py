@@ -208,7 +208,10 @@ class PostgresJournal:
         if upto is None:
             row = self._db.execute(f"SELECT COALESCE(MAX(first_seq), 0) FROM {self.schema}.blocks").fetchone()
             upto = int(row[0]) if row else 0
-        sql = f"SELECT first_seq, last_seq, chain, crc, data FROM {self.schema}.blocks WHERE first_seq > %s AND first_seq <= %s ORDER BY first_seq"
+        sql = (
+            f"SELECT first_seq, last_seq, chain, crc, data FROM {self.schema}.blocks "
+            "WHERE first_seq > %s AND first_seq <= %s ORDER BY first_seq"
+        )
         low = after
         while low < upto:
             high = min(low + _WINDOW, upto)
@@ -233,7 +236,9 @@ class PostgresJournal:
 
     def _block_start(self, after: int) -> int:
         """``first_seq`` of the block holding record ``after + 1`` (``after + 1`` when none does)."""
-        row = self._db.execute(f"SELECT first_seq FROM {self.schema}.blocks WHERE first_seq <= %s AND last_seq > %s", (after + 1, after)).fetchone()
+        row = self._db.execute(
+            f"SELECT first_seq FROM {self.schema}.blocks WHERE first_seq <= %s AND last_seq > %s", (after + 1, after)
+        ).fetchone()
         return after + 1 if row is None else int(row[0])
 
     def _chain_before(self, first_seq: int) -> bytes:
@@ -344,7 +349,9 @@ class PostgresJournal:
         becomes its block's) and rename the old table ``journal_per_record``, in one transaction.
         A damaged per-record journal is refused, not converted."""
         s = self.schema
-        found = self._db.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'journal'", (s,)).fetchone()
+        found = self._db.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'journal'", (s,)
+        ).fetchone()
         if found is None:
             return
         ends = {int(r[0]) for r in self._db.execute(f"SELECT seq FROM {s}.snapshots").fetchall()}
@@ -364,7 +371,10 @@ class PostgresJournal:
 
     def _write_converted(self, previous: bytes, block: list[PendingRecord], snapshot_end: bool) -> bytes:
         first, last, chain, crc, data = encode_block(previous, block)
-        self._db.execute(f"INSERT INTO {self.schema}.blocks (first_seq, last_seq, chain, crc, data) VALUES (%s, %s, %s, %s, %s)", (first, last, chain, crc, data))
+        self._db.execute(
+            f"INSERT INTO {self.schema}.blocks (first_seq, last_seq, chain, crc, data) VALUES (%s, %s, %s, %s, %s)",
+            (first, last, chain, crc, data),
+        )
         if snapshot_end:  # the snapshot now points at its block's chain value; a CRC that failed still fails
             old = self._db.execute(f"SELECT chain, state, state_hash, crc FROM {self.schema}.snapshots WHERE seq = %s", (last,)).fetchone()
             assert old is not None

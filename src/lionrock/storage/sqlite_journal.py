@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS snapshots (
 );
 """
 
+
 class SqliteJournal:
     """The embedded journal: one SQLite file in WAL mode, ``synchronous=FULL``.
 

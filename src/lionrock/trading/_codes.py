@@ -57,7 +57,9 @@ __all__ = ["TradingCode"]
 def unknown_client_order(participant: str, client_order_id: str) -> Reject:
     """The rejection of a cancel or amend naming a client order id the participant never used
     today (one definition for the Python path and the compiled fast path)."""
-    return Reject(TradingCode.UNKNOWN_ORDER, "client_order_id", f"{participant} has no order with client order id {client_order_id!r} today")
+    return Reject(
+        TradingCode.UNKNOWN_ORDER, "client_order_id", f"{participant} has no order with client order id {client_order_id!r} today"
+    )
 
 
 def order_not_live(order_id: int) -> Reject:

@@ -49,7 +49,9 @@ class Refusals:
 
     __slots__ = ("accepts", "checks", "grid", "limits", "order_limits", "session")
 
-    def __init__(self, grid: Grid, checks: PriceChecks, limits: VenueLimits, order_limits: OrderLimits, session: str, accepts: tuple[str, ...]) -> None:
+    def __init__(
+        self, grid: Grid, checks: PriceChecks, limits: VenueLimits, order_limits: OrderLimits, session: str, accepts: tuple[str, ...]
+    ) -> None:
         self.grid = grid
         self.checks = checks
         self.limits = limits
@@ -62,7 +64,12 @@ class Refusals:
         buy = side == "B"
         if kind == R_NOT_IN_SESSION:
             accepted = ", ".join(self.accepts) if self.accepts else "no orders"
-            return Reject(C.ORDER_TYPE_NOT_IN_SESSION, "order_type", f"{order_type} orders are not accepted now: {self.session} (accepts {accepted})", RULE_SESSIONS)
+            return Reject(
+                C.ORDER_TYPE_NOT_IN_SESSION,
+                "order_type",
+                f"{order_type} orders are not accepted now: {self.session} (accepts {accepted})",
+                RULE_SESSIONS,
+            )
         if kind == R_INSTRUMENT_CLOSED:
             return Reject(C.SESSION_CLOSED, "instrument", f"{instrument} has closed for the day ({self.session})", RULE_SESSIONS)
         if kind == R_QUANTITY_RANGE:  # a: quantity
@@ -71,10 +78,20 @@ class Refusals:
         if kind == R_ODD_LOT:  # a: quantity, b: board lot
             below = a - a % b
             near = f"{below} or {below + b}" if below else f"{b}"
-            return Reject(C.ODD_LOT, "quantity", f"{a} shares is not a whole number of board lots of {b} (nearest {near}); odd lots do not trade in the main order book", RULE_BOARD_LOTS)
+            return Reject(
+                C.ODD_LOT,
+                "quantity",
+                f"{a} shares is not a whole number of board lots of {b} (nearest {near}); odd lots do not trade in the main order book",
+                RULE_BOARD_LOTS,
+            )
         if kind == R_ORDER_SIZE:  # a: quantity, b: board lot
             lots = self.order_limits.max_board_lots
-            return Reject(C.ORDER_SIZE_EXCEEDED, "quantity", f"{a} shares is {a // b} board lots of {b}; an order may be at most {lots:,} board lots ({lots * b} shares)", RULE_ORDER_LIMITS)
+            return Reject(
+                C.ORDER_SIZE_EXCEEDED,
+                "quantity",
+                f"{a} shares is {a // b} board lots of {b}; an order may be at most {lots:,} board lots ({lots * b} shares)",
+                RULE_ORDER_LIMITS,
+            )
         if kind == R_INSTRUMENT_FULL:
             top = self.limits.max_orders_per_instrument
             return Reject(C.LIMIT_EXCEEDED, "instrument", f"{instrument} holds the maximum {top} orders")
@@ -82,27 +99,57 @@ class Refusals:
             return Reject(C.PRICE_OUTSIDE_SPREAD_TABLE, "price", f"price must be positive, got {a} ticks")
         if kind == R_OUTSIDE_TABLE:  # a: price
             grid = self.grid
-            return Reject(C.PRICE_OUTSIDE_SPREAD_TABLE, "price", f"{format_price(a)} is outside the spread table {format_price(grid.min_price)}-{format_price(grid.max_price)}", RULE_SPREADS)
+            return Reject(
+                C.PRICE_OUTSIDE_SPREAD_TABLE,
+                "price",
+                f"{format_price(a)} is outside the spread table {format_price(grid.min_price)}-{format_price(grid.max_price)}",
+                RULE_SPREADS,
+            )
         if kind == R_OFF_GRID:  # a: price
             below, above = self.grid.neighbours(a)
             spread = self.grid.spread_at(a)
             return Reject(
                 C.PRICE_NOT_ON_SPREAD_GRID, "price",
-                f"{format_price(a)} is not on the spread table (spread {format_price(spread)} in this band); valid neighbours {format_price(below)} and {format_price(above)}",
+                f"{format_price(a)} is not on the spread table (spread {format_price(spread)} in this band); "
+                f"valid neighbours {format_price(below)} and {format_price(above)}",
                 RULE_SPREADS,
             )  # fmt: skip
         if kind == R_NOMINAL:  # a: price, b: nominal price
             k = self.checks.nominal_multiple
-            return Reject(C.PRICE_DEVIATES_FROM_NOMINAL, "price", f"{format_price(a)} deviates {k} times or more from the nominal price {format_price(b)}", RULE_QUOTE)
+            return Reject(
+                C.PRICE_DEVIATES_FROM_NOMINAL,
+                "price",
+                f"{format_price(a)} deviates {k} times or more from the nominal price {format_price(b)}",
+                RULE_QUOTE,
+            )
         if kind == R_THROUGH_BEST:  # a: the best opposite price
-            return Reject(C.PRICE_THROUGH_BEST, "price", f"a limit order to {'buy' if buy else 'sell'} may not be priced {'above the best ask' if buy else 'below the best bid'} {format_price(a)}; use an enhanced or special limit order", RULE_QUOTE)
+            return Reject(
+                C.PRICE_THROUGH_BEST,
+                "price",
+                f"a limit order to {'buy' if buy else 'sell'} may not be priced "
+                f"{'above the best ask' if buy else 'below the best bid'} {format_price(a)}; "
+                "use an enhanced or special limit order",
+                RULE_QUOTE,
+            )
         if kind == R_BEYOND_QUEUES:  # a: the best opposite price, b: the furthest price allowed
             through = self.checks.max_price_queues - 1
-            return Reject(C.PRICE_BEYOND_QUEUE_LIMIT, "price", f"an enhanced limit order may be priced at most {through} spreads through the best {'ask' if buy else 'bid'} {format_price(a)}: {'up to' if buy else 'down to'} {format_price(b)}", RULE_QUOTE)
+            return Reject(
+                C.PRICE_BEYOND_QUEUE_LIMIT,
+                "price",
+                f"an enhanced limit order may be priced at most {through} spreads through the best "
+                f"{'ask' if buy else 'bid'} {format_price(a)}: {'up to' if buy else 'down to'} {format_price(b)}",
+                RULE_QUOTE,
+            )
         if kind == R_TOO_FAR:  # a: price, b: base (best same-side price or nominal), c: bound, d: 1 if b is the best same-side price
             n = self.checks.passive_max_spreads
             what = ("best bid" if buy else "best ask") if d else "nominal price"
-            return Reject(C.PRICE_TOO_FAR_FROM_BEST, "price", f"{format_price(a)} is more than {n} spreads {'below' if buy else 'above'} the {what} {format_price(b)} (limit {format_price(c)})", RULE_QUOTE)
+            return Reject(
+                C.PRICE_TOO_FAR_FROM_BEST,
+                "price",
+                f"{format_price(a)} is more than {n} spreads {'below' if buy else 'above'} the {what} "
+                f"{format_price(b)} (limit {format_price(c)})",
+                RULE_QUOTE,
+            )
         if kind == R_QUEUE_FULL:  # a: price (the book's, at-auction queues included), b: the queue's orders
             top = self.order_limits.max_orders_per_price_queue
             where = "the at-auction queue" if order_type == "AT_AUCTION" else f"the {'bid' if buy else 'ask'} queue at {format_price(a)}"

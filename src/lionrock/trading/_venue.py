@@ -120,6 +120,7 @@ except ImportError:  # pragma: no cover - depends on the build
 
         fast_path = False
 
+
 try:  # connect's gateway event, when that context exists (cross-context contract)
     from lionrock.connect.events import SouthboundOrderAdmitted
 
@@ -155,7 +156,9 @@ invariant(list(_PHASE_ROWS) == list(Phase), "the phase table has one row per Pha
 CTS_PHASES = frozenset({Phase.CTS_MORNING.value, Phase.CTS_AFTERNOON.value})
 POS_PHASES = frozenset({Phase.POS_INPUT.value, Phase.POS_NO_CANCEL.value, Phase.POS_RANDOM_MATCHING.value})
 CAS_PHASES = frozenset({Phase.CAS_INPUT.value, Phase.CAS_NO_CANCEL.value, Phase.CAS_RANDOM_CLOSE.value})
-STAGE2_PHASES = frozenset({Phase.POS_NO_CANCEL.value, Phase.POS_RANDOM_MATCHING.value, Phase.CAS_NO_CANCEL.value, Phase.CAS_RANDOM_CLOSE.value})
+STAGE2_PHASES = frozenset(
+    {Phase.POS_NO_CANCEL.value, Phase.POS_RANDOM_MATCHING.value, Phase.CAS_NO_CANCEL.value, Phase.CAS_RANDOM_CLOSE.value}
+)
 RULE_SHORT = "Rules of the Exchange, Schedule 11 (regulated short selling; docs/rules.md section 7)"
 _PHASE_RANK = 0
 _AUCTION_RANK = 1
@@ -163,7 +166,18 @@ _VCM_RANK = 2
 
 
 class _Order:
-    __slots__ = ("account", "channel", "client_order_id", "instrument", "order_id", "order_type", "participant", "price", "quantity", "side")
+    __slots__ = (
+        "account",
+        "channel",
+        "client_order_id",
+        "instrument",
+        "order_id",
+        "order_type",
+        "participant",
+        "price",
+        "quantity",
+        "side",
+    )
 
     def __init__(self, order_id: int, cmd: PlaceOrder, channel: str) -> None:
         self.order_id = order_id
@@ -178,7 +192,18 @@ class _Order:
         self.channel = channel
 
     def to_list(self) -> list[Any]:
-        return [self.order_id, self.instrument, self.participant, self.account, self.client_order_id, self.side, self.order_type, self.price, self.quantity, self.channel]
+        return [
+            self.order_id,
+            self.instrument,
+            self.participant,
+            self.account,
+            self.client_order_id,
+            self.side,
+            self.order_type,
+            self.price,
+            self.quantity,
+            self.channel,
+        ]
 
 
 class _Instrument:
@@ -337,7 +362,15 @@ class TradingContext(_VenueCore):
             self._check_clock(stamp)
             return self._place(order, stamp, channel)
         except Reject as r:
-            return [OrderRejected(instrument=order.instrument, participant=order.participant, client_order_id=order.client_order_id, channel=channel, rejection=r.rejection)]
+            return [
+                OrderRejected(
+                    instrument=order.instrument,
+                    participant=order.participant,
+                    client_order_id=order.client_order_id,
+                    channel=channel,
+                    rejection=r.rejection,
+                )
+            ]
 
     # -- clock and sessions --------------------------------------------------------------------
     def _check_clock(self, stamp: Stamp) -> None:
@@ -401,7 +434,13 @@ class TradingContext(_VenueCore):
             d = date.fromisoformat(cmd.day)
         except ValueError:
             fail(C.NOT_A_TRADING_DAY, "day", f"{cmd.day!r} is not an ISO date (YYYY-MM-DD)")
-        require(self.phase in ("CLOSED", "DAY_CLOSED"), C.DAY_IN_PROGRESS, "day", f"trading day {self.day} is still open (phase {self.phase})", RULE_SESSIONS)
+        require(
+            self.phase in ("CLOSED", "DAY_CLOSED"),
+            C.DAY_IN_PROGRESS,
+            "day",
+            f"trading day {self.day} is still open (phase {self.phase})",
+            RULE_SESSIONS,
+        )
         try:
             timers, half_day, sessions = self._plan(d, cmd.seed)
             for schedule in (SPREAD_TABLE, PRICE_CHECKS, AUCTION_LIMITS, VCM, VENUE_LIMITS, ORDER_LIMITS, SHORT_SELLING):
@@ -449,7 +488,9 @@ class TradingContext(_VenueCore):
         for code in sorted(self.instruments):
             inst = self.instruments[code]
             if phase == "POS_INPUT":
-                inst.stage1 = self._band(inst.prev_close, self.auction_limits.pos_limit.numerator, self.auction_limits.pos_limit.denominator)
+                inst.stage1 = self._band(
+                    inst.prev_close, self.auction_limits.pos_limit.numerator, self.auction_limits.pos_limit.denominator
+                )
             elif phase in ("POS_NO_CANCEL", "CAS_NO_CANCEL"):
                 inst.stage2 = self._stage2(inst)
             elif phase == "POS_BLOCKING":
@@ -502,14 +543,26 @@ class TradingContext(_VenueCore):
     # -- instruments -----------------------------------------------------------------------------
     def _list(self, cmd: ListInstrument, stamp: Stamp) -> list[Event]:
         code = cmd.instrument
-        require(code != "" and len(code) <= 16 and code.isalnum(), C.INVALID_INSTRUMENT, "instrument", f"instrument code {code!r} must be 1-16 letters or digits")
+        require(
+            code != "" and len(code) <= 16 and code.isalnum(),
+            C.INVALID_INSTRUMENT,
+            "instrument",
+            f"instrument code {code!r} must be 1-16 letters or digits",
+        )
         require(code not in self.instruments, C.INSTRUMENT_EXISTS, "instrument", f"{code} is already listed")
         require(cmd.board_lot > 0, C.INVALID_BOARD_LOT, "board_lot", f"board lot must be a positive number of shares, got {cmd.board_lot}")
         require(cmd.currency in ("HKD", "CNY"), C.INVALID_CURRENCY, "currency", f"currency must be HKD or CNY, got {cmd.currency!r}")
-        require(cmd.vcm_class in ("", *VCM_CLASSES), C.INVALID_VCM_CLASS, "vcm_class", f"VCM class must be '' or one of {', '.join(VCM_CLASSES)}, got {cmd.vcm_class!r}")
+        require(
+            cmd.vcm_class in ("", *VCM_CLASSES),
+            C.INVALID_VCM_CLASS,
+            "vcm_class",
+            f"VCM class must be '' or one of {', '.join(VCM_CLASSES)}, got {cmd.vcm_class!r}",
+        )
         self._check_grid(cmd.nominal_price, "nominal_price")
         if cmd.counter_of:
-            require(cmd.counter_of in self.instruments, C.UNKNOWN_INSTRUMENT, "counter_of", f"paired counter {cmd.counter_of} is not listed")
+            require(
+                cmd.counter_of in self.instruments, C.UNKNOWN_INSTRUMENT, "counter_of", f"paired counter {cmd.counter_of} is not listed"
+            )
         inst = self._instrument_type(cmd, self.book_factory())
         self.instruments[code] = inst
         if self.day and self.phase != "DAY_CLOSED":
@@ -537,13 +590,19 @@ class TradingContext(_VenueCore):
         grid = self.grid
         require(price > 0, C.PRICE_OUTSIDE_SPREAD_TABLE, field, f"price must be positive, got {price} ticks")
         if not grid.in_table(price):
-            fail(C.PRICE_OUTSIDE_SPREAD_TABLE, field, f"{format_price(price)} is outside the spread table {format_price(grid.min_price)}-{format_price(grid.max_price)}", RULE_SPREADS)
+            fail(
+                C.PRICE_OUTSIDE_SPREAD_TABLE,
+                field,
+                f"{format_price(price)} is outside the spread table {format_price(grid.min_price)}-{format_price(grid.max_price)}",
+                RULE_SPREADS,
+            )
         if not grid.is_valid(price):
             below, above = grid.neighbours(price)
             spread = grid.spread_at(price)
             fail(
                 C.PRICE_NOT_ON_SPREAD_GRID, field,
-                f"{format_price(price)} is not on the spread table (spread {format_price(spread)} in this band); valid neighbours {format_price(below)} and {format_price(above)}",
+                f"{format_price(price)} is not on the spread table (spread {format_price(spread)} in this band); "
+                f"valid neighbours {format_price(below)} and {format_price(above)}",
                 RULE_SPREADS,
             )  # fmt: skip
 
@@ -593,13 +652,20 @@ class TradingContext(_VenueCore):
             fail(C.UNKNOWN_INSTRUMENT, "instrument", f"{cmd.instrument!r} is not listed")
         require(cmd.participant != "" and cmd.account != "", C.INVALID_PARTY, "participant", "participant and account must be given")
         coid = cmd.client_order_id
-        require(0 < len(coid) <= self.limits.max_client_order_id_length, C.INVALID_CLIENT_ORDER_ID, "client_order_id", f"client order id must be 1-{self.limits.max_client_order_id_length} characters")
+        require(
+            0 < len(coid) <= self.limits.max_client_order_id_length,
+            C.INVALID_CLIENT_ORDER_ID,
+            "client_order_id",
+            f"client order id must be 1-{self.limits.max_client_order_id_length} characters",
+        )
         existing = self._lookup_client(cmd.participant, coid)
         if existing is not None:
             return self._retry(existing, cmd, channel, inst)
         require(cmd.side in ("B", "S"), C.INVALID_SIDE, "side", f"side must be B or S, got {cmd.side!r}")
         otype = cmd.order_type
-        require(otype in ORDER_TYPES, C.INVALID_ORDER_TYPE, "order_type", f"order type must be one of {', '.join(ORDER_TYPES)}, got {otype!r}")
+        require(
+            otype in ORDER_TYPES, C.INVALID_ORDER_TYPE, "order_type", f"order type must be one of {', '.join(ORDER_TYPES)}, got {otype!r}"
+        )
         if otype not in PHASES[self.phase][1]:
             raise self.refusals().make(R_NOT_IN_SESSION, inst.code, cmd.side, otype)
         self._check_instrument_open(inst)
@@ -640,13 +706,27 @@ class TradingContext(_VenueCore):
             if getattr(original, field) != getattr(cmd, field):
                 fail(
                     C.DUPLICATE_CLIENT_ORDER_ID, field,
-                    f"client order id {cmd.client_order_id!r} of {cmd.participant} is already used for a different order: its {field} differs from this one's",
+                    f"client order id {cmd.client_order_id!r} of {cmd.participant} is already used for a different order: "
+                    f"its {field} differs from this one's",
                     "idempotent order entry: client order ids are unique per participant per day",
                 )  # fmt: skip
         if original_channel != channel:
-            fail(C.DUPLICATE_CLIENT_ORDER_ID, "channel", f"client order id {cmd.client_order_id!r} was used for order {order_id} on channel {original_channel!r}, this retry came on {channel!r}")
+            fail(
+                C.DUPLICATE_CLIENT_ORDER_ID,
+                "channel",
+                f"client order id {cmd.client_order_id!r} was used for order {order_id} on channel {original_channel!r}, "
+                f"this retry came on {channel!r}",
+            )
         live = self.instruments[original.instrument].book.remaining(order_id) if order_id in self.orders else 0
-        return [OrderRetryAcknowledged(order_id=order_id, instrument=original.instrument, participant=cmd.participant, client_order_id=cmd.client_order_id, remaining=live)]
+        return [
+            OrderRetryAcknowledged(
+                order_id=order_id,
+                instrument=original.instrument,
+                participant=cmd.participant,
+                client_order_id=cmd.client_order_id,
+                remaining=live,
+            )
+        ]
 
     def refusals(self) -> Refusals:
         """The texts of the common refusals under the rules and session in force now."""
@@ -666,7 +746,12 @@ class TradingContext(_VenueCore):
         if inst.closed:
             raise self.refusals().make(R_INSTRUMENT_CLOSED, inst.code, "", "")
         if inst.auction_done and self.phase in POS_PHASES:
-            fail(C.SESSION_CLOSED, "instrument", f"the opening auction of {inst.code} has run; wait for the morning continuous trading session", RULE_SESSIONS)
+            fail(
+                C.SESSION_CLOSED,
+                "instrument",
+                f"the opening auction of {inst.code} has run; wait for the morning continuous trading session",
+                RULE_SESSIONS,
+            )
         if self.phase in CAS_PHASES and not inst.closing_auction:
             fail(C.SESSION_CLOSED, "instrument", f"{inst.code} does not take part in the closing auction session", RULE_SESSIONS)
 
@@ -714,9 +799,20 @@ class TradingContext(_VenueCore):
         if inst.vcm_until:
             low, high = inst.vcm_lo, inst.vcm_hi
             if price > high if buy else price < low:
-                fail(C.PRICE_OUTSIDE_VCM_BAND, "price", f"cooling-off period: {format_price(price)} is outside the band {format_price(low)}-{format_price(high)}", "HKEX volatility control mechanism")
+                fail(
+                    C.PRICE_OUTSIDE_VCM_BAND,
+                    "price",
+                    f"cooling-off period: {format_price(price)} is outside the band {format_price(low)}-{format_price(high)}",
+                    "HKEX volatility control mechanism",
+                )
             if opposite and (price >= opposite if buy else price <= opposite) and not low <= opposite <= high:
-                fail(C.PRICE_OUTSIDE_VCM_BAND, "price", f"cooling-off period: would trade at {format_price(opposite)}, outside the band {format_price(low)}-{format_price(high)}", "HKEX volatility control mechanism")
+                fail(
+                    C.PRICE_OUTSIDE_VCM_BAND,
+                    "price",
+                    f"cooling-off period: would trade at {format_price(opposite)}, "
+                    f"outside the band {format_price(low)}-{format_price(high)}",
+                    "HKEX volatility control mechanism",
+                )
 
     def _check_auction_limit(self, inst: _Instrument, side: str, price: int) -> None:
         """Stage 1: within the POS/CAS limit around the reference. Stage 2 (no-cancellation and
@@ -737,7 +833,12 @@ class TradingContext(_VenueCore):
                 low = inst.stage2[0]
                 stage = "the limit for sell orders (not below the lower of the lowest ask and highest bid at the end of order input)"
         if not low <= price <= high:
-            fail(C.PRICE_OUTSIDE_AUCTION_LIMIT, "price", f"{format_price(price)} is outside {stage}: {format_price(low)}-{format_price(high)} ({self._session()})", "HKEX POS/CAS price limits (docs/rules.md section 7)")
+            fail(
+                C.PRICE_OUTSIDE_AUCTION_LIMIT,
+                "price",
+                f"{format_price(price)} is outside {stage}: {format_price(low)}-{format_price(high)} ({self._session()})",
+                "HKEX POS/CAS price limits (docs/rules.md section 7)",
+            )
 
     def _check_short_sale(self, inst: _Instrument, side: str, otype: str, price: int) -> None:
         """Regulated short selling: a sell, in a Designated Security, and under the tick rule not
@@ -745,11 +846,21 @@ class TradingContext(_VenueCore):
         current ask in continuous trading, or the CAS reference price in the closing auction."""
         rule = self.short_selling
         require(side == "S", C.SHORT_SELL_NOT_A_SELL, "short_sell", "only a sell order can be a short sale (side must be S)", RULE_SHORT)
-        require(inst.short_sell, C.SHORT_SELL_NOT_DESIGNATED, "short_sell",
-                f"{inst.code} is not a Designated Security eligible for short selling", RULE_SHORT)
+        require(
+            inst.short_sell,
+            C.SHORT_SELL_NOT_DESIGNATED,
+            "short_sell",
+            f"{inst.code} is not a Designated Security eligible for short selling",
+            RULE_SHORT,
+        )
         if otype == AT_AUCTION:
-            require(rule.at_auction, C.SHORT_SELL_TICK_RULE, "order_type",
-                    "an at-auction order cannot be a short sale: it has no price to hold to the tick rule; use an at-auction limit order", RULE_SHORT)
+            require(
+                rule.at_auction,
+                C.SHORT_SELL_TICK_RULE,
+                "order_type",
+                "an at-auction order cannot be a short sale: it has no price to hold to the tick rule; use an at-auction limit order",
+                RULE_SHORT,
+            )
             return
         if not rule.tick_rule:
             return
@@ -760,7 +871,12 @@ class TradingContext(_VenueCore):
         else:
             floor, what = inst.reference, "the CAS reference price"
         if floor and price < floor:
-            fail(C.SHORT_SELL_TICK_RULE, "price", f"tick rule: a short sale may not be priced below {what} {format_price(floor)}, got {format_price(price)}", RULE_SHORT)
+            fail(
+                C.SHORT_SELL_TICK_RULE,
+                "price",
+                f"tick rule: a short sale may not be priced below {what} {format_price(floor)}, got {format_price(price)}",
+                RULE_SHORT,
+            )
 
     # -- continuous matching and VCM -------------------------------------------------------------
     def _vcm_band(self, inst: _Instrument, at_ns: int) -> tuple[int, int] | None:
@@ -815,7 +931,16 @@ class TradingContext(_VenueCore):
         if remaining:
             if trigger or order.order_type == SPECIAL_LIMIT:
                 reason = "VCM_TRIGGERED" if trigger else "SPECIAL_LIMIT_REMAINDER"
-                events.append(OrderCancelled(order_id=order.order_id, instrument=inst.code, participant=order.participant, client_order_id=order.client_order_id, remaining=remaining, reason=reason))
+                events.append(
+                    OrderCancelled(
+                        order_id=order.order_id,
+                        instrument=inst.code,
+                        participant=order.participant,
+                        client_order_id=order.client_order_id,
+                        remaining=remaining,
+                        reason=reason,
+                    )
+                )
             else:
                 self.orders[order.order_id] = order
                 book.add(order.order_id, order.side, price, remaining)
@@ -824,17 +949,33 @@ class TradingContext(_VenueCore):
             self._publish_depth(inst, touched, events)
         self._note_nominal(inst, stamp.at_ns)
 
-    def _report_fills(self, inst: _Instrument, order: _Order, fills: list[tuple[int, int, int, int]], remaining: int, stamp: Stamp, events: list[Event]) -> None:
+    def _report_fills(
+        self, inst: _Instrument, order: _Order, fills: list[tuple[int, int, int, int]], remaining: int, stamp: Stamp, events: list[Event]
+    ) -> None:
         buy = order.side == "B"
         left = order.quantity
         for resting_id, price, quantity, resting_left in fills:
             left -= quantity
             resting = self.orders[resting_id] if resting_left else self.orders.pop(resting_id)
             b, s = (order, resting) if buy else (resting, order)
-            self._trade(inst, price, quantity, b, s, left if buy else resting_left, resting_left if buy else left, order.side, stamp, events)
+            self._trade(
+                inst, price, quantity, b, s, left if buy else resting_left, resting_left if buy else left, order.side, stamp, events
+            )
         invariant(left == remaining, "fills add up to the order's traded quantity")
 
-    def _trade(self, inst: _Instrument, price: int, quantity: int, b: _Order, s: _Order, b_left: int, s_left: int, aggressor: str, stamp: Stamp, events: list[Event]) -> None:
+    def _trade(
+        self,
+        inst: _Instrument,
+        price: int,
+        quantity: int,
+        b: _Order,
+        s: _Order,
+        b_left: int,
+        s_left: int,
+        aggressor: str,
+        stamp: Stamp,
+        events: list[Event],
+    ) -> None:
         inst.md_seq += 1
         events.append(
             TradeExecuted(
@@ -864,7 +1005,17 @@ class TradingContext(_VenueCore):
         insort(self.timers, (ends, _VCM_RANK, "VCM_END", inst.code), lo=self.timer_index)
         inst.md_seq += 1
         reference = inst.trade_log[0][1]
-        events.append(VolatilityCoolingOffStarted(instrument=inst.code, md_seq=inst.md_seq, reference_price=reference, lower_price=band[0], upper_price=band[1], trigger_price=trigger, ends_at_ns=ends))
+        events.append(
+            VolatilityCoolingOffStarted(
+                instrument=inst.code,
+                md_seq=inst.md_seq,
+                reference_price=reference,
+                lower_price=band[0],
+                upper_price=band[1],
+                trigger_price=trigger,
+                ends_at_ns=ends,
+            )
+        )
 
     def _end_cooling_off(self, inst: _Instrument, reason: str, events: list[Event]) -> None:
         inst.vcm_until = 0
@@ -904,7 +1055,17 @@ class TradingContext(_VenueCore):
         inst.iep = value
         inst.md_seq += 1
         p, q, s, side = value if value is not None else (0, 0, 0, "")
-        events.append(AuctionIndicativeUpdated(instrument=inst.code, md_seq=inst.md_seq, session="POS" if self.phase in POS_PHASES else "CAS", price=p, quantity=q, surplus=s, surplus_side=side))
+        events.append(
+            AuctionIndicativeUpdated(
+                instrument=inst.code,
+                md_seq=inst.md_seq,
+                session="POS" if self.phase in POS_PHASES else "CAS",
+                price=p,
+                quantity=q,
+                surplus=s,
+                surplus_side=side,
+            )
+        )
 
     # -- auctions --------------------------------------------------------------------------------
     def _fix_cas_reference(self, inst: _Instrument, stamp: Stamp, events: list[Event]) -> None:
@@ -929,7 +1090,11 @@ class TradingContext(_VenueCore):
             return
         inst.stage1 = self._band(reference, limits.cas_limit.numerator, limits.cas_limit.denominator)
         inst.md_seq += 1
-        events.append(ClosingAuctionReferenceSet(instrument=inst.code, md_seq=inst.md_seq, price=reference, lower_price=inst.stage1[0], upper_price=inst.stage1[1]))
+        events.append(
+            ClosingAuctionReferenceSet(
+                instrument=inst.code, md_seq=inst.md_seq, price=reference, lower_price=inst.stage1[0], upper_price=inst.stage1[1]
+            )
+        )
         low, high = inst.stage1
         touched = []
         for order_id, side, price, left in inst.book.orders():
@@ -937,7 +1102,16 @@ class TradingContext(_VenueCore):
                 inst.book.cancel(order_id)
                 order = self.orders.pop(order_id)
                 touched.append((side, price))
-                events.append(OrderCancelled(order_id=order_id, instrument=inst.code, participant=order.participant, client_order_id=order.client_order_id, remaining=left, reason="CAS_PRICE_LIMIT"))
+                events.append(
+                    OrderCancelled(
+                        order_id=order_id,
+                        instrument=inst.code,
+                        participant=order.participant,
+                        client_order_id=order.client_order_id,
+                        remaining=left,
+                        reason="CAS_PRICE_LIMIT",
+                    )
+                )
         if touched:
             self._publish_depth(inst, touched, events)
         inst.iep = None
@@ -962,7 +1136,16 @@ class TradingContext(_VenueCore):
             touched = [("B", f[1]) for f in buys] + [("S", f[1]) for f in sells]
             self._pair(inst, price, buys, sells, stamp, events)
         inst.md_seq += 1
-        events.append(AuctionCompleted(instrument=inst.code, md_seq=inst.md_seq, session=session, price=price if volume or session == "CAS" else 0, quantity=volume, method=method))
+        events.append(
+            AuctionCompleted(
+                instrument=inst.code,
+                md_seq=inst.md_seq,
+                session=session,
+                price=price if volume or session == "CAS" else 0,
+                quantity=volume,
+                method=method,
+            )
+        )
         inst.auction_done = True
         inst.iep = None
         if session == "POS":
@@ -971,7 +1154,15 @@ class TradingContext(_VenueCore):
             closing = price if volume else reference
             self._close_instrument(inst, closing, "CAS_FINAL" if volume else "CAS_REFERENCE", stamp, events, touched)
 
-    def _pair(self, inst: _Instrument, price: int, buys: list[tuple[int, int, int, int]], sells: list[tuple[int, int, int, int]], stamp: Stamp, events: list[Event]) -> None:
+    def _pair(
+        self,
+        inst: _Instrument,
+        price: int,
+        buys: list[tuple[int, int, int, int]],
+        sells: list[tuple[int, int, int, int]],
+        stamp: Stamp,
+        events: list[Event],
+    ) -> None:
         i = j = 0
         bq, sq = buys[0][2], sells[0][2]
         while i < len(buys) and j < len(sells):
@@ -1008,11 +1199,22 @@ class TradingContext(_VenueCore):
             inst.book.cancel(order_id)
             order = self.orders.pop(order_id)
             touched.append((side, price))
-            events.append(OrderCancelled(order_id=order_id, instrument=inst.code, participant=order.participant, client_order_id=order.client_order_id, remaining=left, reason=reason))
+            events.append(
+                OrderCancelled(
+                    order_id=order_id,
+                    instrument=inst.code,
+                    participant=order.participant,
+                    client_order_id=order.client_order_id,
+                    remaining=left,
+                    reason=reason,
+                )
+            )
         if touched:
             self._publish_depth(inst, touched, events)
 
-    def _close_instrument(self, inst: _Instrument, price: int, method: str, stamp: Stamp, events: list[Event], touched: list[tuple[str, int]] | None = None) -> None:
+    def _close_instrument(
+        self, inst: _Instrument, price: int, method: str, stamp: Stamp, events: list[Event], touched: list[tuple[str, int]] | None = None
+    ) -> None:
         """Cancel what is left, publish every level the close changed (those the closing auction
         emptied included: ``touched``), set the closing price."""
         touched = list(touched or ())
@@ -1020,7 +1222,16 @@ class TradingContext(_VenueCore):
             inst.book.cancel(order_id)
             order = self.orders.pop(order_id)
             touched.append((side, level_price))
-            events.append(OrderCancelled(order_id=order_id, instrument=inst.code, participant=order.participant, client_order_id=order.client_order_id, remaining=left, reason="END_OF_DAY"))
+            events.append(
+                OrderCancelled(
+                    order_id=order_id,
+                    instrument=inst.code,
+                    participant=order.participant,
+                    client_order_id=order.client_order_id,
+                    remaining=left,
+                    reason="END_OF_DAY",
+                )
+            )
         if touched:
             self._publish_depth(inst, touched, events)
         inst.closed = True
@@ -1044,7 +1255,9 @@ class TradingContext(_VenueCore):
         if order is None:
             raise order_not_live(order_id)
         require(order.participant == participant, C.NOT_ORDER_OWNER, "participant", f"order {order_id} belongs to another participant")
-        require(order.instrument == instrument, C.UNKNOWN_ORDER, "instrument", f"order {order_id} is for {order.instrument}, not {instrument}")
+        require(
+            order.instrument == instrument, C.UNKNOWN_ORDER, "instrument", f"order {order_id} is for {order.instrument}, not {instrument}"
+        )
         return order
 
     def _cancel(self, cmd: CancelOrder, stamp: Stamp) -> list[Event]:
@@ -1055,7 +1268,16 @@ class TradingContext(_VenueCore):
         book_price = self._book_price(order)
         left = inst.book.cancel(order.order_id)
         del self.orders[order.order_id]
-        events: list[Event] = [OrderCancelled(order_id=order.order_id, instrument=inst.code, participant=order.participant, client_order_id=order.client_order_id, remaining=left, reason="CLIENT")]
+        events: list[Event] = [
+            OrderCancelled(
+                order_id=order.order_id,
+                instrument=inst.code,
+                participant=order.participant,
+                client_order_id=order.client_order_id,
+                remaining=left,
+                reason="CLIENT",
+            )
+        ]
         self._after_book_change(inst, [(order.side, book_price)], stamp, events)
         return events
 
@@ -1083,13 +1305,23 @@ class TradingContext(_VenueCore):
         if order.order_type == AT_AUCTION:
             require(cmd.price == 0, C.PRICE_NOT_ON_SPREAD_GRID, "price", "an at-auction order has no price to amend")
         self._check_quantity(inst, cmd.quantity, "quantity")
-        require(new_price != order.price or cmd.quantity != left, C.AMEND_NO_CHANGE, "quantity", f"order {order.order_id} already has price {format_price(order.price)} and {left} shares outstanding")
+        require(
+            new_price != order.price or cmd.quantity != left,
+            C.AMEND_NO_CHANGE,
+            "quantity",
+            f"order {order.order_id} already has price {format_price(order.price)} and {left} shares outstanding",
+        )
         if order.channel.startswith("SB-") and order.side == "B":
             # the southbound quota was reserved at entry, at the order's price and quantity; an
             # increase would spend quota the gateway never checked
-            require(cmd.quantity <= left and new_price <= order.price, C.SOUTHBOUND_AMEND_INCREASE, "quantity" if cmd.quantity > left else "price",
-                    f"a southbound buy order may only be reduced (now {left} shares at {format_price(order.price)}); cancel it and "
-                    "enter a new order through Stock Connect, which checks the daily quota", "Stock Connect southbound daily quota (docs/rules.md section 8)")
+            require(
+                cmd.quantity <= left and new_price <= order.price,
+                C.SOUTHBOUND_AMEND_INCREASE,
+                "quantity" if cmd.quantity > left else "price",
+                f"a southbound buy order may only be reduced (now {left} shares at {format_price(order.price)}); cancel it and "
+                "enter a new order through Stock Connect, which checks the daily quota",
+                "Stock Connect southbound daily quota (docs/rules.md section 8)",
+            )
         filled = order.quantity - left
         old_price = self._book_price(order)
         if new_price == order.price and cmd.quantity < left:
@@ -1105,7 +1337,13 @@ class TradingContext(_VenueCore):
                 if self.phase in CTS_PHASES:
                     opposite = book.best_ask() if order.side == "B" else book.best_bid()
                     if opposite and (new_price >= opposite if order.side == "B" else new_price <= opposite):
-                        fail(C.AMEND_WOULD_TRADE, "price", f"amending to {format_price(new_price)} would trade against {format_price(opposite)}; cancel and enter a new order", RULE_QUOTE)
+                        fail(
+                            C.AMEND_WOULD_TRADE,
+                            "price",
+                            f"amending to {format_price(new_price)} would trade against {format_price(opposite)}; "
+                            "cancel and enter a new order",
+                            RULE_QUOTE,
+                        )
             if new_price != order.price:
                 self._check_queue(inst, order.side, order.order_type, new_price)
             book.cancel(order.order_id)
@@ -1114,7 +1352,15 @@ class TradingContext(_VenueCore):
             kept = False
         order.quantity = filled + cmd.quantity
         events: list[Event] = [
-            OrderAmended(order_id=order.order_id, instrument=inst.code, participant=order.participant, client_order_id=order.client_order_id, price=order.price, quantity=cmd.quantity, priority_kept=kept)
+            OrderAmended(
+                order_id=order.order_id,
+                instrument=inst.code,
+                participant=order.participant,
+                client_order_id=order.client_order_id,
+                price=order.price,
+                quantity=cmd.quantity,
+                priority_kept=kept,
+            )
         ]
         self._after_book_change(inst, [(order.side, old_price), (order.side, self._book_price(order))], stamp, events)
         return events
@@ -1122,6 +1368,7 @@ class TradingContext(_VenueCore):
     # -- queries (projections read these through events; tests and tools may call them) ------------
     def depth(self, instrument: str, levels: int = 10) -> dict[str, list[tuple[int, int, int]]]:
         book = self.instruments[instrument].book
+
         def real(rows: list[Any]) -> list[Any]:
             return [r for r in rows if r[0] not in (AT_AUCTION_BUY_PRICE, AT_AUCTION_SELL_PRICE)][:levels]
 
@@ -1133,7 +1380,8 @@ class TradingContext(_VenueCore):
         for code in sorted(self.instruments):
             inst = self.instruments[code]
             instruments[code] = {
-                "static": [inst.board_lot, inst.currency, inst.vcm_class, inst.counter_of, inst.name, inst.closing_auction, inst.short_sell],
+                "static": [inst.board_lot, inst.currency, inst.vcm_class, inst.counter_of, inst.name, inst.closing_auction,
+                           inst.short_sell],
                 "day": [inst.prev_close, inst.last_price, inst.day_open, inst.day_high, inst.day_low, inst.day_volume, inst.closed,
                         inst.auction_done, list(inst.iep) if inst.iep else None, inst.reference, list(inst.stage1), list(inst.stage2),
                         [list(x) for x in inst.trade_log], [list(x) for x in inst.nominal_log], inst.vcm_until, inst.vcm_lo, inst.vcm_hi,
@@ -1169,10 +1417,28 @@ class TradingContext(_VenueCore):
         for code, item in data["instruments"].items():
             lot, currency, vcm_class, counter_of, name, cas, *designated = item["static"]  # a snapshot from before short selling has 6
             day = item["day"]
-            cmd = ListInstrument(instrument=code, board_lot=lot, nominal_price=day[0], currency=currency, vcm_class=vcm_class, counter_of=counter_of, name=name,
-                                 closing_auction=cas, short_sell_designated=bool(designated and designated[0]))
+            cmd = ListInstrument(
+                instrument=code,
+                board_lot=lot,
+                nominal_price=day[0],
+                currency=currency,
+                vcm_class=vcm_class,
+                counter_of=counter_of,
+                name=name,
+                closing_auction=cas,
+                short_sell_designated=bool(designated and designated[0]),
+            )
             inst = self._instrument_type(cmd, self.book_factory())
-            (inst.prev_close, inst.last_price, inst.day_open, inst.day_high, inst.day_low, inst.day_volume, inst.closed, inst.auction_done) = day[:8]
+            (
+                inst.prev_close,
+                inst.last_price,
+                inst.day_open,
+                inst.day_high,
+                inst.day_low,
+                inst.day_volume,
+                inst.closed,
+                inst.auction_done,
+            ) = day[:8]
             inst.iep = tuple(day[8]) if day[8] else None
             inst.reference, inst.stage1, inst.stage2 = day[9], tuple(day[10]), tuple(day[11])
             inst.trade_log = deque(tuple(x) for x in day[12])
@@ -1181,7 +1447,18 @@ class TradingContext(_VenueCore):
             for oid, side, price, left, *meta in item["orders"]:
                 inst.book.add(oid, side, price, left)
                 order = self._order_type.__new__(self._order_type)
-                (order.order_id, order.instrument, order.participant, order.account, order.client_order_id, order.side, order.order_type, order.price, order.quantity, order.channel) = meta
+                (
+                    order.order_id,
+                    order.instrument,
+                    order.participant,
+                    order.account,
+                    order.client_order_id,
+                    order.side,
+                    order.order_type,
+                    order.price,
+                    order.quantity,
+                    order.channel,
+                ) = meta
                 self.orders[oid] = order
             self.instruments[code] = inst
         for _, order_id, cmd, channel in data["client_orders"]:
@@ -1203,4 +1480,3 @@ invariant(set(_HANDLERS) == set(TRADING_COMMANDS), "trading's handler table cove
 
 
 __all__ = ["PHASES", "TradingContext"]
-

@@ -68,7 +68,21 @@ class OrderBatch:
     ``strings``; ``client_order_ids`` one string per row. Build one with `BatchBuilder`,
     `from_commands`, or from numpy columns directly."""
 
-    __slots__ = ("account", "channel", "client_order_ids", "instrument", "kind", "order_id", "order_type", "participant", "price", "quantity", "short_sell", "side", "strings")
+    __slots__ = (
+        "account",
+        "channel",
+        "client_order_ids",
+        "instrument",
+        "kind",
+        "order_id",
+        "order_type",
+        "participant",
+        "price",
+        "quantity",
+        "short_sell",
+        "side",
+        "strings",
+    )
     kind: np.ndarray
     side: np.ndarray
     order_type: np.ndarray
@@ -112,7 +126,12 @@ class OrderBatch:
                 client_order_id=self.client_order_ids[i], side=SIDES[self.side[i]], order_type=ORDER_TYPES[self.order_type[i]],
                 price=int(self.price[i]), quantity=int(self.quantity[i]), channel=s[self.channel[i]], short_sell=bool(self.short_sell[i]),
             )  # fmt: skip
-        return CancelOrder(instrument=s[self.instrument[i]], participant=s[self.participant[i]], order_id=int(self.order_id[i]), client_order_id=self.client_order_ids[i])
+        return CancelOrder(
+            instrument=s[self.instrument[i]],
+            participant=s[self.participant[i]],
+            order_id=int(self.order_id[i]),
+            client_order_id=self.client_order_ids[i],
+        )
 
     def commands(self) -> list[Command]:
         return [self.command(i) for i in range(len(self))]
@@ -139,9 +158,35 @@ class BatchBuilder:
             index = self._strings[text] = len(self._strings)
         return index
 
-    def place(self, instrument: str, participant: str, account: str, client_order_id: str, side: str, order_type: str, price: int, quantity: int, channel: str = "", short_sell: bool = False) -> None:  # noqa: PLR0913 - the fields of PlaceOrder
+    def place(
+        self,
+        instrument: str,
+        participant: str,
+        account: str,
+        client_order_id: str,
+        side: str,
+        order_type: str,
+        price: int,
+        quantity: int,
+        channel: str = "",
+        short_sell: bool = False,
+    ) -> None:  # noqa: PLR0913 - the fields of PlaceOrder
         string = self._string
-        self._rows.append((PLACE, SIDES.index(side), ORDER_TYPES.index(order_type), int(short_sell), price, quantity, 0, string(instrument), string(participant), string(account), string(channel)))
+        self._rows.append(
+            (
+                PLACE,
+                SIDES.index(side),
+                ORDER_TYPES.index(order_type),
+                int(short_sell),
+                price,
+                quantity,
+                0,
+                string(instrument),
+                string(participant),
+                string(account),
+                string(channel),
+            )
+        )
         self._coids.append(client_order_id)
 
     def cancel(self, instrument: str, participant: str, order_id: int = 0, client_order_id: str = "") -> None:
@@ -166,7 +211,19 @@ class BatchBuilder:
         return len(self._rows)
 
     def build(self) -> OrderBatch:
-        names = ("kind", "side", "order_type", "short_sell", "price", "quantity", "order_id", "instrument", "participant", "account", "channel")
+        names = (
+            "kind",
+            "side",
+            "order_type",
+            "short_sell",
+            "price",
+            "quantity",
+            "order_id",
+            "instrument",
+            "participant",
+            "account",
+            "channel",
+        )
         table = np.array(self._rows, dtype=np.int64).reshape(len(self._rows), len(names))
         columns = {name: table[:, j] for j, name in enumerate(names)}
         return OrderBatch(columns, list(self._strings), self._coids)
@@ -252,7 +309,9 @@ class Tape:
         if refusal == R_UNKNOWN_CLIENT_ORDER:
             return unknown_client_order(strings[batch.participant[i]], batch.client_order_ids[i])
         side = SIDES[batch.side[i]]
-        return self.refusals.make(refusal, strings[batch.instrument[i]], side, ORDER_TYPES[batch.order_type[i]], *(int(x) for x in record[6:10]))
+        return self.refusals.make(
+            refusal, strings[batch.instrument[i]], side, ORDER_TYPES[batch.order_type[i]], *(int(x) for x in record[6:10])
+        )
 
     def events(self, i: int) -> list[Event]:
         """The events command ``i`` produced, as the per-command path returns them (a refused
@@ -294,7 +353,9 @@ class Tape:
             )  # fmt: skip
         reason = _CANCEL_REASONS[trade_id]
         coid = self.refs[ref].client_order_id if trade_id == 0 else batch.client_order_ids[i]
-        return OrderCancelled(order_id=order_id, instrument=instrument, participant=participant, client_order_id=coid, remaining=quantity, reason=reason)
+        return OrderCancelled(
+            order_id=order_id, instrument=instrument, participant=participant, client_order_id=coid, remaining=quantity, reason=reason
+        )
 
     def _depth(self, i: int, record: np.ndarray, levels: Sequence[np.ndarray]) -> MarketDepthUpdated:
         instrument = self.batch.strings[self.batch.instrument[i]]

@@ -189,7 +189,11 @@ async def _still_accepting(gw: InProcessGateway) -> None:
     gw.connections.clear()  # all closed: keep memory flat over 100,000 frames
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 @given(sessions())
 def test_fix_session_survives_mutated_and_random_frames(fuzz, case: tuple[str, bool, list[bytes], list[int]]) -> None:  # type: ignore[no-untyped-def]
     service, loop, gw, errors = fuzz

@@ -69,7 +69,17 @@ async def still_works(conn: Connection, account: str = "C:B1:W1") -> None:
 
 def body(conn: Connection, msg_type: bytes, fields: bytes) -> bytes:
     """A message with hand-written fields (anything a hostile client can put on the wire)."""
-    head = b"35=" + msg_type + b"\x0149=" + conn.sender.encode() + b"\x0156=LIONROCK\x0134=" + str(conn.seq).encode() + b"\x0152=" + NOW.encode() + b"\x01"
+    head = (
+        b"35="
+        + msg_type
+        + b"\x0149="
+        + conn.sender.encode()
+        + b"\x0156=LIONROCK\x0134="
+        + str(conn.seq).encode()
+        + b"\x0152="
+        + NOW.encode()
+        + b"\x01"
+    )
     conn.seq += 1
     return raw_frame(head + fields)
 
@@ -94,8 +104,17 @@ def test_fix_report_of_an_order_with_soh_in_its_client_order_id_injects_nothing(
     async def scenario(gw: InProcessGateway) -> None:
         conn = await logged_on(gw)
         brk1 = service.auth.principal("brk1", via="rest")
-        hostile = PlaceOrder(instrument=STOCK, participant="B1", account="C:B1:W1", client_order_id="X\x0139=2\x0114=100",
-                             side="B", order_type="LIMIT", price=49_900, quantity=100, channel="REST")
+        hostile = PlaceOrder(
+            instrument=STOCK,
+            participant="B1",
+            account="C:B1:W1",
+            client_order_id="X\x0139=2\x0114=100",
+            side="B",
+            order_type="LIMIT",
+            price=49_900,
+            quantity=100,
+            channel="REST",
+        )
         await asyncio.get_running_loop().run_in_executor(None, lambda: _submit_quietly(service, brk1, hostile))
         await still_works(conn)
         assert b"39=2\x0114=100" not in bytes(conn.writer.data)
@@ -129,7 +148,9 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize(("what", "fields", "reason", "tag"), MALFORMED, ids=[m[0] for m in MALFORMED])
-def test_fix_malformed_message_gets_a_session_reject_naming_tag_and_rule(service: Service, what: str, fields: bytes, reason: int, tag: int) -> None:
+def test_fix_malformed_message_gets_a_session_reject_naming_tag_and_rule(
+    service: Service, what: str, fields: bytes, reason: int, tag: int
+) -> None:
     msg_type = b"2" if what.startswith("ResendRequest") else b"1" if what.startswith("TestRequest") else b"F" if b"41=" in fields else b"D"
 
     async def scenario(gw: InProcessGateway) -> None:
@@ -143,10 +164,14 @@ def test_fix_malformed_message_gets_a_session_reject_naming_tag_and_rule(service
     run(service, scenario)
 
 
-def test_fix_malformed_logon_is_answered_by_a_logout_with_text_not_a_dropped_connection(service: Service, caplog: pytest.LogCaptureFixture) -> None:
+def test_fix_malformed_logon_is_answered_by_a_logout_with_text_not_a_dropped_connection(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
     async def scenario(gw: InProcessGateway) -> None:
-        for fields in (b"98=0\x01108=\x01553=brk1\x01554=" + PASSWORD.encode() + b"\x01",  # empty HeartBtInt
-                       b"98=0\x01108=30\x01553=brk1\x01553=brk2\x01554=" + PASSWORD.encode() + b"\x01"):  # repeated Username
+        for fields in (
+            b"98=0\x01108=\x01553=brk1\x01554=" + PASSWORD.encode() + b"\x01",  # empty HeartBtInt
+            b"98=0\x01108=30\x01553=brk1\x01553=brk2\x01554=" + PASSWORD.encode() + b"\x01",
+        ):  # repeated Username
             conn = gw.connect(next_id("PRE"))
             conn.feed(body(conn, b"A", fields))
             bye = await conn.recv()
@@ -160,13 +185,25 @@ def test_fix_malformed_logon_is_answered_by_a_logout_with_text_not_a_dropped_con
 def test_fix_logon_to_the_wrong_target_comp_id_is_refused_and_audited(service: Service) -> None:
     async def scenario(gw: InProcessGateway) -> None:
         conn = gw.connect(next_id("WRONG"))
-        conn.feed(raw_frame(b"35=A\x0149=" + conn.sender.encode() + b"\x0156=NOTLIONROCK\x0134=1\x0152=" + NOW.encode()
-                            + b"\x0198=0\x01108=30\x01553=brk1\x01554=" + PASSWORD.encode() + b"\x01"))
+        conn.feed(
+            raw_frame(
+                b"35=A\x0149="
+                + conn.sender.encode()
+                + b"\x0156=NOTLIONROCK\x0134=1\x0152="
+                + NOW.encode()
+                + b"\x0198=0\x01108=30\x01553=brk1\x01554="
+                + PASSWORD.encode()
+                + b"\x01"
+            )
+        )
         bye = await conn.recv()
         assert bye.get(35) == b"5" and b"TargetCompID (56) must be LIONROCK" in bye.get(58)
         assert conn.session.principal is None
         audit = service.auth.audit_log(actor="brk1")
-        assert any(r["action"] == "logon" and r["outcome"] == "failed" and r["target"] == conn.sender and "TargetCompID" in r["detail"] for r in audit)
+        assert any(
+            r["action"] == "logon" and r["outcome"] == "failed" and r["target"] == conn.sender and "TargetCompID" in r["detail"]
+            for r in audit
+        )
 
     run(service, scenario)
 
@@ -174,7 +211,11 @@ def test_fix_logon_to_the_wrong_target_comp_id_is_refused_and_audited(service: S
 def test_fix_message_with_another_comp_id_after_logon_is_rejected_and_ends_the_session(service: Service) -> None:
     async def scenario(gw: InProcessGateway) -> None:
         conn = await logged_on(gw)
-        conn.feed(raw_frame(b"35=1\x0149=SOMEONEELSE\x0156=LIONROCK\x0134=" + str(conn.seq).encode() + b"\x0152=" + NOW.encode() + b"\x01112=x\x01"))
+        conn.feed(
+            raw_frame(
+                b"35=1\x0149=SOMEONEELSE\x0156=LIONROCK\x0134=" + str(conn.seq).encode() + b"\x0152=" + NOW.encode() + b"\x01112=x\x01"
+            )
+        )
         rej = await conn.recv(b"3")
         assert rej.get(373) == b"9" and b"CompID problem" in rej.get(58)
         assert (await conn.recv(b"5")).get(58) == b"CompID problem: session ended"
@@ -264,8 +305,6 @@ def test_fix_garbled_frames_are_ignored_and_the_session_goes_on(service: Service
         await still_works(conn)
 
     run(service, scenario)
-
-
 
 
 def test_fix_session_of_a_user_disabled_by_an_operator_stops_at_once(service: Service) -> None:

@@ -35,8 +35,13 @@ class _Sink:
 def test_fix_order_rejected_is_not_routed_to_other_sessions_of_the_participant() -> None:
     """Another session of the same participant never gets a client's rejection; the sender reports
     it once, from its own command's outcome (not a second time from the hub)."""
-    rejected = OrderRejected(instrument=STOCK, participant="B1", client_order_id="X1", channel="FIX",
-                             rejection=Rejection(code=1, reason="R", field="price", message="m"))
+    rejected = OrderRejected(
+        instrument=STOCK,
+        participant="B1",
+        client_order_id="X1",
+        channel="FIX",
+        rejection=Rejection(code=1, reason="R", field="price", message="m"),
+    )
     pub = Published(seq=5, at_ns=0, index=0, event=rejected, parties=frozenset({"P:B1"}), instrument=STOCK)
     for principal in (INV1, BRK1):
         session = _Sink()

@@ -175,11 +175,25 @@ def test_fix_restart_order_placed_before_is_replaced_and_cancelled_by_clordid(ve
     c, _ = _reconnect(venue.port, sender, "inv1", client_next)
     _sell(venue.port, "49.86")  # another 100, after the restart: the view continues from the read models
     fill = c.recv_type(b"8")
-    assert (fill.get(150), fill.get(37), fill.get(11), fill.get(14), fill.get(151), fill.get(6)) == (b"F", order_id, rep.encode(), b"200", b"100", b"49.860")
+    assert (fill.get(150), fill.get(37), fill.get(11), fill.get(14), fill.get(151), fill.get(6)) == (
+        b"F",
+        order_id,
+        rep.encode(),
+        b"200",
+        b"100",
+        b"49.860",
+    )
     cxl = next_id("X")
     c.send(b"F", [(11, cxl), (41, rep), (55, STOCK), (54, 1), (60, NOW)])  # known by its latest ClOrdID
     done = c.recv_type(b"8")
-    assert (done.get(150), done.get(37), done.get(11), done.get(41), done.get(14), done.get(151)) == (b"4", order_id, cxl.encode(), rep.encode(), b"200", b"0")
+    assert (done.get(150), done.get(37), done.get(11), done.get(41), done.get(14), done.get(151)) == (
+        b"4",
+        order_id,
+        cxl.encode(),
+        rep.encode(),
+        b"200",
+        b"0",
+    )
     c.close()
 
 
@@ -200,7 +214,9 @@ def test_fix_restart_reports_produced_while_away_are_resent(venue: Venue) -> Non
     c.send(b"2", [(7, last_seen + 1), (16, 0)])
     fills = [c.recv(), c.recv()]
     assert [(m.get(35), _seq(m), m.get(43), m.get(150), m.get(11), m.get(14)) for m in fills] == [
-        (b"8", last_seen + 1, b"Y", b"F", cl.encode(), b"100"), (b"8", last_seen + 2, b"Y", b"F", cl.encode(), b"200")]
+        (b"8", last_seen + 1, b"Y", b"F", cl.encode(), b"100"),
+        (b"8", last_seen + 2, b"Y", b"F", cl.encode(), b"200"),
+    ]
     assert c.recv().get(35) == b"4"  # the Logon: gap-filled
     c.close()
 
@@ -250,8 +266,22 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) 
 
 
 def _serve(db: str, fix_port: int) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "lionrock.cli", "serve", "--db", db, "--host", "127.0.0.1", "--port", str(free_port()),
-           "--fix-port", str(fix_port), "--market-start", "2025-11-24T10:00"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lionrock.cli",
+        "serve",
+        "--db",
+        db,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(free_port()),
+        "--fix-port",
+        str(fix_port),
+        "--market-start",
+        "2025-11-24T10:00",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_port(fix_port, proc)
     return proc
@@ -288,8 +318,12 @@ def test_fix_sigkilled_serve_keeps_sequences_and_resends_after_restart(tmp_path:
             # order's current status (ExecType I, docs/service.md), besides the resent report, in
             # either order
             assert dup.get(7) == str(client_next - 1).encode()
-            c.send(b"D", [(11, cl), (55, STOCK), (54, 1), (38, 100), (40, 2), (44, "49.66"), (1, "C:B1:W1"), (60, NOW)],
-                   seq=client_next - 1, poss_dup=True)
+            c.send(
+                b"D",
+                [(11, cl), (55, STOCK), (54, 1), (38, 100), (40, 2), (44, "49.66"), (1, "C:B1:W1"), (60, NOW)],
+                seq=client_next - 1,
+                poss_dup=True,
+            )
             first, second = c.recv(), c.recv()
             status, dup = (first, second) if first.get(150) == b"I" else (second, first)
             assert (status.get(35), status.get(150), status.get(11), status.get(37)) == (b"8", b"I", cl.encode(), er.get(37))
@@ -306,6 +340,7 @@ def test_fix_sigkilled_serve_keeps_sequences_and_resends_after_restart(tmp_path:
 
 
 # -- reports of events the gateway had not stored when the process went down ---------------------
+
 
 def _resend_all(c: RawFixClient, upto: int) -> list[simplefix.FixMessage]:
     """ResendRequest 1..0 and read until the gap fill that ends at ``upto + 1``: the ExecutionReports."""
@@ -350,8 +385,7 @@ def _reports_die(monkeypatch: pytest.MonkeyPatch, sender: str) -> threading.Even
     return dead
 
 
-def test_fix_restart_fill_durable_but_not_reported_before_the_crash_is_reported_once(
-        venue: Venue, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fix_restart_fill_durable_but_not_reported_before_the_crash_is_reported_once(venue: Venue, monkeypatch: pytest.MonkeyPatch) -> None:
     """The crash window: a fill is durable in the journal (and in the read models) but the gateway
     dies before storing its ExecutionReport (here: storing the report fails, so nothing of it is
     stored, its position included, and the session handles no more events, as a dead process).
@@ -385,7 +419,9 @@ def test_fix_restart_fill_durable_but_not_reported_before_the_crash_is_reported_
     reports = _resend_all(c, _seq(logon))
     fills = [m for m in reports if m.get(150) == b"F"]
     assert [(m.get(14), m.get(151), m.get(32), m.get(6), m.get(11)) for m in fills] == [
-        (b"100", b"200", b"100", b"49.760", cl.encode()), (b"200", b"100", b"100", b"49.760", cl.encode())]
+        (b"100", b"200", b"100", b"49.760", cl.encode()),
+        (b"200", b"100", b"100", b"49.760", cl.encode()),
+    ]
     assert fills[1].get(17) != fills[0].get(17) and _seq(fills[1]) == _seq(first) + 2
     assert _reported(venue.db, sender) > before  # type: ignore[operator]
 
@@ -440,9 +476,19 @@ def test_fix_restart_order_cancelled_by_the_close_before_the_gateway_starts_is_r
     c.send(b"2", [(7, _seq(fill) + 1), (16, 0)])
     cancelled = c.recv()
     assert (cancelled.get(35), _seq(cancelled), cancelled.get(43), cancelled.get(150), cancelled.get(39)) == (
-        b"8", _seq(fill) + 1, b"Y", b"4", b"4")
+        b"8",
+        _seq(fill) + 1,
+        b"Y",
+        b"4",
+        b"4",
+    )
     assert (cancelled.get(37), cancelled.get(11), cancelled.get(14), cancelled.get(151), cancelled.get(38)) == (
-        new.get(37), cl.encode(), b"100", b"0", b"300")
+        new.get(37),
+        cl.encode(),
+        b"100",
+        b"0",
+        b"300",
+    )
     assert cancelled.get(58) in (b"END_OF_DAY", b"CAS_PRICE_LIMIT")
     assert c.recv().get(35) == b"4"  # the Logon: gap-filled
     c.close()
@@ -473,8 +519,9 @@ def test_fix_store_reports_and_their_position_are_one_transaction(db: str, monke
 
 def _event_time(service: Service, order_id: int, kind: str) -> str:
     """The engine time of an order's event as a FIX UTCTimestamp (TransactTime, tag 60)."""
-    row = service.read.one("SELECT at_ns FROM events WHERE type = ? AND body LIKE ? ORDER BY seq DESC LIMIT 1",
-                           (kind, f'%"order_id":{order_id},%'))
+    row = service.read.one(
+        "SELECT at_ns FROM events WHERE type = ? AND body LIKE ? ORDER BY seq DESC LIMIT 1", (kind, f'%"order_id":{order_id},%')
+    )
     assert row is not None, (kind, order_id)
     seconds, ns = divmod(int(row[0]), 1_000_000_000)
     return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(seconds)) + f".{ns // 1_000_000:03d}"
@@ -482,7 +529,8 @@ def _event_time(service: Service, order_id: int, kind: str) -> str:
 
 @pytest.mark.parametrize("request_type", [b"F", b"G"])
 def test_fix_restart_cancel_or_replace_answered_while_down_carries_the_request_clordid(
-        venue: Venue, monkeypatch: pytest.MonkeyPatch, request_type: bytes) -> None:
+    venue: Venue, monkeypatch: pytest.MonkeyPatch, request_type: bytes
+) -> None:
     """A cancel (F) or cancel/replace (G) is done by the venue (its event durable) but the gateway
     dies before storing the report. After the restart the report made by the replay is the answer
     to that request: ClOrdID (11) is the request's, OrigClOrdID (41) the order's (FIX 4.4
@@ -504,7 +552,10 @@ def test_fix_restart_cancel_or_replace_answered_while_down_carries_the_request_c
     assert dead.wait(10)
     status = "cancelled" if request_type == b"F" else "new"
     deadline = time.monotonic() + 10
-    while venue.service.read.one("SELECT status, quantity FROM orders WHERE order_id = ?", (order_id,)) != (status, 300 if status == "cancelled" else 200):
+    while venue.service.read.one("SELECT status, quantity FROM orders WHERE order_id = ?", (order_id,)) != (
+        status,
+        300 if status == "cancelled" else 200,
+    ):
         assert time.monotonic() < deadline, "the venue did not act on the request"
         time.sleep(0.02)
     kind = "OrderCancelled" if request_type == b"F" else "OrderAmended"
@@ -519,7 +570,12 @@ def test_fix_restart_cancel_or_replace_answered_while_down_carries_the_request_c
     assert len(answer) == 1
     m = answer[0]
     assert (m.get(150), m.get(37), m.get(11), m.get(41), m.get(60)) == (
-        request_type == b"F" and b"4" or b"5", str(order_id).encode(), req.encode(), cl.encode(), done_at.encode())
+        request_type == b"F" and b"4" or b"5",
+        str(order_id).encode(),
+        req.encode(),
+        cl.encode(),
+        done_at.encode(),
+    )
     assert done_at.startswith("20251124-02:")  # 10:xx in Hong Kong
     if request_type == b"G":  # the order is now known by the request's ClOrdID
         cxl = next_id("PRX")

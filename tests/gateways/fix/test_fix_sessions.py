@@ -164,9 +164,13 @@ def test_fix_gap_held_order_is_processed_after_client_resends(port: int) -> None
     _order(c, cl_later + "x", 1, "49.60", "C:B1:W2")
     assert c.recv().get(35) == b"2"
     # the client resends the lost order as a PossDup; both held orders follow, in sequence
-    c.send(b"D", [(11, cl_lost), (55, STOCK), (54, 1), (38, 100), (40, 2), (44, "49.60"), (1, "C:B1:W2"), (60, NOW)],
-           seq=lost, poss_dup=True)
+    c.send(
+        b"D", [(11, cl_lost), (55, STOCK), (54, 1), (38, 100), (40, 2), (44, "49.60"), (1, "C:B1:W2"), (60, NOW)], seq=lost, poss_dup=True
+    )
     acks = [c.recv() for _ in range(3)]
     assert [(m.get(35), m.get(150), m.get(11)) for m in acks] == [
-        (b"8", b"0", cl_lost.encode()), (b"8", b"0", cl_later.encode()), (b"8", b"0", (cl_later + "x").encode())]
+        (b"8", b"0", cl_lost.encode()),
+        (b"8", b"0", cl_later.encode()),
+        (b"8", b"0", (cl_later + "x").encode()),
+    ]
     c.close()

@@ -52,7 +52,9 @@ def client(srv: BackgroundServer, user: str | None) -> httpx.Client:
     return c
 
 
-def order(c: httpx.Client, side: str, qty: int = 100, price: str = "50.00", account: str | None = None, instrument: str = STOCK) -> httpx.Response:
+def order(
+    c: httpx.Client, side: str, qty: int = 100, price: str = "50.00", account: str | None = None, instrument: str = STOCK
+) -> httpx.Response:
     body = {"instrument": instrument, "side": side, "quantity": qty, "price": price, "client_order_id": next_id()}
     if account:
         body["account"] = account
@@ -160,9 +162,18 @@ def test_api_role_and_tenant_matrix(venue, user: str) -> None:  # type: ignore[n
         ("GET", "/v1/audit", None, 200),
         ("GET", "/v1/users", None, 200 if user in ("op", "reg") else 403),
         ("POST", "/v1/users", {"username": f"new-{user}", "password": "password123", "role": "investor"}, 200 if user == "op" else 403),
-        ("POST", "/v1/commands", {"type": "ListInstrument", "instrument": f"9{len(user)}{user[:2]}", "board_lot": 100, "nominal_price": 10_000}, 200 if user == "op" else 403),
-        ("POST", "/v1/orders", {"instrument": STOCK, "side": "B", "quantity": 100, "price": "49.56", "client_order_id": next_id(), "account": "C:B1:I1"},
-         201 if user in ALLOWED_ORDER_ENTRY else 403),
+        (
+            "POST",
+            "/v1/commands",
+            {"type": "ListInstrument", "instrument": f"9{len(user)}{user[:2]}", "board_lot": 100, "nominal_price": 10_000},
+            200 if user == "op" else 403,
+        ),
+        (
+            "POST",
+            "/v1/orders",
+            {"instrument": STOCK, "side": "B", "quantity": 100, "price": "49.56", "client_order_id": next_id(), "account": "C:B1:I1"},
+            201 if user in ALLOWED_ORDER_ENTRY else 403,
+        ),
         ("PATCH", f"/v1/orders/{target}", {"price": "49.64"}, 200 if user in ALLOWED_ORDER_ENTRY else 404),
         ("DELETE", f"/v1/orders/{target}", None, 200 if user in ALLOWED_ORDER_ENTRY else 404),
     ]
@@ -203,7 +214,9 @@ def test_api_keys_hashed_work_and_revoke(venue) -> None:  # type: ignore[no-unty
     c = client(srv, "brk1")
     made = c.post("/v1/api-keys", params={"label": "desk"}).json()
     stored = service.auth.store.one("SELECT key_hash FROM api_keys WHERE key_id = ?", (made["key_id"],))
-    assert stored is not None and stored[0].startswith("$argon2id$") and made["key"].split("_", 2)[2] not in stored[0]  # the whole secret (it may contain "_")
+    assert (
+        stored is not None and stored[0].startswith("$argon2id$") and made["key"].split("_", 2)[2] not in stored[0]
+    )  # the whole secret (it may contain "_")
     keyed = httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {made['key']}"})
     _CLIENTS.append(keyed)
     assert keyed.get("/v1/me").json()["username"] == "brk1"
@@ -238,7 +251,9 @@ def test_api_websocket_streams_market_and_own_events_only(venue) -> None:  # typ
         snapshot = json.loads(market.recv(timeout=10))
         assert snapshot["type"] == "snapshot" and "bids" in snapshot["depth"]
         assert json.loads(mine.recv(timeout=10))["type"] == "snapshot"  # /v1/ws/me opens with one too (issue 13)
-        assert order(inv1, "B", 100, "49.80", instrument=STREAM).status_code == 201  # inv1's order: on the market stream, not on inv2's own stream
+        assert (
+            order(inv1, "B", 100, "49.80", instrument=STREAM).status_code == 201
+        )  # inv1's order: on the market stream, not on inv2's own stream
         got = json.loads(market.recv(timeout=10))
         assert got["event"]["type"] == "MarketDepthUpdated" and "account" not in got["event"]  # market data only
         mine_order = order(inv2, "S", 100, "49.80", instrument=STREAM)

@@ -82,8 +82,17 @@ def test_amend_own_order_to_huge_price_is_400_and_engine_keeps_serving(clients: 
 
 @pytest.mark.parametrize("price", [10**30, 2**63, 2**64 - 1])
 def test_generic_command_with_integer_beyond_64_bits_is_rejected_not_a_stop(clients: dict[str, httpx.Client], price: int) -> None:
-    body = {"type": "PlaceOrder", "instrument": STOCK, "participant": "B1", "account": "C:B1:I1", "client_order_id": next_id("h"),
-            "side": "B", "order_type": "LIMIT", "price": price, "quantity": 100}
+    body = {
+        "type": "PlaceOrder",
+        "instrument": STOCK,
+        "participant": "B1",
+        "account": "C:B1:I1",
+        "client_order_id": next_id("h"),
+        "side": "B",
+        "order_type": "LIMIT",
+        "price": price,
+        "quantity": 100,
+    }
     r = clients["inv1"].post("/v1/commands", content=json.dumps(body))
     assert 400 <= r.status_code < 500, r.text
     assert r.json()["error"]["field"] == "price", r.text
@@ -104,8 +113,17 @@ def test_order_client_order_id_outside_identifier_charset_is_400(clients: dict[s
 
 
 def test_generic_command_identifier_with_soh_is_400(clients: dict[str, httpx.Client]) -> None:
-    body = {"type": "PlaceOrder", "instrument": STOCK, "participant": "B1", "account": "C:B1:I1", "client_order_id": "a\x01b",
-            "side": "B", "order_type": "LIMIT", "price": 49_800, "quantity": 100}
+    body = {
+        "type": "PlaceOrder",
+        "instrument": STOCK,
+        "participant": "B1",
+        "account": "C:B1:I1",
+        "client_order_id": "a\x01b",
+        "side": "B",
+        "order_type": "LIMIT",
+        "price": 49_800,
+        "quantity": 100,
+    }
     _error(clients["inv1"].post("/v1/commands", content=json.dumps(body)), 400, "client_order_id")
 
 
@@ -113,7 +131,11 @@ def test_generic_command_identifier_with_soh_is_400(clients: dict[str, httpx.Cli
     ("path", "body", "field"),
     [
         ("/v1/offerings/OFF-A/iois", {"ioi_id": "I\x01", "investor": "LIM1", "account": "C:B1:I1", "steps": [{"shares": 1000}]}, "ioi_id"),
-        ("/v1/offerings/OFF-A/applications", {"applications": [{"applicant": "HK\x01ID", "account": "C:B1:I1", "participant": "B1", "shares": 1000}]}, "applications.0.applicant"),
+        (
+            "/v1/offerings/OFF-A/applications",
+            {"applications": [{"applicant": "HK\x01ID", "account": "C:B1:I1", "participant": "B1", "shares": 1000}]},
+            "applications.0.applicant",
+        ),
         ("/v1/users", {"username": "eve\x01", "password": "long enough password", "role": "investor"}, "username"),
         ("/v1/users", {"username": "eve", "password": "long enough password", "role": "investor", "accounts": ["C:B1:\x01"]}, "accounts.0"),
     ],
@@ -148,7 +170,9 @@ def test_offering_id_with_control_character_is_400(clients: dict[str, httpx.Clie
         (f"/v1/market/{STOCK}/trades", {"limit": -1}, "limit"),
     ],
 )
-def test_path_and_query_integers_are_bounded_400(clients: dict[str, httpx.Client], path: str, params: dict[str, object], field: str) -> None:
+def test_path_and_query_integers_are_bounded_400(
+    clients: dict[str, httpx.Client], path: str, params: dict[str, object], field: str
+) -> None:
     _error(clients["inv1"].get(path, params=params), 400, field)
 
 
@@ -170,7 +194,9 @@ def test_amend_and_cancel_with_order_id_beyond_64_bits_is_400(clients: dict[str,
         ({"price": 49.8}, "price"),
     ],
 )
-def test_order_body_is_strict_and_refuses_unknown_fields(clients: dict[str, httpx.Client], overrides: dict[str, object], field: str) -> None:
+def test_order_body_is_strict_and_refuses_unknown_fields(
+    clients: dict[str, httpx.Client], overrides: dict[str, object], field: str
+) -> None:
     _error(clients["inv1"].post("/v1/orders", json=_order(**overrides)), 400, field)
 
 
@@ -197,8 +223,18 @@ def test_openapi_documents_the_error_responses(clients: dict[str, httpx.Client])
 # -- defect 6 (part): the channel is the server's ----------------------------------------------------------
 def test_generic_command_cannot_claim_the_fix_channel(srv: BackgroundServer, clients: dict[str, httpx.Client]) -> None:
     client_order_id = next_id("ch")
-    body = {"type": "PlaceOrder", "instrument": STOCK, "participant": "B1", "account": "C:B1:I1", "client_order_id": client_order_id,
-            "side": "B", "order_type": "LIMIT", "price": 49_800, "quantity": 100, "channel": "FIX"}
+    body = {
+        "type": "PlaceOrder",
+        "instrument": STOCK,
+        "participant": "B1",
+        "account": "C:B1:I1",
+        "client_order_id": client_order_id,
+        "side": "B",
+        "order_type": "LIMIT",
+        "price": 49_800,
+        "quantity": 100,
+        "channel": "FIX",
+    }
     r = clients["inv1"].post("/v1/commands", content=json.dumps(body))
     assert r.status_code == 200, r.text
     accepted = [e for e in r.json()["events"] if e["type"] == "OrderAccepted"]
@@ -248,7 +284,9 @@ def test_uploaded_offering_file_with_control_character_in_an_id_is_400(clients: 
         ("PUT", "/v1/orders", b"", {}, 405),
     ],
 )
-def test_framework_errors_use_the_one_error_body(clients: dict[str, httpx.Client], method: str, path: str, content: bytes, headers: dict[str, str], status: int) -> None:
+def test_framework_errors_use_the_one_error_body(
+    clients: dict[str, httpx.Client], method: str, path: str, content: bytes, headers: dict[str, str], status: int
+) -> None:
     r = clients["op"].request(method, path, content=content, headers=headers)
     _error(r, status)
     assert "detail" not in r.json()

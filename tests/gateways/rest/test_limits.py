@@ -330,8 +330,9 @@ def app_with_clock(service: Service, clock: FakeClock) -> FastAPI:
 
 @pytest.fixture(scope="module")
 def tight() -> Iterator[Service]:
-    limits = ServiceLimits(requests_per_s_per_user=1, request_burst_per_user=3, requests_per_s_per_address=1, request_burst_per_address=2,
-                           max_body_bytes=1000)
+    limits = ServiceLimits(
+        requests_per_s_per_user=1, request_burst_per_user=3, requests_per_s_per_address=1, request_burst_per_address=2, max_body_bytes=1000
+    )
     service = Service("memory:", limits=limits)
     service.auth.create_user("ann", PASSWORD, "investor", participant="B1", accounts=["C:B1:ANN"])
     yield service
@@ -342,8 +343,10 @@ def in_process(app: FastAPI, run: Callable[[httpx.AsyncClient, httpx.AsyncClient
     """Two clients of the app in this process: ``c`` and ``other`` (separate cookie jars, one address)."""
 
     async def main() -> None:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lionrock") as c, \
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lionrock") as other:
+        async with (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lionrock") as c,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lionrock") as other,
+        ):
             await run(c, other)
 
     asyncio.run(main())
@@ -357,8 +360,13 @@ def test_rate_limit_per_user_answers_429_with_retry_after(tight: Service) -> Non
         assert [(await c.get("/v1/me")).status_code for _ in range(3)] == [200, 200, 200]
         r = await c.get("/v1/me")
         assert r.status_code == 429 and r.headers["retry-after"] == "1"
-        assert r.json()["error"] | {"message": ""} == {"code": 7013, "reason": "RATE_LIMITED", "field": "", "message": "",
-                                                       "rule": "service limits (docs/service.md, Limits)"}
+        assert r.json()["error"] | {"message": ""} == {
+            "code": 7013,
+            "reason": "RATE_LIMITED",
+            "field": "",
+            "message": "",
+            "rule": "service limits (docs/service.md, Limits)",
+        }
         clock.now += 1
         assert (await c.get("/v1/me")).status_code == 200
         # no cookie: the address bucket (refilled to its burst of 2), not ann's

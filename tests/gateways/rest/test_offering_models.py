@@ -148,8 +148,7 @@ def _as_json(text: str) -> dict[str, Any]:
     return json.loads(json.dumps(tomllib.loads(text), default=str))  # dates as ISO strings, as a JSON client sends them
 
 
-@pytest.mark.parametrize("text", [EVERY_FIELD, WAIVED_18C,
-                                  *(p.read_text() for p in sorted((ROOT / "examples/offerings").glob("*.toml")))])
+@pytest.mark.parametrize("text", [EVERY_FIELD, WAIVED_18C, *(p.read_text() for p in sorted((ROOT / "examples/offerings").glob("*.toml")))])
 def test_rest_offering_json_and_the_file_give_the_same_spec(text: str) -> None:
     assert decode_offering_json(json.dumps(_as_json(text))) == parse_offering(tomllib.loads(text))
 
@@ -169,14 +168,17 @@ def test_every_field_offering_is_valid_and_uses_each_key() -> None:
     assert waived.spec.independent_price_setting_waiver and waived.regime.startswith("waiver")
 
 
-@pytest.mark.parametrize(("path", "value"), [
-    (("offering", "shares_offred"), 1),
-    (("lockups", 0, "until"), "2026-07-13"),
-    (("preferential", "reserve"), 1),
-    (("public", "pool_c_curve"), []),
-    (("pricing", "kind2"), "fixed"),
-    (("cornerstones", 0, "fx"), "7.8"),
-])
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("offering", "shares_offred"), 1),
+        (("lockups", 0, "until"), "2026-07-13"),
+        (("preferential", "reserve"), 1),
+        (("public", "pool_c_curve"), []),
+        (("pricing", "kind2"), "fixed"),
+        (("cornerstones", 0, "fx"), "7.8"),
+    ],
+)
 def test_rest_offering_model_refuses_a_field_the_file_does_not_know(path: tuple[Any, ...], value: Any) -> None:
     body = _as_json(EVERY_FIELD)
     target: Any = body

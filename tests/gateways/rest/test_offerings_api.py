@@ -96,7 +96,13 @@ def _matrix_offering(v: Venue) -> None:
     for body in ioi_bodies("MX", 8):
         ok(spo.post(f"/v1/offerings/{MATRIX}/iois", json=body), 201)
     ok(spo.post(f"/v1/offerings/{MATRIX}/applications", json={"applications": application_rows(60, 11)}), 201)
-    ok(brk1.post(f"/v1/offerings/{MATRIX}/applications", json={"applications": [{"applicant": "HKID-INV1", "account": "C:B1:I1", "participant": "B1", "shares": 500}]}), 201)
+    ok(
+        brk1.post(
+            f"/v1/offerings/{MATRIX}/applications",
+            json={"applications": [{"applicant": "HKID-INV1", "account": "C:B1:I1", "participant": "B1", "shares": 500}]},
+        ),
+        201,
+    )
     ok(spo.post(f"/v1/offerings/{MATRIX}/close"))
     ok(spo.post(f"/v1/offerings/{MATRIX}/price", json={}))
     ok(spo.post(f"/v1/offerings/{MATRIX}/allocate", json={"seed": 7}))
@@ -119,9 +125,20 @@ def test_offering_api_define_to_settle_and_positions_equal_ledger(venue: Venue) 
     op, spo, brk1, inv1, inv2 = (client(v.srv, u) for u in ("op", "spo", "brk1", "inv1", "inv2"))
     # -- a trade on T, settled T+2 in the clearing ledger -----------------------------------------
     ok(op.post("/v1/commands", json={"type": "DepositCash", "account": "C:B1:I1", "currency": "HKD", "amount": 10_000_000}))
-    ok(op.post("/v1/commands", json={"type": "CreditSecurities", "account": "C:B2:I2", "instrument": TRADED, "quantity": 1_000, "source": "I:TRADED"}))
-    ok(inv1.post("/v1/orders", json={"instrument": TRADED, "side": "B", "quantity": 300, "price": "50.00", "client_order_id": next_id()}), 201)
-    sold = ok(inv2.post("/v1/orders", json={"instrument": TRADED, "side": "S", "quantity": 300, "price": "50.00", "client_order_id": next_id()}), 201)
+    ok(
+        op.post(
+            "/v1/commands",
+            json={"type": "CreditSecurities", "account": "C:B2:I2", "instrument": TRADED, "quantity": 1_000, "source": "I:TRADED"},
+        )
+    )
+    ok(
+        inv1.post("/v1/orders", json={"instrument": TRADED, "side": "B", "quantity": 300, "price": "50.00", "client_order_id": next_id()}),
+        201,
+    )
+    sold = ok(
+        inv2.post("/v1/orders", json={"instrument": TRADED, "side": "S", "quantity": 300, "price": "50.00", "client_order_id": next_id()}),
+        201,
+    )
     assert sold["order"]["status"] == "filled"
     before = {h["asset"]: h["amount"] for h in ok(inv1.get("/v1/accounts/C:B1:I1/positions"))}
     assert before == {"HKD": 10_000_000}  # executed, not settled: the ledger has not moved
@@ -139,8 +156,14 @@ def test_offering_api_define_to_settle_and_positions_equal_ledger(venue: Venue) 
     assert E2E in ok(spo.get("/v1/me"))["offerings"]  # the sponsor that defined it owns it
     for body in ioi_bodies("E2E"):
         ok(spo.post(f"/v1/offerings/{E2E}/iois", json=body), 201)
-    placee = {"ioi_id": "E2E-INV2", "investor": "INV-I2", "account": "C:B2:I2", "participant": "B2", "tier": 1,
-              "steps": [{"limit_price": "10.00", "shares": 40_000}, {"shares": 20_000}]}
+    placee = {
+        "ioi_id": "E2E-INV2",
+        "investor": "INV-I2",
+        "account": "C:B2:I2",
+        "participant": "B2",
+        "tier": 1,
+        "steps": [{"limit_price": "10.00", "shares": 40_000}, {"shares": 20_000}],
+    }
     assert ok(spo.post(f"/v1/offerings/{E2E}/iois", json=placee), 201)["IoiReceived"]["steps"] == [[10_000, 40_000], [0, 20_000]]
     lodged = ok(spo.post(f"/v1/offerings/{E2E}/applications", json={"applications": application_rows(400, 5)}), 201)
     assert lodged["PublicApplicationsLodged"]["count"] == 400
@@ -227,13 +250,21 @@ def test_offering_api_define_to_settle_and_positions_equal_ledger(venue: Venue) 
     assert mine_only["accounts"] == ["C:B1:I1"] and {p["account"] for p in mine_only["positions"]} == {"C:B1:I1"}
 
 
-def _allocation_preview_changes_nothing(v: Venue, spo: httpx.Client, inv1: httpx.Client, priced: dict[str, Any], digest: str) -> dict[str, Any]:
+def _allocation_preview_changes_nothing(
+    v: Venue, spo: httpx.Client, inv1: httpx.Client, priced: dict[str, Any], digest: str
+) -> dict[str, Any]:
     """The allocation preview of a priced offering: the allocation and the mechanism comparison at
     the fixed price with the seed asked for, integers beside text; no engine, journal or read-model
     change; investors get 404 as for an unknown offering; bad seeds are 400 naming the field."""
+
     def state() -> tuple[Any, ...]:
         engine = v.service.runner.call(lambda e: (e.seq, e.state_hash())).result(30)
-        return engine, v.service.journal.durable_seq, v.service.projector.projected_seq, v.service.read.one("SELECT COUNT(*) FROM events")[0]
+        return (
+            engine,
+            v.service.journal.durable_seq,
+            v.service.projector.projected_seq,
+            v.service.read.one("SELECT COUNT(*) FROM events")[0],
+        )
 
     before = state()
     preview = ok(spo.get(f"/v1/offerings/{E2E}/allocation-preview", params={"seed": 20251128}))
@@ -242,7 +273,10 @@ def _allocation_preview_changes_nothing(v: Venue, spo: httpx.Client, inv1: httpx
     assert (preview["seed"], preview["price"], preview["upsize_shares"]) == (20251128, priced["price"], priced["upsize_shares"])
     s = preview["summary"]
     assert s["seed"] == 20251128 and s["price"] == priced["price"] and s["bands"] and s["offer_shares"] == priced["offer_shares"]
-    assert sum(pl["shares"] for pl in preview["placees"]) + sum(c["shares"] for c in preview["cornerstones"]) + s["final_public_shares"] >= s["offer_shares"]
+    assert (
+        sum(pl["shares"] for pl in preview["placees"]) + sum(c["shares"] for c in preview["cornerstones"]) + s["final_public_shares"]
+        >= s["offer_shares"]
+    )
     compared = preview["comparison"]
     actual = next(r for r in compared["rows"] if r["actual"])
     assert actual["allotment_digest"] == s["allotment_digest"] and compared["seed"] == 20251128 and len(compared["rows"]) >= 2
@@ -259,16 +293,23 @@ def _allocation_preview_changes_nothing(v: Venue, spo: httpx.Client, inv1: httpx
     return preview
 
 
-PREF_ROWS = [{"applicant": f"Q{i}", "account": f"C:B1:Q{i}", "participant": "B1", "shares": s, "entitlement": e}
-             for i, (s, e) in enumerate([(20_000, 20_000), (30_000, 10_000), (5_000, 5_000)])]
+PREF_ROWS = [
+    {"applicant": f"Q{i}", "account": f"C:B1:Q{i}", "participant": "B1", "shares": s, "entitlement": e}
+    for i, (s, e) in enumerate([(20_000, 20_000), (30_000, 10_000), (5_000, 5_000)])
+]
 
 
 def _preferential_offering_lodged(spo: httpx.Client) -> None:
     """A preferential offering (assured entitlements, PN15) defined with the JSON model's tables and its applications lodged."""
     body = definition(PREF, "09916")
-    body["preferential"] = {"kind": "assured_entitlement", "reference": "Preferential Offering to Qualifying Parent Shareholders (PN15 para 3(f))",
-                            "reserved_shares": 50_000}
-    body["lockups"] = [{"holder": "Parent Co", "kind": "controlling_shareholder", "shares": 3_000_000, "ends": "2026-05-31", "rule": "Rule 10.07"}]
+    body["preferential"] = {
+        "kind": "assured_entitlement",
+        "reference": "Preferential Offering to Qualifying Parent Shareholders (PN15 para 3(f))",
+        "reserved_shares": 50_000,
+    }
+    body["lockups"] = [
+        {"holder": "Parent Co", "kind": "controlling_shareholder", "shares": 3_000_000, "ends": "2026-05-31", "rule": "Rule 10.07"}
+    ]
     body["public"] = {"pool_a_curve": [[1, "0.5"], [10, "3"]]}
     ok(spo.post("/v1/offerings", json=body), 201)
     for ioi in ioi_bodies("PREF", 8):
@@ -296,19 +337,36 @@ def _preferential_offering_allocated(v: Venue, spo: httpx.Client) -> None:
 def test_offering_api_endpoints_and_models_in_openapi(venue: Venue) -> None:
     spec = ok(client(venue.srv, None).get("/openapi.json"))
     paths = spec["paths"]
-    for path, method in (("/v1/offerings", "post"), ("/v1/offerings/toml", "post"), ("/v1/offerings/{offering_id}/iois", "post"),
-                         ("/v1/offerings/{offering_id}/applications", "post"), ("/v1/offerings/{offering_id}/close", "post"),
-                         ("/v1/offerings/{offering_id}/price", "post"), ("/v1/offerings/{offering_id}/allocate", "post"),
-                         ("/v1/offerings/{offering_id}/settle", "post"), ("/v1/offerings/{offering_id}/results", "get"),
-                         ("/v1/offerings/{offering_id}/announcement", "get"), ("/v1/offerings/{offering_id}/allocations", "get"),
-                         ("/v1/offerings/{offering_id}/allocations/{account}", "get"), ("/v1/issuers", "post"),
-                         ("/v1/offerings/{offering_id}/compare", "get"), ("/v1/offerings/{offering_id}/preferential-applications", "post"),
-                         ("/v1/offerings/{offering_id}/allocation-preview", "get"),
-                         ("/v1/issuers/{issuer_id}/eligibility", "get"), ("/v1/issuers/{issuer_id}/timetable", "get")):
+    for path, method in (
+        ("/v1/offerings", "post"),
+        ("/v1/offerings/toml", "post"),
+        ("/v1/offerings/{offering_id}/iois", "post"),
+        ("/v1/offerings/{offering_id}/applications", "post"),
+        ("/v1/offerings/{offering_id}/close", "post"),
+        ("/v1/offerings/{offering_id}/price", "post"),
+        ("/v1/offerings/{offering_id}/allocate", "post"),
+        ("/v1/offerings/{offering_id}/settle", "post"),
+        ("/v1/offerings/{offering_id}/results", "get"),
+        ("/v1/offerings/{offering_id}/announcement", "get"),
+        ("/v1/offerings/{offering_id}/allocations", "get"),
+        ("/v1/offerings/{offering_id}/allocations/{account}", "get"),
+        ("/v1/issuers", "post"),
+        ("/v1/offerings/{offering_id}/compare", "get"),
+        ("/v1/offerings/{offering_id}/preferential-applications", "post"),
+        ("/v1/offerings/{offering_id}/allocation-preview", "get"),
+        ("/v1/issuers/{issuer_id}/eligibility", "get"),
+        ("/v1/issuers/{issuer_id}/timetable", "get"),
+    ):
         assert method in paths.get(path, {}), f"{method.upper()} {path} not in OpenAPI"
-    assert {"OfferingDefinitionIn", "IssuerProfileIn", "IoiIn", "ApplicationBatchIn", "FixPriceIn", "AllocateIn"} <= set(spec["components"]["schemas"])
-    assert paths["/v1/offerings"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/OfferingDefinitionIn"}
-    assert paths["/v1/issuers"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/IssuerProfileIn"}
+    assert {"OfferingDefinitionIn", "IssuerProfileIn", "IoiIn", "ApplicationBatchIn", "FixPriceIn", "AllocateIn"} <= set(
+        spec["components"]["schemas"]
+    )
+    assert paths["/v1/offerings"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/OfferingDefinitionIn"
+    }
+    assert paths["/v1/issuers"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/IssuerProfileIn"
+    }
 
 
 def test_offering_api_toml_upload_and_definition_errors(venue: Venue) -> None:
@@ -323,7 +381,9 @@ def test_offering_api_toml_upload_and_definition_errors(venue: Venue) -> None:
     assert (broken["code"], broken["field"]) == (7005, "file")
     misspelt = text.replace('id = "DEEPCORE-UP"', 'id = "DEEPCORE-UP2"').replace("board_lot", "board_lott")
     refused = ok(spo2.post("/v1/offerings/toml", files={"file": ("d.toml", misspelt.encode(), "application/toml")}), 400)["error"]
-    assert (refused["code"], refused["field"]) == (7005, "offering.board_lott") and "unknown key" in refused["message"]  # as the JSON body's
+    assert (refused["code"], refused["field"]) == (7005, "offering.board_lott") and "unknown key" in refused[
+        "message"
+    ]  # as the JSON body's
     body = definition("BAD-RANGE", "09913")
     body["offering"]["price_range"] = ["10.00", "9.00"]
     err = ok(spo2.post("/v1/offerings", json=body), 422)["error"]
@@ -381,12 +441,21 @@ def test_offering_api_role_and_tenant_matrix(venue: Venue, user: str) -> None:
         ("GET", f"/v1/offerings/{MATRIX}/allocations", None, 200 if user in SEES_OFFERING else 404),
         ("GET", f"/v1/offerings/{MATRIX}/allocations/C:B1:I1", None, 200 if user in SEES_INV1 else 404),
         ("GET", f"/v1/offerings/{MATRIX}/compare", None, 200 if user in {"spo", "op", "reg"} else 404),
-        ("GET", f"/v1/offerings/{MATRIX}/allocation-preview?seed=7", None, 422 if user in {"spo", "op", "reg"} else 404),  # allocated: WRONG_STAGE
+        (
+            "GET",
+            f"/v1/offerings/{MATRIX}/allocation-preview?seed=7",
+            None,
+            422 if user in {"spo", "op", "reg"} else 404,
+        ),  # allocated: WRONG_STAGE
         ("POST", "/v1/offerings", definition(f"MX-NEW-{user}", "09914"), 201 if user in {"spo", "spo2", "op"} else 403),
         ("POST", f"/v1/offerings/{MATRIX}/iois", ioi, _writes(user)),
         ("DELETE", f"/v1/offerings/{MATRIX}/iois/MX-I1", None, _writes(user)),
-        ("POST", f"/v1/offerings/{MATRIX}/applications", app_inv1,
-         422 if user in SPONSOR_SIDE | {"brk1"} else 404 if user == "spo2" else 403),  # inv1: HKID-X is not its identity
+        (
+            "POST",
+            f"/v1/offerings/{MATRIX}/applications",
+            app_inv1,
+            422 if user in SPONSOR_SIDE | {"brk1"} else 404 if user == "spo2" else 403,
+        ),  # inv1: HKID-X is not its identity
         ("POST", f"/v1/offerings/{MATRIX}/close", None, _writes(user)),
         ("POST", f"/v1/offerings/{MATRIX}/price", {}, _writes(user)),
         ("POST", f"/v1/offerings/{MATRIX}/allocate", {"seed": 1}, _writes(user)),

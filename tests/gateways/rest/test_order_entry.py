@@ -40,15 +40,26 @@ _TEXT = st.one_of(
     st.sampled_from(["", "02525", "B", "S", "b", "LIMIT", "limit", "LIMIT\n", "49.80", "C:B1:I1", "a" * 64, "a" * 65, "x\x01y", "é", " 1"]),
     st.text(max_size=70),
 )
-_VALUE = st.one_of(st.none(), st.booleans(), st.integers(min_value=-2, max_value=2**64), st.floats(allow_nan=False), _TEXT, st.lists(st.integers(), max_size=2))
+_VALUE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-2, max_value=2**64),
+    st.floats(allow_nan=False),
+    _TEXT,
+    st.lists(st.integers(), max_size=2),
+)
 _FIELDS = st.sampled_from([*NewOrderIn.model_fields, "clOrdId"])
 
 
 @settings(max_examples=400, deadline=None)
 @given(
     st.fixed_dictionaries(
-        {"instrument": st.one_of(st.just(STOCK), _VALUE), "side": st.one_of(st.sampled_from(["B", "S"]), _VALUE),
-         "quantity": st.one_of(st.just(100), _VALUE), "client_order_id": st.one_of(st.just("c1"), _VALUE)},
+        {
+            "instrument": st.one_of(st.just(STOCK), _VALUE),
+            "side": st.one_of(st.sampled_from(["B", "S"]), _VALUE),
+            "quantity": st.one_of(st.just(100), _VALUE),
+            "client_order_id": st.one_of(st.just("c1"), _VALUE),
+        },
         optional={"order_type": _VALUE, "price": _VALUE, "account": _VALUE, "short_sell": _VALUE},
     ),
     st.dictionaries(_FIELDS, _VALUE, max_size=2),
@@ -154,7 +165,9 @@ HOSTILE: list[tuple[str, Any]] = [
 
 
 @pytest.mark.parametrize(("case", "body"), HOSTILE, ids=[c for c, _ in HOSTILE])
-def test_order_entry_fast_path_answers_hostile_bodies_as_the_route(clients: tuple[httpx.Client, httpx.Client], case: str, body: Any) -> None:
+def test_order_entry_fast_path_answers_hostile_bodies_as_the_route(
+    clients: tuple[httpx.Client, httpx.Client], case: str, body: Any
+) -> None:
     by_key, by_cookie = clients
     fast = by_key.post("/v1/orders", json=body)
     routed = by_cookie.post("/v1/orders", json=body)
@@ -162,8 +175,10 @@ def test_order_entry_fast_path_answers_hostile_bodies_as_the_route(clients: tupl
     assert fast.json() == routed.json(), case
 
 
-@pytest.mark.parametrize("content", [b"{not json", b"", b"[]", "{\"quantity\": 1}".encode("utf-16")])
-def test_order_entry_fast_path_leaves_malformed_json_to_the_route(clients: tuple[httpx.Client, httpx.Client], fast_calls: list[int], content: bytes) -> None:
+@pytest.mark.parametrize("content", [b"{not json", b"", b"[]", '{"quantity": 1}'.encode("utf-16")])
+def test_order_entry_fast_path_leaves_malformed_json_to_the_route(
+    clients: tuple[httpx.Client, httpx.Client], fast_calls: list[int], content: bytes
+) -> None:
     by_key, by_cookie = clients
     headers = {"Content-Type": "application/json"}
     fast = by_key.post("/v1/orders", content=content, headers=headers)

@@ -66,6 +66,7 @@ def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
     srv = BackgroundServer(service, fix=False).start()
     keys = {user: service.auth.create_api_key(user, "schemathesis") for user in [*ROLES, "spo2"]}
     with httpx.Client(base_url=srv.url, timeout=60) as c:
+
         def as_(user: str) -> dict[str, str]:
             return {"Authorization": f"Bearer {keys[user]}"}
 
@@ -82,8 +83,11 @@ def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
 
         _ok(c.post("/v1/issuers", json=profile_json(ISSUER), headers=as_("iss")), 201)
     known = {
-        "order_id": orders, "offering_id": [OFFERING, OTHER_OFFERING], "issuer_id": [ISSUER],
-        "instrument": [STOCK, OTHER_STOCK], "account": ["C:B1:I1", "C:B2:I2", "P:B1"],
+        "order_id": orders,
+        "offering_id": [OFFERING, OTHER_OFFERING],
+        "issuer_id": [ISSUER],
+        "instrument": [STOCK, OTHER_STOCK],
+        "account": ["C:B1:I1", "C:B2:I2", "P:B1"],
         "ioi_id": [f"{OFFERING}-IOI-0001", f"{OTHER_OFFERING}-IOI-0001"],
     }
     yield Venue(service, srv, keys, known)
@@ -118,8 +122,14 @@ def test_schemathesis_every_operation_as_role_no_5xx_and_conforms(venue: Venue, 
 def _fuzz(v: Venue, operation: Any, mode: Any, headers: dict[str, str], failures: list[str]) -> None:
     strategy = operation.as_strategy(generation_mode=mode)
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=strategy, data=st.data())
     def run(case: Any, data: st.DataObject) -> None:
         for name in list(case.path_parameters or {}):
@@ -135,11 +145,14 @@ def _fuzz(v: Venue, operation: Any, mode: Any, headers: dict[str, str], failures
         failures.append(f"{operation.label} [{mode.value}]: {exc}"[:3000])
 
 
-@pytest.mark.parametrize(("path", "field"), [
-    (f"/v1/issuers/{ISSUER}/eligibility?on=0516-07-21", "on"),  # before the rulebook's first provision (1994)
-    (f"/v1/issuers/{ISSUER}/timetable?filed_on=1990-01-01", "filed_on"),
-    (f"/v1/issuers/{ISSUER}/timetable?filed_on=2200-01-01", "filed_on"),  # beyond the exchange calendar
-])
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        (f"/v1/issuers/{ISSUER}/eligibility?on=0516-07-21", "on"),  # before the rulebook's first provision (1994)
+        (f"/v1/issuers/{ISSUER}/timetable?filed_on=1990-01-01", "filed_on"),
+        (f"/v1/issuers/{ISSUER}/timetable?filed_on=2200-01-01", "filed_on"),  # beyond the exchange calendar
+    ],
+)
 def test_schemathesis_found_issuer_day_outside_rules_is_422_naming_the_field(venue: Venue, path: str, field: str) -> None:
     """Found by this fuzzing: a day outside the rulebook or the calendar answered 500."""
     with httpx.Client(base_url=venue.srv.url, timeout=60, headers={"Authorization": f"Bearer {venue.keys['iss']}"}) as c:

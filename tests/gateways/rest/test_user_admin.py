@@ -119,8 +119,13 @@ def test_user_admin_is_for_operators_and_names_the_problem(venue: tuple[Service,
         self_disable = error(op.post("/v1/users/op/disable"), 409)
         assert (self_disable["code"], self_disable["reason"], self_disable["field"]) == (7015, "CANNOT_DISABLE_SELF", "username")
         assert service.auth.is_active("op")
-        for r in (op.post("/v1/users/ghost/disable"), op.post("/v1/users/ghost/enable"), op.get("/v1/users/ghost"),
-                  op.get("/v1/users/ghost/api-keys"), op.delete("/v1/users/ghost/api-keys")):
+        for r in (
+            op.post("/v1/users/ghost/disable"),
+            op.post("/v1/users/ghost/enable"),
+            op.get("/v1/users/ghost"),
+            op.get("/v1/users/ghost/api-keys"),
+            op.delete("/v1/users/ghost/api-keys"),
+        ):
             assert error(r, 404)["field"] == "username"
         assert not service.auth.is_active("ghost")
 

@@ -14,7 +14,15 @@ from testkit.service_world import PASSWORD, next_id, open_world
 
 WEBSTOCK = "02529"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +47,12 @@ def page(site) -> Iterator[object]:  # type: ignore[no-untyped-def]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         context = browser.new_context()
-        context.on("request", lambda req: outside.append(req.url) if not req.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")) else None)
+        context.on(
+            "request",
+            lambda req: (
+                outside.append(req.url) if not req.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")) else None
+            ),
+        )
         pg = context.new_page()
         pg.set_default_timeout(15_000)
         yield pg
@@ -71,7 +84,9 @@ def test_web_sign_in_place_order_and_see_it_fill(site, page) -> None:  # type: i
     # a counterparty sells into the bid over REST; the page updates live (WebSockets)
     seller = httpx.Client(base_url=srv.url)
     seller.post("/v1/session", json={"username": "inv2", "password": PASSWORD})
-    r = seller.post("/v1/orders", json={"instrument": WEBSTOCK, "side": "S", "quantity": 200, "price": "49.90", "client_order_id": next_id()})
+    r = seller.post(
+        "/v1/orders", json={"instrument": WEBSTOCK, "side": "S", "quantity": 200, "price": "49.90", "client_order_id": next_id()}
+    )
     seller.close()
     assert r.status_code == 201, r.text
     page.wait_for_selector("#my-orders tr.status-filled")
@@ -115,8 +130,10 @@ def test_web_offering_page_shows_book_curve_and_allocation_results(site, page) -
             spo.post("/v1/offerings", json=definition_priced_on_day(oid, "09915")),  # closes and prices on the world's day
             *(spo.post(f"/v1/offerings/{oid}/iois", json=body) for body in ioi_bodies("W", 10)),
             spo.post(f"/v1/offerings/{oid}/applications", json={"applications": application_rows(120, 9)}),
-            api["brk1"].post(f"/v1/offerings/{oid}/applications", json={"applications": [
-                {"applicant": "HKID-INV1", "account": "C:B1:I1", "participant": "B1", "shares": 1_000}]}),
+            api["brk1"].post(
+                f"/v1/offerings/{oid}/applications",
+                json={"applications": [{"applicant": "HKID-INV1", "account": "C:B1:I1", "participant": "B1", "shares": 1_000}]},
+            ),
             spo.post(f"/v1/offerings/{oid}/close"),
             spo.post(f"/v1/offerings/{oid}/price", json={}),
             spo.post(f"/v1/offerings/{oid}/allocate", json={"seed": 42}),

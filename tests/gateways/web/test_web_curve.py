@@ -23,4 +23,6 @@ def test_web_demand_curve_from_iois_equals_book_demand_at_each_price() -> None:
 
 def test_web_priced_curve_reads_the_event_points() -> None:
     assert priced_curve({"demand_curve": [[10_000, 500, 900], [9_000, 800, 900]]}) == [
-        {"price": 10_000, "shares": 500, "tranche": 900}, {"price": 9_000, "shares": 800, "tranche": 900}]
+        {"price": 10_000, "shares": 500, "tranche": 900},
+        {"price": 9_000, "shares": 800, "tranche": 900},
+    ]

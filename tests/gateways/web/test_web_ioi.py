@@ -37,8 +37,15 @@ def site() -> Iterator[tuple[Any, BackgroundServer]]:
 
 
 def _ioi(ioi_id: str, **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"ioi_id": ioi_id, "investor": "INV-FORM", "account": "C:B1:FORM", "participant": "B1", "tier": 1,
-                            "origin": "international", "steps": [{"limit_price": "9.50", "shares": 10_000}]}
+    body: dict[str, Any] = {
+        "ioi_id": ioi_id,
+        "investor": "INV-FORM",
+        "account": "C:B1:FORM",
+        "participant": "B1",
+        "tier": 1,
+        "origin": "international",
+        "steps": [{"limit_price": "9.50", "shares": 10_000}],
+    }
     body.update(changes)
     return body
 

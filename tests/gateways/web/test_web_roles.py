@@ -21,12 +21,20 @@ from testkit.web_browser import api_client, sign_in
 pytestmark = pytest.mark.integration
 STOCK = "02533"
 CASES = [  # (python function, js function, args, text)
-    ("money", "money", (4413061, "HKD"), "HK$44,130.61"), ("money", "money", (-1000000, "HKD"), "-HK$10,000.00"),
-    ("money", "money", (5, "CNY"), "RMB 0.05"), ("money", "money", (0, "USD"), "US$0.00"),
-    ("shares", "shares", (1234500,), "1,234,500 shares"), ("shares", "shares", (1,), "1 share"),
-    ("count", "count", (-1234,), "-1,234"), ("percent", "percent", (1250,), "12.5%"), ("percent", "percent", (10000,), "100%"),
-    ("percent", "percent", (1,), "0.01%"), ("times", "times", (36542300,), "3,654.23x"), ("times", "times", (77749,), "7.77x"),
-    ("price", "price", (9500, "HKD"), "HK$9.50"), ("price", "price", (1234567, "HKD"), "HK$1,234.567"),
+    ("money", "money", (4413061, "HKD"), "HK$44,130.61"),
+    ("money", "money", (-1000000, "HKD"), "-HK$10,000.00"),
+    ("money", "money", (5, "CNY"), "RMB 0.05"),
+    ("money", "money", (0, "USD"), "US$0.00"),
+    ("shares", "shares", (1234500,), "1,234,500 shares"),
+    ("shares", "shares", (1,), "1 share"),
+    ("count", "count", (-1234,), "-1,234"),
+    ("percent", "percent", (1250,), "12.5%"),
+    ("percent", "percent", (10000,), "100%"),
+    ("percent", "percent", (1,), "0.01%"),
+    ("times", "times", (36542300,), "3,654.23x"),
+    ("times", "times", (77749,), "7.77x"),
+    ("price", "price", (9500, "HKD"), "HK$9.50"),
+    ("price", "price", (1234567, "HKD"), "HK$1,234.567"),
 ]
 
 
@@ -55,7 +63,9 @@ def test_web_operator_creates_and_disables_a_user_and_settles_t_plus_2(site, bro
     service, srv = site
     with api_client(srv.url, "inv1") as buyer, api_client(srv.url, "inv2") as seller:
         for client, side in ((buyer, "B"), (seller, "S")):
-            r = client.post("/v1/orders", json={"instrument": STOCK, "side": side, "quantity": 1_000, "price": "50.00", "client_order_id": next_id()})
+            r = client.post(
+                "/v1/orders", json={"instrument": STOCK, "side": side, "quantity": 1_000, "price": "50.00", "client_order_id": next_id()}
+            )
             assert r.status_code == 201, r.text
     page = browser_page
     sign_in(page, srv.url, "op")
@@ -109,7 +119,9 @@ def test_web_broker_ticket_warns_as_it_types_and_the_venue_decides(site, browser
     page.fill("#price", "49.91")  # the server still decides: a ticket warning does not stop the call
     page.click("#place")
     page.wait_for_selector("#order-result.error")
-    assert re.match(r"^20\d\d [A-Z_]+: ", page.inner_text("#order-result"))  # the venue's coded refusal (off tick, or the session when the operator test moved the clock)
+    assert re.match(
+        r"^20\d\d [A-Z_]+: ", page.inner_text("#order-result")
+    )  # the venue's coded refusal (off tick, or the session when the operator test moved the clock)
 
 
 def test_web_investor_account_shows_formatted_money_shares_and_ipo_results(site, browser_page, shot) -> None:  # type: ignore[no-untyped-def]

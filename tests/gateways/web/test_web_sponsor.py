@@ -43,8 +43,15 @@ def test_web_sponsor_defines_runs_and_settles_an_offering(site, browser_page, sh
     sign_in(page, srv.url, "spo")
     page.click("#nav-define")
     terms = definition(OID, CODE)["offering"]
-    for field, value in (("#f-id", OID), ("#f-issuer", terms["issuer_id"]), ("#f-issuer-name", terms["issuer_name"]), ("#f-instrument", CODE),
-                         ("#f-prospectus", terms["prospectus_date"]), ("#f-open", terms["public_offer_open"]), ("#f-fixing", terms["price_fixing_date"])):
+    for field, value in (
+        ("#f-id", OID),
+        ("#f-issuer", terms["issuer_id"]),
+        ("#f-issuer-name", terms["issuer_name"]),
+        ("#f-instrument", CODE),
+        ("#f-prospectus", terms["prospectus_date"]),
+        ("#f-open", terms["public_offer_open"]),
+        ("#f-fixing", terms["price_fixing_date"]),
+    ):
         page.fill(field, value)
     shot(page, "offering-define")
     page.click("#define")
@@ -55,7 +62,10 @@ def test_web_sponsor_defines_runs_and_settles_an_offering(site, browser_page, sh
         for body in ioi_bodies("D", 12):
             assert spo.post(f"/v1/offerings/{OID}/iois", json=body).status_code == 201
         assert spo.post(f"/v1/offerings/{OID}/applications", json={"applications": application_rows(150, 5)}).status_code == 201
-        r = brk1.post(f"/v1/offerings/{OID}/applications", json={"applications": [{"applicant": "HKID-INV1", "account": "C:B1:I1", "participant": "B1", "shares": 1_000}]})
+        r = brk1.post(
+            f"/v1/offerings/{OID}/applications",
+            json={"applications": [{"applicant": "HKID-INV1", "account": "C:B1:I1", "participant": "B1", "shares": 1_000}]},
+        )
         assert r.status_code == 201, r.text
         iois = {b["ioi_id"]: b for b in ioi_bodies("D", 12)}
 
@@ -167,7 +177,11 @@ def _check_ioi_grid(page: Any, iois: dict[str, dict[str, Any]]) -> None:
     assert all(r["origin"] == origins[0] and r["shares_max"].isdigit() for r in rows)
     grid.locator("select[data-pick='origin']").select_option("")
     grid.locator("input[data-min='limit_high']").fill("9.5")
-    limited = [b for b in iois.values() if any(s["limit_price"] is None for s in b["steps"])  # a strike step: any price
-               or max(Decimal(s["limit_price"]) for s in b["steps"]) >= Decimal("9.5")]
+    limited = [
+        b
+        for b in iois.values()
+        if any(s["limit_price"] is None for s in b["steps"])  # a strike step: any price
+        or max(Decimal(s["limit_price"]) for s in b["steps"]) >= Decimal("9.5")
+    ]
     assert grid.locator("tbody tr").count() == len(limited)
     grid.locator("input[data-min='limit_high']").fill("")

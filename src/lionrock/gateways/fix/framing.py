@@ -130,17 +130,58 @@ class Inbound(simplefix.FixMessage):
 # NumInGroup fields of the repeating groups an order-entry message may carry (Parties,
 # Stipulations, TradingSessions, SecurityAltID, Allocs, StrategyParameters, ContraBrokers):
 # inside a group a tag repeats by design, so only the tags the gateway reads must be unique there
-_GROUP_COUNT_TAGS = frozenset(_TAG_BYTES[t] for t in (
-    tags.NO_PARTY_IDS, tags.NO_STIPULATIONS, tags.NO_TRADING_SESSIONS, tags.NO_SECURITY_ALT_ID, tags.NO_ALLOCS,
-    tags.NO_STRATEGY_PARAMETERS, tags.NO_CONTRA_BROKERS, tags.NO_PARTY_SUB_IDS, tags.PARTY_SUB_ID))
+_GROUP_COUNT_TAGS = frozenset(
+    _TAG_BYTES[t]
+    for t in (
+        tags.NO_PARTY_IDS,
+        tags.NO_STIPULATIONS,
+        tags.NO_TRADING_SESSIONS,
+        tags.NO_SECURITY_ALT_ID,
+        tags.NO_ALLOCS,
+        tags.NO_STRATEGY_PARAMETERS,
+        tags.NO_CONTRA_BROKERS,
+        tags.NO_PARTY_SUB_IDS,
+        tags.PARTY_SUB_ID,
+    )
+)
 # the tags the gateway acts on: each must appear once (FIX 4.4: "Tag appears more than once", 13)
-_READ_TAGS = frozenset(_TAG_BYTES[t] for t in (
-    tags.BEGIN_STRING, tags.BODY_LENGTH, tags.CHECK_SUM, tags.MSG_TYPE, tags.MSG_SEQ_NUM, tags.POSS_DUP_FLAG,
-    tags.SENDER_COMP_ID, tags.TARGET_COMP_ID, tags.SENDING_TIME, tags.POSS_RESEND, tags.ORIG_SENDING_TIME,
-    tags.ACCOUNT, tags.BEGIN_SEQ_NO, tags.CL_ORD_ID, tags.END_SEQ_NO, tags.EXEC_INST, tags.NEW_SEQ_NO, tags.ORDER_ID,
-    tags.ORDER_QTY, tags.ORD_TYPE, tags.ORIG_CL_ORD_ID, tags.PRICE, tags.SIDE, tags.SYMBOL, tags.TIME_IN_FORCE,
-    tags.ENCRYPT_METHOD, tags.HEART_BT_INT, tags.TEST_REQ_ID, tags.GAP_FILL_FLAG, tags.RESET_SEQ_NUM_FLAG,
-    tags.USERNAME, tags.PASSWORD))
+_READ_TAGS = frozenset(
+    _TAG_BYTES[t]
+    for t in (
+        tags.BEGIN_STRING,
+        tags.BODY_LENGTH,
+        tags.CHECK_SUM,
+        tags.MSG_TYPE,
+        tags.MSG_SEQ_NUM,
+        tags.POSS_DUP_FLAG,
+        tags.SENDER_COMP_ID,
+        tags.TARGET_COMP_ID,
+        tags.SENDING_TIME,
+        tags.POSS_RESEND,
+        tags.ORIG_SENDING_TIME,
+        tags.ACCOUNT,
+        tags.BEGIN_SEQ_NO,
+        tags.CL_ORD_ID,
+        tags.END_SEQ_NO,
+        tags.EXEC_INST,
+        tags.NEW_SEQ_NO,
+        tags.ORDER_ID,
+        tags.ORDER_QTY,
+        tags.ORD_TYPE,
+        tags.ORIG_CL_ORD_ID,
+        tags.PRICE,
+        tags.SIDE,
+        tags.SYMBOL,
+        tags.TIME_IN_FORCE,
+        tags.ENCRYPT_METHOD,
+        tags.HEART_BT_INT,
+        tags.TEST_REQ_ID,
+        tags.GAP_FILL_FLAG,
+        tags.RESET_SEQ_NUM_FLAG,
+        tags.USERNAME,
+        tags.PASSWORD,
+    )
+)
 _CONTROL_IN_VALUE = re.compile(rb"[\x00-\x1f\x7f]")
 _MAX_TAG_DIGITS = 9
 
@@ -169,14 +210,20 @@ def parse_message(raw: bytes) -> simplefix.FixMessage:
     for item in items:
         tag, eq, value = item.partition(b"=")
         if not eq or not is_digits(tag, _MAX_TAG_DIGITS) or tag[0] == 48:
-            msg.flag(SessionRejectReason.INVALID_TAG_NUMBER, 0,
-                     f"invalid tag number: field {item[:20].decode('ascii', 'replace')!r} is not tag=value with a positive numeric tag")
+            msg.flag(
+                SessionRejectReason.INVALID_TAG_NUMBER,
+                0,
+                f"invalid tag number: field {item[:20].decode('ascii', 'replace')!r} is not tag=value with a positive numeric tag",
+            )
             continue
         if not value:
             msg.flag(SessionRejectReason.TAG_WITHOUT_VALUE, int(tag), f"tag {int(tag)} specified without a value")
         elif tag not in _RAW_DATA_TAGS and _CONTROL_IN_VALUE.search(value):
-            msg.flag(SessionRejectReason.INCORRECT_DATA_FORMAT, int(tag),
-                     f"tag {int(tag)}: incorrect data format: a value may not contain control characters")
+            msg.flag(
+                SessionRejectReason.INCORRECT_DATA_FORMAT,
+                int(tag),
+                f"tag {int(tag)}: incorrect data format: a value may not contain control characters",
+            )
         if tag in first:
             if not in_group or tag in _READ_TAGS:
                 msg.flag(SessionRejectReason.TAG_APPEARS_MORE_THAN_ONCE, int(tag), f"tag {int(tag)} appears more than once")
@@ -236,8 +283,10 @@ def _refuse_control_characters(fields: Fields) -> None:
     for tag, value in fields:
         raw = value if isinstance(value, bytes) else str(value).encode()
         if _CONTROL_IN_VALUE.search(raw):
-            raise UnsafeFixValue(f"FIX tag {int(tag)}: value {raw[:40]!r} holds a control character; "
-                                 "FIX values may not contain bytes below 0x20 or 0x7f (SOH would inject fields): not sent")
+            raise UnsafeFixValue(
+                f"FIX tag {int(tag)}: value {raw[:40]!r} holds a control character; "
+                "FIX values may not contain bytes below 0x20 or 0x7f (SOH would inject fields): not sent"
+            )
         if not raw:
             raise UnsafeFixValue(f"FIX tag {int(tag)}: empty value (FIX has no empty fields): not sent")
 
@@ -267,9 +316,22 @@ def printable(text: str, limit: int = 200) -> str:
 
 
 _CONTROL_TEXT = re.compile(r"[\x00-\x1f\x7f]")
-HEADER_TAGS = frozenset(_TAG_BYTES[t] for t in (
-    tags.BEGIN_STRING, tags.BODY_LENGTH, tags.MSG_TYPE, tags.SENDER_COMP_ID, tags.TARGET_COMP_ID, tags.MSG_SEQ_NUM,
-    tags.POSS_DUP_FLAG, tags.ORIG_SENDING_TIME, tags.POSS_RESEND, tags.SENDING_TIME, tags.CHECK_SUM))
+HEADER_TAGS = frozenset(
+    _TAG_BYTES[t]
+    for t in (
+        tags.BEGIN_STRING,
+        tags.BODY_LENGTH,
+        tags.MSG_TYPE,
+        tags.SENDER_COMP_ID,
+        tags.TARGET_COMP_ID,
+        tags.MSG_SEQ_NUM,
+        tags.POSS_DUP_FLAG,
+        tags.ORIG_SENDING_TIME,
+        tags.POSS_RESEND,
+        tags.SENDING_TIME,
+        tags.CHECK_SUM,
+    )
+)
 
 
 def body_of(raw: bytes) -> list[tuple[int, bytes]]:
@@ -281,5 +343,18 @@ def body_of(raw: bytes) -> list[tuple[int, bytes]]:
     return [(int(t), bytes(v)) for t, v in msg.pairs if bytes(t) not in HEADER_TAGS]
 
 
-__all__ = ["SOH", "BusinessReject", "Fields", "FixFramer", "Inbound", "SessionReject", "UnsafeFixValue", "body_of", "checksum_ok", "encode", "is_digits",
-           "parse_message", "printable"]
+__all__ = [
+    "SOH",
+    "BusinessReject",
+    "Fields",
+    "FixFramer",
+    "Inbound",
+    "SessionReject",
+    "UnsafeFixValue",
+    "body_of",
+    "checksum_ok",
+    "encode",
+    "is_digits",
+    "parse_message",
+    "printable",
+]

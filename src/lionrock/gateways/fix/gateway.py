@@ -31,9 +31,19 @@ class FixGateway:
     ``store`` (by default the `FixSessionStore` beside the service's storage, see `fix_store_url`),
     each session throttled to ``throttle_per_second`` application messages."""
 
-    def __init__(self, service: Service, host: str = "127.0.0.1", port: int = 9878, *, comp_id: str = "LIONROCK",
-                 resend_window: int = 100_000, logon_timeout_s: float = 10.0, store: FixSessionStore | None = None,
-                 throttle_per_second: int = DEFAULT_THROTTLE_PER_SECOND, throttle_clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        service: Service,
+        host: str = "127.0.0.1",
+        port: int = 9878,
+        *,
+        comp_id: str = "LIONROCK",
+        resend_window: int = 100_000,
+        logon_timeout_s: float = 10.0,
+        store: FixSessionStore | None = None,
+        throttle_per_second: int = DEFAULT_THROTTLE_PER_SECOND,
+        throttle_clock: Callable[[], float] = time.time,
+    ) -> None:
         if throttle_per_second < 1:
             raise ValueError(f"throttle_per_second must be at least 1 message per second, got {throttle_per_second}")
         self.service, self.host, self.port = service, host, port
@@ -60,9 +70,18 @@ class FixGateway:
         store, subscribed to the event hub again (so reports produced before its client logs on
         again are numbered and stored), order views rebuilt from the read models."""
         for stored in self.store.sessions():
-            st = SessionState(self, stored.key, in_seq=stored.in_seq, out_seq=stored.out_seq, persistent=True,
-                              saved_in_seq=stored.in_seq, owner=stored.owner, position=stored.reported or (0, 0),
-                              resume_from=stored.reported, recovered=False)
+            st = SessionState(
+                self,
+                stored.key,
+                in_seq=stored.in_seq,
+                out_seq=stored.out_seq,
+                persistent=True,
+                saved_in_seq=stored.in_seq,
+                owner=stored.owner,
+                position=stored.reported or (0, 0),
+                resume_from=stored.reported,
+                recovered=False,
+            )
             self.states[stored.key] = st
             try:
                 st.principal = self.service.auth.principal(stored.owner, via="fix")

@@ -46,8 +46,11 @@ from lionrock.trading.commands import (
 )
 
 SIDE_IN = {Side.BUY: BUY, Side.SELL: SELL, Side.SELL_SHORT: SELL}  # sell short: a short sale under Schedule 11
-_LIMIT_TYPES = {TimeInForce.IMMEDIATE_OR_CANCEL: SPECIAL_LIMIT, TimeInForce.AT_THE_OPENING: AT_AUCTION_LIMIT,
-                TimeInForce.AT_THE_CLOSE: AT_AUCTION_LIMIT}
+_LIMIT_TYPES = {
+    TimeInForce.IMMEDIATE_OR_CANCEL: SPECIAL_LIMIT,
+    TimeInForce.AT_THE_OPENING: AT_AUCTION_LIMIT,
+    TimeInForce.AT_THE_CLOSE: AT_AUCTION_LIMIT,
+}
 """A limit order's time in force -> the HKEX order type that carries it (trading has no TIF field)."""
 
 
@@ -76,12 +79,26 @@ class OrderMapper:
             tif, exec_inst = msg.get(tags.TIME_IN_FORCE), msg.get(tags.EXEC_INST) or b""
             order_type = _LIMIT_TYPES.get(tif or b"", ENHANCED_LIMIT if EXEC_INST_ENHANCED in exec_inst else LIMIT)
         else:
-            raise SessionReject(SessionRejectReason.VALUE_INCORRECT, tags.ORD_TYPE, "OrdType (40) must be 1 (market: at-auction) or 2 (limit)")
+            raise SessionReject(
+                SessionRejectReason.VALUE_INCORRECT, tags.ORD_TYPE, "OrdType (40) must be 1 (market: at-auction) or 2 (limit)"
+            )
         account_raw = msg.get(tags.ACCOUNT)
-        account = identifier(account_raw, tags.ACCOUNT, "Account") if account_raw is not None else (p.accounts[0] if p.accounts else house_account(p.participant))
+        account = (
+            identifier(account_raw, tags.ACCOUNT, "Account")
+            if account_raw is not None
+            else (p.accounts[0] if p.accounts else house_account(p.participant))
+        )
         command = PlaceOrder(
-            instrument=symbol, participant=participant_of(account) or p.participant, account=account, client_order_id=cl,
-            side=side, order_type=order_type, price=price_ticks, quantity=qty, channel="FIX", short_sell=side_code == Side.SELL_SHORT,
+            instrument=symbol,
+            participant=participant_of(account) or p.participant,
+            account=account,
+            client_order_id=cl,
+            side=side,
+            order_type=order_type,
+            price=price_ticks,
+            quantity=qty,
+            channel="FIX",
+            short_sell=side_code == Side.SELL_SHORT,
         )
         return command, side_code
 
@@ -90,7 +107,12 @@ class OrderMapper:
         cl = identifier(msg.get(tags.CL_ORD_ID) or b"", tags.CL_ORD_ID, "ClOrdID")
         oid, orig = self.lookup(msg)
         symbol = identifier(msg.get(tags.SYMBOL) or b"", tags.SYMBOL, "Symbol")
-        return CancelOrder(instrument=symbol, participant=p.participant, order_id=oid, client_order_id=orig if not oid else ""), cl, orig, oid
+        return (
+            CancelOrder(instrument=symbol, participant=p.participant, order_id=oid, client_order_id=orig if not oid else ""),
+            cl,
+            orig,
+            oid,
+        )
 
     def replace(self, msg: simplefix.FixMessage, p: Principal) -> tuple[AmendOrder, str, str, int]:
         """The `AmendOrder` of an OrderCancelReplaceRequest (OrderQty is the new total: the
@@ -102,8 +124,14 @@ class OrderMapper:
         price_ticks = price(msg) if msg.get(tags.PRICE) is not None else 0
         view = self.view(oid, orig, p)
         filled = view.cum_qty if view is not None else 0
-        command = AmendOrder(instrument=symbol, participant=p.participant, quantity=max(total - filled, 0), price=price_ticks,
-                             order_id=oid, client_order_id=orig if not oid else "")
+        command = AmendOrder(
+            instrument=symbol,
+            participant=p.participant,
+            quantity=max(total - filled, 0),
+            price=price_ticks,
+            order_id=oid,
+            client_order_id=orig if not oid else "",
+        )
         return command, cl, orig, oid
 
     def lookup(self, msg: simplefix.FixMessage) -> tuple[int, str]:
@@ -127,12 +155,24 @@ class OrderMapper:
             if v.cl_ord_id == cl:
                 return v
         row = self.read.one(
-            "SELECT order_id, client_order_id, instrument, side, quantity, price, account, filled, short_sell FROM orders WHERE order_id = ? OR (participant = ? AND client_order_id = ?) ORDER BY order_id DESC LIMIT 1",
+            "SELECT order_id, client_order_id, instrument, side, quantity, price, account, filled, short_sell FROM orders "
+            "WHERE order_id = ? OR (participant = ? AND client_order_id = ?) ORDER BY order_id DESC LIMIT 1",
             (order_id, p.participant if p else "", cl),
         )
         if row is None:
             return None
-        v = OrderView(int(row[0]), row[1], row[2], row[3], int(row[4]), int(row[5]), row[6], int(row[7]), int(row[7]) * int(row[5]), short=bool(row[8]))
+        v = OrderView(
+            int(row[0]),
+            row[1],
+            row[2],
+            row[3],
+            int(row[4]),
+            int(row[5]),
+            row[6],
+            int(row[7]),
+            int(row[7]) * int(row[5]),
+            short=bool(row[8]),
+        )
         orders[v.order_id] = v
         return v
 
@@ -150,8 +190,11 @@ _MAX_QUANTITY_DIGITS = 12
 def quantity(msg: simplefix.FixMessage, tag: int) -> int:
     raw = required(msg, tag)
     if not is_digits(raw, _MAX_QUANTITY_DIGITS) or int(raw) <= 0:
-        raise SessionReject(SessionRejectReason.VALUE_INCORRECT, tag,
-                            f"tag {tag} must be a positive whole number of at most {_MAX_QUANTITY_DIGITS} digits, got {shown(raw)}")
+        raise SessionReject(
+            SessionRejectReason.VALUE_INCORRECT,
+            tag,
+            f"tag {tag} must be a positive whole number of at most {_MAX_QUANTITY_DIGITS} digits, got {shown(raw)}",
+        )
     return int(raw)
 
 
@@ -164,8 +207,11 @@ def price(msg: simplefix.FixMessage) -> int:
     kernel's ``parse_price`` (positive, at most 0.001 fine) decides."""
     raw = required(msg, tags.PRICE)
     if _FIX_PRICE.fullmatch(raw) is None:
-        raise SessionReject(SessionRejectReason.INCORRECT_DATA_FORMAT, tags.PRICE,
-                            f"Price (44) must be a plain decimal such as 49.90 (digits, optional point, no sign or exponent), got {shown(raw)}")
+        raise SessionReject(
+            SessionRejectReason.INCORRECT_DATA_FORMAT,
+            tags.PRICE,
+            f"Price (44) must be a plain decimal such as 49.90 (digits, optional point, no sign or exponent), got {shown(raw)}",
+        )
     try:
         return parse_price(raw.decode())
     except ValueError as exc:
@@ -187,12 +233,15 @@ def identifier(raw: bytes, tag: int, name: str) -> str:
     if not raw:
         raise SessionReject(SessionRejectReason.REQUIRED_TAG_MISSING, tag, f"required tag {tag} ({name}) missing")
     if len(raw) > IDENTIFIER_MAX_LENGTH:
-        raise SessionReject(SessionRejectReason.VALUE_INCORRECT, tag, f"{name} ({tag}) must be 1-{IDENTIFIER_MAX_LENGTH} characters, got {len(raw)}")
+        raise SessionReject(
+            SessionRejectReason.VALUE_INCORRECT, tag, f"{name} ({tag}) must be 1-{IDENTIFIER_MAX_LENGTH} characters, got {len(raw)}"
+        )
     try:
         return parse_identifier(raw.decode("ascii"), f"{name} ({tag})")
     except (UnicodeDecodeError, ValueError):
-        raise SessionReject(SessionRejectReason.INCORRECT_DATA_FORMAT, tag,
-                            f"{name} ({tag}) may contain only {IDENTIFIER_CHARACTERS}, got {shown(raw)}") from None
+        raise SessionReject(
+            SessionRejectReason.INCORRECT_DATA_FORMAT, tag, f"{name} ({tag}) may contain only {IDENTIFIER_CHARACTERS}, got {shown(raw)}"
+        ) from None
 
 
 __all__ = ["SIDE_IN", "OrderMapper", "identifier", "price", "quantity", "required", "shown"]

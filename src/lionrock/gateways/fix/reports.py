@@ -177,15 +177,36 @@ class Reporter:
             self.outbox.remember_cl(v.order_id, cl)
         self.execution_report(v, exec_id, ExecType.REPLACED, OrdStatus.PARTIALLY_FILLED if v.cum_qty else OrdStatus.NEW, cl=cl, orig=orig)
 
-    def execution_report(self, v: OrderView, exec_id: str, exec_type: bytes, status: bytes, *, last: tuple[int, int] | None = None,
-                         leaves: int | None = None, cl: str | None = None, orig: str | None = None, text: str = "") -> None:
+    def execution_report(
+        self,
+        v: OrderView,
+        exec_id: str,
+        exec_type: bytes,
+        status: bytes,
+        *,
+        last: tuple[int, int] | None = None,
+        leaves: int | None = None,
+        cl: str | None = None,
+        orig: str | None = None,
+        text: str = "",
+    ) -> None:
         remaining = max(v.quantity - v.cum_qty, 0) if leaves is None else leaves
         avg = price_text(v.cum_value // v.cum_qty) if v.cum_qty else "0"
         fields: list[tuple[int, Any]] = [
-            (tags.ORDER_ID, v.order_id), (tags.CL_ORD_ID, cl or v.cl_ord_id), (tags.EXEC_ID, exec_id), (tags.EXEC_TYPE, exec_type),
-            (tags.ORD_STATUS, status), (tags.SYMBOL, v.instrument), (tags.SIDE, Side.SELL_SHORT if v.short else SIDE_OUT[v.side]),
-            (tags.ORDER_QTY, v.quantity), (tags.ORD_TYPE, OrdType.LIMIT if v.price else OrdType.MARKET), (tags.LEAVES_QTY, remaining),
-            (tags.CUM_QTY, v.cum_qty), (tags.AVG_PX, avg), (tags.ACCOUNT, v.account), (tags.TRANSACT_TIME, self.transact),
+            (tags.ORDER_ID, v.order_id),
+            (tags.CL_ORD_ID, cl or v.cl_ord_id),
+            (tags.EXEC_ID, exec_id),
+            (tags.EXEC_TYPE, exec_type),
+            (tags.ORD_STATUS, status),
+            (tags.SYMBOL, v.instrument),
+            (tags.SIDE, Side.SELL_SHORT if v.short else SIDE_OUT[v.side]),
+            (tags.ORDER_QTY, v.quantity),
+            (tags.ORD_TYPE, OrdType.LIMIT if v.price else OrdType.MARKET),
+            (tags.LEAVES_QTY, remaining),
+            (tags.CUM_QTY, v.cum_qty),
+            (tags.AVG_PX, avg),
+            (tags.ACCOUNT, v.account),
+            (tags.TRANSACT_TIME, self.transact),
         ]
         if v.price:
             fields.append((tags.PRICE, price_text(v.price)))
@@ -199,15 +220,30 @@ class Reporter:
 
     def order_rejected(self, command: PlaceOrder, side_code: bytes, transact: str, reason: int, text: str, exec_id: str) -> None:
         """ExecutionReport Rejected (150=8, 39=8) for a NewOrderSingle, OrdRejReason ``reason``."""
-        self.outbox.send(MsgType.EXECUTION_REPORT, [
-            (tags.ORDER_ID, "NONE"), (tags.CL_ORD_ID, command.client_order_id), (tags.EXEC_ID, exec_id), (tags.EXEC_TYPE, ExecType.REJECTED),
-            (tags.ORD_STATUS, OrdStatus.REJECTED), (tags.SYMBOL, command.instrument), (tags.SIDE, side_code), (tags.ORDER_QTY, command.quantity),
-            (tags.LEAVES_QTY, 0), (tags.CUM_QTY, 0), (tags.AVG_PX, 0), (tags.ORD_REJ_REASON, reason), (tags.TEXT, text),
-            (tags.ACCOUNT, command.account), (tags.TRANSACT_TIME, transact),
-        ])
+        self.outbox.send(
+            MsgType.EXECUTION_REPORT,
+            [
+                (tags.ORDER_ID, "NONE"),
+                (tags.CL_ORD_ID, command.client_order_id),
+                (tags.EXEC_ID, exec_id),
+                (tags.EXEC_TYPE, ExecType.REJECTED),
+                (tags.ORD_STATUS, OrdStatus.REJECTED),
+                (tags.SYMBOL, command.instrument),
+                (tags.SIDE, side_code),
+                (tags.ORDER_QTY, command.quantity),
+                (tags.LEAVES_QTY, 0),
+                (tags.CUM_QTY, 0),
+                (tags.AVG_PX, 0),
+                (tags.ORD_REJ_REASON, reason),
+                (tags.TEXT, text),
+                (tags.ACCOUNT, command.account),
+                (tags.TRANSACT_TIME, transact),
+            ],
+        )
 
-    def order_status(self, retry: OrderRetryAcknowledged, command: PlaceOrder, view: OrderView | None, side_code: bytes, transact: str,
-                     exec_id: str) -> None:
+    def order_status(
+        self, retry: OrderRetryAcknowledged, command: PlaceOrder, view: OrderView | None, side_code: bytes, transact: str, exec_id: str
+    ) -> None:
         """ExecutionReport Order Status (150=I) of an order a PossDup NewOrderSingle repeated."""
         quantity = view.quantity if view is not None else command.quantity
         filled = view.cum_qty if view is not None else 0
@@ -216,11 +252,20 @@ class Reporter:
         else:
             status = OrdStatus.FILLED if filled >= quantity else OrdStatus.CANCELED
         fields: list[tuple[int, Any]] = [
-            (tags.ORDER_ID, retry.order_id), (tags.CL_ORD_ID, command.client_order_id), (tags.EXEC_ID, exec_id),
-            (tags.EXEC_TYPE, ExecType.ORDER_STATUS), (tags.ORD_STATUS, status), (tags.SYMBOL, retry.instrument), (tags.SIDE, side_code),
-            (tags.ORDER_QTY, quantity), (tags.ORD_TYPE, OrdType.LIMIT if command.price else OrdType.MARKET), (tags.LEAVES_QTY, retry.remaining),
-            (tags.CUM_QTY, filled), (tags.AVG_PX, price_text(view.cum_value // filled) if view is not None and filled else "0"),
-            (tags.ACCOUNT, command.account), (tags.TRANSACT_TIME, transact),
+            (tags.ORDER_ID, retry.order_id),
+            (tags.CL_ORD_ID, command.client_order_id),
+            (tags.EXEC_ID, exec_id),
+            (tags.EXEC_TYPE, ExecType.ORDER_STATUS),
+            (tags.ORD_STATUS, status),
+            (tags.SYMBOL, retry.instrument),
+            (tags.SIDE, side_code),
+            (tags.ORDER_QTY, quantity),
+            (tags.ORD_TYPE, OrdType.LIMIT if command.price else OrdType.MARKET),
+            (tags.LEAVES_QTY, retry.remaining),
+            (tags.CUM_QTY, filled),
+            (tags.AVG_PX, price_text(view.cum_value // filled) if view is not None and filled else "0"),
+            (tags.ACCOUNT, command.account),
+            (tags.TRANSACT_TIME, transact),
         ]
         if command.price:
             fields.append((tags.PRICE, price_text(command.price)))
@@ -280,15 +325,18 @@ def order_events_after(read: Any, p: Principal, start: tuple[int, int], as_of: i
     accounts (an operator: all of them), oldest first, from the read models' ``events`` table."""
     types = ", ".join(f"'{t}'" for t in _ORDER_EVENT_TYPES)
     if p.role == Role.OPERATOR:
-        rows = read.execute(f"SELECT seq, idx, at_ns, body FROM events WHERE type IN ({types}) AND seq >= ? AND seq <= ? ORDER BY seq, idx",
-                            (start[0], as_of))
+        rows = read.execute(
+            f"SELECT seq, idx, at_ns, body FROM events WHERE type IN ({types}) AND seq >= ? AND seq <= ? ORDER BY seq, idx",
+            (start[0], as_of),
+        )
     else:
         parties = [house_account(p.participant), *p.accounts]
         marks = ", ".join("?" for _ in parties)
         rows = read.execute(
             f"""SELECT DISTINCT e.seq, e.idx, e.at_ns, e.body FROM event_parties ep JOIN events e ON e.seq = ep.seq AND e.idx = ep.idx
                 WHERE ep.party IN ({marks}) AND ep.seq >= ? AND ep.seq <= ? AND e.type IN ({types}) ORDER BY e.seq, e.idx""",
-            (*parties, start[0], as_of))
+            (*parties, start[0], as_of),
+        )
     return [_published(r) for r in rows if (int(r[0]), int(r[1])) > start]
 
 
@@ -297,16 +345,19 @@ def order_histories(read: Any, ids: set[int], until: tuple[int, int]) -> list[Pu
     ordered = sorted(ids)
     first: dict[str, int] = {}
     for i in range(0, len(ordered), 500):
-        chunk = ordered[i:i + 500]
+        chunk = ordered[i : i + 500]
         marks = ", ".join("?" for _ in chunk)
-        for instrument, created in read.execute(f"SELECT instrument, MIN(created_seq) FROM orders WHERE order_id IN ({marks}) GROUP BY instrument", chunk):
+        for instrument, created in read.execute(
+            f"SELECT instrument, MIN(created_seq) FROM orders WHERE order_id IN ({marks}) GROUP BY instrument", chunk
+        ):
             first[instrument] = min(int(created), first.get(instrument, int(created)))
     out: list[Published] = []
     for instrument, created in sorted(first.items()):
         rows = read.execute(
             """SELECT seq, idx, at_ns, body FROM events WHERE instrument = ? AND type IN ('OrderAccepted', 'TradeExecuted', 'OrderAmended')
                AND seq >= ? AND seq <= ? ORDER BY seq, idx""",
-            (instrument, created, until[0]))
+            (instrument, created, until[0]),
+        )
         for r in rows:
             if (int(r[0]), int(r[1])) <= until:
                 pub = _published(r)
@@ -320,13 +371,28 @@ def filled_values(read: Any, ids: list[int]) -> dict[int, int]:
     """Sum of price x quantity over each order's trades (for AvgPx), from the read models."""
     out: dict[int, int] = {}
     for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
+        chunk = ids[i : i + 500]
         marks = ", ".join("?" for _ in chunk)
         for column in ("buy_order_id", "sell_order_id"):
-            for oid, value in read.execute(f"SELECT {column}, SUM(price * quantity) FROM trades WHERE {column} IN ({marks}) GROUP BY {column}", chunk):
+            for oid, value in read.execute(
+                f"SELECT {column}, SUM(price * quantity) FROM trades WHERE {column} IN ({marks}) GROUP BY {column}", chunk
+            ):
                 out[int(oid)] = out.get(int(oid), 0) + int(value)
     return out
 
 
-__all__ = ["ALL_EVENTS", "OrderView", "Outbox", "Reporter", "filled_values", "fix_time", "fold", "order_events_after",
-           "order_histories", "order_ids", "price_text", "text_of", "utc_now"]
+__all__ = [
+    "ALL_EVENTS",
+    "OrderView",
+    "Outbox",
+    "Reporter",
+    "filled_values",
+    "fix_time",
+    "fold",
+    "order_events_after",
+    "order_histories",
+    "order_ids",
+    "price_text",
+    "text_of",
+    "utc_now",
+]

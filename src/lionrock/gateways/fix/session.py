@@ -111,6 +111,7 @@ class SessionHost(Protocol):
     states: dict[tuple[str, str], SessionState]
     completers: set[asyncio.Future[None]]
 
+
 log = logging.getLogger(__name__)
 _FIX_44 = b"FIX.4.4"
 
@@ -166,16 +167,21 @@ class SessionState:
         return self.conn is not None and not self.conn.closed
 
     # -- the one way out --------------------------------------------------------------------------
-    def send(self, msg_type: bytes, fields: Fields, *, resend_of: int | None = None, orig_time: str = "",
-             poss_resend: bool = False) -> None:
+    def send(
+        self, msg_type: bytes, fields: Fields, *, resend_of: int | None = None, orig_time: str = "", poss_resend: bool = False
+    ) -> None:
         """Number, store (write before send) and write one message; while events are being
         reported (`report`) an application message is collected and stored with their position."""
         if self.gateway.stopped:
             return  # the gateway is stopping: nothing more is numbered or sent
         seq = resend_of if resend_of is not None else self.out_seq
         now = utc_now()
-        header: list[tuple[int, Any]] = [(tags.MSG_TYPE, msg_type), (tags.SENDER_COMP_ID, self.gateway.comp_id_bytes),
-                                         (tags.TARGET_COMP_ID, self.key[0].encode() or b"CLIENT"), (tags.MSG_SEQ_NUM, seq)]
+        header: list[tuple[int, Any]] = [
+            (tags.MSG_TYPE, msg_type),
+            (tags.SENDER_COMP_ID, self.gateway.comp_id_bytes),
+            (tags.TARGET_COMP_ID, self.key[0].encode() or b"CLIENT"),
+            (tags.MSG_SEQ_NUM, seq),
+        ]
         if resend_of is not None:
             header += [(tags.POSS_DUP_FLAG, YES), (tags.ORIG_SENDING_TIME, orig_time)]
         if poss_resend:
@@ -316,7 +322,9 @@ class SessionState:
         touched: set[int] = set()
         with read.transaction():
             as_of = service.projector.projected_seq
-            rows = read.execute(f"SELECT {columns} FROM orders WHERE status IN ('new', 'partially_filled') AND {where} ORDER BY order_id", args)
+            rows = read.execute(
+                f"SELECT {columns} FROM orders WHERE status IN ('new', 'partially_filled') AND {where} ORDER BY order_id", args
+            )
             rows = [r for r in rows if p.can_trade_account(r[6])]
             values = filled_values(read, [int(r[0]) for r in rows if int(r[7])])
             if start is not None and start < (as_of, ALL_EVENTS):
@@ -331,8 +339,9 @@ class SessionState:
         for r in rows:
             oid = int(r[0])
             if oid not in orders:
-                orders[oid] = OrderView(oid, aliases.get(oid, r[1]), r[2], r[3], int(r[4]), int(r[5]), r[6], int(r[7]),
-                                        values.get(oid, 0), as_of, bool(r[8]))
+                orders[oid] = OrderView(
+                    oid, aliases.get(oid, r[1]), r[2], r[3], int(r[4]), int(r[5]), r[6], int(r[7]), values.get(oid, 0), as_of, bool(r[8])
+                )
         if start is None:
             self.position = max(self.position, (as_of, ALL_EVENTS))
             if self.persistent and not self.gateway.stopped:
@@ -385,8 +394,10 @@ class SessionState:
                     await conn.writer.drain()
 
 
-_DUPLICATE_TEXT = ("duplicate order: ClOrdID (11) is already in use today "
-                   "[client order ids are unique per participant per trading day; FIX 4.4 OrdRejReason 6]")
+_DUPLICATE_TEXT = (
+    "duplicate order: ClOrdID (11) is already in use today "
+    "[client order ids are unique per participant per trading day; FIX 4.4 OrdRejReason 6]"
+)
 _MAX_PASSWORD = 1024
 _MAX_TEST_REQ_ID = 64
 _MAX_SEQ_DIGITS = 18
@@ -593,12 +604,25 @@ class FixSession:
                 await self._logon(msg, seq)
             return
         st = self.state
-        if (msg.get(tags.SENDER_COMP_ID), msg.get(tags.TARGET_COMP_ID)) != (st.key[0].encode(), self.gateway.comp_id_bytes) and defect is None:
+        if (msg.get(tags.SENDER_COMP_ID), msg.get(tags.TARGET_COMP_ID)) != (
+            st.key[0].encode(),
+            self.gateway.comp_id_bytes,
+        ) and defect is None:
             # FIX 4.4: a CompID other than the session's is a Reject (9, CompID problem), then a Logout
-            st.send(MsgType.REJECT, [
-                (tags.REF_SEQ_NUM, seq), (tags.REF_TAG_ID, tags.SENDER_COMP_ID), (tags.REF_MSG_TYPE, _echo(msg_type)),
-                (tags.SESSION_REJECT_REASON, SessionRejectReason.COMP_ID_PROBLEM),
-                (tags.TEXT, f"CompID problem: SenderCompID (49) / TargetCompID (56) must be those of the Logon ({st.key[0]} / {self.gateway.comp_id})")])
+            st.send(
+                MsgType.REJECT,
+                [
+                    (tags.REF_SEQ_NUM, seq),
+                    (tags.REF_TAG_ID, tags.SENDER_COMP_ID),
+                    (tags.REF_MSG_TYPE, _echo(msg_type)),
+                    (tags.SESSION_REJECT_REASON, SessionRejectReason.COMP_ID_PROBLEM),
+                    (
+                        tags.TEXT,
+                        "CompID problem: SenderCompID (49) / TargetCompID (56) must be those of the Logon "
+                        f"({st.key[0]} / {self.gateway.comp_id})",
+                    ),
+                ],
+            )
             self.logout("CompID problem: session ended")
             return
         if msg_type == MsgType.SEQUENCE_RESET and msg.get(tags.GAP_FILL_FLAG) != YES:  # SequenceReset-Reset: ignores MsgSeqNum
@@ -653,9 +677,15 @@ class FixSession:
             fields += [(tags.REF_MSG_TYPE, _echo(msg_type)), (tags.SESSION_REJECT_REASON, r.reason), (tags.TEXT, printable(r.text))]
             self.state.send(MsgType.REJECT, fields)
         except BusinessReject as r:
-            self.state.send(MsgType.BUSINESS_MESSAGE_REJECT, [
-                (tags.REF_SEQ_NUM, seq), (tags.REF_MSG_TYPE, _echo(msg_type)), (tags.BUSINESS_REJECT_REASON, r.reason),
-                (tags.TEXT, printable(r.text))])
+            self.state.send(
+                MsgType.BUSINESS_MESSAGE_REJECT,
+                [
+                    (tags.REF_SEQ_NUM, seq),
+                    (tags.REF_MSG_TYPE, _echo(msg_type)),
+                    (tags.BUSINESS_REJECT_REASON, r.reason),
+                    (tags.TEXT, printable(r.text)),
+                ],
+            )
 
     async def _drain_held(self) -> None:
         """Process held messages that are now in sequence; drop those a gap fill skipped."""
@@ -681,7 +711,10 @@ class FixSession:
         sender = msg.get(tags.SENDER_COMP_ID) or b""
         try:
             try:
-                key = (identifier(sender, tags.SENDER_COMP_ID, "SenderCompID"), identifier(msg.get(tags.TARGET_COMP_ID) or b"", tags.TARGET_COMP_ID, "TargetCompID"))
+                key = (
+                    identifier(sender, tags.SENDER_COMP_ID, "SenderCompID"),
+                    identifier(msg.get(tags.TARGET_COMP_ID) or b"", tags.TARGET_COMP_ID, "TargetCompID"),
+                )
             except SessionReject as exc:
                 raise AuthError(exc.text) from None
             if key[1] != self.gateway.comp_id:
@@ -710,7 +743,9 @@ class FixSession:
             return
         self._attach(msg, seq, key, st, p, reset)
 
-    def _attach(self, msg: simplefix.FixMessage, seq: int, key: tuple[str, str], st: SessionState | None, p: Principal, reset: bool) -> None:
+    def _attach(
+        self, msg: simplefix.FixMessage, seq: int, key: tuple[str, str], st: SessionState | None, p: Principal, reset: bool
+    ) -> None:
         """A Logon accepted: this connection takes the pair's state (made on its first Logon)."""
         service = self.gateway.service
         if st is None:
@@ -736,7 +771,10 @@ class FixSession:
         else:
             store.clear_offline(key)
         service.auth.audit(p.username, str(p.role), "fix", "logon", self.their_comp, "ok")
-        st.send(MsgType.LOGON, [(tags.ENCRYPT_METHOD, 0), (tags.HEART_BT_INT, self.heartbeat_s)] + ([(tags.RESET_SEQ_NUM_FLAG, YES)] if reset else []))
+        st.send(
+            MsgType.LOGON,
+            [(tags.ENCRYPT_METHOD, 0), (tags.HEART_BT_INT, self.heartbeat_s)] + ([(tags.RESET_SEQ_NUM_FLAG, YES)] if reset else []),
+        )
         if seq == st.in_seq:
             st.in_seq += 1
         elif seq > st.in_seq:
@@ -752,9 +790,15 @@ class FixSession:
         new = msg.get(tags.NEW_SEQ_NO)
         if new is None or not is_digits(new, _MAX_SEQ_DIGITS):
             reason = SessionRejectReason.REQUIRED_TAG_MISSING if new is None else SessionRejectReason.VALUE_INCORRECT
-            self.state.send(MsgType.REJECT, [
-                (tags.REF_SEQ_NUM, msg.get(tags.MSG_SEQ_NUM) or b"0"), (tags.REF_TAG_ID, tags.NEW_SEQ_NO), (tags.SESSION_REJECT_REASON, reason),
-                (tags.TEXT, "SequenceReset needs NewSeqNo (36), a whole number of at most 18 digits")])
+            self.state.send(
+                MsgType.REJECT,
+                [
+                    (tags.REF_SEQ_NUM, msg.get(tags.MSG_SEQ_NUM) or b"0"),
+                    (tags.REF_TAG_ID, tags.NEW_SEQ_NO),
+                    (tags.SESSION_REJECT_REASON, reason),
+                    (tags.TEXT, "SequenceReset needs NewSeqNo (36), a whole number of at most 18 digits"),
+                ],
+            )
             return
         if int(new) >= self.state.in_seq:
             self.state.in_seq = int(new)
@@ -777,11 +821,15 @@ class FixSession:
                 gap_start = seq if gap_start is None else gap_start
                 continue
             if gap_start is not None:
-                st.send(MsgType.SEQUENCE_RESET, [(tags.GAP_FILL_FLAG, YES), (tags.NEW_SEQ_NO, seq)], resend_of=gap_start, orig_time=utc_now())
+                st.send(
+                    MsgType.SEQUENCE_RESET, [(tags.GAP_FILL_FLAG, YES), (tags.NEW_SEQ_NO, seq)], resend_of=gap_start, orig_time=utc_now()
+                )
                 gap_start = None
             st.send(stored.msg_type, body_of(stored.raw), resend_of=seq, orig_time=stored.sending_time)
         if gap_start is not None:
-            st.send(MsgType.SEQUENCE_RESET, [(tags.GAP_FILL_FLAG, YES), (tags.NEW_SEQ_NO, end + 1)], resend_of=gap_start, orig_time=utc_now())
+            st.send(
+                MsgType.SEQUENCE_RESET, [(tags.GAP_FILL_FLAG, YES), (tags.NEW_SEQ_NO, end + 1)], resend_of=gap_start, orig_time=utc_now()
+            )
 
     async def _dispatch(self, msg_type: bytes, msg: simplefix.FixMessage, seq: int) -> None:
         match msg_type:
@@ -791,8 +839,11 @@ class FixSession:
             case MsgType.TEST_REQUEST:  # TestReqID is required and echoed: at most 64 bytes come back
                 test_req_id = required(msg, tags.TEST_REQ_ID)
                 if len(test_req_id) > _MAX_TEST_REQ_ID:
-                    raise SessionReject(SessionRejectReason.VALUE_INCORRECT, tags.TEST_REQ_ID,
-                                        f"TestReqID (112) must be at most {_MAX_TEST_REQ_ID} characters, got {len(test_req_id)}")
+                    raise SessionReject(
+                        SessionRejectReason.VALUE_INCORRECT,
+                        tags.TEST_REQ_ID,
+                        f"TestReqID (112) must be at most {_MAX_TEST_REQ_ID} characters, got {len(test_req_id)}",
+                    )
                 self.state.send(MsgType.HEARTBEAT, [(tags.TEST_REQ_ID, test_req_id)])
             case MsgType.RESEND_REQUEST:
                 self._resend(msg)
@@ -814,9 +865,15 @@ class FixSession:
                 await self._settled()
                 await self._replace(msg)
             case _:
-                self.state.send(MsgType.BUSINESS_MESSAGE_REJECT, [
-                    (tags.REF_SEQ_NUM, seq), (tags.REF_MSG_TYPE, msg_type), (tags.BUSINESS_REJECT_REASON, BusinessRejectReason.UNSUPPORTED_MESSAGE_TYPE),
-                    (tags.TEXT, f"unsupported message type {msg_type.decode(errors='replace')}")])
+                self.state.send(
+                    MsgType.BUSINESS_MESSAGE_REJECT,
+                    [
+                        (tags.REF_SEQ_NUM, seq),
+                        (tags.REF_MSG_TYPE, msg_type),
+                        (tags.BUSINESS_REJECT_REASON, BusinessRejectReason.UNSUPPORTED_MESSAGE_TYPE),
+                        (tags.TEXT, f"unsupported message type {msg_type.decode(errors='replace')}"),
+                    ],
+                )
 
     # -- application messages -----------------------------------------------------------------------
     def _still_active(self) -> bool:
@@ -844,8 +901,10 @@ class FixSession:
             self.throttle_window, self.throttle_count = window, 0
         self.throttle_count += 1
         if self.throttle_count > gateway.throttle_per_second:
-            raise BusinessReject(BusinessRejectReason.OTHER,
-                                 f"throttle exceeded: more than {gateway.throttle_per_second} application messages in one second on this session")
+            raise BusinessReject(
+                BusinessRejectReason.OTHER,
+                f"throttle exceeded: more than {gateway.throttle_per_second} application messages in one second on this session",
+            )
 
     async def _submit(self, command: Command) -> Rejection | None:
         """Submit and wait for the durable outcome (cancel, replace): its rejection, if any."""
@@ -892,14 +951,21 @@ class FixSession:
             if rejection is not None:
                 duplicate = rejection.code == TradingCode.DUPLICATE_CLIENT_ORDER_ID
                 self.state.reporter.order_rejected(
-                    command, side_code, transact, OrdRejReason.DUPLICATE_ORDER if duplicate else OrdRejReason.OTHER,
-                    _DUPLICATE_TEXT if duplicate else text_of(rejection), f"R{self.state.out_seq}")
+                    command,
+                    side_code,
+                    transact,
+                    OrdRejReason.DUPLICATE_ORDER if duplicate else OrdRejReason.OTHER,
+                    _DUPLICATE_TEXT if duplicate else text_of(rejection),
+                    f"R{self.state.out_seq}",
+                )
 
         self._pipeline(outcome, answer)
         if len(self.inflight) >= self.MAX_INFLIGHT:
             await self._settled(self.MAX_INFLIGHT // 2)
 
-    def _answer_duplicate(self, retry: OrderRetryAcknowledged, command: PlaceOrder, side_code: bytes, transact: str, *, poss_dup: bool) -> None:
+    def _answer_duplicate(
+        self, retry: OrderRetryAcknowledged, command: PlaceOrder, side_code: bytes, transact: str, *, poss_dup: bool
+    ) -> None:
         """A NewOrderSingle whose ClOrdID the participant already used today for this same order
         (the venue acknowledged it as a retry: nothing new happened). FIX 4.4 (Vol. 2, PossDupFlag;
         Vol. 4, ClOrdID uniqueness): with PossDupFlag (43=Y) it is a resend of a message already
@@ -937,9 +1003,18 @@ class FixSession:
         """OrderCancelReject (35=9) for a refused cancel or cancel/replace: no event will answer it."""
         self.state.drop_pending(orig)
         reason = CxlRejReason.UNKNOWN_ORDER if rejection.code == ServiceCode.NOT_FOUND else CxlRejReason.OTHER
-        self.state.send(MsgType.ORDER_CANCEL_REJECT, [
-            (tags.ORDER_ID, oid or "NONE"), (tags.CL_ORD_ID, cl), (tags.ORIG_CL_ORD_ID, orig), (tags.ORD_STATUS, OrdStatus.REJECTED),
-            (tags.CXL_REJ_RESPONSE_TO, response_to), (tags.CXL_REJ_REASON, reason), (tags.TEXT, text_of(rejection))])
+        self.state.send(
+            MsgType.ORDER_CANCEL_REJECT,
+            [
+                (tags.ORDER_ID, oid or "NONE"),
+                (tags.CL_ORD_ID, cl),
+                (tags.ORIG_CL_ORD_ID, orig),
+                (tags.ORD_STATUS, OrdStatus.REJECTED),
+                (tags.CXL_REJ_RESPONSE_TO, response_to),
+                (tags.CXL_REJ_REASON, reason),
+                (tags.TEXT, text_of(rejection)),
+            ],
+        )
 
 
 def _echo(value: bytes) -> bytes:
@@ -953,7 +1028,9 @@ def _denied(d: Denied) -> Rejection:
 
 
 def _unavailable(exc: BaseException) -> Rejection:
-    return Rejection(code=int(ServiceCode.ENGINE_UNAVAILABLE), reason="ENGINE_UNAVAILABLE", field="", message=str(exc) or type(exc).__name__)
+    return Rejection(
+        code=int(ServiceCode.ENGINE_UNAVAILABLE), reason="ENGINE_UNAVAILABLE", field="", message=str(exc) or type(exc).__name__
+    )
 
 
 def _rejection_of(outcome: Any) -> Rejection | None:

@@ -107,11 +107,14 @@ class FixSessionStore:
     # -- sessions -----------------------------------------------------------------------------
     def sessions(self) -> list[StoredSession]:
         rows = self.store.execute(
-            "SELECT sender, target, owner, in_seq, out_seq, reported_seq, reported_idx FROM fix_sessions ORDER BY sender, target")
+            "SELECT sender, target, owner, in_seq, out_seq, reported_seq, reported_idx FROM fix_sessions ORDER BY sender, target"
+        )
         return [StoredSession((r[0], r[1]), r[2], int(r[3]), int(r[4]), _position(r[5], r[6])) for r in rows]
 
     def load(self, key: Key) -> StoredSession | None:
-        r = self.store.one("SELECT owner, in_seq, out_seq, reported_seq, reported_idx FROM fix_sessions WHERE sender = ? AND target = ?", key)
+        r = self.store.one(
+            "SELECT owner, in_seq, out_seq, reported_seq, reported_idx FROM fix_sessions WHERE sender = ? AND target = ?", key
+        )
         return None if r is None else StoredSession(key, r[0], int(r[1]), int(r[2]), _position(r[3], r[4]))
 
     def claim(self, key: Key, owner: str, in_seq: int, out_seq: int, *, reported: tuple[int, int] | None = None) -> None:
@@ -162,13 +165,22 @@ class FixSessionStore:
             return
         with self.store.transaction():
             self.store.execute(
-                "INSERT INTO fix_messages (sender, target, seq, msg_type, sending_time, offline, raw) VALUES (?, ?, ?, ?, ?, ?, ?)", args)
+                "INSERT INTO fix_messages (sender, target, seq, msg_type, sending_time, offline, raw) VALUES (?, ?, ?, ?, ?, ?, ?)", args
+            )
             self.store.execute("UPDATE fix_sessions SET out_seq = ? WHERE sender = ? AND target = ?", (seq + 1, *key))
             if seq > self.window:
                 self.store.execute("DELETE FROM fix_messages WHERE sender = ? AND target = ? AND seq <= ?", (*key, seq - self.window))
 
-    def sent_reports(self, key: Key, messages: list[tuple[int, bytes, str, bytes]], reported: tuple[int, int], *,
-                     offline: bool, aliases: Sequence[tuple[int, str]] = (), answered: Sequence[str] = ()) -> None:
+    def sent_reports(
+        self,
+        key: Key,
+        messages: list[tuple[int, bytes, str, bytes]],
+        reported: tuple[int, int],
+        *,
+        offline: bool,
+        aliases: Sequence[tuple[int, str]] = (),
+        answered: Sequence[str] = (),
+    ) -> None:
         """The ExecutionReports of one engine event (``messages``: seq, MsgType, SendingTime, raw)
         are about to go out: store them, count them, record the ClOrdID ``aliases`` the event gave,
         drop the pending requests it ``answered`` (by OrigClOrdID) and move the pair's reported
@@ -190,7 +202,8 @@ class FixSessionStore:
             if messages:  # many reports: one statement inserts them, one counts them and moves the position
                 self.store.executemany(
                     "INSERT INTO fix_messages (sender, target, seq, msg_type, sending_time, offline, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(*key, seq, msg_type.decode(), sending_time, int(offline), raw) for seq, msg_type, sending_time, raw in messages])
+                    [(*key, seq, msg_type.decode(), sending_time, int(offline), raw) for seq, msg_type, sending_time, raw in messages],
+                )
                 last = max(seq for seq, *_ in messages)
                 self.store.execute("UPDATE fix_sessions SET out_seq = ? WHERE sender = ? AND target = ?", (last + 1, *key))
                 if last > self.window:
@@ -203,7 +216,8 @@ class FixSessionStore:
 
     def messages(self, key: Key, begin: int, end: int) -> list[StoredMessage]:
         rows = self.store.execute(
-            "SELECT seq, msg_type, sending_time, raw FROM fix_messages WHERE sender = ? AND target = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+            "SELECT seq, msg_type, sending_time, raw FROM fix_messages "
+            "WHERE sender = ? AND target = ? AND seq BETWEEN ? AND ? ORDER BY seq",
             (*key, begin, end),
         )
         return [StoredMessage(int(r[0]), r[1].encode(), r[2], bytes(r[3])) for r in rows]
@@ -211,7 +225,8 @@ class FixSessionStore:
     def offline(self, key: Key) -> list[StoredMessage]:
         """Application messages stored while no connection was attached, oldest first."""
         rows = self.store.execute(
-            "SELECT seq, msg_type, sending_time, raw FROM fix_messages WHERE sender = ? AND target = ? AND offline = 1 ORDER BY seq", key)
+            "SELECT seq, msg_type, sending_time, raw FROM fix_messages WHERE sender = ? AND target = ? AND offline = 1 ORDER BY seq", key
+        )
         return [StoredMessage(int(r[0]), r[1].encode(), r[2], bytes(r[3])) for r in rows]
 
     def clear_offline(self, key: Key) -> None:

@@ -94,8 +94,9 @@ class MsgType:
     BUSINESS_MESSAGE_REJECT = b"j"
 
 
-ADMIN_TYPES = frozenset({MsgType.HEARTBEAT, MsgType.TEST_REQUEST, MsgType.RESEND_REQUEST, MsgType.REJECT,
-                         MsgType.SEQUENCE_RESET, MsgType.LOGOUT, MsgType.LOGON})
+ADMIN_TYPES = frozenset(
+    {MsgType.HEARTBEAT, MsgType.TEST_REQUEST, MsgType.RESEND_REQUEST, MsgType.REJECT, MsgType.SEQUENCE_RESET, MsgType.LOGOUT, MsgType.LOGON}
+)
 """Session-level messages: counted but not stored, answered by GapFill on a resend."""
 
 

@@ -43,9 +43,25 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     )
 }
 """Every error answer is the one JSON body (`ErrorOut`); the OpenAPI document declares it on every route."""
-_HTTP_CODES = {401: ServiceCode.UNAUTHENTICATED, 403: ServiceCode.ROLE_NOT_ALLOWED, 404: ServiceCode.NOT_FOUND, 503: ServiceCode.ENGINE_UNAVAILABLE}
+_HTTP_CODES = {
+    401: ServiceCode.UNAUTHENTICATED,
+    403: ServiceCode.ROLE_NOT_ALLOWED,
+    404: ServiceCode.NOT_FOUND,
+    503: ServiceCode.ENGINE_UNAVAILABLE,
+}
 """The service code of a framework HTTP error by status (any other: MALFORMED_REQUEST)."""
-ROUTERS = (auth.router, commands.router, orders.router, market.router, records.router, offerings.router, issuers.router, users.router, venue.router, streams.router)
+ROUTERS = (
+    auth.router,
+    commands.router,
+    orders.router,
+    market.router,
+    records.router,
+    offerings.router,
+    issuers.router,
+    users.router,
+    venue.router,
+    streams.router,
+)
 
 
 def create_app(service: Service) -> FastAPI:
@@ -106,8 +122,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         first = errors[0] if errors else {}
         loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path")]
         body = {
-            "code": int(ServiceCode.MALFORMED_REQUEST), "reason": ServiceCode.MALFORMED_REQUEST.name,
-            "field": ".".join(loc), "message": str(first.get("msg", "invalid request")), "rule": "request schema (OpenAPI /docs)",
+            "code": int(ServiceCode.MALFORMED_REQUEST),
+            "reason": ServiceCode.MALFORMED_REQUEST.name,
+            "field": ".".join(loc),
+            "message": str(first.get("msg", "invalid request")),
+            "rule": "request schema (OpenAPI /docs)",
             "details": [{"field": ".".join(str(x) for x in e.get("loc", ())), "message": e.get("msg", "")} for e in errors],
         }
         return JSONResponse({"error": body}, status_code=400)

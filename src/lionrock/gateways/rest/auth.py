@@ -36,8 +36,11 @@ def login(body: LoginIn, request: Request, service: Svc) -> Response:
         raise service_error(401, ServiceCode.UNAUTHENTICATED, "password", str(exc)) from exc
     service.auth.audit(p.username, str(p.role), "session", "login", "", "ok")
     resp = json_response(p.public())
-    resp.set_cookie(SESSION_COOKIE, service.auth.issue_session(p.username), httponly=True, samesite="strict", max_age=service.auth.session_ttl_s)
+    resp.set_cookie(
+        SESSION_COOKIE, service.auth.issue_session(p.username), httponly=True, samesite="strict", max_age=service.auth.session_ttl_s
+    )
     return resp
+
 
 @router.delete("/v1/session", tags=["auth"])
 def logout(p: Me, service: Svc) -> Response:
@@ -47,9 +50,11 @@ def logout(p: Me, service: Svc) -> Response:
     resp.delete_cookie(SESSION_COOKIE)
     return resp
 
+
 @router.get("/v1/me", tags=["auth"])
 def me(p: Me, service: Svc) -> dict[str, Any]:
     return p.public() | {"via": p.via}
+
 
 @router.post("/v1/api-keys", tags=["auth"], response_model=ApiKeyOut)
 def new_key(p: Me, service: Svc, label: Annotated[str, Query(max_length=64)] = "") -> ApiKeyOut:
@@ -61,9 +66,11 @@ def new_key(p: Me, service: Svc, label: Annotated[str, Query(max_length=64)] = "
     service.auth.audit(p.username, str(p.role), p.via, "api_key:create", key.split("_")[1], "ok", label)
     return ApiKeyOut(key=key, key_id=key.split("_")[1], label=label)
 
+
 @router.get("/v1/api-keys", tags=["auth"])
 def list_keys(p: Me, service: Svc) -> list[dict[str, Any]]:
     return service.auth.api_keys(p.username)
+
 
 @router.delete("/v1/api-keys/{key_id}", tags=["auth"])
 def revoke_key(key_id: IdentifierPath, p: Me, service: Svc) -> dict[str, Any]:
@@ -72,23 +79,31 @@ def revoke_key(key_id: IdentifierPath, p: Me, service: Svc) -> dict[str, Any]:
     service.auth.audit(p.username, str(p.role), p.via, "api_key:revoke", key_id, "ok")
     return {"revoked": key_id}
 
+
 @router.post("/v1/users", tags=["auth"])
 def create_user(body: NewUserIn, p: Me, service: Svc) -> dict[str, Any]:
     need(p, Role.OPERATOR)
     try:
         u = service.auth.create_user(
-            body.username, body.password, body.role, participant=body.participant, accounts=body.accounts,
-            offerings=body.offerings, issuers=body.issuers,
+            body.username,
+            body.password,
+            body.role,
+            participant=body.participant,
+            accounts=body.accounts,
+            offerings=body.offerings,
+            issuers=body.issuers,
         )
     except ValueError as exc:
         raise service_error(400, ServiceCode.MALFORMED_REQUEST, "username", str(exc)) from exc
     service.auth.audit(p.username, str(p.role), p.via, "user:create", body.username, "ok", body.role)
     return u.public()
 
+
 @router.get("/v1/users", tags=["auth"])
 def list_users(p: Me, service: Svc) -> list[dict[str, Any]]:
     need(p, Role.OPERATOR, Role.REGULATOR)
     return [u.public() for u in service.auth.users()]
+
 
 @router.get("/v1/audit", tags=["auth"])
 def audit(p: Me, service: Svc, actor: IdentifierQuery = None, limit: RowsLimit = 200) -> list[dict[str, Any]]:

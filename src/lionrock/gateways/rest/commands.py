@@ -28,6 +28,7 @@ def list_command_types(p: Me, service: Svc) -> dict[str, Any]:
     _, components = msgspec.json.schema_components(types)
     return {"types": [t.__name__ for t in types], "schemas": components}
 
+
 @router.post("/v1/commands", tags=["commands"], response_model=OutcomeOut)
 async def post_command(request: Request, p: Me, service: Svc) -> Response:
     """Submit any command as JSON ``{"type": "<CommandName>", ...fields}``; checked by role and tenancy."""
@@ -49,10 +50,24 @@ async def post_command(request: Request, p: Me, service: Svc) -> Response:
     return json_response(outcome_body(outcome))
 
 
-_IDENTIFIER_FIELDS = frozenset({
-    "client_order_id", "ioi_id", "instrument", "offering_id", "issuer_id", "account", "participant", "investor", "applicant",
-    "username", "underwriter_account", "stabilising_manager_account", "stock_lender_account", "rmb_counter",
-})
+_IDENTIFIER_FIELDS = frozenset(
+    {
+        "client_order_id",
+        "ioi_id",
+        "instrument",
+        "offering_id",
+        "issuer_id",
+        "account",
+        "participant",
+        "investor",
+        "applicant",
+        "username",
+        "underwriter_account",
+        "stabilising_manager_account",
+        "stock_lender_account",
+        "rmb_counter",
+    }
+)
 _IDENTIFIER_LISTS = frozenset({"applicants", "accounts", "participants"})
 
 

@@ -31,16 +31,21 @@ def mount_docs(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=openapi_url, title=f"{app.title} · API",
-            swagger_js_url=f"{ASSET_PREFIX}/swagger-ui-bundle.js", swagger_css_url=f"{ASSET_PREFIX}/swagger-ui.css",
+            openapi_url=openapi_url,
+            title=f"{app.title} · API",
+            swagger_js_url=f"{ASSET_PREFIX}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSET_PREFIX}/swagger-ui.css",
             swagger_favicon_url="/favicon.ico",
         )
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
         return get_redoc_html(
-            openapi_url=openapi_url, title=f"{app.title} · API reference",
-            redoc_js_url=f"{ASSET_PREFIX}/redoc.standalone.js", redoc_favicon_url="/favicon.ico", with_google_fonts=False,
+            openapi_url=openapi_url,
+            title=f"{app.title} · API reference",
+            redoc_js_url=f"{ASSET_PREFIX}/redoc.standalone.js",
+            redoc_favicon_url="/favicon.ico",
+            with_google_fonts=False,
         )
 
     @app.get(ASSET_PREFIX + "/{name}", include_in_schema=False)

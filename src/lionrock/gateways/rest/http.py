@@ -188,7 +188,24 @@ Svc = Annotated[Service, Depends(_service)]
 """The service, as a dependency (async: no worker thread for a lookup)."""
 
 __all__ = [
-    "CHANNEL", "POLICY_RULE", "ApiError", "Me", "Svc", "api_key_of", "current", "error_answer", "event_body", "identify", "json_response",
-    "need", "not_found",
-    "outcome_body", "rejection_error", "schema_error", "service_error", "service_of", "struct_body", "struct_schemas",
+    "CHANNEL",
+    "POLICY_RULE",
+    "ApiError",
+    "Me",
+    "Svc",
+    "api_key_of",
+    "current",
+    "error_answer",
+    "event_body",
+    "identify",
+    "json_response",
+    "need",
+    "not_found",
+    "outcome_body",
+    "rejection_error",
+    "schema_error",
+    "service_error",
+    "service_of",
+    "struct_body",
+    "struct_schemas",
 ]

@@ -76,7 +76,9 @@ class TokenBuckets:
 
     def __init__(self, rate_per_s: int, burst: int, *, max_tracked: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
         if rate_per_s < 1 or burst < 1 or max_tracked < 1:
-            raise ValueError(f"Condition failed: a token bucket needs rate_per_s, burst and max_tracked >= 1, got {rate_per_s}, {burst}, {max_tracked}")
+            raise ValueError(
+                f"Condition failed: a token bucket needs rate_per_s, burst and max_tracked >= 1, got {rate_per_s}, {burst}, {max_tracked}"
+            )
         self.rate_per_s, self.burst, self.max_tracked, self.clock = rate_per_s, burst, max_tracked, clock
         self._lock = threading.Lock()
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, at_s)
@@ -128,7 +130,18 @@ class LimitsMiddleware:
             wait, who = self.addresses.take(client_address(connection)), "this address (no signed-in user)"
         if wait > 0:
             rate = self.limits.requests_per_s_per_user if username is not None else self.limits.requests_per_s_per_address
-            await self._answer(Limited(429, ServiceCode.RATE_LIMITED, "", f"more than {rate} requests per second for {who}: retry after {retry_after_s(wait)} s", retry_after_s(wait)), scope, receive, send)
+            await self._answer(
+                Limited(
+                    429,
+                    ServiceCode.RATE_LIMITED,
+                    "",
+                    f"more than {rate} requests per second for {who}: retry after {retry_after_s(wait)} s",
+                    retry_after_s(wait),
+                ),
+                scope,
+                receive,
+                send,
+            )
             return
         limit = self.body_limit(scope["method"], scope["path"], signed_in=username is not None)
         length = connection.headers.get("content-length", "")

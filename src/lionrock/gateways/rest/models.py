@@ -29,30 +29,51 @@ def _identifier_check(max_length: int, allow_empty: bool) -> AfterValidator:
 
 
 def _identifier_schema(max_length: int) -> dict[str, Any]:
-    return {"pattern": IDENTIFIER_PATTERN, "maxLength": max_length, "description": f"An identifier: {IDENTIFIER_CHARACTERS}; 1-{max_length} characters."}
+    return {
+        "pattern": IDENTIFIER_PATTERN,
+        "maxLength": max_length,
+        "description": f"An identifier: {IDENTIFIER_CHARACTERS}; 1-{max_length} characters.",
+    }
 
 
-Identifier = Annotated[str, Field(json_schema_extra=_identifier_schema(IDENTIFIER_MAX_LENGTH)), _identifier_check(IDENTIFIER_MAX_LENGTH, False)]
+Identifier = Annotated[
+    str, Field(json_schema_extra=_identifier_schema(IDENTIFIER_MAX_LENGTH)), _identifier_check(IDENTIFIER_MAX_LENGTH, False)
+]
 """A required identifier (`lionrock.kernel.ids.parse_identifier`)."""
-OptionalIdentifier = Annotated[str, Field(json_schema_extra=_identifier_schema(IDENTIFIER_MAX_LENGTH)), _identifier_check(IDENTIFIER_MAX_LENGTH, True)]
+OptionalIdentifier = Annotated[
+    str, Field(json_schema_extra=_identifier_schema(IDENTIFIER_MAX_LENGTH)), _identifier_check(IDENTIFIER_MAX_LENGTH, True)
+]
 """An identifier or the empty string (the field's default meaning)."""
 InstrumentCode = Annotated[str, Field(json_schema_extra=_identifier_schema(16)), _identifier_check(16, False)]
 """An instrument code (``"02525"``): an identifier of at most 16 characters."""
 Quantity = Annotated[StrictInt, Field(gt=0, le=MAX_QUANTITY)]
 """A whole number of shares, 1 to `MAX_QUANTITY`; ``true`` and ``"100"`` are refused."""
-Label = Annotated[str, Field(max_length=IDENTIFIER_MAX_LENGTH, json_schema_extra=_identifier_schema(IDENTIFIER_MAX_LENGTH)), _identifier_check(IDENTIFIER_MAX_LENGTH, True)]
+Label = Annotated[
+    str,
+    Field(max_length=IDENTIFIER_MAX_LENGTH, json_schema_extra=_identifier_schema(IDENTIFIER_MAX_LENGTH)),
+    _identifier_check(IDENTIFIER_MAX_LENGTH, True),
+]
 """A free label (an API key's): the identifier charset, empty allowed."""
 
 
 # -- path and query parameters: every integer bounded, every id in the identifier charset ----------
-IdentifierPath = Annotated[str, Path(min_length=1, max_length=IDENTIFIER_MAX_LENGTH, pattern=IDENTIFIER_PATTERN, description=f"An identifier: {IDENTIFIER_CHARACTERS}.")]
-InstrumentPath = Annotated[str, Path(min_length=1, max_length=16, pattern=IDENTIFIER_PATTERN, description="An instrument code, e.g. 02525.")]
+IdentifierPath = Annotated[
+    str,
+    Path(
+        min_length=1, max_length=IDENTIFIER_MAX_LENGTH, pattern=IDENTIFIER_PATTERN, description=f"An identifier: {IDENTIFIER_CHARACTERS}."
+    ),
+]
+InstrumentPath = Annotated[
+    str, Path(min_length=1, max_length=16, pattern=IDENTIFIER_PATTERN, description="An instrument code, e.g. 02525.")
+]
 OrderIdPath = Annotated[int, Path(ge=1, le=ORDER_ID_MAX, description="The venue's order id (1 to 2**63-1).")]
 AfterSeq = Annotated[int, Query(ge=0, le=ORDER_ID_MAX, description="Only events after this sequence number (0 to 2**63-1).")]
 Levels = Annotated[int, Query(ge=1, le=50, description="Price levels per side, 1-50.")]
 TradesLimit = Annotated[int, Query(ge=1, le=2000, description="Newest trades, 1-2000.")]
 RowsLimit = Annotated[int, Query(ge=1, le=5000, description="Rows, 1-5000.")]
-SeedQuery = Annotated[int, Query(ge=0, le=ORDER_ID_MAX, description="The ballot seed to preview with (0 to 2**63-1): the allocation then uses the same one.")]
+SeedQuery = Annotated[
+    int, Query(ge=0, le=ORDER_ID_MAX, description="The ballot seed to preview with (0 to 2**63-1): the allocation then uses the same one.")
+]
 IdentifierQuery = Annotated[str | None, Query(min_length=1, max_length=IDENTIFIER_MAX_LENGTH, pattern=IDENTIFIER_PATTERN)]
 ShortTextQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 
@@ -99,7 +120,14 @@ class NewUserIn(RequestModel):
     issuers: list[Identifier] = Field(default=[], max_length=1000)
 
 
-PriceText = Annotated[str, Field(max_length=40, examples=["12.34"], description="A plain decimal (no exponent, NaN or Infinity), at most 9,999.999 (lionrock.kernel.price).")]
+PriceText = Annotated[
+    str,
+    Field(
+        max_length=40,
+        examples=["12.34"],
+        description="A plain decimal (no exponent, NaN or Infinity), at most 9,999.999 (lionrock.kernel.price).",
+    ),
+]
 """A price as text; parsed by the kernel's `parse_price` when the command is built (400 if bad)."""
 
 
@@ -109,11 +137,19 @@ class NewOrderIn(RequestModel):
     instrument: InstrumentCode = Field(examples=["02525"])
     side: Literal["B", "S"]
     quantity: Quantity
-    order_type: str = Field(default="LIMIT", min_length=1, max_length=32, pattern=r"^[A-Z_]+$", examples=["LIMIT", "ENHANCED_LIMIT", "SPECIAL_LIMIT", "AT_AUCTION", "AT_AUCTION_LIMIT"])
+    order_type: str = Field(
+        default="LIMIT",
+        min_length=1,
+        max_length=32,
+        pattern=r"^[A-Z_]+$",
+        examples=["LIMIT", "ENHANCED_LIMIT", "SPECIAL_LIMIT", "AT_AUCTION", "AT_AUCTION_LIMIT"],
+    )
     price: PriceText | None = None
     client_order_id: Identifier
     account: Identifier | None = Field(default=None, description="Defaults to the caller's first account.")
-    short_sell: StrictBool = Field(default=False, description="A (covered) short sale: a sell in a Designated Security, under the tick rule.")
+    short_sell: StrictBool = Field(
+        default=False, description="A (covered) short sale: a sell in a Designated Security, under the tick rule."
+    )
 
 
 class AmendOrderIn(RequestModel):
@@ -134,7 +170,9 @@ class OutcomeOut(BaseModel):
 
 
 class IoiStepIn(RequestModel):
-    limit_price: str | None = Field(default=None, max_length=40, description="Decimal price; omitted or empty: at any price (a strike step).", examples=["46.00"])
+    limit_price: str | None = Field(
+        default=None, max_length=40, description="Decimal price; omitted or empty: at any price (a strike step).", examples=["46.00"]
+    )
     shares: Quantity
 
 
@@ -167,7 +205,8 @@ class ApplicationBatchIn(RequestModel):
 
 class PreferentialApplicationIn(ApplicationIn):
     entitlement: Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)] = Field(
-        description="Shares the applicant is assured (its holding in the parent times the entitlement ratio); 0 for an employee offering.")
+        description="Shares the applicant is assured (its holding in the parent times the entitlement ratio); 0 for an employee offering."
+    )
 
 
 class PreferentialBatchIn(RequestModel):
@@ -177,13 +216,19 @@ class PreferentialBatchIn(RequestModel):
 
 
 class FixPriceIn(RequestModel):
-    price: str | None = Field(default=None, max_length=40, description="The agreed price; omitted: the offering's pricing policy decides.", examples=["46.00"])
-    upsize_shares: Annotated[StrictInt, Field(ge=-1, le=MAX_QUANTITY)] = Field(default=-1, description="-1: the policy decides; otherwise the offer size adjustment shares exercised.")
+    price: str | None = Field(
+        default=None, max_length=40, description="The agreed price; omitted: the offering's pricing policy decides.", examples=["46.00"]
+    )
+    upsize_shares: Annotated[StrictInt, Field(ge=-1, le=MAX_QUANTITY)] = Field(
+        default=-1, description="-1: the policy decides; otherwise the offer size adjustment shares exercised."
+    )
 
 
 class AllocateIn(RequestModel):
     seed: Annotated[StrictInt, Field(ge=0, le=ORDER_ID_MAX)] = Field(description="The ballot seed, published with the results.")
-    applications_digest: str = Field(default="", max_length=64, pattern=r"^[0-9a-f]*$", description="SHA-256 of the application book from the close; checked if given.")
+    applications_digest: str = Field(
+        default="", max_length=64, pattern=r"^[0-9a-f]*$", description="SHA-256 of the application book from the close; checked if given."
+    )
 
 
 __all__ = [

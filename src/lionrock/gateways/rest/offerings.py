@@ -4,18 +4,27 @@ Each endpoint builds one engine command and sends it through `Service.submit`, s
 policy (role, tenancy), audit and durable-outcome path apply as for ``POST /v1/commands``; the
 endpoints add a role check of their own first (below) and shape the answers.
 
-| step | endpoint | roles |
-| --- | --- | --- |
-| define (JSON or uploaded TOML) | ``POST /v1/offerings``, ``POST /v1/offerings/toml`` | sponsor (becomes its offering), operator |
-| IOIs | ``POST /v1/offerings/{id}/iois``, ``DELETE …/iois/{ioi_id}`` | sponsor of the offering, operator |
-| public applications | ``POST /v1/offerings/{id}/applications`` | sponsor of the offering, broker (its participant's client accounts only), investor (its own accounts only), operator |
-| preferential applications | ``POST /v1/offerings/{id}/preferential-applications`` | sponsor of the offering, operator |
-| close, price, allocate, settle | ``POST /v1/offerings/{id}/close`` / ``price`` / ``allocate`` / ``settle`` | sponsor of the offering, operator |
-| results, announcement | ``GET /v1/offerings/{id}/results``, ``…/announcement`` | anyone who may see the offering |
-| allocation preview (before allocate) | ``GET /v1/offerings/{id}/allocation-preview?seed=N`` | sponsor (or issuer) of the offering, operator, regulator |
-| mechanism comparison | ``GET /v1/offerings/{id}/compare`` | sponsor (or issuer) of the offering, operator, regulator |
-| allocations | ``GET /v1/offerings/{id}/allocations[/{account}]`` | sponsor of the offering, operator, regulator: all; investor / broker: own accounts only |
-| issuers | ``POST /v1/issuers`` (JSON), ``POST /v1/issuers/toml``, ``GET …/{id}/eligibility``, ``…/timetable`` | issuer, sponsor (their issuers), operator; reads also regulator |
+Each step, its endpoints, and the roles that may call them:
+
+- define (JSON or uploaded TOML): ``POST /v1/offerings``, ``POST /v1/offerings/toml``;
+  sponsor (becomes its offering), operator
+- IOIs: ``POST /v1/offerings/{id}/iois``, ``DELETE …/iois/{ioi_id}``; sponsor of the offering, operator
+- public applications: ``POST /v1/offerings/{id}/applications``; sponsor of the offering, broker (its
+  participant's client accounts only), investor (its own accounts only), operator
+- preferential applications: ``POST /v1/offerings/{id}/preferential-applications``; sponsor of the
+  offering, operator
+- close, price, allocate, settle: ``POST /v1/offerings/{id}/close`` / ``price`` / ``allocate`` /
+  ``settle``; sponsor of the offering, operator
+- results, announcement: ``GET /v1/offerings/{id}/results``, ``…/announcement``; anyone who may see
+  the offering
+- allocation preview (before allocate): ``GET /v1/offerings/{id}/allocation-preview?seed=N``; sponsor
+  (or issuer) of the offering, operator, regulator
+- mechanism comparison: ``GET /v1/offerings/{id}/compare``; sponsor (or issuer) of the offering,
+  operator, regulator
+- allocations: ``GET /v1/offerings/{id}/allocations[/{account}]``; sponsor of the offering, operator,
+  regulator: all; investor / broker: own accounts only
+- issuers: ``POST /v1/issuers`` (JSON), ``POST /v1/issuers/toml``, ``GET …/{id}/eligibility``,
+  ``…/timetable``; issuer, sponsor (their issuers), operator; reads also regulator
 
 Another tenant's offering or issuer answers 404, like an unknown one.
 
@@ -112,8 +121,10 @@ async def run(service: Service, p: Principal, command: Command) -> Outcome:
         raise rejection_error(outcome.rejection)
     return outcome
 
+
 def answer(outcome: Outcome, main: str, status: int = 200, **extra: Any) -> Response:
     return json_response({"seq": outcome.seq, main: _event(outcome, main), **extra, "events": outcome_body(outcome)["events"]}, status)
+
 
 # -- offering lifecycle ---------------------------------------------------------------------
 async def define[R: (str, bytes)](service: Service, p: Principal, decode: Callable[[R], OfferingSpec], raw: R) -> Response:
@@ -125,35 +136,54 @@ async def define[R: (str, bytes)](service: Service, p: Principal, decode: Callab
     outcome = await run(service, p, commands.DefineOffering(offering=spec))
     return answer(outcome, "OfferingDefined", 201, offering_id=spec.offering_id)
 
-@router.post("/v1/offerings", tags=["offering lifecycle"], status_code=201,
-             openapi_extra=struct_body(OfferingDefinitionIn, "The offering file's tables as JSON (docs/offering.md); the same schema reads the TOML file."))
+
+@router.post(
+    "/v1/offerings",
+    tags=["offering lifecycle"],
+    status_code=201,
+    openapi_extra=struct_body(
+        OfferingDefinitionIn, "The offering file's tables as JSON (docs/offering.md); the same schema reads the TOML file."
+    ),
+)
 async def define_offering(request: Request, p: Me, service: Svc) -> Response:
     """Define an offering from JSON (the offering file's tables, decoded by the file's own schema,
     `lionrock.files.offerings.OfferingDefinitionIn`). A sponsor defining a new id becomes its sponsor."""
     need(p, Role.SPONSOR, Role.OPERATOR)
     return await define(service, p, decode_offering_json, await request.body())
 
+
 @router.post("/v1/offerings/toml", tags=["offering lifecycle"], status_code=201)
-async def define_offering_toml(p: Me, service: Svc, file: Annotated[UploadFile, File(description="An offering file (TOML, docs/offering.md)")]) -> Response:
+async def define_offering_toml(
+    p: Me, service: Svc, file: Annotated[UploadFile, File(description="An offering file (TOML, docs/offering.md)")]
+) -> Response:
     """Define an offering from an uploaded offering file (multipart field ``file``)."""
     need(p, Role.SPONSOR, Role.OPERATOR)
     return await define(service, p, loads_offering, await read_upload(file))
+
 
 @router.post("/v1/offerings/{offering_id}/iois", tags=["offering lifecycle"], status_code=201)
 async def submit_ioi(offering_id: IdentifierPath, body: IoiIn, p: Me, service: Svc) -> Response:
     need(p, Role.SPONSOR, Role.OPERATOR)
     c = commands
     ioi = c.Ioi(
-        ioi_id=body.ioi_id, investor=body.investor, account=body.account, participant=body.participant, investor_type=body.investor_type,
-        origin=body.origin, tier=body.tier, independent=body.independent,
+        ioi_id=body.ioi_id,
+        investor=body.investor,
+        account=body.account,
+        participant=body.participant,
+        investor_type=body.investor_type,
+        origin=body.origin,
+        tier=body.tier,
+        independent=body.independent,
         steps=[c.IoiStep(price_ticks(s.limit_price, f"steps[{i}].limit_price"), s.shares) for i, s in enumerate(body.steps)],
     )
     return answer(await run(service, p, c.SubmitIoi(offering_id=offering_id, ioi=ioi)), "IoiReceived", 201)
+
 
 @router.delete("/v1/offerings/{offering_id}/iois/{ioi_id}", tags=["offering lifecycle"])
 async def withdraw_ioi(offering_id: IdentifierPath, ioi_id: IdentifierPath, p: Me, service: Svc) -> Response:
     need(p, Role.SPONSOR, Role.OPERATOR)
     return answer(await run(service, p, commands.WithdrawIoi(offering_id=offering_id, ioi_id=ioi_id)), "IoiWithdrawn")
+
 
 @router.post("/v1/offerings/{offering_id}/applications", tags=["offering lifecycle"], status_code=201)
 async def lodge_applications(offering_id: IdentifierPath, body: ApplicationBatchIn, p: Me, service: Svc) -> Response:
@@ -163,10 +193,13 @@ async def lodge_applications(offering_id: IdentifierPath, body: ApplicationBatch
     c = commands
     apps = body.applications
     batch = c.ApplicationBatch(
-        applicants=[a.applicant for a in apps], accounts=[a.account for a in apps],
-        participants=[a.participant for a in apps], shares=[a.shares for a in apps],
+        applicants=[a.applicant for a in apps],
+        accounts=[a.account for a in apps],
+        participants=[a.participant for a in apps],
+        shares=[a.shares for a in apps],
     )
     return answer(await run(service, p, c.LodgePublicApplications(offering_id=offering_id, batch=batch)), "PublicApplicationsLodged", 201)
+
 
 @router.post("/v1/offerings/{offering_id}/preferential-applications", tags=["offering lifecycle"], status_code=201)
 async def lodge_preferential_applications(offering_id: IdentifierPath, body: PreferentialBatchIn, p: Me, service: Svc) -> Response:
@@ -174,17 +207,22 @@ async def lodge_preferential_applications(offering_id: IdentifierPath, body: Pre
     need(p, Role.SPONSOR, Role.OPERATOR)
     apps = body.applications
     batch = commands.PreferentialBatch(
-        applicants=[a.applicant for a in apps], accounts=[a.account for a in apps], participants=[a.participant for a in apps],
-        shares=[a.shares for a in apps], entitlements=[a.entitlement for a in apps],
+        applicants=[a.applicant for a in apps],
+        accounts=[a.account for a in apps],
+        participants=[a.participant for a in apps],
+        shares=[a.shares for a in apps],
+        entitlements=[a.entitlement for a in apps],
     )
     command = commands.LodgePreferentialApplications(offering_id=offering_id, batch=batch)
     return answer(await run(service, p, command), "PreferentialApplicationsLodged", 201)
+
 
 @router.post("/v1/offerings/{offering_id}/close", tags=["offering lifecycle"])
 async def close_public_offer(offering_id: IdentifierPath, p: Me, service: Svc) -> Response:
     """Close the public offer; the answer carries the application book digest and the funds held."""
     need(p, Role.SPONSOR, Role.OPERATOR)
     return answer(await run(service, p, commands.ClosePublicOffer(offering_id=offering_id)), "PublicOfferClosed")
+
 
 @router.post("/v1/offerings/{offering_id}/price", tags=["offering lifecycle"])
 async def fix_price(offering_id: IdentifierPath, p: Me, service: Svc, body: FixPriceIn | None = None) -> Response:
@@ -193,11 +231,13 @@ async def fix_price(offering_id: IdentifierPath, p: Me, service: Svc, body: FixP
     command = commands.FixOfferPrice(offering_id=offering_id, price=price_ticks(body.price, "price"), upsize_shares=body.upsize_shares)
     return answer(await run(service, p, command), "OfferPriceFixed")
 
+
 @router.post("/v1/offerings/{offering_id}/allocate", tags=["offering lifecycle"])
 async def allocate(offering_id: IdentifierPath, body: AllocateIn, p: Me, service: Svc) -> Response:
     need(p, Role.SPONSOR, Role.OPERATOR)
     command = commands.AllocateOffering(offering_id=offering_id, seed=body.seed, applications_digest=body.applications_digest)
     return answer(await run(service, p, command), "OfferingAllocated")
+
 
 @router.post("/v1/offerings/{offering_id}/settle", tags=["offering lifecycle"])
 async def settle(offering_id: IdentifierPath, p: Me, service: Svc) -> Response:
@@ -205,10 +245,13 @@ async def settle(offering_id: IdentifierPath, p: Me, service: Svc) -> Response:
     need(p, Role.SPONSOR, Role.OPERATOR)
     return answer(await run(service, p, commands.SettleOffering(offering_id=offering_id)), "OfferingSettled")
 
+
 @router.get("/v1/offerings/{offering_id}/results", tags=["offering lifecycle"])
 def results(offering_id: IdentifierPath, p: Me, service: Svc) -> Response:
-    """Price, the allotment summary with the basis of allocation, cornerstones; placees only for the offering's sponsor, operators and regulators."""
+    """Price, the allotment summary with the basis of allocation, cornerstones; placees only for the
+    offering's sponsor, operators and regulators."""
     return json_response(queries.offering_results(service.read, p, offering_id))
+
 
 @router.get("/v1/offerings/{offering_id}/announcement", tags=["offering lifecycle"])
 def announcement(offering_id: IdentifierPath, p: Me, service: Svc, format: str = "markdown") -> Response:  # noqa: A002
@@ -221,12 +264,14 @@ def announcement(offering_id: IdentifierPath, p: Me, service: Svc, format: str =
         return Response(markdown_to_html(md, f"{offering_id}: allotment results"), media_type="text/html; charset=utf-8")
     return Response(md, media_type="text/markdown; charset=utf-8")
 
+
 @router.get("/v1/offerings/{offering_id}/compare", tags=["offering lifecycle"])
 def compare(offering_id: IdentifierPath, p: Me, service: Svc) -> Response:
     """The book allotted under every mechanism the deal could choose, at its final price and seed (the
     sponsor's table for choosing a mechanism): integers beside formatted text, derived once when the
     offering was allocated. The offering's sponsor or issuer, operators and regulators only."""
     return json_response(queries.offering_comparison(service.read, p, offering_id))
+
 
 # -- allocation preview --------------------------------------------------------------------------
 PREVIEW_RUNNING = 1
@@ -247,7 +292,9 @@ class PreviewGate:
     @asynccontextmanager
     async def enter(self) -> AsyncIterator[None]:
         if self._pending >= self._limit:
-            raise service_error(429, ServiceCode.RATE_LIMITED, "offering_id", f"{self._pending} allocation previews running or waiting; try again shortly")
+            raise service_error(
+                429, ServiceCode.RATE_LIMITED, "offering_id", f"{self._pending} allocation previews running or waiting; try again shortly"
+            )
         self._pending += 1
         try:
             async with self._slots:
@@ -269,8 +316,12 @@ def _preview_price(read: Any, p: Principal, offering_id: str) -> dict[str, Any]:
     priced = queries.latest_event(read, offering_id, "OfferPriceFixed")
     if stage != Stage.PRICED or priced is None:
         after = "; the allocation is done: GET /v1/offerings/{id}/compare has the comparison" if priced is not None else ""
-        raise Reject(OfferingCode.WRONG_STAGE, "offering_id", f"{offering_id} is {stage or 'not defined'}; an allocation preview needs a priced offering{after}",
-                     "offering lifecycle (docs/offering.md): close, price, allocate")
+        raise Reject(
+            OfferingCode.WRONG_STAGE,
+            "offering_id",
+            f"{offering_id} is {stage or 'not defined'}; an allocation preview needs a priced offering{after}",
+            "offering lifecycle (docs/offering.md): close, price, allocate",
+        )
     return priced
 
 
@@ -291,15 +342,28 @@ def preview_body(offering_id: str, inputs: PreviewInputs, price: int, upsize_sha
     ro, iois, apps, preferential = inputs
     pricing = set_price(ro, iois, price, upsize_shares)
     result = allocate_offering(ro, pricing, iois, apps, seed, preferential)
-    comparison = compare_mechanisms(ro.spec, iois, apps, seed, price=pricing.price, upsize_shares=pricing.upsize_shares, preferential=preferential)
+    comparison = compare_mechanisms(
+        ro.spec, iois, apps, seed, price=pricing.price, upsize_shares=pricing.upsize_shares, preferential=preferential
+    )
     compared = comparison_json(comparison)
     compared["table"] = [{"figure": name, "text": texts, "values": values} for name, texts, values in comparison_lines(comparison)]
-    placees = [{"investor": iois.investor[i], "account": iois.account[i], "shares": int(result.placee_shares[i])}
-               for i in range(iois.investors) if result.placee_shares[i]]
+    placees = [
+        {"investor": iois.investor[i], "account": iois.account[i], "shares": int(result.placee_shares[i])}
+        for i in range(iois.investors)
+        if result.placee_shares[i]
+    ]
     return {
-        "offering_id": offering_id, "preview": True, "stage": "priced", "seed": seed, "price": pricing.price, "upsize_shares": pricing.upsize_shares,
-        "applications_digest": apps.digest, "summary": msgspec.to_builtins(result.summary), "cornerstones": msgspec.to_builtins(result.cornerstones),
-        "placees": placees, "comparison": compared,
+        "offering_id": offering_id,
+        "preview": True,
+        "stage": "priced",
+        "seed": seed,
+        "price": pricing.price,
+        "upsize_shares": pricing.upsize_shares,
+        "applications_digest": apps.digest,
+        "summary": msgspec.to_builtins(result.summary),
+        "cornerstones": msgspec.to_builtins(result.cornerstones),
+        "placees": placees,
+        "comparison": compared,
     }
 
 
@@ -318,21 +382,30 @@ async def allocation_preview(offering_id: IdentifierPath, seed: SeedQuery, p: Me
         raise rejection_error(exc.rejection) from exc
     call = getattr(service.runner, "call", None)
     if call is None:  # commands go to the shards over NATS (lionrock serve --nats): no engine here
-        raise service_error(503, ServiceCode.ENGINE_UNAVAILABLE, "", "the allocation preview needs the engine in this process (lionrock serve without --nats)")
+        raise service_error(
+            503,
+            ServiceCode.ENGINE_UNAVAILABLE,
+            "",
+            "the allocation preview needs the engine in this process (lionrock serve without --nats)",
+        )
     async with _gate(request).enter():
         inputs = await asyncio.wrap_future(call(lambda engine: _preview_inputs(engine, offering_id)))
         if inputs is None:
-            raise service_error(503, ServiceCode.ENGINE_UNAVAILABLE, "offering_id", f"the engine has no offering {offering_id} yet; try again")
+            raise service_error(
+                503, ServiceCode.ENGINE_UNAVAILABLE, "offering_id", f"the engine has no offering {offering_id} yet; try again"
+            )
         try:
             body = await asyncio.to_thread(preview_body, offering_id, inputs, int(priced["price"]), int(priced["upsize_shares"]), seed)
         except Reject as exc:
             raise rejection_error(exc.rejection) from exc
     return json_response(body)
 
+
 @router.get("/v1/offerings/{offering_id}/allocations", tags=["offering lifecycle"])
 def allocations(offering_id: IdentifierPath, p: Me, service: Svc) -> Response:
     """Allocations per account (public applications, placing, cornerstone). Investors and brokers see their own accounts only."""
     return json_response(queries.allocations_for(service.read, p, offering_id))
+
 
 @router.get("/v1/offerings/{offering_id}/allocations/{account}", tags=["offering lifecycle"])
 def allocation(offering_id: IdentifierPath, account: IdentifierPath, p: Me, service: Svc) -> Response:
@@ -344,4 +417,15 @@ def allocation(offering_id: IdentifierPath, account: IdentifierPath, p: Me, serv
         return json_response(r)
     raise service_error(404, ServiceCode.NOT_FOUND, "account", f"no allocation to {account} in {offering_id}")
 
-__all__ = ["MAX_UPLOAD_BYTES", "PREVIEW_RUNNING", "PREVIEW_WAITING", "PreviewGate", "PreviewInputs", "preview_body", "read_upload", "router", "toml_data"]
+
+__all__ = [
+    "MAX_UPLOAD_BYTES",
+    "PREVIEW_RUNNING",
+    "PREVIEW_WAITING",
+    "PreviewGate",
+    "PreviewInputs",
+    "preview_body",
+    "read_upload",
+    "router",
+    "toml_data",
+]

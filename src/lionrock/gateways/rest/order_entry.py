@@ -114,10 +114,13 @@ class OrderEntryFastPath:
                 raise
             status, answer = known
         payload = _ENCODER.encode(answer)
-        await send({
-            "type": "http.response.start", "status": status,
-            "headers": [(b"content-length", str(len(payload)).encode()), (b"content-type", b"application/json")],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-length", str(len(payload)).encode()), (b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
 

@@ -91,9 +91,15 @@ def place_order_command(p: Principal, body: Any, channel: str = CHANNEL) -> Comm
     if not account:
         raise service_error(400, ServiceCode.MALFORMED_REQUEST, "account", "no account given and the caller has none")
     values = {
-        "instrument": body.instrument, "participant": participant_of(account) or p.participant, "account": account,
-        "client_order_id": body.client_order_id, "side": body.side, "order_type": body.order_type,
-        "price": price_ticks(body.price, "price"), "quantity": body.quantity, "channel": channel,
+        "instrument": body.instrument,
+        "participant": participant_of(account) or p.participant,
+        "account": account,
+        "client_order_id": body.client_order_id,
+        "side": body.side,
+        "order_type": body.order_type,
+        "price": price_ticks(body.price, "price"),
+        "quantity": body.quantity,
+        "channel": channel,
         "short_sell": bool(getattr(body, "short_sell", False)),
     }
     return build(PlaceOrder, values)
@@ -150,19 +156,41 @@ def placed_order(outcome: Outcome, command: PlaceOrder) -> dict[str, Any] | None
         match e:
             case OrderAccepted() if e.client_order_id == command.client_order_id:
                 order = {
-                    "order_id": e.order_id, "instrument": e.instrument, "participant": e.participant, "account": e.account,
-                    "client_order_id": e.client_order_id, "side": e.side, "order_type": e.order_type, "price": e.price,
-                    "quantity": e.quantity, "filled": 0, "status": "new", "channel": e.channel, "reason": "",
-                    "created_seq": outcome.seq, "updated_seq": outcome.seq, "at_ns": outcome.at_ns, "short_sell": bool(e.short_sell),
+                    "order_id": e.order_id,
+                    "instrument": e.instrument,
+                    "participant": e.participant,
+                    "account": e.account,
+                    "client_order_id": e.client_order_id,
+                    "side": e.side,
+                    "order_type": e.order_type,
+                    "price": e.price,
+                    "quantity": e.quantity,
+                    "filled": 0,
+                    "status": "new",
+                    "channel": e.channel,
+                    "reason": "",
+                    "created_seq": outcome.seq,
+                    "updated_seq": outcome.seq,
+                    "at_ns": outcome.at_ns,
+                    "short_sell": bool(e.short_sell),
                 }
                 return _fold(order, outcome)
             case OrderRetryAcknowledged() if e.client_order_id == command.client_order_id:
                 return {
-                    "order_id": e.order_id, "instrument": e.instrument, "participant": e.participant, "account": command.account,
-                    "client_order_id": e.client_order_id, "side": command.side, "order_type": command.order_type,
-                    "price": command.price, "price_text": format_price(command.price) if command.price else "",
-                    "quantity": command.quantity, "remaining": e.remaining, "channel": command.channel,
-                    "short_sell": command.short_sell, "retry": True,
+                    "order_id": e.order_id,
+                    "instrument": e.instrument,
+                    "participant": e.participant,
+                    "account": command.account,
+                    "client_order_id": e.client_order_id,
+                    "side": command.side,
+                    "order_type": command.order_type,
+                    "price": command.price,
+                    "price_text": format_price(command.price) if command.price else "",
+                    "quantity": command.quantity,
+                    "remaining": e.remaining,
+                    "channel": command.channel,
+                    "short_sell": command.short_sell,
+                    "retry": True,
                 }
     return None
 
@@ -235,6 +263,15 @@ async def amend_order(order_id: OrderIdPath, body: AmendOrderIn, p: Me, service:
 
 
 __all__ = [
-    "PRICE_RULE", "ApiError", "amend_order_command", "build", "cancel_order_command", "order_rejection", "place_order",
-    "place_order_command", "placed_order", "price_ticks", "router",
+    "PRICE_RULE",
+    "ApiError",
+    "amend_order_command",
+    "build",
+    "cancel_order_command",
+    "order_rejection",
+    "place_order",
+    "place_order_command",
+    "placed_order",
+    "price_ticks",
+    "router",
 ]

@@ -86,6 +86,7 @@ async def pump(service: Service, ws: WebSocket, accept: Any, first: Any = None, 
         with contextlib.suppress(Exception):
             receiver.cancel()
 
+
 @router.websocket("/v1/ws/market/{instrument}")
 async def ws_market(ws: WebSocket, instrument: str) -> None:
     """Trades, depth changes and auction indicative prices of one instrument (no account names).
@@ -99,7 +100,9 @@ async def ws_market(ws: WebSocket, instrument: str) -> None:
     await ws.accept()
 
     def snapshot() -> dict[str, Any]:
-        seq, (depth, trades) = queries.consistent_snapshot(service.read, lambda: (queries.depth(service.read, instrument, 10), queries.trades(service.read, instrument, 50)))
+        seq, (depth, trades) = queries.consistent_snapshot(
+            service.read, lambda: (queries.depth(service.read, instrument, 10), queries.trades(service.read, instrument, 50))
+        )
         return {"type": "snapshot", "seq": seq, "instrument": instrument, "depth": depth, "trades": trades}
 
     def shape(pub: Published, last_of_burst: bool) -> dict[str, Any]:
@@ -110,7 +113,15 @@ async def ws_market(ws: WebSocket, instrument: str) -> None:
             message["depth"] = queries.depth(service.read, instrument, 10)
         return message
 
-    await pump(service, ws, lambda pub: pub.instrument in (instrument, None) and isinstance(pub.event, _MARKET_EVENTS), snapshot, shape, user=p.username)
+    await pump(
+        service,
+        ws,
+        lambda pub: pub.instrument in (instrument, None) and isinstance(pub.event, _MARKET_EVENTS),
+        snapshot,
+        shape,
+        user=p.username,
+    )
+
 
 @router.websocket("/v1/ws/me")
 async def ws_me(ws: WebSocket) -> None:
@@ -140,11 +151,18 @@ async def ws_me(ws: WebSocket) -> None:
         await pump(service, ws, lambda pub: bool(mine & pub.parties), snapshot, shape=own, user=p.username)
 
 
-
 _MARKET_EVENTS: tuple[type[Event], ...] = (
-    TradeExecuted, MarketDepthUpdated, AuctionIndicativeUpdated, AuctionCompleted, ClosingAuctionReferenceSet,
-    ClosingPriceSet, VolatilityCoolingOffStarted, VolatilityCoolingOffEnded, TradingPhaseChanged,
-    TradingDayStarted, InstrumentListed,
+    TradeExecuted,
+    MarketDepthUpdated,
+    AuctionIndicativeUpdated,
+    AuctionCompleted,
+    ClosingAuctionReferenceSet,
+    ClosingPriceSet,
+    VolatilityCoolingOffStarted,
+    VolatilityCoolingOffEnded,
+    TradingPhaseChanged,
+    TradingDayStarted,
+    InstrumentListed,
 )
 """The only events the market feed forwards (market data; nothing about an account's orders,
 applications or settlement)."""

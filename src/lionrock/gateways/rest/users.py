@@ -50,7 +50,12 @@ def user(username: str, p: Me, service: Svc) -> dict[str, Any]:
 def _set_disabled(service: Service, p: Principal, username: str, disabled: bool) -> dict[str, Any]:
     need(p, Role.OPERATOR)
     if disabled and username == p.username:
-        raise service_error(409, ServiceCode.CANNOT_DISABLE_SELF, "username", "an operator cannot disable itself (another operator must: the venue must keep one)")
+        raise service_error(
+            409,
+            ServiceCode.CANNOT_DISABLE_SELF,
+            "username",
+            "an operator cannot disable itself (another operator must: the venue must keep one)",
+        )
     try:
         changed = service.auth.set_disabled(username, disabled)
     except LookupError as exc:

@@ -89,13 +89,19 @@ def holding(asset: str, amount: int) -> str:
 def asset_name(asset: str) -> str:
     """``SEC:02525`` -> ``02525 shares``; ``HKD`` -> ``HKD cash``."""
     if asset.startswith(SECURITY_PREFIX):
-        return f"{asset[len(SECURITY_PREFIX):]} shares"
+        return f"{asset[len(SECURITY_PREFIX) :]} shares"
     return f"{asset} cash" if asset in Currency.__members__ else asset
 
 
 FILTERS = {
-    "money": money, "count": count, "shares": shares, "percent": percent, "times": times,
-    "hkprice": price, "holding": holding, "asset_name": asset_name,
+    "money": money,
+    "count": count,
+    "shares": shares,
+    "percent": percent,
+    "times": times,
+    "hkprice": price,
+    "holding": holding,
+    "asset_name": asset_name,
 }
 """The Jinja filters the templates use (``{{ x|money }}``, ``{{ n|shares }}``...)."""
 

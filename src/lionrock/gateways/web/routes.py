@@ -108,7 +108,9 @@ def mount_web(app: FastAPI, service: Service) -> None:
             return RedirectResponse("/login?error=Unknown+user+or+wrong+password", status_code=303)
         service.auth.audit(p.username, str(p.role), "web", "login", "", "ok")
         resp = RedirectResponse("/", status_code=303)
-        resp.set_cookie(SESSION_COOKIE, service.auth.issue_session(p.username), httponly=True, samesite="strict", max_age=service.auth.session_ttl_s)
+        resp.set_cookie(
+            SESSION_COOKIE, service.auth.issue_session(p.username), httponly=True, samesite="strict", max_age=service.auth.session_ttl_s
+        )
         return resp
 
     @app.post("/logout", include_in_schema=False)
@@ -127,8 +129,13 @@ def mount_web(app: FastAPI, service: Service) -> None:
         if p is None:
             return RedirectResponse("/login", status_code=303)
         return page(
-            "home.html.j2", request, p, issuers=_pipeline(service, p), offerings=queries.offerings(service.read, p),
-            instruments=queries.instruments(service.read), quota=_quota(service),
+            "home.html.j2",
+            request,
+            p,
+            issuers=_pipeline(service, p),
+            offerings=queries.offerings(service.read, p),
+            instruments=queries.instruments(service.read),
+            quota=_quota(service),
         )
 
     @app.get("/market/{instrument}", include_in_schema=False)
@@ -136,9 +143,16 @@ def mount_web(app: FastAPI, service: Service) -> None:
         p = who(request)
         if p is None:
             return RedirectResponse("/login", status_code=303)
-        return page("market.html.j2", request, p, instrument=instrument, depth=queries.depth(service.read, instrument, 10),
-                    trades=queries.trades(service.read, instrument, 30), orders=queries.orders(service.read, p, instrument=instrument, limit=50),
-                    rules=_rules_or_none(service, instrument))
+        return page(
+            "market.html.j2",
+            request,
+            p,
+            instrument=instrument,
+            depth=queries.depth(service.read, instrument, 10),
+            trades=queries.trades(service.read, instrument, 30),
+            orders=queries.orders(service.read, p, instrument=instrument, limit=50),
+            rules=_rules_or_none(service, instrument),
+        )
 
     @app.get("/offerings/new", include_in_schema=False)
     def new_offering(request: Request) -> Response:
@@ -161,20 +175,39 @@ def mount_web(app: FastAPI, service: Service) -> None:
         comparison = _comparison_or_none(service, p, offering_id) if results["summary"] is not None and data["scope"] == "full" else None
         priced = results["priced"]
         curve = priced_curve(priced) if priced else demand_curve(data["events"])
-        return page("offering.html.j2", request, p, offering_id=offering_id, data=data, curve=curve, results=results,
-                    allocations=allocations, offer_price=priced["price"] if priced else 0, iois=ioi_rows(data["events"]),
-                    may_run=p.role == Role.OPERATOR or (p.role == Role.SPONSOR and offering_id in p.offerings),
-                    today=hk_date(service.clock()).isoformat(), comparison=comparison, seed_max=ORDER_ID_MAX,
-                    ioi_schema=IOI_SCHEMA, max_price_ticks=MAX_PRICE_TICKS,
-                    curve_basis="the book at pricing (OfferPriceFixed)" if priced else "indications of interest received so far")
+        return page(
+            "offering.html.j2",
+            request,
+            p,
+            offering_id=offering_id,
+            data=data,
+            curve=curve,
+            results=results,
+            allocations=allocations,
+            offer_price=priced["price"] if priced else 0,
+            iois=ioi_rows(data["events"]),
+            may_run=p.role == Role.OPERATOR or (p.role == Role.SPONSOR and offering_id in p.offerings),
+            today=hk_date(service.clock()).isoformat(),
+            comparison=comparison,
+            seed_max=ORDER_ID_MAX,
+            ioi_schema=IOI_SCHEMA,
+            max_price_ticks=MAX_PRICE_TICKS,
+            curve_basis="the book at pricing (OfferPriceFixed)" if priced else "indications of interest received so far",
+        )
 
     @app.get("/account", include_in_schema=False)
     def account(request: Request) -> Response:
         p = who(request)
         if p is None:
             return RedirectResponse("/login", status_code=303)
-        return page("account.html.j2", request, p, accounts=queries.accounts(service.read, p), orders=queries.orders(service.read, p, limit=100),
-                    ipo=_ipo_results(service, p))
+        return page(
+            "account.html.j2",
+            request,
+            p,
+            accounts=queries.accounts(service.read, p),
+            orders=queries.orders(service.read, p, limit=100),
+            ipo=_ipo_results(service, p),
+        )
 
     @app.get("/operator", include_in_schema=False)
     def operator(request: Request) -> Response:
@@ -183,8 +216,15 @@ def mount_web(app: FastAPI, service: Service) -> None:
             return RedirectResponse("/login", status_code=303)
         if p.role not in (Role.OPERATOR, Role.REGULATOR):
             return page("missing.html.j2", request, p, message="The venue page is for operators (and, to read, regulators).")
-        return page("operator.html.j2", request, p, venue=venue_state(service), users=[u.public() for u in service.auth.users()],
-                    may_act=p.role == Role.OPERATOR, roles=[str(r) for r in Role])
+        return page(
+            "operator.html.j2",
+            request,
+            p,
+            venue=venue_state(service),
+            users=[u.public() for u in service.auth.users()],
+            may_act=p.role == Role.OPERATOR,
+            roles=[str(r) for r in Role],
+        )
 
 
 def _rules_or_none(service: Service, instrument: str) -> dict[str, Any] | None:
@@ -236,10 +276,16 @@ def ioi_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             steps = [(int(pr), int(q)) for pr, q in body.get("steps", [])]
             limits = [pr for pr, _ in steps]
             book[str(body.get("ioi_id"))] = {
-                "ioi_id": body.get("ioi_id", ""), "investor": body.get("investor", ""), "investor_type": body.get("investor_type", ""),
-                "origin": body.get("origin", ""), "tier": int(body.get("tier", 0)),
-                "limit_high": 0 if 0 in limits else max(limits, default=0), "limit_low": 0 if 0 in limits else min(limits, default=0),
-                "shares_max": max((q for _, q in steps), default=0), "steps": len(steps), "seq": e["seq"],
+                "ioi_id": body.get("ioi_id", ""),
+                "investor": body.get("investor", ""),
+                "investor_type": body.get("investor_type", ""),
+                "origin": body.get("origin", ""),
+                "tier": int(body.get("tier", 0)),
+                "limit_high": 0 if 0 in limits else max(limits, default=0),
+                "limit_low": 0 if 0 in limits else min(limits, default=0),
+                "shares_max": max((q for _, q in steps), default=0),
+                "steps": len(steps),
+                "seq": e["seq"],
             }
         elif e["type"] == "IoiWithdrawn":
             book.pop(str(body.get("ioi_id")), None)
@@ -274,7 +320,8 @@ def _pipeline(service: Service, p: Principal) -> list[dict[str, Any]]:
 
 def _quota(service: Service) -> list[dict[str, Any]]:
     rows = service.read.execute(
-        "SELECT body FROM events WHERE type IN ('SouthboundOrderAdmitted', 'SouthboundQuotaReturned', 'SouthboundQuotaExhausted') ORDER BY seq DESC, idx DESC LIMIT 200"
+        "SELECT body FROM events WHERE type IN ('SouthboundOrderAdmitted', 'SouthboundQuotaReturned', 'SouthboundQuotaExhausted') "
+        "ORDER BY seq DESC, idx DESC LIMIT 200"
     )
     latest: dict[str, dict[str, Any]] = {}
     for (body,) in rows:
