@@ -50,9 +50,48 @@ def _run(path: Path) -> str:
         (RegisterSouthboundInvestor(account="C:SB:Z", investor_type="INSTITUTION"), at(time(8, 5))),
         (SetIndexConstituents(index="HSLI", instruments=["02525"]), at(time(8, 6))),
         (TradingTick(), at(time(9, 31))),
-        (PlaceOrder(instrument="02525", participant="P2", account="C:P2:B", client_order_id="s1", side="S", order_type="LIMIT", price=50_000, quantity=500), at(time(9, 40))),
-        (PlaceOrder(instrument="02525", participant="P1", account="C:P1:A", client_order_id="b1", side="B", order_type="LIMIT", price=50_000, quantity=300), at(time(9, 41))),
-        (PlaceSouthboundOrder(link="SH", order=PlaceOrder(instrument="02525", participant="SB", account="C:SB:Z", client_order_id="sb1", side="B", order_type="LIMIT", price=50_000, quantity=200)), at(time(9, 42))),
+        (
+            PlaceOrder(
+                instrument="02525",
+                participant="P2",
+                account="C:P2:B",
+                client_order_id="s1",
+                side="S",
+                order_type="LIMIT",
+                price=50_000,
+                quantity=500,
+            ),
+            at(time(9, 40)),
+        ),
+        (
+            PlaceOrder(
+                instrument="02525",
+                participant="P1",
+                account="C:P1:A",
+                client_order_id="b1",
+                side="B",
+                order_type="LIMIT",
+                price=50_000,
+                quantity=300,
+            ),
+            at(time(9, 41)),
+        ),
+        (
+            PlaceSouthboundOrder(
+                link="SH",
+                order=PlaceOrder(
+                    instrument="02525",
+                    participant="SB",
+                    account="C:SB:Z",
+                    client_order_id="sb1",
+                    side="B",
+                    order_type="LIMIT",
+                    price=50_000,
+                    quantity=200,
+                ),
+            ),
+            at(time(9, 42)),
+        ),
         (RunSettlement(day=T2), at(time(17), T2)),
     ]
     for command, ns in commands:
@@ -80,7 +119,9 @@ def test_audit_of_a_clean_run_exits_zero_and_replay_matches(tmp_path: Path) -> N
 def test_auditor_names_the_first_violating_event() -> None:
     auditor = LedgerAuditor()
     ok = CashWithdrawn(account="C:P1:A", currency="HKD", amount=5, destination="X:BANK", postings=[Posting("X:BANK", "C:P1:A", "HKD", 5)])
-    bad = CashWithdrawn(account="C:P1:A", currency="HKD", amount=11, destination="X:BANK", postings=[Posting("C:P1:A", "X:BANK", "HKD", 11)])
+    bad = CashWithdrawn(
+        account="C:P1:A", currency="HKD", amount=11, destination="X:BANK", postings=[Posting("C:P1:A", "X:BANK", "HKD", 11)]
+    )
     auditor(Stamp(1, 0), DepositCash(account="C:P1:A", currency="HKD", amount=5), [ok])
     assert auditor.violation is None
     auditor(Stamp(2, 0), DepositCash(account="C:P1:A", currency="HKD", amount=5), [ok, bad])
@@ -129,7 +170,9 @@ def test_incremental_sums_equal_a_full_recount_after_every_command() -> None:
 
 
 def _deposit(auditor: LedgerAuditor, seq: int, account: str, amount: int) -> None:
-    event = CashWithdrawn(account=account, currency="HKD", amount=amount, destination="X:BANK", postings=[Posting("X:BANK", account, "HKD", amount)])
+    event = CashWithdrawn(
+        account=account, currency="HKD", amount=amount, destination="X:BANK", postings=[Posting("X:BANK", account, "HKD", amount)]
+    )
     auditor(Stamp(seq, 0), DepositCash(account=account, currency="HKD", amount=amount), [event])
 
 

@@ -28,8 +28,18 @@ op = st.one_of(
     st.tuples(st.just("deposit"), st.sampled_from(ACCOUNTS), st.integers(1, 50_000_000)),
     st.tuples(st.just("credit"), st.sampled_from(ACCOUNTS), st.integers(1, 5_000)),
     st.tuples(st.just("trade"), st.sampled_from(ACCOUNTS), st.sampled_from(ACCOUNTS), st.integers(1_000, 200_000), st.integers(1, 3_000)),
-    st.tuples(st.just("day"),),
-    st.tuples(st.just("ipo"), st.lists(st.tuples(st.sampled_from(ACCOUNTS), st.integers(1, 40), st.integers(0, 2_000_000)), min_size=1, max_size=4, unique_by=lambda t: t[0])),
+    st.tuples(
+        st.just("day"),
+    ),
+    st.tuples(
+        st.just("ipo"),
+        st.lists(
+            st.tuples(st.sampled_from(ACCOUNTS), st.integers(1, 40), st.integers(0, 2_000_000)),
+            min_size=1,
+            max_size=4,
+            unique_by=lambda t: t[0],
+        ),
+    ),
 )
 
 
@@ -86,9 +96,15 @@ def test_ledger_conserved_over_random_streams(ops) -> None:
                 holds = [(a, c + c // 100 + 7) for a, _, c in allots]
                 funded = IpoApplicationsFunded(offering_id=off, currency="HKD", holds=holds)
                 instr = IpoSettlementInstructed(
-                    offering_id=off, instrument="02525", currency="HKD", issuer_account="I:X", price=1,
-                    allotments=[(a, s, c) for a, s, c in allots], refunds=[(a, 7) for a, _, _ in allots],
-                    fees=[("F:BROKERAGE:P1", sum(c // 100 for _, _, c in allots))], account_fees=[(a, c // 100) for a, _, c in allots],
+                    offering_id=off,
+                    instrument="02525",
+                    currency="HKD",
+                    issuer_account="I:X",
+                    price=1,
+                    allotments=[(a, s, c) for a, s, c in allots],
+                    refunds=[(a, 7) for a, _, _ in allots],
+                    fees=[("F:BROKERAGE:P1", sum(c // 100 for _, _, c in allots))],
+                    account_fees=[(a, c // 100) for a, _, c in allots],
                 )
                 out = eng.submit(LedgerTestEmit(funded=[funded], instructed=[instr]), now)
         fold(out.events, projection)

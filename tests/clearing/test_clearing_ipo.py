@@ -12,7 +12,11 @@ A, B, PLACEE = "C:P1:A", "C:P2:B", "C:GS:FUND"
 
 def _instruction(**kw):
     base = dict(
-        offering_id="OFF1", instrument="02525", currency="HKD", issuer_account="I:HESAI", price=100_000,
+        offering_id="OFF1",
+        instrument="02525",
+        currency="HKD",
+        issuer_account="I:HESAI",
+        price=100_000,
         allotments=[(A, 100, 1_000_000), (PLACEE, 10_000, 100_000_000)],
         refunds=[(A, 4_060_340), (B, 2_020_170)],
         fees=[("F:BROKERAGE:P1", 10_000), ("F:BROKERAGE:GS", 1_000_000), ("F:SFC", 2_727), ("F:HKEX", 5_707), ("F:AFRC", 152)],
@@ -26,7 +30,9 @@ def test_ipo_holds_then_settles_conserving_cash_and_issuing_shares() -> None:
     eng, clearing, _ = engine()
     eng.submit(DepositCash(account=A, currency="HKD", amount=5_070_425), at())
     eng.submit(DepositCash(account=PLACEE, currency="HKD", amount=200_000_000), at())
-    out = eng.submit(LedgerTestEmit(funded=[IpoApplicationsFunded(offering_id="OFF1", currency="HKD", holds=[(A, 5_070_425), (B, 2_020_170)])]), at())
+    out = eng.submit(
+        LedgerTestEmit(funded=[IpoApplicationsFunded(offering_id="OFF1", currency="HKD", holds=[(A, 5_070_425), (B, 2_020_170)])]), at()
+    )
     held = [e for e in out.events if isinstance(e, IpoFundsHeld)][0]
     assert held.total == 7_090_595 and held.financed == [(B, 2_020_170)]  # B had no cash: IPO financing
     assert clearing.balance("X:FUNDING:P2", "HKD") == -2_020_170
@@ -48,7 +54,9 @@ def test_ipo_holds_then_settles_conserving_cash_and_issuing_shares() -> None:
 
 def test_unreferenced_hold_is_refunded_not_stranded() -> None:
     eng, clearing, _ = engine()
-    eng.submit(LedgerTestEmit(funded=[IpoApplicationsFunded(offering_id="OFF1", currency="HKD", holds=[(A, 5_070_425), (B, 2_020_170)])]), at())
+    eng.submit(
+        LedgerTestEmit(funded=[IpoApplicationsFunded(offering_id="OFF1", currency="HKD", holds=[(A, 5_070_425), (B, 2_020_170)])]), at()
+    )
     out = eng.submit(LedgerTestEmit(instructed=[_instruction(refunds=[(A, 4_060_340)])]), at())
     settled = [e for e in out.events if isinstance(e, IpoSettled)][0]
     assert any("C:P2:B" in n for n in settled.notes)

@@ -126,10 +126,33 @@ def test_rmb_counter_trade_waits_for_a_rate_then_pays_hkd_charges() -> None:
     """Stamp duty on a foreign-currency consideration: convert to HKD first, then round up to
     HK$1 (IRD, via the HKEX RMB FAQ)."""
     eng, clearing, _ = engine()
-    eng.submit(LedgerTestEmit(listed=[
-        InstrumentListed(instrument="02525", board_lot=100, nominal_price=50_000, currency="HKD", vcm_class="", counter_of="", name="", closing_auction=True),
-        InstrumentListed(instrument="82525", board_lot=100, nominal_price=46_000, currency="CNY", vcm_class="", counter_of="02525", name="", closing_auction=True),
-    ]), at())
+    eng.submit(
+        LedgerTestEmit(
+            listed=[
+                InstrumentListed(
+                    instrument="02525",
+                    board_lot=100,
+                    nominal_price=50_000,
+                    currency="HKD",
+                    vcm_class="",
+                    counter_of="",
+                    name="",
+                    closing_auction=True,
+                ),
+                InstrumentListed(
+                    instrument="82525",
+                    board_lot=100,
+                    nominal_price=46_000,
+                    currency="CNY",
+                    vcm_class="",
+                    counter_of="02525",
+                    name="",
+                    closing_auction=True,
+                ),
+            ]
+        ),
+        at(),
+    )
     eng.submit(CreditSecurities(account=SELLER, instrument="02525", quantity=100, source="I:HESAI"), at())
     eng.submit(DepositCash(account=BUYER, currency="CNY", amount=1_000_000), at())
     eng.submit(DepositCash(account=BUYER, currency="HKD", amount=10_000), at())

@@ -98,13 +98,18 @@ class LedgerAuditor:
     def _check_sums(self, seq: int, events: list[Event], assets: list[str]) -> None:
         unbalanced = {a: self.totals[a] for a in assets if self.totals.get(a, 0)}
         if unbalanced:
-            self.violation = Violation(seq, type(events[-1]).__name__ if events else "-", len(events) - 1, f"unbalanced: sum over accounts {unbalanced}")
+            self.violation = Violation(
+                seq, type(events[-1]).__name__ if events else "-", len(events) - 1, f"unbalanced: sum over accounts {unbalanced}"
+            )
             return
         for asset in assets:
             if self.internal.get(asset, 0) != self.external.get(asset, 0):
                 self.violation = Violation(
-                    seq, type(events[-1]).__name__ if events else "-", len(events) - 1,
-                    f"{asset}: internal accounts hold {self.internal.get(asset, 0)}, external flows and issuance brought {self.external.get(asset, 0)}",
+                    seq,
+                    type(events[-1]).__name__ if events else "-",
+                    len(events) - 1,
+                    f"{asset}: internal accounts hold {self.internal.get(asset, 0)}, "
+                    f"external flows and issuance brought {self.external.get(asset, 0)}",
                 )
                 return
 
@@ -123,7 +128,12 @@ class LedgerAuditor:
         assets = sorted(set(totals) | set(internal) | set(self.totals) | set(self.internal) | set(self.external))
         drift = [a for a in assets if totals.get(a, 0) != self.totals.get(a, 0) or internal.get(a, 0) != self.internal.get(a, 0)]
         if drift:
-            self.violation = Violation(self.last_seq, "-", -1, f"balances changed outside the postings for {', '.join(drift)}: the running sums no longer match them")
+            self.violation = Violation(
+                self.last_seq,
+                "-",
+                -1,
+                f"balances changed outside the postings for {', '.join(drift)}: the running sums no longer match them",
+            )
             return self.violation
         self._check_sums(self.last_seq, [], assets)
         return self.violation

@@ -191,7 +191,12 @@ class ClearingContext:
 
     def _require_account(self, account: str, field: str, *, kinds: tuple[str, ...] = ()) -> str:
         kind = account_kind(account)
-        require(kind is not None, ClearingCode.MALFORMED_ACCOUNT, field, f"{account!r} is not P:<p>, C:<p>:<client>, I:<id>, F:<name>, H:<name> or X:<name>")
+        require(
+            kind is not None,
+            ClearingCode.MALFORMED_ACCOUNT,
+            field,
+            f"{account!r} is not P:<p>, C:<p>:<client>, I:<id>, F:<name>, H:<name> or X:<name>",
+        )
         assert kind is not None
         if kinds:
             require(kind in kinds, ClearingCode.WRONG_ACCOUNT_TYPE, field, f"{account} is a {kind} account; expected {' or '.join(kinds)}")
@@ -215,7 +220,9 @@ class ClearingContext:
         self._require_currency(c.currency, "currency")
         require(c.amount > 0, ClearingCode.NON_POSITIVE_AMOUNT, "amount", f"must be positive, got {c.amount}")
         have = self.ledger.balance(c.account, c.currency)
-        require(have >= c.amount, ClearingCode.INSUFFICIENT_CASH, "amount", f"{c.account} holds {have} {c.currency}, cannot withdraw {c.amount}")
+        require(
+            have >= c.amount, ClearingCode.INSUFFICIENT_CASH, "amount", f"{c.account} holds {have} {c.currency}, cannot withdraw {c.amount}"
+        )
         postings = [Posting(c.account, c.destination, c.currency, c.amount)]
         self.ledger.apply(postings)
         return [CashWithdrawn(account=c.account, currency=c.currency, amount=c.amount, destination=c.destination, postings=postings)]
@@ -230,17 +237,31 @@ class ClearingContext:
         issued = source_kind == "issuer"
         if not issued:
             have = self.ledger.balance(c.source, asset)
-            require(have >= c.quantity, ClearingCode.INSUFFICIENT_SECURITIES, "quantity", f"{c.source} holds {have} of {security}, cannot deliver {c.quantity}")
+            require(
+                have >= c.quantity,
+                ClearingCode.INSUFFICIENT_SECURITIES,
+                "quantity",
+                f"{c.source} holds {have} of {security}, cannot deliver {c.quantity}",
+            )
         postings = [Posting(c.source, c.account, asset, c.quantity)]
         self.ledger.apply(postings)
-        return [SecuritiesCredited(account=c.account, security=security, quantity=c.quantity, source=c.source, issued=issued, postings=postings)]
+        return [
+            SecuritiesCredited(account=c.account, security=security, quantity=c.quantity, source=c.source, issued=issued, postings=postings)
+        ]
 
     def _record_fx(self, c: RecordFxRates) -> list[Event]:
-        require(0 < len(c.rates) <= MAX_FX_QUOTES_PER_DAY, ClearingCode.LIMIT_EXCEEDED, "rates", f"give 1 to {MAX_FX_QUOTES_PER_DAY} quotes")
+        require(
+            0 < len(c.rates) <= MAX_FX_QUOTES_PER_DAY, ClearingCode.LIMIT_EXCEEDED, "rates", f"give 1 to {MAX_FX_QUOTES_PER_DAY} quotes"
+        )
         for i, q in enumerate(c.rates):
             self._require_currency(q.base, f"rates[{i}].base")
             self._require_currency(q.quote, f"rates[{i}].quote")
-            require(q.base != q.quote and q.rate.numerator > 0, ClearingCode.BAD_FX_RATE, f"rates[{i}]", "need two different currencies and a positive rate")
+            require(
+                q.base != q.quote and q.rate.numerator > 0,
+                ClearingCode.BAD_FX_RATE,
+                f"rates[{i}]",
+                "need two different currencies and a positive rate",
+            )
         day = c.day.isoformat()
         if day not in self.fx:
             bisect.insort(self._fx_days, day)
@@ -268,8 +289,14 @@ class ClearingContext:
         self.ledger.apply(postings)
         return [
             CurrencyConverted(
-                account=c.account, sell_currency=c.sell_currency, sell_amount=c.sell_amount, buy_currency=c.buy_currency,
-                buy_amount=bought, rate=rate, rate_day=rate_day, postings=postings,
+                account=c.account,
+                sell_currency=c.sell_currency,
+                sell_amount=c.sell_amount,
+                buy_currency=c.buy_currency,
+                buy_amount=bought,
+                rate=rate,
+                rate_day=rate_day,
+                postings=postings,
             )
         ]
 
@@ -281,7 +308,9 @@ class ClearingContext:
             current = self.security(instrument)
             if current != c.security:
                 held = any(security_asset(current) in h for h in self.ledger.balances.values())
-                require(not held, ClearingCode.COUNTER_CONFLICT, f"counters[{i}]", f"{instrument} already has positions as security {current}")
+                require(
+                    not held, ClearingCode.COUNTER_CONFLICT, f"counters[{i}]", f"{instrument} already has positions as security {current}"
+                )
         for instrument, currency in c.counters:
             self.security_of[instrument] = c.security
             self.counter_currency[instrument] = currency
@@ -293,11 +322,17 @@ class ClearingContext:
         security = self.security(c.from_instrument)
         require(
             c.from_instrument != c.to_instrument and security == self.security(c.to_instrument),
-            ClearingCode.NOT_SAME_SECURITY, "to_instrument", f"{c.from_instrument} and {c.to_instrument} are not two counters of one security",
+            ClearingCode.NOT_SAME_SECURITY,
+            "to_instrument",
+            f"{c.from_instrument} and {c.to_instrument} are not two counters of one security",
         )
         have = self.ledger.balance(c.account, security_asset(security))
         require(have >= c.quantity, ClearingCode.INSUFFICIENT_SECURITIES, "quantity", f"{c.account} holds {have} of {security}")
-        return [CountersTransferred(account=c.account, security=security, from_instrument=c.from_instrument, to_instrument=c.to_instrument, quantity=c.quantity)]
+        return [
+            CountersTransferred(
+                account=c.account, security=security, from_instrument=c.from_instrument, to_instrument=c.to_instrument, quantity=c.quantity
+            )
+        ]
 
     # -- observed events ------------------------------------------------------------------------
     def observe(self, event: Event, stamp: Stamp) -> list[Event]:
@@ -337,7 +372,15 @@ class ClearingContext:
         if cleared is not None:
             return [cleared]
         self.deferred.append(record)
-        return [TradeClearingDeferred(trade_id=e.trade_id, instrument=e.instrument, currency=e.currency, trade_date=day, reason=f"no {e.currency}/HKD rate recorded on or before {day}")]
+        return [
+            TradeClearingDeferred(
+                trade_id=e.trade_id,
+                instrument=e.instrument,
+                currency=e.currency,
+                trade_date=day,
+                reason=f"no {e.currency}/HKD rate recorded on or before {day}",
+            )
+        ]
 
     def _clear(self, record: list[Any]) -> TradeCleared | None:
         trade_id, instrument, currency, price, quantity, buyer, seller, day_iso = record
@@ -354,9 +397,20 @@ class ClearingContext:
         self._add(bucket, f"{buyer}|{security}|{currency}", quantity, -consideration, charges, due_iso)
         self._add(bucket, f"{seller}|{security}|{currency}", -quantity, consideration, charges, due_iso)
         return TradeCleared(
-            trade_id=trade_id, instrument=instrument, security=security, currency=currency, price=price, quantity=quantity,
-            consideration=consideration, consideration_hkd=hkd, trade_date=day, settle_date=due, buyer=buyer, seller=seller,
-            buyer_charges=charges, seller_charges=charges,
+            trade_id=trade_id,
+            instrument=instrument,
+            security=security,
+            currency=currency,
+            price=price,
+            quantity=quantity,
+            consideration=consideration,
+            consideration_hkd=hkd,
+            trade_date=day,
+            settle_date=due,
+            buyer=buyer,
+            seller=seller,
+            buyer_charges=charges,
+            seller_charges=charges,
         )
 
     @staticmethod
@@ -375,7 +429,12 @@ class ClearingContext:
         today = hk_date(stamp.at_ns)
         require(is_business_day(day), ClearingCode.NOT_A_BUSINESS_DAY, "day", f"{day} is not an XHKG business day")
         require(day <= today, ClearingCode.SETTLEMENT_DAY_IN_FUTURE, "day", f"{day} is after today ({today})")
-        require(day.isoformat() >= self.last_run, ClearingCode.SETTLEMENT_DAY_BEFORE_LAST_RUN, "day", f"settlement already ran for {self.last_run}")
+        require(
+            day.isoformat() >= self.last_run,
+            ClearingCode.SETTLEMENT_DAY_BEFORE_LAST_RUN,
+            "day",
+            f"settlement already ran for {self.last_run}",
+        )
         self.last_run = day.isoformat()
         events: list[Event] = []
         still: list[list[Any]] = []
@@ -404,11 +463,28 @@ class ClearingContext:
             failures += 1
             events.append(
                 SettlementFailed(
-                    day=day, account=record[5], security=self.security(record[1]), currency=record[2], kind="FX_RATE", asset=record[2],
-                    required=0, available=0, due_date=day, days_failed=0,
+                    day=day,
+                    account=record[5],
+                    security=self.security(record[1]),
+                    currency=record[2],
+                    kind="FX_RATE",
+                    asset=record[2],
+                    required=0,
+                    available=0,
+                    due_date=day,
+                    days_failed=0,
                 )
             )
-        events.append(SettlementRunCompleted(day=day, positions_settled=settled, positions_open=len(self.open), awaiting_delivery=awaiting, failures=failures, postings=postings))
+        events.append(
+            SettlementRunCompleted(
+                day=day,
+                positions_settled=settled,
+                positions_open=len(self.open),
+                awaiting_delivery=awaiting,
+                failures=failures,
+                postings=postings,
+            )
+        )
         return events
 
     def _merge_open(self, key: str, pos: Position) -> None:
@@ -464,8 +540,16 @@ class ClearingContext:
         due = date.fromisoformat(pos[3])
         events.append(
             SettlementFailed(
-                day=day, account=account, security=security, currency=currency, kind=kind, asset=asset,
-                required=required, available=available, due_date=due, days_failed=pos[4],
+                day=day,
+                account=account,
+                security=security,
+                currency=currency,
+                kind=kind,
+                asset=asset,
+                required=required,
+                available=available,
+                due_date=due,
+                days_failed=pos[4],
             )
         )
         cycle = SETTLEMENT_CYCLE.in_force(due)
@@ -624,11 +708,21 @@ class ClearingContext:
             self.holds[e.offering_id] = remaining
         else:
             self.holds.pop(e.offering_id, None)
-        invariant(self.ledger.balance(hold, ccy) == sum(remaining.values()), f"FINI hold {hold} does not match its applicants' remaining holds")
+        invariant(
+            self.ledger.balance(hold, ccy) == sum(remaining.values()), f"FINI hold {hold} does not match its applicants' remaining holds"
+        )
         return IpoSettled(
-            offering_id=e.offering_id, security=security, currency=ccy, issuer_account=e.issuer_account,
-            shares_delivered=sum(s for _, s, _ in e.allotments), gross_proceeds=gross, refunds=refunded, fees=fees_paid,
-            financed=financed, notes=notes, postings=postings,
+            offering_id=e.offering_id,
+            security=security,
+            currency=ccy,
+            issuer_account=e.issuer_account,
+            shares_delivered=sum(s for _, s, _ in e.allotments),
+            gross_proceeds=gross,
+            refunds=refunded,
+            fees=fees_paid,
+            financed=financed,
+            notes=notes,
+            postings=postings,
         )
 
     # -- state ------------------------------------------------------------------------------------

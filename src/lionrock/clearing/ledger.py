@@ -107,7 +107,13 @@ class Ledger:
     def post(self, posting: Posting) -> None:
         """Apply one posting; a posting `check` would refuse is a bug (`InvariantError`)."""
         source, destination, asset, amount = posting.source, posting.destination, posting.asset, posting.amount
-        if amount <= 0 or source == destination or account_kind(source) is None or account_kind(destination) is None or not asset_valid(asset):
+        if (
+            amount <= 0
+            or source == destination
+            or account_kind(source) is None
+            or account_kind(destination) is None
+            or not asset_valid(asset)
+        ):
             invariant(False, f"posting {posting}: {self.check(posting)}")
         self.transfer(source, destination, asset, amount)
 

@@ -638,8 +638,13 @@ class Driver:
         changes nothing the next one reads), then three levels a side (another batch; see
         `_quote`)."""
         mm = stock.maker
-        self.submit_orders([tc.CancelOrder(instrument=stock.instrument, participant=mm.participant, order_id=order_id)
-                            for order_id in stock.mm_orders if order_id in stock.live])
+        self.submit_orders(
+            [
+                tc.CancelOrder(instrument=stock.instrument, participant=mm.participant, order_id=order_id)
+                for order_id in stock.mm_orders
+                if order_id in stock.live
+            ]
+        )
         stock.mm_orders = []
         stock.mm_lifted = False
         if self._available(mm.account, stock.instrument) < MM_ASK_LOTS * stock.board_lot:
@@ -653,8 +658,11 @@ class Driver:
         ask = max(self._near_nominal(stock, tc.SELL, centre), stock.grid.step(bid, 1))
         if stock.bid:
             ask = max(ask, stock.grid.step(stock.bid, 1))
-        quotes = [(side, price, 5 + level * 5)  # 5, 10, 15 lots
-                  for level in range(3) for side, price in ((tc.BUY, stock.grid.step(bid, -level)), (tc.SELL, stock.grid.step(ask, level)))]
+        quotes = [
+            (side, price, 5 + level * 5)  # 5, 10, 15 lots
+            for level in range(3)
+            for side, price in ((tc.BUY, stock.grid.step(bid, -level)), (tc.SELL, stock.grid.step(ask, level)))
+        ]
         self._quote(stock, quotes)
 
     def _quote(self, stock: Stock, quotes: list[tuple[str, int, int]]) -> None:
@@ -687,8 +695,18 @@ class Driver:
             if side == tc.SELL:
                 self.reserved[(mm.account, stock.instrument)] = self.reserved.get((mm.account, stock.instrument), 0) + qty
                 sells[len(batch)] = qty
-            batch.append(tc.PlaceOrder(instrument=stock.instrument, participant=mm.participant, account=mm.account,
-                                       client_order_id=f"{next(self._coid)}", side=side, order_type=tc.LIMIT, price=price, quantity=qty))
+            batch.append(
+                tc.PlaceOrder(
+                    instrument=stock.instrument,
+                    participant=mm.participant,
+                    account=mm.account,
+                    client_order_id=f"{next(self._coid)}",
+                    side=side,
+                    order_type=tc.LIMIT,
+                    price=price,
+                    quantity=qty,
+                )
+            )
         self._quoted(stock, self.submit_orders(batch), sells)
 
     def _quoted(self, stock: Stock, outcomes: list[Outcome], sells: dict[int, int]) -> None:
@@ -697,8 +715,10 @@ class Driver:
         mm = stock.maker
         for i, out in enumerate(outcomes):
             order_id = next((ev.order_id for ev in out.events if isinstance(ev, te.OrderAccepted)), 0)
-            invariant(i == len(outcomes) - 1 or not any(isinstance(ev, te.TradeExecuted | te.VolatilityCoolingOffStarted) for ev in out.events),
-                      "a market maker's quote traded inside its batch: later quotes may have been decided otherwise")
+            invariant(
+                i == len(outcomes) - 1 or not any(isinstance(ev, te.TradeExecuted | te.VolatilityCoolingOffStarted) for ev in out.events),
+                "a market maker's quote traded inside its batch: later quotes may have been decided otherwise",
+            )
             if order_id:
                 stock.mm_orders.append(order_id)
             elif i in sells:
