@@ -26,7 +26,6 @@ from lionrock.connect import commands as xc
 from lionrock.connect import events as xe
 from lionrock.engine import Engine, Outcome
 from lionrock.files.profiles import load_profile
-from lionrock.kernel.errors import invariant
 from lionrock.kernel.messages import Command, Event
 from lionrock.kernel.money import Rate, Rounding
 from lionrock.kernel.xhkg import add_business_days, hk_date, hk_ns
@@ -41,7 +40,6 @@ from lionrock.sim.scenario import ListingPlan, Scenario, parse_fraction, resolve
 from lionrock.trading import commands as tc
 from lionrock.trading import events as te
 from lionrock.trading._grid import Grid
-from lionrock.trading.batch import OrderBatch
 
 Gen = Iterator[int]
 HSCI_CONSTITUENTS = 500
@@ -616,35 +614,22 @@ class Driver:
         if home is not stock:
             self._transfer(agent.account, home, stock, stock.loan_block)
 
-    def submit_orders(self, orders: list[Command]) -> list[Outcome]:
-        """Orders and cancels all stamped now, as one batch (`Engine.submit_batch`): the same
-        records, state and events as `submit` of each in turn. The caller decides every command
-        before the first is applied, so it batches only commands none of whose decisions reads what
-        an earlier one of them changes (see `_requote`). The agents learn from each command's
-        events in order, after the batch."""
-        if len(orders) < 2:
-            return [self.submit(order) for order in orders]
-        out = self.engine.submit_batch(OrderBatch.from_commands(orders), self.now)
-        outcomes = [out.outcome(i) for i in range(len(orders))]
-        for outcome in outcomes:
-            for ev in outcome.events:
-                learn = _LEARN.get(type(ev))
-                if learn is not None:
-                    learn(self, ev)
-        return outcomes
-
     def _requote(self, stock: Stock) -> None:
-        """The market maker replaces its quotes: its resting quotes cancelled (one batch: a cancel
-        changes nothing the next one reads), then three levels a side (another batch; see
-        `_quote`)."""
+        """The market maker replaces its quotes: its resting quotes cancelled, then three levels a side.
+
+        Each is submitted on its own. Sent as two batches (`Engine.submit_batch`: the cancels, then
+        the quotes priced from the touch the cancels leave, a quote kept out of the batch if it
+        could trade or if a sell's stock check could depend on an earlier sell's outcome), the run
+        is the same (tried for issue 18: the same state hash at the tiny, small and default scales,
+        the same journal at the small one; 57,572 batches carried 332,105 of the default demo's
+        599,969 commands) but slower: 74.6 s against 61.4 s for the default demo, same machine,
+        same minute. A batch of five or six commands pays fixed costs it cannot spread: building
+        its numpy columns from the commands, and rebuilding every command's events from the tape
+        for the subscribers, together about 40 us a command in a profile of the small scale."""
         mm = stock.maker
-        self.submit_orders(
-            [
-                tc.CancelOrder(instrument=stock.instrument, participant=mm.participant, order_id=order_id)
-                for order_id in stock.mm_orders
-                if order_id in stock.live
-            ]
-        )
+        for order_id in stock.mm_orders:
+            if order_id in stock.live:
+                self.submit(tc.CancelOrder(instrument=stock.instrument, participant=mm.participant, order_id=order_id))
         stock.mm_orders = []
         stock.mm_lifted = False
         if self._available(mm.account, stock.instrument) < MM_ASK_LOTS * stock.board_lot:
@@ -658,71 +643,11 @@ class Driver:
         ask = max(self._near_nominal(stock, tc.SELL, centre), stock.grid.step(bid, 1))
         if stock.bid:
             ask = max(ask, stock.grid.step(stock.bid, 1))
-        quotes = [
-            (side, price, 5 + level * 5)  # 5, 10, 15 lots
-            for level in range(3)
-            for side, price in ((tc.BUY, stock.grid.step(bid, -level)), (tc.SELL, stock.grid.step(ask, level)))
-        ]
-        self._quote(stock, quotes)
-
-    def _quote(self, stock: Stock, quotes: list[tuple[str, int, int]]) -> None:
-        """Place the market maker's quotes as `_place` one by one would, in one batch while that
-        is sure to be the same run. `_place` decides a quote from the cooling-off band, which only a
-        trade can move, and, for a sell, the stock the market maker has not offered yet, which its
-        own sells reserve (done here as they are built) and a refused sell gives back. So a quote
-        joins the batch only if it cannot trade (a bid below the best ask, an ask above the best
-        bid, as the agents last saw them) and it is not a sell refused for want of stock while an
-        earlier sell of the batch could still be refused; from the first quote that does not, the
-        batch goes and the rest are placed one by one."""
-        mm, lot = stock.maker, stock.board_lot
-        best_bid, best_ask = stock.bid, stock.ask
-        low, high = stock.vcm_band
-        batch: list[Command] = []
-        sells: dict[int, int] = {}  # the batch's sells: index -> quantity reserved
-        for n, (side, price, lots) in enumerate(quotes):
-            qty = lots * lot
-            crosses = (side == tc.BUY and best_ask and price >= best_ask) or (side == tc.SELL and best_bid and price <= best_bid)
-            short = side == tc.SELL and self._available(mm.account, stock.instrument) < qty
-            if crosses or (short and sells):
-                self._quoted(stock, self.submit_orders(batch), sells)
-                for side_, price_, lots_ in quotes[n:]:
-                    order_id = self._place(stock, side_, price_, tc.LIMIT, lots_, trader=mm)
-                    if order_id:
-                        stock.mm_orders.append(order_id)
-                return
-            if (high and not low <= price <= high) or short:
-                continue  # `_place` sends nothing
-            if side == tc.SELL:
-                self.reserved[(mm.account, stock.instrument)] = self.reserved.get((mm.account, stock.instrument), 0) + qty
-                sells[len(batch)] = qty
-            batch.append(
-                tc.PlaceOrder(
-                    instrument=stock.instrument,
-                    participant=mm.participant,
-                    account=mm.account,
-                    client_order_id=f"{next(self._coid)}",
-                    side=side,
-                    order_type=tc.LIMIT,
-                    price=price,
-                    quantity=qty,
-                )
-            )
-        self._quoted(stock, self.submit_orders(batch), sells)
-
-    def _quoted(self, stock: Stock, outcomes: list[Outcome], sells: dict[int, int]) -> None:
-        """After a batch of quotes: each accepted quote is the market maker's; a refused sell gives
-        its stock back (as `_place`)."""
-        mm = stock.maker
-        for i, out in enumerate(outcomes):
-            order_id = next((ev.order_id for ev in out.events if isinstance(ev, te.OrderAccepted)), 0)
-            invariant(
-                i == len(outcomes) - 1 or not any(isinstance(ev, te.TradeExecuted | te.VolatilityCoolingOffStarted) for ev in out.events),
-                "a market maker's quote traded inside its batch: later quotes may have been decided otherwise",
-            )
-            if order_id:
-                stock.mm_orders.append(order_id)
-            elif i in sells:
-                self.reserved[(mm.account, stock.instrument)] -= sells[i]
+        for level in range(3):
+            for side, price in ((tc.BUY, stock.grid.step(bid, -level)), (tc.SELL, stock.grid.step(ask, level))):
+                order_id = self._place(stock, side, price, tc.LIMIT, 5 + level * 5, trader=mm)  # 5, 10, 15 lots
+                if order_id:
+                    stock.mm_orders.append(order_id)
 
     def _place(self, stock: Stock, side: str, price: int, order_type: str, lots: int, trader: population.Trader | None = None) -> int:
         low, high = stock.vcm_band
