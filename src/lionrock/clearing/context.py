@@ -596,8 +596,14 @@ class ClearingContext:
                     line = lines[participant] = funding_account(account)
                     invariant(account_kind(line) == "external", "financing line %r is not an external account", line)
                 append(Posting(line, account, ccy, amount - have))
-                transfer(line, account, ccy, amount - have)
                 financed.append((account, amount - have))
+                if have == 0:  # all of it financed: 0 -> amount -> 0 in the account, so one move
+                    append(Posting(account, hold, ccy, amount))  # line -> hold gives the same balances
+                    transfer(line, hold, ccy, amount)
+                    held[account] = held.get(account, 0) + amount
+                    total += amount
+                    continue
+                transfer(line, account, ccy, amount - have)
             append(Posting(account, hold, ccy, amount))
             transfer(account, hold, ccy, amount)
             held[account] = held.get(account, 0) + amount
