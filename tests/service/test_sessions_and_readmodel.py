@@ -12,11 +12,13 @@ import pytest
 from lionrock.clearing.commands import DepositCash
 from lionrock.gateways.server import BackgroundServer
 from lionrock.kernel.xhkg import hk_ns
+from lionrock.readmodel import projector
 from lionrock.readmodel.projector import Projector
 from lionrock.service.auth import SESSION_COOKIE, AuthError
 from lionrock.service.contexts import default_contexts
 from lionrock.service.root import Service, market_clock
 from lionrock.trading.commands import ListInstrument, PlaceOrder, StartTradingDay
+from lionrock.trading.events import OrderAccepted
 from testkit.service_world import DAY, PASSWORD, STOCK, open_world
 
 
@@ -104,7 +106,7 @@ def test_readmodel_replay_killed_midway_restart_same_balances(tmp_path: Path, mo
         real(self, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Projector, "REPLAY_BATCH", 3, raising=False)
-    monkeypatch.setattr(Projector, "_on_OrderAccepted", dying)
+    monkeypatch.setitem(projector._HANDLERS, OrderAccepted, dying)  # the projector dispatches through this table
     with pytest.raises(RuntimeError, match="killed mid-replay"):
         _restart(db)
     monkeypatch.undo()
