@@ -30,6 +30,7 @@ def test_preview_gate_runs_one_queues_a_few_and_refuses_the_rest() -> None:
         with pytest.raises(ApiError) as refused:
             await preview("third", False)
         assert refused.value.status == 429 and refused.value.body["code"] == ServiceCode.RATE_LIMITED
+        assert refused.value.headers == {"Retry-After": "1"}
         assert log == ["first runs"]  # the second waits for the first
         release.set()
         await asyncio.gather(first, second)
@@ -37,3 +38,28 @@ def test_preview_gate_runs_one_queues_a_few_and_refuses_the_rest() -> None:
         return log
 
     assert asyncio.run(scenario()) == ["first runs", "second runs", "fourth runs"]
+
+
+def test_a_refused_preview_answers_429_with_retry_after() -> None:
+    """The service's error handler sends an `ApiError`'s headers with the one error body."""
+    import httpx
+    from fastapi import FastAPI
+
+    from lionrock.gateways.rest.app import _install_error_handlers
+
+    app = FastAPI()
+    _install_error_handlers(app)
+    gate = PreviewGate(running=0, waiting=0)
+
+    @app.get("/preview")
+    async def preview() -> dict[str, str]:
+        async with gate.enter():
+            return {}
+
+    async def ask() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://preview.test") as client:
+            return await client.get("/preview")
+
+    answer = asyncio.run(ask())
+    assert answer.status_code == 429 and answer.headers["Retry-After"] == "1"
+    assert answer.json()["error"]["code"] == ServiceCode.RATE_LIMITED

@@ -103,7 +103,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _service_failure(request: Request, exc: Exception) -> JSONResponse:
         answer = error_answer(exc)
         assert answer is not None, exc
-        return JSONResponse(answer[1], status_code=answer[0])
+        return JSONResponse(answer[1], status_code=answer[0], headers=exc.headers if isinstance(exc, ApiError) else None)
 
     for failure in (ApiError, NotVisible, Denied, RunnerStopped):
         app.add_exception_handler(failure, _service_failure)

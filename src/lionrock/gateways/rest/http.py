@@ -44,14 +44,20 @@ CHANNEL = "REST"
 class ApiError(ServiceError):
     """An answer other than success: an HTTP status and the one error body."""
 
-    def __init__(self, status: int, code: int, reason: str, field: str, message: str, rule: str = "") -> None:
+    def __init__(
+        self, status: int, code: int, reason: str, field: str, message: str, rule: str = "", *, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body = {"code": code, "reason": reason, "field": field, "message": message, "rule": rule}
+        self.headers = headers
+        """Extra response headers (``Retry-After`` on a 429)."""
 
 
-def service_error(status: int, code: ServiceCode, field: str, message: str, rule: str = POLICY_RULE) -> ApiError:
-    return ApiError(status, int(code), code.name, field, message, rule)
+def service_error(
+    status: int, code: ServiceCode, field: str, message: str, rule: str = POLICY_RULE, *, headers: dict[str, str] | None = None
+) -> ApiError:
+    return ApiError(status, int(code), code.name, field, message, rule, headers=headers)
 
 
 def rejection_error(rejection: Rejection) -> ApiError:

@@ -279,6 +279,10 @@ PREVIEW_WAITING = 4
 PreviewInputs = tuple[ResolvedOffering, IoiBook, ApplicationBook, PreferentialApplications | None]
 
 
+PREVIEW_RETRY_AFTER_S = 1
+"""``Retry-After`` (seconds) of a preview refused because too many are running or waiting."""
+
+
 class PreviewGate:
     """One allocation preview computed at a time (each is up to six allocations over the books, on
     two shared cores), at most `PREVIEW_WAITING` more waiting; beyond that a preview is refused
@@ -293,7 +297,11 @@ class PreviewGate:
     async def enter(self) -> AsyncIterator[None]:
         if self._pending >= self._limit:
             raise service_error(
-                429, ServiceCode.RATE_LIMITED, "offering_id", f"{self._pending} allocation previews running or waiting; try again shortly"
+                429,
+                ServiceCode.RATE_LIMITED,
+                "offering_id",
+                f"{self._pending} allocation previews running or waiting; try again shortly",
+                headers={"Retry-After": str(PREVIEW_RETRY_AFTER_S)},
             )
         self._pending += 1
         try:
