@@ -247,16 +247,17 @@ def test_generic_command_cannot_claim_the_fix_channel(srv: BackgroundServer, cli
 def test_websocket_snapshots_carry_seq_and_events_follow_it(srv: BackgroundServer, clients: dict[str, httpx.Client]) -> None:
     key = clients["inv2"].post("/v1/api-keys").json()["key"]
     ws_base = srv.url.replace("http://", "ws://")
-    assert clients["inv1"].post("/v1/orders", json=_order(price="49.50")).status_code == 201
+    # within 24 spreads of the nominal 50.00 (the limit when the book is empty: this test may run first)
+    assert clients["inv1"].post("/v1/orders", json=_order(price="49.60")).status_code == 201
     with connect(f"{ws_base}/v1/ws/market/{STOCK}?key={key}") as market, connect(f"{ws_base}/v1/ws/me?key={key}") as mine:
         snapshot = json.loads(market.recv(timeout=10))
         own = json.loads(mine.recv(timeout=10))
         projected = srv.service.read.one("SELECT value FROM rm_meta WHERE key = 'projected_seq'")
         assert projected is not None
         assert snapshot["type"] == "snapshot" and 0 < snapshot["seq"] <= int(projected[0])
-        assert any(level["price_text"] == "49.50" for level in snapshot["depth"]["bids"])
+        assert any(level["price_text"] == "49.60" for level in snapshot["depth"]["bids"])
         assert own["type"] == "snapshot" and own["seq"] > 0 and isinstance(own["orders"], list)
-        placed = clients["inv2"].post("/v1/orders", json=_order(price="49.40"))
+        placed = clients["inv2"].post("/v1/orders", json=_order(price="49.56"))
         assert placed.status_code == 201
         event = json.loads(market.recv(timeout=10))
         assert event["seq"] > snapshot["seq"] and event["seq"] == placed.json()["seq"]
