@@ -8,6 +8,7 @@ import os
 import pytest
 
 from testkit.service_pgserver import PgServer, pg_bin
+from testkit.system import missing
 
 _counter = itertools.count()
 
@@ -15,7 +16,7 @@ _counter = itertools.count()
 @pytest.fixture(scope="session")
 def pg_server():
     if pg_bin() is None:
-        pytest.skip("PostgreSQL binaries absent (/usr/lib/postgresql/*/bin/initdb): apt-get install postgresql")
+        missing("PostgreSQL (/usr/lib/postgresql/*/bin/initdb)", "apt-get install postgresql")
     server = PgServer().start()
     yield server
     server.stop()

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from testkit.system import missing
+
 NATS_SERVER = shutil.which("nats-server")
 
 
@@ -23,7 +25,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if NATS_SERVER is None:
-        pytest.skip("nats-server binary not found (apt-get install -y nats-server); the JetStream scale-out tests need it")
+        missing("nats-server (the JetStream scale-out tests)", "apt-get install -y nats-server")
     store = tmp_path_factory.mktemp("jetstream")
     port = _free_port()
     log = Path(store) / "nats.log"
@@ -56,7 +58,7 @@ def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """Three nats-server nodes with JetStream and cluster routes on loopback (tests/scale/cluster.py);
     every node is SIGKILLed at the end, whatever the test did to them."""
     if NATS_SERVER is None:
-        pytest.skip("nats-server binary not found (apt-get install -y nats-server); the cluster tests need it")
+        missing("nats-server (the cluster tests)", "apt-get install -y nats-server")
     from cluster import NatsCluster
 
     cluster = NatsCluster(tmp_path_factory.mktemp("cluster"))

@@ -140,9 +140,10 @@ def test_an_unrelated_sqlite_database_is_not_turned_into_a_journal(tmp_path: Pat
 @pytest.fixture(scope="module")
 def pg_server():  # type: ignore[no-untyped-def]
     from testkit.service_pgserver import PgServer, pg_bin
+    from testkit.system import missing
 
     if pg_bin() is None:
-        pytest.skip("PostgreSQL binaries absent (/usr/lib/postgresql/*/bin/initdb): apt-get install postgresql")
+        missing("PostgreSQL (/usr/lib/postgresql/*/bin/initdb)", "apt-get install postgresql")
     server = PgServer().start()
     yield server
     server.stop()

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from testkit.system import missing
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--headless",
@@ -30,7 +32,7 @@ LOOPBACK = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
 @pytest.fixture
 def browser_page(tmp_path: Path) -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
-        pytest.skip("chromium not installed (apt-get install chromium)")
+        missing("chromium", "apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
     outside: list[str] = []

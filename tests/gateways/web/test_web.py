@@ -11,6 +11,7 @@ import pytest
 
 from lionrock.gateways.server import BackgroundServer
 from testkit.service_world import PASSWORD, next_id, open_world
+from testkit.system import missing
 
 WEBSTOCK = "02529"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[object, BackgroundServer]]:
     if not shutil.which("chromium") and not __import__("os").path.exists(CHROMIUM):
-        pytest.skip("chromium not installed (apt-get install chromium)")
+        missing("chromium", "apt-get install chromium")
     service, _ = open_world(stocks=(WEBSTOCK,))
     srv = BackgroundServer(service, fix=False).start()
     yield service, srv
