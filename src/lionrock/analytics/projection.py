@@ -22,6 +22,7 @@ from lionrock.analytics.model import (
 )
 from lionrock.clearing import events as ce
 from lionrock.connect import events as xe
+from lionrock.kernel.account import Account, AccountKind
 from lionrock.kernel.messages import Command, CommandRejected, Event, Stamp
 from lionrock.kernel.xhkg import hk_date, hk_time
 from lionrock.listing import commands as lc
@@ -35,18 +36,33 @@ MAX_PRICE_TICKS = 9_995_000  # the top of the HKEX spread table (HK$9,995)
 
 def account_kind(account: str) -> str:
     """``C:BRK:mainland.retail.12`` → ``retail``; other accounts → their origin or type."""
-    parts = account.split(":")
-    if len(parts) >= 3 and parts[2].count(".") >= 2:
-        return parts[2].split(".")[1]
-    return account_origin(account)
+    labels = _client_labels(account)
+    return labels[1] if len(labels) >= 3 else account_origin(account)
 
 
 def account_origin(account: str) -> str:
     """``C:BRK:mainland.southbound.12`` → ``mainland``; other accounts → their kind."""
-    parts = account.split(":")
-    if len(parts) >= 3 and "." in parts[2]:
-        return parts[2].split(".", 1)[0]
-    return {"I": "issuer", "P": "participant", "F": "fees", "H": "clearing house", "X": "external"}.get(parts[0], "other")
+    labels = _client_labels(account)
+    if len(labels) >= 2:
+        return labels[0]
+    parsed = Account.parse(account)
+    return "other" if parsed is None else _KIND_ORIGINS.get(parsed.kind, "other")
+
+
+_KIND_ORIGINS = {
+    AccountKind.ISSUER: "issuer",
+    AccountKind.PARTICIPANT: "participant",
+    AccountKind.COLLECTOR: "fees",
+    AccountKind.CLEARING_HOUSE: "clearing house",
+    AccountKind.EXTERNAL: "external",
+}
+"""The origin a report gives an account that is not a simulated client's."""
+
+
+def _client_labels(account: str) -> list[str]:
+    """The simulator's client name split at its dots (``origin.kind.n``); [] for any other account."""
+    parsed = Account.parse(account)
+    return parsed.client.split(".") if parsed is not None and parsed.kind is AccountKind.CLIENT else []
 
 
 def pre_money_minor(shares_in_issue: int, offer_shares: int, price_ticks: int) -> int:

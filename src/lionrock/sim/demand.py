@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lionrock.kernel.account import client_account
 from lionrock.offering.allocation import amount_payable
 from lionrock.offering.books import ApplicationBook, content_digest, list_column
 from lionrock.offering.commands import ApplicationBatch, Ioi, IoiStep
@@ -85,7 +86,7 @@ def synthetic_application_batch(ro: ResolvedOffering, count: int, seed: int, **k
     cols = synthetic_application_columns(ro, count, seed, **kwargs)  # type: ignore[arg-type]
     applicants = [applicant_key(int(i)) for i in cols["applicant"]]
     participants = [f"P{int(p):03d}" for p in cols["participant"]]
-    accounts = [f"C:{p}:{a}" for p, a in zip(participants, applicants, strict=True)]
+    accounts = [client_account(p, a) for p, a in zip(participants, applicants, strict=True)]
     return ApplicationBatch(applicants=applicants, accounts=accounts, participants=participants, shares=cols["shares"].tolist())
 
 
@@ -99,7 +100,7 @@ def synthetic_application_book(
     participant_values = [f"P{i:03d}" for i in range(int(cols["participant"].max()) + 1)] if count else []
     pairs = cols["participant"].astype(np.int64) * (count + 1) + cols["applicant"]
     upairs, account = np.unique(pairs, return_inverse=True)
-    account_values = [f"C:{participant_values[int(p) // (count + 1)]}:{applicant_key(int(p) % (count + 1))}" for p in upairs]
+    account_values = [client_account(participant_values[int(p) // (count + 1)], applicant_key(int(p) % (count + 1))) for p in upairs]
     digest = ""
     if with_digest:
         rows = (
@@ -152,7 +153,7 @@ def synthetic_iois(
             Ioi(
                 ioi_id=f"IOI{i:06d}",
                 investor=f"INV{i:06d}",
-                account=f"C:SYND:INV{i:06d}",
+                account=client_account("SYND", f"INV{i:06d}"),
                 participant=f"P{int(rng.integers(0, 12)):03d}",
                 investor_type=INVESTOR_TYPES[int(rng.integers(0, len(INVESTOR_TYPES)))],
                 origin=origins[int(origin_idx[i])],

@@ -26,6 +26,7 @@ from lionrock.connect import commands as xc
 from lionrock.connect import events as xe
 from lionrock.engine import Engine, Outcome
 from lionrock.files.profiles import load_profile
+from lionrock.kernel.account import client_account, client_part, participant_of
 from lionrock.kernel.messages import Command, Event
 from lionrock.kernel.money import Rate, Rounding
 from lionrock.kernel.xhkg import add_business_days, hk_date, hk_ns
@@ -493,7 +494,7 @@ class Driver:
         brokers = population.BROKERS
         applicants = [f"HKID{p:08d}" for p in people.tolist()]
         origins = ["hong_kong", "hong_kong", "hong_kong", "mainland"]
-        accounts = [f"C:{brokers[p % len(brokers)]}:{origins[p % 4]}.retail.{p}" for p in people.tolist()]
+        accounts = [client_account(brokers[p % len(brokers)], f"{origins[p % 4]}.retail.{p}") for p in people.tolist()]
         participants = [brokers[p % len(brokers)] for p in people.tolist()]
         share_list = shares.tolist()
         return [
@@ -705,7 +706,7 @@ class Driver:
             account = self.rng.choice(stock.holders)
             available = self._available(account, stock.instrument)
             if available >= stock.board_lot:
-                return account, account.split(":")[1], available
+                return account, participant_of(account), available
         return None
 
     def _available(self, account: str, instrument: str) -> int:
@@ -754,7 +755,7 @@ class Driver:
             self._fund(agent.account, "HKD", DUAL_AGENT_CASH_MINOR)
             self._fund(agent.account, "CNY", DUAL_AGENT_CASH_MINOR)
         lot = hkd.board_lot
-        movers = [a for a in hkd.holders if a.split(":")[2].startswith("mainland.") and self._available(a, hkd.instrument) >= lot]
+        movers = [a for a in hkd.holders if client_part(a).startswith("mainland.") and self._available(a, hkd.instrument) >= lot]
         movers = [a for a in movers if self.rng.random() < 0.5][:PREFERENCE_TRANSFERS]
         for account in movers:
             self._movers.add(account)

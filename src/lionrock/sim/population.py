@@ -10,6 +10,8 @@ import math
 import random
 from dataclasses import dataclass
 
+from lionrock.kernel.account import client_account
+
 BROKERS = [f"B{n:02d}" for n in range(1, 21)]
 INSTITUTION_KINDS = [
     # (investor type, origin, tier, weight)
@@ -58,7 +60,7 @@ def institutions(rng: random.Random, count: int) -> list[Institution]:
             Institution(
                 investor=f"INST{i:04d}",
                 name=f"{itype.replace('_', ' ').title()} {i:04d}",
-                account=f"C:{broker}:{origin}.{itype}.{i}",
+                account=client_account(broker, f"{origin}.{itype}.{i}"),
                 participant=broker,
                 investor_type=itype,
                 origin=origin,
@@ -75,22 +77,22 @@ def traders(rng: random.Random, count: int) -> list[Trader]:
     for i in range(count):
         origin = rng.choices(["hong_kong", "international", "mainland"], [0.6, 0.28, 0.12])[0]
         broker = BROKERS[rng.randrange(len(BROKERS))]
-        out.append(Trader(f"C:{broker}:{origin}.trader.{i}", broker, origin, "trader"))
+        out.append(Trader(client_account(broker, f"{origin}.trader.{i}"), broker, origin, "trader"))
     return out
 
 
 def southbound_investors(rng: random.Random, count: int) -> list[Trader]:
     # Mainland investors trade through mainland brokers routed by the SSE / SZSE subsidiaries.
+    brokers = ("SBSH", "SBSZ")
     return [
-        Trader(f"C:SB{'SH' if i % 2 == 0 else 'SZ'}:mainland.southbound.{i}", f"SB{'SH' if i % 2 == 0 else 'SZ'}", "mainland", "southbound")
-        for i in range(count)
+        Trader(client_account(brokers[i % 2], f"mainland.southbound.{i}"), brokers[i % 2], "mainland", "southbound") for i in range(count)
     ]
 
 
-MARKET_MAKER = Trader("C:MM01:hong_kong.marketmaker.1", "MM01", "hong_kong", "marketmaker")
-DUAL_COUNTER_MARKET_MAKER = Trader("C:MM02:hong_kong.dualcountermaker.1", "MM02", "hong_kong", "dualcountermaker")
+MARKET_MAKER = Trader(client_account("MM01", "hong_kong.marketmaker.1"), "MM01", "hong_kong", "marketmaker")
+DUAL_COUNTER_MARKET_MAKER = Trader(client_account("MM02", "hong_kong.dualcountermaker.1"), "MM02", "hong_kong", "dualcountermaker")
 """Quotes the RMB counter of a dual-counter stock (HKEX's Dual Counter Market Makers)."""
-ARBITRAGEUR = Trader("C:AR01:hong_kong.arbitrageur.1", "AR01", "hong_kong", "arbitrageur")
+ARBITRAGEUR = Trader(client_account("AR01", "hong_kong.arbitrageur.1"), "AR01", "hong_kong", "arbitrageur")
 """Buys on the cheaper counter, sells on the dearer one, and moves stock between them."""
 AGENT_ACCOUNTS = frozenset({MARKET_MAKER.account, DUAL_COUNTER_MARKET_MAKER.account, ARBITRAGEUR.account})
 """Accounts of the liquidity agents: never picked as noise sellers."""
@@ -105,7 +107,9 @@ def rmb_investors(traders_: list[Trader], institutions_: list[Institution]) -> l
     for i in institutions_:
         if i.investor_type in MAINLAND_INSTITUTION_TYPES:
             n = i.account.rsplit(".", 1)[1]
-            out.append(Trader(f"C:{i.participant}:{i.origin}.{i.investor_type}_rmb.{n}", i.participant, i.origin, i.investor_type))
+            out.append(
+                Trader(client_account(i.participant, f"{i.origin}.{i.investor_type}_rmb.{n}"), i.participant, i.origin, i.investor_type)
+            )
     return out
 
 
