@@ -3,9 +3,8 @@
 `allocate` is a pure function of (resolved offering, pricing decision, IOI book, application book,
 seed). The CLI calls it directly; `OfferingContext` calls the same function inside the engine.
 Every share count is an integer. The public pools' basis is exact (integers and fractions,
-`pool_basis`); the placing's proportional targets are solved in floating point
-(IEEE-correctly-rounded operations and `math.fsum`, so the result is the same on every platform).
-After that all allotments are exact integers in whole board lots, checked by invariants. The ballot
+`pool_basis`), and so are the placing's proportional targets (`weighted_fill`): no float on the
+way to an allotment. All allotments are integers in whole board lots, checked by invariants. The ballot
 draws from ``numpy.random.Generator(PCG64(seed))`` in a documented order:
 pool A then pool B, bands in ascending application size, applications in lodging order within a
 band, one ``Generator.choice(n, winners, replace=False)`` per balloted band.
@@ -26,7 +25,7 @@ from lionrock.kernel.errors import invariant
 from lionrock.kernel.money import Rate
 from lionrock.kernel.price import consideration_minor
 from lionrock.offering.books import ApplicationBook, IoiBook, membership
-from lionrock.offering.commands import CornerstoneSpec, PreferentialBatch
+from lionrock.offering.commands import CornerstoneSpec, DiscretionaryReallocationSpec, PreferentialBatch
 from lionrock.offering.definition import (
     ResolvedOffering,
     cornerstone_allotment,
@@ -52,7 +51,6 @@ class ApplicationStatus(IntEnum):
 
 
 POOL_NONE, POOL_A, POOL_B = 0, 1, 2
-BISECTION_STEPS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,52 +371,84 @@ def allocate_preferential(ro: ResolvedOffering, apps: PreferentialApplications, 
 # ------------------------------------------------------------------------------------------------
 # placing
 # ------------------------------------------------------------------------------------------------
-def _placing_weights(ro: ResolvedOffering, book: IoiBook, price: int) -> np.ndarray:
+def _placing_weights(ro: ResolvedOffering, book: IoiBook, price: int) -> list[Fraction]:
+    """Each investor's exact weight: its tier's, times (1 + early bonus), times (1 + price-setting bonus)."""
     policy = ro.spec.placing
-    tiers = [w.numerator / w.denominator for w in policy.tier_weights]
-    tier_idx = np.clip(book.tier - 1, 0, len(tiers) - 1)
-    weights = np.asarray(tiers, dtype=np.float64)[tier_idx]
+    tiers = [Fraction(w.numerator, w.denominator) for w in policy.tier_weights]
+    weights = [tiers[t] for t in np.clip(book.tier - 1, 0, len(tiers) - 1).tolist()]
     if policy.early_before_seq > 0 and policy.early_bonus.numerator:
-        weights = weights * np.where(
-            book.first_seq < policy.early_before_seq, 1.0 + policy.early_bonus.numerator / policy.early_bonus.denominator, 1.0
-        )
+        early = 1 + Fraction(policy.early_bonus.numerator, policy.early_bonus.denominator)
+        weights = [w * early if seq < policy.early_before_seq else w for w, seq in zip(weights, book.first_seq.tolist(), strict=True)]
     if policy.price_setting_bonus.numerator:
-        priced = book.priced_demand_at(price) > 0
-        weights = weights * np.where(priced, 1.0 + policy.price_setting_bonus.numerator / policy.price_setting_bonus.denominator, 1.0)
-    out: np.ndarray = weights
-    return out
+        bonus = 1 + Fraction(policy.price_setting_bonus.numerator, policy.price_setting_bonus.denominator)
+        priced = (book.priced_demand_at(price) > 0).tolist()
+        weights = [w * bonus if p else w for w, p in zip(weights, priced, strict=True)]
+    return weights
 
 
-def _weighted_fill(
-    dw: np.ndarray, caps: np.ndarray, total_lots: int, tie_order: tuple[np.ndarray, ...], floors: np.ndarray | None = None
+def weighted_demand(demand_lots: np.ndarray, weights: list[Fraction]) -> list[int]:
+    """``demand x weight`` per investor as integers on one scale (the weights' common denominator):
+    only the ratios matter to `weighted_fill`, and integers keep it exact."""
+    scale = math.lcm(*(w.denominator for w in weights)) if weights else 1
+    return [d * w.numerator * (scale // w.denominator) for d, w in zip(demand_lots.tolist(), weights, strict=True)]
+
+
+def fill_factor(dw: Sequence[int], caps: Sequence[int], floors: Sequence[int], total_lots: int) -> Fraction:
+    """The least ``c >= 0`` with ``sum(min(cap, max(floor, c x dw))) == total_lots``, exactly.
+
+    The sum is piecewise linear and non-decreasing in ``c``: an investor adds its floor until
+    ``c x dw`` reaches it, then ``c x dw``, then its cap. One sweep over those breakpoints in order
+    finds the piece where the sum reaches ``total_lots``. If the floors alone exceed it, 0; if the
+    caps cannot reach it, the last breakpoint (every investor at its cap: the caller's invariant
+    then says the placing cannot be placed)."""
+    base, slope = 0, 0  # the sum is base + slope x c between breakpoints
+    breakpoints: list[tuple[Fraction, int, int]] = []  # (c, change of base, change of slope)
+    for w, cap, floor in zip(dw, caps, floors, strict=True):
+        if w <= 0 or floor >= cap:
+            base += min(cap, floor)
+            continue
+        if floor > 0:
+            base += floor
+            breakpoints.append((Fraction(floor, w), -floor, w))
+        else:
+            slope += w
+        breakpoints.append((Fraction(cap, w), cap, -w))
+    breakpoints.sort(key=lambda b: b[0])
+    c = Fraction(0)
+    for at, base_change, slope_change in breakpoints:
+        if base + slope * at >= total_lots:
+            break
+        c, base, slope = at, base + base_change, slope + slope_change
+    if base + slope * c >= total_lots:
+        return c
+    return Fraction(total_lots - base, slope) if slope else c
+
+
+def weighted_fill(
+    dw: Sequence[int], caps: np.ndarray, total_lots: int, tie_order: tuple[np.ndarray, ...], floors: np.ndarray | None = None
 ) -> np.ndarray:
     """Lots per investor: ``min(cap, max(floor, c x dw))`` with ``c`` solved so the targets add up
-    to ``total_lots`` (``floor`` = 0 without floors); rounded down, lots left by rounding go by
-    largest remainder, then ``tie_order`` (tier, arrival, index), within each cap."""
+    to ``total_lots`` (``floor`` = 0 without floors; `fill_factor`); rounded down, lots left by
+    rounding go by largest remainder, then ``tie_order`` (tier, arrival, index), within each cap.
+    Integer and rational arithmetic only: no float on the way to an allotment."""
     n = len(dw)
-    capf = caps.astype(np.float64)
-    flo = None if floors is None else floors.astype(np.float64)
-    live = dw > 0
-    lo, hi = 0.0, float(np.max(capf[live] / dw[live])) if live.any() else 0.0
-
-    def target(c: float) -> np.ndarray:
-        t = c * dw if flo is None else np.maximum(flo, c * dw)
-        return np.minimum(capf, t)
-
-    for _ in range(BISECTION_STEPS):
-        mid = (lo + hi) / 2
-        if mid <= lo or mid >= hi:
-            break
-        if math.fsum(target(mid).tolist()) <= total_lots:
-            lo = mid
+    cap_list: list[int] = caps.tolist()
+    floor_list: list[int] = [0] * n if floors is None else floors.tolist()
+    c = fill_factor(dw, cap_list, floor_list, total_lots)
+    lots = np.zeros(n, dtype=np.int64)
+    remainder = [0] * n  # over the common denominator of c
+    for i, (w, cap, floor) in enumerate(zip(dw, cap_list, floor_list, strict=True)):
+        scaled = c.numerator * w  # c x w = scaled / c.denominator
+        if scaled <= floor * c.denominator:
+            lots[i] = min(cap, floor)
+        elif scaled >= cap * c.denominator:
+            lots[i] = cap
         else:
-            hi = mid
-    tgt = target(lo)
-    lots = np.floor(tgt).astype(np.int64)
+            lots[i], remainder[i] = divmod(scaled, c.denominator)
     left = total_lots - int(lots.sum())
     invariant(left >= 0, "placing over-allotted")
-    remainder = tgt - lots
-    order = np.lexsort((*tie_order, -remainder)) if n else np.zeros(0, dtype=np.int64)
+    ties = [column.tolist() for column in reversed(tie_order)]  # lexsort order: the last key first
+    order = np.asarray(sorted(range(n), key=lambda i: (-remainder[i], *(t[i] for t in ties))), dtype=np.int64)
     while left > 0:
         room = order[lots[order] < caps[order]]
         invariant(len(room) > 0, f"placing cannot place {left} lots")
@@ -452,9 +482,9 @@ def allocate_placing(
     if int(caps.sum()) < total_lots:
         caps = demand_lots.copy()
         notes.append(f"the {cap_share} cap per placee was lifted: capped demand could not take up the placing tranche")
-    dw = demand_lots.astype(np.float64) * _placing_weights(ro, book, price)
+    dw = weighted_demand(demand_lots, _placing_weights(ro, book, price))
     tie_order = (np.arange(n), book.first_seq, book.tier)
-    lots = _weighted_fill(dw, caps, total_lots, tie_order)
+    lots = weighted_fill(dw, caps, total_lots, tie_order)
     indep = book.independent
     need = min(independent_min_lots, total_lots)
     have = int(lots[indep].sum())
@@ -473,9 +503,9 @@ def allocate_placing(
             notes.append(
                 f"the {cap_share} cap per placee was lifted for independent price-setting investors to reach the minimum of {rule}"
             )
-        floors = _weighted_fill(np.where(indep, dw, 0.0), ind_caps, need, tie_order)
+        floors = weighted_fill([w if i else 0 for w, i in zip(dw, indep.tolist(), strict=True)], ind_caps, need, tie_order)
     caps = np.maximum(caps, floors)
-    lots = _weighted_fill(dw, caps, total_lots, tie_order, floors)
+    lots = weighted_fill(dw, caps, total_lots, tie_order, floors)
     notes.append(
         f"independent price-setting investors topped up from {have * ro.lot:,} to {int(lots[indep].sum()) * ro.lot:,} "
         f"placing shares to meet the minimum of {rule}"
@@ -594,6 +624,7 @@ def allocate(
     if upsize_public:
         why += f"; plus {upsize_public:,} offer size adjustment shares ({spec.offer_size_adjustment_public_share} of the exercised option)"
     public_final = min(ladder_public + upsize_public, public_demand)
+    public_final, why = _discretionary_reallocation(ro, public_final, public_demand, price, why)
     if public_demand < initial_public:
         notes.append(f"public offer undersubscribed: {initial_public - public_demand:,} unsubscribed shares reallocated to the placing")
     # 3. preferential offering (reserved out of the international offering; what it leaves goes back)
@@ -659,6 +690,31 @@ def allocate(
         cutback=take.before_cutback - take.total,
     )
     return _result(ro, pricing, iois, seed, tally)
+
+
+def _discretionary_reallocation(ro: ResolvedOffering, public_final: int, public_demand: int, price: int, why: str) -> tuple[int, str]:
+    """The public tranche after the offering's discretionary reallocation from the international
+    offering (``spec.reallocation``): raised to its target, checked at definition against the
+    allocation cap, when the valid demand exceeds the tranche, and never beyond that demand. As
+    practised: Tongshifu 0664 (Mechanism B, Mar 2026) 740,700 -> 1,111,000 (15.00%) at 59.55x with
+    the placing covered 1.56x and the price at the bottom of the range, no clawback line
+    (docs/deals-research/rules.md, section b)."""
+    target, lot = ro.reallocation_target_shares, ro.lot
+    if target <= public_final or public_demand <= public_final:
+        return public_final, why
+    final = min(target, public_demand // lot * lot)
+    bottom = (
+        "the offer price at the bottom of the range, as GL91-18 (2018) required of a reallocation outside the clawback"
+        if price == ro.spec.price_low
+        else "the offer price above the bottom of the range, which GL91-18 (2018) required (its successor after 4 Aug 2025 not found)"
+    )
+    r = ro.spec.reallocation
+    invariant(isinstance(r, DiscretionaryReallocationSpec), "a reallocation target without a reallocation")
+    reference = r.reference if isinstance(r, DiscretionaryReallocationSpec) else ""
+    return final, (
+        f"{why}; {final - public_final:,} shares reallocated from the International Offering at the overall coordinators' "
+        f"discretion ({reference}): {ro.reallocation_target_reason}; {bottom}"
+    )
 
 
 def _preferential(ro: ResolvedOffering, apps: PreferentialApplications | None, seed: int, notes: list[str]) -> PreferentialOutcome:
@@ -836,6 +892,7 @@ __all__ = [
     "charges_on",
     "curve_points",
     "curve_weight",
+    "fill_factor",
     "fill_level",
     "consideration_array",
     "placee_concentration",
@@ -843,4 +900,6 @@ __all__ = [
     "preferential_generator",
     "split_pools",
     "taper_weight",
+    "weighted_demand",
+    "weighted_fill",
 ]
