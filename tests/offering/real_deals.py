@@ -21,6 +21,8 @@ A test helper, not part of the core (the core does no file I/O). The mapping, fi
   tranche of the published reserved shares, fed its published count of applications;
 * applications: for each published band, ``valid`` applications of ``applied`` shares, with
   deterministic identities ``<slug>-<pool><band>-<n>``, in table order;
+* a discretionary reallocation to the public offer (``[reallocation]`` with ``target_public_share``,
+  Tongshifu 0664) is the offering's ``reallocation``, as an offering file states it;
 * IOIs: 40 investors of equal size whose demand at the price is ten times the international offer
   (the announcements do not publish the book; only its total matters for the published figures).
 """
@@ -34,6 +36,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from lionrock.kernel.money import Rate
@@ -43,6 +46,7 @@ from lionrock.offering.allocation import PreferentialApplications, amount_payabl
 from lionrock.offering.books import ApplicationBook, IoiBook, ioi_book_from_iois
 from lionrock.offering.commands import (
     CornerstoneSpec,
+    DiscretionaryReallocationSpec,
     Ioi,
     IoiStep,
     OfferingSpec,
@@ -67,15 +71,16 @@ COMPLETE = (
     "omnivision-0501-2026",
     "ridge-outdoor-2720-2026",
     "tennor-6872-2026",
+    "tongshifu-0664-2026",
     "transwarp-6727-2026",
     "zhipu-2513-2026",
 )
 PARTIAL = ("catl-3750-2025", "horizon-robotics-9660-2024")
-ENGINE_GAPS = ("tongshifu-0664-2026",)
-"""Complete transcriptions the engine does not reproduce yet (each has a strict xfail naming the rule):
-Tongshifu 0664, a discretionary reallocation to 15% under Mechanism B with the placing covered.
-(Excelland 3231, an 18C ladder not applied with the international offering undersubscribed, was one
-until the engine learned it from the deal: `offering.allocation.allocate`.)"""
+ENGINE_GAPS: tuple[str, ...] = ()
+"""Complete transcriptions the engine does not reproduce yet (each has a strict xfail naming the rule).
+None now: Excelland 3231 (an 18C ladder not applied with the international offering undersubscribed)
+and Tongshifu 0664 (a discretionary reallocation to 15% under Mechanism B with the placing covered,
+`OfferingSpec.reallocation`) were, until the engine learned each rule from its deal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,10 +220,22 @@ def deal_spec(slug: str, data: dict[str, Any]) -> tuple[OfferingSpec, int, int]:
         cornerstones=cornerstones,
         cornerstone_cutback="pro_rata" if low == 0 and cornerstones else "none",
         preferential=preferential,
+        reallocation=_reallocation(data),
         pricing=PricingPolicySpec(kind="fixed", fixed_price=price),
         placing=PlacingPolicySpec(over_allocate=bool(over_allocated)),
     )
     return spec, price, upsize
+
+
+def _reallocation(data: dict[str, Any]) -> DiscretionaryReallocationSpec | msgspec.UnsetType:
+    """``[reallocation]`` with ``target_public_share``: a discretionary reallocation to the public
+    offer as the offering file states it (Tongshifu 0664: 15%, rounded down)."""
+    r = data.get("reallocation", {})
+    if "target_public_share" not in r:
+        return msgspec.UNSET
+    return DiscretionaryReallocationSpec(
+        reference=str(r["reference"]), public_share=_pct(str(r["target_public_share"])), rounding=str(r["target_rounding"])
+    )
 
 
 def bands(data: dict[str, Any]) -> tuple[Band, ...]:

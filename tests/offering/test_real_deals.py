@@ -31,11 +31,14 @@ from real_deals import (
     read,
 )
 
+from lionrock.kernel.errors import Reject
 from lionrock.kernel.money import Rate
+from lionrock.offering._codes import OfferingCode
 from lionrock.offering.allocation import AllocationResult, allocate
+from lionrock.offering.announcement import announcement_markdown
 from lionrock.offering.basis import PublishedBand, calibrate_policy
 from lionrock.offering.books import ioi_book_from_iois
-from lionrock.offering.commands import ClawbackWaiverSpec, Ioi, IoiStep
+from lionrock.offering.commands import ClawbackWaiverSpec, DiscretionaryReallocationSpec, Ioi, IoiStep
 from lionrock.offering.definition import ResolvedOffering, public_share_of, validate_offering
 from lionrock.offering.pricing import set_price
 
@@ -189,20 +192,50 @@ def test_tongshifu_what_the_engine_expresses() -> None:
     assert np.array_equal(result.app_pool, published_pool)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine gap (docs/deals-research/rules.md, section b): Mechanism B has no reallocation when "
-    "the placing is covered; Tongshifu reallocated 370,300 shares to 15.00% (1,111,000) at 59.55x with the placing 1.56x",
-)
 def test_tongshifu_discretionary_reallocation_under_mechanism_b() -> None:
-    """Published: 740,700 -> 1,111,000 (15% of 7,406,800 = 1,111,020 rounded DOWN), pools 555,500
-    each, international 6,295,800, price at the bottom of the range. The engine keeps 740,700
-    (pools 370,400 / 370,300): its only reallocation outside a ladder is from an undersubscribed
-    placing, capped at double the initial tranche (GL91-18)."""
-    deal, _, result = run("tongshifu-0664-2026")
+    """Published (allotment results, 30 Mar 2026): 740,700 -> 1,111,000 (15% of 7,406,800 =
+    1,111,020 rounded DOWN to a 100-share lot), 370,300 "reallocated from the International
+    Offering" at 59.55x with the placing covered 1.56x, no clawback line; pools 555,500 each,
+    international 6,295,800 (85.00%), price at the bottom of the range. The offering states the
+    reallocation (`OfferingSpec.reallocation`: 15%, rounded down) within the 2025 allocation cap of
+    15% of the shares initially offered; Mechanism B alone would keep 740,700."""
+    deal, ro, result = run("tongshifu-0664-2026")
     s, e = result.summary, deal.expected
-    assert (s.final_public_shares, s.pool_a_shares, s.pool_b_shares) == (e["public_final"], e["pool_a_allotted"], e["pool_b_allotted"])
-    assert s.international_final_shares == e["international_final"]
+    assert ro.reallocation_target_shares == e["public_final"] == 1_111_000
+    assert (s.initial_public_shares, s.final_public_shares) == (e["public_initial"], e["public_final"])
+    assert s.final_public_shares - s.initial_public_shares == deal.data["offer_shares"]["clawback_shares"] == 370_300
+    assert (s.pool_a_shares, s.pool_b_shares) == (e["pool_a_allotted"], e["pool_b_allotted"])
+    assert s.international_final_shares == e["international_final"] == deal.data["offer_shares"]["international_final"]
+    assert round(s.final_public_shares * 10_000 / s.offer_shares) == published_bp(deal.data["offer_shares"]["public_final_pct"])
+    assert "370,300 shares reallocated from the International Offering" in s.clawback_reason
+    assert "15% of the shares initially offered" in s.clawback_reason and "bottom of the range" in s.clawback_reason
+    # the published one-lot rate and band percentages, within rounding, with the basis calibrated to the table
+    _, calibrated = run_calibrated("tongshifu-0664-2026")
+    bands = calibrated.summary.bands
+    assert abs(bands[0].allotted_bp - published_bp(e["one_lot_success_rate"])) <= 1
+    assert all(abs(b.allotted_bp - published_bp(p.pct)) <= 1 for b, p in zip(bands, deal.bands, strict=True))
+    # the announcement's reallocation line, as HKEX's template has it
+    iois = ioi_book(deal, deal.spec.shares_offered)
+    text = announcement_markdown(ro, set_price(ro, iois, deal.price), result, iois=iois)
+    assert "| Number of shares reallocated from the International Offering | 370,300 |" in text
+    assert "| Final number of shares under the Hong Kong Public Offering | 1,111,000 (15.00% of the offer shares) |" in text
+    # Mechanism B without the stated reallocation keeps the initial tranche
+    plain = validate_offering(msgspec.structs.replace(deal.spec, reallocation=msgspec.UNSET))
+    kept = allocate(plain, set_price(plain, iois, deal.price), iois, application_book(deal), seed=SEED).summary
+    assert (kept.final_public_shares, kept.pool_a_shares, kept.pool_b_shares) == (740_700, 370_400, 370_300)
+
+
+def test_tongshifu_reallocation_above_the_allocation_cap_is_refused() -> None:
+    """The same 15% rounded UP (1,111,100) is above the cap (15% x 7,406,800 = 1,111,020): refused at
+    definition, 3002 OUTSIDE_RULES, the cap's rule cited; so is 16%."""
+    deal = load("tongshifu-0664-2026")
+    for public_share, rounding in ((Rate(15, 100), "up"), (Rate(16, 100), "down")):
+        over = DiscretionaryReallocationSpec(reference="test", public_share=public_share, rounding=rounding)
+        with pytest.raises(Reject) as caught:
+            validate_offering(msgspec.structs.replace(deal.spec, reallocation=over))
+        r = caught.value.rejection
+        assert (r.code, r.field) == (OfferingCode.OUTSIDE_RULES, "offering.reallocation.public_share")
+        assert "allocation cap" in r.rule and "above the allocation cap of 15% of the shares initially offered" in r.message
 
 
 def test_excelland_what_the_engine_expresses() -> None:

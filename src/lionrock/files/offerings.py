@@ -49,6 +49,7 @@ from lionrock.offering._codes import OfferingCode
 from lionrock.offering.commands import (
     ClawbackWaiverSpec,
     CornerstoneSpec,
+    DiscretionaryReallocationSpec,
     LockupSpec,
     OfferingSpec,
     PlaceeConsentSpec,
@@ -85,6 +86,18 @@ class WaiverIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     steps: Annotated[list[MultipleShare], msgspec.Meta(max_length=MAX_WAIVER_STEPS)] = []
 
 
+class ReallocationIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """``[offering.reallocation]``: a reallocation from the international offering to the public
+    offer at the coordinators' discretion, outside any clawback: ``public_share`` of the shares
+    initially offered (``rounding`` ``down`` or ``up`` to a lot) or ``shares`` reallocated, within
+    the allocation cap in force (15% of the shares initially offered from 4 Aug 2025)."""
+
+    reference: Text
+    public_share: RateText | None = None
+    shares: Annotated[int, msgspec.Meta(ge=0, le=MAX_QUANTITY)] = 0
+    rounding: Literal["down", "up"] = "down"
+
+
 class OfferingTableIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """The ``[offering]`` table. Prices are decimal strings, shares of the offer percentages
     (``"10%"``), amounts strings like ``"HKD 60,000,000"``. Give ``price_range`` or, for a
@@ -108,6 +121,7 @@ class OfferingTableIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     mechanism: Annotated[str, msgspec.Meta(max_length=8)] = ""
     public_share: RateText | None = None
     waiver: WaiverIn | None = None
+    reallocation: ReallocationIn | None = None
     downward_flexibility: bool = False
     offer_size_adjustment: RateText | None = None
     offer_size_adjustment_public_share: RateText | None = None
@@ -201,6 +215,7 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "file": OfferingDefinitionIn,
     "offering": OfferingTableIn,
     "offering.waiver": WaiverIn,
+    "offering.reallocation": ReallocationIn,
     "cornerstones": CornerstoneIn,
     "lockups": LockupIn,
     "placee_consents": PlaceeConsentIn,
@@ -282,6 +297,14 @@ def _waiver(w: WaiverIn | None) -> ClawbackWaiverSpec | None:
     return ClawbackWaiverSpec(reference=w.reference.strip(), initial=w.initial.rate, steps=[(m, s) for m, s in w.steps])
 
 
+def _reallocation(r: ReallocationIn | None) -> DiscretionaryReallocationSpec | msgspec.UnsetType:
+    if r is None:
+        return msgspec.UNSET
+    return DiscretionaryReallocationSpec(
+        reference=r.reference.strip(), public_share=_rate(r.public_share, Rate(0, 1)), shares=r.shares, rounding=r.rounding
+    )
+
+
 def offering_spec(d: OfferingDefinitionIn) -> OfferingSpec:
     """The decoded file -> `OfferingSpec` (defaults filled in, amounts in the offer currency)."""
     o, currency = d.offering, d.offering.currency
@@ -310,6 +333,7 @@ def offering_spec(d: OfferingDefinitionIn) -> OfferingSpec:
         mechanism=o.mechanism.strip(),
         public_share=None if o.public_share is None else o.public_share.rate,
         waiver=_waiver(o.waiver),
+        reallocation=_reallocation(o.reallocation),
         downward_flexibility=o.downward_flexibility,
         offer_size_adjustment=_rate(o.offer_size_adjustment, Rate(0, 1)),
         offer_size_adjustment_public_share=_rate(o.offer_size_adjustment_public_share, Rate(0, 1)),
@@ -423,6 +447,7 @@ __all__ = [
     "PreferentialIn",
     "PricingIn",
     "PublicIn",
+    "ReallocationIn",
     "WaiverIn",
     "decode_offering_json",
     "load_offering",

@@ -106,6 +106,10 @@ def announcement_markdown(
         f"the {_shares(s.initial_public_shares)} initially offered |"
     )
     add(f"| Reallocation (clawback) | {s.clawback_reason} |")
+    moved = s.final_public_shares - s.initial_public_shares
+    add(
+        f"| Number of shares reallocated {'from' if moved >= 0 else 'to'} the International Offering | {abs(moved):,} |"
+    )  # the HKEX template's line, whatever moved them: a clawback, a discretionary reallocation, an undersubscribed tranche
     add(
         f"| Final number of shares under the Hong Kong Public Offering | {s.final_public_shares:,} "
         f"({_share_pct(s.final_public_shares, s.offer_shares)} of the offer shares) |"

@@ -99,6 +99,27 @@ class ClawbackWaiverSpec(msgspec.Struct, frozen=True, kw_only=True):
     exact rates, so a waiver may set any threshold (33.5 times) and any share (17.5%)."""
 
 
+class DiscretionaryReallocationSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """A reallocation from the international offering to the public offer at the overall
+    coordinators' discretion, outside any clawback ladder (HKEX's "allocation cap" bounds it): the
+    public offer is raised to ``public_share`` of the shares initially offered, rounded to a board
+    lot as ``rounding`` says, or by ``shares``; never beyond the valid demand. Hangzhou Tongshifu
+    0664 (Mechanism B, Mar 2026): 10% -> 15.00% (15% x 7,406,800 = 1,111,020 rounded down to
+    1,111,000) at 59.55x with the placing covered 1.56x."""
+
+    reference: str
+    """What the prospectus or the announcement says, e.g. ``"Structure of the Global Offering:
+    Reallocation"``."""
+    public_share: Rate = Rate(0, 1)
+    """The public offer after the reallocation, as a share of the shares initially offered (0: use
+    ``shares``)."""
+    shares: int = 0
+    """Or the shares reallocated (whole board lots)."""
+    rounding: str = "down"
+    """``down`` or ``up`` to a board lot (``public_share`` only): an allocation cap is a maximum, so
+    the published figure rounds down (Tongshifu 0664), where a clawback rounds up."""
+
+
 class PricingPolicySpec(msgspec.Struct, frozen=True, kw_only=True):
     """How the offer price is chosen (docs/offering.md, "Price setting")."""
 
@@ -206,6 +227,9 @@ class OfferingSpec(msgspec.Struct, frozen=True, kw_only=True):
     e.g. Transwarp 6727); lets pricing proceed when independent price-setting investors cannot
     take the minimum."""
     preferential: PreferentialOfferingSpec | None = None
+    reallocation: DiscretionaryReallocationSpec | msgspec.UnsetType = msgspec.UNSET
+    """A discretionary reallocation to the public offer (`DiscretionaryReallocationSpec`). Unset
+    (not None) when absent, so an offering without one encodes, journals and hashes as before."""
     lockups: list[LockupSpec] = []
     placee_consents: list[PlaceeConsentSpec] = []
     underwriting_commission: Rate = Rate(25, 1000)
@@ -354,6 +378,7 @@ __all__ = [
     "CloseStabilisation",
     "CornerstoneSpec",
     "DefineOffering",
+    "DiscretionaryReallocationSpec",
     "FixOfferPrice",
     "Ioi",
     "IoiStep",

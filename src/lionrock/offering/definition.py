@@ -20,6 +20,7 @@ from lionrock.offering._codes import OfferingCode
 from lionrock.offering.commands import (
     ClawbackWaiverSpec,
     CornerstoneSpec,
+    DiscretionaryReallocationSpec,
     OfferingSpec,
 )
 from lionrock.offering.events import FiniTimetableDates
@@ -71,6 +72,11 @@ class ResolvedOffering:
     max_upsize_shares: int
     max_over_allotment_shares: int
     timetable: FiniTimetableDates
+    reallocation_target_shares: int = 0
+    """The public offer a discretionary reallocation (``spec.reallocation``) raises it to, at most
+    (the valid demand may stop it short); 0: none stated."""
+    reallocation_target_reason: str = ""
+    """How the target was set and the allocation cap it is within, with the rule."""
 
     @property
     def lot(self) -> int:
@@ -315,6 +321,7 @@ def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
     room = n - initial_public - bookbuilding_min - reserved
     _check_cornerstones(spec, regime, floor, options, room)
     _check_disclosures(spec)
+    target, target_reason = _reallocation_target(spec, regime, initial_public)
     return ResolvedOffering(
         spec=spec,
         ladder=ladder,
@@ -340,7 +347,60 @@ def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
         max_upsize_shares=share_of(spec.offer_size_adjustment, n, lot),
         max_over_allotment_shares=share_of(spec.over_allotment, n + share_of(spec.offer_size_adjustment, n, lot), lot),
         timetable=timetable,
+        reallocation_target_shares=target,
+        reallocation_target_reason=target_reason,
     )
+
+
+def _reallocation_target(spec: OfferingSpec, regime: rules.PublicTrancheRegime, initial_public: int) -> tuple[int, str]:
+    """The public offer a discretionary reallocation targets and why, checked against the
+    allocation cap in force: the regime's share of the shares initially offered (15% from 4 Aug
+    2025), else double the initial public tranche (GL91-18)."""
+    r = spec.reallocation
+    if not isinstance(r, DiscretionaryReallocationSpec):
+        return 0, ""
+    lot, n, f = spec.board_lot, spec.shares_offered, "offering.reallocation"
+    require(bool(r.reference.strip()), OfferingCode.INVALID_FIELD, f"{f}.reference", "must not be empty")
+    require(r.rounding in ("down", "up"), OfferingCode.INVALID_FIELD, f"{f}.rounding", f"expected down or up, got {r.rounding!r}")
+    require(
+        (r.public_share.numerator > 0) != (r.shares > 0) and r.shares >= 0 and r.shares % lot == 0,
+        OfferingCode.INVALID_FIELD,
+        f"{f}.public_share",
+        f"give public_share (a share of the shares offered) or shares (whole board lots of {lot}), not both",
+    )
+    if r.shares:
+        target, how = initial_public + r.shares, f"{r.shares:,} shares reallocated"
+    else:
+        target = share_of(r.public_share, n, lot) if r.rounding == "down" else public_share_of(r.public_share, n, lot)
+        how = f"{r.public_share} of the {n:,} shares initially offered, rounded {r.rounding} to a board lot"
+    cap = regime.discretionary_reallocation_max_share
+    if cap.numerator:
+        within, cap_text, rule = (
+            target * cap.denominator <= n * cap.numerator,
+            f"{cap} of the shares initially offered",
+            (regime.discretionary_reallocation_rule),
+        )
+    else:
+        multiple = regime.reallocation_max_public_multiple
+        within, cap_text, rule = (
+            target <= initial_public * multiple,
+            f"{multiple} times the initial public tranche",
+            regime.reallocation_rule,
+        )
+    require(
+        initial_public < target <= n,
+        OfferingCode.INVALID_FIELD,
+        f"{f}.public_share",
+        f"a reallocation to the public offer must raise it above the initial {initial_public:,} shares; {how} gives {target:,}",
+    )
+    require(
+        within,
+        OfferingCode.OUTSIDE_RULES,
+        f"{f}.public_share",
+        f"{how} gives {target:,} shares, above the allocation cap of {cap_text}",
+        rule,
+    )
+    return target, f"{how}: {target:,} shares, within the allocation cap of {cap_text} ({rule})"
 
 
 def _check_basics(spec: OfferingSpec) -> None:

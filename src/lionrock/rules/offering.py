@@ -105,7 +105,20 @@ class PublicTrancheRegime:
         "double its initial size (and the offer price is then fixed at the bottom of the range) "
         "[S: standard HK prospectus wording; the figure under the August 2025 regime is not confirmed]"
     )
+    discretionary_reallocation_max_share: Rate = Rate(0, 1)
+    """The allocation cap on a reallocation to the public offer at the coordinators' discretion with
+    the placing covered (`OfferingSpec.reallocation`): the public offer after it holds at most this
+    share of the shares initially offered. 0: the cap above (``reallocation_max_public_multiple``
+    times the initial public tranche)."""
+    discretionary_reallocation_rule: str = ""
 
+
+ALLOCATION_CAP_2025_RULE = (
+    "allocation cap on a reallocation outside the clawback: at most 15% of the shares initially offered to the "
+    "public offer (HKEX consultation paper on IPO price discovery, Dec 2024: the allocation cap retained, its "
+    "threshold lowered from 30% to 15% [S: JSM summary]; its adoption in the conclusions of 1 Aug 2025 not found; "
+    "Tongshifu 0664, Mar 2026: 10% -> exactly 15.00% with the placing covered, rounded down to a lot [P])"
+)
 
 PN18_LADDER = ClawbackLadder(
     name="PN18",
@@ -184,6 +197,8 @@ PUBLIC_TRANCHE_MAIN_BOARD: Schedule[PublicTrancheRegime] = Schedule(
                 bookbuilding_placing_min=pct("40"),
                 bookbuilding_rule="PN18 para 3.2 as amended 4 Aug 2025: >= 40% of the shares initially "
                 "offered to the bookbuilding placing tranche (placees other than cornerstones)",
+                discretionary_reallocation_max_share=pct("15"),
+                discretionary_reallocation_rule=ALLOCATION_CAP_2025_RULE,
             ),
             source="HKEX conclusions 'Optimise IPO Price Discovery and Open Market Requirements', "
             "1 Aug 2025, effective for listing documents published on or after 4 Aug 2025 "
@@ -201,7 +216,10 @@ PUBLIC_TRANCHE_MAIN_BOARD: Schedule[PublicTrancheRegime] = Schedule(
             "copy]; no source found gives 10x, no non-18C Mechanism A allotment announcement was found to "
             "test the threshold, and the amended PN18 para 4.2 text was not retrievable. Kept 15/50/100 "
             "as data; an offering file may give its own schedule ([offering.waiver]). Bookbuilding 40%: "
-            "denominator the shares initially offered (before the options), cornerstones not counted [S].",
+            "denominator the shares initially offered (before the options), cornerstones not counted [S]. "
+            "Allocation cap on a discretionary reallocation with the placing covered: 15% of the shares initially "
+            "offered [S, the Dec 2024 consultation's proposal; adoption not found], consistent with Tongshifu 0664 "
+            "(10% -> 15.00%, 1,111,020 rounded down to 1,111,000) [P].",
         ),
     ),
 )
@@ -479,6 +497,7 @@ PUBLIC_FLOAT: Schedule[PublicFloatRules] = Schedule(
 )
 
 __all__ = [
+    "ALLOCATION_CAP_2025_RULE",
     "APPLICATION_CHARGES",
     "CHAPTER_18C_LADDER",
     "CHAPTER_18C_OFFERING",
