@@ -37,7 +37,8 @@ Figures: ``rest_orders_per_s`` (2xx answers per second), ``rest_p50_ms``/``rest_
 (wrk's latency percentiles), the peer's, ``ratio_vs_peer_gateway``, the floor's, and the FIX
 figures. ``LIONROCK_BENCH_API_SECONDS`` shortens the wrk runs (default 15);
 ``LIONROCK_BENCH_API_PYSPY=FILE.svg`` records a py-spy flame graph of the Lion Rock server
-during its wrk run.
+during its wrk run (``FILE.txt``: collapsed stacks; ``LIONROCK_BENCH_API_PYSPY_GIL=1``: only
+samples holding the GIL).
 """
 
 from __future__ import annotations
@@ -411,6 +412,10 @@ def _pyspy(pid: int) -> subprocess.Popen[bytes] | None:
         return None
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     argv = [spy, "record", "-o", out, "--pid", str(pid), "--duration", str(max(1, WRK_SECONDS - 2)), "--rate", "200", "--threads"]
+    if out.endswith(".txt"):  # collapsed stacks, for reading with a script
+        argv += ["--format", "raw"]
+    if os.environ.get("LIONROCK_BENCH_API_PYSPY_GIL"):  # only samples holding the GIL: where the one core goes
+        argv.append("--gil")
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
