@@ -2,8 +2,10 @@
 
 Both are built from engine messages (`ioi_book_from_iois`, `application_book_from_batches`) or,
 at the edge, from files (`lionrock.files.books`: CSV or Parquet through pyarrow). Strings
-(identities, accounts, participants) are dictionary-encoded: the arrays hold int32 codes and the
-``*_values`` lists hold the strings. Codes only group rows; nothing depends on their order.
+(identities, accounts, participants) are encoded: the arrays hold int32 codes and the ``*_values``
+lists hold the strings. Equal strings have equal codes and codes only group rows; nothing depends
+on their order, and ``*_values`` may hold strings no code uses (a file's near-unique applicant and
+account columns keep the column as read, each row's code its value's first row).
 """
 
 from __future__ import annotations
