@@ -44,7 +44,6 @@ samples holding the GIL).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -63,10 +62,9 @@ from typing import Any
 import httpx
 import simplefix
 
+from bench.load import CONNECTIONS, THREADS, wrk_orders
 from lionrock.gateways.fix.framing import FixFramer
 
-WRK_THREADS = 2
-WRK_CONNECTIONS = 16
 WRK_SECONDS = int(os.environ.get("LIONROCK_BENCH_API_SECONDS", "15"))
 USERS = 4
 """Broker users whose API keys the wrk script takes in turn (an even number: buys and sells alternate)."""
@@ -80,7 +78,6 @@ FIX_SEQ = 1000
 FIX_PIPE = 4000
 PASSWORD = "bench password 1"
 MARKET_START = "2025-11-24T10:00"
-LUA = Path(__file__).with_name("wrk") / "orders.lua"
 _FLOOR_APP = """
 import sys, uvicorn
 from fastapi import FastAPI
@@ -130,7 +127,7 @@ def run(progress: Callable[[str], None], argv: Sequence[str] = ()) -> dict[str, 
     if shutil.which("wrk") is None:
         raise RuntimeError("bench api needs wrk (Debian package wrk)")
     figures: dict[str, object] = {
-        "load": f"wrk {WRK_THREADS} threads, {WRK_CONNECTIONS} connections, {WRK_SECONDS} s, own process, loopback",
+        "load": f"wrk {THREADS} threads, {CONNECTIONS} connections, {WRK_SECONDS} s, own process, loopback",
         "storage": "sqlite, group commit, fsync (synchronous=FULL)",
         "rate_limit_per_user": RATE_LIMIT_PER_USER,
     }
@@ -326,32 +323,9 @@ class _Server:
 
 
 def _wrk(url: str, mode: str, prefix: str, credentials: list[str], seconds: int = WRK_SECONDS) -> dict[str, Any]:
-    argv = [
-        "wrk",
-        f"-t{WRK_THREADS}",
-        f"-c{WRK_CONNECTIONS}",
-        f"-d{seconds}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(LUA),
-        url,
-        "--",
-        mode,
-        prefix,
-        ",".join(credentials),
-    ]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
-    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    seconds_run = report["duration_us"] / 1e6
-    errors = report["non_2xx"] + report["connect_errors"] + report["read_errors"] + report["write_errors"] + report["timeouts"]
-    return {
-        "orders_per_s": round((report["requests"] - report["non_2xx"]) / seconds_run, 1),
-        "p50_ms": round(report["latency_us_p50"] / 1000, 2),
-        "p99_ms": round(report["latency_us_p99"] / 1000, 2),
-        "requests": report["requests"],
-        "errors": errors,
-    }
+    run = wrk_orders(url, mode, prefix, credentials, seconds)
+    figures = {"orders_per_s": run.orders_per_s, "p50_ms": run.p50_ms, "p99_ms": run.p99_ms}
+    return {**figures, "requests": run.requests, "errors": run.error_count}
 
 
 def _lionrock_leg(db: str, folder: Path, keys: list[str], progress: Callable[[str], None], *, fix: bool = True) -> dict[str, object]:
@@ -387,7 +361,7 @@ def _lionrock_leg(db: str, folder: Path, keys: list[str], progress: Callable[[st
                 },
             )
             assert r.status_code == 201, r.text
-        progress(f"Lion Rock REST: wrk {WRK_CONNECTIONS} connections, {WRK_SECONDS} s")
+        progress(f"Lion Rock REST: wrk {CONNECTIONS} connections, {WRK_SECONDS} s")
         profiler = _pyspy(server.proc.pid)
         rest = _wrk(server.url, "lionrock", "w", keys)
         if profiler is not None:

@@ -20,7 +20,6 @@ recorded beside the figures): read the ratios and the per-order CPU, not the abs
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import subprocess
@@ -33,7 +32,8 @@ from typing import Any
 
 import httpx
 
-from bench.storage import CONNECTIONS, PASSWORD, THREADS, PostgresServer, free_port
+from bench.load import CONNECTIONS, THREADS, wrk_orders
+from bench.storage import PASSWORD, PostgresServer, free_port
 
 SECONDS = int(os.environ.get("LIONROCK_BENCH_SECONDS", "10"))
 SHARD_COUNTS = tuple(int(n) for n in os.environ.get("LIONROCK_BENCH_SHARDS", "1,2,4").split(","))
@@ -42,34 +42,6 @@ NATS_NODES = int(os.environ.get("LIONROCK_BENCH_NATS_NODES", "1"))
 BROKERS = 4
 MARKET_START = "2025-11-24T10:00"
 DAY = "2025-11-24"
-
-_WRK_SCRIPT = """
-local keys = {%(keys)s}
-local instruments = {%(instruments)s}
-local next_id = 0
-function setup(thread)
-  next_id = next_id + 1
-  thread:set("id", next_id)
-end
-function init(args)
-  n = 0
-end
-function request()
-  n = n + 1
-  local key = keys[((id + n) %% #keys) + 1]
-  local instrument = instruments[(math.floor(n / 2) %% #instruments) + 1]
-  local side = (n %% 2 == 0) and "S" or "B"
-  local body = string.format('{"instrument":"%%s","side":"%%s","quantity":100,"price":"50.00",'
-                             .. '"client_order_id":"w%%d-%%d"}', instrument, side, id, n)
-  return wrk.format("POST", "/v1/orders", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key}, body)
-end
-function done(summary, latency, requests)
-  io.write(string.format('WRK_JSON {"requests":%%d,"duration_us":%%d,"status_errors":%%d,"connect_errors":%%d,'
-                         .. '"read_errors":%%d,"write_errors":%%d,"timeouts":%%d,"p50_us":%%d,"p99_us":%%d}\\n',
-    summary.requests, summary.duration, summary.errors.status, summary.errors.connect, summary.errors.read, summary.errors.write,
-    summary.errors.timeout, latency:percentile(50), latency:percentile(99)))
-end
-"""
 
 
 def _instruments(shards: tuple[str, ...], per_shard: int = 2) -> list[str]:
@@ -250,26 +222,6 @@ def _open_market(url: str, op: str, keys: list[str], instruments: list[str]) -> 
                 raise RuntimeError(f"warm-up order refused: {r.status_code} {r.text}")
 
 
-def _wrk(url: str, keys: list[str], instruments: list[str], seconds: int) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(
-            _WRK_SCRIPT % {"keys": ", ".join(json.dumps(k) for k in keys), "instruments": ", ".join(json.dumps(c) for c in instruments)}
-        )
-    try:
-        out = subprocess.run(
-            ["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--latency", "-s", script.name, url],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=seconds + 120,
-        ).stdout
-    finally:
-        os.unlink(script.name)
-    line = next(x for x in out.splitlines() if x.startswith("WRK_JSON "))
-    result: dict[str, Any] = json.loads(line[len("WRK_JSON ") :])
-    return result
-
-
 def _accepted(nats_url: str, trading: tuple[str, ...]) -> int:
     """Orders the trading shards accepted (their outcome streams)."""
     from lionrock.scale.nats import connect, read_events
@@ -308,7 +260,7 @@ def measure(n: int, pg_url: str, work: Path, progress: Callable[[str], None]) ->
         _open_market(platform.url, op, keys, instruments)
         progress(f"{n} trading shard(s): wrk {THREADS} threads, {CONNECTIONS} connections, {SECONDS} s over {len(instruments)} instruments")
         load_before, cpu_before = os.getloadavg()[0], platform.cpu()
-        w = _wrk(platform.url, keys, instruments, SECONDS)
+        w = wrk_orders(platform.url, "lionrock", f"c{n}-", keys, SECONDS, instruments=instruments, price="50.00")
         cpu_after, ended = platform.cpu(), time.monotonic()
         accepted = _accepted(platform.nats_url, platform.trading)
         while _read_model_orders(db) < accepted and time.monotonic() - ended < 300:
@@ -317,18 +269,18 @@ def measure(n: int, pg_url: str, work: Path, progress: Callable[[str], None]) ->
         in_read_model = _read_model_orders(db)
     finally:
         platform.stop()
-    ok = w["requests"] - w["status_errors"]
+    ok = w.requests - w.non_2xx
     cpu = {name: round((cpu_after[name] - cpu_before[name]) * 1000 / max(ok, 1), 3) for name in cpu_after if name in cpu_before}
     shards_cpu = sum(v for k, v in cpu.items() if k.startswith("shard-t"))
     nats_cpu = sum(v for k, v in cpu.items() if k.startswith("nats"))
     return {
-        f"{label}_orders_per_s": round(ok / (w["duration_us"] / 1e6), 1),
-        f"{label}_latency_ms_p50": round(w["p50_us"] / 1000, 2),
-        f"{label}_latency_ms_p99": round(w["p99_us"] / 1000, 2),
+        f"{label}_orders_per_s": w.orders_per_s,
+        f"{label}_latency_ms_p50": w.p50_ms,
+        f"{label}_latency_ms_p99": w.p99_ms,
         f"{label}_projector_lag_s": round(lag_s, 2),
         f"{label}_orders_accepted": accepted,
         f"{label}_orders_in_read_model": in_read_model,
-        f"{label}_errors": {k: w[k] for k in ("status_errors", "connect_errors", "read_errors", "write_errors", "timeouts")},
+        f"{label}_errors": w.errors,
         f"{label}_cpu_ms_per_order": cpu,
         f"{label}_trading_shards_cpu_ms_per_order": round(shards_cpu, 3),
         f"{label}_nats_cpu_ms_per_order": round(nats_cpu, 3),

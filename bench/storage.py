@@ -12,13 +12,12 @@ the service acknowledges has reached the disk, as SQLite's ``synchronous=FULL`` 
 
 ``python -m bench storage`` prints ``sqlite_*`` and ``postgresql_*`` figures
 (``rest_orders_per_s``, ``rest_latency_ms_p50``, ``rest_latency_ms_p99``, errors, orders in the
-read model afterwards) and ``ratio_postgresql_vs_sqlite_rest``. `PostgresServer` and `wrk_orders`
-are what other benchmarks reuse to run against PostgreSQL.
+read model afterwards) and ``ratio_postgresql_vs_sqlite_rest``. `PostgresServer` is what other
+benchmarks reuse to run against PostgreSQL; the load is `bench.load.wrk_orders`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import shutil
@@ -31,13 +30,12 @@ from collections.abc import Callable
 from datetime import date
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any
 
 import httpx
 
+from bench.load import CONNECTIONS, THREADS, wrk_orders
+
 SECONDS = int(os.environ.get("LIONROCK_BENCH_SECONDS", "15"))
-THREADS = 2
-CONNECTIONS = 16
 BROKERS = THREADS
 PASSWORD = "bench password 1"
 MARKET_START = "2025-11-24T10:00"
@@ -176,55 +174,6 @@ class Served:
                 self.proc.wait()
 
 
-_WRK_SCRIPT = """
-local keys = {%(keys)s}
-local next_id = 0
-function setup(thread)
-  next_id = next_id + 1
-  thread:set("id", next_id)
-end
-function init(args)
-  key = keys[((id - 1) %% #keys) + 1]
-  n = 0
-  headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key}
-end
-function request()
-  n = n + 1
-  local side = (n %% 2 == 0) and "S" or "B"
-  local body = string.format('{"instrument":"09999","side":"%%s","quantity":100,"price":"49.90",'
-                             .. '"client_order_id":"%(prefix)s%%d-%%d"}', side, id, n)
-  return wrk.format("POST", "/v1/orders", headers, body)
-end
-function done(summary, latency, requests)
-  io.write(string.format('WRK_JSON {"requests":%%d,"duration_us":%%d,"status_errors":%%d,"connect_errors":%%d,'
-                         .. '"read_errors":%%d,"write_errors":%%d,"timeouts":%%d,"p50_us":%%d,"p99_us":%%d,"mean_us":%%.1f}\\n',
-    summary.requests, summary.duration, summary.errors.status, summary.errors.connect, summary.errors.read, summary.errors.write,
-    summary.errors.timeout, latency:percentile(50), latency:percentile(99), latency.mean))
-end
-"""
-
-
-def wrk_orders(url: str, keys: list[str], seconds: int = SECONDS, prefix: str = "w") -> dict[str, Any]:
-    """``wrk`` in its own process: ``POST /v1/orders`` for ``seconds``; its summary as a dict."""
-    if shutil.which("wrk") is None:
-        raise RuntimeError("wrk not found (apt-get install wrk)")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_WRK_SCRIPT % {"keys": ", ".join(json.dumps(k) for k in keys), "prefix": prefix})
-    try:
-        out = subprocess.run(
-            ["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--latency", "-s", script.name, url],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=seconds + 120,
-        ).stdout
-    finally:
-        os.unlink(script.name)
-    line = next(x for x in out.splitlines() if x.startswith("WRK_JSON "))
-    result: dict[str, Any] = json.loads(line[len("WRK_JSON ") :])
-    return result
-
-
 def warm_up(url: str, keys: list[str]) -> None:
     """One order per key, one at a time, before the load: the first use of an API key verifies its
     secret with argon2 (deliberately slow) and caches the result; sixteen connections arriving at
@@ -257,17 +206,15 @@ def measure(db: str, label: str, workdir: Path, progress: Callable[[str], None])
     try:
         warm_up(served.url, keys)
         progress(f"{label}: wrk {THREADS} threads, {CONNECTIONS} connections, {SECONDS} s")
-        w = wrk_orders(served.url, keys)
+        w = wrk_orders(served.url, "lionrock", f"{label}-", keys, SECONDS)
     finally:
         served.stop()
-    seconds = w["duration_us"] / 1e6
-    ok = w["requests"] - w["status_errors"]
     return {
-        f"{label}_rest_orders_per_s": round(ok / seconds, 1),
-        f"{label}_rest_latency_ms_p50": round(w["p50_us"] / 1000, 2),
-        f"{label}_rest_latency_ms_p99": round(w["p99_us"] / 1000, 2),
-        f"{label}_rest_latency_ms_mean": round(w["mean_us"] / 1000, 2),
-        f"{label}_rest_errors": {k: w[k] for k in ("status_errors", "connect_errors", "read_errors", "write_errors", "timeouts")},
+        f"{label}_rest_orders_per_s": w.orders_per_s,
+        f"{label}_rest_latency_ms_p50": w.p50_ms,
+        f"{label}_rest_latency_ms_p99": w.p99_ms,
+        f"{label}_rest_latency_ms_mean": w.mean_ms,
+        f"{label}_rest_errors": w.errors,
         f"{label}_orders_in_read_model": _orders_in_read_model(db),
     }
 

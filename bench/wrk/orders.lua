@@ -1,13 +1,16 @@
--- Crossing limit orders for `python -m bench api`, one wrk run against one gateway.
+-- Crossing limit orders for the server benchmarks (bench/load.py), one wrk run against one gateway.
 --
--- wrk -s orders.lua URL -- MODE PREFIX CREDENTIALS
+-- wrk -s orders.lua URL -- MODE PREFIX CREDENTIALS [INSTRUMENTS [PRICE]]
 --   MODE         lionrock: POST /v1/orders (Authorization: Bearer <API key>)
 --                peer:     POST /markets/BTC-USDT/orders (matching-engine's gateway: no auth)
 --   PREFIX       makes client order ids unique across runs against the same journal
 --   CREDENTIALS  comma-separated: API keys (lionrock) or account numbers (peer), an even number
+--   INSTRUMENTS  comma-separated instrument codes (lionrock; default 09999): pair k trades the
+--                k-th in turn, so orders spread over shards
+--   PRICE        the limit price (lionrock; default 49.90)
 --
--- Every thread alternates buy and sell at one price and walks the credentials in turn, so a buy
--- from one user is followed by a sell from the next: every pair trades, never with itself. Each
+-- Every thread alternates sell and buy at one price and walks the credentials in turn, so a sell
+-- from one user is followed by a buy from the next: every pair trades, never with itself. Each
 -- request carries a client order id unique to the thread and the run (lionrock refuses a reused
 -- one as a retry). done() prints one JSON line (counts and latency percentiles in microseconds).
 
@@ -32,6 +35,8 @@ function init(args)
   mode = args[1]
   prefix = args[2] .. "t" .. id .. "-"
   credentials = split(args[3])
+  instruments = split(args[4] or "09999")
+  price = args[5] or "49.90"
   sent = 0
   if mode == "lionrock" then
     path = "/v1/orders"
@@ -48,9 +53,10 @@ function request()
   local body
   if mode == "lionrock" then
     headers["Authorization"] = "Bearer " .. credential
+    local instrument = instruments[(math.floor((sent - 1) / 2) % #instruments) + 1]
     body = string.format(
-      '{"instrument":"09999","side":"%s","quantity":100,"price":"49.90","client_order_id":"%s%d"}',
-      buy and "B" or "S", prefix, sent)
+      '{"instrument":"%s","side":"%s","quantity":100,"price":"%s","client_order_id":"%s%d"}',
+      instrument, buy and "B" or "S", price, prefix, sent)
   else
     body = string.format(
       '{"account":%s,"side":"%s","price":"100.00","quantity":"0.001"}',
