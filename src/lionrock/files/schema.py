@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -41,7 +41,18 @@ TEXT_MAX_LENGTH = 256
 DECIMAL_TEXT_MAX_LENGTH = 40
 
 
-class Identifier(str):
+class CheckedText(type):
+    """The type of the text value types below: a field typed ``Identifier`` is checked as one
+    when decoded (`dec_hook`), and holds the plain `str` that passed, since msgspec encodes no
+    subclass of `str` (the value goes on into commands and the journal). msgspec checks what a
+    ``dec_hook`` returns with `isinstance`, so any `str` is an instance: the check is the
+    decoder's, not `isinstance`'s."""
+
+    def __instancecheck__(cls, instance: object) -> bool:
+        return isinstance(instance, str)
+
+
+class Identifier(str, metaclass=CheckedText):
     """An identifier in the kernel's charset (`parse_identifier`), 1-64 characters, never stripped."""
 
     __slots__ = ()
@@ -68,6 +79,17 @@ class OptionalInstrumentCode(InstrumentCode):
 
     __slots__ = ()
     allow_empty = True
+
+
+class PatternText(str, metaclass=CheckedText):
+    """Text that matches a subclass's ``pattern`` in full, ``min_length`` to ``max_length``
+    characters. In full: JSON Schema's ``^...$`` as msgspec checks it (Python's `re.search`)
+    would let a final newline through."""
+
+    __slots__ = ()
+    pattern: ClassVar[str] = ""
+    min_length = 0
+    max_length = TEXT_MAX_LENGTH
 
 
 class PriceText(int):
@@ -231,11 +253,21 @@ def _multiple_share(value: object) -> MultipleShare:
     return MultipleShare((parse_rate(multiple), parse_rate(share)))
 
 
-def _identifier(kind: type[Identifier], value: object) -> Identifier:
+def _identifier(kind: type[Identifier], value: object) -> str:
     try:
-        return kind(parse_identifier(value, "identifier", max_length=kind.max_length, allow_empty=kind.allow_empty))
+        return parse_identifier(value, "identifier", max_length=kind.max_length, allow_empty=kind.allow_empty)
     except ValueError as exc:
         raise ValueError(str(exc).removeprefix("identifier: ")) from exc
+
+
+def _pattern_text(kind: type[PatternText], pattern: re.Pattern[str], value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    if not kind.min_length <= len(value) <= kind.max_length:
+        raise ValueError(f"expected {kind.min_length}-{kind.max_length} characters, got {len(value)}")
+    if pattern.fullmatch(value) is None:
+        raise ValueError(f"expected text of the form ^{kind.pattern}$, got {value!r}")
+    return value
 
 
 def _price_range(value: object) -> PriceRange:
@@ -256,12 +288,20 @@ _DECODERS: dict[type, Callable[[object], Any]] = {
 
 def dec_hook(kind: type, value: object) -> Any:
     """msgspec's hook for the value types above; a `ValueError` becomes a `msgspec.ValidationError` at the field's path."""
-    if isinstance(kind, type) and issubclass(kind, Identifier):
-        return _identifier(kind, value)
     decoder = _DECODERS.get(kind)
     if decoder is None:
-        raise NotImplementedError(f"no decoder for {kind!r}")
+        decoder = _DECODERS[kind] = _text_decoder(kind)  # a REST order's identifiers come here: one lookup, not two issubclass
     return decoder(value)
+
+
+def _text_decoder(kind: type) -> Callable[[object], Any]:
+    if isinstance(kind, type) and issubclass(kind, Identifier):
+        identifier: type[Identifier] = kind
+        return lambda value: _identifier(identifier, value)
+    if isinstance(kind, type) and issubclass(kind, PatternText):
+        text, pattern = kind, re.compile(kind.pattern)
+        return lambda value: _pattern_text(text, pattern, value)
+    raise NotImplementedError(f"no decoder for {kind!r}")
 
 
 _RATE_SCHEMA = {
@@ -295,6 +335,8 @@ def schema_hook(kind: type) -> dict[str, Any]:
     """The JSON schema of each value type (msgspec's ``schema_hook``)."""
     if isinstance(kind, type) and issubclass(kind, Identifier):
         return _identifier_schema(kind.max_length, kind.allow_empty)
+    if isinstance(kind, type) and issubclass(kind, PatternText):
+        return {"type": "string", "pattern": f"^{kind.pattern}$", "minLength": kind.min_length, "maxLength": kind.max_length}
     schemas: dict[type, dict[str, Any]] = {
         PriceText: _PRICE_SCHEMA,
         PriceRange: {**_pair_schema(_PRICE_SCHEMA, _PRICE_SCHEMA, "[low, high]: two price strings"), "examples": [["40.00", "48.00"]]},
@@ -455,6 +497,7 @@ __all__ = [
     "INSTRUMENT_CODE_MAX_LENGTH",
     "TEXT_MAX_LENGTH",
     "AmountText",
+    "CheckedText",
     "Count",
     "CurvePoint",
     "Identifier",
@@ -464,6 +507,7 @@ __all__ = [
     "OptionalIdentifier",
     "OptionalInstrumentCode",
     "OptionalText",
+    "PatternText",
     "PriceRange",
     "PriceText",
     "Quantity",

@@ -20,7 +20,7 @@ IDENTIFIER_MAX_LENGTH = 64
 IDENTIFIER_CHARACTERS = "ASCII letters A-Z a-z, digits 0-9 and _ . : @ -"
 """What an identifier may contain, in words (for error messages and docs)."""
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9_.:@-]+$"
-"""The same charset as a regular expression (for the OpenAPI schema and pydantic models)."""
+"""The same charset as a regular expression (for the OpenAPI schema)."""
 ORDER_ID_MAX = 2**63 - 1
 """The largest venue order id, application id, sequence number or cursor a client may name: the
 largest signed 64-bit integer, which every store (SQLite, PostgreSQL, MessagePack) can hold."""

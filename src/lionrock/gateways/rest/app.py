@@ -23,13 +23,13 @@ from lionrock.service.writer import RunnerStopped
 
 from . import auth, commands, issuers, market, offerings, orders, records, streams, users, venue
 from .docs import mount_docs
-from .http import ApiError, error_answer, service_error, struct_schemas
+from .http import ApiError, error_answer, service_error, struct_response, struct_schemas
 from .limits import install_limits
-from .models import ErrorOut
+from .models import SCHEMA_RULE, ErrorOut
 from .order_entry import OrderEntryFastPath
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorOut, "description": description}
+    status: struct_response(ErrorOut, description)
     for status, description in (
         (400, "Malformed request: the field named broke the request schema or a parser's bound (price, quantity, identifier)."),
         (401, "Not signed in (session cookie or API key)."),
@@ -86,8 +86,9 @@ def create_app(service: Service) -> FastAPI:
 
 
 def _document_struct_bodies(app: FastAPI) -> None:
-    """Request bodies decoded by msgspec Structs (``http.struct_body``) refer to their JSON schemas
-    under ``components.schemas``: add them to the document FastAPI builds from the pydantic models."""
+    """Request and response bodies are msgspec Structs (``http.struct_body``, ``http.struct_response``)
+    that refer to their JSON schemas under ``components.schemas``: add them to the document FastAPI
+    builds (paths, path and query parameters)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -126,7 +127,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             "reason": ServiceCode.MALFORMED_REQUEST.name,
             "field": ".".join(loc),
             "message": str(first.get("msg", "invalid request")),
-            "rule": "request schema (OpenAPI /docs)",
+            "rule": SCHEMA_RULE,
             "details": [{"field": ".".join(str(x) for x in e.get("loc", ())), "message": e.get("msg", "")} for e in errors],
         }
         return JSONResponse({"error": body}, status_code=400)

@@ -17,15 +17,15 @@ from lionrock.readmodel.tenancy import Role
 from lionrock.service.auth import SESSION_COOKIE, AuthError, LoginThrottled
 from lionrock.service.policy import ServiceCode
 
-from .http import Me, Svc, json_response, need, service_error
+from .http import Me, Svc, json_body, json_response, need, service_error, struct_body, struct_response
 from .limits import Limited, client_address
 from .models import ApiKeyOut, IdentifierPath, IdentifierQuery, LoginIn, NewUserIn, RowsLimit
 
 router = APIRouter()
 
 
-@router.post("/v1/session", tags=["auth"])
-def login(body: LoginIn, request: Request, service: Svc) -> Response:
+@router.post("/v1/session", tags=["auth"], openapi_extra=struct_body(LoginIn, "A username and its password."))
+def login(request: Request, service: Svc, body: Annotated[LoginIn, json_body(LoginIn)]) -> Response:
     try:
         p = service.auth.verify_password(body.username, body.password, address=client_address(request))
     except LoginThrottled as exc:
@@ -56,15 +56,15 @@ def me(p: Me, service: Svc) -> dict[str, Any]:
     return p.public() | {"via": p.via}
 
 
-@router.post("/v1/api-keys", tags=["auth"], response_model=ApiKeyOut)
-def new_key(p: Me, service: Svc, label: Annotated[str, Query(max_length=64)] = "") -> ApiKeyOut:
+@router.post("/v1/api-keys", tags=["auth"], responses={200: struct_response(ApiKeyOut, "The new key, shown once.")})
+def new_key(p: Me, service: Svc, label: Annotated[str, Query(max_length=64)] = "") -> Response:
     try:
         parse_identifier(label, "label", allow_empty=True)
     except ValueError as exc:
         raise service_error(400, ServiceCode.MALFORMED_REQUEST, "label", str(exc)) from exc
     key = service.auth.create_api_key(p.username, label)
     service.auth.audit(p.username, str(p.role), p.via, "api_key:create", key.split("_")[1], "ok", label)
-    return ApiKeyOut(key=key, key_id=key.split("_")[1], label=label)
+    return json_response(ApiKeyOut(key=key, key_id=key.split("_")[1], label=label))
 
 
 @router.get("/v1/api-keys", tags=["auth"])
@@ -80,8 +80,8 @@ def revoke_key(key_id: IdentifierPath, p: Me, service: Svc) -> dict[str, Any]:
     return {"revoked": key_id}
 
 
-@router.post("/v1/users", tags=["auth"])
-def create_user(body: NewUserIn, p: Me, service: Svc) -> dict[str, Any]:
+@router.post("/v1/users", tags=["auth"], openapi_extra=struct_body(NewUserIn, "The new user, its role and what it may see."))
+def create_user(p: Me, service: Svc, body: Annotated[NewUserIn, json_body(NewUserIn)]) -> dict[str, Any]:
     need(p, Role.OPERATOR)
     try:
         u = service.auth.create_user(
@@ -89,9 +89,9 @@ def create_user(body: NewUserIn, p: Me, service: Svc) -> dict[str, Any]:
             body.password,
             body.role,
             participant=body.participant,
-            accounts=body.accounts,
-            offerings=body.offerings,
-            issuers=body.issuers,
+            accounts=tuple(body.accounts),
+            offerings=tuple(body.offerings),
+            issuers=tuple(body.issuers),
         )
     except ValueError as exc:
         raise service_error(400, ServiceCode.MALFORMED_REQUEST, "username", str(exc)) from exc

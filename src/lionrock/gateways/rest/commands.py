@@ -14,7 +14,7 @@ from lionrock.kernel.ids import parse_identifier
 from lionrock.kernel.messages import Codec, Command, command_types
 from lionrock.service.policy import ServiceCode
 
-from .http import CHANNEL, Me, Svc, json_response, outcome_body, rejection_error, service_error
+from .http import CHANNEL, Me, Svc, json_response, outcome_body, rejection_error, service_error, struct_response
 from .models import OutcomeOut
 
 router = APIRouter()
@@ -29,7 +29,11 @@ def list_command_types(p: Me, service: Svc) -> dict[str, Any]:
     return {"types": [t.__name__ for t in types], "schemas": components}
 
 
-@router.post("/v1/commands", tags=["commands"], response_model=OutcomeOut)
+@router.post(
+    "/v1/commands",
+    tags=["commands"],
+    responses={200: struct_response(OutcomeOut, "The command's outcome: its sequence number and events.")},
+)
 async def post_command(request: Request, p: Me, service: Svc) -> Response:
     """Submit any command as JSON ``{"type": "<CommandName>", ...fields}``; checked by role and tenancy."""
     raw = await request.body()

@@ -28,12 +28,14 @@ from starlette.requests import HTTPConnection
 
 from lionrock.engine import Outcome
 from lionrock.files.schema import json_schema_components
-from lionrock.kernel.errors import Reject, Rejection, ServiceError
+from lionrock.kernel.errors import Reject, Rejection, ServiceError, invariant
 from lionrock.readmodel.tenancy import NotVisible, Principal, Role
 from lionrock.service.auth import SESSION_COOKIE, AuthError
 from lionrock.service.policy import Denied, ServiceCode
 from lionrock.service.root import Service
 from lionrock.service.writer import RunnerStopped
+
+from .models import SCHEMA_RULE, BodyError, decode_body
 
 _ENCODER = msgspec.json.Encoder()
 POLICY_RULE = "service access policy (docs/service.md)"
@@ -105,27 +107,70 @@ def error_answer(exc: BaseException) -> tuple[int, dict[str, Any]] | None:
 
 
 _STRUCT_SCHEMAS: dict[str, Any] = {}
-"""JSON schemas of the request bodies decoded by msgspec Structs (`struct_body`), by component name."""
+"""JSON schemas of the bodies that msgspec Structs decode or describe (`struct_body`,
+`struct_response`), by component name."""
 
 
-def struct_body(struct: type, description: str) -> dict[str, Any]:
-    """``openapi_extra`` for a route that reads its raw JSON body and decodes it with ``struct``
-    (msgspec, the same Struct that reads the input's file): the request body's schema is the
-    Struct's JSON schema, its components registered for the OpenAPI document (`struct_schemas`)."""
+def _struct_ref(struct: type) -> dict[str, Any]:
+    """``struct``'s schema reference, its components registered for the OpenAPI document (one Struct per name)."""
     (ref,), components = json_schema_components([struct])
-    _STRUCT_SCHEMAS.update(components)
-    return {"requestBody": {"required": True, "description": description, "content": {"application/json": {"schema": ref}}}}
+    for name, schema in components.items():
+        invariant(_STRUCT_SCHEMAS.setdefault(name, schema) == schema, "two request or response Structs named %s", name)
+    return ref
+
+
+def struct_body(struct: type, description: str, *, required: bool = True) -> dict[str, Any]:
+    """``openapi_extra`` for a route that decodes its JSON body with ``struct`` (`json_body`, or
+    an input file's own Struct): the request body's schema is the Struct's JSON schema."""
+    ref = _struct_ref(struct)
+    return {"requestBody": {"required": required, "description": description, "content": {"application/json": {"schema": ref}}}}
+
+
+def struct_response(struct: type, description: str) -> dict[str, Any]:
+    """A documented response whose body is ``struct`` (for a route's or the app's ``responses``)."""
+    return {"description": description, "content": {"application/json": {"schema": _struct_ref(struct)}}}
 
 
 def struct_schemas() -> dict[str, Any]:
-    """The components of every `struct_body`, for ``components.schemas`` of the OpenAPI document."""
+    """The components of every `struct_body` and `struct_response`, for ``components.schemas`` of the OpenAPI document."""
     return dict(_STRUCT_SCHEMAS)
 
 
 def schema_error(exc: Reject) -> ApiError:
     """A request body that broke its Struct's schema (a `Reject` naming the field): 400, the field's dotted path."""
     r = exc.rejection
-    return service_error(400, ServiceCode.MALFORMED_REQUEST, r.field, r.message, r.rule or "request schema (OpenAPI /docs)")
+    return service_error(400, ServiceCode.MALFORMED_REQUEST, r.field, r.message, r.rule or SCHEMA_RULE)
+
+
+def body_error(exc: BodyError) -> ApiError:
+    """A body that is not JSON or breaks its Struct: 400 naming the field, the error also in ``details``."""
+    error = service_error(400, ServiceCode.MALFORMED_REQUEST, exc.field, exc.message, SCHEMA_RULE)
+    error.body["details"] = [{"field": exc.field, "message": exc.message}]
+    return error
+
+
+def read_body[T](raw: bytes, struct: type[T]) -> T:
+    """``raw`` decoded to ``struct`` (`models.decode_body`), or the 400 of `body_error`."""
+    try:
+        return decode_body(raw, struct)
+    except BodyError as exc:
+        raise body_error(exc) from exc
+
+
+def json_body[T](struct: type[T], *, optional: bool = False) -> Any:
+    """A dependency giving the request's JSON body as ``struct`` (400 naming the field otherwise);
+    ``optional``: no body or ``null`` is ``struct()``. Document it with `struct_body`."""
+
+    async def read(request: Request) -> T:
+        raw = await request.body()
+        if not optional:
+            return read_body(raw, struct)
+        if not raw.strip():
+            return struct()
+        given: T | None = read_body(raw, struct | None)  # type: ignore[arg-type]
+        return struct() if given is None else given
+
+    return Depends(read)
 
 
 def service_of(connection: HTTPConnection) -> Service:
@@ -200,18 +245,22 @@ __all__ = [
     "Me",
     "Svc",
     "api_key_of",
+    "body_error",
     "current",
     "error_answer",
     "event_body",
     "identify",
+    "json_body",
     "json_response",
     "need",
     "not_found",
     "outcome_body",
+    "read_body",
     "rejection_error",
     "schema_error",
     "service_error",
     "service_of",
     "struct_body",
+    "struct_response",
     "struct_schemas",
 ]

@@ -68,6 +68,7 @@ from lionrock.service.root import Service
 from .http import (
     Me,
     Svc,
+    json_body,
     json_response,
     need,
     outcome_body,
@@ -161,8 +162,13 @@ async def define_offering_toml(
     return await define(service, p, loads_offering, await read_upload(file))
 
 
-@router.post("/v1/offerings/{offering_id}/iois", tags=["offering lifecycle"], status_code=201)
-async def submit_ioi(offering_id: IdentifierPath, body: IoiIn, p: Me, service: Svc) -> Response:
+@router.post(
+    "/v1/offerings/{offering_id}/iois",
+    tags=["offering lifecycle"],
+    status_code=201,
+    openapi_extra=struct_body(IoiIn, "An indication of interest: the investor, its account and its demand steps."),
+)
+async def submit_ioi(offering_id: IdentifierPath, p: Me, service: Svc, body: Annotated[IoiIn, json_body(IoiIn)]) -> Response:
     need(p, Role.SPONSOR, Role.OPERATOR)
     c = commands
     ioi = c.Ioi(
@@ -185,8 +191,15 @@ async def withdraw_ioi(offering_id: IdentifierPath, ioi_id: IdentifierPath, p: M
     return answer(await run(service, p, commands.WithdrawIoi(offering_id=offering_id, ioi_id=ioi_id)), "IoiWithdrawn")
 
 
-@router.post("/v1/offerings/{offering_id}/applications", tags=["offering lifecycle"], status_code=201)
-async def lodge_applications(offering_id: IdentifierPath, body: ApplicationBatchIn, p: Me, service: Svc) -> Response:
+@router.post(
+    "/v1/offerings/{offering_id}/applications",
+    tags=["offering lifecycle"],
+    status_code=201,
+    openapi_extra=struct_body(ApplicationBatchIn, "Public applications, one object per application."),
+)
+async def lodge_applications(
+    offering_id: IdentifierPath, p: Me, service: Svc, body: Annotated[ApplicationBatchIn, json_body(ApplicationBatchIn)]
+) -> Response:
     """Lodge public applications. A broker lodges for its own participant's client accounts (as in FINI), an
     investor for its own accounts (e-IPO through its broker); the offering's sponsor (as the registrar's agent) any."""
     need(p, Role.SPONSOR, Role.BROKER, Role.INVESTOR, Role.OPERATOR)
@@ -201,8 +214,15 @@ async def lodge_applications(offering_id: IdentifierPath, body: ApplicationBatch
     return answer(await run(service, p, c.LodgePublicApplications(offering_id=offering_id, batch=batch)), "PublicApplicationsLodged", 201)
 
 
-@router.post("/v1/offerings/{offering_id}/preferential-applications", tags=["offering lifecycle"], status_code=201)
-async def lodge_preferential_applications(offering_id: IdentifierPath, body: PreferentialBatchIn, p: Me, service: Svc) -> Response:
+@router.post(
+    "/v1/offerings/{offering_id}/preferential-applications",
+    tags=["offering lifecycle"],
+    status_code=201,
+    openapi_extra=struct_body(PreferentialBatchIn, "Applications under the preferential offering, one object per application."),
+)
+async def lodge_preferential_applications(
+    offering_id: IdentifierPath, p: Me, service: Svc, body: Annotated[PreferentialBatchIn, json_body(PreferentialBatchIn)]
+) -> Response:
     """Lodge applications under the offering's preferential offering (assured entitlements or employees), as the registrar's agent."""
     need(p, Role.SPONSOR, Role.OPERATOR)
     apps = body.applications
@@ -224,16 +244,25 @@ async def close_public_offer(offering_id: IdentifierPath, p: Me, service: Svc) -
     return answer(await run(service, p, commands.ClosePublicOffer(offering_id=offering_id)), "PublicOfferClosed")
 
 
-@router.post("/v1/offerings/{offering_id}/price", tags=["offering lifecycle"])
-async def fix_price(offering_id: IdentifierPath, p: Me, service: Svc, body: FixPriceIn | None = None) -> Response:
+@router.post(
+    "/v1/offerings/{offering_id}/price",
+    tags=["offering lifecycle"],
+    openapi_extra=struct_body(FixPriceIn, "The price and upsize; no body: the offering's pricing policy decides both.", required=False),
+)
+async def fix_price(
+    offering_id: IdentifierPath, p: Me, service: Svc, body: Annotated[FixPriceIn, json_body(FixPriceIn, optional=True)]
+) -> Response:
     need(p, Role.SPONSOR, Role.OPERATOR)
-    body = body or FixPriceIn()
     command = commands.FixOfferPrice(offering_id=offering_id, price=price_ticks(body.price, "price"), upsize_shares=body.upsize_shares)
     return answer(await run(service, p, command), "OfferPriceFixed")
 
 
-@router.post("/v1/offerings/{offering_id}/allocate", tags=["offering lifecycle"])
-async def allocate(offering_id: IdentifierPath, body: AllocateIn, p: Me, service: Svc) -> Response:
+@router.post(
+    "/v1/offerings/{offering_id}/allocate",
+    tags=["offering lifecycle"],
+    openapi_extra=struct_body(AllocateIn, "The ballot seed, and the application book's digest to check."),
+)
+async def allocate(offering_id: IdentifierPath, p: Me, service: Svc, body: Annotated[AllocateIn, json_body(AllocateIn)]) -> Response:
     need(p, Role.SPONSOR, Role.OPERATOR)
     command = commands.AllocateOffering(offering_id=offering_id, seed=body.seed, applications_digest=body.applications_digest)
     return answer(await run(service, p, command), "OfferingAllocated")

@@ -1,8 +1,8 @@
-"""The order entry fast path: ``POST /v1/orders`` without routing, dependencies or pydantic.
+"""The order entry fast path: ``POST /v1/orders`` without routing or dependencies.
 
 Under load the REST gateway is bound by Python on its event loop (``bench api``, docs/service.md
-"where the time goes"): for a new order, FastAPI's routing, dependency solving and pydantic
-validation cost more than the order itself. This ASGI middleware answers the common case
+"where the time goes"): for a new order, FastAPI's routing and dependency solving cost more than
+the order itself. This ASGI middleware answers the common case
 directly and hands everything else to the FastAPI route, which stays the one documented
 endpoint (OpenAPI ``/docs``) and the one source of every error body for malformed requests.
 
@@ -13,11 +13,10 @@ body it read replayed):
 - an API key verified in the last ten minutes whose user is active (`AuthStore.cached_api_key`:
   from memory; a first use, a session cookie, a bad key go the route's way, whose 401 and
   whose argon2 check run off the loop);
-- a body that `NewOrderBody` decodes (msgspec: the same fields, defaults and bounds as
-  `models.NewOrderIn`, strict ints and bools, unknown fields refused) and whose identifiers
-  pass the kernel's `parse_identifier`, as the pydantic model's validators do. Whatever
-  msgspec refuses, the route refuses with its 400 and field, so the error answers are the
-  route's own; the fast path never accepts what the model would refuse.
+- a body that `models.NewOrderIn` decodes: the route's own Struct and decoder (strict ints and
+  bools, unknown fields refused, identifiers through the kernel's `parse_identifier`). A body it
+  refuses goes to the route, which refuses it with its 400 and field, so the error answers are
+  the route's own; the fast path cannot accept what the route would refuse.
 
 It then does what the route does (`orders.place_order`: policy, journal with group commit and
 fsync, read model, answer from the outcome) and answers the route's 201 body, or the one error
@@ -27,53 +26,26 @@ rate and body-size limits apply to it exactly as to the route.
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Literal
-
 import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lionrock.kernel.ids import IDENTIFIER_MAX_LENGTH, parse_identifier
-from lionrock.kernel.quantity import MAX_QUANTITY
 from lionrock.service.root import Service
 
 from .http import api_key_of, error_answer
+from .models import NewOrderIn, decoder
 from .orders import place_order
 
 PATH = "/v1/orders"
-_ORDER_TYPE = re.compile(r"[A-Z_]+")
 _ENCODER = msgspec.json.Encoder()
+_DECODER = decoder(NewOrderIn)
 
 
-class NewOrderBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """`models.NewOrderIn` for msgspec (tests/gateways/rest/test_order_entry.py checks they agree)."""
-
-    instrument: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
-    side: Literal["B", "S"]
-    quantity: Annotated[int, msgspec.Meta(gt=0, le=MAX_QUANTITY)]
-    order_type: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] = "LIMIT"
-    price: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    client_order_id: Annotated[str, msgspec.Meta(min_length=1, max_length=IDENTIFIER_MAX_LENGTH)]
-    account: Annotated[str, msgspec.Meta(min_length=1, max_length=IDENTIFIER_MAX_LENGTH)] | None = None
-    short_sell: bool = False
-
-
-_DECODER = msgspec.json.Decoder(NewOrderBody)
-
-
-def decode_order(body: bytes) -> NewOrderBody | None:
+def decode_order(body: bytes) -> NewOrderIn | None:
     """The order in ``body``, or None when the route must judge it (and answer its 400)."""
     try:
-        order = _DECODER.decode(body)
-        parse_identifier(order.instrument, "instrument", max_length=16)
-        parse_identifier(order.client_order_id, "client_order_id")
-        if order.account is not None:
-            parse_identifier(order.account, "account")
-    except (msgspec.DecodeError, ValueError):  # msgspec.ValidationError is a DecodeError
+        return _DECODER.decode(body)
+    except msgspec.DecodeError:  # msgspec.ValidationError is a DecodeError
         return None
-    if _ORDER_TYPE.fullmatch(order.order_type) is None:
-        return None
-    return order
 
 
 def _is_json(raw_headers: list[tuple[bytes, bytes]]) -> bool:
@@ -149,4 +121,4 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-__all__ = ["PATH", "NewOrderBody", "OrderEntryFastPath", "decode_order"]
+__all__ = ["PATH", "OrderEntryFastPath", "decode_order"]

@@ -8,7 +8,7 @@ read model. Builders of the trading commands live here (the write side), not wit
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from fastapi import APIRouter
@@ -36,11 +36,13 @@ from .http import (
     ApiError,
     Me,
     Svc,
+    json_body,
     json_response,
     not_found,
     outcome_body,
     rejection_error,
     service_error,
+    struct_body,
 )
 from .models import (
     AmendOrderIn,
@@ -202,16 +204,16 @@ def _mine(service: Any, p: Principal, order_id: int, *, write: bool = False) -> 
         raise not_found(exc) from exc
 
 
-@router.post("", status_code=201)
-async def new_order(body: NewOrderIn, p: Me, service: Svc) -> Any:
+@router.post("", status_code=201, openapi_extra=struct_body(NewOrderIn, "A new order."))
+async def new_order(p: Me, service: Svc, body: Annotated[NewOrderIn, json_body(NewOrderIn)]) -> Any:
     """Place an order. (A well-formed order from a recently verified API key is answered by the
-    same `place_order` from `order_entry.OrderEntryFastPath`, before this route: same checks,
-    same answers, no routing or pydantic on the hot path.)"""
+    same `place_order` from `order_entry.OrderEntryFastPath`, before this route: the same Struct
+    decodes it, the same answers, no routing on the hot path.)"""
     return json_response(await place_order(service, p, body), 201)
 
 
 async def place_order(service: Any, p: Principal, body: Any) -> dict[str, Any]:
-    """The 201 answer to a new order (``body``: `NewOrderIn` or the fast path's `NewOrderBody`);
+    """The 201 answer to a new order (``body``: `NewOrderIn`, from the route or the fast path);
     raises `ApiError` (400, 422), `Denied` or `RunnerStopped` as the route would."""
     command = place_order_command(p, body)
     outcome = await service.submit(p, command)
@@ -253,8 +255,8 @@ async def cancel_order(order_id: OrderIdPath, p: Me, service: Svc) -> Any:
     return json_response({"order": _fold(order, outcome), "seq": outcome.seq})
 
 
-@router.patch("/{order_id}")
-async def amend_order(order_id: OrderIdPath, body: AmendOrderIn, p: Me, service: Svc) -> Any:
+@router.patch("/{order_id}", openapi_extra=struct_body(AmendOrderIn, "The new price, the new outstanding quantity, or both."))
+async def amend_order(order_id: OrderIdPath, p: Me, service: Svc, body: Annotated[AmendOrderIn, json_body(AmendOrderIn)]) -> Any:
     order = await service.read_async(_lookup, p, order_id, True)
     outcome = await service.submit(p, amend_order_command(order, body))
     if outcome.rejection is not None:

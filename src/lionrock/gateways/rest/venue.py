@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
 
 from lionrock.kernel.xhkg import HK_TZ, hk_date, hk_time, to_ns
 from lionrock.readmodel.tenancy import Role
@@ -35,14 +34,10 @@ from lionrock.rules.trading import ORDER_LIMITS, PRICE_CHECKS, SPREAD_TABLE
 from lionrock.service.policy import ServiceCode
 from lionrock.service.root import MarketClock, Service
 
-from .http import Me, Svc, need, service_error
-from .models import InstrumentPath
+from .http import Me, Svc, json_body, need, service_error, struct_body
+from .models import ClockIn, InstrumentPath
 
 router = APIRouter(prefix="/v1/venue", tags=["venue"])
-
-
-class ClockIn(BaseModel):
-    to: str = Field(description="The Hong Kong time to move the market clock to, ISO 8601 (e.g. 2025-11-26T09:30)", max_length=40)
 
 
 def _latest(service: Service, etype: str, instrument: str | None = None) -> dict[str, Any] | None:
@@ -93,8 +88,8 @@ def venue(p: Me, service: Svc) -> dict[str, Any]:
     return venue_state(service)
 
 
-@router.post("/clock")
-def move_clock(body: ClockIn, p: Me, service: Svc) -> dict[str, Any]:
+@router.post("/clock", openapi_extra=struct_body(ClockIn, "The Hong Kong time to move to."))
+def move_clock(p: Me, service: Svc, body: Annotated[ClockIn, json_body(ClockIn)]) -> dict[str, Any]:
     """Move a demo venue's market clock forward (operator). Refused for the wall clock (409) and for a
     moment not later than now (409): time never goes back."""
     need(p, Role.OPERATOR)
@@ -148,4 +143,4 @@ def rules(instrument: InstrumentPath, p: Me, service: Svc) -> dict[str, Any]:
     return instrument_rules(service, instrument, hk_date(service.clock()))
 
 
-__all__ = ["ClockIn", "instrument_rules", "router", "venue_state"]
+__all__ = ["instrument_rules", "router", "venue_state"]

@@ -27,7 +27,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from lionrock.gateways.rest.http import identify
-from lionrock.gateways.rest.models import IoiIn
+from lionrock.gateways.rest.models import IoiIn, body_schema
 from lionrock.gateways.rest.venue import instrument_rules, venue_state
 from lionrock.gateways.web import formatting
 from lionrock.kernel.ids import ORDER_ID_MAX
@@ -48,9 +48,9 @@ _ENV.filters["tojson_text"] = lambda v: json.dumps(v)
 """JSON shown as text in HTML (autoescaped)."""
 
 
-IOI_SCHEMA = IoiIn.model_json_schema()
+IOI_SCHEMA = body_schema(IoiIn)
 """The IOI entry form checks what ``POST /v1/offerings/{id}/iois`` checks, from the same model's
-JSON schema (identifiers, share bounds, tier, steps, origins; ``LR.schemaProblems``), and the price
+JSON schema (the Struct's: identifiers, share bounds, tier, steps, origins; ``LR.schemaProblems``), and the price
 format of `lionrock.kernel.price.parse_price` (``LR.priceProblem``)."""
 
 

@@ -322,7 +322,7 @@ const LR = (() => {
     });
   }
 
-  // A request body checked against the JSON schema of its REST model (the subset pydantic emits
+  // A request body checked against the JSON schema of its REST Struct (the subset msgspec emits
   // for our models: object, string, integer, boolean, enum, array, anyOf, $ref), so a form refuses
   // what the route would refuse with 400, before sending. Fields are named as the route's 400
   // names them (``steps.0.shares``). The route still decides.
