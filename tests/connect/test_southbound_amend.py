@@ -5,16 +5,22 @@ from __future__ import annotations
 
 from datetime import date, time
 
+import msgspec
+
 from lionrock.clearing.commands import FxQuote, RecordFxRates
 from lionrock.connect.commands import (
     PlaceSouthboundOrder,
     RegisterSouthboundInvestor,
     SetIndexConstituents,
 )
+from lionrock.connect.context import ConnectContext
 from lionrock.connect.events import SouthboundQuotaReturned
 from lionrock.engine import Engine
+from lionrock.kernel.errors import Rejection
+from lionrock.kernel.messages import Stamp
 from lionrock.kernel.money import Rate
 from lionrock.kernel.xhkg import hk_ns
+from lionrock.scale.sharding import PRIMARY_ROLE, observes
 from lionrock.service.contexts import default_contexts
 from lionrock.trading.commands import (
     AmendOrder,
@@ -23,6 +29,7 @@ from lionrock.trading.commands import (
     StartTradingDay,
     TradingTick,
 )
+from lionrock.trading.events import OrderAccepted, OrderRejected
 
 D = date(2025, 11, 24)
 
@@ -73,3 +80,40 @@ def test_southbound_buy_reduced_returns_quota() -> None:
     returned = [e for e in out.events if isinstance(e, SouthboundQuotaReturned)]
     assert [r.amount for r in returned] == [49_800 * 600 // 10]  # 600 shares at HK$49.80, CNY 1 = HKD 1
     assert engine.contexts["connect"].quota_balance("SH", D) == balance + 49_800 * 600 // 10  # type: ignore[attr-defined]
+
+
+def test_what_connect_says_it_does_not_observe_changes_nothing() -> None:
+    """`ConnectContext.observes` decides what a trading shard relays to the primary
+    (`lionrock.scale.sharding.observes`): an event it says no to must leave connect unchanged, even
+    one naming a resting southbound order's participant and client order id on another channel."""
+    engine, _ = _engine_with_resting_southbound_buy()
+    connect = engine.contexts["connect"]
+    order_id = connect.reservations[next(iter(connect.reservations))][6]  # type: ignore[attr-defined]
+    accepted = OrderAccepted(
+        order_id=order_id + 1,
+        instrument="02525",
+        participant="SBSH",
+        account="C:SBSH:Z",
+        client_order_id="b1",
+        side="B",
+        order_type="LIMIT",
+        price=49_800,
+        quantity=1_000,
+        channel="FIX",
+    )
+    rejected = OrderRejected(
+        instrument="02525",
+        participant="SBSH",
+        client_order_id="b1",
+        channel="REST",
+        rejection=Rejection(code=1, reason="X", field="", message="x"),
+    )
+    stamp = Stamp(engine.seq + 1, hk_ns(D, time(9, 41)))
+    for event in (accepted, rejected):
+        before = connect.canonical_state()
+        assert not ConnectContext.observes(event)
+        assert connect.observe(event, stamp) == [] and connect.canonical_state() == before
+        southbound = msgspec.structs.replace(event, channel="SB-SH")
+        assert ConnectContext.observes(southbound)
+    assert observes(PRIMARY_ROLE, rejected) is False
+    assert observes(PRIMARY_ROLE, msgspec.structs.replace(rejected, channel="SB-SH")) is True

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from _workload import MAP, fresh_streams, reference_hashes, replay_hash, stream_commands, workload
 
@@ -35,7 +36,7 @@ from lionrock.trading.commands import (
     StartTradingDay,
     TradingTick,
 )
-from lionrock.trading.events import TradeExecuted
+from lionrock.trading.events import OrderAccepted, OrderCancelled, TradeExecuted
 
 
 class Crash(Exception):
@@ -98,6 +99,23 @@ def test_route_trades_relay_to_primary_and_southbound_admission_to_the_book_shar
     )
     admitted = SouthboundOrderAdmitted(link="SH", order=order, quota_used=0, quota_balance=0)
     assert MAP.relay_targets("primary", admitted) == (MAP.shard_of_instrument("00700"),)
+    # an order's acceptance goes to the primary only when connect acts on it: a southbound order's
+    accepted = OrderAccepted(
+        order_id=1,
+        instrument="00700",
+        participant="P1",
+        account="C:P1:A",
+        client_order_id="x",
+        side="B",
+        order_type="LIMIT",
+        price=10_000,
+        quantity=100,
+        channel="REST",
+    )
+    assert MAP.relay_targets("t0", accepted) == ()
+    assert MAP.relay_targets("t0", msgspec.structs.replace(accepted, channel="SB-SH")) == ("primary",)
+    cancelled = OrderCancelled(order_id=1, instrument="00700", participant="P1", client_order_id="x", remaining=100, reason="client")
+    assert MAP.relay_targets("t0", cancelled) == ("primary",)  # names no channel: connect decides
 
 
 def test_relay_context_duplicate_batch_applied_once() -> None:

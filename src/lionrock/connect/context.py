@@ -19,6 +19,7 @@ from lionrock.clearing.events import FxRatesRecorded
 from lionrock.connect._codes import ConnectCode
 from lionrock.connect.commands import (
     CONNECT_COMMANDS,
+    SOUTHBOUND_CHANNEL_PREFIX,
     ConnectCommand,
     EvaluateFastEntry,
     PlaceSouthboundOrder,
@@ -378,6 +379,16 @@ class ConnectContext:
             del self.quota[qkey]
 
     # -- observed events ----------------------------------------------------------------------------
+    @staticmethod
+    def observes(event: Event) -> bool:
+        """Whether `observe` can act on ``event``, from the event alone: the acceptance or
+        rejection of a southbound order (channel ``SB-…``), and every cancel, amend (they name no
+        channel), trade and FX rate. A trading shard relays to the primary only these
+        (`lionrock.scale.sharding`): most orders are not southbound."""
+        if isinstance(event, (OrderAccepted, OrderRejected)):
+            return event.channel.startswith(SOUTHBOUND_CHANNEL_PREFIX)
+        return True
+
     def observe(self, event: Event, stamp: Stamp) -> list[Event]:
         match event:
             case TradeExecuted():
@@ -385,14 +396,14 @@ class ConnectContext:
                     return []
                 return self._on_trade(event, stamp)
             case OrderAccepted():
-                if event.channel.startswith("SB-"):
+                if event.channel.startswith(SOUTHBOUND_CHANNEL_PREFIX):
                     res = self.reservations.get(_res_key(event.participant, event.client_order_id))
                     if res is not None and res[6] == 0:
                         res[6] = event.order_id
                         self.by_order[str(event.order_id)] = _res_key(event.participant, event.client_order_id)
                 return []
             case OrderRejected():
-                if not event.channel.startswith("SB-"):
+                if not event.channel.startswith(SOUTHBOUND_CHANNEL_PREFIX):
                     return []
                 key = _res_key(event.participant, event.client_order_id)
                 res = self.reservations.get(key)

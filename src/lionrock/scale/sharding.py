@@ -19,12 +19,17 @@ shard's command stream as one `RelayShardEvents` command per source outcome. The
 they had been produced locally, in the destination stream's order, so each shard stays a
 deterministic fold over its own command stream. The relay context remembers the last source
 sequence number applied per source shard, so a relayed batch delivered twice is applied once.
+
+Only events that can change the destination are relayed: a context may narrow what it observes
+with a pure ``observes(event)`` (connect acts on the acceptance or rejection of southbound orders
+only), so a trading shard does not relay every order's acceptance to the primary, which is the
+first process to saturate as shards are added (``bench cluster``: CPU per order).
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -158,10 +163,9 @@ class ShardMap:
 
     def relay_targets(self, source_shard: str, event: Event) -> tuple[str, ...]:
         """The other shards with a context that observes ``event`` (published by ``source_shard``)."""
-        kind = type(event)
         if self.role_of(source_shard) == TRADING_ROLE:
-            return (self.primary,) if kind in observed_by(PRIMARY_ROLE) else ()
-        if kind not in observed_by(TRADING_ROLE):
+            return (self.primary,) if observes(PRIMARY_ROLE, event) else ()
+        if not observes(TRADING_ROLE, event):
             return ()
         instrument = _instrument_of(event)
         return self.trading_shards if instrument is None else (self.shard_of_instrument(instrument),)
@@ -204,17 +208,33 @@ def shard_contexts(role: str) -> list[Context]:
     return [*chosen, RelayContext()]
 
 
-_OBSERVED: dict[str, frozenset[type]] = {}
+_OBSERVERS: dict[str, dict[type, tuple[Callable[[Event], bool], ...]]] = {}
+
+
+def _always(event: Event) -> bool:
+    return True
+
+
+def _observers(role: str) -> dict[type, tuple[Callable[[Event], bool], ...]]:
+    """Per event type, the ``observes`` test of each context of ``role`` observing it."""
+    if role not in _OBSERVERS:
+        tests: dict[type, list[Callable[[Event], bool]]] = {}
+        for ctx in shard_contexts(role):
+            for kind in ctx.observed_event_types:
+                tests.setdefault(kind, []).append(getattr(ctx, "observes", _always))
+        _OBSERVERS[role] = {kind: tuple(found) for kind, found in tests.items()}
+    return _OBSERVERS[role]
 
 
 def observed_by(role: str) -> frozenset[type]:
     """Event types some context of ``role`` observes."""
-    if role not in _OBSERVED:
-        types: set[type] = set()
-        for ctx in shard_contexts(role):
-            types.update(ctx.observed_event_types)
-        _OBSERVED[role] = frozenset(types)
-    return _OBSERVED[role]
+    return frozenset(_observers(role))
+
+
+def observes(role: str, event: Event) -> bool:
+    """Whether ``event`` can change a context of ``role``: its type is observed there, and the
+    observing context's ``observes(event)`` (when it has one) says so."""
+    return any(test(event) for test in _observers(role).get(type(event), ()))
 
 
 def split_by_shard(shard_map: ShardMap, commands: Iterable[Command]) -> dict[str, list[Command]]:
@@ -236,6 +256,7 @@ __all__ = [
     "ShardMap",
     "instrument_key",
     "observed_by",
+    "observes",
     "shard_contexts",
     "split_by_shard",
 ]
