@@ -59,6 +59,7 @@ from lionrock.rules import offering as rules
 DEALS = Path(__file__).resolve().parents[2] / "examples" / "deals"
 COMPLETE = (
     "axera-0600-2026",
+    "dtech-1377-2026",
     "excelland-robotics-3231-2026",
     "iluvatar-corex-9903-2026",
     "keytop-2272-2026",
@@ -193,12 +194,7 @@ def deal_spec(slug: str, data: dict[str, Any]) -> tuple[OfferingSpec, int, int]:
     ]
     for c, published in zip(cornerstones, data.get("cornerstones", []), strict=True):
         assert c.amount_minor * TICKS_PER_MINOR == int(published["shares"]) * price, "Condition failed: cornerstone amount not exact"
-    reserved = int(shares.get("employee_reserved_initial", 0))
-    preferential = (
-        PreferentialOfferingSpec(kind="employee", reference=str(deal.get("preferential_offering", "")), reserved_shares=reserved)
-        if reserved
-        else None
-    )
+    preferential, tranches = _preferential_spec(data)
     spec = OfferingSpec(
         offering_id=slug,
         issuer_id=f"HK{deal['stock_code']}",
@@ -220,11 +216,32 @@ def deal_spec(slug: str, data: dict[str, Any]) -> tuple[OfferingSpec, int, int]:
         cornerstones=cornerstones,
         cornerstone_cutback="pro_rata" if low == 0 and cornerstones else "none",
         preferential=preferential,
+        preferential_tranches=tranches,
         reallocation=_reallocation(data),
         pricing=PricingPolicySpec(kind="fixed", fixed_price=price),
         placing=PlacingPolicySpec(over_allocate=bool(over_allocated)),
     )
     return spec, price, upsize
+
+
+def _preferential_spec(
+    data: dict[str, Any],
+) -> tuple[PreferentialOfferingSpec | None, list[PreferentialOfferingSpec] | msgspec.UnsetType]:
+    """``employee_reserved_initial``: one employee tranche out of the international offering
+    (Longcheer 9611); with ``overseas_employee_reserved_initial`` too, two tranches, the overseas
+    one out of the public offer first (Dtech 1377)."""
+    deal, shares = data["deal"], data["offer_shares"]
+    reference = str(deal.get("preferential_offering", ""))
+    reserved, overseas = int(shares.get("employee_reserved_initial", 0)), int(shares.get("overseas_employee_reserved_initial", 0))
+    international = PreferentialOfferingSpec(kind="employee", reference=reference, reserved_shares=reserved) if reserved else None
+    if not overseas:
+        return international, msgspec.UNSET
+    public = PreferentialOfferingSpec(
+        kind="employee", reference="Overseas Employee Preferential Offering (Rule 10.01)", reserved_shares=overseas, source="public"
+    )
+    if international is not None:
+        international = msgspec.structs.replace(international, reference="PRC Employee Preferential Offering (Rule 10.01)")
+    return None, [public, *([international] if international else [])]
 
 
 def _reallocation(data: dict[str, Any]) -> DiscretionaryReallocationSpec | msgspec.UnsetType:
@@ -296,18 +313,35 @@ def applications_from_sizes(slug: str, sizes: list[int]) -> ApplicationBook:
 
 
 def preferential_applications(deal: Deal) -> PreferentialApplications | None:
-    """The preferential offering's valid applications as published: ``valid_applications``
+    """Each preferential tranche's valid applications as published: ``valid_applications``
     applications in whole lots adding up to the shares allotted (the sizes are not published; an
-    undersubscribed offering allots each in full, so only the total matters), no entitlements."""
-    table = deal.data.get("employee_preferential_offering")
-    if table is None:
+    undersubscribed offering allots each in full, so only the total matters), no entitlements;
+    the overseas tranche (out of the public offer) first when there is one."""
+    shares = deal.data["offer_shares"]
+    tables = [
+        (deal.data.get("overseas_employee_preferential_offering"), shares.get("overseas_employee_reserved_final"), "O"),
+        (deal.data.get("employee_preferential_offering"), shares.get("employee_reserved_final"), "E"),
+    ]
+    present = [(table, int(total), tag) for table, total, tag in tables if table is not None]
+    if not present:
         return None
-    count, total = int(table["valid_applications"]), int(deal.data["offer_shares"]["employee_reserved_final"])
-    each = total // count // deal.lot * deal.lot
-    sizes = [each] * (count - 1) + [total - each * (count - 1)]
-    names = [f"{deal.slug}-E{i:04d}" for i in range(count)]
+    names: list[str] = []
+    sizes: list[int] = []
+    tranche: list[int] = []
+    for k, (table, total, tag) in enumerate(present):
+        count = int(table["valid_applications"])
+        each = total // count // deal.lot * deal.lot
+        sizes += [each] * (count - 1) + [total - each * (count - 1)]
+        names += [f"{deal.slug}-{tag}{i:04d}" for i in range(count)]
+        tranche += [k] * count
+    n = len(names)
     return PreferentialApplications(
-        names, [f"C:P1:{n}" for n in names], ["P1"] * count, np.asarray(sizes, dtype=np.int64), np.zeros(count, dtype=np.int64)
+        names,
+        [f"C:P1:{x}" for x in names],
+        ["P1"] * n,
+        np.asarray(sizes, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        np.asarray(tranche, dtype=np.int64) if len(present) > 1 else None,
     )
 
 

@@ -105,7 +105,8 @@ def test_real_deal_pools_and_demand_exact(slug: str) -> None:
     assert (s.pool_a_shares, s.pool_b_shares) == (e["pool_a_allotted"], e["pool_b_allotted"])
     assert s.valid_applications == e["valid_applications"] and not s.rejected
     assert s.public_demand_shares == e["demand_shares"]
-    multiple_bp = round(s.public_demand_shares * 10_000 / s.initial_public_shares / 100)
+    # on the public offer excluding reserved shares (Dtech 1377: 1,136,900 of 1,263,200)
+    multiple_bp = round(s.public_demand_shares * 10_000 / s.public_subscription_shares / 100)
     assert multiple_bp == published_bp(e["subscription_multiple"] + "%")
     published_pool = np.concatenate([np.full(b.valid, 1 if b.pool == "A" else 2) for b in deal.bands])
     assert np.array_equal(result.app_pool, published_pool)
@@ -172,6 +173,32 @@ def test_catl_checked_on_what_it_publishes() -> None:
     assert ro.ladder.fixed
     share, why = ro.ladder.share_at(ro.initial_share, 151 * ro.initial_public_shares, ro.initial_public_shares)
     assert share == Rate(75, 1000) and "no clawback" in why
+
+
+def test_dtech_preferential_tranches_out_of_the_public_and_the_international_offering() -> None:
+    """Dtech 1377 (allotment results, 8 Jul 2026): 126,300 Overseas Employee Reserved Shares out of
+    the public offer of 1,263,200 (0.48x, 60,300 allotted, 66,000 back to the public pools, split on
+    1,202,900), 1,136,800 PRC Employee Reserved Shares out of the international offering (0.80x,
+    225,500 back to it, 10,457,500); 354.64x and the largest application 568,400 on 1,136,900; the
+    17 cornerstones' 5,236,500 not cut back, the PRC reserved shares counting toward the 40%
+    bookbuilding minimum (docs/deals-research/rules.md)."""
+    deal, ro, result = run("dtech-1377-2026")
+    s, e = result.summary, deal.expected
+    assert (ro.public_reserved_shares, ro.public_subscription_shares) == (e["overseas_employee_reserved_initial"], 1_136_900)
+    assert s.public_subscription_shares == e["public_initial_excluding_reserved"]
+    assert s.pool_a_shares + s.pool_b_shares == e["public_final_excluding_reserved"]
+    assert isinstance(s.preferential_tranches, list)
+    overseas, prc = s.preferential_tranches
+    assert (overseas.source, overseas.allotted_shares, overseas.returned_shares) == ("public", 60_300, 66_000)
+    assert (prc.source, prc.allotted_shares, prc.returned_shares) == ("international", 911_300, 225_500)
+    assert round(overseas.demand_shares * 100 / overseas.reserved_shares) == 48  # "0.48 times"
+    assert (s.cornerstone_shares, s.cornerstone_cutback_shares, s.bookbuilding_ok) == (5_236_500, 0, True)
+    iois = ioi_book(deal, deal.spec.shares_offered)
+    text = announcement_markdown(ro, set_price(ro, iois, deal.price), result, iois=iois)
+    assert "| Subscription level | 354.64 times the 1,136,900 shares initially offered excluding the 126,300 shares reserved |" in text
+    assert "| Final number of shares excluding reserved shares | 1,202,900 (9.52% of the offer shares) |" in text
+    assert "| Under-subscription made available to the Hong Kong Public Offering | 66,000 |" in text
+    assert "| Under-subscription made available to the International Offering | 225,500 |" in text
 
 
 def test_tongshifu_what_the_engine_expresses() -> None:

@@ -63,6 +63,7 @@ from lionrock.offering.definition import (
     MAX_CORNERSTONES,
     MAX_CURVE_POINTS,
     MAX_LOCKUPS,
+    MAX_PREFERENTIAL_TRANCHES,
 )
 
 DOCS = "docs/offering.md"
@@ -171,6 +172,8 @@ class PreferentialIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
     reserved_shares: Quantity
     excess_taper_eighths: TaperEighths = 8
     excess_curve: Curve = []
+    source: Literal["international", "public"] | None = None
+    """Where the reserved shares come from and their shortfall goes back to (default international)."""
 
 
 class PricingIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -206,6 +209,8 @@ class OfferingDefinitionIn(msgspec.Struct, forbid_unknown_fields=True, frozen=Tr
     lockups: Annotated[list[LockupIn], msgspec.Meta(max_length=MAX_LOCKUPS)] = []
     placee_consents: Annotated[list[PlaceeConsentIn], msgspec.Meta(max_length=MAX_CONSENTS)] = []
     preferential: PreferentialIn | None = None
+    preferential_tranches: Annotated[list[PreferentialIn], msgspec.Meta(min_length=1, max_length=MAX_PREFERENTIAL_TRANCHES)] | None = None
+    """``[[preferential_tranches]]``: two or more tranches (Dtech 1377), in place of ``[preferential]``."""
     pricing: PricingIn = PricingIn()
     placing: PlacingIn = PlacingIn()
     public: PublicIn = PublicIn()
@@ -220,6 +225,7 @@ TABLES: dict[str, type[msgspec.Struct]] = {
     "lockups": LockupIn,
     "placee_consents": PlaceeConsentIn,
     "preferential": PreferentialIn,
+    "preferential_tranches": PreferentialIn,
     "pricing": PricingIn,
     "placing": PlacingIn,
     "public": PublicIn,
@@ -356,6 +362,9 @@ def offering_spec(d: OfferingDefinitionIn) -> OfferingSpec:
             for y in d.placee_consents
         ],
         preferential=_preferential(d.preferential),
+        preferential_tranches=msgspec.UNSET
+        if d.preferential_tranches is None
+        else [x for x in map(_preferential, d.preferential_tranches) if x is not None],
         pricing=_pricing(d.pricing),
         placing=_placing(d.placing),
         public=_public(d.public),
@@ -388,6 +397,7 @@ def _preferential(p: PreferentialIn | None) -> PreferentialOfferingSpec | None:
         reserved_shares=p.reserved_shares,
         excess_taper_eighths=p.excess_taper_eighths,
         excess_curve=_curve(p.excess_curve),
+        source=msgspec.UNSET if p.source is None else p.source,
     )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from fractions import Fraction
 
+import msgspec
 import numpy as np
 
 from lionrock.kernel.errors import invariant
@@ -28,12 +29,13 @@ from lionrock.offering.books import ApplicationBook, IoiBook, membership
 from lionrock.offering.commands import CornerstoneSpec, DiscretionaryReallocationSpec, PreferentialBatch
 from lionrock.offering.definition import (
     ResolvedOffering,
+    ResolvedPreferential,
     cornerstone_allotment,
     lockup_last_day,
     public_share_of,
     share_of,
 )
-from lionrock.offering.events import AllotmentSummary, BandBasis, CornerstoneAllotment
+from lionrock.offering.events import AllotmentSummary, BandBasis, CornerstoneAllotment, PreferentialTrancheResult
 from lionrock.offering.pricing import PricingDecision, ipsi_required
 from lionrock.rules.offering import ApplicationCharges
 
@@ -309,18 +311,40 @@ class PreferentialApplications:
     participants: list[str]
     shares: np.ndarray
     entitlements: np.ndarray
+    tranche: np.ndarray | None = None
+    """The preferential tranche of each application (its index in
+    ``OfferingSpec.preferential_list``); None: all for the first."""
 
     def __len__(self) -> int:
         return len(self.applicants)
 
     @classmethod
     def from_batches(cls, batches: Sequence[PreferentialBatch]) -> PreferentialApplications:
+        tranches = [b.tranche if isinstance(b.tranche, int) else 0 for b in batches]
         return cls(
             applicants=[a for b in batches for a in b.applicants],
             accounts=[a for b in batches for a in b.accounts],
             participants=[p for b in batches for p in b.participants],
             shares=np.asarray([x for b in batches for x in b.shares], dtype=np.int64),
             entitlements=np.asarray([x for b in batches for x in b.entitlements], dtype=np.int64),
+            tranche=np.asarray([k for b, k in zip(batches, tranches, strict=True) for _ in b.shares], dtype=np.int64)
+            if any(tranches)
+            else None,
+        )
+
+    def of_tranche(self, index: int) -> np.ndarray:
+        """Positions of the applications for tranche ``index``."""
+        if self.tranche is None:
+            return np.arange(len(self)) if index == 0 else np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(self.tranche == index)
+
+    def subset(self, at: np.ndarray) -> PreferentialApplications:
+        return PreferentialApplications(
+            [self.applicants[i] for i in at],
+            [self.accounts[i] for i in at],
+            [self.participants[i] for i in at],
+            self.shares[at],
+            self.entitlements[at],
         )
 
 
@@ -333,17 +357,20 @@ class PreferentialOutcome:
     notes: list[str]
 
 
-def allocate_preferential(ro: ResolvedOffering, apps: PreferentialApplications, rng: np.random.Generator) -> PreferentialOutcome:
+def allocate_preferential(
+    ro: ResolvedOffering, apps: PreferentialApplications, rng: np.random.Generator, tranche: ResolvedPreferential | None = None
+) -> PreferentialOutcome:
     """Assured entitlements in full (in whole lots: an odd-lot remainder is not assured), then
     excess applications (whole lots above the entitlement)
     from what the entitlements leave, by the offering's excess basis (`pool_basis` and the seeded
     ballot, drawn after pool B). Multiple applications by one applicant and non-positive ones are
     invalid. If valid entitlements exceed the reservation they are scaled down pro rata (a note
-    says so). Reserved shares not taken go back to the international offering (Longcheer 9611:
-    1,885,500 of 5,225,000 "made available to the International Offer")."""
-    p, lot, notes = ro.spec.preferential, ro.lot, []
-    invariant(p is not None, "preferential applications without a preferential offering")
-    assert p is not None
+    says so). Reserved shares not taken go back to the tranche they came from (Longcheer 9611:
+    1,885,500 of 5,225,000 "made available to the International Offer"; Dtech 1377: 66,000 of the
+    126,300 reserved out of the public offer back to it). ``tranche``: which one (default the first)."""
+    invariant(bool(ro.preferential_tranches), "preferential applications without a preferential offering")
+    tranche = tranche or ro.preferential_tranches[0]
+    p, lot, notes = tranche.spec, ro.lot, []
     n = len(apps)
     codes = {a: i for i, a in enumerate(dict.fromkeys(apps.applicants))}
     ids = np.asarray([codes[a] for a in apps.applicants], dtype=np.int64)
@@ -352,7 +379,7 @@ def allocate_preferential(ro: ResolvedOffering, apps: PreferentialApplications, 
     shares = np.where(valid, apps.shares, 0)
     assured = np.minimum(shares, apps.entitlements) // lot * lot  # odd-lot entitlements are not modelled: whole lots only
     excess_lots = (shares - assured) // lot
-    reserved = ro.preferential_reserved_shares
+    reserved = tranche.reserved_shares
     if int(assured.sum()) > reserved:
         assured = assured * reserved // int(assured.sum())
         notes.append(f"valid assured entitlements exceed the {reserved:,} reserved shares: scaled down pro rata")
@@ -566,10 +593,11 @@ def placee_concentration(shares: Sequence[int], international: int, offer: int, 
     return out
 
 
-def preferential_generator(seed: int) -> np.random.Generator:
+def preferential_generator(seed: int, tranche: int = 0) -> np.random.Generator:
     """The preferential offering's excess ballot draws from its own stream of the published seed,
-    ``PCG64(SeedSequence([seed, 1]))``, so the public ballot is the same with or without it."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 1])))
+    ``PCG64(SeedSequence([seed, 1]))`` (tranche ``k`` > 0: ``[seed, 1, k]``), so the public ballot
+    is the same with or without it."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 1] if tranche == 0 else [seed, 1, tranche])))
 
 
 def allocate(
@@ -594,11 +622,14 @@ def allocate(
         cs_total + ro.initial_public_shares + ro.preferential_reserved_shares <= offer,
         "cornerstones, public and preferential exceed the offer",
     )
-    # 2. public applications: validity, demand, clawback
+    # 2. preferential tranches (each out of the public or the international offering; what one leaves goes back there)
+    pref = _preferential(ro, preferential, seed, notes)
+    public_reserved_taken = pref.taken("public")
+    # 3. public applications: validity, demand, clawback, all on the public offer excluding reserved shares
     status = application_status(ro, apps, iois)
     pool = _pool_assignment(ro, apps, status)
     public_demand = int(apps.shares[status == ApplicationStatus.VALID].sum())
-    initial_public = ro.initial_public_shares
+    initial_public, subscription_base = ro.initial_public_shares, ro.public_subscription_shares
     # the placing's demand at the price decides whether an 18C ladder applies (below)
     demand_lots = book_demand_lots(iois, price, lot)
     placing_demand = int(demand_lots.sum()) * lot
@@ -616,27 +647,26 @@ def allocate(
             ),
         )
     else:
-        share, why = ro.ladder.share_at(ro.initial_share, public_demand, initial_public)
+        share, why = ro.ladder.share_at(ro.initial_share, public_demand, subscription_base)
     # the clawback share applies to the shares initially offered (before the offer size adjustment);
     # the exercised adjustment goes to the tranches as the offering states (default all international)
     ladder_public = max(initial_public, public_share_of(share, n0, lot))
     upsize_public = share_of(spec.offer_size_adjustment_public_share, pricing.upsize_shares, lot)
     if upsize_public:
         why += f"; plus {upsize_public:,} offer size adjustment shares ({spec.offer_size_adjustment_public_share} of the exercised option)"
-    public_final = min(ladder_public + upsize_public, public_demand)
-    public_final, why = _discretionary_reallocation(ro, public_final, public_demand, price, why)
-    if public_demand < initial_public:
-        notes.append(f"public offer undersubscribed: {initial_public - public_demand:,} unsubscribed shares reallocated to the placing")
-    # 3. preferential offering (reserved out of the international offering; what it leaves goes back)
-    pref = _preferential(ro, preferential, seed, notes)
+    # the public offer holds its reserved shares taken up; the rest of it goes to the public pools
+    public_final = min(ladder_public + upsize_public, public_demand + public_reserved_taken)
+    public_final, why = _discretionary_reallocation(ro, public_final, public_demand + public_reserved_taken, price, why)
+    if public_demand < subscription_base:
+        notes.append(f"public offer undersubscribed: {subscription_base - public_demand:,} unsubscribed shares reallocated to the placing")
     # 4. placing tranche at the price (price-limited demand, whole lots)
-    placing_avail = offer - cs_total - public_final - pref.taken
+    placing_avail = offer - cs_total - public_final - pref.taken("international")
     underwriters = 0
     if placing_demand < placing_avail:
         shortfall = placing_avail - placing_demand
         room = max(ro.reallocation_cap_shares - public_final, 0) // lot * lot
-        if spec.placing.reallocate_undersubscribed_placing and public_demand > public_final and room:
-            move = min(shortfall, public_demand - public_final, room)
+        if spec.placing.reallocate_undersubscribed_placing and public_demand + public_reserved_taken > public_final and room:
+            move = min(shortfall, public_demand + public_reserved_taken - public_final, room)
             public_final += move
             shortfall -= move
             notes.append(
@@ -656,15 +686,17 @@ def allocate(
     )
     notes.extend(placing_notes)
     placee_shares = placee_lots * lot
-    # 5. public tranche: pools, bands, ballot
-    allotted, bands, (pool_a, pool_b, demand_a, demand_b) = _allocate_public(ro, apps, pool, public_final // lot, seed)
+    # 5. public tranche: pools, bands, ballot (on the public offer less its reserved shares taken up)
+    public_pools = public_final - public_reserved_taken
+    allotted, bands, (pool_a, pool_b, demand_a, demand_b) = _allocate_public(ro, apps, pool, public_pools // lot, seed)
     # 6. invariants: every share of the offer (plus over-allocation) placed exactly once, lots only
     public_allotted = int(allotted.sum())
     placed = int(placee_shares.sum())
-    invariant(public_allotted == public_final, f"public allotted {public_allotted} != tranche {public_final}")
+    invariant(public_allotted == public_pools, f"public allotted {public_allotted} != pools {public_pools}")
     invariant(placed == placing_total, f"placing allotted {placed} != tranche {placing_total}")
     invariant(
-        cs_total + public_allotted + placed + underwriters + pref.taken == offer + over_allocated, "allotted != offered + over-allocated"
+        cs_total + public_allotted + public_reserved_taken + placed + underwriters + pref.taken("international") == offer + over_allocated,
+        "allotted != offered + over-allocated",
     )
     invariant(bool(np.all(allotted <= np.where(status == 0, apps.shares, 0))), "an application got more than it applied for")
     invariant(bool(np.all(allotted % lot == 0)) and bool(np.all(placee_shares % lot == 0)), "allotment not in whole board lots")
@@ -717,23 +749,40 @@ def _discretionary_reallocation(ro: ResolvedOffering, public_final: int, public_
     )
 
 
-def _preferential(ro: ResolvedOffering, apps: PreferentialApplications | None, seed: int, notes: list[str]) -> PreferentialOutcome:
-    reserved = ro.preferential_reserved_shares
-    if not reserved:
+@dataclass(frozen=True, slots=True)
+class _PreferentialTally:
+    allotted: np.ndarray
+    """Every preferential application's allotment, in `PreferentialApplications` order."""
+    outcomes: tuple[tuple[ResolvedPreferential, PreferentialOutcome], ...]
+
+    def taken(self, source: str) -> int:
+        return sum(out.taken for x, out in self.outcomes if x.source == source)
+
+    def of(self, source: str) -> list[tuple[ResolvedPreferential, PreferentialOutcome]]:
+        return [(x, out) for x, out in self.outcomes if x.source == source]
+
+
+def _preferential(ro: ResolvedOffering, apps: PreferentialApplications | None, seed: int, notes: list[str]) -> _PreferentialTally:
+    if not ro.preferential_tranches:
         invariant(apps is None or not len(apps), "preferential applications for an offering without a preferential offering")
-        return PreferentialOutcome(np.zeros(0, dtype=np.int64), 0, 0, 0, [])
-    out = allocate_preferential(
-        ro,
-        apps or PreferentialApplications([], [], [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)),
-        preferential_generator(seed),
-    )
-    notes.extend(out.notes)
-    if out.taken < reserved:
-        notes.append(
-            f"preferential offering undersubscribed: {reserved - out.taken:,} of the {reserved:,} reserved shares "
-            "reallocated to the international offering"
-        )
-    return out
+        return _PreferentialTally(np.zeros(0, dtype=np.int64), ())
+    apps = apps or PreferentialApplications([], [], [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    known = apps.tranche is None or bool(np.all((apps.tranche >= 0) & (apps.tranche < len(ro.preferential_tranches))))
+    invariant(known, "preferential applications for a tranche the offering does not have")
+    allotted = np.zeros(len(apps), dtype=np.int64)
+    outcomes = []
+    for tranche in ro.preferential_tranches:
+        at = apps.of_tranche(tranche.index)
+        out = allocate_preferential(ro, apps.subset(at), preferential_generator(seed, tranche.index), tranche)
+        allotted[at] = out.allotted
+        outcomes.append((tranche, out))
+        notes.extend(out.notes)
+        reserved, back = tranche.reserved_shares, tranche.reserved_shares - out.taken
+        if back:
+            where = "the public offer" if tranche.source == "public" else "the international offering"
+            label = "preferential offering" if len(ro.preferential_tranches) == 1 else f"preferential tranche {tranche.spec.reference!r}"
+            notes.append(f"{label} undersubscribed: {back:,} of the {reserved:,} reserved shares reallocated to {where}")
+    return _PreferentialTally(allotted, tuple(outcomes))
 
 
 def book_demand_lots(book: IoiBook, price: int, lot: int) -> np.ndarray:
@@ -759,7 +808,7 @@ class _Tally:
     pools: tuple[int, int, int, int]
     bands: list[BandBasis]
     notes: list[str]
-    preferential: PreferentialOutcome
+    preferential: _PreferentialTally
     cutback: int
 
 
@@ -805,6 +854,34 @@ def _digest(t: _Tally) -> str:
     return h.hexdigest()
 
 
+def _bookbuilding_ok(ro: ResolvedOffering, cs_total: int, bookbuilding_min: int) -> bool:
+    """The placing other than cornerstones (employee reserved shares placed there included,
+    `rules.RESERVED_IN_BOOKBUILDING_RULE`) holds the bookbuilding minimum."""
+    outside = sum(x.reserved_shares for x in ro.preferential_tranches if x.source == "international" and x.spec.kind != "employee")
+    return ro.spec.shares_offered - ro.initial_public_shares - outside - cs_total >= bookbuilding_min
+
+
+def _tranche_results(ro: ResolvedOffering, pref: _PreferentialTally) -> list[PreferentialTrancheResult] | msgspec.UnsetType:
+    """Each tranche's outcome, when one is out of the public offer or there are several (else unset:
+    the summary's ``preferential_*`` fields say it all, and it encodes as before)."""
+    if not pref.outcomes or (len(pref.outcomes) == 1 and pref.outcomes[0][0].source == "international"):
+        return msgspec.UNSET
+    return [
+        PreferentialTrancheResult(
+            reference=x.spec.reference,
+            kind=x.spec.kind,
+            source=x.source,
+            reserved_shares=x.reserved_shares,
+            valid_applications=out.valid,
+            demand_shares=out.demand,
+            allotted_shares=out.taken,
+            returned_shares=x.reserved_shares - out.taken,
+            successful_applications=int((out.allotted > 0).sum()),
+        )
+        for x, out in pref.outcomes
+    ]
+
+
 def _result(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, seed: int, t: _Tally) -> AllocationResult:
     spec = ro.spec
     n0 = spec.shares_offered
@@ -828,6 +905,7 @@ def _result(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, seed:
     placee_list = [s for _, s in t.cornerstones] + t.placee_shares[t.placee_shares > 0].tolist()
     international = t.cs_total + t.placing_total - t.over_allocated + t.underwriters
     pref = t.preferential
+    intl = pref.of("international")
     summary = AllotmentSummary(
         price=pricing.price,
         offer_shares=t.offer,
@@ -837,7 +915,7 @@ def _result(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, seed:
         net_proceeds_minor=gross - commission - spec.listing_expenses_minor,
         initial_public_shares=ro.initial_public_shares,
         public_demand_shares=t.public_demand,
-        subscription_multiple_bp=t.public_demand * 10_000 // ro.initial_public_shares,
+        subscription_multiple_bp=t.public_demand * 10_000 // ro.public_subscription_shares,
         clawback_reason=t.clawback_reason,
         regime=ro.regime,
         final_public_shares=t.public_final,
@@ -853,7 +931,7 @@ def _result(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, seed:
         cornerstone_shares=t.cs_total,
         underwriter_shares=t.underwriters,
         bookbuilding_min_shares=bookbuilding_min,
-        bookbuilding_ok=n0 - ro.initial_public_shares - ro.preferential_reserved_shares - t.cs_total >= bookbuilding_min,
+        bookbuilding_ok=_bookbuilding_ok(ro, t.cs_total, bookbuilding_min),
         ipsi_shares=ipsi,
         ipsi_required_shares=ipsi_required,
         ipsi_shortfall_shares=max(ipsi_required - ipsi, 0),
@@ -867,12 +945,13 @@ def _result(ro: ResolvedOffering, pricing: PricingDecision, iois: IoiBook, seed:
         international_final_shares=international,
         cornerstone_cutback_shares=t.cutback,
         preferential_reserved_shares=ro.preferential_reserved_shares,
-        preferential_valid_applications=pref.valid,
-        preferential_demand_shares=pref.demand,
-        preferential_shares=pref.taken,
-        preferential_to_international_shares=ro.preferential_reserved_shares - pref.taken,
-        preferential_successful_applications=int((pref.allotted > 0).sum()),
+        preferential_valid_applications=sum(out.valid for _, out in intl),
+        preferential_demand_shares=sum(out.demand for _, out in intl),
+        preferential_shares=pref.taken("international"),
+        preferential_to_international_shares=ro.preferential_reserved_shares - pref.taken("international"),
+        preferential_successful_applications=sum(int((out.allotted > 0).sum()) for _, out in intl),
         successful_applications=int((t.allotted > 0).sum()),
+        preferential_tranches=_tranche_results(ro, pref),
     )
     return AllocationResult(summary, cornerstones, t.placee_shares, t.status, t.pool, t.allotted, pref.allotted)
 

@@ -21,7 +21,7 @@ from lionrock.offering.allocation import (
 )
 from lionrock.offering.books import IoiBook
 from lionrock.offering.definition import ResolvedOffering
-from lionrock.offering.events import AllotmentSummary
+from lionrock.offering.events import AllotmentSummary, PreferentialTrancheResult
 from lionrock.offering.pricing import PricingDecision
 from lionrock.rules import offering as rules
 
@@ -96,15 +96,21 @@ def announcement_markdown(
     for reason in pricing.reasons:
         add(f"- {reason}")
     add("")
-    add("### Hong Kong Public Offering\n")
+    reserved = s.public_reserved_shares  # Dtech 1377: the template's public lines exclude reserved shares out of it
+    add("### Hong Kong Public Offering" + (" (excluding the reserved shares of the preferential offering)\n" if reserved else "\n"))
     add("| | |\n|---|---|")
     add(f"| Number of valid applications | {s.valid_applications:,} |")
     add(f"| Number of successful applications | {s.successful_applications:,} |")
     add(f"| Number of shares validly applied for | {s.public_demand_shares:,} |")
+    base = s.public_subscription_shares
     add(
-        f"| Subscription level | {_multiple(s.public_demand_shares, s.initial_public_shares)} "
-        f"the {_shares(s.initial_public_shares)} initially offered |"
+        f"| Subscription level | {_multiple(s.public_demand_shares, base)} the {_shares(base)} initially offered"
+        + (f" excluding the {_shares(reserved)} reserved |" if reserved else " |")
     )
+    if reserved:
+        pools = s.pool_a_shares + s.pool_b_shares
+        add(f"| Number of shares excluding reserved shares initially available | {base:,} |")
+        add(f"| Final number of shares excluding reserved shares | {pools:,} ({_share_pct(pools, s.offer_shares)} of the offer shares) |")
     add(f"| Reallocation (clawback) | {s.clawback_reason} |")
     moved = s.final_public_shares - s.initial_public_shares
     add(
@@ -308,6 +314,8 @@ def _lockup_lines(ro: ResolvedOffering, result: AllocationResult) -> list[str]:
 
 
 def _preferential_lines(ro: ResolvedOffering, s: AllotmentSummary) -> list[str]:
+    if isinstance(s.preferential_tranches, list):
+        return _tranche_lines(s.preferential_tranches)
     p = ro.spec.preferential
     if p is None:
         return []
@@ -319,6 +327,24 @@ def _preferential_lines(ro: ResolvedOffering, s: AllotmentSummary) -> list[str]:
         f"reserved shares); {_shares(s.preferential_shares)} allotted to {s.preferential_successful_applications:,} applicants; "
         f"{_shares(s.preferential_to_international_shares)} reallocated to the International Offering.\n",
     ]
+
+
+def _tranche_lines(tranches: list[PreferentialTrancheResult]) -> list[str]:
+    """One block per preferential tranche, as the announcements publish them (Dtech 1377)."""
+    out = ["### Preferential Offerings\n"]
+    for x in tranches:
+        where = "Hong Kong Public Offering" if x.source == "public" else "International Offering"
+        out += [
+            f"**{x.reference}** ({x.kind.replace('_', ' ')}, out of the {where})\n",
+            "| | |\n|---|---|",
+            f"| Number of valid applications | {x.valid_applications:,} |",
+            f"| Subscription level | {_multiple(x.demand_shares, x.reserved_shares)} the {_shares(x.reserved_shares)} reserved |",
+            f"| Reserved shares initially available | {x.reserved_shares:,} |",
+            f"| Final number of reserved shares | {x.allotted_shares:,} (to {x.successful_applications:,} applicants) |",
+            f"| Under-subscription made available to the {where} | {x.returned_shares:,} |",
+            "",
+        ]
+    return out
 
 
 def markdown_to_html(markdown: str, title: str) -> str:

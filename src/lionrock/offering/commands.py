@@ -70,11 +70,13 @@ class PlaceeConsentSpec(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PreferentialOfferingSpec(msgspec.Struct, frozen=True, kw_only=True):
-    """Reserved shares offered to a defined group out of the international offering: the listed
-    parent's qualifying shareholders under an assured entitlement (a spin-off, Practice Note 15
-    para 3(f)) or the issuer's eligible employees (Longcheer 9611). Entitlements are allotted in
-    full; excess applications share what the entitled applications leave, by their own basis;
-    reserved shares not taken up go back to the international offering."""
+    """Reserved shares offered to a defined group out of the international offering (or, with
+    ``source = "public"``, out of the public offer): the listed parent's qualifying shareholders
+    under an assured entitlement (a spin-off, Practice Note 15 para 3(f)) or the issuer's eligible
+    employees (Rule 10.01; Longcheer 9611 out of the international offering, Dtech 1377 one tranche
+    out of each). Entitlements are allotted in full; excess applications share what the entitled
+    applications leave, by their own basis; reserved shares not taken up go back to the tranche
+    they came from."""
 
     kind: str = "assured_entitlement"
     """``assured_entitlement`` or ``employee``."""
@@ -86,6 +88,16 @@ class PreferentialOfferingSpec(msgspec.Struct, frozen=True, kw_only=True):
     excess_taper_eighths: int = 8
     """Basis for excess applications (as `PublicPolicySpec`: 8 = pro rata)."""
     excess_curve: list[tuple[int, Rate]] = []
+    source: str | msgspec.UnsetType = msgspec.UNSET
+    """The tranche the reserved shares come out of and their shortfall goes back to:
+    ``international`` (unset: the default) or ``public`` (Dtech 1377's Overseas Employee Reserved
+    Shares: 10% of the public offer; the public offer's subscription level and largest application
+    are then measured on it excluding them). Unset when absent, so a tranche without it encodes,
+    journals and hashes as before."""
+
+    @property
+    def from_public(self) -> bool:
+        return self.source == "public"
 
 
 class ClawbackWaiverSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -227,6 +239,11 @@ class OfferingSpec(msgspec.Struct, frozen=True, kw_only=True):
     e.g. Transwarp 6727); lets pricing proceed when independent price-setting investors cannot
     take the minimum."""
     preferential: PreferentialOfferingSpec | None = None
+    preferential_tranches: list[PreferentialOfferingSpec] | msgspec.UnsetType = msgspec.UNSET
+    """Two or more preferential tranches (Dtech 1377: overseas employees out of the public offer,
+    PRC employees out of the international offering), in place of ``preferential``; applications
+    name their tranche by its index (`PreferentialBatch.tranche`). Unset when absent, so an
+    offering without it encodes, journals and hashes as before."""
     reallocation: DiscretionaryReallocationSpec | msgspec.UnsetType = msgspec.UNSET
     """A discretionary reallocation to the public offer (`DiscretionaryReallocationSpec`). Unset
     (not None) when absent, so an offering without one encodes, journals and hashes as before."""
@@ -237,6 +254,13 @@ class OfferingSpec(msgspec.Struct, frozen=True, kw_only=True):
     pricing: PricingPolicySpec = PricingPolicySpec()
     placing: PlacingPolicySpec = PlacingPolicySpec()
     public: PublicPolicySpec = PublicPolicySpec()
+
+    @property
+    def preferential_list(self) -> tuple[PreferentialOfferingSpec, ...]:
+        """Every preferential tranche, in order: ``preferential_tranches``, else ``preferential``."""
+        if isinstance(self.preferential_tranches, list) and self.preferential_tranches:
+            return tuple(self.preferential_tranches)
+        return () if self.preferential is None else (self.preferential,)
 
     @property
     def issuer_account(self) -> str:
@@ -279,6 +303,9 @@ class PreferentialBatch(msgspec.Struct, frozen=True, kw_only=True):
     entitlements: list[int]
     """Shares each applicant is assured (its holding in the parent times the entitlement ratio;
     0 for an employee offering); an application above it is an excess application."""
+    tranche: int | msgspec.UnsetType = msgspec.UNSET
+    """The preferential tranche these applications are for: its index in
+    ``OfferingSpec.preferential_tranches`` (unset: 0, the only tranche)."""
 
 
 class ApplicationBatch(msgspec.Struct, frozen=True, kw_only=True):

@@ -336,9 +336,17 @@ class OfferingContext:
 
     def _lodge_preferential(self, c: LodgePreferentialApplications) -> list[Event]:
         o = self._get(c.offering_id, Trigger.LODGE_PREFERENTIAL_APPLICATIONS)
-        p = o.spec.preferential
-        require(p is not None, OfferingCode.INVALID_APPLICATIONS, "offering_id", f"{c.offering_id} has no preferential offering")
+        tranches = o.spec.preferential_list
+        require(bool(tranches), OfferingCode.INVALID_APPLICATIONS, "offering_id", f"{c.offering_id} has no preferential offering")
         b = c.batch
+        k = b.tranche if isinstance(b.tranche, int) else 0
+        require(
+            0 <= k < len(tranches),
+            OfferingCode.INVALID_APPLICATIONS,
+            "batch.tranche",
+            f"the offering has {len(tranches)} preferential tranche(s), numbered from 0, got {k}",
+        )
+        p = tranches[k]
         n = len(b.shares)
         require(
             len(b.applicants) == len(b.accounts) == len(b.participants) == len(b.entitlements) == n and n > 0,
@@ -357,7 +365,7 @@ class OfferingContext:
             "batch.shares",
             f"expected positive shares and an entitlement of 0 or more: {'; '.join(bad[:MAX_FAULTS_LISTED])}"
             + (f"; and {len(bad) - MAX_FAULTS_LISTED:,} more" if len(bad) > MAX_FAULTS_LISTED else ""),
-            p.reference if p else "",
+            p.reference,
         )
         lodged = sum(len(x.shares) for x in o.preferential_batches)
         require(

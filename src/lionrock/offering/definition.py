@@ -22,6 +22,7 @@ from lionrock.offering.commands import (
     CornerstoneSpec,
     DiscretionaryReallocationSpec,
     OfferingSpec,
+    PreferentialOfferingSpec,
 )
 from lionrock.offering.events import FiniTimetableDates
 from lionrock.rules import offering as rules
@@ -31,11 +32,25 @@ ORIGINS = ("international", "mainland", "hong_kong")
 PRICING_KINDS = ("coverage", "max_proceeds", "fixed")
 CUTBACKS = ("none", "pro_rata")
 PREFERENTIAL_KINDS = ("assured_entitlement", "employee")
+PREFERENTIAL_SOURCES = ("international", "public")
+MAX_PREFERENTIAL_TRANCHES = 8
 LOCKUP_KINDS = ("controlling_shareholder", "key_person", "pre_ipo_investor", "pathfinder_sii")
 MAX_CORNERSTONES = 200
 MAX_LOCKUPS = 1_000
 MAX_CONSENTS = 10_000
 MAX_CURVE_POINTS = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedPreferential:
+    """One preferential tranche, checked: where its reserved shares come from and go back to."""
+
+    spec: PreferentialOfferingSpec
+    index: int
+    """Its place in `OfferingSpec.preferential_list` (what `PreferentialBatch.tranche` names)."""
+    source: str
+    """``international`` or ``public``."""
+    reserved_shares: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +92,18 @@ class ResolvedOffering:
     (the valid demand may stop it short); 0: none stated."""
     reallocation_target_reason: str = ""
     """How the target was set and the allocation cap it is within, with the rule."""
+    preferential_tranches: tuple[ResolvedPreferential, ...] = ()
+    """Every preferential tranche (``preferential_reserved_shares`` sums those out of the
+    international offering)."""
+    public_reserved_shares: int = 0
+    """Reserved shares out of the public offer (Dtech 1377: 126,300 of 1,263,200): part of
+    ``initial_public_shares``, not of the public offer's subscription base."""
+
+    @property
+    def public_subscription_shares(self) -> int:
+        """The public offer initially available to the public, excluding reserved shares: the
+        subscription level's denominator, the clawback's and the largest application's base."""
+        return self.initial_public_shares - self.public_reserved_shares
 
     @property
     def lot(self) -> int:
@@ -314,11 +341,13 @@ def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
         f"initial public tranche {initial} of {n:,} shares is less than one board lot",
     )
     pools = rules.POOLS.in_force(spec.prospectus_date)
-    max_application = share_of(pools.max_application_share_of_initial_public, initial_public, lot)
     timetable = _timetable(spec, options)
     bookbuilding_min = -(-n * regime.bookbuilding_placing_min.numerator // regime.bookbuilding_placing_min.denominator)
-    reserved = _check_preferential(spec, n - initial_public - bookbuilding_min)
-    room = n - initial_public - bookbuilding_min - reserved
+    tranches = _check_preferential(spec, initial_public, bookbuilding_min)
+    public_reserved = sum(x.reserved_shares for x in tranches if x.source == "public")
+    reserved = sum(x.reserved_shares for x in tranches if x.source == "international")
+    max_application = share_of(pools.max_application_share_of_initial_public, initial_public - public_reserved, lot)
+    room = _cornerstone_room(n - initial_public, bookbuilding_min, tranches)
     _check_cornerstones(spec, regime, floor, options, room)
     _check_disclosures(spec)
     target, target_reason = _reallocation_target(spec, regime, initial_public)
@@ -349,6 +378,8 @@ def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
         timetable=timetable,
         reallocation_target_shares=target,
         reallocation_target_reason=target_reason,
+        preferential_tranches=tranches,
+        public_reserved_shares=public_reserved,
     )
 
 
@@ -655,34 +686,94 @@ def _check_fx(c: CornerstoneSpec, currency: str, f: str) -> None:
     )
 
 
-def _check_preferential(spec: OfferingSpec, available: int) -> int:
-    """The preferential offering's reserved shares (0 if none), checked."""
-    p = spec.preferential
-    if p is None:
-        return 0
+def _cornerstone_room(international: int, bookbuilding_min: int, tranches: tuple[ResolvedPreferential, ...]) -> int:
+    """The most cornerstones may take out of the ``international`` shares initially offered: what
+    the reserved shares placed there leave, and what leaves the bookbuilding minimum to other
+    placees, where employee reserved shares count toward it (`rules.RESERVED_IN_BOOKBUILDING_RULE`)
+    and an assured entitlement's do not."""
+    placed = [x for x in tranches if x.source == "international"]
+    outside = sum(x.reserved_shares for x in placed if x.spec.kind != "employee")
+    return min(international - bookbuilding_min - outside, international - sum(x.reserved_shares for x in placed))
+
+
+def _check_preferential(spec: OfferingSpec, initial_public: int, bookbuilding_min: int) -> tuple[ResolvedPreferential, ...]:
+    """Every preferential tranche, checked: each out of the public offer or the international
+    offering, in whole lots, within what that tranche leaves; employee tranches together within
+    Rule 10.01's 10% of the shares offered."""
+    tranches = spec.preferential_list
+    if isinstance(spec.preferential_tranches, list):
+        require(
+            spec.preferential is None and 1 <= len(spec.preferential_tranches),
+            OfferingCode.INVALID_FIELD,
+            "preferential_tranches",
+            "give preferential (one tranche) or preferential_tranches (one or more), not both and not an empty list",
+        )
+        require(
+            len(spec.preferential_tranches) <= MAX_PREFERENTIAL_TRANCHES,
+            OfferingCode.LIMIT_EXCEEDED,
+            "preferential_tranches",
+            f"at most {MAX_PREFERENTIAL_TRANCHES} preferential tranches, got {len(spec.preferential_tranches)}",
+        )
+    many = isinstance(spec.preferential_tranches, list)
+    out = tuple(_check_tranche(spec, p, k, f"preferential_tranches[{k}]" if many else "preferential") for k, p in enumerate(tranches))
+    n, lot = spec.shares_offered, spec.board_lot
+    public = sum(x.reserved_shares for x in out if x.source == "public")
     require(
-        p.kind in PREFERENTIAL_KINDS,
-        OfferingCode.INVALID_FIELD,
-        "preferential.kind",
-        f"expected one of {PREFERENTIAL_KINDS}, got {p.kind!r}",
-    )
-    require(bool(p.reference.strip()), OfferingCode.INVALID_FIELD, "preferential.reference", "must not be empty")
-    require(
-        0 < p.reserved_shares <= available and p.reserved_shares % spec.board_lot == 0,
+        public <= initial_public - lot,
         OfferingCode.OUTSIDE_RULES,
         "preferential.reserved_shares",
-        f"expected whole board lots of {spec.board_lot}, at most the {max(available, 0):,} shares "
-        f"left by the initial public tranche and the bookbuilding minimum, got {p.reserved_shares:,}",
-        "Practice Note 15 para 3(f) (reserved shares come out of the international offering)",
+        f"reserved shares out of the public offer take {public:,} of its {initial_public:,} shares: at least a board lot "
+        "must stay with the public",
+        rules.RESERVED_OUT_OF_PUBLIC_RULE,
+    )
+    international = n - initial_public
+    placed = sum(x.reserved_shares for x in out if x.source == "international")
+    outside = sum(x.reserved_shares for x in out if x.source == "international" and x.spec.kind != "employee")
+    require(
+        placed <= international and outside <= international - bookbuilding_min,
+        OfferingCode.OUTSIDE_RULES,
+        "preferential.reserved_shares",
+        f"reserved shares out of the international offering take {placed:,} of its {international:,} shares, "
+        f"{outside:,} of them outside the bookbuilding minimum of {bookbuilding_min:,}: at most "
+        f"{max(international - bookbuilding_min, 0):,} may be outside it",
+        "Practice Note 15 para 3(f) (reserved shares come out of the international offering); " + rules.RESERVED_IN_BOOKBUILDING_RULE,
+    )
+    employee = sum(x.reserved_shares for x in out if x.spec.kind == "employee")
+    cap = rules.EMPLOYEE_PREFERENTIAL_MAX_SHARE
+    require(
+        employee * cap.denominator <= n * cap.numerator,
+        OfferingCode.OUTSIDE_RULES,
+        "preferential.reserved_shares",
+        f"employee reserved shares total {employee:,}, above {cap} of the {n:,} shares offered",
+        rules.EMPLOYEE_PREFERENTIAL_RULE,
+    )
+    return out
+
+
+def _check_tranche(spec: OfferingSpec, p: PreferentialOfferingSpec, index: int, f: str) -> ResolvedPreferential:
+    require(p.kind in PREFERENTIAL_KINDS, OfferingCode.INVALID_FIELD, f"{f}.kind", f"expected one of {PREFERENTIAL_KINDS}, got {p.kind!r}")
+    require(bool(p.reference.strip()), OfferingCode.INVALID_FIELD, f"{f}.reference", "must not be empty")
+    source = p.source if isinstance(p.source, str) else "international"
+    require(
+        source in PREFERENTIAL_SOURCES,
+        OfferingCode.INVALID_FIELD,
+        f"{f}.source",
+        f"expected one of {PREFERENTIAL_SOURCES}, got {source!r}",
+    )
+    require(
+        0 < p.reserved_shares and p.reserved_shares % spec.board_lot == 0,
+        OfferingCode.INVALID_FIELD,
+        f"{f}.reserved_shares",
+        f"expected whole board lots of {spec.board_lot}, got {p.reserved_shares:,}",
     )
     require(
         1 <= p.excess_taper_eighths <= 8,
         OfferingCode.INVALID_FIELD,
-        "preferential.excess_taper_eighths",
+        f"{f}.excess_taper_eighths",
         f"expected a whole number 1..8, got {p.excess_taper_eighths}",
     )
-    _check_curve(p.excess_curve, "preferential.excess_curve")
-    return p.reserved_shares
+    _check_curve(p.excess_curve, f"{f}.excess_curve")
+    return ResolvedPreferential(p, index, source, p.reserved_shares)
 
 
 def _check_disclosures(spec: OfferingSpec) -> None:
@@ -716,12 +807,15 @@ __all__ = [
     "MAX_CORNERSTONES",
     "MAX_CURVE_POINTS",
     "MAX_LOCKUPS",
+    "MAX_PREFERENTIAL_TRANCHES",
     "ORIGINS",
     "PREFERENTIAL_KINDS",
+    "PREFERENTIAL_SOURCES",
     "PRICING_KINDS",
     "CornerstoneTake",
     "RegimeChoice",
     "ResolvedOffering",
+    "ResolvedPreferential",
     "add_months",
     "cornerstone_allotment",
     "cornerstone_amount_minor",

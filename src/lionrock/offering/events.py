@@ -146,6 +146,22 @@ class CornerstoneAllotment(msgspec.Struct, frozen=True, kw_only=True):
     """Last day of the lock-up (as announcements state it)."""
 
 
+class PreferentialTrancheResult(msgspec.Struct, frozen=True, kw_only=True):
+    """One preferential tranche's outcome (the announcement's "Employee Preferential Offering" block)."""
+
+    reference: str
+    kind: str
+    source: str
+    """``international`` or ``public``: where the reserved shares came from and the shortfall went."""
+    reserved_shares: int
+    valid_applications: int
+    demand_shares: int
+    allotted_shares: int
+    returned_shares: int
+    """Reserved shares not taken up, back to the source tranche."""
+    successful_applications: int
+
+
 class AllotmentSummary(msgspec.Struct, frozen=True, kw_only=True):
     """What the allotment results announcement reports (and what the CLI prints)."""
 
@@ -212,6 +228,22 @@ class AllotmentSummary(msgspec.Struct, frozen=True, kw_only=True):
     preferential_successful_applications: int = 0
     successful_applications: int = 0
     """Public applications allotted at least one lot."""
+    preferential_tranches: list[PreferentialTrancheResult] | msgspec.UnsetType = msgspec.UNSET
+    """Each preferential tranche's outcome, when one comes out of the public offer or there are
+    several (Dtech 1377); the ``preferential_*`` fields above sum the tranches out of the
+    international offering. Unset otherwise, so a summary without them encodes as before."""
+
+    @property
+    def public_reserved_shares(self) -> int:
+        """Reserved shares initially out of the public offer (0: none)."""
+        tranches = self.preferential_tranches if isinstance(self.preferential_tranches, list) else []
+        return sum(x.reserved_shares for x in tranches if x.source == "public")
+
+    @property
+    def public_subscription_shares(self) -> int:
+        """The public offer initially available to the public, excluding reserved shares: the
+        subscription level's denominator."""
+        return self.initial_public_shares - self.public_reserved_shares
 
 
 class OfferingAllocated(Event, frozen=True):
@@ -289,6 +321,7 @@ __all__ = [
     "OfferingStabilisationClosed",
     "PlaceeAllotment",
     "PreferentialApplicationsLodged",
+    "PreferentialTrancheResult",
     "PublicApplicationsLodged",
     "PublicOfferClosed",
 ]

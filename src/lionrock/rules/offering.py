@@ -120,6 +120,29 @@ ALLOCATION_CAP_2025_RULE = (
     "Tongshifu 0664, Mar 2026: 10% -> exactly 15.00% with the placing covered, rounded down to a lot [P])"
 )
 
+EMPLOYEE_PREFERENTIAL_MAX_SHARE = pct("10")
+"""Employee reserved shares, all tranches together, as a share of the shares initially offered."""
+EMPLOYEE_PREFERENTIAL_RULE = (
+    "Listing Rule 10.01: securities offered to employees on a preferential basis, at most 10% of the securities "
+    "offered [S: the announcements cite Rule 10.01 for their employee tranches (Longcheer 9611, Dtech 1377, Circuit "
+    "Fabology 9630, Eastroc 9980); the rule's text was not read; Longcheer's 5,225,000 is 10% of its offer, Dtech's "
+    "126,300 + 1,136,800 = 1,263,100 is under 10% of 12,632,000 [P]]"
+)
+RESERVED_OUT_OF_PUBLIC_RULE = (
+    "employee reserved shares out of the Hong Kong public offer, their shortfall returned to it; the public offer's "
+    "subscription level and largest application measured on it excluding them [P: Dtech 1377, allotment results "
+    "8 Jul 2026, p.4, p.18-20, p.33: 126,300 = 10% of 1,263,200 rounded down; 354.64x and 568,400 on 1,136,900]"
+)
+RESERVED_IN_BOOKBUILDING_RULE = (
+    "employee reserved shares placed within the international offering count toward the bookbuilding placing "
+    "tranche (the placing tranche not taken up by cornerstone investors) [S: the Dec 2024 consultation paper's "
+    "definition, JSM summary; I: Dtech 1377's placing other than cornerstones is 48.55% of the offer with its PRC "
+    "employee reserved shares and 39.55% without them, and its announcement lists no waiver of the 40% (p.5 lists "
+    "Rule 10.04 waivers and Appendix F1 para 1C(2) / Guide 4.15 consents only) [P]]; an assured entitlement's "
+    "reserved shares are kept outside it (not observed)"
+)
+
+
 PN18_LADDER = ClawbackLadder(
     name="PN18",
     initial_min=pct("10"),
@@ -498,6 +521,10 @@ PUBLIC_FLOAT: Schedule[PublicFloatRules] = Schedule(
 
 __all__ = [
     "ALLOCATION_CAP_2025_RULE",
+    "EMPLOYEE_PREFERENTIAL_MAX_SHARE",
+    "EMPLOYEE_PREFERENTIAL_RULE",
+    "RESERVED_IN_BOOKBUILDING_RULE",
+    "RESERVED_OUT_OF_PUBLIC_RULE",
     "APPLICATION_CHARGES",
     "CHAPTER_18C_LADDER",
     "CHAPTER_18C_OFFERING",
