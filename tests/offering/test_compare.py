@@ -94,6 +94,24 @@ def test_mechanism_b_share_that_leaves_no_room_for_the_cornerstones_is_not_open(
     assert not b.available and "cornerstones take" in b.why[0] and "PN18 para 3.2" in b.why[0]
 
 
+def test_stated_reallocation_is_left_out_of_the_alternatives_and_the_comparison_says_so() -> None:
+    """Tongshifu 0664 states a discretionary reallocation to 15% of the offer (1,111,000). Mechanism
+    B at 20% starts above that target, so with the reallocation kept it was refused ("not open");
+    compared without it, B at 20% is open and keeps its fixed 20%, and A claws back by its own
+    ladder. The deal's own row keeps the reallocation; the notes say the alternatives lack it."""
+    deal, c = compared("tongshifu-0664-2026", Rate(20, 100))
+    assert c.actual.final_public_shares == deal.expected["public_final"] == 1_111_000
+    b = c.row("B")
+    assert b.available and not b.actual
+    assert b.final_public_shares == b.initial_public_shares == public_share_of(Rate(20, 100), deal.spec.shares_offered, deal.lot)
+    a = c.row("A")
+    assert a.available and "reallocated from the International Offering at the overall coordinators' discretion" not in a.clawback_reason
+    assert len(c.notes) == 1 and "compared without it" in c.notes[0] and "discretionary reallocation" in c.notes[0]
+    assert comparison_json(c)["notes"] == list(c.notes)
+    _, plain = compared("ridge-outdoor-2720-2026")
+    assert plain.notes == () and "notes" not in comparison_json(plain)
+
+
 def test_chapter_18c_deal_row_is_the_published_deal_and_mechanisms_a_b_are_not_open() -> None:
     """MiniMax 0100 (Chapter 18C, 5% -> 20% at 1,837.17x): only Rule 18C.09's ladder is open."""
     deal, c = compared("minimax-0100-2026")

@@ -254,6 +254,8 @@ def _print_comparison(comparison: Any) -> None:
     for r in comparison.rows:
         why = (r.why[1] if len(r.why) > 1 else r.why[0]) if r.available else "; ".join(r.why)
         console.print(f"[bold]{r.label if r.available else r.mechanism}[/bold]: {why}")
+    for note in comparison.notes:
+        console.print(f"[bold]note[/bold]: {note}")
 
 
 def _run_with_progress(work: Callable[[Callable[[str], None]], Any]) -> Any:

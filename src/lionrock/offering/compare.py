@@ -7,7 +7,9 @@ row differs from another only by its mechanism. Which mechanisms are candidates,
 not open to this deal, is the regime picker's answer (`pick_regime` through `validate_offering`):
 old PN18 where it is in force on the prospectus date, Mechanisms A and B where they are (B at the
 chosen share), Chapter 18C's ladder where the chapter is 18C, and the deal's own waiver if it has
-one. Pure: no file I/O, no clock; the caller resolves the inputs.
+one. A discretionary reallocation the deal states (``OfferingSpec.reallocation``, Tongshifu 0664)
+is the deal's own: the alternatives are compared without it, and the comparison's ``notes`` say
+so. Pure: no file I/O, no clock; the caller resolves the inputs.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from lionrock.kernel.errors import Reject
 from lionrock.kernel.money import Rate
 from lionrock.offering.allocation import AllocationResult, PreferentialApplications, allocate
 from lionrock.offering.books import ApplicationBook, IoiBook
-from lionrock.offering.commands import OfferingSpec
+from lionrock.offering.commands import DiscretionaryReallocationSpec, OfferingSpec
 from lionrock.offering.context import OfferingContext
 from lionrock.offering.definition import ResolvedOffering, pick_regime, validate_offering
 from lionrock.offering.lifecycle import ALLOCATED_STAGES
@@ -82,6 +84,9 @@ class Comparison:
     seed: int
     public_demand_shares: int
     rows: tuple[MechanismOutcome, ...]
+    notes: tuple[str, ...] = ()
+    """What differs between the deal as defined and its alternatives besides the mechanism (a
+    stated discretionary reallocation left out of the alternatives)."""
 
     def row(self, mechanism: str) -> MechanismOutcome:
         """The row of ``mechanism`` (``"B"``, ``"waiver"``, ...); KeyError if it is not compared. When
@@ -98,14 +103,26 @@ class Comparison:
 
 
 def _candidate(spec: OfferingSpec, mechanism: str, mechanism_b_share: Rate | None) -> OfferingSpec:
-    """``spec`` electing ``mechanism`` without a waiver, at the deal's own initial share where the
-    deal elected that mechanism, else the mechanism's minimum (Mechanism B: ``mechanism_b_share``
-    when given)."""
+    """``spec`` electing ``mechanism`` without a waiver and without a stated discretionary
+    reallocation (its target and the allocation cap belong to the deal's own tranche: kept, it
+    makes a mechanism with a larger initial tranche refuse it, "not open"), at the deal's own
+    initial share where the deal elected that mechanism, else the mechanism's minimum (Mechanism
+    B: ``mechanism_b_share`` when given)."""
     own = pick_regime(spec).mechanism == mechanism and spec.waiver is None
     share = spec.public_share if own else None
     if mechanism == "B" and mechanism_b_share is not None:
         share = mechanism_b_share
-    return msgspec.structs.replace(spec, mechanism=mechanism, public_share=share, waiver=None)
+    return msgspec.structs.replace(spec, mechanism=mechanism, public_share=share, waiver=None, reallocation=msgspec.UNSET)
+
+
+def _notes(spec: OfferingSpec) -> tuple[str, ...]:
+    r = spec.reallocation
+    if not isinstance(r, DiscretionaryReallocationSpec):
+        return ()
+    return (
+        f"the deal's discretionary reallocation to the public offer ({r.reference}) is the deal's own: the other mechanisms "
+        "are compared without it",
+    )
 
 
 def _is_actual(actual: ResolvedOffering, candidate: ResolvedOffering) -> bool:
@@ -203,7 +220,7 @@ def compare_mechanisms(
     order = {k: i for i, k in enumerate(("waiver", *MECHANISMS))}
     rows.sort(key=lambda r: (not r.actual, not r.available, order[r.mechanism]))
     demand = int(apps.shares[apps.shares > 0].sum()) if len(apps) else 0
-    return Comparison(spec.offering_id, pricing.price, pricing.upsize_shares, seed, demand, tuple(rows))
+    return Comparison(spec.offering_id, pricing.price, pricing.upsize_shares, seed, demand, tuple(rows), _notes(spec))
 
 
 def compare_allocated(ctx: OfferingContext, offering_id: str) -> Comparison:
@@ -268,7 +285,7 @@ def comparison_json(c: Comparison) -> dict[str, object]:
         row = msgspec.to_builtins(_as_dict(r))
         row["text"] = {name: texts[i] for name, texts, _ in table}
         rows.append(row)
-    return {
+    out: dict[str, object] = {
         "offering_id": c.offering_id,
         "price": c.price,
         "upsize_shares": c.upsize_shares,
@@ -276,6 +293,9 @@ def comparison_json(c: Comparison) -> dict[str, object]:
         "public_demand_shares": c.public_demand_shares,
         "rows": rows,
     }
+    if c.notes:  # only then: a comparison without notes reads as before
+        out["notes"] = list(c.notes)
+    return out
 
 
 def _as_dict(r: MechanismOutcome) -> dict[str, object]:
