@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from lionrock.gateways.rest.app import create_app
-from lionrock.gateways.rest.limits import LimitsMiddleware, TokenBuckets
+from lionrock.gateways.rest.limits import TokenBuckets
 from lionrock.gateways.server import BackgroundServer
 from lionrock.service.auth import AuthError, AuthStore, LoginThrottle, LoginThrottled
 from lionrock.service.policy import ServiceCode, ServiceLimits
@@ -321,11 +321,7 @@ def test_large_bodies_only_for_signed_in_callers_on_the_batch_endpoints(served: 
 
 # -- in process, with a clock -----------------------------------------------------------------------------
 def app_with_clock(service: Service, clock: FakeClock) -> FastAPI:
-    app = create_app(service)
-    for middleware in app.user_middleware:
-        if middleware.cls is LimitsMiddleware:
-            middleware.kwargs["clock"] = clock
-    return app
+    return create_app(service, clock=clock)
 
 
 @pytest.fixture(scope="module")

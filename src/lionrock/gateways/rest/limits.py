@@ -2,7 +2,8 @@
 
 STYLE.md: put a limit on everything; going over a limit is a coded reject, not a slowdown. One
 ASGI middleware (`LimitsMiddleware`, installed by `install_limits`) runs before routing, so a
-request over a limit costs no authentication, no parsing and no engine work:
+request over a limit costs no authentication, no parsing and no engine work; the order entry fast
+path, which runs before the middleware, applies the same `RequestGate` (same buckets, same answers):
 
 1. **rate**: a token bucket per signed-in user (all of its keys and sessions share one), and one
    per client address for every request that carries no credential the middleware can name
@@ -110,47 +111,30 @@ def retry_after_s(wait_s: float) -> int:
     return max(1, math.ceil(wait_s))
 
 
-class LimitsMiddleware:
-    """Rate and body-size limits, see the module docstring."""
+class RequestGate:
+    """The limits' buckets and checks, shared by `LimitsMiddleware` and the order entry fast path
+    (`order_entry.OrderEntryFastPath`, which runs before the middleware stack): one bucket per
+    user whichever of the two answers the request."""
 
-    def __init__(self, app: ASGIApp, *, auth: AuthStore, limits: ServiceLimits, clock: Callable[[], float] = time.monotonic) -> None:
-        self.app, self.auth, self.limits = app, auth, limits
+    def __init__(self, auth: AuthStore, limits: ServiceLimits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.auth, self.limits = auth, limits
         self.users = TokenBuckets(limits.requests_per_s_per_user, limits.request_burst_per_user, clock=clock)
         self.addresses = TokenBuckets(limits.requests_per_s_per_address, limits.request_burst_per_address, clock=clock)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        connection = HTTPConnection(scope)
-        username = self._username(connection)
+    def take(self, username: str | None, address: str) -> Limited | None:
+        """Take a token from the user's bucket (or, with no user named, the address's): the 429
+        to answer when it was empty, else None."""
         if username is not None:
             wait, who = self.users.take(username), f"user {username}"
         else:
-            wait, who = self.addresses.take(client_address(connection)), "this address (no signed-in user)"
-        if wait > 0:
-            rate = self.limits.requests_per_s_per_user if username is not None else self.limits.requests_per_s_per_address
-            await self._answer(
-                Limited(
-                    429,
-                    ServiceCode.RATE_LIMITED,
-                    "",
-                    f"more than {rate} requests per second for {who}: retry after {retry_after_s(wait)} s",
-                    retry_after_s(wait),
-                ),
-                scope,
-                receive,
-                send,
-            )
-            return
-        limit = self.body_limit(scope["method"], scope["path"], signed_in=username is not None)
-        length = connection.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit:
-            await self._answer(_too_large(limit), scope, receive, send)
-            return
-        await self._counted(scope, receive, send, limit)
+            wait, who = self.addresses.take(address), "this address (no signed-in user)"
+        if wait <= 0:
+            return None
+        rate = self.limits.requests_per_s_per_user if username is not None else self.limits.requests_per_s_per_address
+        message = f"more than {rate} requests per second for {who}: retry after {retry_after_s(wait)} s"
+        return Limited(429, ServiceCode.RATE_LIMITED, "", message, retry_after_s(wait))
 
-    def _username(self, connection: HTTPConnection) -> str | None:
+    def username(self, connection: HTTPConnection) -> str | None:
         key = connection.headers.get("x-api-key", "")
         authorization = connection.headers.get("authorization", "")
         if authorization.lower().startswith("bearer "):
@@ -168,6 +152,36 @@ class LimitsMiddleware:
             if _BATCH_PATH.match(path) or path == "/v1/commands":
                 return self.limits.max_batch_bytes
         return self.limits.max_body_bytes
+
+
+ADMITTED = "lionrock.admitted"
+"""Scope key set by the fast path when it has taken the request's token and passes the request on
+(a body the route must judge): the middleware then does not take a second one."""
+
+
+class LimitsMiddleware:
+    """Rate and body-size limits, see the module docstring."""
+
+    def __init__(self, app: ASGIApp, *, gate: RequestGate) -> None:
+        self.app, self.gate = app, gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        connection = HTTPConnection(scope)
+        username = self.gate.username(connection)
+        if not scope.get(ADMITTED):
+            refused = self.gate.take(username, client_address(connection))
+            if refused is not None:
+                await self._answer(refused, scope, receive, send)
+                return
+        limit = self.gate.body_limit(scope["method"], scope["path"], signed_in=username is not None)
+        length = connection.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            await self._answer(too_large(limit), scope, receive, send)
+            return
+        await self._counted(scope, receive, send, limit)
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         """Run the app, counting the body as it streams in; past ``limit`` the app's reading
@@ -198,18 +212,18 @@ class LimitsMiddleware:
             if not over:
                 raise
         if over and not started:
-            await self._answer(_too_large(limit), scope, receive, send)
+            await self._answer(too_large(limit), scope, receive, send)
 
     @staticmethod
     async def _answer(limited: Limited, scope: Scope, receive: Receive, send: Send) -> None:
         await limited.response()(scope, receive, send)
 
 
-def _too_large(limit: int) -> Limited:
+def too_large(limit: int) -> Limited:
     return Limited(413, ServiceCode.REQUEST_TOO_LARGE, "body", f"request body larger than {limit:,} bytes (the limit for this endpoint)")
 
 
-def install_limits(app: FastAPI, auth: AuthStore, limits: ServiceLimits, clock: Callable[[], float] = time.monotonic) -> None:
+def install_limits(app: FastAPI, gate: RequestGate) -> None:
     """Add the limits middleware and the answer to `Limited` raised by a route."""
 
     async def _limited(request: Request, exc: Exception) -> Response:
@@ -217,7 +231,18 @@ def install_limits(app: FastAPI, auth: AuthStore, limits: ServiceLimits, clock: 
         return exc.response()
 
     app.add_exception_handler(Limited, _limited)
-    app.add_middleware(LimitsMiddleware, auth=auth, limits=limits, clock=clock)
+    app.add_middleware(LimitsMiddleware, gate=gate)
 
 
-__all__ = ["RULE", "Limited", "LimitsMiddleware", "TokenBuckets", "client_address", "install_limits", "retry_after_s"]
+__all__ = [
+    "ADMITTED",
+    "RULE",
+    "Limited",
+    "LimitsMiddleware",
+    "RequestGate",
+    "TokenBuckets",
+    "client_address",
+    "install_limits",
+    "retry_after_s",
+    "too_large",
+]

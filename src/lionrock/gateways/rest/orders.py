@@ -36,10 +36,10 @@ from .http import (
     ApiError,
     Me,
     Svc,
+    events_json,
     json_body,
     json_response,
     not_found,
-    outcome_body,
     rejection_error,
     service_error,
     struct_body,
@@ -225,7 +225,7 @@ async def place_order(service: Any, p: Principal, body: Any) -> dict[str, Any]:
         rejection = order_rejection(outcome)
         if rejection is not None:
             raise rejection_error(rejection)
-    return {"order": order, "seq": outcome.seq, "events": outcome_body(outcome)["events"]}
+    return {"order": order, "seq": outcome.seq, "events": events_json(outcome)}
 
 
 @router.get("")
