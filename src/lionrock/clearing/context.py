@@ -590,7 +590,7 @@ class ClearingContext:
             cash = balances.get(account)
             have = cash.get(ccy, 0) if cash else 0
             if have < amount:  # the shortfall comes from the participant's financing line (`_fund`)
-                participant = account.split(":", 2)[1]
+                participant = participant_of(account)
                 line = lines.get(participant)
                 if line is None:
                     line = lines[participant] = funding_account(account)
