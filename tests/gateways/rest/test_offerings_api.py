@@ -32,7 +32,7 @@ from testkit.service_world import DAY, PASSWORD, ROLES, SteppableClock, next_id,
 
 ROOT = Path(__file__).resolve().parents[3]
 TRADED = "02531"
-E2E, MATRIX, PREF = "IPO-E2E", "IPO-MX", "IPO-PREF"
+E2E, MATRIX, PREF, PREF2 = "IPO-E2E", "IPO-MX", "IPO-PREF", "IPO-PREF2"
 ISSUER_ID = "QIANLI-MX"
 
 
@@ -319,6 +319,25 @@ def _preferential_offering_lodged(spo: httpx.Client) -> None:
     assert lodged["PreferentialApplicationsLodged"]["count"] == 3 and lodged["PreferentialApplicationsLodged"]["shares"] == 55_000
     none = ok(spo.post(f"/v1/offerings/{E2E}/preferential-applications", json={"applications": PREF_ROWS}), 422)["error"]
     assert none["reason"] == "INVALID_APPLICATIONS" and "no preferential offering" in none["message"]
+    _two_employee_tranches_lodged(spo)
+
+
+def _two_employee_tranches_lodged(spo: httpx.Client) -> None:
+    """Two preferential tranches (Dtech 1377: overseas employees out of the public offer, PRC
+    employees out of the international offering): a batch names its tranche by index."""
+    body = definition(PREF2, "09918")
+    body["preferential_tranches"] = [
+        {"kind": "employee", "reference": "Overseas employees (Rule 10.01)", "reserved_shares": 10_000, "source": "public"},
+        {"kind": "employee", "reference": "PRC employees (Rule 10.01)", "reserved_shares": 50_000},
+    ]
+    ok(spo.post("/v1/offerings", json=body), 201)
+    rows = [{"applicant": f"E{i}", "account": f"C:B1:E{i}", "participant": "B1", "shares": 1_000, "entitlement": 0} for i in range(3)]
+    lodged = ok(spo.post(f"/v1/offerings/{PREF2}/preferential-applications", json={"applications": rows, "tranche": 1}), 201)
+    assert lodged["PreferentialApplicationsLodged"]["count"] == 3
+    missing = ok(spo.post(f"/v1/offerings/{PREF2}/preferential-applications", json={"applications": rows, "tranche": 2}), 422)["error"]
+    assert missing["reason"] == "INVALID_APPLICATIONS" and "tranche" in missing["message"]
+    bad = ok(spo.post(f"/v1/offerings/{PREF2}/preferential-applications", json={"applications": rows, "tranche": 8}), 400)["error"]
+    assert bad["field"] == "tranche"
 
 
 def _preferential_offering_allocated(v: Venue, spo: httpx.Client) -> None:

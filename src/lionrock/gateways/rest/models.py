@@ -36,6 +36,7 @@ from lionrock.kernel.ids import (
     ORDER_ID_MAX,
 )
 from lionrock.kernel.quantity import MAX_QUANTITY
+from lionrock.offering.definition import MAX_PREFERENTIAL_TRANCHES
 
 # -- path and query parameters: every integer bounded, every id in the identifier charset ----------
 IdentifierPath = Annotated[
@@ -194,6 +195,18 @@ class PreferentialBatchIn(RequestBody):
     """Applications under the offering's preferential offering (docs/offering.md, "Preferential offering")."""
 
     applications: Annotated[list[PreferentialApplicationIn], msgspec.Meta(min_length=1, max_length=200_000)]
+    tranche: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=0,
+                le=MAX_PREFERENTIAL_TRANCHES - 1,
+                description="With several preferential tranches (preferential_tranches): the index of the one applied for; "
+                "omitted: the first (or only) one.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class FixPriceIn(RequestBody):

@@ -232,6 +232,7 @@ async def lodge_preferential_applications(
         participants=[a.participant for a in apps],
         shares=[a.shares for a in apps],
         entitlements=[a.entitlement for a in apps],
+        tranche=msgspec.UNSET if body.tranche is None else body.tranche,
     )
     command = commands.LodgePreferentialApplications(offering_id=offering_id, batch=batch)
     return answer(await run(service, p, command), "PreferentialApplicationsLodged", 201)
