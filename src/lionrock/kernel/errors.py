@@ -31,6 +31,7 @@ always had where callers catch that builtin (a ``ValueError`` subclass stays a `
         ├── RunnerStopped             (service.writer) the writer is stopped (RuntimeError)
         │   └── OutcomeTimeout        (scale.edge) no outcome from the shard in time
         ├── ApiError                  (gateways.rest.http) an HTTP answer other than success
+        ├── BodyError                 (gateways.rest.models) a body not JSON or off its schema (ValueError)
         ├── Limited                   (gateways.rest.limits) over a rate or size limit (429/413)
         ├── SessionReject             (gateways.fix.framing) a FIX session-level reject (35=3)
         ├── BusinessReject            (gateways.fix.framing) a FIX business reject (35=j)

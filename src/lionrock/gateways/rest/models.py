@@ -29,6 +29,7 @@ from lionrock.files.schema import (
     field_error,
     json_schema_components,
 )
+from lionrock.kernel.errors import ServiceError
 from lionrock.kernel.ids import (
     IDENTIFIER_CHARACTERS,
     IDENTIFIER_MAX_LENGTH,
@@ -145,10 +146,13 @@ class AmendOrderIn(RequestBody):
 
 
 class IoiStepIn(RequestBody, kw_only=True):
-    limit_price: Annotated[
-        str | None,
-        msgspec.Meta(description="Decimal price; omitted or empty: at any price (a strike step).", examples=["46.00"]),
-    ] = None
+    limit_price: (
+        Annotated[
+            str,
+            msgspec.Meta(max_length=40, description="Decimal price; omitted or empty: at any price (a strike step).", examples=["46.00"]),
+        ]
+        | None
+    ) = None
     shares: Quantity
 
 
@@ -210,10 +214,15 @@ class PreferentialBatchIn(RequestBody):
 
 
 class FixPriceIn(RequestBody):
-    price: Annotated[
-        str | None,
-        msgspec.Meta(description="The agreed price; omitted: the offering's pricing policy decides.", examples=["46.00"]),
-    ] = None
+    price: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=40, description="The agreed price; omitted: the offering's pricing policy decides.", examples=["46.00"]
+            ),
+        ]
+        | None
+    ) = None
     upsize_shares: Annotated[
         int,
         msgspec.Meta(ge=-1, le=MAX_QUANTITY, description="-1: the policy decides; otherwise the offer size adjustment shares exercised."),
@@ -281,7 +290,7 @@ def decoder[T](struct: type[T]) -> msgspec.json.Decoder[T]:
     return found
 
 
-class BodyError(ValueError):
+class BodyError(ServiceError, ValueError):
     """A body that is not JSON or breaks its Struct: the field (dotted, list items as ``.0`` as
     the API has always named them) and what was expected."""
 
