@@ -13,9 +13,6 @@ from typing import get_args
 from lionrock.kernel.messages import Command
 from lionrock.trading.commands import PlaceOrder
 
-SOUTHBOUND_CHANNEL_PREFIX = "SB-"
-"""The channel of every order trading places for `SouthboundOrderAdmitted` starts with this."""
-
 
 class PlaceSouthboundOrder(Command, frozen=True):
     link: str
@@ -97,7 +94,6 @@ CONNECT_COMMANDS: tuple[type[Command], ...] = get_args(ConnectCommand)
 
 __all__ = [
     "CONNECT_COMMANDS",
-    "SOUTHBOUND_CHANNEL_PREFIX",
     "ConnectCommand",
     "EvaluateFastEntry",
     "PlaceSouthboundOrder",

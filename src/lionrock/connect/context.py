@@ -19,7 +19,6 @@ from lionrock.clearing.events import FxRatesRecorded
 from lionrock.connect._codes import ConnectCode
 from lionrock.connect.commands import (
     CONNECT_COMMANDS,
-    SOUTHBOUND_CHANNEL_PREFIX,
     ConnectCommand,
     EvaluateFastEntry,
     PlaceSouthboundOrder,
@@ -59,6 +58,7 @@ from lionrock.rules.connect import (
     SOUTHBOUND_ELIGIBILITY,
     SOUTHBOUND_INVESTORS,
 )
+from lionrock.trading.commands import SOUTHBOUND_CHANNEL_PREFIX
 from lionrock.trading.events import (
     OrderAccepted,
     OrderAmended,

@@ -75,6 +75,7 @@ from lionrock.trading.commands import (
     ENHANCED_LIMIT,
     LIMIT,
     ORDER_TYPES,
+    SOUTHBOUND_CHANNEL_PREFIX,
     SPECIAL_LIMIT,
     TRADING_COMMANDS,
     AmendOrder,
@@ -357,7 +358,7 @@ class TradingContext(_VenueCore):
         link = getattr(event, "link", "")
         if not isinstance(order, PlaceOrder):
             return []
-        channel = f"SB-{link}"
+        channel = f"{SOUTHBOUND_CHANNEL_PREFIX}{link}"
         try:
             self._check_clock(stamp)
             return self._place(order, stamp, channel)
@@ -1311,7 +1312,7 @@ class TradingContext(_VenueCore):
             "quantity",
             f"order {order.order_id} already has price {format_price(order.price)} and {left} shares outstanding",
         )
-        if order.channel.startswith("SB-") and order.side == "B":
+        if order.channel.startswith(SOUTHBOUND_CHANNEL_PREFIX) and order.side == "B":
             # the southbound quota was reserved at entry, at the order's price and quantity; an
             # increase would spend quota the gateway never checked
             require(

@@ -106,6 +106,11 @@ class PlaceOrder(Command, frozen=True):
     short_sell: bool = False
 
 
+SOUTHBOUND_CHANNEL_PREFIX = "SB-"
+"""The channel of an order trading places for a southbound admission (``SB-<link>``): connect acts
+on such orders' events only (`ConnectContext.observes`), so it is the one spelling both use."""
+
+
 class CancelOrder(Command, frozen=True):
     """Cancel by venue ``order_id``, or (``order_id=0``) by the participant's ``client_order_id``."""
 
@@ -142,6 +147,7 @@ __all__ = [
     "ORDER_TYPES",
     "SELL",
     "SIDES",
+    "SOUTHBOUND_CHANNEL_PREFIX",
     "SPECIAL_LIMIT",
     "TRADING_COMMANDS",
     "AmendOrder",
