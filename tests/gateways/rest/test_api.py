@@ -120,6 +120,8 @@ def test_api_malformed_request_is_400_naming_the_field(venue) -> None:  # type: 
     assert r.status_code == 400 and r.json()["error"]["field"] == "side" and r.json()["error"]["code"] == 7005
     r = c.post("/v1/commands", json={"type": "PlaceOrder", "instrument": STOCK})
     assert r.status_code == 400 and r.json()["error"]["field"] == "participant"
+    r = c.post("/v1/commands", json={"type": "PlaceOrders"})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "type" and "unknown command type" in r.json()["error"]["message"]
 
 
 def test_api_amend_changes_price_and_keeps_tenancy(venue) -> None:  # type: ignore[no-untyped-def]

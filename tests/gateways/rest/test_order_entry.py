@@ -199,3 +199,21 @@ def test_order_entry_fast_path_refuses_a_revoked_key_at_once(srv: BackgroundServ
     assert r.status_code == 401, r.text
     assert r.json()["error"]["reason"] == "UNAUTHENTICATED"
     assert fast_calls == []
+
+
+def test_order_entry_fast_path_applies_the_body_limit(clients: tuple[httpx.Client, httpx.Client], fast_calls: list[int]) -> None:
+    """The fast path runs before the limits middleware, so it checks the size itself (docs/service.md,
+    Limits): a declared length over the limit, and a streamed body that passes it, are both 413."""
+    by_key, _ = clients
+    big = json.dumps(_order(client_order_id="x" * (2 << 20))).encode()
+    declared = by_key.post("/v1/orders", content=big, headers={"Content-Type": "application/json"})
+
+    def chunks() -> Iterator[bytes]:
+        yield big[: 1 << 16]
+        yield big[1 << 16 :]
+
+    streamed = by_key.post("/v1/orders", content=chunks(), headers={"Content-Type": "application/json"})
+    assert "content-length" not in streamed.request.headers
+    for r in (declared, streamed):
+        assert r.status_code == 413 and r.json()["error"]["reason"] == "REQUEST_TOO_LARGE", r.text
+    assert fast_calls == []

@@ -43,6 +43,7 @@ class _DefineOfferingIn(msgspec.Struct, forbid_unknown_fields=True, tag="DefineO
 
 
 _TYPED = msgspec.json.Decoder(_Typed)
+_COMMAND_TYPES = {t.__name__: t for t in command_types()}
 _DEFINE_OFFERING = msgspec.json.Decoder(_DefineOfferingIn)
 
 
@@ -81,10 +82,16 @@ def list_command_types(p: Me, service: Svc) -> dict[str, Any]:
 async def post_command(request: Request, p: Me, service: Svc) -> Response:
     """Submit any command as JSON ``{"type": "<CommandName>", ...fields}``; checked by role and tenancy."""
     raw = await request.body()
+    kind = ""
     try:
-        command = _define_offering(raw) if _TYPED.decode(raw).type == "DefineOffering" else _CODEC.command_from_json(raw)
-    except msgspec.ValidationError as exc:
-        field, message = field_error(exc, _DefineOfferingIn, "the offering file (docs/offering.md)", root_field="body")
+        kind = _TYPED.decode(raw).type
+        command = _define_offering(raw) if kind == "DefineOffering" else _CODEC.command_from_json(raw)
+    except msgspec.ValidationError as exc:  # the command's own schema (DefineOffering's answers in _define_offering)
+        root = _COMMAND_TYPES.get(kind)
+        if root is None:
+            known = "see GET /v1/commands for the command types"
+            raise service_error(400, ServiceCode.MALFORMED_REQUEST, "type", f"unknown command type {kind!r}: {known}", SCHEMA_RULE) from exc
+        field, message = field_error(exc, root, "the command's schema (GET /v1/commands)", root_field="body")
         raise service_error(400, ServiceCode.MALFORMED_REQUEST, field, message, SCHEMA_RULE) from exc
     except msgspec.DecodeError as exc:
         raise service_error(400, ServiceCode.MALFORMED_REQUEST, "", f"not JSON: {exc}") from exc
@@ -145,15 +152,6 @@ def _check_identifiers(value: Any, path: str) -> None:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _check_identifiers(item, f"{path}[{i}]")
-
-
-def _field_of(message: str) -> str:
-    # msgspec: "Expected `int`, got `str` - at `$.quantity`"
-    if "at `$." in message:
-        return message.split("at `$.", 1)[1].rstrip("`").split("`")[0]
-    if "missing required field `" in message:
-        return message.split("missing required field `", 1)[1].split("`")[0]
-    return ""
 
 
 __all__ = ["router"]
