@@ -81,7 +81,7 @@ def test_reserved_shares_taking_the_whole_public_offer_refused() -> None:
 def test_employee_tranches_above_rule_10_01_refused() -> None:
     """10% of 1,000,000 = 100,000 employee shares in all: 10,000 + 90,100 is one lot over."""
     r = _refused(preferential_tranches=[OVERSEAS, msgspec.structs.replace(PRC, reserved_shares=90_100)])
-    assert (r.code, r.field, r.rule) == (OfferingCode.OUTSIDE_RULES, "preferential.reserved_shares", rules.EMPLOYEE_PREFERENTIAL_RULE)
+    assert (r.code, r.field, r.rule) == (OfferingCode.OUTSIDE_RULES, "preferential_tranches", rules.EMPLOYEE_PREFERENTIAL_RULE)
 
 
 def test_assured_entitlement_into_the_bookbuilding_minimum_refused() -> None:
@@ -175,3 +175,9 @@ reserved_shares = 90_000
     parsed = parse_offering(tomllib.loads(text))
     assert parsed.preferential_tranches == [OVERSEAS, PRC]
     assert validate_offering(parsed).public_reserved_shares == 10_000
+
+
+def test_reserved_shares_not_in_whole_lots_keep_their_code() -> None:
+    """The same input is refused with the same code as before several tranches existed (3002)."""
+    r = _refused(preferential_tranches=[msgspec.structs.replace(OVERSEAS, reserved_shares=10_050)])
+    assert (r.code, r.field) == (OfferingCode.OUTSIDE_RULES, "preferential_tranches[0].reserved_shares")

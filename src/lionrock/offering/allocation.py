@@ -362,8 +362,9 @@ def allocate_preferential(
 ) -> PreferentialOutcome:
     """Assured entitlements in full (in whole lots: an odd-lot remainder is not assured), then
     excess applications (whole lots above the entitlement)
-    from what the entitlements leave, by the offering's excess basis (`pool_basis` and the seeded
-    ballot, drawn after pool B). Multiple applications by one applicant and non-positive ones are
+    from what the entitlements leave, by the offering's excess basis (`pool_basis` and a ballot
+    drawn from the tranche's own stream of the seed, `preferential_rng`, so the order in which the
+    tranches and the pools are allotted changes nothing). Multiple applications by one applicant and non-positive ones are
     invalid. If valid entitlements exceed the reservation they are scaled down pro rata (a note
     says so). Reserved shares not taken go back to the tranche they came from (Longcheer 9611:
     1,885,500 of 5,225,000 "made available to the International Offer"; Dtech 1377: 66,000 of the

@@ -716,12 +716,13 @@ def _check_preferential(spec: OfferingSpec, initial_public: int, bookbuilding_mi
         )
     many = isinstance(spec.preferential_tranches, list)
     out = tuple(_check_tranche(spec, p, k, f"preferential_tranches[{k}]" if many else "preferential") for k, p in enumerate(tranches))
+    together = "preferential_tranches" if many else "preferential.reserved_shares"  # the field the totals come from
     n, lot = spec.shares_offered, spec.board_lot
     public = sum(x.reserved_shares for x in out if x.source == "public")
     require(
         public <= initial_public - lot,
         OfferingCode.OUTSIDE_RULES,
-        "preferential.reserved_shares",
+        together,
         f"reserved shares out of the public offer take {public:,} of its {initial_public:,} shares: at least a board lot "
         "must stay with the public",
         rules.RESERVED_OUT_OF_PUBLIC_RULE,
@@ -732,7 +733,7 @@ def _check_preferential(spec: OfferingSpec, initial_public: int, bookbuilding_mi
     require(
         placed <= international and outside <= international - bookbuilding_min,
         OfferingCode.OUTSIDE_RULES,
-        "preferential.reserved_shares",
+        together,
         f"reserved shares out of the international offering take {placed:,} of its {international:,} shares, "
         f"{outside:,} of them outside the bookbuilding minimum of {bookbuilding_min:,}: at most "
         f"{max(international - bookbuilding_min, 0):,} may be outside it",
@@ -743,7 +744,7 @@ def _check_preferential(spec: OfferingSpec, initial_public: int, bookbuilding_mi
     require(
         employee * cap.denominator <= n * cap.numerator,
         OfferingCode.OUTSIDE_RULES,
-        "preferential.reserved_shares",
+        together,
         f"employee reserved shares total {employee:,}, above {cap} of the {n:,} shares offered",
         rules.EMPLOYEE_PREFERENTIAL_RULE,
     )
@@ -760,9 +761,9 @@ def _check_tranche(spec: OfferingSpec, p: PreferentialOfferingSpec, index: int, 
         f"{f}.source",
         f"expected one of {PREFERENTIAL_SOURCES}, got {source!r}",
     )
-    require(
+    require(  # OUTSIDE_RULES, as before tranches could be several: a stable code for the same input
         0 < p.reserved_shares and p.reserved_shares % spec.board_lot == 0,
-        OfferingCode.INVALID_FIELD,
+        OfferingCode.OUTSIDE_RULES,
         f"{f}.reserved_shares",
         f"expected whole board lots of {spec.board_lot}, got {p.reserved_shares:,}",
     )
