@@ -19,6 +19,8 @@ from lionrock.files.offerings import (
     parse_offering,
 )
 from lionrock.files.schema import json_schema_components
+from lionrock.gateways.rest import models
+from lionrock.gateways.rest.http import ApiError, read_body
 from lionrock.gateways.rest.offerings import router
 from lionrock.kernel.errors import Reject
 from lionrock.offering.definition import validate_offering
@@ -190,3 +192,17 @@ def test_rest_offering_model_refuses_a_field_the_file_does_not_know(path: tuple[
         decode_offering_json(json.dumps(body))
     field = ".".join(f"[{k}]" if isinstance(k, int) else k for k in path).replace(".[", "[")
     assert info.value.rejection.field == field and "unknown key" in info.value.rejection.message
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "field"),
+    [
+        ("IoiIn", {"ioi_id": "i1", "investor": "F1", "account": "C:B1:F1", "steps": [{"limit_price": "1" * 41, "shares": 100}]}, "steps"),
+        ("FixPriceIn", {"price": "1" * 41}, "price"),
+    ],
+)
+def test_price_texts_are_bounded_like_the_order_price(model: str, body: dict[str, Any], field: str) -> None:
+    """Every price a body carries as text is at most 40 characters (`models.PriceText`), before any parsing."""
+    with pytest.raises(ApiError) as caught:
+        read_body(json.dumps(body).encode(), getattr(models, model))
+    assert caught.value.status == 400 and caught.value.body["field"].startswith(field) and "40" in caught.value.body["message"]
