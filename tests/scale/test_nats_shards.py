@@ -234,17 +234,27 @@ def test_shard_crash_at_each_point_resumes_without_double_apply(nats_url: str, t
                 if batches == 2:
                     raise Crash(at)
 
-        first = await ShardEngine(js, "t0", MAP, journal, batch=64, relay=False, crash_hook=hook).start()
+        first = await ShardEngine(js, "t0", MAP, journal, batch=64, crash_hook=hook).start()
         with pytest.raises(Crash):
             await _run_until_idle([first])
         assert first.engine is not None
         first.engine.journal._pending.clear()  # type: ignore[attr-defined]  # a crash loses unflushed appends
         await first.close()
-        second = await ShardEngine(js, "t0", MAP, journal, batch=64, relay=False).start()
+        second = await ShardEngine(js, "t0", MAP, journal, batch=64).start()
         await _run_until_idle([second])
         assert second.state_hash() == expected["t0"]
         assert second.stats.skipped_journaled == (64 if point == "after_journal_flush" else 0)
         outcomes = await read_events(js, "t0")
+        # the trades reach the primary once each, one relay per batch, whatever the crash republished
+        relays = [c for c, _ in await stream_commands(js, "primary") if isinstance(c, RelayShardEvents)]
+        applied, last = 0, 0
+        for relay in relays:  # as the primary's RelayContext applies them
+            if relay.source_seq > last:
+                applied += sum(isinstance(Codec().decode_event(b), TradeExecuted) for b in relay.events)
+                last = relay.source_seq
+        trades = [o for o in outcomes if any(isinstance(e, TradeExecuted) for e in o.events)]
+        assert applied == sum(isinstance(e, TradeExecuted) for o in trades for e in o.events) > 0
+        assert len(relays) < len(trades)  # batched: fewer relays than outcomes with a trade
         seqs = [o.seq for o in outcomes]
         assert seqs == sorted(set(seqs))  # every outcome published once, in order
         cmd_seqs = [o.cmd_seq for o in outcomes]  # each names its command (an edge answers by it), republished ones too

@@ -69,6 +69,7 @@ from lionrock.engine import Engine, Origin, Outcome
 from lionrock.engine.engine import DeterminismError
 from lionrock.kernel.messages import Codec, Command, Event, Stamp
 from lionrock.kernel.user_errors import ServiceUnavailable
+from lionrock.kernel.xhkg import hk_date
 from lionrock.scale.sharding import RelayShardEvents, ShardMap
 from lionrock.storage.sqlite_journal import SqliteJournal
 
@@ -649,8 +650,10 @@ class ShardEngine:
             return
         next_timer = self._next_timer()  # after the whole batch: on every outcome of it, the latest answer
         futures: list[asyncio.Future[Any]] = []
+        encoded: list[list[bytes]] = []
         for seq, at_ns, command, events, cmd_seq, key in outcomes:
             bodies = [self.codec.encode(e) for e in events]
+            encoded.append(bodies)
             relayed = len(command.events) if isinstance(command, RelayShardEvents) else 0
             headers = {
                 H_MSG_ID: f"{self.shard}:{seq}",
@@ -670,25 +673,43 @@ class ShardEngine:
             body = await offload_body(self.js, f"evt.{self.shard}.{seq}", body, headers)
             futures.append(await self.js.publish_async(evt_subject(self.shard), body, stream=EVT_STREAM, headers=headers))
             self.stats.events_published += 1
-            if self.relay:
-                futures.extend(await self._relay(seq, at_ns, events[relayed:], bodies[relayed:]))
+        if self.relay:
+            futures.extend(await self._relay(outcomes, encoded))
         await asyncio.wait_for(asyncio.gather(*futures), 30.0)
         self._evt_published = outcomes[-1][0]
         assert self.engine is not None
         self.engine.journal.set_meta(META_EVT_PUBLISHED_SEQ, str(self._evt_published))
 
-    async def _relay(self, seq: int, at_ns: int, events: list[Event], bodies: list[bytes]) -> list[asyncio.Future[Any]]:
-        by_target: dict[str, list[bytes]] = {}
-        for event, body in zip(events, bodies, strict=True):
-            for target in self.shard_map.relay_targets(self.shard, event):
-                by_target.setdefault(target, []).append(body)
+    async def _relay(
+        self, outcomes: list[tuple[int, int, Command, list[Event], int, str]], encoded: list[list[bytes]]
+    ) -> list[asyncio.Future[Any]]:
+        """One `RelayShardEvents` per target for the whole batch (per Hong Kong day within it: the
+        destination stamps the relay with its last outcome's time, and clearing dates a trade by
+        that stamp), not one per outcome: the primary, which every trading shard relays to, pays
+        per command. Exactly once holds as before: the relay names the batch's last sequence
+        number (`RelayContext` skips one at or below what it applied), and a batch republished after
+        a crash is the same batch (the outcomes above ``nats.evt_published_seq``: one batch at
+        most), so the same relay under the same message id."""
+        runs: list[tuple[int, int, int, dict[str, list[bytes]]]] = []  # (first seq, last seq, last at_ns, bodies by target)
+        day = None
+        for (seq, at_ns, command, events, _, _), bodies in zip(outcomes, encoded, strict=True):
+            relayed = len(command.events) if isinstance(command, RelayShardEvents) else 0  # echoes: not sent back
+            if hk_date(at_ns) != day or not runs:
+                day = hk_date(at_ns)
+                runs.append((seq, seq, at_ns, {}))
+            first, _, _, by_target = runs[-1]
+            runs[-1] = (first, seq, at_ns, by_target)
+            for event, body in zip(events[relayed:], bodies[relayed:], strict=True):
+                for target in self.shard_map.relay_targets(self.shard, event):
+                    by_target.setdefault(target, []).append(body)
         futures = []
-        for target, carried in by_target.items():
-            command = RelayShardEvents(source_shard=self.shard, source_seq=seq, events=carried)
-            headers = {H_MSG_ID: f"relay:{self.shard}:{seq}@{target}", H_AT_NS: str(at_ns)}
-            body = await offload_body(self.js, f"cmd.{headers[H_MSG_ID]}", self.codec.encode(command), headers)
-            futures.append(await self.js.publish_async(cmd_subject(target), body, stream=CMD_STREAM, headers=headers))
-            self.stats.relays_published += 1
+        for first, last, at_ns, by_target in runs:
+            for target, carried in by_target.items():
+                command = RelayShardEvents(source_shard=self.shard, source_seq=last, events=carried)
+                headers = {H_MSG_ID: f"relay:{self.shard}:{first}-{last}@{target}", H_AT_NS: str(at_ns)}
+                body = await offload_body(self.js, f"cmd.{headers[H_MSG_ID]}", self.codec.encode(command), headers)
+                futures.append(await self.js.publish_async(cmd_subject(target), body, stream=CMD_STREAM, headers=headers))
+                self.stats.relays_published += 1
         return futures
 
     def _next_timer(self) -> str:

@@ -14,7 +14,8 @@ stock (``82525`` and ``02525``) always share a shard, because the venue pairs th
 Reactions across contexts on different shards travel as commands: a shard's outcome events that a
 context on another shard observes (clearing observes `TradeExecuted` and `InstrumentListed`;
 connect observes order events; trading observes `SouthboundOrderAdmitted`) are carried to that
-shard's command stream as one `RelayShardEvents` command per source outcome. The destination's
+shard's command stream as one `RelayShardEvents` command per source batch (`ShardEngine._relay`,
+named by the batch's last sequence number). The destination's
 `RelayContext` hands the events to the engine, which offers them to its observers exactly as if
 they had been produced locally, in the destination stream's order, so each shard stays a
 deterministic fold over its own command stream. The relay context remembers the last source
@@ -49,8 +50,9 @@ the largest integer a JSON client reads exactly."""
 
 
 class RelayShardEvents(Command, frozen=True):
-    """Events another shard published (``source_seq`` is its engine sequence number), offered to
-    this shard's observers. ``events`` are the journal encoding of each event (MessagePack)."""
+    """Events another shard published, offered to this shard's observers: those of one batch of
+    its outcomes (``source_seq``: the batch's last engine sequence number). ``events`` are the
+    journal encoding of each event (MessagePack)."""
 
     source_shard: str
     source_seq: int
