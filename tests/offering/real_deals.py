@@ -71,6 +71,7 @@ COMPLETE = (
     "muyuan-2714-2026",
     "omnivision-0501-2026",
     "ridge-outdoor-2720-2026",
+    "shougang-lanzatech-2553-2026",
     "tennor-6872-2026",
     "tongshifu-0664-2026",
     "transwarp-6727-2026",

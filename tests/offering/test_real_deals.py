@@ -294,6 +294,25 @@ def test_excelland_no_clawback_when_the_international_offering_is_undersubscribe
     assert "no clawback: the international offering is undersubscribed" in s.clawback_reason
 
 
+def test_shougang_lanzatech_reallocation_to_the_cap_from_an_undersubscribed_placing() -> None:
+    """Shougang LanzaTech 2553 (allotment results, 2 Jun 2026; Mechanism B): 1,421.54x public,
+    international 0.95x of 36,000,000 (34,200,000 applied for [I]), "Claw-back triggered N/A";
+    4,000,000 + 2,000,000 "reallocated from the International Offering" = 6,000,000 (15%),
+    international 34,000,000, pools 3,000,000 / 3,000,000. Stated as 15% of the offer (the 2025
+    allocation cap, "not exceeded", p.5) the engine gives exactly that; the reallocation of the
+    unsold shares alone would give 5,800,000 and leave the placees their 34,200,000."""
+    deal, ro, result = run("shougang-lanzatech-2553-2026")
+    s, e = result.summary, deal.expected
+    assert ro.reallocation_target_shares == e["public_final"] == 6_000_000
+    assert (s.final_public_shares, s.pool_a_shares, s.pool_b_shares) == (e["public_final"], e["pool_a_allotted"], e["pool_b_allotted"])
+    assert s.international_final_shares == e["international_final"] == 34_000_000 and s.underwriter_shares == 0
+    assert "2,000,000 shares reallocated from the International Offering" in s.clawback_reason
+    iois = ioi_book(deal, deal.spec.shares_offered)
+    plain = validate_offering(msgspec.structs.replace(deal.spec, reallocation=msgspec.UNSET))
+    kept = allocate(plain, set_price(plain, iois, deal.price), iois, application_book(deal), seed=SEED).summary
+    assert (kept.final_public_shares, kept.international_final_shares) == (5_800_000, 34_200_000)
+
+
 @cache
 def run_calibrated(slug: str) -> tuple[Deal, AllocationResult]:
     """The deal with its public policy calibrated to its own published basis table."""

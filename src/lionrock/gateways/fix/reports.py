@@ -49,17 +49,20 @@ def price_text(ticks: int) -> str:
     return f"{whole}.{frac:03d}"
 
 
-_seconds_cache: tuple[int, str] = (-1, "")
+_seconds_cache: dict[int, str] = {}
 
 
 def fix_time(at_ns: int) -> str:
-    """UTCTimestamp (YYYYMMDD-HH:MM:SS.sss) of epoch nanoseconds (the seconds formatted once each)."""
-    global _seconds_cache
+    """UTCTimestamp (YYYYMMDD-HH:MM:SS.sss) of epoch nanoseconds (the seconds formatted once each).
+    The cache holds several seconds: a report carries the engine's time (TransactTime) and the
+    wall clock (SendingTime), which differ under a simulated venue clock, and a one-entry cache
+    formatted both on every message (8% of the gateway's GIL time, bench api's FIX leg)."""
     seconds, ns = divmod(at_ns, 1_000_000_000)
-    cached_seconds, text = _seconds_cache
-    if seconds != cached_seconds:
-        text = time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(seconds))
-        _seconds_cache = (seconds, text)
+    text = _seconds_cache.get(seconds)
+    if text is None:
+        if len(_seconds_cache) >= 64:
+            _seconds_cache.clear()
+        text = _seconds_cache[seconds] = time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(seconds))
     return f"{text}.{ns // 1_000_000:03d}"
 
 
