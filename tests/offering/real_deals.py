@@ -75,6 +75,7 @@ COMPLETE = (
     "tennor-6872-2026",
     "tongshifu-0664-2026",
     "transwarp-6727-2026",
+    "victory-giant-2476-2026",
     "zhipu-2513-2026",
 )
 PARTIAL = ("catl-3750-2025", "horizon-robotics-9660-2024")
