@@ -6,7 +6,7 @@ Offering: 1,000,000 shares in lots of 100; ample placing demand so no discretion
 from __future__ import annotations
 
 import pytest
-from offering_builders import PRE_2025, apps_for_demand, at_price, book, ioi_book, resolved
+from offering_builders import PRE_2025, apps_for_demand, at_price, book, ioi_book, pn18, resolved
 
 from lionrock.kernel.money import Rate
 from lionrock.offering.allocation import allocate
@@ -120,17 +120,27 @@ def test_undersubscribed_public_offer_moves_shares_to_placing() -> None:
     assert s.final_public_shares == 40_000 and s.placing_shares - s.over_allocated_shares == N - 40_000
 
 
-def test_undersubscribed_placing_reallocates_to_public_up_to_double_the_initial_tranche() -> None:
-    """Placing undersubscribed: the coordinators may reallocate to the public offer, but only until
-    the public tranche is double its initial size (HKEX GL91-18); the rest goes to the underwriters."""
-    ro = resolved(mechanism="B", public_share=Rate(10, 100))
-    assert ro.reallocation_cap_shares == 2 * ro.initial_public_shares
-    apps = book(apps_for_demand(2_000_000, ro.max_application_shares, ro.lot))
+@pytest.mark.parametrize(
+    ("regime", "cap"),
+    [
+        # before 4 Aug 2025: double the initial tranche (HKEX GL91-18, as prospectuses word it)
+        ("PN18", 2 * 100_000),
+        # from 4 Aug 2025: the allocation cap, 15% of the shares initially offered, below double the
+        # initial 10% (ALLOCATION_CAP_2025_RULE; Shougang LanzaTech 2553 reallocated from an
+        # undersubscribed placing to exactly 15%, "the allocation cap ... has not been exceeded")
+        ("B", 150_000),
+    ],
+)
+def test_undersubscribed_placing_reallocates_to_public_up_to_the_allocation_cap(regime: str, cap: int) -> None:
+    """Placing undersubscribed: the coordinators may reallocate to the public offer, but only up to
+    the allocation cap; the rest goes to the underwriters."""
+    ro = pn18() if regime == "PN18" else resolved(mechanism="B", public_share=Rate(10, 100))
+    assert ro.initial_public_shares == 100_000 and ro.reallocation_cap_shares == cap
+    apps = book(apps_for_demand(1_400_000, ro.max_application_shares, ro.lot))  # 14x: below PN18's first step
     result = allocate(ro, at_price(ro.spec.price_high), ioi_book(ro, 500_000), apps, seed=1)
     s = result.summary
-    assert s.placing_shares == 500_000
-    assert s.final_public_shares == 2 * ro.initial_public_shares
-    assert s.underwriter_shares == N - 500_000 - 2 * ro.initial_public_shares
+    assert s.placing_shares == 500_000 and s.final_public_shares == cap
+    assert s.underwriter_shares == N - 500_000 - cap
     assert s.final_public_shares + s.placing_shares + s.underwriter_shares == N
 
 

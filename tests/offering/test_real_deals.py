@@ -9,6 +9,7 @@ one reproduces, is in docs/offering.md ("Real deals").
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cache
 
 import msgspec
@@ -311,6 +312,12 @@ def test_shougang_lanzatech_reallocation_to_the_cap_from_an_undersubscribed_plac
     plain = validate_offering(msgspec.structs.replace(deal.spec, reallocation=msgspec.UNSET))
     kept = allocate(plain, set_price(plain, iois, deal.price), iois, application_book(deal), seed=SEED).summary
     assert (kept.final_public_shares, kept.international_final_shares) == (5_800_000, 34_200_000)
+    # a thinner placing (33,000,000 applied for): the unsold shares' reallocation stops at the same
+    # cap, 15% of the offer; the underwriters take what is left (one cap for every reallocation)
+    thin = dataclasses.replace(deal, data={**deal.data, "expected": {**deal.expected, "placing_demand_shares": 33_000_000}})
+    iois = ioi_book(thin, deal.spec.shares_offered)
+    capped = allocate(ro, set_price(ro, iois, deal.price), iois, application_book(deal), seed=SEED).summary
+    assert (capped.final_public_shares, capped.underwriter_shares) == (6_000_000, 1_000_000)
 
 
 @cache

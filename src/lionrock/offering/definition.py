@@ -351,6 +351,14 @@ def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
     _check_cornerstones(spec, regime, floor, options, room)
     _check_disclosures(spec)
     target, target_reason = _reallocation_target(spec, regime, initial_public)
+    # One allocation cap for every reallocation outside the clawback, from an undersubscribed placing
+    # too (Shougang LanzaTech 2553, Jun 2026: 10% -> 15% with the placing 0.95x, "the allocation cap
+    # pursuant to paragraph 9 of Chapter 4.14 of the Guide for New Listing Applicants has not been
+    # exceeded" [P]): where the regime has the 2025 cap, the tighter of it and the older multiple.
+    reallocation_cap, reallocation_rule = initial_public * regime.reallocation_max_public_multiple, regime.reallocation_rule
+    cap_share = regime.discretionary_reallocation_max_share
+    if cap_share.numerator and share_of(cap_share, n, lot) < reallocation_cap:
+        reallocation_cap, reallocation_rule = share_of(cap_share, n, lot), regime.discretionary_reallocation_rule
     return ResolvedOffering(
         spec=spec,
         ladder=ladder,
@@ -360,8 +368,8 @@ def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
         regime_reasons=choice.reasons,
         bookbuilding_min=regime.bookbuilding_placing_min,
         bookbuilding_rule=regime.bookbuilding_rule,
-        reallocation_cap_shares=initial_public * regime.reallocation_max_public_multiple,
-        reallocation_rule=regime.reallocation_rule,
+        reallocation_cap_shares=reallocation_cap,
+        reallocation_rule=reallocation_rule,
         pools=pools,
         charges=rules.APPLICATION_CHARGES.in_force(spec.prospectus_date),
         pricing_rules=pricing_rules,
