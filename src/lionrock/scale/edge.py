@@ -283,8 +283,11 @@ class BusRunner:
             raise RunnerStopped("the edge is not connected to the bus")
         return asyncio.run_coroutine_threadsafe(self._submit(command, origin), self._loop)
 
+    def submit_on_loop(self, command: Command, origin: Origin | None = None) -> asyncio.Future[Outcome]:
+        return asyncio.wrap_future(self.submit(command, origin))
+
     async def submit_async(self, command: Command, origin: Origin | None = None) -> Outcome:
-        return await asyncio.wrap_future(self.submit(command, origin))
+        return await self.submit_on_loop(command, origin)
 
     def submit_wait(self, command: Command, timeout: float | None = 30.0, origin: Origin | None = None) -> Outcome:
         return self.submit(command, origin).result(timeout)

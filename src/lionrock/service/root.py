@@ -12,7 +12,6 @@ import asyncio
 import functools
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -196,12 +195,12 @@ class Service:
             await asyncio.to_thread(self._grant, principal, grants)
         return outcome
 
-    def enqueue(self, principal: Principal, command: Command) -> tuple[Future[Outcome], list[tuple[str, str]]]:
-        """`submit` without waiting, for a gateway that pipelines a session's orders: authorise
-        (raises `Denied`) and queue ``command`` behind those queued before it; the caller passes
-        each outcome, in order, to `settle`."""
+    def enqueue(self, principal: Principal, command: Command) -> tuple[asyncio.Future[Outcome], list[tuple[str, str]]]:
+        """`submit` without waiting, for a gateway on the event loop that pipelines a session's
+        orders: authorise (raises `Denied`) and queue ``command`` behind those queued before it;
+        the caller passes each outcome, in order, to `settle`."""
         grants = self.authorize(principal, command)
-        return self.runner.submit(command, origin_of(principal)), grants
+        return self.runner.submit_on_loop(command, origin_of(principal)), grants
 
     def settle(self, principal: Principal, command: Command, outcome: Outcome, grants: list[tuple[str, str]]) -> None:
         """What `submit` does once the outcome is durable (the grants of a creating command), for `enqueue`."""

@@ -133,17 +133,22 @@ class EngineRunner:
         self._recheck(fut)
         return fut
 
-    async def submit_async(self, command: Command, origin: Origin | None = None) -> Outcome:
-        """`submit` for a coroutine on an event loop. The outcome comes back through a `_LoopWaiter`:
-        the writer hands a batch's outcomes to each loop in one ``call_soon_threadsafe``, where a
-        concurrent future per command would cost a cross-thread wake-up and four lock round trips
-        each (a fifth of the REST gateway's GIL time under load, bench api)."""
+    def submit_on_loop(self, command: Command, origin: Origin | None = None) -> asyncio.Future[Outcome]:
+        """`submit` from a coroutine on an event loop: the outcome as an asyncio future of that loop.
+        It comes back through a `_LoopWaiter`: the writer hands a batch's outcomes to each loop in
+        one ``call_soon_threadsafe``, where a concurrent future per command would cost a
+        cross-thread wake-up and four lock round trips each (a fifth of the REST gateway's GIL time
+        under load, bench api)."""
         waiter = _LoopWaiter(asyncio.get_running_loop())
         if self._stopped.is_set() or self._failure is not None:
-            raise RunnerStopped(f"engine runner stopped: {self._failure or 'shut down'}")
+            waiter.future.set_exception(RunnerStopped(f"engine runner stopped: {self._failure or 'shut down'}"))
+            return waiter.future
         self._queue.put((command, waiter) if origin is None else (command, waiter, origin))
         self._recheck(waiter)  # type: ignore[arg-type]
-        return await waiter.future
+        return waiter.future
+
+    async def submit_async(self, command: Command, origin: Origin | None = None) -> Outcome:
+        return await self.submit_on_loop(command, origin)
 
     def submit_wait(self, command: Command, timeout: float | None = 30.0, origin: Origin | None = None) -> Outcome:
         return self.submit(command, origin).result(timeout)

@@ -9,7 +9,7 @@ ResetSeqNumFlag and carries on. The last test SIGKILLs a ``lionrock serve`` proc
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import os
 import signal
 import socket
@@ -633,8 +633,6 @@ def test_fix_pipelined_orders_answered_in_order_and_counted_only_once_durable(ve
     group-committed together), but answered in message order, and the expected incoming MsgSeqNum
     is saved only up to the last message whose order is durable: a crash can never count as
     received an order the venue does not have (the counterparty resends it after the restart)."""
-    from concurrent.futures import Future, InvalidStateError
-
     sender = next_id("PL")
     c = RawFixClient(venue.port, sender)
     c.logon("inv1", PASSWORD)
@@ -642,16 +640,20 @@ def test_fix_pipelined_orders_answered_in_order_and_counted_only_once_durable(ve
     release = threading.Event()
     real = Service.enqueue
 
-    def enqueue(self: Service, p: object, command: object) -> tuple[Future[object], list[tuple[str, str]]]:
+    def enqueue(self: Service, p: object, command: object) -> tuple[asyncio.Future[object], list[tuple[str, str]]]:
         queued, grants = real(self, p, command)  # type: ignore[arg-type]
         if getattr(command, "client_order_id", "") != held_cl:
             return queued, grants  # type: ignore[return-value]
-        late: Future[object] = Future()  # the engine has it; its answer reaches the gateway late
+        loop = asyncio.get_running_loop()
+        late: asyncio.Future[object] = loop.create_future()  # the engine has it; its answer reaches the gateway late
 
-        def relay(done: Future[object]) -> None:
-            release.wait(10)
-            with contextlib.suppress(InvalidStateError):  # cancelled: the gateway stopped first
+        def hand_over(done: asyncio.Future[object]) -> None:
+            if not late.done():  # cancelled: the gateway stopped first
                 late.set_result(done.result())
+
+        def relay(done: asyncio.Future[object]) -> None:
+            release.wait(10)
+            loop.call_soon_threadsafe(hand_over, done)
 
         queued.add_done_callback(lambda done: threading.Thread(target=relay, args=(done,), daemon=True).start())
         return late, grants

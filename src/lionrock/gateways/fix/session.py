@@ -35,7 +35,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -422,7 +421,7 @@ class FixSession:
     state: SessionState = field(init=False)
     # NewOrderSingles queued in the engine and not yet answered, oldest first: (outcome, what to
     # do with it, the expected incoming MsgSeqNum after that message)
-    inflight: deque[tuple[Future[Any], Callable[[Any], None], int]] = field(default_factory=deque)
+    inflight: deque[tuple[asyncio.Future[Any], Callable[[Any], None], int]] = field(default_factory=deque)
     completer: asyncio.Future[None] | None = None
     progress: asyncio.Future[None] | None = None  # set when the completer has answered some orders
     handling: bool = False  # a message is being handled (its MsgSeqNum counted, not yet saved)
@@ -515,7 +514,7 @@ class FixSession:
                 self.state.save_in_seq()
 
     # -- pipelined order entry ------------------------------------------------------------------
-    def _pipeline(self, outcome: Future[Any], done: Callable[[Any], None]) -> None:
+    def _pipeline(self, outcome: asyncio.Future[Any], done: Callable[[Any], None]) -> None:
         """Queue the answer to a NewOrderSingle already handed to the engine: ``done`` gets its
         outcome (or the exception) in message order, and only then is the incoming MsgSeqNum
         after it saved, so a message is counted as received only once its order is durable."""
@@ -534,7 +533,7 @@ class FixSession:
             head = self.inflight[0][0]
             if not head.done():
                 with contextlib.suppress(Exception):  # its exception is handed to ``done`` below
-                    await asyncio.wrap_future(head)
+                    await head
             answered_upto: int | None = None
             while self.inflight and self.inflight[0][0].done():
                 outcome, done, in_seq_after = self.inflight[0]
@@ -923,11 +922,11 @@ class FixSession:
         command, side_code = self.state.mapper.new_order(msg, p)
         service = self.gateway.service
         grants: list[tuple[str, str]] = []
-        outcome: Future[Any]
+        outcome: asyncio.Future[Any]
         try:
             outcome, grants = service.enqueue(p, command)
         except Denied as d:
-            outcome = Future()
+            outcome = asyncio.get_running_loop().create_future()
             outcome.set_result(_denied(d))
         poss_dup = msg.get(tags.POSS_DUP_FLAG) == YES
 
