@@ -44,6 +44,23 @@ class Crash(Exception):
 
 
 # -- pure: routing and relay ------------------------------------------------------------------
+TRADE = TradeExecuted(
+    instrument="00700",
+    trade_id=1,
+    price=10_000,
+    quantity=100,
+    currency="HKD",
+    buyer="C:P1:A",
+    buyer_participant="P1",
+    buy_order_id=1,
+    seller="C:P2:A",
+    seller_participant="P2",
+    sell_order_id=2,
+    aggressor="B",
+)
+"""A trade on 00700 between two participants' clients (the relay tests)."""
+
+
 def test_route_instrument_commands_go_to_one_stable_trading_shard() -> None:
     m = ShardMap(("t0", "t1", "t2"))
     order = PlaceOrder(
@@ -69,20 +86,7 @@ def test_route_instrument_commands_go_to_one_stable_trading_shard() -> None:
 
 
 def test_route_trades_relay_to_primary_and_southbound_admission_to_the_book_shard() -> None:
-    trade = TradeExecuted(
-        instrument="00700",
-        trade_id=1,
-        price=10_000,
-        quantity=100,
-        currency="HKD",
-        buyer="C:P1:A",
-        buyer_participant="P1",
-        buy_order_id=1,
-        seller="C:P2:A",
-        seller_participant="P2",
-        sell_order_id=2,
-        aggressor="B",
-    )
+    trade = TRADE
     assert MAP.relay_targets("t0", trade) == ("primary",)
     assert MAP.relay_targets("primary", trade) == ()
     from lionrock.connect.events import SouthboundOrderAdmitted
@@ -120,20 +124,7 @@ def test_route_trades_relay_to_primary_and_southbound_admission_to_the_book_shar
 
 def test_relay_context_duplicate_batch_applied_once() -> None:
     codec = Codec()
-    trade = TradeExecuted(
-        instrument="00700",
-        trade_id=1,
-        price=10_000,
-        quantity=100,
-        currency="HKD",
-        buyer="C:P1:A",
-        buyer_participant="P1",
-        buy_order_id=1,
-        seller="C:P2:A",
-        seller_participant="P2",
-        sell_order_id=2,
-        aggressor="B",
-    )
+    trade = TRADE
     ctx = RelayContext()
     batch = RelayShardEvents(source_shard="t0", source_seq=5, events=[codec.encode(trade)])
     assert ctx.execute(batch, Stamp(1, 1)) == [trade]

@@ -190,28 +190,18 @@ async def _streams(url: str) -> None:
 
 
 # -- the platform --------------------------------------------------------------------------------
-def start_platform(layout: Layout, *, market_start: str = "", demo_users: bool = True) -> None:
+def start_shards(layout: Layout) -> None:
+    """One `lionrock shard` process per shard (trading shards and the primary), streams with 3 replicas."""
     trading = ",".join(layout.trading)
     for shard in layout.shards:
-        _spawn(
-            layout,
-            f"shard-{shard}",
-            _lionrock(
-                "shard",
-                "--nats",
-                layout.nats_url,
-                "--shard",
-                shard,
-                "--journal",
-                str(layout.root / f"{shard}.sqlite"),
-                "--trading",
-                trading,
-                "--replicas",
-                "3",
-                "--connect-attempts",
-                "20",
-            ),
-        )
+        journal = str(layout.root / f"{shard}.sqlite")
+        argv = ["shard", "--nats", layout.nats_url, "--shard", shard, "--journal", journal, "--trading", trading]
+        _spawn(layout, f"shard-{shard}", _lionrock(*argv, "--replicas", "3", "--connect-attempts", "20"))
+
+
+def start_platform(layout: Layout, *, market_start: str = "", demo_users: bool = True) -> None:
+    trading = ",".join(layout.trading)
+    start_shards(layout)
     _spawn(
         layout,
         "projector",
@@ -362,27 +352,7 @@ def demo(layout: Layout, *, scale: str = "small", seed: int = 7) -> dict[str, st
     hashes: dict[str, str] = {}
     try:
         start_nats(layout)
-        trading = ",".join(layout.trading)
-        for shard in layout.shards:
-            _spawn(
-                layout,
-                f"shard-{shard}",
-                _lionrock(
-                    "shard",
-                    "--nats",
-                    layout.nats_url,
-                    "--shard",
-                    shard,
-                    "--journal",
-                    str(layout.root / f"{shard}.sqlite"),
-                    "--trading",
-                    trading,
-                    "--replicas",
-                    "3",
-                    "--connect-attempts",
-                    "20",
-                ),
-            )
+        start_shards(layout)
         started = time.perf_counter()
         published = asyncio.run(_publish_journal(layout, layout.root / "scenario.sqlite"))
         print(
@@ -563,6 +533,7 @@ __all__ = [
     "main",
     "start_nats",
     "start_platform",
+    "start_shards",
     "start_postgres",
     "stop",
     "stop_postgres",

@@ -338,7 +338,7 @@ def _fail(fut: Future[Any], exc: BaseException) -> None:
 
 
 class _LoopWaiter:
-    """The writer's end of an asyncio future (`EngineRunner.submit_async`): it quacks like the
+    """The writer's end of an asyncio future (`EngineRunner.submit_on_loop`): it quacks like the
     `concurrent.futures.Future` the writer resolves, but ``set_result`` only records the outcome;
     `deliver` then hands everything recorded on this thread to each loop in one callback."""
 
