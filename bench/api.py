@@ -113,6 +113,12 @@ def _options(argv: Sequence[str]) -> argparse.Namespace:
         help="the store under lionrock serve (postgresql: a throwaway server, with a SQLite run for the ratio)",
     )
     parser.add_argument(
+        "--writer",
+        choices=("thread", "process"),
+        default="thread",
+        help="lionrock serve --writer: the journal, engine and projector in the server's process or in a child process",
+    )
+    parser.add_argument(
         "--recovery-commands",
         type=int,
         default=RECOVERY_COMMANDS,
@@ -130,15 +136,16 @@ def run(progress: Callable[[str], None], argv: Sequence[str] = ()) -> dict[str, 
         "load": f"wrk {THREADS} threads, {CONNECTIONS} connections, {WRK_SECONDS} s, own process, loopback",
         "storage": "sqlite, group commit, fsync (synchronous=FULL)",
         "rate_limit_per_user": RATE_LIMIT_PER_USER,
+        "writer": options.writer,
     }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "lionrock"
         folder.mkdir()
         if options.db == "postgresql":
-            figures.update(_postgresql_legs(folder, options.recovery_commands, progress))
+            figures.update(_postgresql_legs(folder, options.recovery_commands, progress, options.writer))
         else:
             keys = _prepare(str(folder / "bench.db"), progress)
-            figures.update(_lionrock_leg(str(folder / "bench.db"), folder, keys, progress))
+            figures.update(_lionrock_leg(str(folder / "bench.db"), folder, keys, progress, writer=options.writer))
         figures.update(_floor_leg(Path(tmp), progress))
         figures.update(_peer_leg(Path(tmp) / "peer", progress))
     peer = figures.get("peer_rest_orders_per_s")
@@ -150,7 +157,7 @@ def run(progress: Callable[[str], None], argv: Sequence[str] = ()) -> dict[str, 
     return figures
 
 
-def _postgresql_legs(folder: Path, recovery_commands: int, progress: Callable[[str], None]) -> dict[str, object]:
+def _postgresql_legs(folder: Path, recovery_commands: int, progress: Callable[[str], None], writer: str) -> dict[str, object]:
     """The SQLite service for the reference (REST only), then the PostgreSQL service (REST and
     FIX, the usual keys), then recovery of a journal of ``recovery_commands`` from PostgreSQL."""
     from bench.storage import PostgresServer
@@ -165,10 +172,10 @@ def _postgresql_legs(folder: Path, recovery_commands: int, progress: Callable[[s
         )
         lite = str(folder / "reference.db")
         progress("reference: the same service on SQLite, REST only")
-        reference = _lionrock_leg(lite, folder, _prepare(lite, progress), progress, fix=False)
+        reference = _lionrock_leg(lite, folder, _prepare(lite, progress), progress, fix=False, writer=writer)
         figures.update({f"sqlite_{name}": value for name, value in reference.items()})
         db = f"{server.url}?schema=bench"
-        figures.update(_lionrock_leg(db, folder, _prepare(db, progress), progress))
+        figures.update(_lionrock_leg(db, folder, _prepare(db, progress), progress, writer=writer))
         figures["ratio_postgresql_vs_sqlite_rest"] = round(float(figures["rest_orders_per_s"]) / float(reference["rest_orders_per_s"]), 3)  # type: ignore[arg-type]
         figures["targets"] = {"ratio_postgresql_vs_sqlite_rest": 0.8, "rest_p99_ms": 15}
         if recovery_commands > 0:
@@ -328,7 +335,9 @@ def _wrk(url: str, mode: str, prefix: str, credentials: list[str], seconds: int 
     return {**figures, "requests": run.requests, "errors": run.error_count}
 
 
-def _lionrock_leg(db: str, folder: Path, keys: list[str], progress: Callable[[str], None], *, fix: bool = True) -> dict[str, object]:
+def _lionrock_leg(
+    db: str, folder: Path, keys: list[str], progress: Callable[[str], None], *, fix: bool = True, writer: str = "thread"
+) -> dict[str, object]:
     port, fix_port = _free_port(), _free_port()
     argv = [
         sys.executable,
@@ -345,6 +354,8 @@ def _lionrock_leg(db: str, folder: Path, keys: list[str], progress: Callable[[st
         MARKET_START,
         "--rate-limit",
         str(RATE_LIMIT_PER_USER),
+        "--writer",
+        writer,
     ]
     with _Server("lionrock serve", argv, port, folder / f"serve-{port}.log") as server:
         for k, key in enumerate(keys):  # one order per user: the setup works, and each key is verified once (argon2) before timing

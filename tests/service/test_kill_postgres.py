@@ -95,14 +95,16 @@ class Load:
                         return
 
 
-@pytest.fixture
-def served(pg_url: str, tmp_path: Path) -> Iterator[tuple[Serve, dict[str, str]]]:
+@pytest.fixture(params=["thread", "process"])
+def served(pg_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Serve, dict[str, str]]]:
+    """``lionrock serve --writer thread`` and ``--writer process`` (the kill -9 is of the server
+    process; its writer child dies with it)."""
     service, _ = open_world(pg_url)
     try:
         keys = {user: service.auth.create_api_key(user, "kill test") for user in ("op", "brk1", "brk2")}
     finally:
         service.close()
-    server = Serve(pg_url, tmp_path / "serve.log")  # type: ignore[arg-type]  # a --db value: a path or a URL
+    server = Serve(pg_url, tmp_path / "serve.log", writer=request.param)  # type: ignore[arg-type]  # a --db value: a path or a URL
     try:
         yield server, keys
     finally:

@@ -76,8 +76,8 @@ class Acked:
 class Serve:
     """``lionrock serve`` as a subprocess on loopback ports, killed and restarted at will."""
 
-    def __init__(self, db: Path, log: Path) -> None:
-        self.db, self.log = db, log
+    def __init__(self, db: Path, log: Path, *, writer: str = "thread") -> None:
+        self.db, self.log, self.writer = db, log, writer
         self.port, self.fix_port = free_port(), free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -103,6 +103,8 @@ class Serve:
             MARKET_START,
             "--snapshot-every",
             "150",
+            "--writer",
+            self.writer,
         ]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)

@@ -92,6 +92,14 @@ def register(app: typer.Typer) -> None:
             ),
         ),
         trading: str = typer.Option("t0,t1", "--trading", help="With --nats: the trading shards (the routing map every shard is given)."),
+        writer: str = typer.Option(
+            "thread",
+            "--writer",
+            help=(
+                "Where the journal, engine and read-model projector run: 'thread' (in this process) or 'process' "
+                "(a child process: the gateways and the writer each get a core; a SQLite path or PostgreSQL only)."
+            ),
+        ),
         replicas: int = typer.Option(
             1,
             "--replicas",
@@ -105,7 +113,6 @@ def register(app: typer.Typer) -> None:
         from lionrock.kernel.xhkg import HK_TZ, to_ns
         from lionrock.service.policy import ServiceLimits
         from lionrock.service.root import Service, market_clock
-        from lionrock.service.writer import EngineRunner
 
         console = Console()
         clock_kwargs = {}
@@ -123,13 +130,19 @@ def register(app: typer.Typer) -> None:
             requests_per_s_per_address=rate_limit_address,
             request_burst_per_address=2 * rate_limit_address,
         )
-        service = Service(db, durability=durability, snapshot_every=snapshot_every, limits=limits, **clock_kwargs)  # type: ignore[arg-type]
+        if writer not in ("thread", "process"):
+            raise typer.BadParameter("'thread' or 'process'", param_hint="--writer")
+        if writer == "process" and (db == "memory:" or nats_url):
+            raise typer.BadParameter(
+                "--writer process needs a store both processes open (a SQLite path or PostgreSQL) and no --nats", param_hint="--writer"
+            )
+        service = Service(db, durability=durability, snapshot_every=snapshot_every, limits=limits, writer=writer, **clock_kwargs)  # type: ignore[arg-type]
         if nats_url:
             from lionrock.scale.edge import BusRunner
             from lionrock.scale.sharding import ShardMap
 
             service.use_bus(BusRunner(nats_url, ShardMap.parse(trading), replicas=replicas, **clock_kwargs))  # type: ignore[arg-type]
-        for line in service.journal.report.messages:
+        for line in service.journal_messages():
             console.print(f"[yellow]journal:[/] {line}")
         if not demo_users and not service.auth.users():
             first_operator(service, console, f"http://{host}:{port}/login", db)
@@ -157,7 +170,7 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"Lion Rock on http://{host}:{port} (API docs /docs, dashboard /)"
             + (f", FIX 4.4 on {host}:{fix_port}" if fix_port else "")
-            + f"; storage {service.health()['storage']}; recovered to seq {service.engine.seq}"
+            + f"; storage {service.health()['storage']}; recovered to seq {service.health()['seq']}"
         )
         try:
             run_server(service, host=host, port=port, fix_port=fix_port or None)
@@ -165,7 +178,7 @@ def register(app: typer.Typer) -> None:
             pass
         finally:
             service.close()
-            stopped_at = service.runner.stopped_at if isinstance(service.runner, EngineRunner) else None  # not over the bus
+            stopped_at = getattr(service.runner, "stopped_at", None)  # not over the bus
             if stopped_at is not None:  # a replay of the journal must print the same
                 seq, state_hash = stopped_at
                 typer.echo(f"stopped at seq {seq:,}; state hash: {state_hash}")  # one line, never wrapped

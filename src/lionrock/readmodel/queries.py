@@ -527,6 +527,13 @@ def issuer_profile(read: SqlStore, p: Principal, issuer_id: str) -> tuple[str, s
     return str(row[0]), str(row[1]), str(row[2]), (None if row[3] is None else str(row[3]))
 
 
+def projected_seq(store: SqlStore) -> int:
+    """The last sequence number the read models hold (the projector saves it in the same
+    transaction as the rows, so inside a read transaction it is consistent with them)."""
+    row = store.one("SELECT value FROM rm_meta WHERE key = 'projected_seq'")
+    return int(row[0]) if row else 0
+
+
 __all__ = [
     "accounts",
     "all_allocations",
@@ -550,6 +557,7 @@ __all__ = [
     "offerings",
     "order_for",
     "orders",
+    "projected_seq",
     "positions",
     "redact",
     "short_selling",

@@ -19,14 +19,14 @@ import msgspec
 
 from lionrock.engine import Engine, Origin, Outcome
 from lionrock.kernel.context import Context
-from lionrock.kernel.errors import InvariantError
-from lionrock.kernel.messages import Command, Event, Stamp
+from lionrock.kernel.messages import Command
 from lionrock.readmodel.projector import Projector
+from lionrock.readmodel.queries import projected_seq
 from lionrock.service.auth import AuthStore, LoginThrottle, Principal, Role
 from lionrock.service.contexts import default_contexts
+from lionrock.service.core import MarketClock, WriterCore, market_clock, trading_ticker
 from lionrock.service.hub import EventHub, Published
 from lionrock.service.policy import Denied, Policy, ServiceLimits
-from lionrock.service.writer import EngineRunner
 from lionrock.storage.locations import StorageSpec, is_postgres
 from lionrock.storage.sql import SqlStore
 
@@ -48,7 +48,12 @@ def auth_store_url(db: str) -> str:
 
 
 class Service:
-    """Everything ``lionrock serve`` runs, minus the network listeners."""
+    """Everything ``lionrock serve`` runs, minus the network listeners.
+
+    ``writer="thread"`` (the default) runs the `WriterCore` (journal, engine, projector) in this
+    process; ``writer="process"`` runs it in a child process (`lionrock.service.writer_process`)
+    and keeps here what the gateways need (read store, auth, policy, event hub): the two halves
+    then have an interpreter each instead of sharing one GIL (bench api)."""
 
     def __init__(
         self,
@@ -61,17 +66,11 @@ class Service:
         session_secret: bytes | None = None,
         extra_role_contexts: dict[Role, set[str]] | None = None,
         limits: ServiceLimits | None = None,
+        writer: str = "thread",
     ) -> None:
         spec = StorageSpec(db)
         self.limits = limits or ServiceLimits()  # login throttle here; rates and body sizes at the HTTP edge
         self.spec = spec
-        self.read = SqlStore(spec.read_model_url)
-        self._contexts: dict[str, Context] = {}
-        self.projector = Projector(self.read, offering_context=lambda: self._contexts["offering"])
-        auth_store = self.read if spec.db == "memory:" else SqlStore(_auth_url(spec))
-        self.auth = AuthStore(auth_store, throttle=_login_throttle(self.limits))
-        if session_secret:
-            self.auth.session_secret = session_secret
         self.hub = EventHub()
         self.clock = clock
         """The sequencer's clock: a `MarketClock` can be moved forward by an operator (demo venues)."""
@@ -79,36 +78,74 @@ class Service:
         context_list = list(contexts) if contexts is not None else default_contexts()
         self.command_types: frozenset[type[Command]] = frozenset(t for c in context_list for t in c.command_types)
         """Every command type some context of this service executes."""
-        self._replaying = True
+        self.core: WriterCore | None = None
+        """The writer in this process (None with ``writer="process"``, or over the bus)."""
+        if writer == "process":
+            from lionrock.service.writer_process import RemoteRunner
 
-        def build_engine() -> Engine:  # runs on the writer thread (SQLite connections are per thread)
-            journal = spec.open_journal(durability)
+            if contexts is not None:
+                raise ValueError("writer='process' runs the default contexts (the child builds its own)")
+            self.runner: Any = RemoteRunner(spec.db, durability=durability, snapshot_every=snapshot_every, clock=clock)
+            self.runner.add_listener(self.hub.publish)
             try:
-                engine = Engine(context_list, journal, snapshot_every=snapshot_every)
-                self._contexts = engine.contexts  # read by the projector on this thread only
-                engine.subscribe(self._replay_feed)
-                self._recover(engine)
-                if isinstance(clock, MarketClock):  # not behind the journal's last command time
-                    clock.resume_after(engine.last_at_ns)
-                self._replaying = False
-                self.projector.finish_replay()
+                self.runner.start()
             except BaseException:
-                journal.close()
+                self.runner.stop()
                 raise
-            return engine
-
-        ticker = trading_ticker if any(c.name == "trading" for c in context_list) else None
-        self.runner = EngineRunner(build_engine, clock=clock, ticker=ticker)
-        self.runner.add_staged_listener(self.projector.on_batch_staged)  # its SQL overlaps the fsync, committed after it
-        self.runner.add_listener(self.hub.publish)
-        try:
-            self.runner.start()
-        except BaseException:
-            self._close_stores()
-            raise
-        self.engine = self.runner.engine
-        self.journal = self.engine.journal
+            if self.runner.clock is not None:  # the venue reads the writer's market clock through a mirror
+                self.clock = self.runner.clock
+            self.read = SqlStore(spec.read_model_url)  # after the child made (or migrated) the read models
+        elif writer == "thread":
+            self.read = SqlStore(spec.read_model_url)
+            self.core = WriterCore(
+                spec, read=self.read, contexts=context_list, durability=durability, snapshot_every=snapshot_every, clock=clock
+            )
+            self.runner = self.core.runner
+            self.runner.add_listener(self.hub.publish)
+        else:
+            raise ValueError(f"writer must be 'thread' or 'process', not {writer!r}")
+        auth_store = self.read if spec.db == "memory:" else SqlStore(_auth_url(spec))
+        self.auth = AuthStore(auth_store, throttle=_login_throttle(self.limits))
+        if session_secret:
+            self.auth.session_secret = session_secret
+        if self.core is not None:
+            try:
+                self.core.start()
+            except BaseException:
+                self._close_stores()
+                raise
         self.started_ns = time.time_ns()
+
+    @property
+    def projector(self) -> Projector:
+        """The in-process read-model projector (``writer="thread"`` only)."""
+        if self.core is None:
+            raise AttributeError("the projector runs in the writer process")
+        return self.core.projector
+
+    @property
+    def engine(self) -> Engine:
+        """The in-process engine (``writer="thread"`` only): tests and tools, never a gateway."""
+        if self.core is None:
+            raise AttributeError("the engine runs in the writer process")
+        return self.core.engine
+
+    @property
+    def journal(self) -> Any:
+        if self.core is None:
+            raise AttributeError("the journal is the writer process's")
+        return self.core.journal
+
+    def projected_seq(self) -> int:
+        """The last sequence number the read models hold, from the read store itself (inside a read
+        transaction: consistent with the rows it reads), wherever the projector runs."""
+        return projected_seq(self.read)
+
+    def journal_messages(self) -> list[str]:
+        """What recovery reported about the journal (repairs, a torn tail), for the operator."""
+        if self.core is not None:
+            return list(self.core.journal.report.messages)
+        return list(getattr(self.runner, "journal_messages", []))
 
     def use_bus(self, runner: Any) -> None:
         """Send every command through ``runner`` instead of the in-process engine: the shards over
@@ -119,37 +156,12 @@ class Service:
         runner.start()
         self.runner = runner
 
-    def _recover(self, engine: Engine) -> None:
-        """Recovery restores the engine from the latest snapshot and replays only the records after
-        it, so a read model behind the snapshot (deleted, or an older copy) would never see the
-        records in between. Then replay the whole journal instead, without the snapshot: the
-        projector gets every record it lacks (it skips up to ``projected_seq``), the state ends the
-        same, and on the way the state at the snapshot's seq is checked against its hash."""
-        snap = engine.journal.latest_snapshot()
-        if snap is None or self.projector.projected_seq >= snap.seq:
-            engine.recover()
-            return
-
-        def check(seq: int) -> None:
-            if seq == snap.seq and engine.state_hash() != snap.state_hash:
-                raise InvariantError(f"Invariant: replay reaches a different state at snapshot seq {snap.seq}")
-
-        every, engine.snapshot_every = engine.snapshot_every, 0  # replaying records takes no new snapshots
-        try:
-            engine.recover(use_snapshot=False, on_record=check)
-        finally:
-            engine.snapshot_every = every
-
-    def _replay_feed(self, stamp: Stamp, command: Command, events: list[Event]) -> None:
-        if self._replaying:
-            self.projector.on_replay(stamp, command, events)
-
     def start(self) -> Service:
         """The engine starts in the constructor (recovery included); kept for call sites' clarity."""
         return self
 
     def close(self) -> None:
-        self.runner.stop()  # closes the engine and its journal on the writer thread
+        self.runner.stop()  # closes the engine and its journal on the writer thread (or process)
         self._close_stores()
 
     def _close_stores(self) -> None:
@@ -242,69 +254,20 @@ class Service:
         return self.read.one(f"SELECT 1 FROM events WHERE {column} = ? LIMIT 1", (value,)) is not None
 
     def health(self) -> dict[str, Any]:
+        if self.core is not None:
+            seq, durable, contexts = self.core.engine.seq, self.core.journal.durable_seq, list(self.core.engine.contexts)
+        else:
+            seq, durable, contexts = self.runner.seq, self.runner.durable_seq, list(self.runner.contexts)
         return {
             "running": self.runner.running,
             "failure": repr(self.runner.failure) if self.runner.failure else None,
-            "seq": self.engine.seq,
-            "durable_seq": self.journal.durable_seq,
-            "projected_seq": self.projector.projected_seq,
-            "contexts": list(self.engine.contexts),
+            "seq": seq,
+            "durable_seq": durable,
+            "projected_seq": self.projected_seq(),
+            "contexts": contexts,
             "storage": "postgresql" if is_postgres(self.spec.db) else ("memory" if self.spec.db == "memory:" else "sqlite"),
+            "writer": "thread" if self.core is not None else ("process" if hasattr(self.runner, "seq") else "bus"),
         }
-
-
-def trading_ticker(engine: Engine, at_ns: int) -> Command | None:
-    """A `TradingTick` when one of the trading venue's timers is due at ``at_ns`` (the venue
-    refuses other commands while a timer is overdue; timers arrive as commands, never by clock)."""
-    ctx: Any = engine.contexts.get("trading")
-    timers = getattr(ctx, "timers", None)
-    index = getattr(ctx, "timer_index", None)
-    if not timers or index is None or index >= len(timers) or timers[index][0] > at_ns:
-        return None
-    from lionrock.trading.commands import TradingTick
-
-    return TradingTick()
-
-
-class MarketClock:
-    """A clock that starts at ``start_ns`` (e.g. a trading day's 09:30 HKT) and runs at ``speed``.
-
-    After a restart the journal already holds commands stamped up to some moment, which may be
-    past the configured start: a clock started there again would run behind the journal, the
-    sequencer would stamp every command with the journal's last time (time never goes back) and
-    the venue's timers would never come due. `resume_after` (called once recovery is done)
-    moves the clock's origin to the later of the start and the journal's last time, and it runs
-    on from there."""
-
-    def __init__(self, start_ns: int, speed: float = 1.0) -> None:
-        self.start_ns = start_ns
-        self.speed = speed
-        self._base_ns = start_ns
-        self._origin = time.monotonic_ns()
-
-    def __call__(self) -> int:
-        return self._base_ns + int((time.monotonic_ns() - self._origin) * self.speed)
-
-    def advance_to(self, at_ns: int) -> bool:
-        """Move the clock forward to ``at_ns`` and run on from there (a demo venue's operator
-        skipping to the next session or to T+2); never back, so the sequencer's stamps stay in
-        order. True if it moved."""
-        if at_ns <= self():
-            return False
-        self._base_ns = at_ns
-        self._origin = time.monotonic_ns()
-        return True
-
-    def resume_after(self, last_ns: int) -> None:
-        """Continue from the journal's last command time if the clock is behind it (never back)."""
-        if last_ns > self():
-            self._base_ns = last_ns
-            self._origin = time.monotonic_ns()
-
-
-def market_clock(start_ns: int, speed: float = 1.0) -> MarketClock:
-    """A `MarketClock` from ``start_ns``; the service resumes it from the journal after recovery."""
-    return MarketClock(start_ns, speed)
 
 
 def _login_throttle(limits: ServiceLimits) -> LoginThrottle:

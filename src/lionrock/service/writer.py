@@ -76,6 +76,7 @@ class EngineRunner:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._listeners: list[BatchListener] = []
         self._staged: list[StagedListener] = []
+        self._batch_ends: list[Callable[[], None]] = []
         self._stager: concurrent.futures.ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
@@ -94,6 +95,12 @@ class EngineRunner:
         """Register before `start`: ``listener(batch, durable)`` runs on the staging thread while
         the batch's flush is in flight (see the module docstring), before every `add_listener` one."""
         self._staged.append(listener)
+
+    def add_batch_end(self, callback: Callable[[], None]) -> None:
+        """Register before `start`: ``callback()`` runs on the writer thread after each batch's
+        outcomes are resolved (and after a failure has failed them): where a caller that resolves
+        many slots at once (the writer process answering its gateway) sends them in one go."""
+        self._batch_ends.append(callback)
 
     def start(self, timeout: float = 600.0) -> EngineRunner:
         """Start the writer thread. With an engine factory, the engine (its journal connection,
@@ -149,6 +156,16 @@ class EngineRunner:
 
     async def submit_async(self, command: Command, origin: Origin | None = None) -> Outcome:
         return await self.submit_on_loop(command, origin)
+
+    def submit_to(self, command: Command, slot: Any, origin: Origin | None = None) -> None:
+        """Queue ``command`` with a caller-made ``slot`` that quacks like the future the writer
+        resolves (``set_running_or_notify_cancel``, ``running``, ``done``, ``set_result``,
+        ``set_exception``): for a caller that collects outcomes itself (see `add_batch_end`)."""
+        if self._stopped.is_set() or self._failure is not None:
+            _fail(slot, RunnerStopped(f"engine runner stopped: {self._failure or 'shut down'}"))
+            return
+        self._queue.put((command, slot) if origin is None else (command, slot, origin))
+        self._recheck(slot)
 
     def submit_wait(self, command: Command, timeout: float | None = 30.0, origin: Origin | None = None) -> Outcome:
         return self.submit(command, origin).result(timeout)
@@ -220,7 +237,7 @@ class EngineRunner:
                 batch.append(nxt)
             try:
                 self._process(batch)
-                _LoopWaiter.deliver()
+                self._delivered()
             except BaseException as exc:  # crash-only: fail everything, accept nothing more
                 _LOG.critical(
                     "engine runner STOPPED at seq %s: %r; every command now answers engine unavailable until restart",
@@ -230,13 +247,18 @@ class EngineRunner:
                 )
                 self._failure = exc
                 self._drain_with(exc, batch)
-                _LoopWaiter.deliver()
+                self._delivered()
                 break
             if stop_after:
                 break
         self._stopped.set()
         self._drain_with(RunnerStopped("engine runner stopped"), [])
+        self._delivered()
+
+    def _delivered(self) -> None:
         _LoopWaiter.deliver()
+        for callback in self._batch_ends:
+            callback()
 
     def _process(self, batch: list[tuple[Any, ...]]) -> None:
         done: list[tuple[Command, Outcome, Future[Outcome] | None]] = []

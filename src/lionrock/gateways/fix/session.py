@@ -320,7 +320,7 @@ class SessionState:
         created: set[int] = set()
         touched: set[int] = set()
         with read.transaction():
-            as_of = service.projector.projected_seq
+            as_of = service.projected_seq()
             rows = read.execute(
                 f"SELECT {columns} FROM orders WHERE status IN ('new', 'partially_filled') AND {where} ORDER BY order_id", args
             )
@@ -751,7 +751,7 @@ class FixSession:
             st = self.gateway.states[key] = SessionState(self.gateway, key, persistent=True)
         store = self.gateway.store
         st.owner = p.username
-        store.claim(key, p.username, st.in_seq, st.out_seq, reported=(service.projector.projected_seq, ALL_EVENTS))
+        store.claim(key, p.username, st.in_seq, st.out_seq, reported=(service.projected_seq(), ALL_EVENTS))
         old = st.conn
         if old is not None and old is not self and not old.closed:  # a new logon takes over from a stale connection
             old.closed = True

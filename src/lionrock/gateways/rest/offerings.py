@@ -39,6 +39,7 @@ preview at a time (`PreviewGate`). Nothing is recorded; the same seed then alloc
 from __future__ import annotations
 
 import asyncio
+import functools
 import tomllib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -427,7 +428,8 @@ async def allocation_preview(offering_id: IdentifierPath, seed: SeedQuery, p: Me
             "the allocation preview needs the engine in this process (lionrock serve without --nats)",
         )
     async with _gate(request).enter():
-        inputs = await asyncio.wrap_future(call(lambda engine: _preview_inputs(engine, offering_id)))
+        # a partial of a module function: it pickles, so the writer may be a process of its own
+        inputs = await asyncio.wrap_future(call(functools.partial(_preview_inputs, offering_id=offering_id)))
         if inputs is None:
             raise service_error(
                 503, ServiceCode.ENGINE_UNAVAILABLE, "offering_id", f"the engine has no offering {offering_id} yet; try again"
