@@ -9,8 +9,12 @@ import random
 from datetime import date, time
 from typing import Any
 
+from lionrock.clearing.commands import FxQuote, RecordFxRates
+from lionrock.connect.commands import PlaceSouthboundOrder, RegisterSouthboundInvestor, SetIndexConstituents
+from lionrock.connect.events import SouthboundQuotaReturned
 from lionrock.engine import Engine, MemoryJournal
 from lionrock.kernel.messages import Codec
+from lionrock.kernel.money import Rate
 from lionrock.kernel.xhkg import hk_ns
 from lionrock.service.contexts import default_contexts
 from lionrock.trading.batch import OrderBatch
@@ -93,3 +97,40 @@ def test_catch_up_checks_a_batch_against_the_journal() -> None:
         again.submit_batch(OrderBatch.from_commands(batch), at)
     assert again.state_hash() == first.state_hash()
     assert again.journal.last_seq == first.journal.last_seq
+
+
+def _southbound_engine() -> Engine:
+    """An engine with a southbound buy resting on 02525 (client order id ``sb1``, quota reserved)."""
+    engine = Engine(default_contexts(), MemoryJournal())
+    setup = [
+        (ListInstrument(instrument="02525", board_lot=100, nominal_price=50_000), time(8)),
+        (StartTradingDay(day=DAY.isoformat(), seed=1), time(8, 1)),
+        (RecordFxRates(day=DAY, rates=[FxQuote(base="CNY", quote="HKD", rate=Rate.parse("1"))]), time(8, 4)),
+        (RegisterSouthboundInvestor(account="C:SBSH:Z", investor_type="INSTITUTION"), time(8, 5)),
+        (SetIndexConstituents(index="HSLI", instruments=["02525"]), time(8, 6)),
+        (TradingTick(), time(9, 31)),
+    ]
+    for command, t in setup:
+        assert engine.submit(command, hk_ns(DAY, t)).accepted, command
+    order = PlaceOrder(instrument="02525", participant="SBSH", account="C:SBSH:Z", client_order_id="sb1", side="B",
+                       order_type="LIMIT", price=49_800, quantity=1_000)  # fmt: skip
+    assert engine.submit(PlaceSouthboundOrder(link="SH", order=order), hk_ns(DAY, time(9, 40))).accepted
+    return engine
+
+
+def test_batch_cancel_of_a_southbound_order_returns_its_quota_as_submit_does() -> None:
+    """Stock Connect observes cancels (it gives back a cancelled southbound buy's quota): a cancel
+    in a batch reaches it as one submitted alone does (the batch path once gave observers only
+    the tape's trades, so the quota stayed used)."""
+    one, many = _southbound_engine(), _southbound_engine()
+    commands = [
+        CancelOrder(instrument="02525", participant="SBSH", client_order_id="sb1"),
+        PlaceOrder(instrument="02525", participant="P1", account="C:P1:A", client_order_id="p1", side="S", order_type="LIMIT",
+                   price=50_000, quantity=100),
+    ]  # fmt: skip
+    at = hk_ns(DAY, time(9, 41))
+    outcomes = [one.submit(command, at) for command in commands]
+    result = many.submit_batch(OrderBatch.from_commands(commands), at)
+    assert [result.outcome(i) for i in range(len(commands))] == outcomes
+    assert any(isinstance(e, SouthboundQuotaReturned) for e in outcomes[0].events)
+    assert one.state_hash() == many.state_hash()

@@ -260,11 +260,12 @@ class Engine:
 
     def _observe_batch(self, outcome: BatchOutcome) -> None:
         """The observers' reactions to a batch's events, command by command as `_apply` runs
-        them; only commands with an observed event (trades, for clearing) are built as events."""
+        them; only commands with an event of an observed type (trades for clearing; orders
+        accepted and cancelled for Stock Connect, which gives back the quota of a cancelled
+        southbound order) are built as events."""
         if not self._observers:
             return
-        tape = outcome.tape
-        observed = {row for row, _ in tape.trades()} | tape.rows_with_objects()
+        observed = outcome.tape.rows_observed(self._observers)
         observers = self._observers.get
         for row in sorted(observed):
             events = outcome.events(row)

@@ -32,13 +32,13 @@ Record layout (`TAPE_FIELDS`, all int64): ``row`` (the command's index in the ba
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lionrock.kernel.errors import Reject, Rejection
-from lionrock.kernel.messages import Command, Event, Stamp
+from lionrock.kernel.messages import Command, CommandRejected, Event, Stamp
 from lionrock.trading._codes import unknown_client_order
 from lionrock.trading._refusals import R_UNKNOWN_CLIENT_ORDER, Refusals
 from lionrock.trading.commands import ORDER_TYPES, SIDES, CancelOrder, PlaceOrder
@@ -53,6 +53,11 @@ TAPE_FIELDS = ("row", "kind", "side", "order_id", "other_id", "trade_id", "price
 TAPE_DTYPE = np.dtype([(name, np.int64) for name in TAPE_FIELDS])
 K_ACCEPTED, K_TRADE, K_CANCELLED, K_LEVEL, K_DEPTH, K_REFUSED, K_EVENT, K_REJECTED = range(1, 9)
 _CANCEL_REASONS = ("CLIENT", "SPECIAL_LIMIT_REMAINDER")
+KIND_EVENT_TYPES: dict[int, type] = {
+    K_ACCEPTED: OrderAccepted, K_TRADE: TradeExecuted, K_CANCELLED: OrderCancelled, K_DEPTH: MarketDepthUpdated,
+    K_REFUSED: CommandRejected, K_REJECTED: CommandRejected,
+}  # fmt: skip
+"""The event type a compiled record stands for (a level belongs to its depth record's event)."""
 _COLUMNS = {
     "kind": np.uint8, "side": np.uint8, "order_type": np.uint8, "short_sell": np.uint8, "price": np.int64, "quantity": np.int64,
     "order_id": np.int64, "instrument": np.int32, "participant": np.int32, "account": np.int32, "channel": np.int32,
@@ -69,6 +74,8 @@ class OrderBatch:
     `from_commands`, or from numpy columns directly."""
 
     __slots__ = (
+        "_commands",
+        "_lists",
         "account",
         "channel",
         "client_order_ids",
@@ -97,7 +104,9 @@ class OrderBatch:
     strings: list[str]
     client_order_ids: list[str]
 
-    def __init__(self, columns: dict[str, Any], strings: list[str], client_order_ids: list[str]) -> None:
+    def __init__(
+        self, columns: dict[str, Any], strings: list[str], client_order_ids: list[str], commands: list[Command] | None = None
+    ) -> None:
         n = len(client_order_ids)
         for name, dtype in _COLUMNS.items():
             column = np.ascontiguousarray(columns[name], dtype=dtype)
@@ -113,12 +122,28 @@ class OrderBatch:
                 raise ValueError(f"Condition failed: column {name} indexes outside the {top} strings")
         if n and (int(self.order_type.max()) >= len(ORDER_TYPES) or int(self.side.max()) > 1 or int(self.kind.max()) > CANCEL):
             raise ValueError("Condition failed: kind, side or order_type out of range")
+        if commands is not None and len(commands) != n:
+            raise ValueError(f"Condition failed: {len(commands)} commands for {n} rows")
+        self._commands = commands
+        """The commands the rows were built from (`from_commands`), when they were: `command` gives
+        them back as they are instead of rebuilding them from the columns."""
+        self._lists: dict[str, list[Any]] = {}
+
+    def column(self, name: str) -> list[Any]:
+        """Column ``name`` as a list of Python ints (made once; reading a numpy array element by
+        element costs a scalar object per read)."""
+        values = self._lists.get(name)
+        if values is None:
+            values = self._lists[name] = getattr(self, name).tolist()
+        return values
 
     def __len__(self) -> int:
         return len(self.client_order_ids)
 
     def command(self, i: int) -> Command:
         """Row ``i`` as the command the per-command path takes (what the journal stores)."""
+        if self._commands is not None:
+            return self._commands[i]
         s = self.strings
         if self.kind[i] == PLACE:
             return PlaceOrder(
@@ -134,14 +159,19 @@ class OrderBatch:
         )
 
     def commands(self) -> list[Command]:
+        if self._commands is not None:
+            return list(self._commands)
         return [self.command(i) for i in range(len(self))]
 
     @classmethod
     def from_commands(cls, commands: Iterable[Command]) -> OrderBatch:
+        """The batch of ``commands``, which it keeps: `command` and `commands` give these objects
+        back (the journal encodes them as `Engine.submit` would)."""
         builder = BatchBuilder()
-        for command in commands:
+        kept = list(commands)
+        for command in kept:
             builder.add(command)
-        return builder.build()
+        return builder.build(kept)
 
 
 class BatchBuilder:
@@ -210,7 +240,7 @@ class BatchBuilder:
     def __len__(self) -> int:
         return len(self._rows)
 
-    def build(self) -> OrderBatch:
+    def build(self, commands: list[Command] | None = None) -> OrderBatch:
         names = (
             "kind",
             "side",
@@ -226,7 +256,7 @@ class BatchBuilder:
         )
         table = np.array(self._rows, dtype=np.int64).reshape(len(self._rows), len(names))
         columns = {name: table[:, j] for j, name in enumerate(names)}
-        return OrderBatch(columns, list(self._strings), self._coids)
+        return OrderBatch(columns, list(self._strings), self._coids, commands)
 
 
 class Tape:
@@ -236,7 +266,7 @@ class Tape:
     the records of command ``i``. ``refs`` holds the order records trades and cancels refer to,
     ``objects`` the Python path's events and rejections; ``refusals`` the texts' rules."""
 
-    __slots__ = ("batch", "buffer", "count", "currencies", "objects", "refs", "refusals", "starts")
+    __slots__ = ("_lists", "batch", "buffer", "count", "currencies", "objects", "refs", "refusals", "starts")
 
     def __init__(self, ctx: TradingContext, batch: OrderBatch) -> None:
         self.batch = batch
@@ -247,6 +277,7 @@ class Tape:
         self.objects: list[Any] = []
         self.refusals: Refusals = ctx.refusals()
         self.currencies = {code: inst.currency for code, inst in ctx.instruments.items()}
+        self._lists: tuple[int, list[list[int]], list[int]] | None = None
 
     # -- written by the venue ----------------------------------------------------------------
     def _begin(self, n: int) -> None:
@@ -282,6 +313,15 @@ class Tape:
             self.objects.append(event)
 
     # -- read side -----------------------------------------------------------------------------
+    # The readers work on the records as lists of Python ints (`_read`: one `tolist` of the filled
+    # part, made on the first read after the venue wrote them): element reads from numpy arrays
+    # cost a scalar object each, which for a small batch cost more than the venue's work.
+    def _read(self) -> tuple[list[list[int]], list[int]]:
+        cache = self._lists
+        if cache is None or cache[0] != self.count:
+            cache = self._lists = (self.count, self.buffer[: self.count].tolist(), self.starts.tolist())
+        return cache[1], cache[2]
+
     @property
     def records(self) -> np.ndarray:
         return self.buffer[: self.count].view(TAPE_DTYPE).reshape(self.count)
@@ -292,36 +332,40 @@ class Tape:
     def rows(self, i: int) -> np.ndarray:
         return self.buffer[int(self.starts[i]) : int(self.starts[i + 1])]
 
+    def _rows(self, i: int) -> list[list[int]]:
+        records, starts = self._read()
+        return records[starts[i] : starts[i + 1]]
+
     def rejection(self, i: int) -> Rejection | None:
         """Why command ``i`` was refused, or None (built now, with the texts of the Python path)."""
-        for record in self.rows(i):
-            kind = int(record[1])
+        for record in self._rows(i):
+            kind = record[1]
             if kind == K_REJECTED:
-                rejection: Rejection = self.objects[int(record[11])]
+                rejection: Rejection = self.objects[record[11]]
                 return rejection
             if kind == K_REFUSED:
                 return self._refusal(i, record).rejection
         return None
 
-    def _refusal(self, i: int, record: np.ndarray) -> Reject:
+    def _refusal(self, i: int, record: list[int]) -> Reject:
         batch, strings = self.batch, self.batch.strings
-        refusal = int(record[5])
+        refusal = record[5]
         if refusal == R_UNKNOWN_CLIENT_ORDER:
-            return unknown_client_order(strings[batch.participant[i]], batch.client_order_ids[i])
-        side = SIDES[batch.side[i]]
+            return unknown_client_order(strings[batch.column("participant")[i]], batch.client_order_ids[i])
+        side = SIDES[batch.column("side")[i]]
         return self.refusals.make(
-            refusal, strings[batch.instrument[i]], side, ORDER_TYPES[batch.order_type[i]], *(int(x) for x in record[6:10])
+            refusal, strings[batch.column("instrument")[i]], side, ORDER_TYPES[batch.column("order_type")[i]], *record[6:10]
         )
 
     def events(self, i: int) -> list[Event]:
         """The events command ``i`` produced, as the per-command path returns them (a refused
         command: none; see `rejection`)."""
         out: list[Event] = []
-        levels: list[np.ndarray] = []
-        for record in self.rows(i):
-            kind = int(record[1])
+        levels: list[list[int]] = []
+        for record in self._rows(i):
+            kind = record[1]
             if kind == K_EVENT:
-                out.append(self.objects[int(record[11])])
+                out.append(self.objects[record[11]])
             elif kind == K_LEVEL:
                 levels.append(record)
             elif kind == K_DEPTH:
@@ -331,19 +375,24 @@ class Tape:
                 out.append(self._event(i, kind, record))
         return out
 
-    def _event(self, i: int, kind: int, record: np.ndarray) -> Event:
-        batch, strings = self.batch, self.batch.strings
-        instrument, participant = strings[batch.instrument[i]], strings[batch.participant[i]]
-        _, _, side, order_id, other_id, trade_id, price, quantity, left, other_left, md_seq, ref = (int(x) for x in record)
+    def kinds(self, i: int) -> set[int]:
+        """The kinds (``K_*``) of command ``i``'s records."""
+        return {record[1] for record in self._rows(i)}
+
+    def _event(self, i: int, kind: int, record: Sequence[int]) -> Event:
+        batch = self.batch
+        strings, column = batch.strings, batch.column
+        instrument, participant = strings[column("instrument")[i]], strings[column("participant")[i]]
+        _, _, side, order_id, other_id, trade_id, price, quantity, left, other_left, md_seq, ref = record
         if kind == K_ACCEPTED:
             return OrderAccepted(
-                order_id=order_id, instrument=instrument, participant=participant, account=strings[batch.account[i]],
-                client_order_id=batch.client_order_ids[i], side=SIDES[side], order_type=ORDER_TYPES[batch.order_type[i]], price=price,
-                quantity=quantity, channel=strings[batch.channel[i]], short_sell=False,
+                order_id=order_id, instrument=instrument, participant=participant, account=strings[column("account")[i]],
+                client_order_id=batch.client_order_ids[i], side=SIDES[side], order_type=ORDER_TYPES[column("order_type")[i]], price=price,
+                quantity=quantity, channel=strings[column("channel")[i]], short_sell=False,
             )  # fmt: skip
         if kind == K_TRADE:
             resting = self.refs[ref]
-            account = strings[batch.account[i]]
+            account = strings[column("account")[i]]
             own, other = (account, participant), (resting.account, resting.participant)
             buyer, seller = (own, other) if side == 0 else (other, own)
             return TradeExecuted(
@@ -357,38 +406,48 @@ class Tape:
             order_id=order_id, instrument=instrument, participant=participant, client_order_id=coid, remaining=quantity, reason=reason
         )
 
-    def _depth(self, i: int, record: np.ndarray, levels: Sequence[np.ndarray]) -> MarketDepthUpdated:
-        instrument = self.batch.strings[self.batch.instrument[i]]
-        bids = [(int(r[6]), int(r[7]), int(r[8])) for r in levels if r[2] == 0]
-        asks = [(int(r[6]), int(r[7]), int(r[8])) for r in levels if r[2] == 1]
+    def _depth(self, i: int, record: Sequence[int], levels: Sequence[Sequence[int]]) -> MarketDepthUpdated:
+        instrument = self.batch.strings[self.batch.column("instrument")[i]]
+        bids = [(r[6], r[7], r[8]) for r in levels if r[2] == 0]
+        asks = [(r[6], r[7], r[8]) for r in levels if r[2] == 1]
         return MarketDepthUpdated(
-            instrument=instrument, md_seq=int(record[10]), bid_price=int(record[6]), bid_quantity=int(record[7]),
-            ask_price=int(record[4]), ask_quantity=int(record[8]), bids=bids, asks=asks,
+            instrument=instrument, md_seq=record[10], bid_price=record[6], bid_quantity=record[7],
+            ask_price=record[4], ask_quantity=record[8], bids=bids, asks=asks,
         )  # fmt: skip
 
     def trades(self) -> list[tuple[int, TradeExecuted]]:
         """Every trade on the tape with its command's row, in order (clearing's observe path),
         those of the Python path included."""
         out: list[tuple[int, TradeExecuted]] = []
-        kinds = self.buffer[: self.count, 1]
-        for j in np.flatnonzero((kinds == K_TRADE) | (kinds == K_EVENT)).tolist():
-            record = self.buffer[j]
-            row = int(record[0])
-            if record[1] == K_TRADE:
-                event = self._event(row, K_TRADE, record)
-            else:
-                event = self.objects[int(record[11])]
+        records, _ = self._read()
+        for record in records:
+            kind = record[1]
+            if kind == K_TRADE:
+                event: Event = self._event(record[0], K_TRADE, record)
+            elif kind == K_EVENT:
+                event = self.objects[record[11]]
                 if type(event) is not TradeExecuted:
                     continue
+            else:
+                continue
             assert isinstance(event, TradeExecuted)
-            out.append((row, event))
+            out.append((record[0], event))
         return out
 
     def rows_with_objects(self) -> set[int]:
         """The commands that ran on the Python path and produced events (any type may be among
         them: the engine's observers look at those commands' events whole)."""
-        records = self.buffer[: self.count]
-        return set(records[records[:, 1] == K_EVENT, 0].tolist())
+        records, _ = self._read()
+        return {record[0] for record in records if record[1] == K_EVENT}
+
+    def rows_observed(self, observed: Container[type]) -> set[int]:
+        """The commands an observer of the event types ``observed`` must see: those with an event
+        of such a type on the tape (a compiled record's event, or a refusal's `CommandRejected`)
+        and every command that ran on the Python path (its events may be of any type)."""
+        wanted = {kind for kind, event_type in KIND_EVENT_TYPES.items() if event_type in observed}
+        wanted.add(K_EVENT)
+        records, _ = self._read()
+        return {record[0] for record in records if record[1] in wanted}
 
     def counts(self) -> dict[str, int]:
         """How many records of each kind (a summary for benchmarks and logs)."""
@@ -397,4 +456,4 @@ class Tape:
         return {name: int((kinds == k).sum()) for k, name in enumerate(names, start=1)}
 
 
-__all__ = ["CANCEL", "PLACE", "TAPE_DTYPE", "TAPE_FIELDS", "BatchBuilder", "OrderBatch", "Tape"]
+__all__ = ["CANCEL", "KIND_EVENT_TYPES", "PLACE", "TAPE_DTYPE", "TAPE_FIELDS", "BatchBuilder", "OrderBatch", "Tape"]
