@@ -397,6 +397,7 @@ def _pyspy(pid: int) -> subprocess.Popen[bytes] | None:
         return None
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     argv = [spy, "record", "-o", out, "--pid", str(pid), "--duration", str(max(1, WRK_SECONDS - 2)), "--rate", "200", "--threads"]
+    argv.append("--subprocesses")  # the writer process too (--writer process): its samples name its pid
     if out.endswith(".txt"):  # collapsed stacks, for reading with a script
         argv += ["--format", "raw"]
     if os.environ.get("LIONROCK_BENCH_API_PYSPY_GIL"):  # only samples holding the GIL: where the one core goes

@@ -162,6 +162,8 @@ class RemoteRunner:
             reader.close()
             ours.close()
             self._sock = None
+            if self._proc.poll() is None:  # still recovering after `timeout` seconds
+                self._proc.kill()
             self._proc.wait(10)
             if frame is not None:
                 raise _start_failure(frame[1])
@@ -177,7 +179,9 @@ class RemoteRunner:
 
     @property
     def running(self) -> bool:
-        return self._failure is None and not self._stopping and self._proc is not None and self._proc.poll() is None
+        """Started, not stopped, and the link up (the receiving thread sees the child's end at once:
+        no ``waitpid`` per command)."""
+        return self._failure is None and not self._stopping and self._thread is not None
 
     @property
     def failure(self) -> BaseException | None:
@@ -193,6 +197,8 @@ class RemoteRunner:
             return waiter.future
         rid = next(self._ids)
         self._pending[rid] = (waiter, command)
+        if self._recheck(rid):
+            return waiter.future
         self._outbox.append((rid, *_origin(origin), command))
         if not self._flush_scheduled:
             self._flush_scheduled = True
@@ -209,6 +215,8 @@ class RemoteRunner:
             return fut
         rid = next(self._ids)
         self._pending[rid] = (fut, command)
+        if self._recheck(rid):
+            return fut
         with self._send_lock:
             self._outbox.append((rid, *_origin(origin), command))
         self._flush()
@@ -238,6 +246,17 @@ class RemoteRunner:
         self._pending[rid] = (fut, None)
         self._send("advance", (rid, at_ns))
         return bool(fut.result(timeout))
+
+    def _recheck(self, rid: int) -> bool:
+        """A submit that raced the link's end may have put its waiter after `_lost` took them all:
+        fail it here (True) rather than leave it waiting for ever."""
+        if self.running:
+            return False
+        slot = self._pending.pop(rid, (None, None))[0]
+        if slot is not None and slot.set_running_or_notify_cancel():
+            slot.set_exception(self._stopped())
+            _LoopWaiter.deliver()
+        return True
 
     def _flush(self) -> None:
         with self._send_lock:
