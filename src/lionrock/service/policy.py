@@ -54,6 +54,7 @@ class ServiceCode(IntEnum):
     RATE_LIMITED = 7013
     REQUEST_TOO_LARGE = 7014
     CANNOT_DISABLE_SELF = 7015
+    INTERNAL_ERROR = 7016
 
 
 _ORDER_ENTRY = frozenset(

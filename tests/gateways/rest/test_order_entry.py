@@ -217,3 +217,25 @@ def test_order_entry_fast_path_applies_the_body_limit(clients: tuple[httpx.Clien
     for r in (declared, streamed):
         assert r.status_code == 413 and r.json()["error"]["reason"] == "REQUEST_TOO_LARGE", r.text
     assert fast_calls == []
+
+
+def test_a_bug_answers_500_in_the_one_error_body_on_the_fast_path_and_the_route(
+    clients: tuple[httpx.Client, httpx.Client], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An exception no handler knows (a bug) is logged with its traceback under a reference and
+    answered 500 with code 7016 INTERNAL_ERROR in the one error body, never as plain text or a trace."""
+
+    async def broken(*args: Any) -> Any:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(order_entry, "place_order", broken)
+    monkeypatch.setattr(orders, "place_order", broken)
+    by_key, by_cookie = clients
+    for client in (by_key, by_cookie):  # the fast path, then the route
+        r = client.post("/v1/orders", json=_order())
+        assert r.status_code == 500 and r.headers["content-type"] == "application/json", r.text
+        error = r.json()["error"]
+        assert (error["code"], error["reason"]) == (7016, "INTERNAL_ERROR")
+        assert "secret internals" not in r.text and "Traceback" not in r.text
+        reference = error["message"].rsplit(" ", 1)[-1]
+        assert any(reference in rec.getMessage() and rec.exc_info for rec in caplog.records), "not logged with its reference"

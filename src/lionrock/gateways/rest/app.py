@@ -26,7 +26,7 @@ from lionrock.service.writer import RunnerStopped
 
 from . import auth, commands, issuers, market, offerings, orders, records, streams, users, venue
 from .docs import mount_docs
-from .http import ApiError, error_answer, service_error, struct_response, struct_schemas
+from .http import ApiError, error_answer, internal_error, service_error, struct_response, struct_schemas
 from .limits import RequestGate, install_limits
 from .models import SCHEMA_RULE, ErrorOut
 from .order_entry import PATH, OrderEntryFastPath
@@ -43,6 +43,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (422, "The engine rejected the command: its coded rejection and the rule cited."),
         (429, "Too many requests or login attempts (Retry-After says when to retry)."),
         (503, "The engine is not available."),
+        (500, "A bug: code 7016 INTERNAL_ERROR, with a reference to the server's log (never a traceback)."),
     )
 }
 """Every error answer is the one JSON body (`ErrorOut`); the OpenAPI document declares it on every route."""
@@ -133,6 +134,13 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     for failure in (ApiError, NotVisible, Denied, RunnerStopped):
         app.add_exception_handler(failure, _service_failure)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        """Anything else is a bug: 500 in the one error body (Starlette's error middleware calls
+        this instead of answering plain text), the traceback only in the server's log."""
+        status, body = internal_error(exc)
+        return JSONResponse(body, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

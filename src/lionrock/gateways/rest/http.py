@@ -8,7 +8,8 @@ applications" layout). Every answer that is not a success is one JSON body::
 
 Status codes: 400 malformed request (field named), 401 not signed in, 403 role may not do this,
 404 unknown object or another tenant's object (tenancy never confirms that an id exists),
-422 the engine rejected the command (its `Rejection`, code and rule), 503 engine stopped.
+422 the engine rejected the command (its `Rejection`, code and rule), 503 engine stopped, 500 a
+bug (code 7016, with a reference to the server's log; the traceback never reaches the client).
 
 `identify` is "who is calling", once, for REST, the WebSockets and the dashboard: an API key
 (``Authorization: Bearer lr_…`` or ``X-API-Key``; on a WebSocket also ``?key=``, since browsers
@@ -18,6 +19,8 @@ cannot set headers there) or the session cookie.
 from __future__ import annotations
 
 import asyncio
+import logging
+import secrets
 from collections.abc import Iterable
 from typing import Annotated, Any
 
@@ -36,6 +39,8 @@ from lionrock.service.root import Service
 from lionrock.service.writer import RunnerStopped
 
 from .models import SCHEMA_RULE, BodyError, decode_body
+
+_LOG = logging.getLogger("lionrock.api")
 
 _ENCODER = msgspec.json.Encoder()
 POLICY_RULE = "service access policy (docs/service.md)"
@@ -95,6 +100,15 @@ def need(p: Principal, *roles: Role) -> None:
     """403 unless the caller has one of ``roles``."""
     if p.role not in roles:
         raise service_error(403, ServiceCode.ROLE_NOT_ALLOWED, "role", f"role {p.role} may not do this (needs {', '.join(roles)})")
+
+
+def internal_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
+    """A bug's answer: 500 in the one error body, with a reference the server logged beside the
+    traceback (which never reaches the client)."""
+    reference = secrets.token_hex(4)
+    _LOG.error("internal error %s: %r", reference, exc, exc_info=exc)
+    message = f"internal error; the server logged it under reference {reference}"
+    return 500, {"error": service_error(500, ServiceCode.INTERNAL_ERROR, "", message, "").body}
 
 
 def error_answer(exc: BaseException) -> tuple[int, dict[str, Any]] | None:

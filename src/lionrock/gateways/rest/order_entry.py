@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lionrock.service.root import Service
 
-from .http import api_key_of, error_answer
+from .http import api_key_of, error_answer, internal_error
 from .limits import ADMITTED, Limited, RequestGate, too_large
 from .models import NewOrderIn, decoder
 from .orders import place_order
@@ -95,10 +95,7 @@ class OrderEntryFastPath:
         try:
             status, answer = 201, await place_order(self.service, principal, order)
         except Exception as exc:
-            known = error_answer(exc)
-            if known is None:  # a bug: uvicorn logs it and answers 500, as the stack's error middleware would
-                raise
-            status, answer = known
+            status, answer = error_answer(exc) or internal_error(exc)  # a bug: 500 in the one error body, as the stack's
         await _send(send, status, _ENCODER.encode(answer))
 
 
