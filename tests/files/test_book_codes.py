@@ -66,6 +66,35 @@ def test_string_hashes_depend_on_every_byte_and_the_length() -> None:
     assert len(set(h.tolist())) == len(set(values))
 
 
+def _reference_hashes(values: list[str]) -> list[int]:
+    """`_string_hashes` one value at a time in Python integers: a round per 8 bytes of the
+    column's longest value, the bytes past a value's end taken as zeros."""
+    m0, m1, m2 = (int(m) for m in file_books._MIX)
+    longest = max((len(v.encode()) for v in values), default=0)
+    out = []
+    for value in values:
+        data = value.encode()
+        h = len(data) * m0 % 2**64
+        for k in range(0, longest, 8):
+            h ^= int.from_bytes(data[k : k + 8].ljust(8, b"\0"), "little")
+            h = h * m1 % 2**64
+            h ^= h >> 31
+        h = h * m2 % 2**64
+        out.append(h ^ (h >> 29))
+    return out
+
+
+@pytest.mark.parametrize("length", range(0, 26))
+def test_string_hashes_equal_the_reference_for_fixed_and_mixed_widths(length: int) -> None:
+    """Equal-length columns take a strided view of the bytes, others a gather: the same hashes."""
+    rng = np.random.default_rng(length)
+    fixed = ["".join(rng.choice(list("AZaz09_.:@-"), size=length)) for _ in range(40)]
+    mixed = [*fixed, "x" * int(rng.integers(0, 30))]
+    assert file_books._string_hashes(pa.array(fixed, pa.string())).tolist() == _reference_hashes(fixed)
+    assert file_books._string_hashes(pa.array(mixed, pa.string())).tolist() == _reference_hashes(mixed)
+    assert file_books._string_hashes(pa.array(["q", *fixed], pa.string())[1:]).tolist() == _reference_hashes(fixed)  # an offset slice
+
+
 def test_read_application_book_codes_group_a_repeated_applicant(tmp_path: Path) -> None:
     rows = [f"HK{i},C:P1:HK{i},P{i % 3},100" for i in range(50)] + ["HK7,C:P1:HK7x,P1,200"]
     path = tmp_path / "apps.csv"

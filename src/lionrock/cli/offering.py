@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,10 +148,18 @@ def _read_books(ro: Any, book: Path, applications: Path, progress: Callable[[str
     from lionrock.files.books import IoiFileRules, read_application_book, read_ioi_book
 
     rules = IoiFileRules(tier_count=len(ro.spec.placing.tier_weights), cornerstones=frozenset(c.investor for c in ro.spec.cornerstones))
-    with _reading(book):
-        iois = read_ioi_book(book, progress, rules)
-    with _reading(applications):
-        apps = read_application_book(applications, progress)
+    ioi_messages: list[str] = []
+    application_messages: list[str] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the IOI file (Python) is read while pyarrow parses the applications
+        ioi_read = pool.submit(read_ioi_book, book, ioi_messages.append, rules)
+        try:
+            with _reading(applications):
+                apps = read_application_book(applications, application_messages.append)
+        finally:  # a fault of the IOI file is reported first, as when the files were read one after the other
+            with _reading(book):
+                iois = ioi_read.result()
+    for message in ioi_messages + application_messages:
+        progress(message)
     return iois, apps
 
 

@@ -58,14 +58,30 @@ class BookFileError(LionRockError, ValueError):
         self.file, self.line, self.column = file, line, column
 
 
+_ID_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:@-"
 _ID_BYTES = np.zeros(256, dtype=bool)
-_ID_BYTES[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:@-", dtype=np.uint8)] = True
+_ID_BYTES[np.frombuffer(_ID_ALPHABET, dtype=np.uint8)] = True
+_FIRST_ID_BYTE = min(_ID_ALPHABET)  # "-": every byte below it (quotes, commas, line ends, spaces, controls) is not an id byte
+_BELOW_FIRST_ID_BYTE = bytes(range(_FIRST_ID_BYTE))
 
 
-def _bad_identifier_rows(column: Any, *, allow_empty: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def _scan_csv_bytes(data: bytes) -> tuple[int, bool]:
+    """(newlines, low_bytes_only) of a CSV file in one pass: its newline count, and whether every
+    byte that is not an identifier character is below "-" (`_bad_identifier_rows`'s fast test)."""
+    other = data.translate(None, _ID_ALPHABET)  # one C loop; no lookup-table array over every byte
+    return other.count(b"\n"), not other.translate(None, _BELOW_FIRST_ID_BYTE)
+
+
+def _bad_identifier_rows(column: Any, *, allow_empty: bool = False, low_bytes_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Rows of a string column that are not kernel identifiers (`parse_identifier`'s charset and
-    length), as (blank rows, other bad rows). One pass over the column's bytes with a lookup table:
-    a regular expression over millions of values costs more than the allocation."""
+    length), as (blank rows, other bad rows). One pass over the column's bytes with a lookup table,
+    or one comparison (below): a regular expression over millions of values costs more than the
+    allocation.
+
+    ``low_bytes_only``: the file the column was read from holds no byte outside the identifier
+    characters other than bytes below "-" (`_scan_csv_bytes`). A CSV value's bytes are bytes of the
+    file (parsing only drops quotes and halves doubled ones), so a value's bytes that are not
+    identifier characters are then exactly its bytes below "-": one comparison, not a lookup."""
     import pyarrow as pa
 
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
@@ -74,7 +90,7 @@ def _bad_identifier_rows(column: Any, *, allow_empty: bool = False) -> tuple[np.
     lengths = np.diff(offsets)
     data = arr.buffers()[2]
     raw = np.frombuffer(data, dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])] if data is not None else np.zeros(0, dtype=np.uint8)
-    bad_bytes = np.flatnonzero(~_ID_BYTES[raw])
+    bad_bytes = np.flatnonzero(raw < _FIRST_ID_BYTE if low_bytes_only else ~_ID_BYTES[raw])
     bad = lengths > IDENTIFIER_MAX_LENGTH
     if len(bad_bytes):
         bad[np.unique(np.searchsorted(offsets, bad_bytes + int(offsets[0]), side="right") - 1)] = True
@@ -110,9 +126,10 @@ def _utf8_fault(path: Path, data: bytes, header: list[str]) -> BookFileError:
     return BookFileError(path.name, 1, "-", "not a readable CSV file")
 
 
-def _read_csv_table(path: Path, columns: Sequence[str], types: dict[str, Any]) -> tuple[Any, np.ndarray, list[RowReject]]:
-    """The rows of a CSV file that have the header's number of fields, their line numbers, and a
-    rejection for each other row (short, long or blank)."""
+def _read_csv_table(path: Path, columns: Sequence[str], types: dict[str, Any]) -> tuple[Any, np.ndarray, list[RowReject], bool]:
+    """The rows of a CSV file that have the header's number of fields, their line numbers, a
+    rejection for each other row (short, long or blank), and whether the file's bytes are
+    identifier characters or below "-" only (`_scan_csv_bytes`)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -140,18 +157,21 @@ def _read_csv_table(path: Path, columns: Sequence[str], types: dict[str, Any]) -
             convert_options=pacsv.ConvertOptions(column_types=column_types, strings_can_be_null=False, include_columns=list(columns)),
         )
 
-    try:
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the scan holds the GIL, pyarrow's parse does not
+        scan = pool.submit(_scan_csv_bytes, data)
         try:
-            table = read(types)
-        except pa.ArrowInvalid:  # a value that is not of its column's type: read as text, judge row by row
-            table = read({k: pa.string() for k in types})
-    except pa.ArrowInvalid as exc:
-        if "UTF8" in str(exc):
-            raise _utf8_fault(path, data, header) from exc
-        raise BookFileError(path.name, 1, "-", f"not a readable CSV file: {exc}") from exc
-    newlines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            try:
+                table = read(types)
+            except pa.ArrowInvalid:  # a value that is not of its column's type: read as text, judge row by row
+                table = read({k: pa.string() for k in types})
+        except pa.ArrowInvalid as exc:
+            if "UTF8" in str(exc):
+                raise _utf8_fault(path, data, header) from exc
+            raise BookFileError(path.name, 1, "-", f"not a readable CSV file: {exc}") from exc
+        newlines, low_bytes_only = scan.result()
+    newlines += 0 if data.endswith(b"\n") else 1
     if not skipped and newlines == table.num_rows + 1:
-        return table, np.arange(2, table.num_rows + 2, dtype=np.int64), []
+        return table, np.arange(2, table.num_rows + 2, dtype=np.int64), [], low_bytes_only
     records = _csv_record_lines(path)
     good = [line for line, fields in records if fields == len(header)]
     if len(good) != table.num_rows:
@@ -168,10 +188,10 @@ def _read_csv_table(path: Path, columns: Sequence[str], types: dict[str, Any]) -
         if 0 < fields != len(header)
     ]
     rejects += [RowReject(path.name, line, "-", "blank_line", "a blank line") for line, fields in records if not fields]
-    return table, np.asarray(good, dtype=np.int64), rejects
+    return table, np.asarray(good, dtype=np.int64), rejects, low_bytes_only
 
 
-def _read_book_table(path: Path, columns: Sequence[str], types: dict[str, Any]) -> tuple[Any, np.ndarray, list[RowReject]]:
+def _read_book_table(path: Path, columns: Sequence[str], types: dict[str, Any]) -> tuple[Any, np.ndarray, list[RowReject], bool]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -193,7 +213,7 @@ def _read_book_table(path: Path, columns: Sequence[str], types: dict[str, Any]) 
                 table = table.set_column(table.column_names.index(name), name, column.fill_null("") if target == pa.string() else column)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 raise BookFileError(path.name, 1, name, f"expected {typ}: {exc}") from exc
-    return table, np.arange(2, table.num_rows + 2, dtype=np.int64), []
+    return table, np.arange(2, table.num_rows + 2, dtype=np.int64), [], False
 
 
 def _whole_numbers(column: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -242,10 +262,12 @@ def _share_rejects(path: Path, column: Any, lines: np.ndarray, field: str) -> tu
     return values, rejects
 
 
-def _identifier_rejects(path: Path, table: Any, lines: np.ndarray, columns: Sequence[str], optional: Sequence[str] = ()) -> list[RowReject]:
+def _identifier_rejects(
+    path: Path, columns: dict[str, Any], lines: np.ndarray, optional: Sequence[str] = (), *, low_bytes_only: bool = False
+) -> list[RowReject]:
     rejects: list[RowReject] = []
-    for name in columns:
-        blank, bad = _bad_identifier_rows(table.column(name), allow_empty=name in optional)
+    for name, column in columns.items():
+        blank, bad = _bad_identifier_rows(column, allow_empty=name in optional, low_bytes_only=low_bytes_only)
         rejects += [RowReject(path.name, int(lines[i]), name, "blank_id", f"{name} is blank") for i in blank]
         rejects += [
             RowReject(
@@ -253,7 +275,7 @@ def _identifier_rejects(path: Path, table: Any, lines: np.ndarray, columns: Sequ
                 int(lines[i]),
                 name,
                 "bad_identifier",
-                f"{table.column(name)[int(i)].as_py()!r} is not an identifier: expected 1 to {IDENTIFIER_MAX_LENGTH} characters of "
+                f"{column[int(i)].as_py()!r} is not an identifier: expected 1 to {IDENTIFIER_MAX_LENGTH} characters of "
                 f"{IDENTIFIER_CHARACTERS} (lionrock.kernel.ids)",
             )
             for i in bad
@@ -273,22 +295,25 @@ def read_application_book(path: str | Path, progress: Progress | None = None) ->
 
     p = Path(path)
     types = {"applicant": pa.string(), "account": pa.string(), "participant": pa.string(), "shares": pa.int64()}
-    table, lines, rejects = _read_book_table(p, APPLICATION_COLUMNS, types)
+    table, lines, rejects, low_bytes_only = _read_book_table(p, APPLICATION_COLUMNS, types)
     if table.num_rows > MAX_APPLICATIONS:
         raise Reject(OfferingCode.LIMIT_EXCEEDED, p.name, f"{table.num_rows:,} applications; the limit is {MAX_APPLICATIONS:,}")
     shares, share_rejects = _share_rejects(p, table.column("shares"), lines, "shares")
-    rejects += share_rejects + _identifier_rejects(p, table, lines, ("applicant", "account", "participant"))
+    ids = {k: table.column(k).combine_chunks() for k in ("applicant", "account", "participant")}  # once, for every pass below
+    rejects += share_rejects + _identifier_rejects(p, ids, lines, low_bytes_only=low_bytes_only)
     if rejects:
         keep = ~np.isin(lines, np.asarray(sorted({r.line for r in rejects}), dtype=np.int64))
-        table, shares, lines = table.filter(pa.array(keep)), shares[keep], lines[keep]
+        ids, shares, lines = {k: v.filter(pa.array(keep)) for k, v in ids.items()}, shares[keep], lines[keep]
     if progress:
-        progress(f"read {table.num_rows:,} applications from {p.name}" + (f"; {len(rejects):,} rows refused" if rejects else ""))
+        progress(f"read {len(shares):,} applications from {p.name}" + (f"; {len(rejects):,} rows refused" if rejects else ""))
     shares = np.ascontiguousarray(shares, dtype=np.int64)
-    columns = [table.column(k).combine_chunks() for k in ("applicant", "account", "participant")]
+    columns = list(ids.values())
     with ThreadPoolExecutor(max_workers=2) as pool:  # pyarrow, numpy and hashlib release the GIL
-        encoded = pool.map(lambda job: job[0](job[1]), ((_group_codes, columns[0]), (_group_codes, columns[1]), (_dict_codes, columns[2])))
+        # the two long jobs first, then the digest and the short one: both threads end about together
+        accounts, applicants = pool.submit(_group_codes, columns[1]), pool.submit(_group_codes, columns[0])
         digest = pool.submit(lambda: content_digest(shares, [arrow_column(c) for c in columns]))
-        (a, av), (c, cv), (q, qv) = encoded
+        participants = pool.submit(_dict_codes, columns[2])
+        (a, av), (c, cv), (q, qv) = applicants.result(), accounts.result(), participants.result()
         return ApplicationBook(
             a, c, q, shares, av, cv, qv.to_pylist(), digest.result(), lines, tuple(sorted(rejects, key=lambda r: r.line))
         )
@@ -304,34 +329,63 @@ def _dict_codes(column: Any) -> tuple[np.ndarray, Any]:
 
 
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
-_ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+_LOW_BYTES_MASK = np.asarray([(1 << (8 * valid)) - 1 for valid in range(9)], dtype=np.uint64)
+"""The mask that keeps the low ``valid`` bytes of a little-endian 8-byte word, for valid 0..8."""
 
 
 def _string_hashes(arr: Any) -> np.ndarray:
     """A 64-bit hash of each value of a string array (its length and its bytes, eight at a time,
     mixed as splitmix64 does), computed over the array's buffers with numpy. Equal strings have
-    equal hashes; unequal ones almost never do, and `_group_codes` does not rely on it."""
+    equal hashes; unequal ones almost never do, and `_group_codes` does not rely on it. When every
+    value has the same length (fixed-format ids), a value's k-th word is a strided view of the
+    bytes, not a gather: the same hashes, cheaper."""
     import pyarrow as pa
 
     arr = arr.cast(pa.large_string())
     n = len(arr)
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
-    starts, lengths = offsets[:-1], np.diff(offsets)
+    lengths = np.diff(offsets)
+    longest, shortest = (int(lengths.max()), int(lengths.min())) if n else (0, 0)
     data = arr.buffers()[2]
     raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
-    padded = np.zeros(len(raw) + 8, dtype=np.uint8)  # every 8-byte read from a value's start stays inside
+    padded = np.zeros(len(raw) + longest + 8, dtype=np.uint8)  # every 8-byte read of a value stays inside
     padded[: len(raw)] = raw
-    words = np.ndarray(shape=(len(raw) + 1,), dtype="<u8", buffer=padded, strides=(1,))  # an 8-byte word at every byte
+    words = np.ndarray(shape=(len(raw) + longest + 1,), dtype="<u8", buffer=padded, strides=(1,))  # a word at every byte
     h = lengths.astype(np.uint64) * _MIX[0]
-    for k in range(0, int(lengths.max()) if n else 0, 8):
-        valid = np.clip(lengths - k, 0, 8).astype(np.uint64)
-        mask = np.where(valid == 8, _ALL_ONES, (np.uint64(1) << (valid * np.uint64(8))) - np.uint64(1))
-        h ^= words[np.minimum(starts + k, len(raw))] & mask  # past a value's end: masked (the last word: the zero padding)
+    at = offsets[:-1].copy()
+    for k in range(0, longest, 8):
+        if shortest == longest:
+            word = words[int(offsets[0]) + k :: longest][:n]
+            if k + 8 > longest:
+                word = word & _LOW_BYTES_MASK[longest - k]
+        else:
+            word = words[at]
+            at += 8
+            if k + 8 > shortest:  # some value ends inside this word: its bytes past the end are masked
+                word &= _LOW_BYTES_MASK[np.clip(lengths - k, 0, 8)]
+        h ^= word
         h *= _MIX[1]
         h ^= h >> np.uint64(31)
     h *= _MIX[2]
     h ^= h >> np.uint64(29)
     return h
+
+
+def _rows_sharing_a_hash(hashes: np.ndarray) -> np.ndarray:
+    """The rows (ascending) whose hash another row has too. Rows are first put in about 4n buckets
+    by their hash's top bits with one `np.bincount`; only the rows of a bucket holding two or more
+    (about a fifth) have their full hashes sorted and compared, instead of sorting all n."""
+    n = len(hashes)
+    bits = min(max(1, (4 * n - 1).bit_length()), 24)  # at most 2**24 counters (128 MB)
+    bucket = (hashes >> np.uint64(64 - bits)).astype(np.intp)
+    crowded = np.flatnonzero((np.bincount(bucket, minlength=1 << bits) > 1)[bucket])  # a gather from a bool table
+    candidates = hashes[crowded]
+    ordered = np.sort(candidates)
+    shared = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    if not len(shared):
+        return crowded[:0]
+    at = np.minimum(np.searchsorted(shared, candidates), len(shared) - 1)
+    return crowded[shared[at] == candidates]
 
 
 def _group_codes(column: Any) -> tuple[np.ndarray, Any]:
@@ -345,19 +399,15 @@ def _group_codes(column: Any) -> tuple[np.ndarray, Any]:
     only the rows sharing a hash (the repeated values, and any collision) are compared as strings.
     A column with many repeats (more than one row in eight) is dictionary-encoded instead."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     arr = column.combine_chunks() if hasattr(column, "combine_chunks") else column
     n = len(arr)
     codes = np.arange(n, dtype=np.int32)
     if n < 2:
         return codes, arr
-    hashes = _string_hashes(arr)
-    ordered = np.sort(hashes)
-    shared = ordered[1:][ordered[1:] == ordered[:-1]]
-    if not len(shared):
+    rows = _rows_sharing_a_hash(_string_hashes(arr))
+    if not len(rows):
         return codes, arr
-    rows = np.flatnonzero(pc.is_in(pa.array(hashes), value_set=pa.array(np.unique(shared))).to_numpy(zero_copy_only=False))
     if len(rows) * 8 > n:
         return _dict_codes(arr)
     first: dict[str, int] = {}
@@ -469,13 +519,12 @@ def read_ioi_book(path: str | Path, progress: Progress | None = None, rules: Ioi
 
     p, rules = Path(path), rules or IoiFileRules()
     types = {k: pa.string() for k in IOI_COLUMNS} | {"shares": pa.int64()}
-    table, lines, rejects = _read_book_table(p, IOI_COLUMNS, types)
+    table, lines, rejects, low_bytes_only = _read_book_table(p, IOI_COLUMNS, types)
     if table.num_rows > MAX_IOI_STEPS:
         raise Reject(OfferingCode.LIMIT_EXCEEDED, p.name, f"{table.num_rows:,} IOI steps; the limit is {MAX_IOI_STEPS:,}")
     shares, share_rejects = _share_rejects(p, table.column("shares"), lines, "shares")
-    rejects += share_rejects + _identifier_rejects(
-        p, table, lines, ("ioi_id", "investor", "account", "participant"), optional=("participant",)
-    )
+    ids = {k: table.column(k) for k in ("ioi_id", "investor", "account", "participant")}
+    rejects += share_rejects + _identifier_rejects(p, ids, lines, optional=("participant",), low_bytes_only=low_bytes_only)
     unreadable = {r.line for r in share_rejects}
     rejects += [
         RowReject(p.name, int(lines[i]), "shares", "non_positive", f"{int(shares[i])} shares: expected a positive number of shares")

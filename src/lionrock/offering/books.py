@@ -11,7 +11,7 @@ account columns keep the column as read, each row's code its value's first row).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Buffer, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,11 +69,11 @@ class ApplicationBook:
     """File rows that could not be applications and were left out (`lionrock.files.books.read_application_book`)."""
 
 
-def content_digest(shares: np.ndarray, columns: Sequence[tuple[np.ndarray, bytes]]) -> str:
+def content_digest(shares: np.ndarray, columns: Sequence[tuple[np.ndarray, Buffer]]) -> str:
     h = hashlib.sha256()
-    h.update(np.ascontiguousarray(shares, dtype="<i8").tobytes())
+    h.update(np.ascontiguousarray(shares, dtype="<i8"))
     for lengths, data in columns:
-        h.update(np.ascontiguousarray(lengths, dtype="<i8").tobytes())
+        h.update(np.ascontiguousarray(lengths, dtype="<i8"))
         h.update(data)
     return h.hexdigest()
 
@@ -83,17 +83,16 @@ def list_column(values: Sequence[str]) -> tuple[np.ndarray, bytes]:
     return np.asarray([len(b) for b in encoded], dtype=np.int64), b"".join(encoded)
 
 
-def arrow_column(column: Any) -> tuple[np.ndarray, bytes]:
+def arrow_column(column: Any) -> tuple[np.ndarray, Buffer]:
+    """`content_digest`'s (lengths, bytes) of a pyarrow string column, over its buffers (no copy)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     arr = arr.cast(pa.large_string())
-    lengths = pc.binary_length(arr).to_numpy(zero_copy_only=False)
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
     data = arr.buffers()[2]
-    blob = b"" if data is None else data.to_pybytes()[int(offsets[0]) : int(offsets[-1])]
-    return lengths, blob
+    blob = memoryview(b"") if data is None else memoryview(data)[int(offsets[0]) : int(offsets[-1])]
+    return np.diff(offsets), blob
 
 
 @dataclass(frozen=True, slots=True)
