@@ -52,6 +52,16 @@ def test_application_rows_the_rules_refuse_stay_in_the_book_for_the_allocation(t
     assert book.shares.tolist() == [0, -100, 150, 100, 100] and not book.rejects
 
 
+def test_application_share_count_with_a_plus_sign_is_a_whole_number(tmp_path: Path) -> None:
+    """A "+" sign is a whole number (the share pattern allows it). pyarrow's int64 reading refuses
+    it, so the column is read as text beside a value that is not a number; the cast there refused
+    it too, and the whole file failed as "not a readable CSV file"."""
+    rows = ["HK1,C:P1:HK1,P1,+100", "HK2,C:P1:HK2,P1,1.5", "HK3,C:P1:HK3,P1,+0200"]
+    book = read_application_book(_write(tmp_path, "apps.csv", [APPS_HEADER, *rows]))
+    assert book.shares.tolist() == [100, 200]
+    assert [(r.line, r.reason) for r in book.rejects] == [(3, "not_integer")]
+
+
 def test_blank_lines_and_short_rows_keep_line_numbers_exact(tmp_path: Path) -> None:
     rows = ["HK1,C:P1:HK1,P1,100", "", "HK2,C:P1:HK2", '"HK3",C:P1:HK3,P1,300', "HK4,C:P1:HK4,P1,x"]
     book = read_application_book(_write(tmp_path, "apps.csv", [APPS_HEADER, *rows]))

@@ -233,7 +233,8 @@ def _whole_numbers(column: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ok = digits & ~long
     values = np.zeros(len(arr), dtype=np.int64)
     if ok.any():
-        values[ok] = pc.cast(pc.filter(text, pa.array(ok)), pa.int64()).to_numpy(zero_copy_only=False)
+        signed = pc.utf8_ltrim(pc.filter(text, pa.array(ok)), "+")  # "+100": the pattern allows the sign, the cast does not
+        values[ok] = pc.cast(signed, pa.int64()).to_numpy(zero_copy_only=False)
     return values, np.flatnonzero(~digits), np.flatnonzero((digits & long) | (values > MAX_QUANTITY))
 
 
