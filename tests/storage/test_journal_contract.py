@@ -22,6 +22,7 @@ from lionrock.engine.journal import (
     JournalIncompatible,
     MemoryJournal,
 )
+from lionrock.kernel.messages import OUTCOME_VERSION
 from lionrock.storage.postgres_journal import PostgresJournal, split_schema
 from lionrock.storage.sqlite_journal import SqliteJournal
 from testkit import T0, Credit, Debit, tally_contexts
@@ -276,3 +277,20 @@ def test_journal_contract_discard_pending_forgets_only_undurable_records(backend
         j.flush()
         assert [r.body for r in j.records()] == [b"r1", b"r2", b"r3-again"]
     j.close()
+
+
+def test_journal_contract_other_outcome_version_refused(backend: Backend) -> None:
+    """A journal written under another outcome version (the same commands would give other
+    outcomes: lionrock.kernel.messages.OUTCOME_VERSION), or under none recorded (written before
+    versions were stored: 1), is refused naming both versions; a new journal is stamped with ours."""
+    _need_persistent(backend)
+    j = backend.open()
+    assert j.get_meta("outcome_version") == str(OUTCOME_VERSION)
+    _fill(j, 2)
+    j.close()
+    backend.damage("UPDATE meta SET value = '1' WHERE key = 'outcome_version'")
+    with pytest.raises(JournalIncompatible, match=f"outcome version 1; this build computes outcome version {OUTCOME_VERSION}"):
+        backend.open()
+    backend.damage("DELETE FROM meta WHERE key = 'outcome_version'")
+    with pytest.raises(JournalIncompatible, match="outcome version 1 \\(none recorded\\)"):
+        backend.open()

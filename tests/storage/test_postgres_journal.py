@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from lionrock.engine.journal import GENESIS, JournalCorrupted, Origin, next_chain, record_crc
-from lionrock.kernel.messages import SCHEMA_VERSION
+from lionrock.kernel.messages import OUTCOME_VERSION, SCHEMA_VERSION
 from lionrock.storage.postgres_journal import PostgresJournal, split_schema
 
 pytestmark = pytest.mark.integration
@@ -30,6 +30,7 @@ def _per_record_journal(url: str, records: int, snapshot_at: int) -> None:
             "state BYTEA NOT NULL, state_hash TEXT NOT NULL, crc BIGINT NOT NULL)"
         )
         db.execute(f"INSERT INTO {s}.meta VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),))
+        db.execute(f"INSERT INTO {s}.meta VALUES ('outcome_version', %s)", (str(OUTCOME_VERSION),))  # the storage format alone differs
         chain = GENESIS
         for seq in range(1, records + 1):
             body = f"body-{seq}".encode()

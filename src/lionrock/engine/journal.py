@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from hashlib import blake2b
 from typing import NamedTuple, Protocol
 
-from lionrock.kernel.messages import SCHEMA_VERSION
+from lionrock.kernel.messages import OUTCOME_VERSION, SCHEMA_VERSION
 from lionrock.kernel.user_errors import UserError
 
 RECORD_HEADER = struct.Struct("<qq")
@@ -106,9 +106,23 @@ class JournalNotFound(JournalError, FileNotFoundError):
 
 
 class JournalIncompatible(JournalError):
-    """The journal was written under another message schema."""
+    """The journal was written under another message schema or outcome version."""
 
     hint = "Read it with the Lion Rock version that wrote it, or start a new journal."
+
+
+def check_outcome_version(journal: Journal, where: str, *, empty: bool, writable: bool) -> None:
+    """Refuse a journal written under another `OUTCOME_VERSION` (one with records and none
+    recorded predates the versions: 1); a new, empty journal writable here is stamped with ours."""
+    version = journal.get_meta("outcome_version")
+    if version is None and empty and writable:
+        journal.set_meta("outcome_version", str(OUTCOME_VERSION))
+        return
+    if (version or "1") != str(OUTCOME_VERSION):
+        raise JournalIncompatible(
+            f"{where} was written under outcome version {version or '1 (none recorded)'}; this build computes outcome version "
+            f"{OUTCOME_VERSION}, whose rules may give other outcomes for the same commands (lionrock.kernel.messages.OUTCOME_VERSION)"
+        )
 
 
 @dataclass(frozen=True)
@@ -239,7 +253,7 @@ class MemoryJournal:
         self._rows: list[tuple[int, int, int, bytes, bytes]] = []
         self._chain = GENESIS
         self._snapshots: list[SnapshotRecord] = []
-        self._meta: dict[str, str] = {"schema_version": str(SCHEMA_VERSION)}
+        self._meta: dict[str, str] = {"schema_version": str(SCHEMA_VERSION), "outcome_version": str(OUTCOME_VERSION)}
         self._origins: dict[int, Origin] = {}
         self._next_origin: Origin | None = None
 
@@ -320,6 +334,7 @@ __all__ = [
     "JournalCorrupted",
     "JournalError",
     "JournalIncompatible",
+    "check_outcome_version",
     "JournalNotFound",
     "JournalRecord",
     "MemoryJournal",

@@ -20,7 +20,7 @@ always had where callers catch that builtin (a ``ValueError`` subclass stays a `
     │       ├── JournalCorrupted      damaged (a record fails its CRC or the chain)
     │       │   └── NotAJournal       not a Lion Rock journal at all
     │       ├── JournalNotFound       no journal where one was expected (also FileNotFoundError)
-    │       └── JournalIncompatible   written under another message schema
+    │       └── JournalIncompatible   written under another message schema or outcome version
     ├── StorageError                  the read and user store
     │   └── SchemaTooNew              (storage.migrations) a store newer than the code (RuntimeError)
     └── ServiceError                  the service refuses or cannot serve a request

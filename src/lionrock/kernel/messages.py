@@ -2,8 +2,8 @@
 
 Each concrete class registers itself, so the engine can decode any journaled command and any
 published event without a hand-kept list. The wire form is MessagePack (journal) or JSON (API),
-``{"type": "PlaceOrder", ...}``. `SCHEMA_VERSION` is stored in every journal; a journal written
-under another schema version is refused rather than misread.
+``{"type": "PlaceOrder", ...}``. `SCHEMA_VERSION` and `OUTCOME_VERSION` are stored in every
+journal; a journal written under another version of either is refused rather than misread.
 """
 
 from __future__ import annotations
@@ -17,6 +17,16 @@ from lionrock.kernel.errors import InvariantError, Rejection
 SCHEMA_VERSION = 2
 """2 (December 2026): an offering's waiver ladder holds exact-rate thresholds, and the offering
 spec gained the offer size adjustment split and the basis curves; a schema-1 journal is refused."""
+
+OUTCOME_VERSION = 2
+"""What the core computes from the same commands, stored in every journal beside the schema: a
+change that gives other outcomes for commands a journal may already hold bumps it, and a journal
+written under another outcome version is refused (replaying it would not reach the state its
+answers were given from). 1: every journal before this version was stored (none recorded). 2 (7 Dec
+2026): the placing fill is exact (Fraction weights) where the float solver's noise could move a
+lot; the 10% employee reserved-share cap (Rule 10.01); employee reserved shares count toward the
+40% bookbuilding minimum; the reallocation of a placing shortfall stops at the 15% allocation cap
+from 4 Aug 2025."""
 
 _COMMANDS: list[type[Command]] = []
 _EVENTS: list[type[Event]] = []
@@ -113,4 +123,4 @@ class Codec:
         return self._json_command_decoder.decode(data)
 
 
-__all__ = ["SCHEMA_VERSION", "Codec", "Command", "CommandRejected", "Event", "Stamp", "command_types", "event_types"]
+__all__ = ["OUTCOME_VERSION", "SCHEMA_VERSION", "Codec", "Command", "CommandRejected", "Event", "Stamp", "command_types", "event_types"]

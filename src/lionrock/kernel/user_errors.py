@@ -12,7 +12,7 @@ carries what is wrong and what to do about it, so the edge prints one line and e
     └── JournalError             (lionrock.engine.journal) a journal cannot be used as it is
         ├── JournalCorrupted     damaged (a record fails its CRC or the chain; not a journal)
         │   └── NotAJournal      the file is not a Lion Rock journal at all
-        └── JournalIncompatible  written under another message schema
+        └── JournalIncompatible  written under another message schema or outcome version
 """
 
 from __future__ import annotations

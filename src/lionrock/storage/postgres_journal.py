@@ -31,6 +31,7 @@ from lionrock.engine.journal import (
     RecordVerifier,
     RecoveryReport,
     SnapshotRecord,
+    check_outcome_version,
 )
 from lionrock.kernel.messages import SCHEMA_VERSION
 from lionrock.kernel.user_errors import ServiceUnavailable
@@ -140,6 +141,7 @@ class PostgresJournal:
         if version != str(SCHEMA_VERSION):
             raise JournalIncompatible(f"{self._where} was written with message schema {version}; this build reads schema {SCHEMA_VERSION}")
         self._last_seq, self._chain = self._tail()
+        check_outcome_version(self, self._where, empty=self._last_seq == 0, writable=not self.readonly)
 
     @property
     def _where(self) -> str:

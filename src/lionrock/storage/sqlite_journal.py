@@ -27,6 +27,7 @@ from lionrock.engine.journal import (
     Origin,
     RecoveryReport,
     SnapshotRecord,
+    check_outcome_version,
 )
 from lionrock.kernel.messages import SCHEMA_VERSION
 from lionrock.storage._blocks import (
@@ -101,6 +102,7 @@ class SqliteJournal:
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
         self._check_schema()
         self._last_seq, self._chain = self._tail()
+        check_outcome_version(self, str(self.path), empty=self._last_seq == 0, writable=not self.readonly)
 
     def _check_schema(self) -> None:
         version = self.get_meta("schema_version")
