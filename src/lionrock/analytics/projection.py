@@ -24,7 +24,7 @@ from lionrock.clearing import events as ce
 from lionrock.connect import events as xe
 from lionrock.kernel.account import Account, AccountKind
 from lionrock.kernel.messages import Command, CommandRejected, Event, Stamp
-from lionrock.kernel.xhkg import hk_date, hk_time
+from lionrock.kernel.xhkg import HkDay, hk_date, hk_time
 from lionrock.listing import commands as lc
 from lionrock.listing import events as le
 from lionrock.offering import events as oe
@@ -86,6 +86,9 @@ class RunProjection:
         self._profiles: dict[str, lc.IssuerProfile] = {}
         self._quota: dict[tuple[str, str], int] = {}
         """(day, link) -> lowest quota balance seen that day (RMB minor units)."""
+        self._day = HkDay()
+        self._origins: dict[str, str] = {}
+        """account -> `account_origin` (a trade names two accounts; most trade again)."""
 
     @classmethod
     def from_journal_meta(cls, journal: Any) -> RunProjection:
@@ -282,7 +285,7 @@ class RunProjection:
         assert isinstance(ev, te.TradeExecuted)
         self.trades += 1
         value = ev.price * ev.quantity // 10
-        day = hk_date(stamp.at_ns).isoformat()
+        day = self._day.iso(stamp.at_ns)
         self._turnover[(ev.instrument, day)] += value
         first = self._first_day.setdefault(ev.instrument, day)
         tape = self.data.tapes.get(ev.instrument)
@@ -293,7 +296,13 @@ class RunProjection:
             rate = self.data.cny_hkd.get(day) if ev.currency == "CNY" else None
             value = value * rate[0] // rate[1] if rate else 0
         flows = self.data.flows_by_origin.setdefault(ev.instrument, {})
-        buyer, seller = account_origin(ev.buyer), account_origin(ev.seller)
+        origins = self._origins
+        buyer = origins.get(ev.buyer)
+        if buyer is None:
+            buyer = origins[ev.buyer] = account_origin(ev.buyer)
+        seller = origins.get(ev.seller)
+        if seller is None:
+            seller = origins[ev.seller] = account_origin(ev.seller)
         if buyer != seller:
             flows[buyer] = flows.get(buyer, 0) + value
             flows[seller] = flows.get(seller, 0) - value
@@ -339,7 +348,7 @@ class RunProjection:
         """Track the lowest southbound quota balance of each day and link (= the most used)."""
         assert isinstance(ev, xe.SouthboundOrderAdmitted | xe.SouthboundQuotaReturned)
         balance = ev.quota_balance if isinstance(ev, xe.SouthboundOrderAdmitted) else ev.balance
-        key = (hk_date(stamp.at_ns).isoformat(), ev.link)
+        key = (self._day.iso(stamp.at_ns), ev.link)
         self._quota[key] = min(self._quota.get(key, balance), balance)
 
     def _settlement_failed(self, stamp: Stamp, ev: Event) -> None:

@@ -71,7 +71,7 @@ from lionrock.kernel.errors import fail, invariant, require
 from lionrock.kernel.messages import Command, Event, Stamp
 from lionrock.kernel.money import Currency, Rate, Rounding, round_div
 from lionrock.kernel.price import consideration_minor
-from lionrock.kernel.xhkg import add_business_days, hk_date, is_business_day
+from lionrock.kernel.xhkg import HkDay, add_business_days, hk_date, is_business_day
 from lionrock.offering.events import IpoApplicationsFunded, IpoSettlementInstructed
 from lionrock.rules.clearing import SETTLEMENT_CYCLE, AdValoremCharge, charges_in_force
 from lionrock.trading.events import InstrumentListed, TradeExecuted
@@ -137,6 +137,8 @@ class ClearingContext:
         """Trades waiting for an FX rate: [trade_id, instrument, currency, price, qty, buyer, seller, ISO date]."""
         self.holds: dict[str, dict[str, int]] = {}
         self.last_run = ""
+        self._day = HkDay()
+        """The Hong Kong date of a trade's time (not state: a cache of `hk_date`)."""
 
     # -- queries (projections read these through events; tests and the CLI may call them) -------
     def balance(self, account: str, asset: str) -> int:
@@ -338,7 +340,7 @@ class ClearingContext:
     def observe(self, event: Event, stamp: Stamp) -> list[Event]:
         match event:
             case TradeExecuted():
-                return self._on_trade(event, hk_date(stamp.at_ns))
+                return self._on_trade(event, self._day.day(stamp.at_ns))
             case InstrumentListed():
                 return self._on_listed(event)
             case IpoApplicationsFunded():

@@ -203,7 +203,8 @@ class Engine:
         self._journal(seq, at, command, body)
         try:
             outcome = self._apply(command, seq, at)
-            invariant(self.seq == seq and self.last_at_ns == at, "submit left the engine at seq %d, not %d", self.seq, seq)
+            if self.seq != seq or self.last_at_ns != at:  # (the check inline: `invariant` raises; this runs per command)
+                invariant(False, "submit left the engine at seq %d, not %d", self.seq, seq)
             return outcome
         except Exception:
             # A bug (an invariant broke): the engine stops here. Records not yet durable were never
@@ -255,7 +256,8 @@ class Engine:
                     f"the journal has {self.codec.decode_command(rec.body)!r} at {rec.at_ns}"
                 )
         else:
-            invariant(seq == self.journal.last_seq + 1, "journaling seq %d after %d", seq, self.journal.last_seq)
+            if seq != self.journal.last_seq + 1:
+                invariant(False, "journaling seq %d after %d", seq, self.journal.last_seq)
             self.journal.append(seq, at, body)
 
     def _observe_batch(self, outcome: BatchOutcome) -> None:
@@ -295,8 +297,10 @@ class Engine:
         self._apply(self.codec.decode_command(rec.body), rec.seq, rec.at_ns)
 
     def _apply(self, command: Command, seq: int, at: int) -> Outcome:
-        invariant(seq == self.seq + 1, "applying seq %d after %d", seq, self.seq)
-        invariant(at >= self.last_at_ns, "seq %d stamped %d, before the previous command's %d", seq, at, self.last_at_ns)
+        if seq != self.seq + 1:  # (the invariants inline, as in `submit`)
+            invariant(False, "applying seq %d after %d", seq, self.seq)
+        if at < self.last_at_ns:
+            invariant(False, "seq %d stamped %d, before the previous command's %d", seq, at, self.last_at_ns)
         self.seq = seq
         self.last_at_ns = at
         stamp = Stamp(seq, at)
@@ -316,7 +320,8 @@ class Engine:
             except Reject as r:
                 rejection = r.rejection
                 events = [CommandRejected(command_type=type(command).__name__, rejection=rejection)]
-            invariant(type(events) is list, "%s answered %s with %r, not a list of events", ctx.name, type(command).__name__, events)
+            if type(events) is not list:
+                invariant(False, "%s answered %s with %r, not a list of events", ctx.name, type(command).__name__, events)
         if self._observers:
             observers = self._observers.get
             for event in events:  # a list iterator sees what the loop appends: reactions to reactions

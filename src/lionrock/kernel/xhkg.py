@@ -142,8 +142,46 @@ def hk_date(at_ns: int) -> date:
     return hk_time(at_ns).date()
 
 
+class HkDay:
+    """`hk_date` of engine times that mostly fall on the day asked last (every trade of a day):
+    the day's bounds are kept, so a time inside them costs two comparisons instead of a datetime.
+    ``day(at_ns)`` is the date, ``iso(at_ns)`` its ISO text; both equal `hk_date`'s for any time
+    (the bounds are kept only once `hk_date` of both ends is the day itself, and it is monotone)."""
+
+    __slots__ = ("_date", "_end", "_iso", "_start")
+
+    def __init__(self) -> None:
+        self._start = self._end = 0
+        self._date = date(1970, 1, 1)
+        self._iso = ""
+
+    def _move(self, at_ns: int) -> None:
+        d = hk_date(at_ns)
+        start, end = hk_ns(d, time(0)), hk_ns(d + timedelta(days=1), time(0))
+        self._date, self._iso = d, d.isoformat()
+        if start <= at_ns < end and hk_date(start) == d and hk_date(end - 1) == d:
+            self._start, self._end = start, end
+        else:  # pragma: no cover - bounds that disagree with hk_date are never kept
+            self._start = self._end = 0
+
+    def day(self, at_ns: int) -> date:
+        if not self._start <= at_ns < self._end:
+            self._move(at_ns)
+            if not self._start <= at_ns < self._end:  # pragma: no cover
+                return hk_date(at_ns)
+        return self._date
+
+    def iso(self, at_ns: int) -> str:
+        if not self._start <= at_ns < self._end:
+            self._move(at_ns)
+            if not self._start <= at_ns < self._end:  # pragma: no cover
+                return hk_date(at_ns).isoformat()
+        return self._iso
+
+
 __all__ = [
     "HK_TZ",
+    "HkDay",
     "TradingDay",
     "add_business_days",
     "business_days",

@@ -626,7 +626,15 @@ class Driver:
         599,969 commands) but slower: 74.6 s against 61.4 s for the default demo, same machine,
         same minute. A batch of five or six commands pays fixed costs it cannot spread: building
         its numpy columns from the commands, and rebuilding every command's events from the tape
-        for the subscribers, together about 40 us a command in a profile of the small scale."""
+        for the subscribers, together about 40 us a command in a profile of the small scale.
+        Tried again after the batch path kept its commands and read its tape as lists (7 Dec,
+        later): still slower, small scale 6.6 s CPU against 5.4 s (median of 3, back to back,
+        same journal and events). The batch's saving is the event objects it need not build,
+        and here the projection and the agents read every event of every command; what is left
+        is the columns and the tape, which cost more than the per-command engine work they
+        replace. The rest of the order flow cannot be batched at all: each order reads the touch,
+        the live orders and the holdings the previous one left, and draws from the one seeded
+        stream in that order."""
         mm = stock.maker
         for order_id in stock.mm_orders:
             if order_id in stock.live:
