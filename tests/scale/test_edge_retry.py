@@ -298,3 +298,47 @@ def test_edge_ticker_moves_the_sessions_on_once_per_timer_with_two_edges(nats_ur
 
     ticks, timers = asyncio.run(consumed())
     assert 0 < ticks <= timers  # one stored tick per timer fired, not one per edge
+
+
+class _Msg:
+    """What the edge's subscription hands it: subject, headers, body."""
+
+    def __init__(self, subject: str, headers: dict[str, str], data: bytes) -> None:
+        self.subject, self.headers, self.data = subject, headers, data
+
+
+def test_edge_answers_each_outcome_of_a_batch_and_a_retry_from_a_republished_batch() -> None:
+    """One event message carries a shard's whole batch: the edge answers every command of it that
+    waits, by (shard, command stream seq), remembers the others for a retry, takes the batch's
+    next timer, and treats a batch republished with other boundaries (after a crash, outside the
+    duplicate window) as the same outcomes. No server: the edge's handler on its own."""
+    from lionrock.kernel.messages import Codec
+    from lionrock.scale.nats import OutcomeEntry, encode_outcome_batch, evt_subject, shard_outcome
+
+    codec = Codec()
+
+    def entry(seq: int, cmd_seq: int) -> OutcomeEntry:
+        order = _order(f"b{seq}", "B", 100)
+        accepted = OrderAccepted(
+            order_id=seq, instrument="00700", participant="B1", account="C:B1:I1", client_order_id=f"b{seq}",
+            side="B", order_type="LIMIT", price=400_000, quantity=100, channel="REST",
+        )  # fmt: skip
+        return OutcomeEntry(seq, 1_000 + seq, cmd_seq, f"k{cmd_seq}", 0, codec.encode(order), [codec.encode(accepted)])
+
+    edge = BusRunner("nats://127.0.0.1:1", MAP, remember=4)  # never started
+
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+        waiting = {cmd_seq: edge._waiting.setdefault((SHARD, cmd_seq), loop.create_future()) for cmd_seq in (10, 12)}
+        body, headers = encode_outcome_batch(SHARD, [entry(5, 10), entry(6, 11), entry(7, 12)], next_timer="9000:4")
+        await edge._on_outcome(_Msg(evt_subject(SHARD), headers, body))  # type: ignore[arg-type]
+        assert (waiting[10].result().seq, waiting[12].result().seq) == (5, 7)
+        assert waiting[12].result().body == _order("b7", "B", 100) and waiting[12].result().key == "k12"
+        assert not edge._waiting and edge._next_due[SHARD] == (9000, 4)
+        body, headers = encode_outcome_batch(SHARD, [entry(6, 11), entry(7, 12), entry(8, 13), entry(9, 14)])
+        await edge._on_outcome(_Msg(evt_subject(SHARD), headers, body))  # type: ignore[arg-type]
+        assert list(edge._seen) == [(SHARD, 11), (SHARD, 12), (SHARD, 13), (SHARD, 14)]  # the oldest forgotten (remember=4)
+        assert shard_outcome(edge._seen[(SHARD, 11)], SHARD, codec).seq == 6  # a retry of command 11 gets outcome 6
+        assert edge._next_due[SHARD] == (0, 0)  # the latest batch: no timer left
+
+    asyncio.run(go())

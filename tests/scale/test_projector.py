@@ -12,16 +12,25 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from _workload import MAP, fresh_streams, workload
 
-from lionrock.kernel.messages import CommandRejected
+from lionrock.kernel.messages import Codec, CommandRejected
 from lionrock.scale.nats import (
+    EVT_STREAM,
+    H_AT_NS,
+    H_CMD_SEQ,
+    H_KEY,
+    H_SEQ,
     CommandProducer,
+    OutcomeEntry,
     ShardEngine,
     ShardOutcome,
     connect,
+    encode_outcome_batch,
     ensure_streams,
+    evt_subject,
     read_events,
 )
 from lionrock.scale.projector import StreamProjector, run_projector
@@ -182,6 +191,63 @@ def test_projector_skips_duplicates_and_holds_an_early_outcome_until_the_missing
     again = StreamProjector(None, MAP, SqlStore(str(tmp_path / "read.db")))  # type: ignore[arg-type]
     assert again.positions["t0"] == (6, 3)  # stored with the rows
     again.store.close()
+
+
+def _entry(seq: int, cmd_seq: int) -> OutcomeEntry:
+    """Outcome ``seq`` of shard t0 as its batch message carries it: order ``o<seq>`` accepted."""
+    codec, o = Codec(), _outcome("t0", seq, 0, seq)
+    assert o.body is not None
+    return OutcomeEntry(seq, o.at_ns, cmd_seq, f"k{seq}", 0, codec.encode(o.body), [codec.encode(e) for e in o.events])
+
+
+async def _publish_batch(js: Any, entries: list[OutcomeEntry]) -> None:
+    body, headers = encode_outcome_batch("t0", entries)
+    await js.publish(evt_subject("t0"), body, stream=EVT_STREAM, headers=headers)
+
+
+async def _publish_single(js: Any, entry: OutcomeEntry) -> None:
+    """One outcome in one message, as a shard published them before batches."""
+    headers = {H_SEQ: str(entry.seq), H_AT_NS: str(entry.at_ns), H_CMD_SEQ: str(entry.cmd_seq), H_KEY: entry.key}
+    await js.publish(evt_subject("t0"), msgspec.msgpack.encode((entry.command, entry.events)), stream=EVT_STREAM, headers=headers)
+
+
+def test_projector_skips_the_outcomes_of_a_batch_it_already_applied_and_reads_older_messages(nats_url: str, tmp_path: Path) -> None:
+    """Exactly once per (shard, seq), never per message: an older shard published outcomes 1 and 2
+    one per message and died inside its batch; upgraded, it republished the batch 1-5 as one
+    message (outside the duplicate window, or under another id: stored); then 7-8 arrived before 6
+    (lost on the way and published again). The projector applies 1-8 once each, and its stream
+    position moves past a message only when every outcome of it is in."""
+    entries = [_entry(seq, 100 + seq) for seq in range(1, 9)]
+
+    async def go() -> tuple[StreamProjector, list[ShardOutcome]]:
+        nc, js = await connect(nats_url)
+        await fresh_streams(js)
+        await ensure_streams(js)
+        await _publish_single(js, entries[0])
+        await _publish_single(js, entries[1])
+        await _publish_batch(js, entries[0:5])
+        await _publish_batch(js, entries[6:8])
+        await _publish_batch(js, entries[5:6])
+        projector = StreamProjector(js, MAP, SqlStore(str(tmp_path / "read.db")), batch=2)  # two messages per fetch
+        await projector.start()
+        positions = []
+        while await projector.step("t0", 0.3):
+            positions.append(projector.positions["t0"])
+        # 1, 2; then 3-5 applied and 7-8 held: resume before the message holding them; then 6, 7, 8
+        assert positions == [(2, 2), (2, 5), (5, 8)]
+        await projector.close()
+        published = await read_events(js, "t0")
+        await nc.drain()
+        return projector, published
+
+    projector, published = asyncio.run(go())
+    assert [o.seq for o in published] == [1, 2, 1, 2, 3, 4, 5, 7, 8, 6]  # as published
+    assert [o.stream_seq for o in published] == [1, 2, 3, 3, 3, 3, 3, 4, 4, 5]  # a batch's outcomes share its message
+    assert [o.cmd_seq for o in published] == [101, 102, 101, 102, 103, 104, 105, 107, 108, 106]
+    assert projector.positions["t0"] == (5, 8) and projector.stats.duplicates == 2
+    assert projector.store.execute("SELECT order_id FROM orders ORDER BY order_id") == [(n,) for n in range(1, 9)]
+    assert projector.projector.projected_seq == 8
+    projector.store.close()
 
 
 @pytest.mark.parametrize("shard", ["t0", "t1"])

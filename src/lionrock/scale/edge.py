@@ -11,8 +11,10 @@ in where the work happens:
    authenticated it), to every shard `ShardMap.route` names; the acknowledgement says where the
    stream stored it (for an exact retry inside the duplicate window: where it stored the first);
 2. the shard engine journals (with the origin) and applies it and publishes the outcome on
-   ``evt.<shard>`` naming the command's stream sequence (header ``Lionrock-Cmd-Seq``);
-3. the edge, subscribed to ``evt.>``, matches the outcome by ``(shard, command stream seq)``.
+   ``evt.<shard>``, in one message with the rest of the batch it processed, each outcome naming
+   its command's stream sequence (`OutcomeEntry.cmd_seq`);
+3. the edge, subscribed to ``evt.>``, matches each outcome of a batch by ``(shard, command
+   stream seq)``.
 
 Retries (the same client order id sent again, e.g. after a 504) trade once and get the first
 outcome: inside the stream's duplicate window the publish is answered "duplicate" with the first
@@ -28,9 +30,9 @@ command is stored in the stream (the publish was acknowledged) and will be appli
 from the read models that `lionrock project` keeps; the edge projects nothing itself.
 
 The ticker: the venue's session timers arrive only as `TradingTick` commands (the in-process
-runner sends one when a timer is due). Each trading shard's outcomes say when its next timer is
-due (header ``Lionrock-Next-Timer``, read from its state); the edge keeps the latest per shard
-(at start-up from each shard's last outcome) and, when its clock reaches it, sends a tick under
+runner sends one when a timer is due). Each trading shard's outcome batches say when its next
+timer is due (header ``Lionrock-Next-Timer``, read from its state after the batch); the edge keeps
+the latest per shard (at start-up from each shard's last outcome message) and, when its clock reaches it, sends a tick under
 the key ``tick:<shard>:<due ns>``: several edges send the same message id, so the stream stores
 one tick per timer however many edges run.
 """
@@ -55,17 +57,18 @@ from lionrock.kernel.messages import Codec, Command, CommandRejected
 from lionrock.scale.nats import (
     CMD_STREAM,
     EVT_STREAM,
-    H_CMD_SEQ,
     H_NEXT_TIMER,
     CommandProducer,
+    OutcomeEntry,
     ShardOutcome,
     _retrying,
     connect_with_backoff,
-    decode_outcome,
     default_key,
     ensure_streams,
     evt_subject,
+    outcome_entries,
     resolve_bodies,
+    shard_outcome,
 )
 from lionrock.scale.sharding import ShardMap
 from lionrock.service.writer import RunnerStopped
@@ -120,7 +123,7 @@ class BusRunner:
         """What `lionrock serve` prints at the end for an in-process engine; the shards print theirs."""
         self._listeners: list[BatchListener] = []
         self._waiting: dict[tuple[str, int], asyncio.Future[ShardOutcome]] = {}
-        self._seen: OrderedDict[tuple[str, int], Msg] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, int], OutcomeEntry] = OrderedDict()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._nc: Any = None
@@ -231,19 +234,24 @@ class BusRunner:
 
     # -- outcomes in -------------------------------------------------------------------------------
     async def _on_outcome(self, msg: Msg) -> None:
-        cmd_seq = int((msg.headers or {}).get(H_CMD_SEQ, 0))
-        if not cmd_seq:
-            return
+        """A batch of one shard's outcomes: answer the commands waiting for them; remember each
+        (still encoded) for a retry. An outcome seen twice (a batch republished outside the
+        duplicate window) is the same outcome."""
         await resolve_bodies(self._js, [msg])
-        where = (msg.subject.split(".", 1)[1], cmd_seq)
-        if self.ticker and where[0] in self.shard_map.trading_shards:
-            self._next_due[where[0]] = _next_timer(msg.headers)
-        waiter = self._waiting.pop(where, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(decode_outcome(msg, where[0], self.codec))
-        self._seen[where] = msg
-        if len(self._seen) > self.remember:
-            self._seen.popitem(last=False)
+        shard = msg.subject.split(".", 1)[1]
+        if self.ticker and shard in self.shard_map.trading_shards:
+            self._next_due[shard] = _next_timer(msg.headers)
+        seen, waiting = self._seen, self._waiting
+        for entry in outcome_entries(msg):
+            if not entry.cmd_seq:
+                continue
+            where = (shard, entry.cmd_seq)
+            waiter = waiting.pop(where, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(shard_outcome(entry, shard, self.codec))
+            seen[where] = entry
+        while len(seen) > self.remember:
+            seen.popitem(last=False)
 
     # -- commands out ------------------------------------------------------------------------------
     async def _submit(self, command: Command, origin: Origin | None, key: str | None = None) -> Outcome:
@@ -261,7 +269,7 @@ class BusRunner:
             waiter = waiters[where] = self._waiting.setdefault(where, loop.create_future())
             seen = self._seen.get(where)
             if seen is not None and not waiter.done():  # already applied: a retry, or an outcome faster than the ack
-                waiter.set_result(decode_outcome(seen, p.shard, self.codec))
+                waiter.set_result(shard_outcome(seen, p.shard, self.codec))
         try:
             outcomes = await asyncio.wait_for(asyncio.gather(*waiters.values()), self.timeout_s)
         except TimeoutError:

@@ -12,9 +12,18 @@
   is the shard's own too, beyond the window).
 * `ShardEngine` runs one shard: a durable pull consumer on ``cmd.<shard>`` feeds `Engine.submit`
   in stream-sequence order; each fetched batch is journaled to the shard's own SQLite journal and
-  flushed (fsync) before its outcome events are published to stream ``LIONROCK_EVTS`` on subject
+  flushed (fsync) before its outcomes are published to stream ``LIONROCK_EVTS`` on subject
   ``evt.<shard>`` and before any command of it is acknowledged. Events another shard observes are
   sent to that shard's command subject as `RelayShardEvents` (see `lionrock.scale.sharding`).
+* One event message per processed batch (`encode_outcome_batch`): its body is every outcome of
+  the batch (`OutcomeEntry`: engine seq, time, the command's stream seq and message id, the
+  command and its events), header ``Lionrock-Seqs`` ``<first>-<last>`` (consecutive engine
+  sequences), ``Nats-Msg-Id`` ``<shard>:<first>-<last>``. nats-py's cost is per message, and a
+  shard used to pay it per command. Consumers deduplicate per outcome by ``(shard, seq)``, not per
+  message: a batch republished after a crash is the same batch under the same message id, but a
+  consumer must still skip the outcomes of a message it has already applied, whatever the
+  message's boundaries (`outcome_entries` also reads the one-outcome messages published before
+  batches, so streams written by an older shard stay readable).
 * Restart is the ordinary start-up path: the engine recovers from its journal; the journal's meta
   records the last stream sequence journaled with the engine sequence it ended at, in one value
   (``nats.position``, written after the flush), and the consumer is re-created to deliver from the next stream sequence, so delivery
@@ -30,10 +39,10 @@
   carries header ``Lionrock-Body`` with that name and an empty body, and every consumer fetches
   the body before decoding (`resolve_bodies`). The object is stored before the message is
   published, so a message never names a missing body.
-* Each outcome names the command it answers: header ``Lionrock-Cmd-Seq`` is the command's
-  sequence in ``LIONROCK_CMDS``, which is what a publish acknowledgement returns (for a duplicate,
-  the first copy's): the edge matches answers by it, so a retry through any edge, even one
-  started after the first answer, finds the first outcome.
+* Each outcome names the command it answers: its ``cmd_seq`` is the command's sequence in
+  ``LIONROCK_CMDS``, which is what a publish acknowledgement returns (for a duplicate, the first
+  copy's): the edge matches answers by it, so a retry through any edge, even one started after
+  the first answer, finds the first outcome.
 """
 
 from __future__ import annotations
@@ -67,6 +76,7 @@ from nats.js.api import (
 
 from lionrock.engine import Engine, Origin, Outcome
 from lionrock.engine.engine import DeterminismError
+from lionrock.kernel.errors import invariant
 from lionrock.kernel.messages import Codec, Command, Event, Stamp
 from lionrock.kernel.user_errors import ServiceUnavailable
 from lionrock.kernel.xhkg import hk_date
@@ -83,14 +93,16 @@ H_SEQ = "Lionrock-Seq"
 H_COMMAND = "Lionrock-Command"
 H_RELAYED = "Lionrock-Relayed"
 H_KEY = "Lionrock-Key"
-"""On an outcome: the ``Nats-Msg-Id`` of the command it answers (`message_id`)."""
+"""On a one-outcome message (before batches): the ``Nats-Msg-Id`` of the command it answers."""
 H_CMD_SEQ = "Lionrock-Cmd-Seq"
-"""On an outcome: the stream sequence of the command it answers in ``LIONROCK_CMDS``."""
+"""On a one-outcome message (before batches): the stream sequence of its command in ``LIONROCK_CMDS``."""
+H_SEQS = "Lionrock-Seqs"
+"""On an outcome batch: ``<first>-<last>``, the consecutive engine sequences of the outcomes it carries."""
 H_NEXT_TIMER = "Lionrock-Next-Timer"
-"""On a trading shard's outcome: ``<due ns>:<timer index>`` of its venue's next timer (absent: none). The venue
+"""On a trading shard's outcome batch: ``<due ns>:<timer index>`` of its venue's next timer (absent: none). The venue
 refuses orders while a timer is overdue and timers arrive only as `TradingTick` commands, so the
 edge sends one when this time has come (`BusRunner`'s ticker): a read of the shard's state after
-the command, never a clock."""
+the batch, never a clock."""
 H_SENDER = "Lionrock-Sender"
 H_CHANNEL = "Lionrock-Channel"
 """On a command: its `Origin` (percent-encoded: a header value is one line)."""
@@ -107,8 +119,29 @@ META_POSITION = "nats.position"
 """``"<last stream seq journaled>:<engine seq it ended at>"``: one value, so one atomic write."""
 META_EVT_PUBLISHED_SEQ = "nats.evt_published_seq"
 
+
+class OutcomeEntry(msgspec.Struct, array_like=True, frozen=True):
+    """One outcome in an outcome batch, as the shard publishes it (the journal's encodings: a
+    projector needs the command too, e.g. the submitted issuer profile or the order a rejection
+    refused)."""
+
+    seq: int
+    """The shard's engine sequence."""
+    at_ns: int
+    cmd_seq: int
+    """The command's stream sequence in ``LIONROCK_CMDS`` (0 if unknown): what the edge matches by."""
+    key: str
+    """The command's ``Nats-Msg-Id`` (`message_id`); empty for a relay."""
+    relayed: int
+    """How many of the first events are echoes of a relayed batch (`RelayShardEvents`)."""
+    command: bytes
+    events: list[bytes]
+
+
+_BATCH_BODY = msgspec.msgpack.Decoder(list[OutcomeEntry])
+_BATCH_ENCODER = msgspec.msgpack.Encoder()
 _OUTCOME_BODY = msgspec.msgpack.Decoder(tuple[bytes, list[bytes]])
-"""An outcome message's body: the command as journaled, then each event (the journal's encoding)."""
+"""A one-outcome message's body (published before batches): the command, then each event."""
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (nats.errors.Error, nats.js.errors.Error, TimeoutError, asyncio.TimeoutError, OSError)
 """What a lost node or a leader election looks like to a client: retried, never fatal."""
 
@@ -123,6 +156,20 @@ def cmd_subject(shard: str) -> str:
 
 def evt_subject(shard: str) -> str:
     return f"evt.{shard}"
+
+
+def encode_outcome_batch(shard: str, entries: Sequence[OutcomeEntry], next_timer: str = "") -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one message carrying ``entries`` (consecutive engine sequences).
+
+    Named ``<shard>:<first>-<last>``: a batch republished after a crash is the same batch (the
+    outcomes above ``nats.evt_published_seq``), so inside the duplicate window the stream stores
+    it once; outside it, consumers drop the outcomes they have by ``(shard, seq)``."""
+    first, last = entries[0].seq, entries[-1].seq
+    invariant(last - first + 1 == len(entries), "outcome batch %d-%d of shard %s is not consecutive", first, last, shard)
+    headers = {H_MSG_ID: f"{shard}:{first}-{last}", H_SEQS: f"{first}-{last}"}
+    if next_timer:
+        headers[H_NEXT_TIMER] = next_timer
+    return _BATCH_ENCODER.encode(entries), headers
 
 
 async def _log_nats_error(exc: Exception) -> None:
@@ -405,6 +452,29 @@ async def _consumer_from(
     return await js.pull_subscribe_bind(durable, stream)
 
 
+@dataclass(frozen=True, slots=True)
+class _Applied:
+    """One command applied by a shard engine, as its outcome is published."""
+
+    seq: int
+    at_ns: int
+    command: Command
+    events: list[Event]
+    cmd_seq: int
+    key: str
+    body: bytes
+    """The command as received (and journaled)."""
+
+    @property
+    def relayed(self) -> int:
+        """How many of the first events echo a relayed batch (not relayed back)."""
+        return len(self.command.events) if isinstance(self.command, RelayShardEvents) else 0
+
+
+def _batch_meta(batch: list[tuple[int, int, str]]) -> str:
+    return json.dumps(batch, separators=(",", ":"))
+
+
 @dataclass
 class ShardStats:
     applied: int = 0
@@ -412,6 +482,9 @@ class ShardStats:
     skipped_redelivered: int = 0
     poison: int = 0
     events_published: int = 0
+    """Outcomes published."""
+    event_messages: int = 0
+    """Messages they travelled in (one per batch)."""
     relays_published: int = 0
     batches: int = 0
     started: float = field(default_factory=time.perf_counter)
@@ -422,7 +495,9 @@ class ShardEngine:
 
     ``crash_hook(point)`` (tests only) is called at ``"after_submit"``, ``"after_journal_flush"``
     (journal durable, stream position not yet recorded), ``"after_flush"``,
-    ``"after_publish"`` and ``"after_ack"`` of each batch; raising from it simulates a crash."""
+    ``"after_events_stored"`` (the batch's outcome message and relays acknowledged by the stream,
+    not yet recorded as published), ``"after_publish"`` and ``"after_ack"`` of each batch;
+    raising from it simulates a crash."""
 
     def __init__(
         self,
@@ -485,8 +560,9 @@ class ShardEngine:
             again = []
             for stamp, command, events in backlog:
                 cmd_seq, key = known.get(stamp.seq, (0, ""))
-                again.append((stamp.seq, stamp.at_ns, command, events, cmd_seq, key))
+                again.append(_Applied(stamp.seq, stamp.at_ns, command, events, cmd_seq, key, self.codec.encode(command)))
             await self._publish_outcomes(again)
+            self._record_published(again[-1].seq)
         ack_floor = await self._ack_floor()
         if ack_floor > self.stream_seq:
             log.warning(
@@ -586,7 +662,8 @@ class ShardEngine:
         assert engine is not None
         hook = self.crash_hook or (lambda point: None)
         journal = engine.journal
-        outcomes: list[tuple[int, int, Command, list[Event], int, str]] = []
+        outcomes: list[_Applied] = []
+        batch: list[tuple[int, int, str]] = []  # (engine seq, command stream seq, message id): nats.batch
         for msg in msgs:
             sseq = msg.metadata.sequence.stream
             if sseq <= self.stream_seq:
@@ -601,20 +678,29 @@ class ShardEngine:
                 self._check_journaled(self._mapped_seq, msg.data)
                 continue
             headers = msg.headers or {}
+            batch.append((engine.seq + 1, sseq, headers.get(H_MSG_ID, "")))
+            if self.snapshot_every and batch[-1][0] % self.snapshot_every == 0:
+                # the engine snapshots after this command, which makes the batch so far durable: say
+                # first which command each of those outcomes answers, or a crash before the batch's
+                # end would republish them unnamed (an edge could not match them)
+                journal.set_meta(META_BATCH, _batch_meta(batch))
             journal.stamp_origin(origin_of_headers(headers))  # who sent it, recorded with the record
             outcome: Outcome = engine.submit(command, at_ns)
             journal.stamp_origin(None)
             self.stats.applied += 1
             # every outcome, empty ones too: the edge awaits each of its own, a projector checks seqs are contiguous
-            outcomes.append((outcome.seq, outcome.at_ns, command, outcome.events, sseq, headers.get(H_MSG_ID, "")))
+            outcomes.append(_Applied(outcome.seq, outcome.at_ns, command, outcome.events, sseq, batch[-1][2], msg.data))
         hook("after_submit")
-        if outcomes:
-            journal.set_meta(META_BATCH, json.dumps([[o[0], o[4], o[5]] for o in outcomes], separators=(",", ":")))
+        if batch:
+            journal.set_meta(META_BATCH, _batch_meta(batch))
         engine.flush()
         hook("after_journal_flush")
         journal.set_meta(META_POSITION, f"{self.stream_seq}:{self._mapped_seq}")
         hook("after_flush")
-        await self._publish_outcomes(outcomes)
+        if outcomes:
+            await self._publish_outcomes(outcomes)
+            hook("after_events_stored")
+            self._record_published(outcomes[-1].seq)
         hook("after_publish")
         if msgs:
             await msgs[-1].ack()  # AckPolicy.ALL: the whole batch, in one message
@@ -641,48 +727,30 @@ class ShardEngine:
         self.stats.skipped_journaled += 1
 
     # -- events out ------------------------------------------------------------------------
-    async def _publish_outcomes(self, outcomes: list[tuple[int, int, Command, list[Event], int, str]]) -> None:
-        """Publish each outcome to ``evt.<shard>``: body ``[command, [event, ...]]`` (the journal's
-        encodings: a projector needs the command too, e.g. the submitted issuer profile or the
-        order a rejection refused), headers seq, time, command type, the command's stream
-        sequence and message id."""
-        if not outcomes:
-            return
-        next_timer = self._next_timer()  # after the whole batch: on every outcome of it, the latest answer
-        futures: list[asyncio.Future[Any]] = []
-        encoded: list[list[bytes]] = []
-        for seq, at_ns, command, events, cmd_seq, key in outcomes:
-            bodies = [self.codec.encode(e) for e in events]
-            encoded.append(bodies)
-            relayed = len(command.events) if isinstance(command, RelayShardEvents) else 0
-            headers = {
-                H_MSG_ID: f"{self.shard}:{seq}",
-                H_SEQ: str(seq),
-                H_AT_NS: str(at_ns),
-                H_COMMAND: type(command).__name__,
-            }
-            if relayed:
-                headers[H_RELAYED] = str(relayed)
-            if key:
-                headers[H_KEY] = key
-            if cmd_seq:
-                headers[H_CMD_SEQ] = str(cmd_seq)
-            if next_timer:
-                headers[H_NEXT_TIMER] = next_timer
-            body = msgspec.msgpack.encode((self.codec.encode(command), bodies))
-            body = await offload_body(self.js, f"evt.{self.shard}.{seq}", body, headers)
-            futures.append(await self.js.publish_async(evt_subject(self.shard), body, stream=EVT_STREAM, headers=headers))
-            self.stats.events_published += 1
+    async def _publish_outcomes(self, outcomes: Sequence[_Applied]) -> None:
+        """Publish the outcomes of one batch to ``evt.<shard>`` as one message
+        (`encode_outcome_batch`; the next timer read after the whole batch) and the relays they
+        make, and await the stream's acknowledgements."""
+        encoded = [[self.codec.encode(e) for e in o.events] for o in outcomes]
+        entries = [
+            OutcomeEntry(o.seq, o.at_ns, o.cmd_seq, o.key, o.relayed, o.body, bodies) for o, bodies in zip(outcomes, encoded, strict=True)
+        ]
+        body, headers = encode_outcome_batch(self.shard, entries, self._next_timer())
+        body = await offload_body(self.js, f"evt.{self.shard}.{headers[H_SEQS]}", body, headers)
+        futures = [await self.js.publish_async(evt_subject(self.shard), body, stream=EVT_STREAM, headers=headers)]
+        self.stats.events_published += len(entries)
+        self.stats.event_messages += 1
         if self.relay:
             futures.extend(await self._relay(outcomes, encoded))
         await asyncio.wait_for(asyncio.gather(*futures), 30.0)
-        self._evt_published = outcomes[-1][0]
-        assert self.engine is not None
-        self.engine.journal.set_meta(META_EVT_PUBLISHED_SEQ, str(self._evt_published))
 
-    async def _relay(
-        self, outcomes: list[tuple[int, int, Command, list[Event], int, str]], encoded: list[list[bytes]]
-    ) -> list[asyncio.Future[Any]]:
+    def _record_published(self, seq: int) -> None:
+        """Every outcome up to ``seq`` is in the event stream (a restart publishes only those after it)."""
+        assert self.engine is not None
+        self._evt_published = seq
+        self.engine.journal.set_meta(META_EVT_PUBLISHED_SEQ, str(seq))
+
+    async def _relay(self, outcomes: Sequence[_Applied], encoded: list[list[bytes]]) -> list[asyncio.Future[Any]]:
         """One `RelayShardEvents` per target for the whole batch (per Hong Kong day within it: the
         destination stamps the relay with its last outcome's time, and clearing dates a trade by
         that stamp), not one per outcome: the primary, which every trading shard relays to, pays
@@ -692,14 +760,13 @@ class ShardEngine:
         most), so the same relay under the same message id."""
         runs: list[tuple[int, int, int, dict[str, list[bytes]]]] = []  # (first seq, last seq, last at_ns, bodies by target)
         day = None
-        for (seq, at_ns, command, events, _, _), bodies in zip(outcomes, encoded, strict=True):
-            relayed = len(command.events) if isinstance(command, RelayShardEvents) else 0  # echoes: not sent back
-            if hk_date(at_ns) != day or not runs:
-                day = hk_date(at_ns)
-                runs.append((seq, seq, at_ns, {}))
+        for o, bodies in zip(outcomes, encoded, strict=True):
+            if hk_date(o.at_ns) != day or not runs:
+                day = hk_date(o.at_ns)
+                runs.append((o.seq, o.seq, o.at_ns, {}))
             first, _, _, by_target = runs[-1]
-            runs[-1] = (first, seq, at_ns, by_target)
-            for event, body in zip(events[relayed:], bodies[relayed:], strict=True):
+            runs[-1] = (first, o.seq, o.at_ns, by_target)
+            for event, body in zip(o.events[o.relayed :], bodies[o.relayed :], strict=True):  # echoes: not sent back
                 for target in self.shard_map.relay_targets(self.shard, event):
                     by_target.setdefault(target, []).append(body)
         futures = []
@@ -754,6 +821,7 @@ class ShardOutcome:
     key: str = ""
     """The ``Nats-Msg-Id`` of the command (`message_id`); empty for a relay."""
     stream_seq: int = 0
+    """The event stream sequence of the message that carried it (a batch's outcomes share one)."""
     cmd_seq: int = 0
     """The command's stream sequence in ``LIONROCK_CMDS`` (0 if unknown)."""
 
@@ -764,21 +832,30 @@ class ShardOutcome:
         return self.events[self.relayed :]
 
 
-def decode_outcome(msg: Msg, shard: str, codec: Codec) -> ShardOutcome:
+def outcome_entries(msg: Msg) -> list[OutcomeEntry]:
+    """The outcomes a message on ``evt.<shard>`` carries, still encoded: every outcome of a batch
+    (header ``Lionrock-Seqs``), or the one outcome of a message published before batches (its
+    fields in headers), so a stream written by an older shard stays readable."""
     h = msg.headers or {}
-    command_body, bodies = _OUTCOME_BODY.decode(msg.data)
-    return ShardOutcome(
-        shard,
-        int(h[H_SEQ]),
-        int(h[H_AT_NS]),
-        h[H_COMMAND],
-        int(h.get(H_RELAYED, 0)),
-        [codec.decode_event(b) for b in bodies],
-        codec.decode_command(command_body),
-        h.get(H_KEY, ""),
-        msg.metadata.sequence.stream,
-        int(h.get(H_CMD_SEQ, 0)),
-    )
+    if H_SEQS in h:
+        return _BATCH_BODY.decode(msg.data)
+    command, events = _OUTCOME_BODY.decode(msg.data)
+    seq, at_ns, cmd_seq, relayed = int(h[H_SEQ]), int(h[H_AT_NS]), int(h.get(H_CMD_SEQ, 0)), int(h.get(H_RELAYED, 0))
+    return [OutcomeEntry(seq, at_ns, cmd_seq, h.get(H_KEY, ""), relayed, command, events)]
+
+
+def shard_outcome(entry: OutcomeEntry, shard: str, codec: Codec, stream_seq: int = 0) -> ShardOutcome:
+    """``entry`` decoded (``stream_seq``: the event stream sequence of the message that carried it)."""
+    body = codec.decode_command(entry.command)
+    events = [codec.decode_event(b) for b in entry.events]
+    name = type(body).__name__
+    return ShardOutcome(shard, entry.seq, entry.at_ns, name, entry.relayed, events, body, entry.key, stream_seq, entry.cmd_seq)
+
+
+def decode_outcomes(msg: Msg, shard: str, codec: Codec) -> list[ShardOutcome]:
+    """Every outcome a message on ``evt.<shard>`` carries, decoded, in sequence order."""
+    stream_seq = msg.metadata.sequence.stream
+    return [shard_outcome(entry, shard, codec, stream_seq) for entry in outcome_entries(msg)]
 
 
 def contiguous(msgs: Sequence[Msg], delivered: int) -> tuple[list[Msg], int]:
@@ -796,7 +873,8 @@ def contiguous(msgs: Sequence[Msg], delivered: int) -> tuple[list[Msg], int]:
 
 
 async def read_events(js: JetStreamContext, shard: str, *, codec: Codec | None = None, timeout_s: float = 1.0) -> list[ShardOutcome]:
-    """Every outcome published so far on ``evt.<shard>``, in order (an ephemeral ordered read for
+    """Every outcome published so far on ``evt.<shard>``, in order, as published: an outcome
+    republished outside the duplicate window appears twice (an ephemeral ordered read for
     projections and tests; a long-running projection would keep a durable consumer instead)."""
     codec = codec or Codec()
     sub = await js.pull_subscribe(
@@ -810,7 +888,7 @@ async def read_events(js: JetStreamContext, shard: str, *, codec: Codec | None =
             except (TimeoutError, nats.errors.TimeoutError):
                 break
             await resolve_bodies(js, msgs)
-            out.extend(decode_outcome(msg, shard, codec) for msg in msgs)
+            out.extend(o for msg in msgs for o in decode_outcomes(msg, shard, codec))
     finally:
         await sub.unsubscribe()
     return out
@@ -874,6 +952,7 @@ __all__ = [
     "EVT_STREAM",
     "TRANSIENT_ERRORS",
     "CommandProducer",
+    "OutcomeEntry",
     "Published",
     "ShardEngine",
     "ShardOutcome",
@@ -882,16 +961,19 @@ __all__ = [
     "connect",
     "connect_with_backoff",
     "contiguous",
-    "decode_outcome",
+    "decode_outcomes",
+    "encode_outcome_batch",
     "default_key",
     "message_id",
     "offload_body",
     "resolve_bodies",
     "origin_headers",
+    "outcome_entries",
     "origin_of_headers",
     "ensure_streams",
     "evt_subject",
     "read_events",
     "run_shard",
     "server_list",
+    "shard_outcome",
 ]

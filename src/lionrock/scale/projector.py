@@ -5,13 +5,15 @@ folding are the single-process service's (`lionrock.readmodel.projector.Projecto
 module adds is the ordering and the exactly-once bookkeeping across shards:
 
 * **Exactly once by (shard, seq).** Each shard numbers its outcomes 1, 2, 3… (its engine
-  sequence; every outcome is published, empty ones too). The read model stores, per shard, the
-  last outcome applied and the stream sequence to resume from (``rm_meta`` key
-  ``stream.<shard>`` = ``"<stream seq>:<shard seq>"``), written in the same transaction as the
-  rows it covers. An outcome at or below the shard's position is a duplicate (published again
-  by a restarted shard outside the stream's duplicate window) and is skipped; one above the next
-  expected is held until the missing one arrives (a shard that lost a publish during a leader
-  election publishes it again, after later ones), so the read model never skips an outcome.
+  sequence; every outcome is published, empty ones too, one message per processed batch). The
+  read model stores, per shard, the last outcome applied and the stream sequence to resume from
+  (``rm_meta`` key ``stream.<shard>`` = ``"<stream seq>:<shard seq>"``), written in the same
+  transaction as the rows it covers. Deduplication is per outcome, never per message: an outcome
+  at or below the shard's position is a duplicate (published again by a restarted shard outside
+  the stream's duplicate window, perhaps in a message whose later outcomes are new) and is
+  skipped; one above the next expected is held until the missing one arrives (a shard that lost a
+  publish during a leader election publishes it again, after later ones), so the read model never
+  skips an outcome. The stream position moves past a message only once all its outcomes are in.
 * **One read-model order.** The read model's ``seq`` columns are the projector's own counter
   (``projected_seq``), one per outcome projected, in the order projected: two shards' engine
   sequences overlap, and the projector's balance fold needs one increasing number. Within a shard
@@ -48,7 +50,7 @@ from lionrock.scale.nats import (
     _consumer_from,
     connect_with_backoff,
     contiguous,
-    decode_outcome,
+    decode_outcomes,
     evt_subject,
     resolve_bodies,
 )
@@ -146,7 +148,7 @@ class StreamProjector:
         if msgs:
             self._delivered[shard] = msgs[-1].metadata.sequence.consumer
             await resolve_bodies(self.js, msgs)
-            outcomes = [decode_outcome(m, shard, self.codec) for m in msgs]
+            outcomes = [o for m in msgs for o in decode_outcomes(m, shard, self.codec)]
             async with self._lock:
                 await asyncio.to_thread(self._project, shard, outcomes)
             await msgs[-1].ack()
