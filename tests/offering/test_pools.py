@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from offering_builders import at_price, batch, book, ioi_book, iois, resolved
 
 from lionrock.kernel.money import Rate
@@ -15,7 +17,7 @@ from lionrock.offering.allocation import (
     application_status,
     split_pools,
 )
-from lionrock.offering.books import ioi_book_from_iois
+from lionrock.offering.books import _encode, ioi_book_from_iois
 
 N = 100_000_000  # large enough that pool B exists at HK$10: initial 10% = 10,000,000; cap 5,000,000
 
@@ -101,3 +103,15 @@ def test_pool_sizes_in_allocation_follow_rules() -> None:
     assert s.pool_a_demand_shares == 100_000 and s.pool_a_shares == 100_000  # pool A filled in full
     assert s.pool_b_shares == 9_900_000  # pool A's surplus moved to pool B
     assert int(result.app_allotted[:1000].sum()) == 100_000
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(["a", "b", "Z", "0", "é", "中", "\x00", " ", "-"]), max_size=4), min_size=1, max_size=40))
+def test_application_book_codes_are_the_sorted_distinct_ids(values: list[str]) -> None:
+    """The book's dictionary codes (`offering.books._encode`, fixed-width text for speed) equal
+    ``np.unique`` over Python objects: same sorted values, same codes, and ids that differ only by a
+    trailing NUL (which fixed-width text would drop) stay distinct."""
+    codes, distinct = _encode(values)
+    reference, inverse = np.unique(np.asarray(values, dtype=object), return_inverse=True)
+    assert distinct == [str(v) for v in reference]
+    assert codes.dtype == np.int32 and codes.tolist() == inverse.tolist()

@@ -200,9 +200,14 @@ def ioi_book_from_iois(iois: Sequence[Ioi]) -> IoiBook:
 
 
 def _encode(values: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Dictionary codes of ``values``, the distinct values in sorted order. ``np.unique`` over
+    fixed-width text sorts in C, about five times faster than over Python objects on a million ids
+    (bench demo); the order is the same (code points), but fixed-width text drops trailing NULs,
+    so values holding a NUL take the object path and never merge with another value."""
     if not len(values):
         return np.zeros(0, dtype=np.int32), []
-    uniques, codes = np.unique(np.asarray(values, dtype=object), return_inverse=True)
+    text = np.asarray(values, dtype=object if "\x00" in "".join(values) else str)
+    uniques, codes = np.unique(text, return_inverse=True)
     return codes.astype(np.int32), [str(u) for u in uniques]
 
 
