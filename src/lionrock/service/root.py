@@ -27,6 +27,7 @@ from lionrock.service.contexts import default_contexts
 from lionrock.service.core import MarketClock, WriterCore, market_clock, trading_ticker
 from lionrock.service.hub import EventHub, Published
 from lionrock.service.policy import Denied, Policy, ServiceLimits
+from lionrock.service.writer_process import RemoteRunner
 from lionrock.storage.locations import StorageSpec, is_postgres
 from lionrock.storage.sql import SqlStore
 
@@ -81,8 +82,6 @@ class Service:
         self.core: WriterCore | None = None
         """The writer in this process (None with ``writer="process"``, or over the bus)."""
         if writer == "process":
-            from lionrock.service.writer_process import RemoteRunner
-
             if contexts is not None:
                 raise ValueError("writer='process' runs the default contexts (the child builds its own)")
             self.runner: Any = RemoteRunner(spec.db, durability=durability, snapshot_every=snapshot_every, clock=clock)
