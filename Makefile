@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer not found (install python3.13)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[service,parquet,dev]'
+	$(PY) -m pip install -q -e '.[service,dev]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
