@@ -26,6 +26,7 @@ from lionrock.kernel.xhkg import hk_ns
 from lionrock.scale.edge import BusRunner, OutcomeTimeout
 from lionrock.scale.nats import connect, ensure_streams, read_events, run_shard
 from lionrock.scale.sharding import ShardMap
+from lionrock.service.writer import RunnerStopped
 from lionrock.storage.sqlite_journal import SqliteJournal
 from lionrock.trading.commands import ListInstrument, PlaceOrder, StartTradingDay, TradingTick
 from lionrock.trading.events import (
@@ -342,3 +343,50 @@ def test_edge_answers_each_outcome_of_a_batch_and_a_retry_from_a_republished_bat
         assert edge._next_due[SHARD] == (0, 0)  # the latest batch: no timer left
 
     asyncio.run(go())
+
+
+def test_edge_commands_submitted_together_cross_to_the_bus_with_one_wakeup(nats_url: str, shards: Shards) -> None:
+    """`submit_on_loop` from a server's loop: the commands submitted while the bus loop is busy
+    cross to it together (one wake-up, not one per command), each gets its own answer, and a
+    command the stopping edge never published is answered "stopped", not left waiting."""
+    edge = _edge(nats_url)
+    try:
+        _open_market(edge)
+        assert edge._loop is not None
+        busy, release = threading.Event(), threading.Event()
+
+        def block() -> None:  # the bus loop busy with something else while the orders come in
+            busy.set()
+            release.wait(10)
+
+        async def burst() -> list[Outcome]:
+            edge._loop.call_soon_threadsafe(block)  # type: ignore[union-attr]
+            assert busy.wait(10)
+            before = (edge.handoffs.commands, edge.handoffs.wakeups_in)
+            futures = [edge.submit_on_loop(_order(f"p{i}", "B", 100, price=399_000 - 200 * i)) for i in range(20)]
+            release.set()
+            answers = await asyncio.gather(*futures)
+            assert (edge.handoffs.commands - before[0], edge.handoffs.wakeups_in - before[1]) == (20, 1)
+            return answers
+
+        answers = asyncio.run(burst())
+        assert all(a.rejection is None for a in answers), [a.rejection for a in answers]
+        accepted = [next(e for e in a.events if isinstance(e, OrderAccepted)) for a in answers]
+        assert [e.client_order_id for e in accepted] == [f"p{i}" for i in range(20)]
+        assert len({a.seq for a in answers}) == 20
+
+        async def at_stop() -> None:
+            busy.clear(), release.clear()
+            edge._loop.call_soon_threadsafe(block)  # type: ignore[union-attr]
+            assert busy.wait(10)
+            late = edge.submit_on_loop(_order("late", "B", 100))  # the bus loop cannot take it: still blocked
+            threading.Timer(0.5, release.set).start()
+            await asyncio.to_thread(edge.stop)
+            with pytest.raises(RunnerStopped):
+                await asyncio.wait_for(late, 5)
+            with pytest.raises(RunnerStopped):
+                edge.submit_on_loop(_order("later", "B", 100))
+
+        asyncio.run(at_stop())
+    finally:
+        edge.stop()
