@@ -115,8 +115,8 @@ def _options(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--writer",
         choices=("thread", "process"),
-        default="thread",
-        help="lionrock serve --writer: the journal, engine and projector in the server's process or in a child process",
+        default="process",
+        help="lionrock serve --writer: the journal, engine and projector in a child process (serve's default) or in the server's process",
     )
     parser.add_argument(
         "--recovery-commands",
@@ -387,6 +387,7 @@ def _lionrock_leg(
         "rest_requests": rest["requests"],
         "rest_errors": rest["errors"],
         "durable_seq_after": health.get("durable_seq"),
+        "commands_per_group_commit": round(health["commands_committed"] / commits, 1) if (commits := health.get("group_commits")) else None,
         **fix_figures,
     }
 

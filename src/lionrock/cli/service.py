@@ -93,11 +93,12 @@ def register(app: typer.Typer) -> None:
         ),
         trading: str = typer.Option("t0,t1", "--trading", help="With --nats: the trading shards (the routing map every shard is given)."),
         writer: str = typer.Option(
-            "thread",
+            "auto",
             "--writer",
             help=(
-                "Where the journal, engine and read-model projector run: 'thread' (in this process) or 'process' "
-                "(a child process: the gateways and the writer each get a core; a SQLite path or PostgreSQL only)."
+                "Where the journal, engine and read-model projector run: 'process' (a child process: the gateways and the "
+                "writer each get a core; a SQLite path or PostgreSQL), 'thread' (in this process), or 'auto' (process, "
+                "but thread for memory: and over --nats)."
             ),
         ),
         replicas: int = typer.Option(
@@ -130,8 +131,10 @@ def register(app: typer.Typer) -> None:
             requests_per_s_per_address=rate_limit_address,
             request_burst_per_address=2 * rate_limit_address,
         )
-        if writer not in ("thread", "process"):
-            raise typer.BadParameter("'thread' or 'process'", param_hint="--writer")
+        if writer not in ("auto", "thread", "process"):
+            raise typer.BadParameter("'auto', 'thread' or 'process'", param_hint="--writer")
+        if writer == "auto":
+            writer = "thread" if db == "memory:" or nats_url else "process"
         if writer == "process" and (db == "memory:" or nats_url):
             raise typer.BadParameter(
                 "--writer process needs a store both processes open (a SQLite path or PostgreSQL) and no --nats", param_hint="--writer"

@@ -266,6 +266,8 @@ class Service:
             "contexts": contexts,
             "storage": "postgresql" if is_postgres(self.spec.db) else ("memory" if self.spec.db == "memory:" else "sqlite"),
             "writer": "thread" if self.core is not None else ("process" if hasattr(self.runner, "seq") else "bus"),
+            "group_commits": getattr(self.runner, "batches", None),
+            "commands_committed": getattr(self.runner, "commands", None),
         }
 
 
