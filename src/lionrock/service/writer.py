@@ -359,22 +359,23 @@ def _fail(fut: Future[Any], exc: BaseException) -> None:
         _LoopWaiter.deliver()
 
 
-class _LoopWaiter:
-    """The writer's end of an asyncio future (`EngineRunner.submit_on_loop`): it quacks like the
-    `concurrent.futures.Future` the writer resolves, but ``set_result`` only records the outcome;
-    `deliver` then hands everything recorded on this thread to each loop in one callback."""
+class Slot:
+    """What the writer resolves for a queued command, where the caller collects outcomes itself
+    instead of through a `concurrent.futures.Future`: it quacks like one (claim, running, done,
+    result, exception); a subclass says what a result is (`_record`) and whether its caller has
+    gone (`_cancelled`)."""
 
-    __slots__ = ("future", "loop", "state")
-    _pending = threading.local()
+    __slots__ = ("state",)
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.future: asyncio.Future[Outcome] = loop.create_future()
+    def __init__(self) -> None:
         self.state = 0  # 0 queued, 1 claimed, 2 resolved
+
+    def _cancelled(self) -> bool:
+        return False
 
     def set_running_or_notify_cancel(self) -> bool:
         with _CLAIM:
-            if self.state or self.future.cancelled():  # a cancelled caller (its client went away): skip it
+            if self.state or self._cancelled():
                 return False
             self.state = 1
             return True
@@ -386,13 +387,34 @@ class _LoopWaiter:
         return self.state == 2
 
     def set_result(self, outcome: Outcome) -> None:
+        self.state = 2
         self._record(outcome, None)
 
     def set_exception(self, exc: BaseException) -> None:
+        self.state = 2
         self._record(None, exc)
 
     def _record(self, outcome: Outcome | None, exc: BaseException | None) -> None:
-        self.state = 2
+        raise NotImplementedError
+
+
+class _LoopWaiter(Slot):
+    """The writer's end of an asyncio future (`EngineRunner.submit_on_loop`): ``set_result`` only
+    records the outcome; `deliver` then hands everything recorded on this thread to each loop in
+    one callback."""
+
+    __slots__ = ("future", "loop")
+    _pending = threading.local()
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self.loop = loop
+        self.future: asyncio.Future[Outcome] = loop.create_future()
+
+    def _cancelled(self) -> bool:
+        return self.future.cancelled()  # a cancelled caller (its client went away): skip it
+
+    def _record(self, outcome: Outcome | None, exc: BaseException | None) -> None:
         pending: dict[asyncio.AbstractEventLoop, list[tuple[_LoopWaiter, Outcome | None, BaseException | None]]] | None
         pending = getattr(_LoopWaiter._pending, "by_loop", None)
         if pending is None:
@@ -422,4 +444,4 @@ def _settle(resolved: list[tuple[_LoopWaiter, Outcome | None, BaseException | No
             waiter.future.set_exception(exc)
 
 
-__all__ = ["BatchListener", "EngineRunner", "RunnerStopped", "StagedListener"]
+__all__ = ["BatchListener", "EngineRunner", "RunnerStopped", "Slot", "StagedListener"]

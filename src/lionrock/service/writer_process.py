@@ -53,7 +53,7 @@ from lionrock.engine import Origin, Outcome
 from lionrock.kernel.errors import Rejection
 from lionrock.kernel.messages import Command, command_types, event_types
 from lionrock.service.core import MarketClock, WriterCore, market_clock
-from lionrock.service.writer import _CLAIM, BatchListener, RunnerStopped, _LoopWaiter
+from lionrock.service.writer import BatchListener, RunnerStopped, Slot, _LoopWaiter
 from lionrock.storage.locations import StorageSpec
 
 _LOG = logging.getLogger("lionrock.writer_process")
@@ -370,35 +370,18 @@ def _start_failure(body: bytes) -> BaseException:
 
 
 # -- the child's side -----------------------------------------------------------------------------
-class _Reply:
-    """The child's slot for one of the parent's commands: `EngineRunner` resolves it like a future,
-    and the outcome waits in the child's outbox for the end of the batch."""
+class _Reply(Slot):
+    """The child's slot for one of the parent's commands: the outcome waits in the child's outbox
+    for the end of the batch."""
 
-    __slots__ = ("child", "rid", "state")
+    __slots__ = ("child", "rid")
 
     def __init__(self, rid: int, child: _Child) -> None:
-        self.rid, self.child, self.state = rid, child, 0
+        super().__init__()
+        self.rid, self.child = rid, child
 
-    def set_running_or_notify_cancel(self) -> bool:
-        with _CLAIM:
-            if self.state:
-                return False
-            self.state = 1
-            return True
-
-    def running(self) -> bool:
-        return self.state == 1
-
-    def done(self) -> bool:
-        return self.state == 2
-
-    def set_result(self, outcome: Outcome) -> None:
-        self.state = 2
-        self.child.answer(self.rid, outcome, "")
-
-    def set_exception(self, exc: BaseException) -> None:
-        self.state = 2
-        self.child.answer(self.rid, None, str(exc))
+    def _record(self, outcome: Outcome | None, exc: BaseException | None) -> None:
+        self.child.answer(self.rid, outcome, "" if exc is None else str(exc) or repr(exc))
 
 
 class _Child:
