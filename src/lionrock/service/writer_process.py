@@ -259,18 +259,23 @@ class RemoteRunner:
         return True
 
     def _flush(self) -> None:
+        """Send what the outbox holds; taken and sent under one lock, so commands reach the child
+        in the order they were queued whichever thread flushes."""
         with self._send_lock:
             self._flush_scheduled = False
             batch, self._outbox = self._outbox, []
-        if batch:
-            self._send("commands", batch)
+            if batch:
+                self._send_locked(_frame("commands", batch))
 
     def _send(self, kind: str, body: Any) -> None:
         data = _frame(kind, body)
+        with self._send_lock:
+            self._send_locked(data)
+
+    def _send_locked(self, data: bytes) -> None:
         try:
-            with self._send_lock:
-                assert self._sock is not None
-                self._sock.sendall(data)
+            assert self._sock is not None
+            self._sock.sendall(data)
         except OSError as exc:
             self._lost(RunnerStopped(f"the writer process is gone: {exc!r}"))
 
