@@ -192,17 +192,13 @@ class RemoteRunner:
         """Queue ``command``: the commands a loop submits in one turn go to the child in one frame."""
         loop = asyncio.get_running_loop()
         waiter = _LoopWaiter(loop)
-        if not self.running:
-            waiter.future.set_exception(self._stopped())
-            return waiter.future
-        rid = next(self._ids)
-        self._pending[rid] = (waiter, command)
-        if self._recheck(rid):
-            return waiter.future
-        self._outbox.append((rid, *_origin(origin), command))
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            loop.call_soon(self._flush)
+        rid = self._register(waiter, command)
+        if rid:
+            with self._send_lock:  # a flush on another thread takes the outbox under this lock
+                self._outbox.append((rid, *_origin(origin), command))
+                scheduled, self._flush_scheduled = self._flush_scheduled, True
+            if not scheduled:
+                loop.call_soon(self._flush)
         return waiter.future
 
     async def submit_async(self, command: Command, origin: Origin | None = None) -> Outcome:
@@ -210,16 +206,11 @@ class RemoteRunner:
 
     def submit(self, command: Command, origin: Origin | None = None) -> Future[Outcome]:
         fut: Future[Outcome] = Future()
-        if not self.running:
-            fut.set_exception(self._stopped())
-            return fut
-        rid = next(self._ids)
-        self._pending[rid] = (fut, command)
-        if self._recheck(rid):
-            return fut
-        with self._send_lock:
-            self._outbox.append((rid, *_origin(origin), command))
-        self._flush()
+        rid = self._register(fut, command)
+        if rid:
+            with self._send_lock:
+                self._outbox.append((rid, *_origin(origin), command))
+            self._flush()
         return fut
 
     def submit_wait(self, command: Command, timeout: float | None = 30.0, origin: Origin | None = None) -> Outcome:
@@ -229,23 +220,26 @@ class RemoteRunner:
         """Run ``fn(engine)`` in the child between batches (``fn`` must pickle: a module function
         or a `functools.partial` of one); the result comes back pickled."""
         fut: Future[Any] = Future()
-        if not self.running:
-            fut.set_exception(self._stopped())
-            return fut
-        rid = next(self._ids)
-        self._pending[rid] = (fut, None)
-        self._send("call", (rid, pickle.dumps(fn)))
+        if rid := self._register(fut, None):
+            self._send("call", (rid, pickle.dumps(fn)))
         return fut
 
     def advance_clock(self, at_ns: int, timeout: float = 30.0) -> bool:
         """Move the child's market clock to ``at_ns`` (never back); True if it moved."""
         fut: Future[Any] = Future()
-        if not self.running:
-            raise self._stopped()
-        rid = next(self._ids)
-        self._pending[rid] = (fut, None)
-        self._send("advance", (rid, at_ns))
+        if rid := self._register(fut, None):
+            self._send("advance", (rid, at_ns))
         return bool(fut.result(timeout))
+
+    def _register(self, slot: Any, command: Command | None) -> int:
+        """A request id for ``slot``'s answer, or 0 with ``slot`` failed when the link is down."""
+        if not self.running:
+            slot.set_exception(self._stopped())
+            _LoopWaiter.deliver()  # a loop waiter's answer goes to its loop
+            return 0
+        rid = next(self._ids)
+        self._pending[rid] = (slot, command)
+        return 0 if self._recheck(rid) else rid
 
     def _recheck(self, rid: int) -> bool:
         """A submit that raced the link's end may have put its waiter after `_lost` took them all:
