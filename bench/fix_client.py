@@ -1,8 +1,9 @@
 """FIX pipelined order entry on one session, with the client in its own process.
 
-``python -m bench.fix_client [--orders N] [--runs R]`` starts a service (SQLite journal with group
-commit in a temporary folder, the default storage, read models updated) and its FIX gateway on a
-free loopback port in this process, then starts ``python -m bench.fix_client --client PORT N``: a
+``python -m bench.fix_client [--orders N] [--runs R] [--writer process|thread]`` starts a service
+(SQLite journal with group commit in a temporary folder, the default storage, read models updated;
+the writer in a child process as ``lionrock serve`` runs it, or in this process) and its FIX
+gateway on a free loopback port in this process, then starts ``python -m bench.fix_client --client PORT N``: a
 separate process (its own interpreter, so it never takes the gateway's GIL) that logs on, writes N
 NewOrderSingles back to back (crossing pairs: buy then sell at the same price, so every pair
 trades) from a second thread while its main thread reads, and counts the answers to the orders
@@ -89,7 +90,7 @@ def client(port: int, count: int, user: str) -> dict[str, object]:
 
 
 # -- the server process ------------------------------------------------------------------------------
-async def _serve_and_measure(count: int, profile: str | None) -> dict[str, object]:
+async def _serve_and_measure(count: int, profile: str | None, writer: str) -> dict[str, object]:
     from lionrock.gateways.fix.gateway import FixGateway
     from lionrock.kernel.xhkg import hk_ns
     from lionrock.service.contexts import default_contexts
@@ -98,7 +99,10 @@ async def _serve_and_measure(count: int, profile: str | None) -> dict[str, objec
 
     with tempfile.TemporaryDirectory() as tmp:
         service = Service(
-            str(Path(tmp) / "bench.db"), contexts=default_contexts(), clock=market_clock(hk_ns(date(2025, 11, 24), dtime(10, 0)), speed=0.0)
+            str(Path(tmp) / "bench.db"),
+            contexts=default_contexts() if writer == "thread" else None,
+            clock=market_clock(hk_ns(date(2025, 11, 24), dtime(10, 0)), speed=0.0),
+            writer=writer,
         )
         try:
             op = service.auth.create_user("op", PASSWORD, "operator")
@@ -128,6 +132,7 @@ async def _serve_and_measure(count: int, profile: str | None) -> dict[str, objec
                         "flamegraph" if profile.endswith(".svg") else "raw",
                         "--nonblocking",
                         "--threads",
+                        "--subprocesses",
                         stdout=asyncio.subprocess.DEVNULL,
                         stderr=asyncio.subprocess.DEVNULL,
                     )
@@ -152,8 +157,9 @@ async def _serve_and_measure(count: int, profile: str | None) -> dict[str, objec
                 result: dict[str, object] = json.loads(out)
             finally:
                 await gateway.stop()
-            result["engine_batches"] = service.runner.batches
-            result["engine_commands"] = service.runner.commands
+            health = service.health()
+            result["engine_batches"] = health["group_commits"]
+            result["engine_commands"] = health["commands_committed"]
             return result
         finally:
             service.close()
@@ -163,6 +169,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fix_client", description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=20_000, help="NewOrderSingles pipelined on the one session")
     parser.add_argument("--runs", type=int, default=3, help="fresh services measured; the best is reported")
+    parser.add_argument("--writer", choices=("process", "thread"), default="process", help="where the journal, engine and projector run")
     parser.add_argument("--client", type=int, metavar="PORT", help="(internal) be the client process for the gateway on PORT")
     parser.add_argument(
         "--profile",
@@ -175,7 +182,7 @@ def main(argv: list[str]) -> int:
         return 0
     runs = []
     for k in range(args.runs):
-        runs.append(asyncio.run(_serve_and_measure(args.orders, args.profile if k == 0 else None)))
+        runs.append(asyncio.run(_serve_and_measure(args.orders, args.profile if k == 0 else None, args.writer)))
         print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
     best = max(runs, key=lambda r: float(r["orders_per_s"]))  # type: ignore[arg-type]
     print(
@@ -183,6 +190,7 @@ def main(argv: list[str]) -> int:
             {
                 "benchmark": "fix_pipelined",
                 "storage": "sqlite (group commit)",
+                "writer": args.writer,
                 "transport": "loopback TCP, client in its own process",
                 "fix_pipelined_orders_per_s": best["orders_per_s"],
                 "runs_orders_per_s": [r["orders_per_s"] for r in runs],

@@ -28,6 +28,8 @@ Everything else (offerings, issuers, quota) is read from
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
@@ -116,19 +118,62 @@ def _add_postings(delta: dict[tuple[str, str], int], postings: Any) -> None:
         delta[(destination, asset)] = delta.get((destination, asset), 0) + amount
 
 
+_PARTY, _PARTICIPANT, _LISTED, _NESTED = range(4)
+_PARTY_LISTS = frozenset(("holds", "allotments", "refunds", "results", "allocations"))
+_PLANS: dict[type, tuple[tuple[str, int, bool], ...]] = {}
+
+
+def _may_hold_struct(tp: Any) -> bool:
+    """Whether a field of this (resolved) type can hold a nested message."""
+    if tp is Any or tp is object:
+        return True
+    if isinstance(tp, type):
+        return issubclass(tp, msgspec.Struct)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return any(_may_hold_struct(arg) for arg in typing.get_args(tp))
+    return False
+
+
+def _plan(cls: type) -> tuple[tuple[str, int, bool], ...]:
+    """The fields of a message type that can name a party, read once per type: (name, what its
+    name says it holds, whether it can hold a nested message). Fields that can do neither (prices,
+    quantities, most of them) are not in the plan, so `parties_of` never reads them."""
+    plan: list[tuple[str, int, bool]] = []
+    for f in msgspec.structs.fields(cls):
+        name, nested = f.name, _may_hold_struct(f.type)
+        if name in PARTY_FIELDS or name.endswith("_account"):
+            plan.append((name, _PARTY, nested))
+        elif name == "participant" or name.endswith("_participant"):
+            plan.append((name, _PARTICIPANT, nested))
+        elif name in _PARTY_LISTS:
+            plan.append((name, _LISTED, nested))
+        elif nested:
+            plan.append((name, _NESTED, True))
+    _PLANS[cls] = found = tuple(plan)
+    return found
+
+
 def parties_of(message: Any, depth: int = 0) -> set[str]:
-    """Accounts and participants named by an event (or a nested order inside it)."""
+    """Accounts and participants named by an event (or a nested order inside it): fields named for
+    an account (`PARTY_FIELDS`, ``*_account``) or a participant (its house account), nested
+    messages two levels down, and the first element (or nested message) of the listed results."""
+    cls = type(message)
+    plan = _PLANS.get(cls)
+    if plan is None:
+        if not isinstance(message, msgspec.Struct):
+            return set()
+        plan = _plan(cls)
     out: set[str] = set()
-    for name in getattr(message, "__struct_fields__", ()):
+    for name, kind, nested in plan:
         value = getattr(message, name)
-        if isinstance(value, str) and value:
-            if name in PARTY_FIELDS or name.endswith("_account"):
+        if isinstance(value, str):
+            if value and kind == _PARTY:
                 out.add(value)
-            elif name == "participant" or name.endswith("_participant"):
+            elif value and kind == _PARTICIPANT:
                 out.add(house_account(value))
-        elif depth < 2 and isinstance(value, msgspec.Struct):
+        elif depth < 2 and nested and isinstance(value, msgspec.Struct):
             out |= parties_of(value, depth + 1)
-        elif depth < 2 and isinstance(value, list) and name in ("holds", "allotments", "refunds", "results", "allocations"):
+        elif depth < 2 and kind == _LISTED and isinstance(value, list):
             for item in value:
                 if isinstance(item, (tuple, list)) and item and isinstance(item[0], str):
                     out.add(item[0])
