@@ -10,8 +10,9 @@ alternating users, so every pair trades). Loopback only, one run of each server,
    per-user rate limit is raised explicitly (``--rate-limit``, see `RATE_LIMIT_PER_USER`): the
    default of 1,000 requests/s per user would cap four users at 4,000 orders/s, which would
    measure the limit, not the gateway. Then the FIX legs on the same server: one session
-   sequential (NewOrderSingle -> ExecutionReport) and pipelined (send everything, read every
-   report).
+   sequential (NewOrderSingle -> ExecutionReport), and pipelined from a client process of its own
+   (`bench.fix_client`: 20,000 NewOrderSingles sent at once on a second session, answers counted
+   in the bytes, so the client's own parsing is not what is measured).
 2. **The framework floor**: a bare FastAPI endpoint that returns a constant, on uvicorn with the
    same settings (httptools, uvloop), under the same wrk load: what no FastAPI service can beat.
 3. **The peer**: ``matching-engine serve`` (PyPI ``matching-engine``; FastAPI and uvicorn with
@@ -44,6 +45,7 @@ samples holding the GIL).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -51,7 +53,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -75,7 +76,7 @@ RECOVERY_SNAPSHOT_EVERY = 100_000
 RATE_LIMIT_PER_USER = 100_000
 """``lionrock serve --rate-limit``: raised from the default 1,000/s per user (see the module docstring)."""
 FIX_SEQ = 1000
-FIX_PIPE = 4000
+FIX_PIPE = 20_000
 PASSWORD = "bench password 1"
 MARKET_START = "2025-11-24T10:00"
 _FLOOR_APP = """
@@ -503,16 +504,19 @@ def _fix(port: int, progress: Callable[[str], None]) -> dict[str, object]:
         lat.append(time.perf_counter() - s)
         assert er.get(150) == b"0", er
     seq_rate = FIX_SEQ / (time.perf_counter() - t0)
-    progress(f"FIX pipelined: {FIX_PIPE} NewOrderSingle")
-    payload = b"".join(f.nos(i, "fp") for i in range(FIX_PIPE))
-    t0 = time.perf_counter()
-    sender = threading.Thread(target=f.sock.sendall, args=(payload,))
-    sender.start()
-    for _ in range(FIX_PIPE):
-        f.recv_new()
-    pipe_rate = FIX_PIPE / (time.perf_counter() - t0)
-    sender.join()
     f.sock.close()
+    progress(f"FIX pipelined: {FIX_PIPE} NewOrderSingle from a client process")
+    client = subprocess.run(
+        [sys.executable, "-m", "bench.fix_client", "--client", str(port), "--orders", str(FIX_PIPE), "--sender", "BENCHP"],
+        cwd=str(Path(__file__).resolve().parents[1]),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    pipelined = json.loads(client.stdout.strip().splitlines()[-1])
+    assert pipelined["answered"] == FIX_PIPE and not pipelined["rejected"], pipelined
+    pipe_rate = float(pipelined["orders_per_s"])
     return {
         "fix_sequential_orders_per_s": round(seq_rate, 1),
         "fix_latency_ms_p50": _pct(lat, 0.5),

@@ -33,34 +33,38 @@ NEW, REJECTED, TRADE = b"\x01150=0\x01", b"\x01150=8\x01", b"\x01150=F\x01"
 
 
 # -- the client process ------------------------------------------------------------------------------
-def _frame(msg_type: bytes, seq: int, body: bytes) -> bytes:
-    inner = b"35=" + msg_type + b"\x0149=BENCH\x0156=LIONROCK\x0134=" + str(seq).encode() + b"\x0152=20251124-02:00:00.000\x01" + body
+def _frame(msg_type: bytes, seq: int, body: bytes, sender: bytes = b"BENCH") -> bytes:
+    inner = b"35=%s\x0149=%s\x0156=LIONROCK\x0134=%d\x0152=20251124-02:00:00.000\x01" % (msg_type, sender, seq) + body
     head = b"8=FIX.4.4\x019=" + str(len(inner)).encode() + b"\x01" + inner
     return head + b"10=" + f"{sum(head) % 256:03d}".encode() + b"\x01"
 
 
-def _orders(count: int) -> bytes:
+def _orders(count: int, sender: bytes) -> bytes:
     return b"".join(
         _frame(
             b"D",
             2 + i,
             b"11=fp%d\x0155=09999\x0154=%d\x0138=100\x0140=2\x0144=49.90\x0160=20251124-02:00:00\x01" % (i, 1 if i % 2 == 0 else 2),
+            sender,
         )
         for i in range(count)
     )
 
 
-def client(port: int, count: int, user: str) -> dict[str, object]:
+def client(port: int, count: int, user: str, sender: str = "BENCH") -> dict[str, object]:
+    """Log on as ``user`` with SenderCompID ``sender`` (a new pair: its numbers start at 1), send
+    ``count`` NewOrderSingles at once and count the answers."""
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.sendall(_frame(b"A", 1, b"98=0\x01108=30\x01553=%s\x01554=%s\x01" % (user.encode(), PASSWORD.encode())))
+    comp = sender.encode()
+    sock.sendall(_frame(b"A", 1, b"98=0\x01108=30\x01553=%s\x01554=%s\x01" % (user.encode(), PASSWORD.encode()), comp))
     logon = b""
     while b"\x0135=A\x01" not in logon:
         chunk = sock.recv(1 << 16)
         if not chunk:
             raise SystemExit(f"logon refused: {logon!r}")
         logon += chunk
-    payload = _orders(count)
+    payload = _orders(count, comp)
     answered = trades = rejected = 0
     tail = b""
     started = time.perf_counter()
@@ -171,6 +175,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=3, help="fresh services measured; the best is reported")
     parser.add_argument("--writer", choices=("process", "thread"), default="process", help="where the journal, engine and projector run")
     parser.add_argument("--client", type=int, metavar="PORT", help="(internal) be the client process for the gateway on PORT")
+    parser.add_argument("--user", default="b0", help="(with --client) the user to log on as")
+    parser.add_argument("--sender", default="BENCH", help="(with --client) the SenderCompID")
     parser.add_argument(
         "--profile",
         metavar="FILE",
@@ -178,7 +184,7 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     if args.client is not None:
-        print(json.dumps(client(args.client, args.orders, "b0")))
+        print(json.dumps(client(args.client, args.orders, args.user, args.sender)))
         return 0
     runs = []
     for k in range(args.runs):

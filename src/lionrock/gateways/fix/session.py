@@ -428,8 +428,10 @@ class FixSession:
     throttle_window: int = -1  # the one-second window being counted (whole seconds of the gateway's clock)
     throttle_count: int = 0  # application messages seen in it
 
-    MAX_INFLIGHT = 1024
-    """A session's NewOrderSingles in the engine queue at once; the next waits (back-pressure)."""
+    MAX_INFLIGHT = 4096
+    """A session's NewOrderSingles in the engine queue at once; the next waits (back-pressure).
+    Several of the writer's batches (at most 1,024 commands each), so the gateway parses the next
+    orders while the writer runs the last ones."""
     MAX_HELD = 10_000
     """Messages held behind a sequence gap at most; past it the session ends (a limit on memory)."""
 
@@ -467,6 +469,9 @@ class FixSession:
                         break
                     await self._on_message(msg)
                 await self.writer.drain()
+                # a turn of the loop between reads: the orders of this read go to the writer now
+                # (one frame per turn), and its answers are reported, while the next read is parsed
+                await asyncio.sleep(0)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except Exception:  # a bug: loud in the log, and the counterparty is told before the close
