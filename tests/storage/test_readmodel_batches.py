@@ -63,12 +63,16 @@ def _records(seed: int, count: int) -> list[Record]:
     return records
 
 
-def _project(url: str, records: list[Record], batch: int) -> dict[str, list[tuple[object, ...]]]:
+def _project(url: str, records: list[Record], batch: int, *, live: bool = False) -> dict[str, list[tuple[object, ...]]]:
+    """``live``: as the writer feeds it (orders a batch accepts are not read back), each batch by
+    a fresh projector that remembers no open orders, so every earlier order a batch names is read."""
     store = SqlStore(url)
     try:
         projector = Projector(store)
         for start in range(0, len(records), batch):
-            projector._project(records[start : start + batch])
+            if live:
+                projector = Projector(store)
+            projector._project(records[start : start + batch], live=live)
         return {t: sorted((tuple(r) for r in store.execute(f"SELECT * FROM {t}")), key=repr) for t in TABLES}
     finally:
         store.close()
@@ -78,15 +82,16 @@ def _project(url: str, records: list[Record], batch: int) -> dict[str, list[tupl
 def test_projector_batches_of_any_size_equal_record_at_a_time(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     records = _records(seed=19, count=400)
     if backend == "sqlite":
-        urls = [str(tmp_path / f"rm{n}.db") for n in range(3)]
+        urls = [str(tmp_path / f"rm{n}.db") for n in range(4)]
     else:
         base = request.getfixturevalue("pg_url")
-        urls = [f"{base}{n}" for n in range(3)]
+        urls = [f"{base}{n}" for n in range(4)]
     one_at_a_time = _project(urls[0], records, 1)
     assert len(one_at_a_time["trades"]) > 20 and len(one_at_a_time["rejections"]) > 5
     assert {r[10] for r in one_at_a_time["orders"]} >= {"new", "partially_filled", "filled", "cancelled"}
     assert _project(urls[1], records, 16) == one_at_a_time
     assert _project(urls[2], records, 1000) == one_at_a_time
+    assert _project(urls[3], records, 16, live=True) == one_at_a_time
 
 
 def test_projector_joining_a_transaction_that_rolls_back_remembers_none_of_its_orders(tmp_path: Path) -> None:

@@ -261,13 +261,14 @@ class Projector:
 
     def on_batch(self, batch: Sequence[tuple[Command, Outcome]]) -> None:
         """`EngineRunner` listener: one read-model transaction per durable batch."""
-        self._project([(Stamp(outcome.seq, outcome.at_ns), command, outcome.events) for command, outcome in batch])
+        self._project([(Stamp(outcome.seq, outcome.at_ns), command, outcome.events) for command, outcome in batch], live=True)
 
     def on_batch_staged(self, batch: Sequence[tuple[Command, Outcome]], durable: Future[None]) -> None:
         """`EngineRunner` staged listener: the batch's read-model transaction is written while
         the journal's fsync is in flight and committed only once ``durable`` says the batch is
         durable (rolled back if the flush failed), so the SQL overlaps the fsync."""
-        self._project([(Stamp(outcome.seq, outcome.at_ns), command, outcome.events) for command, outcome in batch], durable=durable)
+        records = [(Stamp(outcome.seq, outcome.at_ns), command, outcome.events) for command, outcome in batch]
+        self._project(records, durable=durable, live=True)
 
     def on_replay(self, stamp: Stamp, command: Command, events: list[Event]) -> None:
         """Engine subscriber during recovery (call `finish_replay` after). Records are projected
@@ -289,20 +290,26 @@ class Projector:
             self._project(pending, check=True)
 
     def _project(
-        self, records: Sequence[tuple[Stamp, Command, list[Event]]], *, check: bool = False, durable: Future[None] | None = None
+        self,
+        records: Sequence[tuple[Stamp, Command, list[Event]]],
+        *,
+        check: bool = False,
+        durable: Future[None] | None = None,
+        live: bool = False,
     ) -> None:
         """Project ``records`` and save ``projected_seq`` in one transaction; on failure nothing
         of it stays (the in-memory ``projected_seq`` included). The records' rows are gathered in
         a `_Batch` and written with one statement per table (`_Batch.write`). ``check``: skip a
         record whose events are already in ``events`` (a read model written before projection was
-        atomic). ``durable``: commit only once it resolves (roll back if it raises)."""
+        atomic). ``durable``: commit only once it resolves (roll back if it raises). ``live``: the
+        writer's own batches, next after the read model (`_order_ids`)."""
         before = self.projected_seq
         joined = self.store.in_transaction  # a caller's transaction (the stream projector's): it may yet roll back
         try:
             with self.store.transaction():
                 if self.store.postgres:  # the read model is rebuilt from the journal: its commit need not wait for a WAL flush
                     self.store.execute("SET LOCAL synchronous_commit TO off")
-                self._batch = _Batch(self.store, _order_ids(records), self._open_orders)
+                self._batch = _Batch(self.store, _order_ids(records, live=live), self._open_orders)
                 for stamp, command, events in records:
                     if (
                         check
@@ -655,16 +662,24 @@ _REJECTION_COLUMNS = (
 _ORDER_REFERENCES = ("order_id", "buy_order_id", "sell_order_id")
 
 
-def _order_ids(records: Sequence[tuple[Stamp, Command, list[Event]]]) -> list[int]:
-    """The order ids the records' events name (the rows `_Batch` reads before folding)."""
+def _order_ids(records: Sequence[tuple[Stamp, Command, list[Event]]], *, live: bool = False) -> list[int]:
+    """The order ids the records' events name (the rows `_Batch` reads before folding). ``live``:
+    the records come straight from the writer, after everything the read model holds, so an order
+    they accept is new to it and is not read (in a batch of new orders, nothing is: on PostgreSQL
+    that saves the batch a round trip). A replay may meet orders the read model already has, and
+    a stream projector orders from other shards: they read every order named."""
     ids: set[int] = set()
+    accepted: set[int] = set()
     for _, _, events in records:
         for event in events:
+            if live and type(event) is OrderAccepted:
+                accepted.add(event.order_id)
+                continue
             for name in _ORDER_REFERENCES:
                 value = getattr(event, name, None)
                 if isinstance(value, int) and value > 0:
                     ids.add(value)
-    return sorted(ids)
+    return sorted(ids - accepted)
 
 
 class _Batch:
