@@ -170,6 +170,33 @@ def test_journal_contract_group_commit_durable_only_after_flush(backend: Backend
     assert j.durable_seq == 1 and backend.count() == 1
 
 
+def test_journal_contract_staged_meta_committed_with_the_next_block(backend: Backend) -> None:
+    """`Journal.stage_meta`: durable with the records appended before the next flush (one commit,
+    as the NATS shard keeps its stream position), or on its own when none are; dropped with them
+    by `discard_pending` (it described them)."""
+    _need_persistent(backend)
+    j = backend.open(Durability("group", 60_000))
+    j.set_meta("position", "0")
+    j.append(1, 1, b"a")
+    j.stage_meta("position", "1")
+    assert j.get_meta("position") == "0" and backend.count() == 0  # neither is durable before the flush
+    j.flush()
+    assert j.get_meta("position") == "1" and backend.count() == 1
+    j.stage_meta("position", "1+")  # no records: committed on its own
+    j.flush()
+    assert j.get_meta("position") == "1+"
+    j.append(2, 2, b"b")
+    j.stage_meta("position", "2")
+    assert j.discard_pending() == 1
+    j.flush()
+    assert j.get_meta("position") == "1+" and backend.count() == 1
+    j.append(2, 3, b"c")
+    j.stage_meta("position", "2")
+    j.close()  # a clean close flushes both
+    j2 = backend.open()
+    assert j2.last_seq == 2 and j2.get_meta("position") == "2"
+
+
 def test_journal_contract_reopen_continues_from_last_seq(backend: Backend) -> None:
     _need_persistent(backend)
     j = backend.open()

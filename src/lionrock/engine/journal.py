@@ -193,6 +193,12 @@ class Journal(Protocol):
     def latest_snapshot(self) -> SnapshotRecord | None: ...
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
+    def stage_meta(self, key: str, value: str) -> None:
+        """Set ``key`` with the next `flush`, in the transaction that makes the records appended
+        before it durable (alone if there are none): the value is durable exactly when they are,
+        for the price of no commit of its own. `get_meta` shows it once flushed."""
+        ...
+
     def chain_at(self, seq: int) -> bytes: ...
     def stamp_origin(self, origin: Origin | None) -> None:
         """The origin of the next record appended (made durable with it); None: no origin."""
@@ -319,6 +325,9 @@ class MemoryJournal:
 
     def set_meta(self, key: str, value: str) -> None:
         self._meta[key] = value
+
+    def stage_meta(self, key: str, value: str) -> None:
+        self._meta[key] = value  # every append is immediately "durable" here
 
     def close(self) -> None:
         pass

@@ -113,10 +113,13 @@ INLINE_MAX_BYTES = 512 * 1024
 """Bodies up to this size travel in the message itself; larger ones in `BODY_BUCKET` (the server's
 default ``max_payload`` is 1 MB, headers included)."""
 META_BATCH = "nats.batch"
-"""``[[engine seq, command stream seq, message id], ...]`` of the batch being journaled, written
-before its flush: recovery republishes an unpublished outcome with what identifies its command."""
+"""``[[engine seq, command stream seq, message id], ...]`` of the batch being journaled, committed
+with its block (`Journal.stage_meta`): recovery republishes an unpublished outcome with what
+identifies its command."""
 META_POSITION = "nats.position"
-"""``"<last stream seq journaled>:<engine seq it ended at>"``: one value, so one atomic write."""
+"""``"<last stream seq journaled>:<engine seq it ended at>"``: one value, committed with the
+batch's block, so the records and the stream position they reach are durable together (before,
+two more fsync'd commits per batch of their own)."""
 META_EVT_PUBLISHED_SEQ = "nats.evt_published_seq"
 
 
@@ -683,7 +686,7 @@ class ShardEngine:
                 # the engine snapshots after this command, which makes the batch so far durable: say
                 # first which command each of those outcomes answers, or a crash before the batch's
                 # end would republish them unnamed (an edge could not match them)
-                journal.set_meta(META_BATCH, _batch_meta(batch))
+                journal.stage_meta(META_BATCH, _batch_meta(batch))
             journal.stamp_origin(origin_of_headers(headers))  # who sent it, recorded with the record
             outcome: Outcome = engine.submit(command, at_ns)
             journal.stamp_origin(None)
@@ -692,10 +695,9 @@ class ShardEngine:
             outcomes.append(_Applied(outcome.seq, outcome.at_ns, command, outcome.events, sseq, batch[-1][2], msg.data))
         hook("after_submit")
         if batch:
-            journal.set_meta(META_BATCH, _batch_meta(batch))
-        engine.flush()
-        hook("after_journal_flush")
-        journal.set_meta(META_POSITION, f"{self.stream_seq}:{self._mapped_seq}")
+            journal.stage_meta(META_BATCH, _batch_meta(batch))
+        journal.stage_meta(META_POSITION, f"{self.stream_seq}:{self._mapped_seq}")
+        engine.flush()  # the block, which commands it answers and the stream position: one commit
         hook("after_flush")
         if outcomes:
             await self._publish_outcomes(outcomes)

@@ -110,6 +110,7 @@ class PostgresJournal:
             raise ServiceUnavailable(f"PostgreSQL at {_redacted(conninfo)} does not answer: {exc}") from exc
         self._pending: list[PendingRecord] = []
         self._pending_origins: list[tuple[int, str, str]] = []
+        self._staged_meta: dict[str, str] = {}
         self._next_origin: Origin | None = None
         self._commit = GroupCommit(self.durability)
         try:
@@ -119,9 +120,14 @@ class PostgresJournal:
             raise
         self._durable_seq = self._last_seq
         s = self.schema
+        self._meta_sql = (
+            f"INSERT INTO {s}.meta (key, value) SELECT * FROM unnest(%s::text[], %s::text[]) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+        )
         self._flush_sql = (
             f"WITH o AS (INSERT INTO {s}.origins (seq, sender, channel) SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[]) "
-            "ON CONFLICT (seq) DO UPDATE SET sender = excluded.sender, channel = excluded.channel) "
+            "ON CONFLICT (seq) DO UPDATE SET sender = excluded.sender, channel = excluded.channel), "
+            f"m AS ({self._meta_sql}) "
             f"INSERT INTO {s}.blocks (first_seq, last_seq, chain, crc, data) VALUES (%s, %s, %s, %s, %s)"
         )
 
@@ -176,6 +182,7 @@ class PostgresJournal:
             self._last_seq = self._pending[0][0] - 1
             self._pending.clear()
             self._pending_origins.clear()
+        self._staged_meta.clear()  # it described them
         return dropped
 
     def stamp_origin(self, origin: Origin | None) -> None:
@@ -187,17 +194,23 @@ class PostgresJournal:
             yield int(seq), Origin(sender, channel)
 
     def flush(self) -> None:
-        """Commit everything appended so far as one block, with its records' origins, in one
-        statement (its own transaction: durable when it returns, under ``synchronous_commit``)."""
+        """Commit everything appended so far as one block, with its records' origins and the
+        staged meta, in one statement (its own transaction: durable when it returns, under
+        ``synchronous_commit``)."""
+        meta = ([k for k in self._staged_meta], [v for v in self._staged_meta.values()])
         if not self._pending:
+            if self._staged_meta:
+                self._db.execute(self._meta_sql, meta)
+                self._staged_meta.clear()
             return
         first, last, chain, crc, data = encode_block(self._chain, self._pending)
         origins = self._pending_origins
         self._db.execute(
             self._flush_sql,
-            ([o[0] for o in origins], [o[1] for o in origins], [o[2] for o in origins], first, last, chain, crc, data),
+            ([o[0] for o in origins], [o[1] for o in origins], [o[2] for o in origins], *meta, first, last, chain, crc, data),
         )
         self._pending_origins = []
+        self._staged_meta.clear()
         self._chain = chain
         self._durable_seq = last
         self._pending.clear()
@@ -309,6 +322,9 @@ class PostgresJournal:
             f"INSERT INTO {self.schema}.meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
             (key, value),
         )
+
+    def stage_meta(self, key: str, value: str) -> None:
+        self._staged_meta[key] = value
 
     def close(self) -> None:
         if self._db.closed:

@@ -78,6 +78,7 @@ class SqliteJournal:
             self._db = sqlite3.connect(self.path, isolation_level=None)
         self._pending: list[PendingRecord] = []
         self._pending_origins: list[tuple[int, str, str]] = []
+        self._staged_meta: dict[str, str] = {}
         self._next_origin: Origin | None = None
         self._commit = GroupCommit(self.durability)
         try:
@@ -139,6 +140,7 @@ class SqliteJournal:
             self._last_seq = self._pending[0][0] - 1
             self._pending.clear()
             self._pending_origins.clear()
+        self._staged_meta.clear()  # it described them
         return dropped
 
     def stamp_origin(self, origin: Origin | None) -> None:
@@ -149,26 +151,28 @@ class SqliteJournal:
             yield int(seq), Origin(sender, channel)
 
     def flush(self) -> None:
-        """Commit and fsync everything appended so far, as one block."""
-        if not self._pending:
+        """Commit and fsync everything appended so far, as one block, with the staged meta."""
+        if not self._pending and not self._staged_meta:
             return
-        first, last, chain, crc, data = encode_block(self._chain, self._pending)
-        self._db.execute("BEGIN")  # the block and its records' origins: one transaction, fsync'd (synchronous=FULL)
+        block = encode_block(self._chain, self._pending) if self._pending else None
+        self._db.execute("BEGIN")  # the block, its records' origins, the staged meta: one transaction, fsync'd (synchronous=FULL)
         try:
-            self._db.execute(
-                "INSERT INTO blocks (first_seq, last_seq, chain, crc, data) VALUES (?, ?, ?, ?, ?)",
-                (first, last, chain, crc, data),
-            )
+            if block is not None:
+                self._db.execute("INSERT INTO blocks (first_seq, last_seq, chain, crc, data) VALUES (?, ?, ?, ?, ?)", block)
             if self._pending_origins:
                 self._db.executemany("INSERT OR REPLACE INTO origins (seq, sender, channel) VALUES (?, ?, ?)", self._pending_origins)
+            if self._staged_meta:
+                self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(self._staged_meta.items()))
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
         self._pending_origins.clear()
-        self._chain = chain
-        self._durable_seq = last
-        self._pending.clear()
+        self._staged_meta.clear()
+        if block is not None:
+            self._chain = block[2]
+            self._durable_seq = block[1]
+            self._pending.clear()
 
     # -- reading ---------------------------------------------------------------------------
     def records(self, after: int = 0) -> Iterator[JournalRecord]:
@@ -260,6 +264,9 @@ class SqliteJournal:
 
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def stage_meta(self, key: str, value: str) -> None:
+        self._staged_meta[key] = value
 
     def close(self) -> None:
         if not self.readonly:
