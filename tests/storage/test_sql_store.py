@@ -55,3 +55,18 @@ def test_an_exception_in_the_code_rolls_back_what_was_sent(store: SqlStore) -> N
     assert _rows(store) == []
     store.execute("INSERT INTO kv (k, v) VALUES (?, ?)", ("z", 3))  # outside a transaction: autocommitted
     assert _rows(store) == [("z", 3)]
+
+
+def test_insert_rows_round_trips_every_value_exactly(store: SqlStore) -> None:
+    """Rows travel to PostgreSQL as one JSON document (`SqlStore.insert_rows`): integers beyond a
+    double's 53 bits, quotes, backslashes, JSON inside a value, non-ASCII text and NULLs must
+    come back exactly as sent."""
+    store.execute("CREATE TABLE odd (n BIGINT, t TEXT, u TEXT)")
+    rows = [
+        (2**62 + 1, 'a "quoted" \\ back\\slash', None),
+        (-(2**63), '{"body": [1, 2.5, "x"]}', "漢字 – ü"),
+        (0, "", "line\nbreak\ttab"),
+    ]
+    with store.transaction():
+        store.insert_rows("odd", (("n", "BIGINT"), ("t", "TEXT"), ("u", "TEXT")), rows)
+    assert sorted(tuple(r) for r in store.execute("SELECT n, t, u FROM odd")) == sorted(rows)

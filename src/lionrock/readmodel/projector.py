@@ -8,7 +8,7 @@ already applied (``meta.projected_seq``), so the read models survive restarts an
 by deleting them.
 
 A batch's rows are gathered first and written with one statement per table (`_Batch`; on
-PostgreSQL one multi-row ``INSERT … SELECT … FROM json_array_elements(…)`` each, in pipeline mode,
+PostgreSQL one multi-row ``INSERT … SELECT … FROM jsonb_array_elements(…)`` each, in pipeline mode,
 run by the server while the journal's flush is in flight), so a batch of
 sixteen orders is about ten statements and one commit, not a dozen statements per order. On
 PostgreSQL the read-model transaction commits with ``synchronous_commit`` off: it does not wait for

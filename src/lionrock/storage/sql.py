@@ -100,16 +100,20 @@ class SqlStore:
         ``BIGINT`` or ``TEXT``), appending ``conflict`` (an ``ON CONFLICT`` clause; with ``DO
         UPDATE`` the rows' keys must be distinct). SQLite: one ``executemany``. PostgreSQL: one
         statement whatever the number of rows, ``INSERT … SELECT (r->>0)::bigint, (r->>1)::text, …
-        FROM json_array_elements(%s::json) r``, the rows sent as one JSON array of arrays: the
+        FROM jsonb_array_elements(%s::jsonb) r``, the rows sent as one JSON array of arrays: the
         statement text never changes (prepared once), a batch is one message, and the rows are
         encoded by msgspec in C (psycopg's array dumpers, one per column, cost more in Python than
-        the projection itself)."""
+        the projection itself). ``jsonb``, not ``json``: a ``json`` element is text, and each
+        ``->>`` parses it again from its start, past every field before it (an event's body
+        included); ``jsonb`` parses a row once. The server's time for a batch of eight crossing
+        orders' rows went from ~1.1 to ~0.7 ms (``log_min_duration_statement``), the events insert
+        from 0.50 to 0.25 ms."""
         if not rows:
             return
         names = ", ".join(name for name, _ in columns)
         if self.postgres:
             fields = ", ".join(f"(r->>{i})::{kind.lower()}" for i, (_, kind) in enumerate(columns))
-            statement = f"INSERT INTO {table} ({names}) SELECT {fields} FROM json_array_elements(%s::json) AS r {conflict}"
+            statement = f"INSERT INTO {table} ({names}) SELECT {fields} FROM jsonb_array_elements(%s::jsonb) AS r {conflict}"
             with self._lock:
                 self._pg.execute(statement, (_JSON.encode(rows).decode(),))
             return
