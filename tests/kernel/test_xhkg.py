@@ -3,8 +3,11 @@
 from datetime import date, time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lionrock.kernel.xhkg import (
+    HkDay,
     add_business_days,
     business_days,
     business_days_between,
@@ -64,3 +67,28 @@ def test_hk_time_round_trip() -> None:
     ns = hk_ns(date(2025, 11, 24), time(9, 15, 30))
     assert hk_time(ns).time() == time(9, 15, 30)
     assert hk_date(ns) == date(2025, 11, 24)
+
+
+_DAY_NS = 86_400 * 10**9
+_MIDNIGHT_HK = hk_ns(date(2025, 11, 24), time(0))
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(-3 * _DAY_NS, 3 * _DAY_NS),  # anywhere within three days
+            st.integers(-3, 3).map(lambda d: d * _DAY_NS),  # exactly a Hong Kong midnight
+            st.integers(-3, 3).map(lambda d: d * _DAY_NS - 1),  # the last nanosecond before one
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_hk_day_equals_hk_date_in_any_order(offsets: list[int]) -> None:
+    """`HkDay` keeps the last day's bounds to skip the datetime work; whatever order the times
+    come in (the same day, the next, back again, across midnight), it answers as `hk_date` does."""
+    day = HkDay()
+    for offset in offsets:
+        at = _MIDNIGHT_HK + offset
+        assert day.day(at) == hk_date(at)
+        assert day.iso(at) == hk_date(at).isoformat()

@@ -171,6 +171,28 @@ async def _run_until_idle(runners: list[ShardEngine], idle_rounds: int = 3) -> N
         idle = idle + 1 if not any(taken) else 0
 
 
+async def _crashed(js: Any, journal: Path, point: str, **options: Any) -> ShardEngine:
+    """Shard t0 run until it crashes at ``point`` of its second batch (64 commands a batch), then
+    closed as a crash leaves it: what was appended but not flushed, and the meta staged with it,
+    is lost."""
+    batches = 0
+
+    def hook(at: str) -> None:
+        nonlocal batches
+        if at == point:
+            batches += 1
+            if batches == 2:
+                raise Crash(at)
+
+    first = await ShardEngine(js, "t0", MAP, journal, batch=64, crash_hook=hook, **options).start()
+    with pytest.raises(Crash):
+        await _run_until_idle([first])
+    assert first.engine is not None
+    first.engine.journal.discard_pending()
+    await first.close()
+    return first
+
+
 def test_shards_each_match_a_single_engine_fed_their_commands(nats_url: str, tmp_path: Path) -> None:
     items = workload(1200)
     expected = reference_hashes(items)
@@ -217,21 +239,7 @@ def test_shard_crash_at_each_point_resumes_without_double_apply(nats_url: str, t
 
     async def go() -> None:
         nc, js = await _published(nats_url, items)
-        batches = 0
-
-        def hook(at: str) -> None:
-            nonlocal batches
-            if at == point:
-                batches += 1
-                if batches == 2:
-                    raise Crash(at)
-
-        first = await ShardEngine(js, "t0", MAP, journal, batch=64, crash_hook=hook).start()
-        with pytest.raises(Crash):
-            await _run_until_idle([first])
-        assert first.engine is not None
-        first.engine.journal.discard_pending()  # a crash loses unflushed appends and the meta staged with them
-        await first.close()
+        first = await _crashed(js, journal, point)
         second = await ShardEngine(js, "t0", MAP, journal, batch=64).start()
         await _run_until_idle([second])
         assert second.state_hash() == expected["t0"]
@@ -272,21 +280,7 @@ def test_shard_crash_inside_a_batch_after_a_snapshot_republishes_its_durable_par
 
     async def go() -> None:
         nc, js = await _published(nats_url, items)
-        batches = 0
-
-        def hook(at: str) -> None:
-            nonlocal batches
-            if at == "after_submit":
-                batches += 1
-                if batches == 2:  # seqs 65-128, the snapshot at 100
-                    raise Crash(at)
-
-        first = await ShardEngine(js, "t0", MAP, journal, batch=64, snapshot_every=100, crash_hook=hook).start()
-        with pytest.raises(Crash):
-            await _run_until_idle([first])
-        assert first.engine is not None
-        first.engine.journal.discard_pending()  # a crash loses unflushed appends and the meta staged with them
-        await first.close()
+        await _crashed(js, journal, "after_submit", snapshot_every=100)  # in seqs 65-128, after the snapshot at 100
         second = await ShardEngine(js, "t0", MAP, journal, batch=64, snapshot_every=100).start()
         assert second.stats.event_messages == 1 and second.stats.events_published == 36  # 65-100, at start-up
         await _run_until_idle([second])

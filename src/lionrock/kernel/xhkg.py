@@ -156,26 +156,22 @@ class HkDay:
         self._iso = ""
 
     def _move(self, at_ns: int) -> None:
+        """Keep ``at_ns``'s date, and its day's bounds when `hk_date` agrees with them at both
+        ends (else none: the next time asked is worked out again)."""
         d = hk_date(at_ns)
         start, end = hk_ns(d, time(0)), hk_ns(d + timedelta(days=1), time(0))
         self._date, self._iso = d, d.isoformat()
-        if start <= at_ns < end and hk_date(start) == d and hk_date(end - 1) == d:
-            self._start, self._end = start, end
-        else:  # pragma: no cover - bounds that disagree with hk_date are never kept
-            self._start = self._end = 0
+        kept = start <= at_ns < end and hk_date(start) == d and hk_date(end - 1) == d
+        self._start, self._end = (start, end) if kept else (0, 0)
 
     def day(self, at_ns: int) -> date:
         if not self._start <= at_ns < self._end:
             self._move(at_ns)
-            if not self._start <= at_ns < self._end:  # pragma: no cover
-                return hk_date(at_ns)
         return self._date
 
     def iso(self, at_ns: int) -> str:
         if not self._start <= at_ns < self._end:
             self._move(at_ns)
-            if not self._start <= at_ns < self._end:  # pragma: no cover
-                return hk_date(at_ns).isoformat()
         return self._iso
 
 

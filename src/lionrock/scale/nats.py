@@ -26,9 +26,10 @@
   batches, so streams written by an older shard stay readable).
 * Restart is the ordinary start-up path: the engine recovers from its journal; the journal's meta
   records the last stream sequence journaled with the engine sequence it ended at, in one value
-  (``nats.position``, written after the flush), and the consumer is re-created to deliver from the next stream sequence, so delivery
-  resumes in order without waiting for the server's redelivery timer. Commands journaled by a run
-  that died before it recorded their stream position are re-delivered, checked byte for byte
+  (``nats.position``, committed with the batch's block), and the consumer is re-created to
+  deliver from the next stream sequence, so delivery resumes in order without waiting for the
+  server's redelivery timer. Commands journaled without their stream position (a snapshot inside
+  a batch makes its first commands durable before the batch ends) are re-delivered, checked byte for byte
   against the journal and not applied again. Outcome events not yet published when it died
   (engine sequence above ``nats.evt_published_seq``) are rebuilt by the recovery replay and
   published again under the same message ids, with the command's key and stream sequence (kept
@@ -496,8 +497,8 @@ class ShardStats:
 class ShardEngine:
     """One shard engine: consume ``cmd.<shard>`` in order, journal, publish events, acknowledge.
 
-    ``crash_hook(point)`` (tests only) is called at ``"after_submit"``, ``"after_journal_flush"``
-    (journal durable, stream position not yet recorded), ``"after_flush"``,
+    ``crash_hook(point)`` (tests only) is called at ``"after_submit"``, ``"after_flush"`` (the
+    batch's block and stream position durable, together),
     ``"after_events_stored"`` (the batch's outcome message and relays acknowledged by the stream,
     not yet recorded as published), ``"after_publish"`` and ``"after_ack"`` of each batch;
     raising from it simulates a crash."""
@@ -763,8 +764,8 @@ class ShardEngine:
         runs: list[tuple[int, int, int, dict[str, list[bytes]]]] = []  # (first seq, last seq, last at_ns, bodies by target)
         day = None
         for o, bodies in zip(outcomes, encoded, strict=True):
-            if hk_date(o.at_ns) != day or not runs:
-                day = hk_date(o.at_ns)
+            if (today := hk_date(o.at_ns)) != day or not runs:
+                day = today
                 runs.append((o.seq, o.seq, o.at_ns, {}))
             first, _, _, by_target = runs[-1]
             runs[-1] = (first, o.seq, o.at_ns, by_target)

@@ -113,7 +113,7 @@ def internal_error(exc: BaseException) -> tuple[int, dict[str, Any]]:
 
 def error_answer(exc: BaseException) -> tuple[int, dict[str, Any]] | None:
     """The HTTP status and the one error body of a service failure (`ApiError`, `NotVisible`,
-    `Denied`, `RunnerStopped`); None for anything else (a bug: the framework answers 500)."""
+    `Denied`, `RunnerStopped`); None for anything else (a bug: `internal_error` answers it)."""
     match exc:
         case ApiError():
             return exc.status, {"error": exc.body}

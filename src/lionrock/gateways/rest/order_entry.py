@@ -95,7 +95,7 @@ class OrderEntryFastPath:
         try:
             status, answer = 201, await place_order(self.service, principal, order)
         except Exception as exc:
-            status, answer = error_answer(exc) or internal_error(exc)  # a bug: 500 in the one error body, as the stack's
+            status, answer = error_answer(exc) or internal_error(exc)  # a bug: 500 in the one body, as the app's handler answers
         await _send(send, status, _ENCODER.encode(answer))
 
 
