@@ -59,6 +59,7 @@ from lionrock.rules import offering as rules
 DEALS = Path(__file__).resolve().parents[2] / "examples" / "deals"
 COMPLETE = (
     "axera-0600-2026",
+    "delton-1989-2026",
     "dtech-1377-2026",
     "excelland-robotics-3231-2026",
     "iluvatar-corex-9903-2026",
@@ -78,7 +79,7 @@ COMPLETE = (
     "victory-giant-2476-2026",
     "zhipu-2513-2026",
 )
-PARTIAL = ("catl-3750-2025", "horizon-robotics-9660-2024")
+PARTIAL = ("aux-electric-2580-2025", "catl-3750-2025", "horizon-robotics-9660-2024")
 ENGINE_GAPS: tuple[str, ...] = ()
 """Complete transcriptions the engine does not reproduce yet (each has a strict xfail naming the rule).
 None now: Excelland 3231 (an 18C ladder not applied with the international offering undersubscribed)

@@ -10,6 +10,7 @@ one reproduces, is in docs/offering.md ("Real deals").
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from functools import cache
 
 import msgspec
@@ -34,13 +35,23 @@ from real_deals import (
 
 from lionrock.kernel.errors import Reject
 from lionrock.kernel.money import Rate
+from lionrock.kernel.price import TICKS_PER_MINOR
 from lionrock.offering._codes import OfferingCode
 from lionrock.offering.allocation import AllocationResult, allocate
 from lionrock.offering.announcement import announcement_markdown
 from lionrock.offering.basis import PublishedBand, calibrate_policy
 from lionrock.offering.books import ioi_book_from_iois
-from lionrock.offering.commands import ClawbackWaiverSpec, DiscretionaryReallocationSpec, Ioi, IoiStep
+from lionrock.offering.commands import (
+    ClawbackWaiverSpec,
+    CornerstoneSpec,
+    DiscretionaryReallocationSpec,
+    Ioi,
+    IoiStep,
+    PlacingPolicySpec,
+    PricingPolicySpec,
+)
 from lionrock.offering.definition import ResolvedOffering, public_share_of, validate_offering
+from lionrock.offering.events import AllotmentSummary
 from lionrock.offering.pricing import set_price
 
 SEED = 2026
@@ -161,6 +172,62 @@ def test_horizon_robotics_waiver_checked_on_what_it_publishes() -> None:
     assert s.subscription_multiple_bp // 100 == 3383 and s.valid_applications == 28_115
     assert s.final_public_shares == public_share_of(Rate(15, 100), n, lot) == 203_266_200
     assert abs(s.final_public_shares - 203_260_000) < 10_000  # "203.26 million" (secondary, two decimals)
+
+
+def test_aux_electric_mechanism_a_checked_on_what_it_publishes() -> None:
+    """AUX Electric 2580 (Sep 2025), Mechanism A [S]: 5% of 207,161,200 initially (10,358,200 in
+    200-share lots); at 557.2x the top step, 35%; the offer size adjustment option exercised
+    (31,074,000, 15% rounded down to a lot) and 35% of the enlarged offer in the public tranche:
+    83,382,400 public, 154,852,800 international, 35,735,200 over-allocated. The engine gives the
+    ladder's 35% of the shares initially offered (72,506,600) plus 35% of the option's shares
+    (10,875,800, `offer_size_adjustment_public_share`): exactly the published tranches. With the
+    option all to the international offering (the default, as every Mechanism B and 18C deal in
+    the corpus published) the public tranche would be 72,506,600."""
+    data = read("aux-electric-2580-2025")
+    shares, e, lot, price = data["offer_shares"], data["expected"], data["deal"]["board_lot"], 17_420
+    n, valid = shares["initial_total"], data["public_offer"]["valid_applications"]
+    cornerstone_amount = e["cornerstone_shares"] * price // TICKS_PER_MINOR  # HK$17.42 a share, exact
+
+    def run_aux(public_share_of_option: Rate) -> AllotmentSummary:
+        ro = validate_offering(
+            base_spec(
+                offering_id="AUX",
+                shares_offered=n,
+                board_lot=lot,
+                price_low=16_000,
+                price_high=price,
+                prospectus_date=date(2025, 8, 26),
+                public_offer_open=date(2025, 8, 26),
+                price_fixing_date=date(2025, 8, 29),
+                mechanism="A",
+                public_share=None,
+                offer_size_adjustment=Rate(15, 100),
+                offer_size_adjustment_public_share=public_share_of_option,
+                over_allotment=Rate(15, 100),
+                cornerstones=[CornerstoneSpec(investor="CS", name="cornerstones", account="C:CS:AUX", amount_minor=cornerstone_amount)],
+                pricing=PricingPolicySpec(kind="fixed", fixed_price=price),
+                placing=PlacingPolicySpec(over_allocate=True),
+            )
+        )
+        assert ro.initial_public_shares == e["public_initial"] and "Mechanism A: initial 5%" in " ".join(ro.regime_reasons)
+        demand = -(-ro.initial_public_shares * 5572 // 10 // lot) * lot  # 557.2x, whole lots
+        each = demand // valid // lot * lot
+        extra = (demand - each * valid) // lot  # the first ``extra`` applications one lot more
+        sizes = [each + lot] * extra + [each] * (valid - extra)
+        assert sum(sizes) == demand and max(sizes) <= ro.max_application_shares
+        iois = ioi_book_from_iois(
+            [Ioi(ioi_id=f"A{i}", investor=f"A{i}", account=f"C:S:A{i}", steps=[IoiStep(0, 10 * n // 40 // lot * lot)]) for i in range(40)]
+        )
+        pricing = set_price(ro, iois, price, shares["osao_exercised"])
+        return allocate(ro, pricing, iois, applications_from_sizes("aux", sizes), seed=SEED).summary
+
+    s = run_aux(Rate(35, 100))
+    assert s.subscription_multiple_bp // 1000 == 5572 and s.valid_applications == valid
+    assert (s.upsize_shares, s.offer_shares) == (e["osao_shares"], shares["total_final"])
+    assert s.final_public_shares == e["public_final"] == public_share_of(Rate(35, 100), shares["total_final"], lot)
+    assert s.international_final_shares == e["international_final"]
+    assert (s.over_allocated_shares, s.cornerstone_shares) == (e["over_allocated"], e["cornerstone_shares"])
+    assert run_aux(Rate(0, 1)).final_public_shares == public_share_of(Rate(35, 100), n, lot) == 72_506_600
 
 
 def test_catl_checked_on_what_it_publishes() -> None:
