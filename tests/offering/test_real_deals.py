@@ -37,7 +37,7 @@ from lionrock.kernel.errors import Reject
 from lionrock.kernel.money import Rate
 from lionrock.kernel.price import TICKS_PER_MINOR
 from lionrock.offering._codes import OfferingCode
-from lionrock.offering.allocation import AllocationResult, allocate
+from lionrock.offering.allocation import AllocationResult, PreferentialApplications, allocate
 from lionrock.offering.announcement import announcement_markdown
 from lionrock.offering.basis import PublishedBand, calibrate_policy
 from lionrock.offering.books import ioi_book_from_iois
@@ -48,6 +48,7 @@ from lionrock.offering.commands import (
     Ioi,
     IoiStep,
     PlacingPolicySpec,
+    PreferentialOfferingSpec,
     PricingPolicySpec,
 )
 from lionrock.offering.definition import ResolvedOffering, public_share_of, validate_offering
@@ -228,6 +229,78 @@ def test_aux_electric_mechanism_a_checked_on_what_it_publishes() -> None:
     assert s.international_final_shares == e["international_final"]
     assert (s.over_allocated_shares, s.cornerstone_shares) == (e["over_allocated"], e["cornerstone_shares"])
     assert run_aux(Rate(0, 1)).final_public_shares == public_share_of(Rate(35, 100), n, lot) == 72_506_600
+
+
+def test_zijin_gold_spin_off_preferential_offering_checked_on_what_it_publishes() -> None:
+    """Zijin Gold International 2259 (Sep 2025), a spin-off from Zijin Mining with an assured
+    entitlement (PN15 para 3(f)) [S]: 17,449,600 reserved shares (5% of 348,990,700, rounded up
+    to a lot) for Zijin Mining's qualifying H shareholders, out of the international offering,
+    22.36x subscribed by 222 applications; the public offer fixed at 10% (34,899,100) at 240.74x;
+    placees 296,642,000, the international offering with the reserved shares 314,091,600;
+    52,348,600 over-allocated. The engine expresses it as a Mechanism B offering with an
+    ``assured_entitlement`` preferential tranche; the published tranches come out exactly. No basis
+    table was found, so the applications' sizes are even and their entitlements unknown (none)."""
+    data = read("zijin-gold-2259-2025")
+    shares, e, lot, price = data["offer_shares"], data["expected"], data["deal"]["board_lot"], 71_590
+    n, valid, reserved = shares["initial_total"], data["public_offer"]["valid_applications"], shares["reserved_shares"]
+    assert reserved == public_share_of(Rate(5, 100), n, lot)
+    ro = validate_offering(
+        base_spec(
+            offering_id="ZIJIN-GOLD",
+            shares_offered=n,
+            board_lot=lot,
+            price_low=price,
+            price_high=price,
+            prospectus_date=data["deal"]["prospectus_date"],
+            public_offer_open=data["deal"]["prospectus_date"],
+            price_fixing_date=date(2025, 9, 25),
+            mechanism="B",
+            public_share=Rate(10, 100),
+            over_allotment=Rate(15, 100),
+            preferential=PreferentialOfferingSpec(
+                kind="assured_entitlement",
+                reference="Preferential Offering to Qualifying Zijin Mining H Shareholders (PN15 para 3(f))",
+                reserved_shares=reserved,
+            ),
+            pricing=PricingPolicySpec(kind="fixed", fixed_price=price),
+            placing=PlacingPolicySpec(over_allocate=True),
+        )
+    )
+    assert ro.initial_public_shares == e["public_initial"]
+
+    def even(total: int, count: int) -> list[int]:
+        """``count`` sizes in whole lots adding up to ``total``."""
+        each = total // count // lot * lot
+        extra = (total - each * count) // lot
+        return [each + lot] * extra + [each] * (count - extra)
+
+    demand = -(-ro.initial_public_shares * 24074 // 100 // lot) * lot  # 240.74x, whole lots
+    sizes = even(demand, valid)
+    assert sum(sizes) == demand and max(sizes) <= ro.max_application_shares
+    pref_count = data["preferential_offer"]["valid_applications"]
+    pref_sizes = np.asarray(even(-(-reserved * 2236 // 100 // lot) * lot, pref_count), dtype=np.int64)  # 22.36x
+    names = [f"ZG-P{i:03d}" for i in range(pref_count)]
+    preferential = PreferentialApplications(
+        names, [f"C:P1:{x}" for x in names], ["P1"] * pref_count, pref_sizes, np.zeros(pref_count, dtype=np.int64)
+    )
+    iois = ioi_book_from_iois(
+        [Ioi(ioi_id=f"Z{i}", investor=f"Z{i}", account=f"C:S:Z{i}", steps=[IoiStep(0, 20 * n // 40 // lot * lot)]) for i in range(40)]
+    )
+    s = allocate(
+        ro, set_price(ro, iois, price), iois, applications_from_sizes("zijin", sizes), seed=SEED, preferential=preferential
+    ).summary
+    assert s.subscription_multiple_bp // 100 == 24074 and s.valid_applications == valid
+    assert s.final_public_shares == e["public_final"]
+    assert (s.preferential_reserved_shares, s.preferential_shares, s.preferential_to_international_shares) == (
+        reserved,
+        e["preferential_shares"],
+        0,
+    )
+    assert s.preferential_valid_applications == e["preferential_valid_applications"]
+    assert s.preferential_demand_shares * 100 // reserved == 2236  # 22.36x
+    assert s.international_final_shares == e["placing_final"]
+    assert s.international_final_shares + s.preferential_shares == e["international_final"]
+    assert s.over_allocated_shares == e["over_allocated"]
 
 
 def test_catl_checked_on_what_it_publishes() -> None:
