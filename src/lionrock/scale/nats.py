@@ -30,8 +30,9 @@
   deliver from the next stream sequence, so delivery resumes in order without waiting for the
   server's redelivery timer. Commands journaled without their stream position (a snapshot inside
   a batch makes its first commands durable before the batch ends) are re-delivered, checked byte for byte
-  against the journal and not applied again. Outcome events not yet published when it died
-  (engine sequence above ``nats.evt_published_seq``) are rebuilt by the recovery replay and
+  against the journal and not applied again. Outcome events not known to be published when it
+  died (engine sequence above ``nats.evt_published_seq``, which is committed with the next
+  batch's block: at most the last batch) are rebuilt by the recovery replay and
   published again under the same message ids, with the command's key and stream sequence (kept
   in the journal's meta, ``nats.batch``, before the batch is flushed).
 * A command or an outcome whose body is over `INLINE_MAX_BYTES` (an offering's ballot, a file of
@@ -748,10 +749,13 @@ class ShardEngine:
         await asyncio.wait_for(asyncio.gather(*futures), 30.0)
 
     def _record_published(self, seq: int) -> None:
-        """Every outcome up to ``seq`` is in the event stream (a restart publishes only those after it)."""
+        """Every outcome up to ``seq`` is in the event stream (a restart publishes only those
+        after it). Staged: committed with the next batch's block (or alone when the journal
+        closes), not in a commit of its own; a crash before then publishes this batch again on
+        restart, the same batch under the same message id, as a crash before this line always did."""
         assert self.engine is not None
         self._evt_published = seq
-        self.engine.journal.set_meta(META_EVT_PUBLISHED_SEQ, str(seq))
+        self.engine.journal.stage_meta(META_EVT_PUBLISHED_SEQ, str(seq))
 
     async def _relay(self, outcomes: Sequence[_Applied], encoded: list[list[bytes]]) -> list[asyncio.Future[Any]]:
         """One `RelayShardEvents` per target for the whole batch (per Hong Kong day within it: the
