@@ -13,7 +13,9 @@ A test helper, not part of the core (the core does no file I/O). The mapping, fi
 * dates: T = the listing date less two XHKG business days (FINI T+2), the public offer opens on the
   prospectus date (or the next business day; T-1 when the prospectus date was not found);
 * offer size adjustment: 15% (the cap) when exercised, with the exercised shares passed to pricing;
-  over-allotment 15% when shares were over-allocated, otherwise none;
+  over-allotment 15% when shares were over-allocated, otherwise none; the coordinators'
+  over-allocation as its share of the offer when it is less than the option (``over_allocated_share``,
+  Wenge AI 1956: 9%);
 * cornerstones: their published shares as an amount at the final price (so the engine's amount /
   price conversion gives back exactly the published shares), all independent;
 * a maximum offer price alone (Longcheer 9611) is a maximum-price-only offer (``price_low`` 0)
@@ -59,9 +61,11 @@ from lionrock.rules import offering as rules
 DEALS = Path(__file__).resolve().parents[2] / "examples" / "deals"
 COMPLETE = (
     "axera-0600-2026",
+    "basic-semiconductor-9971-2026",
     "delton-1989-2026",
     "dtech-1377-2026",
     "excelland-robotics-3231-2026",
+    "gpixel-3277-2026",
     "iluvatar-corex-9903-2026",
     "keytop-2272-2026",
     "longcheer-9611-2026",
@@ -77,6 +81,7 @@ COMPLETE = (
     "tongshifu-0664-2026",
     "transwarp-6727-2026",
     "victory-giant-2476-2026",
+    "wengeai-1956-2026",
     "zhipu-2513-2026",
 )
 PARTIAL = ("aux-electric-2580-2025", "catl-3750-2025", "horizon-robotics-9660-2024", "zijin-gold-2259-2025")
@@ -222,7 +227,10 @@ def deal_spec(slug: str, data: dict[str, Any]) -> tuple[OfferingSpec, int, int]:
         preferential_tranches=tranches,
         reallocation=_reallocation(data),
         pricing=PricingPolicySpec(kind="fixed", fixed_price=price),
-        placing=PlacingPolicySpec(over_allocate=bool(over_allocated)),
+        placing=PlacingPolicySpec(
+            over_allocate=bool(over_allocated),
+            over_allocate_share=_pct(str(shares["over_allocated_share"])) if "over_allocated_share" in shares else msgspec.UNSET,
+        ),
     )
     return spec, price, upsize
 

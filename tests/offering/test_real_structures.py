@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import msgspec
 import numpy as np
 import pytest
 from offering_builders import (
@@ -246,3 +247,46 @@ def test_preferential_multiple_applications_are_invalid_and_validation_bounds_th
         _preferential_offering(1_000_050)  # not whole lots and beyond the room
     with pytest.raises(Reject):
         validate_offering(spec(preferential=PreferentialOfferingSpec(kind="rights", reference="x", reserved_shares=100)))
+
+
+def test_over_allocation_as_the_coordinators_state_it_within_the_option() -> None:
+    """Wenge AI 1956 (allotment results, 25 Jun 2026, p.3): 1,335,000 shares over-allocated of
+    14,834,600, 9% rounded down to a lot, with the placing 20.70x covered, where the whole 15%
+    option would be 2,225,000 (examples/deals/wengeai-1956-2026). ``over_allocate_share`` states
+    the coordinators' choice: a share of the offer rounded down to a lot, only as far as demand
+    goes, never above the option; unset, the whole option (and the policy encodes as before)."""
+    from lionrock.offering.commands import PlacingPolicySpec
+
+    def over_allocated(share: Rate | None, placing_demand: int) -> int:
+        policy = PlacingPolicySpec() if share is None else PlacingPolicySpec(over_allocate_share=share)
+        ro = resolved(over_allotment=Rate(15, 100), placing=policy)
+        return allocate(ro, at_price(10_000), ioi_book(ro, placing_demand), book(), seed=SEED).summary.over_allocated_shares
+
+    assert over_allocated(None, 20_000_000) == 150_000  # 15% of 1,000,000
+    assert over_allocated(Rate(9, 100), 20_000_000) == 90_000
+    assert over_allocated(Rate(95, 1000), 20_000_000) == 95_000  # 9.5%: on the 100-share grid already
+    assert over_allocated(Rate(999, 10000), 20_000_000) == 99_900  # 9.99% = 99,900: whole lots
+    assert over_allocated(Rate(9, 100), 1_060_000) == 60_000  # no public demand, so a 1,000,000 placing: 60,000 beyond it
+    assert b"over_allocate_share" not in msgspec.json.encode(PlacingPolicySpec())
+    with pytest.raises(Reject) as refused:
+        resolved(over_allotment=Rate(10, 100), placing=PlacingPolicySpec(over_allocate_share=Rate(12, 100)))
+    assert refused.value.rejection.field == "placing.over_allocate_share"
+    parsed = parse_offering(
+        {
+            "offering": {
+                "id": "X",
+                "issuer_id": "X",
+                "issuer_name": "X Ltd",
+                "instrument": "09999",
+                "shares_offered": 1_000_000,
+                "board_lot": 100,
+                "price_range": ["9.00", "10.00"],
+                "prospectus_date": date(2025, 11, 24),
+                "public_offer_open": date(2025, 11, 24),
+                "price_fixing_date": date(2025, 11, 28),
+                "over_allotment": "15%",
+            },
+            "placing": {"over_allocate_share": "9%"},
+        }
+    )
+    assert parsed.placing.over_allocate_share == Rate(9, 100)

@@ -680,7 +680,11 @@ def allocate(
             notes.append(f"{shortfall:,} shares not taken up by investors were taken up by the underwriters")
     over_allocated = 0
     if spec.placing.over_allocate and spec.over_allotment.numerator:
-        over_allocated = min(share_of(spec.over_allotment, offer, lot), max(placing_demand - placing_avail, 0) // lot * lot)
+        option = share_of(spec.over_allotment, offer, lot)
+        chosen = spec.placing.over_allocate_share  # the coordinators' choice within the option, when stated
+        if isinstance(chosen, Rate):
+            option = min(option, share_of(chosen, offer, lot))
+        over_allocated = min(option, max(placing_demand - placing_avail, 0) // lot * lot)
     placing_total = placing_avail + over_allocated
     placee_lots, placing_notes = allocate_placing(
         ro, iois, price, demand_lots, placing_total // lot, _independent_min_lots(ro, cs, placing_total - over_allocated)
