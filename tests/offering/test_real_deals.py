@@ -303,6 +303,45 @@ def test_zijin_gold_spin_off_preferential_offering_checked_on_what_it_publishes(
     assert s.over_allocated_shares == e["over_allocated"]
 
 
+def test_pegbio_plain_old_pn18_checked_on_what_it_publishes() -> None:
+    """PegBio 2565 (18A, listed 27 May 2025) [S]: a plain old-PN18 clawback, no waiver found: 10%
+    of 19,283,500 initially (1,928,500 in 500-share lots), 742.78x, and the top step, 50%: 9,642,000,
+    50% of the shares initially offered rounded up to a lot (9,641,750 -> 9,642,000), as every
+    clawback in the corpus rounds. The application counts are published only as "about 49,600"."""
+    data = read("pegbio-2565-2025")
+    shares, e, lot, price = data["offer_shares"], data["expected"], data["deal"]["board_lot"], 15_600
+    n, applicants = shares["initial_total"], 49_600
+    ro = validate_offering(
+        base_spec(
+            offering_id="PEGBIO",
+            chapter="18A",
+            shares_offered=n,
+            board_lot=lot,
+            price_low=price,
+            price_high=price,
+            prospectus_date=date(2025, 5, 20),
+            public_offer_open=date(2025, 5, 20),
+            price_fixing_date=date(2025, 5, 23),
+            mechanism="",
+            public_share=None,
+            pricing=PricingPolicySpec(kind="fixed", fixed_price=price),
+        )
+    )
+    assert ro.initial_public_shares == e["public_initial"] and "Practice Note 18" in " ".join(ro.regime_reasons)
+    demand = -(-ro.initial_public_shares * 74278 // 100 // lot) * lot  # 742.78x, whole lots
+    each = demand // applicants // lot * lot
+    extra = (demand - each * applicants) // lot
+    sizes = [each + lot] * extra + [each] * (applicants - extra)
+    assert sum(sizes) == demand and max(sizes) <= ro.max_application_shares
+    iois = ioi_book_from_iois(
+        [Ioi(ioi_id=f"P{i}", investor=f"P{i}", account=f"C:S:P{i}", steps=[IoiStep(0, 2 * n // 40 // lot * lot)]) for i in range(40)]
+    )
+    s = allocate(ro, set_price(ro, iois, price), iois, applications_from_sizes("pegbio", sizes), seed=SEED).summary
+    assert s.subscription_multiple_bp // 100 == 74278
+    assert s.final_public_shares == e["public_final"] == public_share_of(Rate(50, 100), n, lot) > n // 2
+    assert s.international_final_shares == e["international_final"]
+
+
 def test_catl_checked_on_what_it_publishes() -> None:
     """CATL 3750 (May 2025): only page 1 is primary (final price HK$263.00, 135,578,600 offer
     shares); the fixed 7.5% retail tranche with no clawback (secondary) is expressible as a waiver
