@@ -567,7 +567,7 @@ class ShardEngine:
                 cmd_seq, key = known.get(stamp.seq, (0, ""))
                 again.append(_Applied(stamp.seq, stamp.at_ns, command, events, cmd_seq, key, self.codec.encode(command)))
             await self._publish_outcomes(again)
-            self._record_published(again[-1].seq)
+            self._record_published(again[-1].seq, at_once=True)
         ack_floor = await self._ack_floor()
         if ack_floor > self.stream_seq:
             log.warning(
@@ -704,7 +704,9 @@ class ShardEngine:
         if outcomes:
             await self._publish_outcomes(outcomes)
             hook("after_events_stored")
-            self._record_published(outcomes[-1].seq)
+            every = self.snapshot_every
+            snapshotted = bool(every) and (outcomes[0].seq - 1) // every != outcomes[-1].seq // every
+            self._record_published(outcomes[-1].seq, at_once=snapshotted)
         hook("after_publish")
         if msgs:
             await msgs[-1].ack()  # AckPolicy.ALL: the whole batch, in one message
@@ -748,14 +750,18 @@ class ShardEngine:
             futures.extend(await self._relay(outcomes, encoded))
         await asyncio.wait_for(asyncio.gather(*futures), 30.0)
 
-    def _record_published(self, seq: int) -> None:
+    def _record_published(self, seq: int, *, at_once: bool) -> None:
         """Every outcome up to ``seq`` is in the event stream (a restart publishes only those
         after it). Staged: committed with the next batch's block (or alone when the journal
         closes), not in a commit of its own; a crash before then publishes this batch again on
-        restart, the same batch under the same message id, as a crash before this line always did."""
+        restart, the same batch under the same message id, as a crash before this line always did.
+        ``at_once`` after a batch that took a snapshot (a restart starts from a snapshot only once
+        the outcomes before it are known to be published, `start`) and after the start-up's
+        republishing."""
         assert self.engine is not None
         self._evt_published = seq
-        self.engine.journal.stage_meta(META_EVT_PUBLISHED_SEQ, str(seq))
+        journal = self.engine.journal
+        (journal.set_meta if at_once else journal.stage_meta)(META_EVT_PUBLISHED_SEQ, str(seq))
 
     async def _relay(self, outcomes: Sequence[_Applied], encoded: list[list[bytes]]) -> list[asyncio.Future[Any]]:
         """One `RelayShardEvents` per target for the whole batch (per Hong Kong day within it: the
