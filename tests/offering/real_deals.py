@@ -7,15 +7,15 @@ A test helper, not part of the core (the core does no file I/O). The mapping, fi
   regime says so, else the chapter's ladder;
 * ``shares_offered`` = the shares initially offered; ``board_lot`` as published; the price range
   as published, or [maximum or final price, same] when the announcement gives no range. The pool A
-  limit (HK$5m with charges) is judged at the top of the range, so when no range is published and
+  limit (HK$5m without charges, as the rulebook now has it) is judged at the top of the range, so when no range is published and
   the published pool boundary needs a higher maximum price, the top is the lowest price (in cents)
-  at which the boundary holds: an inferred figure (Transwarp 6727: between HK$55.01 and HK$61.87);
+  at which the boundary holds: an inferred figure (Transwarp 6727: between HK$55.56 and HK$62.50);
 * dates: T = the listing date less two XHKG business days (FINI T+2), the public offer opens on the
   prospectus date (or the next business day; T-1 when the prospectus date was not found);
 * offer size adjustment: 15% (the cap) when exercised, with the exercised shares passed to pricing;
   over-allotment 15% when shares were over-allocated, otherwise none; the coordinators'
-  over-allocation as its share of the offer when it is less than the option (``over_allocated_share``,
-  Wenge AI 1956: 9%);
+  over-allocation as published when it is less than the option (``over_allocated_below_option``:
+  Wenge AI 1956, SHEIN 0625);
 * cornerstones: their published shares as an amount at the final price (so the engine's amount /
   price conversion gives back exactly the published shares), all independent;
 * a maximum offer price alone (Longcheer 9611) is a maximum-price-only offer (``price_low`` 0)
@@ -44,7 +44,7 @@ import numpy as np
 from lionrock.kernel.money import Rate
 from lionrock.kernel.price import TICKS_PER_MINOR, parse_price
 from lionrock.kernel.xhkg import add_business_days, is_business_day
-from lionrock.offering.allocation import PreferentialApplications, amount_payable
+from lionrock.offering.allocation import PreferentialApplications, amount_payable, consideration_array
 from lionrock.offering.books import ApplicationBook, IoiBook, ioi_book_from_iois
 from lionrock.offering.commands import (
     CornerstoneSpec,
@@ -60,6 +60,7 @@ from lionrock.rules import offering as rules
 
 DEALS = Path(__file__).resolve().parents[2] / "examples" / "deals"
 COMPLETE = (
+    "anker-0668-2026",
     "axera-0600-2026",
     "basic-semiconductor-9971-2026",
     "delton-1989-2026",
@@ -69,6 +70,7 @@ COMPLETE = (
     "iluvatar-corex-9903-2026",
     "keytop-2272-2026",
     "longcheer-9611-2026",
+    "luxshare-2475-2026",
     "manycore-0068-2026",
     "mech-mind-9615-2026",
     "minimax-0100-2026",
@@ -76,6 +78,7 @@ COMPLETE = (
     "muyuan-2714-2026",
     "omnivision-0501-2026",
     "ridge-outdoor-2720-2026",
+    "shein-0625-2026",
     "shougang-lanzatech-2553-2026",
     "tennor-6872-2026",
     "tongshifu-0664-2026",
@@ -159,7 +162,8 @@ def _pool_boundary_holds(rows: list[Band], top: int) -> bool:
     charges = rules.APPLICATION_CHARGES.in_force(date(2026, 1, 1))
     pools = rules.POOLS.in_force(date(2026, 1, 1))
     sizes = np.asarray([b.applied for b in rows], dtype=np.int64)
-    in_b = amount_payable(top, sizes, charges) > pools.pool_a_max_amount_minor
+    amounts = amount_payable(top, sizes, charges) if pools.amount_includes_charges else consideration_array(top, sizes)
+    in_b = amounts > pools.pool_a_max_amount_minor
     return all(bool(x) == (b.pool == "B") for x, b in zip(in_b, rows, strict=True))
 
 
@@ -229,7 +233,7 @@ def deal_spec(slug: str, data: dict[str, Any]) -> tuple[OfferingSpec, int, int]:
         pricing=PricingPolicySpec(kind="fixed", fixed_price=price),
         placing=PlacingPolicySpec(
             over_allocate=bool(over_allocated),
-            over_allocate_share=_pct(str(shares["over_allocated_share"])) if "over_allocated_share" in shares else msgspec.UNSET,
+            over_allocate_shares=int(shares["over_allocated"]) if shares.get("over_allocated_below_option") else msgspec.UNSET,
         ),
     )
     return spec, price, upsize

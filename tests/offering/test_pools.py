@@ -26,20 +26,20 @@ def _ro():
     return resolved(shares_offered=N, public_share=Rate(10, 100))
 
 
-def test_pool_boundary_includes_brokerage_and_levies() -> None:
-    """PN18 para 3.1: pool A is applications of HK$5m or less; measured including the 1% brokerage,
-    0.0027% SFC levy, 0.00565% trading fee and 0.00015% AFRC levy (modelled as inclusive)."""
+def test_pool_boundary_excludes_brokerage_and_levies() -> None:
+    """PN18 para 3.1: pool A is applications of HK$5m or less at the maximum offer price, measured
+    without the brokerage and levies, as practised: Anker 0668 (allotment results, 30 Jun 2026,
+    p.14-15) put its 50,000-share band in pool A at HK$99.32, HK$4,966,000, which is
+    HK$5,016,089.56 with the 1% brokerage, 0.0027% SFC levy, 0.00565% trading fee and 0.00015%
+    AFRC levy (examples/deals/anker-0668-2026)."""
     ro = _ro()
-    lots = np.arange(4_900, 5_000, dtype=np.int64)
-    payable = amount_payable(ro.spec.price_high, lots * 100, ro.charges)
-    last_a = int(lots[payable <= 500_000_000].max()) * 100
-    assert last_a == 495_000  # 495,000 x HK$10 = 4,950,000 + charges 49,999.81 = 4,999,999.81
-    first_b = last_a + 100
-    consideration_only = first_b * ro.spec.price_high // 10
-    assert consideration_only <= 500_000_000  # price alone would be pool A: the charges decide
+    last_a, first_b = 500_000, 500_100  # x HK$10.00: HK$5,000,000 exactly, then HK$5,001,000
+    assert int(amount_payable(ro.spec.price_high, np.asarray([last_a]), ro.charges)[0]) > 500_000_000  # with charges: pool B
     apps = book(batch([last_a, first_b]))
     result = allocate(ro, at_price(ro.spec.price_high), ioi_book(ro, 10 * N), apps, seed=3)
     assert result.app_pool.tolist() == [POOL_A, POOL_B]
+    anker = amount_payable(99_320, np.asarray([50_000]), ro.charges)
+    assert 50_000 * 99_320 // 10 <= 500_000_000 < int(anker[0])  # Anker's band: in pool A only without the charges
 
 
 def test_amount_payable_matches_prospectus_example() -> None:

@@ -251,26 +251,27 @@ def test_preferential_multiple_applications_are_invalid_and_validation_bounds_th
 
 def test_over_allocation_as_the_coordinators_state_it_within_the_option() -> None:
     """Wenge AI 1956 (allotment results, 25 Jun 2026, p.3): 1,335,000 shares over-allocated of
-    14,834,600, 9% rounded down to a lot, with the placing 20.70x covered, where the whole 15%
-    option would be 2,225,000 (examples/deals/wengeai-1956-2026). ``over_allocate_share`` states
-    the coordinators' choice: a share of the offer rounded down to a lot, only as far as demand
-    goes, never above the option; unset, the whole option (and the policy encodes as before)."""
+    14,834,600 with the placing 20.70x covered, where the whole 15% option would be 2,225,000;
+    SHEIN 0625: 41,998,500, three lots under 15% (examples/deals). ``over_allocate_shares`` states
+    the coordinators' count: whole lots, only as far as demand goes, never above the option;
+    unset, the whole option (and the policy encodes as before)."""
     from lionrock.offering.commands import PlacingPolicySpec
 
-    def over_allocated(share: Rate | None, placing_demand: int) -> int:
-        policy = PlacingPolicySpec() if share is None else PlacingPolicySpec(over_allocate_share=share)
+    def over_allocated(shares: int | None, placing_demand: int) -> int:
+        policy = PlacingPolicySpec() if shares is None else PlacingPolicySpec(over_allocate_shares=shares)
         ro = resolved(over_allotment=Rate(15, 100), placing=policy)
         return allocate(ro, at_price(10_000), ioi_book(ro, placing_demand), book(), seed=SEED).summary.over_allocated_shares
 
     assert over_allocated(None, 20_000_000) == 150_000  # 15% of 1,000,000
-    assert over_allocated(Rate(9, 100), 20_000_000) == 90_000
-    assert over_allocated(Rate(95, 1000), 20_000_000) == 95_000  # 9.5%: on the 100-share grid already
-    assert over_allocated(Rate(999, 10000), 20_000_000) == 99_900  # 9.99% = 99,900: whole lots
-    assert over_allocated(Rate(9, 100), 1_060_000) == 60_000  # no public demand, so a 1,000,000 placing: 60,000 beyond it
-    assert b"over_allocate_share" not in msgspec.json.encode(PlacingPolicySpec())
-    with pytest.raises(Reject) as refused:
-        resolved(over_allotment=Rate(10, 100), placing=PlacingPolicySpec(over_allocate_share=Rate(12, 100)))
-    assert refused.value.rejection.field == "placing.over_allocate_share"
+    assert over_allocated(90_000, 20_000_000) == 90_000
+    assert over_allocated(149_700, 20_000_000) == 149_700  # three lots under the option
+    assert over_allocated(0, 20_000_000) == 0
+    assert over_allocated(90_000, 1_060_000) == 60_000  # no public demand, so a 1,000,000 placing: 60,000 beyond it
+    assert b"over_allocate_shares" not in msgspec.json.encode(PlacingPolicySpec())
+    for wrong in (150_100, 90_050, -100):  # above the option, not whole lots, negative
+        with pytest.raises(Reject) as refused:
+            resolved(over_allotment=Rate(15, 100), placing=PlacingPolicySpec(over_allocate_shares=wrong))
+        assert refused.value.rejection.field == "placing.over_allocate_shares"
     parsed = parse_offering(
         {
             "offering": {
@@ -286,7 +287,7 @@ def test_over_allocation_as_the_coordinators_state_it_within_the_option() -> Non
                 "price_fixing_date": date(2025, 11, 28),
                 "over_allotment": "15%",
             },
-            "placing": {"over_allocate_share": "9%"},
+            "placing": {"over_allocate_shares": 90_000},
         }
     )
-    assert parsed.placing.over_allocate_share == Rate(9, 100)
+    assert parsed.placing.over_allocate_shares == 90_000

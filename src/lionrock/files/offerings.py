@@ -191,7 +191,7 @@ class PlacingIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only
     max_share_per_placee: RateText | None = None
     over_allocate: bool = True
     reallocate_undersubscribed_placing: bool = True
-    over_allocate_share: RateText | None = None
+    over_allocate_shares: Annotated[int, msgspec.Meta(ge=0, le=MAX_QUANTITY)] | None = None
 
 
 class PublicIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -421,7 +421,7 @@ def _placing(p: PlacingIn) -> PlacingPolicySpec:
         max_share_per_placee=_rate(p.max_share_per_placee, default.max_share_per_placee),
         over_allocate=p.over_allocate,
         reallocate_undersubscribed_placing=p.reallocate_undersubscribed_placing,
-        over_allocate_share=msgspec.UNSET if p.over_allocate_share is None else p.over_allocate_share.rate,
+        over_allocate_shares=msgspec.UNSET if p.over_allocate_shares is None else p.over_allocate_shares,
     )
 
 

@@ -681,9 +681,9 @@ def allocate(
     over_allocated = 0
     if spec.placing.over_allocate and spec.over_allotment.numerator:
         option = share_of(spec.over_allotment, offer, lot)
-        chosen = spec.placing.over_allocate_share  # the coordinators' choice within the option, when stated
-        if isinstance(chosen, Rate):
-            option = min(option, share_of(chosen, offer, lot))
+        chosen = spec.placing.over_allocate_shares  # the coordinators' choice within the option, when stated
+        if isinstance(chosen, int):
+            option = min(option, chosen)
         over_allocated = min(option, max(placing_demand - placing_avail, 0) // lot * lot)
     placing_total = placing_avail + over_allocated
     placee_lots, placing_notes = allocate_placing(

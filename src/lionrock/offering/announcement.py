@@ -186,7 +186,8 @@ def announcement_markdown(
     out.extend(_float_lines(ro, s))
     add(
         f"- Pools A and B ({ro.pools.rule}): applications of {_money(ro.pools.pool_a_max_amount_minor, cur)} or less "
-        f"(including brokerage and levies) in pool A; no application above {ro.max_application_shares:,} shares accepted; multiple "
+        f"({'including' if ro.pools.amount_includes_charges else 'excluding'} brokerage and levies) at the maximum offer price "
+        f"in pool A; no application above {ro.max_application_shares:,} shares accepted; multiple "
         f"applications and applications from placing participants rejected."
     )
     for note in s.notes:

@@ -161,12 +161,12 @@ class PlacingPolicySpec(msgspec.Struct, frozen=True, kw_only=True):
     over_allocate: bool = True
     reallocate_undersubscribed_placing: bool = True
     """Move unplaced placing shares to the public tranche when it is oversubscribed."""
-    over_allocate_share: Rate | msgspec.UnsetType = msgspec.UNSET
-    """How much the coordinators over-allocate, as a share of the offer rounded down to a board lot
-    (at most the over-allotment option, and only as far as placing demand goes): their choice, as
-    an allotment announcement states it (Wenge AI 1956: 1,335,000 = 9% of 14,834,600). Unset: the
-    whole option, as every other deal in the corpus; unset when absent, so a policy without it
-    encodes, journals and hashes as before."""
+    over_allocate_shares: int | msgspec.UnsetType = msgspec.UNSET
+    """How many shares the coordinators over-allocate, in whole board lots (at most the
+    over-allotment option, and only as far as placing demand goes): their choice, as an allotment
+    announcement states it (Wenge AI 1956: 1,335,000 of 14,834,600, where 15% is 2,225,000;
+    SHEIN 0625: 41,998,500, three lots under 15%). Unset: the whole option, as every other deal
+    in the corpus; unset when absent, so a policy without it encodes, journals and hashes as before."""
 
 
 class PublicPolicySpec(msgspec.Struct, frozen=True, kw_only=True):

@@ -520,13 +520,16 @@ def _check_basics(spec: OfferingSpec) -> None:
         require(1 <= v <= 8, OfferingCode.INVALID_FIELD, f"public.{field}", f"expected a whole number 1..8, got {v}")
     for field in ("pool_a_curve", "pool_b_curve"):
         _check_curve(getattr(spec.public, field), f"public.{field}")
-    chosen = spec.placing.over_allocate_share
-    require(
-        not isinstance(chosen, Rate) or _le(chosen, spec.over_allotment),
-        OfferingCode.INVALID_FIELD,
-        "placing.over_allocate_share",
-        f"at most the over-allotment option ({spec.over_allotment} of the offer shares), got {chosen}",
-    )
+    chosen = spec.placing.over_allocate_shares
+    if isinstance(chosen, int):
+        lot, n = spec.board_lot, spec.shares_offered
+        most = share_of(spec.over_allotment, n + share_of(spec.offer_size_adjustment, n, lot), lot)
+        require(
+            0 <= chosen <= most and chosen % lot == 0,
+            OfferingCode.INVALID_FIELD,
+            "placing.over_allocate_shares",
+            f"whole board lots of {lot:,}, at most the over-allotment option ({most:,} shares), got {chosen:,}",
+        )
     osa_public = spec.offer_size_adjustment_public_share
     require(
         osa_public.numerator <= osa_public.denominator,

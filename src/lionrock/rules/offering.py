@@ -301,8 +301,8 @@ class PoolRules:
     """PN18 para 3.1: the public tranche is split equally into pools A and B."""
 
     pool_a_max_amount_minor: int
-    """Applications whose amount payable (at the maximum offer price, including brokerage and
-    levies) is at most this go to pool A; larger ones to pool B."""
+    """Applications whose amount (at the maximum offer price, with brokerage and levies when
+    ``amount_includes_charges``) is at most this go to pool A; larger ones to pool B."""
     amount_includes_charges: bool
     max_application_share_of_initial_public: Rate
     """No application may exceed this share of the initial public tranche (one pool's shares)."""
@@ -318,7 +318,7 @@ POOLS: Schedule[PoolRules] = Schedule(
             date(1998, 6, 1),
             PoolRules(
                 pool_a_max_amount_minor=5_000_000 * 100,
-                amount_includes_charges=True,
+                amount_includes_charges=False,
                 max_application_share_of_initial_public=pct("50"),
                 reject_multiple_applications=True,
                 reject_double_dipping=True,
@@ -329,9 +329,12 @@ POOLS: Schedule[PoolRules] = Schedule(
             "one pool, multiple applications rejected; no double dipping per prospectuses (MiniMax "
             "'How to Apply')",
             grade="P",
-            note="Whether HK$5m includes brokerage and levies is not in the rule text; MiniMax's largest "
-            "pool A tier costs HK$4,999,920.76 including charges, consistent with an inclusive test. "
-            "Modelled as inclusive. As practised [I from P, examples/deals]: the pools are the public "
+            note="Whether HK$5m includes brokerage and levies is not in the rule text. As practised it "
+            "excludes them [I from P]: Anker 0668 (allotment results, 30 Jun 2026, p.14-15) put its 50,000-share "
+            "band in pool A at HK$99.32, HK$4,966,000 without charges and HK$5,016,089.56 with them, and no "
+            "maximum price at or above the final one keeps it under HK$5m with charges; every other deal in "
+            "examples/deals fits either reading (MiniMax's largest pool A band, HK$4,999,920.76 with charges, "
+            "was read as inclusive until Anker). Modelled as exclusive. As practised [I from P, examples/deals]: the pools are the public "
             "tranche halved with pool A taking the odd lot (MiniMax 0100 2,538,940 / 2,538,920; Knowledge "
             "Atlas 2513 3,742,000 / 3,741,900; Ridge Outdoor 2720 1,410,500 / 1,410,000); the maximum "
             "application is half the initial public tranche rounded down to a board lot (Ridge Outdoor: "
