@@ -104,6 +104,7 @@ price_setting_bonus = "20%"
 max_share_per_placee = "10%"
 over_allocate = true
 reallocate_undersubscribed_placing = true
+over_allocate_shares = 1_200_000
 
 [public]
 pool_a_taper_eighths = 6
@@ -167,6 +168,7 @@ def test_every_field_offering_is_valid_and_uses_each_key() -> None:
     ro = validate_offering(parse_offering(data))
     assert ro.maximum_price_only and ro.preferential_reserved_shares == 500_000 and ro.spec.cornerstone_cutback == "pro_rata"
     assert len(ro.spec.public.pool_a_curve) == 3 and ro.spec.lockups[0].holder == "Founder Holdco"
+    assert ro.spec.placing.over_allocate_shares == 1_200_000
     waived = validate_offering(parse_offering(tomllib.loads(WAIVED_18C)))
     assert waived.spec.independent_price_setting_waiver and waived.regime.startswith("waiver")
 
