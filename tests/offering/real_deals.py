@@ -19,7 +19,8 @@ A test helper, not part of the core (the core does no file I/O). The mapping, fi
 * cornerstones: their published shares as an amount at the final price (so the engine's amount /
   price conversion gives back exactly the published shares), all independent;
 * a maximum offer price alone (Longcheer 9611) is a maximum-price-only offer (``price_low`` 0)
-  with the prospectus's cornerstone cutback; an employee preferential offering is a preferential
+  with the prospectus's cornerstone cutback; a ranged deal whose cornerstones fit the bookbuilding
+  minimum only near the final price states its cutback (``cornerstone_cutback``, Nexchip 2249); an employee preferential offering is a preferential
   tranche of the published reserved shares, fed its published count of applications;
 * applications: for each published band, ``valid`` applications of ``applied`` shares, with
   deterministic identities ``<slug>-<pool><band>-<n>``, in table order;
@@ -78,6 +79,7 @@ COMPLETE = (
     "mech-mind-9615-2026",
     "minimax-0100-2026",
     "momenta-6880-2026",
+    "nexchip-2249-2026",
     "muyuan-2714-2026",
     "omnivision-0501-2026",
     "ridge-outdoor-2720-2026",
@@ -229,7 +231,7 @@ def deal_spec(slug: str, data: dict[str, Any]) -> tuple[OfferingSpec, int, int]:
         offer_size_adjustment=Rate(15, 100) if upsize else Rate(0, 1),
         over_allotment=Rate(15, 100) if over_allocated else Rate(0, 1),
         cornerstones=cornerstones,
-        cornerstone_cutback="pro_rata" if low == 0 and cornerstones else "none",
+        cornerstone_cutback=str(deal.get("cornerstone_cutback", "pro_rata" if low == 0 and cornerstones else "none")),
         preferential=preferential,
         preferential_tranches=tranches,
         reallocation=_reallocation(data),
