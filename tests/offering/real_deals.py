@@ -7,9 +7,10 @@ A test helper, not part of the core (the core does no file I/O). The mapping, fi
   regime says so, else the chapter's ladder;
 * ``shares_offered`` = the shares initially offered; ``board_lot`` as published; the price range
   as published, or [maximum or final price, same] when the announcement gives no range. The pool A
-  limit (HK$5m without charges, as the rulebook now has it) is judged at the top of the range, so when no range is published and
-  the published pool boundary needs a higher maximum price, the top is the lowest price (in cents)
-  at which the boundary holds: an inferred figure (Transwarp 6727: between HK$55.56 and HK$62.50);
+  limit (HK$5m, without charges as the rulebook has it) is judged at the top of the range, so when
+  no range is published and the published pool boundary needs a higher maximum price, the top is
+  the lowest price (in cents) at which the boundary holds: an inferred figure (Transwarp 6727:
+  between HK$55.56 and HK$62.50);
 * dates: T = the listing date less two XHKG business days (FINI T+2), the public offer opens on the
   prospectus date (or the next business day; T-1 when the prospectus date was not found);
 * offer size adjustment: 15% (the cap) when exercised, with the exercised shares passed to pricing;
@@ -20,8 +21,9 @@ A test helper, not part of the core (the core does no file I/O). The mapping, fi
   price conversion gives back exactly the published shares), all independent;
 * a maximum offer price alone (Longcheer 9611) is a maximum-price-only offer (``price_low`` 0)
   with the prospectus's cornerstone cutback; a ranged deal whose cornerstones fit the bookbuilding
-  minimum only near the final price states its cutback (``cornerstone_cutback``, Nexchip 2249); an employee preferential offering is a preferential
-  tranche of the published reserved shares, fed its published count of applications;
+  minimum only near the final price states its cutback (``cornerstone_cutback``, Nexchip 2249); an
+  employee preferential offering is a preferential tranche of the published reserved shares, fed
+  its published count of applications;
 * applications: for each published band, ``valid`` applications of ``applied`` shares, with
   deterministic identities ``<slug>-<pool><band>-<n>``, in table order;
 * a discretionary reallocation to the public offer (``[reallocation]`` with ``target_public_share``,
@@ -79,8 +81,8 @@ COMPLETE = (
     "mech-mind-9615-2026",
     "minimax-0100-2026",
     "momenta-6880-2026",
-    "nexchip-2249-2026",
     "muyuan-2714-2026",
+    "nexchip-2249-2026",
     "omnivision-0501-2026",
     "ridge-outdoor-2720-2026",
     "shein-0625-2026",
