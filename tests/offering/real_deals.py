@@ -63,6 +63,7 @@ from lionrock.rules import offering as rules
 
 DEALS = Path(__file__).resolve().parents[2] / "examples" / "deals"
 COMPLETE = (
+    "alebund-9637-2026",
     "anker-0668-2026",
     "axera-0600-2026",
     "basic-semiconductor-9971-2026",
@@ -71,10 +72,12 @@ COMPLETE = (
     "delton-1989-2026",
     "dtech-1377-2026",
     "excelland-robotics-3231-2026",
+    "foursemi-3625-2026",
     "gigadevice-3986-2026",
     "gpixel-3277-2026",
     "iluvatar-corex-9903-2026",
     "keytop-2272-2026",
+    "ligent-9856-2026",
     "longcheer-9611-2026",
     "luxshare-2475-2026",
     "manycore-0068-2026",

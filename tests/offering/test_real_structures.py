@@ -4,6 +4,7 @@ refunds, and a preferential offering tranche out of the international offering."
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import msgspec
@@ -20,7 +21,7 @@ from offering_builders import (
     spec,
 )
 
-from lionrock.files.offerings import parse_offering
+from lionrock.files.offerings import decode_offering_json, parse_offering
 from lionrock.kernel.errors import Reject
 from lionrock.kernel.money import Rate
 from lionrock.kernel.price import TICKS_PER_MINOR
@@ -272,22 +273,22 @@ def test_over_allocation_as_the_coordinators_state_it_within_the_option() -> Non
         with pytest.raises(Reject) as refused:
             resolved(over_allotment=Rate(15, 100), placing=PlacingPolicySpec(over_allocate_shares=wrong))
         assert refused.value.rejection.field == "placing.over_allocate_shares"
-    parsed = parse_offering(
-        {
-            "offering": {
-                "id": "X",
-                "issuer_id": "X",
-                "issuer_name": "X Ltd",
-                "instrument": "09999",
-                "shares_offered": 1_000_000,
-                "board_lot": 100,
-                "price_range": ["9.00", "10.00"],
-                "prospectus_date": date(2025, 11, 24),
-                "public_offer_open": date(2025, 11, 24),
-                "price_fixing_date": date(2025, 11, 28),
-                "over_allotment": "15%",
-            },
-            "placing": {"over_allocate_shares": 90_000},
-        }
-    )
+    table = {
+        "offering": {
+            "id": "X",
+            "issuer_id": "X",
+            "issuer_name": "X Ltd",
+            "instrument": "09999",
+            "shares_offered": 1_000_000,
+            "board_lot": 100,
+            "price_range": ["9.00", "10.00"],
+            "prospectus_date": date(2025, 11, 24),
+            "public_offer_open": date(2025, 11, 24),
+            "price_fixing_date": date(2025, 11, 28),
+            "over_allotment": "15%",
+        },
+        "placing": {"over_allocate_shares": 90_000},
+    }
+    parsed = parse_offering(table)
     assert parsed.placing.over_allocate_shares == 90_000
+    assert decode_offering_json(json.dumps(table, default=str)) == parsed  # the REST body: the same spec

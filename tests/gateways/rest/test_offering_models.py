@@ -104,7 +104,6 @@ price_setting_bonus = "20%"
 max_share_per_placee = "10%"
 over_allocate = true
 reallocate_undersubscribed_placing = true
-over_allocate_shares = 1_200_000
 
 [public]
 pool_a_taper_eighths = 6
@@ -163,12 +162,13 @@ def test_every_field_offering_is_valid_and_uses_each_key() -> None:
             continue
         rows = data[table] if isinstance(data[table], list) else [data[table]]
         used = set().union(*(r.keys() for r in rows))
-        unused = {"offering": {"price_range", "waiver", "reallocation"}, "preferential": {"source"}}.get(table, set())
-        assert used | unused == set(keys), table  # a preferential source: tests/offering/test_preferential_tranches.py
+        unused = {"offering": {"price_range", "waiver", "reallocation"}, "preferential": {"source"}, "placing": {"over_allocate_shares"}}
+        # a preferential source: tests/offering/test_preferential_tranches.py; the coordinators' over-allocation:
+        # tests/offering/test_real_structures.py (this file's offering is the old parser's, whose digest is kept)
+        assert used | unused.get(table, set()) == set(keys), table
     ro = validate_offering(parse_offering(data))
     assert ro.maximum_price_only and ro.preferential_reserved_shares == 500_000 and ro.spec.cornerstone_cutback == "pro_rata"
     assert len(ro.spec.public.pool_a_curve) == 3 and ro.spec.lockups[0].holder == "Founder Holdco"
-    assert ro.spec.placing.over_allocate_shares == 1_200_000
     waived = validate_offering(parse_offering(tomllib.loads(WAIVED_18C)))
     assert waived.spec.independent_price_setting_waiver and waived.regime.startswith("waiver")
 
