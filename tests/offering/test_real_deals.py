@@ -178,6 +178,14 @@ def test_horizon_robotics_waiver_checked_on_what_it_publishes() -> None:
     assert abs(s.final_public_shares - 203_260_000) < 10_000  # "203.26 million" (secondary, two decimals)
 
 
+def _even_sizes(total: int, count: int, lot: int) -> list[int]:
+    """``count`` application sizes in whole lots adding up to ``total`` (the first ones a lot more):
+    for deals whose announcement gives the demand and the count of applications, not the table."""
+    each = total // count // lot * lot
+    extra = (total - each * count) // lot
+    return [each + lot] * extra + [each] * (count - extra)
+
+
 def test_aux_electric_mechanism_a_checked_on_what_it_publishes() -> None:
     """AUX Electric 2580 (Sep 2025), Mechanism A [S]: 5% of 207,161,200 initially (10,358,200 in
     200-share lots); at 557.2x the top step, 35%; the offer size adjustment option exercised
@@ -215,9 +223,7 @@ def test_aux_electric_mechanism_a_checked_on_what_it_publishes() -> None:
         )
         assert ro.initial_public_shares == e["public_initial"] and "Mechanism A: initial 5%" in " ".join(ro.regime_reasons)
         demand = -(-ro.initial_public_shares * 5572 // 10 // lot) * lot  # 557.2x, whole lots
-        each = demand // valid // lot * lot
-        extra = (demand - each * valid) // lot  # the first ``extra`` applications one lot more
-        sizes = [each + lot] * extra + [each] * (valid - extra)
+        sizes = _even_sizes(demand, valid, lot)
         assert sum(sizes) == demand and max(sizes) <= ro.max_application_shares
         iois = ioi_book_from_iois(
             [Ioi(ioi_id=f"A{i}", investor=f"A{i}", account=f"C:S:A{i}", steps=[IoiStep(0, 10 * n // 40 // lot * lot)]) for i in range(40)]
@@ -270,18 +276,11 @@ def test_zijin_gold_spin_off_preferential_offering_checked_on_what_it_publishes(
         )
     )
     assert ro.initial_public_shares == e["public_initial"]
-
-    def even(total: int, count: int) -> list[int]:
-        """``count`` sizes in whole lots adding up to ``total``."""
-        each = total // count // lot * lot
-        extra = (total - each * count) // lot
-        return [each + lot] * extra + [each] * (count - extra)
-
     demand = -(-ro.initial_public_shares * 24074 // 100 // lot) * lot  # 240.74x, whole lots
-    sizes = even(demand, valid)
+    sizes = _even_sizes(demand, valid, lot)
     assert sum(sizes) == demand and max(sizes) <= ro.max_application_shares
     pref_count = data["preferential_offer"]["valid_applications"]
-    pref_sizes = np.asarray(even(-(-reserved * 2236 // 100 // lot) * lot, pref_count), dtype=np.int64)  # 22.36x
+    pref_sizes = np.asarray(_even_sizes(-(-reserved * 2236 // 100 // lot) * lot, pref_count, lot), dtype=np.int64)  # 22.36x
     names = [f"ZG-P{i:03d}" for i in range(pref_count)]
     preferential = PreferentialApplications(
         names, [f"C:P1:{x}" for x in names], ["P1"] * pref_count, pref_sizes, np.zeros(pref_count, dtype=np.int64)
@@ -332,9 +331,7 @@ def test_pegbio_plain_old_pn18_checked_on_what_it_publishes() -> None:
     )
     assert ro.initial_public_shares == e["public_initial"] and "Practice Note 18" in " ".join(ro.regime_reasons)
     demand = -(-ro.initial_public_shares * 74278 // 100 // lot) * lot  # 742.78x, whole lots
-    each = demand // applicants // lot * lot
-    extra = (demand - each * applicants) // lot
-    sizes = [each + lot] * extra + [each] * (applicants - extra)
+    sizes = _even_sizes(demand, applicants, lot)
     assert sum(sizes) == demand and max(sizes) <= ro.max_application_shares
     iois = ioi_book_from_iois(
         [Ioi(ioi_id=f"P{i}", investor=f"P{i}", account=f"C:S:P{i}", steps=[IoiStep(0, 2 * n // 40 // lot * lot)]) for i in range(40)]

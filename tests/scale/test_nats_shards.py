@@ -357,12 +357,29 @@ def _journal_records(path: Path) -> int:
         return 0
 
 
+async def _restarted_counting_replays(js: Any, journal: Path, **options: Any) -> tuple[ShardEngine, list[int]]:
+    """Shard t0 started on ``journal`` (batches of 64), and the records its recovery replayed."""
+    from lionrock.engine import Engine
+
+    replayed: list[int] = []
+    real = Engine._replay_record
+
+    def counted(engine: Engine, rec: Any) -> None:
+        replayed.append(rec.seq)
+        real(engine, rec)
+
+    Engine._replay_record = counted  # type: ignore[method-assign]
+    try:
+        return await ShardEngine(js, "t0", MAP, journal, batch=64, **options).start(), replayed
+    finally:
+        Engine._replay_record = real  # type: ignore[method-assign]
+
+
 def test_shard_crash_after_publishing_a_batch_that_snapshotted_restarts_from_the_snapshot(nats_url: str, tmp_path: Path) -> None:
     """That a batch was published is committed with the next batch's block, except after a batch
     that took a snapshot: then at once, so a crash after publishing it still restarts from that
     snapshot (a restart uses a snapshot only once every outcome before it is known to be published)
     instead of replaying the whole journal."""
-    from lionrock.engine import Engine
 
     items = workload(600, seed=17)
     expected = reference_hashes(items)
@@ -371,18 +388,7 @@ def test_shard_crash_after_publishing_a_batch_that_snapshotted_restarts_from_the
     async def go() -> None:
         nc, js = await _published(nats_url, items)
         await _crashed(js, journal, "after_publish", snapshot_every=100)  # batch 2 is seqs 65-128, the snapshot at 100
-        replayed: list[int] = []
-        real = Engine._replay_record
-
-        def counted(engine: Engine, rec: Any) -> None:
-            replayed.append(rec.seq)
-            real(engine, rec)
-
-        Engine._replay_record = counted  # type: ignore[method-assign]
-        try:
-            second = await ShardEngine(js, "t0", MAP, journal, batch=64, snapshot_every=100).start()
-        finally:
-            Engine._replay_record = real  # type: ignore[method-assign]
+        second, replayed = await _restarted_counting_replays(js, journal, snapshot_every=100)
         assert replayed == list(range(101, 129))  # the tail after the snapshot, not records 1-128
         await _run_until_idle([second])
         assert second.state_hash() == expected["t0"]
@@ -396,7 +402,6 @@ def test_shard_snapshots_and_a_restart_resumes_from_the_latest(nats_url: str, tm
     """`--snapshot-every`: the shard engine snapshots its state every N records (the snapshot
     flushes the records before it), so a restart restores the snapshot and replays only the tail,
     to the same state hash as a single engine fed the shard's commands."""
-    from lionrock.engine import Engine
     from lionrock.storage.sqlite_journal import SqliteJournal
 
     items = workload(600, seed=13)
@@ -414,18 +419,7 @@ def test_shard_snapshots_and_a_restart_resumes_from_the_latest(nats_url: str, tm
         snap = stored.latest_snapshot()
         stored.close()
         assert snap is not None and snap.seq == total // 100 * 100 and snap.seq >= 200
-        replayed: list[int] = []
-        real = Engine._replay_record
-
-        def counted(engine: Engine, rec: Any) -> None:
-            replayed.append(rec.seq)
-            real(engine, rec)
-
-        Engine._replay_record = counted  # type: ignore[method-assign]
-        try:
-            second = await ShardEngine(js, "t0", MAP, journal, batch=64, relay=False, snapshot_every=100).start()
-        finally:
-            Engine._replay_record = real  # type: ignore[method-assign]
+        second, replayed = await _restarted_counting_replays(js, journal, relay=False, snapshot_every=100)
         assert replayed == list(range(snap.seq + 1, total + 1))  # only the tail after the snapshot
         assert second.engine is not None and second.engine.seq == total
         assert second.state_hash() == expected["t0"]
