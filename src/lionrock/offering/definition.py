@@ -124,6 +124,13 @@ def share_of(rate: Rate, shares: int, lot: int) -> int:
     return (shares * rate.numerator // rate.denominator) // lot * lot
 
 
+def _max_over_allotment_shares(spec: OfferingSpec) -> int:
+    """The most the over-allotment option can cover: its share of the offer with the offer size
+    adjustment exercised in full, rounded down to a lot."""
+    n, lot = spec.shares_offered, spec.board_lot
+    return share_of(spec.over_allotment, n + share_of(spec.offer_size_adjustment, n, lot), lot)
+
+
 def public_share_of(rate: Rate, shares: int, lot: int) -> int:
     """``rate x shares`` rounded UP to whole board lots, at most ``shares``: the public tranche,
     initial and after clawback. Every allotment announcement found rounds this way (MiniMax 0100:
@@ -382,7 +389,7 @@ def validate_offering(spec: OfferingSpec) -> ResolvedOffering:
         cornerstone_room_shares=max(room, 0),
         max_application_shares=max(max_application, lot),
         max_upsize_shares=share_of(spec.offer_size_adjustment, n, lot),
-        max_over_allotment_shares=share_of(spec.over_allotment, n + share_of(spec.offer_size_adjustment, n, lot), lot),
+        max_over_allotment_shares=_max_over_allotment_shares(spec),
         timetable=timetable,
         reallocation_target_shares=target,
         reallocation_target_reason=target_reason,
@@ -522,8 +529,7 @@ def _check_basics(spec: OfferingSpec) -> None:
         _check_curve(getattr(spec.public, field), f"public.{field}")
     chosen = spec.placing.over_allocate_shares
     if isinstance(chosen, int):
-        lot, n = spec.board_lot, spec.shares_offered
-        most = share_of(spec.over_allotment, n + share_of(spec.offer_size_adjustment, n, lot), lot)
+        lot, most = spec.board_lot, _max_over_allotment_shares(spec)
         require(
             0 <= chosen <= most and chosen % lot == 0,
             OfferingCode.INVALID_FIELD,
