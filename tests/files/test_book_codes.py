@@ -104,3 +104,18 @@ def test_read_application_book_codes_group_a_repeated_applicant(tmp_path: Path) 
     assert counts[book.applicant].tolist() == [2 if i in (7, 50) else 1 for i in range(51)]
     assert len(set(book.account.tolist())) == 51
     assert [str(book.applicant_values[int(c)]) for c in book.applicant] == [f"HK{i}" for i in range(50)] + ["HK7"]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_rows_sharing_a_hash_equals_counting_every_hash(seed: int) -> None:
+    """The sort-and-table search finds exactly the rows whose hash occurs twice or more: hashes
+    drawn from a narrow range (many repeats, shared top bits) and a wide one (few)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 3000))
+    top = 2**64 - 1 if seed % 2 else int(rng.integers(1, 4 * max(n, 1)))
+    hashes = rng.integers(0, top, size=n, dtype=np.uint64, endpoint=True)
+    if seed % 3 == 0 and n:
+        hashes[rng.integers(0, n, size=n // 10)] = hashes[rng.integers(0, n, size=n // 10)]  # planted repeats
+    values, counts = np.unique(hashes, return_counts=True)
+    expected = np.flatnonzero(np.isin(hashes, values[counts > 1]))
+    assert file_books._rows_sharing_a_hash(hashes).tolist() == expected.tolist()

@@ -12,6 +12,8 @@ Each file, its module, and what it is read into or written from:
 - IOI and application books (CSV or Parquet): `lionrock.files.books`; into `IoiBook`,
   `ApplicationBook` (bad rows as `RowReject`)
 - allotment results (CSV): `lionrock.files.announcements`; from `AllocationResult`
+- exchange calendars: `lionrock.files.calendars` writes the kernel's `calendar_data` module from
+  `exchange-calendars` (``python -m lionrock.files.calendars``, when the library corrects a holiday)
 
 `lionrock.files.schema` holds what every file schema shares: value types decoded through the
 kernel's parsers (prices, rates, amounts, identifiers) and the field-named errors.

@@ -1,8 +1,9 @@
-"""Exchange time: Asia/Hong_Kong clock and XHKG business days from `exchange-calendars`.
+"""Exchange time: Asia/Hong_Kong clock and XHKG business days.
 
-The calendar is built once, over a fixed window, so that the answer for a date never depends on
-the day the program runs (exchange-calendars' default window moves with the wall clock). Lookups
-after that are bisections over plain `datetime.date` lists: no pandas on hot paths.
+The days come from `lionrock.kernel.calendars` (data generated from `exchange-calendars` over a
+fixed window, checked against it by the tests), so that the answer for a date never depends on the
+day the program runs (exchange-calendars' default window moves with the wall clock) or on the
+installed library. Lookups are bisections over plain `datetime.date` lists: no pandas.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+from lionrock.kernel import calendars
 
 HK_TZ = ZoneInfo("Asia/Hong_Kong")
 CALENDAR_START = date(2015, 1, 1)
@@ -37,37 +40,27 @@ class TradingDay:
 @dataclass(frozen=True, slots=True)
 class _Calendar:
     days: list[date]
-    schedule: dict[date, TradingDay]
+    open_days: frozenset[date]
+    half_days: frozenset[date]
 
 
 @lru_cache(maxsize=1)
 def _calendar() -> _Calendar:
-    import warnings
+    xhkg = calendars.xhkg()
+    if (xhkg.start, xhkg.end) != (CALENDAR_START, CALENDAR_END):
+        raise ValueError(f"calendars.json covers {xhkg.start}..{xhkg.end}, not {CALENDAR_START}..{CALENDAR_END}")
+    days = xhkg.days()
+    return _Calendar(days, frozenset(days), xhkg.half_days)
 
-    import exchange_calendars as xcals  # heavy (pandas): imported on first use only
 
-    with warnings.catch_warnings():
-        # exchange-calendars 4.x still calls pandas APIs that pandas 3 deprecates; not ours to fix.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", FutureWarning)
-        cal = xcals.get_calendar("XHKG", start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat())
-    sched = cal.schedule
-    days: list[date] = []
-    schedule: dict[date, TradingDay] = {}
-    for label, row in sched.iterrows():
-        d = label.date()
-        bs, be = row["break_start"], row["break_end"]
-        has_break = bs == bs and be == be  # NaT != NaT
-        td = TradingDay(
-            day=d,
-            open=row["open"].tz_convert(HK_TZ).to_pydatetime(),
-            close=row["close"].tz_convert(HK_TZ).to_pydatetime(),
-            break_start=bs.tz_convert(HK_TZ).to_pydatetime() if has_break else None,
-            break_end=be.tz_convert(HK_TZ).to_pydatetime() if has_break else None,
-        )
-        days.append(d)
-        schedule[d] = td
-    return _Calendar(days, schedule)
+@lru_cache(maxsize=4096)
+def _session(d: date) -> TradingDay:
+    def at(t: time) -> datetime:
+        return datetime.combine(d, t, tzinfo=HK_TZ)
+
+    if d in _calendar().half_days:
+        return TradingDay(d, at(calendars.XHKG_OPEN), at(calendars.XHKG_HALF_DAY_CLOSE), None, None)
+    return TradingDay(d, at(calendars.XHKG_OPEN), at(calendars.XHKG_CLOSE), at(calendars.XHKG_BREAK[0]), at(calendars.XHKG_BREAK[1]))
 
 
 def _check_range(d: date) -> None:
@@ -77,16 +70,15 @@ def _check_range(d: date) -> None:
 
 def is_business_day(d: date) -> bool:
     _check_range(d)
-    return d in _calendar().schedule
+    return d in _calendar().open_days
 
 
 def trading_day(d: date) -> TradingDay:
     """The session on ``d``; raises ``ValueError`` naming the date if XHKG is closed."""
     _check_range(d)
-    try:
-        return _calendar().schedule[d]
-    except KeyError:
-        raise ValueError(f"{d} is not an XHKG business day") from None
+    if d not in _calendar().open_days:
+        raise ValueError(f"{d} is not an XHKG business day")
+    return _session(d)
 
 
 def add_business_days(d: date, n: int) -> date:

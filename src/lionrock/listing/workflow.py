@@ -7,8 +7,8 @@ that into a coded rejection. Guards that depend on the other track (the CSRC fil
 the hearing) and on dates (the six-month validity) are checked by the context, not by the table.
 
 CSRC deadlines are counted in mainland working days. The proxy is the XSHG (Shanghai Stock
-Exchange) trading calendar of `exchange-calendars`, whose holidays are recorded only up to its
-``bound_max`` (end 2026 in version 4.13); after that the XHKG calendar is used, and the timetable
+Exchange) trading calendar of `exchange-calendars` (shipped as data: `lionrock.kernel.calendars`),
+whose holidays are recorded only up to its ``bound_max`` (end 2026 in version 4.13); after that the XHKG calendar is used, and the timetable
 says which calendar each date came from. Trading days omit the Saturdays the mainland works in
 holiday swaps (调休), so the proxy can be one day long around those holidays.
 """
@@ -21,7 +21,7 @@ from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 
-from lionrock.kernel import xhkg
+from lionrock.kernel import calendars, xhkg
 from lionrock.kernel.errors import IllegalTransition
 from lionrock.listing.commands import IssuerProfile
 from lionrock.listing.eligibility import ROUTE_CHAPTER, add_months, csrc_filing_required
@@ -156,17 +156,9 @@ class _MainlandCalendar:
 
 @lru_cache(maxsize=1)
 def _mainland() -> _MainlandCalendar:
-    import warnings
-
-    import exchange_calendars as xcals
-
-    with warnings.catch_warnings():
-        # exchange-calendars 4.x calls pandas APIs that pandas deprecates; not ours to fix.
-        warnings.simplefilter("ignore")
-        cls = type(xcals.get_calendar("XSHG", start="2024-01-02", end="2024-12-31"))
-        bound = min(cls.bound_max().date(), xhkg.CALENDAR_END)
-        cal = xcals.get_calendar("XSHG", start=xhkg.CALENDAR_START.isoformat(), end=bound.isoformat())
-        days = [ts.date() for ts in cal.sessions]
+    xshg = calendars.xshg()
+    bound = min(xshg.end, xhkg.CALENDAR_END)
+    days = [d for d in xshg.days() if d <= bound]
     days.extend(d for d in xhkg.business_days(bound, xhkg.CALENDAR_END) if d > bound)
     return _MainlandCalendar(days, bound)
 

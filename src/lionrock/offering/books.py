@@ -83,16 +83,31 @@ def list_column(values: Sequence[str]) -> tuple[np.ndarray, bytes]:
     return np.asarray([len(b) for b in encoded], dtype=np.int64), b"".join(encoded)
 
 
-def arrow_column(column: Any) -> tuple[np.ndarray, Buffer]:
-    """`content_digest`'s (lengths, bytes) of a pyarrow string column, over its buffers (no copy)."""
+def string_buffers(column: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of a pyarrow string column over its own buffers: int32 offsets for
+    ``string``, int64 for ``large_string``, no copy of either (a cast to ``large_string`` copies
+    every byte of a 2M-value column, and on a cold process pays for fresh memory too). Null values
+    read as empty strings (the readers fill them before)."""
     import pyarrow as pa
 
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    arr = arr.cast(pa.large_string())
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    if arr.null_count:
+        arr = arr.fill_null("")
+    if pa.types.is_large_string(arr.type):
+        width: type[np.signedinteger[Any]] = np.int64
+    elif pa.types.is_string(arr.type):
+        width = np.int32
+    else:
+        arr, width = arr.cast(pa.large_string()), np.int64
+    offsets = np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset : arr.offset + len(arr) + 1]
     data = arr.buffers()[2]
-    blob = memoryview(b"") if data is None else memoryview(data)[int(offsets[0]) : int(offsets[-1])]
-    return np.diff(offsets), blob
+    return offsets, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+
+
+def arrow_column(column: Any) -> tuple[np.ndarray, Buffer]:
+    """`content_digest`'s (lengths, bytes) of a pyarrow string column, over its buffers (no copy)."""
+    offsets, raw = string_buffers(column)
+    return np.diff(offsets), memoryview(raw)[int(offsets[0]) : int(offsets[-1])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,4 +294,5 @@ __all__ = [
     "ioi_book_from_iois",
     "list_column",
     "membership",
+    "string_buffers",
 ]
