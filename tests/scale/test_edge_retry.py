@@ -15,17 +15,15 @@ from collections.abc import Iterator
 from datetime import date
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from _workload import fresh_streams
+from _bus import MAP, Shards, fresh
 
 from lionrock.engine import Origin, Outcome
 from lionrock.kernel.messages import CommandRejected
 from lionrock.kernel.xhkg import hk_ns
 from lionrock.scale.edge import BusRunner, OutcomeTimeout
-from lionrock.scale.nats import connect, ensure_streams, read_events, run_shard
-from lionrock.scale.sharding import ShardMap
+from lionrock.scale.nats import connect, read_events
 from lionrock.service.writer import RunnerStopped
 from lionrock.storage.sqlite_journal import SqliteJournal
 from lionrock.trading.commands import ListInstrument, PlaceOrder, StartTradingDay, TradingTick
@@ -37,46 +35,7 @@ from lionrock.trading.events import (
 )
 
 DAY = date(2025, 11, 24)
-MAP = ShardMap(("t0", "t1"))
 SHARD = MAP.shard_of_instrument("00700")
-
-
-class Shards:
-    """The map's shard engines (`run_shard`) on one event loop in a thread: started, stopped, restarted."""
-
-    def __init__(self, url: str, root: Path) -> None:
-        self.url, self.root = url, root
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-
-    def start(self) -> Shards:
-        started = threading.Event()
-
-        async def main() -> None:
-            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-            left = len(MAP.shards)
-
-            def up(_: Any) -> None:
-                nonlocal left
-                left -= 1
-                if left == 0:
-                    started.set()
-
-            await asyncio.gather(
-                *(run_shard(self.url, s, MAP, self.root / f"{s}.sqlite", stop=self._stop, on_started=up) for s in MAP.shards)
-            )
-
-        self._thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
-        self._thread.start()
-        assert started.wait(30), "the shards did not start"
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-            self._thread.join(30)
-        self._thread = None
 
 
 def _edge(url: str, timeout_s: float = 20.0) -> BusRunner:
@@ -116,16 +75,6 @@ def _trades(url: str) -> list[TradeExecuted]:
     return asyncio.run(go())
 
 
-def _fresh(url: str, duplicate_window_s: float = 120.0) -> None:
-    async def go() -> None:
-        nc, js = await connect(url)
-        await fresh_streams(js)
-        await ensure_streams(js, duplicate_window_s=duplicate_window_s)
-        await nc.drain()
-
-    asyncio.run(go())
-
-
 def _stored_orders(url: str, coid: str) -> int:
     from _workload import stream_commands
 
@@ -140,7 +89,7 @@ def _stored_orders(url: str, coid: str) -> int:
 
 @pytest.fixture
 def shards(nats_url: str, tmp_path: Path) -> Iterator[Shards]:
-    _fresh(nats_url)
+    fresh(nats_url)
     running = Shards(nats_url, tmp_path).start()
     try:
         yield running
@@ -200,7 +149,7 @@ def test_edge_order_retry_after_timeout_answers_first_outcome_trades_once(nats_u
 
 
 def test_edge_order_retry_after_duplicate_window_answers_exists_trades_once(nats_url: str, tmp_path: Path) -> None:
-    _fresh(nats_url, duplicate_window_s=1.0)
+    fresh(nats_url, duplicate_window_s=1.0)
     running = Shards(nats_url, tmp_path).start()
     edge = _edge(nats_url)
     try:
@@ -235,7 +184,7 @@ def test_edge_conflicting_retry_is_refused_naming_the_field(nats_url: str, shard
 
 
 def test_edge_origin_travels_to_the_shard_journal(nats_url: str, tmp_path: Path) -> None:
-    _fresh(nats_url)
+    fresh(nats_url)
     running = Shards(nats_url, tmp_path).start()
     edge = _edge(nats_url)
     try:
