@@ -48,7 +48,7 @@ class _Calendar:
 def _calendar() -> _Calendar:
     xhkg = calendars.xhkg()
     if (xhkg.start, xhkg.end) != (CALENDAR_START, CALENDAR_END):
-        raise ValueError(f"calendars.json covers {xhkg.start}..{xhkg.end}, not {CALENDAR_START}..{CALENDAR_END}")
+        raise ValueError(f"calendar_data covers {xhkg.start}..{xhkg.end}, not {CALENDAR_START}..{CALENDAR_END}")
     days = xhkg.days()
     return _Calendar(days, frozenset(days), xhkg.half_days)
 

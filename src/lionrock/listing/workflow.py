@@ -8,9 +8,10 @@ the hearing) and on dates (the six-month validity) are checked by the context, n
 
 CSRC deadlines are counted in mainland working days. The proxy is the XSHG (Shanghai Stock
 Exchange) trading calendar of `exchange-calendars` (shipped as data: `lionrock.kernel.calendars`),
-whose holidays are recorded only up to its ``bound_max`` (end 2026 in version 4.13); after that the XHKG calendar is used, and the timetable
-says which calendar each date came from. Trading days omit the Saturdays the mainland works in
-holiday swaps (调休), so the proxy can be one day long around those holidays.
+whose holidays are recorded only up to its ``bound_max`` (end 2026 in version 4.13); after that
+the XHKG calendar is used, and the timetable says which calendar each date came from. Trading
+days omit the Saturdays the mainland works in holiday swaps (调休), so the proxy can be one day
+long around those holidays.
 """
 
 from __future__ import annotations
