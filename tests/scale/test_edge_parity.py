@@ -224,3 +224,35 @@ def test_websocket_clients_see_the_same_on_one_process_and_over_the_bus(sessions
     assert [m["event"]["type"] for m in one["ws_me"]] == ["OrderAccepted", "TradeExecuted", "TradeCleared"]
     for stream in ("ws_me", "ws_market"):
         assert bus[stream] == one[stream], stream
+
+
+def test_a_fix_session_on_one_edge_reports_the_fill_an_order_through_another_edge_made(
+    nats_url: str, pg_server: Any, tmp_path: Path
+) -> None:
+    """Two edges over the same shards (two `lionrock serve --nats` behind a load balancer): a FIX
+    client's resting order, entered through edge A, is filled by a REST order entered through
+    edge B. Its execution report comes from edge A's event hub, which hears every shard outcome,
+    not only the commands A submitted."""
+    pg_url = f"{pg_server.url}?schema=parity_two_edges_{tmp_path.name[-12:].lower().replace('-', '_')}"
+    edge_a, shards = _bus_world(nats_url, pg_url, tmp_path)
+    edge_b = Service(pg_url, durability="group:2")  # the same users and read model: one database behind both edges
+    edge_b.use_bus(BusRunner(nats_url, MAP, clock=market_clock(hk_ns(DAY, clock_time(10, 0))), timeout_s=30.0))
+    srv_a, srv_b = BackgroundServer(edge_a, fix=True).start(), BackgroundServer(edge_b, fix=False).start()
+    try:
+        buyer = RawFixClient(srv_a.fix_port, "TWOEDGES")
+        assert buyer.logon("inv1", PASSWORD).get(35) == b"A"
+        buyer.send(b"D", [(11, "TB1"), (54, 1), (55, STOCK), (38, 300), (40, 2), (44, "50.00"), (60, "20251124-02:00:00")])
+        assert buyer.recv_type(b"8").get(150) == b"0"
+        with httpx.Client(base_url=srv_b.url, timeout=30) as inv2:
+            assert inv2.post("/v1/session", json={"username": "inv2", "password": PASSWORD}).status_code == 200
+            sell = {"instrument": STOCK, "side": "S", "quantity": 100, "price": "50.00", "client_order_id": "ts1"}
+            assert inv2.post("/v1/orders", json=sell).status_code == 201
+        fill = buyer.recv_type(b"8")
+        assert (fill.get(150), fill.get(11), fill.get(32), fill.get(14), fill.get(151)) == (b"F", b"TB1", b"100", b"100", b"200")
+        buyer.close()
+    finally:
+        srv_a.stop()
+        srv_b.stop()
+        edge_b.close()
+        edge_a.close()
+        shards.stop()

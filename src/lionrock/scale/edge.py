@@ -146,13 +146,8 @@ class BusRunner:
         self._js: Any = None
         self._tick_task: asyncio.Task[None] | None = None
         self._producer: CommandProducer | None = None
-        self._replaced: Any = None
 
     # -- life ------------------------------------------------------------------------------------
-    def replaces(self, runner: Any) -> None:
-        """The in-process runner this one stands in for; stopped with it."""
-        self._replaced = runner
-
     def add_listener(self, listener: BatchListener) -> None:
         """Called (on the bus thread) with every outcome of every shard stored since this edge
         subscribed, once each, in each shard's order: whichever edge submitted the command, and
@@ -245,8 +240,6 @@ class BusRunner:
                 self._thread.join(timeout)
             loop.close()
         self._loop = None
-        if self._replaced is not None:
-            self._replaced.stop()
 
     async def _shutdown(self) -> None:
         """Drain the connection, then end the client's own tasks (heartbeat checks of the ordered

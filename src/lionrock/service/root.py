@@ -149,9 +149,11 @@ class Service:
     def use_bus(self, runner: Any) -> None:
         """Send every command through ``runner`` instead of the in-process engine: the shards over
         NATS JetStream (`lionrock.scale.edge.BusRunner`, ``lionrock serve --nats``). The read models
-        are then the stream projector's (``lionrock project``), so only the event hub listens here."""
+        are then the stream projector's (``lionrock project``), so only the event hub listens here.
+        The in-process engine is stopped at once: its journal, and the writer's lock on it, are
+        released, so any number of edges share one ``--db``."""
         runner.add_listener(self.hub.publish)
-        runner.replaces(self.runner)
+        self.runner.stop()
         runner.start()
         self.runner = runner
 
