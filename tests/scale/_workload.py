@@ -15,7 +15,7 @@ from lionrock.clearing.commands import DepositCash, OpenClearingAccount
 from lionrock.engine import Engine
 from lionrock.kernel.messages import Codec, Command
 from lionrock.kernel.xhkg import hk_ns
-from lionrock.scale.nats import CMD_STREAM, EVT_STREAM, H_AT_NS, cmd_subject, resolve_bodies
+from lionrock.scale.nats import CMD_STREAM, EVT_STREAM, H_AT_NS, READ_STREAM, cmd_subject, resolve_bodies
 from lionrock.scale.sharding import ShardMap, shard_contexts, split_by_shard
 from lionrock.trading.commands import ListInstrument, PlaceOrder, StartTradingDay, TradingTick
 
@@ -103,7 +103,7 @@ def replay_hash(role: str, commands: list[tuple[Command, int]]) -> str:
 
 async def fresh_streams(js: Any) -> None:
     """Delete the streams a previous test left (each test starts from empty streams)."""
-    for name in (CMD_STREAM, EVT_STREAM):
+    for name in (CMD_STREAM, EVT_STREAM, READ_STREAM):
         try:
             await js.delete_stream(name)
         except nats.js.errors.NotFoundError:

@@ -62,11 +62,13 @@ from lionrock.scale.nats import (
     CMD_STREAM,
     EVT_STREAM,
     H_NEXT_TIMER,
+    READ_SUBJECT,
     CommandProducer,
     OutcomeEntry,
     ShardOutcome,
     _retrying,
     connect_with_backoff,
+    decode_projected,
     default_key,
     ensure_streams,
     evt_subject,
@@ -136,10 +138,8 @@ class BusRunner:
         self._listeners: list[BatchListener] = []
         self._waiting: dict[tuple[str, int], asyncio.Future[ShardOutcome]] = {}
         self._seen: OrderedDict[tuple[str, int], OutcomeEntry] = OrderedDict()
-        self._heard: dict[str, int] = {}
-        """Shard -> the engine sequence of the last outcome handed to the listeners."""
-        self._live_from: datetime | None = None
-        """When the subscription started: older messages (the look-back) answer retries only."""
+        self._heard = 0
+        """The read-model sequence of the last projected outcome handed to the listeners."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._nc: Any = None
@@ -149,11 +149,13 @@ class BusRunner:
 
     # -- life ------------------------------------------------------------------------------------
     def add_listener(self, listener: BatchListener) -> None:
-        """Called (on the bus thread) with every outcome of every shard stored since this edge
-        subscribed, once each, in each shard's order: whichever edge submitted the command, and
-        the reactions a shard makes to another's events (clearing a trade on the primary). The
-        service's event hub listens: WebSocket streams and FIX reports see what the single-process
-        service shows them (a passive fill of an order another edge's client hit included)."""
+        """Called (on the bus thread) with every outcome the projector commits to the read model
+        after this edge started (`READ_SUBJECT`), once each, under its read-model sequence and in
+        that order: whichever edge submitted the command, and the reactions a shard makes to
+        another's events (clearing a trade on the primary). The service's event hub listens, so
+        WebSocket streams and FIX sessions see one order of events, the one their snapshots and
+        recovery read from the read model, as they do on one process (a passive fill of an order
+        another edge's client hit included). Without a running projector they hear nothing."""
         self._listeners.append(listener)
 
     def start(self, timeout: float = 120.0) -> BusRunner:
@@ -219,8 +221,10 @@ class BusRunner:
         window_s = float(info.config.duplicate_window or 120.0)
         since = datetime.now(UTC) - timedelta(seconds=window_s + LOOKBACK_MARGIN_S)  # the server stamps messages with its wall clock
         config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=since, headers_only=False)
-        self._live_from = datetime.now(UTC)
         await js.subscribe("evt.>", cb=self._on_outcome, ordered_consumer=True, idle_heartbeat=2.0, config=config)
+        if self._listeners:
+            news = ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
+            await js.subscribe(READ_SUBJECT, cb=self._on_projected, ordered_consumer=True, idle_heartbeat=2.0, config=news)
 
     @property
     def running(self) -> bool:
@@ -253,19 +257,15 @@ class BusRunner:
 
     # -- outcomes in -------------------------------------------------------------------------------
     async def _on_outcome(self, msg: Msg) -> None:
-        """A batch of one shard's outcomes: hand each new one to the listeners, answer the
-        commands waiting for them, remember each (still encoded) for a retry. An outcome seen
-        twice (a batch republished outside the duplicate window) is the same outcome: the
-        listeners get it once (by the shard's engine sequence), a retry its first answer."""
+        """A batch of one shard's outcomes: answer the commands waiting for them; remember each
+        (still encoded) for a retry. An outcome seen twice (a batch republished outside the
+        duplicate window) is the same outcome."""
         await resolve_bodies(self._js, [msg])
         shard = msg.subject.split(".", 1)[1]
         if self.ticker and shard in self.shard_map.trading_shards:
             self._next_due[shard] = _next_timer(msg.headers)
         seen, waiting = self._seen, self._waiting
-        entries = outcome_entries(msg)
-        if self._listeners and self._live(msg):
-            self._hand_to_listeners(shard, entries)
-        for entry in entries:
+        for entry in outcome_entries(msg):
             if not entry.cmd_seq:
                 continue
             where = (shard, entry.cmd_seq)
@@ -276,24 +276,11 @@ class BusRunner:
         while len(seen) > self.remember:
             seen.popitem(last=False)
 
-    def _live(self, msg: Msg) -> bool:
-        """Whether the stream stored ``msg`` after this edge subscribed (the look-back before
-        that is for answering retries, not news to anyone connected here)."""
-        stored = msg.metadata.timestamp if msg.metadata is not None else None
-        return self._live_from is None or stored is None or stored >= self._live_from
-
-    def _hand_to_listeners(self, shard: str, entries: Sequence[OutcomeEntry]) -> None:
-        last = self._heard.get(shard, 0)
-        batch: list[tuple[Command, Outcome]] = []
-        for entry in entries:
-            if entry.seq <= last:
-                continue
-            last = entry.seq
-            outcome = shard_outcome(entry, shard, self.codec)
-            if outcome.body is not None:
-                batch.append((outcome.body, merge([outcome])))  # own events only: an echo is its own shard's news
-        self._heard[shard] = last
+    async def _on_projected(self, msg: Msg) -> None:
+        """Outcomes the projector committed: to the listeners, each once, in read-model order."""
+        batch = [(c, o) for c, o in decode_projected(msg.data, self.codec) if o.seq > self._heard]
         if batch:
+            self._heard = batch[-1][1].seq
             for listener in self._listeners:
                 listener(batch)
 

@@ -89,6 +89,12 @@ log = logging.getLogger("lionrock.nats")
 
 CMD_STREAM = "LIONROCK_CMDS"
 EVT_STREAM = "LIONROCK_EVTS"
+READ_STREAM = "LIONROCK_READ"
+READ_SUBJECT = "read.outcomes"
+"""What the projector has committed to the read model, each outcome under its read-model sequence:
+the edges' event hubs take it from here, so WebSocket streams and FIX sessions see one order of
+events, the read model's (their snapshots and recovery read the same numbers)."""
+READ_MAX_AGE_S = 3600.0
 H_MSG_ID = "Nats-Msg-Id"
 H_AT_NS = "Lionrock-At-Ns"
 H_SEQ = "Lionrock-Seq"
@@ -153,6 +159,30 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (nats.errors.Error, nats.js.
 
 _STARTING_ERRORS: tuple[type[BaseException], ...] = (nats.js.errors.BadRequestError, *TRANSIENT_ERRORS)
 """What stream creation meets while a cluster forms (no suitable peers yet) or elects."""
+
+
+class ProjectedEntry(msgspec.Struct, array_like=True, frozen=True):
+    """One outcome as the projector committed it (`READ_SUBJECT`): its read-model sequence."""
+
+    seq: int
+    at_ns: int
+    command: bytes
+    events: list[bytes]
+
+
+_PROJECTED_BODY = msgspec.msgpack.Decoder(list[ProjectedEntry])
+
+
+def encode_projected(batch: Sequence[tuple[Command, Outcome]], codec: Codec) -> bytes:
+    entries = [ProjectedEntry(o.seq, o.at_ns, codec.encode(c), [codec.encode(e) for e in o.events]) for c, o in batch]
+    return _BATCH_ENCODER.encode(entries)
+
+
+def decode_projected(data: bytes, codec: Codec) -> list[tuple[Command, Outcome]]:
+    return [
+        (codec.decode_command(e.command), Outcome(e.seq, e.at_ns, [codec.decode_event(b) for b in e.events]))
+        for e in _PROJECTED_BODY.decode(data)
+    ]
 
 
 def cmd_subject(shard: str) -> str:
@@ -303,7 +333,11 @@ async def _ensure_streams(js: JetStreamContext, replicas: int, duplicate_window_
                 storage=StorageType.FILE, replicas=replicas, description="Lion Rock command and outcome bodies over 512 KiB"
             ),
         )
-    for name, subjects in ((CMD_STREAM, ["cmd.>"]), (EVT_STREAM, ["evt.>"])):
+    for name, subjects, max_age in (
+        (CMD_STREAM, ["cmd.>"], None),
+        (EVT_STREAM, ["evt.>"], None),
+        (READ_STREAM, ["read.>"], READ_MAX_AGE_S),
+    ):
         try:
             await js.stream_info(name)
         except nats.js.errors.NotFoundError:
@@ -314,6 +348,7 @@ async def _ensure_streams(js: JetStreamContext, replicas: int, duplicate_window_
                     storage=StorageType.FILE,
                     num_replicas=replicas,
                     duplicate_window=duplicate_window_s,
+                    max_age=max_age,
                 )
             )
 
@@ -966,7 +1001,10 @@ __all__ = [
     "TRANSIENT_ERRORS",
     "CommandProducer",
     "OutcomeEntry",
+    "ProjectedEntry",
     "Published",
+    "READ_STREAM",
+    "READ_SUBJECT",
     "ShardEngine",
     "ShardOutcome",
     "ShardStats",
@@ -975,6 +1013,8 @@ __all__ = [
     "connect_with_backoff",
     "contiguous",
     "decode_outcomes",
+    "decode_projected",
+    "encode_projected",
     "encode_outcome_batch",
     "default_key",
     "message_id",

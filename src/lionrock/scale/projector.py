@@ -45,12 +45,17 @@ from lionrock.kernel.messages import Codec, Command, Event
 from lionrock.readmodel.projector import Projector
 from lionrock.scale.nats import (
     EVT_STREAM,
+    H_MSG_ID,
+    READ_STREAM,
+    READ_SUBJECT,
     TRANSIENT_ERRORS,
     ShardOutcome,
     _consumer_from,
+    _retrying,
     connect_with_backoff,
     contiguous,
     decode_outcomes,
+    encode_projected,
     evt_subject,
     resolve_bodies,
 )
@@ -67,6 +72,7 @@ MAX_HELD = 100_000
 @dataclass
 class ProjectorStats:
     projected: int = 0
+    announced: int = 0
     duplicates: int = 0
     held: int = 0
     resubscribed: int = 0
@@ -150,15 +156,37 @@ class StreamProjector:
             await resolve_bodies(self.js, msgs)
             outcomes = [o for m in msgs for o in decode_outcomes(m, shard, self.codec)]
             async with self._lock:
-                await asyncio.to_thread(self._project, shard, outcomes)
+                projected = await asyncio.to_thread(self._project, shard, outcomes)
+                await self._announce(projected)  # under the lock: announced in the read model's order
             await msgs[-1].ack()
         if gap:
             await self._resubscribe(shard, "a delivery was lost")
         return len(msgs) + gap
 
-    def _project(self, shard: str, outcomes: list[ShardOutcome]) -> None:
+    ANNOUNCE_CHUNK = 128
+    """Outcomes per `READ_SUBJECT` message (well under the server's message size limit)."""
+
+    async def _announce(self, projected: list[tuple[Command, Outcome]]) -> None:
+        """Publish what was just committed, under its read-model sequences, for the edges' event
+        hubs (`lionrock.scale.edge`): after the commit, so nothing is announced that a restart
+        could project differently. The message id is the sequence range: announced twice, stored
+        once. A crash between the commit and this loses the announcement (the read model has it;
+        a WebSocket client's next snapshot and a FIX session's recovery read it there)."""
+        for i in range(0, len(projected), self.ANNOUNCE_CHUNK):
+            chunk = projected[i : i + self.ANNOUNCE_CHUNK]
+            body = encode_projected(chunk, self.codec)
+            headers = {H_MSG_ID: f"read-{chunk[0][1].seq}-{chunk[-1][1].seq}"}
+
+            async def publish(body: bytes = body, headers: dict[str, str] = headers) -> None:
+                await self.js.publish(READ_SUBJECT, body, stream=READ_STREAM, headers=headers)
+
+            await _retrying(publish, "projector: announcing projected outcomes")
+        self.stats.announced += len(projected)
+
+    def _project(self, shard: str, outcomes: list[ShardOutcome]) -> list[tuple[Command, Outcome]]:
         """Project the outcomes that come next for ``shard`` (holding any that arrive early) and
-        store its position, in one read-model transaction."""
+        store its position, in one read-model transaction; the outcomes projected, under their
+        read-model sequences."""
         stream_seq, seq = self.positions[shard]
         held = self._held[shard]
         for o in outcomes:
@@ -190,6 +218,7 @@ class StreamProjector:
             )
         self.positions[shard] = (stream_seq, seq)
         self.stats.projected += len(batch)
+        return batch
 
     async def run_shard(
         self, shard: str, stop: asyncio.Event | None = None, *, idle_exit_s: float | None = None, outage_s: float = 120.0
