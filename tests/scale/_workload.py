@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 from datetime import date, time
 from typing import Any
@@ -15,7 +14,7 @@ from lionrock.clearing.commands import DepositCash, OpenClearingAccount
 from lionrock.engine import Engine
 from lionrock.kernel.messages import Codec, Command
 from lionrock.kernel.xhkg import hk_ns
-from lionrock.scale.nats import CMD_STREAM, EVT_STREAM, H_AT_NS, READ_STREAM, cmd_subject, resolve_bodies
+from lionrock.scale.nats import CMD_STREAM, H_AT_NS, cmd_subject, resolve_bodies
 from lionrock.scale.sharding import ShardMap, shard_contexts, split_by_shard
 from lionrock.trading.commands import ListInstrument, PlaceOrder, StartTradingDay, TradingTick
 
@@ -99,16 +98,6 @@ def replay_hash(role: str, commands: list[tuple[Command, int]]) -> str:
     for command, at_ns in commands:
         engine.submit(command, at_ns)
     return engine.state_hash()
-
-
-async def fresh_streams(js: Any) -> None:
-    """Delete the streams a previous test left (each test starts from empty streams)."""
-    for name in (CMD_STREAM, EVT_STREAM, READ_STREAM):
-        try:
-            await js.delete_stream(name)
-        except nats.js.errors.NotFoundError:
-            pass
-    await asyncio.sleep(0)
 
 
 def replay_shard_hash(shard: str, commands: list[tuple[Command, int]], shard_map: ShardMap = MAP) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import nats.js.errors
 import pytest
-from _workload import MAP, fresh_streams, replay_shard_hash, stream_commands, workload
+from _workload import MAP, replay_shard_hash, stream_commands, workload
 from test_projector import content
 
 from cluster import NatsCluster, Process
@@ -34,6 +34,7 @@ from lionrock.storage.locations import StorageSpec
 from lionrock.storage.sql import SqlStore
 from lionrock.trading.commands import PlaceOrder
 from lionrock.trading.events import OrderAccepted, TradeExecuted
+from testkit.bus_world import fresh_streams
 
 SEED = int(os.environ.get("LIONROCK_CHAOS_SEED", "17"))
 CHUNKS = 20

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _workload import MAP, fresh_streams, replay_shard_hash, stream_commands
+from _workload import MAP, replay_shard_hash, stream_commands
 from test_cluster import _projector, _quiet, _shard, _state_hash
 from test_projector import content
 
@@ -31,6 +31,7 @@ from lionrock.service.root import Service
 from lionrock.storage.locations import StorageSpec
 from lionrock.storage.sql import SqlStore
 from lionrock.trading.events import OrderAccepted, TradeExecuted
+from testkit.bus_world import fresh_streams
 
 SEED = int(os.environ.get("LIONROCK_CHAOS_SEED", "17"))
 ORDERS = int(os.environ.get("LIONROCK_CHAOS_ORDERS", "240"))

@@ -19,16 +19,15 @@ from typing import Any
 import httpx
 import pytest
 import simplefix
-from _bus import MAP, Shards, fresh
 from websockets.sync.client import connect
 
 from lionrock.gateways.server import BackgroundServer
 from lionrock.kernel.xhkg import hk_ns
 from lionrock.scale.edge import BusRunner
 from lionrock.service.root import Service, market_clock
-from lionrock.trading.commands import ListInstrument, StartTradingDay, TradingTick
+from testkit.bus_world import MAP, Shards, open_bus_world
 from testkit.service_fixclient import RawFixClient
-from testkit.service_world import DAY, PASSWORD, USERS, open_world
+from testkit.service_world import DAY, PASSWORD, open_world
 
 STOCK = "00700"  # a trading shard's instrument (the map routes it by code)
 VOLATILE = {
@@ -70,19 +69,8 @@ def _local_world(pg_url: str) -> Service:
 
 
 def _bus_world(nats_url: str, pg_url: str, tmp_path: Path) -> tuple[Service, Shards]:
-    fresh(nats_url)
-    shards = Shards(nats_url, tmp_path, projector_db=pg_url).start()
-    service = Service(pg_url, durability="group:2")
-    service.use_bus(BusRunner(nats_url, MAP, clock=market_clock(hk_ns(DAY, clock_time(10, 0))), timeout_s=30.0))
-    for name, spec in USERS.items():
-        service.auth.create_user(name, PASSWORD, **spec)  # type: ignore[arg-type]
-    op = service.auth.principal("op", via="test")
-    listing = ListInstrument(instrument=STOCK, board_lot=100, nominal_price=50_000, name=f"Stock {STOCK}")
-    for command in (listing, StartTradingDay(day=DAY.isoformat())):  # listed first: once the day starts, its timers are due
-        assert service.submit_sync(op, command).rejection is None
-    for _ in range(6):  # the day's timers are due (the clock is past 09:30): each tick moves one session on
-        service.submit_sync(op, TradingTick())
-    return service, shards
+    world = open_bus_world(nats_url, pg_url, tmp_path, stocks=(STOCK,))
+    return world.service, world.shards
 
 
 def _wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:

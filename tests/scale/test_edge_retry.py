@@ -17,7 +17,6 @@ from datetime import time as clock_time
 from pathlib import Path
 
 import pytest
-from _bus import MAP, Shards, fresh
 
 from lionrock.engine import Origin, Outcome
 from lionrock.kernel.messages import CommandRejected
@@ -33,6 +32,7 @@ from lionrock.trading.events import (
     OrderRetryAcknowledged,
     TradeExecuted,
 )
+from testkit.bus_world import MAP, Shards, fresh
 
 DAY = date(2025, 11, 24)
 SHARD = MAP.shard_of_instrument("00700")

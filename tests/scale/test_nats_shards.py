@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from _workload import MAP, fresh_streams, reference_hashes, replay_hash, stream_commands, workload
+from _workload import MAP, reference_hashes, replay_hash, stream_commands, workload
 
 from lionrock.clearing.commands import DepositCash
 from lionrock.kernel.messages import Codec, Stamp
@@ -38,6 +38,7 @@ from lionrock.trading.commands import (
     TradingTick,
 )
 from lionrock.trading.events import OrderAccepted, OrderCancelled, TradeExecuted
+from testkit.bus_world import fresh_streams
 
 
 class Crash(Exception):
@@ -84,6 +85,21 @@ def test_route_instrument_commands_go_to_one_stable_trading_shard() -> None:
     assert ShardMap(("t0", "t1"), pinned={"00700": "t1"}).shard_of_instrument("00700") == "t1"
     spread = {m.shard_of_instrument(f"{i:05d}") for i in range(1, 200)}
     assert spread == {"t0", "t1", "t2"}
+
+
+def test_route_sends_every_trading_command_to_a_trading_shard() -> None:
+    """No trading command falls through to the primary, where no context executes it (the edge
+    answered DesignateShortSelling "no context executes" until 8 Dec 2026): every command of the
+    trading context names its instrument's shard, or every trading shard (the session's)."""
+    from typing import get_args
+
+    from lionrock.scale import sharding
+    from lionrock.trading.commands import DesignateShortSelling, TradingCommand
+
+    routed = set(sharding._INSTRUMENT_COMMANDS) | set(sharding._BROADCAST_COMMANDS)
+    assert {c.__name__ for c in get_args(TradingCommand)} == routed
+    m = ShardMap(("t0", "t1"))
+    assert m.route(DesignateShortSelling(instrument="00700", designated=True)) == (m.shard_of_instrument("00700"),)
 
 
 def test_route_trades_relay_to_primary_and_southbound_admission_to_the_book_shard() -> None:

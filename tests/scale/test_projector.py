@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from _workload import MAP, fresh_streams, workload
+from _workload import MAP, workload
 
 from lionrock.kernel.messages import Codec, CommandRejected
 from lionrock.scale.nats import (
@@ -38,6 +38,7 @@ from lionrock.storage.locations import StorageSpec
 from lionrock.storage.sql import SqlStore
 from lionrock.trading.commands import PlaceOrder
 from lionrock.trading.events import OrderAccepted, TradeExecuted
+from testkit.bus_world import fresh_streams
 
 CONTENT = {
     "orders": (

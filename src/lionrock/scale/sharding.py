@@ -42,7 +42,7 @@ PRIMARY_ROLE = "primary"
 TRADING_ROLE = "trading"
 
 # Trading commands addressed to one instrument's book, and session commands every book needs.
-_INSTRUMENT_COMMANDS = ("ListInstrument", "PlaceOrder", "CancelOrder", "AmendOrder")
+_INSTRUMENT_COMMANDS = ("ListInstrument", "DesignateShortSelling", "PlaceOrder", "CancelOrder", "AmendOrder")
 _BROADCAST_COMMANDS = ("StartTradingDay", "TradingTick")
 ORDER_ID_SPAN = 1 << 40
 """Order ids each trading shard may hand out (about 1.1 trillion); 8,192 shards stay below 2**53,

@@ -1,5 +1,8 @@
 """FIX 4.4 gateway conformance: a real FIX engine (QuickFIX) as the counterparty for order entry,
-and a raw simplefix session for the session-layer faults QuickFIX will not produce on purpose."""
+and a raw simplefix session for the session-layer faults QuickFIX will not produce on purpose.
+Every test runs against the single-process service and against the edge over NATS JetStream
+(``lionrock serve --nats``: the shards and the projector behind it, `testkit.bus_world`): the same
+gateway behaviour either way (issue 17)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from lionrock.gateways.server import BackgroundServer
+from testkit.bus_world import open_bus_world
 from testkit.service_fixclient import (
     QUICKFIX_PACKAGES,
     QuickFixClient,
@@ -21,13 +25,21 @@ from testkit.system import missing
 FIXSTOCK = "02528"
 
 
-@pytest.fixture(scope="module")
-def gateway() -> Iterator[tuple[object, BackgroundServer]]:
-    service, _ = open_world(stocks=(FIXSTOCK,))
+@pytest.fixture(scope="module", params=["one process", "edge over NATS"])
+def gateway(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, BackgroundServer]]:
+    if request.param == "one process":
+        service, _ = open_world(stocks=(FIXSTOCK,))
+        close = service.close
+    else:
+        pg_server = request.getfixturevalue("pg_server")
+        world = open_bus_world(
+            request.getfixturevalue("nats_url"), f"{pg_server.url}?schema=fix_over_bus", tmp_path_factory.mktemp("bus"), stocks=(FIXSTOCK,)
+        )
+        service, close = world.service, world.close
     srv = BackgroundServer(service, fix=True).start()
     yield service, srv
     srv.stop()
-    service.close()
+    close()
 
 
 @pytest.fixture
