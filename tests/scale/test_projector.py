@@ -194,6 +194,34 @@ def test_projector_skips_duplicates_and_holds_an_early_outcome_until_the_missing
     again.store.close()
 
 
+def test_projector_holds_a_relayed_outcome_until_its_source_outcome_is_in(tmp_path: Path) -> None:
+    """The primary's reaction to t0's batch (a relay of its events) can reach the projector before
+    t0's own outcome: it waits, so the read model (and what the edges announce from it) has the
+    cause before the effect, as one process does; it is projected as soon as t0 catches up."""
+    from lionrock.scale.sharding import RelayShardEvents
+
+    announced: list[tuple[str, dict[str, str]]] = []
+
+    class Announcements:  # what the projector publishes, kept instead of sent (no server here)
+        async def publish(self, subject: str, body: bytes, stream: str, headers: dict[str, str]) -> None:
+            announced.append((subject, headers))
+
+    store = SqlStore(str(tmp_path / "read.db"))
+    projector = StreamProjector(Announcements(), MAP, store)  # type: ignore[arg-type]
+    cause = _outcome("t0", 1, 1, 1)
+    relay = RelayShardEvents(source_shard="t0", source_seq=1, events=[Codec().encode(e) for e in cause.events])
+    effect = ShardOutcome("primary", 1, 2_000, "RelayShardEvents", 1, [*cause.events, *_outcome("t0", 1, 1, 7).events], relay, "", 1)
+    assert projector._project("primary", [effect]) == []  # t0's outcome 1 is not in yet
+    assert projector.position("primary") == 0
+    first = projector._project("t0", [cause])
+    asyncio.run(projector._release_relays("t0"))  # what run_shard does after t0 moved on
+    assert [o.seq for _, o in first] == [1] and projector.position("primary") == 1
+    assert projector.projector.projected_seq == 2  # t0's outcome numbered first, the primary's after it
+    ((_, headers),) = announced  # the released relay (t0's own outcome is run_shard's to announce)
+    assert headers["Nats-Msg-Id"].startswith("read-2-2-") and headers["Lionrock-Read-Positions"] == "t0=1,t1=0,primary=1"
+    store.close()
+
+
 def _entry(seq: int, cmd_seq: int) -> OutcomeEntry:
     """Outcome ``seq`` of shard t0 as its batch message carries it: order ``o<seq>`` accepted."""
     codec, o = Codec(), _outcome("t0", seq, 0, seq)

@@ -62,6 +62,7 @@ from lionrock.scale.nats import (
     CMD_STREAM,
     EVT_STREAM,
     H_NEXT_TIMER,
+    H_READ_POSITIONS,
     READ_SUBJECT,
     CommandProducer,
     OutcomeEntry,
@@ -140,6 +141,12 @@ class BusRunner:
         self._seen: OrderedDict[tuple[str, int], OutcomeEntry] = OrderedDict()
         self._heard = 0
         """The read-model sequence of the last projected outcome handed to the listeners."""
+        self.answer_when_readable = False
+        """Answer a command only once the read model holds its outcome (`Service.use_bus` sets it:
+        a client that reads right after an answer sees what the answer said, as on one process)."""
+        self._readable: dict[str, int] = {}
+        """Shard -> its last outcome in the read model, from the projector's announcements."""
+        self._readable_waiters: list[tuple[str, int, asyncio.Future[None]]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._nc: Any = None
@@ -222,7 +229,7 @@ class BusRunner:
         since = datetime.now(UTC) - timedelta(seconds=window_s + LOOKBACK_MARGIN_S)  # the server stamps messages with its wall clock
         config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=since, headers_only=False)
         await js.subscribe("evt.>", cb=self._on_outcome, ordered_consumer=True, idle_heartbeat=2.0, config=config)
-        if self._listeners:
+        if self._listeners or self.answer_when_readable:
             news = ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
             await js.subscribe(READ_SUBJECT, cb=self._on_projected, ordered_consumer=True, idle_heartbeat=2.0, config=news)
 
@@ -277,12 +284,34 @@ class BusRunner:
             seen.popitem(last=False)
 
     async def _on_projected(self, msg: Msg) -> None:
-        """Outcomes the projector committed: to the listeners, each once, in read-model order."""
+        """Outcomes the projector committed: to the listeners, each once, in read-model order;
+        then the answers waiting for them to be readable."""
         batch = [(c, o) for c, o in decode_projected(msg.data, self.codec) if o.seq > self._heard]
         if batch:
             self._heard = batch[-1][1].seq
             for listener in self._listeners:
                 listener(batch)
+        for item in (msg.headers or {}).get(H_READ_POSITIONS, "").split(","):
+            name, _, position = item.partition("=")
+            if position:
+                self._readable[name] = max(self._readable.get(name, 0), int(position))
+        if self._readable_waiters:
+            still = []
+            for shard, seq, future in self._readable_waiters:
+                if self._readable.get(shard, 0) >= seq:
+                    if not future.done():
+                        future.set_result(None)
+                else:
+                    still.append((shard, seq, future))
+            self._readable_waiters = still
+
+    async def _until_readable(self, outcomes: Sequence[ShardOutcome]) -> None:
+        loop = asyncio.get_running_loop()
+        for o in outcomes:
+            if self._readable.get(o.shard, 0) < o.seq:
+                future: asyncio.Future[None] = loop.create_future()
+                self._readable_waiters.append((o.shard, o.seq, future))
+                await future
 
     # -- commands out ------------------------------------------------------------------------------
     async def _submit(self, command: Command, origin: Origin | None, key: str | None = None) -> Outcome:
@@ -301,6 +330,7 @@ class BusRunner:
             seen = self._seen.get(where)
             if seen is not None and not waiter.done():  # already applied: a retry, or an outcome faster than the ack
                 waiter.set_result(shard_outcome(seen, p.shard, self.codec))
+        started = time.monotonic()
         try:
             if len(waiters) == 1:  # one shard: most commands
                 outcomes = [await asyncio.wait_for(next(iter(waiters.values())), self.timeout_s)]
@@ -315,6 +345,14 @@ class BusRunner:
         finally:
             for where in waiters:
                 self._waiting.pop(where, None)
+        if self.answer_when_readable:
+            try:
+                await asyncio.wait_for(self._until_readable(outcomes), max(0.0, self.timeout_s - (time.monotonic() - started)))
+            except TimeoutError:
+                raise OutcomeTimeout(
+                    f"the command is applied but its outcome is not in the read model within {self.timeout_s:g} s "
+                    "(is lionrock project running?): retry with the same client order id to get its answer"
+                ) from None
         return merge(outcomes)
 
     def submit(self, command: Command, origin: Origin | None = None) -> Future[Outcome]:

@@ -95,6 +95,9 @@ READ_SUBJECT = "read.outcomes"
 the edges' event hubs take it from here, so WebSocket streams and FIX sessions see one order of
 events, the read model's (their snapshots and recovery read the same numbers)."""
 READ_MAX_AGE_S = 3600.0
+H_READ_POSITIONS = "Lionrock-Read-Positions"
+"""On `READ_SUBJECT` messages: each shard's last outcome in the read model once the message's
+outcomes are, ``t0=12,t1=9,primary=30`` (an edge answers a command once its outcome is readable)."""
 H_MSG_ID = "Nats-Msg-Id"
 H_AT_NS = "Lionrock-At-Ns"
 H_SEQ = "Lionrock-Seq"
@@ -1003,6 +1006,7 @@ __all__ = [
     "OutcomeEntry",
     "ProjectedEntry",
     "Published",
+    "H_READ_POSITIONS",
     "READ_STREAM",
     "READ_SUBJECT",
     "ShardEngine",

@@ -46,6 +46,7 @@ from lionrock.readmodel.projector import Projector
 from lionrock.scale.nats import (
     EVT_STREAM,
     H_MSG_ID,
+    H_READ_POSITIONS,
     READ_STREAM,
     READ_SUBJECT,
     TRANSIENT_ERRORS,
@@ -59,7 +60,7 @@ from lionrock.scale.nats import (
     evt_subject,
     resolve_bodies,
 )
-from lionrock.scale.sharding import ShardMap
+from lionrock.scale.sharding import RelayShardEvents, ShardMap
 from lionrock.storage.sql import SqlStore
 
 log = logging.getLogger("lionrock.project")
@@ -98,6 +99,7 @@ class StreamProjector:
         self._subs: dict[str, JetStreamContext.PullSubscription] = {}
         self._delivered: dict[str, int] = {}
         self._lock = asyncio.Lock()
+        self._announced_positions = ""
 
     # -- positions -----------------------------------------------------------------------------
     def _load_position(self, shard: str) -> tuple[int, int]:
@@ -158,24 +160,57 @@ class StreamProjector:
             async with self._lock:
                 projected = await asyncio.to_thread(self._project, shard, outcomes)
                 await self._announce(projected)  # under the lock: announced in the read model's order
+                await self._release_relays(shard)
             await msgs[-1].ack()
         if gap:
             await self._resubscribe(shard, "a delivery was lost")
         return len(msgs) + gap
 
+    def _before_its_source(self, outcome: ShardOutcome) -> bool:
+        """A relayed batch whose source outcomes are not in the read model yet (the primary
+        clearing a trade its trading shard's outcome has not brought in): held, so the read
+        model, and the events the edges announce from it, keep cause before effect across shards
+        (the primary's TradeCleared after the TradeExecuted it clears), as one process does."""
+        body = outcome.body
+        return (
+            isinstance(body, RelayShardEvents)
+            and body.source_shard in self.positions
+            and self.positions[body.source_shard][1] < body.source_seq
+        )
+
+    async def _release_relays(self, advanced: str) -> None:
+        """After ``advanced`` moved on: project the relayed outcomes other shards held for it."""
+        for shard, held in self._held.items():
+            if shard == advanced or not held:
+                continue
+            first = held.get(self.positions[shard][1] + 1)
+            if first is not None and isinstance(first.body, RelayShardEvents) and first.body.source_shard == advanced:
+                projected = await asyncio.to_thread(self._project, shard, [])
+                await self._announce(projected)
+                if projected:
+                    await self._release_relays(shard)  # a chain: what waited for this shard's relay
+
     ANNOUNCE_CHUNK = 128
     """Outcomes per `READ_SUBJECT` message (well under the server's message size limit)."""
 
     async def _announce(self, projected: list[tuple[Command, Outcome]]) -> None:
-        """Publish what was just committed, under its read-model sequences, for the edges' event
-        hubs (`lionrock.scale.edge`): after the commit, so nothing is announced that a restart
-        could project differently. The message id is the sequence range: announced twice, stored
-        once. A crash between the commit and this loses the announcement (the read model has it;
-        a WebSocket client's next snapshot and a FIX session's recovery read it there)."""
-        for i in range(0, len(projected), self.ANNOUNCE_CHUNK):
-            chunk = projected[i : i + self.ANNOUNCE_CHUNK]
+        """Publish what was just committed, under its read-model sequences, with every shard's
+        position in the read model (`H_READ_POSITIONS`), for the edges (`lionrock.scale.edge`):
+        their event hubs take the events, their answers wait for the positions. After the commit,
+        so nothing is announced that a restart could project differently; nothing is published
+        when nothing moved. The message id is the content's: announced twice, stored once. A crash
+        between the commit and this loses the announcement (the read model has it; a WebSocket
+        client's next snapshot and a FIX session's recovery read it there; an edge's waiting
+        answer comes with the next announcement, or times out as a 504 that a retry answers)."""
+        positions = ",".join(f"{s}={self.positions[s][1]}" for s in self.shard_map.shards)
+        if not projected and positions == self._announced_positions:
+            return
+        self._announced_positions = positions
+        chunks = [projected[i : i + self.ANNOUNCE_CHUNK] for i in range(0, len(projected), self.ANNOUNCE_CHUNK)] or [[]]
+        for chunk in chunks:
             body = encode_projected(chunk, self.codec)
-            headers = {H_MSG_ID: f"read-{chunk[0][1].seq}-{chunk[-1][1].seq}"}
+            span = f"{chunk[0][1].seq}-{chunk[-1][1].seq}" if chunk else str(self.projector.projected_seq)
+            headers = {H_MSG_ID: f"read-{span}-{positions}", H_READ_POSITIONS: positions}
 
             async def publish(body: bytes = body, headers: dict[str, str] = headers) -> None:
                 await self.js.publish(READ_SUBJECT, body, stream=READ_STREAM, headers=headers)
@@ -195,13 +230,13 @@ class StreamProjector:
             else:
                 held[o.seq] = o
         ready: list[ShardOutcome] = []
-        while seq + 1 in held:
+        while seq + 1 in held and not self._before_its_source(held[seq + 1]):
             seq += 1
             ready.append(held.pop(seq))
         if len(held) > MAX_HELD:
             raise RuntimeError(f"Invariant: {len(held)} outcomes of shard {shard} wait for seq {seq + 1}, which never came")
         self.stats.held = sum(len(h) for h in self._held.values())
-        if not held:  # everything delivered so far is applied: resume after the last delivered
+        if not held and outcomes:  # everything delivered so far is applied: resume after the last delivered
             stream_seq = max(stream_seq, outcomes[-1].stream_seq)
         batch: list[tuple[Command, Outcome]] = []
         next_seq = self.projector.projected_seq

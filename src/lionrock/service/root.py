@@ -153,6 +153,7 @@ class Service:
         The in-process engine is stopped at once: its journal, and the writer's lock on it, are
         released, so any number of edges share one ``--db``."""
         runner.add_listener(self.hub.publish)
+        runner.answer_when_readable = True  # the reads are the read model's: an answer is readable when given
         self.runner.stop()
         runner.start()
         self.runner = runner

@@ -1,7 +1,9 @@
-"""REST and WebSocket API conformance, roles and tenancy, on SQLite and on PostgreSQL.
+"""REST and WebSocket API conformance, roles and tenancy, on SQLite, on PostgreSQL and over the bus.
 
-The same module runs once per storage backend (``backend`` fixture): the journal and the read
-models in SQLite files, then in a throwaway PostgreSQL server.
+The same module runs once per service (``venue`` fixture): the journal and the read models in
+SQLite files, then in a throwaway PostgreSQL server, then the edge over NATS JetStream
+(``lionrock serve --nats``: shards and projector behind it, `testkit.bus_world`; issue 17: the same
+REST and WebSocket behaviour as the single-process service).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from websockets.sync.client import connect
 
 from lionrock.gateways.server import BackgroundServer
 from lionrock.service.auth import AuthError
+from testkit.bus_world import open_bus_world
 from testkit.service_world import PASSWORD, ROLES, STOCK, next_id, open_world
 
 CROSS, STREAM = "02526", "02527"
@@ -28,19 +31,30 @@ def _close_clients() -> None:
         _CLIENTS.pop().close()
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration), "edge over NATS"])
 def venue(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, BackgroundServer]]:
-    if request.param == "sqlite":
-        db = str(tmp_path_factory.mktemp("api") / "lionrock.db")
-    else:
+    if request.param == "edge over NATS":
         server = request.getfixturevalue("pg_server")
-        db = f"{server.url}?schema=api_{next_id('m')}"
-    service, _ = open_world(db, stocks=(STOCK, CROSS, STREAM))
+        world = open_bus_world(
+            request.getfixturevalue("nats_url"),
+            f"{server.url}?schema=api_{next_id('m')}",
+            tmp_path_factory.mktemp("bus"),
+            stocks=(STOCK, CROSS, STREAM),
+        )
+        service, close = world.service, world.close
+    else:
+        db = (
+            str(tmp_path_factory.mktemp("api") / "lionrock.db")
+            if request.param == "sqlite"
+            else f"{request.getfixturevalue('pg_server').url}?schema=api_{next_id('m')}"
+        )
+        service, _ = open_world(db, stocks=(STOCK, CROSS, STREAM))
+        close = service.close
     srv = BackgroundServer(service, fix=False).start()
     yield service, srv
     _close_clients()
     srv.stop()
-    service.close()
+    close()
 
 
 def client(srv: BackgroundServer, user: str | None) -> httpx.Client:
