@@ -147,7 +147,12 @@ class StreamProjector:
         await self._subscribe(shard)
 
     async def step(self, shard: str, timeout_s: float | None = None) -> int:
-        """Fetch one batch of ``shard``'s outcomes and project what is new; the number taken."""
+        """Fetch one batch of ``shard``'s outcomes and project what is new; the number taken.
+        Nothing is fetched while the shard's next outcome waits for its source's (a shard far
+        ahead of another, as in a rebuild, would otherwise hold without bound)."""
+        if self._waiting_for_source(shard):
+            await asyncio.sleep(timeout_s or self.fetch_timeout_s)
+            return 0
         try:
             msgs = await self._subs[shard].fetch(self.batch, timeout=timeout_s or self.fetch_timeout_s)
         except (TimeoutError, nats.errors.TimeoutError):
@@ -177,6 +182,10 @@ class StreamProjector:
             and body.source_shard in self.positions
             and self.positions[body.source_shard][1] < body.source_seq
         )
+
+    def _waiting_for_source(self, shard: str) -> bool:
+        head = self._held[shard].get(self.positions[shard][1] + 1)
+        return head is not None and self._before_its_source(head)
 
     async def _release_relays(self, advanced: str) -> None:
         """After ``advanced`` moved on: project the relayed outcomes other shards held for it."""
@@ -278,7 +287,7 @@ class StreamProjector:
                 await asyncio.sleep(0.5)
                 idle_since = time.monotonic()
                 continue
-            if taken:
+            if taken or self._waiting_for_source(shard):  # waiting is not idle: its news is held
                 idle_since = time.monotonic()
             elif idle_exit_s is not None and time.monotonic() - idle_since >= idle_exit_s:
                 return
