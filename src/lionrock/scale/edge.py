@@ -14,7 +14,10 @@ in where the work happens:
    ``evt.<shard>``, in one message with the rest of the batch it processed, each outcome naming
    its command's stream sequence (`OutcomeEntry.cmd_seq`);
 3. the edge, subscribed to ``evt.>``, matches each outcome of a batch by ``(shard, command
-   stream seq)``.
+   stream seq)``;
+4. the edge answers once the read model holds that outcome: the projector announces what it
+   committed on ``read.outcomes`` with every shard's read-model position, and the same messages
+   feed the service's event hub (WebSocket streams, FIX reports) in the read model's order.
 
 The NATS client has its own thread and loop; commands submitted from a server's loop cross to it,
 and their answers back, in bursts, one wake-up each way per burst (`BusRunner.submit_on_loop`).
@@ -28,15 +31,16 @@ the venue's own idempotency by client order id answers "exists" (`OrderRetryAckn
 the single-process service does; a different order under a used client order id is refused,
 naming the field that differs.
 
-If no outcome arrives within ``timeout_s`` the caller gets `OutcomeTimeout` (HTTP 504): the
-command is stored in the stream (the publish was acknowledged) and will be applied. Reads come
-from the read models that `lionrock project` keeps; the edge projects nothing itself.
+If no outcome arrives (or it is not readable) within ``timeout_s`` the caller gets
+`OutcomeTimeout` (HTTP 504): the command is stored in the stream (the publish was acknowledged)
+and will be applied. Reads come from the read models that `lionrock project` keeps; the edge
+projects nothing itself.
 
 The ticker: the venue's session timers arrive only as `TradingTick` commands (the in-process
 runner sends one when a timer is due). Each trading shard's outcome batches say when its next
 timer is due (header ``Lionrock-Next-Timer``, read from its state after the batch); the edge keeps
-the latest per shard (at start-up from each shard's last outcome message) and, when its clock reaches it, sends a tick under
-the key ``tick:<shard>:<due ns>``: several edges send the same message id, so the stream stores
+the latest per shard (at start-up from each shard's last outcome message) and, when its clock
+reaches it, sends a tick under the key ``tick:<shard>:<due ns>``: several edges send the same message id, so the stream stores
 one tick per timer however many edges run.
 """
 
