@@ -36,8 +36,6 @@ VOLATILE = {
     "order_id",
     "buy_order_id",
     "sell_order_id",
-    "resting_order_id",
-    "incoming_order_id",
     "md_seq",
     "created_seq",
     "updated_seq",

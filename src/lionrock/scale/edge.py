@@ -302,9 +302,10 @@ class BusRunner:
         if self._readable_waiters:
             still = []
             for shard, seq, future in self._readable_waiters:
+                if future.done():  # its answer timed out
+                    continue
                 if self._readable.get(shard, 0) >= seq:
-                    if not future.done():
-                        future.set_result(None)
+                    future.set_result(None)
                 else:
                     still.append((shard, seq, future))
             self._readable_waiters = still

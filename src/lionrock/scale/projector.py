@@ -165,7 +165,7 @@ class StreamProjector:
             async with self._lock:
                 projected = await asyncio.to_thread(self._project, shard, outcomes)
                 await self._announce(projected)  # under the lock: announced in the read model's order
-                await self._release_relays(shard)
+                await self._release_relays()
             await msgs[-1].ack()
         if gap:
             await self._resubscribe(shard, "a delivery was lost")
@@ -187,17 +187,16 @@ class StreamProjector:
         head = self._held[shard].get(self.positions[shard][1] + 1)
         return head is not None and self._before_its_source(head)
 
-    async def _release_relays(self, advanced: str) -> None:
-        """After ``advanced`` moved on: project the relayed outcomes other shards held for it."""
-        for shard, held in self._held.items():
-            if shard == advanced or not held:
-                continue
-            first = held.get(self.positions[shard][1] + 1)
-            if first is not None and isinstance(first.body, RelayShardEvents) and first.body.source_shard == advanced:
-                projected = await asyncio.to_thread(self._project, shard, [])
-                await self._announce(projected)
-                if projected:
-                    await self._release_relays(shard)  # a chain: what waited for this shard's relay
+    async def _release_relays(self) -> None:
+        """Project the relayed outcomes held for a source that has caught up since (and, in a
+        chain, what waited for those): a shard whose next outcome is held but no longer waits."""
+        released = True
+        while released:
+            released = False
+            for shard, held in self._held.items():
+                if self.positions[shard][1] + 1 in held and not self._waiting_for_source(shard):
+                    await self._announce(await asyncio.to_thread(self._project, shard, []))
+                    released = True
 
     ANNOUNCE_CHUNK = 128
     """Outcomes per `READ_SUBJECT` message (well under the server's message size limit)."""
@@ -207,7 +206,7 @@ class StreamProjector:
         position in the read model (`H_READ_POSITIONS`), for the edges (`lionrock.scale.edge`):
         their event hubs take the events, their answers wait for the positions. After the commit,
         so nothing is announced that a restart could project differently; nothing is published
-        when nothing moved. The message id is the content's: announced twice, stored once. A crash
+        when nothing moved. The message id names the content: announced twice, stored once. A crash
         between the commit and this loses the announcement (the read model has it; a WebSocket
         client's next snapshot and a FIX session's recovery read it there; an edge's waiting
         answer comes with the next announcement, or times out as a 504 that a retry answers)."""
@@ -215,11 +214,12 @@ class StreamProjector:
         if not projected and positions == self._announced_positions:
             return
         self._announced_positions = positions
+        moved = sum(p for _, p in self.positions.values())  # grows with every outcome: with the span, a unique id
         chunks = [projected[i : i + self.ANNOUNCE_CHUNK] for i in range(0, len(projected), self.ANNOUNCE_CHUNK)] or [[]]
         for chunk in chunks:
             body = encode_projected(chunk, self.codec)
             span = f"{chunk[0][1].seq}-{chunk[-1][1].seq}" if chunk else str(self.projector.projected_seq)
-            headers = {H_MSG_ID: f"read-{span}-{positions}", H_READ_POSITIONS: positions}
+            headers = {H_MSG_ID: f"read-{span}-{moved}", H_READ_POSITIONS: positions}
 
             async def publish(body: bytes = body, headers: dict[str, str] = headers) -> None:
                 await self.js.publish(READ_SUBJECT, body, stream=READ_STREAM, headers=headers)
